@@ -1,0 +1,105 @@
+/**
+ * The worker_threads executor: tasks run off the main thread in a pool of Node workers, each of
+ * which imports your task module. Revoke with `terminate` and hard time limits kill the worker
+ * (a synchronous busy loop included) and start a replacement.
+ */
+import { availableParallelism } from 'node:os'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { ResourceLimits } from 'node:worker_threads'
+import { ConfigError } from '../../core/errors.js'
+import type { Executor } from '../../core/executor.js'
+import { poolExecutor } from '../../core/pool.js'
+import type { FromWorker } from '../../core/protocol.js'
+
+/** Options of {@link threads}. */
+export interface ThreadsOptions {
+  /**
+   * The task module each worker imports: a `file:` URL (`new URL('./tasks.js', import.meta.url)`)
+   * or a path. Importing it must register the tasks (`app.task(...)` at module level).
+   * A `.ts` module works when `tsx` is installed: the workers then load it through tsx.
+   */
+  module: URL | string
+  /** Number of workers. @default os.availableParallelism() */
+  size?: number
+  /** Tasks one worker runs at once (async tasks can share a worker). @default 1 */
+  tasksPerWorker?: number
+  /** Runs a worker holds per task slot, so it never waits a round trip (Celery's prefetch multiplier). @default 4 */
+  prefetch?: number
+  /** Memory limits of each worker (an out-of-memory worker fails its task with WorkerLostError). */
+  resourceLimits?: ResourceLimits
+  /** Node flags for the workers. @default [] */
+  execArgv?: string[]
+  /** Escape hatch: the worker entry script. @default celeriac's own `node-worker` entry */
+  workerUrl?: URL
+}
+
+/**
+ * Runs tasks in `worker_threads`.
+ *
+ * @example
+ * const app = new Celeriac({ executor: threads({ module: new URL('./tasks.js', import.meta.url), size: 4 }) })
+ */
+export function threads(options: ThreadsOptions): Executor & { readonly workers: number; readonly replaced: number } {
+  if (options === null || typeof options !== 'object' || options.module === undefined) {
+    throw new ConfigError("threads({ module }): give the task module's URL, e.g. new URL('./tasks.js', import.meta.url)")
+  }
+  const moduleUrl = toUrl(options.module)
+  const workerUrl = options.workerUrl ?? defaultWorkerUrl()
+  const typescript = /\.[cm]?tsx?$/.test(moduleUrl.pathname) || /\.[cm]?tsx?$/.test(workerUrl.pathname)
+  // TypeScript: a bootstrap registers tsx inside the worker, then imports the entry (Node 20
+  // does not apply --import loader hooks to a worker's own .ts entry).
+  const bootstrap = typescript ? tsxBootstrap(moduleUrl, workerUrl) : undefined
+  const execArgv = options.execArgv ?? []
+  const tasksPerWorker = options.tasksPerWorker ?? 1
+  return poolExecutor({
+    name: 'threads',
+    size: options.size ?? availableParallelism(),
+    tasksPerWorker,
+    prefetch: options.prefetch ?? 4,
+    moduleName: moduleUrl.href,
+    spawn(events) {
+      const worker = new Worker(bootstrap ?? workerUrl, {
+        eval: bootstrap !== undefined,
+        workerData: { module: moduleUrl.href, concurrency: tasksPerWorker },
+        execArgv,
+        ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+      })
+      let failure: Error | undefined
+      worker.on('message', (message: FromWorker) => events.message(message))
+      worker.on('error', (error) => (failure = error))
+      worker.on('exit', () => events.exit(failure))
+      return {
+        post: (batch) => worker.postMessage(batch),
+        terminate: async () => {
+          await worker.terminate()
+        },
+      }
+    },
+  })
+}
+
+function toUrl(module: URL | string): URL {
+  if (module instanceof URL) return module
+  if (/^[a-z]+:\/\//i.test(module) || module.startsWith('file:')) return new URL(module)
+  return pathToFileURL(module)
+}
+
+function defaultWorkerUrl(): URL {
+  // Built: dist/node-worker.js next to this chunk. From source (tests, tsx): the .ts entry.
+  const here = import.meta.url
+  return here.endsWith('.ts') ? new URL('./worker.ts', here) : new URL('./node-worker.js', here)
+}
+
+function tsxBootstrap(moduleUrl: URL, workerUrl: URL): string {
+  try {
+    const require = createRequire(fileURLToPath(moduleUrl))
+    const api = pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href
+    return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl.href)}) })`
+  } catch {
+    throw new ConfigError(
+      `threads(): ${moduleUrl.href} is TypeScript and tsx is not installed; install tsx (npm i -D tsx) or point module at the built .js file`,
+    )
+  }
+}

@@ -1,0 +1,430 @@
+/**
+ * Canvas: chain, group and chord, and how a signature of any kind becomes messages. A chain's
+ * first task carries the remaining steps (Celery's `chain` field); a group's members share a
+ * group id; a chord's header tasks each carry a counter reference, and the body is sent by the
+ * engine when the counter is full.
+ */
+import { ConfigError } from './errors.js'
+import type { Expansion, HandleJSON, MessageContext } from './engine.js'
+import type { ChordRef, SignatureJSON, TaskMessage } from './message.js'
+import { setChunksImplementation } from './task.js'
+import { checkDuration, checkName, checkPriority, checkTime } from './validate.js'
+import type { Route, SendOptions, TaskProfile } from './options.js'
+import { DEFAULT_QUEUE } from './options.js'
+import type { AsyncResult, GroupResult } from './result.js'
+import { Signature, encodeArgs, optionsFromJSON, optionsToJSON, registerSignatureKind, setPipe } from './signature.js'
+import { decode } from './serializer.js'
+import type { Encoded } from './serializer.js'
+import type { Mutation } from '../storage/types.js'
+
+/** The stored state of a chord: how many header tasks are in, and what to run when all are. */
+export interface ChordRecord {
+  size: number
+  count: number
+  /** Lowest header index that failed, or null. */
+  failedIndex: number | null
+  /** The final task id of each header member, in header order. */
+  ids: string[]
+  body: SignatureJSON
+  chain: SignatureJSON[]
+  rootId: string | null
+  headers: Encoded | null
+}
+
+/** What turning signatures into messages needs to know. */
+export interface ExpandEnv {
+  now(): number
+  newId(): string
+  profile(name: string): TaskProfile | undefined
+  route(name: string): Route | undefined
+  /** Throws ConfigError for an undeclared queue. */
+  checkQueue(queue: string, where: string): void
+}
+
+/** Turns a signature (any kind) into its messages and handle. */
+export function expand(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
+  switch (json.kind) {
+    case 'task': {
+      const message = taskMessage(json, context, env)
+      return { messages: [message], mutations: [], handle: { kind: 'result', id: message.id, parent: null } }
+    }
+    case 'chain':
+      return expandChain(json, context, env)
+    case 'group':
+      return expandGroup(json, context, env)
+    case 'chord':
+      return expandChord(json, context, env)
+    default:
+      throw new ConfigError(`Unknown signature kind '${String(json.kind)}'`)
+  }
+}
+
+/**
+ * Assigns ids to every node before anything is sent (Celery's freeze), so handles exist at once;
+ * flattens nested chains and turns a group followed by another step into a chord.
+ */
+export function freeze(json: SignatureJSON, env: ExpandEnv): SignatureJSON {
+  switch (json.kind) {
+    case 'task':
+      return typeof json.options.taskId === 'string' ? json : { ...json, options: { ...json.options, taskId: env.newId() } }
+    case 'chain': {
+      const steps: SignatureJSON[] = []
+      for (const step of json.tasks ?? []) {
+        if (step.kind === 'chain' && Object.keys(step.options).length === 0) steps.push(...(step.tasks ?? []))
+        else steps.push(step)
+      }
+      const upgraded: SignatureJSON[] = []
+      for (let i = 0; i < steps.length; i++) {
+        const step = steps[i]!
+        const next = steps[i + 1]
+        if (step.kind === 'group' && next !== undefined) {
+          upgraded.push({ ...step, kind: 'chord', body: next })
+          i++
+        } else upgraded.push(step)
+      }
+      return { ...json, tasks: upgraded.map((s) => freeze(s, env)) }
+    }
+    case 'group':
+      return {
+        ...json,
+        options: { ...json.options, taskId: typeof json.options.taskId === 'string' ? json.options.taskId : env.newId() },
+        tasks: (json.tasks ?? []).map((s) => freeze(s, env)),
+      }
+    case 'chord':
+      return {
+        ...json,
+        options: { ...json.options, taskId: typeof json.options.taskId === 'string' ? json.options.taskId : env.newId() },
+        tasks: (json.tasks ?? []).map((s) => freeze(s, env)),
+        body: freeze(json.body!, env),
+      }
+  }
+}
+
+/** The id whose result is a node's result (a chain's last step, a chord's body). */
+export function finalId(json: SignatureJSON): string {
+  switch (json.kind) {
+    case 'chain':
+      return finalId(json.tasks![json.tasks!.length - 1]!)
+    case 'chord':
+      return finalId(json.body!)
+    default:
+      return json.options.taskId as string
+  }
+}
+
+/** The handle of a frozen node, with `parent` links along a chain. */
+function handleOf(json: SignatureJSON, parent: HandleJSON | null): HandleJSON {
+  switch (json.kind) {
+    case 'task':
+      return { kind: 'result', id: json.options.taskId as string, parent }
+    case 'group':
+      return { kind: 'group', id: json.options.taskId as string, results: (json.tasks ?? []).map((t) => handleOf(t, null)), parent }
+    case 'chord': {
+      const header: HandleJSON = { kind: 'group', id: json.options.taskId as string, results: (json.tasks ?? []).map((t) => handleOf(t, null)), parent }
+      return handleOf(json.body!, header)
+    }
+    case 'chain': {
+      let handle = parent
+      for (const step of json.tasks ?? []) handle = handleOf(step, handle)
+      return handle!
+    }
+  }
+}
+
+/** Marks the node whose result counts for a group or chord membership (a chain's last step). */
+function withMembership(json: SignatureJSON, chord: ChordRef | null, groupId: string | null, groupIndex: number | null): SignatureJSON {
+  if (json.kind === 'chain') {
+    const steps = [...json.tasks!]
+    steps[steps.length - 1] = withMembership(steps[steps.length - 1]!, chord, groupId, groupIndex)
+    return { ...json, tasks: steps }
+  }
+  if (json.kind !== 'task') throw new ConfigError('A group or chord inside a group or chord header is not supported; flatten it or use a chain')
+  return { ...json, options: { ...json.options, chordRef: chord, groupRef: groupId, groupIndexRef: groupIndex } }
+}
+
+function expandChain(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
+  const [first, ...rest] = json.tasks ?? []
+  if (first === undefined) throw new ConfigError('An empty chain cannot be sent')
+  // Options given to the chain (applyAsync on it) go to its first step; headers reach every step.
+  const firstWithOptions: SignatureJSON = { ...first, options: { ...first.options, ...withoutHeaders(json.options) } }
+  const headers = json.options.headers ?? context.headers
+  const sub = expand(firstWithOptions, { ...context, headers, chain: [...rest, ...context.chain] }, env)
+  return { messages: sub.messages, mutations: sub.mutations, handle: handleOf(json, null) }
+}
+
+function withoutHeaders(options: SignatureJSON['options']): SignatureJSON['options'] {
+  const { headers: _headers, taskId: _taskId, ...rest } = options
+  return rest
+}
+
+function expandGroup(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
+  if (context.chain.length > 0) throw new ConfigError('A group in a chain must be followed by a task (it becomes a chord) or be the last step')
+  const groupId = json.options.taskId as string
+  const messages: TaskMessage[] = []
+  const mutations: Mutation[] = []
+  const members = json.tasks ?? []
+  for (let i = 0; i < members.length; i++) {
+    const member = withMembership({ ...members[i]!, options: { ...withoutHeaders(json.options), ...members[i]!.options } }, null, groupId, i)
+    const sub = expand(member, { ...context, chain: [], chord: null, groupId, groupIndex: i, headers: json.options.headers ?? context.headers }, env)
+    messages.push(...sub.messages)
+    mutations.push(...sub.mutations)
+  }
+  return { messages, mutations, handle: handleOf(json, null) }
+}
+
+function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
+  const header = json.tasks ?? []
+  const body = json.body!
+  const chordId = finalId(body)
+  const groupId = json.options.taskId as string
+  const headers = json.options.headers ?? context.headers
+  if (header.length === 0) {
+    // An empty header calls the body at once with [].
+    const sub = expand(body, { ...context, prepend: [[]], headers }, env)
+    return { messages: sub.messages, mutations: sub.mutations, handle: handleOf(json, null) }
+  }
+  const messages: TaskMessage[] = []
+  const mutations: Mutation[] = []
+  for (let i = 0; i < header.length; i++) {
+    const ref: ChordRef = { id: chordId, size: header.length, index: i }
+    const member = withMembership(header[i]!, ref, groupId, i)
+    const sub = expand(member, { ...context, chain: [], chord: null, groupId, groupIndex: i, headers }, env)
+    messages.push(...sub.messages)
+    mutations.push(...sub.mutations)
+  }
+  const record: ChordRecord = {
+    size: header.length,
+    count: 0,
+    failedIndex: null,
+    ids: header.map(finalId),
+    body,
+    chain: context.chain,
+    rootId: context.rootId,
+    headers,
+  }
+  mutations.push({ op: 'put', ns: 'chords', key: chordId, value: record })
+  return { messages, mutations, handle: handleOf(json, null) }
+}
+
+function taskMessage(json: SignatureJSON, context: MessageContext, env: ExpandEnv): TaskMessage {
+  const where = `sending '${json.task}'`
+  checkName(json.task, 'task name')
+  const o = json.options
+  const task = env.profile(json.task)
+  const route = env.route(json.task)
+  const now = env.now()
+  const id = typeof o.taskId === 'string' && o.taskId.length > 0 ? o.taskId : env.newId()
+  const queue = o.queue ?? route?.queue ?? task?.queue ?? DEFAULT_QUEUE
+  env.checkQueue(queue, where)
+  const priority = checkPriority(o.priority ?? route?.priority ?? task?.priority ?? 0, where)
+  let eta: number | null = null
+  if (o.eta !== undefined) eta = checkTime(o.eta, `${where}: eta`)
+  if (o.countdown !== undefined) {
+    if (o.eta !== undefined) throw new ConfigError(`${where}: give countdown or eta, not both`)
+    eta = now + checkDuration(o.countdown, `${where}: countdown`)
+  }
+  let expires: number | null = null
+  if (o.expiresAt !== undefined) expires = checkTime(o.expiresAt, `${where}: expires`)
+  else if (o.expires !== undefined) expires = now + checkDuration(o.expires, `${where}: expires`)
+  else if (task?.expires != null) expires = now + task.expires
+  const timeLimit = o.timeLimit !== undefined ? checkDuration(o.timeLimit, `${where}: timeLimit`, true) : null
+  const softTimeLimit = o.softTimeLimit !== undefined ? checkDuration(o.softTimeLimit, `${where}: softTimeLimit`, true) : null
+  const args = context.prepend === null || json.immutable ? json.args : [...context.prepend, ...json.args]
+  return {
+    id,
+    task: json.task,
+    args,
+    headers: o.headers ?? context.headers,
+    queue,
+    priority,
+    eta,
+    expires,
+    retries: 0,
+    seq: 0,
+    parentId: context.parentId,
+    rootId: context.rootId ?? id,
+    groupId: typeof o.groupRef === 'string' ? o.groupRef : context.groupId,
+    groupIndex: typeof o.groupIndexRef === 'number' ? o.groupIndexRef : context.groupIndex,
+    chord: (o.chordRef as ChordRef | null | undefined) ?? context.chord,
+    chain: context.chain,
+    links: o.link ?? [],
+    linkErrors: o.linkError ?? [],
+    timeLimit,
+    softTimeLimit,
+    ignoreResult: o.ignoreResult ?? task?.ignoreResult ?? false,
+    acksLate: task?.acksLate ?? false,
+    leased: false,
+    redelivered: false,
+  }
+}
+
+// ---- canvas values -----------------------------------------------------------------------
+
+/** Any signature, whatever its types. */
+export type AnySignature = Signature<unknown[], unknown, unknown>
+
+type TypesOf<S> = S extends { readonly __types?: infer T } ? NonNullable<T> : never
+/** The result type of a signature. */
+export type ResultOf<S> = TypesOf<S> extends { result: infer R } ? R : unknown
+/** The handle type `delay()` gives for a signature. */
+export type HandleOf<S> = TypesOf<S> extends { handle: infer H } ? H : unknown
+/** The arguments a signature still needs. */
+export type MissingOf<S> = TypesOf<S> extends { missing: infer M extends unknown[] } ? M : unknown[]
+
+type Fits<S, Prev> = number extends MissingOf<S>['length']
+  ? S
+  : MissingOf<S> extends []
+    ? S
+    : MissingOf<S> extends [infer First]
+      ? [Prev] extends [First]
+        ? S
+        : Signature<[Prev], ResultOf<S>, HandleOf<S>>
+      : Signature<[Prev], ResultOf<S>, HandleOf<S>>
+
+/** Checks each step of a chain against the result of the step before it. */
+export type CheckChain<S extends readonly unknown[], Prev = never, IsFirst = true> = S extends readonly [infer H, ...infer T]
+  ? [IsFirst extends true ? H : Fits<H, Prev>, ...CheckChain<T, ResultOf<H>, false>]
+  : []
+
+type Last<S extends readonly unknown[]> = S extends readonly [...unknown[], infer L] ? L : never
+
+/** A chain: each step's result is prepended to the next step's args (unless immutable). */
+export class Chain<M extends unknown[] = unknown[], R = unknown, H = AsyncResult<R>> extends Signature<M, R, H> {
+  override readonly kind = 'chain' as const
+  readonly tasks: readonly AnySignature[]
+
+  constructor(tasks: readonly AnySignature[], options: SendOptions = {}) {
+    super({ task: '', args: [], options, immutable: false, sender: tasks.find((t) => t.sender !== undefined)?.sender })
+    this.tasks = Object.freeze([...tasks])
+  }
+
+  override describe(): string {
+    return this.tasks.map((t) => t.describe()).join(' | ')
+  }
+
+  override toJSON(): SignatureJSON {
+    return { task: '', args: encodeArgs(this.args), options: optionsToJSON(this.options), immutable: this.immutable, kind: 'chain', tasks: this.tasks.map((t) => t.toJSON()) }
+  }
+}
+
+/** A group: its signatures run in parallel; results come back in signature order. */
+export class Group<M extends unknown[] = unknown[], R = unknown> extends Signature<M, R[], GroupResult<R[]>> {
+  override readonly kind = 'group' as const
+  readonly tasks: readonly AnySignature[]
+
+  constructor(tasks: readonly AnySignature[], options: SendOptions = {}) {
+    super({ task: '', args: [], options, immutable: false, sender: tasks.find((t) => t.sender !== undefined)?.sender })
+    this.tasks = Object.freeze([...tasks])
+  }
+
+  override describe(): string {
+    return `group(${this.tasks.map((t) => t.describe()).join(', ')})`
+  }
+
+  override toJSON(): SignatureJSON {
+    return { task: '', args: encodeArgs(this.args), options: optionsToJSON(this.options), immutable: this.immutable, kind: 'group', tasks: this.tasks.map((t) => t.toJSON()) }
+  }
+}
+
+/** A chord: the body runs once after every header task succeeds, with their results in order. */
+export class Chord<M extends unknown[] = unknown[], R = unknown> extends Signature<M, R, AsyncResult<R>> {
+  override readonly kind = 'chord' as const
+  readonly tasks: readonly AnySignature[]
+  readonly body: AnySignature
+
+  constructor(header: readonly AnySignature[], body: AnySignature, options: SendOptions = {}) {
+    super({ task: '', args: [], options, immutable: false, sender: [...header, body].find((t) => t.sender !== undefined)?.sender })
+    this.tasks = Object.freeze([...header])
+    this.body = body
+  }
+
+  override describe(): string {
+    return `chord([${this.tasks.map((t) => t.describe()).join(', ')}], ${this.body.describe()})`
+  }
+
+  override toJSON(): SignatureJSON {
+    return {
+      task: '',
+      args: encodeArgs(this.args),
+      options: optionsToJSON(this.options),
+      immutable: this.immutable,
+      kind: 'chord',
+      tasks: this.tasks.map((t) => t.toJSON()),
+      body: this.body.toJSON(),
+    }
+  }
+}
+
+/**
+ * Runs signatures one after another, each result prepended to the next step's args. The types
+ * check that each step accepts the previous result.
+ *
+ * @example
+ * const r = await chain(add.s(2, 2), add.s(4), add.s(8)).delay()
+ * await r.get() // 16
+ */
+export function chain<S extends [AnySignature, ...AnySignature[]]>(
+  ...steps: S & CheckChain<S>
+): Chain<MissingOf<S[0]>, ResultOf<Last<S>>, HandleOf<Last<S>>> {
+  const list = steps as readonly AnySignature[]
+  if (list.length === 0) throw new ConfigError('chain() needs at least one signature')
+  for (const step of list) checkSignature(step, 'chain()')
+  return new Chain(list)
+}
+
+/**
+ * Runs signatures in parallel. `get()` gives their results in signature order.
+ *
+ * @example
+ * const r = await group([1, 2, 3].map((i) => add.s(i, i))).delay()
+ * await r.get() // [2, 4, 6]
+ */
+export function group<S extends AnySignature>(signatures: Iterable<S>): Group<MissingOf<S>, ResultOf<S>> {
+  const list = [...signatures]
+  for (const sig of list) checkSignature(sig, 'group()')
+  return new Group(list)
+}
+
+/**
+ * Runs `header` in parallel, then `body` once with the list of header results.
+ *
+ * @example
+ * const r = await chord([add.s(1, 1), add.s(2, 2)], sum.s()).delay()
+ * await r.get() // 6
+ */
+export function chord<S extends AnySignature, B extends AnySignature>(
+  header: Iterable<S>,
+  body: B,
+): Chord<MissingOf<S>, ResultOf<B>> {
+  const list = [...header]
+  for (const sig of list) checkSignature(sig, 'chord() header')
+  checkSignature(body, 'chord() body')
+  return new Chord(list, body)
+}
+
+function checkSignature(value: unknown, where: string): void {
+  if (!(value instanceof Signature)) throw new ConfigError(`${where} takes signatures (task.s(...), task.si(...)), got ${typeof value}`)
+}
+
+registerSignatureKind('chain', (json) => withOptions(new Chain((json.tasks ?? []).map((t) => Signature.fromJSON(t) as AnySignature)), json))
+registerSignatureKind('group', (json) => withOptions(new Group((json.tasks ?? []).map((t) => Signature.fromJSON(t) as AnySignature)), json))
+registerSignatureKind('chord', (json) =>
+  withOptions(new Chord((json.tasks ?? []).map((t) => Signature.fromJSON(t) as AnySignature), Signature.fromJSON(json.body!) as AnySignature), json),
+)
+setPipe((left, right) => {
+  // group | task is a chord (Celery); anything else chains.
+  if (left instanceof Group) return new Chord(left.tasks, right)
+  const steps = [...(left instanceof Chain ? left.tasks : [left]), ...(right instanceof Chain ? right.tasks : [right])]
+  return new Chain(steps)
+})
+setChunksImplementation((task, items, size) => {
+  if (!Number.isInteger(size) || size < 1) throw new ConfigError(`chunks(items, size): size must be a whole number >= 1, got ${String(size)}`)
+  const all = [...items]
+  const sigs: AnySignature[] = []
+  for (let i = 0; i < all.length; i += size) sigs.push(task.si(all.slice(i, i + size)) as AnySignature)
+  return new Group(sigs)
+})
+
+function withOptions(sig: AnySignature, json: SignatureJSON): AnySignature {
+  return sig.clone({ options: optionsFromJSON(json.options), args: json.args.map((a) => decode(a)) })
+}

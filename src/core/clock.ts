@@ -1,0 +1,56 @@
+/**
+ * Every timer of the engine goes through a Clock, so tests can swap in a virtual one
+ * (`celeriac/testing`'s `virtualClock()`) and run an hour of countdowns in milliseconds.
+ */
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number
+  /** Calls `fn` once the clock reaches `at` (epoch ms). Returns a handle for {@link Clock.clearTimer}. */
+  setTimer(at: number, fn: () => void): TimerHandle
+  clearTimer(handle: TimerHandle): void
+  /**
+   * Called by an engine that uses this clock, so the clock can wait for it to go quiet (a
+   * virtual clock's `advance` does). Returns a function that detaches it.
+   */
+  attach?(participant: ClockParticipant): () => void
+}
+
+/** An opaque timer handle. */
+export type TimerHandle = { readonly __timer: true } | object
+
+/** What a virtual clock needs from an engine: a way to wait until it has nothing left to do now. */
+export interface ClockParticipant {
+  /** Resolves once nothing can happen without moving time: no task ready, none running but parked on a timer. */
+  whenQuiet(): Promise<void>
+  /** Whether it is quiet right now. */
+  isQuiet(): boolean
+}
+
+// Node and browsers cap setTimeout at 2^31-1 ms (~24.8 days); longer delays re-arm.
+const MAX_TIMEOUT = 2_147_483_647
+
+class SystemTimer {
+  id: ReturnType<typeof setTimeout> | undefined
+}
+
+/** The real clock: `Date.now()` and `setTimeout`. The default. */
+export function systemClock(): Clock {
+  const arm = (timer: SystemTimer, at: number, fn: () => void): void => {
+    const delay = at - Date.now()
+    timer.id = setTimeout(() => {
+      if (at - Date.now() > 0) arm(timer, at, fn)
+      else fn()
+    }, Math.max(0, Math.min(delay, MAX_TIMEOUT)))
+  }
+  return {
+    now: () => Date.now(),
+    setTimer(at, fn) {
+      const timer = new SystemTimer()
+      arm(timer, at, fn)
+      return timer
+    },
+    clearTimer(handle) {
+      if (handle instanceof SystemTimer && handle.id !== undefined) clearTimeout(handle.id)
+    },
+  }
+}

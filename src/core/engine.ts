@@ -1,0 +1,1109 @@
+/**
+ * The engine: one per started app. It owns consumption of a storage location: it writes
+ * messages, keeps them in the scheduler, hands ready ones to the executor within each queue's
+ * concurrency, and commits each outcome (result + ack + next messages) in one storage call.
+ */
+import type { EventEmitter } from 'eventemitter3'
+import { LRUCache } from 'lru-cache'
+import type { Clock, TimerHandle } from './clock.js'
+import type { CeleriacEvents, TaskEventBase } from './events.js'
+import { ChordError, ConfigError, StorageError, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from './errors.js'
+import { finalId as finalIdOf } from './canvas.js'
+import type { ChordRecord } from './canvas.js'
+import type { Executor } from './executor.js'
+import type { ResultRecord, SignatureJSON, TaskMessage } from './message.js'
+import type { FromRuntime, Outcome, RpcCall } from './protocol.js'
+import { AsyncResult, GroupResult } from './result.js'
+import type { ResultSource } from './result.js'
+import { Scheduler } from './scheduler.js'
+import { RateLimiter } from './rate-limit.js'
+import { parseRate } from './validate.js'
+import type { ReadyQueue } from './scheduler.js'
+import { decode, decodeError, encode, encodeError } from './serializer.js'
+import type { Encoded } from './serializer.js'
+import { FAILURE, PENDING, READY_STATES, RETRY, REVOKED, STARTED, SUCCESS } from './states.js'
+import type { State } from './states.js'
+import type { Task } from './task.js'
+import type { TaskProfile } from './options.js'
+import type { Mutation, Storage } from '../storage/types.js'
+
+/** What the app hands the engine. */
+export interface EngineConfig {
+  readonly storage: Storage
+  readonly executor: Executor
+  readonly clock: Clock
+  readonly hostname: string
+  readonly concurrency: (queue: string) => number
+  readonly resultExpires: number
+  readonly consume: boolean
+  /** A task registered here (the inline executor runs these). */
+  readonly lookup: (name: string) => Task<never, unknown> | undefined
+  /** What is known of a task's options, here or in the workers. */
+  readonly profile: (name: string) => TaskProfile | undefined
+  readonly random: () => number
+  readonly events: EventEmitter<CeleriacEvents>
+  /** Answers the other calls a running task makes (locks, results). */
+  readonly rpc?: (call: RpcCall, taskId: string) => Promise<unknown>
+  /** Builds messages for a signature node (task or canvas; canvas.ts). */
+  readonly expand: (json: SignatureJSON, context: MessageContext) => Expansion
+}
+
+/** Where a new message sits in a workflow. */
+export interface MessageContext {
+  /** Encoded values prepended to the args (a parent's result), unless the signature is immutable. */
+  prepend: Encoded[] | null
+  parentId: string | null
+  rootId: string | null
+  /** Headers of the parent, carried down a chain. */
+  headers: Encoded | null
+  /** Chain steps after this node. */
+  chain: SignatureJSON[]
+  groupId: string | null
+  groupIndex: number | null
+  chord: TaskMessage['chord']
+}
+
+/** The messages a canvas node turns into, and the handle its sender gets. */
+export interface Expansion {
+  messages: TaskMessage[]
+  /** Writes besides the messages (e.g. a chord counter). */
+  mutations: Mutation[]
+  handle: HandleJSON
+}
+
+/** A result handle as data (crosses to workers). */
+export type HandleJSON =
+  | { kind: 'result'; id: string; parent: HandleJSON | null }
+  | { kind: 'group'; id: string; results: HandleJSON[]; parent: HandleJSON | null }
+
+interface Running {
+  readonly message: TaskMessage
+  startedAt: number
+  /** Whether it really started (a prefetching executor may hold it first). */
+  started: boolean
+  settled: boolean
+  parked: number
+  hooks: boolean
+  children: string[]
+  timers: TimerHandle[]
+  revokedWhileRunning: boolean
+}
+
+const EMPTY: never[] = []
+
+export class Engine implements ResultSource {
+  readonly clock: Clock
+  readonly #config: EngineConfig
+  readonly #storage: Storage
+  readonly #executor: Executor
+  readonly #scheduler: Scheduler
+  readonly #running = new Map<string, Running>()
+  readonly #runningPerQueue = new Map<string, number>()
+  /** Ids queued, scheduled or running here: taskId dedupe without a storage read. */
+  readonly #known = new Set<string>()
+  /** Revoked ids, bounded like Celery's worker set (most recent 50 000); also kept in storage. */
+  readonly #revoked = new LRUCache<string, true>({ max: 50_000 })
+  readonly #watchers = new Map<string, Set<(record: ResultRecord) => void>>()
+  #idleWaiters: Array<() => void> = []
+  #quietWaiters: Array<() => void> = []
+  #parked = 0
+  #pendingOps = 0
+  #pumpScheduled = false
+  #seq = 0
+  #consuming: boolean
+  #closed = false
+  #detachClock: (() => void) | undefined
+  #rpcTimers = new Set<TimerHandle>()
+  readonly #rates = new RateLimiter()
+  readonly #timeLimits = new Map<string, { soft: number | null; hard: number | null }>()
+  readonly #rateParked = new Map<string, TaskMessage[]>()
+  readonly #rateTimers = new Set<TimerHandle>()
+
+  constructor(config: EngineConfig) {
+    this.#config = config
+    this.clock = config.clock
+    this.#storage = config.storage
+    this.#executor = config.executor
+    this.#consuming = config.consume
+    this.#scheduler = new Scheduler(config.clock, () => this.#schedulePump())
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    await this.#storage.open()
+    try {
+      await this.#recover()
+      if (this.#consuming) {
+        await this.#executor.start({
+          receive: (message) => this.#receive(message),
+          lookup: (name) => this.#config.lookup(name),
+        })
+      }
+    } catch (error) {
+      await this.#storage.close().catch(() => undefined)
+      throw error
+    }
+    this.#detachClock = this.clock.attach?.({ whenQuiet: () => this.whenQuiet(), isQuiet: () => this.#isQuiet() })
+    this.#schedulePump()
+  }
+
+  /** Stops consuming, waits for running tasks (up to `timeout`), closes executor and storage. */
+  async stop(timeout: number | undefined): Promise<void> {
+    this.#consuming = false
+    this.#scheduler.close()
+    if (this.#running.size > 0) {
+      const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve))
+      if (timeout === undefined) await idle
+      else {
+        let timer: ReturnType<typeof setTimeout> | undefined
+        // Real time on purpose: shutdown is about the process, not the engine's clock.
+        const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))
+        await Promise.race([idle, late])
+        clearTimeout(timer)
+      }
+      for (const run of this.#running.values()) {
+        this.#executor.post({ type: 'cancel', id: run.message.id, reason: 'shutdown' })
+      }
+    }
+    await this.#drainOps()
+    for (const timer of this.#rpcTimers) this.clock.clearTimer(timer)
+    for (const timer of this.#rateTimers) this.clock.clearTimer(timer)
+    for (const run of this.#running.values()) for (const t of run.timers) this.clock.clearTimer(t)
+    this.#detachClock?.()
+    this.#closed = true
+    await this.#executor.stop()
+    await this.#storage.close()
+  }
+
+  /** Resolves when nothing runs and nothing is ready to run. */
+  whenIdle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  /** Resolves when nothing can happen without moving the clock (virtual clock's `advance`). */
+  whenQuiet(): Promise<void> {
+    if (this.#isQuiet()) return Promise.resolve()
+    return new Promise((resolve) => this.#quietWaiters.push(resolve))
+  }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  /** Sends a signature (JSON form) as a new root or as a child of `context`. */
+  async send(json: SignatureJSON, context: MessageContext, dedupeId: string | undefined): Promise<HandleJSON> {
+    if (dedupeId !== undefined && (await this.#exists(dedupeId))) return { kind: 'result', id: dedupeId, parent: null }
+    const expansion = this.#config.expand(json, context)
+    await this.enqueue(expansion.messages, expansion.mutations)
+    return expansion.handle
+  }
+
+  /** Stores messages (and extra writes) in one call, then schedules them. */
+  async enqueue(messages: readonly TaskMessage[], extra: readonly Mutation[] = EMPTY): Promise<void> {
+    const mutations: Mutation[] = extra.length === 0 ? [] : [...extra]
+    for (const message of messages) {
+      message.seq = ++this.#seq
+      mutations.push({ op: 'put', ns: 'messages', key: message.id, value: message })
+    }
+    this.#pendingOps++
+    try {
+      await this.#storage.write(mutations)
+      this.#schedule(messages)
+    } finally {
+      this.#opDone()
+    }
+  }
+
+  #schedule(messages: readonly TaskMessage[]): void {
+    const emit = this.#config.events.listenerCount('task-sent') > 0
+    for (const message of messages) {
+      this.#known.add(message.id)
+      if (this.#consuming) this.#scheduler.add(message)
+      if (emit) {
+        this.#config.events.emit('task-sent', {
+          ...this.#eventBase(message),
+          args: decode<unknown[]>(message.args),
+          eta: message.eta,
+          expires: message.expires,
+          priority: message.priority,
+        })
+      }
+    }
+    this.#schedulePump()
+  }
+
+  async #exists(id: string): Promise<boolean> {
+    if (this.#known.has(id)) return true
+    return (await this.read(id)) !== undefined
+  }
+
+  /** A fresh sequence number (FIFO order). */
+  nextSeq(): number {
+    return ++this.#seq
+  }
+
+  // ---- results ---------------------------------------------------------------------------
+
+  async read(id: string): Promise<ResultRecord | undefined> {
+    const record = (await this.#storage.get('results', id)) as ResultRecord | undefined
+    if (record !== undefined && record.expiresAt !== null && record.expiresAt <= this.clock.now()) return undefined
+    return record
+  }
+
+  watch(id: string, listener: (record: ResultRecord) => void): () => void {
+    let set = this.#watchers.get(id)
+    if (set === undefined) {
+      set = new Set()
+      this.#watchers.set(id, set)
+    }
+    set.add(listener)
+    return () => {
+      const current = this.#watchers.get(id)
+      if (current === undefined) return
+      current.delete(listener)
+      if (current.size === 0) this.#watchers.delete(id)
+    }
+  }
+
+  async forget(id: string): Promise<void> {
+    await this.#storage.write([{ op: 'delete', ns: 'results', key: id }])
+    if (!this.#running.has(id)) this.#known.delete(id)
+  }
+
+  handle<T>(id: string): AsyncResult<T> {
+    return new AsyncResult<T>(id, this)
+  }
+
+  /** Builds a handle from its JSON form. */
+  handleFromJSON(json: HandleJSON): unknown {
+    const parent = json.parent === null ? undefined : (this.handleFromJSON(json.parent) as AsyncResult<unknown>)
+    if (json.kind === 'result') return new AsyncResult(json.id, this, parent)
+    return new GroupResult(json.id, json.results.map((r) => this.handleFromJSON(r) as AsyncResult<unknown>), parent)
+  }
+
+  // ---- revoke ----------------------------------------------------------------------------
+
+  async revoke(ids: readonly string[], options: { terminate?: boolean }): Promise<void> {
+    const now = this.clock.now()
+    const mutations: Mutation[] = []
+    for (const id of ids) {
+      this.#revoked.set(id, true)
+      mutations.push({ op: 'put', ns: 'revoked', key: id, value: now })
+    }
+    const idSet = new Set(ids)
+    const removed = this.#scheduler.removeWhere((m) => idSet.has(m.id))
+    removed.push(...this.#unpark((m) => idSet.has(m.id)))
+    for (const message of removed) {
+      mutations.push({ op: 'delete', ns: 'messages', key: message.id })
+      mutations.push(this.#put(this.#record(message, REVOKED, encodeError(new TaskRevokedError(`Task ${message.id} was revoked`, 'revoked')))))
+    }
+    const terminated: Running[] = []
+    const unstarted: Running[] = []
+    for (const id of ids) {
+      const run = this.#running.get(id)
+      if (run === undefined || run.settled) continue
+      run.revokedWhileRunning = true
+      if (!run.started) unstarted.push(run)
+      else if (options.terminate === true) terminated.push(run)
+    }
+    await this.#commit(mutations)
+    await this.#countParts(removed.filter((m) => m.chord !== null))
+    for (const message of removed) {
+      this.#known.delete(message.id)
+      this.#notifyRecord(message.id)
+      this.#emit('task-revoked', message, { reason: 'revoked' })
+    }
+    for (const run of unstarted) {
+      // Prefetched but not started: it never runs (the worker drops it).
+      this.#executor.post({ type: 'cancel', id: run.message.id, reason: 'revoked' })
+      await this.#settleAbandoned(run, REVOKED, new TaskRevokedError(`Task ${run.message.id} was revoked`, 'revoked'), 'revoked')
+    }
+    for (const run of terminated) {
+      this.#executor.post({ type: 'cancel', id: run.message.id, reason: 'terminated' })
+      await this.#settleAbandoned(run, REVOKED, new TaskRevokedError(`Task ${run.message.id} was terminated`, 'terminated'))
+    }
+  }
+
+  // ---- dispatch --------------------------------------------------------------------------
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled || !this.#consuming) return
+    this.#pumpScheduled = true
+    queueMicrotask(() => this.#pump())
+  }
+
+  #pump(): void {
+    this.#pumpScheduled = false
+    if (!this.#consuming) return this.#checkWaiters()
+    const now = this.clock.now()
+    let batch: TaskMessage[] | undefined
+    let unrun: Array<[TaskMessage, 'revoked' | 'expired']> | undefined
+    for (const name of this.#scheduler.queueNames()) {
+      const queue: ReadyQueue = this.#scheduler.queue(name)
+      if (queue.size === 0) continue
+      const limit = this.#config.concurrency(name)
+      let running = this.#runningPerQueue.get(name) ?? 0
+      while (running < limit) {
+        const message = this.#scheduler.take(queue)
+        if (message === undefined) break
+        if (this.#revoked.has(message.id)) (unrun ??= []).push([message, 'revoked'])
+        else if (message.expires !== null && now >= message.expires) (unrun ??= []).push([message, 'expired'])
+        else if (!this.#takeToken(message, now)) continue
+        else {
+          running++
+          ;(batch ??= []).push(message)
+        }
+      }
+      this.#runningPerQueue.set(name, running)
+    }
+    if (unrun !== undefined) this.#finishUnrun(unrun)
+    if (batch !== undefined) this.#startBatch(batch)
+    this.#checkWaiters()
+  }
+
+  /** Takes the task's rate-limit token, or parks the message until the next token (others pass it). */
+  #takeToken(message: TaskMessage, now: number): boolean {
+    const name = message.task
+    if (!this.#rates.has(name)) {
+      const task = this.#config.profile(name)
+      this.#rates.set(name, parseRate(task?.rateLimit ?? null, `rate limit of '${name}'`))
+    }
+    const due = this.#rates.take(name, now)
+    if (due === 0) return true
+    let parked = this.#rateParked.get(name)
+    if (parked === undefined) {
+      parked = []
+      this.#rateParked.set(name, parked)
+      const timer = this.clock.setTimer(due, () => {
+        this.#rateTimers.delete(timer)
+        const waiting = this.#rateParked.get(name) ?? []
+        this.#rateParked.delete(name)
+        if (!this.#consuming) return
+        for (const m of waiting) this.#scheduler.add({ ...m, eta: null })
+        this.#schedulePump()
+      })
+      this.#rateTimers.add(timer)
+    }
+    parked.push(message)
+    return false
+  }
+
+  /** Overrides a task's time limits for runs that start from now on. */
+  setTimeLimit(name: string, soft: number | null, hard: number | null): void {
+    this.#timeLimits.set(name, { soft, hard })
+  }
+
+  /** Changes a task's rate limit live (`app.control.rateLimit`). */
+  setRateLimit(name: string, interval: number | null): void {
+    this.#rates.set(name, interval)
+    // Parked messages get a fresh look at the new rate at once.
+    const waiting = this.#rateParked.get(name)
+    if (waiting !== undefined) {
+      this.#rateParked.delete(name)
+      for (const m of waiting) this.#scheduler.add({ ...m, eta: null })
+    }
+    this.#schedulePump()
+  }
+
+  #finishUnrun(items: Array<[TaskMessage, 'revoked' | 'expired']>): void {
+    const mutations: Mutation[] = []
+    for (const [message, reason] of items) {
+      const error = new TaskRevokedError(`Task ${message.id} was ${reason === 'expired' ? 'not started before it expired' : 'revoked'}`, reason)
+      mutations.push({ op: 'delete', ns: 'messages', key: message.id })
+      mutations.push(this.#put(this.#record(message, REVOKED, encodeError(error))))
+    }
+    const parts = items.filter(([m]) => m.chord !== null).map(([m]) => m)
+    const commit = parts.length === 0 ? this.#commit(mutations) : this.#commit(mutations).then(() => this.#countParts(parts))
+    this.#track(commit, () => {
+      for (const [message, reason] of items) {
+        this.#known.delete(message.id)
+        this.#notifyRecord(message.id)
+        this.#emit('task-revoked', message, { reason })
+      }
+    })
+  }
+
+  #startBatch(batch: TaskMessage[]): void {
+    const now = this.clock.now()
+    const received = this.#config.events.listenerCount('task-received') > 0
+    for (const message of batch) {
+      this.#running.set(message.id, {
+        message,
+        startedAt: now,
+        started: false,
+        settled: false,
+        parked: 0,
+        hooks: false,
+        children: [],
+        timers: [],
+        revokedWhileRunning: false,
+      })
+      if (received) this.#config.events.emit('task-received', this.#eventBase(message))
+    }
+    if (this.#executor.reportsStart) {
+      // A prefetching executor says when each task really starts; the ack waits for that, so a
+      // prefetched task that never started is still queued after a crash.
+      this.#executor.post({ type: 'run', jobs: batch.map((message) => ({ message, hostname: this.#config.hostname })) })
+      return
+    }
+    this.#markStarted(batch, () => {
+      const jobs = []
+      for (const message of batch) {
+        const run = this.#running.get(message.id)
+        if (run !== undefined && !run.settled) jobs.push({ message, hostname: this.#config.hostname })
+      }
+      if (jobs.length > 0) this.#executor.post({ type: 'run', jobs })
+    })
+  }
+
+  /** Acks (or leases) started tasks and records STARTED, in one write; then arms their limits. */
+  #markStarted(messages: TaskMessage[], then?: () => void): void {
+    const now = this.clock.now()
+    const mutations: Mutation[] = []
+    for (const message of messages) {
+      const run = this.#running.get(message.id)
+      if (run !== undefined) {
+        run.started = true
+        run.startedAt = now
+      }
+      // Early ack deletes the message before the run (at most once); acksLate leases it instead.
+      if (message.acksLate) mutations.push({ op: 'put', ns: 'messages', key: message.id, value: { ...message, leased: true } })
+      else mutations.push({ op: 'delete', ns: 'messages', key: message.id })
+      const task = this.#config.profile(message.task)
+      const state = task === undefined || task.trackStarted ? STARTED : PENDING
+      mutations.push(this.#put(this.#record(message, state, null)))
+    }
+    this.#track(this.#commit(mutations), () => {
+      const started = this.#config.events.listenerCount('task-started') > 0
+      for (const message of messages) {
+        const run = this.#running.get(message.id)
+        if (run === undefined || run.settled) continue
+        this.#armLimits(run)
+        this.#notifyRecord(message.id)
+        if (started) this.#config.events.emit('task-started', this.#eventBase(message))
+      }
+      then?.()
+    })
+  }
+
+  #armLimits(run: Running): void {
+    const { message } = run
+    const task = this.#config.profile(message.task)
+    const override = this.#timeLimits.get(message.task)
+    const soft = message.softTimeLimit ?? (override !== undefined ? override.soft : (task?.softTimeLimit ?? null))
+    const hard = message.timeLimit ?? (override !== undefined ? override.hard : (task?.timeLimit ?? null))
+    if (soft !== null) {
+      run.timers.push(
+        this.clock.setTimer(run.startedAt + soft, () => {
+          if (!run.settled) this.#executor.post({ type: 'cancel', id: message.id, reason: 'soft-time-limit' })
+        }),
+      )
+    }
+    if (hard !== null) {
+      run.timers.push(
+        this.clock.setTimer(run.startedAt + hard, () => {
+          if (run.settled) return
+          this.#executor.post({ type: 'cancel', id: message.id, reason: 'time-limit' })
+          void this.#settleAbandoned(run, FAILURE, new TimeLimitExceeded(`Task ${message.task}[${message.id}] exceeded its time limit of ${String(hard)} ms`))
+        }),
+      )
+    }
+  }
+
+  /** Ends a run the engine gave up on (terminate, hard limit): stores the state, frees the slot. */
+  async #settleAbandoned(run: Running, state: State, error: Error, reason: 'revoked' | 'terminated' = 'terminated'): Promise<void> {
+    if (run.settled) return
+    run.settled = true
+    const { message } = run
+    const mutations: Mutation[] = [this.#put(this.#record(message, state, encodeError(error), run.children))]
+    if (message.acksLate || !run.started) mutations.push({ op: 'delete', ns: 'messages', key: message.id })
+    if (state === FAILURE) this.#failChain(message, encodeError(error), mutations)
+    const followUps = state === FAILURE ? this.#errbacks(message) : []
+    for (const m of followUps) {
+      m.seq = ++this.#seq
+      mutations.push({ op: 'put', ns: 'messages', key: m.id, value: m })
+    }
+    await this.#track(this.#commitPart(message, false, mutations), () => {
+      this.#release(run)
+      this.#schedule(followUps)
+      this.#notifyRecord(message.id)
+      for (const step of message.chain) if (state === FAILURE && typeof step.options.taskId === 'string') this.#notifyRecord(step.options.taskId)
+      if (state === REVOKED) this.#emit('task-revoked', message, { reason })
+      else this.#emit('task-failed', message, { error, runtime: this.clock.now() - run.startedAt })
+    })
+  }
+
+  // ---- from the runtime ------------------------------------------------------------------
+
+  #receive(message: FromRuntime): void {
+    if (this.#closed) return
+    switch (message.type) {
+      case 'started': {
+        const run = this.#running.get(message.id)
+        if (run !== undefined && !run.settled && !run.started) this.#markStarted([run.message])
+        return
+      }
+      case 'state':
+        return this.#onState(message.id, message.state, message.meta)
+      case 'outcome':
+        return this.#onOutcome(message.id, message.outcome, message.hooks)
+      case 'finished': {
+        const run = this.#running.get(message.id)
+        if (run !== undefined && run.hooks) {
+          run.hooks = false
+          this.#release(run)
+        }
+        return
+      }
+      case 'rpc':
+        return this.#onRpc(message.id, message.requestId, message.call)
+      case 'log':
+        this.#config.events.emit('log', { id: message.id, level: message.level, text: message.text })
+        return
+    }
+  }
+
+  #onState(id: string, state: State, meta: Encoded): void {
+    const run = this.#running.get(id)
+    if (run === undefined || run.settled) return
+    const record = this.#record(run.message, state, meta, run.children)
+    this.#track(this.#commit([this.#put(record)]), () => {
+      this.#notify(record)
+      if (this.#config.events.listenerCount('task-progress') > 0) {
+        this.#config.events.emit('task-progress', { ...this.#eventBase(run.message), state, meta: decode(meta) })
+      }
+    })
+  }
+
+  #onOutcome(id: string, outcome: Outcome, hooks: boolean): void {
+    const run = this.#running.get(id)
+    if (run === undefined || run.settled) {
+      // Settled earlier (terminated, timed out): the late outcome is ignored, hooks may finish.
+      if (hooks) this.#executor.post({ type: 'committed', id })
+      return
+    }
+    run.settled = true
+    for (const timer of run.timers) this.clock.clearTimer(timer)
+    const { message } = run
+    const mutations: Mutation[] = []
+    let followUps: TaskMessage[] = []
+    let record: ResultRecord | undefined
+    let requeued = false
+    switch (outcome.type) {
+      case 'success': {
+        if (!message.ignoreResult) record = this.#record(message, SUCCESS, outcome.value, run.children)
+        else mutations.push({ op: 'delete', ns: 'results', key: id })
+        followUps = this.#successors(message, outcome.value)
+        break
+      }
+      case 'failure': {
+        record = this.#record(message, FAILURE, outcome.error, run.children)
+        this.#failChain(message, outcome.error, mutations)
+        followUps = this.#errbacks(message)
+        break
+      }
+      case 'retry': {
+        const now = this.clock.now()
+        // Full jitter, inclusive of both ends as in Celery; drawn here so a seeded random works in any executor.
+        const countdown = outcome.jitter ? Math.floor(this.#config.random() * ((outcome.countdown ?? 0) + 1)) : (outcome.countdown ?? 0)
+        const eta = outcome.eta ?? now + countdown
+        record = this.#record(message, RETRY, outcome.error, run.children)
+        followUps = [{ ...message, retries: message.retries + 1, eta, leased: false }]
+        requeued = true
+        break
+      }
+      case 'ignore':
+        mutations.push({ op: 'delete', ns: 'results', key: id })
+        break
+      case 'reject': {
+        if (outcome.requeue) {
+          followUps = [{ ...message, leased: false, redelivered: true }]
+          requeued = true
+          mutations.push({ op: 'delete', ns: 'results', key: id })
+        } else {
+          record = this.#record(message, FAILURE, outcome.error, run.children)
+        }
+        break
+      }
+    }
+    if (record !== undefined) mutations.push(this.#put(record))
+    if (message.acksLate && !requeued) mutations.push({ op: 'delete', ns: 'messages', key: id })
+    for (const m of followUps) {
+      m.seq = ++this.#seq
+      mutations.push({ op: 'put', ns: 'messages', key: m.id, value: m })
+    }
+    run.hooks = hooks
+    const counts = outcome.type === 'success' || outcome.type === 'failure' || (outcome.type === 'reject' && !outcome.requeue)
+    // A failed step of a chain inside a chord header counts for the chord in its last step's place.
+    const part = outcome.type === 'failure' && message.chord === null ? chainMembership(message) : message
+    this.#track(this.#commitPart(part, counts ? outcome.type === 'success' : null, mutations), () => {
+      if (!requeued) this.#known.delete(id)
+      if (hooks) this.#executor.post({ type: 'committed', id })
+      else this.#release(run)
+      this.#schedule(followUps)
+      if (record !== undefined) this.#notify(record)
+      else this.#notifyRecord(id)
+      if (outcome.type === 'failure') for (const step of message.chain) if (typeof step.options.taskId === 'string') this.#notifyRecord(step.options.taskId)
+      this.#emitOutcome(run, outcome, followUps)
+    })
+  }
+
+  #emitOutcome(run: Running, outcome: Outcome, followUps: TaskMessage[]): void {
+    const { message } = run
+    const runtime = this.clock.now() - run.startedAt
+    switch (outcome.type) {
+      case 'success':
+        if (this.#config.events.listenerCount('task-succeeded') > 0) this.#emit('task-succeeded', message, { result: decode(outcome.value), runtime })
+        return
+      case 'failure':
+        if (this.#config.events.listenerCount('task-failed') > 0) this.#emit('task-failed', message, { error: decodeError(outcome.error), runtime })
+        return
+      case 'retry':
+        this.#emit('task-retried', message, {
+          error: outcome.error === null ? null : decodeError(outcome.error),
+          eta: followUps[0]?.eta ?? this.clock.now(),
+        })
+        return
+      case 'reject':
+        this.#emit('task-rejected', message, { requeue: outcome.requeue })
+        return
+      case 'ignore':
+        return
+    }
+  }
+
+  /** The next chain step and link callbacks after a success. */
+  #successors(message: TaskMessage, value: Encoded): TaskMessage[] {
+    const out: TaskMessage[] = []
+    const context = (chain: SignatureJSON[]): MessageContext => ({
+      prepend: [value],
+      parentId: message.id,
+      rootId: message.rootId,
+      headers: message.headers,
+      chain,
+      groupId: null,
+      groupIndex: null,
+      chord: null,
+    })
+    const [next, ...rest] = message.chain
+    if (next !== undefined) out.push(...this.#config.expand(next, context(rest)).messages)
+    for (const link of message.links) out.push(...this.#config.expand(link, context([])).messages)
+    return out
+  }
+
+  /** Errback messages: the failed task's id prepended to each errback's args. */
+  #errbacks(message: TaskMessage): TaskMessage[] {
+    const out: TaskMessage[] = []
+    for (const errback of message.linkErrors) {
+      const expansion = this.#config.expand(errback, {
+        prepend: [message.id],
+        parentId: message.id,
+        rootId: message.rootId,
+        headers: message.headers,
+        chain: [],
+        groupId: null,
+        groupIndex: null,
+        chord: null,
+      })
+      out.push(...expansion.messages)
+    }
+    return out
+  }
+
+  /** Celery 5: the chain's later steps are stored FAILURE with the same error. */
+  #failChain(message: TaskMessage, error: Encoded, mutations: Mutation[]): void {
+    for (const step of message.chain) {
+      const id = step.options.taskId
+      if (typeof id !== 'string') continue
+      mutations.push(
+        this.#put({
+          ...this.#record(message, FAILURE, error),
+          id,
+          task: step.task,
+          parentId: message.id,
+          retries: 0,
+        }),
+      )
+    }
+  }
+
+  /**
+   * Commits `mutations`; for a chord header task (`ok` not null) in the same atomic step counts
+   * it (once, even if re-delivered), and when it is the last one, finishes the chord.
+   */
+  #commitPart(message: TaskMessage, ok: boolean | null, mutations: Mutation[]): Promise<void> {
+    const ref = message.chord
+    if (ref === null || ok === null) return this.#commit(mutations)
+    const marker = `${ref.id}#${String(ref.index)}`
+    return this.#storage
+      .transact([{ ns: 'chords', key: ref.id }, { ns: 'chords', key: marker }], ([value, seen]) => {
+        if (value === undefined || seen !== undefined) return { mutations, result: false }
+        const record = value as ChordRecord
+        const failedIndex = !ok && (record.failedIndex === null || ref.index < record.failedIndex) ? ref.index : record.failedIndex
+        const next: ChordRecord = { ...record, count: record.count + 1, failedIndex }
+        return {
+          mutations: [...mutations, { op: 'put', ns: 'chords', key: marker, value: ok }, { op: 'put', ns: 'chords', key: ref.id, value: next }],
+          result: next.count >= next.size,
+        }
+      })
+      .then((complete) => (complete ? this.#finishChord(ref.id) : undefined))
+  }
+
+  async #countParts(messages: TaskMessage[]): Promise<void> {
+    for (const message of messages) await this.#commitPart(message, false, [])
+  }
+
+  /** Every header task is in: send the body with their results, or fail it with ChordError. */
+  async #finishChord(chordId: string): Promise<void> {
+    const record = (await this.#storage.get('chords', chordId)) as ChordRecord | undefined
+    if (record === undefined) return
+    const context: MessageContext = {
+      prepend: null,
+      parentId: null,
+      rootId: record.rootId,
+      headers: record.headers,
+      chain: record.chain,
+      groupId: null,
+      groupIndex: null,
+      chord: null,
+    }
+    const cleanup: Mutation[] = [{ op: 'delete', ns: 'chords', key: chordId }]
+    for (let i = 0; i < record.size; i++) cleanup.push({ op: 'delete', ns: 'chords', key: `${chordId}#${String(i)}` })
+    let messages: TaskMessage[]
+    const mutations: Mutation[] = [...cleanup]
+    if (record.failedIndex === null) {
+      const values: Encoded[] = []
+      for (const id of record.ids) values.push((await this.read(id))?.result ?? null)
+      messages = this.#config.expand(record.body, { ...context, prepend: [values] }).messages
+    } else {
+      const failedId = record.ids[record.failedIndex]!
+      const failed = await this.read(failedId)
+      const cause = failed?.result != null ? decodeError(failed.result) : new TaskRevokedError(`Task ${failedId} was revoked`)
+      const error = new ChordError(`Dependency ${failedId} raised ${cause.name}: ${cause.message}`, failedId, { cause })
+      const encoded = encodeError(error)
+      const [body] = this.#config.expand(record.body, context).messages
+      messages = []
+      if (body !== undefined) {
+        mutations.push(this.#put(this.#record(body, FAILURE, encoded)))
+        this.#failChain(body, encoded, mutations)
+        messages = this.#errbacks(body)
+      }
+    }
+    for (const m of messages) {
+      m.seq = ++this.#seq
+      mutations.push({ op: 'put', ns: 'messages', key: m.id, value: m })
+    }
+    await this.#commit(mutations)
+    this.#schedule(messages)
+    const bodyId = finalIdOf(record.body)
+    this.#notifyRecord(bodyId)
+    for (const step of record.chain) if (typeof step.options.taskId === 'string') this.#notifyRecord(step.options.taskId)
+  }
+
+  #release(run: Running): void {
+    const { message } = run
+    if (this.#running.get(message.id) !== run) return
+    this.#running.delete(message.id)
+    this.#parked -= run.parked
+    for (const timer of run.timers) this.clock.clearTimer(timer)
+    this.#runningPerQueue.set(message.queue, (this.#runningPerQueue.get(message.queue) ?? 1) - 1)
+    this.#schedulePump()
+  }
+
+  // ---- RPC from running tasks ------------------------------------------------------------
+
+  #onRpc(id: string, requestId: number, call: RpcCall): void {
+    const reply = (ok: boolean, value: unknown): void => {
+      this.#executor.post({ type: 'rpc-reply', id, requestId, ok, value: ok ? encode(value, 'reply') : encodeError(value) })
+    }
+    const run = this.#running.get(id)
+    switch (call.type) {
+      case 'sleep': {
+        if (run !== undefined && !run.settled) {
+          run.parked++
+          this.#parked++
+        }
+        const timer = this.clock.setTimer(this.clock.now() + Math.max(0, call.ms), () => {
+          this.#rpcTimers.delete(timer)
+          if (run !== undefined && this.#running.get(id) === run) {
+            run.parked--
+            this.#parked--
+          }
+          reply(true, null)
+        })
+        this.#rpcTimers.add(timer)
+        this.#checkWaiters()
+        return
+      }
+      case 'send': {
+        const parent = run?.message
+        const json = call.signature
+        const context: MessageContext = {
+          prepend: null,
+          parentId: parent?.id ?? null,
+          rootId: parent?.rootId ?? null,
+          headers: parent?.headers ?? null,
+          chain: [],
+          groupId: null,
+          groupIndex: null,
+          chord: null,
+        }
+        const dedupe = typeof json.options.taskId === 'string' ? json.options.taskId : undefined
+        this.#pendingOps++
+        this.send(json, context, dedupe).then(
+          (handle) => {
+            if (run !== undefined) run.children.push(...handleIds(handle))
+            reply(true, handle)
+            this.#opDone()
+          },
+          (error: unknown) => {
+            reply(false, error)
+            this.#opDone()
+          },
+        )
+        return
+      }
+      default: {
+        const handler = this.#config.rpc
+        if (handler === undefined) return reply(false, new ConfigError(`Unsupported call '${call.type}' from a task`))
+        this.#pendingOps++
+        handler(call, id).then(
+          (value) => {
+            reply(true, value)
+            this.#opDone()
+          },
+          (error: unknown) => {
+            reply(false, error)
+            this.#opDone()
+          },
+        )
+      }
+    }
+  }
+
+  // ---- recovery --------------------------------------------------------------------------
+
+  /** Loads queued messages; a task that was running when the process died is resolved per DESIGN §4. */
+  async #recover(): Promise<void> {
+    const messages = (await this.#storage.entries('messages')).map(([, m]) => m as TaskMessage)
+    const results = await this.#storage.entries('results')
+    const revoked = await this.#storage.entries('revoked')
+    for (const [id] of revoked) this.#revoked.set(id, true)
+    const queued = new Set<string>()
+    const mutations: Mutation[] = []
+    const requeue: TaskMessage[] = []
+    messages.sort((a, b) => a.seq - b.seq)
+    for (const message of messages) {
+      if (message.seq > this.#seq) this.#seq = message.seq
+      queued.add(message.id)
+      if (message.leased) {
+        // acksLate: it was running; run it again (at least once).
+        const again = { ...message, leased: false, redelivered: true }
+        mutations.push({ op: 'put', ns: 'messages', key: message.id, value: again })
+        requeue.push(again)
+      } else requeue.push(message)
+    }
+    for (const [id, value] of results) {
+      const record = value as ResultRecord
+      if (READY_STATES.has(record.state) || queued.has(id)) continue
+      // Not ready, not queued: it was running when the process died, acked early.
+      const error = new WorkerLostError(`Task ${record.task}[${id}] was running when its worker was lost`)
+      mutations.push(this.#put({ ...record, state: FAILURE, result: encodeError(error), dateDone: this.clock.now() }))
+    }
+    if (mutations.length > 0) await this.#storage.write(mutations)
+    if (this.#consuming) for (const message of requeue) this.#scheduler.add(message)
+    for (const message of requeue) this.#known.add(message.id)
+    // A chord whose last header task was counted just before a crash still sends its body.
+    for (const [key, value] of await this.#storage.entries('chords')) {
+      if (key.includes('#')) continue
+      const record = value as ChordRecord
+      if (record.count >= record.size) await this.#finishChord(key)
+    }
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  #record(message: TaskMessage, state: State, result: Encoded | null, children: string[] = EMPTY): ResultRecord {
+    const now = this.clock.now()
+    const ready = READY_STATES.has(state)
+    return {
+      id: message.id,
+      task: message.task,
+      state,
+      result,
+      traceback: null,
+      dateDone: ready ? now : null,
+      retries: message.retries,
+      parentId: message.parentId,
+      rootId: message.rootId,
+      groupId: message.groupId,
+      children,
+      expiresAt: ready ? now + this.#config.resultExpires : null,
+      acksLate: message.acksLate,
+    }
+  }
+
+  #put(record: ResultRecord): Mutation {
+    return { op: 'put', ns: 'results', key: record.id, value: record }
+  }
+
+  #commit(mutations: Mutation[]): Promise<void> {
+    if (mutations.length === 0) return Promise.resolve()
+    return this.#storage.write(mutations)
+  }
+
+  /** Runs `then` after `op`, counting it as engine work until both are done. */
+  #track(op: Promise<void>, then: () => void): Promise<void> {
+    this.#pendingOps++
+    return op.then(
+      () => {
+        try {
+          then()
+        } finally {
+          this.#opDone()
+        }
+      },
+      (error: unknown) => {
+        // Work that follows a task (its outcome, its state updates) has no caller to reject to:
+        // report it on the log event and keep the engine going.
+        this.#opDone()
+        const wrapped = error instanceof StorageError ? error : new StorageError('A storage write failed', { cause: error })
+        this.#config.events.emit('log', { id: '', level: 'error', text: `${wrapped.message}: ${String(error)}` })
+      },
+    )
+  }
+
+  #opDone(): void {
+    this.#pendingOps--
+    this.#checkWaiters()
+  }
+
+  async #drainOps(): Promise<void> {
+    while (this.#pendingOps > 0) await new Promise<void>((resolve) => this.#quietWaiters.push(resolve))
+  }
+
+  #notify(record: ResultRecord): void {
+    const set = this.#watchers.get(record.id)
+    if (set === undefined) return
+    for (const listener of [...set]) listener(record)
+  }
+
+  #notifyRecord(id: string): void {
+    if (!this.#watchers.has(id)) return
+    this.#pendingOps++
+    this.#storage.get('results', id).then(
+      (record) => {
+        if (record !== undefined) this.#notify(record as ResultRecord)
+        this.#opDone()
+      },
+      () => this.#opDone(),
+    )
+  }
+
+  #isIdle(): boolean {
+    return this.#running.size === 0 && this.#pendingOps === 0 && !this.#pumpScheduled && (!this.#consuming || this.#scheduler.readyCount === 0)
+  }
+
+  #isQuiet(): boolean {
+    return this.#pendingOps === 0 && !this.#pumpScheduled && this.#running.size === this.#parked
+  }
+
+  #checkWaiters(): void {
+    if (this.#idleWaiters.length > 0 && this.#isIdle()) {
+      const waiters = this.#idleWaiters
+      this.#idleWaiters = []
+      for (const resolve of waiters) resolve()
+    }
+    if (this.#quietWaiters.length > 0 && this.#isQuiet()) {
+      const waiters = this.#quietWaiters
+      this.#quietWaiters = []
+      for (const resolve of waiters) resolve()
+    }
+  }
+
+  #eventBase(message: TaskMessage): TaskEventBase {
+    return {
+      id: message.id,
+      name: message.task,
+      timestamp: this.clock.now(),
+      queue: message.queue,
+      retries: message.retries,
+      parentId: message.parentId,
+      rootId: message.rootId,
+    }
+  }
+
+  #emit<K extends 'task-revoked' | 'task-failed' | 'task-succeeded' | 'task-retried' | 'task-rejected'>(
+    name: K,
+    message: TaskMessage,
+    extra: Omit<Parameters<CeleriacEvents[K]>[0], keyof TaskEventBase>,
+  ): void {
+    if (this.#config.events.listenerCount(name) === 0) return
+    const payload = { ...this.#eventBase(message), ...extra } as Parameters<CeleriacEvents[K]>[0]
+    ;(this.#config.events.emit as (n: K, p: typeof payload) => boolean)(name, payload)
+  }
+
+  // ---- inspection ------------------------------------------------------------------------
+
+  active(): TaskMessage[] {
+    return [...this.#running.values()].filter((r) => !r.settled).map((r) => r.message)
+  }
+
+  scheduled(): TaskMessage[] {
+    return this.#scheduler.delayed()
+  }
+
+  reserved(): TaskMessage[] {
+    return [...this.#scheduler.ready(), ...[...this.#rateParked.values()].flat()]
+  }
+
+  /** Removes rate-parked messages that match. */
+  #unpark(predicate: (message: TaskMessage) => boolean): TaskMessage[] {
+    const removed: TaskMessage[] = []
+    for (const [name, list] of this.#rateParked) {
+      const kept = list.filter((m) => !predicate(m))
+      if (kept.length !== list.length) {
+        removed.push(...list.filter(predicate))
+        this.#rateParked.set(name, kept)
+      }
+    }
+    return removed
+  }
+
+  /** Drops every waiting message (of one queue, or all); returns how many. `app.control.purge`. */
+  async purge(queue: string | undefined): Promise<number> {
+    const match = (m: TaskMessage): boolean => queue === undefined || m.queue === queue
+    const removed = [...this.#scheduler.removeWhere(() => true, queue), ...this.#unpark(match)]
+    await this.#commit(removed.map((m) => ({ op: 'delete', ns: 'messages', key: m.id })))
+    for (const m of removed) this.#known.delete(m.id)
+    this.#checkWaiters()
+    return removed.length
+  }
+
+  revokedIds(): string[] {
+    return [...this.#revoked.keys()]
+  }
+
+  stats(): { running: number; ready: number; scheduled: number; parked: number } {
+    return {
+      running: this.#running.size,
+      ready: this.#scheduler.readyCount,
+      scheduled: this.#scheduler.delayedCount,
+      parked: this.#parked,
+    }
+  }
+}
+
+function chainMembership(message: TaskMessage): TaskMessage {
+  for (const step of message.chain) {
+    const ref = step.options.chordRef
+    if (ref != null && typeof ref === 'object') return { ...message, chord: ref as TaskMessage['chord'] }
+  }
+  return message
+}
+
+function handleIds(handle: HandleJSON): string[] {
+  if (handle.kind === 'result') return [handle.id]
+  return handle.results.flatMap(handleIds)
+}
+

@@ -1,0 +1,66 @@
+/** The app's events, typed once (eventemitter3). Payloads are plain data, decoded. */
+import type { State } from './states.js'
+
+/** Fields every task event has. */
+export interface TaskEventBase {
+  /** Task id. */
+  id: string
+  /** Task name. */
+  name: string
+  /** Engine clock, epoch ms. */
+  timestamp: number
+  queue: string
+  retries: number
+  parentId: string | null
+  rootId: string | null
+}
+
+export interface TaskSentEvent extends TaskEventBase {
+  args: unknown[]
+  eta: number | null
+  expires: number | null
+  priority: number
+}
+export interface TaskProgressEvent extends TaskEventBase {
+  state: State
+  meta: unknown
+}
+export interface TaskSucceededEvent extends TaskEventBase {
+  result: unknown
+  /** ms from start to finish, engine clock. */
+  runtime: number
+}
+export interface TaskFailedEvent extends TaskEventBase {
+  error: Error
+  runtime: number
+}
+export interface TaskRetriedEvent extends TaskEventBase {
+  error: Error | null
+  /** When the next attempt is due, epoch ms. */
+  eta: number
+}
+export interface TaskRevokedEvent extends TaskEventBase {
+  reason: 'revoked' | 'expired' | 'terminated'
+}
+export interface TaskRejectedEvent extends TaskEventBase {
+  requeue: boolean
+}
+export interface LogEvent {
+  id: string
+  level: 'debug' | 'info' | 'warn' | 'error'
+  text: string
+}
+
+/** Every event of the app and its listener. */
+export interface CeleriacEvents {
+  'task-sent': (event: TaskSentEvent) => void
+  'task-received': (event: TaskEventBase) => void
+  'task-started': (event: TaskEventBase) => void
+  'task-progress': (event: TaskProgressEvent) => void
+  'task-succeeded': (event: TaskSucceededEvent) => void
+  'task-failed': (event: TaskFailedEvent) => void
+  'task-retried': (event: TaskRetriedEvent) => void
+  'task-revoked': (event: TaskRevokedEvent) => void
+  'task-rejected': (event: TaskRejectedEvent) => void
+  log: (event: LogEvent) => void
+}

@@ -1,0 +1,169 @@
+/**
+ * Runs one task where it runs (inline, or inside a worker): builds `self` and its request,
+ * calls the hooks in Celery's order, turns errors into retry/failure decisions, and reports the
+ * outcome. Storing the outcome is the engine's job; hooks after it wait until it is stored.
+ */
+import { Ignore, Reject, Retry } from './errors.js'
+import type { ErrorMatcher } from './options.js'
+import type { Outcome } from './protocol.js'
+import type { TaskMessage } from './message.js'
+import { decode, encode, encodeError } from './serializer.js'
+import type { Encoded } from './serializer.js'
+import { FAILURE, SUCCESS } from './states.js'
+import { RUN, Task, hasHook } from './task.js'
+import type { Lock, Request, RunContext } from './task.js'
+
+/** How the tracer reports; implemented by the runtime. */
+export interface TraceReporter {
+  /** Reports the outcome; resolves once it is stored when `hooks` is true (hooks then run). */
+  outcome(outcome: Outcome, hooks: boolean): Promise<void>
+  /** The hooks after the outcome are done. */
+  finished(): void
+}
+
+export interface TraceInput {
+  readonly task: Task<never, unknown>
+  readonly message: TaskMessage
+  readonly hostname: string
+  /** Aborts `self.signal` (made on first use). */
+  readonly abort: { readonly signal: AbortSignal; readonly aborted: boolean }
+  readonly run: RunContext
+  readonly isEager?: boolean
+}
+
+type AnyArgs = never
+
+/** Runs the task of `input.message` and reports through `reporter`. Never rejects. */
+export async function trace(input: TraceInput, reporter: TraceReporter): Promise<void> {
+  const { task, message } = input
+  let args: unknown[]
+  let headers: Record<string, unknown>
+  try {
+    args = decode<unknown[]>(message.args)
+    headers = message.headers === null ? {} : decode<Record<string, unknown>>(message.headers)
+  } catch (error) {
+    await reporter.outcome({ type: 'failure', error: encodeError(error) }, false)
+    return
+  }
+  const request: Request = {
+    id: message.id,
+    task: message.task,
+    args,
+    retries: message.retries,
+    eta: message.eta,
+    expires: message.expires,
+    hostname: input.hostname,
+    deliveryInfo: { queue: message.queue, priority: message.priority, redelivered: message.redelivered },
+    calledDirectly: false,
+    isEager: input.isEager ?? false,
+    parentId: message.parentId,
+    rootId: message.rootId,
+    groupId: message.groupId,
+    groupIndex: message.groupIndex,
+    chord: message.chord,
+    headers,
+  }
+  const self = Object.create(task) as Task<unknown[], unknown>
+  self.request = request
+  const abort = input.abort
+  Object.defineProperty(self, 'signal', { get: () => abort.signal, configurable: true })
+  self[RUN] = input.run
+  const callArgs = args as AnyArgs[]
+
+  let value: unknown
+  let outcome: Outcome
+  let error: unknown
+  let held: Lock | null = null
+  try {
+    if (hasHook(task, 'beforeStart')) await self.beforeStart(message.id, callArgs as never)
+    const lockOption = task.lockOption
+    let skipped = false
+    if (lockOption !== null) {
+      const key = (lockOption.key as (...a: unknown[]) => string)(...args)
+      held = await self.lock(key, { ttl: lockOption.ttl })
+      if (held === null) {
+        if (lockOption.onLocked === 'retry') throw self.retry()
+        self.log.info(`${message.task}[${message.id}] skipped: lock '${key}' is held`)
+        skipped = true
+      }
+    }
+    value = skipped ? null : await self.call(...callArgs)
+    outcome = { type: 'success', value: encode(value, 'result') }
+  } catch (caught) {
+    error = caught
+    const decided = await decide(self, caught, request)
+    outcome = decided.outcome
+    error = decided.error
+  } finally {
+    if (held !== null) await held.release().catch(() => false)
+  }
+
+  const hooks =
+    (outcome.type === 'success' && (hasHook(task, 'onSuccess') || hasHook(task, 'afterReturn'))) ||
+    (outcome.type === 'failure' && (hasHook(task, 'onFailure') || hasHook(task, 'afterReturn')))
+  await reporter.outcome(outcome, hooks)
+  if (!hooks) return
+  const einfo = error instanceof Error ? (error.stack ?? null) : null
+  try {
+    if (outcome.type === 'success') {
+      await self.onSuccess(value, message.id, args as never)
+      await self.afterReturn(SUCCESS, value, message.id, args as never, null)
+    } else {
+      await self.onFailure(error, message.id, args as never, einfo)
+      await self.afterReturn(FAILURE, error, message.id, args as never, einfo)
+    }
+  } catch (hookError) {
+    input.run.log('error', `hook of ${message.task}[${message.id}] threw: ${String(hookError)}`)
+  } finally {
+    reporter.finished()
+  }
+}
+
+async function decide(
+  self: Task<unknown[], unknown>,
+  caught: unknown,
+  request: Request,
+): Promise<{ outcome: Outcome; error: unknown }> {
+  if (caught instanceof Retry) return retryOutcome(self, caught, request)
+  if (caught instanceof Ignore) return { outcome: { type: 'ignore' }, error: caught }
+  if (caught instanceof Reject) return { outcome: { type: 'reject', requeue: caught.requeue, error: encodeError(caught) }, error: caught }
+  if (matches(self.autoretryFor, caught) && !matches(self.dontAutoretryFor, caught)) {
+    let countdown: number | undefined
+    if (self.retryBackoff !== false) {
+      const base = self.retryBackoff === true ? 1000 : self.retryBackoff
+      countdown = Math.min(self.retryBackoffMax, base * 2 ** request.retries)
+    }
+    try {
+      const retry = self.retry(countdown === undefined ? { exc: caught } : { exc: caught, countdown })
+      return retryOutcome(self, retry, request, countdown !== undefined && self.retryJitter)
+    } catch (exhausted) {
+      return { outcome: { type: 'failure', error: encodeError(exhausted) }, error: exhausted }
+    }
+  }
+  return { outcome: { type: 'failure', error: encodeError(caught) }, error: caught }
+}
+
+async function retryOutcome(self: Task<unknown[], unknown>, retry: Retry, request: Request, jitter = false): Promise<{ outcome: Outcome; error: unknown }> {
+  const exc = retry.exc ?? retry
+  const einfo = exc instanceof Error ? (exc.stack ?? null) : null
+  try {
+    await self.onRetry(exc, request.id, request.args as never, einfo)
+  } catch (hookError) {
+    self.log.error(`onRetry of ${request.task}[${request.id}] threw: ${String(hookError)}`)
+  }
+  const eta = retry.request.eta === undefined ? null : retry.request.eta instanceof Date ? retry.request.eta.getTime() : retry.request.eta
+  const countdown = retry.request.countdown ?? (eta === null ? self.defaultRetryDelay : null)
+  const error: Encoded | null = retry.exc === undefined ? null : encodeError(retry.exc)
+  return { outcome: { type: 'retry', error, countdown, eta, jitter }, error: exc }
+}
+
+function matches(matcher: ErrorMatcher | undefined, error: unknown): boolean {
+  if (matcher === undefined) return false
+  if (typeof matcher === 'function') return matcher(error)
+  for (const cls of matcher) {
+    if (error instanceof (cls as unknown as abstract new () => Error)) return true
+    // Across realms a class is known by name only.
+    if (error instanceof Error && error.name === cls.name) return true
+  }
+  return false
+}

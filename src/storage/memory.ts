@@ -1,0 +1,87 @@
+import { StorageError } from '../core/errors.js'
+import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from './types.js'
+
+const NAMESPACES: readonly Namespace[] = ['messages', 'results', 'chords', 'locks', 'revoked', 'meta']
+
+const resolved = Promise.resolve()
+
+/**
+ * Keeps everything in this process's memory: fast, and gone when the process ends. The default
+ * storage. Values still go through the serializer on their way in and out, as in every storage,
+ * so a test on memory storage catches what a durable one would.
+ *
+ * @example
+ * const app = new Celeriac({ storage: memoryStorage() })
+ */
+export function memoryStorage(): Storage {
+  return new MemoryStorage()
+}
+
+class MemoryStorage implements Storage {
+  readonly name = 'memory'
+  readonly capabilities = { durable: false, shared: false } as const
+  readonly #data = new Map<Namespace, Map<string, StoredValue>>(NAMESPACES.map((ns) => [ns, new Map()]))
+  #open = false
+
+  async open(): Promise<void> {
+    this.#open = true
+  }
+
+  async close(): Promise<void> {
+    this.#open = false
+  }
+
+  get(ns: Namespace, key: string): Promise<StoredValue | undefined> {
+    if (!this.#open) return this.#closed()
+    return Promise.resolve(this.#ns(ns).get(key))
+  }
+
+  entries(ns: Namespace): Promise<Array<[string, StoredValue]>> {
+    if (!this.#open) return this.#closed()
+    return Promise.resolve([...this.#ns(ns)])
+  }
+
+  write(mutations: readonly Mutation[]): Promise<void> {
+    if (!this.#open) return this.#closed()
+    this.#apply(mutations)
+    return resolved
+  }
+
+  transact<R>(keys: readonly StorageKey[], step: (values: Array<StoredValue | undefined>) => TransactStep<R>): Promise<R> {
+    if (!this.#open) return this.#closed()
+    const values = new Array<StoredValue | undefined>(keys.length)
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!
+      values[i] = this.#ns(k.ns).get(k.key)
+    }
+    let out: TransactStep<R>
+    try {
+      out = step(values)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    this.#apply(out.mutations)
+    return Promise.resolve(out.result)
+  }
+
+  #apply(mutations: readonly Mutation[]): void {
+    // Validate first so a bad batch writes nothing (all or nothing).
+    for (let i = 0; i < mutations.length; i++) this.#ns(mutations[i]!.ns)
+    for (let i = 0; i < mutations.length; i++) {
+      const m = mutations[i]!
+      const map = this.#data.get(m.ns)!
+      if (m.op === 'put') map.set(m.key, m.value)
+      else map.delete(m.key)
+    }
+  }
+
+  #ns(ns: Namespace): Map<string, StoredValue> {
+    const map = this.#data.get(ns)
+    if (map === undefined) throw new StorageError(`Unknown storage namespace '${String(ns)}'`)
+    return map
+  }
+
+  #closed<T>(): Promise<T> {
+    return Promise.reject(new StorageError('Memory storage is not open: start the app first (await app.start())'))
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The Storage contract. An adapter keeps plain JSON data in a few namespaces and applies each
+ * call atomically (all or nothing); once a call's promise resolves, what it wrote survives a
+ * crash (for durable adapters). The state machine (what a message, a result, a chord or a lock
+ * means) lives in the core, written once; adapters only store.
+ *
+ * Values ({@link StoredValue}) are JSON-compatible trees built by the core (plain objects, arrays,
+ * strings, finite numbers, booleans, null). They are immutable once written: the core
+ * never mutates a value it wrote or read, so an adapter may keep and return the same object.
+ */
+
+/** A stored value: a JSON-compatible tree (typed loosely so the core's record types fit). */
+export type StoredValue = unknown
+
+/** Where a record lives. `meta` holds counters (e.g. the lock fencing counter). */
+export type Namespace = 'messages' | 'results' | 'chords' | 'locks' | 'revoked' | 'meta'
+
+/** One record's address. */
+export interface StorageKey {
+  readonly ns: Namespace
+  readonly key: string
+}
+
+/** A write: put a value at a key, or delete the key. */
+export type Mutation =
+  | { readonly op: 'put'; readonly ns: Namespace; readonly key: string; readonly value: StoredValue }
+  | { readonly op: 'delete'; readonly ns: Namespace; readonly key: string }
+
+/** What a {@link Storage.transact} step returns: the writes to apply and the caller's answer. */
+export interface TransactStep<R> {
+  readonly mutations: readonly Mutation[]
+  readonly result: R
+}
+
+/** A change made through another handle on the same location (another tab or process). */
+export interface StorageChange {
+  readonly ns: Namespace
+  readonly key: string
+}
+
+/** What an adapter can and cannot do; the contract suite reads these. */
+export interface StorageCapabilities {
+  /** A resolved write survives a crash of the process. */
+  readonly durable: boolean
+  /** Several handles (tabs, processes) can share one location and see each other's writes. */
+  readonly shared: boolean
+}
+
+/**
+ * A storage adapter. Build one with a factory (`memoryStorage()`, `fileStorage({ dir })`), pass
+ * it as `storage` in the app's config; the app opens and closes it.
+ */
+export interface Storage {
+  readonly name: string
+  readonly capabilities: StorageCapabilities
+  /** Opens (and recovers) the location. Called once by `app.start()`. */
+  open(): Promise<void>
+  /** Flushes and releases the location. Called by `app.stop()`. */
+  close(): Promise<void>
+  /** The value at a key, or undefined. */
+  get(ns: Namespace, key: string): Promise<StoredValue | undefined>
+  /** Every record of a namespace (recovery, inspection). */
+  entries(ns: Namespace): Promise<Array<[string, StoredValue]>>
+  /** Applies `mutations` atomically; resolves once they are committed. */
+  write(mutations: readonly Mutation[]): Promise<void>
+  /**
+   * Atomic read-modify-write: reads `keys`, calls `step` synchronously with their current values
+   * (in the same order; undefined where absent), applies the mutations it returns, and resolves
+   * with its `result` once committed. `step` must not await: IndexedDB ends a transaction at the
+   * first await on anything else. If `step` throws, nothing is written and the call rejects.
+   */
+  transact<R>(keys: readonly StorageKey[], step: (values: Array<StoredValue | undefined>) => TransactStep<R>): Promise<R>
+  /** Subscribes to changes made through other handles (shared adapters only). */
+  watch?(listener: (changes: readonly StorageChange[]) => void): () => void
+}

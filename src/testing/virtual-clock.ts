@@ -1,0 +1,176 @@
+import type { Clock, ClockParticipant, TimerHandle } from '../core/clock.js'
+import { TimeoutError } from '../core/errors.js'
+
+/** A clock that moves only when the test says so. */
+export interface VirtualClock extends Clock {
+  now(): number
+  /**
+   * Moves time forward by `ms`, firing every timer that falls due in time order, and resolves
+   * once nothing more can happen without moving time again.
+   */
+  advance(ms: number): Promise<void>
+  /**
+   * Advances timer to timer until no timer is left and every engine is idle. Throws TimeoutError
+   * after `limit` firings (default 10 000), so an endless retry loop fails instead of hanging.
+   * Resolves with the number of timers fired.
+   */
+  runAll(options?: { limit?: number }): Promise<number>
+  /** How many timers are waiting. */
+  pending(): number
+}
+
+class VirtualTimer {
+  constructor(
+    readonly at: number,
+    readonly seq: number,
+    readonly fn: () => void,
+  ) {}
+  cancelled = false
+}
+
+/** 2025-01-01T00:00:00Z: a fixed start so tests are deterministic. */
+const DEFAULT_START = 1_735_689_600_000
+
+/**
+ * A virtual clock for tests: pass it as `clock` in the app config, and every engine timer
+ * (countdowns, etas, retries, rate limits, expiries, time limits, `self.sleep`, `get({ timeout })`)
+ * runs on it.
+ *
+ * @example
+ * const clock = virtualClock()
+ * const app = new Celeriac({ clock })
+ * const r = await report.applyAsync([], { countdown: 3_600_000 })
+ * await clock.advance(3_600_000)
+ * await r.get() // done, in milliseconds of real time
+ */
+export function virtualClock(options: { now?: number | Date } = {}): VirtualClock {
+  let now = options.now instanceof Date ? options.now.getTime() : (options.now ?? DEFAULT_START)
+  let seq = 0
+  const heap: VirtualTimer[] = []
+  const participants = new Set<ClockParticipant>()
+  let flushScheduled = false
+
+  const less = (a: VirtualTimer, b: VirtualTimer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq)
+  const push = (timer: VirtualTimer): void => {
+    heap.push(timer)
+    let i = heap.length - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!less(heap[i]!, heap[parent]!)) break
+      ;[heap[i], heap[parent]] = [heap[parent]!, heap[i]!]
+      i = parent
+    }
+  }
+  const pop = (): VirtualTimer | undefined => {
+    const top = heap[0]
+    const last = heap.pop()
+    if (heap.length > 0 && last !== undefined) {
+      heap[0] = last
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l
+        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r
+        if (m === i) break
+        ;[heap[i], heap[m]] = [heap[m]!, heap[i]!]
+        i = m
+      }
+    }
+    return top
+  }
+  const peek = (): VirtualTimer | undefined => {
+    while (heap.length > 0 && heap[0]!.cancelled) pop()
+    return heap[0]
+  }
+
+  // A timer already due fires soon even if nobody advances (like setTimeout(fn, 0)).
+  const flushDue = (): void => {
+    flushScheduled = false
+    for (let t = peek(); t !== undefined && t.at <= now; t = peek()) {
+      pop()
+      t.fn()
+    }
+  }
+
+  // One turn of the real event loop; setImmediate where it exists (setTimeout(0) is >= 1 ms in Node).
+  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate
+  const realTick = (): Promise<void> =>
+    new Promise((resolve) => (immediate !== undefined ? immediate(resolve) : setTimeout(resolve, 0)))
+
+  const allQuiet = (): boolean => {
+    for (const p of participants) if (!p.isQuiet()) return false
+    return true
+  }
+
+  // Waits until every engine is quiet and stays quiet across a real macrotask turn, so promise
+  // chains in test and task code (which the engine cannot see) have settled too.
+  const settle = async (): Promise<void> => {
+    for (;;) {
+      await Promise.all([...participants].map((p) => p.whenQuiet()))
+      await realTick()
+      flushDue()
+      if (allQuiet()) return
+    }
+  }
+
+  const fireNext = (until: number): boolean => {
+    const next = peek()
+    if (next === undefined || next.at > until) return false
+    if (next.at > now) now = next.at
+    // Everything due at the same instant fires together, then the engines settle once.
+    for (let t = peek(); t !== undefined && t.at <= now; t = peek()) {
+      pop()
+      t.fn()
+    }
+    return true
+  }
+
+  return {
+    now: () => now,
+    setTimer(at, fn) {
+      const timer = new VirtualTimer(at, ++seq, fn)
+      push(timer)
+      if (at <= now && !flushScheduled) {
+        flushScheduled = true
+        queueMicrotask(flushDue)
+      }
+      return timer
+    },
+    clearTimer(handle: TimerHandle) {
+      if (handle instanceof VirtualTimer) handle.cancelled = true
+    },
+    attach(participant) {
+      participants.add(participant)
+      return () => participants.delete(participant)
+    },
+    async advance(ms) {
+      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advance(ms) needs a non-negative number, got ${String(ms)}`)
+      const target = now + ms
+      await settle()
+      while (fireNext(target)) await settle()
+      now = target
+      await settle()
+    },
+    async runAll(options = {}) {
+      const limit = options.limit ?? 10_000
+      let fired = 0
+      await settle()
+      for (;;) {
+        if (peek() === undefined) return fired
+        if (fired >= limit) {
+          throw new TimeoutError(`runAll() fired ${String(limit)} timers and more are pending: something keeps scheduling work (an endless retry loop?). Raise { limit } if this is expected.`)
+        }
+        fireNext(Number.POSITIVE_INFINITY)
+        fired++
+        await settle()
+      }
+    },
+    pending() {
+      let count = 0
+      for (const t of heap) if (!t.cancelled) count++
+      return count
+    },
+  }
+}

@@ -1,0 +1,11 @@
+/** Every conformance task, registered on an app. The worker executors load the same definitions. */
+import type { Celeriac } from '../../src/index.js'
+import { defineCanvasTasks } from './tasks-canvas.js'
+import { defineCoreTasks } from './tasks-core.js'
+import { defineOpsTasks } from './tasks-ops.js'
+
+export function defineAllTasks(app: Celeriac) {
+  return { ...defineCoreTasks(app), ...defineCanvasTasks(app), ...defineOpsTasks(app) }
+}
+
+export type ConformanceTasks = ReturnType<typeof defineAllTasks>

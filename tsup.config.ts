@@ -1,0 +1,19 @@
+import { defineConfig } from 'tsup'
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    node: 'src/node.ts',
+    browser: 'src/browser.ts',
+    testing: 'src/testing.ts',
+    'node-worker': 'src/adapters/node/worker.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'es2022',
+  // import.meta.url in the CJS build (worker URLs)
+  shims: true,
+  splitting: true,
+})
