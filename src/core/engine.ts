@@ -19,7 +19,7 @@ import { Scheduler } from './scheduler.js'
 import { RateLimiter } from './rate-limit.js'
 import { parseRate } from './validate.js'
 import type { ReadyQueue } from './scheduler.js'
-import { decode, decodeError, encode, encodeError } from './serializer.js'
+import { decode, decodeError, encode, encodeError, tracebackOf } from './serializer.js'
 import type { Encoded } from './serializer.js'
 import { FAILURE, PENDING, READY_STATES, RETRY, REVOKED, STARTED, SUCCESS } from './states.js'
 import type { State } from './states.js'
@@ -931,7 +931,7 @@ export class Engine implements ResultSource {
       task: message.task,
       state,
       result,
-      traceback: null,
+      traceback: state === FAILURE || state === RETRY ? tracebackOf(result) : null,
       dateDone: ready ? now : null,
       retries: message.retries,
       parentId: message.parentId,

@@ -626,3 +626,19 @@ function fromBase64(text: string): Uint8Array {
   }
   return out
 }
+
+/**
+ * The traceback text of an encoded error, as Celery stores it next to a failure: `Name: message`
+ * then the stack frames. The stack's own first line is dropped because it names the class as it
+ * was when the stack was captured (a subclass's `name` field is set after that).
+ */
+export function tracebackOf(encoded: Encoded | null): string | null {
+  if (encoded === null || typeof encoded !== 'object' || Array.isArray(encoded)) return null
+  const tagged = encoded as { [TAG]?: unknown; v?: unknown }
+  if (tagged[TAG] !== 'Error' || typeof tagged.v !== 'object' || tagged.v === null) return null
+  const record = tagged.v as { name?: unknown; message?: unknown; stack?: unknown }
+  const head = `${String(record.name)}: ${String(record.message)}`
+  if (typeof record.stack !== 'string') return head
+  const frames = record.stack.split('\n').filter((line) => /^\s+at /.test(line))
+  return [head, ...frames].join('\n')
+}

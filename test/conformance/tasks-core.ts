@@ -1,8 +1,81 @@
+/**
+ * Tasks of the core scenarios (sending, results, scheduling, serialization, errors). Loaded in
+ * the main thread and in every worker, so everything they report goes through results or logs.
+ */
+import { Task, registerErrorClass, signature } from '../../src/index.js'
 import type { Celeriac } from '../../src/index.js'
 
-/** Tasks of the core scenarios. */
+/** A user error class with a code and its own data: it must arrive from `get()` as itself. */
+export class PaymentDeclined extends Error {
+  override name = 'PaymentDeclined'
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly amount: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+registerErrorClass(PaymentDeclined)
+
+/** A base class whose `call` wraps the task function, as Celery's `__call__` override does. */
+export class DoublingTask extends Task<[number], number> {
+  override async call(n: number): Promise<number> {
+    const inner = await super.call(n)
+    return inner * 2
+  }
+}
+
 export function defineCoreTasks(app: Celeriac) {
   return {
     coreEcho: app.task('core.echo', (value: unknown) => value),
+    coreAdd: app.task('core.add', (a: number, b: number) => a + b),
+    /** Logs its label when it runs; returns it. */
+    coreMark: app.task('core.mark', { bind: true }, (self: Task, label: string) => {
+      self.log.info(label)
+      return label
+    }),
+    /** Logs `start x`, waits `ms` on the clock, logs `end x`. */
+    coreSlow: app.task('core.slow', { bind: true }, async (self: Task, label: string, ms: number) => {
+      self.log.info(`start ${label}`)
+      await self.sleep(ms)
+      self.log.info(`end ${label}`)
+      return label
+    }),
+    /** Returns the fields of its request that a scenario checks. */
+    coreRequest: app.task('core.request', { bind: true }, (self: Task, _marker: string) => {
+      const r = self.request
+      return {
+        id: r.id,
+        task: r.task,
+        args: r.args,
+        retries: r.retries,
+        isEager: r.isEager,
+        calledDirectly: r.calledDirectly,
+        queue: r.deliveryInfo.queue,
+        priority: r.deliveryInfo.priority,
+        headers: r.headers,
+        eta: r.eta,
+        expires: r.expires,
+        parentId: r.parentId,
+        rootId: r.rootId,
+      }
+    }),
+    coreDecline: app.task('core.decline', (amount: number) => {
+      throw new PaymentDeclined(`card declined for ${amount}`, 'E_DECLINED', amount, { cause: new RangeError('limit reached') })
+    }),
+    coreTypeError: app.task('core.typeError', (value: unknown) => {
+      return (value as { missing: () => number }).missing()
+    }),
+    coreDoubled: app.task('core.doubled', { base: DoublingTask }, (n: number) => n + 1),
+    /** Sends a child through `self.send`, so the child is recorded under this task. */
+    coreParent: app.task('core.parent', { bind: true }, async (self: Task, n: number) => {
+      const child = await self.send(signature<number>('core.add', { args: [n, n] }))
+      return child.id
+    }),
+    /** Returns a value the serializer refuses: the task must fail, not the engine. */
+    coreBadResult: app.task('core.badResult', () => ({ ok: true, render: () => 'html' })),
+    coreRouted: app.task('core.routed', { queue: 'reports' }, (label: string) => label),
   }
 }
