@@ -154,14 +154,14 @@ export class Celeriac implements Sender, TaskOwner {
    * const fetch = app.task('web.fetch', { bind: true, maxRetries: 5 }, async (self, url: string) => { ... })
    */
   task<A extends unknown[], R>(name: string, fn: (...args: A) => R): Task<A, Awaited<R>>
-  task<A extends unknown[], R, B extends Task<never, unknown> = Task<A, Awaited<R>>>(
+  task<A extends unknown[], R, B extends object = Task<A, Awaited<R>>>(
     name: string,
     options: TaskOptionsWithBase<B> & { bind: true },
     fn: (self: B, ...args: A) => R,
   ): Task<A, Awaited<R>>
   task<A extends unknown[], R>(
     name: string,
-    options: TaskOptionsWithBase<Task<never, unknown>> & { bind?: false },
+    options: TaskOptionsWithBase<object> & { bind?: false },
     fn: (...args: A) => R,
   ): Task<A, Awaited<R>>
   task(name: string, optionsOrFn: unknown, maybeFn?: unknown): unknown {
@@ -387,14 +387,14 @@ export class Celeriac implements Sender, TaskOwner {
  * app that started last.
  */
 export function sharedTask<A extends unknown[], R>(name: string, fn: (...args: A) => R): Task<A, Awaited<R>>
-export function sharedTask<A extends unknown[], R, B extends Task<never, unknown> = Task<A, Awaited<R>>>(
+export function sharedTask<A extends unknown[], R, B extends object = Task<A, Awaited<R>>>(
   name: string,
   options: TaskOptionsWithBase<B> & { bind: true },
   fn: (self: B, ...args: A) => R,
 ): Task<A, Awaited<R>>
 export function sharedTask<A extends unknown[], R>(
   name: string,
-  options: TaskOptionsWithBase<Task<never, unknown>> & { bind?: false },
+  options: TaskOptionsWithBase<object> & { bind?: false },
   fn: (...args: A) => R,
 ): Task<A, Awaited<R>>
 export function sharedTask(name: string, optionsOrFn: unknown, maybeFn?: unknown): unknown {

@@ -20,10 +20,10 @@ export class PaymentDeclined extends Error {
 registerErrorClass(PaymentDeclined)
 
 /** A base class whose `call` wraps the task function, as Celery's `__call__` override does. */
-export class DoublingTask extends Task<[number], number> {
-  override async call(n: number): Promise<number> {
-    const inner = await super.call(n)
-    return inner * 2
+export class DoublingTask extends Task {
+  override async call(...args: unknown[]): Promise<unknown> {
+    const inner = await super.call(...args)
+    return (inner as number) * 2
   }
 }
 
