@@ -1,4 +1,6 @@
-/** `celeriac/node`: the core plus what needs Node: the worker_threads executor (file storage lands with its issue). */
+/** `celeriac/node`: the core plus what needs Node: file storage and the worker_threads executor. */
 export * from './index.js'
 export { threads } from './adapters/node/threads.js'
 export type { ThreadsOptions } from './adapters/node/threads.js'
+export { fileStorage } from './storage/file/index.js'
+export type { FileStorageOptions } from './storage/file/index.js'

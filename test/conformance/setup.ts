@@ -11,7 +11,10 @@ import { Celeriac, inline, memoryStorage } from '../../src/index.js'
 import type { Config, Executor, LogEvent, Storage } from '../../src/index.js'
 import { virtualClock } from '../../src/testing.js'
 import type { VirtualClock } from '../../src/testing.js'
-import { threads } from '../../src/node.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileStorage, threads } from '../../src/node.js'
 import { defineAllTasks } from './tasks.js'
 import type { ConformanceTasks } from './tasks.js'
 
@@ -26,10 +29,31 @@ export interface Combo {
 
 const workerTasks = new URL('./worker-tasks.ts', import.meta.url)
 
-export const combos: readonly Combo[] = [
+/** A fresh directory for each file storage; removed when the process exits. */
+function fileDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-conformance-'))
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+const allCombos: readonly Combo[] = [
   { name: 'memory × inline', storage: () => memoryStorage(), executor: () => inline() },
   { name: 'memory × threads', storage: () => memoryStorage(), executor: () => threads({ module: workerTasks, size: 2 }) },
+  { name: 'file × inline', storage: () => fileStorage({ dir: fileDir() }), executor: () => inline() },
+  { name: 'file × threads', storage: () => fileStorage({ dir: fileDir() }), executor: () => threads({ module: workerTasks, size: 2 }) },
 ]
+
+/**
+ * The combinations this run covers: all of them, or those whose names contain one of the
+ * comma-separated words in CELERIAC_COMBOS (e.g. `CELERIAC_COMBOS=inline`, `=file`).
+ */
+export const combos: readonly Combo[] = selectCombos(process.env.CELERIAC_COMBOS)
+
+function selectCombos(filter: string | undefined): readonly Combo[] {
+  if (filter === undefined || filter.trim() === '') return allCombos
+  const words = filter.split(',').map((w) => w.trim()).filter((w) => w.length > 0)
+  return allCombos.filter((c) => words.some((w) => c.name.includes(w)))
+}
 
 export interface Harness {
   app: Celeriac

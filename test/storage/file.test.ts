@@ -1,0 +1,267 @@
+/** File storage: journal, group commit, torn tails, corruption, compaction, ownership, modes. */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ConfigError, StorageError } from '../../src/index.js'
+import type { Mutation, Storage } from '../../src/index.js'
+import { fileStorage } from '../../src/node.js'
+import type { FileStorageOptions } from '../../src/node.js'
+import { HEADER_BYTES, frame, frameAt, scanFrames } from '../../src/storage/file/frame.js'
+
+const dirs: string[] = []
+const open: Storage[] = []
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-file-'))
+  dirs.push(dir)
+  return dir
+}
+
+async function opened(options: FileStorageOptions): Promise<Storage> {
+  const storage = fileStorage({ onWarning: () => {}, ...options })
+  await storage.open()
+  open.push(storage)
+  return storage
+}
+
+async function closeAll(): Promise<void> {
+  for (const s of open.splice(0)) await s.close()
+}
+
+afterEach(async () => {
+  await closeAll()
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+const put = (key: string, value: unknown): Mutation => ({ op: 'put', ns: 'results', key, value })
+
+/** Offsets of every frame in a journal file. */
+function frameOffsets(path: string): number[] {
+  const bytes = readFileSync(path)
+  const offsets: number[] = []
+  for (let at = 0; at < bytes.length; ) {
+    const found = frameAt(bytes, at)
+    if (found === undefined) break
+    offsets.push(at)
+    at = found.end
+  }
+  return offsets
+}
+
+describe('file storage', () => {
+  it('a reopened storage sees every write that resolved, deletes included', async () => {
+    const dir = tempDir()
+    const a = await opened({ dir })
+    await a.write([put('one', { n: 1 }), put('two', { n: 2 })])
+    await a.write([{ op: 'delete', ns: 'results', key: 'one' }, { op: 'put', ns: 'meta', key: 'counter', value: 7 }])
+    await closeAll()
+    const b = await opened({ dir })
+    expect(await b.get('results', 'one')).toBeUndefined()
+    expect(await b.get('results', 'two')).toEqual({ n: 2 })
+    expect(await b.get('meta', 'counter')).toBe(7)
+  })
+
+  it('calls made in the same tick share one journal frame (group commit)', async () => {
+    const dir = tempDir()
+    const s = await opened({ dir })
+    await Promise.all(Array.from({ length: 100 }, (_, i) => s.write([put(`k${i}`, i)])))
+    // The header frame, then one frame for all hundred calls.
+    expect(frameOffsets(join(dir, 'journal-0.log'))).toHaveLength(2)
+    await s.write([put('later', 1)])
+    expect(frameOffsets(join(dir, 'journal-0.log'))).toHaveLength(3)
+  })
+
+  it('transact is atomic under concurrent calls and durable when it resolves', async () => {
+    const dir = tempDir()
+    const s = await opened({ dir })
+    const key = { ns: 'meta', key: 'n' } as const
+    await Promise.all(
+      Array.from({ length: 50 }, () =>
+        s.transact([key], ([n]) => ({ mutations: [{ op: 'put', ns: 'meta', key: 'n', value: ((n as number | undefined) ?? 0) + 1 }], result: null })),
+      ),
+    )
+    await closeAll()
+    const again = await opened({ dir })
+    expect(await again.get('meta', 'n')).toBe(50)
+  })
+
+  it('cutting the last frame at every byte offset loses only that frame, with a warning', async () => {
+    const dir = tempDir()
+    const s = await opened({ dir })
+    await s.write([put('kept', 'yes')])
+    await s.write([put('torn', 'maybe'), put('kept', 'overwritten?')])
+    await closeAll()
+    const path = join(dir, 'journal-0.log')
+    const original = readFileSync(path)
+    const lastStart = frameOffsets(path).at(-1)!
+    for (let cut = lastStart; cut < original.length; cut++) {
+      writeFileSync(path, original.subarray(0, cut))
+      const warnings: string[] = []
+      const storage = fileStorage({ dir, onWarning: (w) => warnings.push(w) })
+      await storage.open()
+      expect(await storage.get('results', 'kept')).toBe('yes')
+      expect(await storage.get('results', 'torn')).toBeUndefined()
+      if (cut > lastStart) expect(warnings.join('\n')).toContain(`offset ${lastStart}`)
+      // The tail is cut off on disk, so new writes land after intact data.
+      await storage.write([put('after', cut)])
+      await storage.close()
+      const reopened = await opened({ dir })
+      expect(await reopened.get('results', 'after')).toBe(cut)
+      await closeAll()
+    }
+  })
+
+  it('a byte flipped mid-journal is a StorageError naming the file and offset, never skipped', async () => {
+    const dir = tempDir()
+    const s = await opened({ dir })
+    for (let i = 0; i < 5; i++) await s.write([put(`k${i}`, 'x'.repeat(40))])
+    await closeAll()
+    const path = join(dir, 'journal-0.log')
+    const offsets = frameOffsets(path)
+    const original = readFileSync(path)
+    // Damage the payload of the third frame, then its length field.
+    for (const at of [offsets[2]! + HEADER_BYTES + 5, offsets[2]! + 1]) {
+      const damaged = Buffer.from(original)
+      damaged[at] = damaged[at]! ^ 0xff
+      writeFileSync(path, damaged)
+      const storage = fileStorage({ dir, onWarning: () => {} })
+      const error = await storage.open().then(
+        () => expect.unreachable('open should fail'),
+        (e: unknown) => e as StorageError,
+      )
+      expect(error).toBeInstanceOf(StorageError)
+      expect(error.code).toBe('STORAGE')
+      expect(error.message).toContain(path)
+      expect(error.message).toContain(`offset ${offsets[2]}`)
+    }
+    // The damage was reported, not repaired: the file is as it was left.
+    expect(readFileSync(path).length).toBe(original.length)
+  })
+
+  it('compacts into a snapshot and a new journal when the journal grows, and reopens from them', async () => {
+    const dir = tempDir()
+    const s = await opened({ dir, compactBytes: 4_096 })
+    for (let i = 0; i < 200; i++) await s.write([put(`k${i % 20}`, { i, pad: 'p'.repeat(50) })])
+    const files = readdirSync(dir).sort()
+    expect(files).toContain('snapshot')
+    expect(files.filter((f) => f.startsWith('journal-'))).toHaveLength(1)
+    expect(files).not.toContain('journal-0.log')
+    expect(statSync(join(dir, files.find((f) => f.startsWith('journal-'))!)).size).toBeLessThan(4_096 * 2)
+    await closeAll()
+    const again = await opened({ dir })
+    for (let k = 0; k < 20; k++) expect(await again.get('results', `k${k}`)).toEqual({ i: 180 + k, pad: 'p'.repeat(50) })
+  })
+
+  it('a compaction cut short before its rename leaves the old generation in force', async () => {
+    const dir = tempDir()
+    const s = await opened({ dir })
+    await s.write([put('a', 1)])
+    await closeAll()
+    // What a crash between "new journal created" and "snapshot renamed" leaves behind.
+    writeFileSync(join(dir, 'snapshot.tmp'), 'partial')
+    writeFileSync(join(dir, 'journal-1.log'), '')
+    const again = await opened({ dir })
+    expect(await again.get('results', 'a')).toBe(1)
+    expect(readdirSync(dir).sort()).toEqual(['LOCK', 'journal-0.log'])
+  })
+
+  it('a damaged snapshot is a StorageError (it is only ever renamed into place whole)', async () => {
+    const dir = tempDir()
+    const s = await opened({ dir, compactBytes: 512 })
+    for (let i = 0; i < 30; i++) await s.write([put(`k${i}`, 'v'.repeat(30))])
+    await closeAll()
+    const path = join(dir, 'snapshot')
+    expect(existsSync(path)).toBe(true)
+    truncateSync(path, statSync(path).size - 3)
+    await expect(fileStorage({ dir }).open()).rejects.toThrow(/snapshot is damaged/)
+  })
+
+  it('one owner per directory: a second open fails with a clear error; a stale lock is taken over', async () => {
+    const dir = tempDir()
+    await opened({ dir })
+    const error = await fileStorage({ dir }).open().catch((e: unknown) => e as StorageError)
+    expect(error).toBeInstanceOf(StorageError)
+    expect(error.message).toContain('already open in this process')
+    await closeAll()
+    // A lock left by a process that no longer exists.
+    writeFileSync(join(dir, 'LOCK'), JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), since: 'then' }))
+    const taken = await opened({ dir })
+    await taken.write([put('x', 1)])
+    expect(JSON.parse(readFileSync(join(dir, 'LOCK'), 'utf8')).pid).toBe(process.pid)
+  })
+
+  it('a lock held by a live process refuses the open and names that process', async () => {
+    const dir = tempDir()
+    const { spawn } = await import('node:child_process')
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })
+    try {
+      writeFileSync(join(dir, 'LOCK'), JSON.stringify({ pid: child.pid, host: (await import('node:os')).hostname(), since: 'now' }))
+      await expect(fileStorage({ dir }).open()).rejects.toThrow(`owned by process ${String(child.pid)}`)
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+
+  it('creates the directory 0700 and its files 0600', async () => {
+    const dir = join(tempDir(), 'nested', 'jobs')
+    const s = await opened({ dir, compactBytes: 256 })
+    for (let i = 0; i < 10; i++) await s.write([put(`k${i}`, 'v'.repeat(40))])
+    expect(statSync(dir).mode & 0o777).toBe(0o700)
+    for (const name of readdirSync(dir)) expect([name, statSync(join(dir, name)).mode & 0o777]).toEqual([name, 0o600])
+  })
+
+  it("durability 'write' keeps what was written across a reopen", async () => {
+    const dir = tempDir()
+    const s = await opened({ dir, durability: 'write' })
+    await Promise.all(Array.from({ length: 10 }, (_, i) => s.write([put(`k${i}`, i)])))
+    await closeAll()
+    const again = await opened({ dir })
+    expect(await again.entries('results')).toHaveLength(10)
+  })
+
+  it('bad options are ConfigErrors at the call', () => {
+    expect(() => fileStorage({ dir: '' })).toThrow(ConfigError)
+    expect(() => fileStorage({ dir: '/tmp/x', durability: 'sometimes' as 'fsync' })).toThrow(ConfigError)
+    expect(() => fileStorage({ dir: '/tmp/x', compactBytes: 0 })).toThrow(ConfigError)
+  })
+
+  it('use before open and after close is a StorageError', async () => {
+    const s = fileStorage({ dir: tempDir() })
+    await expect(s.get('results', 'x')).rejects.toBeInstanceOf(StorageError)
+    await s.open()
+    await s.close()
+    await expect(s.write([put('x', 1)])).rejects.toBeInstanceOf(StorageError)
+  })
+})
+
+describe('frames', () => {
+  it('a frame round-trips, and flipping any bit of it is detected', () => {
+    const payload = Buffer.from(JSON.stringify([[put('k', { v: 'x' })]]))
+    const bytes = frame(payload)
+    expect(frameAt(bytes, 0)?.payload.equals(payload)).toBe(true)
+    for (let at = 0; at < bytes.length; at++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const damaged = Buffer.from(bytes)
+        damaged[at] = damaged[at]! ^ (1 << bit)
+        expect(frameAt(damaged, 0)).toBeUndefined()
+      }
+    }
+  })
+
+  it('damage followed by an intact frame is corruption; damage at the end is a torn tail', () => {
+    const good = frame(Buffer.from('"a"'))
+    const torn = frame(Buffer.from('"b"')).subarray(0, 7)
+    expect(scanFrames(Buffer.concat([good, torn]), () => expect.unreachable('a torn tail is not corruption')).goodLength).toBe(good.length)
+    const damaged = Buffer.from(good)
+    damaged[HEADER_BYTES] = 0
+    let reported = -1
+    expect(() =>
+      scanFrames(Buffer.concat([good, damaged, good]), (offset) => {
+        reported = offset
+        throw new Error('corrupt')
+      }),
+    ).toThrow('corrupt')
+    expect(reported).toBe(good.length)
+  })
+})
