@@ -180,7 +180,7 @@ describe('file storage', () => {
   it('one owner per directory: a second open fails with a clear error; a stale lock is taken over', async () => {
     const dir = tempDir()
     await opened({ dir })
-    const error = await fileStorage({ dir }).open().catch((e: unknown) => e as StorageError)
+    const error = (await fileStorage({ dir }).open().catch((e: unknown) => e)) as StorageError
     expect(error).toBeInstanceOf(StorageError)
     expect(error.message).toContain('already open in this process')
     await closeAll()
