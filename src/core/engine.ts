@@ -133,12 +133,19 @@ export class Engine implements ResultSource {
   async start(): Promise<void> {
     await this.#storage.open()
     try {
-      await this.#recover()
+      // The executor starts first: recovery may already dispatch (errbacks and chord bodies of
+      // tasks lost in a crash), and a run posted to an executor not yet started would be lost.
       if (this.#consuming) {
         await this.#executor.start({
           receive: (message) => this.#receive(message),
           lookup: (name) => this.#config.lookup(name),
         })
+      }
+      try {
+        await this.#recover()
+      } catch (error) {
+        if (this.#consuming) await this.#executor.stop().catch(() => undefined)
+        throw error
       }
     } catch (error) {
       await this.#storage.close().catch(() => undefined)
@@ -466,9 +473,10 @@ export class Engine implements ResultSource {
         run.started = true
         run.startedAt = now
       }
-      // Early ack deletes the message before the run (at most once); acksLate leases it instead.
-      if (message.acksLate) mutations.push({ op: 'put', ns: 'messages', key: message.id, value: { ...message, leased: true } })
-      else mutations.push({ op: 'delete', ns: 'messages', key: message.id })
+      // The message stays, leased, until the run ends: after a crash recovery runs an acksLate
+      // task again (at least once) and fails an early-ack one with WorkerLostError (at most
+      // once), continuing its chain, errbacks and chord as any failure does.
+      mutations.push({ op: 'put', ns: 'messages', key: message.id, value: { ...message, leased: true } })
       const task = this.#config.profile(message.task)
       const state = task === undefined || task.trackStarted ? STARTED : PENDING
       mutations.push(this.#put(this.#record(message, state, null)))
@@ -516,7 +524,7 @@ export class Engine implements ResultSource {
     run.settled = true
     const { message } = run
     const mutations: Mutation[] = [this.#put(this.#record(message, state, encodeError(error), run.children))]
-    if (message.acksLate || !run.started) mutations.push({ op: 'delete', ns: 'messages', key: message.id })
+    mutations.push({ op: 'delete', ns: 'messages', key: message.id })
     if (state === FAILURE) this.#failChain(message, encodeError(error), mutations)
     const followUps = state === FAILURE ? this.#errbacks(message) : []
     for (const m of followUps) {
@@ -627,7 +635,7 @@ export class Engine implements ResultSource {
       }
     }
     if (record !== undefined) mutations.push(this.#put(record))
-    if (message.acksLate && !requeued) mutations.push({ op: 'delete', ns: 'messages', key: id })
+    if (!requeued) mutations.push({ op: 'delete', ns: 'messages', key: id })
     for (const m of followUps) {
       m.seq = ++this.#seq
       mutations.push({ op: 'put', ns: 'messages', key: m.id, value: m })
@@ -893,10 +901,12 @@ export class Engine implements ResultSource {
     const mutations: Mutation[] = []
     const requeue: TaskMessage[] = []
     messages.sort((a, b) => a.seq - b.seq)
+    const lost: TaskMessage[] = []
     for (const message of messages) {
       if (message.seq > this.#seq) this.#seq = message.seq
       queued.add(message.id)
-      if (message.leased) {
+      if (message.leased && !message.acksLate) lost.push(message)
+      else if (message.leased) {
         // acksLate: it was running; run it again (at least once).
         const again = { ...message, leased: false, redelivered: true }
         mutations.push({ op: 'put', ns: 'messages', key: message.id, value: again })
@@ -913,12 +923,27 @@ export class Engine implements ResultSource {
     if (mutations.length > 0) await this.#storage.write(mutations)
     if (this.#consuming) for (const message of requeue) this.#scheduler.add(message)
     for (const message of requeue) this.#known.add(message.id)
+    for (const message of lost) await this.#failLost(message)
     // A chord whose last header task was counted just before a crash still sends its body.
     for (const [key, value] of await this.#storage.entries('chords')) {
       if (key.includes('#')) continue
       const record = value as ChordRecord
       if (record.count >= record.size) await this.#finishChord(key)
     }
+  }
+
+  /** An early-ack task that was running when the process died: it fails as any failure does. */
+  async #failLost(message: TaskMessage): Promise<void> {
+    const error = encodeError(new WorkerLostError(`Task ${message.task}[${message.id}] was running when its worker was lost`))
+    const mutations: Mutation[] = [this.#put(this.#record(message, FAILURE, error)), { op: 'delete', ns: 'messages', key: message.id }]
+    this.#failChain(message, error, mutations)
+    const followUps = this.#errbacks(message)
+    for (const m of followUps) {
+      m.seq = ++this.#seq
+      mutations.push({ op: 'put', ns: 'messages', key: m.id, value: m })
+    }
+    await this.#commitPart(message.chord === null ? chainMembership(message) : message, false, mutations)
+    this.#schedule(followUps)
   }
 
   // ---- helpers ---------------------------------------------------------------------------
