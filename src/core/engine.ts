@@ -99,6 +99,7 @@ export class Engine implements ResultSource {
   readonly #scheduler: Scheduler
   readonly #running = new Map<string, Running>()
   readonly #runningPerQueue = new Map<string, number>()
+  readonly #finishingChords = new Set<string>()
   /** Ids queued, scheduled or running here: taskId dedupe without a storage read. */
   readonly #known = new Set<string>()
   /** Revoked ids, bounded like Celery's worker set (most recent 50 000); also kept in storage. */
@@ -763,6 +764,19 @@ export class Engine implements ResultSource {
 
   /** Every header task is in: send the body with their results, or fail it with ChordError. */
   async #finishChord(chordId: string): Promise<void> {
+    // Recovery and a live header task can both find a chord complete; one sends its body. The
+    // record is deleted in the same commit that sends the body, so across a crash it is either
+    // still there (and finished again) or gone with the body sent.
+    if (this.#finishingChords.has(chordId)) return
+    this.#finishingChords.add(chordId)
+    try {
+      await this.#sendChordBody(chordId)
+    } finally {
+      this.#finishingChords.delete(chordId)
+    }
+  }
+
+  async #sendChordBody(chordId: string): Promise<void> {
     const record = (await this.#storage.get('chords', chordId)) as ChordRecord | undefined
     if (record === undefined) return
     const context: MessageContext = {

@@ -5,7 +5,7 @@
  * no chord body may ever start twice. At the end a last incarnation drains the work: everything
  * finishes, the early-ack tasks that died with a process as FAILURE WorkerLostError.
  *
- * Rounds: CELERIAC_CRASH_ROUNDS (default 50). Time is real here on purpose: the point is where a
+ * Rounds: CELERIAC_CRASH_ROUNDS (default 50), seed: CELERIAC_CRASH_SEED. Time is real here on purpose: the point is where a
  * real process dies, so the test is bounded by rounds, not by speed.
  */
 import { spawn } from 'node:child_process'
@@ -75,7 +75,7 @@ async function readStorage() {
 }
 
 it(`survives ${ROUNDS} kill -9s at random points with every sent task accounted for`, async () => {
-  const random = seeded(20261124)
+  const random = seeded(Number(process.env.CELERIAC_CRASH_SEED ?? 20261124))
   const sent = new Map<string, string>()
   const chordBodies = new Map<string, string>()
   const done = new Map<string, string>()
@@ -132,5 +132,5 @@ it(`survives ${ROUNDS} kill -9s at random points with every sent task accounted 
     }
   }
   expect(lost).toEqual([])
-  for (const [label, starts] of bodyStarts) expect(starts, `chord body ${label} started more than once`).toHaveLength(1)
+  for (const [label, starts] of bodyStarts) expect(starts, `chord body ${label} started more than once: ${starts.join(" ")}`).toHaveLength(1)
 }, 600_000)
