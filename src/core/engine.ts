@@ -449,9 +449,20 @@ export class Engine implements ResultSource {
       if (received) this.#config.events.emit('task-received', this.#eventBase(message))
     }
     if (this.#executor.reportsStart) {
-      // A prefetching executor says when each task really starts; the ack waits for that, so a
-      // prefetched task that never started is still queued after a crash.
-      this.#executor.post({ type: 'run', jobs: batch.map((message) => ({ message, hostname: this.#config.hostname })) })
+      // A prefetching executor says when each task really starts (limits are armed then, and a
+      // lost worker's unstarted runs go to another). The lease is durable before the runs leave,
+      // though: a task must never start unrecorded, or a crash would run an early-ack task twice.
+      // So after a crash, prefetched early-ack tasks fail with WorkerLostError like started ones
+      // (Celery's early-ack risk, widened by the prefetch window); acksLate ones run again.
+      const lease: Mutation[] = batch.map((message) => ({ op: 'put', ns: 'messages', key: message.id, value: { ...message, leased: true } }))
+      this.#track(this.#commit(lease), () => {
+        const jobs = []
+        for (const message of batch) {
+          const run = this.#running.get(message.id)
+          if (run !== undefined && !run.settled) jobs.push({ message, hostname: this.#config.hostname })
+        }
+        if (jobs.length > 0) this.#executor.post({ type: 'run', jobs })
+      })
       return
     }
     this.#markStarted(batch, () => {

@@ -21,8 +21,11 @@ import { seeded } from '../conformance/setup.js'
 
 const ROUNDS = Number(process.env.CELERIAC_CRASH_ROUNDS ?? 50)
 const app = fileURLToPath(new URL('./fixtures/crash-app.ts', import.meta.url))
-const dir = mkdtempSync(join(tmpdir(), 'celeriac-crash-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const dirs: string[] = []
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+type ExecutorKind = 'inline' | 'threads'
 
 interface Incarnation {
   lines: string[]
@@ -32,9 +35,10 @@ interface Incarnation {
   waitFor(pattern: RegExp): Promise<void>
 }
 
-function launch(mode?: 'drain'): Incarnation {
+function launch(dir: string, executor: ExecutorKind, mode?: 'drain'): Incarnation {
   const child = spawn(process.execPath, ['--import', 'tsx', app, dir, ...(mode === undefined ? [] : [mode])], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CRASH_EXECUTOR: executor },
   })
   const lines: string[] = []
   let partial = ''
@@ -64,7 +68,7 @@ function launch(mode?: 'drain'): Incarnation {
   }
 }
 
-async function readStorage() {
+async function readStorage(dir: string) {
   const storage = fileStorage({ dir, onWarning: () => {} })
   await storage.open()
   const results = new Map((await storage.entries('results')).map(([k, v]) => [k, v as ResultRecord]))
@@ -74,7 +78,13 @@ async function readStorage() {
   return { results, messages, chords }
 }
 
-it(`survives ${ROUNDS} kill -9s at random points with every sent task accounted for`, async () => {
+// Threads rounds cost more (each incarnation starts workers), so they run a third as many.
+it.each([
+  ['inline', ROUNDS],
+  ['threads', Math.ceil(ROUNDS / 3)],
+] as const)('%s executor: survives %i kill -9s at random points with every sent task accounted for', async (executor, rounds) => {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-crash-'))
+  dirs.push(dir)
   const random = seeded(Number(process.env.CELERIAC_CRASH_SEED ?? 20261124))
   const sent = new Map<string, string>()
   const chordBodies = new Map<string, string>()
@@ -90,8 +100,8 @@ it(`survives ${ROUNDS} kill -9s at random points with every sent task accounted 
     }
   }
 
-  for (let round = 0; round < ROUNDS; round++) {
-    const run = launch()
+  for (let round = 0; round < rounds; round++) {
+    const run = launch(dir, executor)
     await run.waitFor(/^ready$/)
     // Die somewhere in the next 5-150 ms of real work.
     await new Promise((resolve) => setTimeout(resolve, 5 + Math.floor(random() * 145)))
@@ -99,7 +109,7 @@ it(`survives ${ROUNDS} kill -9s at random points with every sent task accounted 
     await run.exit
     note(run.lines)
 
-    const { results, messages, chords } = await readStorage()
+    const { results, messages, chords } = await readStorage(dir)
     for (const [id, kind] of sent) {
       expect(results.has(id) || messages.has(id), `${kind} task ${id} was sent but is gone after kill ${round}`).toBe(true)
     }
@@ -112,13 +122,13 @@ it(`survives ${ROUNDS} kill -9s at random points with every sent task accounted 
       expect(String(record?.result)).toBe(value)
     }
   }
-  expect(sent.size).toBeGreaterThan(ROUNDS)
+  expect(sent.size).toBeGreaterThan(rounds)
 
-  const drain = launch('drain')
+  const drain = launch(dir, executor, 'drain')
   await drain.waitFor(/^drained$/)
   await drain.exit
   note(drain.lines)
-  const { results, messages } = await readStorage()
+  const { results, messages } = await readStorage(dir)
   expect([...messages]).toEqual([])
   const lost: string[] = []
   for (const [id, kind] of [...sent, ...[...chordBodies.keys()].map((id) => [id, 'chord'] as const)]) {
