@@ -6,7 +6,7 @@
  * closures over test state: worker executors load the same modules in their workers, so a
  * scenario observes behaviour through results, states, events and `self.log` lines only.
  */
-import { describe } from 'vitest'
+import { afterAll, describe } from 'vitest'
 import { Celeriac, inline, memoryStorage } from '../../src/index.js'
 import type { Config, Executor, LogEvent, Storage } from '../../src/index.js'
 import { virtualClock } from '../../src/testing.js'
@@ -29,11 +29,17 @@ export interface Combo {
 
 const workerTasks = new URL('./worker-tasks.ts', import.meta.url)
 
-/** A fresh directory for each file storage; removed when the process exits. */
+const fileDirs: string[] = []
+
+/** A fresh directory for each file storage; removed after the combination's scenarios. */
 function fileDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'celeriac-conformance-'))
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+  fileDirs.push(dir)
   return dir
+}
+
+function removeFileDirs(): void {
+  for (const dir of fileDirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 }
 
 const allCombos: readonly Combo[] = [
@@ -86,7 +92,12 @@ export async function setup(combo: Combo, config: Config = {}): Promise<Harness>
 
 /** Runs `body` once per combination, inside a describe named after it. */
 export function forEachCombo(title: string, body: (combo: Combo) => void): void {
-  for (const combo of combos) describe(`${title} [${combo.name}]`, () => body(combo))
+  for (const combo of combos) {
+    describe(`${title} [${combo.name}]`, () => {
+      afterAll(removeFileDirs)
+      body(combo)
+    })
+  }
 }
 
 /** A deterministic random source in [0, 1) (mulberry32). */
