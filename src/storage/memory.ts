@@ -43,7 +43,12 @@ class MemoryStorage implements Storage {
 
   write(mutations: readonly Mutation[]): Promise<void> {
     if (!this.#open) return this.#closed()
-    this.#apply(mutations)
+    try {
+      this.#apply(mutations)
+    } catch (error) {
+      // A bad batch rejects the call; it never throws synchronously at the caller.
+      return Promise.reject(error)
+    }
     return resolved
   }
 
@@ -60,7 +65,11 @@ class MemoryStorage implements Storage {
     } catch (error) {
       return Promise.reject(error)
     }
-    this.#apply(out.mutations)
+    try {
+      this.#apply(out.mutations)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     return Promise.resolve(out.result)
   }
 

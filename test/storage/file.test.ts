@@ -8,6 +8,7 @@ import type { Mutation, Storage } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
 import type { FileStorageOptions } from '../../src/node.js'
 import { HEADER_BYTES, frame, frameAt, scanFrames } from '../../src/storage/file/frame.js'
+import { storageContract } from './contract.js'
 
 const dirs: string[] = []
 const open: Storage[] = []
@@ -48,6 +49,19 @@ function frameOffsets(path: string): number[] {
   }
   return offsets
 }
+
+const dirOf = new WeakMap<Storage, string>()
+storageContract(
+  'file',
+  () => {
+    const dir = tempDir()
+    const storage = fileStorage({ dir, onWarning: () => {} })
+    dirOf.set(storage, dir)
+    return storage
+  },
+  { reopen: (storage) => fileStorage({ dir: dirOf.get(storage)!, onWarning: () => {} }) },
+)
+storageContract('file (durability: write)', () => fileStorage({ dir: tempDir(), durability: 'write' }))
 
 describe('file storage', () => {
   it('a reopened storage sees every write that resolved, deletes included', async () => {
