@@ -1,0 +1,428 @@
+/**
+ * The benchmark cases: for each, celeriac and the peers measured the same way. Every
+ * implementation runs in a fresh process (see case-runner.ts), so one's garbage and JIT state
+ * never weigh on another.
+ */
+import { mkdtempSync, openSync, rmSync, writeSync, fdatasyncSync, closeSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
+import { Celeriac, inline, memoryStorage } from '../src/index.js'
+import { fileStorage, threads } from '../src/node.js'
+import { virtualClock } from '../src/testing.js'
+import { quantile } from './stats.js'
+
+export interface Measurement {
+  /** The case's metric. */
+  value: number
+  /** Other figures worth printing (e.g. p99 next to p50). */
+  extra?: Record<string, number>
+}
+
+export type Impl = (size: number) => Promise<Measurement>
+
+export interface BenchCase {
+  readonly name: string
+  readonly title: string
+  readonly unit: string
+  readonly better: 'higher' | 'lower'
+  /** Work per measurement: default and `--quick`. */
+  readonly size: { full: number; quick: number }
+  /** celeriac first; the rest are peers. */
+  readonly impls: Readonly<Record<string, Impl>>
+  /** What we aim for, as an advantage over the named peer (see stats.advantage). */
+  readonly target?: { peer: string; advantage: number; text: string }
+  /** An absolute goal for celeriac's median, when there is no peer to compare with. */
+  readonly goal?: { readonly at: 'most' | 'least'; readonly value: number; readonly text: string }
+  /** Rounds, when the default is too many for a slow case. */
+  readonly rounds?: number
+  /** Node flags the runner needs (e.g. --expose-gc). */
+  readonly nodeFlags?: readonly string[]
+  /** Why the case cannot run here, or undefined when it can. */
+  readonly unavailable?: () => Promise<string | undefined>
+}
+
+const here = (path: string): URL => new URL(path, import.meta.url)
+const elapsed = (start: number): number => (performance.now() - start) / 1000
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'celeriac-bench-'))
+}
+
+async function redisUnavailable(): Promise<string | undefined> {
+  const { createConnection } = await import('node:net')
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port: 6379 })
+    socket.once('connect', () => {
+      socket.end()
+      resolve(undefined)
+    })
+    socket.once('error', () => resolve('Redis is not reachable on 127.0.0.1:6379 (start redis-server to run this case)'))
+  })
+}
+
+// ---- inline + memory --------------------------------------------------------------------------
+
+async function celeriacInline(n: number): Promise<Measurement> {
+  const app = new Celeriac({ storage: memoryStorage(), executor: inline(), queues: { default: { concurrency: 16 } } })
+  const add = app.task('bench.add', (a: number, b: number) => a + b)
+  await app.start()
+  const start = performance.now()
+  const sends = new Array<Promise<unknown>>(n)
+  for (let i = 0; i < n; i++) sends[i] = add.delay(i, i)
+  await Promise.all(sends)
+  await app.whenIdle()
+  const seconds = elapsed(start)
+  await app.stop()
+  return { value: n / seconds }
+}
+
+async function pQueue(n: number): Promise<Measurement> {
+  const { default: PQueue } = await import('p-queue')
+  const queue = new PQueue({ concurrency: 16 })
+  const add = (a: number, b: number): number => a + b
+  const start = performance.now()
+  const runs = new Array<Promise<unknown>>(n)
+  for (let i = 0; i < n; i++) runs[i] = queue.add(() => add(i, i))
+  await Promise.all(runs)
+  await queue.onIdle()
+  return { value: n / elapsed(start) }
+}
+
+async function celeriacVirtualTime(n: number): Promise<Measurement> {
+  const clock = virtualClock()
+  const app = new Celeriac({ clock })
+  const add = app.task('bench.add', (a: number, b: number) => a + b)
+  await app.start()
+  const start = performance.now()
+  const sends = new Array<Promise<unknown>>(n)
+  // A countdown for each, one second apart: an hour and more of virtual time.
+  for (let i = 0; i < n; i++) sends[i] = add.applyAsync([i, i], { countdown: (i + 1) * 1_000 })
+  await Promise.all(sends)
+  await clock.runAll({ limit: n * 4 })
+  await app.whenIdle()
+  const seconds = elapsed(start)
+  await app.stop()
+  return { value: n / seconds, extra: { virtualHours: (n * 1_000) / 3_600_000 } }
+}
+
+async function celeriacPendingMemory(n: number): Promise<Measurement> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc === undefined) throw new Error('run with --expose-gc')
+  const app = new Celeriac({ clock: virtualClock() })
+  const add = app.task('bench.add', (a: number, b: number) => a + b)
+  await app.start()
+  gc()
+  const before = process.memoryUsage().heapUsed
+  const handles = []
+  for (let i = 0; i < n; i++) handles.push(await add.applyAsync([i, i], { countdown: 3_600_000 }))
+  handles.length = 0
+  gc()
+  const after = process.memoryUsage().heapUsed
+  await app.stop()
+  return { value: (after - before) / n }
+}
+
+// ---- threads ------------------------------------------------------------------------------------
+
+const SIZE = 2
+
+async function celeriacThreadsThroughput(n: number): Promise<Measurement> {
+  const app = new Celeriac({ executor: threads({ module: here('./fixtures/celeriac-worker.ts'), size: SIZE }) })
+  await app.start()
+  await warmCeleriac(app)
+  const start = performance.now()
+  const sends = new Array<Promise<unknown>>(n)
+  for (let i = 0; i < n; i++) sends[i] = app.sendTask('bench.add', [i, i])
+  await Promise.all(sends)
+  await app.whenIdle()
+  const seconds = elapsed(start)
+  await app.stop()
+  return { value: n / seconds }
+}
+
+async function warmCeleriac(app: Celeriac): Promise<void> {
+  const warm = []
+  for (let i = 0; i < 1_000; i++) warm.push(app.sendTask('bench.add', [i, i]))
+  await Promise.all(warm)
+  await app.whenIdle()
+}
+
+async function piscinaPool() {
+  const { Piscina } = await import('piscina')
+  const pool = new Piscina({ filename: here('./fixtures/piscina-worker.mjs').href, minThreads: SIZE, maxThreads: SIZE })
+  const warm = []
+  for (let i = 0; i < 1_000; i++) warm.push(pool.run({ a: i, b: i }))
+  await Promise.all(warm)
+  return pool
+}
+
+async function piscinaThroughput(n: number): Promise<Measurement> {
+  const pool = await piscinaPool()
+  const start = performance.now()
+  const runs = new Array<Promise<unknown>>(n)
+  for (let i = 0; i < n; i++) runs[i] = pool.run({ a: i, b: i })
+  await Promise.all(runs)
+  const seconds = elapsed(start)
+  await pool.destroy()
+  return { value: n / seconds }
+}
+
+function latencies(samples: number[]): Measurement {
+  return { value: quantile(samples, 0.5), extra: { p99: quantile(samples, 0.99) } }
+}
+
+async function celeriacThreadsLatency(n: number): Promise<Measurement> {
+  const app = new Celeriac({ executor: threads({ module: here('./fixtures/celeriac-worker.ts'), size: SIZE }) })
+  await app.start()
+  await warmCeleriac(app)
+  const samples: number[] = []
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    await (await app.sendTask('bench.add', [i, i])).get()
+    samples.push(performance.now() - start)
+  }
+  await app.stop()
+  return latencies(samples)
+}
+
+async function piscinaLatency(n: number): Promise<Measurement> {
+  const pool = await piscinaPool()
+  const samples: number[] = []
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    await pool.run({ a: i, b: i })
+    samples.push(performance.now() - start)
+  }
+  await pool.destroy()
+  return latencies(samples)
+}
+
+async function rawRoundTrip(n: number): Promise<Measurement> {
+  const worker = new Worker(here('./fixtures/echo-worker.mjs'))
+  const ask = (i: number): Promise<unknown> =>
+    new Promise((resolve) => {
+      worker.once('message', resolve)
+      worker.postMessage({ a: i, b: i })
+    })
+  for (let i = 0; i < 1_000; i++) await ask(i)
+  const samples: number[] = []
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    await ask(i)
+    samples.push(performance.now() - start)
+  }
+  await worker.terminate()
+  return latencies(samples)
+}
+
+// ---- file storage -------------------------------------------------------------------------------
+
+async function celeriacFileEndToEnd(n: number): Promise<Measurement> {
+  const dir = tempDir()
+  try {
+    const app = new Celeriac({ storage: fileStorage({ dir }), queues: { default: { concurrency: 16 } } })
+    const add = app.task('bench.add', (a: number, b: number) => a + b)
+    await app.start()
+    const start = performance.now()
+    const sends = new Array<Promise<unknown>>(n)
+    for (let i = 0; i < n; i++) sends[i] = add.delay(i, i)
+    await Promise.all(sends)
+    await app.whenIdle()
+    const seconds = elapsed(start)
+    await app.stop()
+    return { value: n / seconds }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function bullmqEndToEnd(n: number): Promise<Measurement> {
+  const { Queue, Worker: BullWorker, QueueEvents } = await import('bullmq')
+  const connection = { host: '127.0.0.1', port: 6379 }
+  const name = `celeriac-bench-${process.pid}-${Date.now()}`
+  const queue = new Queue(name, { connection })
+  const events = new QueueEvents(name, { connection })
+  await events.waitUntilReady()
+  try {
+    let completed = 0
+    let resolveDone!: () => void
+    const done = new Promise<void>((resolve) => (resolveDone = resolve))
+    const start = performance.now()
+    for (let i = 0; i < n; i += 1_000) {
+      const jobs = []
+      for (let j = i; j < Math.min(n, i + 1_000); j++) jobs.push({ name: 'add', data: { a: j, b: j }, opts: { removeOnComplete: true } })
+      await queue.addBulk(jobs)
+    }
+    const worker = new BullWorker(name, async (job) => (job.data as { a: number; b: number }).a + (job.data as { a: number; b: number }).b, {
+      connection,
+      concurrency: 16,
+    })
+    worker.on('completed', () => {
+      if (++completed === n) resolveDone()
+    })
+    await done
+    const seconds = elapsed(start)
+    await worker.close()
+    return { value: n / seconds }
+  } finally {
+    await queue.obliterate({ force: true }).catch(() => undefined)
+    await queue.close()
+    await events.close()
+  }
+}
+
+async function celeriacFileEnqueue(n: number): Promise<Measurement> {
+  const dir = tempDir()
+  try {
+    // Not consuming: this measures durable sends alone.
+    const app = new Celeriac({ storage: fileStorage({ dir }), consume: false })
+    const add = app.task('bench.add', (a: number, b: number) => a + b)
+    await app.start()
+    const start = performance.now()
+    const sends = new Array<Promise<unknown>>(n)
+    for (let i = 0; i < n; i++) sends[i] = add.delay(i, i)
+    await Promise.all(sends)
+    const seconds = elapsed(start)
+    await app.stop()
+    return { value: n / seconds }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * The floor under durable enqueue: the same number of records of a message's size, serialized
+ * one by one, then written with one write and one fdatasync, as if every call had come in the
+ * same instant. Nothing durable can be cheaper per record.
+ */
+async function rawFsyncFloor(n: number): Promise<Measurement> {
+  const dir = tempDir()
+  try {
+    const fd = openSync(join(dir, 'floor.log'), 'a', 0o600)
+    const start = performance.now()
+    const parts: string[] = []
+    for (let i = 0; i < n; i++) {
+      parts.push(
+        JSON.stringify([
+          { op: 'put', ns: 'messages', key: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, value: { task: 'bench.add', args: [i, i], queue: 'default', priority: 0, eta: null, seq: i } },
+        ]),
+      )
+    }
+    writeSync(fd, Buffer.from(`[${parts.join(',')}]`))
+    fdatasyncSync(fd)
+    const seconds = elapsed(start)
+    closeSync(fd)
+    return { value: n / seconds }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function celeriacFileRecovery(n: number): Promise<Measurement> {
+  const dir = tempDir()
+  try {
+    const writer = fileStorage({ dir, compactBytes: Number.MAX_SAFE_INTEGER })
+    await writer.open()
+    for (let i = 0; i < n; i += 10_000) {
+      const batch = []
+      for (let j = i; j < Math.min(n, i + 10_000); j++) {
+        const id = `00000000-0000-4000-8000-${String(j).padStart(12, '0')}`
+        batch.push(writer.write([{ op: 'put', ns: 'messages', key: id, value: { id, task: 'bench.add', args: { $: 'a', v: [j, j] }, queue: 'default', priority: 0, eta: null, seq: j } }]))
+      }
+      await Promise.all(batch)
+    }
+    await writer.close()
+    const start = performance.now()
+    const reader = fileStorage({ dir })
+    await reader.open()
+    const seconds = elapsed(start)
+    const count = (await reader.entries('messages')).length
+    await reader.close()
+    if (count !== n) throw new Error(`recovered ${count} of ${n} records`)
+    return { value: seconds * 1_000 }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+export const cases: readonly BenchCase[] = [
+  {
+    name: 'inline-throughput',
+    title: 'inline + memory: trivial tasks sent all at once, until idle',
+    unit: 'tasks/s',
+    better: 'higher',
+    size: { full: 100_000, quick: 10_000 },
+    impls: { celeriac: celeriacInline, 'p-queue (concurrency 16)': pQueue },
+    target: { peer: 'p-queue (concurrency 16)', advantage: 1, text: '>= 1.0x p-queue' },
+  },
+  {
+    name: 'virtual-time',
+    title: 'virtual clock: tasks with countdowns 1 s apart, drained by runAll',
+    unit: 'tasks/s',
+    better: 'higher',
+    size: { full: 100_000, quick: 10_000 },
+    impls: { celeriac: celeriacVirtualTime },
+  },
+  {
+    name: 'pending-memory',
+    title: 'memory per pending task (countdown 1 h, memory storage)',
+    unit: 'bytes/task',
+    better: 'lower',
+    size: { full: 100_000, quick: 10_000 },
+    impls: { celeriac: celeriacPendingMemory },
+    nodeFlags: ['--expose-gc'],
+    rounds: 3,
+  },
+  {
+    name: 'threads-throughput',
+    title: `worker threads (${SIZE}): trivial tasks sent all at once`,
+    unit: 'tasks/s',
+    better: 'higher',
+    size: { full: 50_000, quick: 5_000 },
+    impls: { celeriac: celeriacThreadsThroughput, piscina: piscinaThroughput },
+    target: { peer: 'piscina', advantage: 2, text: '>= 2x piscina' },
+  },
+  {
+    name: 'threads-latency',
+    title: `worker threads (${SIZE}): one task at a time, round trip p50`,
+    unit: 'ms',
+    better: 'lower',
+    size: { full: 5_000, quick: 500 },
+    impls: { celeriac: celeriacThreadsLatency, piscina: piscinaLatency, 'raw postMessage': rawRoundTrip },
+    target: { peer: 'raw postMessage', advantage: 1 / 1.1, text: 'p50 <= 1.1x the raw round trip' },
+  },
+  {
+    name: 'file-end-to-end',
+    title: 'durable end to end: file storage (fsync) vs BullMQ on local Redis, concurrency 16',
+    unit: 'tasks/s',
+    better: 'higher',
+    size: { full: 20_000, quick: 2_000 },
+    impls: { celeriac: celeriacFileEndToEnd, 'BullMQ (Redis)': bullmqEndToEnd },
+    target: { peer: 'BullMQ (Redis)', advantage: 3, text: '>= 3x BullMQ' },
+    unavailable: redisUnavailable,
+  },
+  {
+    name: 'file-enqueue',
+    title: 'durable enqueue on file storage (fsync), sends made at once',
+    unit: 'sends/s',
+    better: 'higher',
+    size: { full: 50_000, quick: 5_000 },
+    impls: { celeriac: celeriacFileEnqueue, 'raw write + fdatasync floor': rawFsyncFloor },
+  },
+  {
+    name: 'file-recovery',
+    title: 'file storage: open (recover) a journal of queued messages',
+    unit: 'ms',
+    better: 'lower',
+    size: { full: 1_000_000, quick: 100_000 },
+    impls: { celeriac: celeriacFileRecovery },
+    goal: { at: 'most', value: 5_000, text: '<= 5 s for 1M records' },
+    rounds: 3,
+  },
+]
+
+/** For the record: the machine the numbers came from. */
+export function machine(): Record<string, string | number> {
+  return { node: process.version, cpus: availableParallelism(), platform: `${process.platform}-${process.arch}` }
+}

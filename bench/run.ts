@@ -1,0 +1,161 @@
+/**
+ * `npm run bench`: every case, celeriac and its peers, each measurement in a fresh process,
+ * implementations alternating within each round so that drift of the machine hits all of them.
+ * Prints medians and ratios; writes bench/results/<date>.json and bench/RESULTS.md.
+ *
+ *   npm run bench                      all cases, 5 rounds
+ *   npm run bench -- --quick           small sizes, 3 rounds (a smoke run)
+ *   npm run bench -- --only threads    cases whose name contains "threads"
+ *   npm run bench -- --rounds 7
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { cases, machine } from './cases.js'
+import type { BenchCase, Measurement } from './cases.js'
+import { advantage, median } from './stats.js'
+
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const only = valueOf('--only')
+const rounds = Number(valueOf('--rounds') ?? (quick ? 3 : 5))
+const runner = fileURLToPath(new URL('./case-runner.ts', import.meta.url))
+
+function valueOf(flag: string): string | undefined {
+  const at = args.indexOf(flag)
+  return at >= 0 ? args[at + 1] : undefined
+}
+
+function measure(bench: BenchCase, impl: string, size: number): Promise<Measurement> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...(bench.nodeFlags ?? []), '--import', 'tsx', runner, bench.name, impl, String(size)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').at(-1) ?? ''
+      if (code !== 0) return reject(new Error(`${bench.name} / ${impl} exited with ${String(code)}`))
+      try {
+        resolve(JSON.parse(last) as Measurement)
+      } catch {
+        reject(new Error(`${bench.name} / ${impl} printed no measurement: ${last}`))
+      }
+    })
+  })
+}
+
+interface ImplResult {
+  impl: string
+  values: number[]
+  median: number
+  extra: Record<string, number>
+  /** celeriac's advantage over this peer (above 1: celeriac ahead). */
+  advantage?: number
+}
+
+interface CaseResult {
+  name: string
+  title: string
+  unit: string
+  better: 'higher' | 'lower'
+  size: number
+  results: ImplResult[]
+  target?: string
+  met?: boolean
+  skipped?: string
+}
+
+const fmt = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n >= 1 ? n.toFixed(2) : n.toFixed(3))
+
+const report: CaseResult[] = []
+for (const bench of cases) {
+  if (only !== undefined && !bench.name.includes(only)) continue
+  const size = quick ? bench.size.quick : bench.size.full
+  const why = await bench.unavailable?.()
+  if (why !== undefined) {
+    console.log(`\n${bench.title}: skipped (${why})`)
+    report.push({ name: bench.name, title: bench.title, unit: bench.unit, better: bench.better, size, results: [], skipped: why })
+    continue
+  }
+  const impls = Object.keys(bench.impls)
+  const values = new Map<string, number[]>(impls.map((i) => [i, []]))
+  const extras = new Map<string, Array<Record<string, number>>>(impls.map((i) => [i, []]))
+  const caseRounds = Math.min(rounds, bench.rounds ?? rounds)
+  process.stdout.write(`\n${bench.title} (n = ${size.toLocaleString('en-US')}, ${caseRounds} rounds) `)
+  for (let round = 0; round < caseRounds; round++) {
+    // Alternate who goes first, so neither always runs on a warmer or cooler machine.
+    const order = round % 2 === 0 ? impls : [...impls].reverse()
+    for (const impl of order) {
+      const m = await measure(bench, impl, size)
+      values.get(impl)!.push(m.value)
+      if (m.extra !== undefined) extras.get(impl)!.push(m.extra)
+      process.stdout.write('.')
+    }
+  }
+  process.stdout.write('\n')
+  const ours = median(values.get(impls[0]!)!)
+  const results: ImplResult[] = impls.map((impl) => {
+    const vs = values.get(impl)!
+    const m = median(vs)
+    const extra: Record<string, number> = {}
+    const list = extras.get(impl)!
+    for (const key of Object.keys(list[0] ?? {})) extra[key] = median(list.map((e) => e[key]!))
+    return { impl, values: vs, median: m, extra, ...(impl === impls[0] ? {} : { advantage: advantage(ours, m, bench.better) }) }
+  })
+  const result: CaseResult = { name: bench.name, title: bench.title, unit: bench.unit, better: bench.better, size, results }
+  if (bench.target !== undefined) {
+    const peer = results.find((r) => r.impl === bench.target!.peer)
+    result.target = bench.target.text
+    result.met = peer?.advantage !== undefined && peer.advantage >= bench.target.advantage
+  } else if (bench.goal !== undefined && !quick) {
+    result.target = bench.goal.text
+    result.met = bench.goal.at === 'most' ? ours <= bench.goal.value : ours >= bench.goal.value
+  }
+  report.push(result)
+  for (const r of results) {
+    const extra = Object.entries(r.extra)
+      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .join(', ')
+    const vs = r.advantage === undefined ? '' : `  celeriac ${r.advantage.toFixed(2)}x ${r.advantage >= 1 ? 'ahead' : 'behind'}`
+    console.log(`  ${r.impl.padEnd(30)} ${fmt(r.median).padStart(12)} ${bench.unit}${extra ? ` (${extra})` : ''}${vs}`)
+  }
+  if (result.target !== undefined) console.log(`  target ${result.target}: ${result.met ? 'met' : 'not met'}`)
+}
+
+const date = new Date().toISOString().slice(0, 10)
+const record = { date, quick, rounds, machine: machine(), cases: report }
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
+const suffix = quick ? '-quick' : ''
+writeFileSync(new URL(`./results/${date}${suffix}.json`, import.meta.url), `${JSON.stringify(record, null, 2)}\n`)
+if (!quick && only === undefined) writeFileSync(new URL('./RESULTS.md', import.meta.url), markdown(record))
+console.log(`\nwrote bench/results/${date}${suffix}.json${!quick && only === undefined ? ' and bench/RESULTS.md' : ''}`)
+
+function markdown(r: typeof record): string {
+  const lines = [
+    '# Benchmark results',
+    '',
+    `${r.date}, Node ${String(r.machine.node)}, ${String(r.machine.cpus)} CPUs, ${String(r.rounds)} rounds per case; medians, each measurement in a fresh process.`,
+    'Advantage = how many times better celeriac is than the peer (above 1: ahead), for rates celeriac/peer, for times peer/celeriac.',
+    'Written by `npm run bench`; the raw numbers are in `bench/results/`.',
+    '',
+    '| case | n | implementation | median | advantage | target |',
+    '| --- | ---: | --- | ---: | ---: | --- |',
+  ]
+  for (const c of r.cases) {
+    if (c.skipped !== undefined) {
+      lines.push(`| ${c.title} | ${c.size} | skipped: ${c.skipped} | | | |`)
+      continue
+    }
+    for (const [i, x] of c.results.entries()) {
+      const extra = Object.entries(x.extra)
+        .map(([k, v]) => ` (${k} ${fmt(v)})`)
+        .join('')
+      const target = i === 0 && c.target !== undefined ? `${c.target}: ${c.met ? 'met' : 'not met'}` : ''
+      lines.push(
+        `| ${i === 0 ? c.title : ''} | ${i === 0 ? c.size.toLocaleString('en-US') : ''} | ${x.impl} | ${fmt(x.median)} ${c.unit}${extra} | ${x.advantage === undefined ? '' : `${x.advantage.toFixed(2)}x`} | ${target} |`,
+      )
+    }
+  }
+  return `${lines.join('\n')}\n`
+}
