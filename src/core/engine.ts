@@ -538,7 +538,7 @@ export class Engine implements ResultSource {
     const mutations: Mutation[] = [this.#put(this.#record(message, state, encodeError(error), run.children))]
     mutations.push({ op: 'delete', ns: 'messages', key: message.id })
     if (state === FAILURE) this.#failChain(message, encodeError(error), mutations)
-    const followUps = state === FAILURE ? this.#errbacks(message) : []
+    const followUps = state === FAILURE ? this.#errbacks(message, mutations) : []
     for (const m of followUps) {
       m.seq = ++this.#seq
       mutations.push({ op: 'put', ns: 'messages', key: m.id, value: m })
@@ -613,13 +613,13 @@ export class Engine implements ResultSource {
       case 'success': {
         if (!message.ignoreResult) record = this.#record(message, SUCCESS, outcome.value, run.children)
         else mutations.push({ op: 'delete', ns: 'results', key: id })
-        followUps = this.#successors(message, outcome.value)
+        followUps = this.#successors(message, outcome.value, mutations)
         break
       }
       case 'failure': {
         record = this.#record(message, FAILURE, outcome.error, run.children)
         this.#failChain(message, outcome.error, mutations)
-        followUps = this.#errbacks(message)
+        followUps = this.#errbacks(message, mutations)
         break
       }
       case 'retry': {
@@ -692,8 +692,8 @@ export class Engine implements ResultSource {
     }
   }
 
-  /** The next chain step and link callbacks after a success. */
-  #successors(message: TaskMessage, value: Encoded): TaskMessage[] {
+  /** The next chain step and link callbacks after a success; their extra writes (a chord's counter) go to `mutations`. */
+  #successors(message: TaskMessage, value: Encoded, mutations: Mutation[]): TaskMessage[] {
     const out: TaskMessage[] = []
     const context = (chain: SignatureJSON[]): MessageContext => ({
       prepend: [value],
@@ -706,13 +706,17 @@ export class Engine implements ResultSource {
       chord: null,
     })
     const [next, ...rest] = message.chain
-    if (next !== undefined) out.push(...this.#config.expand(next, context(rest)).messages)
-    for (const link of message.links) out.push(...this.#config.expand(link, context([])).messages)
+    const add = (expansion: Expansion): void => {
+      out.push(...expansion.messages)
+      mutations.push(...expansion.mutations)
+    }
+    if (next !== undefined) add(this.#config.expand(next, context(rest)))
+    for (const link of message.links) add(this.#config.expand(link, context([])))
     return out
   }
 
   /** Errback messages: the failed task's id prepended to each errback's args. */
-  #errbacks(message: TaskMessage): TaskMessage[] {
+  #errbacks(message: TaskMessage, mutations: Mutation[]): TaskMessage[] {
     const out: TaskMessage[] = []
     for (const errback of message.linkErrors) {
       const expansion = this.#config.expand(errback, {
@@ -726,6 +730,7 @@ export class Engine implements ResultSource {
         chord: null,
       })
       out.push(...expansion.messages)
+      mutations.push(...expansion.mutations)
     }
     return out
   }
@@ -807,7 +812,9 @@ export class Engine implements ResultSource {
     if (record.failedIndex === null) {
       const values: Encoded[] = []
       for (const id of record.ids) values.push((await this.read(id))?.result ?? null)
-      messages = this.#config.expand(record.body, { ...context, prepend: [values] }).messages
+      const expansion = this.#config.expand(record.body, { ...context, prepend: [values] })
+      messages = expansion.messages
+      mutations.push(...expansion.mutations)
     } else {
       const failedId = record.ids[record.failedIndex]!
       const failed = await this.read(failedId)
@@ -819,7 +826,7 @@ export class Engine implements ResultSource {
       if (body !== undefined) {
         mutations.push(this.#put(this.#record(body, FAILURE, encoded)))
         this.#failChain(body, encoded, mutations)
-        messages = this.#errbacks(body)
+        messages = this.#errbacks(body, mutations)
       }
     }
     for (const m of messages) {
@@ -962,7 +969,7 @@ export class Engine implements ResultSource {
     const error = encodeError(new WorkerLostError(`Task ${message.task}[${message.id}] was running when its worker was lost`))
     const mutations: Mutation[] = [this.#put(this.#record(message, FAILURE, error)), { op: 'delete', ns: 'messages', key: message.id }]
     this.#failChain(message, error, mutations)
-    const followUps = this.#errbacks(message)
+    const followUps = this.#errbacks(message, mutations)
     for (const m of followUps) {
       m.seq = ++this.#seq
       mutations.push({ op: 'put', ns: 'messages', key: m.id, value: m })
@@ -1055,7 +1062,14 @@ export class Engine implements ResultSource {
   }
 
   #isQuiet(): boolean {
-    return this.#pendingOps === 0 && !this.#pumpScheduled && this.#running.size === this.#parked
+    if (this.#pendingOps !== 0 || this.#pumpScheduled) return false
+    if (this.#running.size === this.#parked) return true
+    if (!this.#executor.reportsStart || this.#executor.startable === undefined) return false
+    // Runs held by workers whose task slots are all taken by tasks parked on the clock cannot
+    // start before time moves: they must not keep the clock from advancing.
+    let started = 0
+    for (const run of this.#running.values()) if (run.started) started++
+    return started === this.#parked && !this.#executor.startable()
   }
 
   #checkWaiters(): void {

@@ -31,6 +31,13 @@ export interface Executor {
    * engine then acks and arms time limits at that report instead of at dispatch.
    */
   readonly reportsStart: boolean
+  /**
+   * With `reportsStart`: whether some held run can start now (a worker has a free task slot for
+   * it). The virtual clock asks, through the engine, whether the engine is quiet: held runs
+   * queued behind tasks parked on the clock cannot start until time moves, so they do not keep
+   * it from advancing.
+   */
+  startable?(): boolean
   start(host: ExecutorHost): Promise<void>
   /** Sends a message to the runtime(s). */
   post(message: ToRuntime): void

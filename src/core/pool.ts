@@ -197,6 +197,14 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     capacity: options.size * options.tasksPerWorker * options.prefetch,
     canTerminate: true,
     reportsStart: true,
+    startable() {
+      if (backlog.length > 0 && pick() !== undefined) return true
+      for (const slot of slots) {
+        if (slot.gone || slot.terminating) continue
+        if (slot.jobs.size > slot.started.size && slot.started.size < options.tasksPerWorker) return true
+      }
+      return false
+    },
     get workers() {
       let n = 0
       for (const slot of slots) if (slot.ready && !slot.gone && !slot.terminating) n++

@@ -1,0 +1,186 @@
+/** Signatures, chain, group, chord and their nesting, with Celery's semantics. */
+import { afterEach, expect, it } from 'vitest'
+import { ChordError, GroupResult, Signature, chain, chord, group, signature, states } from '../../src/index.js'
+import { InventoryError } from './tasks-workflows.js'
+import { forEachCombo, setup } from './setup.js'
+import type { Harness } from './setup.js'
+
+forEachCombo('workflows', (combo) => {
+  let h: Harness
+  afterEach(async () => h.stop())
+
+  it('a chain of three adds gives 16, and each handle links to the step before', async () => {
+    h = await setup(combo)
+    const { add } = h.tasks
+    const r = await chain(add.s(2, 2), add.s(4), add.s(8)).delay()
+    expect(await r.get()).toBe(16)
+    expect(r.parent).toBeDefined()
+    expect(await r.parent!.get()).toBe(8)
+    expect(await r.parent!.parent!.get()).toBe(4)
+    expect(r.parent!.parent!.parent).toBeUndefined()
+  })
+
+  it('pipe builds the same chain; si ignores the parent result', async () => {
+    h = await setup(combo)
+    const { add, mul, seen } = h.tasks
+    expect(await (await add.s(1, 2).pipe(mul.s(10)).delay()).get()).toBe(30)
+    const r = await chain(add.s(1, 1), seen.si('immutable')).delay()
+    expect(await r.get()).toBe('immutable')
+  })
+
+  it('signatures: partial args are prepended to by the parent, set/clone keep the original, JSON round-trips', async () => {
+    h = await setup(combo)
+    const { add } = h.tasks
+    const partial = add.s(5)
+    expect(await (await partial.delay(10)).get()).toBe(15)
+    const routed = partial.set({ priority: 9, headers: { tag: 'x' } })
+    expect(routed).not.toBe(partial)
+    expect(partial.options.priority).toBeUndefined()
+    expect(routed.options.priority).toBe(9)
+    const cloned = add.s(1, 2).clone({ args: [3, 4] })
+    expect(await (await cloned.delay()).get()).toBe(7)
+    const json = JSON.parse(JSON.stringify(chain(add.s(1, 1), add.s(2)))) as ReturnType<Signature['toJSON']>
+    const revived = Signature.fromJSON(json)
+    expect(await ((await revived.delay()) as { get(): Promise<unknown> }).get()).toBe(4)
+    const byName = signature<number>('wf.add', { args: [20, 22] })
+    expect(await (await byName.delay()).get()).toBe(42)
+    expect(await (await byName.applyAsync([], { countdown: 0 })).get()).toBe(42)
+  })
+
+  it('a failing step stops the chain: later steps never run, errbacks run once with the failed id', async () => {
+    h = await setup(combo)
+    const { add, failStep, seen, errback } = h.tasks
+    const r = await chain(add.s(1, 1), failStep.s('sold out').linkError(errback.s('E1')), seen.s('never')).delay()
+    const error = await r.get().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(InventoryError)
+    await h.app.whenIdle()
+    expect(h.lines().filter((l) => l.startsWith('ran'))).toEqual([])
+    const failedId = r.parent!.id
+    expect(h.lines().filter((l) => l.startsWith('errback'))).toEqual([`errback E1 ${failedId}`])
+    expect(await r.parent!.state()).toBe(states.FAILURE)
+    // The step that never ran reports the failure too (Celery marks the chain's remaining steps).
+    expect(await r.state()).toBe(states.FAILURE)
+  })
+
+  it('link runs a callback with the result; linkError on a task that succeeds never runs', async () => {
+    h = await setup(combo)
+    const { add, seen, errback } = h.tasks
+    const r = await add.s(2, 3).link(seen.si('linked')).linkError(errback.s('never')).delay()
+    expect(await r.get()).toBe(5)
+    await h.app.whenIdle()
+    expect(h.lines()).toEqual(['ran linked'])
+  })
+
+  it('a group returns results in signature order, whatever order they finish in', async () => {
+    h = await setup(combo)
+    const { after } = h.tasks
+    const g = await group([after.s(1, 300), after.s(2, 200), after.s(3, 100)]).delay()
+    expect(g).toBeInstanceOf(GroupResult)
+    await h.clock.runAll()
+    expect(await g.get()).toEqual([1, 2, 3])
+    // The first sent finished last (on two workers, 3 waits for a free one and ties with 1).
+    expect(h.lines()).toHaveLength(3)
+    expect(h.lines().at(-1) === 'done 1' || h.lines().at(-2) === 'done 1').toBe(true)
+    expect(h.lines()[0]).not.toBe('done 1')
+    expect(await g.ready()).toBe(true)
+    expect(await g.completedCount()).toBe(3)
+    expect(await g.successful()).toBe(true)
+  })
+
+  it('a chord sums its header: the body gets the results in header order', async () => {
+    h = await setup(combo)
+    const { add, sum, after } = h.tasks
+    expect(await (await chord([add.s(1, 1), add.s(2, 2), add.s(3, 3)], sum.s()).delay()).get()).toBe(12)
+    const r = await chord([after.s(1, 30), after.s(2, 20), after.s(3, 10)], h.tasks.where.s('body')).delay()
+    await h.clock.runAll()
+    expect((await r.get()).previous).toEqual([1, 2, 3])
+  })
+
+  it('a chord with a failing header member: get() rejects with ChordError naming it, the body never runs', async () => {
+    h = await setup(combo)
+    const { add, failStep, seen } = h.tasks
+    const r = await chord([add.s(1, 1), failStep.s(0, 'header broke'), add.s(2, 2)], seen.si('body')).delay()
+    const error = await r.get().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ChordError)
+    const header = r.parent as unknown as GroupResult
+    const failedId = header.results[1]!.id
+    expect((error as ChordError).taskId).toBe(failedId)
+    expect((error as ChordError).message).toContain(failedId)
+    expect((error as ChordError).cause).toBeInstanceOf(InventoryError)
+    await h.app.whenIdle()
+    expect(h.lines()).not.toContain('ran body')
+    expect(await r.state()).toBe(states.FAILURE)
+  })
+
+  it('an empty group gives []; a chord with an empty header runs its body with []', async () => {
+    h = await setup(combo)
+    const { count } = h.tasks
+    expect(await (await group([]).delay()).get()).toEqual([])
+    expect(await (await chord([], count.s()).delay()).get()).toBe(0)
+  })
+
+  it("Complex Workflows: a chain holding a chord, then a further step", async () => {
+    h = await setup(combo)
+    const { add, sum, mul } = h.tasks
+    // fetch -> fan out -> aggregate -> post-process, as in the seed.
+    const workflow = chain(add.s(1, 1), chord([add.s(10), add.s(20), add.s(30)], sum.s()), mul.s(2))
+    const r = await workflow.delay()
+    // (2+10) + (2+20) + (2+30) = 66, times 2.
+    expect(await r.get()).toBe(132)
+  })
+
+  it('a chord whose header holds chains; a group followed by a task in a chain becomes a chord', async () => {
+    h = await setup(combo)
+    const { add, mul, sum } = h.tasks
+    const r = await chord([chain(add.s(1, 1), mul.s(10)), chain(add.s(2, 2), mul.s(10))], sum.s()).delay()
+    expect(await r.get()).toBe(60)
+    const upgraded = await chain(group([add.s(1, 1), add.s(2, 2)]), sum.s()).delay()
+    expect(await upgraded.get()).toBe(6)
+  })
+
+  it('request context: parentId and rootId along a chain, groupId and groupIndex in a group', async () => {
+    h = await setup(combo)
+    const { where } = h.tasks
+    const r = await chain(where.s(null, 'first'), where.s('second'), where.s('third')).delay()
+    const third = await r.get()
+    const second = third.previous as { id: string; parentId: string; rootId: string; previous: { id: string; rootId: string } }
+    const first = second.previous
+    expect(first.rootId).toBe(first.id)
+    expect(second.parentId).toBe(first.id)
+    expect(second.rootId).toBe(first.id)
+    expect(third.parentId).toBe(second.id)
+    expect(third.rootId).toBe(first.id)
+    const g = await group([where.s(null, 'a'), where.s(null, 'b')]).delay()
+    const members = await g.get()
+    expect(members.map((m) => m.groupIndex)).toEqual([0, 1])
+    expect(members[0]!.groupId).toBe(g.id)
+    expect(members[1]!.groupId).toBe(g.id)
+  })
+
+  it('headers given to applyAsync on a chain reach its third step (the correlation id pattern)', async () => {
+    h = await setup(combo)
+    const { where } = h.tasks
+    const r = await chain(where.s(null, 'one'), where.s('two'), where.s('three')).applyAsync([], { headers: { correlationId: 'req-42' } })
+    const third = await r.get()
+    expect(third.label).toBe('three')
+    expect(third.headers).toEqual({ correlationId: 'req-42' })
+  })
+
+  it('the chord body sees the root of the workflow that started it', async () => {
+    h = await setup(combo)
+    const { add, where } = h.tasks
+    const r = await chain(add.s(1, 1), chord([add.s(1), add.s(2)], where.s('body'))).delay()
+    const body = await r.get()
+    expect(body.previous).toEqual([3, 4])
+    expect(body.rootId).toBe(r.parent!.parent?.id ?? body.rootId)
+    expect(typeof body.rootId).toBe('string')
+  })
+
+  it('chunks(items, n) is a group of tasks over slices, in order', async () => {
+    h = await setup(combo)
+    const { chunkSum } = h.tasks
+    const ids = Array.from({ length: 10 }, (_, i) => i + 1)
+    const g = await chunkSum.chunks(ids, 4).delay()
+    expect(await g.get()).toEqual([1 + 2 + 3 + 4, 5 + 6 + 7 + 8, 9 + 10])
+  })
+})
