@@ -1,0 +1,69 @@
+/** Type tests: a chain whose steps do not fit does not compile; handles carry the result type. */
+import { describe, expectTypeOf, it } from 'vitest'
+import { AsyncResult, Celeriac, GroupResult, chain, chord, group } from '../../src/index.js'
+import type { EagerResult, Task } from '../../src/index.js'
+
+const app = new Celeriac()
+const add = app.task('types.add', (a: number, b: number) => a + b)
+const mul = app.task('types.mul', (a: number, b: number) => a * b)
+const upper = app.task('types.upper', (text: string) => text.toUpperCase())
+const sum = app.task('types.sum', (values: number[]) => values.reduce((a, b) => a + b, 0))
+const length = app.task('types.length', (text: string) => text.length)
+const fetchPage = app.task('types.fetch', { bind: true, maxRetries: 3 }, async (self, url: string) => {
+  expectTypeOf(self.request.retries).toEqualTypeOf<number>()
+  return { url, status: 200 }
+})
+
+describe('tasks', () => {
+  it('delay and applyAsync take the task arguments and give a typed handle', () => {
+    expectTypeOf(add.delay).parameters.toEqualTypeOf<[number, number]>()
+    expectTypeOf(add.delay(1, 2)).resolves.toEqualTypeOf<AsyncResult<number>>()
+    expectTypeOf(fetchPage.delay('https://example.org')).resolves.toEqualTypeOf<AsyncResult<{ url: string; status: number }>>()
+    expectTypeOf(add.apply([1, 2])).resolves.toEqualTypeOf<EagerResult<number>>()
+    // @ts-expect-error a string where a number goes
+    void add.delay(1, '2')
+    // @ts-expect-error a missing argument
+    void add.delay(1)
+    // @ts-expect-error the bound self is not an argument
+    void fetchPage.delay(undefined as unknown as Task, 'x')
+  })
+})
+
+describe('chains', () => {
+  it('chain(add.s(2, 2), mul.s(4)) compiles and its handle has the last step type', async () => {
+    const r = await chain(add.s(2, 2), mul.s(4)).delay()
+    expectTypeOf(r).toEqualTypeOf<AsyncResult<number>>()
+    expectTypeOf(await r.get()).toEqualTypeOf<number>()
+    const text = await chain(add.s(1, 2), mul.s(3), add.s(1)).delay()
+    expectTypeOf(text.get()).resolves.toEqualTypeOf<number>()
+    const mixed = await chain(upper.s('a'), length.s()).delay()
+    expectTypeOf(mixed.get()).resolves.toEqualTypeOf<number>()
+  })
+
+  it('a step that expects a string after a step that gives a number does not compile', () => {
+    // @ts-expect-error upper expects a string, add gives a number
+    void chain(add.s(2, 2), upper.s())
+  })
+
+  it('si ignores the parent result, so any step may follow', async () => {
+    const r = await chain(add.s(2, 2), upper.si('done')).delay()
+    expectTypeOf(r.get()).resolves.toEqualTypeOf<string>()
+  })
+
+  it('pipe checks the same way', () => {
+    expectTypeOf(add.s(1, 2).pipe(mul.s(3))).not.toBeNever()
+  })
+})
+
+describe('groups and chords', () => {
+  it('a group gives a GroupResult of its members', async () => {
+    const g = await group([add.s(1, 1), add.s(2, 2)]).delay()
+    expectTypeOf(g).toEqualTypeOf<GroupResult<number[]>>()
+    expectTypeOf(g.get()).resolves.toEqualTypeOf<number[]>()
+  })
+
+  it('a chord body receives the list of header results', async () => {
+    const r = await chord([add.s(1, 1), add.s(2, 2)], sum.s()).delay()
+    expectTypeOf(r.get()).resolves.toEqualTypeOf<number>()
+  })
+})
