@@ -229,6 +229,10 @@ function taskMessage(json: SignatureJSON, context: MessageContext, env: ExpandEn
   else if (task?.expires != null) expires = now + task.expires
   const timeLimit = o.timeLimit !== undefined ? checkDuration(o.timeLimit, `${where}: timeLimit`, true) : null
   const softTimeLimit = o.softTimeLimit !== undefined ? checkDuration(o.softTimeLimit, `${where}: softTimeLimit`, true) : null
+  const hard = timeLimit ?? task?.timeLimit ?? null
+  if (softTimeLimit !== null && hard !== null && softTimeLimit > hard) {
+    throw new ConfigError(`${where}: softTimeLimit (${String(softTimeLimit)} ms) must not exceed timeLimit (${String(hard)} ms)`)
+  }
   const args = context.prepend === null || json.immutable ? json.args : [...context.prepend, ...json.args]
   return {
     id,

@@ -87,6 +87,8 @@ interface Running {
   children: string[]
   timers: TimerHandle[]
   revokedWhileRunning: boolean
+  /** Wakers of its pending `self.sleep` calls (made on first sleep). */
+  sleeps?: Set<() => void>
 }
 
 const EMPTY: never[] = []
@@ -222,8 +224,12 @@ export class Engine implements ResultSource {
     }
   }
 
-  #schedule(messages: readonly TaskMessage[]): void {
-    const emit = this.#config.events.listenerCount('task-sent') > 0
+  /**
+   * Queues messages that are already stored. `sentEvents: false` for a retry: the same task goes
+   * on (its events read sent, received, started, retried, started, ...), it is not sent anew.
+   */
+  #schedule(messages: readonly TaskMessage[], sentEvents = true): void {
+    const emit = sentEvents && this.#config.events.listenerCount('task-sent') > 0
     for (const message of messages) {
       this.#known.add(message.id)
       if (this.#consuming) this.#scheduler.add(message)
@@ -327,9 +333,18 @@ export class Engine implements ResultSource {
       await this.#settleAbandoned(run, REVOKED, new TaskRevokedError(`Task ${run.message.id} was revoked`, 'revoked'), 'revoked')
     }
     for (const run of terminated) {
-      this.#executor.post({ type: 'cancel', id: run.message.id, reason: 'terminated' })
+      this.#cancel(run, 'terminated')
       await this.#settleAbandoned(run, REVOKED, new TaskRevokedError(`Task ${run.message.id} was terminated`, 'terminated'))
     }
+  }
+
+  /**
+   * Tells the runtime to abort the run's signal. A task sleeping on the clock wakes at once, as
+   * Celery's soft time limit interrupts `time.sleep`: its `self.sleep` then throws the reason.
+   */
+  #cancel(run: Running, reason: 'soft-time-limit' | 'terminated'): void {
+    this.#executor.post({ type: 'cancel', id: run.message.id, reason })
+    if (run.sleeps !== undefined) for (const wake of [...run.sleeps]) wake()
   }
 
   // ---- dispatch --------------------------------------------------------------------------
@@ -446,7 +461,8 @@ export class Engine implements ResultSource {
         timers: [],
         revokedWhileRunning: false,
       })
-      if (received) this.#config.events.emit('task-received', this.#eventBase(message))
+      // A retry continues the same task: it was received once.
+      if (received && message.retries === 0) this.#config.events.emit('task-received', this.#eventBase(message))
     }
     if (this.#executor.reportsStart) {
       // A prefetching executor says when each task really starts (limits are armed then, and a
@@ -497,10 +513,12 @@ export class Engine implements ResultSource {
       const started = this.#config.events.listenerCount('task-started') > 0
       for (const message of messages) {
         const run = this.#running.get(message.id)
+        // It did start: say so even when its outcome came in while the ack was being stored
+        // (the outcome's events wait for its own, later, commit).
+        if (started) this.#config.events.emit('task-started', this.#eventBase(message))
         if (run === undefined || run.settled) continue
         this.#armLimits(run)
         this.#notifyRecord(message.id)
-        if (started) this.#config.events.emit('task-started', this.#eventBase(message))
       }
       then?.()
     })
@@ -515,7 +533,7 @@ export class Engine implements ResultSource {
     if (soft !== null) {
       run.timers.push(
         this.clock.setTimer(run.startedAt + soft, () => {
-          if (!run.settled) this.#executor.post({ type: 'cancel', id: message.id, reason: 'soft-time-limit' })
+          if (!run.settled) this.#cancel(run, 'soft-time-limit')
         }),
       )
     }
@@ -660,7 +678,7 @@ export class Engine implements ResultSource {
       if (!requeued) this.#known.delete(id)
       if (hooks) this.#executor.post({ type: 'committed', id })
       else this.#release(run)
-      this.#schedule(followUps)
+      this.#schedule(followUps, outcome.type !== 'retry')
       if (record !== undefined) this.#notify(record)
       else this.#notifyRecord(id)
       if (outcome.type === 'failure') for (const step of message.chain) if (typeof step.options.taskId === 'string') this.#notifyRecord(step.options.taskId)
@@ -863,15 +881,19 @@ export class Engine implements ResultSource {
           run.parked++
           this.#parked++
         }
-        const timer = this.clock.setTimer(this.clock.now() + Math.max(0, call.ms), () => {
+        const wake = (): void => {
+          this.clock.clearTimer(timer)
           this.#rpcTimers.delete(timer)
+          run?.sleeps?.delete(wake)
           if (run !== undefined && this.#running.get(id) === run) {
             run.parked--
             this.#parked--
           }
           reply(true, null)
-        })
+        }
+        const timer = this.clock.setTimer(this.clock.now() + Math.max(0, call.ms), wake)
         this.#rpcTimers.add(timer)
+        if (run !== undefined) (run.sleeps ??= new Set()).add(wake)
         this.#checkWaiters()
         return
       }

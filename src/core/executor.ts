@@ -214,6 +214,9 @@ export class TaskRuntime {
       updateState: (state, meta) => this.#post({ type: 'state', id, state, meta: encode(meta, 'meta') }),
       sleep: async (ms) => {
         await rpc({ type: 'sleep', ms })
+        // The engine wakes a sleeping task when its signal is aborted (soft limit, terminate).
+        const run = this.#runs.get(id)
+        if (run?.abort.aborted === true) throw run.abort.signal.reason
       },
       lock: async (key, ttl, wait) => {
         const granted = (await rpc({ type: 'lock.acquire', key, ttl, wait })) as { token: number; owner: string } | null
