@@ -92,11 +92,18 @@ interface Running {
 }
 
 const EMPTY: never[] = []
+const RESOLVED = Promise.resolve()
 
 export class Engine implements ResultSource {
   readonly clock: Clock
   readonly #config: EngineConfig
   readonly #storage: Storage
+  /**
+   * Storage that neither survives the process nor is shared (memory): leases and STARTED
+   * records exist for crash recovery and for other readers, so here they are skipped and a
+   * running task's STARTED state is read from the engine itself.
+   */
+  readonly #volatile: boolean
   readonly #executor: Executor
   readonly #scheduler: Scheduler
   readonly #running = new Map<string, Running>()
@@ -126,6 +133,7 @@ export class Engine implements ResultSource {
     this.#config = config
     this.clock = config.clock
     this.#storage = config.storage
+    this.#volatile = !config.storage.capabilities.durable && !config.storage.capabilities.shared
     this.#executor = config.executor
     this.#consuming = config.consume
     this.#scheduler = new Scheduler(config.clock, () => this.#schedulePump())
@@ -260,8 +268,18 @@ export class Engine implements ResultSource {
 
   async read(id: string): Promise<ResultRecord | undefined> {
     const record = (await this.#storage.get('results', id)) as ResultRecord | undefined
+    if (record === undefined && this.#volatile) return this.#startedRecord(id)
     if (record !== undefined && record.expiresAt !== null && record.expiresAt <= this.clock.now()) return undefined
     return record
+  }
+
+  /** On volatile storage: the STARTED record a running task would have stored. */
+  #startedRecord(id: string): ResultRecord | undefined {
+    const run = this.#running.get(id)
+    if (run === undefined || !run.started || run.settled) return undefined
+    const task = this.#config.profile(run.message.task)
+    if (task !== undefined && !task.trackStarted) return undefined
+    return this.#record(run.message, STARTED, null, run.children)
   }
 
   watch(id: string, listener: (record: ResultRecord) => void): () => void {
@@ -470,8 +488,8 @@ export class Engine implements ResultSource {
       // though: a task must never start unrecorded, or a crash would run an early-ack task twice.
       // So after a crash, prefetched early-ack tasks fail with WorkerLostError like started ones
       // (Celery's early-ack risk, widened by the prefetch window); acksLate ones run again.
-      const lease: Mutation[] = batch.map((message) => ({ op: 'put', ns: 'messages', key: message.id, value: { ...message, leased: true } }))
-      this.#track(this.#commit(lease), () => {
+      const lease: Mutation[] = this.#volatile ? [] : batch.map((message) => ({ op: 'put', ns: 'messages', key: message.id, value: { ...message, leased: true } }))
+      this.#track(lease.length === 0 ? RESOLVED : this.#commit(lease), () => {
         const jobs = []
         for (const message of batch) {
           const run = this.#running.get(message.id)
@@ -501,6 +519,7 @@ export class Engine implements ResultSource {
         run.started = true
         run.startedAt = now
       }
+      if (this.#volatile) continue
       // The message stays, leased, until the run ends: after a crash recovery runs an acksLate
       // task again (at least once) and fails an early-ack one with WorkerLostError (at most
       // once), continuing its chain, errbacks and chord as any failure does.
@@ -509,7 +528,7 @@ export class Engine implements ResultSource {
       const state = task === undefined || task.trackStarted ? STARTED : PENDING
       mutations.push(this.#put(this.#record(message, state, null)))
     }
-    this.#track(this.#commit(mutations), () => {
+    this.#track(mutations.length === 0 ? RESOLVED : this.#commit(mutations), () => {
       const started = this.#config.events.listenerCount('task-started') > 0
       for (const message of messages) {
         const run = this.#running.get(message.id)

@@ -20,7 +20,11 @@ export function memoryStorage(): Storage {
 class MemoryStorage implements Storage {
   readonly name = 'memory'
   readonly capabilities = { durable: false, shared: false } as const
-  readonly #data = new Map<Namespace, Map<string, StoredValue>>(NAMESPACES.map((ns) => [ns, new Map()]))
+  // A null-prototype object: a namespace lookup is one property load, and no name can reach Object.prototype.
+  readonly #data: Record<string, Map<string, StoredValue> | undefined> = Object.assign(
+    Object.create(null) as Record<string, Map<string, StoredValue>>,
+    Object.fromEntries(NAMESPACES.map((ns) => [ns, new Map<string, StoredValue>()])),
+  )
   #open = false
 
   async open(): Promise<void> {
@@ -78,14 +82,14 @@ class MemoryStorage implements Storage {
     for (let i = 0; i < mutations.length; i++) this.#ns(mutations[i]!.ns)
     for (let i = 0; i < mutations.length; i++) {
       const m = mutations[i]!
-      const map = this.#data.get(m.ns)!
+      const map = this.#data[m.ns]!
       if (m.op === 'put') map.set(m.key, m.value)
       else map.delete(m.key)
     }
   }
 
   #ns(ns: Namespace): Map<string, StoredValue> {
-    const map = this.#data.get(ns)
+    const map = this.#data[ns]
     if (map === undefined) throw new StorageError(`Unknown storage namespace '${String(ns)}'`)
     return map
   }
