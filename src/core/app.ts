@@ -203,7 +203,7 @@ export class Celeriac implements Sender, TaskOwner {
       executor: c.executor,
       clock: c.clock,
       hostname: c.name,
-      concurrency: (queue) => c.queues.get(queue)?.concurrency ?? Math.min(DEFAULT_CONCURRENCY, c.executor.capacity),
+      concurrency: (queue) => c.queues.get(queue)?.concurrency ?? (c.executor.reportsStart ? c.executor.capacity : Math.min(DEFAULT_CONCURRENCY, c.executor.capacity)),
       resultExpires: c.resultExpires,
       consume: c.consume,
       lookup: (name) => this.getTask(name),
