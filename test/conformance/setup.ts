@@ -6,6 +6,9 @@
  * closures over test state: worker executors load the same modules in their workers, so a
  * scenario observes behaviour through results, states, events and `self.log` lines only.
  */
+// IndexedDB's globals for the indexedDB combination, as a browser has them.
+import 'fake-indexeddb/auto'
+import { IDBFactory } from 'fake-indexeddb'
 import { afterAll, describe } from 'vitest'
 import { Celeriac, inline, memoryStorage } from '../../src/index.js'
 import type { Config, Executor, LogEvent, Storage } from '../../src/index.js'
@@ -15,6 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileStorage, threads } from '../../src/node.js'
+import { indexedDBStorage } from '../../src/browser.js'
 import { defineAllTasks } from './tasks.js'
 import type { ConformanceTasks } from './tasks.js'
 
@@ -47,6 +51,8 @@ const allCombos: readonly Combo[] = [
   { name: 'memory × threads', storage: () => memoryStorage(), executor: () => threads({ module: workerTasks, size: 2 }) },
   { name: 'file × inline', storage: () => fileStorage({ dir: fileDir() }), executor: () => inline() },
   { name: 'file × threads', storage: () => fileStorage({ dir: fileDir() }), executor: () => threads({ module: workerTasks, size: 2 }) },
+  // In Node on fake-indexeddb; the browser tests run the suite on Chromium's real IndexedDB.
+  { name: 'indexedDB × inline', storage: () => indexedDBStorage({ name: 'conformance', indexedDB: new IDBFactory() }), executor: () => inline() },
 ]
 
 /**
