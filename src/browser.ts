@@ -1,7 +1,10 @@
 /**
  * `celeriac/browser`: the core for browser apps, with IndexedDB storage (durable, shared by
- * the tabs of an origin). The Web Worker executor lands here with its issue.
+ * the tabs of an origin) and the Web Worker executor (`webWorkers`, with `serveWorker` inside).
  */
 export * from './index.js'
 export { indexedDBStorage } from './storage/indexeddb.js'
 export type { IndexedDBStorageOptions } from './storage/indexeddb.js'
+export { webWorkers } from './adapters/browser/web-workers.js'
+export type { WebWorkersOptions } from './adapters/browser/web-workers.js'
+export { serveWorker } from './adapters/browser/serve-worker.js'

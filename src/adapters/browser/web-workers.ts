@@ -1,0 +1,95 @@
+/// <reference lib="dom" />
+/**
+ * The Web Worker executor: tasks run in a pool of module workers, each of which loads your task
+ * module (see {@link serveWorker}). Revoke with `terminate` and hard time limits end the worker
+ * (a synchronous busy loop included) and start a replacement. The pool logic is shared with the
+ * worker_threads executor (core/pool.ts); this is the browser shell around it.
+ */
+import { ConfigError } from '../../core/errors.js'
+import type { Executor } from '../../core/executor.js'
+import { poolExecutor } from '../../core/pool.js'
+import type { FromWorker } from '../../core/protocol.js'
+
+/** Options of {@link webWorkers}. */
+export interface WebWorkersOptions {
+  /**
+   * The worker script: a module that calls `serveWorker(() => import('./tasks.js'))`. Give the
+   * URL (`new URL('./worker.js', import.meta.url)`), or `create` for bundlers that need the
+   * `new Worker(new URL(...))` expression written out (Vite).
+   */
+  url?: URL | string
+  /** Makes one worker; overrides `url`. */
+  create?: () => Worker
+  /** Number of workers. @default navigator.hardwareConcurrency (at least 1) */
+  size?: number
+  /** Tasks one worker runs at once (async tasks can share a worker). @default 1 */
+  tasksPerWorker?: number
+  /** Runs a worker holds per task slot (Celery's prefetch multiplier). @default 4 */
+  prefetch?: number
+}
+
+/**
+ * Runs tasks in Web Workers.
+ *
+ * @example
+ * // worker.ts
+ * import { serveWorker } from 'celeriac/browser'
+ * serveWorker(() => import('./tasks.js'))
+ *
+ * // main.ts (Vite: pass create so that the bundler sees the worker)
+ * const app = new Celeriac({
+ *   storage: indexedDBStorage({ name: 'jobs' }),
+ *   executor: webWorkers({ create: () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }) }),
+ * })
+ */
+export function webWorkers(options: WebWorkersOptions): Executor {
+  if (options === null || typeof options !== 'object' || (options.url === undefined && options.create === undefined)) {
+    throw new ConfigError("webWorkers({ url }) needs the worker script's URL, or create: () => new Worker(...)")
+  }
+  const tasksPerWorker = options.tasksPerWorker ?? 1
+  const url = options.url === undefined ? undefined : new URL(String(options.url), globalThis.location?.href)
+  const create =
+    options.create ??
+    (() =>
+      new Worker(url!, {
+        type: 'module',
+        // The worker reads its settings from its name (a worker has no other way to be told before its first message).
+        name: JSON.stringify({ celeriac: { concurrency: tasksPerWorker } }),
+      }))
+  const hardware = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency
+  return poolExecutor({
+    name: 'webWorkers()',
+    size: options.size ?? Math.max(1, hardware ?? 1),
+    tasksPerWorker,
+    prefetch: options.prefetch ?? 4,
+    moduleName: url?.href ?? 'the worker made by create()',
+    spawn(events) {
+      const worker = create()
+      let gone = false
+      const exit = (error: Error | undefined): void => {
+        if (gone) return
+        gone = true
+        worker.terminate()
+        events.exit(error)
+      }
+      worker.onmessage = (event: MessageEvent) => {
+        if (!gone) events.message(event.data as FromWorker)
+      }
+      // A Web Worker has no exit event: an uncaught error is the crash we can see; end it and replace it.
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault()
+        exit(new Error(event.message || 'the worker failed to load or threw'))
+      }
+      worker.onmessageerror = () => exit(new Error('a message from the worker could not be read'))
+      return {
+        post: (batch) => worker.postMessage(batch),
+        terminate: () => {
+          gone = true
+          worker.terminate()
+          // terminate() is synchronous in a browser and fires nothing: report the exit ourselves.
+          events.exit(undefined)
+        },
+      }
+    },
+  })
+}
