@@ -42,6 +42,17 @@ import type { Storage } from '../storage/types.js'
 export type TaskOptionsWithBase<B> = TaskOptions & { base?: new () => B }
 
 type AnyTask = Task<never, unknown>
+
+/** The part of the Web Locks API the leader election uses. */
+interface WebLocks {
+  request(name: string, options: { signal: AbortSignal }, callback: () => Promise<void> | undefined): Promise<unknown>
+}
+
+interface Leadership {
+  leading: boolean
+  readonly abort: AbortController
+  release: (() => void) | undefined
+}
 type Lifecycle = 'new' | 'starting' | 'started' | 'stopping' | 'stopped'
 
 const sharedRegistry = new Map<string, AnyTask>()
@@ -84,7 +95,7 @@ interface ResolvedConfig {
   routes: Array<[RegExp, Route]>
   resultExpires: number
   taskDefaults: TaskOptions
-  consume: boolean
+  consume: boolean | 'leader'
   random: () => number
 }
 
@@ -113,6 +124,7 @@ export class Celeriac implements Sender, TaskOwner {
   #engine: Engine | undefined
   #lifecycle: Lifecycle = 'new'
   #idCounter = 0
+  #leadership: Leadership | undefined
 
   constructor(config: Config = {}) {
     this.#config = resolveConfig(config, undefined)
@@ -205,7 +217,7 @@ export class Celeriac implements Sender, TaskOwner {
       hostname: c.name,
       concurrency: (queue) => c.queues.get(queue)?.concurrency ?? (c.executor.reportsStart ? c.executor.capacity : Math.min(DEFAULT_CONCURRENCY, c.executor.capacity)),
       resultExpires: c.resultExpires,
-      consume: c.consume,
+      consume: c.consume === true,
       lookup: (name) => this.getTask(name),
       profile: (name) => this.#profile(name),
       random: c.random,
@@ -223,6 +235,32 @@ export class Celeriac implements Sender, TaskOwner {
     this.#lifecycle = 'started'
     setCurrentSender(this)
     lastStarted = this
+    if (c.consume === 'leader') this.#seekLeadership(engine)
+  }
+
+  /** Whether this app consumes: always with `consume: true`, once elected with `'leader'`. */
+  get isConsumer(): boolean {
+    return this.#config.consume === true || this.#leadership?.leading === true
+  }
+
+  /** Waits for the tab-wide leader lock, consumes while holding it, lets go on stop. */
+  #seekLeadership(engine: Engine): void {
+    const locks = (globalThis as { navigator?: { locks?: WebLocks } }).navigator?.locks
+    const leadership: Leadership = { leading: false, abort: new AbortController(), release: undefined }
+    this.#leadership = leadership
+    const lead = (): void => {
+      leadership.leading = true
+      engine.becomeConsumer().catch((error: unknown) => this.events.emit('log', { id: '', level: 'error', text: `could not start consuming: ${String(error)}` }))
+    }
+    if (locks === undefined) return lead() // Alone: no tabs to share with.
+    locks
+      .request(`celeriac:${this.name}:leader`, { signal: leadership.abort.signal }, () => {
+        if (leadership.abort.signal.aborted) return undefined
+        lead()
+        // Held until this app stops (or the tab goes away, which frees it for the next tab).
+        return new Promise<void>((release) => (leadership.release = release))
+      })
+      .catch(() => undefined) // Aborted by stop() before being elected.
   }
 
   /**
@@ -237,6 +275,9 @@ export class Celeriac implements Sender, TaskOwner {
     } finally {
       this.#lifecycle = 'stopped'
       this.#engine = undefined
+      this.#leadership?.abort.abort()
+      this.#leadership?.release?.()
+      this.#leadership = undefined
     }
   }
 
@@ -341,7 +382,8 @@ export class Celeriac implements Sender, TaskOwner {
   }
 
   #checkKnown(name: string): void {
-    if (!this.#config.consume) return
+    // A producer (or a tab waiting to lead) may send tasks only the consumer's workers define.
+    if (this.#config.consume !== true) return
     if (this.getTask(name) !== undefined) return
     if (this.#config.executor.registered?.().has(name)) return
     throw new NotRegistered(`Task '${name}' is not registered; define it with app.task('${name}', fn) (or sharedTask) before sending`)
@@ -516,6 +558,9 @@ function resolveConfig(config: Config, base: ResolvedConfig | undefined): Resolv
     }
   }
   if (config.resultExpires !== undefined) checkDuration(config.resultExpires, 'resultExpires')
+  if (config.consume !== undefined && typeof config.consume !== 'boolean' && config.consume !== 'leader') {
+    throw new ConfigError(`consume must be true, false or 'leader', got ${String(config.consume)}`)
+  }
   for (const cls of config.errors ?? []) registerErrorClass(cls)
   if (config.random !== undefined && typeof config.random !== 'function') throw new ConfigError('random must be a function returning [0, 1)')
   return {

@@ -25,7 +25,7 @@ import { FAILURE, PENDING, READY_STATES, RETRY, REVOKED, STARTED, SUCCESS } from
 import type { State } from './states.js'
 import type { Task } from './task.js'
 import type { TaskProfile } from './options.js'
-import type { Mutation, Storage } from '../storage/types.js'
+import type { Mutation, Storage, StorageChange } from '../storage/types.js'
 
 /** What the app hands the engine. */
 export interface EngineConfig {
@@ -109,6 +109,7 @@ export class Engine implements ResultSource {
   readonly #running = new Map<string, Running>()
   readonly #runningPerQueue = new Map<string, number>()
   readonly #finishingChords = new Set<string>()
+  #unwatch: (() => void) | undefined
   /** Ids queued, scheduled or running here: taskId dedupe without a storage read. */
   readonly #known = new Set<string>()
   /** Revoked ids, bounded like Celery's worker set (most recent 50 000); also kept in storage. */
@@ -144,26 +145,68 @@ export class Engine implements ResultSource {
   async start(): Promise<void> {
     await this.#storage.open()
     try {
-      // The executor starts first: recovery may already dispatch (errbacks and chord bodies of
-      // tasks lost in a crash), and a run posted to an executor not yet started would be lost.
-      if (this.#consuming) {
-        await this.#executor.start({
-          receive: (message) => this.#receive(message),
-          lookup: (name) => this.#config.lookup(name),
-        })
-      }
-      try {
-        await this.#recover()
-      } catch (error) {
-        if (this.#consuming) await this.#executor.stop().catch(() => undefined)
-        throw error
-      }
+      if (this.#consuming) await this.#startConsuming()
+      else for (const [id] of await this.#storage.entries('revoked')) this.#revoked.set(id, true)
     } catch (error) {
       await this.#storage.close().catch(() => undefined)
       throw error
     }
+    // Shared storage (tabs): results another handle stores wake this one's waiters; a consumer
+    // takes in messages other handles send.
+    this.#unwatch = this.#storage.watch?.((changes) => this.#onExternal(changes))
     this.#detachClock = this.clock.attach?.({ whenQuiet: () => this.whenQuiet(), isQuiet: () => this.#isQuiet() })
     this.#schedulePump()
+  }
+
+  /**
+   * Starts consuming on an engine that started as a producer (the tab elected leader): starts the
+   * executor and recovers as after a crash, since the previous consumer may have died mid-task.
+   */
+  async becomeConsumer(): Promise<void> {
+    if (this.#consuming || this.#closed) return
+    this.#consuming = true
+    await this.#startConsuming()
+    this.#schedulePump()
+  }
+
+  async #startConsuming(): Promise<void> {
+    // The executor starts first: recovery may already dispatch (errbacks and chord bodies of
+    // tasks lost in a crash), and a run posted to an executor not yet started would be lost.
+    await this.#executor.start({
+      receive: (message) => this.#receive(message),
+      lookup: (name) => this.#config.lookup(name),
+    })
+    try {
+      await this.#recover()
+    } catch (error) {
+      await this.#executor.stop().catch(() => undefined)
+      throw error
+    }
+  }
+
+  #onExternal(changes: readonly StorageChange[]): void {
+    for (const change of changes) {
+      if (change.ns === 'results') this.#notifyRecord(change.key)
+      else if (change.ns === 'revoked') this.#revoked.set(change.key, true)
+      else if (change.ns === 'messages' && this.#consuming && !this.#known.has(change.key) && !this.#running.has(change.key)) this.#adopt(change.key)
+    }
+  }
+
+  /** A message another handle sent: queue it here, unless it is already leased or gone. */
+  #adopt(id: string): void {
+    this.#pendingOps++
+    this.#storage.get('messages', id).then(
+      (value) => {
+        const message = value as TaskMessage | undefined
+        if (message !== undefined && !message.leased && !this.#known.has(id) && !this.#closed) {
+          if (message.seq > this.#seq) this.#seq = message.seq
+          this.#known.add(id)
+          this.#scheduler.add(message)
+        }
+        this.#opDone()
+      },
+      () => this.#opDone(),
+    )
   }
 
   /** Stops consuming, waits for running tasks (up to `timeout`), closes executor and storage. */
@@ -189,6 +232,7 @@ export class Engine implements ResultSource {
     for (const timer of this.#rateTimers) this.clock.clearTimer(timer)
     for (const run of this.#running.values()) for (const t of run.timers) this.clock.clearTimer(t)
     this.#detachClock?.()
+    this.#unwatch?.()
     this.#closed = true
     await this.#executor.stop()
     await this.#storage.close()

@@ -132,8 +132,14 @@ export interface Config {
   resultExpires?: number
   /** Defaults for every task of this app. */
   taskDefaults?: TaskOptions
-  /** Consume tasks (false for a producer-only app). @default true */
-  consume?: boolean
+  /**
+   * Consume tasks: `true`; `false` for a producer-only app; `'leader'` for apps that share
+   * storage across tabs: every tab sends and reads results, one tab at a time (elected with
+   * the Web Locks API, `navigator.locks`) consumes, and when it closes another takes over and
+   * finishes the queued work. Tabs elect among apps of the same `name`.
+   * @default true
+   */
+  consume?: boolean | 'leader'
   /** Error classes that should arrive as themselves in results and across workers. */
   errors?: readonly ErrorClass[]
   /** Random source in [0, 1) for retry jitter; seed it in tests. @default Math.random */

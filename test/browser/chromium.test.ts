@@ -74,6 +74,42 @@ describe.skipIf(missing !== undefined)(`in Chromium${missing === undefined ? '' 
     expect(await scenario('hardLimit')).toEqual({ error: 'TimeLimitExceeded', after: 42 })
   })
 
+  it('two tabs: one leads and consumes, the other sends and reads; when the leader closes, the other takes over', async () => {
+    type Leader = { start(): Promise<boolean>; isConsumer(): boolean; send(n: number): Promise<string[]>; done(ids: string[]): Promise<number>; finish(ids: string[]): Promise<unknown> }
+    const context = await browser.newContext()
+    const open = async (): Promise<Page> => {
+      const p = await context.newPage()
+      await p.goto(`${server.url}index.html`)
+      await p.waitForSelector('body[data-ready="yes"]', { state: 'attached' })
+      return p
+    }
+    const first = await open()
+    await first.evaluate(() => (globalThis as unknown as { leader: Leader }).leader.start())
+    await first.waitForFunction(() => (globalThis as unknown as { leader: Leader }).leader.isConsumer())
+    const second = await open()
+    expect(await second.evaluate(() => (globalThis as unknown as { leader: Leader }).leader.start())).toBe(false)
+    // The follower sends; the leader runs; the follower's handles see the results.
+    const ids = await second.evaluate(() => (globalThis as unknown as { leader: Leader }).leader.send(30))
+    await second.waitForFunction((all) => (globalThis as unknown as { leader: Leader }).leader.done(all).then((n) => n >= 3), ids)
+    expect(await second.evaluate(() => (globalThis as unknown as { leader: Leader }).leader.isConsumer())).toBe(false)
+    // The leader's tab closes mid-way: the follower is elected and finishes the work.
+    await first.close()
+    await second.waitForFunction(() => (globalThis as unknown as { leader: Leader }).leader.isConsumer())
+    const outcome = (await second.evaluate((all) => (globalThis as unknown as { leader: Leader }).leader.finish(all), ids)) as Array<{
+      state: string
+      error: string | null
+      runs: number
+    }>
+    await context.close()
+    expect(outcome).toHaveLength(30)
+    for (const task of outcome) {
+      if (task.state === 'FAILURE') expect(task.error).toBe('WorkerLostError')
+      else expect(task.state).toBe('SUCCESS')
+      expect(task.runs).toBeLessThanOrEqual(1)
+    }
+    expect(outcome.filter((t) => t.state === 'SUCCESS').length).toBeGreaterThanOrEqual(28)
+  }, 60_000)
+
   it('reload mid-way: every task is accounted for, each ran at most once, the unfinished ones finish', async () => {
     const p = await page()
     const total = 40
