@@ -16,13 +16,14 @@ import { LazyAbort, inline } from './executor.js'
 import type { Executor } from './executor.js'
 import type { SignatureJSON, TaskMessage } from './message.js'
 import {
+  defaultNetwork,
   DEFAULT_CONCURRENCY,
   DEFAULT_QUEUE,
   DEFAULT_RESULT_EXPIRES,
   TASK_DEFAULTS,
   TASK_OPTION_KEYS,
 } from './options.js'
-import type { Config, ErrorMatcher, QueueOptions, ResolvedTaskOptions, Route, SendOptions, TaskOptions, TaskProfile } from './options.js'
+import type { Config, ErrorMatcher, QueueOptions, ResolvedTaskOptions, Route, SendOptions, TaskOptions, TaskProfile, Network } from './options.js'
 import { AsyncResult, EagerResult } from './result.js'
 import { decode, decodeError, encode } from './serializer.js'
 import { Signature, setCurrentSender, encodeArgs, optionsToJSON } from './signature.js'
@@ -97,6 +98,7 @@ interface ResolvedConfig {
   taskDefaults: TaskOptions
   consume: boolean | 'leader'
   random: () => number
+  network: Network
 }
 
 /**
@@ -221,6 +223,7 @@ export class Celeriac implements Sender, TaskOwner {
       lookup: (name) => this.getTask(name),
       profile: (name) => this.#profile(name),
       random: c.random,
+      network: c.network,
       events: this.events,
       expand: (json, context) => expand(json, context, env),
       rpc: (call) => this.#answer(call),
@@ -498,6 +501,7 @@ function createTask(name: string, options: TaskOptionsWithBase<AnyTask>, fn: unk
 function validateTaskOptions(name: string, o: ResolvedTaskOptions): void {
   const where = `app.task('${name}')`
   if (o.priority !== undefined) checkPriority(o.priority, where)
+  if (o.requires !== null && o.requires !== 'online') throw new ConfigError(`${where}: requires must be 'online' or null, got ${String(o.requires)}`)
   if (o.maxRetries !== null && (!Number.isInteger(o.maxRetries) || o.maxRetries < 0)) {
     throw new ConfigError(`${where}: maxRetries must be a whole number >= 0, or null to retry forever`)
   }
@@ -575,6 +579,7 @@ function resolveConfig(config: Config, base: ResolvedConfig | undefined): Resolv
     taskDefaults: { ...base?.taskDefaults, ...config.taskDefaults },
     consume: config.consume ?? base?.consume ?? true,
     random: config.random ?? base?.random ?? Math.random,
+    network: config.network ?? base?.network ?? defaultNetwork(),
   }
 }
 

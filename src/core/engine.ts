@@ -26,6 +26,7 @@ import type { State } from './states.js'
 import type { Task } from './task.js'
 import type { TaskProfile } from './options.js'
 import type { Mutation, Storage, StorageChange } from '../storage/types.js'
+import type { Network } from './options.js'
 
 /** What the app hands the engine. */
 export interface EngineConfig {
@@ -36,6 +37,7 @@ export interface EngineConfig {
   readonly concurrency: (queue: string) => number
   readonly resultExpires: number
   readonly consume: boolean
+  readonly network: Network
   /** A task registered here (the inline executor runs these). */
   readonly lookup: (name: string) => Task<never, unknown> | undefined
   /** What is known of a task's options, here or in the workers. */
@@ -109,6 +111,9 @@ export class Engine implements ResultSource {
   readonly #running = new Map<string, Running>()
   readonly #runningPerQueue = new Map<string, number>()
   readonly #finishingChords = new Set<string>()
+  /** Messages of `requires: 'online'` tasks held while the network is down. */
+  #offline: TaskMessage[] = []
+  #unsubscribeNetwork: (() => void) | undefined
   #unwatch: (() => void) | undefined
   /** Ids queued, scheduled or running here: taskId dedupe without a storage read. */
   readonly #known = new Set<string>()
@@ -154,6 +159,7 @@ export class Engine implements ResultSource {
     // Shared storage (tabs): results another handle stores wake this one's waiters; a consumer
     // takes in messages other handles send.
     this.#unwatch = this.#storage.watch?.((changes) => this.#onExternal(changes))
+    this.#unsubscribeNetwork = this.#config.network.subscribe(() => this.#onNetwork())
     this.#detachClock = this.clock.attach?.({ whenQuiet: () => this.whenQuiet(), isQuiet: () => this.#isQuiet() })
     this.#schedulePump()
   }
@@ -182,6 +188,15 @@ export class Engine implements ResultSource {
       await this.#executor.stop().catch(() => undefined)
       throw error
     }
+  }
+
+  /** Back online: the held messages go back to their queues, in their order. */
+  #onNetwork(): void {
+    if (this.#offline.length === 0 || !this.#config.network.isOnline()) return
+    const held = this.#offline
+    this.#offline = []
+    for (const message of held) this.#scheduler.add(message)
+    this.#schedulePump()
   }
 
   #onExternal(changes: readonly StorageChange[]): void {
@@ -233,6 +248,7 @@ export class Engine implements ResultSource {
     for (const run of this.#running.values()) for (const t of run.timers) this.clock.clearTimer(t)
     this.#detachClock?.()
     this.#unwatch?.()
+    this.#unsubscribeNetwork?.()
     this.#closed = true
     await this.#executor.stop()
     await this.#storage.close()
@@ -433,6 +449,7 @@ export class Engine implements ResultSource {
         if (message === undefined) break
         if (this.#revoked.has(message.id)) (unrun ??= []).push([message, 'revoked'])
         else if (message.expires !== null && now >= message.expires) (unrun ??= []).push([message, 'expired'])
+        else if (this.#config.profile(message.task)?.requires === 'online' && !this.#config.network.isOnline()) this.#offline.push(message)
         else if (!this.#takeToken(message, now)) continue
         else {
           running++

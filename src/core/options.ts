@@ -73,6 +73,12 @@ export interface TaskOptions {
    * @example { key: (resourceId: string) => `resource:${resourceId}`, ttl: 600_000 }
    */
   lock?: TaskLockOption | null
+  /**
+   * `'online'`: the task starts only while the app's network is up (in a browser,
+   * `navigator.onLine`); sent while offline, it waits and runs when the connection is back.
+   * The seed's offline-jobs case. @default null
+   */
+  requires?: 'online' | null
 }
 
 /** The `lock` task option. */
@@ -144,6 +150,39 @@ export interface Config {
   errors?: readonly ErrorClass[]
   /** Random source in [0, 1) for retry jitter; seed it in tests. @default Math.random */
   random?: () => number
+  /**
+   * Whether the network is up, for tasks with `requires: 'online'`.
+   * @default the browser's `navigator.onLine` and its online/offline events; always up elsewhere
+   */
+  network?: Network
+}
+
+/** The network state the engine watches for `requires: 'online'` tasks. */
+export interface Network {
+  isOnline(): boolean
+  /** Calls `onChange` when the state changes; returns the unsubscribe function. */
+  subscribe(onChange: () => void): () => void
+}
+
+/** The default network: the browser's when there is one, else always online. */
+export function defaultNetwork(): Network {
+  const scope = globalThis as {
+    navigator?: { onLine?: boolean }
+    addEventListener?: (type: string, listener: () => void) => void
+    removeEventListener?: (type: string, listener: () => void) => void
+  }
+  return {
+    isOnline: () => scope.navigator?.onLine ?? true,
+    subscribe(onChange) {
+      if (scope.addEventListener === undefined) return () => undefined
+      scope.addEventListener('online', onChange)
+      scope.addEventListener('offline', onChange)
+      return () => {
+        scope.removeEventListener?.('online', onChange)
+        scope.removeEventListener?.('offline', onChange)
+      }
+    },
+  }
 }
 
 /** Options with their defaults applied. */
@@ -167,6 +206,7 @@ export interface ResolvedTaskOptions {
   ignoreResult: boolean
   trackStarted: boolean
   lock: TaskLockOption | null
+  requires: 'online' | null
 }
 
 /**
@@ -184,6 +224,7 @@ export interface TaskProfile {
   timeLimit: number | null
   softTimeLimit: number | null
   rateLimit: Rate | null
+  requires?: 'online' | null
 }
 
 /** @internal The profile of a task as data. */
@@ -199,6 +240,7 @@ export function profileOf(task: TaskProfile): TaskProfile {
     timeLimit: task.timeLimit,
     softTimeLimit: task.softTimeLimit,
     rateLimit: task.rateLimit,
+    requires: task.requires ?? null,
   }
 }
 
@@ -222,6 +264,7 @@ export const TASK_DEFAULTS: ResolvedTaskOptions = {
   ignoreResult: false,
   trackStarted: true,
   lock: null,
+  requires: null,
 }
 
 export const TASK_OPTION_KEYS = Object.keys(TASK_DEFAULTS) as Array<keyof ResolvedTaskOptions>

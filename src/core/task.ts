@@ -121,6 +121,8 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   declare trackStarted: boolean
   /** The `lock` task option (named apart from the `lock()` method; set it so in a base class). */
   declare lockOption: TaskLockOption | null
+  /** `'online'`: runs only while the network is up (see TaskOptions.requires). */
+  declare requires: 'online' | null
   /** The current run's context; only on the bound `self` of a running task. */
   declare request: Request
   /** Aborts on revoke with terminate, on the soft time limit, and on shutdown. Only on `self`. */

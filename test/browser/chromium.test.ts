@@ -110,6 +110,21 @@ describe.skipIf(missing !== undefined)(`in Chromium${missing === undefined ? '' 
     expect(outcome.filter((t) => t.state === 'SUCCESS').length).toBeGreaterThanOrEqual(28)
   }, 60_000)
 
+  it("requires: 'online' — sent while the browser is offline, the task waits, and runs when it is back online", async () => {
+    type Offline = { send(f: string): Promise<string>; state(id: string): Promise<string>; get(id: string): Promise<string>; onLine(): boolean }
+    const context = await browser.newContext()
+    const p = await context.newPage()
+    await p.goto(`${server.url}index.html`)
+    await p.waitForSelector('body[data-ready="yes"]', { state: 'attached' })
+    await context.setOffline(true)
+    expect(await p.evaluate(() => (globalThis as unknown as { offline: Offline }).offline.onLine())).toBe(false)
+    const id = await p.evaluate(() => (globalThis as unknown as { offline: Offline }).offline.send('photo.jpg'))
+    expect(await p.evaluate((i) => (globalThis as unknown as { offline: Offline }).offline.state(i), id)).toBe('PENDING')
+    await context.setOffline(false)
+    expect(await p.evaluate((i) => (globalThis as unknown as { offline: Offline }).offline.get(i), id)).toBe('uploaded photo.jpg')
+    await context.close()
+  })
+
   it('reload mid-way: every task is accounted for, each ran at most once, the unfinished ones finish', async () => {
     const p = await page()
     const total = 40
