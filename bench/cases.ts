@@ -346,6 +346,39 @@ async function celeriacFileRecovery(n: number): Promise<Measurement> {
   }
 }
 
+// ---- IndexedDB in Chromium -----------------------------------------------------------------------
+
+async function inChromium(fn: 'celeriacEnqueue' | 'rawOneTransaction', n: number): Promise<Measurement> {
+  const { bundle, serve, CHROMIUM, CHROMIUM_ARGS } = await import('../test/browser/harness.js')
+  const { chromium } = await import('playwright-core')
+  const out = tempDir()
+  const page = join(out, 'index.html')
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(page, '<!doctype html><html><body><script type="module" src="./idb-page.js"></script></body></html>')
+  await bundle([new URL('./fixtures/idb-page.ts', import.meta.url).pathname], out)
+  const server = await serve([out])
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+  try {
+    const tab = await browser.newPage()
+    await tab.goto(`${server.url}index.html`)
+    await tab.waitForSelector('body[data-ready="yes"]', { state: 'attached' })
+    const value = await tab.evaluate(
+      ([name, size]) => (globalThis as unknown as { idbBench: Record<string, (n: number) => Promise<number>> }).idbBench[name as string]!(size as number),
+      [fn, n] as const,
+    )
+    return { value }
+  } finally {
+    await browser.close()
+    await server.close()
+    rmSync(out, { recursive: true, force: true })
+  }
+}
+
+async function chromiumUnavailable(): Promise<string | undefined> {
+  const { chromiumMissing } = await import('../test/browser/harness.js')
+  return chromiumMissing()
+}
+
 export const cases: readonly BenchCase[] = [
   {
     name: 'inline-throughput',
@@ -409,6 +442,19 @@ export const cases: readonly BenchCase[] = [
     better: 'higher',
     size: { full: 50_000, quick: 5_000 },
     impls: { celeriac: celeriacFileEnqueue, 'raw write + fdatasync floor': rawFsyncFloor },
+  },
+  {
+    name: 'indexeddb-enqueue',
+    title: 'durable enqueue on IndexedDB in Chromium, sends made at once',
+    unit: 'sends/s',
+    better: 'higher',
+    size: { full: 10_000, quick: 2_000 },
+    impls: {
+      celeriac: (n) => inChromium('celeriacEnqueue', n),
+      'raw one-transaction floor': (n) => inChromium('rawOneTransaction', n),
+    },
+    target: { peer: 'raw one-transaction floor', advantage: 0.8, text: '>= 0.8x the raw one-transaction floor' },
+    unavailable: chromiumUnavailable,
   },
   {
     name: 'file-recovery',

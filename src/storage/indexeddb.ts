@@ -41,7 +41,10 @@ type Tx = IDBPTransaction<unknown, Namespace[], 'readwrite'>
 
 /** A queued call: it runs inside the flush's transaction and settles when that commits. */
 interface Op {
+  /** Issues its requests synchronously, then settles when they are done. */
   run(tx: Tx): Promise<void>
+  /** A transact: later calls' requests must wait for its writes. */
+  exclusive: boolean
   /** Keys it wrote, for the other tabs. */
   changes: StorageChange[]
   resolve(): void
@@ -152,7 +155,7 @@ class IndexedDBStorage implements Storage {
       result = out.result
       for (const m of out.mutations) changes.push({ ns: m.ns, key: m.key })
       await apply(tx, out.mutations)
-    }, changes).then(() => result)
+    }, changes, true).then(() => result)
   }
 
   watch(listener: (changes: readonly StorageChange[]) => void): () => void {
@@ -162,14 +165,15 @@ class IndexedDBStorage implements Storage {
 
   // ---- the queue -------------------------------------------------------------------------
 
-  #enqueue(run: (tx: Tx) => Promise<void>, changes: StorageChange[]): Promise<void> {
+  #enqueue(run: (tx: Tx) => Promise<void>, changes: StorageChange[], exclusive = false): Promise<void> {
     if (this.#db === undefined) return this.#closed()
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ run, changes, resolve, reject })
+      this.#queue.push({ run, changes, exclusive, resolve, reject })
       if (!this.#scheduled && this.#flushing === undefined) {
         this.#scheduled = true
-        // Every call made in this tick joins the same transaction.
-        queueMicrotask(() => {
+        // Every call made before the next task (a send takes a few microtask hops to get here)
+        // joins the same transaction.
+        nextTask(() => {
           this.#scheduled = false
           void this.#flush()
         })
@@ -192,15 +196,16 @@ class IndexedDBStorage implements Storage {
   async #commit(batch: Op[]): Promise<void> {
     const tx = this.#db!.transaction([...NAMESPACES], 'readwrite') as unknown as Tx
     const failed = new Map<Op, unknown>()
-    // One op failing (a throwing transact step) must not abort the others' writes: each op's
-    // requests are issued in order and its own error is kept for it alone.
+    // Requests run in the order they are issued, so plain writes and reads are issued back to
+    // back without waiting; a transact is waited for, so that its writes come before the next
+    // call's. One op failing (a throwing step) keeps its error for itself alone.
+    const inFlight: Array<Promise<void>> = []
     for (const op of batch) {
-      try {
-        await op.run(tx)
-      } catch (error) {
-        failed.set(op, error)
-      }
+      const done = op.run(tx).catch((error: unknown) => void failed.set(op, error))
+      if (op.exclusive) await done
+      else inFlight.push(done)
     }
+    await Promise.all(inFlight)
     try {
       await tx.done
     } catch (error) {
@@ -229,6 +234,21 @@ class IndexedDBStorage implements Storage {
     return Promise.reject(new StorageError(`IndexedDB storage '${this.#dbName}' is not open: start the app first (await app.start())`))
   }
 }
+
+/** Runs `fn` in the next macrotask: a MessageChannel message (no 4 ms clamp), else a timer. */
+const nextTask: (fn: () => void) => void = (() => {
+  if (typeof MessageChannel !== 'function') return (fn: () => void) => void setTimeout(fn, 0)
+  const channel = new MessageChannel()
+  const queue: Array<() => void> = []
+  channel.port1.onmessage = () => queue.shift()?.()
+  // Node keeps the process alive for an open port: let it go when nothing else runs.
+  ;(channel.port1 as unknown as { unref?: () => void }).unref?.()
+  ;(channel.port2 as unknown as { unref?: () => void }).unref?.()
+  return (fn: () => void) => {
+    queue.push(fn)
+    channel.port2.postMessage(null)
+  }
+})()
 
 async function apply(tx: Tx, mutations: readonly Mutation[]): Promise<void> {
   const requests: Array<Promise<unknown>> = []

@@ -169,6 +169,21 @@ export function storageContract(name: string, factory: () => Storage | Promise<S
       expect(await s.get('meta', 'x')).toBe(2)
     })
 
+    it('calls apply in call order: a write made after a transact on the same key wins', async () => {
+      const s = await open()
+      const key: StorageKey = { ns: 'meta', key: 'k' }
+      const calls = [
+        s.write([put('meta', 'k', 'first')]),
+        s.transact([key], ([v]) => ({ mutations: [put('meta', 'k', `${String(v)}+step`)], result: v })),
+        s.write([put('meta', 'k', 'last')]),
+        s.transact([key], ([v]) => ({ mutations: [], result: v })),
+      ]
+      const [, seenByStep, , seenAfter] = await Promise.all(calls)
+      expect(seenByStep).toBe('first')
+      expect(seenAfter).toBe('last')
+      expect(await s.get('meta', 'k')).toBe('last')
+    })
+
     it('a transact whose step throws rejects with that error and writes nothing', async () => {
       const s = await open()
       await s.write([put('meta', 'n', 1)])
