@@ -7,7 +7,7 @@ import { mkdtempSync, openSync, rmSync, writeSync, fdatasyncSync, closeSync } fr
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { Celeriac, inline, memoryStorage } from '../src/index.js'
+import { Celeriac, chain, chord, inline, memoryStorage } from '../src/index.js'
 import { fileStorage, threads } from '../src/node.js'
 import { virtualClock } from '../src/testing.js'
 import { quantile } from './stats.js'
@@ -89,21 +89,138 @@ async function pQueue(n: number): Promise<Measurement> {
   return { value: n / elapsed(start) }
 }
 
-async function celeriacVirtualTime(n: number): Promise<Measurement> {
+/**
+ * 10k tasks with countdowns spread over 30 days, a quarter of them failing twice and retrying
+ * with exponential backoff, all run to completion by the virtual clock's runAll.
+ */
+async function celeriacVirtualMonth(n: number): Promise<Measurement> {
   const clock = virtualClock()
   const app = new Celeriac({ clock })
   const add = app.task('bench.add', (a: number, b: number) => a + b)
+  const flaky = app.task('bench.flaky', { bind: true, retryBackoff: 60_000, retryJitter: false, maxRetries: 5 }, (self, a: number) => {
+    if (self.request.retries < 2) throw self.retry()
+    return a
+  })
   await app.start()
+  const month = 30 * 24 * 3_600_000
   const start = performance.now()
   const sends = new Array<Promise<unknown>>(n)
-  // A countdown for each, one second apart: an hour and more of virtual time.
-  for (let i = 0; i < n; i++) sends[i] = add.applyAsync([i, i], { countdown: (i + 1) * 1_000 })
+  for (let i = 0; i < n; i++) {
+    const countdown = Math.floor((i / n) * month)
+    sends[i] = i % 4 === 0 ? flaky.applyAsync([i], { countdown }) : add.applyAsync([i, i], { countdown })
+  }
   await Promise.all(sends)
-  await clock.runAll({ limit: n * 4 })
+  await clock.runAll({ limit: n * 10 })
   await app.whenIdle()
-  const seconds = elapsed(start)
+  const ms = performance.now() - start
   await app.stop()
-  return { value: n / seconds, extra: { virtualHours: (n * 1_000) / 3_600_000 } }
+  return { value: ms }
+}
+
+/** One task at a time: delay then get, on the embedded default. */
+async function celeriacLatency(n: number): Promise<Measurement> {
+  const app = new Celeriac()
+  const add = app.task('bench.add', (a: number, b: number) => a + b)
+  await app.start()
+  for (let i = 0; i < 1_000; i++) await (await add.delay(i, i)).get()
+  const samples: number[] = []
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    await (await add.delay(i, i)).get()
+    samples.push(performance.now() - start)
+  }
+  await app.stop()
+  return latencies(samples)
+}
+
+async function bullmqLatency(n: number): Promise<Measurement> {
+  const { Queue, Worker: BullWorker, QueueEvents } = await import('bullmq')
+  const connection = { host: '127.0.0.1', port: 6379 }
+  const name = `celeriac-latency-${process.pid}-${Date.now()}`
+  const queue = new Queue(name, { connection })
+  const events = new QueueEvents(name, { connection })
+  await events.waitUntilReady()
+  const worker = new BullWorker(name, async (job) => (job.data as { a: number; b: number }).a + (job.data as { a: number; b: number }).b, { connection })
+  try {
+    await worker.waitUntilReady()
+    for (let i = 0; i < 100; i++) await (await queue.add('add', { a: i, b: i })).waitUntilFinished(events)
+    const samples: number[] = []
+    for (let i = 0; i < n; i++) {
+      const start = performance.now()
+      await (await queue.add('add', { a: i, b: i }, { removeOnComplete: true })).waitUntilFinished(events)
+      samples.push(performance.now() - start)
+    }
+    return latencies(samples)
+  } finally {
+    await worker.close()
+    await queue.obliterate({ force: true }).catch(() => undefined)
+    await queue.close()
+    await events.close()
+  }
+}
+
+/** A chord of n adds into a sum: wall time, and heap bytes per task while it is all stored. */
+async function celeriacChord(n: number): Promise<Measurement> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  const app = new Celeriac()
+  const add = app.task('bench.add', (a: number, b: number) => a + b)
+  const sum = app.task('bench.sum', (values: number[]) => values.reduce((a, b) => a + b, 0))
+  await app.start()
+  gc?.()
+  const before = process.memoryUsage().heapUsed
+  const start = performance.now()
+  const header = new Array<ReturnType<typeof add.s>>(n)
+  for (let i = 0; i < n; i++) header[i] = add.s(i, i)
+  const r = await chord(header, sum.s()).delay()
+  const total = await r.get()
+  const ms = performance.now() - start
+  gc?.()
+  const bytes = (process.memoryUsage().heapUsed - before) / (n + 1)
+  await app.stop()
+  if (total !== n * (n - 1)) throw new Error(`chord sum ${String(total)} is wrong`)
+  return { value: ms, extra: { bytesPerTask: bytes } }
+}
+
+/** A chain of n adds: wall time. */
+async function celeriacChain(n: number): Promise<Measurement> {
+  const app = new Celeriac()
+  const add = app.task('bench.add', (a: number, b: number) => a + b)
+  await app.start()
+  const start = performance.now()
+  const steps = [add.s(0, 1), ...Array.from({ length: n - 1 }, () => add.s(1))] as [ReturnType<typeof add.s>, ...Array<ReturnType<typeof add.s>>]
+  const r = await (chain as (...s: unknown[]) => { delay(): Promise<{ get(): Promise<unknown> }> })(...steps).delay()
+  const total = await r.get()
+  const ms = performance.now() - start
+  await app.stop()
+  if (total !== n) throw new Error(`chain result ${String(total)} is wrong`)
+  return { value: ms }
+}
+
+/** Pending delayed tasks in memory: enqueue time for 100k and for 1M, and their ratio. */
+async function celeriacScale(n: number): Promise<Measurement> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  const enqueue = async (n: number): Promise<{ ms: number; bytes: number }> => {
+    const app = new Celeriac({ clock: virtualClock() })
+    const add = app.task('bench.add', (a: number, b: number) => a + b)
+    await app.start()
+    gc?.()
+    const before = process.memoryUsage().heapUsed
+    const start = performance.now()
+    for (let i = 0; i < n; i += 10_000) {
+      const batch = []
+      for (let j = i; j < Math.min(n, i + 10_000); j++) batch.push(add.applyAsync([j, j], { countdown: 3_600_000 + j }))
+      await Promise.all(batch)
+    }
+    const ms = performance.now() - start
+    gc?.()
+    const bytes = (process.memoryUsage().heapUsed - before) / n
+    await app.stop()
+    return { ms, bytes }
+  }
+  const small = await enqueue(n / 10)
+  gc?.()
+  const large = await enqueue(n)
+  return { value: large.ms / small.ms, extra: { msSmall: small.ms, msLarge: large.ms, bytesPerTaskLarge: large.bytes } }
 }
 
 async function celeriacPendingMemory(n: number): Promise<Measurement> {
@@ -390,12 +507,50 @@ export const cases: readonly BenchCase[] = [
     target: { peer: 'p-queue (concurrency 16)', advantage: 1, text: '>= 1.0x p-queue' },
   },
   {
-    name: 'virtual-time',
-    title: 'virtual clock: tasks with countdowns 1 s apart, drained by runAll',
-    unit: 'tasks/s',
-    better: 'higher',
-    size: { full: 100_000, quick: 10_000 },
-    impls: { celeriac: celeriacVirtualTime },
+    name: 'latency',
+    title: 'one task at a time: delay then get, round trip',
+    unit: 'ms',
+    better: 'lower',
+    size: { full: 2_000, quick: 200 },
+    impls: { celeriac: celeriacLatency, 'BullMQ (Redis)': bullmqLatency },
+    unavailable: redisUnavailable,
+  },
+  {
+    name: 'chord',
+    title: 'a chord of 10k adds into a sum (memory, inline)',
+    unit: 'ms',
+    better: 'lower',
+    size: { full: 10_000, quick: 1_000 },
+    impls: { celeriac: celeriacChord },
+    nodeFlags: ['--expose-gc'],
+  },
+  {
+    name: 'chain',
+    title: 'a chain of 1k adds (memory, inline)',
+    unit: 'ms',
+    better: 'lower',
+    size: { full: 1_000, quick: 200 },
+    impls: { celeriac: celeriacChain },
+  },
+  {
+    name: 'virtual-month',
+    title: 'virtual clock: 10k tasks over 30 days, a quarter retrying with backoff, runAll',
+    unit: 'ms',
+    better: 'lower',
+    size: { full: 10_000, quick: 2_000 },
+    impls: { celeriac: celeriacVirtualMonth },
+    goal: { at: 'most', value: 1_000, text: '<= 1 s' },
+  },
+  {
+    name: 'scale',
+    title: 'pending delayed tasks in memory: enqueue time of n / n÷10 (1M / 100k)',
+    unit: 'x',
+    better: 'lower',
+    size: { full: 1_000_000, quick: 200_000 },
+    impls: { celeriac: celeriacScale },
+    goal: { at: 'most', value: 12, text: '1M/100k <= 12x' },
+    nodeFlags: ['--expose-gc', '--max-old-space-size=8192'],
+    rounds: 3,
   },
   {
     name: 'pending-memory',
@@ -404,6 +559,7 @@ export const cases: readonly BenchCase[] = [
     better: 'lower',
     size: { full: 100_000, quick: 10_000 },
     impls: { celeriac: celeriacPendingMemory },
+    goal: { at: 'most', value: 400, text: '<= 400 bytes per pending task' },
     nodeFlags: ['--expose-gc'],
     rounds: 3,
   },

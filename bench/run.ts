@@ -49,6 +49,8 @@ interface ImplResult {
   impl: string
   values: number[]
   median: number
+  min: number
+  max: number
   extra: Record<string, number>
   /** celeriac's advantage over this peer (above 1: celeriac ahead). */
   advantage?: number
@@ -101,7 +103,15 @@ for (const bench of cases) {
     const extra: Record<string, number> = {}
     const list = extras.get(impl)!
     for (const key of Object.keys(list[0] ?? {})) extra[key] = median(list.map((e) => e[key]!))
-    return { impl, values: vs, median: m, extra, ...(impl === impls[0] ? {} : { advantage: advantage(ours, m, bench.better) }) }
+    return {
+      impl,
+      values: vs,
+      median: m,
+      min: Math.min(...vs),
+      max: Math.max(...vs),
+      extra,
+      ...(impl === impls[0] ? {} : { advantage: advantage(ours, m, bench.better) }),
+    }
   })
   const result: CaseResult = { name: bench.name, title: bench.title, unit: bench.unit, better: bench.better, size, results }
   if (bench.target !== undefined) {
@@ -118,7 +128,7 @@ for (const bench of cases) {
       .map(([k, v]) => `${k} ${fmt(v)}`)
       .join(', ')
     const vs = r.advantage === undefined ? '' : `  celeriac ${r.advantage.toFixed(2)}x ${r.advantage >= 1 ? 'ahead' : 'behind'}`
-    console.log(`  ${r.impl.padEnd(30)} ${fmt(r.median).padStart(12)} ${bench.unit}${extra ? ` (${extra})` : ''}${vs}`)
+    console.log(`  ${r.impl.padEnd(30)} ${fmt(r.median).padStart(12)} ${bench.unit} [${fmt(r.min)}–${fmt(r.max)}]${extra ? ` (${extra})` : ''}${vs}`)
   }
   if (result.target !== undefined) console.log(`  target ${result.target}: ${result.met ? 'met' : 'not met'}`)
 }
@@ -139,12 +149,12 @@ function markdown(r: typeof record): string {
     'Advantage = how many times better celeriac is than the peer (above 1: ahead), for rates celeriac/peer, for times peer/celeriac.',
     'Written by `npm run bench`; the raw numbers are in `bench/results/`.',
     '',
-    '| case | n | implementation | median | advantage | target |',
-    '| --- | ---: | --- | ---: | ---: | --- |',
+    '| case | n | implementation | median | min – max | advantage | target |',
+    '| --- | ---: | --- | ---: | ---: | ---: | --- |',
   ]
   for (const c of r.cases) {
     if (c.skipped !== undefined) {
-      lines.push(`| ${c.title} | ${c.size} | skipped: ${c.skipped} | | | |`)
+      lines.push(`| ${c.title} | ${c.size} | skipped: ${c.skipped} | | | | |`)
       continue
     }
     for (const [i, x] of c.results.entries()) {
@@ -153,7 +163,7 @@ function markdown(r: typeof record): string {
         .join('')
       const target = i === 0 && c.target !== undefined ? `${c.target}: ${c.met ? 'met' : 'not met'}` : ''
       lines.push(
-        `| ${i === 0 ? c.title : ''} | ${i === 0 ? c.size.toLocaleString('en-US') : ''} | ${x.impl} | ${fmt(x.median)} ${c.unit}${extra} | ${x.advantage === undefined ? '' : `${x.advantage.toFixed(2)}x`} | ${target} |`,
+        `| ${i === 0 ? c.title : ''} | ${i === 0 ? c.size.toLocaleString('en-US') : ''} | ${x.impl} | ${fmt(x.median)} ${c.unit}${extra} | ${fmt(x.min)} – ${fmt(x.max)} | ${x.advantage === undefined ? '' : `${x.advantage.toFixed(2)}x`} | ${target} |`,
       )
     }
   }
