@@ -85,17 +85,30 @@ for (const bench of cases) {
   const extras = new Map<string, Array<Record<string, number>>>(impls.map((i) => [i, []]))
   const caseRounds = Math.min(rounds, bench.rounds ?? rounds)
   process.stdout.write(`\n${bench.title} (n = ${size.toLocaleString('en-US')}, ${caseRounds} rounds) `)
-  for (let round = 0; round < caseRounds; round++) {
+  let failure: string | undefined
+  rounds: for (let round = 0; round < caseRounds; round++) {
     // Alternate who goes first, so neither always runs on a warmer or cooler machine.
     const order = round % 2 === 0 ? impls : [...impls].reverse()
     for (const impl of order) {
-      const m = await measure(bench, impl, size)
-      values.get(impl)!.push(m.value)
-      if (m.extra !== undefined) extras.get(impl)!.push(m.extra)
+      try {
+        const m = await measure(bench, impl, size)
+        values.get(impl)!.push(m.value)
+        if (m.extra !== undefined) extras.get(impl)!.push(m.extra)
+      } catch (error) {
+        failure = (error as Error).message
+        break rounds
+      }
       process.stdout.write('.')
     }
   }
   process.stdout.write('\n')
+  if (failure !== undefined) {
+    // One broken case must not cost the others: report it and go on.
+    console.log(`  failed: ${failure}`)
+    report.push({ name: bench.name, title: bench.title, unit: bench.unit, better: bench.better, size, results: [], skipped: `failed: ${failure}` })
+    process.exitCode = 1
+    continue
+  }
   const ours = median(values.get(impls[0]!)!)
   const results: ImplResult[] = impls.map((impl) => {
     const vs = values.get(impl)!
