@@ -8,6 +8,7 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { Celeriac, chain, chord, inline, memoryStorage } from '../src/index.js'
+import type { Config } from '../src/index.js'
 import { fileStorage, threads } from '../src/node.js'
 import { virtualClock } from '../src/testing.js'
 import { quantile } from './stats.js'
@@ -63,18 +64,37 @@ async function redisUnavailable(): Promise<string | undefined> {
 
 // ---- inline + memory --------------------------------------------------------------------------
 
-async function celeriacInline(n: number): Promise<Measurement> {
-  const app = new Celeriac({ storage: memoryStorage(), executor: inline(), queues: { default: { concurrency: 16 } } })
+/**
+ * The throughput shape most cases share: an app with a trivial `bench.add`, n sends made at
+ * once, timed until they are stored (`idle: false`) or all run (`idle: true`); tasks/s.
+ */
+async function sendsPerSecond(config: Config, n: number, idle: boolean, warm = false): Promise<Measurement> {
+  const app = new Celeriac(config)
   const add = app.task('bench.add', (a: number, b: number) => a + b)
   await app.start()
+  if (warm) await warmCeleriac(app)
   const start = performance.now()
   const sends = new Array<Promise<unknown>>(n)
   for (let i = 0; i < n; i++) sends[i] = add.delay(i, i)
   await Promise.all(sends)
-  await app.whenIdle()
+  if (idle) await app.whenIdle()
   const seconds = elapsed(start)
   await app.stop()
   return { value: n / seconds }
+}
+
+/** Runs `body` with a fresh temporary directory, removed afterwards. */
+async function inTempDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = tempDir()
+  try {
+    return await body(dir)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function celeriacInline(n: number): Promise<Measurement> {
+  return sendsPerSecond({ storage: memoryStorage(), executor: inline(), queues: { default: { concurrency: 16 } } }, n, true)
 }
 
 async function pQueue(n: number): Promise<Measurement> {
@@ -246,17 +266,7 @@ async function celeriacPendingMemory(n: number): Promise<Measurement> {
 const SIZE = 2
 
 async function celeriacThreadsThroughput(n: number): Promise<Measurement> {
-  const app = new Celeriac({ executor: threads({ module: here('./fixtures/celeriac-worker.ts'), size: SIZE }) })
-  await app.start()
-  await warmCeleriac(app)
-  const start = performance.now()
-  const sends = new Array<Promise<unknown>>(n)
-  for (let i = 0; i < n; i++) sends[i] = app.sendTask('bench.add', [i, i])
-  await Promise.all(sends)
-  await app.whenIdle()
-  const seconds = elapsed(start)
-  await app.stop()
-  return { value: n / seconds }
+  return sendsPerSecond({ executor: threads({ module: here('./fixtures/celeriac-worker.ts'), size: SIZE }) }, n, true, true)
 }
 
 async function warmCeleriac(app: Celeriac): Promise<void> {
@@ -337,22 +347,7 @@ async function rawRoundTrip(n: number): Promise<Measurement> {
 // ---- file storage -------------------------------------------------------------------------------
 
 async function celeriacFileEndToEnd(n: number): Promise<Measurement> {
-  const dir = tempDir()
-  try {
-    const app = new Celeriac({ storage: fileStorage({ dir }), queues: { default: { concurrency: 16 } } })
-    const add = app.task('bench.add', (a: number, b: number) => a + b)
-    await app.start()
-    const start = performance.now()
-    const sends = new Array<Promise<unknown>>(n)
-    for (let i = 0; i < n; i++) sends[i] = add.delay(i, i)
-    await Promise.all(sends)
-    await app.whenIdle()
-    const seconds = elapsed(start)
-    await app.stop()
-    return { value: n / seconds }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+  return inTempDir((dir) => sendsPerSecond({ storage: fileStorage({ dir }), queues: { default: { concurrency: 16 } } }, n, true))
 }
 
 async function bullmqEndToEnd(n: number): Promise<Measurement> {
@@ -391,22 +386,8 @@ async function bullmqEndToEnd(n: number): Promise<Measurement> {
 }
 
 async function celeriacFileEnqueue(n: number): Promise<Measurement> {
-  const dir = tempDir()
-  try {
-    // Not consuming: this measures durable sends alone.
-    const app = new Celeriac({ storage: fileStorage({ dir }), consume: false })
-    const add = app.task('bench.add', (a: number, b: number) => a + b)
-    await app.start()
-    const start = performance.now()
-    const sends = new Array<Promise<unknown>>(n)
-    for (let i = 0; i < n; i++) sends[i] = add.delay(i, i)
-    await Promise.all(sends)
-    const seconds = elapsed(start)
-    await app.stop()
-    return { value: n / seconds }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+  // Not consuming: this measures durable sends alone.
+  return inTempDir((dir) => sendsPerSecond({ storage: fileStorage({ dir }), consume: false }, n, false))
 }
 
 /**
