@@ -1,0 +1,83 @@
+/**
+ * The conformance harness, environment-neutral: a started app on a combination, with a virtual
+ * clock, a seeded random source and every conformance task. `setup.ts` (Node) and
+ * `setup.browser.ts` (Chromium) list the combinations of their environment.
+ *
+ * Scenario tasks are defined in `tasks-*.ts` modules (functions taking the app), never as
+ * closures over test state: worker executors load the same modules in their workers, so a
+ * scenario observes behaviour through results, states, events and `self.log` lines only.
+ */
+import { afterAll, describe } from 'vitest'
+import { Celeriac } from '../../src/index.js'
+import type { Config, Executor, LogEvent, Storage } from '../../src/index.js'
+import { virtualClock } from '../../src/testing.js'
+import type { VirtualClock } from '../../src/testing.js'
+import { defineAllTasks } from './tasks.js'
+import type { ConformanceTasks } from './tasks.js'
+
+export { defineAllTasks }
+export type { ConformanceTasks }
+
+export interface Combo {
+  readonly name: string
+  storage(): Storage
+  executor(): Executor
+}
+
+export interface Harness {
+  app: Celeriac
+  clock: VirtualClock
+  tasks: ConformanceTasks
+  /** Lines tasks wrote with `self.log`, in order. */
+  logs: LogEvent[]
+  /** The texts of `logs`. */
+  lines(): string[]
+  stop(): Promise<void>
+}
+
+/** A started app on `combo` with a virtual clock and every conformance task. */
+export async function setup(combo: Combo, config: Config = {}): Promise<Harness> {
+  const clock = virtualClock()
+  const app = new Celeriac({ name: 'conformance', storage: combo.storage(), executor: combo.executor(), clock, random: seeded(42), ...config })
+  const tasks = defineAllTasks(app)
+  const logs: LogEvent[] = []
+  app.events.on('log', (e) => logs.push(e))
+  await app.start()
+  return {
+    app,
+    clock,
+    tasks,
+    logs,
+    lines: () => logs.map((l) => l.text),
+    stop: () => app.stop({ timeout: 1_000 }),
+  }
+}
+
+/** Runs `body` once per combination, inside a describe named after it; `cleanup` after each. */
+export function forEachComboOf(combos: readonly Combo[], title: string, body: (combo: Combo) => void, cleanup: () => void = () => undefined): void {
+  for (const combo of combos) {
+    describe(`${title} [${combo.name}]`, () => {
+      afterAll(cleanup)
+      body(combo)
+    })
+  }
+}
+
+/** The combinations whose names contain one of the comma-separated words of `filter` (all when empty). */
+export function selectCombos(all: readonly Combo[], filter: string | undefined): readonly Combo[] {
+  if (filter === undefined || filter.trim() === '') return all
+  const words = filter.split(',').map((w) => w.trim()).filter((w) => w.length > 0)
+  return all.filter((c) => words.some((w) => c.name.includes(w)))
+}
+
+/** A deterministic random source in [0, 1) (mulberry32). */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

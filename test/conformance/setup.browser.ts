@@ -1,0 +1,25 @@
+/**
+ * The conformance matrix in Chromium (the `chromium` vitest project): the same scenarios as in
+ * Node, on the browser's real IndexedDB, inline and in real Web Workers.
+ */
+import { indexedDBStorage, inline, webWorkers } from '../../src/browser.js'
+import { forEachComboOf } from './harness.js'
+import type { Combo } from './harness.js'
+
+export { defineAllTasks, seeded, setup } from './harness.js'
+export type { Combo, ConformanceTasks, Harness } from './harness.js'
+
+const workerUrl = new URL('./worker-tasks.browser.ts', import.meta.url)
+
+export const combos: readonly Combo[] = [
+  { name: 'indexedDB × inline (Chromium)', storage: () => indexedDBStorage({ name: `conformance-${crypto.randomUUID()}` }), executor: () => inline() },
+  {
+    name: 'indexedDB × webWorkers (Chromium)',
+    storage: () => indexedDBStorage({ name: `conformance-${crypto.randomUUID()}` }),
+    executor: () => webWorkers({ url: workerUrl, size: 2 }),
+  },
+]
+
+export function forEachCombo(title: string, body: (combo: Combo) => void): void {
+  forEachComboOf(combos, title, body)
+}
