@@ -18,7 +18,8 @@ const node: TestProjectConfiguration = {
 
 /**
  * The conformance suite again, in Debian's Chromium: the same scenario files, with
- * `./setup.js` resolved to the browser matrix (IndexedDB × inline, IndexedDB × Web Workers).
+ * `./setup.js` resolved to the browser matrix (IndexedDB × inline, IndexedDB × Web Workers);
+ * and the storage contract on the browser's real IndexedDB.
  */
 const chromium: TestProjectConfiguration = {
   resolve: {
@@ -26,7 +27,7 @@ const chromium: TestProjectConfiguration = {
   },
   test: {
     name: 'chromium',
-    include: ['test/conformance/*.test.ts'],
+    include: ['test/conformance/*.test.ts', 'test/storage/*.browser.ts'],
     testTimeout: 20_000,
     browser: {
       enabled: true,
