@@ -72,6 +72,9 @@ export interface RunContext {
 
 /** @internal Own properties of the per-call `self`. */
 export const RUN = Symbol('celeriac.run')
+/** @internal Where the bound `self` of a running task keeps its abort (read by `signal`). */
+export const ABORT = Symbol('celeriac.abort')
+const NEVER_ABORTED: AbortSignal = new AbortController().signal
 
 /** The app a task belongs to, as the task sees it. @internal */
 export interface TaskOwner {
@@ -125,8 +128,16 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   declare requires: 'online' | null
   /** The current run's context; only on the bound `self` of a running task. */
   declare request: Request
-  /** Aborts on revoke with terminate, on the soft time limit, and on shutdown. Only on `self`. */
-  declare signal: AbortSignal
+  /**
+   * Aborts on revoke with terminate, on the soft time limit, and on shutdown. Only meaningful on
+   * the bound `self` of a running task (elsewhere it never aborts). A prototype getter, so that
+   * making `self` for a run costs no property definition.
+   */
+  get signal(): AbortSignal {
+    return this[ABORT]?.signal ?? NEVER_ABORTED
+  }
+  /** @internal */
+  declare [ABORT]: { readonly signal: AbortSignal } | undefined
   /** @internal the function given to app.task. */
   declare fn: (...args: never[]) => unknown
   /** @internal */

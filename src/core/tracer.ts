@@ -10,7 +10,7 @@ import type { TaskMessage } from './message.js'
 import { decode, encode, encodeError } from './serializer.js'
 import type { Encoded } from './serializer.js'
 import { FAILURE, SUCCESS } from './states.js'
-import { RUN, Task, hasHook } from './task.js'
+import { ABORT, RUN, Task, hasHook } from './task.js'
 import type { Lock, Request, RunContext } from './task.js'
 
 /** How the tracer reports; implemented by the runtime. */
@@ -65,8 +65,7 @@ export async function trace(input: TraceInput, reporter: TraceReporter): Promise
   }
   const self = Object.create(task) as Task<unknown[], unknown>
   self.request = request
-  const abort = input.abort
-  Object.defineProperty(self, 'signal', { get: () => abort.signal, configurable: true })
+  self[ABORT] = input.abort
   self[RUN] = input.run
   const callArgs = args as AnyArgs[]
 
