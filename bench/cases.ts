@@ -7,11 +7,16 @@ import { mkdtempSync, openSync, rmSync, writeSync, fdatasyncSync, closeSync } fr
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { Celeriac, chain, chord, inline, memoryStorage } from '../src/index.js'
 import type { Config } from '../src/index.js'
-import { fileStorage, threads } from '../src/node.js'
-import { virtualClock } from '../src/testing.js'
 import { quantile } from './stats.js'
+
+// celeriac as users get it: the built package (run.ts builds it first), typed from the source.
+// Measuring the source through tsx would add tsx's per-closure name helper to every task.
+const built = (file: string): string => new URL(`../dist/${file}`, import.meta.url).href
+const { Celeriac, chain, chord, inline, memoryStorage } = (await import(built('index.js'))) as typeof import('../src/index.js')
+const { fileStorage, threads } = (await import(built('node.js'))) as typeof import('../src/node.js')
+const { virtualClock } = (await import(built('testing.js'))) as typeof import('../src/testing.js')
+type Celeriac = InstanceType<typeof Celeriac>
 
 export interface Measurement {
   /** The case's metric. */
@@ -266,7 +271,7 @@ async function celeriacPendingMemory(n: number): Promise<Measurement> {
 const SIZE = 2
 
 async function celeriacThreadsThroughput(n: number): Promise<Measurement> {
-  return sendsPerSecond({ executor: threads({ module: here('./fixtures/celeriac-worker.ts'), size: SIZE }) }, n, true, true)
+  return sendsPerSecond({ executor: threads({ module: here('./fixtures/celeriac-worker.mjs'), size: SIZE }) }, n, true, true)
 }
 
 async function warmCeleriac(app: Celeriac): Promise<void> {
@@ -301,7 +306,7 @@ function latencies(samples: number[]): Measurement {
 }
 
 async function celeriacThreadsLatency(n: number): Promise<Measurement> {
-  const app = new Celeriac({ executor: threads({ module: here('./fixtures/celeriac-worker.ts'), size: SIZE }) })
+  const app = new Celeriac({ executor: threads({ module: here('./fixtures/celeriac-worker.mjs'), size: SIZE }) })
   await app.start()
   await warmCeleriac(app)
   const samples: number[] = []

@@ -8,7 +8,7 @@
  *   npm run bench -- --only threads    cases whose name contains "threads"
  *   npm run bench -- --rounds 7
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { cases, machine } from './cases.js'
@@ -20,6 +20,14 @@ const quick = args.includes('--quick')
 const only = valueOf('--only')
 const rounds = Number(valueOf('--rounds') ?? (quick ? 3 : 5))
 const runner = fileURLToPath(new URL('./case-runner.ts', import.meta.url))
+
+// The cases measure the built package: build the current source first.
+console.log('building celeriac (npm run build) ...')
+const built = spawnSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'], cwd: fileURLToPath(new URL('..', import.meta.url)) })
+if (built.status !== 0) {
+  console.error('the build failed: fix it before benchmarking')
+  process.exit(1)
+}
 
 function valueOf(flag: string): string | undefined {
   const at = args.indexOf(flag)
