@@ -5,7 +5,7 @@
 import { EventEmitter } from 'eventemitter3'
 import { systemClock } from './clock.js'
 import type { Clock } from './clock.js'
-import { expand, freeze } from './canvas.js'
+import { NONE, expand, freeze } from './canvas.js'
 import type { ExpandEnv } from './canvas.js'
 import { Engine } from './engine.js'
 import type { MessageContext } from './engine.js'
@@ -589,8 +589,10 @@ function globToRegExp(glob: string): RegExp {
 }
 
 function rootContext(): MessageContext {
-  return { prepend: null, parentId: null, rootId: null, headers: null, chain: [], groupId: null, groupIndex: null, chord: null }
+  return ROOT_CONTEXT
 }
+
+const ROOT_CONTEXT: MessageContext = Object.freeze({ prepend: null, parentId: null, rootId: null, headers: null, chain: NONE, groupId: null, groupIndex: null, chord: null })
 
 function eagerMessage(id: string, task: AnyTask, args: TaskMessage['args'], options: SendOptions, retries: number): TaskMessage {
   return {

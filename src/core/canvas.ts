@@ -206,6 +206,12 @@ function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEn
   return { messages, mutations, handle: handleOf(json, null) }
 }
 
+/**
+ * The shared empty list for the chain/links/errbacks of a message that has none: messages are
+ * stored as they are, often by the hundred thousand, and never changed in place.
+ */
+export const NONE: never[] = Object.freeze([]) as never[]
+
 function taskMessage(json: SignatureJSON, context: MessageContext, env: ExpandEnv): TaskMessage {
   const where = `sending '${json.task}'`
   checkName(json.task, 'task name')
@@ -251,8 +257,8 @@ function taskMessage(json: SignatureJSON, context: MessageContext, env: ExpandEn
     groupIndex: typeof o.groupIndexRef === 'number' ? o.groupIndexRef : context.groupIndex,
     chord: (o.chordRef as ChordRef | null | undefined) ?? context.chord,
     chain: context.chain,
-    links: o.link ?? [],
-    linkErrors: o.linkError ?? [],
+    links: o.link ?? NONE,
+    linkErrors: o.linkError ?? NONE,
     timeLimit,
     softTimeLimit,
     ignoreResult: o.ignoreResult ?? task?.ignoreResult ?? false,
