@@ -310,11 +310,18 @@ export class Celeriac implements Sender, TaskOwner {
   }
 
   /** @internal */
-  async sendCall(name: string, args: readonly unknown[], options: SendOptions): Promise<unknown> {
-    const engine = this.#requireEngine(`send '${name}'`)
-    this.#checkKnown(name)
-    const json: SignatureJSON = { task: name, args: encodeArgs(args), options: optionsToJSON(options), immutable: true, kind: 'task' }
-    return this.#sendJSON(engine, json, options.taskId)
+  sendCall(name: string, args: readonly unknown[], options: SendOptions): Promise<unknown> {
+    let engine: Engine
+    let json: SignatureJSON
+    try {
+      engine = this.#requireEngine(`send '${name}'`)
+      this.#checkKnown(name)
+      json = { task: name, args: encodeArgs(args), options: optionsToJSON(options), immutable: true, kind: 'task' }
+    } catch (error) {
+      // Bad input rejects the send's promise, as it would in an async function.
+      return Promise.reject(error)
+    }
+    return engine.send(json, ROOT_CONTEXT, options.taskId).then((handle) => engine.handleFromJSON(handle))
   }
 
   /** @internal */

@@ -269,27 +269,52 @@ export class Engine implements ResultSource {
   // ---- sending ---------------------------------------------------------------------------
 
   /** Sends a signature (JSON form) as a new root or as a child of `context`. */
-  async send(json: SignatureJSON, context: MessageContext, dedupeId: string | undefined): Promise<HandleJSON> {
-    if (dedupeId !== undefined && (await this.#exists(dedupeId))) return { kind: 'result', id: dedupeId, parent: null }
-    const expansion = this.#config.expand(json, context)
-    await this.enqueue(expansion.messages, expansion.mutations)
-    return expansion.handle
+  send(json: SignatureJSON, context: MessageContext, dedupeId: string | undefined): Promise<HandleJSON> {
+    if (dedupeId !== undefined) {
+      return this.#exists(dedupeId).then((exists) => (exists ? { kind: 'result', id: dedupeId, parent: null } : this.#sendNew(json, context)))
+    }
+    return this.#sendNew(json, context)
+  }
+
+  // Promise chains, not async functions, on the send path: each async layer costs a promise per task.
+  #sendNew(json: SignatureJSON, context: MessageContext): Promise<HandleJSON> {
+    let expansion: Expansion
+    try {
+      expansion = this.#config.expand(json, context)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.enqueue(expansion.messages, expansion.mutations).then(() => expansion.handle)
   }
 
   /** Stores messages (and extra writes) in one call, then schedules them. */
-  async enqueue(messages: readonly TaskMessage[], extra: readonly Mutation[] = EMPTY): Promise<void> {
+  enqueue(messages: readonly TaskMessage[], extra: readonly Mutation[] = EMPTY): Promise<void> {
     const mutations: Mutation[] = extra.length === 0 ? [] : [...extra]
     for (const message of messages) {
       message.seq = ++this.#seq
       mutations.push({ op: 'put', ns: 'messages', key: message.id, value: message })
     }
     this.#pendingOps++
+    let written: Promise<void>
     try {
-      await this.#storage.write(mutations)
-      this.#schedule(messages)
-    } finally {
+      written = this.#storage.write(mutations)
+    } catch (error) {
       this.#opDone()
+      return Promise.reject(error)
     }
+    return written.then(
+      () => {
+        try {
+          this.#schedule(messages)
+        } finally {
+          this.#opDone()
+        }
+      },
+      (error: unknown) => {
+        this.#opDone()
+        throw error
+      },
+    )
   }
 
   /**
