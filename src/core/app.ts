@@ -138,6 +138,7 @@ export class Celeriac implements Sender, TaskOwner {
       },
       () => this.#config.clock,
       () => this.#newId(),
+      (work) => this.#engine?.hold(work) ?? work,
     )
     this.control = new Control((what) => this.#requireEngine(what))
     this.inspect = new Inspect((what) => this.#requireEngine(what), () => this.registered())
@@ -226,7 +227,7 @@ export class Celeriac implements Sender, TaskOwner {
       network: c.network,
       events: this.events,
       expand: (json, context) => expand(json, context, env),
-      rpc: (call) => this.#answer(call),
+      rpc: (call, _taskId, park) => this.#answer(call, park),
     })
     try {
       await engine.start()
@@ -365,10 +366,10 @@ export class Celeriac implements Sender, TaskOwner {
   }
 
   /** Calls a running task makes besides sends and sleeps. */
-  async #answer(call: RpcCall): Promise<unknown> {
+  async #answer(call: RpcCall, park: (waiting: boolean) => void): Promise<unknown> {
     switch (call.type) {
       case 'lock.acquire':
-        return this.locks.grant(call.key, call.ttl, call.wait)
+        return this.locks.grant(call.key, call.ttl, call.wait, park)
       case 'lock.release':
         return this.locks.release(call.key, call.token, call.owner)
       case 'lock.extend':

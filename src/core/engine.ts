@@ -45,7 +45,7 @@ export interface EngineConfig {
   readonly random: () => number
   readonly events: EventEmitter<CeleriacEvents>
   /** Answers the other calls a running task makes (locks, results). */
-  readonly rpc?: (call: RpcCall, taskId: string) => Promise<unknown>
+  readonly rpc?: (call: RpcCall, taskId: string, park: (waiting: boolean) => void) => Promise<unknown>
   /** Builds messages for a signature node (task or canvas; canvas.ts). */
   readonly expand: (json: SignatureJSON, context: MessageContext) => Expansion
 }
@@ -260,6 +260,15 @@ export class Engine implements ResultSource {
     return new Promise((resolve) => this.#idleWaiters.push(resolve))
   }
 
+  /**
+   * Counts `work` (a storage call made for the app itself, e.g. `app.locks`) as engine work until
+   * it settles, so the virtual clock does not move while it is in flight.
+   */
+  hold<T>(work: Promise<T>): Promise<T> {
+    this.#pendingOps++
+    return work.finally(() => this.#opDone())
+  }
+
   /** Resolves when nothing can happen without moving the clock (virtual clock's `advance`). */
   whenQuiet(): Promise<void> {
     if (this.#isQuiet()) return Promise.resolve()
@@ -323,9 +332,13 @@ export class Engine implements ResultSource {
    */
   #schedule(messages: readonly TaskMessage[], sentEvents = true): void {
     const emit = sentEvents && this.#config.events.listenerCount('task-sent') > 0
+    let unrun: Array<[TaskMessage, 'revoked']> | undefined
     for (const message of messages) {
       this.#known.add(message.id)
-      if (this.#consuming) this.#scheduler.add(message)
+      // A revoked id that comes with an eta (a countdown send, a retry) is discarded at once, as
+      // a Celery worker does on receipt; one that is ready now is caught by the pump.
+      if (this.#consuming && message.eta !== null && this.#revoked.has(message.id) && message.eta > this.clock.now()) (unrun ??= []).push([message, 'revoked'])
+      else if (this.#consuming) this.#scheduler.add(message)
       if (emit) {
         this.#config.events.emit('task-sent', {
           ...this.#eventBase(message),
@@ -336,6 +349,7 @@ export class Engine implements ResultSource {
         })
       }
     }
+    if (unrun !== undefined) this.#finishUnrun(unrun)
     this.#schedulePump()
   }
 
@@ -599,6 +613,7 @@ export class Engine implements ResultSource {
   #markStarted(messages: TaskMessage[], then?: () => void): void {
     const now = this.clock.now()
     const mutations: Mutation[] = []
+    let records: Map<string, ResultRecord> | undefined
     for (const message of messages) {
       const run = this.#running.get(message.id)
       if (run !== undefined) {
@@ -612,7 +627,9 @@ export class Engine implements ResultSource {
       mutations.push({ op: 'put', ns: 'messages', key: message.id, value: { ...message, leased: true } })
       const task = this.#config.profile(message.task)
       const state = task === undefined || task.trackStarted ? STARTED : PENDING
-      mutations.push(this.#put(this.#record(message, state, null)))
+      const record = this.#record(message, state, null)
+      ;(records ??= new Map()).set(message.id, record)
+      mutations.push(this.#put(record))
     }
     this.#track(mutations.length === 0 ? RESOLVED : this.#commit(mutations), () => {
       const started = this.#config.events.listenerCount('task-started') > 0
@@ -623,7 +640,10 @@ export class Engine implements ResultSource {
         if (started) this.#config.events.emit('task-started', this.#eventBase(message))
         if (run === undefined || run.settled) continue
         this.#armLimits(run)
-        this.#notifyRecord(message.id)
+        // The record just stored, now: reading it back could deliver it after a later update of
+        // the task (its progress), and progress() would see the state go backwards.
+        const record = records?.get(message.id)
+        if (record !== undefined) this.#notify(record)
       }
       then?.()
     })
@@ -1034,7 +1054,26 @@ export class Engine implements ResultSource {
         const handler = this.#config.rpc
         if (handler === undefined) return reply(false, new ConfigError(`Unsupported call '${call.type}' from a task`))
         this.#pendingOps++
-        handler(call, id).then(
+        // A call that waits on the clock (a lock held elsewhere) parks the task like self.sleep:
+        // while it waits it is not engine work, so virtual time can move.
+        const park = (waiting: boolean): void => {
+          const counted = run !== undefined && this.#running.get(id) === run
+          if (waiting) {
+            this.#pendingOps--
+            if (counted) {
+              run.parked++
+              this.#parked++
+            }
+            this.#checkWaiters()
+          } else {
+            this.#pendingOps++
+            if (counted) {
+              run.parked--
+              this.#parked--
+            }
+          }
+        }
+        handler(call, id, park).then(
           (value) => {
             reply(true, value)
             this.#opDone()
@@ -1236,8 +1275,9 @@ export class Engine implements ResultSource {
 
   // ---- inspection ------------------------------------------------------------------------
 
+  /** Runs that started (Celery's active); one a worker holds but has not started is reserved. */
   active(): TaskMessage[] {
-    return [...this.#running.values()].filter((r) => !r.settled).map((r) => r.message)
+    return [...this.#running.values()].filter((r) => r.started && !r.settled).map((r) => r.message)
   }
 
   scheduled(): TaskMessage[] {
@@ -1245,7 +1285,8 @@ export class Engine implements ResultSource {
   }
 
   reserved(): TaskMessage[] {
-    return [...this.#scheduler.ready(), ...[...this.#rateParked.values()].flat()]
+    const held = [...this.#running.values()].filter((r) => !r.started && !r.settled).map((r) => r.message)
+    return [...held, ...this.#scheduler.ready(), ...[...this.#rateParked.values()].flat()]
   }
 
   /** Removes rate-parked messages that match. */

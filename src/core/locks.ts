@@ -29,13 +29,16 @@ export class Locks {
   readonly #storage: () => Storage
   readonly #clock: () => Clock
   readonly #newId: () => string
+  /** Counts a storage call as engine work while it is in flight (the virtual clock waits for it). */
+  readonly #hold: <T>(work: Promise<T>) => Promise<T>
   readonly #waiters = new Map<string, Set<() => void>>()
 
   /** @internal */
-  constructor(storage: () => Storage, clock: () => Clock, newId: () => string) {
+  constructor(storage: () => Storage, clock: () => Clock, newId: () => string, hold: <T>(work: Promise<T>) => Promise<T> = (work) => work) {
     this.#storage = storage
     this.#clock = clock
     this.#newId = newId
+    this.#hold = hold
   }
 
   /**
@@ -46,6 +49,11 @@ export class Locks {
    * if (lock === null) return 'someone else is on it'
    */
   async acquire(key: string, options: AcquireOptions): Promise<Lock | null> {
+    return this.#acquire(key, options, undefined)
+  }
+
+  /** `park(true)` while waiting on the clock for a held lock, `park(false)` when done waiting. */
+  async #acquire(key: string, options: AcquireOptions, park: ((waiting: boolean) => void) | undefined): Promise<Lock | null> {
     checkName(key, 'locks.acquire(key)')
     if (options === null || typeof options !== 'object') throw new ConfigError('locks.acquire(key, { ttl }) needs options with a ttl in ms')
     const ttl = checkDuration(options.ttl, 'locks.acquire: ttl', true)
@@ -57,7 +65,12 @@ export class Locks {
       if (attempt.lock !== null) return attempt.lock
       const now = clock.now()
       if (now >= deadline) return null
-      await this.#waitFree(key, Math.min(deadline, attempt.expiresAt))
+      park?.(true)
+      try {
+        await this.#waitFree(key, Math.min(deadline, attempt.expiresAt))
+      } finally {
+        park?.(false)
+      }
     }
   }
 
@@ -80,13 +93,13 @@ export class Locks {
   /** @internal Releases if `owner` holds the lock with `token`. */
   async release(key: string, token: number, owner: string): Promise<boolean> {
     const now = this.#clock().now()
-    const released = await this.#storage().transact([{ ns: 'locks', key }], ([value]) => {
+    const released = await this.#hold(this.#storage().transact([{ ns: 'locks', key }], ([value]) => {
       const current = value as LockRecord | undefined
       if (current === undefined || current.owner !== owner || current.token !== token || current.expiresAt <= now) {
         return { mutations: [], result: false }
       }
       return { mutations: [{ op: 'delete', ns: 'locks', key }], result: true }
-    })
+    }))
     if (released) this.#wake(key)
     return released
   }
@@ -95,26 +108,29 @@ export class Locks {
   async extend(key: string, token: number, owner: string, ttl: number): Promise<boolean> {
     checkDuration(ttl, 'lock.extend(ttl)', true)
     const now = this.#clock().now()
-    return this.#storage().transact([{ ns: 'locks', key }], ([value]) => {
+    return this.#hold(this.#storage().transact([{ ns: 'locks', key }], ([value]) => {
       const current = value as LockRecord | undefined
       if (current === undefined || current.owner !== owner || current.token !== token || current.expiresAt <= now) {
         return { mutations: [], result: false }
       }
       const next: LockRecord = { ...current, expiresAt: now + ttl }
       return { mutations: [{ op: 'put', ns: 'locks', key, value: next }], result: true }
-    })
+    }))
   }
 
-  /** @internal Acquire for a task over the executor protocol: returns the grant as data. */
-  async grant(key: string, ttl: number, wait: number | null): Promise<{ token: number; owner: string } | null> {
-    const lock = (await this.acquire(key, wait === null ? { ttl } : { ttl, wait })) as (Lock & { owner?: string }) | null
+  /**
+   * @internal Acquire for a task over the executor protocol: returns the grant as data. `park`
+   * tells the engine when the task waits on the clock (a held lock), as `self.sleep` does.
+   */
+  async grant(key: string, ttl: number, wait: number | null, park?: (waiting: boolean) => void): Promise<{ token: number; owner: string } | null> {
+    const lock = (await this.#acquire(key, wait === null ? { ttl } : { ttl, wait }, park)) as (Lock & { owner?: string }) | null
     return lock === null ? null : { token: lock.token, owner: lock.owner! }
   }
 
   async #tryAcquire(key: string, ttl: number): Promise<{ lock: Lock | null; expiresAt: number }> {
     const now = this.#clock().now()
     const owner = this.#newId()
-    const outcome = await this.#storage().transact(
+    const outcome = await this.#hold(this.#storage().transact(
       [
         { ns: 'locks', key },
         { ns: 'meta', key: FENCE },
@@ -132,7 +148,7 @@ export class Locks {
           result: { token, expiresAt: record.expiresAt },
         }
       },
-    )
+    ))
     if (outcome.token === 0) return { lock: null, expiresAt: outcome.expiresAt }
     return { lock: this.#handle(key, outcome.token, owner), expiresAt: outcome.expiresAt }
   }

@@ -8,10 +8,13 @@ export class RateLimiter {
   /** When the next token is available per task name (epoch ms). */
   readonly #next = new Map<string, number>()
 
-  /** Sets (or clears with null) the interval for a task name. */
+  /**
+   * Sets (or clears with null) the interval for a task name. A new rate starts a fresh bucket
+   * with its token available, as Celery's `reset_rate_limits` makes a new TokenBucket.
+   */
   set(name: string, interval: number | null): void {
     this.#intervals.set(name, interval)
-    if (interval === null) this.#next.delete(name)
+    this.#next.delete(name)
   }
 
   /** Whether an interval was set for the name (an override or the task's option). */

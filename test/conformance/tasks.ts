@@ -3,11 +3,10 @@ import type { Celeriac } from '../../src/index.js'
 import { defineCanvasTasks } from './tasks-canvas.js'
 import { defineCoreTasks } from './tasks-core.js'
 import { defineOpsTasks } from './tasks-ops.js'
-import { defineOperationTasks } from './tasks-operations.js'
 import { defineWorkflowTasks } from './tasks-workflows.js'
 
 export function defineAllTasks(app: Celeriac) {
-  return { ...defineCoreTasks(app), ...defineCanvasTasks(app), ...defineOpsTasks(app), ...defineWorkflowTasks(app), ...defineOperationTasks(app) }
+  return { ...defineCoreTasks(app), ...defineCanvasTasks(app), ...defineOpsTasks(app), ...defineWorkflowTasks(app) }
 }
 
 export type ConformanceTasks = ReturnType<typeof defineAllTasks>
