@@ -31,6 +31,7 @@ import type { Sender } from './signature.js'
 import { FAILURE, SUCCESS } from './states.js'
 import { Task } from './task.js'
 import type { RunContext, TaskOwner } from './task.js'
+import { uuid4 } from './ids.js'
 import { Locks } from './locks.js'
 import { Control, Inspect } from './control.js'
 import { trace } from './tracer.js'
@@ -125,7 +126,6 @@ export class Celeriac implements Sender, TaskOwner {
   #config: ResolvedConfig
   #engine: Engine | undefined
   #lifecycle: Lifecycle = 'new'
-  #idCounter = 0
   #leadership: Leadership | undefined
 
   constructor(config: Config = {}) {
@@ -408,7 +408,7 @@ export class Celeriac implements Sender, TaskOwner {
   }
 
   #newId(): string {
-    return randomId(++this.#idCounter)
+    return uuid4()
   }
 
   #expandEnv(): ExpandEnv {
@@ -631,9 +631,3 @@ function eagerMessage(id: string, task: AnyTask, args: TaskMessage['args'], opti
   }
 }
 
-const uuid = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto?.randomUUID?.bind(globalThis.crypto)
-
-function randomId(counter: number): string {
-  if (uuid !== undefined) return uuid()
-  return `${Date.now().toString(16)}-${counter.toString(16)}-${Math.random().toString(16).slice(2)}`
-}

@@ -94,13 +94,13 @@ function isJsonNumber(n: number): boolean {
 
 /** A copy of `array` when every element is a JSON primitive, else undefined (holes included). */
 function copyPrimitives(array: readonly unknown[]): Json[] | undefined {
-  const out: Json[] = []
   for (let i = 0; i < array.length; i++) {
     const v = array[i]
-    if (typeof v === 'string' || typeof v === 'boolean' || v === null || (typeof v === 'number' && isJsonNumber(v))) out.push(v)
-    else return undefined
+    if (!(typeof v === 'string' || typeof v === 'boolean' || v === null || (typeof v === 'number' && isJsonNumber(v)))) return undefined
   }
-  return out
+  // Checked first, copied in one go: growing an empty array by push reserves 17 slots, which a
+  // stored message would keep for as long as it waits.
+  return array.slice() as Json[]
 }
 
 function encodeValue(value: unknown, stack: object[]): Json {
@@ -170,10 +170,10 @@ function encodeObject(object: object, stack: object[]): Json {
 
 function encodeArray(array: readonly unknown[], stack: object[]): Json[] {
   enter(array, stack)
-  const out: Json[] = []
+  const out = new Array<Json>(array.length)
   let i = 0
   try {
-    for (; i < array.length; i++) out.push(encodeValue(array[i], stack))
+    for (; i < array.length; i++) out[i] = encodeValue(array[i], stack)
   } catch (error) {
     throw within(error, `[${String(i)}]`)
   }
@@ -357,8 +357,8 @@ export function decode<T = unknown>(tree: Encoded): T {
 function decodeValue(tree: Json): unknown {
   if (typeof tree !== 'object' || tree === null) return tree
   if (Array.isArray(tree)) {
-    const out: unknown[] = []
-    for (let i = 0; i < tree.length; i++) out.push(decodeValue(tree[i]!))
+    const out = new Array<unknown>(tree.length)
+    for (let i = 0; i < tree.length; i++) out[i] = decodeValue(tree[i]!)
     return out
   }
   const tag = tree[TAG]
