@@ -322,7 +322,7 @@ export class Celeriac implements Sender, TaskOwner {
       // Bad input rejects the send's promise, as it would in an async function.
       return Promise.reject(error)
     }
-    return engine.send(json, ROOT_CONTEXT, options.taskId).then((handle) => engine.handleFromJSON(handle))
+    return engine.send(json, ROOT_CONTEXT, options.taskId, engine.wrapHandle)
   }
 
   /** @internal */
@@ -334,9 +334,8 @@ export class Celeriac implements Sender, TaskOwner {
     return this.#sendJSON(engine, json, options.taskId ?? sig.options.taskId)
   }
 
-  async #sendJSON(engine: Engine, json: SignatureJSON, dedupeId: string | undefined): Promise<unknown> {
-    const handle = await engine.send(json, rootContext(), dedupeId)
-    return engine.handleFromJSON(handle)
+  #sendJSON(engine: Engine, json: SignatureJSON, dedupeId: string | undefined): Promise<unknown> {
+    return engine.send(json, rootContext(), dedupeId, engine.wrapHandle)
   }
 
   /** @internal `task.apply()`: runs here and now through the tracer; nothing is stored. */
@@ -347,9 +346,16 @@ export class Celeriac implements Sender, TaskOwner {
     for (;;) {
       const message = eagerMessage(id, task, encodeArgs(args), options, retries)
       let outcome: Outcome | undefined
+      const context = this.#eagerContext()
       await trace(
-        { task, message, hostname: this.name, abort: new LazyAbort(), run: this.#eagerContext(), isEager: true },
-        { outcome: async (o) => void (outcome = o), finished: () => undefined },
+        { task, message, hostname: this.name, abort: new LazyAbort(), context: () => context, isEager: true },
+        {
+          outcome: (o) => {
+            outcome = o
+            return undefined
+          },
+          finished: () => undefined,
+        },
       )
       const done = outcome!
       if (done.type === 'success') return new EagerResult(id, SUCCESS, decode(done.value))
@@ -421,9 +427,9 @@ export class Celeriac implements Sender, TaskOwner {
         for (const [pattern, route] of c.routes) if (pattern.test(name)) return route
         return undefined
       },
-      checkQueue: (queue, where) => {
+      checkQueue: (queue, task) => {
         if (c.declaredQueues && !c.queues.has(queue)) {
-          throw new ConfigError(`${where}: unknown queue '${queue}'; declare it in the app's queues (${[...c.queues.keys()].join(', ')})`)
+          throw new ConfigError(`sending '${task}': unknown queue '${queue}'; declare it in the app's queues (${[...c.queues.keys()].join(', ')})`)
         }
       },
     }

@@ -37,8 +37,8 @@ export interface ExpandEnv {
   newId(): string
   profile(name: string): TaskProfile | undefined
   route(name: string): Route | undefined
-  /** Throws ConfigError for an undeclared queue. */
-  checkQueue(queue: string, where: string): void
+  /** Throws ConfigError for an undeclared queue (`task` names the send in the message). */
+  checkQueue(queue: string, task: string): void
 }
 
 /** Turns a signature (any kind) into its messages and handle. */
@@ -213,31 +213,39 @@ function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEn
 export const NONE: never[] = Object.freeze([]) as never[]
 
 function taskMessage(json: SignatureJSON, context: MessageContext, env: ExpandEnv): TaskMessage {
-  const where = `sending '${json.task}'`
-  checkName(json.task, 'task name')
+  // Labels for errors are built only when there is an error: this runs for every send.
+  const name = json.task
+  checkName(name, 'task name')
   const o = json.options
-  const task = env.profile(json.task)
-  const route = env.route(json.task)
-  const now = env.now()
+  const task = env.profile(name)
+  const route = env.route(name)
   const id = typeof o.taskId === 'string' && o.taskId.length > 0 ? o.taskId : env.newId()
   const queue = o.queue ?? route?.queue ?? task?.queue ?? DEFAULT_QUEUE
-  env.checkQueue(queue, where)
-  const priority = checkPriority(o.priority ?? route?.priority ?? task?.priority ?? 0, where)
+  env.checkQueue(queue, name)
+  const given = o.priority ?? route?.priority ?? task?.priority
+  const priority = given === undefined ? 0 : checkPriority(given, sending(name))
   let eta: number | null = null
-  if (o.eta !== undefined) eta = checkTime(o.eta, `${where}: eta`)
-  if (o.countdown !== undefined) {
-    if (o.eta !== undefined) throw new ConfigError(`${where}: give countdown or eta, not both`)
-    eta = now + checkDuration(o.countdown, `${where}: countdown`)
-  }
   let expires: number | null = null
-  if (o.expiresAt !== undefined) expires = checkTime(o.expiresAt, `${where}: expires`)
-  else if (o.expires !== undefined) expires = now + checkDuration(o.expires, `${where}: expires`)
-  else if (task?.expires != null) expires = now + task.expires
-  const timeLimit = o.timeLimit !== undefined ? checkDuration(o.timeLimit, `${where}: timeLimit`, true) : null
-  const softTimeLimit = o.softTimeLimit !== undefined ? checkDuration(o.softTimeLimit, `${where}: softTimeLimit`, true) : null
-  const hard = timeLimit ?? task?.timeLimit ?? null
-  if (softTimeLimit !== null && hard !== null && softTimeLimit > hard) {
-    throw new ConfigError(`${where}: softTimeLimit (${String(softTimeLimit)} ms) must not exceed timeLimit (${String(hard)} ms)`)
+  let timeLimit: number | null = null
+  let softTimeLimit: number | null = null
+  if (o.eta !== undefined || o.countdown !== undefined || o.expiresAt !== undefined || o.expires !== undefined || task?.expires != null) {
+    const now = env.now()
+    if (o.eta !== undefined) eta = checkTime(o.eta, `${sending(name)}: eta`)
+    if (o.countdown !== undefined) {
+      if (o.eta !== undefined) throw new ConfigError(`${sending(name)}: give countdown or eta, not both`)
+      eta = now + checkDuration(o.countdown, `${sending(name)}: countdown`)
+    }
+    if (o.expiresAt !== undefined) expires = checkTime(o.expiresAt, `${sending(name)}: expires`)
+    else if (o.expires !== undefined) expires = now + checkDuration(o.expires, `${sending(name)}: expires`)
+    else if (task?.expires != null) expires = now + task.expires
+  }
+  if (o.timeLimit !== undefined || o.softTimeLimit !== undefined) {
+    timeLimit = o.timeLimit !== undefined ? checkDuration(o.timeLimit, `${sending(name)}: timeLimit`, true) : null
+    softTimeLimit = o.softTimeLimit !== undefined ? checkDuration(o.softTimeLimit, `${sending(name)}: softTimeLimit`, true) : null
+    const hard = timeLimit ?? task?.timeLimit ?? null
+    if (softTimeLimit !== null && hard !== null && softTimeLimit > hard) {
+      throw new ConfigError(`${sending(name)}: softTimeLimit (${String(softTimeLimit)} ms) must not exceed timeLimit (${String(hard)} ms)`)
+    }
   }
   const args = context.prepend === null || json.immutable ? json.args : [...context.prepend, ...json.args]
   return {
@@ -266,6 +274,11 @@ function taskMessage(json: SignatureJSON, context: MessageContext, env: ExpandEn
     leased: false,
     redelivered: false,
   }
+}
+
+/** Where a send's bad input is reported: `sending 'math.add'`. */
+function sending(name: string): string {
+  return `sending '${name}'`
 }
 
 // ---- canvas values -----------------------------------------------------------------------

@@ -86,14 +86,17 @@ interface Running {
   settled: boolean
   parked: number
   hooks: boolean
+  /** Ids it sent through `self` (shared empty list until the first). */
   children: string[]
+  /** Its time-limit timers (shared empty list until the first). */
   timers: TimerHandle[]
   revokedWhileRunning: boolean
   /** Wakers of its pending `self.sleep` calls (made on first sleep). */
   sleeps?: Set<() => void>
 }
 
-const EMPTY: never[] = []
+/** The one empty list shared by every message and run that has nothing there; never mutated. */
+const EMPTY: never[] = Object.freeze([]) as never[]
 const RESOLVED = Promise.resolve()
 
 export class Engine implements ResultSource {
@@ -130,6 +133,10 @@ export class Engine implements ResultSource {
   #closed = false
   #detachClock: (() => void) | undefined
   #rpcTimers = new Set<TimerHandle>()
+  /** Commits waiting for the end of the tick (see #commitThen). */
+  #batch: Mutation[] = []
+  #batchThens: Array<() => void> = []
+  #batchScheduled = false
   readonly #rates = new RateLimiter()
   readonly #timeLimits = new Map<string, { soft: number | null; hard: number | null }>()
   readonly #rateParked = new Map<string, TaskMessage[]>()
@@ -151,7 +158,7 @@ export class Engine implements ResultSource {
     await this.#storage.open()
     try {
       if (this.#consuming) await this.#startConsuming()
-      else for (const [id] of await this.#storage.entries('revoked')) this.#revoked.set(id, true)
+      else for (const [id] of await this.#store().entries('revoked')) this.#revoked.set(id, true)
     } catch (error) {
       await this.#storage.close().catch(() => undefined)
       throw error
@@ -210,7 +217,7 @@ export class Engine implements ResultSource {
   /** A message another handle sent: queue it here, unless it is already leased or gone. */
   #adopt(id: string): void {
     this.#pendingOps++
-    this.#storage.get('messages', id).then(
+    this.#store().get('messages', id).then(
       (value) => {
         const message = value as TaskMessage | undefined
         if (message !== undefined && !message.leased && !this.#known.has(id) && !this.#closed) {
@@ -277,36 +284,58 @@ export class Engine implements ResultSource {
 
   // ---- sending ---------------------------------------------------------------------------
 
-  /** Sends a signature (JSON form) as a new root or as a child of `context`. */
-  send(json: SignatureJSON, context: MessageContext, dedupeId: string | undefined): Promise<HandleJSON> {
+  /**
+   * Sends a signature (JSON form) as a new root or as a child of `context`; resolves with
+   * `wrap(handle)` once its messages are stored.
+   */
+  send<T>(json: SignatureJSON, context: MessageContext, dedupeId: string | undefined, wrap: (handle: HandleJSON) => T): Promise<T> {
     if (dedupeId !== undefined) {
-      return this.#exists(dedupeId).then((exists) => (exists ? { kind: 'result', id: dedupeId, parent: null } : this.#sendNew(json, context)))
+      return this.#exists(dedupeId).then((exists) => (exists ? wrap({ kind: 'result', id: dedupeId, parent: null }) : this.#sendNew(json, context, wrap)))
     }
-    return this.#sendNew(json, context)
+    return this.#sendNew(json, context, wrap)
   }
 
   // Promise chains, not async functions, on the send path: each async layer costs a promise per task.
-  #sendNew(json: SignatureJSON, context: MessageContext): Promise<HandleJSON> {
+  #sendNew<T>(json: SignatureJSON, context: MessageContext, wrap: (handle: HandleJSON) => T): Promise<T> {
     let expansion: Expansion
     try {
       expansion = this.#config.expand(json, context)
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.enqueue(expansion.messages, expansion.mutations).then(() => expansion.handle)
+    const stored = this.enqueue(expansion.messages, expansion.mutations)
+    // Queued already (volatile storage): one promise for the send, nothing waiting on another.
+    if (stored === RESOLVED) return Promise.resolve(wrap(expansion.handle))
+    return stored.then(() => wrap(expansion.handle))
   }
 
-  /** Stores messages (and extra writes) in one call, then schedules them. */
+  /**
+   * Whether queued messages are written to storage. Volatile storage (memory) survives nothing
+   * and is read by no one else, so a consuming engine's scheduler is the only copy that matters;
+   * a producer writes them for whichever app consumes the storage later.
+   */
+  #storesMessages(): boolean {
+    return !this.#volatile || !this.#consuming
+  }
+
+  /**
+   * Stores messages (and extra writes) in one call, then schedules them. Returns `RESOLVED`
+   * itself when nothing had to be written (they are scheduled already).
+   */
   enqueue(messages: readonly TaskMessage[], extra: readonly Mutation[] = EMPTY): Promise<void> {
-    const mutations: Mutation[] = extra.length === 0 ? [] : [...extra]
-    for (const message of messages) {
-      message.seq = ++this.#seq
-      mutations.push({ op: 'put', ns: 'messages', key: message.id, value: message })
+    if (!this.#storesMessages()) {
+      for (const message of messages) message.seq = ++this.#seq
+      if (extra.length === 0) {
+        this.#schedule(messages)
+        return RESOLVED
+      }
     }
+    const mutations: Mutation[] = extra.length === 0 ? [] : [...extra]
+    this.#putFollowUps(mutations, messages)
     this.#pendingOps++
     let written: Promise<void>
     try {
-      written = this.#storage.write(mutations)
+      written = this.#store().write(mutations)
     } catch (error) {
       this.#opDone()
       return Promise.reject(error)
@@ -337,7 +366,7 @@ export class Engine implements ResultSource {
       this.#known.add(message.id)
       // A revoked id that comes with an eta (a countdown send, a retry) is discarded at once, as
       // a Celery worker does on receipt; one that is ready now is caught by the pump.
-      if (this.#consuming && message.eta !== null && this.#revoked.has(message.id) && message.eta > this.clock.now()) (unrun ??= []).push([message, 'revoked'])
+      if (this.#consuming && message.eta !== null && this.#isRevoked(message.id) && message.eta > this.clock.now()) (unrun ??= []).push([message, 'revoked'])
       else if (this.#consuming) this.#scheduler.add(message)
       if (emit) {
         this.#config.events.emit('task-sent', {
@@ -366,7 +395,7 @@ export class Engine implements ResultSource {
   // ---- results ---------------------------------------------------------------------------
 
   async read(id: string): Promise<ResultRecord | undefined> {
-    const record = (await this.#storage.get('results', id)) as ResultRecord | undefined
+    const record = (await this.#store().get('results', id)) as ResultRecord | undefined
     if (record === undefined && this.#volatile) return this.#startedRecord(id)
     if (record !== undefined && record.expiresAt !== null && record.expiresAt <= this.clock.now()) return undefined
     return record
@@ -397,13 +426,16 @@ export class Engine implements ResultSource {
   }
 
   async forget(id: string): Promise<void> {
-    await this.#storage.write([{ op: 'delete', ns: 'results', key: id }])
+    await this.#store().write([{ op: 'delete', ns: 'results', key: id }])
     if (!this.#running.has(id)) this.#known.delete(id)
   }
 
   handle<T>(id: string): AsyncResult<T> {
     return new AsyncResult<T>(id, this)
   }
+
+  /** {@link handleFromJSON} as a function value, made once. */
+  readonly wrapHandle = (json: HandleJSON): unknown => this.handleFromJSON(json)
 
   /** Builds a handle from its JSON form. */
   handleFromJSON(json: HandleJSON): unknown {
@@ -425,7 +457,7 @@ export class Engine implements ResultSource {
     const removed = this.#scheduler.removeWhere((m) => idSet.has(m.id))
     removed.push(...this.#unpark((m) => idSet.has(m.id)))
     for (const message of removed) {
-      mutations.push({ op: 'delete', ns: 'messages', key: message.id })
+      this.#deleteMessage(mutations, message.id)
       mutations.push(this.#put(this.#record(message, REVOKED, encodeError(new TaskRevokedError(`Task ${message.id} was revoked`, 'revoked')))))
     }
     const terminated: Running[] = []
@@ -486,7 +518,7 @@ export class Engine implements ResultSource {
       while (running < limit) {
         const message = this.#scheduler.take(queue)
         if (message === undefined) break
-        if (this.#revoked.has(message.id)) (unrun ??= []).push([message, 'revoked'])
+        if (this.#isRevoked(message.id)) (unrun ??= []).push([message, 'revoked'])
         else if (message.expires !== null && now >= message.expires) (unrun ??= []).push([message, 'expired'])
         else if (this.#config.profile(message.task)?.requires === 'online' && !this.#config.network.isOnline()) this.#offline.push(message)
         else if (!this.#takeToken(message, now)) continue
@@ -550,7 +582,7 @@ export class Engine implements ResultSource {
     const mutations: Mutation[] = []
     for (const [message, reason] of items) {
       const error = new TaskRevokedError(`Task ${message.id} was ${reason === 'expired' ? 'not started before it expired' : 'revoked'}`, reason)
-      mutations.push({ op: 'delete', ns: 'messages', key: message.id })
+      this.#deleteMessage(mutations, message.id)
       mutations.push(this.#put(this.#record(message, REVOKED, encodeError(error))))
     }
     const parts = items.filter(([m]) => m.chord !== null).map(([m]) => m)
@@ -575,8 +607,8 @@ export class Engine implements ResultSource {
         settled: false,
         parked: 0,
         hooks: false,
-        children: [],
-        timers: [],
+        children: EMPTY,
+        timers: EMPTY,
         revokedWhileRunning: false,
       })
       // A retry continues the same task: it was received once.
@@ -589,7 +621,7 @@ export class Engine implements ResultSource {
       // So after a crash, prefetched early-ack tasks fail with WorkerLostError like started ones
       // (Celery's early-ack risk, widened by the prefetch window); acksLate ones run again.
       const lease: Mutation[] = this.#volatile ? [] : batch.map((message) => ({ op: 'put', ns: 'messages', key: message.id, value: { ...message, leased: true } }))
-      this.#track(lease.length === 0 ? RESOLVED : this.#commit(lease), () => {
+      this.#commitThen(lease, () => {
         const jobs = []
         for (const message of batch) {
           const run = this.#running.get(message.id)
@@ -631,7 +663,7 @@ export class Engine implements ResultSource {
       ;(records ??= new Map()).set(message.id, record)
       mutations.push(this.#put(record))
     }
-    this.#track(mutations.length === 0 ? RESOLVED : this.#commit(mutations), () => {
+    this.#commitThen(mutations, () => {
       const started = this.#config.events.listenerCount('task-started') > 0
       for (const message of messages) {
         const run = this.#running.get(message.id)
@@ -656,6 +688,7 @@ export class Engine implements ResultSource {
     const soft = message.softTimeLimit ?? (override !== undefined ? override.soft : (task?.softTimeLimit ?? null))
     const hard = message.timeLimit ?? (override !== undefined ? override.hard : (task?.timeLimit ?? null))
     if (soft !== null) {
+      if (run.timers === EMPTY) run.timers = []
       run.timers.push(
         this.clock.setTimer(run.startedAt + soft, () => {
           if (!run.settled) this.#cancel(run, 'soft-time-limit')
@@ -663,6 +696,7 @@ export class Engine implements ResultSource {
       )
     }
     if (hard !== null) {
+      if (run.timers === EMPTY) run.timers = []
       run.timers.push(
         this.clock.setTimer(run.startedAt + hard, () => {
           if (run.settled) return
@@ -679,13 +713,10 @@ export class Engine implements ResultSource {
     run.settled = true
     const { message } = run
     const mutations: Mutation[] = [this.#put(this.#record(message, state, encodeError(error), run.children))]
-    mutations.push({ op: 'delete', ns: 'messages', key: message.id })
+    this.#deleteMessage(mutations, message.id)
     if (state === FAILURE) this.#failChain(message, encodeError(error), mutations)
     const followUps = state === FAILURE ? this.#errbacks(message, mutations) : []
-    for (const m of followUps) {
-      m.seq = ++this.#seq
-      mutations.push({ op: 'put', ns: 'messages', key: m.id, value: m })
-    }
+    this.#putFollowUps(mutations, followUps)
     await this.#track(this.#commitPart(message, false, mutations), () => {
       this.#release(run)
       this.#schedule(followUps)
@@ -730,7 +761,7 @@ export class Engine implements ResultSource {
     const run = this.#running.get(id)
     if (run === undefined || run.settled) return
     const record = this.#record(run.message, state, meta, run.children)
-    this.#track(this.#commit([this.#put(record)]), () => {
+    this.#commitThen([this.#put(record)], () => {
       this.#notify(record)
       if (this.#config.events.listenerCount('task-progress') > 0) {
         this.#config.events.emit('task-progress', { ...this.#eventBase(run.message), state, meta: decode(meta) })
@@ -790,16 +821,14 @@ export class Engine implements ResultSource {
       }
     }
     if (record !== undefined) mutations.push(this.#put(record))
-    if (!requeued) mutations.push({ op: 'delete', ns: 'messages', key: id })
-    for (const m of followUps) {
-      m.seq = ++this.#seq
-      mutations.push({ op: 'put', ns: 'messages', key: m.id, value: m })
-    }
+    if (!requeued) this.#deleteMessage(mutations, id)
+    this.#putFollowUps(mutations, followUps)
     run.hooks = hooks
     const counts = outcome.type === 'success' || outcome.type === 'failure' || (outcome.type === 'reject' && !outcome.requeue)
     // A failed step of a chain inside a chord header counts for the chord in its last step's place.
     const part = outcome.type === 'failure' && message.chord === null ? chainMembership(message) : message
-    this.#track(this.#commitPart(part, counts ? outcome.type === 'success' : null, mutations), () => {
+    const ok = counts ? outcome.type === 'success' : null
+    const after = (): void => {
       if (!requeued) this.#known.delete(id)
       if (hooks) this.#executor.post({ type: 'committed', id })
       else this.#release(run)
@@ -808,7 +837,9 @@ export class Engine implements ResultSource {
       else this.#notifyRecord(id)
       if (outcome.type === 'failure') for (const step of message.chain) if (typeof step.options.taskId === 'string') this.#notifyRecord(step.options.taskId)
       this.#emitOutcome(run, outcome, followUps)
-    })
+    }
+    if (part.chord === null || ok === null) this.#commitThen(mutations, after)
+    else void this.#track(this.#commitPart(part, ok, mutations), after)
   }
 
   #emitOutcome(run: Running, outcome: Outcome, followUps: TaskMessage[]): void {
@@ -837,6 +868,7 @@ export class Engine implements ResultSource {
 
   /** The next chain step and link callbacks after a success; their extra writes (a chord's counter) go to `mutations`. */
   #successors(message: TaskMessage, value: Encoded, mutations: Mutation[]): TaskMessage[] {
+    if (message.chain.length === 0 && message.links.length === 0) return EMPTY
     const out: TaskMessage[] = []
     const context = (chain: SignatureJSON[]): MessageContext => ({
       prepend: [value],
@@ -860,6 +892,7 @@ export class Engine implements ResultSource {
 
   /** Errback messages: the failed task's id prepended to each errback's args. */
   #errbacks(message: TaskMessage, mutations: Mutation[]): TaskMessage[] {
+    if (message.linkErrors.length === 0) return EMPTY
     const out: TaskMessage[] = []
     for (const errback of message.linkErrors) {
       const expansion = this.#config.expand(errback, {
@@ -903,7 +936,7 @@ export class Engine implements ResultSource {
     const ref = message.chord
     if (ref === null || ok === null) return this.#commit(mutations)
     const marker = `${ref.id}#${String(ref.index)}`
-    return this.#storage
+    return this.#store()
       .transact([{ ns: 'chords', key: ref.id }, { ns: 'chords', key: marker }], ([value, seen]) => {
         if (value === undefined || seen !== undefined) return { mutations, result: false }
         const record = value as ChordRecord
@@ -936,7 +969,7 @@ export class Engine implements ResultSource {
   }
 
   async #sendChordBody(chordId: string): Promise<void> {
-    const record = (await this.#storage.get('chords', chordId)) as ChordRecord | undefined
+    const record = (await this.#store().get('chords', chordId)) as ChordRecord | undefined
     if (record === undefined) return
     const context: MessageContext = {
       prepend: null,
@@ -972,10 +1005,7 @@ export class Engine implements ResultSource {
         messages = this.#errbacks(body, mutations)
       }
     }
-    for (const m of messages) {
-      m.seq = ++this.#seq
-      mutations.push({ op: 'put', ns: 'messages', key: m.id, value: m })
-    }
+    this.#putFollowUps(mutations, messages)
     await this.#commit(mutations)
     this.#schedule(messages)
     const bodyId = finalIdOf(record.body)
@@ -1037,9 +1067,9 @@ export class Engine implements ResultSource {
         }
         const dedupe = typeof json.options.taskId === 'string' ? json.options.taskId : undefined
         this.#pendingOps++
-        this.send(json, context, dedupe).then(
+        this.send(json, context, dedupe, identity).then(
           (handle) => {
-            if (run !== undefined) run.children.push(...handleIds(handle))
+            if (run !== undefined) run.children = [...run.children, ...handleIds(handle)]
             reply(true, handle)
             this.#opDone()
           },
@@ -1091,9 +1121,9 @@ export class Engine implements ResultSource {
 
   /** Loads queued messages; a task that was running when the process died is resolved per DESIGN §4. */
   async #recover(): Promise<void> {
-    const messages = (await this.#storage.entries('messages')).map(([, m]) => m as TaskMessage)
-    const results = await this.#storage.entries('results')
-    const revoked = await this.#storage.entries('revoked')
+    const messages = (await this.#store().entries('messages')).map(([, m]) => m as TaskMessage)
+    const results = await this.#store().entries('results')
+    const revoked = await this.#store().entries('revoked')
     for (const [id] of revoked) this.#revoked.set(id, true)
     const queued = new Set<string>()
     const mutations: Mutation[] = []
@@ -1118,12 +1148,12 @@ export class Engine implements ResultSource {
       const error = new WorkerLostError(`Task ${record.task}[${id}] was running when its worker was lost`)
       mutations.push(this.#put({ ...record, state: FAILURE, result: encodeError(error), dateDone: this.clock.now() }))
     }
-    if (mutations.length > 0) await this.#storage.write(mutations)
+    if (mutations.length > 0) await this.#store().write(mutations)
     if (this.#consuming) for (const message of requeue) this.#scheduler.add(message)
     for (const message of requeue) this.#known.add(message.id)
     for (const message of lost) await this.#failLost(message)
     // A chord whose last header task was counted just before a crash still sends its body.
-    for (const [key, value] of await this.#storage.entries('chords')) {
+    for (const [key, value] of await this.#store().entries('chords')) {
       if (key.includes('#')) continue
       const record = value as ChordRecord
       if (record.count >= record.size) await this.#finishChord(key)
@@ -1136,10 +1166,7 @@ export class Engine implements ResultSource {
     const mutations: Mutation[] = [this.#put(this.#record(message, FAILURE, error)), { op: 'delete', ns: 'messages', key: message.id }]
     this.#failChain(message, error, mutations)
     const followUps = this.#errbacks(message, mutations)
-    for (const m of followUps) {
-      m.seq = ++this.#seq
-      mutations.push({ op: 'put', ns: 'messages', key: m.id, value: m })
-    }
+    this.#putFollowUps(mutations, followUps)
     await this.#commitPart(message.chord === null ? chainMembership(message) : message, false, mutations)
     this.#schedule(followUps)
   }
@@ -1170,9 +1197,78 @@ export class Engine implements ResultSource {
     return { op: 'put', ns: 'results', key: record.id, value: record }
   }
 
+  /** Checked for every message: most apps revoke nothing, and the cache's `has` costs an object per call. */
+  #isRevoked(id: string): boolean {
+    return this.#revoked.size > 0 && this.#revoked.has(id)
+  }
+
+  #putMessage(mutations: Mutation[], message: TaskMessage): void {
+    if (this.#storesMessages()) mutations.push({ op: 'put', ns: 'messages', key: message.id, value: message })
+  }
+
+  #deleteMessage(mutations: Mutation[], id: string): void {
+    if (this.#storesMessages()) mutations.push({ op: 'delete', ns: 'messages', key: id })
+  }
+
+  /** Numbers new messages (FIFO order) and stores them with `mutations`. */
+  #putFollowUps(mutations: Mutation[], messages: readonly TaskMessage[]): void {
+    for (const m of messages) {
+      m.seq = ++this.#seq
+      this.#putMessage(mutations, m)
+    }
+  }
+
   #commit(mutations: Mutation[]): Promise<void> {
     if (mutations.length === 0) return Promise.resolve()
-    return this.#storage.write(mutations)
+    return this.#store().write(mutations)
+  }
+
+  /**
+   * The storage, for a call made now: the commits of this tick that wait in the batch (see
+   * {@link #commitThen}) are issued first, so every call reaches storage in the order the
+   * engine made it (adapters apply calls in call order).
+   */
+  #store(): Storage {
+    if (this.#batchThens.length > 0) this.#flushBatch()
+    return this.#storage
+  }
+
+  /**
+   * Stores `mutations` together with the other commits of this tick (one storage call, one
+   * promise for all of them, instead of one each), then runs `then`. For the writes that follow
+   * every run (STARTED, outcomes, progress), where nothing but `then` waits on them.
+   */
+  #commitThen(mutations: readonly Mutation[], then: () => void): void {
+    for (let i = 0; i < mutations.length; i++) this.#batch.push(mutations[i]!)
+    this.#batchThens.push(then)
+    if (this.#batchScheduled) return
+    this.#batchScheduled = true
+    // Counted as engine work until it is issued: the clock and whenIdle wait for it.
+    this.#pendingOps++
+    queueMicrotask(this.#flushBatchSoon)
+  }
+
+  readonly #flushBatchSoon = (): void => {
+    this.#batchScheduled = false
+    this.#flushBatch()
+    this.#opDone()
+  }
+
+  #flushBatch(): void {
+    const thens = this.#batchThens
+    if (thens.length === 0) return
+    const mutations = this.#batch
+    this.#batch = []
+    this.#batchThens = []
+    this.#track(mutations.length === 0 ? RESOLVED : this.#storage.write(mutations), () => {
+      for (const then of thens) {
+        try {
+          then()
+        } catch (error) {
+          this.#config.events.emit('log', { id: '', level: 'error', text: `celeriac: an engine step after a commit threw: ${String(error)}` })
+        }
+      }
+    })
   }
 
   /** Runs `then` after `op`, counting it as engine work until both are done. */
@@ -1214,7 +1310,7 @@ export class Engine implements ResultSource {
   #notifyRecord(id: string): void {
     if (!this.#watchers.has(id)) return
     this.#pendingOps++
-    this.#storage.get('results', id).then(
+    this.#store().get('results', id).then(
       (record) => {
         if (record !== undefined) this.#notify(record as ResultRecord)
         this.#opDone()
@@ -1306,7 +1402,9 @@ export class Engine implements ResultSource {
   async purge(queue: string | undefined): Promise<number> {
     const match = (m: TaskMessage): boolean => queue === undefined || m.queue === queue
     const removed = [...this.#scheduler.removeWhere(() => true, queue), ...this.#unpark(match)]
-    await this.#commit(removed.map((m) => ({ op: 'delete', ns: 'messages', key: m.id })))
+    const deletes: Mutation[] = []
+    for (const m of removed) this.#deleteMessage(deletes, m.id)
+    await this.#commit(deletes)
     for (const m of removed) this.#known.delete(m.id)
     this.#checkWaiters()
     return removed.length
@@ -1325,6 +1423,8 @@ export class Engine implements ResultSource {
     }
   }
 }
+
+const identity = <T>(value: T): T => value
 
 function chainMembership(message: TaskMessage): TaskMessage {
   for (const step of message.chain) {

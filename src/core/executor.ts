@@ -4,12 +4,14 @@
  * inline executor, Node worker_threads and browser Web Workers.
  */
 import { NotRegistered, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from './errors.js'
-import type { FromRuntime, RpcCall, RunJob, ToRuntime, CancelReason } from './protocol.js'
+import type { FromRuntime, Outcome, RpcCall, RunJob, ToRuntime, CancelReason } from './protocol.js'
+import type { TaskMessage } from './message.js'
 import { decode, decodeError, encode } from './serializer.js'
 import type { Encoded } from './serializer.js'
 import type { Lock, RunContext, Task } from './task.js'
 import type { TaskProfile } from './options.js'
 import { trace } from './tracer.js'
+import type { TraceInput, TraceReporter } from './tracer.js'
 
 /** What an executor needs from the engine. */
 export interface ExecutorHost {
@@ -87,11 +89,6 @@ export class LazyAbort {
     this.#reason = reason
     this.#controller?.abort(reason)
   }
-}
-
-interface ActiveRun {
-  readonly abort: LazyAbort
-  committed: (() => void) | undefined
 }
 
 /**
@@ -183,32 +180,35 @@ export class TaskRuntime {
       this.#post({ type: 'outcome', id: message.id, outcome: { type: 'failure', error: encode(error) }, hooks: false })
       return
     }
-    const run: ActiveRun = { abort: new LazyAbort(), committed: undefined }
+    const run = new ActiveRun(this, task, job)
     this.#runs.set(message.id, run)
-    const id = message.id
-    const context = this.#context(id)
-    void trace(
-      { task, message, hostname: job.hostname, abort: run.abort, run: context },
-      {
-        outcome: (outcome, hooks) => {
-          if (!hooks) {
-            this.#runs.delete(id)
-            this.#next()
-          }
-          const stored = hooks ? new Promise<void>((resolve) => (run.committed = resolve)) : undefined
-          this.#post({ type: 'outcome', id, outcome, hooks })
-          return stored ?? Promise.resolve()
-        },
-        finished: () => {
-          this.#runs.delete(id)
-          this.#post({ type: 'finished', id })
-          this.#next()
-        },
-      },
-    )
+    void trace(run, run)
   }
 
-  #context(id: string): RunContext {
+  /** @internal The run reports its outcome (see ActiveRun). */
+  reportOutcome(run: ActiveRun, outcome: Outcome, hooks: boolean): Promise<void> | undefined {
+    const id = run.message.id
+    if (!hooks) {
+      this.#runs.delete(id)
+      this.#post({ type: 'outcome', id, outcome, hooks })
+      this.#next()
+      return undefined
+    }
+    const stored = new Promise<void>((resolve) => (run.committed = resolve))
+    this.#post({ type: 'outcome', id, outcome, hooks })
+    return stored
+  }
+
+  /** @internal The hooks after a run's outcome are done. */
+  reportFinished(run: ActiveRun): void {
+    const id = run.message.id
+    this.#runs.delete(id)
+    this.#post({ type: 'finished', id })
+    this.#next()
+  }
+
+  /** @internal What a bound `self` asks of the engine, as protocol messages. */
+  contextFor(id: string): RunContext {
     const rpc = (call: RpcCall): Promise<unknown> => this.#rpc(id, call)
     return {
       updateState: (state, meta) => this.#post({ type: 'state', id, state, meta: encode(meta, 'meta') }),
@@ -236,6 +236,40 @@ export class TaskRuntime {
       this.#rpcs.set(requestId, { resolve: (value) => resolve(decode(value as Encoded)), reject })
       this.#post({ type: 'rpc', id, requestId, call })
     })
+  }
+}
+
+/**
+ * One run in a runtime: what the tracer reads, how it reports, and the abort and commit wait the
+ * runtime keeps. One object per run, and its engine context only when a bound `self` needs it.
+ */
+class ActiveRun implements TraceInput, TraceReporter {
+  readonly abort = new LazyAbort()
+  readonly message: TaskMessage
+  readonly hostname: string
+  /** Resolves the wait of `hooks` once the engine says the outcome is stored. */
+  committed: (() => void) | undefined = undefined
+  #context: RunContext | undefined = undefined
+
+  constructor(
+    readonly runtime: TaskRuntime,
+    readonly task: Task<never, unknown>,
+    job: RunJob,
+  ) {
+    this.message = job.message
+    this.hostname = job.hostname
+  }
+
+  context(): RunContext {
+    return (this.#context ??= this.runtime.contextFor(this.message.id))
+  }
+
+  outcome(outcome: Outcome, hooks: boolean): Promise<void> | undefined {
+    return this.runtime.reportOutcome(this, outcome, hooks)
+  }
+
+  finished(): void {
+    this.runtime.reportFinished(this)
   }
 }
 

@@ -15,8 +15,8 @@ import type { Lock, Request, RunContext } from './task.js'
 
 /** How the tracer reports; implemented by the runtime. */
 export interface TraceReporter {
-  /** Reports the outcome; resolves once it is stored when `hooks` is true (hooks then run). */
-  outcome(outcome: Outcome, hooks: boolean): Promise<void>
+  /** Reports the outcome; with `hooks`, resolves once it is stored (the hooks then run). */
+  outcome(outcome: Outcome, hooks: boolean): Promise<void> | undefined
   /** The hooks after the outcome are done. */
   finished(): void
 }
@@ -27,24 +27,91 @@ export interface TraceInput {
   readonly hostname: string
   /** Aborts `self.signal` (made on first use). */
   readonly abort: { readonly signal: AbortSignal; readonly aborted: boolean }
-  readonly run: RunContext
+  /** What `self` asks of the engine; made only when a bound `self` is (most runs never need it). */
+  context(): RunContext
   readonly isEager?: boolean
 }
 
 type AnyArgs = never
 
-/** Runs the task of `input.message` and reports through `reporter`. Never rejects. */
-export async function trace(input: TraceInput, reporter: TraceReporter): Promise<void> {
-  const { task, message } = input
+/**
+ * Runs the task of `input.message` and reports through `reporter`. Never rejects. A plain task
+ * (see {@link isPlain}) that returns a value reports it before `trace` returns, with no promise.
+ */
+export function trace(input: TraceInput, reporter: TraceReporter): Promise<void> | undefined {
+  if (!isPlain(input.task)) return traceBound(input, reporter)
   let args: unknown[]
-  let headers: Record<string, unknown>
   try {
-    args = decode<unknown[]>(message.args)
-    headers = message.headers === null ? {} : decode<Record<string, unknown>>(message.headers)
+    args = decode<unknown[]>(input.message.args)
   } catch (error) {
-    await reporter.outcome({ type: 'failure', error: encodeError(error) }, false)
-    return
+    void reporter.outcome({ type: 'failure', error: encodeError(error) }, false)
+    return undefined
   }
+  let value: unknown
+  try {
+    value = (input.task.fn as (...a: unknown[]) => unknown)(...args)
+  } catch (caught) {
+    return reportCaught(input, reporter, args, caught)
+  }
+  if (isThenable(value)) {
+    return Promise.resolve(value).then(
+      (resolved) => reportValue(input, reporter, args, resolved),
+      (caught: unknown) => reportCaught(input, reporter, args, caught),
+    )
+  }
+  return reportValue(input, reporter, args, value)
+}
+
+/**
+ * A task with nothing around its body: not bound, no `call` override, no hooks but `onRetry`, no
+ * lock option. Its body gets the arguments alone, so no `self` or request is made unless it
+ * fails (a retry decision reads the task's options through `self`).
+ */
+function isPlain(task: Task<never, unknown>): boolean {
+  return (
+    !task.bind &&
+    task.lockOption === null &&
+    task.call === PLAIN_CALL &&
+    !hasHook(task, 'beforeStart') &&
+    !hasHook(task, 'onSuccess') &&
+    !hasHook(task, 'onFailure') &&
+    !hasHook(task, 'afterReturn')
+  )
+}
+
+const PLAIN_CALL = Task.prototype.call
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+}
+
+function reportValue(input: TraceInput, reporter: TraceReporter, args: unknown[], value: unknown): Promise<void> | undefined {
+  let encoded: Encoded
+  try {
+    encoded = encode(value, 'result')
+  } catch (caught) {
+    return reportCaught(input, reporter, args, caught)
+  }
+  void reporter.outcome({ type: 'success', value: encoded }, false)
+  return undefined
+}
+
+/** A plain task failed: decide (retry, autoretry, failure) with a `self` made now. */
+function reportCaught(input: TraceInput, reporter: TraceReporter, args: unknown[], caught: unknown): Promise<void> {
+  let self: Task<unknown[], unknown>
+  try {
+    self = makeSelf(input, args)
+  } catch (error) {
+    void reporter.outcome({ type: 'failure', error: encodeError(error) }, false)
+    return Promise.resolve()
+  }
+  return decide(self, caught, self.request).then(({ outcome }) => void reporter.outcome(outcome, false))
+}
+
+/** The per-run `self`: its prototype is the task, so options, hooks and helpers show through. */
+function makeSelf(input: TraceInput, args: unknown[]): Task<unknown[], unknown> {
+  const { message } = input
+  const headers = message.headers === null ? {} : decode<Record<string, unknown>>(message.headers)
   const request: Request = {
     id: message.id,
     task: message.task,
@@ -63,10 +130,26 @@ export async function trace(input: TraceInput, reporter: TraceReporter): Promise
     chord: message.chord,
     headers,
   }
-  const self = Object.create(task) as Task<unknown[], unknown>
+  const self = Object.create(input.task) as Task<unknown[], unknown>
   self.request = request
   self[ABORT] = input.abort
-  self[RUN] = input.run
+  self[RUN] = input.context()
+  return self
+}
+
+/** The full trace: a bound `self`, hooks in Celery's order, the lock option. */
+async function traceBound(input: TraceInput, reporter: TraceReporter): Promise<void> {
+  const { task, message } = input
+  let args: unknown[]
+  let self: Task<unknown[], unknown>
+  try {
+    args = decode<unknown[]>(message.args)
+    self = makeSelf(input, args)
+  } catch (error) {
+    await reporter.outcome({ type: 'failure', error: encodeError(error) }, false)
+    return
+  }
+  const request = self.request
   const callArgs = args as AnyArgs[]
 
   let value: unknown
@@ -112,7 +195,7 @@ export async function trace(input: TraceInput, reporter: TraceReporter): Promise
       await self.afterReturn(FAILURE, error, message.id, args as never, einfo)
     }
   } catch (hookError) {
-    input.run.log('error', `hook of ${message.task}[${message.id}] threw: ${String(hookError)}`)
+    input.context().log('error', `hook of ${message.task}[${message.id}] threw: ${String(hookError)}`)
   } finally {
     reporter.finished()
   }
