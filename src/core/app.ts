@@ -5,7 +5,7 @@
 import { EventEmitter } from 'eventemitter3'
 import { systemClock } from './clock.js'
 import type { Clock } from './clock.js'
-import { NONE, expand, freeze } from './canvas.js'
+import { NONE, expand, freeze, rootMessage } from './canvas.js'
 import type { ExpandEnv } from './canvas.js'
 import { Engine } from './engine.js'
 import type { MessageContext } from './engine.js'
@@ -125,6 +125,8 @@ export class Celeriac implements Sender, TaskOwner {
   readonly #tasks = new Map<string, AnyTask>()
   #config: ResolvedConfig
   #engine: Engine | undefined
+  /** How sends become messages (made at start, with the config as it is then). */
+  #env: ExpandEnv | undefined
   #lifecycle: Lifecycle = 'new'
   #leadership: Leadership | undefined
 
@@ -213,6 +215,7 @@ export class Celeriac implements Sender, TaskOwner {
     this.#lifecycle = 'starting'
     const c = this.#config
     const env = this.#expandEnv()
+    this.#env = env
     const engine = new Engine({
       storage: c.storage,
       executor: c.executor,
@@ -313,16 +316,20 @@ export class Celeriac implements Sender, TaskOwner {
   /** @internal */
   sendCall(name: string, args: readonly unknown[], options: SendOptions): Promise<unknown> {
     let engine: Engine
-    let json: SignatureJSON
+    let encodedArgs: SignatureJSON['args']
+    let optionsJSON: SignatureJSON['options']
     try {
       engine = this.#requireEngine(`send '${name}'`)
       this.#checkKnown(name)
-      json = { task: name, args: encodeArgs(args), options: optionsToJSON(options), immutable: true, kind: 'task' }
+      encodedArgs = encodeArgs(args)
+      optionsJSON = optionsToJSON(options)
+      // A task id may name a task that exists already (dedupe): that send takes the general path.
+      if (options.taskId === undefined) return engine.sendMessage(rootMessage(name, encodedArgs, optionsJSON, this.#env!))
     } catch (error) {
       // Bad input rejects the send's promise, as it would in an async function.
       return Promise.reject(error)
     }
-    return engine.send(json, ROOT_CONTEXT, options.taskId, engine.wrapHandle)
+    return engine.send({ task: name, args: encodedArgs, options: optionsJSON, immutable: true, kind: 'task' }, ROOT_CONTEXT, options.taskId, engine.wrapHandle)
   }
 
   /** @internal */

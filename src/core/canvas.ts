@@ -6,7 +6,7 @@
  */
 import { ConfigError } from './errors.js'
 import type { Expansion, HandleJSON, MessageContext } from './engine.js'
-import type { ChordRef, SignatureJSON, TaskMessage } from './message.js'
+import type { ChordRef, SignatureJSON, SignatureOptionsJSON, TaskMessage } from './message.js'
 import { setChunksImplementation } from './task.js'
 import { checkDuration, checkName, checkPriority, checkTime } from './validate.js'
 import type { Route, SendOptions, TaskProfile } from './options.js'
@@ -212,11 +212,24 @@ function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEn
  */
 export const NONE: never[] = Object.freeze([]) as never[]
 
+/** The context of a task sent on its own. */
+const ROOT: MessageContext = Object.freeze({ prepend: null, parentId: null, rootId: null, headers: null, chain: NONE, groupId: null, groupIndex: null, chord: null })
+
 function taskMessage(json: SignatureJSON, context: MessageContext, env: ExpandEnv): TaskMessage {
+  return messageOf(json.task, json.args, json.options, json.immutable, context, env)
+}
+
+/**
+ * The message of a task sent on its own as a new root (`delay`, `applyAsync`, `sendTask`): the
+ * same as expanding a task signature, without building the signature first.
+ */
+export function rootMessage(name: string, args: Encoded[], options: SignatureOptionsJSON, env: ExpandEnv): TaskMessage {
+  return messageOf(name, args, options, true, ROOT, env)
+}
+
+function messageOf(name: string, givenArgs: Encoded[], o: SignatureOptionsJSON, immutable: boolean, context: MessageContext, env: ExpandEnv): TaskMessage {
   // Labels for errors are built only when there is an error: this runs for every send.
-  const name = json.task
   checkName(name, 'task name')
-  const o = json.options
   const task = env.profile(name)
   const route = env.route(name)
   const id = typeof o.taskId === 'string' && o.taskId.length > 0 ? o.taskId : env.newId()
@@ -247,10 +260,10 @@ function taskMessage(json: SignatureJSON, context: MessageContext, env: ExpandEn
       throw new ConfigError(`${sending(name)}: softTimeLimit (${String(softTimeLimit)} ms) must not exceed timeLimit (${String(hard)} ms)`)
     }
   }
-  const args = context.prepend === null || json.immutable ? json.args : [...context.prepend, ...json.args]
+  const args = context.prepend === null || immutable ? givenArgs : [...context.prepend, ...givenArgs]
   return {
     id,
-    task: json.task,
+    task: name,
     args,
     headers: o.headers ?? context.headers,
     queue,

@@ -310,6 +310,20 @@ export class Engine implements ResultSource {
   }
 
   /**
+   * Sends one task message as a new root (the common `delay()`, with no canvas to expand and no
+   * taskId to dedupe); resolves with its handle once it is stored.
+   */
+  sendMessage(message: TaskMessage): Promise<AsyncResult<unknown>> {
+    if (!this.#storesMessages()) {
+      message.seq = ++this.#seq
+      this.#scheduleOne(message, this.#config.events.listenerCount('task-sent') > 0)
+      this.#schedulePump()
+      return Promise.resolve(new AsyncResult(message.id, this))
+    }
+    return this.enqueue([message]).then(() => new AsyncResult(message.id, this))
+  }
+
+  /**
    * Whether queued messages are written to storage. Volatile storage (memory) survives nothing
    * and is read by no one else, so a consuming engine's scheduler is the only copy that matters;
    * a producer writes them for whichever app consumes the storage later.
@@ -361,25 +375,25 @@ export class Engine implements ResultSource {
    */
   #schedule(messages: readonly TaskMessage[], sentEvents = true): void {
     const emit = sentEvents && this.#config.events.listenerCount('task-sent') > 0
-    let unrun: Array<[TaskMessage, 'revoked']> | undefined
-    for (const message of messages) {
-      this.#known.add(message.id)
-      // A revoked id that comes with an eta (a countdown send, a retry) is discarded at once, as
-      // a Celery worker does on receipt; one that is ready now is caught by the pump.
-      if (this.#consuming && message.eta !== null && this.#isRevoked(message.id) && message.eta > this.clock.now()) (unrun ??= []).push([message, 'revoked'])
-      else if (this.#consuming) this.#scheduler.add(message)
-      if (emit) {
-        this.#config.events.emit('task-sent', {
-          ...this.#eventBase(message),
-          args: decode<unknown[]>(message.args),
-          eta: message.eta,
-          expires: message.expires,
-          priority: message.priority,
-        })
-      }
-    }
-    if (unrun !== undefined) this.#finishUnrun(unrun)
+    for (const message of messages) this.#scheduleOne(message, emit)
     this.#schedulePump()
+  }
+
+  #scheduleOne(message: TaskMessage, emit: boolean): void {
+    this.#known.add(message.id)
+    // A revoked id that comes with an eta (a countdown send, a retry) is discarded at once, as a
+    // Celery worker does on receipt; one that is ready now is caught by the pump.
+    if (this.#consuming && message.eta !== null && this.#isRevoked(message.id) && message.eta > this.clock.now()) this.#finishUnrun([[message, 'revoked']])
+    else if (this.#consuming) this.#scheduler.add(message)
+    if (emit) {
+      this.#config.events.emit('task-sent', {
+        ...this.#eventBase(message),
+        args: decode<unknown[]>(message.args),
+        eta: message.eta,
+        expires: message.expires,
+        priority: message.priority,
+      })
+    }
   }
 
   async #exists(id: string): Promise<boolean> {

@@ -203,6 +203,13 @@ export function encodeArgs(args: readonly unknown[], root = 'args'): Encoded[] {
 
 /** @internal JSON form of send options: times absolute where they were Dates, signatures as JSON. */
 export function optionsToJSON(options: Readonly<SendOptions>): SignatureOptionsJSON {
+  // Most sends give no options (`delay`): they share one frozen empty object.
+  let given = false
+  for (const _ in options) {
+    given = true
+    break
+  }
+  if (!given) return NO_OPTIONS_JSON
   const out: SignatureOptionsJSON = {}
   if (options.countdown !== undefined) out.countdown = options.countdown
   if (options.eta !== undefined) out.eta = checkTime(options.eta, 'eta')
@@ -221,6 +228,8 @@ export function optionsToJSON(options: Readonly<SendOptions>): SignatureOptionsJ
   if (options.softTimeLimit !== undefined) out.softTimeLimit = options.softTimeLimit
   return out
 }
+
+const NO_OPTIONS_JSON: SignatureOptionsJSON = Object.freeze({})
 
 /** @internal */
 export function optionsFromJSON(json: SignatureOptionsJSON): SendOptions {

@@ -86,6 +86,8 @@ export interface TaskOwner {
 }
 
 const noop = (): void => {}
+/** The options of a send that gives none (`delay`), shared. */
+const NO_OPTIONS: SendOptions = Object.freeze({})
 
 /**
  * The base class of tasks. Subclass it to share behaviour (hooks, helpers, option defaults) and
@@ -179,7 +181,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   }
 
   /** Sends the task with options (countdown, eta, expires, queue, priority, headers, taskId, ...). */
-  applyAsync(args: A, options: SendOptions = {}): Promise<AsyncResult<R>> {
+  applyAsync(args: A, options: SendOptions = NO_OPTIONS): Promise<AsyncResult<R>> {
     const run = this[RUN]
     if (run !== undefined) {
       const sig = new Signature({ task: this.name, args, options: {}, immutable: true, sender: undefined })
