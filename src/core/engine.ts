@@ -16,6 +16,7 @@ import type { FromRuntime, Outcome, RpcCall } from './protocol.js'
 import { AsyncResult, GroupResult } from './result.js'
 import type { ResultSource } from './result.js'
 import { Scheduler } from './scheduler.js'
+import { microtask } from './microtask.js'
 import { RateLimiter } from './rate-limit.js'
 import { parseRate } from './validate.js'
 import type { ReadyQueue } from './scheduler.js'
@@ -515,7 +516,7 @@ export class Engine implements ResultSource {
   #schedulePump(): void {
     if (this.#pumpScheduled || !this.#consuming) return
     this.#pumpScheduled = true
-    queueMicrotask(() => this.#pump())
+    microtask(() => this.#pump())
   }
 
   #pump(): void {
@@ -613,8 +614,10 @@ export class Engine implements ResultSource {
   #startBatch(batch: TaskMessage[]): void {
     const now = this.clock.now()
     const received = this.#config.events.listenerCount('task-received') > 0
-    for (const message of batch) {
-      this.#running.set(message.id, {
+    const runs = new Array<Running>(batch.length)
+    for (let i = 0; i < batch.length; i++) {
+      const message = batch[i]!
+      const run: Running = {
         message,
         startedAt: now,
         started: false,
@@ -624,7 +627,9 @@ export class Engine implements ResultSource {
         children: EMPTY,
         timers: EMPTY,
         revokedWhileRunning: false,
-      })
+      }
+      runs[i] = run
+      this.#running.set(message.id, run)
       // A retry continues the same task: it was received once.
       if (received && message.retries === 0) this.#config.events.emit('task-received', this.#eventBase(message))
     }
@@ -634,39 +639,32 @@ export class Engine implements ResultSource {
       // though: a task must never start unrecorded, or a crash would run an early-ack task twice.
       // So after a crash, prefetched early-ack tasks fail with WorkerLostError like started ones
       // (Celery's early-ack risk, widened by the prefetch window); acksLate ones run again.
-      const lease: Mutation[] = this.#volatile ? [] : batch.map((message) => ({ op: 'put', ns: 'messages', key: message.id, value: { ...message, leased: true } }))
-      this.#commitThen(lease, () => {
-        const jobs = []
-        for (const message of batch) {
-          const run = this.#running.get(message.id)
-          if (run !== undefined && !run.settled) jobs.push({ message, hostname: this.#config.hostname })
-        }
-        if (jobs.length > 0) this.#executor.post({ type: 'run', jobs })
-      })
+      const lease: Mutation[] = this.#volatile ? EMPTY : batch.map((message) => ({ op: 'put', ns: 'messages', key: message.id, value: { ...message, leased: true } }))
+      this.#commitThen(lease, () => this.#dispatch(runs))
       return
     }
-    this.#markStarted(batch, () => {
-      const jobs = []
-      for (const message of batch) {
-        const run = this.#running.get(message.id)
-        if (run !== undefined && !run.settled) jobs.push({ message, hostname: this.#config.hostname })
-      }
-      if (jobs.length > 0) this.#executor.post({ type: 'run', jobs })
-    })
+    this.#markStarted(runs, () => this.#dispatch(runs))
+  }
+
+  /** Hands the runs that are still on (none settled them meanwhile) to the executor, in one post. */
+  #dispatch(runs: readonly Running[]): void {
+    const jobs = []
+    const hostname = this.#config.hostname
+    for (const run of runs) if (!run.settled) jobs.push({ message: run.message, hostname })
+    if (jobs.length > 0) this.#executor.post({ type: 'run', jobs })
   }
 
   /** Acks (or leases) started tasks and records STARTED, in one write; then arms their limits. */
-  #markStarted(messages: TaskMessage[], then?: () => void): void {
+  #markStarted(runs: readonly Running[], then?: () => void): void {
     const now = this.clock.now()
     const mutations: Mutation[] = []
-    let records: Map<string, ResultRecord> | undefined
-    for (const message of messages) {
-      const run = this.#running.get(message.id)
-      if (run !== undefined) {
-        run.started = true
-        run.startedAt = now
-      }
-      if (this.#volatile) continue
+    const records: Array<ResultRecord | undefined> | undefined = this.#volatile ? undefined : new Array<ResultRecord | undefined>(runs.length)
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!
+      run.started = true
+      run.startedAt = now
+      if (records === undefined) continue
+      const { message } = run
       // The message stays, leased, until the run ends: after a crash recovery runs an acksLate
       // task again (at least once) and fails an early-ack one with WorkerLostError (at most
       // once), continuing its chain, errbacks and chord as any failure does.
@@ -674,21 +672,21 @@ export class Engine implements ResultSource {
       const task = this.#config.profile(message.task)
       const state = task === undefined || task.trackStarted ? STARTED : PENDING
       const record = this.#record(message, state, null)
-      ;(records ??= new Map()).set(message.id, record)
+      records[i] = record
       mutations.push(this.#put(record))
     }
     this.#commitThen(mutations, () => {
       const started = this.#config.events.listenerCount('task-started') > 0
-      for (const message of messages) {
-        const run = this.#running.get(message.id)
+      for (let i = 0; i < runs.length; i++) {
+        const run = runs[i]!
         // It did start: say so even when its outcome came in while the ack was being stored
         // (the outcome's events wait for its own, later, commit).
-        if (started) this.#config.events.emit('task-started', this.#eventBase(message))
-        if (run === undefined || run.settled) continue
+        if (started) this.#config.events.emit('task-started', this.#eventBase(run.message))
+        if (run.settled) continue
         this.#armLimits(run)
         // The record just stored, now: reading it back could deliver it after a later update of
         // the task (its progress), and progress() would see the state go backwards.
-        const record = records?.get(message.id)
+        const record = records?.[i]
         if (record !== undefined) this.#notify(record)
       }
       then?.()
@@ -748,7 +746,7 @@ export class Engine implements ResultSource {
     switch (message.type) {
       case 'started': {
         const run = this.#running.get(message.id)
-        if (run !== undefined && !run.settled && !run.started) this.#markStarted([run.message])
+        if (run !== undefined && !run.settled && !run.started) this.#markStarted([run])
         return
       }
       case 'state':
@@ -1259,7 +1257,7 @@ export class Engine implements ResultSource {
     this.#batchScheduled = true
     // Counted as engine work until it is issued: the clock and whenIdle wait for it.
     this.#pendingOps++
-    queueMicrotask(this.#flushBatchSoon)
+    microtask(this.#flushBatchSoon)
   }
 
   readonly #flushBatchSoon = (): void => {

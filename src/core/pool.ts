@@ -10,6 +10,7 @@ import type { Executor, ExecutorHost } from './executor.js'
 import type { FromWorker, RunJob, ToRuntime, ToWorker } from './protocol.js'
 import { decodeError, encodeError } from './serializer.js'
 import type { TaskProfile } from './options.js'
+import { microtask } from './microtask.js'
 
 /** The few things the pool needs from a worker. */
 export interface PoolWorker {
@@ -77,7 +78,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     slot.worker.post(batch)
   }
   const send = (slot: Slot, message: ToRuntime): void => {
-    if (slot.outbox.length === 0) queueMicrotask(() => flush(slot))
+    if (slot.outbox.length === 0) microtask(() => flush(slot))
     slot.outbox.push(message)
   }
 

@@ -10,6 +10,7 @@ import { TaskRuntime } from './executor.js'
 import type { FromRuntime, FromWorker, ToWorker } from './protocol.js'
 import { encodeError } from './serializer.js'
 import { profileOf } from './options.js'
+import { microtask } from './microtask.js'
 
 export interface WorkerShell {
   /** Sends a batch (or the hello) to the pool. */
@@ -57,7 +58,7 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
     reportStart: true,
     flush,
     post: (message) => {
-      if (outbox.length === 0) queueMicrotask(flush)
+      if (outbox.length === 0) microtask(flush)
       outbox.push(message)
     },
   })
