@@ -340,8 +340,9 @@ export class Engine implements ResultSource {
   }
 
   /**
-   * Queues messages that are already stored. `sentEvents: false` for a retry: the same task goes
-   * on (its events read sent, received, started, retried, started, ...), it is not sent anew.
+   * Queues messages that are already stored. `sentEvents: false` for a retry or a requeue: the
+   * same task goes on (its events read sent, received, started, retried, started, ...), it is not
+   * sent anew.
    */
   #schedule(messages: readonly TaskMessage[], sentEvents = true): void {
     const emit = sentEvents && this.#config.events.listenerCount('task-sent') > 0
@@ -811,7 +812,7 @@ export class Engine implements ResultSource {
       if (!requeued) this.#known.delete(id)
       if (hooks) this.#executor.post({ type: 'committed', id })
       else this.#release(run)
-      this.#schedule(followUps, outcome.type !== 'retry')
+      this.#schedule(followUps, !requeued)
       if (record !== undefined) this.#notify(record)
       else this.#notifyRecord(id)
       if (outcome.type === 'failure') for (const step of message.chain) if (typeof step.options.taskId === 'string') this.#notifyRecord(step.options.taskId)
