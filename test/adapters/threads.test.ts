@@ -118,44 +118,32 @@ describe('threads executor: tasks per worker', () => {
   /** How many of `ids` run on each thread, largest first. */
   function perThread(ids: readonly string[], threadOf: Map<string, string>): number[] {
     const counts = new Map<string, number>()
-    for (const id of ids) counts.set(threadOf.get(id)!, (counts.get(threadOf.get(id)!) ?? 0) + 1)
+    for (const id of ids) {
+      const thread = threadOf.get(id)!
+      counts.set(thread, (counts.get(thread) ?? 0) + 1)
+    }
     return [...counts.values()].sort((a, b) => b - a)
   }
 
-  it('runs one task per worker at a time by default (Celery prefork): the others wait, prefetched', async () => {
+  it.each([
+    // Celery prefork: one task per worker process; the others wait, prefetched.
+    ['one task per worker at a time by default', undefined, [1, 1], [1_000, 1_000, 2_000, 2_000, 3_000]],
+    ['two tasks per worker at once with tasksPerWorker: 2', 2, [2, 2], [1_000, 1_000, 1_000, 1_000, 2_000]],
+  ] as const)('runs %s', async (_title, tasksPerWorker, perWorker, finished) => {
+    const sent = finished.length
     const clock = virtualClock()
-    const { app } = await start({}, clock)
-    const { runs, threadOf } = await holds(app, 4, 1_000)
-    await clock.advance(0)
-    const active = app.inspect.active().map((t) => t.id)
-    expect(active).toHaveLength(2)
-    expect(perThread(active, threadOf)).toEqual([1, 1])
-    expect(app.inspect.reserved()).toHaveLength(2)
-    await clock.advance(1_000)
-    expect(app.inspect.active()).toHaveLength(2)
-    expect(app.inspect.reserved()).toEqual([])
-    await clock.advance(1_000)
-    const threads = await Promise.all(runs.map((r) => r.get()))
-    expect(new Set(threads).size).toBe(2)
-    expect(perThread(runs.map((r) => r.id), threadOf)).toEqual([2, 2])
-  })
-
-  it('with tasksPerWorker: 2, each worker runs two tasks at once (async tasks share a worker)', async () => {
-    const clock = virtualClock()
-    const { app } = await start({ tasksPerWorker: 2 }, clock)
+    const { app } = await start(tasksPerWorker === undefined ? {} : { tasksPerWorker }, clock)
     const t0 = clock.now()
-    const finished: number[] = []
-    app.events.on('task-succeeded', (e) => finished.push(e.timestamp - t0))
-    const { runs, threadOf } = await holds(app, 5, 1_000)
+    const done: number[] = []
+    app.events.on('task-succeeded', (e) => done.push(e.timestamp - t0))
+    const { runs, threadOf } = await holds(app, sent, 1_000)
     await clock.advance(0)
     const active = app.inspect.active().map((t) => t.id)
-    expect(active).toHaveLength(4)
-    expect(perThread(active, threadOf)).toEqual([2, 2])
-    expect(app.inspect.reserved()).toHaveLength(1)
-    await clock.advance(1_000)
-    await clock.advance(1_000)
-    await Promise.all(runs.map((r) => r.get()))
-    expect(finished).toEqual([1_000, 1_000, 1_000, 1_000, 2_000])
+    expect(perThread(active, threadOf)).toEqual(perWorker)
+    expect(app.inspect.reserved()).toHaveLength(sent - active.length)
+    await clock.runAll()
+    expect(new Set(await Promise.all(runs.map((r) => r.get()))).size).toBe(2)
+    expect(done).toEqual(finished)
   })
 })
 
