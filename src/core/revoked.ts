@@ -35,6 +35,11 @@ export class RevokedSet {
     })
   }
 
+  /** Ids held, expired ones included until the bound pushes them out: a cheap "none revoked" check before {@link has}. */
+  get size(): number {
+    return this.#ids.size
+  }
+
   has(id: string): boolean {
     return this.#ids.has(id)
   }
