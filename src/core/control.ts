@@ -56,7 +56,9 @@ export class Control {
 
   /**
    * Revokes tasks by id: a queued or scheduled one never runs (REVOKED); with `terminate`, a
-   * running one is stopped. Unknown ids are remembered, so they never run if they arrive later.
+   * running one is stopped. Unknown ids are remembered, so they never run if they arrive later
+   * (the most recent 50 000 ids, each for 3 hours of engine clock, across restarts on durable
+   * storage: Celery's `REVOKES_MAX` and `REVOKE_EXPIRES`).
    */
   async revoke(ids: string | readonly string[], options: { terminate?: boolean } = {}): Promise<void> {
     const list = typeof ids === 'string' ? [ids] : [...ids]
@@ -111,7 +113,7 @@ export class Inspect {
     return this.#engine('inspect').reserved().map(info)
   }
 
-  /** Ids revoked (bounded: the most recent 50 000). */
+  /** Ids remembered as revoked: the most recent 50 000, each for 3 hours after its revoke (engine clock). */
   revoked(): string[] {
     return this.#engine('inspect').revokedIds()
   }

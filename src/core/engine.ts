@@ -4,7 +4,6 @@
  * concurrency, and commits each outcome (result + ack + next messages) in one storage call.
  */
 import type { EventEmitter } from 'eventemitter3'
-import { LRUCache } from 'lru-cache'
 import type { Clock, TimerHandle } from './clock.js'
 import type { CeleriacEvents, TaskEventBase } from './events.js'
 import { ChordError, ConfigError, StorageError, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from './errors.js'
@@ -18,6 +17,7 @@ import type { ResultSource } from './result.js'
 import { Scheduler } from './scheduler.js'
 import { microtask } from './microtask.js'
 import { RateLimiter } from './rate-limit.js'
+import { RevokedSet } from './revoked.js'
 import { parseRate } from './validate.js'
 import type { ReadyQueue } from './scheduler.js'
 import { decode, decodeError, encode, encodeError, tracebackOf } from './serializer.js'
@@ -121,8 +121,8 @@ export class Engine implements ResultSource {
   #unwatch: (() => void) | undefined
   /** Ids queued, scheduled or running here: taskId dedupe without a storage read. */
   readonly #known = new Set<string>()
-  /** Revoked ids, bounded like Celery's worker set (most recent 50 000); also kept in storage. */
-  readonly #revoked = new LRUCache<string, true>({ max: 50_000 })
+  /** Revoked ids, bounded and expiring like Celery's worker set; also kept in storage. */
+  readonly #revoked: RevokedSet
   readonly #watchers = new Map<string, Set<(record: ResultRecord) => void>>()
   #idleWaiters: Array<() => void> = []
   #quietWaiters: Array<() => void> = []
@@ -151,6 +151,7 @@ export class Engine implements ResultSource {
     this.#executor = config.executor
     this.#consuming = config.consume
     this.#scheduler = new Scheduler(config.clock, () => this.#schedulePump())
+    this.#revoked = new RevokedSet(config.clock)
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -159,7 +160,7 @@ export class Engine implements ResultSource {
     await this.#storage.open()
     try {
       if (this.#consuming) await this.#startConsuming()
-      else for (const [id] of await this.#store().entries('revoked')) this.#revoked.set(id, true)
+      else await this.#commit(this.#revoked.load(await this.#store().entries('revoked')))
     } catch (error) {
       await this.#storage.close().catch(() => undefined)
       throw error
@@ -210,7 +211,7 @@ export class Engine implements ResultSource {
   #onExternal(changes: readonly StorageChange[]): void {
     for (const change of changes) {
       if (change.ns === 'results') this.#notifyRecord(change.key)
-      else if (change.ns === 'revoked') this.#revoked.set(change.key, true)
+      else if (change.ns === 'revoked') this.#syncRevoked(change.key)
       else if (change.ns === 'messages' && this.#consuming && !this.#known.has(change.key) && !this.#running.has(change.key)) this.#adopt(change.key)
     }
   }
@@ -226,6 +227,18 @@ export class Engine implements ResultSource {
           this.#known.add(id)
           this.#scheduler.add(message)
         }
+        this.#opDone()
+      },
+      () => this.#opDone(),
+    )
+  }
+
+  /** Another handle revoked an id, or forgot one: its stored entry is the truth. */
+  #syncRevoked(id: string): void {
+    this.#pendingOps++
+    this.#store().get('revoked', id).then(
+      (value) => {
+        this.#revoked.sync(id, value)
         this.#opDone()
       },
       () => this.#opDone(),
@@ -371,8 +384,9 @@ export class Engine implements ResultSource {
   }
 
   /**
-   * Queues messages that are already stored. `sentEvents: false` for a retry: the same task goes
-   * on (its events read sent, received, started, retried, started, ...), it is not sent anew.
+   * Queues messages that are already stored. `sentEvents: false` for a retry or a requeue: the
+   * same task goes on (its events read sent, received, started, retried, started, ...), it is not
+   * sent anew.
    */
   #schedule(messages: readonly TaskMessage[], sentEvents = true): void {
     const emit = sentEvents && this.#config.events.listenerCount('task-sent') > 0
@@ -462,12 +476,7 @@ export class Engine implements ResultSource {
   // ---- revoke ----------------------------------------------------------------------------
 
   async revoke(ids: readonly string[], options: { terminate?: boolean }): Promise<void> {
-    const now = this.clock.now()
-    const mutations: Mutation[] = []
-    for (const id of ids) {
-      this.#revoked.set(id, true)
-      mutations.push({ op: 'put', ns: 'revoked', key: id, value: now })
-    }
+    const mutations = this.#revoked.add(ids)
     const idSet = new Set(ids)
     const removed = this.#scheduler.removeWhere((m) => idSet.has(m.id))
     removed.push(...this.#unpark((m) => idSet.has(m.id)))
@@ -844,7 +853,7 @@ export class Engine implements ResultSource {
       if (!requeued) this.#known.delete(id)
       if (hooks) this.#executor.post({ type: 'committed', id })
       else this.#release(run)
-      this.#schedule(followUps, outcome.type !== 'retry')
+      this.#schedule(followUps, !requeued)
       if (record !== undefined) this.#notify(record)
       else this.#notifyRecord(id)
       if (outcome.type === 'failure') for (const step of message.chain) if (typeof step.options.taskId === 'string') this.#notifyRecord(step.options.taskId)
@@ -1135,10 +1144,9 @@ export class Engine implements ResultSource {
   async #recover(): Promise<void> {
     const messages = (await this.#store().entries('messages')).map(([, m]) => m as TaskMessage)
     const results = await this.#store().entries('results')
-    const revoked = await this.#store().entries('revoked')
-    for (const [id] of revoked) this.#revoked.set(id, true)
     const queued = new Set<string>()
-    const mutations: Mutation[] = []
+    // Revokes past their expiry or beyond the bound are forgotten, in storage too.
+    const mutations = this.#revoked.load(await this.#store().entries('revoked'))
     const requeue: TaskMessage[] = []
     messages.sort((a, b) => a.seq - b.seq)
     const lost: TaskMessage[] = []
@@ -1423,7 +1431,7 @@ export class Engine implements ResultSource {
   }
 
   revokedIds(): string[] {
-    return [...this.#revoked.keys()]
+    return this.#revoked.ids()
   }
 
   stats(): { running: number; ready: number; scheduled: number; parked: number } {

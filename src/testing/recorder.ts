@@ -76,6 +76,8 @@ export function recorder(app: Celeriac): Recorder {
     'task-failed': (e: TaskEventBase) => note(e, FAILURE),
     'task-retried': (e: TaskEventBase) => note(e, RETRY),
     'task-revoked': (e: TaskEventBase) => note(e, REVOKED),
+    // What is stored: a dropped message is FAILURE (the Reject error), a requeued one waits again.
+    'task-rejected': (e: TaskEventBase & { requeue: boolean }) => note(e, e.requeue ? PENDING : FAILURE),
   } as const
   for (const [name, fn] of Object.entries(listeners)) app.events.on(name as 'task-sent', fn as (e: TaskSentEvent) => void)
 

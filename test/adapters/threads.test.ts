@@ -3,11 +3,15 @@
  * terminate and time limits, with real worker threads. The shared scenarios run on it in
  * test/conformance; this file covers what only a worker executor has.
  */
+import { relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Celeriac, ConfigError, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from '../../src/index.js'
+import { Celeriac, ConfigError, TaskRevokedError, TimeLimitExceeded, WorkerLostError, states } from '../../src/index.js'
+import type { AsyncResult, CeleriacEvents, ErrorClass, State } from '../../src/index.js'
 import { threads } from '../../src/node.js'
 import type { ThreadsOptions } from '../../src/node.js'
 import { virtualClock } from '../../src/testing.js'
+import type { VirtualClock } from '../../src/testing.js'
 import { PaymentDeclined } from './fixtures/fault-tasks.js'
 
 const faults = new URL('./fixtures/fault-tasks.ts', import.meta.url)
@@ -18,11 +22,42 @@ afterEach(async () => {
   app = undefined
 })
 
-async function start(options: Partial<ThreadsOptions> = {}) {
+async function start(options: Partial<ThreadsOptions> = {}, clock?: VirtualClock) {
   const executor = threads({ module: faults, size: 2, ...options })
-  app = new Celeriac({ executor })
+  app = new Celeriac({ executor, ...(clock === undefined ? {} : { clock }) })
   await app.start()
   return { app, executor }
+}
+
+/** The start() error of an app whose workers load `module`. */
+async function startError(module: URL): Promise<ConfigError> {
+  const error = await new Celeriac({ executor: threads({ module, size: 1 }) }).start().then(
+    () => expect.unreachable('start() should have failed'),
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(ConfigError)
+  expect((error as ConfigError).code).toBe('CONFIG')
+  expect((error as Error).message).toContain(module.href)
+  return error as ConfigError
+}
+
+/** The task's final state and error; the error's class must be exactly `cls`. */
+async function failsWith(r: AsyncResult<unknown>, state: State, cls: ErrorClass, label: string): Promise<Error> {
+  const error = await r.get().then(
+    () => expect.unreachable(`${label}: get() should have rejected`),
+    (e: unknown) => e as Error,
+  )
+  expect(error.constructor, label).toBe(cls)
+  expect(await r.state(), label).toBe(state)
+  return error
+}
+
+/** Records the app's task events from now on; `of(id)` gives the names of one task's, in order. */
+function eventLog(target: Celeriac): { of(id: string): Array<keyof CeleriacEvents> } {
+  const seen: Array<[keyof CeleriacEvents, string]> = []
+  const names = ['task-received', 'task-started', 'task-succeeded', 'task-failed', 'task-rejected'] as const
+  for (const name of names) target.events.on(name, (e: { id: string }) => void seen.push([name, e.id]))
+  return { of: (id) => seen.filter(([, of]) => of === id).map(([name]) => name) }
 }
 
 /** Waits (bounded) until the pool has `size` healthy workers again: replacements boot in real time. */
@@ -33,16 +68,30 @@ async function poolRestored(executor: { workers: number }, size: number): Promis
 
 describe('threads executor: loading', () => {
   it('fails start() with a ConfigError naming the module and the cause when the module throws', async () => {
-    const broken = new Celeriac({ executor: threads({ module: new URL('./fixtures/broken-module.ts', import.meta.url), size: 1 }) })
-    const error = await broken.start().catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(ConfigError)
-    expect((error as Error).message).toContain('broken-module.ts')
-    expect((error as Error).message).toContain('this module is broken on purpose')
+    const error = await startError(new URL('./fixtures/broken-module.ts', import.meta.url))
+    expect(error.message).toContain('this module is broken on purpose')
   })
 
-  it('fails start() when the module registers no tasks', async () => {
-    const empty = new Celeriac({ executor: threads({ module: new URL('./fixtures/empty-module.ts', import.meta.url), size: 1 }) })
-    await expect(empty.start()).rejects.toThrow(/registered no tasks/)
+  it('fails start() with a ConfigError naming the module when the module registers no tasks', async () => {
+    const error = await startError(new URL('./fixtures/empty-module.ts', import.meta.url))
+    expect(error.message).toContain('registered no tasks')
+  })
+
+  it('fails start() with a ConfigError naming the module and the exit code when a worker exits while loading it', async () => {
+    const error = await startError(new URL('./fixtures/exit-on-load.ts', import.meta.url))
+    expect(error.message).toContain('a worker exited before loading')
+    expect(error.message).toContain('exit code 7')
+  })
+
+  it.each([
+    ['an absolute path', () => fileURLToPath(faults)],
+    ['a path relative to the working directory', () => relative(process.cwd(), fileURLToPath(faults))],
+    ['a file: URL string', () => faults.href],
+  ])('takes the module as %s', async (_label, module) => {
+    const executor = threads({ module: module(), size: 1 })
+    app = new Celeriac({ executor })
+    await app.start()
+    expect(await (await app.sendTask('fault.ok', [4])).get()).toBe(8)
   })
 
   it('knows the task names the workers registered, so the main thread can send them by name', async () => {
@@ -53,6 +102,48 @@ describe('threads executor: loading', () => {
 
   it('rejects a size that is not a whole number >= 1', () => {
     expect(() => threads({ module: faults, size: 0 })).toThrow(ConfigError)
+  })
+})
+
+describe('threads executor: tasks per worker', () => {
+  /** Sends `n` fault.hold tasks of `ms` each; returns their handles and, per started one, its thread. */
+  async function holds(target: Celeriac, n: number, ms: number) {
+    const threadOf = new Map<string, string>()
+    target.events.on('log', (e) => threadOf.set(e.id, e.text.split(' on ')[1]!))
+    const runs = []
+    for (let i = 0; i < n; i++) runs.push(await target.sendTask<number>('fault.hold', [`h${String(i)}`, ms]))
+    return { runs, threadOf }
+  }
+
+  /** How many of `ids` run on each thread, largest first. */
+  function perThread(ids: readonly string[], threadOf: Map<string, string>): number[] {
+    const counts = new Map<string, number>()
+    for (const id of ids) {
+      const thread = threadOf.get(id)!
+      counts.set(thread, (counts.get(thread) ?? 0) + 1)
+    }
+    return [...counts.values()].sort((a, b) => b - a)
+  }
+
+  it.each([
+    // Celery prefork: one task per worker process; the others wait, prefetched.
+    ['one task per worker at a time by default', undefined, [1, 1], [1_000, 1_000, 2_000, 2_000, 3_000]],
+    ['two tasks per worker at once with tasksPerWorker: 2', 2, [2, 2], [1_000, 1_000, 1_000, 1_000, 2_000]],
+  ] as const)('runs %s', async (_title, tasksPerWorker, perWorker, finished) => {
+    const sent = finished.length
+    const clock = virtualClock()
+    const { app } = await start(tasksPerWorker === undefined ? {} : { tasksPerWorker }, clock)
+    const t0 = clock.now()
+    const done: number[] = []
+    app.events.on('task-succeeded', (e) => done.push(e.timestamp - t0))
+    const { runs, threadOf } = await holds(app, sent, 1_000)
+    await clock.advance(0)
+    const active = app.inspect.active().map((t) => t.id)
+    expect(perThread(active, threadOf)).toEqual(perWorker)
+    expect(app.inspect.reserved()).toHaveLength(sent - active.length)
+    await clock.runAll()
+    expect(new Set(await Promise.all(runs.map((r) => r.get()))).size).toBe(2)
+    expect(done).toEqual(finished)
   })
 })
 
@@ -96,17 +187,19 @@ describe('threads executor: faults', () => {
     await poolRestored(executor, 2)
   })
 
-  it('revoke with terminate stops a busy loop; the task is REVOKED', async () => {
+  it('revoke with terminate ends the worker running a busy loop (it is replaced); the task is REVOKED', async () => {
     const { app, executor } = await start()
     const r = await app.sendTask('fault.spin')
     while ((await r.state()) !== 'STARTED') await new Promise((resolve) => setTimeout(resolve, 5))
     await r.revoke({ terminate: true })
     expect(await r.state()).toBe('REVOKED')
-    await expect(r.get()).rejects.toBeInstanceOf(TaskRevokedError)
+    const error = await failsWith(r, states.REVOKED, TaskRevokedError, 'terminated')
+    expect((error as TaskRevokedError).reason).toBe('terminated')
     await poolRestored(executor, 2)
+    expect(executor.replaced).toBe(1)
   })
 
-  it('revoke without terminate aborts self.signal inside the worker; the task ends on its own', async () => {
+  it('a soft time limit aborts self.signal inside the worker; the task catches it and ends on its own', async () => {
     const clock = virtualClock()
     app = new Celeriac({ clock, executor: threads({ module: faults, size: 2 }) })
     await app.start()
@@ -118,41 +211,65 @@ describe('threads executor: faults', () => {
     expect(lines).toContain('aborted: SoftTimeLimitExceeded')
   })
 
-  it('acksLate with rejectOnWorkerLost re-queues the task of a dead worker; it runs again', async () => {
+  it('acksLate with rejectOnWorkerLost re-queues the task of a dead worker (task-rejected, no task-failed); it runs again', async () => {
     const { app } = await start()
+    const events = eventLog(app)
     const r = await app.sendTask('fault.late')
     expect(await r.get()).toBe('second time lucky')
+    expect(events.of(r.id)).toEqual(['task-received', 'task-started', 'task-rejected', 'task-received', 'task-started', 'task-succeeded'])
   })
 
-  it('survives 100 consecutive worker faults of mixed kinds, every task accounted for', async () => {
+  it('acksLate without rejectOnWorkerLost: a worker lost mid-task fails it with WorkerLostError, it is not run again (Celery acks it as failed)', async () => {
+    const { app, executor } = await start()
+    const events = eventLog(app)
+    const r = await app.sendTask('fault.late-no-requeue')
+    const error = await failsWith(r, states.FAILURE, WorkerLostError, 'acksLate')
+    expect(error.message).toContain('exit code 4')
+    await poolRestored(executor, 2)
+    await app.whenIdle()
+    expect(await r.state()).toBe(states.FAILURE)
+    expect(events.of(r.id)).toEqual(['task-received', 'task-started', 'task-failed'])
+  })
+
+  it('survives 100 consecutive worker faults of mixed kinds with bystanders held behind them: every task ends exactly as it should', async () => {
     const { app, executor } = await start({ resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } })
     const kinds = ['exit', 'throw-top-level', 'spin-limit', 'spin-terminate', 'oom'] as const
+    const expected = {
+      exit: [states.FAILURE, WorkerLostError],
+      'throw-top-level': [states.FAILURE, WorkerLostError],
+      oom: [states.FAILURE, WorkerLostError],
+      'spin-limit': [states.FAILURE, TimeLimitExceeded],
+      'spin-terminate': [states.REVOKED, TaskRevokedError],
+    } as const
     for (let i = 0; i < 100; i++) {
       const kind = kinds[i % kinds.length]!
-      let state: string
-      let error: unknown
-      if (kind === 'spin-limit') {
-        const r = await app.sendTask('fault.spin', [], { timeLimit: 50 })
-        error = await r.get().catch((e: unknown) => e)
-        state = await r.state()
-        expect(error, kind).toBeInstanceOf(TimeLimitExceeded)
-      } else if (kind === 'spin-terminate') {
-        const r = await app.sendTask('fault.spin')
-        while ((await r.state()) !== 'STARTED') await new Promise((resolve) => setTimeout(resolve, 2))
-        await r.revoke({ terminate: true })
-        error = await r.get().catch((e: unknown) => e)
-        state = await r.state()
-        expect(error, kind).toBeInstanceOf(TaskRevokedError)
-      } else {
-        const r = await app.sendTask(`fault.${kind}`)
-        error = await r.get().catch((e: unknown) => e)
-        state = await r.state()
-        expect(error, kind).toBeInstanceOf(WorkerLostError)
+      const label = `${kind} #${String(i)}`
+      const fault =
+        kind === 'spin-limit' ? await app.sendTask('fault.spin', [], { timeLimit: 50 })
+        : kind === 'spin-terminate' ? await app.sendTask('fault.spin')
+        : await app.sendTask(`fault.${kind}`)
+      // Seven more fill both workers' prefetch (2 x 4): those held behind the fault on its worker
+      // have not started when it dies, so they must be run by another worker.
+      const bystanders = []
+      for (let j = 0; j < 7; j++) bystanders.push(await app.sendTask<{ value: number; redelivered: boolean }>('fault.bystander', [i * 10 + j]))
+      if (kind === 'spin-terminate') {
+        while ((await fault.state()) !== states.STARTED) await new Promise((resolve) => setTimeout(resolve, 2))
+        await fault.revoke({ terminate: true })
       }
-      expect(state, `${kind} #${String(i)}`).toMatch(/^(FAILURE|REVOKED)$/)
+      const [state, cls] = expected[kind]
+      await failsWith(fault, state, cls, label)
+      let redelivered = 0
+      for (const [j, bystander] of bystanders.entries()) {
+        const out = await bystander.get()
+        expect(out.value, label).toBe(2 * (i * 10 + j))
+        expect(await bystander.state(), label).toBe(states.SUCCESS)
+        if (out.redelivered) redelivered++
+      }
+      expect(redelivered, `${label}: bystanders held by the dying worker`).toBeGreaterThan(0)
       await poolRestored(executor, 2)
+      // Exactly the fault's worker was lost and replaced.
+      expect(executor.replaced, label).toBe(i + 1)
     }
-    expect(executor.replaced).toBeGreaterThanOrEqual(100)
     expect(await (await app.sendTask('fault.ok', [5])).get()).toBe(10)
   }, 180_000)
 })

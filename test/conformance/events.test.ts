@@ -4,28 +4,10 @@
  */
 import { afterEach, expect, it } from 'vitest'
 import { TaskRevokedError, states } from '../../src/index.js'
-import type { CeleriacEvents } from '../../src/index.js'
 import { FlakyUpstream } from './tasks-ops.js'
+import { pick, record } from './event-log.js'
 import { forEachCombo, setup } from './setup.js'
 import type { Harness } from './setup.js'
-
-type TaskEventName = Exclude<keyof CeleriacEvents, 'log'>
-type Recorded = { [K in TaskEventName]: { type: K; event: Parameters<CeleriacEvents[K]>[0] } }[TaskEventName]
-
-const NAMES: readonly TaskEventName[] = [
-  'task-sent', 'task-received', 'task-started', 'task-progress', 'task-succeeded', 'task-failed', 'task-retried', 'task-revoked', 'task-rejected',
-]
-
-/** Every task event, in the order emitted. */
-function record(h: Harness): Recorded[] {
-  const out: Recorded[] = []
-  for (const type of NAMES) h.app.events.on(type, ((event: Recorded["event"]) => out.push({ type, event } as Recorded)) as never)
-  return out
-}
-
-function pick<K extends TaskEventName>(events: readonly Recorded[], type: K): Array<Parameters<CeleriacEvents[K]>[0]> {
-  return events.filter((e) => e.type === type).map((e) => e.event as Parameters<CeleriacEvents[K]>[0])
-}
 
 forEachCombo('events', (combo) => {
   let h: Harness

@@ -7,6 +7,7 @@
 import { afterEach, expect, it } from 'vitest'
 import { TaskRevokedError, states } from '../../src/index.js'
 import type { TaskRevokedEvent } from '../../src/index.js'
+import { REVOKE_EXPIRES } from '../../src/core/revoked.js'
 import { forEachCombo, setup } from './setup.js'
 import type { Harness } from './setup.js'
 
@@ -120,6 +121,24 @@ forEachCombo('revoke', (combo) => {
     expect(events.map((e) => e.id).sort()).toEqual(['ghost-1', 'ghost-2'])
     // Other ids are unaffected.
     expect(await (await h.tasks.opsFree.delay('other')).get()).toBe('other')
+  })
+
+  it('a remembered revoke expires after REVOKE_EXPIRES (Celery: 3 h) of engine clock: the id is forgotten and a send with it runs', async () => {
+    h = await setup(combo)
+    await h.app.control.revoke(['ghost', 'later-ghost'])
+    await h.clock.advance(REVOKE_EXPIRES - 1_000)
+    // Revoking again starts the id's expiry again.
+    await h.app.control.revoke('later-ghost')
+    await h.clock.advance(1_000)
+    expect(h.app.inspect.revoked().sort()).toEqual(['ghost', 'later-ghost'])
+    await h.clock.advance(1)
+    expect(h.app.inspect.revoked()).toEqual(['later-ghost'])
+    const ghost = await h.tasks.opsFree.applyAsync(['ghost'], { taskId: 'ghost' })
+    const laterGhost = await h.tasks.opsFree.applyAsync(['later-ghost'], { taskId: 'later-ghost' })
+    await h.clock.runAll()
+    expect(await ghost.get()).toBe('ghost')
+    expect((await revokedError(laterGhost.get())).reason).toBe('revoked')
+    expect(h.lines()).toEqual(['free ghost'])
   })
 
   it('terminate of a cooperative running task: REVOKED (reason terminated) at once, its signal aborted, and it never finishes', async () => {

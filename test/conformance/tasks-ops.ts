@@ -3,8 +3,8 @@
  * inspect). Names start with `ops.`. Loaded in the main thread and in every worker, so what they
  * do is reported only through results, states, events and `self.log` lines.
  */
-import { SoftTimeLimitExceeded, registerErrorClass } from '../../src/index.js'
-import type { Celeriac, Task } from '../../src/index.js'
+import { Reject, SoftTimeLimitExceeded, Task, registerErrorClass } from '../../src/index.js'
+import type { Celeriac, State } from '../../src/index.js'
 
 /** What a rate-limited HTTP API throws: the server's Retry-After, in ms. */
 export class ApiRateLimitError extends Error {
@@ -20,6 +20,19 @@ export class FlakyUpstream extends Error {
   override name = 'FlakyUpstream'
 }
 registerErrorClass(FlakyUpstream)
+
+/** Logs the hooks that run after a task (Celery's on_success, on_failure, after_return). */
+export class HookLoggingTask extends Task {
+  override onSuccess(): void {
+    this.log.info('onSuccess')
+  }
+  override onFailure(): void {
+    this.log.info('onFailure')
+  }
+  override afterReturn(state: State): void {
+    this.log.info(`afterReturn ${state}`)
+  }
+}
 
 const errorName = (error: unknown): string => (error instanceof Error ? error.name : typeof error)
 
@@ -226,6 +239,17 @@ export function defineOpsTasks(app: Celeriac) {
       }
       await self.sleep(300)
       return `${label} ok`
+    }),
+    /**
+     * Works 100 ms, then rejects its message (Celery's `Reject`), with or without requeue; the
+     * redelivered run (requeued) works 100 ms and succeeds.
+     */
+    opsReject: app.task('ops.reject', { bind: true, base: HookLoggingTask }, async (self: Task, label: string, requeue: boolean) => {
+      const { redelivered } = self.request.deliveryInfo
+      self.log.info(`${label} runs; redelivered ${String(redelivered)}`)
+      await self.sleep(100)
+      if (!redelivered) throw new Reject(`${label} does not want this message`, requeue)
+      return `${label} done`
     }),
     /** Works 250 ms, then fails. */
     opsFails: app.task('ops.fails', { bind: true }, async (self: Task) => {

@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest'
-import { Celeriac } from '../../src/index.js'
+import { Celeriac, Reject } from '../../src/index.js'
 import { recorder, virtualClock } from '../../src/testing.js'
 
 let app: Celeriac
@@ -17,7 +17,11 @@ function makeApp() {
     await self.send(welcome.s(address))
     return address
   })
-  return { clock, welcome, flaky, signup }
+  const picky = app.task('mail.picky', { bind: true }, (self, requeue: boolean) => {
+    if (!self.request.deliveryInfo.redelivered) throw new Reject('not now', requeue)
+    return 'took it'
+  })
+  return { clock, welcome, flaky, signup, picky }
 }
 
 it('records what a task sent, with its args and the states it went through', async () => {
@@ -59,4 +63,14 @@ it('clear forgets what was recorded; stop ends recording', async () => {
   sent.stop()
   await (await welcome.delay('b')).get()
   expect(sent.tasks).toEqual([])
+})
+
+it('a rejected task: FAILURE when dropped (what is stored), PENDING again when requeued, then its next run', async () => {
+  const { picky } = makeApp()
+  await app.start()
+  const sent = recorder(app)
+  const dropped = await picky.delay(false)
+  expect((await sent.waitFor(dropped.id, 'FAILURE')).states).toEqual(['PENDING', 'RECEIVED', 'STARTED', 'FAILURE'])
+  const requeued = await picky.delay(true)
+  expect((await sent.waitFor(requeued.id, 'SUCCESS')).states).toEqual(['PENDING', 'RECEIVED', 'STARTED', 'PENDING', 'RECEIVED', 'STARTED', 'SUCCESS'])
 })

@@ -17,7 +17,8 @@ import type { FromWorker } from '../../core/protocol.js'
 export interface ThreadsOptions {
   /**
    * The task module each worker imports: a `file:` URL (`new URL('./tasks.js', import.meta.url)`)
-   * or a path. Importing it must register the tasks (`app.task(...)` at module level).
+   * or a path (a relative one resolves against the working directory). Importing it must register
+   * the tasks (`app.task(...)` at module level).
    * A `.ts` module works when `tsx` is installed: the workers then load it through tsx.
    */
   module: URL | string
@@ -69,7 +70,8 @@ export function threads(options: ThreadsOptions): Executor & { readonly workers:
       let failure: Error | undefined
       worker.on('message', (message: FromWorker) => events.message(message))
       worker.on('error', (error) => (failure = error))
-      worker.on('exit', () => events.exit(failure))
+      // Without an error event, the exit code is all there is to say why (process.exit in a task or at import).
+      worker.on('exit', (code) => events.exit(failure ?? (code === 0 ? undefined : new Error(`exit code ${String(code)}`))))
       return {
         post: (batch) => worker.postMessage(batch),
         terminate: async () => {
