@@ -84,7 +84,7 @@ it("opening a version 1 database keeps its records and drops the unused 'ready' 
   expect(await storage.get('messages', 'm1')).toEqual({ id: 'm1', queue: 'default', priority: 0, seq: 1 })
   await storage.close()
   const after = await raw()
-  expect([...after.transaction('messages', 'readonly').objectStore('messages').indexNames]).toEqual([])
+  expect(after.transaction('messages', 'readonly').objectStore('messages').indexNames.length).toBe(0)
   after.close()
 })
 
