@@ -219,6 +219,7 @@ export class Engine implements ResultSource {
           if (message.seq > this.#seq) this.#seq = message.seq
           this.#known.add(id)
           this.#scheduler.add(message)
+          this.#schedulePump()
         }
         this.#opDone()
       },

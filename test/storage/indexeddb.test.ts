@@ -3,9 +3,10 @@
 import 'fake-indexeddb/auto'
 import { IDBDatabase, IDBFactory } from 'fake-indexeddb'
 import { expect, it, vi } from 'vitest'
-import { ConfigError } from '../../src/index.js'
+import { Celeriac, ConfigError } from '../../src/index.js'
 import type { Storage, StorageChange } from '../../src/index.js'
 import { indexedDBStorage } from '../../src/browser.js'
+import { virtualClock } from '../../src/testing.js'
 import { storageContract } from './contract.js'
 
 let counter = 0
@@ -90,4 +91,21 @@ it("opening a version 1 database keeps its records and drops the unused 'ready' 
 
 it('bad options are ConfigErrors', () => {
   expect(() => indexedDBStorage({ name: '' })).toThrow(ConfigError)
+})
+
+it('two apps on one database: the consumer runs what the producer sends, and the producer reads the result from the notification', async () => {
+  const factory = new IDBFactory()
+  const clock = virtualClock()
+  const consumer = new Celeriac({ name: 'tabs', storage: indexedDBStorage({ name: 'tabs', indexedDB: factory }), clock })
+  const producer = new Celeriac({ name: 'tabs', storage: indexedDBStorage({ name: 'tabs', indexedDB: factory }), clock, consume: false })
+  for (const app of [consumer, producer]) app.task('tabs.add', (a: number, b: number) => a + b)
+  await consumer.start()
+  await producer.start()
+  try {
+    const r = await producer.sendTask<number>('tabs.add', [2, 3])
+    expect(await r.get()).toBe(5)
+  } finally {
+    await producer.stop()
+    await consumer.stop()
+  }
 })
