@@ -17,7 +17,7 @@ export type { Storage, StorageKey, Mutation, Namespace, StorageCapabilities, Sto
 export { inline, TaskRuntime } from './core/executor.js'
 export type { Executor, ExecutorHost } from './core/executor.js'
 export { systemClock } from './core/clock.js'
-export type { Clock, ClockParticipant, TimerHandle } from './core/clock.js'
+export type { Clock, ClockParticipant, TimerHandle, TimerOptions } from './core/clock.js'
 export type { Config, TaskOptions, SendOptions, QueueOptions, Route, Rate, ErrorMatcher, Network } from './core/options.js'
 export type * from './core/events.js'
 export { encode, decode, encodeError, decodeError } from './core/serializer.js'

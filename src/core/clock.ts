@@ -5,14 +5,24 @@
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number
-  /** Calls `fn` once the clock reaches `at` (epoch ms). Returns a handle for {@link Clock.clearTimer}. */
-  setTimer(at: number, fn: () => void): TimerHandle
+  /**
+   * Calls `fn` once the clock reaches `at` (epoch ms). Returns a handle for {@link Clock.clearTimer}.
+   * A `background` timer is housekeeping (the purge of expired results): it fires when time
+   * passes it but is not work to wait for: a virtual clock's `runAll` does not run time up to it,
+   * and the system clock does not keep a Node process alive for it.
+   */
+  setTimer(at: number, fn: () => void, options?: TimerOptions): TimerHandle
   clearTimer(handle: TimerHandle): void
   /**
    * Called by an engine that uses this clock, so the clock can wait for it to go quiet (a
    * virtual clock's `advance` does). Returns a function that detaches it.
    */
   attach?(participant: ClockParticipant): () => void
+}
+
+/** Options of {@link Clock.setTimer}. */
+export interface TimerOptions {
+  readonly background?: boolean
 }
 
 /** An opaque timer handle. */
@@ -35,18 +45,20 @@ class SystemTimer {
 
 /** The real clock: `Date.now()` and `setTimeout`. The default. */
 export function systemClock(): Clock {
-  const arm = (timer: SystemTimer, at: number, fn: () => void): void => {
+  const arm = (timer: SystemTimer, at: number, fn: () => void, background: boolean): void => {
     const delay = at - Date.now()
     timer.id = setTimeout(() => {
-      if (at - Date.now() > 0) arm(timer, at, fn)
+      if (at - Date.now() > 0) arm(timer, at, fn, background)
       else fn()
     }, Math.max(0, Math.min(delay, MAX_TIMEOUT)))
+    // Node's timers have unref; a browser's are numbers.
+    if (background) (timer.id as { unref?: () => void }).unref?.()
   }
   return {
     now: () => Date.now(),
-    setTimer(at, fn) {
+    setTimer(at, fn, options) {
       const timer = new SystemTimer()
-      arm(timer, at, fn)
+      arm(timer, at, fn, options?.background === true)
       return timer
     },
     clearTimer(handle) {

@@ -26,7 +26,8 @@ import { FAILURE, PENDING, READY_STATES, RETRY, REVOKED, STARTED, SUCCESS } from
 import type { State } from './states.js'
 import type { Task } from './task.js'
 import type { TaskProfile } from './options.js'
-import type { Mutation, Storage, StorageChange } from '../storage/types.js'
+import type { Mutation, Storage, StorageChange, StoredValue } from '../storage/types.js'
+import { purgeExpiredResults, purgeInterval } from './result-expiry.js'
 import type { Network } from './options.js'
 
 /** What the app hands the engine. */
@@ -142,6 +143,7 @@ export class Engine implements ResultSource {
   readonly #timeLimits = new Map<string, { soft: number | null; hard: number | null }>()
   readonly #rateParked = new Map<string, TaskMessage[]>()
   readonly #rateTimers = new Set<TimerHandle>()
+  #purgeTimer: TimerHandle | undefined
 
   constructor(config: EngineConfig) {
     this.#config = config
@@ -226,6 +228,7 @@ export class Engine implements ResultSource {
           if (message.seq > this.#seq) this.#seq = message.seq
           this.#known.add(id)
           this.#scheduler.add(message)
+          this.#schedulePump()
         }
         this.#opDone()
       },
@@ -266,6 +269,7 @@ export class Engine implements ResultSource {
     await this.#drainOps()
     for (const timer of this.#rpcTimers) this.clock.clearTimer(timer)
     for (const timer of this.#rateTimers) this.clock.clearTimer(timer)
+    if (this.#purgeTimer !== undefined) this.clock.clearTimer(this.#purgeTimer)
     for (const run of this.#running.values()) for (const t of run.timers) this.clock.clearTimer(t)
     this.#detachClock?.()
     this.#unwatch?.()
@@ -1178,6 +1182,20 @@ export class Engine implements ResultSource {
       const record = value as ChordRecord
       if (record.count >= record.size) await this.#finishChord(key)
     }
+    await this.#purgeExpired(results)
+  }
+
+  /** Deletes expired result records (they already read as PENDING), then again every interval. */
+  async #purgeExpired(known?: ReadonlyArray<[string, StoredValue]>): Promise<void> {
+    this.#purgeTimer = undefined
+    try {
+      await this.hold(purgeExpiredResults(this.#storage, this.clock.now(), known))
+    } catch (error) {
+      this.#config.events.emit('log', { id: '', level: 'error', text: `Purging expired results failed: ${String(error)}` })
+    }
+    if (!this.#consuming || this.#closed) return
+    const at = this.clock.now() + purgeInterval(this.#config.resultExpires)
+    this.#purgeTimer = this.clock.setTimer(at, () => void this.#purgeExpired(), { background: true })
   }
 
   /** An early-ack task that was running when the process died: it fails as any failure does. */

@@ -12,7 +12,8 @@ import { ConfigError, StorageError } from '../core/errors.js'
 import type { Mutation, Namespace, Storage, StorageChange, StorageKey, StoredValue, TransactStep } from './types.js'
 
 const NAMESPACES: readonly Namespace[] = ['messages', 'results', 'chords', 'locks', 'revoked', 'meta']
-const VERSION = 1
+// 2 drops version 1's unused 'ready' index on messages (see NOTES.md, Browser).
+const VERSION = 2
 
 /** Options of {@link indexedDBStorage}. */
 export interface IndexedDBStorageOptions {
@@ -77,13 +78,11 @@ class IndexedDBStorage implements Storage {
       // idb opens through globalThis.indexedDB; point it at the chosen factory for the call.
       if (factory !== previous) (globalThis as { indexedDB?: IDBFactory }).indexedDB = factory
       this.#db = await openDB(this.#dbName, VERSION, {
-        upgrade(db) {
-          for (const ns of NAMESPACES) {
-            if (db.objectStoreNames.contains(ns)) continue
-            const store = db.createObjectStore(ns)
-            // "Next ready message by queue, priority and order" without a scan.
-            if (ns === 'messages') store.createIndex('ready', ['queue', 'priority', 'seq'])
-          }
+        upgrade(db, _oldVersion, _newVersion, tx) {
+          for (const ns of NAMESPACES) if (!db.objectStoreNames.contains(ns)) db.createObjectStore(ns)
+          // The engine keeps the ready order in memory, so an index would only cost every message write.
+          const messages = tx.objectStore('messages')
+          if (messages.indexNames.contains('ready')) messages.deleteIndex('ready')
         },
         blocking: () => {
           // A newer version wants the database: let it have it.

@@ -12,10 +12,12 @@ export interface VirtualClock extends Clock {
   /**
    * Advances timer to timer until no timer is left and every engine is idle. Throws TimeoutError
    * after `limit` firings (default 10 000), so an endless retry loop fails instead of hanging.
-   * Resolves with the number of timers fired.
+   * Resolves with the number of timers fired. Background timers (housekeeping such as the purge
+   * of expired results) fire on the way but are not counted, and are not run to when only they
+   * are left.
    */
   runAll(options?: { limit?: number }): Promise<number>
-  /** How many timers are waiting. */
+  /** How many timers are waiting (background ones not counted). */
   pending(): number
 }
 
@@ -24,8 +26,10 @@ class VirtualTimer {
     readonly at: number,
     readonly seq: number,
     readonly fn: () => void,
+    readonly background: boolean,
   ) {}
-  cancelled = false
+  /** Fired or cleared. */
+  done = false
 }
 
 /** 2025-01-01T00:00:00Z: a fixed start so tests are deterministic. */
@@ -47,6 +51,8 @@ export function virtualClock(options: { now?: number | Date } = {}): VirtualCloc
   let now = options.now instanceof Date ? options.now.getTime() : (options.now ?? DEFAULT_START)
   let seq = 0
   const heap: VirtualTimer[] = []
+  /** Timers not done and not background: what runAll runs to and pending() counts. */
+  let foreground = 0
   const participants = new Set<ClockParticipant>()
   let flushScheduled = false
 
@@ -81,17 +87,25 @@ export function virtualClock(options: { now?: number | Date } = {}): VirtualCloc
     return top
   }
   const peek = (): VirtualTimer | undefined => {
-    while (heap.length > 0 && heap[0]!.cancelled) pop()
+    while (heap.length > 0 && heap[0]!.done) pop()
     return heap[0]
+  }
+  /** Foreground timers fired so far (runAll's count and limit leave background ones out). */
+  let firedForeground = 0
+  const fire = (timer: VirtualTimer): void => {
+    pop()
+    timer.done = true
+    if (!timer.background) {
+      foreground--
+      firedForeground++
+    }
+    timer.fn()
   }
 
   // A timer already due fires soon even if nobody advances (like setTimeout(fn, 0)).
   const flushDue = (): void => {
     flushScheduled = false
-    for (let t = peek(); t !== undefined && t.at <= now; t = peek()) {
-      pop()
-      t.fn()
-    }
+    for (let t = peek(); t !== undefined && t.at <= now; t = peek()) fire(t)
   }
 
   // One turn of the real event loop; setImmediate where it exists (setTimeout(0) is >= 1 ms in Node).
@@ -120,17 +134,15 @@ export function virtualClock(options: { now?: number | Date } = {}): VirtualCloc
     if (next === undefined || next.at > until) return false
     if (next.at > now) now = next.at
     // Everything due at the same instant fires together, then the engines settle once.
-    for (let t = peek(); t !== undefined && t.at <= now; t = peek()) {
-      pop()
-      t.fn()
-    }
+    for (let t = peek(); t !== undefined && t.at <= now; t = peek()) fire(t)
     return true
   }
 
   return {
     now: () => now,
-    setTimer(at, fn) {
-      const timer = new VirtualTimer(at, ++seq, fn)
+    setTimer(at, fn, options) {
+      const timer = new VirtualTimer(at, ++seq, fn, options?.background === true)
+      if (!timer.background) foreground++
       push(timer)
       if (at <= now && !flushScheduled) {
         flushScheduled = true
@@ -139,7 +151,9 @@ export function virtualClock(options: { now?: number | Date } = {}): VirtualCloc
       return timer
     },
     clearTimer(handle: TimerHandle) {
-      if (handle instanceof VirtualTimer) handle.cancelled = true
+      if (!(handle instanceof VirtualTimer) || handle.done) return
+      handle.done = true
+      if (!handle.background) foreground--
     },
     attach(participant) {
       participants.add(participant)
@@ -158,19 +172,16 @@ export function virtualClock(options: { now?: number | Date } = {}): VirtualCloc
       let fired = 0
       await settle()
       for (;;) {
-        if (peek() === undefined) return fired
+        if (foreground === 0) return fired
         if (fired >= limit) {
           throw new TimeoutError(`runAll() fired ${String(limit)} timers and more are pending: something keeps scheduling work (an endless retry loop?). Raise { limit } if this is expected.`)
         }
+        const before = firedForeground
         fireNext(Number.POSITIVE_INFINITY)
-        fired++
+        if (firedForeground > before) fired++
         await settle()
       }
     },
-    pending() {
-      let count = 0
-      for (const t of heap) if (!t.cancelled) count++
-      return count
-    },
+    pending: () => foreground,
   }
 }

@@ -9,9 +9,30 @@ import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { JobOutcome } from './fixtures/page.js'
 import { CHROMIUM, CHROMIUM_ARGS, bundle, chromiumMissing, serve } from './harness.js'
 
 const missing = chromiumMissing()
+
+/**
+ * How the jobs must end when a page halted them after `halted` successes (fixtures/page.ts
+ * `halt`) and then went away, and the page `rest` ran what was left: `halted` done, plus at most
+ * the `concurrency` then in flight; the ones held at the gate FAILURE WorkerLostError (acksLate
+ * off), never run again; the others still queued, run by `rest`; every job run once.
+ */
+function expectSplit(outcome: readonly JobOutcome[], tabs: { first: string; rest: string }, halted: number, concurrency: number): void {
+  const before = outcome.filter((t) => t.state === 'SUCCESS' && t.ranIn === tabs.first)
+  const lost = outcome.filter((t) => t.state === 'FAILURE')
+  const after = outcome.filter((t) => t.state === 'SUCCESS' && t.ranIn === tabs.rest)
+  expect(before.length).toBeGreaterThanOrEqual(halted)
+  expect(before.length).toBeLessThanOrEqual(halted + concurrency)
+  expect(lost.length).toBeGreaterThanOrEqual(1)
+  expect(lost.length).toBeLessThanOrEqual(concurrency)
+  for (const task of lost) expect(task).toMatchObject({ error: 'WorkerLostError', ranIn: tabs.first })
+  expect(after.length).toBe(outcome.length - before.length - lost.length)
+  expect(after.length).toBeGreaterThan(0)
+  for (const task of outcome) expect(task.runs).toBe(1)
+}
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url))
 
 describe.skipIf(missing !== undefined)(`in Chromium${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
@@ -71,43 +92,49 @@ describe.skipIf(missing !== undefined)(`in Chromium${missing === undefined ? '' 
   }
 
   it('webWorkers: a hard time limit ends a busy loop by terminating its worker, which is replaced', async () => {
-    expect(await scenario('hardLimit')).toEqual({ error: 'TimeLimitExceeded', after: 42 })
+    // One worker in the pool, so the task after the limit ran on a replacement.
+    expect(await scenario('hardLimit')).toEqual({ error: 'TimeLimitExceeded', after: 42, replaced: 1, workers: 1 })
   })
 
-  it('two tabs: one leads and consumes, the other sends and reads; when the leader closes, the other takes over', async () => {
-    type Leader = { start(): Promise<boolean>; isConsumer(): boolean; send(n: number): Promise<string[]>; done(ids: string[]): Promise<number>; finish(ids: string[]): Promise<unknown> }
+  it('two tabs: one leads and runs part of the work, the follower reads a result it ran; when the leader closes, the follower takes over and finishes the rest', async () => {
+    type Leader = {
+      start(tab: string, haltAfter?: number): Promise<boolean>
+      isConsumer(): boolean
+      holding(): boolean
+      send(n: number): Promise<string[]>
+      firstGet(): { value: unknown; follower: boolean; heard: boolean } | null
+      finish(ids: string[]): Promise<JobOutcome[]>
+    }
+    type Tab = { leader: Leader }
     const context = await browser.newContext()
     const open = async (): Promise<Page> => {
       const p = await context.newPage()
+      p.on('pageerror', (error) => console.error('page error:', error))
       await p.goto(`${server.url}index.html`)
       await p.waitForSelector('body[data-ready="yes"]', { state: 'attached' })
       return p
     }
+    const total = 30
     const first = await open()
-    await first.evaluate(() => (globalThis as unknown as { leader: Leader }).leader.start())
-    await first.waitForFunction(() => (globalThis as unknown as { leader: Leader }).leader.isConsumer())
+    // The leader runs 4 at a time and halts its jobs once 10 succeeded.
+    await first.evaluate(() => (globalThis as unknown as Tab).leader.start('first', 10))
+    await first.waitForFunction(() => (globalThis as unknown as Tab).leader.isConsumer())
     const second = await open()
-    expect(await second.evaluate(() => (globalThis as unknown as { leader: Leader }).leader.start())).toBe(false)
-    // The follower sends; the leader runs; the follower's handles see the results.
-    const ids = await second.evaluate(() => (globalThis as unknown as { leader: Leader }).leader.send(30))
-    await second.waitForFunction((all) => (globalThis as unknown as { leader: Leader }).leader.done(all).then((n) => n >= 3), ids)
-    expect(await second.evaluate(() => (globalThis as unknown as { leader: Leader }).leader.isConsumer())).toBe(false)
-    // The leader's tab closes mid-way: the follower is elected and finishes the work.
+    expect(await second.evaluate(() => (globalThis as unknown as Tab).leader.start('second'))).toBe(false)
+    const ids = await second.evaluate((n) => (globalThis as unknown as Tab).leader.send(n), total)
+    // The follower's get() on the first job resolves from the channel, while it still follows.
+    await second.waitForFunction(() => (globalThis as unknown as Tab).leader.firstGet() !== null)
+    expect(await second.evaluate(() => (globalThis as unknown as Tab).leader.firstGet())).toEqual({ value: 0, follower: true, heard: true })
+    await first.waitForFunction(() => (globalThis as unknown as Tab).leader.holding())
+    expect(await second.evaluate(() => (globalThis as unknown as Tab).leader.isConsumer())).toBe(false)
     await first.close()
-    await second.waitForFunction(() => (globalThis as unknown as { leader: Leader }).leader.isConsumer())
-    const outcome = (await second.evaluate((all) => (globalThis as unknown as { leader: Leader }).leader.finish(all), ids)) as Array<{
-      state: string
-      error: string | null
-      runs: number
-    }>
+    await second.waitForFunction(() => (globalThis as unknown as Tab).leader.isConsumer())
+    const outcome = await second.evaluate((all) => (globalThis as unknown as Tab).leader.finish(all), ids)
     await context.close()
-    expect(outcome).toHaveLength(30)
-    for (const task of outcome) {
-      if (task.state === 'FAILURE') expect(task.error).toBe('WorkerLostError')
-      else expect(task.state).toBe('SUCCESS')
-      expect(task.runs).toBeLessThanOrEqual(1)
-    }
-    expect(outcome.filter((t) => t.state === 'SUCCESS').length).toBeGreaterThanOrEqual(28)
+    expect(outcome).toHaveLength(total)
+    expect(outcome[0]).toMatchObject({ state: 'SUCCESS', ranIn: 'first' })
+    // 10 succeeded when the leader halted; 4 run at once.
+    expectSplit(outcome, { first: 'first', rest: 'second' }, 10, 4)
   }, 60_000)
 
   it("requires: 'online' — sent while the browser is offline, the task waits, and runs when it is back online", async () => {
@@ -125,33 +152,19 @@ describe.skipIf(missing !== undefined)(`in Chromium${missing === undefined ? '' 
     await context.close()
   })
 
-  it('reload mid-way: every task is accounted for, each ran at most once, the unfinished ones finish', async () => {
+  it('reload half-way: the jobs done before stay done, the running ones are WorkerLostError (acksLate off), the rest run after the reload; each ran once', async () => {
+    type Reload = { queue(n: number): Promise<number>; holding(): boolean; finish(): Promise<JobOutcome[]> }
     const p = await page()
     const total = 100
-    expect(await p.evaluate((n) => (globalThis as unknown as { reload: { queue(n: number): Promise<number> } }).reload.queue(n), total)).toBe(total)
-    // Reload at about half-way.
-    await p.waitForFunction(async () => {
-      const done = await (globalThis as unknown as { reload: { progress(): Promise<number> } }).reload.progress()
-      return done >= 45
-    })
+    // The jobs halt once half of them succeeded; the reload comes once one is held at the gate.
+    expect(await p.evaluate((n) => (globalThis as unknown as { reload: Reload }).reload.queue(n), total)).toBe(total)
+    await p.waitForFunction(() => (globalThis as unknown as { reload: Reload }).reload.holding())
     await p.reload()
     await p.waitForSelector('body[data-ready="yes"]', { state: 'attached' })
-    const outcome = (await p.evaluate(() => (globalThis as unknown as { reload: { finish(): Promise<unknown> } }).reload.finish())) as Array<{
-      state: string
-      error: string | null
-      runs: number
-    }>
+    const outcome = await p.evaluate(() => (globalThis as unknown as { reload: Reload }).reload.finish())
     await p.close()
     expect(outcome).toHaveLength(total)
-    for (const task of outcome) {
-      // acksLate is off: a task running at the reload is FAILURE WorkerLostError; every other one
-      // succeeded; none ran twice.
-      if (task.state === 'FAILURE') expect(task.error).toBe('WorkerLostError')
-      else expect(task.state).toBe('SUCCESS')
-      expect(task.runs).toBeLessThanOrEqual(1)
-    }
-    // At most one queue's worth (concurrency 16) was running at the reload.
-    expect(outcome.filter((t) => t.state === 'SUCCESS').length).toBeGreaterThanOrEqual(total - 16)
-    expect(outcome.filter((t) => t.runs === 1)).toHaveLength(total)
+    // About half were done at the reload: 50 when the jobs halted, with 16 at a time.
+    expectSplit(outcome, { first: 'before', rest: 'after' }, total / 2, 16)
   }, 60_000)
 })

@@ -1,6 +1,7 @@
 /** Sending and reading results: delay, applyAsync, sendTask, apply, call, AsyncResult, errors. */
 import { afterEach, expect, it } from 'vitest'
 import { EagerResult, TimeoutError, states } from '../../src/index.js'
+import { virtualClock } from '../../src/testing.js'
 import { PaymentDeclined } from './tasks-core.js'
 import { forEachCombo, setup } from './setup.js'
 import type { Harness } from './setup.js'
@@ -130,6 +131,38 @@ forEachCombo('results', (combo) => {
     expect(await r.get()).toBe(2)
     await r.forget()
     expect(await r.state()).toBe(states.PENDING)
+  })
+
+  it('resultExpires: an expired result reads PENDING, and its record is deleted within one purge interval (here the TTL)', async () => {
+    const storage = combo.storage()
+    h = await setup({ ...combo, storage: () => storage }, { resultExpires: 60_000 })
+    const old = await h.tasks.coreAdd.delay(1, 1)
+    expect(await old.get()).toBe(2)
+    expect(await storage.get('results', old.id)).toMatchObject({ state: states.SUCCESS })
+    await h.clock.advance(61_000)
+    expect(await old.state()).toBe(states.PENDING)
+    const fresh = await h.tasks.coreAdd.delay(2, 2)
+    expect(await fresh.get()).toBe(4)
+    // TTL + one interval after `old` was stored: its record is gone; `fresh` has a second left.
+    await h.clock.advance(59_000)
+    expect(await storage.get('results', old.id)).toBeUndefined()
+    expect(await fresh.get()).toBe(4)
+    expect(await storage.get('results', fresh.id)).toMatchObject({ state: states.SUCCESS })
+    await h.clock.advance(61_000)
+    expect(await fresh.state()).toBe(states.PENDING)
+    expect(await storage.get('results', fresh.id)).toBeUndefined()
+  })
+
+  it('resultExpires: a restart deletes the results that expired while the app was stopped', async () => {
+    const storage = combo.storage()
+    const clock = virtualClock()
+    h = await setup({ ...combo, storage: () => storage }, { resultExpires: 60_000, clock })
+    const r = await h.tasks.coreAdd.delay(1, 1)
+    expect(await r.get()).toBe(2)
+    await h.stop()
+    await clock.advance(60_000)
+    h = await setup({ ...combo, storage: () => storage }, { resultExpires: 60_000, clock })
+    expect(await storage.get('results', r.id)).toBeUndefined()
   })
 
   it('children lists the tasks a task sent through self.send', async () => {

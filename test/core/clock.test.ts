@@ -27,6 +27,14 @@ function clockContract(name: string, make: () => Clock, run: (clock: Clock, ms: 
       expect(fired).toBe(false)
     })
 
+    it('fires a background timer when it is due, like any other', async () => {
+      const clock = make()
+      let fired = false
+      clock.setTimer(clock.now() + 5, () => (fired = true), { background: true })
+      await run(clock, 20)
+      expect(fired).toBe(true)
+    })
+
     it('fires a timer already due soon, without being advanced past it', async () => {
       const clock = make()
       let fired = false
@@ -75,6 +83,21 @@ describe('virtualClock', () => {
     clock.setTimer(1_000, again)
     expect(await clock.runAll()).toBe(5)
     expect(clock.now()).toBe(5_000)
+  })
+
+  it('background timers: pending() leaves them out, runAll fires them on its way but does not run time to them', async () => {
+    const clock = virtualClock({ now: 0 })
+    const seen: string[] = []
+    clock.setTimer(1_000, () => seen.push('background at 1000'), { background: true })
+    clock.setTimer(5_000, () => seen.push('background at 5000'), { background: true })
+    clock.setTimer(2_000, () => seen.push('work at 2000'))
+    expect(clock.pending()).toBe(1)
+    expect(await clock.runAll()).toBe(1)
+    expect(seen).toEqual(['background at 1000', 'work at 2000'])
+    expect(clock.now()).toBe(2_000)
+    expect(clock.pending()).toBe(0)
+    await clock.advance(3_000)
+    expect(seen).toEqual(['background at 1000', 'work at 2000', 'background at 5000'])
   })
 
   it('runAll throws TimeoutError at its limit instead of hanging on an endless loop', async () => {

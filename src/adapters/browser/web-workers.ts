@@ -42,7 +42,7 @@ export interface WebWorkersOptions {
  *   executor: webWorkers({ create: () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }) }),
  * })
  */
-export function webWorkers(options: WebWorkersOptions): Executor {
+export function webWorkers(options: WebWorkersOptions): Executor & { readonly workers: number; readonly replaced: number } {
   if (options === null || typeof options !== 'object' || (options.url === undefined && options.create === undefined)) {
     throw new ConfigError("webWorkers({ url }) needs the worker script's URL, or create: () => new Worker(...)")
   }
