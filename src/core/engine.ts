@@ -1189,7 +1189,7 @@ export class Engine implements ResultSource {
   async #purgeExpired(known?: ReadonlyArray<[string, StoredValue]>): Promise<void> {
     this.#purgeTimer = undefined
     try {
-      await this.hold(purgeExpiredResults(this.#storage, this.clock.now(), known))
+      await this.hold(purgeExpiredResults(this.#store(), this.clock.now(), known))
     } catch (error) {
       this.#config.events.emit('log', { id: '', level: 'error', text: `Purging expired results failed: ${String(error)}` })
     }
