@@ -4,8 +4,11 @@
  * directory before a call, hold the report of a finished fdatasync, or act at a chosen step.
  * Nothing waits on time: each test moves from one call to the next.
  */
-import { appendFileSync, cpSync, readdirSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { appendFileSync, cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { basename, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { StorageError } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
@@ -278,6 +281,51 @@ describe('compaction, stopped at every step', () => {
       await reopened.write([put('more', 1)])
       await reopened.close()
       expect(readdirSync(c.dir).filter((f) => f !== 'LOCK' && f !== 'snapshot'), c.label).toHaveLength(1)
+    }
+  })
+})
+
+describe('the directory lock', () => {
+  const openDir = fileURLToPath(new URL('./fixtures/open-dir.ts', import.meta.url))
+  const openFromAnotherProcess = (dir: string): string =>
+    spawnSync(process.execPath, ['--import', 'tsx', openDir, dir], { encoding: 'utf8', timeout: 15_000 }).stdout.trim()
+
+  it('a process opening the directory while this one is taking the lock finds it owned, never empty', async () => {
+    const dir = tempDir()
+    const lock = join(dir, 'LOCK')
+    let other: string | undefined
+    spy.after = (name, args) => {
+      // The moment LOCK first exists (an exclusive create or a link): another process tries.
+      const creates = (name === 'openSync' && String(args[1]).includes('x')) || name === 'linkSync'
+      if (other === undefined && creates && String(name === 'linkSync' ? args[1] : args[0]) === lock) other = openFromAnotherProcess(dir)
+    }
+    await opened({ dir })
+    expect(other).toContain(`refused The storage directory ${dir} is owned by process ${String(process.pid)} on ${hostname()}`)
+    expect(JSON.parse(readFileSync(lock, 'utf8')).pid).toBe(process.pid)
+  })
+
+  it('two processes taking over one stale lock cannot both win', async () => {
+    const dir = tempDir()
+    const lock = join(dir, 'LOCK')
+    const live = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })
+    try {
+      writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), since: 'then' }))
+      // Right before this process removes the stale lock, a live process takes it over first.
+      const theirs = JSON.stringify({ pid: live.pid, host: hostname(), since: 'just now' })
+      let swapped = false
+      spy.before = (name, args) => {
+        if (!swapped && (name === 'renameSync' || name === 'unlinkSync') && String(args[0]) === lock) {
+          swapped = true
+          spy.real.unlinkSync(lock)
+          writeFileSync(lock, theirs)
+        }
+      }
+      await expect(fileStorage({ dir }).open()).rejects.toThrow(`owned by process ${String(live.pid)}`)
+      expect(swapped).toBe(true)
+      expect(readFileSync(lock, 'utf8')).toBe(theirs)
+      expect(readdirSync(dir)).toEqual(['LOCK'])
+    } finally {
+      live.kill('SIGKILL')
     }
   })
 })

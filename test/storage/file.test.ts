@@ -1,5 +1,5 @@
 /** File storage: journal, group commit, torn tails, corruption, compaction, ownership, modes. */
-import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, StorageError } from '../../src/index.js'
@@ -188,6 +188,19 @@ describe('file storage', () => {
     } finally {
       child.kill('SIGKILL')
     }
+  })
+
+  it('an empty LOCK counts as held while young (its writer may be mid-way) and as stale once old', async () => {
+    const dir = tempDir()
+    const lock = join(dir, 'LOCK')
+    writeFileSync(lock, '')
+    await expect(fileStorage({ dir }).open()).rejects.toThrow('is being locked by another process')
+    const old = new Date(Date.now() - 60_000)
+    utimesSync(lock, old, old)
+    const s = await opened({ dir })
+    await s.write([put('x', 1)])
+    expect(JSON.parse(readFileSync(lock, 'utf8')).pid).toBe(process.pid)
+    expect(existsSync(join(dir, `LOCK.${String(process.pid)}.tmp`))).toBe(false)
   })
 
   it('creates the directory 0700 and its files 0600', async () => {
