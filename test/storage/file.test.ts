@@ -61,22 +61,26 @@ describe('file storage', () => {
     expect(await again.get('meta', 'n')).toBe(50)
   })
 
-  it('cutting the last frame at every byte offset loses only that frame, with a warning', async () => {
+  /** A closed journal whose last frame (at `lastStart`) puts 'last' and overwrites 'kept'. */
+  async function journalWithLastFrame(): Promise<{ dir: string; path: string; lastStart: number; original: Buffer }> {
     const dir = tempDir()
     const s = await opened({ dir })
     await s.write([put('kept', 'yes')])
-    await s.write([put('torn', 'maybe'), put('kept', 'overwritten?')])
+    await s.write([put('last', 'maybe'), put('kept', 'overwritten?')])
     await closeAll()
     const path = join(dir, 'journal-0.log')
-    const original = readFileSync(path)
-    const lastStart = frameOffsets(path).at(-1)!
+    return { dir, path, lastStart: frameOffsets(path).at(-1)!, original: readFileSync(path) }
+  }
+
+  it('cutting the last frame at every byte offset loses only that frame, with a warning', async () => {
+    const { dir, path, lastStart, original } = await journalWithLastFrame()
     for (let cut = lastStart; cut < original.length; cut++) {
       writeFileSync(path, original.subarray(0, cut))
       const warnings: string[] = []
       const storage = fileStorage({ dir, onWarning: (w) => warnings.push(w) })
       await storage.open()
       expect(await storage.get('results', 'kept')).toBe('yes')
-      expect(await storage.get('results', 'torn')).toBeUndefined()
+      expect(await storage.get('results', 'last')).toBeUndefined()
       if (cut > lastStart) expect(warnings.join('\n')).toContain(`offset ${lastStart}`)
       // The tail is cut off on disk, so new writes land after intact data.
       await storage.write([put('after', cut)])
@@ -88,14 +92,7 @@ describe('file storage', () => {
   })
 
   it('a last frame that is whole but fails its checksum is cut off as a torn tail, with a warning', async () => {
-    const dir = tempDir()
-    const s = await opened({ dir })
-    await s.write([put('kept', 'yes')])
-    await s.write([put('damaged', 'no'), put('kept', 'overwritten?')])
-    await closeAll()
-    const path = join(dir, 'journal-0.log')
-    const lastStart = frameOffsets(path).at(-1)!
-    const bytes = readFileSync(path)
+    const { dir, path, lastStart, original: bytes } = await journalWithLastFrame()
     // One payload byte of the last frame: its length and header checksum still hold.
     bytes[lastStart + HEADER_BYTES + 3] = bytes[lastStart + HEADER_BYTES + 3]! ^ 0x20
     writeFileSync(path, bytes)
@@ -103,7 +100,7 @@ describe('file storage', () => {
     const warnings: string[] = []
     const again = await opened({ dir, onWarning: (w) => warnings.push(w) })
     expect(await again.get('results', 'kept')).toBe('yes')
-    expect(await again.get('results', 'damaged')).toBeUndefined()
+    expect(await again.get('results', 'last')).toBeUndefined()
     expect(warnings).toHaveLength(1)
     expect(warnings[0]).toContain(`torn tail of ${bytes.length - lastStart} bytes at offset ${lastStart}`)
     expect(statSync(path).size).toBe(lastStart)

@@ -8,11 +8,12 @@
  * only if it is still the file that was judged stale, so two processes taking over the same
  * stale lock cannot both win (the loser puts the winner's lock back and sees it held).
  */
-import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, linkSync, openSync, readFileSync, readdirSync, renameSync } from 'node:fs'
 import type { Stats } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { StorageError } from '../../core/errors.js'
+import { unlinkQuietly, writeFileDurably } from './durable-io.js'
 
 /** Directories this process has open: a pid check cannot tell two handles of one process apart. */
 const ownedHere = new Set<string>()
@@ -47,7 +48,7 @@ export function lockDirectory(dir: string): () => void {
   const record = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() } satisfies LockOwner)
   const tmp = join(dir, `LOCK.${process.pid}.tmp`)
   try {
-    writeDurably(tmp, record, 'w')
+    writeFileDurably(tmp, Buffer.from(record), 'w')
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       if (create(tmp, path, record)) {
         ownedHere.add(dir)
@@ -81,7 +82,7 @@ function create(tmp: string, path: string, record: string): boolean {
   // No hard links here (FAT, some network shares): create exclusively, then write. The moment
   // between the two is covered by UNREADABLE_GRACE_MS.
   try {
-    writeDurably(path, record, 'wx')
+    writeFileDurably(path, Buffer.from(record), 'wx')
     return true
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
@@ -172,24 +173,6 @@ function isAlive(owner: LockOwner): boolean {
     return true
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-function writeDurably(path: string, text: string, flags: 'w' | 'wx'): void {
-  const fd = openSync(path, flags, 0o600)
-  try {
-    writeSync(fd, text)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path)
-  } catch {
-    // Already gone.
   }
 }
 
