@@ -226,4 +226,4 @@ it.each([
     `[crash ${executor}] ${rounds} kills: ${sent.size} tasks and ${chords.size} chords sent, ${tornTails} torn tails cut, ` +
       `${generation} compactions, ${midCompaction} kills mid-compaction, ${lost} early-ack tasks lost (WorkerLostError), ${chordErrors} chords failed with ChordError`,
   )
-}, 600_000)
+}, Math.max(600_000, ROUNDS * 6_000))
