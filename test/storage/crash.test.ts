@@ -1,25 +1,35 @@
 /**
  * kill -9 at random points: a child process runs a mixed workload on file storage and is killed
  * with SIGKILL again and again. After each kill, every task whose send had resolved must be in
- * storage (queued, scheduled, running or finished), every result read must still be there, and
- * no chord body may ever start twice. At the end a last incarnation drains the work: everything
- * finishes, the early-ack tasks that died with a process as FAILURE WorkerLostError.
+ * storage (queued, scheduled, running or finished), every result read must still be there, a
+ * countdown task keeps the eta it was sent with, and no chord body may ever start twice. Each
+ * incarnation also checks, at app level, that the long-TTL lock the first one took is still held
+ * and that the id the previous one revoked is still refused. The journal is compacted every few
+ * rounds (a small `compactBytes` in the child), so some kills land in a compaction. At the end a
+ * last incarnation drains the work and every task's outcome is checked against what its kind
+ * allows: an acksLate task ran to SUCCESS (at least once), an early-ack one is SUCCESS or FAILURE
+ * WorkerLostError, a countdown task never started before its eta, and a chord either completed
+ * or failed with ChordError naming a member that was lost.
  *
  * Rounds: CELERIAC_CRASH_ROUNDS (default 50), seed: CELERIAC_CRASH_SEED. Time is real here on purpose: the point is where a
  * real process dies, so the test is bounded by rounds, not by speed.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, expect, it } from 'vitest'
 import { states } from '../../src/index.js'
-import type { ResultRecord } from '../../src/core/message.js'
+import type { ChordError } from '../../src/index.js'
+import type { ResultRecord, TaskMessage } from '../../src/core/message.js'
+import { decode, decodeError } from '../../src/core/serializer.js'
 import { fileStorage } from '../../src/node.js'
 import { seeded } from '../conformance/setup.js'
 
 const ROUNDS = Number(process.env.CELERIAC_CRASH_ROUNDS ?? 50)
+/** The child's compaction threshold: small, so the journal is compacted every few rounds. */
+const COMPACT_BYTES = 64 * 1024
 const app = fileURLToPath(new URL('./fixtures/crash-app.ts', import.meta.url))
 const dirs: string[] = []
 afterAll(() => {
@@ -35,10 +45,10 @@ interface Incarnation {
   waitFor(pattern: RegExp): Promise<void>
 }
 
-function launch(dir: string, executor: ExecutorKind, mode?: 'drain'): Incarnation {
-  const child = spawn(process.execPath, ['--import', 'tsx', app, dir, ...(mode === undefined ? [] : [mode])], {
+function launch(dir: string, executor: ExecutorKind, incarnation: number, mode?: 'drain'): Incarnation {
+  const child = spawn(process.execPath, ['--import', 'tsx', app, dir, String(incarnation), ...(mode === undefined ? [] : [mode])], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CRASH_EXECUTOR: executor },
+    env: { ...process.env, CRASH_EXECUTOR: executor, CRASH_COMPACT_BYTES: String(COMPACT_BYTES) },
   })
   const lines: string[] = []
   let partial = ''
@@ -68,15 +78,24 @@ function launch(dir: string, executor: ExecutorKind, mode?: 'drain'): Incarnatio
   }
 }
 
+/** Opens the directory as the next incarnation would (cutting a torn tail), and reads it. */
 async function readStorage(dir: string) {
-  const storage = fileStorage({ dir, onWarning: () => {} })
+  const names = readdirSync(dir)
+  // What the kill left, before anything opens it: a compaction cut short leaves its temp
+  // snapshot or two journals.
+  const midCompaction = names.includes('snapshot.tmp') || names.filter((n) => n.startsWith('journal-')).length > 1
+  const warnings: string[] = []
+  const storage = fileStorage({ dir, onWarning: (w) => warnings.push(w) })
   await storage.open()
   const results = new Map((await storage.entries('results')).map(([k, v]) => [k, v as ResultRecord]))
-  const messages = new Set((await storage.entries('messages')).map(([k]) => k))
+  const messages = new Map((await storage.entries('messages')).map(([k, v]) => [k, v as TaskMessage]))
   const chords = JSON.stringify(await storage.entries('chords'))
   await storage.close()
-  return { results, messages, chords }
+  const generation = Math.max(...readdirSync(dir).flatMap((n) => /^journal-(\d+)\.log$/.exec(n)?.[1] ?? []).map(Number))
+  return { results, messages, chords, midCompaction, generation, tornTails: warnings.filter((w) => w.includes('torn tail')).length }
 }
+
+const errorOf = (record: ResultRecord | undefined): Error | undefined => (record?.state === states.FAILURE ? decodeError(record.result) : undefined)
 
 // Threads rounds cost more (each incarnation starts workers), so they run a third as many.
 it.each([
@@ -87,60 +106,124 @@ it.each([
   dirs.push(dir)
   const random = seeded(Number(process.env.CELERIAC_CRASH_SEED ?? 20261124))
   const sent = new Map<string, string>()
-  const chordBodies = new Map<string, string>()
+  /** Countdown task id -> the epoch ms before which it must not start; and its stored eta. */
+  const notBefore = new Map<string, number>()
+  const etas = new Map<string, number>()
+  const dueStarts = new Map<string, number[]>()
+  const chords = new Map<string, { label: string; members: string[] }>()
   const done = new Map<string, string>()
   const bodyStarts = new Map<string, string[]>()
   const note = (lines: readonly string[]): void => {
     for (const line of lines) {
-      const [kind, a, b] = line.split(' ') as [string, string, string]
+      const [kind, a, b, c] = line.split(' ') as [string, string, string, string | undefined]
       if (kind === 'sent') sent.set(b, a)
-      else if (kind === 'chord') chordBodies.set(b, a)
+      if (kind === 'sent' && a === 'countdown') notBefore.set(b, Number(c))
+      else if (kind === 'chord') chords.set(b, { label: a, members: c!.split(',') })
       else if (kind === 'done') done.set(a, b)
       else if (kind === 'body') bodyStarts.set(a, [...(bodyStarts.get(a) ?? []), b])
+      else if (kind === 'due') dueStarts.set(a, [...(dueStarts.get(a) ?? []), Number(b)])
     }
   }
+  /** Locks and revoked ids outlive the process (checked by the incarnation itself, at app level). */
+  const checkAppLevel = (lines: readonly string[], incarnation: number): void => {
+    expect(lines, `incarnation ${incarnation}: the long-TTL lock`).toContain(incarnation === 0 ? 'lock taken' : 'lock held')
+    if (incarnation > 0) expect(lines, `incarnation ${incarnation}: the revoked id`).toContain(`refused crash-revoked-${incarnation} REVOKED true`)
+  }
+  let lastKill = 0
+  let tornTails = 0
+  let midCompaction = 0
+  let generation = 0
 
   for (let round = 0; round < rounds; round++) {
-    const run = launch(dir, executor)
+    const run = launch(dir, executor, round)
     await run.waitFor(/^ready$/)
+    checkAppLevel(run.lines, round)
     // Die somewhere in the next 5-150 ms of real work.
     await new Promise((resolve) => setTimeout(resolve, 5 + Math.floor(random() * 145)))
     run.kill()
+    lastKill = Date.now()
     await run.exit
     note(run.lines)
 
-    const { results, messages, chords } = await readStorage(dir)
+    const after = await readStorage(dir)
+    tornTails += after.tornTails
+    if (after.midCompaction) midCompaction++
+    generation = after.generation
+    const { results, messages } = after
     for (const [id, kind] of sent) {
       expect(results.has(id) || messages.has(id), `${kind} task ${id} was sent but is gone after kill ${round}`).toBe(true)
     }
-    for (const [id, label] of chordBodies) {
-      expect(results.has(id) || messages.has(id) || chords.includes(id), `chord ${label} (body ${id}) is gone after kill ${round}`).toBe(true)
+    for (const [id, { label }] of chords) {
+      expect(results.has(id) || messages.has(id) || after.chords.includes(id), `chord ${label} (body ${id}) is gone after kill ${round}`).toBe(true)
     }
     for (const [id, value] of done) {
       const record = results.get(id)
       expect(record?.state, `the result of ${id} was read, then lost at kill ${round}`).toBe(states.SUCCESS)
       expect(String(record?.result)).toBe(value)
     }
+    for (const [id, earliest] of notBefore) {
+      const eta = messages.get(id)?.eta
+      if (eta === undefined) continue
+      expect(eta, `countdown ${id} lost its eta at kill ${round}`).not.toBeNull()
+      expect(eta!, `countdown ${id}: eta before the countdown`).toBeGreaterThanOrEqual(earliest)
+      expect(eta, `countdown ${id}: its eta changed across kill ${round}`).toBe(etas.get(id) ?? eta)
+      etas.set(id, eta!)
+    }
   }
   expect(sent.size).toBeGreaterThan(rounds)
 
-  const drain = launch(dir, executor, 'drain')
+  const drain = launch(dir, executor, rounds, 'drain')
   await drain.waitFor(/^drained$/)
   await drain.exit
+  checkAppLevel(drain.lines, rounds)
   note(drain.lines)
   const { results, messages } = await readStorage(dir)
-  expect([...messages]).toEqual([])
-  const lost: string[] = []
-  for (const [id, kind] of [...sent, ...[...chordBodies.keys()].map((id) => [id, 'chord'] as const)]) {
+  expect([...messages.keys()]).toEqual([])
+  const wrong: string[] = []
+  let lost = 0
+  for (const [id, kind] of sent) {
     const record = results.get(id)
-    expect(record, `${kind} ${id} has no result after the drain`).toBeDefined()
-    expect([states.SUCCESS, states.FAILURE], `${kind} ${id} ended ${String(record?.state)}`).toContain(record!.state)
-    if (record!.state === states.FAILURE) {
-      const error = JSON.stringify(record!.result)
-      // Only tasks that were running when their process died may fail, and only as lost work.
-      if (!error.includes('WorkerLostError') && !error.includes('ChordError')) lost.push(`${kind} ${id}: ${error}`)
+    const error = errorOf(record)
+    if (record?.state !== states.SUCCESS && error?.name !== 'WorkerLostError') wrong.push(`${kind} ${id} ended ${String(record?.state)} ${String(error?.name)}`)
+    // acksLate: acked after its result, so a run cut short runs again (at least once).
+    else if (kind === 'late' && record?.state !== states.SUCCESS) wrong.push(`acksLate ${id} ended ${error!.name}: it must run again after a crash`)
+    if (error !== undefined) lost++
+    if (kind === 'countdown') {
+      const earliest = Math.max(notBefore.get(id)!, etas.get(id) ?? 0)
+      for (const at of dueStarts.get(id) ?? []) if (at < earliest) wrong.push(`countdown ${id} started at ${at}, ${earliest - at} ms before its eta`)
+      // Lost while running or prefetched: so it was due before the last kill.
+      if (error !== undefined && earliest > lastKill) wrong.push(`countdown ${id} was lost before it was due`)
     }
   }
-  expect(lost).toEqual([])
-  for (const [label, starts] of bodyStarts) expect(starts, `chord body ${label} started more than once: ${starts.join(" ")}`).toHaveLength(1)
-}, 600_000)
+  let chordErrors = 0
+  for (const [bodyId, { label, members }] of chords) {
+    const body = results.get(bodyId)
+    const starts = bodyStarts.get(label) ?? []
+    const memberRecords = members.map((id) => results.get(id))
+    for (const [i, record] of memberRecords.entries()) {
+      if (record?.state !== states.SUCCESS && errorOf(record)?.name !== 'WorkerLostError') wrong.push(`chord ${label}: member ${members[i]} ended ${String(record?.state)}`)
+    }
+    const firstLost = members.find((_, i) => memberRecords[i]?.state === states.FAILURE)
+    const error = errorOf(body)
+    if (starts.length > 1) wrong.push(`chord ${label}: body started ${starts.length} times`)
+    if (body?.state === states.SUCCESS) {
+      const sum = memberRecords.reduce((total, record) => total + decode<number>(record!.result!), 0)
+      if (firstLost !== undefined || starts.length !== 1 || decode(body.result!) !== sum) wrong.push(`chord ${label}: body SUCCESS with members ${JSON.stringify(memberRecords.map((r) => r?.state))}`)
+    } else if (error?.name === 'ChordError') {
+      chordErrors++
+      // Only a lost member fails a chord, and the error names the first lost one.
+      if (firstLost === undefined || (error as ChordError).taskId !== firstLost || starts.length !== 0) wrong.push(`chord ${label}: ${error.message}`)
+    } else if (error?.name !== 'WorkerLostError' || firstLost !== undefined) {
+      // The body itself may be lost while it runs (it acks early), once all members are in.
+      wrong.push(`chord ${label}: body ended ${String(body?.state)} ${String(error?.name)}`)
+    }
+  }
+  expect(wrong).toEqual([])
+  // The run went through compactions (the generation grows with each); a kill may land in one.
+  // A short run by hand (a few rounds) may write too little to compact.
+  if (rounds >= 10) expect(generation).toBeGreaterThan(0)
+  console.info(
+    `[crash ${executor}] ${rounds} kills: ${sent.size} tasks and ${chords.size} chords sent, ${tornTails} torn tails cut, ` +
+      `${generation} compactions, ${midCompaction} kills mid-compaction, ${lost} early-ack tasks lost (WorkerLostError), ${chordErrors} chords failed with ChordError`,
+  )
+}, Math.max(600_000, ROUNDS * 6_000))

@@ -1,54 +1,15 @@
 /** File storage: journal, group commit, torn tails, corruption, compaction, ownership, modes. */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, readdirSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ConfigError, StorageError } from '../../src/index.js'
-import type { Mutation, Storage } from '../../src/index.js'
+import type { Storage } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
-import type { FileStorageOptions } from '../../src/node.js'
 import { HEADER_BYTES, frame, frameAt, scanFrames } from '../../src/storage/file/frame.js'
 import { storageContract } from './contract.js'
+import { fileHarness, frameOffsets, journalKeys, put } from './file-harness.js'
 
-const dirs: string[] = []
-const open: Storage[] = []
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'celeriac-file-'))
-  dirs.push(dir)
-  return dir
-}
-
-async function opened(options: FileStorageOptions): Promise<Storage> {
-  const storage = fileStorage({ onWarning: () => {}, ...options })
-  await storage.open()
-  open.push(storage)
-  return storage
-}
-
-async function closeAll(): Promise<void> {
-  for (const s of open.splice(0)) await s.close()
-}
-
-afterEach(async () => {
-  await closeAll()
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
-
-const put = (key: string, value: unknown): Mutation => ({ op: 'put', ns: 'results', key, value })
-
-/** Offsets of every frame in a journal file. */
-function frameOffsets(path: string): number[] {
-  const bytes = readFileSync(path)
-  const offsets: number[] = []
-  for (let at = 0; at < bytes.length; ) {
-    const found = frameAt(bytes, at)
-    if (found === undefined) break
-    offsets.push(at)
-    at = found.end
-  }
-  return offsets
-}
+const { tempDir, opened, closeAll } = fileHarness()
 
 const dirOf = new WeakMap<Storage, string>()
 storageContract(
@@ -80,10 +41,10 @@ describe('file storage', () => {
     const dir = tempDir()
     const s = await opened({ dir })
     await Promise.all(Array.from({ length: 100 }, (_, i) => s.write([put(`k${i}`, i)])))
-    // The header frame, then one frame for all hundred calls.
-    expect(frameOffsets(join(dir, 'journal-0.log'))).toHaveLength(2)
+    // One frame for all hundred calls.
+    expect(journalKeys(join(dir, 'journal-0.log'))).toEqual([Array.from({ length: 100 }, (_, i) => [`k${i}`])])
     await s.write([put('later', 1)])
-    expect(frameOffsets(join(dir, 'journal-0.log'))).toHaveLength(3)
+    expect(journalKeys(join(dir, 'journal-0.log'))).toHaveLength(2)
   })
 
   it('transact is atomic under concurrent calls and durable when it resolves', async () => {
@@ -100,22 +61,26 @@ describe('file storage', () => {
     expect(await again.get('meta', 'n')).toBe(50)
   })
 
-  it('cutting the last frame at every byte offset loses only that frame, with a warning', async () => {
+  /** A closed journal whose last frame (at `lastStart`) puts 'last' and overwrites 'kept'. */
+  async function journalWithLastFrame(): Promise<{ dir: string; path: string; lastStart: number; original: Buffer }> {
     const dir = tempDir()
     const s = await opened({ dir })
     await s.write([put('kept', 'yes')])
-    await s.write([put('torn', 'maybe'), put('kept', 'overwritten?')])
+    await s.write([put('last', 'maybe'), put('kept', 'overwritten?')])
     await closeAll()
     const path = join(dir, 'journal-0.log')
-    const original = readFileSync(path)
-    const lastStart = frameOffsets(path).at(-1)!
+    return { dir, path, lastStart: frameOffsets(path).at(-1)!, original: readFileSync(path) }
+  }
+
+  it('cutting the last frame at every byte offset loses only that frame, with a warning', async () => {
+    const { dir, path, lastStart, original } = await journalWithLastFrame()
     for (let cut = lastStart; cut < original.length; cut++) {
       writeFileSync(path, original.subarray(0, cut))
       const warnings: string[] = []
       const storage = fileStorage({ dir, onWarning: (w) => warnings.push(w) })
       await storage.open()
       expect(await storage.get('results', 'kept')).toBe('yes')
-      expect(await storage.get('results', 'torn')).toBeUndefined()
+      expect(await storage.get('results', 'last')).toBeUndefined()
       if (cut > lastStart) expect(warnings.join('\n')).toContain(`offset ${lastStart}`)
       // The tail is cut off on disk, so new writes land after intact data.
       await storage.write([put('after', cut)])
@@ -124,6 +89,24 @@ describe('file storage', () => {
       expect(await reopened.get('results', 'after')).toBe(cut)
       await closeAll()
     }
+  })
+
+  it('a last frame that is whole but fails its checksum is cut off as a torn tail, with a warning', async () => {
+    const { dir, path, lastStart, original: bytes } = await journalWithLastFrame()
+    // One payload byte of the last frame: its length and header checksum still hold.
+    bytes[lastStart + HEADER_BYTES + 3] = bytes[lastStart + HEADER_BYTES + 3]! ^ 0x20
+    writeFileSync(path, bytes)
+    expect(frameAt(bytes, lastStart)).toBeUndefined()
+    const warnings: string[] = []
+    const again = await opened({ dir, onWarning: (w) => warnings.push(w) })
+    expect(await again.get('results', 'kept')).toBe('yes')
+    expect(await again.get('results', 'last')).toBeUndefined()
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain(`torn tail of ${bytes.length - lastStart} bytes at offset ${lastStart}`)
+    expect(statSync(path).size).toBe(lastStart)
+    await again.write([put('after', 1)])
+    await closeAll()
+    expect(await (await opened({ dir })).get('results', 'after')).toBe(1)
   })
 
   it('a byte flipped mid-journal is a StorageError naming the file and offset, never skipped', async () => {
@@ -167,19 +150,6 @@ describe('file storage', () => {
     for (let k = 0; k < 20; k++) expect(await again.get('results', `k${k}`)).toEqual({ i: 180 + k, pad: 'p'.repeat(50) })
   })
 
-  it('a compaction cut short before its rename leaves the old generation in force', async () => {
-    const dir = tempDir()
-    const s = await opened({ dir })
-    await s.write([put('a', 1)])
-    await closeAll()
-    // What a crash between "new journal created" and "snapshot renamed" leaves behind.
-    writeFileSync(join(dir, 'snapshot.tmp'), 'partial')
-    writeFileSync(join(dir, 'journal-1.log'), '')
-    const again = await opened({ dir })
-    expect(await again.get('results', 'a')).toBe(1)
-    expect(readdirSync(dir).sort()).toEqual(['LOCK', 'journal-0.log'])
-  })
-
   it('a damaged snapshot is a StorageError (it is only ever renamed into place whole)', async () => {
     const dir = tempDir()
     const s = await opened({ dir, compactBytes: 512 })
@@ -215,6 +185,19 @@ describe('file storage', () => {
     } finally {
       child.kill('SIGKILL')
     }
+  })
+
+  it('an empty LOCK counts as held while young (its writer may be mid-way) and as stale once old', async () => {
+    const dir = tempDir()
+    const lock = join(dir, 'LOCK')
+    writeFileSync(lock, '')
+    await expect(fileStorage({ dir }).open()).rejects.toThrow('is being locked by another process')
+    const old = new Date(Date.now() - 60_000)
+    utimesSync(lock, old, old)
+    const s = await opened({ dir })
+    await s.write([put('x', 1)])
+    expect(JSON.parse(readFileSync(lock, 'utf8')).pid).toBe(process.pid)
+    expect(existsSync(join(dir, `LOCK.${String(process.pid)}.tmp`))).toBe(false)
   })
 
   it('creates the directory 0700 and its files 0600', async () => {

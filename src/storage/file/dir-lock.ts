@@ -1,14 +1,31 @@
 /**
- * One process owns a storage directory: a `LOCK` file holding the owner's pid, created with
- * O_EXCL. A lock whose process no longer exists is stale and is taken over.
+ * One process owns a storage directory: a `LOCK` file holding the owner's pid and host.
+ *
+ * The owner record is written and fsync'd to a temp file first, then hard-linked as `LOCK` (a
+ * link fails if `LOCK` exists, as O_EXCL does), so a `LOCK` is never seen empty or half-written:
+ * no process can take a lock from one that is between creating it and writing its pid. A lock
+ * whose process no longer exists is stale and is taken over: it is renamed aside and removed
+ * only if it is still the file that was judged stale, so two processes taking over the same
+ * stale lock cannot both win (the loser puts the winner's lock back and sees it held).
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync, fsyncSync } from 'node:fs'
+import { closeSync, fstatSync, linkSync, openSync, readFileSync, readdirSync, renameSync } from 'node:fs'
+import type { Stats } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { StorageError } from '../../core/errors.js'
+import { unlinkQuietly, writeFileDurably } from './durable-io.js'
 
 /** Directories this process has open: a pid check cannot tell two handles of one process apart. */
 const ownedHere = new Set<string>()
+
+/**
+ * An unreadable `LOCK` younger than this counts as held: on a file system without hard links the
+ * lock is created and then written, and its writer may be between the two.
+ */
+const UNREADABLE_GRACE_MS = 10_000
+
+/** Rounds of "create, find it taken by a dead process, set it aside" before giving up. */
+const ATTEMPTS = 8
 
 interface LockOwner {
   pid: number
@@ -16,55 +33,133 @@ interface LockOwner {
   since: string
 }
 
+interface FoundLock {
+  readonly text: string
+  /** Undefined when the file is empty or not a lock record. */
+  readonly owner: LockOwner | undefined
+  readonly stats: Stats
+}
+
 export function lockDirectory(dir: string): () => void {
   if (ownedHere.has(dir)) {
     throw new StorageError(`The storage directory ${dir} is already open in this process; use one fileStorage per directory`)
   }
   const path = join(dir, 'LOCK')
-  for (let attempt = 0; ; attempt++) {
-    let fd: number
-    try {
-      fd = openSync(path, 'wx', 0o600)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw lockError(path, error)
-      const owner = readOwner(path)
-      if (owner !== undefined && isAlive(owner)) {
-        throw new StorageError(
-          `The storage directory ${dir} is owned by process ${String(owner.pid)} on ${owner.host} (since ${owner.since}); ` +
-            'stop that app first, or remove the LOCK file if that process is gone',
-        )
+  const record = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() } satisfies LockOwner)
+  const tmp = join(dir, `LOCK.${process.pid}.tmp`)
+  try {
+    writeFileDurably(tmp, Buffer.from(record), 'w')
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      if (create(tmp, path, record)) {
+        ownedHere.add(dir)
+        removeLeftovers(dir)
+        return () => {
+          ownedHere.delete(dir)
+          unlinkQuietly(path)
+        }
       }
-      // Stale: its process is gone. Take it over.
-      try {
-        unlinkSync(path)
-      } catch (unlinkError) {
-        if ((unlinkError as NodeJS.ErrnoException).code !== 'ENOENT') throw lockError(path, unlinkError)
-      }
-      continue
+      const found = look(path)
+      if (found === undefined) continue // Released meanwhile: try again.
+      if (isHeld(found)) throw ownedError(dir, path, found.owner)
+      setAside(path, found)
     }
-    const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() }
-    writeSync(fd, JSON.stringify(owner))
-    fsyncSync(fd)
-    closeSync(fd)
-    ownedHere.add(dir)
-    return () => {
-      ownedHere.delete(dir)
-      try {
-        unlinkSync(path)
-      } catch {
-        // Already gone: nothing to release.
-      }
-    }
+    throw lockError(path, new Error('other processes kept taking it at the same time; try again'))
+  } finally {
+    unlinkQuietly(tmp)
   }
 }
 
-function readOwner(path: string): LockOwner | undefined {
+/** Creates `LOCK` holding `record`, atomically; false if it exists. */
+function create(tmp: string, path: string, record: string): boolean {
   try {
-    const owner = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockOwner>
-    if (typeof owner.pid !== 'number') return undefined
+    linkSync(tmp, path)
+    return true
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') return false
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw lockError(path, error)
+  }
+  // No hard links here (FAT, some network shares): create exclusively, then write. The moment
+  // between the two is covered by UNREADABLE_GRACE_MS.
+  try {
+    writeFileDurably(path, Buffer.from(record), 'wx')
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw lockError(path, error)
+  }
+}
+
+/** The lock file's owner and identity (read through one descriptor), or undefined if it is gone. */
+function look(path: string): FoundLock | undefined {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw lockError(path, error)
+  }
+  try {
+    const text = readFileSync(fd, 'utf8')
+    return { text, owner: parseOwner(text), stats: fstatSync(fd) }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function isHeld({ owner, stats }: FoundLock): boolean {
+  if (owner === undefined) return Date.now() - stats.mtimeMs < UNREADABLE_GRACE_MS
+  return isAlive(owner)
+}
+
+/**
+ * Removes a stale `LOCK`, unless another process replaced it after it was judged stale: rename
+ * is atomic, so whoever moves the file aside owns that file, and its identity and contents tell
+ * which one it was (contents too, as a freed inode number can be reused at once).
+ */
+function setAside(path: string, judged: FoundLock): void {
+  const aside = `${path}.${process.pid}.stale`
+  try {
+    renameSync(path, aside)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return // Someone else set it aside first.
+    throw lockError(path, error)
+  }
+  const moved = look(aside)
+  if (moved !== undefined && (moved.stats.ino !== judged.stats.ino || moved.stats.dev !== judged.stats.dev || moved.text !== judged.text)) {
+    // A fresh lock of the process that took over first: put it back (unless yet another took
+    // `LOCK` meanwhile, in which case that one stands).
+    try {
+      linkSync(aside, path)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        try {
+          renameSync(aside, path)
+        } catch {
+          // `LOCK` was taken meanwhile; the file set aside is removed below.
+        }
+      }
+    }
+  }
+  unlinkQuietly(aside)
+}
+
+/** Temp and set-aside files of processes killed while they took the lock. */
+function removeLeftovers(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const match = /^LOCK\.(\d+)\.(tmp|stale)$/.exec(name)
+    if (match === null) continue
+    const pid = Number(match[1])
+    if (pid !== process.pid && !isAlive({ pid, host: hostname(), since: '' })) unlinkQuietly(join(dir, name))
+  }
+}
+
+function parseOwner(text: string): LockOwner | undefined {
+  try {
+    const owner = JSON.parse(text) as Partial<LockOwner> | null
+    if (typeof owner?.pid !== 'number') return undefined
     return { pid: owner.pid, host: String(owner.host), since: String(owner.since) }
   } catch {
-    // Unreadable or half-written: the process that wrote it died while taking the lock.
     return undefined
   }
 }
@@ -79,6 +174,19 @@ function isAlive(owner: LockOwner): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+function ownedError(dir: string, path: string, owner: LockOwner | undefined): StorageError {
+  if (owner === undefined) {
+    return new StorageError(
+      `The storage directory ${dir} is being locked by another process (${path} is not written yet); ` +
+        `try again, or remove the LOCK file if no app uses the directory`,
+    )
+  }
+  return new StorageError(
+    `The storage directory ${dir} is owned by process ${String(owner.pid)} on ${owner.host} (since ${owner.since}); ` +
+      'stop that app first, or remove the LOCK file if that process is gone',
+  )
 }
 
 function lockError(path: string, cause: unknown): StorageError {

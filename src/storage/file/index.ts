@@ -7,12 +7,13 @@
  * `journal-<generation>.log` (a header frame, then one frame per flush: the list of committed
  * calls, each a list of mutations).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync, ftruncateSync, chmodSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, ftruncateSync, chmodSync } from 'node:fs'
 import { write as writeCb, fdatasync as fdatasyncCb } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ConfigError, StorageError } from '../../core/errors.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from '../types.js'
 import { lockDirectory } from './dir-lock.js'
+import { fsyncDirectory, unlinkQuietly, writeAllSync, writeFileDurably } from './durable-io.js'
 import { frame, scanFrames } from './frame.js'
 
 const NAMESPACES: readonly Namespace[] = ['messages', 'results', 'chords', 'locks', 'revoked', 'meta']
@@ -32,8 +33,10 @@ export interface FileStorageOptions {
    */
   durability?: 'fsync' | 'write'
   /**
-   * Extra time (ms) a flush waits for more calls to join it. 0 batches the calls of the same
-   * tick and those made while the previous flush was on disk, which is usually enough.
+   * Extra time (ms) a flush waits for more calls to join it, counted from the first call of its
+   * batch (later calls do not extend it; calls made while a flush is on disk wait this long after
+   * it). 0 batches the calls of the same tick and those made while the previous flush was on
+   * disk, which is usually enough.
    * @default 0
    */
   commitWindow?: number
@@ -442,35 +445,4 @@ function writeAll(fd: number, buffer: Buffer, done: (error: Error | null) => voi
     if (offset + written < buffer.length) return writeAll(fd, buffer, done, offset + written)
     done(null)
   })
-}
-
-function writeAllSync(fd: number, buffer: Buffer): void {
-  for (let offset = 0; offset < buffer.length; ) offset += writeSync(fd, buffer, offset, buffer.length - offset)
-}
-
-function writeFileDurably(path: string, bytes: Buffer): void {
-  const fd = openSync(path, 'w', 0o600)
-  try {
-    writeAllSync(fd, bytes)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
-function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path)
-  } catch {
-    // Already gone.
-  }
 }
