@@ -1,6 +1,8 @@
 /** Signatures, chain, group, chord and their nesting, with Celery's semantics. */
 import { afterEach, expect, it } from 'vitest'
-import { ChordError, GroupResult, Signature, chain, chord, group, signature, states } from '../../src/index.js'
+import { Celeriac, ChordError, GroupResult, NotRegistered, Signature, chain, chord, group, signature, states } from '../../src/index.js'
+import { virtualClock } from '../../src/testing.js'
+import { sharedDouble } from './tasks-canvas.js'
 import { InventoryError } from './tasks-workflows.js'
 import { forEachCombo, setup } from './setup.js'
 import type { Harness } from './setup.js'
@@ -96,10 +98,10 @@ forEachCombo('workflows', (combo) => {
     expect((await r.get()).previous).toEqual([1, 2, 3])
   })
 
-  it('a chord with a failing header member: get() rejects with ChordError naming it, the body never runs', async () => {
+  it('a chord with a failing header member: get() rejects with ChordError naming it, the other members still run, the body never does', async () => {
     h = await setup(combo)
-    const { add, failStep, seen } = h.tasks
-    const r = await chord([add.s(1, 1), failStep.s(0, 'header broke'), add.s(2, 2)], seen.si('body')).delay()
+    const { failStep, seen } = h.tasks
+    const r = await chord([seen.si('h0'), failStep.s(0, 'header broke'), seen.si('h2')], seen.si('body')).delay()
     const error = await r.get().catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ChordError)
     const header = r.parent as unknown as GroupResult
@@ -108,7 +110,9 @@ forEachCombo('workflows', (combo) => {
     expect((error as ChordError).message).toContain(failedId)
     expect((error as ChordError).cause).toBeInstanceOf(InventoryError)
     await h.app.whenIdle()
-    expect(h.lines()).not.toContain('ran body')
+    expect([...h.lines()].sort()).toEqual(['fail header broke', 'ran h0', 'ran h2'])
+    expect(await Promise.all(header.results.map((m) => m.state()))).toEqual([states.SUCCESS, states.FAILURE, states.SUCCESS])
+    expect(await header.results[2]!.get()).toBe('h2')
     expect(await r.state()).toBe(states.FAILURE)
   })
 
@@ -174,6 +178,69 @@ forEachCombo('workflows', (combo) => {
     expect(body.previous).toEqual([3, 4])
     expect(body.rootId).toBe(r.parent!.parent?.id ?? body.rootId)
     expect(typeof body.rootId).toBe('string')
+  })
+
+  it('headers given to a chain reach the header tasks and the body of a chord inside it', async () => {
+    h = await setup(combo)
+    const { where } = h.tasks
+    const headers = { correlationId: 'req-7' }
+    const r = await chain(where.s(null, 'first'), chord([where.s('h0'), where.s('h1')], where.s('body'))).applyAsync([], { headers })
+    const body = await r.get()
+    expect(body.headers).toEqual(headers)
+    expect((body.previous as Array<{ headers: unknown }>).map((m) => m.headers)).toEqual([headers, headers])
+  })
+
+  it('an acksLate chord header task delivered twice (rejected with requeue) counts once: the body runs once, results in order', async () => {
+    h = await setup(combo)
+    const { add, canvasTwice, canvasNote } = h.tasks
+    const r = await chord([add.s(1, 1), canvasTwice.s(5), add.s(2, 2)], canvasNote.s('body')).delay()
+    expect(await r.get()).toEqual([2, 5, 4])
+    await h.app.whenIdle()
+    expect(h.lines()).toEqual(['twice 5 first', 'twice 5 redelivered', 'note body [2,5,4]'])
+  })
+
+  it('group() and chord() take any iterable of signatures, a generator included', async () => {
+    h = await setup(combo)
+    const { add, sum } = h.tasks
+    function* doubles() {
+      for (const i of [1, 2, 3]) yield add.s(i, i)
+    }
+    expect(await (await group(doubles()).delay()).get()).toEqual([2, 4, 6])
+    expect(await (await chord(doubles(), sum.s()).delay()).get()).toBe(12)
+  })
+
+  it('app.send sends any signature through that app, with send options', async () => {
+    h = await setup(combo)
+    const { add, mul } = h.tasks
+    expect(await (await h.app.send(add.s(2, 3))).get()).toBe(5)
+    expect(await (await h.app.send(chain(add.s(1, 1), mul.s(5)))).get()).toBe(10)
+    const g = await h.app.send(group([add.s(1, 1), add.s(2, 2)]))
+    expect(g).toBeInstanceOf(GroupResult)
+    expect(await g.get()).toEqual([2, 4])
+    const later = await h.app.send(signature<number>('wf.add', { args: [1, 2] }), { countdown: 1_000 })
+    expect(await later.state()).toBe(states.PENDING)
+    await h.clock.advance(1_000)
+    expect(await later.get()).toBe(3)
+  })
+
+  it('sharedTask: every app can run it; it is sent through the app that started last, a signature by name too', async () => {
+    h = await setup(combo)
+    const { add } = h.tasks
+    expect(h.app.registered()).toContain('canvas.sharedDouble')
+    expect(await (await sharedDouble.delay(21)).get()).toBe(42)
+    expect(await (await chain(add.s(1, 2), sharedDouble.s()).delay()).get()).toBe(6)
+    const other = new Celeriac({ name: 'other', clock: virtualClock() })
+    await other.start()
+    try {
+      const r = await sharedDouble.delay(4)
+      expect(await other.AsyncResult(r.id).get()).toBe(8)
+      expect(await h.app.AsyncResult(r.id).state()).toBe(states.PENDING)
+      // 'wf.add' is not registered on the app that started last; app.send picks the app.
+      await expect(signature('wf.add', { args: [1, 1] }).delay()).rejects.toBeInstanceOf(NotRegistered)
+      expect(await (await h.app.send(signature<number>('wf.add', { args: [1, 1] }))).get()).toBe(2)
+    } finally {
+      await other.stop()
+    }
   })
 
   it('chunks(items, n) is a group of tasks over slices, in order', async () => {
