@@ -143,10 +143,16 @@ function withMembership(json: SignatureJSON, chord: ChordRef | null, groupId: st
 }
 
 function expandChain(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
-  const [first, ...rest] = json.tasks ?? []
-  if (first === undefined) throw new ConfigError('An empty chain cannot be sent')
-  // Options given to the chain (applyAsync on it) go to its first step; headers reach every step.
-  const firstWithOptions: SignatureJSON = { ...first, options: { ...first.options, ...withoutHeaders(json.options) } }
+  const steps = json.tasks ?? []
+  if (steps.length === 0) throw new ConfigError('An empty chain cannot be sent')
+  // As in Celery, the chain's errbacks go to every step (a failure stops the chain, so they run
+  // once, for the step that failed) and its callbacks to the last step (they get the chain's
+  // result). Other options given to the chain (applyAsync on it) go to its first step; headers
+  // reach every step.
+  const { link, linkError, ...options } = withoutHeaders(json.options)
+  const last = steps.length - 1
+  const [first, ...rest] = steps.map((step, i) => withCallbacks(step, i === last ? link : undefined, linkError))
+  const firstWithOptions: SignatureJSON = { ...first!, options: { ...first!.options, ...options } }
   const headers = json.options.headers ?? context.headers
   const sub = expand(firstWithOptions, { ...context, headers, chain: [...rest, ...context.chain] }, env)
   return { messages: sub.messages, mutations: sub.mutations, handle: handleOf(json, null) }
@@ -155,6 +161,15 @@ function expandChain(json: SignatureJSON, context: MessageContext, env: ExpandEn
 function withoutHeaders(options: SignatureJSON['options']): SignatureJSON['options'] {
   const { headers: _headers, taskId: _taskId, ...rest } = options
   return rest
+}
+
+/** `json` with more link callbacks and errbacks, after its own. */
+function withCallbacks(json: SignatureJSON, link: SignatureJSON[] | undefined, linkError: SignatureJSON[] | undefined): SignatureJSON {
+  if (link === undefined && linkError === undefined) return json
+  const options = { ...json.options }
+  if (link !== undefined) options.link = [...(options.link ?? []), ...link]
+  if (linkError !== undefined) options.linkError = [...(options.linkError ?? []), ...linkError]
+  return { ...json, options }
 }
 
 function expandGroup(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
