@@ -189,7 +189,9 @@ function expandGroup(json: SignatureJSON, context: MessageContext, env: ExpandEn
 
 function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
   const header = json.tasks ?? []
-  const body = json.body!
+  // Celery's chord.link and chord.link_error go to the body (task_allow_error_cb_on_chord_header
+  // off, its default): the errback runs once, with the body's id, when a header task fails.
+  const body = withCallbacks(json.body!, json.options.link, json.options.linkError)
   const chordId = finalId(body)
   const groupId = json.options.taskId as string
   const headers = json.options.headers ?? context.headers

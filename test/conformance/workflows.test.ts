@@ -347,6 +347,150 @@ forEachCombo('workflows', (combo) => {
     }
   })
 
+  it('headers given to a chain reach the header tasks and the body of a chord inside it', async () => {
+    h = await setup(combo)
+    const { where } = h.tasks
+    const headers = { correlationId: 'req-7' }
+    const r = await chain(where.s(null, 'first'), chord([where.s('h0'), where.s('h1')], where.s('body'))).applyAsync([], { headers })
+    const body = await r.get()
+    expect(body.headers).toEqual(headers)
+    expect((body.previous as Array<{ headers: unknown }>).map((m) => m.headers)).toEqual([headers, headers])
+  })
+
+  it("a chain's linkError covers every step: a failure at step 3 of 4 runs it once, with the failed task's id", async () => {
+    h = await setup(combo)
+    const { add, failStep, seen, errback } = h.tasks
+    const r = await chain(add.s(1, 1), add.s(1), failStep.s('step 3'), seen.s('never')).linkError(errback.s('chain')).delay()
+    await expect(r.get()).rejects.toBeInstanceOf(InventoryError)
+    await h.app.whenIdle()
+    const failedId = r.parent!.id
+    expect(h.lines()).toEqual(['fail step 3', `errback chain ${failedId}`])
+    expect(await r.state()).toBe(states.FAILURE)
+  })
+
+  it("a chain's linkError given to applyAsync runs once for a failing first step, beside the step's own errback", async () => {
+    h = await setup(combo)
+    const { add, failStep, errback } = h.tasks
+    const r = await chain(failStep.s(null, 'first').linkError(errback.s('own')), add.s(1)).applyAsync([], { linkError: errback.s('sent') })
+    await expect(r.get()).rejects.toBeInstanceOf(InventoryError)
+    await h.app.whenIdle()
+    const failedId = r.parent!.id
+    expect(h.lines().filter((l) => l.startsWith('errback')).sort()).toEqual([`errback own ${failedId}`, `errback sent ${failedId}`])
+    // A chain that succeeds runs none.
+    h.logs.length = 0
+    expect(await (await chain(add.s(1, 1), add.s(1)).linkError(errback.s('never')).delay()).get()).toBe(3)
+    await h.app.whenIdle()
+    expect(h.lines()).toEqual([])
+  })
+
+  it("a chain's link runs once, after the last step, with the chain's result", async () => {
+    h = await setup(combo)
+    const { add, sum, failStep, canvasNote } = h.tasks
+    const r = await chain(add.s(2, 2), add.s(4), add.s(8)).link(canvasNote.s('chain')).delay()
+    expect(await r.get()).toBe(16)
+    await h.app.whenIdle()
+    expect(h.lines()).toEqual(['note chain 16'])
+    h.logs.length = 0
+    // The last step is a chord: the link follows its body.
+    const withChord = await chain(add.s(1, 1), chord([add.s(1), add.s(2)], sum.s())).link(canvasNote.s('chord')).delay()
+    expect(await withChord.get()).toBe(7)
+    await h.app.whenIdle()
+    expect(h.lines()).toEqual(['note chord 7'])
+    h.logs.length = 0
+    // A chain that fails never runs it.
+    const failed = await chain(add.s(1, 1), failStep.s('x'), add.s(1)).link(canvasNote.s('never')).delay()
+    await expect(failed.get()).rejects.toBeInstanceOf(InventoryError)
+    await h.app.whenIdle()
+    expect(h.lines()).toEqual(['fail x'])
+  })
+
+  it("a chord's linkError runs once, with the body's id, however many header tasks fail (Celery links it to the body)", async () => {
+    h = await setup(combo)
+    const { add, failStep, seen, errback } = h.tasks
+    const r = await chord([add.s(1, 1), failStep.s(0, 'one'), failStep.s(0, 'two')], seen.si('body')).linkError(errback.s('chord')).delay()
+    await expect(r.get()).rejects.toBeInstanceOf(ChordError)
+    await h.app.whenIdle()
+    expect(h.lines().filter((l) => !l.startsWith('fail'))).toEqual([`errback chord ${r.id}`])
+    h.logs.length = 0
+    // The body's own linkError does the same.
+    const own = await chord([failStep.s(0, 'three'), add.s(1, 1)], seen.si('body').linkError(errback.s('body'))).delay()
+    await expect(own.get()).rejects.toBeInstanceOf(ChordError)
+    await h.app.whenIdle()
+    expect(h.lines().filter((l) => !l.startsWith('fail'))).toEqual([`errback body ${own.id}`])
+  })
+
+  it("a chain's linkError runs once when a chord inside it fails: for the body, later steps never run", async () => {
+    h = await setup(combo)
+    const { add, sum, mul, failStep, errback } = h.tasks
+    const r = await chain(add.s(1, 1), chord([add.s(1), failStep.s('boom')], sum.s()), mul.s(2)).linkError(errback.s('wf')).delay()
+    await expect(r.get()).rejects.toBeInstanceOf(ChordError)
+    await h.app.whenIdle()
+    const bodyId = r.parent!.id
+    expect(h.lines()).toEqual(['fail boom', `errback wf ${bodyId}`])
+  })
+
+  it("a chord's link runs once after the body, with the body's result", async () => {
+    h = await setup(combo)
+    const { add, sum, canvasNote } = h.tasks
+    const r = await chord([add.s(1, 1), add.s(2, 2)], sum.s()).link(canvasNote.s('chord')).delay()
+    expect(await r.get()).toBe(6)
+    await h.app.whenIdle()
+    expect(h.lines()).toEqual(['note chord 6'])
+  })
+
+  it('an acksLate chord header task delivered twice (rejected with requeue) counts once: the body runs once, results in order', async () => {
+    h = await setup(combo)
+    const { add, canvasTwice, canvasNote } = h.tasks
+    const r = await chord([add.s(1, 1), canvasTwice.s(5), add.s(2, 2)], canvasNote.s('body')).delay()
+    expect(await r.get()).toEqual([2, 5, 4])
+    await h.app.whenIdle()
+    expect(h.lines()).toEqual(['twice 5 first', 'twice 5 redelivered', 'note body [2,5,4]'])
+  })
+
+  it('group() and chord() take any iterable of signatures, a generator included', async () => {
+    h = await setup(combo)
+    const { add, sum } = h.tasks
+    function* doubles() {
+      for (const i of [1, 2, 3]) yield add.s(i, i)
+    }
+    expect(await (await group(doubles()).delay()).get()).toEqual([2, 4, 6])
+    expect(await (await chord(doubles(), sum.s()).delay()).get()).toBe(12)
+  })
+
+  it('app.send sends any signature through that app, with send options', async () => {
+    h = await setup(combo)
+    const { add, mul } = h.tasks
+    expect(await (await h.app.send(add.s(2, 3))).get()).toBe(5)
+    expect(await (await h.app.send(chain(add.s(1, 1), mul.s(5)))).get()).toBe(10)
+    const g = await h.app.send(group([add.s(1, 1), add.s(2, 2)]))
+    expect(g).toBeInstanceOf(GroupResult)
+    expect(await g.get()).toEqual([2, 4])
+    const later = await h.app.send(signature<number>('wf.add', { args: [1, 2] }), { countdown: 1_000 })
+    expect(await later.state()).toBe(states.PENDING)
+    await h.clock.advance(1_000)
+    expect(await later.get()).toBe(3)
+  })
+
+  it('sharedTask: every app can run it; it is sent through the app that started last, a signature by name too', async () => {
+    h = await setup(combo)
+    const { add } = h.tasks
+    expect(h.app.registered()).toContain('canvas.sharedDouble')
+    expect(await (await sharedDouble.delay(21)).get()).toBe(42)
+    expect(await (await chain(add.s(1, 2), sharedDouble.s()).delay()).get()).toBe(6)
+    const other = new Celeriac({ name: 'other', clock: virtualClock() })
+    await other.start()
+    try {
+      const r = await sharedDouble.delay(4)
+      expect(await other.AsyncResult(r.id).get()).toBe(8)
+      expect(await h.app.AsyncResult(r.id).state()).toBe(states.PENDING)
+      // 'wf.add' is not registered on the app that started last; app.send picks the app.
+      await expect(signature('wf.add', { args: [1, 1] }).delay()).rejects.toBeInstanceOf(NotRegistered)
+      expect(await (await h.app.send(signature<number>('wf.add', { args: [1, 1] }))).get()).toBe(2)
+    } finally {
+      await other.stop()
+    }
+  })
+
   it('chunks(items, n) is a group of tasks over slices, in order', async () => {
     h = await setup(combo)
     const { chunkSum } = h.tasks
