@@ -29,6 +29,8 @@ export interface ChordRecord {
   chain: SignatureJSON[]
   rootId: string | null
   headers: Encoded | null
+  /** The header task counted last: the body's parent (Celery sends the body from it). */
+  lastId: string | null
 }
 
 /** What turning signatures into messages needs to know. */
@@ -110,6 +112,13 @@ export function finalId(json: SignatureJSON): string {
     default:
       return json.options.taskId as string
   }
+}
+
+/** The id of the first task a frozen node sends, or null for an empty group. */
+function firstId(json: SignatureJSON): string | null {
+  if (json.kind === 'task') return json.options.taskId as string
+  const first = json.tasks?.[0] ?? json.body
+  return first === undefined ? null : firstId(first)
 }
 
 /** The handle of a frozen node, with `parent` links along a chain. */
@@ -202,10 +211,12 @@ function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEn
   }
   const messages: TaskMessage[] = []
   const mutations: Mutation[] = []
+  // A chord sent on its own is one workflow: its first header task is the root of all of it.
+  const rootId = context.rootId ?? firstId(header[0]!)
   for (let i = 0; i < header.length; i++) {
     const ref: ChordRef = { id: chordId, size: header.length, index: i }
     const member = withMembership(header[i]!, ref, groupId, i)
-    const sub = expand(member, { ...context, chain: [], chord: null, groupId, groupIndex: i, headers }, env)
+    const sub = expand(member, { ...context, rootId, chain: [], chord: null, groupId, groupIndex: i, headers }, env)
     messages.push(...sub.messages)
     mutations.push(...sub.mutations)
   }
@@ -216,8 +227,9 @@ function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEn
     ids: header.map(finalId),
     body,
     chain: context.chain,
-    rootId: context.rootId,
+    rootId,
     headers,
+    lastId: null,
   }
   mutations.push({ op: 'put', ns: 'chords', key: chordId, value: record })
   return { messages, mutations, handle: handleOf(json, null) }
