@@ -65,7 +65,7 @@ export function expand(json: SignatureJSON, context: MessageContext, env: Expand
  * Assigns ids to every node before anything is sent (Celery's freeze), so handles exist at once;
  * flattens nested chains and turns a group followed by another step into a chord.
  */
-export function freeze(json: SignatureJSON, env: ExpandEnv): SignatureJSON {
+export function freeze(json: SignatureJSON, env: Pick<ExpandEnv, 'newId'>): SignatureJSON {
   switch (json.kind) {
     case 'task':
       return typeof json.options.taskId === 'string' ? json : { ...json, options: { ...json.options, taskId: env.newId() } }

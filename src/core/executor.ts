@@ -10,6 +10,10 @@ import type { Encoded } from './serializer.js'
 import type { Lock, RunContext, Task } from './task.js'
 import type { TaskProfile } from './options.js'
 import { trace } from './tracer.js'
+import { freeze } from './canvas.js'
+import { uuid4 } from './ids.js'
+
+const FREEZE_ENV = { newId: uuid4 }
 
 /** What an executor needs from the engine. */
 export interface ExecutorHost {
@@ -223,7 +227,8 @@ export class TaskRuntime {
         return granted === null ? null : remoteLock(key, granted.token, granted.owner, rpc)
       },
       send: (signature, args, options) => {
-        const json = signature.clone({ args: [...args, ...signature.args], options: { ...signature.options, ...options } }).toJSON()
+        // Frozen here, as app.send does: a chain's or chord's handle needs every id before it is sent.
+        const json = freeze(signature.clone({ args: [...args, ...signature.args], options: { ...signature.options, ...options } }).toJSON(), FREEZE_ENV)
         return rpc({ type: 'send', signature: json }) as Promise<unknown>
       },
       log: (level, text) => this.#post({ type: 'log', id, level, text }),

@@ -1,5 +1,5 @@
-import { Reject, sharedTask } from '../../src/index.js'
-import type { Celeriac, Task } from '../../src/index.js'
+import { Reject, chain, chord, sharedTask, signature } from '../../src/index.js'
+import type { Celeriac, GroupResult, Task } from '../../src/index.js'
 
 /**
  * A shared task (Celery's `shared_task`): registered once per realm when this module loads, in
@@ -21,6 +21,18 @@ export function defineCanvasTasks(app: Celeriac) {
       await self.sleep(ms)
       const r = self.request
       return { label, id: r.id, parentId: r.parentId, rootId: r.rootId, headers: r.headers }
+    }),
+    /** Sends a chord and a chain as its children (`self.send`); returns the ids of their handles. */
+    canvasSendsCanvas: app.task('canvas.sendsCanvas', { bind: true }, async (self: Task, n: number) => {
+      const add = (...args: number[]) => signature<number>('wf.add', { args })
+      const c = await self.send(chord([add(n, 1), add(n, 2)], signature<number>('wf.sum')))
+      const ch = await self.send(chain(add(n, n), signature<number>('wf.mul', { args: [10] })))
+      return {
+        chord: c.id,
+        header: (c.parent as unknown as GroupResult).results.map((m) => m.id),
+        chain: ch.id,
+        chainFirst: ch.parent!.id,
+      }
     }),
     /** acksLate; rejects with requeue on its first delivery, so it is delivered twice. */
     canvasTwice: app.task('canvas.twice', { bind: true, acksLate: true }, (self: Task, value: number) => {

@@ -348,6 +348,18 @@ forEachCombo('workflows', (combo) => {
     }
   })
 
+  it('a chord and a chain sent from inside a task (self.send) run, and their handles know every id', async () => {
+    h = await setup(combo)
+    const sent = await (await h.tasks.canvasSendsCanvas.delay(3)).get()
+    const ids = [sent.chord, ...sent.header, sent.chain, sent.chainFirst]
+    expect(ids.every((id) => typeof id === 'string' && id.length > 0)).toBe(true)
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(await Promise.all(sent.header.map((id) => h.app.AsyncResult(id).get()))).toEqual([4, 5])
+    expect(await h.app.AsyncResult(sent.chord).get()).toBe(9)
+    expect(await h.app.AsyncResult(sent.chainFirst).get()).toBe(6)
+    expect(await h.app.AsyncResult(sent.chain).get()).toBe(60)
+  })
+
   it('chunks(items, n) is a group of tasks over slices, in order', async () => {
     h = await setup(combo)
     const { chunkSum } = h.tasks
