@@ -310,7 +310,14 @@ export type HandleOf<S> = TypesOf<S> extends { handle: infer H } ? H : unknown
 /** The arguments a signature still needs. */
 export type MissingOf<S> = TypesOf<S> extends { missing: infer M extends unknown[] } ? M : unknown[]
 
-type Fits<S, Prev> = number extends MissingOf<S>['length']
+/**
+ * `S` when it accepts `Prev` as its missing first argument (or needs none), else the signature
+ * type it should have been, so the mismatch shows in the error. A previous result of unknown
+ * type (a signature made by name) is not checked.
+ */
+export type Fits<S, Prev> = unknown extends Prev
+  ? S
+  : number extends MissingOf<S>['length']
   ? S
   : MissingOf<S> extends []
     ? S
@@ -425,7 +432,8 @@ export function group<S extends AnySignature>(signatures: Iterable<S>): Group<Mi
 }
 
 /**
- * Runs `header` in parallel, then `body` once with the list of header results.
+ * Runs `header` in parallel, then `body` once with the list of header results. The types check
+ * that the body accepts that list (unless it is immutable).
  *
  * @example
  * const r = await chord([add.s(1, 1), add.s(2, 2)], sum.s()).delay()
@@ -433,7 +441,7 @@ export function group<S extends AnySignature>(signatures: Iterable<S>): Group<Mi
  */
 export function chord<S extends AnySignature, B extends AnySignature>(
   header: Iterable<S>,
-  body: B,
+  body: B & Fits<B, unknown extends ResultOf<S> ? unknown : Array<ResultOf<S>>>,
 ): Chord<MissingOf<S>, ResultOf<B>> {
   const list = [...header]
   for (const sig of list) checkSignature(sig, 'chord() header')
