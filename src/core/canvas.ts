@@ -45,17 +45,21 @@ export interface ExpandEnv {
 
 /** Turns a signature (any kind) into its messages and handle. */
 export function expand(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
+  if (json.kind === 'task') {
+    const message = taskMessage(json, context, env)
+    return { messages: [message], mutations: [], handle: { kind: 'result', id: message.id, parent: null } }
+  }
+  // Partial args given to a canvas node (`chain(...).delay(5)`) go where a parent's result goes,
+  // after it: to a chain's first step, to every member of a group or chord header (Celery's
+  // partial args).
+  const inner = json.args.length === 0 ? context : { ...context, prepend: [...(context.prepend ?? []), ...json.args] }
   switch (json.kind) {
-    case 'task': {
-      const message = taskMessage(json, context, env)
-      return { messages: [message], mutations: [], handle: { kind: 'result', id: message.id, parent: null } }
-    }
     case 'chain':
-      return expandChain(json, context, env)
+      return expandChain(json, inner, env)
     case 'group':
-      return expandGroup(json, context, env)
+      return expandGroup(json, inner, env)
     case 'chord':
-      return expandChord(json, context, env)
+      return expandChord(json, inner, env)
     default:
       throw new ConfigError(`Unknown signature kind '${String(json.kind)}'`)
   }
@@ -213,9 +217,12 @@ function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEn
   const mutations: Mutation[] = []
   // A chord sent on its own is one workflow: its first header task is the root of all of it.
   const rootId = context.rootId ?? firstId(header[0]!)
+  // Its other send options reach the header tasks, as a group's reach its members (Celery
+  // applies the header with them); the body keeps its own.
+  const { link: _link, linkError: _linkError, ...memberOptions } = withoutHeaders(json.options)
   for (let i = 0; i < header.length; i++) {
     const ref: ChordRef = { id: chordId, size: header.length, index: i }
-    const member = withMembership(header[i]!, ref, groupId, i)
+    const member = withMembership({ ...header[i]!, options: { ...memberOptions, ...header[i]!.options } }, ref, groupId, i)
     const sub = expand(member, { ...context, rootId, chain: [], chord: null, groupId, groupIndex: i, headers }, env)
     messages.push(...sub.messages)
     mutations.push(...sub.mutations)

@@ -360,6 +360,31 @@ forEachCombo('workflows', (combo) => {
     expect(await h.app.AsyncResult(sent.chain).get()).toBe(60)
   })
 
+  it('partial args go to a chain\'s first step, to every member of a group, to every header task of a chord', async () => {
+    h = await setup(combo)
+    const { add, sum } = h.tasks
+    expect(await (await chain(add.s(1), add.s(2)).delay(5)).get()).toBe(8)
+    expect(await (await chain(add.s(1), add.s(2)).applyAsync([10])).get()).toBe(13)
+    expect(await (await group([add.s(1), add.s(2)]).delay(5)).get()).toEqual([6, 7])
+    expect(await (await chord([add.s(1), add.s(2)], sum.s()).delay(5)).get()).toBe(13)
+    expect(await (await h.app.send(chain(add.s(1), add.s(2)).clone({ args: [100] }))).get()).toBe(103)
+  })
+
+  it("a chord's send options reach its header tasks: a countdown delays the whole chord, a queue routes the header", async () => {
+    h = await setup(combo, { queues: { default: {}, math: {} } })
+    const { add, sum, count, coreRequest } = h.tasks
+    const later = await chord([add.s(1, 1), add.s(2, 2)], sum.s()).applyAsync([], { countdown: 1_000 })
+    await h.clock.advance(999)
+    const header = later.parent as unknown as GroupResult
+    expect(await Promise.all(header.results.map((m) => m.state()))).toEqual([states.PENDING, states.PENDING])
+    await h.clock.advance(1)
+    expect(await later.get()).toBe(6)
+    const routed = await chord([coreRequest.s('h0'), coreRequest.s('h1').set({ queue: 'default' })], count.s()).applyAsync([], { queue: 'math' })
+    expect(await routed.get()).toBe(2)
+    const members = await (routed.parent as unknown as GroupResult<Array<{ queue: string }>>).get()
+    expect(members.map((m) => m.queue)).toEqual(['math', 'default'])
+  })
+
   it('chunks(items, n) is a group of tasks over slices, in order', async () => {
     h = await setup(combo)
     const { chunkSum } = h.tasks
