@@ -3,6 +3,8 @@
  * worker-side half of that conversation is {@link TaskRuntime}, written once and shared by the
  * inline executor, Node worker_threads and browser Web Workers.
  */
+import { freeze } from './canvas.js'
+import { uuid4 } from './ids.js'
 import { NotRegistered, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from './errors.js'
 import type { FromRuntime, RpcCall, RunJob, ToRuntime, CancelReason } from './protocol.js'
 import { decode, decodeError, encode } from './serializer.js'
@@ -10,10 +12,6 @@ import type { Encoded } from './serializer.js'
 import type { Lock, RunContext, Task } from './task.js'
 import type { TaskProfile } from './options.js'
 import { trace } from './tracer.js'
-import { freeze } from './canvas.js'
-import { uuid4 } from './ids.js'
-
-const FREEZE_ENV = { newId: uuid4 }
 
 /** What an executor needs from the engine. */
 export interface ExecutorHost {
@@ -284,3 +282,6 @@ export function inline(): Executor {
     },
   }
 }
+
+/** Ids for canvases a running task sends (see `send` in the run context). */
+const FREEZE_ENV = { newId: uuid4 }
