@@ -29,6 +29,8 @@ export interface ChordRecord {
   chain: SignatureJSON[]
   rootId: string | null
   headers: Encoded | null
+  /** The header task counted last: the body's parent (Celery sends the body from it). */
+  lastId: string | null
 }
 
 /** What turning signatures into messages needs to know. */
@@ -43,17 +45,21 @@ export interface ExpandEnv {
 
 /** Turns a signature (any kind) into its messages and handle. */
 export function expand(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
+  if (json.kind === 'task') {
+    const message = taskMessage(json, context, env)
+    return { messages: [message], mutations: [], handle: { kind: 'result', id: message.id, parent: null } }
+  }
+  // Partial args given to a canvas node (`chain(...).delay(5)`) go where a parent's result goes,
+  // after it: to a chain's first step, to every member of a group or chord header (Celery's
+  // partial args).
+  const inner = json.args.length === 0 ? context : { ...context, prepend: [...(context.prepend ?? []), ...json.args] }
   switch (json.kind) {
-    case 'task': {
-      const message = taskMessage(json, context, env)
-      return { messages: [message], mutations: [], handle: { kind: 'result', id: message.id, parent: null } }
-    }
     case 'chain':
-      return expandChain(json, context, env)
+      return expandChain(json, inner, env)
     case 'group':
-      return expandGroup(json, context, env)
+      return expandGroup(json, inner, env)
     case 'chord':
-      return expandChord(json, context, env)
+      return expandChord(json, inner, env)
     default:
       throw new ConfigError(`Unknown signature kind '${String(json.kind)}'`)
   }
@@ -63,7 +69,7 @@ export function expand(json: SignatureJSON, context: MessageContext, env: Expand
  * Assigns ids to every node before anything is sent (Celery's freeze), so handles exist at once;
  * flattens nested chains and turns a group followed by another step into a chord.
  */
-export function freeze(json: SignatureJSON, env: ExpandEnv): SignatureJSON {
+export function freeze(json: SignatureJSON, env: Pick<ExpandEnv, 'newId'>): SignatureJSON {
   switch (json.kind) {
     case 'task':
       return typeof json.options.taskId === 'string' ? json : { ...json, options: { ...json.options, taskId: env.newId() } }
@@ -112,6 +118,13 @@ export function finalId(json: SignatureJSON): string {
   }
 }
 
+/** The id of the first task a frozen node sends, or null for an empty group. */
+function firstId(json: SignatureJSON): string | null {
+  if (json.kind === 'task') return json.options.taskId as string
+  const first = json.tasks?.[0] ?? json.body
+  return first === undefined ? null : firstId(first)
+}
+
 /** The handle of a frozen node, with `parent` links along a chain. */
 function handleOf(json: SignatureJSON, parent: HandleJSON | null): HandleJSON {
   switch (json.kind) {
@@ -143,10 +156,16 @@ function withMembership(json: SignatureJSON, chord: ChordRef | null, groupId: st
 }
 
 function expandChain(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
-  const [first, ...rest] = json.tasks ?? []
-  if (first === undefined) throw new ConfigError('An empty chain cannot be sent')
-  // Options given to the chain (applyAsync on it) go to its first step; headers reach every step.
-  const firstWithOptions: SignatureJSON = { ...first, options: { ...first.options, ...withoutHeaders(json.options) } }
+  const steps = json.tasks ?? []
+  if (steps.length === 0) throw new ConfigError('An empty chain cannot be sent')
+  // As in Celery, the chain's errbacks go to every step (a failure stops the chain, so they run
+  // once, for the step that failed) and its callbacks to the last step (they get the chain's
+  // result). Other options given to the chain (applyAsync on it) go to its first step; headers
+  // reach every step.
+  const { link, linkError, ...options } = withoutHeaders(json.options)
+  const last = steps.length - 1
+  const [first, ...rest] = steps.map((step, i) => withCallbacks(step, i === last ? link : undefined, linkError))
+  const firstWithOptions: SignatureJSON = { ...first!, options: { ...first!.options, ...options } }
   const headers = json.options.headers ?? context.headers
   const sub = expand(firstWithOptions, { ...context, headers, chain: [...rest, ...context.chain] }, env)
   return { messages: sub.messages, mutations: sub.mutations, handle: handleOf(json, null) }
@@ -155,6 +174,15 @@ function expandChain(json: SignatureJSON, context: MessageContext, env: ExpandEn
 function withoutHeaders(options: SignatureJSON['options']): SignatureJSON['options'] {
   const { headers: _headers, taskId: _taskId, ...rest } = options
   return rest
+}
+
+/** `json` with more link callbacks and errbacks, after its own. */
+function withCallbacks(json: SignatureJSON, link: SignatureJSON[] | undefined, linkError: SignatureJSON[] | undefined): SignatureJSON {
+  if (link === undefined && linkError === undefined) return json
+  const options = { ...json.options }
+  if (link !== undefined) options.link = [...(options.link ?? []), ...link]
+  if (linkError !== undefined) options.linkError = [...(options.linkError ?? []), ...linkError]
+  return { ...json, options }
 }
 
 function expandGroup(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
@@ -174,7 +202,9 @@ function expandGroup(json: SignatureJSON, context: MessageContext, env: ExpandEn
 
 function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
   const header = json.tasks ?? []
-  const body = json.body!
+  // Celery's chord.link and chord.link_error go to the body (task_allow_error_cb_on_chord_header
+  // off, its default): the errback runs once, with the body's id, when a header task fails.
+  const body = withCallbacks(json.body!, json.options.link, json.options.linkError)
   const chordId = finalId(body)
   const groupId = json.options.taskId as string
   const headers = json.options.headers ?? context.headers
@@ -185,10 +215,15 @@ function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEn
   }
   const messages: TaskMessage[] = []
   const mutations: Mutation[] = []
+  // A chord sent on its own is one workflow: its first header task is the root of all of it.
+  const rootId = context.rootId ?? firstId(header[0]!)
+  // Its other send options reach the header tasks, as a group's reach its members (Celery
+  // applies the header with them); the body keeps its own.
+  const { link: _link, linkError: _linkError, ...memberOptions } = withoutHeaders(json.options)
   for (let i = 0; i < header.length; i++) {
     const ref: ChordRef = { id: chordId, size: header.length, index: i }
-    const member = withMembership(header[i]!, ref, groupId, i)
-    const sub = expand(member, { ...context, chain: [], chord: null, groupId, groupIndex: i, headers }, env)
+    const member = withMembership({ ...header[i]!, options: { ...memberOptions, ...header[i]!.options } }, ref, groupId, i)
+    const sub = expand(member, { ...context, rootId, chain: [], chord: null, groupId, groupIndex: i, headers }, env)
     messages.push(...sub.messages)
     mutations.push(...sub.mutations)
   }
@@ -199,8 +234,9 @@ function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEn
     ids: header.map(finalId),
     body,
     chain: context.chain,
-    rootId: context.rootId,
+    rootId,
     headers,
+    lastId: null,
   }
   mutations.push({ op: 'put', ns: 'chords', key: chordId, value: record })
   return { messages, mutations, handle: handleOf(json, null) }
@@ -307,7 +343,14 @@ export type HandleOf<S> = TypesOf<S> extends { handle: infer H } ? H : unknown
 /** The arguments a signature still needs. */
 export type MissingOf<S> = TypesOf<S> extends { missing: infer M extends unknown[] } ? M : unknown[]
 
-type Fits<S, Prev> = number extends MissingOf<S>['length']
+/**
+ * `S` when it accepts `Prev` as its missing first argument (or needs none), else the signature
+ * type it should have been, so the mismatch shows in the error. A previous result of unknown
+ * type (a signature made by name) is not checked.
+ */
+export type Fits<S, Prev> = unknown extends Prev
+  ? S
+  : number extends MissingOf<S>['length']
   ? S
   : MissingOf<S> extends []
     ? S
@@ -422,7 +465,8 @@ export function group<S extends AnySignature>(signatures: Iterable<S>): Group<Mi
 }
 
 /**
- * Runs `header` in parallel, then `body` once with the list of header results.
+ * Runs `header` in parallel, then `body` once with the list of header results. The types check
+ * that the body accepts that list (unless it is immutable).
  *
  * @example
  * const r = await chord([add.s(1, 1), add.s(2, 2)], sum.s()).delay()
@@ -430,7 +474,7 @@ export function group<S extends AnySignature>(signatures: Iterable<S>): Group<Mi
  */
 export function chord<S extends AnySignature, B extends AnySignature>(
   header: Iterable<S>,
-  body: B,
+  body: B & Fits<B, unknown extends ResultOf<S> ? unknown : Array<ResultOf<S>>>,
 ): Chord<MissingOf<S>, ResultOf<B>> {
   const list = [...header]
   for (const sig of list) checkSignature(sig, 'chord() header')

@@ -966,7 +966,7 @@ export class Engine implements ResultSource {
         if (value === undefined || seen !== undefined) return { mutations, result: false }
         const record = value as ChordRecord
         const failedIndex = !ok && (record.failedIndex === null || ref.index < record.failedIndex) ? ref.index : record.failedIndex
-        const next: ChordRecord = { ...record, count: record.count + 1, failedIndex }
+        const next: ChordRecord = { ...record, count: record.count + 1, failedIndex, lastId: message.id }
         return {
           mutations: [...mutations, { op: 'put', ns: 'chords', key: marker, value: ok }, { op: 'put', ns: 'chords', key: ref.id, value: next }],
           result: next.count >= next.size,
@@ -998,7 +998,8 @@ export class Engine implements ResultSource {
     if (record === undefined) return
     const context: MessageContext = {
       prepend: null,
-      parentId: null,
+      // The header task whose completion sends the body (a record stored before lastId has none).
+      parentId: record.lastId ?? null,
       rootId: record.rootId,
       headers: record.headers,
       chain: record.chain,

@@ -3,6 +3,8 @@
  * worker-side half of that conversation is {@link TaskRuntime}, written once and shared by the
  * inline executor, Node worker_threads and browser Web Workers.
  */
+import { freeze } from './canvas.js'
+import { uuid4 } from './ids.js'
 import { NotRegistered, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from './errors.js'
 import type { FromRuntime, Outcome, RpcCall, RunJob, ToRuntime, CancelReason } from './protocol.js'
 import type { TaskMessage } from './message.js'
@@ -223,7 +225,8 @@ export class TaskRuntime {
         return granted === null ? null : remoteLock(key, granted.token, granted.owner, rpc)
       },
       send: (signature, args, options) => {
-        const json = signature.clone({ args: [...args, ...signature.args], options: { ...signature.options, ...options } }).toJSON()
+        // Frozen here, as app.send does: a chain's or chord's handle needs every id before it is sent.
+        const json = freeze(signature.clone({ args: [...args, ...signature.args], options: { ...signature.options, ...options } }).toJSON(), FREEZE_ENV)
         return rpc({ type: 'send', signature: json }) as Promise<unknown>
       },
       log: (level, text) => this.#post({ type: 'log', id, level, text }),
@@ -313,3 +316,6 @@ export function inline(): Executor {
     },
   }
 }
+
+/** Ids for canvases a running task sends (see `send` in the run context). */
+const FREEZE_ENV = { newId: uuid4 }

@@ -8,6 +8,7 @@ import type { SignatureJSON, SignatureOptionsJSON } from './message.js'
 import { decode, encode } from './serializer.js'
 import type { Encoded } from './serializer.js'
 import type { AsyncResult } from './result.js'
+import type { Fits, HandleOf, ResultOf } from './canvas.js'
 import { checkTime } from './validate.js'
 
 /** What sends a signature: a started app. Kept as an interface so signatures never import the app. */
@@ -102,14 +103,15 @@ export class Signature<M extends unknown[] = unknown[], R = unknown, H = AsyncRe
   }
 
   /**
-   * This, then `next` (Celery's `|`): a chain, or a chord when this is a group.
+   * This, then `next` (Celery's `|`): a chain, or a chord when this is a group. The types check
+   * that `next` accepts this result, as `chain()` does.
    *
    * @example
    * await add.s(2, 2).pipe(add.s(4)).delay()
    */
-  pipe<R2, H2>(next: Signature<[R] | [], R2, H2>): Signature<M, R2, H2> {
+  pipe<N extends Signature<unknown[], unknown, unknown>>(next: N & Fits<N, R>): Signature<M, ResultOf<N>, HandleOf<N>> {
     if (pipeImpl === undefined) throw new ConfigError('pipe() needs the canvas module; import from "celeriac"')
-    return pipeImpl(this as Signature<unknown[], unknown, unknown>, next as Signature<unknown[], unknown, unknown>) as Signature<M, R2, H2>
+    return pipeImpl(this as Signature<unknown[], unknown, unknown>, next) as Signature<M, ResultOf<N>, HandleOf<N>>
   }
 
   /** Sends it with `partialArgs` prepended to its args. */

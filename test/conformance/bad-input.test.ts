@@ -3,7 +3,7 @@
  * and the engine keeps working afterwards.
  */
 import { afterEach, expect, it } from 'vitest'
-import { Celeriac, ConfigError, NotRegistered, memoryStorage } from '../../src/index.js'
+import { Celeriac, ConfigError, NotRegistered, memoryStorage, signature } from '../../src/index.js'
 import { virtualClock } from '../../src/testing.js'
 import { forEachCombo, setup } from './setup.js'
 import type { Harness } from './setup.js'
@@ -25,6 +25,11 @@ forEachCombo('bad input', (combo) => {
     expect(error).toBeInstanceOf(NotRegistered)
     expect((error as NotRegistered).code).toBe('NOT_REGISTERED')
     expect(error.message).toContain('core.nope')
+    const bySignature = await rejection(() => signature('core.nope', { args: [1] }).delay())
+    expect(bySignature).toBeInstanceOf(NotRegistered)
+    expect(bySignature.message).toContain('core.nope')
+    const sentByApp = await rejection(() => h.app.send(signature('core.nope')))
+    expect(sentByApp).toBeInstanceOf(NotRegistered)
   })
 
   it.each([

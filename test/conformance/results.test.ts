@@ -59,6 +59,19 @@ forEachCombo('results', (combo) => {
     })
   })
 
+  it('request.eta and request.expires are the times it was sent with; request.hostname is the app name', async () => {
+    h = await setup(combo)
+    const sentAt = h.clock.now()
+    const later = await h.tasks.coreRequest.applyAsync(['later'], { countdown: 1_000, expires: 60_000 })
+    await h.clock.advance(1_000)
+    expect(await later.get()).toMatchObject({ eta: sentAt + 1_000, expires: sentAt + 60_000, hostname: 'conformance' })
+    const at = new Date(h.clock.now() + 500)
+    const byDate = await h.tasks.coreRequest.applyAsync(['by date'], { eta: at, expires: new Date(at.getTime() + 500) })
+    await h.clock.advance(500)
+    expect(await byDate.get()).toMatchObject({ eta: at.getTime(), expires: at.getTime() + 500 })
+    expect(await (await h.tasks.coreRequest.delay('now')).get()).toMatchObject({ eta: null, expires: null, hostname: 'conformance' })
+  })
+
   it('apply runs now and returns an EagerResult; call runs the function directly', async () => {
     h = await setup(combo)
     const eager = await h.tasks.coreRequest.apply(['e'])

@@ -1,6 +1,7 @@
 /** Retry: explicit and automatic, backoff and jitter under the virtual clock, limits, hooks, classes. */
 import { afterEach, expect, it } from 'vitest'
-import { MaxRetriesExceededError, chain, states } from '../../src/index.js'
+import { MaxRetriesExceededError, chain, chord, states } from '../../src/index.js'
+import type { GroupResult } from '../../src/index.js'
 import type { TaskRetriedEvent } from '../../src/index.js'
 import { BadInput, FlakyNetwork, InventoryError } from './tasks-workflows.js'
 import { forEachCombo, seeded, setup } from './setup.js'
@@ -35,6 +36,8 @@ forEachCombo('retries', (combo) => {
     expect(retried.map((e) => e.retries)).toEqual([0, 1, 2])
     expect(retried.every((e) => e.error instanceof FlakyNetwork)).toBe(true)
     expect((await r.status()).retries).toBe(3)
+    // onRetry ran once per retry, before the next attempt, with the error, the id and the args.
+    expect(h.lines()).toEqual([0, 1, 2].map((n) => `onRetry FlakyNetwork ${r.id} [3] ${n}`))
   })
 
   it('retryBackoffMax caps the delay', async () => {
@@ -73,6 +76,34 @@ forEachCombo('retries', (combo) => {
     expect((error as MaxRetriesExceededError).code).toBe('MAX_RETRIES_EXCEEDED')
   })
 
+  it('self.retry({ eta }) runs the next attempt at that time (epoch ms or Date), not before', async () => {
+    await start()
+    for (const asDate of [false, true]) {
+      const at = h.clock.now() + 5_000
+      const r = await h.tasks.canvasRetryAt.delay(at, asDate)
+      await h.clock.advance(4_999)
+      expect(await r.state()).toBe(states.RETRY)
+      await h.clock.advance(1)
+      expect(await r.get()).toBe(1)
+      expect(retried.filter((e) => e.id === r.id).map((e) => e.eta)).toEqual([at])
+    }
+  })
+
+  it('self.retry({ maxRetries }) overrides the task option for that decision', async () => {
+    await start()
+    // The task says maxRetries 0; the call allows 2: three runs, then MaxRetriesExceededError.
+    const capped = await h.tasks.canvasRetryCap.delay(2)
+    await h.clock.runAll()
+    await expect(capped.get()).rejects.toBeInstanceOf(MaxRetriesExceededError)
+    expect(h.lines()).toEqual(['cap try 0', 'cap try 1', 'cap try 2'])
+    h.logs.length = 0
+    // null: no limit for this call; the task returns on its fifth run.
+    const unlimited = await h.tasks.canvasRetryCap.delay(null)
+    await h.clock.runAll()
+    expect(await unlimited.get()).toBe('done')
+    expect(h.lines()).toEqual(['cap try 0', 'cap try 1', 'cap try 2', 'cap try 3', 'cap try 4'])
+  })
+
   it('maxRetries: null retries as long as it takes', async () => {
     await start()
     const r = await h.tasks.patient.delay()
@@ -104,6 +135,22 @@ forEachCombo('retries', (combo) => {
     expect(await r.get()).toBe(25)
     expect(retried.map((e) => e.id)).toEqual([r.parent!.id])
     expect(await r.parent!.get()).toBe(20)
+  })
+
+  it('a retry inside a chord header keeps its place: the body waits for it and gets the results in header order', async () => {
+    await start()
+    const { add, onceFlaky, canvasNote } = h.tasks
+    const r = await chord([add.s(1, 1), onceFlaky.s(2), add.s(3, 3)], canvasNote.s('body')).delay()
+    await h.app.whenIdle()
+    expect(await r.state()).toBe(states.PENDING)
+    expect(h.lines()).toEqual([])
+    await h.clock.advance(1_000)
+    expect(await r.get()).toEqual([2, 20, 6])
+    await h.app.whenIdle()
+    expect(h.lines()).toEqual(['note body [2,20,6]'])
+    const header = r.parent as unknown as GroupResult
+    expect(retried.map((e) => e.id)).toEqual([header.results[1]!.id])
+    expect(await header.results[1]!.get()).toBe(20)
   })
 
   it("a base class's hooks run in Celery's order, for success, failure and retry", async () => {

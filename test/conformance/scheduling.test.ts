@@ -110,16 +110,23 @@ forEachCombo('scheduling', (combo) => {
     expect(maxConcurrent(h.lines().filter((l) => l !== 'other'))).toBe(1)
   })
 
-  it('routes and the task option send a task to its queue', async () => {
-    h = await setup(combo, { queues: { default: {}, reports: {}, math: {} }, routes: { 'core.add': { queue: 'math' } } })
-    const routed = await h.tasks.coreRouted.delay('r')
-    expect(await routed.get()).toBe('r')
-    const byRoute = await h.tasks.coreRequest.applyAsync(['x'], { queue: 'math' })
-    expect((await byRoute.get()).queue).toBe('math')
-    const add = await h.tasks.coreAdd.delay(1, 2)
-    expect(await add.get()).toBe(3)
-    const active = await h.app.inspect.registered()
-    expect(active).toContain('core.add')
+  it('routes send a task to a queue by its name or a glob; an explicit send option wins', async () => {
+    h = await setup(combo, {
+      queues: { default: {}, reports: {}, math: {} },
+      routes: { 'core.request': { queue: 'math', priority: 6 }, 'reports.*': { queue: 'reports' } },
+    })
+    const byName = await (await h.tasks.coreRequest.delay('by name')).get()
+    expect(byName).toMatchObject({ queue: 'math', priority: 6 })
+    expect(await (await h.tasks.coreDailyReport.delay()).get()).toBe('reports')
+    const explicit = await (await h.tasks.coreRequest.applyAsync(['explicit'], { queue: 'default', priority: 2 })).get()
+    expect(explicit).toMatchObject({ queue: 'default', priority: 2 })
+    expect(await (await h.tasks.coreDailyReport.applyAsync([], { queue: 'math' })).get()).toBe('math')
+  })
+
+  it("a task's queue option sends it there when no route matches; other tasks go to default", async () => {
+    h = await setup(combo, { queues: { default: {}, reports: {} } })
+    expect(await (await h.tasks.coreRouted.delay()).get()).toBe('reports')
+    expect((await (await h.tasks.coreRequest.delay('plain')).get()).queue).toBe('default')
   })
 
   it('a taskId already known returns the same handle and runs the task once', async () => {

@@ -58,6 +58,7 @@ export function defineCoreTasks(app: Celeriac) {
         headers: r.headers,
         eta: r.eta,
         expires: r.expires,
+        hostname: r.hostname,
         parentId: r.parentId,
         rootId: r.rootId,
       }
@@ -76,6 +77,9 @@ export function defineCoreTasks(app: Celeriac) {
     }),
     /** Returns a value the serializer refuses: the task must fail, not the engine. */
     coreBadResult: app.task('core.badResult', () => ({ ok: true, render: () => 'html' })),
-    coreRouted: app.task('core.routed', { queue: 'reports' }, (label: string) => label),
+    /** Its queue comes from its task option (`queue: 'reports'`); returns the queue it was delivered on. */
+    coreRouted: app.task('core.routed', { bind: true, queue: 'reports' }, (self: Task) => self.request.deliveryInfo.queue),
+    /** Matched by a glob route (`'reports.*'`); returns the queue it was delivered on. */
+    coreDailyReport: app.task('reports.daily', { bind: true }, (self: Task) => self.request.deliveryInfo.queue),
   }
 }

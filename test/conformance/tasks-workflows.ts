@@ -46,6 +46,13 @@ export class AuditedTask extends Task {
   }
 }
 
+/** Logs each `onRetry` call: the error's name, the task id, the args, the retries so far. */
+export class RetryLoggedTask extends Task {
+  override onRetry(exc: unknown, taskId: string, args: unknown[]): void {
+    this.log.info(`onRetry ${(exc as Error).name} ${taskId} ${JSON.stringify(args)} ${String(this.request.retries)}`)
+  }
+}
+
 /** The seed's NotificationTaskMixin: a function that adds behaviour to any base class. */
 // TypeScript's mixin rule wants `any[]` constructor arguments here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -98,8 +105,8 @@ export function defineWorkflowTasks(app: Celeriac) {
   /** Fails with FlakyNetwork until its retries reach `succeedAt`; retryBackoff doubles from 1 s. */
   const backoff = app.task(
     'wf.backoff',
-    { bind: true, autoretryFor: [FlakyNetwork], retryBackoff: true, retryBackoffMax: 5_000, retryJitter: false, maxRetries: 5 },
-    (self: Task, succeedAt: number) => {
+    { base: RetryLoggedTask, bind: true, autoretryFor: [FlakyNetwork], retryBackoff: true, retryBackoffMax: 5_000, retryJitter: false, maxRetries: 5 },
+    (self: RetryLoggedTask, succeedAt: number) => {
       if (self.request.retries < succeedAt) throw new FlakyNetwork(`attempt ${self.request.retries}`)
       return `ok after ${self.request.retries}`
     },
