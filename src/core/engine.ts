@@ -93,6 +93,8 @@ interface Running {
   /** Its time-limit timers (shared empty list until the first). */
   timers: TimerHandle[]
   revokedWhileRunning: boolean
+  /** Its queue slot was given back (its body ended; its outcome may still be being stored). */
+  slotFreed: boolean
   /** Wakers of its pending `self.sleep` calls (made on first sleep). */
   sleeps?: Set<() => void>
 }
@@ -640,6 +642,7 @@ export class Engine implements ResultSource {
         children: EMPTY,
         timers: EMPTY,
         revokedWhileRunning: false,
+        slotFreed: false,
       }
       runs[i] = run
       this.#running.set(message.id, run)
@@ -849,6 +852,7 @@ export class Engine implements ResultSource {
     if (!requeued) this.#deleteMessage(mutations, id)
     this.#putFollowUps(mutations, followUps)
     run.hooks = hooks
+    if (!hooks) this.#freeSlot(run)
     const counts = outcome.type === 'success' || outcome.type === 'failure' || (outcome.type === 'reject' && !outcome.requeue)
     // A failed step of a chain inside a chord header counts for the chord in its last step's place.
     const part = outcome.type === 'failure' && message.chord === null ? chainMembership(message) : message
@@ -1045,7 +1049,21 @@ export class Engine implements ResultSource {
     this.#running.delete(message.id)
     this.#parked -= run.parked
     for (const timer of run.timers) this.clock.clearTimer(timer)
-    this.#runningPerQueue.set(message.queue, (this.#runningPerQueue.get(message.queue) ?? 1) - 1)
+    this.#freeSlot(run)
+    this.#schedulePump()
+  }
+
+  /**
+   * Gives the run's queue slot back. Done as soon as its body is over (the outcome is in and no
+   * hooks are left), before the outcome is stored: the next runs' start records then join the
+   * same commit as this outcome (one fsync for both on file storage), and they still start only
+   * after it is stored, since their start waits for that commit.
+   */
+  #freeSlot(run: Running): void {
+    if (run.slotFreed) return
+    run.slotFreed = true
+    const queue = run.message.queue
+    this.#runningPerQueue.set(queue, (this.#runningPerQueue.get(queue) ?? 1) - 1)
     this.#schedulePump()
   }
 
