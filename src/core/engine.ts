@@ -95,6 +95,11 @@ interface Running {
   revokedWhileRunning: boolean
   /** Its queue slot was given back (its body ended; its outcome may still be being stored). */
   slotFreed: boolean
+  /** Set with its outcome, for what follows its commit (see #afterOutcome). */
+  outcome: Outcome | undefined
+  record: ResultRecord | undefined
+  followUps: TaskMessage[]
+  requeued: boolean
   /** Wakers of its pending `self.sleep` calls (made on first sleep). */
   sleeps?: Set<() => void>
 }
@@ -139,7 +144,8 @@ export class Engine implements ResultSource {
   #rpcTimers = new Set<TimerHandle>()
   /** Commits waiting for the end of the tick (see #commitThen). */
   #batch: Mutation[] = []
-  #batchThens: Array<() => void> = []
+  #batchThens: Array<(arg: unknown) => void> = []
+  #batchArgs: unknown[] = []
   #batchScheduled = false
   readonly #rates = new RateLimiter()
   readonly #timeLimits = new Map<string, { soft: number | null; hard: number | null }>()
@@ -396,7 +402,7 @@ export class Engine implements ResultSource {
    */
   #schedule(messages: readonly TaskMessage[], sentEvents = true): void {
     const emit = sentEvents && this.#config.events.listenerCount('task-sent') > 0
-    for (const message of messages) this.#scheduleOne(message, emit)
+    for (let i = 0; i < messages.length; i++) this.#scheduleOne(messages[i]!, emit)
     this.#schedulePump()
   }
 
@@ -643,6 +649,10 @@ export class Engine implements ResultSource {
         timers: EMPTY,
         revokedWhileRunning: false,
         slotFreed: false,
+        outcome: undefined,
+        record: undefined,
+        followUps: EMPTY,
+        requeued: false,
       }
       runs[i] = run
       this.#running.set(message.id, run)
@@ -666,7 +676,10 @@ export class Engine implements ResultSource {
   #dispatch(runs: readonly Running[]): void {
     const jobs = []
     const hostname = this.#config.hostname
-    for (const run of runs) if (!run.settled) jobs.push({ message: run.message, hostname })
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!
+      if (!run.settled) jobs.push({ message: run.message, hostname })
+    }
     if (jobs.length > 0) this.#executor.post({ type: 'run', jobs })
   }
 
@@ -805,23 +818,27 @@ export class Engine implements ResultSource {
       return
     }
     run.settled = true
-    for (const timer of run.timers) this.clock.clearTimer(timer)
+    const timers = run.timers
+    for (let i = 0; i < timers.length; i++) this.clock.clearTimer(timers[i]!)
     const { message } = run
-    const mutations: Mutation[] = []
-    let followUps: TaskMessage[] = []
+    // Writes besides the record and the ack (chain steps, errbacks, chord records); the usual
+    // outcome has none, and its two writes go in an array made at their size (a first push on an
+    // empty array reserves 17 slots, and every task ends here).
+    const extra: Mutation[] = []
+    let followUps: TaskMessage[] = EMPTY
     let record: ResultRecord | undefined
     let requeued = false
     switch (outcome.type) {
       case 'success': {
         if (!message.ignoreResult) record = this.#record(message, SUCCESS, outcome.value, run.children)
-        else mutations.push({ op: 'delete', ns: 'results', key: id })
-        followUps = this.#successors(message, outcome.value, mutations)
+        else extra.push({ op: 'delete', ns: 'results', key: id })
+        if (message.chain.length > 0 || message.links.length > 0) followUps = this.#successors(message, outcome.value, extra)
         break
       }
       case 'failure': {
         record = this.#record(message, FAILURE, outcome.error, run.children)
-        this.#failChain(message, outcome.error, mutations)
-        followUps = this.#errbacks(message, mutations)
+        this.#failChain(message, outcome.error, extra)
+        followUps = this.#errbacks(message, extra)
         break
       }
       case 'retry': {
@@ -835,40 +852,56 @@ export class Engine implements ResultSource {
         break
       }
       case 'ignore':
-        mutations.push({ op: 'delete', ns: 'results', key: id })
+        extra.push({ op: 'delete', ns: 'results', key: id })
         break
       case 'reject': {
         if (outcome.requeue) {
           followUps = [{ ...message, leased: false, redelivered: true }]
           requeued = true
-          mutations.push({ op: 'delete', ns: 'results', key: id })
+          extra.push({ op: 'delete', ns: 'results', key: id })
         } else {
           record = this.#record(message, FAILURE, outcome.error, run.children)
         }
         break
       }
     }
-    if (record !== undefined) mutations.push(this.#put(record))
-    if (!requeued) this.#deleteMessage(mutations, id)
-    this.#putFollowUps(mutations, followUps)
+    const put = record === undefined ? undefined : this.#put(record)
+    const ack: Mutation | undefined = !requeued && this.#storesMessages() ? { op: 'delete', ns: 'messages', key: id } : undefined
+    let mutations: Mutation[]
+    if (extra.length === 0 && followUps.length === 0) mutations = put === undefined ? (ack === undefined ? extra : [ack]) : ack === undefined ? [put] : [put, ack]
+    else {
+      mutations = extra
+      if (put !== undefined) mutations.push(put)
+      if (ack !== undefined) mutations.push(ack)
+      this.#putFollowUps(mutations, followUps)
+    }
     run.hooks = hooks
+    run.outcome = outcome
+    run.record = record
+    run.followUps = followUps
+    run.requeued = requeued
     if (!hooks) this.#freeSlot(run)
     const counts = outcome.type === 'success' || outcome.type === 'failure' || (outcome.type === 'reject' && !outcome.requeue)
     // A failed step of a chain inside a chord header counts for the chord in its last step's place.
     const part = outcome.type === 'failure' && message.chord === null ? chainMembership(message) : message
     const ok = counts ? outcome.type === 'success' : null
-    const after = (): void => {
-      if (!requeued) this.#known.delete(id)
-      if (hooks) this.#executor.post({ type: 'committed', id })
-      else this.#release(run)
-      this.#schedule(followUps, !requeued)
-      if (record !== undefined) this.#notify(record)
-      else this.#notifyRecord(id)
-      if (outcome.type === 'failure') for (const step of message.chain) if (typeof step.options.taskId === 'string') this.#notifyRecord(step.options.taskId)
-      this.#emitOutcome(run, outcome, followUps)
-    }
-    if (part.chord === null || ok === null) this.#commitThen(mutations, after)
-    else void this.#track(this.#commitPart(part, ok, mutations), after)
+    if (part.chord === null || ok === null) this.#commitThen(mutations, this.#afterOutcome, run)
+    else void this.#track(this.#commitPart(part, ok, mutations), () => this.#afterOutcome(run))
+  }
+
+  /** What follows the commit of a run's outcome (a shared function, not a closure per run: it is on every task's path). */
+  readonly #afterOutcome = (run: Running): void => {
+    const { message, record, followUps, requeued } = run
+    const outcome = run.outcome!
+    const id = message.id
+    if (!requeued) this.#known.delete(id)
+    if (run.hooks) this.#executor.post({ type: 'committed', id })
+    else this.#release(run)
+    if (followUps.length > 0) this.#schedule(followUps, !requeued)
+    if (record !== undefined) this.#notify(record)
+    else this.#notifyRecord(id)
+    if (outcome.type === 'failure') for (const step of message.chain) if (typeof step.options.taskId === 'string') this.#notifyRecord(step.options.taskId)
+    this.#emitOutcome(run, outcome, followUps)
   }
 
   #emitOutcome(run: Running, outcome: Outcome, followUps: TaskMessage[]): void {
@@ -1048,7 +1081,8 @@ export class Engine implements ResultSource {
     if (this.#running.get(message.id) !== run) return
     this.#running.delete(message.id)
     this.#parked -= run.parked
-    for (const timer of run.timers) this.clock.clearTimer(timer)
+    const timers = run.timers
+    for (let i = 0; i < timers.length; i++) this.clock.clearTimer(timers[i]!)
     this.#freeSlot(run)
     this.#schedulePump()
   }
@@ -1269,7 +1303,8 @@ export class Engine implements ResultSource {
 
   /** Numbers new messages (FIFO order) and stores them with `mutations`. */
   #putFollowUps(mutations: Mutation[], messages: readonly TaskMessage[]): void {
-    for (const m of messages) {
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!
       m.seq = ++this.#seq
       this.#putMessage(mutations, m)
     }
@@ -1295,9 +1330,10 @@ export class Engine implements ResultSource {
    * promise for all of them, instead of one each), then runs `then`. For the writes that follow
    * every run (STARTED, outcomes, progress), where nothing but `then` waits on them.
    */
-  #commitThen(mutations: readonly Mutation[], then: () => void): void {
+  #commitThen<T>(mutations: readonly Mutation[], then: (arg: T) => void, arg?: T): void {
     for (let i = 0; i < mutations.length; i++) this.#batch.push(mutations[i]!)
-    this.#batchThens.push(then)
+    this.#batchThens.push(then as (arg: unknown) => void)
+    this.#batchArgs.push(arg)
     if (this.#batchScheduled) return
     this.#batchScheduled = true
     // Counted as engine work until it is issued: the clock and whenIdle wait for it.
@@ -1315,12 +1351,14 @@ export class Engine implements ResultSource {
     const thens = this.#batchThens
     if (thens.length === 0) return
     const mutations = this.#batch
+    const args = this.#batchArgs
     this.#batch = []
     this.#batchThens = []
+    this.#batchArgs = []
     this.#track(mutations.length === 0 ? RESOLVED : this.#storage.write(mutations), () => {
-      for (const then of thens) {
+      for (let i = 0; i < thens.length; i++) {
         try {
-          then()
+          thens[i]!(args[i])
         } catch (error) {
           this.#config.events.emit('log', { id: '', level: 'error', text: `celeriac: an engine step after a commit threw: ${String(error)}` })
         }

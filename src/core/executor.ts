@@ -183,15 +183,17 @@ export class TaskRuntime {
       return
     }
     const run = new ActiveRun(this, task, job)
-    this.#runs.set(message.id, run)
-    void trace(run, run)
+    // A plain task that returns at once has reported before trace returns: nothing can reach it
+    // any more (no cancel, no RPC), so only runs still going are kept.
+    if (trace(run, run) !== undefined && !run.reported) this.#runs.set(message.id, run)
   }
 
   /** @internal The run reports its outcome (see ActiveRun). */
   reportOutcome(run: ActiveRun, outcome: Outcome, hooks: boolean): Promise<void> | undefined {
     const id = run.message.id
     if (!hooks) {
-      this.#runs.delete(id)
+      run.reported = true
+      if (this.#runs.get(id) === run) this.#runs.delete(id)
       this.#post({ type: 'outcome', id, outcome, hooks })
       this.#next()
       return undefined
@@ -247,12 +249,14 @@ export class TaskRuntime {
  * runtime keeps. One object per run, and its engine context only when a bound `self` needs it.
  */
 class ActiveRun implements TraceInput, TraceReporter {
-  readonly abort = new LazyAbort()
   readonly message: TaskMessage
   readonly hostname: string
   /** Resolves the wait of `hooks` once the engine says the outcome is stored. */
   committed: (() => void) | undefined = undefined
+  /** Its outcome was reported with no hooks to follow: the run is over. */
+  reported = false
   #context: RunContext | undefined = undefined
+  #abort: LazyAbort | undefined = undefined
 
   constructor(
     readonly runtime: TaskRuntime,
@@ -261,6 +265,11 @@ class ActiveRun implements TraceInput, TraceReporter {
   ) {
     this.message = job.message
     this.hostname = job.hostname
+  }
+
+  /** Made when first needed (a cancel, or `self.signal`): most runs never need it. */
+  get abort(): LazyAbort {
+    return (this.#abort ??= new LazyAbort())
   }
 
   context(): RunContext {
