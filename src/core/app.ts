@@ -25,7 +25,7 @@ import {
 } from './options.js'
 import type { Config, ErrorMatcher, QueueOptions, ResolvedTaskOptions, Route, SendOptions, TaskOptions, TaskProfile, Network } from './options.js'
 import { AsyncResult, EagerResult } from './result.js'
-import { decode, decodeError, encode } from './serializer.js'
+import { decode, decodeError, encode, encodeFresh } from './serializer.js'
 import { Signature, setCurrentSender, encodeArgs, optionsToJSON } from './signature.js'
 import type { Sender } from './signature.js'
 import { FAILURE, SUCCESS } from './states.js'
@@ -314,14 +314,14 @@ export class Celeriac implements Sender, TaskOwner {
   }
 
   /** @internal */
-  sendCall(name: string, args: readonly unknown[], options: SendOptions): Promise<unknown> {
+  sendCall(name: string, args: readonly unknown[], options: SendOptions, fresh = false): Promise<unknown> {
     let engine: Engine
     let encodedArgs: SignatureJSON['args']
     let optionsJSON: SignatureJSON['options']
     try {
       engine = this.#requireEngine(`send '${name}'`)
       this.#checkKnown(name)
-      encodedArgs = encodeArgs(args)
+      encodedArgs = fresh ? encodeFresh(args as unknown[], 'args') : encodeArgs(args)
       optionsJSON = optionsToJSON(options)
       // A task id may name a task that exists already (dedupe): that send takes the general path.
       if (options.taskId === undefined) return engine.sendMessage(rootMessage(name, encodedArgs, optionsJSON, this.#env!))
@@ -431,7 +431,8 @@ export class Celeriac implements Sender, TaskOwner {
       newId: () => this.#newId(),
       profile: (name) => this.#profile(name),
       route: (name) => {
-        for (const [pattern, route] of c.routes) if (pattern.test(name)) return route
+        if (c.routes.length === 0) return undefined
+        for (let i = 0; i < c.routes.length; i++) if (c.routes[i]![0].test(name)) return c.routes[i]![1]
         return undefined
       },
       checkQueue: (queue, task) => {
@@ -477,7 +478,7 @@ const currentOwner: TaskOwner = {
     return current().name
   },
   sendSignature: (sig, args, options) => current().sendSignature(sig, args, options),
-  sendCall: (name, args, options) => current().sendCall(name, args, options),
+  sendCall: (name, args, options, fresh) => current().sendCall(name, args, options, fresh),
   applyEager: (task, args, options) => current().applyEager(task, args, options),
   AsyncResult: (id) => current().AsyncResult(id),
 }

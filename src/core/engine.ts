@@ -142,6 +142,8 @@ export class Engine implements ResultSource {
   #closed = false
   #detachClock: (() => void) | undefined
   #rpcTimers = new Set<TimerHandle>()
+  /** Runs reported started in this tick, not yet marked (see #startSoon). */
+  #starting: Running[] = []
   /** Commits waiting for the end of the tick (see #commitThen). */
   #batch: Mutation[] = []
   #batchThens: Array<(arg: unknown) => void> = []
@@ -683,6 +685,25 @@ export class Engine implements ResultSource {
     if (jobs.length > 0) this.#executor.post({ type: 'run', jobs })
   }
 
+  /**
+   * A worker said the run started: marked with the others that say so in this tick, in one
+   * step. Anything else about a run waiting here (its state, its outcome) marks them first, so
+   * its STARTED record always comes before what follows it.
+   */
+  #startSoon(run: Running): void {
+    run.started = true
+    run.startedAt = this.clock.now()
+    this.#starting.push(run)
+    if (this.#starting.length === 1) microtask(this.#startNow)
+  }
+
+  readonly #startNow = (): void => {
+    if (this.#starting.length === 0) return
+    const runs = this.#starting
+    this.#starting = []
+    this.#markStarted(runs)
+  }
+
   /** Acks (or leases) started tasks and records STARTED, in one write; then arms their limits. */
   #markStarted(runs: readonly Running[], then?: () => void): void {
     const now = this.clock.now()
@@ -751,6 +772,7 @@ export class Engine implements ResultSource {
   /** Ends a run the engine gave up on (terminate, hard limit): stores the state, frees the slot. */
   async #settleAbandoned(run: Running, state: State, error: Error, reason: 'revoked' | 'terminated' = 'terminated'): Promise<void> {
     if (run.settled) return
+    this.#startNow()
     run.settled = true
     const { message } = run
     const mutations: Mutation[] = [this.#put(this.#record(message, state, encodeError(error), run.children))]
@@ -775,7 +797,7 @@ export class Engine implements ResultSource {
     switch (message.type) {
       case 'started': {
         const run = this.#running.get(message.id)
-        if (run !== undefined && !run.settled && !run.started) this.#markStarted([run])
+        if (run !== undefined && !run.settled && !run.started) this.#startSoon(run)
         return
       }
       case 'state':
@@ -799,6 +821,7 @@ export class Engine implements ResultSource {
   }
 
   #onState(id: string, state: State, meta: Encoded): void {
+    this.#startNow()
     const run = this.#running.get(id)
     if (run === undefined || run.settled) return
     const record = this.#record(run.message, state, meta, run.children)
@@ -811,6 +834,7 @@ export class Engine implements ResultSource {
   }
 
   #onOutcome(id: string, outcome: Outcome, hooks: boolean): void {
+    this.#startNow()
     const run = this.#running.get(id)
     if (run === undefined || run.settled) {
       // Settled earlier (terminated, timed out): the late outcome is ignored, hooks may finish.

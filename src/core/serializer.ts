@@ -86,6 +86,18 @@ export function encode(value: unknown, root = 'value'): Encoded {
   }
 }
 
+/**
+ * {@link encode} for an array the caller made and no one else holds (a `delay(...args)` rest
+ * array): kept as it is when it holds JSON primitives only, since nothing can change it later.
+ */
+export function encodeFresh(array: unknown[], root: string): Encoded[] {
+  for (let i = 0; i < array.length; i++) {
+    const v = array[i]
+    if (!(typeof v === 'string' || typeof v === 'boolean' || v === null || (typeof v === 'number' && isJsonNumber(v)))) return encode(array, root) as Encoded[]
+  }
+  return array as Encoded[]
+}
+
 /** Whether JSON holds `n` as is (not NaN, ±Infinity or -0). */
 function isJsonNumber(n: number): boolean {
   // `n - n` is NaN for NaN and ±Infinity; `1 / -0` is -Infinity.

@@ -80,7 +80,8 @@ const NEVER_ABORTED: AbortSignal = new AbortController().signal
 export interface TaskOwner {
   readonly name: string
   sendSignature(signature: Signature<unknown[], unknown, unknown>, args: readonly unknown[], options: SendOptions): Promise<unknown>
-  sendCall(name: string, args: readonly unknown[], options: SendOptions): Promise<unknown>
+  /** `fresh`: `args` is an array no one else holds (see encodeFresh). */
+  sendCall(name: string, args: readonly unknown[], options: SendOptions, fresh?: boolean): Promise<unknown>
   applyEager(task: Task<never, unknown>, args: readonly unknown[], options: SendOptions): Promise<EagerResult<unknown>>
   AsyncResult<T>(id: string): AsyncResult<T>
 }
@@ -177,6 +178,8 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
 
   /** Sends the task. Resolves once the message is stored. */
   delay(...args: A): Promise<AsyncResult<R>> {
+    // The rest array is ours alone: the send may keep it instead of a copy.
+    if (this[RUN] === undefined) return this.app.sendCall(this.name, args, NO_OPTIONS, true) as Promise<AsyncResult<R>>
     return this.applyAsync(args)
   }
 

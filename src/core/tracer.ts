@@ -48,8 +48,10 @@ export function trace(input: TraceInput, reporter: TraceReporter): Promise<void>
     return undefined
   }
   let value: unknown
+  // Called as a plain function, as Task.call does for a task that is not bound.
+  const fn = input.task.fn as (...a: unknown[]) => unknown
   try {
-    value = (input.task.fn as (...a: unknown[]) => unknown)(...args)
+    value = fn(...args)
   } catch (caught) {
     return reportCaught(input, reporter, args, caught)
   }
@@ -68,6 +70,17 @@ export function trace(input: TraceInput, reporter: TraceReporter): Promise<void>
  * fails (a retry decision reads the task's options through `self`).
  */
 function isPlain(task: Task<never, unknown>): boolean {
+  // A task's options and hooks are fixed once it is registered: decided once per task.
+  const known = plainTasks.get(task)
+  if (known !== undefined) return known
+  const plain = isPlainNow(task)
+  plainTasks.set(task, plain)
+  return plain
+}
+
+const plainTasks = new WeakMap<Task<never, unknown>, boolean>()
+
+function isPlainNow(task: Task<never, unknown>): boolean {
   return (
     !task.bind &&
     task.lockOption === null &&
