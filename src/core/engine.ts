@@ -148,6 +148,8 @@ export class Engine implements ResultSource {
   #batch: Mutation[] = []
   #batchThens: Array<(arg: unknown) => void> = []
   #batchArgs: unknown[] = []
+  /** Settles the sends that joined the batch (made when the first one does). */
+  #batchWritten: Deferred | undefined
   #batchScheduled = false
   readonly #rates = new RateLimiter()
   readonly #timeLimits = new Map<string, { soft: number | null; hard: number | null }>()
@@ -374,28 +376,12 @@ export class Engine implements ResultSource {
     }
     const mutations: Mutation[] = extra.length === 0 ? [] : [...extra]
     this.#putFollowUps(mutations, messages)
-    this.#pendingOps++
-    let written: Promise<void>
-    try {
-      written = this.#store().write(mutations)
-    } catch (error) {
-      this.#opDone()
-      return Promise.reject(error)
-    }
-    return written.then(
-      () => {
-        try {
-          this.#schedule(messages)
-        } finally {
-          this.#opDone()
-        }
-      },
-      (error: unknown) => {
-        this.#opDone()
-        throw error
-      },
-    )
+    // With the other sends (and commits) of this tick: one storage call, one promise for all.
+    this.#commitThen(mutations, this.#scheduleSent, messages)
+    return (this.#batchWritten ??= deferred()).promise
   }
+
+  readonly #scheduleSent = (messages: readonly TaskMessage[]): void => this.#schedule(messages)
 
   /**
    * Queues messages that are already stored. `sentEvents: false` for a retry or a requeue: the
@@ -1376,18 +1362,34 @@ export class Engine implements ResultSource {
     if (thens.length === 0) return
     const mutations = this.#batch
     const args = this.#batchArgs
+    const written = this.#batchWritten
     this.#batch = []
     this.#batchThens = []
     this.#batchArgs = []
-    this.#track(mutations.length === 0 ? RESOLVED : this.#storage.write(mutations), () => {
-      for (let i = 0; i < thens.length; i++) {
-        try {
-          thens[i]!(args[i])
-        } catch (error) {
-          this.#config.events.emit('log', { id: '', level: 'error', text: `celeriac: an engine step after a commit threw: ${String(error)}` })
+    this.#batchWritten = undefined
+    this.#pendingOps++
+    const write = mutations.length === 0 ? RESOLVED : this.#storage.write(mutations)
+    write.then(
+      () => {
+        for (let i = 0; i < thens.length; i++) {
+          try {
+            thens[i]!(args[i])
+          } catch (error) {
+            this.#config.events.emit('log', { id: '', level: 'error', text: `celeriac: an engine step after a commit threw: ${String(error)}` })
+          }
         }
-      }
-    })
+        // The sends of the batch resolve after their messages are scheduled.
+        written?.resolve()
+        this.#opDone()
+      },
+      (error: unknown) => {
+        this.#opDone()
+        // Sends reject to their callers; the rest (outcomes, progress) has no caller: the log says it.
+        written?.reject(error)
+        const wrapped = error instanceof StorageError ? error : new StorageError('A storage write failed', { cause: error })
+        this.#config.events.emit('log', { id: '', level: 'error', text: `${wrapped.message}: ${String(error)}` })
+      },
+    )
   }
 
   /** Runs `then` after `op`, counting it as engine work until both are done. */
@@ -1544,6 +1546,24 @@ export class Engine implements ResultSource {
 }
 
 const identity = <T>(value: T): T => value
+
+interface Deferred {
+  readonly promise: Promise<void>
+  resolve(): void
+  reject(error: unknown): void
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  // A batch whose sends all gave up waiting must not report an unhandled rejection.
+  promise.catch(() => undefined)
+  return { promise, resolve, reject }
+}
 
 function chainMembership(message: TaskMessage): TaskMessage {
   for (const step of message.chain) {
