@@ -172,7 +172,7 @@ export class TaskRuntime {
 
   #start(job: RunJob): void {
     const { message } = job
-    if (this.#reportStart) {
+    if (this.#reportStart && job.startsNow !== true) {
       this.#post({ type: 'started', id: message.id })
       this.#flush?.()
     }

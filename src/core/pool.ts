@@ -184,9 +184,15 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       backlog.push(job)
       return
     }
+    const idle = slot.jobs.size === 0
     slot.jobs.set(job.message.id, job)
     owner.set(job.message.id, slot)
-    send(slot, { type: 'run', jobs: [job] })
+    if (!idle) return send(slot, { type: 'run', jobs: [job] })
+    // An idle worker starts it on arrival: it counts as started now (its limits are armed, a
+    // loss of the worker is its loss), and the worker need not say so.
+    slot.started.add(job.message.id)
+    send(slot, { type: 'run', jobs: [{ ...job, startsNow: true }] })
+    host?.receive({ type: 'started', id: job.message.id })
   }
 
   const drainBacklog = (): void => {

@@ -14,6 +14,12 @@ export type CancelReason = 'revoked' | 'terminated' | 'soft-time-limit' | 'time-
 export interface RunJob {
   readonly message: TaskMessage
   readonly hostname: string
+  /**
+   * Sent to an idle worker, which starts it the moment it arrives: the pool counts it as started
+   * when it sends it, so the worker does not report `started` (one postMessage less, on the
+   * round trip of a task sent on its own).
+   */
+  readonly startsNow?: boolean
 }
 
 /** How one run ended, as the tracer reports it. */
