@@ -39,6 +39,12 @@ export interface PoolOptions {
   prefetch: number
   /** Where errors name the module. */
   moduleName: string
+  /**
+   * Runs `fn` once the messages that have arrived from the workers are handled (Node:
+   * `setImmediate`). Runs for a worker that still holds others wait for it, so that every run
+   * the handled outcomes made room for goes in one postMessage. Without it they go each tick.
+   */
+  afterArrivals?: (fn: () => void) => void
   spawn(events: PoolWorkerEvents): PoolWorker
 }
 
@@ -51,6 +57,8 @@ interface Slot {
   /** Of those, the ones that started. */
   readonly started: Set<string>
   outbox: ToRuntime[]
+  /** A flush is due this tick (something in the outbox cannot wait). */
+  soon: boolean
   /** Whether the pool is ending this worker on purpose. */
   terminating: boolean
 }
@@ -77,8 +85,16 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     slot.outbox = []
     slot.worker.post(batch)
   }
-  const send = (slot: Slot, message: ToRuntime): void => {
-    if (slot.outbox.length === 0) microtask(() => flush(slot))
+  const send = (slot: Slot, message: ToRuntime, soon = true): void => {
+    if (slot.outbox.length === 0 || (soon && !slot.soon)) {
+      if (soon) {
+        slot.soon = true
+        microtask(() => {
+          slot.soon = false
+          flush(slot)
+        })
+      } else if (slot.outbox.length === 0) (options.afterArrivals ?? microtask)(() => flush(slot))
+    }
     slot.outbox.push(message)
   }
 
@@ -158,7 +174,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
           lost(slot, error)
         },
       })
-      slot = { worker, ready: false, gone: false, jobs: new Map(), started: new Set(), outbox: [], terminating: false }
+      slot = { worker, ready: false, gone: false, jobs: new Map(), started: new Set(), outbox: [], soon: false, terminating: false }
     })
 
   const release = (slot: Slot, id: string): void => {
@@ -187,7 +203,9 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     const idle = slot.jobs.size === 0
     slot.jobs.set(job.message.id, job)
     owner.set(job.message.id, slot)
-    if (!idle) return send(slot, { type: 'run', jobs: [job] })
+    // A worker that holds runs has its next one to go on with: this one can wait for the others
+    // the arriving outcomes make room for, and go with them.
+    if (!idle) return send(slot, { type: 'run', jobs: [job] }, false)
     // An idle worker starts it on arrival: it counts as started now (its limits are armed, a
     // loss of the worker is its loss), and the worker need not say so.
     slot.started.add(job.message.id)

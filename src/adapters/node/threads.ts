@@ -60,6 +60,7 @@ export function threads(options: ThreadsOptions): Executor & { readonly workers:
     tasksPerWorker,
     prefetch: options.prefetch ?? 4,
     moduleName: moduleUrl.href,
+    afterArrivals: setImmediate,
     spawn(events) {
       const worker = new Worker(bootstrap ?? workerUrl, {
         eval: bootstrap !== undefined,
