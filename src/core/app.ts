@@ -5,10 +5,9 @@
 import { EventEmitter } from 'eventemitter3'
 import { systemClock } from './clock.js'
 import type { Clock } from './clock.js'
-import { NONE, expand, freeze, rootMessage } from './canvas.js'
+import { ROOT_CONTEXT, expand, freeze, rootMessage } from './canvas.js'
 import type { ExpandEnv } from './canvas.js'
 import { Engine } from './engine.js'
-import type { MessageContext } from './engine.js'
 import type { CeleriacEvents } from './events.js'
 import { ConfigError, NotRegistered, registerErrorClass } from './errors.js'
 import type { ErrorClass } from './errors.js'
@@ -342,7 +341,7 @@ export class Celeriac implements Sender, TaskOwner {
   }
 
   #sendJSON(engine: Engine, json: SignatureJSON, dedupeId: string | undefined): Promise<unknown> {
-    return engine.send(json, rootContext(), dedupeId, engine.wrapHandle)
+    return engine.send(json, ROOT_CONTEXT, dedupeId, engine.wrapHandle)
   }
 
   /** @internal `task.apply()`: runs here and now through the tracer; nothing is stored. */
@@ -610,11 +609,6 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped}$`)
 }
 
-function rootContext(): MessageContext {
-  return ROOT_CONTEXT
-}
-
-const ROOT_CONTEXT: MessageContext = Object.freeze({ prepend: null, parentId: null, rootId: null, headers: null, chain: NONE, groupId: null, groupIndex: null, chord: null })
 
 function eagerMessage(id: string, task: AnyTask, args: TaskMessage['args'], options: SendOptions, retries: number): TaskMessage {
   return {

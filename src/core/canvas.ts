@@ -248,8 +248,8 @@ function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEn
  */
 export const NONE: never[] = Object.freeze([]) as never[]
 
-/** The context of a task sent on its own. */
-const ROOT: MessageContext = Object.freeze({ prepend: null, parentId: null, rootId: null, headers: null, chain: NONE, groupId: null, groupIndex: null, chord: null })
+/** The context of a signature sent on its own (a new root). */
+export const ROOT_CONTEXT: MessageContext = Object.freeze({ prepend: null, parentId: null, rootId: null, headers: null, chain: NONE, groupId: null, groupIndex: null, chord: null })
 
 function taskMessage(json: SignatureJSON, context: MessageContext, env: ExpandEnv): TaskMessage {
   return messageOf(json.task, json.args, json.options, json.immutable, context, env)
@@ -260,7 +260,7 @@ function taskMessage(json: SignatureJSON, context: MessageContext, env: ExpandEn
  * same as expanding a task signature, without building the signature first.
  */
 export function rootMessage(name: string, args: Encoded[], options: SignatureOptionsJSON, env: ExpandEnv): TaskMessage {
-  return messageOf(name, args, options, true, ROOT, env)
+  return messageOf(name, args, options, true, ROOT_CONTEXT, env)
 }
 
 function messageOf(name: string, givenArgs: Encoded[], o: SignatureOptionsJSON, immutable: boolean, context: MessageContext, env: ExpandEnv): TaskMessage {

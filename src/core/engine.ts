@@ -344,13 +344,9 @@ export class Engine implements ResultSource {
    * taskId to dedupe); resolves with its handle once it is stored.
    */
   sendMessage(message: TaskMessage): Promise<AsyncResult<unknown>> {
-    if (!this.#storesMessages()) {
-      message.seq = ++this.#seq
-      this.#scheduleOne(message, this.#config.events.listenerCount('task-sent') > 0)
-      this.#schedulePump()
-      return Promise.resolve(new AsyncResult(message.id, this))
-    }
-    return this.enqueue([message]).then(() => new AsyncResult(message.id, this))
+    const stored = this.enqueue([message])
+    const handle = new AsyncResult(message.id, this)
+    return stored === RESOLVED ? Promise.resolve(handle) : stored.then(() => handle)
   }
 
   /**
@@ -831,24 +827,21 @@ export class Engine implements ResultSource {
     const timers = run.timers
     for (let i = 0; i < timers.length; i++) this.clock.clearTimer(timers[i]!)
     const { message } = run
-    // Writes besides the record and the ack (chain steps, errbacks, chord records); the usual
-    // outcome has none, and its two writes go in an array made at their size (a first push on an
-    // empty array reserves 17 slots, and every task ends here).
-    const extra: Mutation[] = []
+    const mutations: Mutation[] = []
     let followUps: TaskMessage[] = EMPTY
     let record: ResultRecord | undefined
     let requeued = false
     switch (outcome.type) {
       case 'success': {
         if (!message.ignoreResult) record = this.#record(message, SUCCESS, outcome.value, run.children)
-        else extra.push({ op: 'delete', ns: 'results', key: id })
-        if (message.chain.length > 0 || message.links.length > 0) followUps = this.#successors(message, outcome.value, extra)
+        else mutations.push({ op: 'delete', ns: 'results', key: id })
+        followUps = this.#successors(message, outcome.value, mutations)
         break
       }
       case 'failure': {
         record = this.#record(message, FAILURE, outcome.error, run.children)
-        this.#failChain(message, outcome.error, extra)
-        followUps = this.#errbacks(message, extra)
+        this.#failChain(message, outcome.error, mutations)
+        followUps = this.#errbacks(message, mutations)
         break
       }
       case 'retry': {
@@ -862,29 +855,22 @@ export class Engine implements ResultSource {
         break
       }
       case 'ignore':
-        extra.push({ op: 'delete', ns: 'results', key: id })
+        mutations.push({ op: 'delete', ns: 'results', key: id })
         break
       case 'reject': {
         if (outcome.requeue) {
           followUps = [{ ...message, leased: false, redelivered: true }]
           requeued = true
-          extra.push({ op: 'delete', ns: 'results', key: id })
+          mutations.push({ op: 'delete', ns: 'results', key: id })
         } else {
           record = this.#record(message, FAILURE, outcome.error, run.children)
         }
         break
       }
     }
-    const put = record === undefined ? undefined : this.#put(record)
-    const ack: Mutation | undefined = !requeued && this.#storesMessages() ? { op: 'delete', ns: 'messages', key: id } : undefined
-    let mutations: Mutation[]
-    if (extra.length === 0 && followUps.length === 0) mutations = put === undefined ? (ack === undefined ? extra : [ack]) : ack === undefined ? [put] : [put, ack]
-    else {
-      mutations = extra
-      if (put !== undefined) mutations.push(put)
-      if (ack !== undefined) mutations.push(ack)
-      this.#putFollowUps(mutations, followUps)
-    }
+    if (record !== undefined) mutations.push(this.#put(record))
+    if (!requeued) this.#deleteMessage(mutations, id)
+    this.#putFollowUps(mutations, followUps)
     run.hooks = hooks
     run.outcome = outcome
     run.record = record
@@ -1337,8 +1323,9 @@ export class Engine implements ResultSource {
 
   /**
    * Stores `mutations` together with the other commits of this tick (one storage call, one
-   * promise for all of them, instead of one each), then runs `then`. For the writes that follow
-   * every run (STARTED, outcomes, progress), where nothing but `then` waits on them.
+   * promise for all of them, instead of one each), then runs `then(arg)`. For sends and for the
+   * writes that follow every run (STARTED, outcomes, progress, leases). `then` is a shared
+   * function given the run or messages as `arg`, so the hot paths make no closure per task.
    */
   #commitThen<T>(mutations: readonly Mutation[], then: (arg: T) => void, arg?: T): void {
     for (let i = 0; i < mutations.length; i++) this.#batch.push(mutations[i]!)
@@ -1386,8 +1373,7 @@ export class Engine implements ResultSource {
         this.#opDone()
         // Sends reject to their callers; the rest (outcomes, progress) has no caller: the log says it.
         written?.reject(error)
-        const wrapped = error instanceof StorageError ? error : new StorageError('A storage write failed', { cause: error })
-        this.#config.events.emit('log', { id: '', level: 'error', text: `${wrapped.message}: ${String(error)}` })
+        this.#logWriteFailure(error)
       },
     )
   }
@@ -1407,10 +1393,14 @@ export class Engine implements ResultSource {
         // Work that follows a task (its outcome, its state updates) has no caller to reject to:
         // report it on the log event and keep the engine going.
         this.#opDone()
-        const wrapped = error instanceof StorageError ? error : new StorageError('A storage write failed', { cause: error })
-        this.#config.events.emit('log', { id: '', level: 'error', text: `${wrapped.message}: ${String(error)}` })
+        this.#logWriteFailure(error)
       },
     )
+  }
+
+  #logWriteFailure(error: unknown): void {
+    const wrapped = error instanceof StorageError ? error : new StorageError('A storage write failed', { cause: error })
+    this.#config.events.emit('log', { id: '', level: 'error', text: `${wrapped.message}: ${String(error)}` })
   }
 
   #opDone(): void {

@@ -85,17 +85,20 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     slot.outbox = []
     slot.worker.post(batch)
   }
+  /** Queues `message` for the worker: posted within the tick when `soon`, else after arrivals. */
   const send = (slot: Slot, message: ToRuntime, soon = true): void => {
-    if (slot.outbox.length === 0 || (soon && !slot.soon)) {
-      if (soon) {
-        slot.soon = true
-        microtask(() => {
-          slot.soon = false
-          flush(slot)
-        })
-      } else if (slot.outbox.length === 0) (options.afterArrivals ?? microtask)(() => flush(slot))
-    }
+    const waiting = slot.outbox.length > 0
     slot.outbox.push(message)
+    if (soon && !slot.soon) {
+      slot.soon = true
+      microtask(() => {
+        slot.soon = false
+        flush(slot)
+      })
+    } else if (!soon && !waiting) {
+      // Something already waiting has a flush on its way (this tick or after arrivals).
+      ;(options.afterArrivals ?? microtask)(() => flush(slot))
+    }
   }
 
   const lost = (slot: Slot, error: Error | undefined): void => {

@@ -91,11 +91,7 @@ export function encode(value: unknown, root = 'value'): Encoded {
  * array): kept as it is when it holds JSON primitives only, since nothing can change it later.
  */
 export function encodeFresh(array: unknown[], root: string): Encoded[] {
-  for (let i = 0; i < array.length; i++) {
-    const v = array[i]
-    if (!(typeof v === 'string' || typeof v === 'boolean' || v === null || (typeof v === 'number' && isJsonNumber(v)))) return encode(array, root) as Encoded[]
-  }
-  return array as Encoded[]
+  return allJsonPrimitives(array) ? (array as Encoded[]) : (encode(array, root) as Encoded[])
 }
 
 /** Whether JSON holds `n` as is (not NaN, ±Infinity or -0). */
@@ -106,13 +102,18 @@ function isJsonNumber(n: number): boolean {
 
 /** A copy of `array` when every element is a JSON primitive, else undefined (holes included). */
 function copyPrimitives(array: readonly unknown[]): Json[] | undefined {
-  for (let i = 0; i < array.length; i++) {
-    const v = array[i]
-    if (!(typeof v === 'string' || typeof v === 'boolean' || v === null || (typeof v === 'number' && isJsonNumber(v)))) return undefined
-  }
   // Checked first, copied in one go: growing an empty array by push reserves 17 slots, which a
   // stored message would keep for as long as it waits.
-  return array.slice() as Json[]
+  return allJsonPrimitives(array) ? (array.slice() as Json[]) : undefined
+}
+
+/** Whether every element is a JSON primitive (a hole is not: it reads as undefined). */
+function allJsonPrimitives(array: readonly unknown[]): boolean {
+  for (let i = 0; i < array.length; i++) {
+    const v = array[i]
+    if (!(typeof v === 'string' || typeof v === 'boolean' || v === null || (typeof v === 'number' && isJsonNumber(v)))) return false
+  }
+  return true
 }
 
 function encodeValue(value: unknown, stack: object[]): Json {

@@ -70,17 +70,6 @@ export function trace(input: TraceInput, reporter: TraceReporter): Promise<void>
  * fails (a retry decision reads the task's options through `self`).
  */
 function isPlain(task: Task<never, unknown>): boolean {
-  // A task's options and hooks are fixed once it is registered: decided once per task.
-  const known = plainTasks.get(task)
-  if (known !== undefined) return known
-  const plain = isPlainNow(task)
-  plainTasks.set(task, plain)
-  return plain
-}
-
-const plainTasks = new WeakMap<Task<never, unknown>, boolean>()
-
-function isPlainNow(task: Task<never, unknown>): boolean {
   return (
     !task.bind &&
     task.lockOption === null &&
