@@ -8,7 +8,7 @@
  */
 import { openDB } from 'idb'
 import type { IDBPDatabase, IDBPTransaction } from 'idb'
-import { ConfigError, StorageError } from '../core/errors.js'
+import { ConfigError, StorageError } from '../core/model/errors.js'
 import type { Mutation, Namespace, Storage, StorageChange, StorageKey, StoredValue, TransactStep } from './types.js'
 
 const NAMESPACES: readonly Namespace[] = ['messages', 'results', 'chords', 'locks', 'revoked', 'meta']

@@ -1,4 +1,4 @@
-import { StorageError } from '../core/errors.js'
+import { StorageError } from '../core/model/errors.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from './types.js'
 
 const resolved = Promise.resolve()

@@ -1,7 +1,7 @@
-import type { Celeriac } from '../core/app.js'
-import type { TaskEventBase, TaskSentEvent } from '../core/events.js'
-import { FAILURE, PENDING, RECEIVED, RETRY, REVOKED, STARTED, SUCCESS } from '../core/states.js'
-import type { State } from '../core/states.js'
+import type { Celeriac } from '../core/app/app.js'
+import type { TaskEventBase, TaskSentEvent } from '../core/model/events.js'
+import { FAILURE, PENDING, RECEIVED, RETRY, REVOKED, STARTED, SUCCESS } from '../core/model/states.js'
+import type { State } from '../core/model/states.js'
 
 /** A task the recorder saw sent, with the states it went through. */
 export interface RecordedTask {

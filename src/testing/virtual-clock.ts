@@ -1,5 +1,5 @@
-import type { Clock, ClockParticipant, TimerHandle } from '../core/clock.js'
-import { TimeoutError } from '../core/errors.js'
+import type { Clock, ClockParticipant, TimerHandle } from '../core/time/clock.js'
+import { TimeoutError } from '../core/model/errors.js'
 
 /** A clock that moves only when the test says so. */
 export interface VirtualClock extends Clock {

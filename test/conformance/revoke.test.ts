@@ -7,7 +7,7 @@
 import { afterEach, expect, it } from 'vitest'
 import { TaskRevokedError, states } from '../../src/index.js'
 import type { TaskRevokedEvent } from '../../src/index.js'
-import { REVOKE_EXPIRES } from '../../src/core/revoked.js'
+import { REVOKE_EXPIRES } from '../../src/core/engine/revoked.js'
 import { forEachCombo, setup } from './setup.js'
 import type { Harness } from './setup.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { uuid4 } from '../../src/core/ids.js'
+import { uuid4 } from '../../src/core/model/ids.js'
 import { Celeriac } from '../../src/index.js'
 
 const V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/

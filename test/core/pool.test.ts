@@ -3,10 +3,10 @@
  * postMessage count is the main thread's cost per task, so how runs are grouped is behaviour.
  */
 import { describe, expect, it } from 'vitest'
-import { poolExecutor } from '../../src/core/pool.js'
-import type { PoolWorkerEvents } from '../../src/core/pool.js'
-import type { FromRuntime, RunJob, ToWorker } from '../../src/core/protocol.js'
-import type { TaskMessage } from '../../src/core/message.js'
+import { poolExecutor } from '../../src/core/executor/pool.js'
+import type { PoolWorkerEvents } from '../../src/core/executor/pool.js'
+import type { FromRuntime, RunJob, ToWorker } from '../../src/core/model/protocol.js'
+import type { TaskMessage } from '../../src/core/model/message.js'
 
 function job(id: string): RunJob {
   return { message: { id, task: 't.add', acksLate: false } as TaskMessage, hostname: 'test' }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { TaskMessage } from '../../src/core/message.js'
-import { Scheduler } from '../../src/core/scheduler.js'
+import type { TaskMessage } from '../../src/core/model/message.js'
+import { Scheduler } from '../../src/core/time/scheduler.js'
 import { virtualClock } from '../../src/testing.js'
 
 let seq = 0

@@ -6,9 +6,9 @@ import {
   SerializationError,
   TaskError,
   registerErrorClass,
-} from '../../src/core/errors.js'
-import { decode, decodeError, encode, encodeError } from '../../src/core/serializer.js'
-import type { Encoded } from '../../src/core/serializer.js'
+} from '../../src/core/model/errors.js'
+import { decode, decodeError, encode, encodeError } from '../../src/core/serializer/serializer.js'
+import type { Encoded } from '../../src/core/model/json.js'
 
 /** Encodes, goes through real JSON text (as storage and postMessage-to-file would), decodes. */
 function trip<T>(value: T): T {

@@ -13,7 +13,7 @@ import { Celeriac, states } from '../../src/index.js'
 import type { Storage } from '../../src/index.js'
 import { indexedDBStorage } from '../../src/browser.js'
 import { fileStorage } from '../../src/node.js'
-import { REVOKES_MAX, REVOKE_EXPIRES } from '../../src/core/revoked.js'
+import { REVOKES_MAX, REVOKE_EXPIRES } from '../../src/core/engine/revoked.js'
 import { virtualClock } from '../../src/testing.js'
 
 const HOUR = 3_600_000

@@ -3,8 +3,8 @@
  * The inside of a celeriac Web Worker: call it from your worker script with a function that
  * imports your task module.
  */
-import { runWorkerLoop } from '../../core/worker-loop.js'
-import type { ToWorker } from '../../core/protocol.js'
+import { runWorkerLoop } from '../../core/executor/worker-loop.js'
+import type { ToWorker } from '../../core/model/protocol.js'
 
 /**
  * Serves celeriac's executor protocol in this Web Worker. `load` imports the task module (a

@@ -5,10 +5,10 @@
  * (a synchronous busy loop included) and start a replacement. The pool logic is shared with the
  * worker_threads executor (core/pool.ts); this is the browser shell around it.
  */
-import { ConfigError } from '../../core/errors.js'
-import type { Executor } from '../../core/executor.js'
-import { poolExecutor } from '../../core/pool.js'
-import type { FromWorker } from '../../core/protocol.js'
+import { ConfigError } from '../../core/model/errors.js'
+import type { Executor } from '../../core/executor/executor.js'
+import { poolExecutor } from '../../core/executor/pool.js'
+import type { FromWorker } from '../../core/model/protocol.js'
 
 /** Options of {@link webWorkers}. */
 export interface WebWorkersOptions {

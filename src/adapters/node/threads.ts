@@ -8,10 +8,10 @@ import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { ResourceLimits } from 'node:worker_threads'
-import { ConfigError } from '../../core/errors.js'
-import type { Executor } from '../../core/executor.js'
-import { poolExecutor } from '../../core/pool.js'
-import type { FromWorker } from '../../core/protocol.js'
+import { ConfigError } from '../../core/model/errors.js'
+import type { Executor } from '../../core/executor/executor.js'
+import { poolExecutor } from '../../core/executor/pool.js'
+import type { FromWorker } from '../../core/model/protocol.js'
 
 /** Options of {@link threads}. */
 export interface ThreadsOptions {

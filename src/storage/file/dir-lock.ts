@@ -12,7 +12,7 @@ import { closeSync, fstatSync, linkSync, openSync, readFileSync, readdirSync, re
 import type { Stats } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { StorageError } from '../../core/errors.js'
+import { StorageError } from '../../core/model/errors.js'
 import { unlinkQuietly, writeFileDurably } from './durable-io.js'
 
 /** Directories this process has open: a pid check cannot tell two handles of one process apart. */

@@ -10,7 +10,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, ftruncateSync, chmodSync } from 'node:fs'
 import { write as writeCb, fdatasync as fdatasyncCb } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { ConfigError, StorageError } from '../../core/errors.js'
+import { ConfigError, StorageError } from '../../core/model/errors.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from '../types.js'
 import { lockDirectory } from './dir-lock.js'
 import { fsyncDirectory, unlinkQuietly, writeAllSync, writeFileDurably } from './durable-io.js'

@@ -1,0 +1,129 @@
+/** `app.control` (change a running engine) and `app.inspect` (look at it), as in Celery. */
+import type { Engine } from '../engine/engine.js'
+import type { TaskMessage } from '../model/message.js'
+import type { Rate } from '../model/options.js'
+import { decode } from '../serializer/serializer.js'
+import { checkDuration, checkName, parseRate } from '../model/validate.js'
+import { ConfigError } from '../model/errors.js'
+
+/** A queued, scheduled or running task as `inspect` reports it. */
+export interface TaskInfo {
+  id: string
+  name: string
+  args: unknown[]
+  queue: string
+  priority: number
+  /** Epoch ms, or null. */
+  eta: number | null
+  expires: number | null
+  retries: number
+  parentId: string | null
+  rootId: string
+}
+
+/** Counters of the engine. */
+export interface EngineStats {
+  running: number
+  ready: number
+  scheduled: number
+  /** Running tasks parked on an engine timer (`self.sleep`). */
+  parked: number
+}
+
+function info(message: TaskMessage): TaskInfo {
+  return {
+    id: message.id,
+    name: message.task,
+    args: decode<unknown[]>(message.args),
+    queue: message.queue,
+    priority: message.priority,
+    eta: message.eta,
+    expires: message.expires,
+    retries: message.retries,
+    parentId: message.parentId,
+    rootId: message.rootId,
+  }
+}
+
+/** Changes the running engine. */
+export class Control {
+  readonly #engine: (what: string) => Engine
+
+  /** @internal */
+  constructor(engine: (what: string) => Engine) {
+    this.#engine = engine
+  }
+
+  /**
+   * Revokes tasks by id: a queued or scheduled one never runs (REVOKED); with `terminate`, a
+   * running one is stopped. Unknown ids are remembered, so they never run if they arrive later
+   * (the most recent 50 000 ids, each for 3 hours of engine clock, across restarts on durable
+   * storage: Celery's `REVOKES_MAX` and `REVOKE_EXPIRES`).
+   */
+  async revoke(ids: string | readonly string[], options: { terminate?: boolean } = {}): Promise<void> {
+    const list = typeof ids === 'string' ? [ids] : [...ids]
+    for (const id of list) checkName(id, 'control.revoke: task id')
+    await this.#engine('revoke').revoke(list, options)
+  }
+
+  /** Changes a task's rate limit live; null removes it. */
+  rateLimit(taskName: string, rate: Rate | null): void {
+    checkName(taskName, 'control.rateLimit: task name')
+    this.#engine('change a rate limit').setRateLimit(taskName, parseRate(rate, `control.rateLimit('${taskName}')`))
+  }
+
+  /** Changes a task's time limits for runs that start from now on (ms; null clears). */
+  timeLimit(taskName: string, limits: { soft?: number | null; hard?: number | null }): void {
+    checkName(taskName, 'control.timeLimit: task name')
+    const soft = limits.soft == null ? null : checkDuration(limits.soft, 'control.timeLimit: soft', true)
+    const hard = limits.hard == null ? null : checkDuration(limits.hard, 'control.timeLimit: hard', true)
+    if (soft !== null && hard !== null && soft > hard) throw new ConfigError(`control.timeLimit('${taskName}'): soft (${String(soft)} ms) must not exceed hard (${String(hard)} ms)`)
+    this.#engine('change a time limit').setTimeLimit(taskName, soft, hard)
+  }
+
+  /** Drops every waiting message (of one queue, or all); resolves with how many. */
+  purge(queue?: string): Promise<number> {
+    return this.#engine('purge').purge(queue)
+  }
+}
+
+/** Looks at the running engine. */
+export class Inspect {
+  readonly #engine: (what: string) => Engine
+  readonly #registered: () => string[]
+
+  /** @internal */
+  constructor(engine: (what: string) => Engine, registered: () => string[]) {
+    this.#engine = engine
+    this.#registered = registered
+  }
+
+  /** Tasks running now. */
+  active(): TaskInfo[] {
+    return this.#engine('inspect').active().map(info)
+  }
+
+  /** Tasks waiting for their eta (countdown, retry delay), by eta. */
+  scheduled(): TaskInfo[] {
+    return this.#engine('inspect').scheduled().map(info)
+  }
+
+  /** Tasks ready to run, waiting for a slot or a rate-limit token. */
+  reserved(): TaskInfo[] {
+    return this.#engine('inspect').reserved().map(info)
+  }
+
+  /** Ids remembered as revoked: the most recent 50 000, each for 3 hours after its revoke (engine clock). */
+  revoked(): string[] {
+    return this.#engine('inspect').revokedIds()
+  }
+
+  /** Names of the tasks this app can run. */
+  registered(): string[] {
+    return this.#registered()
+  }
+
+  stats(): EngineStats {
+    return this.#engine('inspect').stats()
+  }
+}

@@ -1,0 +1,67 @@
+/** The canvas makers: `chain()`, `group()`, `chord()`, and `task.chunks()`'s group. */
+import { ConfigError } from '../model/errors.js'
+import { Chain, Chord, Group, Signature } from './signature.js'
+import type { AnySignature, CheckChain, Fits, HandleOf, MissingOf, ResultOf } from './signature.js'
+
+type Last<S extends readonly unknown[]> = S extends readonly [...unknown[], infer L] ? L : never
+
+/**
+ * Runs signatures one after another, each result prepended to the next step's args. The types
+ * check that each step accepts the previous result.
+ *
+ * @example
+ * const r = await chain(add.s(2, 2), add.s(4), add.s(8)).delay()
+ * await r.get() // 16
+ */
+export function chain<S extends [AnySignature, ...AnySignature[]]>(
+  ...steps: S & CheckChain<S>
+): Chain<MissingOf<S[0]>, ResultOf<Last<S>>, HandleOf<Last<S>>> {
+  const list = steps as readonly AnySignature[]
+  if (list.length === 0) throw new ConfigError('chain() needs at least one signature')
+  for (const step of list) checkSignature(step, 'chain()')
+  return new Chain(list)
+}
+
+/**
+ * Runs signatures in parallel. `get()` gives their results in signature order.
+ *
+ * @example
+ * const r = await group([1, 2, 3].map((i) => add.s(i, i))).delay()
+ * await r.get() // [2, 4, 6]
+ */
+export function group<S extends AnySignature>(signatures: Iterable<S>): Group<MissingOf<S>, ResultOf<S>> {
+  const list = [...signatures]
+  for (const sig of list) checkSignature(sig, 'group()')
+  return new Group(list)
+}
+
+/**
+ * Runs `header` in parallel, then `body` once with the list of header results. The types check
+ * that the body accepts that list (unless it is immutable).
+ *
+ * @example
+ * const r = await chord([add.s(1, 1), add.s(2, 2)], sum.s()).delay()
+ * await r.get() // 6
+ */
+export function chord<S extends AnySignature, B extends AnySignature>(
+  header: Iterable<S>,
+  body: B & Fits<B, unknown extends ResultOf<S> ? unknown : Array<ResultOf<S>>>,
+): Chord<MissingOf<S>, ResultOf<B>> {
+  const list = [...header]
+  for (const sig of list) checkSignature(sig, 'chord() header')
+  checkSignature(body, 'chord() body')
+  return new Chord(list, body)
+}
+
+function checkSignature(value: unknown, where: string): void {
+  if (!(value instanceof Signature)) throw new ConfigError(`${where} takes signatures (task.s(...), task.si(...)), got ${typeof value}`)
+}
+
+/** `task.chunks(items, size)`: a group of `task.si(slice)`, one per slice of at most `size` items. */
+export function chunks(task: { si(...args: unknown[]): AnySignature }, items: Iterable<unknown>, size: number): Group {
+  if (!Number.isInteger(size) || size < 1) throw new ConfigError(`chunks(items, size): size must be a whole number >= 1, got ${String(size)}`)
+  const all = [...items]
+  const sigs: AnySignature[] = []
+  for (let i = 0; i < all.length; i += size) sigs.push(task.si(all.slice(i, i + size)))
+  return new Group(sigs)
+}

@@ -1,0 +1,303 @@
+/**
+ * How a signature of any kind (its JSON form) becomes messages. A chain's first task carries the
+ * remaining steps (Celery's `chain` field); a group's members share a group id; a chord's header
+ * tasks each carry a counter reference, and the body is sent by the engine when the counter is
+ * full. Ids are assigned first (`freeze`), so handles exist at once.
+ */
+import { ConfigError } from '../model/errors.js'
+import { NONE, ROOT_CONTEXT } from '../model/context.js'
+import type { ChordRecord, Expansion, HandleJSON, MessageContext } from '../model/context.js'
+import type { Encoded } from '../model/json.js'
+import type { ChordRef, SignatureJSON, SignatureOptionsJSON, TaskMessage } from '../model/message.js'
+import { checkDuration, checkName, checkPriority, checkTime } from '../model/validate.js'
+import type { Route, TaskProfile } from '../model/options.js'
+import { DEFAULT_QUEUE } from '../model/options.js'
+import type { Mutation } from '../../storage/types.js'
+
+/** What turning signatures into messages needs to know. */
+export interface ExpandEnv {
+  now(): number
+  newId(): string
+  profile(name: string): TaskProfile | undefined
+  route(name: string): Route | undefined
+  /** Throws ConfigError for an undeclared queue (`task` names the send in the message). */
+  checkQueue(queue: string, task: string): void
+}
+
+/** Turns a signature (any kind) into its messages and handle. */
+export function expand(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
+  if (json.kind === 'task') {
+    const message = taskMessage(json, context, env)
+    return { messages: [message], mutations: [], handle: { kind: 'result', id: message.id, parent: null } }
+  }
+  // Partial args given to a canvas node (`chain(...).delay(5)`) go where a parent's result goes,
+  // after it: to a chain's first step, to every member of a group or chord header (Celery's
+  // partial args).
+  const inner = json.args.length === 0 ? context : { ...context, prepend: [...(context.prepend ?? []), ...json.args] }
+  switch (json.kind) {
+    case 'chain':
+      return expandChain(json, inner, env)
+    case 'group':
+      return expandGroup(json, inner, env)
+    case 'chord':
+      return expandChord(json, inner, env)
+    default:
+      throw new ConfigError(`Unknown signature kind '${String(json.kind)}'`)
+  }
+}
+
+/**
+ * Assigns ids to every node before anything is sent (Celery's freeze), so handles exist at once;
+ * flattens nested chains and turns a group followed by another step into a chord.
+ */
+export function freeze(json: SignatureJSON, env: Pick<ExpandEnv, 'newId'>): SignatureJSON {
+  switch (json.kind) {
+    case 'task':
+      return typeof json.options.taskId === 'string' ? json : { ...json, options: { ...json.options, taskId: env.newId() } }
+    case 'chain': {
+      const steps: SignatureJSON[] = []
+      for (const step of json.tasks ?? []) {
+        if (step.kind === 'chain' && Object.keys(step.options).length === 0) steps.push(...(step.tasks ?? []))
+        else steps.push(step)
+      }
+      const upgraded: SignatureJSON[] = []
+      for (let i = 0; i < steps.length; i++) {
+        const step = steps[i]!
+        const next = steps[i + 1]
+        if (step.kind === 'group' && next !== undefined) {
+          upgraded.push({ ...step, kind: 'chord', body: next })
+          i++
+        } else upgraded.push(step)
+      }
+      return { ...json, tasks: upgraded.map((s) => freeze(s, env)) }
+    }
+    case 'group':
+      return {
+        ...json,
+        options: { ...json.options, taskId: typeof json.options.taskId === 'string' ? json.options.taskId : env.newId() },
+        tasks: (json.tasks ?? []).map((s) => freeze(s, env)),
+      }
+    case 'chord':
+      return {
+        ...json,
+        options: { ...json.options, taskId: typeof json.options.taskId === 'string' ? json.options.taskId : env.newId() },
+        tasks: (json.tasks ?? []).map((s) => freeze(s, env)),
+        body: freeze(json.body!, env),
+      }
+  }
+}
+
+/** The id whose result is a node's result (a chain's last step, a chord's body). */
+export function finalId(json: SignatureJSON): string {
+  switch (json.kind) {
+    case 'chain':
+      return finalId(json.tasks![json.tasks!.length - 1]!)
+    case 'chord':
+      return finalId(json.body!)
+    default:
+      return json.options.taskId as string
+  }
+}
+
+/** The id of the first task a frozen node sends, or null for an empty group. */
+function firstId(json: SignatureJSON): string | null {
+  if (json.kind === 'task') return json.options.taskId as string
+  const first = json.tasks?.[0] ?? json.body
+  return first === undefined ? null : firstId(first)
+}
+
+/** The handle of a frozen node, with `parent` links along a chain. */
+function handleOf(json: SignatureJSON, parent: HandleJSON | null): HandleJSON {
+  switch (json.kind) {
+    case 'task':
+      return { kind: 'result', id: json.options.taskId as string, parent }
+    case 'group':
+      return { kind: 'group', id: json.options.taskId as string, results: (json.tasks ?? []).map((t) => handleOf(t, null)), parent }
+    case 'chord': {
+      const header: HandleJSON = { kind: 'group', id: json.options.taskId as string, results: (json.tasks ?? []).map((t) => handleOf(t, null)), parent }
+      return handleOf(json.body!, header)
+    }
+    case 'chain': {
+      let handle = parent
+      for (const step of json.tasks ?? []) handle = handleOf(step, handle)
+      return handle!
+    }
+  }
+}
+
+/** Marks the node whose result counts for a group or chord membership (a chain's last step). */
+function withMembership(json: SignatureJSON, chord: ChordRef | null, groupId: string | null, groupIndex: number | null): SignatureJSON {
+  if (json.kind === 'chain') {
+    const steps = [...json.tasks!]
+    steps[steps.length - 1] = withMembership(steps[steps.length - 1]!, chord, groupId, groupIndex)
+    return { ...json, tasks: steps }
+  }
+  if (json.kind !== 'task') throw new ConfigError('A group or chord inside a group or chord header is not supported; flatten it or use a chain')
+  return { ...json, options: { ...json.options, chordRef: chord, groupRef: groupId, groupIndexRef: groupIndex } }
+}
+
+function expandChain(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
+  const steps = json.tasks ?? []
+  if (steps.length === 0) throw new ConfigError('An empty chain cannot be sent')
+  // As in Celery, the chain's errbacks go to every step (a failure stops the chain, so they run
+  // once, for the step that failed) and its callbacks to the last step (they get the chain's
+  // result). Other options given to the chain (applyAsync on it) go to its first step; headers
+  // reach every step.
+  const { link, linkError, ...options } = withoutHeaders(json.options)
+  const last = steps.length - 1
+  const [first, ...rest] = steps.map((step, i) => withCallbacks(step, i === last ? link : undefined, linkError))
+  const firstWithOptions: SignatureJSON = { ...first!, options: { ...first!.options, ...options } }
+  const headers = json.options.headers ?? context.headers
+  const sub = expand(firstWithOptions, { ...context, headers, chain: [...rest, ...context.chain] }, env)
+  return { messages: sub.messages, mutations: sub.mutations, handle: handleOf(json, null) }
+}
+
+function withoutHeaders(options: SignatureJSON['options']): SignatureJSON['options'] {
+  const { headers: _headers, taskId: _taskId, ...rest } = options
+  return rest
+}
+
+/** `json` with more link callbacks and errbacks, after its own. */
+function withCallbacks(json: SignatureJSON, link: SignatureJSON[] | undefined, linkError: SignatureJSON[] | undefined): SignatureJSON {
+  if (link === undefined && linkError === undefined) return json
+  const options = { ...json.options }
+  if (link !== undefined) options.link = [...(options.link ?? []), ...link]
+  if (linkError !== undefined) options.linkError = [...(options.linkError ?? []), ...linkError]
+  return { ...json, options }
+}
+
+function expandGroup(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
+  if (context.chain.length > 0) throw new ConfigError('A group in a chain must be followed by a task (it becomes a chord) or be the last step')
+  const groupId = json.options.taskId as string
+  const messages: TaskMessage[] = []
+  const mutations: Mutation[] = []
+  const members = json.tasks ?? []
+  for (let i = 0; i < members.length; i++) {
+    const member = withMembership({ ...members[i]!, options: { ...withoutHeaders(json.options), ...members[i]!.options } }, null, groupId, i)
+    const sub = expand(member, { ...context, chain: [], chord: null, groupId, groupIndex: i, headers: json.options.headers ?? context.headers }, env)
+    messages.push(...sub.messages)
+    mutations.push(...sub.mutations)
+  }
+  return { messages, mutations, handle: handleOf(json, null) }
+}
+
+function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
+  const header = json.tasks ?? []
+  // Celery's chord.link and chord.link_error go to the body (task_allow_error_cb_on_chord_header
+  // off, its default): the errback runs once, with the body's id, when a header task fails.
+  const body = withCallbacks(json.body!, json.options.link, json.options.linkError)
+  const chordId = finalId(body)
+  const groupId = json.options.taskId as string
+  const headers = json.options.headers ?? context.headers
+  if (header.length === 0) {
+    // An empty header calls the body at once with [].
+    const sub = expand(body, { ...context, prepend: [[]], headers }, env)
+    return { messages: sub.messages, mutations: sub.mutations, handle: handleOf(json, null) }
+  }
+  const messages: TaskMessage[] = []
+  const mutations: Mutation[] = []
+  // A chord sent on its own is one workflow: its first header task is the root of all of it.
+  const rootId = context.rootId ?? firstId(header[0]!)
+  // Its other send options reach the header tasks, as a group's reach its members (Celery
+  // applies the header with them); the body keeps its own.
+  const { link: _link, linkError: _linkError, ...memberOptions } = withoutHeaders(json.options)
+  for (let i = 0; i < header.length; i++) {
+    const ref: ChordRef = { id: chordId, size: header.length, index: i }
+    const member = withMembership({ ...header[i]!, options: { ...memberOptions, ...header[i]!.options } }, ref, groupId, i)
+    const sub = expand(member, { ...context, rootId, chain: [], chord: null, groupId, groupIndex: i, headers }, env)
+    messages.push(...sub.messages)
+    mutations.push(...sub.mutations)
+  }
+  const record: ChordRecord = {
+    size: header.length,
+    count: 0,
+    failedIndex: null,
+    ids: header.map(finalId),
+    body,
+    chain: context.chain,
+    rootId,
+    headers,
+    lastId: null,
+  }
+  mutations.push({ op: 'put', ns: 'chords', key: chordId, value: record })
+  return { messages, mutations, handle: handleOf(json, null) }
+}
+
+function taskMessage(json: SignatureJSON, context: MessageContext, env: ExpandEnv): TaskMessage {
+  return messageOf(json.task, json.args, json.options, json.immutable, context, env)
+}
+
+/**
+ * The message of a task sent on its own as a new root (`delay`, `applyAsync`, `sendTask`): the
+ * same as expanding a task signature, without building the signature first.
+ */
+export function rootMessage(name: string, args: Encoded[], options: SignatureOptionsJSON, env: ExpandEnv): TaskMessage {
+  return messageOf(name, args, options, true, ROOT_CONTEXT, env)
+}
+
+function messageOf(name: string, givenArgs: Encoded[], o: SignatureOptionsJSON, immutable: boolean, context: MessageContext, env: ExpandEnv): TaskMessage {
+  // Labels for errors are built only when there is an error: this runs for every send.
+  checkName(name, 'task name')
+  const task = env.profile(name)
+  const route = env.route(name)
+  const id = typeof o.taskId === 'string' && o.taskId.length > 0 ? o.taskId : env.newId()
+  const queue = o.queue ?? route?.queue ?? task?.queue ?? DEFAULT_QUEUE
+  env.checkQueue(queue, name)
+  const given = o.priority ?? route?.priority ?? task?.priority
+  const priority = given === undefined ? 0 : checkPriority(given, sending(name))
+  let eta: number | null = null
+  let expires: number | null = null
+  let timeLimit: number | null = null
+  let softTimeLimit: number | null = null
+  if (o.eta !== undefined || o.countdown !== undefined || o.expiresAt !== undefined || o.expires !== undefined || task?.expires != null) {
+    const now = env.now()
+    if (o.eta !== undefined) eta = checkTime(o.eta, `${sending(name)}: eta`)
+    if (o.countdown !== undefined) {
+      if (o.eta !== undefined) throw new ConfigError(`${sending(name)}: give countdown or eta, not both`)
+      eta = now + checkDuration(o.countdown, `${sending(name)}: countdown`)
+    }
+    if (o.expiresAt !== undefined) expires = checkTime(o.expiresAt, `${sending(name)}: expires`)
+    else if (o.expires !== undefined) expires = now + checkDuration(o.expires, `${sending(name)}: expires`)
+    else if (task?.expires != null) expires = now + task.expires
+  }
+  if (o.timeLimit !== undefined || o.softTimeLimit !== undefined) {
+    timeLimit = o.timeLimit !== undefined ? checkDuration(o.timeLimit, `${sending(name)}: timeLimit`, true) : null
+    softTimeLimit = o.softTimeLimit !== undefined ? checkDuration(o.softTimeLimit, `${sending(name)}: softTimeLimit`, true) : null
+    const hard = timeLimit ?? task?.timeLimit ?? null
+    if (softTimeLimit !== null && hard !== null && softTimeLimit > hard) {
+      throw new ConfigError(`${sending(name)}: softTimeLimit (${String(softTimeLimit)} ms) must not exceed timeLimit (${String(hard)} ms)`)
+    }
+  }
+  const args = context.prepend === null || immutable ? givenArgs : [...context.prepend, ...givenArgs]
+  return {
+    id,
+    task: name,
+    args,
+    headers: o.headers ?? context.headers,
+    queue,
+    priority,
+    eta,
+    expires,
+    retries: 0,
+    seq: 0,
+    parentId: context.parentId,
+    rootId: context.rootId ?? id,
+    groupId: typeof o.groupRef === 'string' ? o.groupRef : context.groupId,
+    groupIndex: typeof o.groupIndexRef === 'number' ? o.groupIndexRef : context.groupIndex,
+    chord: (o.chordRef as ChordRef | null | undefined) ?? context.chord,
+    chain: context.chain,
+    links: o.link ?? NONE,
+    linkErrors: o.linkError ?? NONE,
+    timeLimit,
+    softTimeLimit,
+    ignoreResult: o.ignoreResult ?? task?.ignoreResult ?? false,
+    acksLate: task?.acksLate ?? false,
+    leased: false,
+    redelivered: false,
+  }
+}
+
+/** Where a send's bad input is reported: `sending 'math.add'`. */
+function sending(name: string): string {
+  return `sending '${name}'`
+}

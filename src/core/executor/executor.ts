@@ -1,0 +1,330 @@
+/**
+ * Executors run tasks. The engine talks to every executor in the messages of `protocol.ts`; the
+ * worker-side half of that conversation is {@link TaskRuntime}, written once and shared by the
+ * inline executor, Node worker_threads and browser Web Workers.
+ */
+import { freeze } from '../canvas/expand.js'
+import { uuid4 } from '../model/ids.js'
+import { NotRegistered, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from '../model/errors.js'
+import type { FromRuntime, Outcome, RpcCall, RunJob, ToRuntime, CancelReason } from '../model/protocol.js'
+import type { TaskMessage } from '../model/message.js'
+import { decode, decodeError, encode } from '../serializer/serializer.js'
+import type { Encoded } from '../model/json.js'
+import type { Lock, RunContext, Task } from '../task/task.js'
+import type { TaskProfile } from '../model/options.js'
+import { trace } from '../task/tracer.js'
+import type { TraceInput, TraceReporter } from '../task/tracer.js'
+
+/** What an executor needs from the engine. */
+export interface ExecutorHost {
+  /** Delivers a runtime's message to the engine. */
+  receive(message: FromRuntime): void
+  /** The engine's own task registry (the inline executor runs these). */
+  lookup(name: string): Task<never, unknown> | undefined
+}
+
+/** Where tasks run. Factories: `inline()`, `threads()` (Node), `webWorkers()` (browser). */
+export interface Executor {
+  readonly name: string
+  /** How many tasks it can run at once (Infinity when unbounded). */
+  readonly capacity: number
+  /** Whether `terminate` and hard time limits really stop a task (a worker is killed). */
+  readonly canTerminate: boolean
+  /**
+   * Whether it holds runs before starting them (prefetch) and reports `started` for each; the
+   * engine then acks and arms time limits at that report instead of at dispatch.
+   */
+  readonly reportsStart: boolean
+  /**
+   * With `reportsStart`: whether some held run can start now (a worker has a free task slot for
+   * it). The virtual clock asks, through the engine, whether the engine is quiet: held runs
+   * queued behind tasks parked on the clock cannot start until time moves, so they do not keep
+   * it from advancing.
+   */
+  startable?(): boolean
+  start(host: ExecutorHost): Promise<void>
+  /** Sends a message to the runtime(s). */
+  post(message: ToRuntime): void
+  /** Tasks the runtimes registered, with their profiles (worker executors); absent when they are the host's. */
+  registered?(): ReadonlyMap<string, TaskProfile>
+  stop(): Promise<void>
+}
+
+/** Turns a cancel reason into the error `self.signal` aborts with. */
+export function cancelError(id: string, reason: CancelReason): Error {
+  switch (reason) {
+    case 'soft-time-limit':
+      return new SoftTimeLimitExceeded(`Soft time limit exceeded for task ${id}`)
+    case 'time-limit':
+      return new TimeLimitExceeded(`Time limit exceeded for task ${id}`)
+    case 'shutdown':
+      return new WorkerLostError(`The worker is shutting down while task ${id} runs`)
+    default:
+      return new TaskRevokedError(`Task ${id} was ${reason}`, reason)
+  }
+}
+
+/**
+ * An AbortController made on first use: most tasks never look at `self.signal`, and creating a
+ * controller per run was a tenth of the inline hot path.
+ */
+export class LazyAbort {
+  #controller: AbortController | undefined
+  #reason: unknown
+  #aborted = false
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController()
+      if (this.#aborted) this.#controller.abort(this.#reason)
+    }
+    return this.#controller.signal
+  }
+
+  get aborted(): boolean {
+    return this.#aborted
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return
+    this.#aborted = true
+    this.#reason = reason
+    this.#controller?.abort(reason)
+  }
+}
+
+/**
+ * The worker-side runtime: runs jobs with the tracer, answers cancels, and turns `self` calls
+ * into protocol messages. One instance per worker (or one for the inline executor).
+ */
+export class TaskRuntime {
+  readonly #lookup: (name: string) => Task<never, unknown> | undefined
+  readonly #post: (message: FromRuntime) => void
+  readonly #runs = new Map<string, ActiveRun>()
+  readonly #rpcs = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>()
+  #nextRpc = 1
+  readonly #concurrency: number
+  readonly #reportStart: boolean
+  readonly #flush: (() => void) | undefined
+  /** Runs received but not started (prefetched), in order. */
+  #waiting: RunJob[] = []
+
+  constructor(options: {
+    lookup: (name: string) => Task<never, unknown> | undefined
+    post: (message: FromRuntime) => void
+    /** How many runs execute at once; more are held in order. @default Infinity */
+    concurrency?: number
+    /** Post `started` when a held run starts. @default false */
+    reportStart?: boolean
+    /** Sends what was posted so far now (a task may block its thread or exit right after it starts). */
+    flush?: () => void
+  }) {
+    this.#lookup = options.lookup
+    this.#post = options.post
+    this.#concurrency = options.concurrency ?? Number.POSITIVE_INFINITY
+    this.#reportStart = options.reportStart ?? false
+    this.#flush = options.flush
+  }
+
+  /** How many runs are in progress here. */
+  get active(): number {
+    return this.#runs.size
+  }
+
+  handle(message: ToRuntime): void {
+    switch (message.type) {
+      case 'run':
+        for (const job of message.jobs) {
+          if (this.#runs.size < this.#concurrency) this.#start(job)
+          else this.#waiting.push(job)
+        }
+        return
+      case 'cancel': {
+        const held = this.#waiting.findIndex((job) => job.message.id === message.id)
+        if (held >= 0) {
+          // Never started: it is dropped; the engine has settled it.
+          this.#waiting.splice(held, 1)
+          return
+        }
+        const run = this.#runs.get(message.id)
+        if (run !== undefined && !run.abort.aborted) run.abort.abort(cancelError(message.id, message.reason))
+        return
+      }
+      case 'committed': {
+        const run = this.#runs.get(message.id)
+        run?.committed?.()
+        return
+      }
+      case 'rpc-reply': {
+        const pending = this.#rpcs.get(message.requestId)
+        if (pending === undefined) return
+        this.#rpcs.delete(message.requestId)
+        if (message.ok) pending.resolve(message.value)
+        else pending.reject(decodeError(message.value))
+        return
+      }
+    }
+  }
+
+  #next(): void {
+    while (this.#waiting.length > 0 && this.#runs.size < this.#concurrency) this.#start(this.#waiting.shift()!)
+  }
+
+  #start(job: RunJob): void {
+    const { message } = job
+    if (this.#reportStart && job.startsNow !== true) {
+      this.#post({ type: 'started', id: message.id })
+      this.#flush?.()
+    }
+    const task = this.#lookup(message.task)
+    if (task === undefined) {
+      const error = new NotRegistered(`Task '${message.task}' is not registered where it runs; register it in the task module`)
+      this.#post({ type: 'outcome', id: message.id, outcome: { type: 'failure', error: encode(error) }, hooks: false })
+      return
+    }
+    const run = new ActiveRun(this, task, job)
+    // A plain task that returns at once has reported before trace returns: nothing can reach it
+    // any more (no cancel, no RPC), so only runs still going are kept.
+    if (trace(run, run) !== undefined && !run.reported) this.#runs.set(message.id, run)
+  }
+
+  /** @internal The run reports its outcome (see ActiveRun). */
+  reportOutcome(run: ActiveRun, outcome: Outcome, hooks: boolean): Promise<void> | undefined {
+    const id = run.message.id
+    if (!hooks) {
+      run.reported = true
+      if (this.#runs.get(id) === run) this.#runs.delete(id)
+      this.#post({ type: 'outcome', id, outcome, hooks })
+      this.#next()
+      return undefined
+    }
+    const stored = new Promise<void>((resolve) => (run.committed = resolve))
+    this.#post({ type: 'outcome', id, outcome, hooks })
+    return stored
+  }
+
+  /** @internal The hooks after a run's outcome are done. */
+  reportFinished(run: ActiveRun): void {
+    const id = run.message.id
+    this.#runs.delete(id)
+    this.#post({ type: 'finished', id })
+    this.#next()
+  }
+
+  /** @internal What a bound `self` asks of the engine, as protocol messages. */
+  contextFor(id: string): RunContext {
+    const rpc = (call: RpcCall): Promise<unknown> => this.#rpc(id, call)
+    return {
+      updateState: (state, meta) => this.#post({ type: 'state', id, state, meta: encode(meta, 'meta') }),
+      sleep: async (ms) => {
+        await rpc({ type: 'sleep', ms })
+        // The engine wakes a sleeping task when its signal is aborted (soft limit, terminate).
+        const run = this.#runs.get(id)
+        if (run?.abort.aborted === true) throw run.abort.signal.reason
+      },
+      lock: async (key, ttl, wait) => {
+        const granted = (await rpc({ type: 'lock.acquire', key, ttl, wait })) as { token: number; owner: string } | null
+        return granted === null ? null : remoteLock(key, granted.token, granted.owner, rpc)
+      },
+      send: (signature, args, options) => {
+        // Frozen here, as app.send does: a chain's or chord's handle needs every id before it is sent.
+        const json = freeze(signature.clone({ args: [...args, ...signature.args], options: { ...signature.options, ...options } }).toJSON(), FREEZE_ENV)
+        return rpc({ type: 'send', signature: json }) as Promise<unknown>
+      },
+      log: (level, text) => this.#post({ type: 'log', id, level, text }),
+    }
+  }
+
+  #rpc(id: string, call: RpcCall): Promise<unknown> {
+    const requestId = this.#nextRpc++
+    return new Promise((resolve, reject) => {
+      this.#rpcs.set(requestId, { resolve: (value) => resolve(decode(value as Encoded)), reject })
+      this.#post({ type: 'rpc', id, requestId, call })
+    })
+  }
+}
+
+/**
+ * One run in a runtime: what the tracer reads, how it reports, and the abort and commit wait the
+ * runtime keeps. One object per run, and its engine context only when a bound `self` needs it.
+ */
+class ActiveRun implements TraceInput, TraceReporter {
+  readonly message: TaskMessage
+  readonly hostname: string
+  /** Resolves the wait of `hooks` once the engine says the outcome is stored. */
+  committed: (() => void) | undefined = undefined
+  /** Its outcome was reported with no hooks to follow: the run is over. */
+  reported = false
+  #context: RunContext | undefined = undefined
+  #abort: LazyAbort | undefined = undefined
+
+  constructor(
+    readonly runtime: TaskRuntime,
+    readonly task: Task<never, unknown>,
+    job: RunJob,
+  ) {
+    this.message = job.message
+    this.hostname = job.hostname
+  }
+
+  /** Made when first needed (a cancel, or `self.signal`): most runs never need it. */
+  get abort(): LazyAbort {
+    return (this.#abort ??= new LazyAbort())
+  }
+
+  context(): RunContext {
+    return (this.#context ??= this.runtime.contextFor(this.message.id))
+  }
+
+  outcome(outcome: Outcome, hooks: boolean): Promise<void> | undefined {
+    return this.runtime.reportOutcome(this, outcome, hooks)
+  }
+
+  finished(): void {
+    this.runtime.reportFinished(this)
+  }
+}
+
+function remoteLock(key: string, token: number, owner: string, rpc: (call: RpcCall) => Promise<unknown>): Lock {
+  const release = async (): Promise<boolean> => (await rpc({ type: 'lock.release', key, token, owner })) as boolean
+  return {
+    key,
+    token,
+    release,
+    extend: async (ttl) => (await rpc({ type: 'lock.extend', key, token, owner, ttl })) as boolean,
+    [Symbol.asyncDispose]: async () => {
+      await release()
+    },
+  }
+}
+
+/**
+ * Runs tasks on the calling thread, still through the serializer (arguments, results and errors
+ * cross as data, as they would to a worker). The default executor. `terminate` and hard time
+ * limits settle the result at once and ignore the task's later outcome; the task itself only
+ * stops if it honours `self.signal`.
+ *
+ * @example
+ * const app = new Celeriac({ executor: inline() })
+ */
+export function inline(): Executor {
+  let runtime: TaskRuntime | undefined
+  return {
+    name: 'inline',
+    capacity: Number.POSITIVE_INFINITY,
+    canTerminate: false,
+    reportsStart: false,
+    async start(host) {
+      runtime = new TaskRuntime({ lookup: (name) => host.lookup(name), post: (m) => host.receive(m) })
+    },
+    post(message) {
+      runtime?.handle(message)
+    },
+    async stop() {
+      runtime = undefined
+    },
+  }
+}
+
+/** Ids for canvases a running task sends (see `send` in the run context). */
+const FREEZE_ENV = { newId: uuid4 }

@@ -1,0 +1,304 @@
+/**
+ * A pool executor over workers of any kind (Node worker_threads, browser Web Workers): spawns
+ * `size` workers, waits for each one's hello, spreads runs over them, batches messages per tick,
+ * routes cancels and replies to the worker that runs the task, terminates a worker to stop a
+ * task for real, and replaces a worker that dies, failing its tasks with WorkerLostError (or
+ * re-queueing them under acksLate + rejectOnWorkerLost). Environment-neutral.
+ */
+import { ConfigError, WorkerLostError } from '../model/errors.js'
+import type { Executor, ExecutorHost } from './executor.js'
+import type { FromWorker, RunJob, ToRuntime, ToWorker } from '../model/protocol.js'
+import { decodeError, encodeError } from '../serializer/serializer.js'
+import type { TaskProfile } from '../model/options.js'
+import { microtask } from '../time/microtask.js'
+
+/** The few things the pool needs from a worker. */
+export interface PoolWorker {
+  post(batch: ToWorker): void
+  /** Ends the worker now (a busy loop included). */
+  terminate(): Promise<void> | void
+}
+
+/** Callbacks a spawned worker reports to. */
+export interface PoolWorkerEvents {
+  message(message: FromWorker): void
+  /** The worker is gone (crash, exit, out of memory); `error` says why if known. */
+  exit(error: Error | undefined): void
+}
+
+export interface PoolOptions {
+  name: string
+  size: number
+  /** How many tasks one worker runs at once. @default 1 (Celery prefork) */
+  tasksPerWorker: number
+  /**
+   * How many runs a worker holds per task it can run (Celery's prefetch multiplier): the next run
+   * is already there when one ends, so a worker never waits a round trip. Held runs are not
+   * started (not acked); if the worker dies they are queued again. @default 4
+   */
+  prefetch: number
+  /** Where errors name the module. */
+  moduleName: string
+  /**
+   * Runs `fn` once the messages that have arrived from the workers are handled (Node:
+   * `setImmediate`). Runs for a worker that still holds others wait for it, so that every run
+   * the handled outcomes made room for goes in one postMessage. Without it they go each tick.
+   */
+  afterArrivals?: (fn: () => void) => void
+  spawn(events: PoolWorkerEvents): PoolWorker
+}
+
+interface Slot {
+  readonly worker: PoolWorker
+  ready: boolean
+  gone: boolean
+  /** Task ids held or running on it. */
+  readonly jobs: Map<string, RunJob>
+  /** Of those, the ones that started. */
+  readonly started: Set<string>
+  outbox: ToRuntime[]
+  /** A flush is due this tick (something in the outbox cannot wait). */
+  soon: boolean
+  /** Whether the pool is ending this worker on purpose. */
+  terminating: boolean
+}
+
+/** Builds an Executor over a pool of workers. */
+export function poolExecutor(options: PoolOptions): Executor & { readonly workers: number; readonly replaced: number } {
+  if (!Number.isInteger(options.size) || options.size < 1) throw new ConfigError(`${options.name}: size must be a whole number >= 1, got ${String(options.size)}`)
+  if (!Number.isInteger(options.prefetch) || options.prefetch < 1) throw new ConfigError(`${options.name}: prefetch must be a whole number >= 1, got ${String(options.prefetch)}`)
+  if (!Number.isInteger(options.tasksPerWorker) || options.tasksPerWorker < 1) {
+    throw new ConfigError(`${options.name}: tasksPerWorker must be a whole number >= 1, got ${String(options.tasksPerWorker)}`)
+  }
+  let host: ExecutorHost | undefined
+  let stopping = false
+  let registered = new Map<string, TaskProfile>()
+  let replaced = 0
+  const slots = new Set<Slot>()
+  const owner = new Map<string, Slot>()
+  /** Runs waiting for a worker that is starting (after a crash). */
+  const backlog: RunJob[] = []
+
+  const flush = (slot: Slot): void => {
+    if (slot.outbox.length === 0 || slot.gone) return
+    const batch = slot.outbox
+    slot.outbox = []
+    slot.worker.post(batch)
+  }
+  /** Queues `message` for the worker: posted within the tick when `soon`, else after arrivals. */
+  const send = (slot: Slot, message: ToRuntime, soon = true): void => {
+    const waiting = slot.outbox.length > 0
+    slot.outbox.push(message)
+    if (soon && !slot.soon) {
+      slot.soon = true
+      microtask(() => {
+        slot.soon = false
+        flush(slot)
+      })
+    } else if (!soon && !waiting) {
+      // Something already waiting has a flush on its way (this tick or after arrivals).
+      ;(options.afterArrivals ?? microtask)(() => flush(slot))
+    }
+  }
+
+  const lost = (slot: Slot, error: Error | undefined): void => {
+    if (slot.gone) return
+    slot.gone = true
+    slots.delete(slot)
+    for (const [id, job] of slot.jobs) {
+      owner.delete(id)
+      if (!slot.started.has(id)) {
+        // Held, never started: it goes back to its queue.
+        host?.receive({ type: 'outcome', id, hooks: false, outcome: { type: 'reject', requeue: true, error: encodeError(new WorkerLostError('requeued')) } })
+        continue
+      }
+      const profile = registered.get(job.message.task)
+      const lostError = new WorkerLostError(
+        `The worker running ${job.message.task}[${id}] ${slot.terminating ? 'was terminated' : 'died'}${error === undefined ? '' : `: ${error.message}`}`,
+      )
+      const requeue = job.message.acksLate && (profile?.rejectOnWorkerLost ?? false)
+      host?.receive({
+        type: 'outcome',
+        id,
+        hooks: false,
+        outcome: requeue ? { type: 'reject', requeue: true, error: encodeError(lostError) } : { type: 'failure', error: encodeError(lostError) },
+      })
+    }
+    slot.jobs.clear()
+    slot.started.clear()
+    if (!stopping) {
+      replaced++
+      spawn().catch((spawnError: unknown) => {
+        // A replacement that cannot start leaves the pool smaller; the backlog waits for another.
+        host?.receive({ type: 'log', id: '', level: 'error', text: `${options.name}: a replacement worker failed to start: ${String(spawnError)}` })
+      })
+    }
+  }
+
+  const spawn = (): Promise<Slot> =>
+    new Promise<Slot>((resolve, reject) => {
+      let slot: Slot | undefined
+      let started = false
+      const worker = options.spawn({
+        message(message) {
+          if (slot === undefined) return
+          if (!Array.isArray(message)) {
+            const hello = message as Exclude<FromWorker, readonly unknown[]>
+            if (hello.type === 'ready') {
+              registered = new Map(hello.tasks.map((t) => [t.name, t.profile]))
+              slot.ready = true
+              started = true
+              slots.add(slot)
+              resolve(slot)
+              drainBacklog()
+            } else {
+              started = true
+              slot.gone = true
+              void slot.worker.terminate()
+              reject(decodeError(hello.error))
+            }
+            return
+          }
+          for (const m of message as Extract<FromWorker, readonly unknown[]>) {
+            if (m.type === 'started') slot.started.add(m.id)
+            else if (m.type === 'outcome' && !m.hooks) release(slot, m.id)
+            else if (m.type === 'finished') release(slot, m.id)
+            host?.receive(m)
+          }
+        },
+        exit(error) {
+          if (slot === undefined) return
+          if (!started) {
+            started = true
+            slot.gone = true
+            reject(new ConfigError(`${options.name}: a worker exited before loading ${options.moduleName}${error === undefined ? '' : `: ${error.message}`}`))
+            return
+          }
+          lost(slot, error)
+        },
+      })
+      slot = { worker, ready: false, gone: false, jobs: new Map(), started: new Set(), outbox: [], soon: false, terminating: false }
+    })
+
+  const release = (slot: Slot, id: string): void => {
+    slot.jobs.delete(id)
+    slot.started.delete(id)
+    owner.delete(id)
+  }
+
+  const perWorker = options.tasksPerWorker * options.prefetch
+
+  const pick = (): Slot | undefined => {
+    let best: Slot | undefined
+    for (const slot of slots) {
+      if (!slot.ready || slot.gone || slot.terminating || slot.jobs.size >= perWorker) continue
+      if (best === undefined || slot.jobs.size < best.jobs.size) best = slot
+    }
+    return best
+  }
+
+  const dispatch = (job: RunJob): void => {
+    const slot = pick()
+    if (slot === undefined) {
+      backlog.push(job)
+      return
+    }
+    const idle = slot.jobs.size === 0
+    slot.jobs.set(job.message.id, job)
+    owner.set(job.message.id, slot)
+    // A worker that holds runs has its next one to go on with: this one can wait for the others
+    // the arriving outcomes make room for, and go with them.
+    if (!idle) return send(slot, { type: 'run', jobs: [job] }, false)
+    // An idle worker starts it on arrival: it counts as started now (its limits are armed, a
+    // loss of the worker is its loss), and the worker need not say so.
+    slot.started.add(job.message.id)
+    send(slot, { type: 'run', jobs: [{ ...job, startsNow: true }] })
+    host?.receive({ type: 'started', id: job.message.id })
+  }
+
+  const drainBacklog = (): void => {
+    while (backlog.length > 0 && pick() !== undefined) dispatch(backlog.shift()!)
+  }
+
+  return {
+    name: options.name,
+    capacity: options.size * options.tasksPerWorker * options.prefetch,
+    canTerminate: true,
+    reportsStart: true,
+    startable() {
+      if (backlog.length > 0 && pick() !== undefined) return true
+      for (const slot of slots) {
+        if (slot.gone || slot.terminating) continue
+        if (slot.jobs.size > slot.started.size && slot.started.size < options.tasksPerWorker) return true
+      }
+      return false
+    },
+    get workers() {
+      let n = 0
+      for (const slot of slots) if (slot.ready && !slot.gone && !slot.terminating) n++
+      return n
+    },
+    get replaced() {
+      return replaced
+    },
+    async start(h) {
+      host = h
+      stopping = false
+      const started = await Promise.allSettled(Array.from({ length: options.size }, () => spawn()))
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (failed !== undefined) {
+        stopping = true
+        await Promise.all([...slots].map((s) => s.worker.terminate()))
+        slots.clear()
+        const cause: unknown = failed.reason
+        throw cause instanceof ConfigError ? cause : new ConfigError(`${options.name}: could not start workers for ${options.moduleName}: ${String(cause)}`)
+      }
+    },
+    post(message) {
+      switch (message.type) {
+        case 'run':
+          for (const job of message.jobs) dispatch(job)
+          return
+        case 'cancel': {
+          const slot = owner.get(message.id)
+          if (slot !== undefined && message.reason === 'revoked' && !slot.started.has(message.id)) {
+            // Held, not started: the worker drops it.
+            release(slot, message.id)
+            send(slot, message)
+            return
+          }
+          if (slot === undefined) {
+            const index = backlog.findIndex((j) => j.message.id === message.id)
+            if (index >= 0) backlog.splice(index, 1)
+            return
+          }
+          if (message.reason === 'terminated' || message.reason === 'time-limit') {
+            // Only killing the worker stops a synchronous loop; its other tasks are lost with it.
+            slot.terminating = true
+            release(slot, message.id)
+            void Promise.resolve(slot.worker.terminate()).then(() => lost(slot, undefined))
+            return
+          }
+          send(slot, message)
+          return
+        }
+        default: {
+          const slot = owner.get(message.id)
+          if (slot !== undefined) send(slot, message)
+        }
+      }
+    },
+    registered: () => registered,
+    async stop() {
+      stopping = true
+      const all = [...slots]
+      slots.clear()
+      await Promise.all(
+        all.map(async (slot) => {
+          slot.gone = true
+          await slot.worker.terminate()
+        }),
+      )
+    },
+  }
+}

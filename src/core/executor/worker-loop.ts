@@ -1,0 +1,69 @@
+/**
+ * The inside of a worker (Node worker_threads or a browser Web Worker), written once: load the
+ * task module, say hello, then run the TaskRuntime, batching what goes back per microtask.
+ * The environment shells (`adapters/node/worker.ts`, `adapters/browser/worker.ts`) only wire
+ * `post`, `listen` and `load`.
+ */
+import { collectRealmApps, realmTask, realmTaskNames } from '../task/registry.js'
+import { ConfigError } from '../model/errors.js'
+import { TaskRuntime } from './executor.js'
+import type { FromRuntime, FromWorker, ToWorker } from '../model/protocol.js'
+import { encodeError } from '../serializer/serializer.js'
+import { profileOf } from '../model/options.js'
+import { microtask } from '../time/microtask.js'
+
+export interface WorkerShell {
+  /** Sends a batch (or the hello) to the pool. */
+  post(message: FromWorker): void
+  /** Calls `handler` with each batch from the pool. */
+  listen(handler: (batch: ToWorker) => void): void
+  /** Imports the task module. */
+  load(): Promise<unknown>
+  /** A label for errors: the module's URL. */
+  readonly moduleName: string
+  /** How many tasks run at once here; more are held in order. */
+  readonly concurrency: number
+}
+
+/** Runs the worker side; resolves once the hello is sent. */
+export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
+  collectRealmApps()
+  try {
+    await shell.load()
+  } catch (error) {
+    shell.post({
+      type: 'init-failed',
+      error: encodeError(new ConfigError(`The task module ${shell.moduleName} failed to load: ${error instanceof Error ? error.message : String(error)}`)),
+    })
+    return
+  }
+  const tasks = realmTaskNames()
+  if (tasks.length === 0) {
+    shell.post({
+      type: 'init-failed',
+      error: encodeError(new ConfigError(`The task module ${shell.moduleName} registered no tasks: it must create an app and call app.task(...) when imported`)),
+    })
+    return
+  }
+  let outbox: FromRuntime[] = []
+  const flush = (): void => {
+    if (outbox.length === 0) return
+    const batch = outbox
+    outbox = []
+    shell.post(batch)
+  }
+  const runtime = new TaskRuntime({
+    lookup: realmTask,
+    concurrency: shell.concurrency,
+    reportStart: true,
+    flush,
+    post: (message) => {
+      if (outbox.length === 0) microtask(flush)
+      outbox.push(message)
+    },
+  })
+  shell.listen((batch) => {
+    for (const message of batch) runtime.handle(message)
+  })
+  shell.post({ type: 'ready', tasks: tasks.map((name) => ({ name, profile: profileOf(realmTask(name)!) })) })
+}

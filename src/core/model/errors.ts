@@ -1,0 +1,188 @@
+/**
+ * Typed errors. Every error celeriac raises is a {@link CeleriacError} with a stable `code`:
+ * compare codes or classes, never messages. Errors cross every boundary (storage, workers) as
+ * data; {@link registerErrorClass} lets a custom class arrive as itself.
+ */
+
+export interface CeleriacErrorOptions {
+  cause?: unknown
+}
+
+/** Base class of every error celeriac raises. `code` is stable across versions. */
+export class CeleriacError extends Error {
+  /** Stable machine-readable code, e.g. `'NOT_REGISTERED'`. */
+  readonly code: string
+
+  constructor(code: string, message: string, options?: CeleriacErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** A task name that no app (or worker) has registered. */
+export class NotRegistered extends CeleriacError {
+  constructor(message: string) {
+    super('NOT_REGISTERED', message)
+  }
+}
+
+/** A value that cannot cross a boundary as data; `path` names where it is (`args[0].user`). */
+export class SerializationError extends CeleriacError {
+  readonly path: string
+  constructor(message: string, path = '', options?: CeleriacErrorOptions) {
+    super('SERIALIZATION', message, options)
+    this.path = path
+  }
+}
+
+/**
+ * A task failed with an error whose class is not known here. Carries the original
+ * `originalName`, message, stack and own data.
+ */
+export class TaskError extends CeleriacError {
+  originalName: string
+  constructor(message: string, originalName = 'Error', options?: CeleriacErrorOptions) {
+    super('TASK_ERROR', message, options)
+    this.originalName = originalName
+  }
+}
+
+/** Options of a retry, as given to `self.retry()`. */
+export interface RetryRequest {
+  /** Error that caused the retry; raised as is once retries run out. */
+  exc?: unknown
+  /** Delay before the next attempt, ms. */
+  countdown?: number
+  /** When the next attempt is due. */
+  eta?: Date | number
+  /** Overrides the task's `maxRetries` for this decision. */
+  maxRetries?: number | null
+}
+
+/** Thrown (by `throw self.retry(...)`) to re-run the task later. */
+export class Retry extends CeleriacError {
+  readonly exc: unknown
+  readonly request: RetryRequest
+  constructor(request: RetryRequest = {}) {
+    const excMessage = request.exc instanceof Error ? `: ${request.exc.message}` : ''
+    super('RETRY', `Retry requested${excMessage}`)
+    this.exc = request.exc
+    this.request = request
+  }
+}
+
+/** The task asked to retry past its `maxRetries` and gave no `exc` to raise instead. */
+export class MaxRetriesExceededError extends CeleriacError {
+  constructor(message: string) {
+    super('MAX_RETRIES_EXCEEDED', message)
+  }
+}
+
+/** `get()` on a revoked (or expired) task. `reason` is `'revoked'`, `'expired'` or `'terminated'`. */
+export class TaskRevokedError extends CeleriacError {
+  reason: string
+  constructor(message: string, reason = 'revoked') {
+    super('TASK_REVOKED', message)
+    this.reason = reason
+  }
+}
+
+/** The task ran past its hard `timeLimit`. */
+export class TimeLimitExceeded extends CeleriacError {
+  constructor(message: string) {
+    super('TIME_LIMIT_EXCEEDED', message)
+  }
+}
+
+/** The reason `self.signal` aborts with when the soft time limit passes; a task may catch it. */
+export class SoftTimeLimitExceeded extends CeleriacError {
+  constructor(message: string) {
+    super('SOFT_TIME_LIMIT_EXCEEDED', message)
+  }
+}
+
+/** A chord's header task failed or was revoked; the body did not run. `cause` is the original. */
+export class ChordError extends CeleriacError {
+  taskId: string
+  constructor(message: string, taskId: string, options?: CeleriacErrorOptions) {
+    super('CHORD_ERROR', message, options)
+    this.taskId = taskId
+  }
+}
+
+/** A wait (`get({ timeout })`, `stop({ timeout })`, `acquire({ wait })`) ran out of time. */
+export class TimeoutError extends CeleriacError {
+  constructor(message: string) {
+    super('TIMEOUT', message)
+  }
+}
+
+/** Thrown by a task to reject its message; with `requeue` it is queued again. */
+export class Reject extends CeleriacError {
+  readonly requeue: boolean
+  constructor(reason = 'rejected', requeue = false) {
+    super('REJECT', reason)
+    this.requeue = requeue
+  }
+}
+
+/** Thrown by a task to end it with no state stored and no hooks after. */
+export class Ignore extends CeleriacError {
+  constructor(message = 'ignored') {
+    super('IGNORE', message)
+  }
+}
+
+/** The process or worker running the task died before it finished. */
+export class WorkerLostError extends CeleriacError {
+  constructor(message: string) {
+    super('WORKER_LOST', message)
+  }
+}
+
+/** A storage adapter failed, or found its data damaged. */
+export class StorageError extends CeleriacError {
+  constructor(message: string, options?: CeleriacErrorOptions) {
+    super('STORAGE', message, options)
+  }
+}
+
+/** Bad configuration, bad options, or a call at the wrong time (e.g. sending before `start()`). */
+export class ConfigError extends CeleriacError {
+  constructor(message: string) {
+    super('CONFIG', message)
+  }
+}
+
+/** Any constructor of an Error. */
+export type ErrorClass = abstract new (...args: never[]) => Error
+
+const errorClasses = new Map<string, ErrorClass>()
+
+/**
+ * Makes errors of `cls` arrive as instances of `cls` wherever they are decoded (results, worker
+ * boundaries), matched by the class name. celeriac's own errors and JavaScript's built-in errors
+ * are registered already; classes named in a task's `autoretryFor` are registered by `app.task`.
+ *
+ * @example
+ * class PaymentDeclined extends Error {}
+ * registerErrorClass(PaymentDeclined)
+ */
+export function registerErrorClass(cls: ErrorClass): void {
+  errorClasses.set(cls.name, cls)
+}
+
+/** The class registered under `name`, if any. */
+export function errorClassByName(name: string): ErrorClass | undefined {
+  return errorClasses.get(name)
+}
+
+for (const cls of [
+  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError,
+  CeleriacError, NotRegistered, SerializationError, TaskError, Retry, MaxRetriesExceededError,
+  TaskRevokedError, TimeLimitExceeded, SoftTimeLimitExceeded, ChordError, TimeoutError, Reject,
+  Ignore, WorkerLostError, StorageError, ConfigError,
+]) {
+  registerErrorClass(cls)
+}

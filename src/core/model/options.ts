@@ -1,0 +1,213 @@
+/**
+ * Every option of a task and of a send, typed and defaulted here, in one place (the app's own
+ * are in `app/config.ts`).
+ * Durations are milliseconds everywhere (Celery uses seconds).
+ */
+import type { ErrorClass } from './errors.js'
+
+/** A rate: `'10/s'`, `'100/m'`, `'1/h'`, or a number of executions per second. */
+export type Rate = `${number}/${'s' | 'm' | 'h'}` | number
+
+/** Which errors a task retries by itself: error classes, or a predicate. */
+export type ErrorMatcher = readonly ErrorClass[] | ((error: unknown) => boolean)
+
+/** Per-queue settings. */
+export interface QueueOptions {
+  /**
+   * How many tasks of this queue run at once.
+   * @default 16 (inline), the pool size (worker executors)
+   */
+  concurrency?: number
+}
+
+/** Where a task goes unless the send says otherwise. */
+export interface Route {
+  queue?: string
+  priority?: number
+}
+
+/** Options every task can set, at `app.task(name, options, fn)`, in `taskDefaults`, or as base-class fields. */
+export interface TaskOptions {
+  /** Pass the bound context `self` as the first argument. @default false */
+  bind?: boolean
+  /** Queue to send to. @default 'default' (or what `routes` says) */
+  queue?: string
+  /** Priority 0–9, higher runs first. @default 0 */
+  priority?: number
+  /** Retries before giving up; `null` retries forever. @default 3 */
+  maxRetries?: number | null
+  /** Delay before a retry when `self.retry()` names none, ms. @default 180_000 */
+  defaultRetryDelay?: number
+  /** Errors the task retries by itself (Celery's `autoretry_for`). */
+  autoretryFor?: ErrorMatcher
+  /** Errors never retried by `autoretryFor`. */
+  dontAutoretryFor?: ErrorMatcher
+  /** Exponential backoff for autoretry: `true` (base 1000 ms) or a base in ms. @default false */
+  retryBackoff?: boolean | number
+  /** Cap of the backoff delay, ms. @default 600_000 */
+  retryBackoffMax?: number
+  /** Full jitter: draw the delay uniformly from [0, delay]. @default true */
+  retryJitter?: boolean
+  /** Rate limit per engine for this task name. */
+  rateLimit?: Rate | null
+  /** Hard time limit, ms: the task ends as FAILURE `TimeLimitExceeded`. */
+  timeLimit?: number | null
+  /** Soft time limit, ms: `self.signal` aborts with `SoftTimeLimitExceeded`. */
+  softTimeLimit?: number | null
+  /** Default expiry of a send, ms after sending. */
+  expires?: number | null
+  /** Acknowledge after the result is stored (runs again after a crash). @default false */
+  acksLate?: boolean
+  /** With acksLate: re-queue the task when its worker dies instead of failing it. @default false */
+  rejectOnWorkerLost?: boolean
+  /** Store no result. @default false */
+  ignoreResult?: boolean
+  /** Record STARTED when the task starts. @default true (Celery: false; it costs nothing here) */
+  trackStarted?: boolean
+  /**
+   * Hold a lock while the task runs (the seed's deduplicated task, declared): the key comes from
+   * the arguments; when someone holds it the run is skipped (result null) or retried.
+   * @example { key: (resourceId: string) => `resource:${resourceId}`, ttl: 600_000 }
+   */
+  lock?: TaskLockOption | null
+  /**
+   * `'online'`: the task starts only while the app's network is up (in a browser,
+   * `navigator.onLine`); sent while offline, it waits and runs when the connection is back.
+   * The seed's offline-jobs case. @default null
+   */
+  requires?: 'online' | null
+}
+
+/** The `lock` task option. */
+export interface TaskLockOption {
+  /** The lock key for a call's arguments. */
+  key: (...args: never[]) => string
+  /** How long the lock is held at most, ms. */
+  ttl: number
+  /** What to do when it is held: skip the run (result null) or retry later. @default 'skip' */
+  onLocked?: 'skip' | 'retry'
+}
+
+/** Options of a send (`applyAsync`, `signature.set`). */
+export interface SendOptions {
+  /** Run no earlier than this many ms from now. */
+  countdown?: number
+  /** Run no earlier than this time (Date or epoch ms). */
+  eta?: Date | number
+  /** Never run after this: ms from now, or a Date. A task not started by then is REVOKED (expired). */
+  expires?: number | Date
+  queue?: string
+  /** 0–9, higher runs first. */
+  priority?: number
+  /** Custom headers, visible as `self.request.headers` and carried down a chain. */
+  headers?: Record<string, unknown>
+  /** The task id; sending an id that is already known returns that task's result and queues nothing. */
+  taskId?: string
+  /** Run after success, with the result prepended (unless immutable). */
+  link?: LinkTarget | readonly LinkTarget[]
+  /** Run after failure, with the failed task's id prepended. */
+  linkError?: LinkTarget | readonly LinkTarget[]
+  ignoreResult?: boolean
+  timeLimit?: number
+  softTimeLimit?: number
+}
+
+/** Something that can be linked: a signature (any canvas). */
+export interface LinkTarget {
+  toJSON(): unknown
+}
+
+/** The network state the engine watches for `requires: 'online'` tasks. */
+export interface Network {
+  isOnline(): boolean
+  /** Calls `onChange` when the state changes; returns the unsubscribe function. */
+  subscribe(onChange: () => void): () => void
+}
+
+/** Options with their defaults applied. */
+export interface ResolvedTaskOptions {
+  bind: boolean
+  queue: string | undefined
+  priority: number | undefined
+  maxRetries: number | null
+  defaultRetryDelay: number
+  autoretryFor: ErrorMatcher | undefined
+  dontAutoretryFor: ErrorMatcher | undefined
+  retryBackoff: boolean | number
+  retryBackoffMax: number
+  retryJitter: boolean
+  rateLimit: Rate | null
+  timeLimit: number | null
+  softTimeLimit: number | null
+  expires: number | null
+  acksLate: boolean
+  rejectOnWorkerLost: boolean
+  ignoreResult: boolean
+  trackStarted: boolean
+  lock: TaskLockOption | null
+  requires: 'online' | null
+}
+
+/**
+ * What the engine needs to know of a task to send and schedule it, as plain data: a registered
+ * Task has these fields, and a worker reports them for the tasks its module registered.
+ */
+export interface TaskProfile {
+  queue: string | undefined
+  priority: number | undefined
+  expires: number | null
+  ignoreResult: boolean
+  acksLate: boolean
+  rejectOnWorkerLost: boolean
+  trackStarted: boolean
+  timeLimit: number | null
+  softTimeLimit: number | null
+  rateLimit: Rate | null
+  requires?: 'online' | null
+}
+
+/** @internal The profile of a task as data. */
+export function profileOf(task: TaskProfile): TaskProfile {
+  return {
+    queue: task.queue,
+    priority: task.priority,
+    expires: task.expires,
+    ignoreResult: task.ignoreResult,
+    acksLate: task.acksLate,
+    rejectOnWorkerLost: task.rejectOnWorkerLost,
+    trackStarted: task.trackStarted,
+    timeLimit: task.timeLimit,
+    softTimeLimit: task.softTimeLimit,
+    rateLimit: task.rateLimit,
+    requires: task.requires ?? null,
+  }
+}
+
+export const TASK_DEFAULTS: ResolvedTaskOptions = {
+  bind: false,
+  queue: undefined,
+  priority: undefined,
+  maxRetries: 3,
+  defaultRetryDelay: 180_000,
+  autoretryFor: undefined,
+  dontAutoretryFor: undefined,
+  retryBackoff: false,
+  retryBackoffMax: 600_000,
+  retryJitter: true,
+  rateLimit: null,
+  timeLimit: null,
+  softTimeLimit: null,
+  expires: null,
+  acksLate: false,
+  rejectOnWorkerLost: false,
+  ignoreResult: false,
+  trackStarted: true,
+  lock: null,
+  requires: null,
+}
+
+export const TASK_OPTION_KEYS = Object.keys(TASK_DEFAULTS) as Array<keyof ResolvedTaskOptions>
+
+export const DEFAULT_QUEUE = 'default'
+export const DEFAULT_CONCURRENCY = 16
+export const DEFAULT_RESULT_EXPIRES = 86_400_000

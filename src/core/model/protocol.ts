@@ -1,0 +1,72 @@
+/**
+ * The executor protocol: one union of messages tagged by `type`, used between the engine and
+ * wherever tasks run (inline, worker_threads, Web Workers). Everything on it is plain data.
+ */
+import type { Encoded } from './json.js'
+import type { State } from './states.js'
+import type { SignatureJSON, TaskMessage } from './message.js'
+import type { TaskProfile } from './options.js'
+
+/** Why a running task is being stopped. */
+export type CancelReason = 'revoked' | 'terminated' | 'soft-time-limit' | 'time-limit' | 'shutdown'
+
+/** The engine asks a runtime to run a task. */
+export interface RunJob {
+  readonly message: TaskMessage
+  readonly hostname: string
+  /**
+   * Sent to an idle worker, which starts it the moment it arrives: the pool counts it as started
+   * when it sends it, so the worker does not report `started` (one postMessage less, on the
+   * round trip of a task sent on its own).
+   */
+  readonly startsNow?: boolean
+}
+
+/** How one run ended, as the tracer reports it. */
+export type Outcome =
+  | { readonly type: 'success'; readonly value: Encoded }
+  | { readonly type: 'failure'; readonly error: Encoded }
+  | {
+      readonly type: 'retry'
+      readonly error: Encoded | null
+      readonly countdown: number | null
+      readonly eta: number | null
+      /** Draw the delay uniformly from [0, countdown] (full jitter); the engine draws, so a seeded random works everywhere. */
+      readonly jitter: boolean
+    }
+  | { readonly type: 'ignore' }
+  | { readonly type: 'reject'; readonly requeue: boolean; readonly error: Encoded }
+
+/** Calls from a running task to the engine; each gets a reply. */
+export type RpcCall =
+  | { readonly type: 'send'; readonly signature: SignatureJSON }
+  | { readonly type: 'sleep'; readonly ms: number }
+  | { readonly type: 'lock.acquire'; readonly key: string; readonly ttl: number; readonly wait: number | null }
+  | { readonly type: 'lock.release'; readonly key: string; readonly token: number; readonly owner: string }
+  | { readonly type: 'lock.extend'; readonly key: string; readonly token: number; readonly owner: string; readonly ttl: number }
+  | { readonly type: 'result.get'; readonly id: string }
+
+/** Engine -> runtime. */
+export type ToRuntime =
+  | { readonly type: 'run'; readonly jobs: readonly RunJob[] }
+  | { readonly type: 'cancel'; readonly id: string; readonly reason: CancelReason }
+  | { readonly type: 'committed'; readonly id: string }
+  | { readonly type: 'rpc-reply'; readonly id: string; readonly requestId: number; readonly ok: boolean; readonly value: Encoded }
+
+/** Runtime -> engine. */
+export type FromRuntime =
+  | { readonly type: 'started'; readonly id: string }
+  | { readonly type: 'state'; readonly id: string; readonly state: State; readonly meta: Encoded }
+  | { readonly type: 'outcome'; readonly id: string; readonly outcome: Outcome; readonly hooks: boolean }
+  | { readonly type: 'finished'; readonly id: string }
+  | { readonly type: 'rpc'; readonly id: string; readonly requestId: number; readonly call: RpcCall }
+  | { readonly type: 'log'; readonly id: string; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly text: string }
+
+/** Worker -> pool, once at start: the task module loaded (with the task names it registered), or not. */
+export type WorkerHello =
+  | { readonly type: 'ready'; readonly tasks: ReadonlyArray<{ readonly name: string; readonly profile: TaskProfile }> }
+  | { readonly type: 'init-failed'; readonly error: Encoded }
+
+/** What crosses a worker boundary: batches, so dispatch cost approaches one postMessage per tick. */
+export type ToWorker = readonly ToRuntime[]
+export type FromWorker = WorkerHello | readonly FromRuntime[]

@@ -1,0 +1,310 @@
+/**
+ * Result handles: AsyncResult (one task), GroupResult (a group, results in signature order) and
+ * EagerResult (`task.apply()`). Handles are cheap values: they read the engine's result store.
+ */
+import type { Clock } from '../time/clock.js'
+import { TaskRevokedError, TimeoutError } from '../model/errors.js'
+import type { ResultRecord } from '../model/message.js'
+import { decode, decodeError } from '../serializer/serializer.js'
+import { FAILURE, PENDING, PROPAGATE_STATES, READY_STATES, REVOKED, SUCCESS } from '../model/states.js'
+import type { State } from '../model/states.js'
+
+/** What a result handle reads from. Implemented by the engine. @internal */
+export interface ResultSource {
+  readonly clock: Clock
+  read(id: string): Promise<ResultRecord | undefined>
+  /** Calls `listener` with every record written for `id` from now on. */
+  watch(id: string, listener: (record: ResultRecord) => void): () => void
+  forget(id: string): Promise<void>
+  revoke(ids: readonly string[], options: { terminate?: boolean }): Promise<void>
+  handle<T>(id: string): AsyncResult<T>
+}
+
+/** Options of `get()`. */
+export interface GetOptions {
+  /** Give up after this many ms (engine clock) with `TimeoutError`. @default no timeout */
+  timeout?: number
+  /** Reject with the task's error on FAILURE/REVOKED (true) or resolve with it (false). @default true */
+  propagate?: boolean
+}
+
+/** A state update, as `progress()` yields it. */
+export interface StateUpdate {
+  state: State
+  /** The custom state's meta (e.g. `{ current, total, percent }`), the result, or the error. */
+  info: unknown
+}
+
+/** The whole stored record of a task, decoded. */
+export interface ResultStatus {
+  id: string
+  task: string | null
+  state: State
+  result: unknown
+  traceback: string | null
+  dateDone: Date | null
+  retries: number
+  parentId: string | null
+  rootId: string | null
+  groupId: string | null
+  children: string[]
+}
+
+/**
+ * The handle of a sent task.
+ *
+ * @example
+ * const r = await add.delay(2, 2)
+ * await r.get({ timeout: 5_000 }) // 4
+ */
+export class AsyncResult<T = unknown> {
+  readonly id: string
+  /** The previous step of a chain, when this handle came from one. */
+  readonly parent: AsyncResult<unknown> | undefined
+  readonly #source: ResultSource
+
+  /** @internal */
+  constructor(id: string, source: ResultSource, parent?: AsyncResult<unknown>) {
+    this.id = id
+    this.#source = source
+    this.parent = parent
+  }
+
+  /** The current state (PENDING when unknown). */
+  async state(): Promise<State> {
+    return (await this.#source.read(this.id))?.state ?? PENDING
+  }
+
+  /** The result (SUCCESS), the error (FAILURE, REVOKED, RETRY), or the custom state's meta. */
+  async info(): Promise<unknown> {
+    const record = await this.#source.read(this.id)
+    return record === undefined ? null : infoOf(record)
+  }
+
+  /** The whole record. */
+  async status(): Promise<ResultStatus> {
+    const record = await this.#source.read(this.id)
+    return {
+      id: this.id,
+      task: record?.task ?? null,
+      state: record?.state ?? PENDING,
+      result: record === undefined ? null : infoOf(record),
+      traceback: record?.traceback ?? null,
+      dateDone: record?.dateDone == null ? null : new Date(record.dateDone),
+      retries: record?.retries ?? 0,
+      parentId: record?.parentId ?? null,
+      rootId: record?.rootId ?? null,
+      groupId: record?.groupId ?? null,
+      children: record?.children ?? [],
+    }
+  }
+
+  async ready(): Promise<boolean> {
+    return READY_STATES.has(await this.state())
+  }
+
+  async successful(): Promise<boolean> {
+    return (await this.state()) === SUCCESS
+  }
+
+  async failed(): Promise<boolean> {
+    return (await this.state()) === FAILURE
+  }
+
+  /**
+   * Waits for the result. FAILURE rejects with the task's error (its own class where known, else
+   * `TaskError`); REVOKED with `TaskRevokedError`; a timeout with `TimeoutError`. A failed
+   * ancestor in a chain rejects before waiting, as in Celery.
+   */
+  async get(options: GetOptions = {}): Promise<T> {
+    const propagate = options.propagate ?? true
+    if (propagate) {
+      for (let p = this.parent; p !== undefined; p = p.parent) {
+        const record = await this.#source.read(p.id)
+        if (record !== undefined && PROPAGATE_STATES.has(record.state)) throw errorOf(record)
+      }
+    }
+    const record = await this.#waitReady(options.timeout)
+    if (record.state === SUCCESS) return decode<T>(record.result ?? null)
+    const error = errorOf(record)
+    if (propagate) throw error
+    return error as T
+  }
+
+  /** Revokes the task: a pending one never runs; `terminate` also stops a running one. */
+  revoke(options: { terminate?: boolean } = {}): Promise<void> {
+    return this.#source.revoke([this.id], options)
+  }
+
+  /** Removes the stored result; the id then reports PENDING. */
+  forget(): Promise<void> {
+    return this.#source.forget(this.id)
+  }
+
+  /** Handles of the tasks this task sent while it ran. */
+  async children(): Promise<Array<AsyncResult<unknown>>> {
+    const record = await this.#source.read(this.id)
+    return (record?.children ?? []).map((id) => this.#source.handle(id))
+  }
+
+  /**
+   * Yields every state update from now on (starting with the current state if the task has one),
+   * in order, and ends when the task is ready.
+   */
+  async *progress(): AsyncGenerator<StateUpdate, void, undefined> {
+    const queue: ResultRecord[] = []
+    let wake: (() => void) | undefined
+    const stop = this.#source.watch(this.id, (record) => {
+      queue.push(record)
+      wake?.()
+    })
+    try {
+      const current = await this.#source.read(this.id)
+      let lastSeen: ResultRecord | undefined
+      if (current !== undefined && queue.length === 0) {
+        lastSeen = current
+        yield { state: current.state, info: infoOf(current) }
+        if (READY_STATES.has(current.state)) return
+      }
+      for (;;) {
+        while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve))
+        const record = queue.shift()!
+        if (record === lastSeen) continue
+        yield { state: record.state, info: infoOf(record) }
+        if (READY_STATES.has(record.state)) return
+      }
+    } finally {
+      stop()
+    }
+  }
+
+  #waitReady(timeout: number | undefined): Promise<ResultRecord> {
+    return new Promise<ResultRecord>((resolve, reject) => {
+      const clock = this.#source.clock
+      let timer: ReturnType<Clock['setTimer']> | undefined
+      let done = false
+      const finish = (record: ResultRecord | undefined, error?: Error): void => {
+        if (done) return
+        done = true
+        stop()
+        if (timer !== undefined) clock.clearTimer(timer)
+        if (error !== undefined) reject(error)
+        else resolve(record!)
+      }
+      // Watch first, then read: a record written in between is not missed.
+      const stop = this.#source.watch(this.id, (record) => {
+        if (READY_STATES.has(record.state)) finish(record)
+      })
+      if (timeout !== undefined) {
+        timer = clock.setTimer(clock.now() + timeout, () =>
+          finish(undefined, new TimeoutError(`Task ${this.id} was not ready within ${String(timeout)} ms`)),
+        )
+      }
+      this.#source.read(this.id).then(
+        (record) => {
+          if (record !== undefined && READY_STATES.has(record.state)) finish(record)
+        },
+        (error: unknown) => finish(undefined, error instanceof Error ? error : new Error(String(error))),
+      )
+    })
+  }
+}
+
+/** Handles of a group's tasks, in signature order. */
+export class GroupResult<T extends unknown[] = unknown[]> {
+  readonly id: string
+  readonly results: ReadonlyArray<AsyncResult<T[number]>>
+  readonly parent: AsyncResult<unknown> | undefined
+
+  /** @internal */
+  constructor(id: string, results: ReadonlyArray<AsyncResult<T[number]>>, parent?: AsyncResult<unknown>) {
+    this.id = id
+    this.results = results
+    this.parent = parent
+  }
+
+  /** Every result, in signature order; rejects with the first failure in that order. */
+  async get(options: GetOptions = {}): Promise<T> {
+    const out: unknown[] = []
+    for (const result of this.results) out.push(await result.get(options))
+    return out as T
+  }
+
+  async ready(): Promise<boolean> {
+    for (const result of this.results) if (!(await result.ready())) return false
+    return true
+  }
+
+  /** How many members succeeded. */
+  async completedCount(): Promise<number> {
+    let count = 0
+    for (const result of this.results) if (await result.successful()) count++
+    return count
+  }
+
+  async successful(): Promise<boolean> {
+    return (await this.completedCount()) === this.results.length
+  }
+
+  async failed(): Promise<boolean> {
+    for (const result of this.results) if (await result.failed()) return true
+    return false
+  }
+
+  async revoke(options: { terminate?: boolean } = {}): Promise<void> {
+    for (const result of this.results) await result.revoke(options)
+  }
+}
+
+/** The result of `task.apply()`: already final, held in memory (nothing stored). */
+export class EagerResult<T = unknown> {
+  readonly id: string
+  readonly #state: State
+  readonly #value: unknown
+
+  /** @internal */
+  constructor(id: string, state: State, value: unknown) {
+    this.id = id
+    this.#state = state
+    this.#value = value
+  }
+
+  async state(): Promise<State> {
+    return this.#state
+  }
+
+  async info(): Promise<unknown> {
+    return this.#value
+  }
+
+  async ready(): Promise<boolean> {
+    return true
+  }
+
+  async successful(): Promise<boolean> {
+    return this.#state === SUCCESS
+  }
+
+  async failed(): Promise<boolean> {
+    return this.#state === FAILURE
+  }
+
+  async get(options: GetOptions = {}): Promise<T> {
+    if (this.#state === SUCCESS) return this.#value as T
+    if (options.propagate ?? true) throw this.#value
+    return this.#value as T
+  }
+}
+
+/** @internal */
+export function infoOf(record: ResultRecord): unknown {
+  if (record.result === null) return null
+  if (record.state === FAILURE || record.state === REVOKED || record.state === 'RETRY') return decodeError(record.result)
+  return decode(record.result)
+}
+
+function errorOf(record: ResultRecord): Error {
+  if (record.result !== null) return decodeError(record.result)
+  if (record.state === REVOKED) return new TaskRevokedError(`Task ${record.id} was revoked`)
+  return new Error(`Task ${record.id} failed`)
+}

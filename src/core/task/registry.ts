@@ -1,0 +1,50 @@
+/**
+ * The tasks of this realm (a page, a process, a worker): the shared registry (`sharedTask`) and,
+ * inside a worker, every app its task module created, so the worker finds the tasks by name.
+ */
+import type { Task } from './task.js'
+
+type AnyTask = Task<never, unknown>
+
+/** An app, as the realm sees it: where its tasks are. */
+export interface TaskSource {
+  getTask(name: string): AnyTask | undefined
+  ownTaskNames(): string[]
+}
+
+/** Tasks registered with `sharedTask`, for every app. */
+export const sharedRegistry = new Map<string, AnyTask>()
+
+/**
+ * Apps created in this realm once a worker starts collecting (strongly: a task module's app is
+ * often referenced by nothing else), so the worker finds the tasks its module registered.
+ */
+let realmApps: Set<TaskSource> | undefined
+
+/** Called by the worker loop before it imports the task module. */
+export function collectRealmApps(): void {
+  realmApps ??= new Set()
+}
+
+/** Called by every app as it is made: kept once the worker loop collects. */
+export function joinRealm(app: TaskSource): void {
+  realmApps?.add(app)
+}
+
+/** The task of a name among the collected apps and the shared registry. */
+export function realmTask(name: string): AnyTask | undefined {
+  const shared = sharedRegistry.get(name)
+  if (shared !== undefined) return shared
+  for (const app of realmApps ?? []) {
+    const task = app.getTask(name)
+    if (task !== undefined) return task
+  }
+  return undefined
+}
+
+/** Names of every task registered in this realm. */
+export function realmTaskNames(): string[] {
+  const names = new Set(sharedRegistry.keys())
+  for (const app of realmApps ?? []) for (const name of app.ownTaskNames()) names.add(name)
+  return [...names].sort()
+}

@@ -1,0 +1,293 @@
+/**
+ * Task: the base class of every task (Celery's `Task`). `app.task(name, fn)` makes an instance;
+ * `base: MyTask` makes it an instance of a subclass, whose fields are option defaults and whose
+ * hooks run where the task runs, in Celery's order.
+ */
+import { ConfigError, MaxRetriesExceededError, Retry } from '../model/errors.js'
+import type { RetryRequest } from '../model/errors.js'
+import type { ErrorMatcher, Rate, SendOptions, TaskLockOption } from '../model/options.js'
+import type { AsyncResult, EagerResult, GroupResult } from '../result/result.js'
+import { Signature } from '../canvas/signature.js'
+import { chunks } from '../canvas/compose.js'
+import type { ArgSuffix, MissingArgs } from '../canvas/signature.js'
+import type { State } from '../model/states.js'
+import type { ChordRef } from '../model/message.js'
+
+/** Where the task's message came from. */
+export interface DeliveryInfo {
+  queue: string
+  priority: number
+  redelivered: boolean
+}
+
+/** The context of one run, `self.request` (Celery's `Task.request`). */
+export interface Request {
+  id: string
+  task: string
+  args: unknown[]
+  retries: number
+  /** Epoch ms the run was due, or null. */
+  eta: number | null
+  /** Epoch ms after which it would not have run, or null. */
+  expires: number | null
+  hostname: string
+  deliveryInfo: DeliveryInfo
+  calledDirectly: boolean
+  isEager: boolean
+  parentId: string | null
+  rootId: string | null
+  groupId: string | null
+  groupIndex: number | null
+  chord: ChordRef | null
+  headers: Record<string, unknown>
+}
+
+/** A lock held in storage (see `app.locks`). */
+export interface Lock extends AsyncDisposable {
+  readonly key: string
+  /** Fencing number: grows with every acquisition of any lock in this storage. */
+  readonly token: number
+  /** Releases it; false if it was no longer ours (expired and taken). */
+  release(): Promise<boolean>
+  /** Extends its TTL from now; false if it was no longer ours. */
+  extend(ttl: number): Promise<boolean>
+}
+
+/** Logging from a task; lines go to the app's `log` event and carry the task id. */
+export interface TaskLogger {
+  debug(text: string): void
+  info(text: string): void
+  warn(text: string): void
+  error(text: string): void
+}
+
+/** What a running task can ask of the engine. Implemented by the runtime that runs it. @internal */
+export interface RunContext {
+  updateState(state: State, meta: unknown): void
+  sleep(ms: number): Promise<void>
+  lock(key: string, ttl: number, wait: number | null): Promise<Lock | null>
+  send(signature: Signature<unknown[], unknown, unknown>, args: readonly unknown[], options: SendOptions): Promise<unknown>
+  log(level: 'debug' | 'info' | 'warn' | 'error', text: string): void
+}
+
+/** @internal Own properties of the per-call `self`. */
+export const RUN = Symbol('celeriac.run')
+/** @internal Where the bound `self` of a running task keeps its abort (read by `signal`). */
+export const ABORT = Symbol('celeriac.abort')
+const NEVER_ABORTED: AbortSignal = new AbortController().signal
+
+/** The app a task belongs to, as the task sees it. @internal */
+export interface TaskOwner {
+  readonly name: string
+  sendSignature(signature: Signature<unknown[], unknown, unknown>, args: readonly unknown[], options: SendOptions): Promise<unknown>
+  /** `fresh`: `args` is an array no one else holds (see encodeFresh). */
+  sendCall(name: string, args: readonly unknown[], options: SendOptions, fresh?: boolean): Promise<unknown>
+  applyEager(task: Task<never, unknown>, args: readonly unknown[], options: SendOptions): Promise<EagerResult<unknown>>
+  AsyncResult<T>(id: string): AsyncResult<T>
+}
+
+const noop = (): void => {}
+/** The options of a send that gives none (`delay`), shared. */
+const NO_OPTIONS: SendOptions = Object.freeze({})
+
+/**
+ * The base class of tasks. Subclass it to share behaviour (hooks, helpers, option defaults) and
+ * pass the subclass as `base`:
+ *
+ * @example
+ * class LoggedTask extends Task {
+ *   maxRetries = 5
+ *   override onFailure(exc: unknown, taskId: string) { console.error(`${this.name}[${taskId}]`, exc) }
+ * }
+ * const charge = app.task('billing.charge', { base: LoggedTask, bind: true }, async (self, id: string) => { ... })
+ */
+export class Task<A extends unknown[] = unknown[], R = unknown> {
+  /** The registered name. */
+  declare name: string
+  /** The app it was registered on. */
+  declare app: TaskOwner
+  // Options: declared, not initialized, so a subclass's fields are defaults (see app.task).
+  declare bind: boolean
+  declare queue: string | undefined
+  declare priority: number | undefined
+  declare maxRetries: number | null
+  declare defaultRetryDelay: number
+  declare autoretryFor: ErrorMatcher | undefined
+  declare dontAutoretryFor: ErrorMatcher | undefined
+  declare retryBackoff: boolean | number
+  declare retryBackoffMax: number
+  declare retryJitter: boolean
+  declare rateLimit: Rate | null
+  declare timeLimit: number | null
+  declare softTimeLimit: number | null
+  declare expires: number | null
+  declare acksLate: boolean
+  declare rejectOnWorkerLost: boolean
+  declare ignoreResult: boolean
+  declare trackStarted: boolean
+  /** The `lock` task option (named apart from the `lock()` method; set it so in a base class). */
+  declare lockOption: TaskLockOption | null
+  /** `'online'`: runs only while the network is up (see TaskOptions.requires). */
+  declare requires: 'online' | null
+  /** The current run's context; only on the bound `self` of a running task. */
+  declare request: Request
+  /**
+   * Aborts on revoke with terminate, on the soft time limit, and on shutdown. Only meaningful on
+   * the bound `self` of a running task (elsewhere it never aborts). A prototype getter, so that
+   * making `self` for a run costs no property definition.
+   */
+  get signal(): AbortSignal {
+    return this[ABORT]?.signal ?? NEVER_ABORTED
+  }
+  /** @internal */
+  declare [ABORT]: { readonly signal: AbortSignal } | undefined
+  /** @internal the function given to app.task. */
+  declare fn: (...args: never[]) => unknown
+  /** @internal */
+  declare [RUN]: RunContext | undefined
+
+  /**
+   * Runs the task body (Celery's `__call__`). Override it in a base class to wrap every call,
+   * and call `super.call(...args)`.
+   */
+  call(...args: A): R | Promise<R> {
+    const fn = this.fn as (...a: unknown[]) => R | Promise<R>
+    return this.bind ? fn(this, ...args) : fn(...args)
+  }
+
+  /** Called before the task runs. */
+  beforeStart(_taskId: string, _args: A): void | Promise<void> {}
+  /** Called after the result is stored as SUCCESS. */
+  onSuccess(_retval: R, _taskId: string, _args: A): void | Promise<void> {}
+  /** Called when the task is about to be retried; completes before the next attempt can start. */
+  onRetry(_exc: unknown, _taskId: string, _args: A, _einfo: string | null): void | Promise<void> {}
+  /** Called after the result is stored as FAILURE. */
+  onFailure(_exc: unknown, _taskId: string, _args: A, _einfo: string | null): void | Promise<void> {}
+  /** Called after onSuccess/onFailure (not after a retry, as in Celery). */
+  afterReturn(_state: State, _retval: unknown, _taskId: string, _args: A, _einfo: string | null): void | Promise<void> {}
+
+  /** A signature with some trailing arguments; the rest (a parent's result first) come at call time. */
+  s<P extends ArgSuffix<A>>(...args: P): Signature<MissingArgs<A, P>, R> {
+    return new Signature({ task: this.name, args, options: {}, immutable: false, sender: this.app })
+  }
+
+  /** An immutable signature: a parent's result is not prepended. */
+  si(...args: A): Signature<[], R> {
+    return new Signature({ task: this.name, args, options: {}, immutable: true, sender: this.app })
+  }
+
+  /** Sends the task. Resolves once the message is stored. */
+  delay(...args: A): Promise<AsyncResult<R>> {
+    // The rest array is ours alone: the send may keep it instead of a copy.
+    if (this[RUN] === undefined) return this.app.sendCall(this.name, args, NO_OPTIONS, true) as Promise<AsyncResult<R>>
+    return this.applyAsync(args)
+  }
+
+  /** Sends the task with options (countdown, eta, expires, queue, priority, headers, taskId, ...). */
+  applyAsync(args: A, options: SendOptions = NO_OPTIONS): Promise<AsyncResult<R>> {
+    const run = this[RUN]
+    if (run !== undefined) {
+      const sig = new Signature({ task: this.name, args, options: {}, immutable: true, sender: undefined })
+      return run.send(sig, [], options) as Promise<AsyncResult<R>>
+    }
+    return this.app.sendCall(this.name, args, options) as Promise<AsyncResult<R>>
+  }
+
+  /** Runs the task here and now with full tracing (hooks, retries through the clock). */
+  apply(args: A, options: SendOptions = {}): Promise<EagerResult<R>> {
+    return this.app.applyEager(this as unknown as Task<never, unknown>, args, options) as Promise<EagerResult<R>>
+  }
+
+  /** The result handle of a task id. */
+  AsyncResult(id: string): AsyncResult<R> {
+    return this.app.AsyncResult<R>(id)
+  }
+
+  /**
+   * A group of tasks, each called with one slice of `items` (at most `size` long) as its argument.
+   *
+   * @example
+   * const processChunk = app.task('items.process', (ids: number[]) => ids.length)
+   * await (await processChunk.chunks(allIds, 100).delay()).get() // [100, 100, ..., rest]
+   */
+  chunks(items: Iterable<A[0] extends ReadonlyArray<infer E> ? E : never>, size: number): GroupResultSignature<R> {
+    return chunks(this as unknown as Task<unknown[], unknown>, items, size) as unknown as GroupResultSignature<R>
+  }
+
+  /** Records a custom state with meta (Celery's `update_state`). Inside a running task only. */
+  updateState(state: State, meta: unknown = null): void {
+    runOf(this, 'updateState').updateState(state, meta)
+  }
+
+  /** Records state `PROGRESS` with `{ current, total, percent }` and any extra fields. */
+  progress(current: number, total: number, extra: Record<string, unknown> = {}): void {
+    const percent = total > 0 ? Math.floor((current / total) * 100) : 0
+    this.updateState('PROGRESS', { ...extra, current, total, percent })
+  }
+
+  /**
+   * Asks to run again later: `throw self.retry({ exc, countdown })`. Past `maxRetries` it throws
+   * `exc` (or `MaxRetriesExceededError`) instead of returning.
+   */
+  retry(options: RetryRequest = {}): Retry {
+    const request = this.request as Request | undefined
+    if (request === undefined) throw new ConfigError(`${this.name}.retry() can only be called inside a running task (use bind: true and self.retry())`)
+    const max = options.maxRetries !== undefined ? options.maxRetries : this.maxRetries
+    if (max !== null && request.retries + 1 > max) {
+      if (options.exc !== undefined) throw options.exc
+      throw new MaxRetriesExceededError(`Can't retry ${this.name}[${request.id}]: max retries (${String(max)}) exceeded`)
+    }
+    if (request.calledDirectly && options.exc !== undefined) throw options.exc
+    return new Retry(options)
+  }
+
+  /** Whether the run was revoked, terminated, timed out (soft) or shut down. */
+  isAborted(): boolean {
+    if (this[RUN] === undefined) return false
+    return this.signal.aborted
+  }
+
+  /** Waits on the engine's clock (virtual in tests). */
+  sleep(ms: number): Promise<void> {
+    return runOf(this, 'sleep').sleep(ms)
+  }
+
+  /** Acquires a lock in storage for this run; null if held by someone else. */
+  lock(key: string, options: { ttl: number; wait?: number }): Promise<Lock | null> {
+    return runOf(this, 'lock').lock(key, options.ttl, options.wait ?? null)
+  }
+
+  /** Logging tagged with the task id. */
+  get log(): TaskLogger {
+    const run = this[RUN]
+    if (run === undefined) return { debug: noop, info: noop, warn: noop, error: noop }
+    return {
+      debug: (t) => run.log('debug', t),
+      info: (t) => run.log('info', t),
+      warn: (t) => run.log('warn', t),
+      error: (t) => run.log('error', t),
+    }
+  }
+
+  /** Sends a signature as a child of this run (parentId/rootId set, headers carried). */
+  send<H>(sig: Signature<unknown[], unknown, H>, options: SendOptions = {}): Promise<H> {
+    return runOf(this, 'send').send(sig as Signature<unknown[], unknown, unknown>, [], options) as Promise<H>
+  }
+
+
+}
+
+// A module function, not a #private method: `self` is Object.create(task), which fails brand checks.
+function runOf(task: Task<never, unknown> | Task<unknown[], unknown>, what: string): RunContext {
+  const run = (task as Task<unknown[], unknown>)[RUN]
+  if (run === undefined) throw new ConfigError(`self.${what}() can only be called inside a running task (use bind: true)`)
+  return run
+}
+
+/** The signature `task.chunks()` gives: a group of the task's results. */
+export type GroupResultSignature<R> = Signature<[], R[], GroupResult<R[]>>
+
+/** @internal whether a subclass overrides a hook (hooks cost a round trip only when present). */
+export function hasHook(task: Task<never, unknown>, hook: 'onSuccess' | 'onFailure' | 'afterReturn' | 'onRetry' | 'beforeStart'): boolean {
+  return (task as unknown as Record<string, unknown>)[hook] !== (Task.prototype as unknown as Record<string, unknown>)[hook]
+}
