@@ -1,0 +1,139 @@
+/**
+ * The gates a ready message passes before it runs (the dispatcher asks them in order): not
+ * revoked, not expired, the network up for `requires: 'online'` tasks, a rate-limit token. A
+ * message that fails one is ended (revoked, expired), held until the network is back, or parked
+ * until the next token.
+ */
+import { TaskRevokedError } from '../model/errors.js'
+import type { TaskMessage } from '../model/message.js'
+import { REVOKED } from '../model/states.js'
+import { parseRate } from '../model/validate.js'
+import { encodeError } from '../serializer/serializer.js'
+import type { TimerHandle } from '../time/clock.js'
+import { RateLimiter } from '../time/rate-limit.js'
+import type { Mutation } from '../../storage/types.js'
+import type { Chords } from './chords.js'
+import type { CommitQueue } from './commit-queue.js'
+import type { UnrunReason } from './queue.js'
+import type { Results } from './results.js'
+import type { EngineState } from './state.js'
+
+export class Gates {
+  readonly #state: EngineState
+  readonly #commits: CommitQueue
+  readonly #results: Results
+  readonly #chords: Chords
+  readonly #rates = new RateLimiter()
+  readonly #rateParked = new Map<string, TaskMessage[]>()
+  readonly #rateTimers = new Set<TimerHandle>()
+  /** Messages of `requires: 'online'` tasks held while the network is down. */
+  #offline: TaskMessage[] = []
+
+  constructor(state: EngineState, commits: CommitQueue, results: Results, chords: Chords) {
+    this.#state = state
+    this.#commits = commits
+    this.#results = results
+    this.#chords = chords
+  }
+
+  /** Ends messages that will not run: REVOKED (revoked, or not started before they expired). */
+  finishUnrun(items: Array<[TaskMessage, UnrunReason]>): void {
+    const state = this.#state
+    const mutations: Mutation[] = []
+    for (const [message, reason] of items) {
+      const error = new TaskRevokedError(`Task ${message.id} was ${reason === 'expired' ? 'not started before it expired' : 'revoked'}`, reason)
+      state.deleteMessage(mutations, message.id)
+      mutations.push(state.put(state.record(message, REVOKED, encodeError(error))))
+    }
+    const parts = items.filter(([m]) => m.chord !== null).map(([m]) => m)
+    const commit = parts.length === 0 ? this.#commits.commit(mutations) : this.#commits.commit(mutations).then(() => this.#chords.countParts(parts))
+    void this.#commits.track(commit, () => {
+      for (const [message, reason] of items) {
+        state.known.delete(message.id)
+        this.#results.notifyRecord(message.id)
+        state.emit('task-revoked', message, { reason })
+      }
+    })
+  }
+
+  /** Holds the message of a `requires: 'online'` task while the network is down. */
+  holdOffline(message: TaskMessage): boolean {
+    const state = this.#state
+    if (state.config.profile(message.task)?.requires !== 'online' || state.config.network.isOnline()) return false
+    this.#offline.push(message)
+    return true
+  }
+
+  /** Back online: the held messages go back to their queues, in their order. */
+  onNetwork(): void {
+    const state = this.#state
+    if (this.#offline.length === 0 || !state.config.network.isOnline()) return
+    const held = this.#offline
+    this.#offline = []
+    for (const message of held) state.scheduler.add(message)
+    state.schedulePump()
+  }
+
+  /** Takes the task's rate-limit token, or parks the message until the next token (others pass it). */
+  takeToken(message: TaskMessage, now: number): boolean {
+    const state = this.#state
+    const name = message.task
+    if (!this.#rates.has(name)) {
+      const task = state.config.profile(name)
+      this.#rates.set(name, parseRate(task?.rateLimit ?? null, `rate limit of '${name}'`))
+    }
+    const due = this.#rates.take(name, now)
+    if (due === 0) return true
+    let parked = this.#rateParked.get(name)
+    if (parked === undefined) {
+      parked = []
+      this.#rateParked.set(name, parked)
+      const timer = state.clock.setTimer(due, () => {
+        this.#rateTimers.delete(timer)
+        const waiting = this.#rateParked.get(name) ?? []
+        this.#rateParked.delete(name)
+        if (!state.consuming) return
+        for (const m of waiting) state.scheduler.add({ ...m, eta: null })
+        state.schedulePump()
+      })
+      this.#rateTimers.add(timer)
+    }
+    parked.push(message)
+    return false
+  }
+
+  /** Changes a task's rate limit live (`app.control.rateLimit`). */
+  setRateLimit(name: string, interval: number | null): void {
+    const state = this.#state
+    this.#rates.set(name, interval)
+    // Parked messages get a fresh look at the new rate at once.
+    const waiting = this.#rateParked.get(name)
+    if (waiting !== undefined) {
+      this.#rateParked.delete(name)
+      for (const m of waiting) state.scheduler.add({ ...m, eta: null })
+    }
+    state.schedulePump()
+  }
+
+  /** Messages parked for a rate-limit token. */
+  parked(): TaskMessage[] {
+    return [...this.#rateParked.values()].flat()
+  }
+
+  /** Removes rate-parked messages that match. */
+  unpark(predicate: (message: TaskMessage) => boolean): TaskMessage[] {
+    const removed: TaskMessage[] = []
+    for (const [name, list] of this.#rateParked) {
+      const kept = list.filter((m) => !predicate(m))
+      if (kept.length !== list.length) {
+        removed.push(...list.filter(predicate))
+        this.#rateParked.set(name, kept)
+      }
+    }
+    return removed
+  }
+
+  stop(): void {
+    for (const timer of this.#rateTimers) this.#state.clock.clearTimer(timer)
+  }
+}

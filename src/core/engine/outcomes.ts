@@ -1,0 +1,173 @@
+/**
+ * Outcomes: what a run reports (a state update, then its outcome) becomes one write — the
+ * result, the ack, the next messages (chain step, callbacks, errbacks, a retry), a chord count —
+ * and what follows that write: the slot freed, the next messages scheduled, watchers and events.
+ */
+import type { Encoded } from '../model/json.js'
+import type { ResultRecord, TaskMessage } from '../model/message.js'
+import type { Outcome } from '../model/protocol.js'
+import { FAILURE, RETRY, SUCCESS } from '../model/states.js'
+import type { State } from '../model/states.js'
+import { decode, decodeError } from '../serializer/serializer.js'
+import type { Mutation } from '../../storage/types.js'
+import { NONE } from '../model/context.js'
+import type { Chords } from './chords.js'
+import type { CommitQueue } from './commit-queue.js'
+import type { Failure } from './failure.js'
+import type { Queue } from './queue.js'
+import type { Results } from './results.js'
+import type { Runs } from './runs.js'
+import type { Starts } from './starts.js'
+import type { EngineState, Running } from './state.js'
+import { chainMembership } from './workflow.js'
+import type { Workflow } from './workflow.js'
+
+export class Outcomes {
+  readonly #state: EngineState
+  readonly #commits: CommitQueue
+  readonly #results: Results
+  readonly #runs: Runs
+  readonly #starts: Starts
+  readonly #queue: Queue
+  readonly #workflow: Workflow
+  readonly #chords: Chords
+  readonly #failure: Failure
+
+  constructor(state: EngineState, commits: CommitQueue, results: Results, runs: Runs, starts: Starts, queue: Queue, workflow: Workflow, chords: Chords, failure: Failure) {
+    this.#state = state
+    this.#commits = commits
+    this.#results = results
+    this.#runs = runs
+    this.#starts = starts
+    this.#queue = queue
+    this.#workflow = workflow
+    this.#chords = chords
+    this.#failure = failure
+  }
+
+  onState(id: string, recorded: State, meta: Encoded): void {
+    this.#starts.startNow()
+    const state = this.#state
+    const run = state.running.get(id)
+    if (run === undefined || run.settled) return
+    const record = state.record(run.message, recorded, meta, run.children)
+    this.#commits.commitThen([state.put(record)], () => {
+      this.#results.notify(record)
+      if (state.events.listenerCount('task-progress') > 0) {
+        state.events.emit('task-progress', { ...state.eventBase(run.message), state: recorded, meta: decode(meta) })
+      }
+    })
+  }
+
+  onOutcome(id: string, outcome: Outcome, hooks: boolean): void {
+    this.#starts.startNow()
+    const state = this.#state
+    const run = state.running.get(id)
+    if (run === undefined || run.settled) {
+      // Settled earlier (terminated, timed out): the late outcome is ignored, hooks may finish.
+      if (hooks) state.executor.post({ type: 'committed', id })
+      return
+    }
+    run.settled = true
+    const timers = run.timers
+    for (let i = 0; i < timers.length; i++) state.clock.clearTimer(timers[i]!)
+    const { message } = run
+    const mutations: Mutation[] = []
+    let followUps: TaskMessage[] = NONE
+    let record: ResultRecord | undefined
+    let requeued = false
+    switch (outcome.type) {
+      case 'success': {
+        if (!message.ignoreResult) record = state.record(message, SUCCESS, outcome.value, run.children)
+        else mutations.push({ op: 'delete', ns: 'results', key: id })
+        followUps = this.#workflow.successors(message, outcome.value, mutations)
+        break
+      }
+      case 'failure': {
+        record = this.#failure.failedOutcome(run, outcome.error, mutations)
+        followUps = run.followUps
+        break
+      }
+      case 'retry': {
+        const now = state.clock.now()
+        // Full jitter, inclusive of both ends as in Celery; drawn here so a seeded random works in any executor.
+        const countdown = outcome.jitter ? Math.floor(state.config.random() * ((outcome.countdown ?? 0) + 1)) : (outcome.countdown ?? 0)
+        const eta = outcome.eta ?? now + countdown
+        record = state.record(message, RETRY, outcome.error, run.children)
+        followUps = [{ ...message, retries: message.retries + 1, eta, leased: false }]
+        requeued = true
+        break
+      }
+      case 'ignore':
+        mutations.push({ op: 'delete', ns: 'results', key: id })
+        break
+      case 'reject': {
+        if (outcome.requeue) {
+          followUps = [{ ...message, leased: false, redelivered: true }]
+          requeued = true
+          mutations.push({ op: 'delete', ns: 'results', key: id })
+        } else {
+          record = state.record(message, FAILURE, outcome.error, run.children)
+        }
+        break
+      }
+    }
+    if (record !== undefined) mutations.push(state.put(record))
+    if (!requeued) state.deleteMessage(mutations, id)
+    state.putFollowUps(mutations, followUps)
+    run.hooks = hooks
+    run.outcome = outcome
+    run.record = record
+    run.followUps = followUps
+    run.requeued = requeued
+    if (!hooks) this.#runs.freeSlot(run)
+    const counts = outcome.type === 'success' || outcome.type === 'failure' || (outcome.type === 'reject' && !outcome.requeue)
+    // A failed step of a chain inside a chord header counts for the chord in its last step's place.
+    const part = outcome.type === 'failure' && message.chord === null ? chainMembership(message) : message
+    const ok = counts ? outcome.type === 'success' : null
+    if (part.chord === null || ok === null) this.#commits.commitThen(mutations, this.#afterOutcome, run)
+    else void this.#commits.track(this.#chords.commitPart(part, ok, mutations), () => this.#afterOutcome(run))
+  }
+
+  /** What follows the commit of a run's outcome (a shared function, not a closure per run: it is on every task's path). */
+  readonly #afterOutcome = (run: Running): void => {
+    const state = this.#state
+    const results = this.#results
+    const { message, record, followUps, requeued } = run
+    const outcome = run.outcome!
+    const id = message.id
+    if (!requeued) state.known.delete(id)
+    if (run.hooks) state.executor.post({ type: 'committed', id })
+    else this.#runs.release(run)
+    if (followUps.length > 0) this.#queue.schedule(followUps, !requeued)
+    if (record !== undefined) results.notify(record)
+    else results.notifyRecord(id)
+    if (outcome.type === 'failure') for (const step of message.chain) if (typeof step.options.taskId === 'string') results.notifyRecord(step.options.taskId)
+    this.#emitOutcome(run, outcome, followUps)
+  }
+
+  #emitOutcome(run: Running, outcome: Outcome, followUps: TaskMessage[]): void {
+    const state = this.#state
+    const { message } = run
+    const runtime = state.clock.now() - run.startedAt
+    switch (outcome.type) {
+      case 'success':
+        if (state.events.listenerCount('task-succeeded') > 0) state.emit('task-succeeded', message, { result: decode(outcome.value), runtime })
+        return
+      case 'failure':
+        if (state.events.listenerCount('task-failed') > 0) state.emit('task-failed', message, { error: decodeError(outcome.error), runtime })
+        return
+      case 'retry':
+        state.emit('task-retried', message, {
+          error: outcome.error === null ? null : decodeError(outcome.error),
+          eta: followUps[0]?.eta ?? state.clock.now(),
+        })
+        return
+      case 'reject':
+        state.emit('task-rejected', message, { requeue: outcome.requeue })
+        return
+      case 'ignore':
+        return
+    }
+  }
+}

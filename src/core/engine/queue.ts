@@ -1,0 +1,125 @@
+/**
+ * Sending and queueing: a signature becomes messages (canvas/expand.ts, through the config),
+ * they are stored with the other writes of the tick, then scheduled, with a `task-sent` event.
+ */
+import type { HandleJSON, MessageContext } from '../model/context.js'
+import type { Expansion } from '../model/context.js'
+import type { SignatureJSON, TaskMessage } from '../model/message.js'
+import { NONE } from '../model/context.js'
+import { decode } from '../serializer/serializer.js'
+import type { AsyncResult } from '../result/result.js'
+import type { Mutation } from '../../storage/types.js'
+import type { CommitQueue } from './commit-queue.js'
+import type { Results } from './results.js'
+import { RESOLVED } from './state.js'
+import type { EngineState } from './state.js'
+
+/** Why a message ends without running. */
+export type UnrunReason = 'revoked' | 'expired'
+/** Ends messages that will not run (the gates' `finishUnrun`): REVOKED, counted for their chord. */
+export type Unrun = (items: Array<[TaskMessage, UnrunReason]>) => void
+
+export class Queue {
+  readonly #state: EngineState
+  readonly #commits: CommitQueue
+  readonly #results: Results
+  readonly #unrun: Unrun
+
+  constructor(state: EngineState, commits: CommitQueue, results: Results, unrun: Unrun) {
+    this.#state = state
+    this.#commits = commits
+    this.#results = results
+    this.#unrun = unrun
+  }
+
+  /**
+   * Sends a signature (JSON form) as a new root or as a child of `context`; resolves with
+   * `wrap(handle)` once its messages are stored.
+   */
+  send<T>(json: SignatureJSON, context: MessageContext, dedupeId: string | undefined, wrap: (handle: HandleJSON) => T): Promise<T> {
+    if (dedupeId !== undefined) {
+      return this.#exists(dedupeId).then((exists) => (exists ? wrap({ kind: 'result', id: dedupeId, parent: null }) : this.#sendNew(json, context, wrap)))
+    }
+    return this.#sendNew(json, context, wrap)
+  }
+
+  // Promise chains, not async functions, on the send path: each async layer costs a promise per task.
+  #sendNew<T>(json: SignatureJSON, context: MessageContext, wrap: (handle: HandleJSON) => T): Promise<T> {
+    let expansion: Expansion
+    try {
+      expansion = this.#state.config.expand(json, context)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const stored = this.enqueue(expansion.messages, expansion.mutations)
+    // Queued already (volatile storage): one promise for the send, nothing waiting on another.
+    if (stored === RESOLVED) return Promise.resolve(wrap(expansion.handle))
+    return stored.then(() => wrap(expansion.handle))
+  }
+
+  /**
+   * Sends one task message as a new root (the common `delay()`, with no canvas to expand and no
+   * taskId to dedupe); resolves with its handle once it is stored.
+   */
+  sendMessage(message: TaskMessage): Promise<AsyncResult<unknown>> {
+    const stored = this.enqueue([message])
+    const handle = this.#results.handle<unknown>(message.id)
+    return stored === RESOLVED ? Promise.resolve(handle) : stored.then(() => handle)
+  }
+
+  /**
+   * Stores messages (and extra writes) in one call, then schedules them. Returns `RESOLVED`
+   * itself when nothing had to be written (they are scheduled already).
+   */
+  enqueue(messages: readonly TaskMessage[], extra: readonly Mutation[] = NONE): Promise<void> {
+    const state = this.#state
+    if (!state.storesMessages()) {
+      for (const message of messages) message.seq = ++state.seq
+      if (extra.length === 0) {
+        this.schedule(messages)
+        return RESOLVED
+      }
+    }
+    const mutations: Mutation[] = extra.length === 0 ? [] : [...extra]
+    state.putFollowUps(mutations, messages)
+    // With the other sends (and commits) of this tick: one storage call, one promise for all.
+    this.#commits.commitThen(mutations, this.#scheduleSent, messages)
+    return this.#commits.written()
+  }
+
+  readonly #scheduleSent = (messages: readonly TaskMessage[]): void => this.schedule(messages)
+
+  /**
+   * Queues messages that are already stored. `sentEvents: false` for a retry or a requeue: the
+   * same task goes on (its events read sent, received, started, retried, started, ...), it is not
+   * sent anew.
+   */
+  schedule(messages: readonly TaskMessage[], sentEvents = true): void {
+    const emit = sentEvents && this.#state.events.listenerCount('task-sent') > 0
+    for (let i = 0; i < messages.length; i++) this.#scheduleOne(messages[i]!, emit)
+    this.#state.schedulePump()
+  }
+
+  #scheduleOne(message: TaskMessage, emit: boolean): void {
+    const state = this.#state
+    state.known.add(message.id)
+    // A revoked id that comes with an eta (a countdown send, a retry) is discarded at once, as a
+    // Celery worker does on receipt; one that is ready now is caught by the pump.
+    if (state.consuming && message.eta !== null && state.isRevoked(message.id) && message.eta > state.clock.now()) this.#unrun([[message, 'revoked']])
+    else if (state.consuming) state.scheduler.add(message)
+    if (emit) {
+      state.events.emit('task-sent', {
+        ...state.eventBase(message),
+        args: decode<unknown[]>(message.args),
+        eta: message.eta,
+        expires: message.expires,
+        priority: message.priority,
+      })
+    }
+  }
+
+  async #exists(id: string): Promise<boolean> {
+    if (this.#state.known.has(id)) return true
+    return (await this.#results.read(id)) !== undefined
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The start of a run: acking (or leasing) it and recording STARTED in one write, then arming its
+ * soft and hard time limits. Starts a worker reports within one tick are marked together.
+ */
+import { TimeLimitExceeded } from '../model/errors.js'
+import type { ResultRecord } from '../model/message.js'
+import { NONE } from '../model/context.js'
+import { FAILURE, PENDING, STARTED } from '../model/states.js'
+import type { State } from '../model/states.js'
+import { microtask } from '../time/microtask.js'
+import type { Mutation } from '../../storage/types.js'
+import type { CommitQueue } from './commit-queue.js'
+import type { Results } from './results.js'
+import type { Runs } from './runs.js'
+import type { EngineState, Running } from './state.js'
+
+/** Ends a run the engine gives up on (the failure room's `settleAbandoned`). */
+export type Abandon = (run: Running, state: State, error: Error) => Promise<void>
+
+export class Starts {
+  readonly #state: EngineState
+  readonly #commits: CommitQueue
+  readonly #results: Results
+  readonly #runs: Runs
+  readonly #abandon: Abandon
+  /** Runs reported started in this tick, not yet marked (see {@link startSoon}). */
+  #starting: Running[] = []
+  /** Time limits set live (`app.control.timeLimit`), by task name. */
+  readonly #timeLimits = new Map<string, { soft: number | null; hard: number | null }>()
+
+  constructor(state: EngineState, commits: CommitQueue, results: Results, runs: Runs, abandon: Abandon) {
+    this.#state = state
+    this.#commits = commits
+    this.#results = results
+    this.#runs = runs
+    this.#abandon = abandon
+  }
+
+  /**
+   * A worker said the run started: marked with the others that say so in this tick, in one
+   * step. Anything else about a run waiting here (its state, its outcome) marks them first, so
+   * its STARTED record always comes before what follows it.
+   */
+  startSoon(run: Running): void {
+    run.started = true
+    run.startedAt = this.#state.clock.now()
+    this.#starting.push(run)
+    if (this.#starting.length === 1) microtask(this.startNow)
+  }
+
+  /** Marks the runs reported started in this tick now (see {@link startSoon}). */
+  readonly startNow = (): void => {
+    if (this.#starting.length === 0) return
+    const runs = this.#starting
+    this.#starting = []
+    this.markStarted(runs)
+  }
+
+  /** Acks (or leases) started tasks and records STARTED, in one write; then arms their limits. */
+  markStarted(runs: readonly Running[], then?: () => void): void {
+    const state = this.#state
+    const now = state.clock.now()
+    const mutations: Mutation[] = []
+    const records: Array<ResultRecord | undefined> | undefined = state.volatile ? undefined : new Array<ResultRecord | undefined>(runs.length)
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!
+      run.started = true
+      run.startedAt = now
+      if (records === undefined) continue
+      const { message } = run
+      // The message stays, leased, until the run ends: after a crash recovery runs an acksLate
+      // task again (at least once) and fails an early-ack one with WorkerLostError (at most
+      // once), continuing its chain, errbacks and chord as any failure does.
+      mutations.push({ op: 'put', ns: 'messages', key: message.id, value: { ...message, leased: true } })
+      const task = state.config.profile(message.task)
+      const recorded = task === undefined || task.trackStarted ? STARTED : PENDING
+      const record = state.record(message, recorded, null)
+      records[i] = record
+      mutations.push(state.put(record))
+    }
+    this.#commits.commitThen(mutations, () => {
+      const started = state.events.listenerCount('task-started') > 0
+      for (let i = 0; i < runs.length; i++) {
+        const run = runs[i]!
+        // It did start: say so even when its outcome came in while the ack was being stored
+        // (the outcome's events wait for its own, later, commit).
+        if (started) state.events.emit('task-started', state.eventBase(run.message))
+        if (run.settled) continue
+        this.#armLimits(run)
+        // The record just stored, now: reading it back could deliver it after a later update of
+        // the task (its progress), and progress() would see the state go backwards.
+        const record = records?.[i]
+        if (record !== undefined) this.#results.notify(record)
+      }
+      then?.()
+    })
+  }
+
+  /** Overrides a task's time limits for runs that start from now on. */
+  setTimeLimit(name: string, soft: number | null, hard: number | null): void {
+    this.#timeLimits.set(name, { soft, hard })
+  }
+
+  #armLimits(run: Running): void {
+    const state = this.#state
+    const { message } = run
+    const task = state.config.profile(message.task)
+    const override = this.#timeLimits.get(message.task)
+    const soft = message.softTimeLimit ?? (override !== undefined ? override.soft : (task?.softTimeLimit ?? null))
+    const hard = message.timeLimit ?? (override !== undefined ? override.hard : (task?.timeLimit ?? null))
+    if (soft !== null) {
+      if (run.timers === NONE) run.timers = []
+      run.timers.push(
+        state.clock.setTimer(run.startedAt + soft, () => {
+          if (!run.settled) this.#runs.cancel(run, 'soft-time-limit')
+        }),
+      )
+    }
+    if (hard !== null) {
+      if (run.timers === NONE) run.timers = []
+      run.timers.push(
+        state.clock.setTimer(run.startedAt + hard, () => {
+          if (run.settled) return
+          state.executor.post({ type: 'cancel', id: message.id, reason: 'time-limit' })
+          void this.#abandon(run, FAILURE, new TimeLimitExceeded(`Task ${message.task}[${message.id}] exceeded its time limit of ${String(hard)} ms`))
+        }),
+      )
+    }
+  }
+}

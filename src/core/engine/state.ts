@@ -1,0 +1,287 @@
+/**
+ * What the engine's rooms share: the configuration, the runs, the queues' counts, the ids known
+ * here, and the count of work in flight with the waiters on it (idle, quiet). One instance per
+ * engine, handed to every room in its constructor.
+ */
+import type { EventEmitter } from 'eventemitter3'
+import type { Clock, TimerHandle } from '../time/clock.js'
+import type { CeleriacEvents, TaskEventBase } from '../model/events.js'
+import type { Executor } from '../executor/executor.js'
+import type { Expansion, MessageContext } from '../model/context.js'
+import { NONE } from '../model/context.js'
+import type { Encoded } from '../model/json.js'
+import type { ResultRecord, SignatureJSON, TaskMessage } from '../model/message.js'
+import type { Outcome, RpcCall } from '../model/protocol.js'
+import type { Network, TaskProfile } from '../model/options.js'
+import { FAILURE, READY_STATES, RETRY } from '../model/states.js'
+import type { State } from '../model/states.js'
+import { tracebackOf } from '../serializer/serializer.js'
+import { Scheduler } from '../time/scheduler.js'
+import { microtask } from '../time/microtask.js'
+import type { Task } from '../task/task.js'
+import type { Mutation, Storage } from '../../storage/types.js'
+import { RevokedSet } from './revoked.js'
+
+/** What the app hands the engine. */
+export interface EngineConfig {
+  readonly storage: Storage
+  readonly executor: Executor
+  readonly clock: Clock
+  readonly hostname: string
+  readonly concurrency: (queue: string) => number
+  readonly resultExpires: number
+  readonly consume: boolean
+  readonly network: Network
+  /** A task registered here (the inline executor runs these). */
+  readonly lookup: (name: string) => Task<never, unknown> | undefined
+  /** What is known of a task's options, here or in the workers. */
+  readonly profile: (name: string) => TaskProfile | undefined
+  readonly random: () => number
+  readonly events: EventEmitter<CeleriacEvents>
+  /** Answers the other calls a running task makes (locks, results). */
+  readonly rpc?: (call: RpcCall, taskId: string, park: (waiting: boolean) => void) => Promise<unknown>
+  /** Builds messages for a signature node (task or canvas; canvas/expand.ts). */
+  readonly expand: (json: SignatureJSON, context: MessageContext) => Expansion
+}
+
+/** One run of a message handed to the executor, from dispatch until its outcome is stored. */
+export interface Running {
+  readonly message: TaskMessage
+  startedAt: number
+  /** Whether it really started (a prefetching executor may hold it first). */
+  started: boolean
+  settled: boolean
+  parked: number
+  hooks: boolean
+  /** Ids it sent through `self` (shared empty list until the first). */
+  children: string[]
+  /** Its time-limit timers (shared empty list until the first). */
+  timers: TimerHandle[]
+  revokedWhileRunning: boolean
+  /** Its queue slot was given back (its body ended; its outcome may still be being stored). */
+  slotFreed: boolean
+  /** Set with its outcome, for what follows its commit (see Outcomes.afterOutcome). */
+  outcome: Outcome | undefined
+  record: ResultRecord | undefined
+  followUps: TaskMessage[]
+  requeued: boolean
+  /** Wakers of its pending `self.sleep` calls (made on first sleep). */
+  sleeps?: Set<() => void>
+}
+
+/** A run of `message`, dispatched at `now`, not yet started. */
+export function newRun(message: TaskMessage, now: number): Running {
+  return {
+    message,
+    startedAt: now,
+    started: false,
+    settled: false,
+    parked: 0,
+    hooks: false,
+    children: NONE,
+    timers: NONE,
+    revokedWhileRunning: false,
+    slotFreed: false,
+    outcome: undefined,
+    record: undefined,
+    followUps: NONE,
+    requeued: false,
+  }
+}
+
+/** What `enqueue` returns when nothing had to be written: callers test for it to skip a promise. */
+export const RESOLVED = Promise.resolve()
+
+type OutcomeEvent = 'task-revoked' | 'task-failed' | 'task-succeeded' | 'task-retried' | 'task-rejected'
+
+export class EngineState {
+  readonly config: EngineConfig
+  readonly clock: Clock
+  readonly storage: Storage
+  readonly events: EventEmitter<CeleriacEvents>
+  /**
+   * Storage that neither survives the process nor is shared (memory): leases and STARTED
+   * records exist for crash recovery and for other readers, so here they are skipped and a
+   * running task's STARTED state is read from the engine itself.
+   */
+  readonly volatile: boolean
+  readonly executor: Executor
+  readonly scheduler: Scheduler
+  readonly running = new Map<string, Running>()
+  readonly runningPerQueue = new Map<string, number>()
+  /** Ids queued, scheduled or running here: taskId dedupe without a storage read. */
+  readonly known = new Set<string>()
+  /** Revoked ids, bounded and expiring like Celery's worker set; also kept in storage. */
+  readonly revoked: RevokedSet
+  /** How many runs wait on the clock (`self.sleep`, a lock held elsewhere). */
+  parked = 0
+  /** Storage calls and other work in flight: the clock and whenIdle wait for them. */
+  pendingOps = 0
+  pumpScheduled = false
+  /** The last sequence number given (FIFO order among equal priorities). */
+  seq = 0
+  consuming: boolean
+  closed = false
+  #idleWaiters: Array<() => void> = []
+  #quietWaiters: Array<() => void> = []
+  readonly #pump: () => void
+
+  /** `pump` hands ready messages to the executor (the dispatcher's; see {@link schedulePump}). */
+  constructor(config: EngineConfig, pump: () => void) {
+    this.config = config
+    this.clock = config.clock
+    this.storage = config.storage
+    this.events = config.events
+    this.volatile = !config.storage.capabilities.durable && !config.storage.capabilities.shared
+    this.executor = config.executor
+    this.consuming = config.consume
+    this.scheduler = new Scheduler(config.clock, () => this.schedulePump())
+    this.revoked = new RevokedSet(config.clock)
+    this.#pump = pump
+  }
+
+  /** Runs the pump in a microtask, once however many ask in this tick. */
+  schedulePump(): void {
+    if (this.pumpScheduled || !this.consuming) return
+    this.pumpScheduled = true
+    microtask(this.#pump)
+  }
+
+  // ---- records and messages --------------------------------------------------------------
+
+  record(message: TaskMessage, state: State, result: Encoded | null, children: string[] = NONE): ResultRecord {
+    const now = this.clock.now()
+    const ready = READY_STATES.has(state)
+    return {
+      id: message.id,
+      task: message.task,
+      state,
+      result,
+      traceback: state === FAILURE || state === RETRY ? tracebackOf(result) : null,
+      dateDone: ready ? now : null,
+      retries: message.retries,
+      parentId: message.parentId,
+      rootId: message.rootId,
+      groupId: message.groupId,
+      children,
+      expiresAt: ready ? now + this.config.resultExpires : null,
+      acksLate: message.acksLate,
+    }
+  }
+
+  put(record: ResultRecord): Mutation {
+    return { op: 'put', ns: 'results', key: record.id, value: record }
+  }
+
+  /** Checked for every message: most apps revoke nothing, and the cache's `has` costs an object per call. */
+  isRevoked(id: string): boolean {
+    return this.revoked.size > 0 && this.revoked.has(id)
+  }
+
+  /**
+   * Whether queued messages are written to storage. Volatile storage (memory) survives nothing
+   * and is read by no one else, so a consuming engine's scheduler is the only copy that matters;
+   * a producer writes them for whichever app consumes the storage later.
+   */
+  storesMessages(): boolean {
+    return !this.volatile || !this.consuming
+  }
+
+  deleteMessage(mutations: Mutation[], id: string): void {
+    if (this.storesMessages()) mutations.push({ op: 'delete', ns: 'messages', key: id })
+  }
+
+  /** Numbers new messages (FIFO order) and stores them with `mutations`. */
+  putFollowUps(mutations: Mutation[], messages: readonly TaskMessage[]): void {
+    const stores = this.storesMessages()
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!
+      m.seq = ++this.seq
+      if (stores) mutations.push({ op: 'put', ns: 'messages', key: m.id, value: m })
+    }
+  }
+
+  // ---- events ----------------------------------------------------------------------------
+
+  eventBase(message: TaskMessage): TaskEventBase {
+    return {
+      id: message.id,
+      name: message.task,
+      timestamp: this.clock.now(),
+      queue: message.queue,
+      retries: message.retries,
+      parentId: message.parentId,
+      rootId: message.rootId,
+    }
+  }
+
+  emit<K extends OutcomeEvent>(name: K, message: TaskMessage, extra: Omit<Parameters<CeleriacEvents[K]>[0], keyof TaskEventBase>): void {
+    if (this.events.listenerCount(name) === 0) return
+    const payload = { ...this.eventBase(message), ...extra } as Parameters<CeleriacEvents[K]>[0]
+    ;(this.events.emit as (n: K, p: typeof payload) => boolean)(name, payload)
+  }
+
+  log(text: string): void {
+    this.events.emit('log', { id: '', level: 'error', text })
+  }
+
+  // ---- work in flight, idle and quiet ----------------------------------------------------
+
+  /**
+   * Counts `work` as engine work until it settles, so the virtual clock does not move while it
+   * is in flight.
+   */
+  hold<T>(work: Promise<T>): Promise<T> {
+    this.pendingOps++
+    return work.finally(() => this.opDone())
+  }
+
+  opDone(): void {
+    this.pendingOps--
+    this.checkWaiters()
+  }
+
+  async drainOps(): Promise<void> {
+    while (this.pendingOps > 0) await new Promise<void>((resolve) => this.#quietWaiters.push(resolve))
+  }
+
+  /** Resolves when nothing runs and nothing is ready to run. */
+  whenIdle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  /** Resolves when nothing can happen without moving the clock (virtual clock's `advance`). */
+  whenQuiet(): Promise<void> {
+    if (this.isQuiet()) return Promise.resolve()
+    return new Promise((resolve) => this.#quietWaiters.push(resolve))
+  }
+
+  #isIdle(): boolean {
+    return this.running.size === 0 && this.pendingOps === 0 && !this.pumpScheduled && (!this.consuming || this.scheduler.readyCount === 0)
+  }
+
+  isQuiet(): boolean {
+    if (this.pendingOps !== 0 || this.pumpScheduled) return false
+    if (this.running.size === this.parked) return true
+    if (!this.executor.reportsStart || this.executor.startable === undefined) return false
+    // Runs held by workers whose task slots are all taken by tasks parked on the clock cannot
+    // start before time moves: they must not keep the clock from advancing.
+    let started = 0
+    for (const run of this.running.values()) if (run.started) started++
+    return started === this.parked && !this.executor.startable()
+  }
+
+  checkWaiters(): void {
+    if (this.#idleWaiters.length > 0 && this.#isIdle()) {
+      const waiters = this.#idleWaiters
+      this.#idleWaiters = []
+      for (const resolve of waiters) resolve()
+    }
+    if (this.#quietWaiters.length > 0 && this.isQuiet()) {
+      const waiters = this.#quietWaiters
+      this.#quietWaiters = []
+      for (const resolve of waiters) resolve()
+    }
+  }
+}
