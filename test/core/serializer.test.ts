@@ -7,7 +7,8 @@ import {
   TaskError,
   registerErrorClass,
 } from '../../src/core/model/errors.js'
-import { decode, decodeError, encode, encodeError } from '../../src/core/serializer/serializer.js'
+import { encode, encodeError } from '../../src/core/serializer/encode.js'
+import { decode, decodeError } from '../../src/core/serializer/decode.js'
 import type { Encoded } from '../../src/core/model/json.js'
 
 /** Encodes, goes through real JSON text (as storage and postMessage-to-file would), decodes. */

@@ -23,7 +23,7 @@ import { afterAll, expect, it } from 'vitest'
 import { states } from '../../src/index.js'
 import type { ChordError } from '../../src/index.js'
 import type { ResultRecord, TaskMessage } from '../../src/core/model/message.js'
-import { decode, decodeError } from '../../src/core/serializer/serializer.js'
+import { decode, decodeError } from '../../src/core/serializer/decode.js'
 import { fileStorage } from '../../src/node.js'
 import { seeded } from '../conformance/setup.js'
 

@@ -3,77 +3,40 @@
  * where tasks are sent, results read, and the engine controlled and inspected.
  */
 import { EventEmitter } from 'eventemitter3'
-import { systemClock } from '../time/clock.js'
 import type { Clock } from '../time/clock.js'
 import { expand, freeze, rootMessage } from '../canvas/expand.js'
-import { ROOT_CONTEXT } from '../model/context.js'
 import type { ExpandEnv } from '../canvas/expand.js'
-import { Engine } from '../engine/engine.js'
-import type { CeleriacEvents } from '../model/events.js'
-import { ConfigError, NotRegistered, registerErrorClass } from '../model/errors.js'
-import type { ErrorClass } from '../model/errors.js'
-import { LazyAbort, inline } from '../executor/executor.js'
-import type { Executor } from '../executor/executor.js'
-import type { SignatureJSON, TaskMessage } from '../model/message.js'
-import {
-  DEFAULT_CONCURRENCY,
-  DEFAULT_QUEUE,
-  DEFAULT_RESULT_EXPIRES,
-  TASK_DEFAULTS,
-  TASK_OPTION_KEYS,
-} from '../model/options.js'
-import type { ErrorMatcher, QueueOptions, ResolvedTaskOptions, Route, SendOptions, TaskOptions, TaskProfile, Network } from '../model/options.js'
-import { defaultNetwork } from './config.js'
-import type { Config } from './config.js'
-import { AsyncResult, EagerResult } from '../result/result.js'
-import { decode, decodeError, encode, encodeFresh } from '../serializer/serializer.js'
-import { Signature, setCurrentSender } from '../canvas/signature.js'
 import { encodeArgs, optionsToJSON } from '../canvas/options-json.js'
+import { Signature, setCurrentSender } from '../canvas/signature.js'
 import type { Sender } from '../canvas/signature.js'
-import { FAILURE, SUCCESS } from '../model/states.js'
-import { Task } from '../task/task.js'
-import type { RunContext, TaskOwner } from '../task/task.js'
-import { joinRealm, sharedRegistry } from '../task/registry.js'
+import { Engine } from '../engine/engine.js'
+import { ROOT_CONTEXT } from '../model/context.js'
+import type { CeleriacEvents } from '../model/events.js'
+import { ConfigError, NotRegistered } from '../model/errors.js'
 import { uuid4 } from '../model/ids.js'
-import { Locks } from './locks.js'
+import type { SignatureJSON } from '../model/message.js'
+import { DEFAULT_CONCURRENCY } from '../model/options.js'
+import type { SendOptions, TaskProfile } from '../model/options.js'
+import type { RpcCall } from '../model/protocol.js'
+import type { AsyncResult, EagerResult } from '../result/result.js'
+import { encodeFresh } from '../serializer/encode.js'
+import { joinRealm, sharedRegistry } from '../task/registry.js'
+import type { RunContext, Task, TaskOwner } from '../task/task.js'
+import { resolveConfig } from './config.js'
+import type { Config, ResolvedConfig } from './config.js'
 import { Control, Inspect } from './control.js'
-import { trace } from '../task/tracer.js'
-import type { Outcome, RpcCall } from '../model/protocol.js'
-import { checkDuration, checkName, checkPriority, parseRate } from '../model/validate.js'
-import { memoryStorage } from '../../storage/memory.js'
-import type { Storage } from '../../storage/types.js'
+import { createTask } from './define-task.js'
+import type { TaskOptionsWithBase } from './define-task.js'
+import { applyEager } from './eager.js'
+import { seekLeadership } from './leader.js'
+import type { Leadership } from './leader.js'
+import { Locks } from './locks.js'
 
-/** Options of `app.task` with a base class. */
-export type TaskOptionsWithBase<B> = TaskOptions & { base?: new () => B }
+export type { TaskOptionsWithBase } from './define-task.js'
 
 type AnyTask = Task<never, unknown>
 
-/** The part of the Web Locks API the leader election uses. */
-interface WebLocks {
-  request(name: string, options: { signal: AbortSignal }, callback: () => Promise<void> | undefined): Promise<unknown>
-}
-
-interface Leadership {
-  leading: boolean
-  readonly abort: AbortController
-  release: (() => void) | undefined
-}
 type Lifecycle = 'new' | 'starting' | 'started' | 'stopping' | 'stopped'
-
-interface ResolvedConfig {
-  name: string
-  storage: Storage
-  executor: Executor
-  clock: Clock
-  queues: Map<string, QueueOptions>
-  declaredQueues: boolean
-  routes: Array<[RegExp, Route]>
-  resultExpires: number
-  taskDefaults: TaskOptions
-  consume: boolean | 'leader'
-  random: () => number
-  network: Network
-}
 
 /**
  * A celeriac app.
@@ -215,32 +178,16 @@ export class Celeriac implements Sender, TaskOwner {
     this.#lifecycle = 'started'
     setCurrentSender(this)
     lastStarted = this
-    if (c.consume === 'leader') this.#seekLeadership(engine)
+    if (c.consume === 'leader') {
+      this.#leadership = seekLeadership(`celeriac:${this.name}:leader`, () => {
+        engine.becomeConsumer().catch((error: unknown) => this.events.emit('log', { id: '', level: 'error', text: `could not start consuming: ${String(error)}` }))
+      })
+    }
   }
 
   /** Whether this app consumes: always with `consume: true`, once elected with `'leader'`. */
   get isConsumer(): boolean {
     return this.#config.consume === true || this.#leadership?.leading === true
-  }
-
-  /** Waits for the tab-wide leader lock, consumes while holding it, lets go on stop. */
-  #seekLeadership(engine: Engine): void {
-    const locks = (globalThis as { navigator?: { locks?: WebLocks } }).navigator?.locks
-    const leadership: Leadership = { leading: false, abort: new AbortController(), release: undefined }
-    this.#leadership = leadership
-    const lead = (): void => {
-      leadership.leading = true
-      engine.becomeConsumer().catch((error: unknown) => this.events.emit('log', { id: '', level: 'error', text: `could not start consuming: ${String(error)}` }))
-    }
-    if (locks === undefined) return lead() // Alone: no tabs to share with.
-    locks
-      .request(`celeriac:${this.name}:leader`, { signal: leadership.abort.signal }, () => {
-        if (leadership.abort.signal.aborted) return undefined
-        lead()
-        // Held until this app stops (or the tab goes away, which frees it for the next tab).
-        return new Promise<void>((release) => (leadership.release = release))
-      })
-      .catch(() => undefined) // Aborted by stop() before being elected.
   }
 
   /**
@@ -319,36 +266,9 @@ export class Celeriac implements Sender, TaskOwner {
   }
 
   /** @internal `task.apply()`: runs here and now through the tracer; nothing is stored. */
-  async applyEager(task: AnyTask, args: readonly unknown[], options: SendOptions): Promise<EagerResult<unknown>> {
-    const id = options.taskId ?? this.#newId()
-    const clock = this.#config.clock
-    let retries = 0
-    for (;;) {
-      const message = eagerMessage(id, task, encodeArgs(args), options, retries)
-      let outcome: Outcome | undefined
-      const context = this.#eagerContext()
-      await trace(
-        { task, message, hostname: this.name, abort: new LazyAbort(), context: () => context, isEager: true },
-        {
-          outcome: (o) => {
-            outcome = o
-            return undefined
-          },
-          finished: () => undefined,
-        },
-      )
-      const done = outcome!
-      if (done.type === 'success') return new EagerResult(id, SUCCESS, decode(done.value))
-      if (done.type === 'retry') {
-        const countdown = done.jitter ? Math.floor(this.#config.random() * ((done.countdown ?? 0) + 1)) : (done.countdown ?? 0)
-        const due = done.eta ?? clock.now() + countdown
-        await new Promise<void>((resolve) => clock.setTimer(due, resolve))
-        retries++
-        continue
-      }
-      if (done.type === 'failure' || done.type === 'reject') return new EagerResult(id, FAILURE, decodeError(done.error))
-      return new EagerResult(id, 'IGNORED', null)
-    }
+  applyEager(task: AnyTask, args: readonly unknown[], options: SendOptions): Promise<EagerResult<unknown>> {
+    const c = this.#config
+    return applyEager(task, args, options, { id: options.taskId ?? this.#newId(), hostname: this.name, clock: c.clock, random: c.random, context: () => this.#eagerContext() })
   }
 
   /** Calls a running task makes besides sends and sleeps. */
@@ -464,152 +384,4 @@ function current(): TaskOwner {
 
 let lastStarted: TaskOwner | undefined
 
-function createTask(name: string, options: TaskOptionsWithBase<AnyTask>, fn: unknown, owner: TaskOwner, defaults: TaskOptions): AnyTask {
-  checkName(name, 'app.task(name): the task name')
-  if (typeof fn !== 'function') throw new ConfigError(`app.task('${name}'): the last argument must be the task function`)
-  if (options === null || typeof options !== 'object') throw new ConfigError(`app.task('${name}'): options must be an object`)
-  const Base = options.base ?? Task
-  if (typeof Base !== 'function' || !(Base.prototype instanceof Task || Base === Task)) {
-    throw new ConfigError(`app.task('${name}'): base must be a subclass of Task`)
-  }
-  const task = new Base() as AnyTask
-  const fields = task as unknown as Record<string, unknown>
-  const given = options as Record<string, unknown>
-  const resolved: Record<string, unknown> = {}
-  for (const key of TASK_OPTION_KEYS) {
-    const own = given[key]
-    // The lock option lives as `lockOption`: `lock` is the method self.lock().
-    const fromClass = key === 'lock' ? fields.lockOption : fields[key]
-    const fromDefaults = (defaults as Record<string, unknown>)[key]
-    resolved[key] = own !== undefined ? own : fromClass !== undefined ? fromClass : fromDefaults !== undefined ? fromDefaults : TASK_DEFAULTS[key]
-  }
-  validateTaskOptions(name, resolved as unknown as ResolvedTaskOptions)
-  const { lock, ...rest } = resolved
-  Object.assign(task, rest)
-  task.lockOption = lock as ResolvedTaskOptions['lock']
-  task.name = name
-  task.app = owner
-  task.fn = fn as AnyTask['fn']
-  return task
-}
-
-function validateTaskOptions(name: string, o: ResolvedTaskOptions): void {
-  const where = `app.task('${name}')`
-  if (o.priority !== undefined) checkPriority(o.priority, where)
-  if (o.requires !== null && o.requires !== 'online') throw new ConfigError(`${where}: requires must be 'online' or null, got ${String(o.requires)}`)
-  if (o.maxRetries !== null && (!Number.isInteger(o.maxRetries) || o.maxRetries < 0)) {
-    throw new ConfigError(`${where}: maxRetries must be a whole number >= 0, or null to retry forever`)
-  }
-  checkDuration(o.defaultRetryDelay, `${where}: defaultRetryDelay`)
-  checkDuration(o.retryBackoffMax, `${where}: retryBackoffMax`)
-  if (typeof o.retryBackoff === 'number') checkDuration(o.retryBackoff, `${where}: retryBackoff`)
-  parseRate(o.rateLimit, where)
-  if (o.timeLimit !== null) checkDuration(o.timeLimit, `${where}: timeLimit`, true)
-  if (o.softTimeLimit !== null) checkDuration(o.softTimeLimit, `${where}: softTimeLimit`, true)
-  if (o.timeLimit !== null && o.softTimeLimit !== null && o.softTimeLimit > o.timeLimit) {
-    throw new ConfigError(`${where}: softTimeLimit (${String(o.softTimeLimit)} ms) must not exceed timeLimit (${String(o.timeLimit)} ms)`)
-  }
-  if (o.expires !== null) checkDuration(o.expires, `${where}: expires`)
-  if (o.lock !== null) {
-    if (typeof o.lock !== 'object' || typeof o.lock.key !== 'function') {
-      throw new ConfigError(`${where}: lock must be { key: (...args) => string, ttl: ms, onLocked?: 'skip' | 'retry' }`)
-    }
-    checkDuration(o.lock.ttl, `${where}: lock.ttl`, true)
-    if (o.lock.onLocked !== undefined && o.lock.onLocked !== 'skip' && o.lock.onLocked !== 'retry') {
-      throw new ConfigError(`${where}: lock.onLocked must be 'skip' or 'retry'`)
-    }
-  }
-  for (const key of ['autoretryFor', 'dontAutoretryFor'] as const) {
-    const matcher: ErrorMatcher | undefined = o[key]
-    if (matcher === undefined) continue
-    if (Array.isArray(matcher)) {
-      for (const cls of matcher as readonly ErrorClass[]) {
-        if (typeof cls !== 'function') throw new ConfigError(`${where}: ${key} must list error classes`)
-        registerErrorClass(cls)
-      }
-    } else if (typeof matcher !== 'function' || (matcher as { prototype?: unknown }).prototype instanceof Error) {
-      throw new ConfigError(`${where}: ${key} must be an array of error classes (e.g. [NetworkError]) or a predicate (error) => boolean`)
-    }
-  }
-}
-
-function resolveConfig(config: Config, base: ResolvedConfig | undefined): ResolvedConfig {
-  if (config === null || typeof config !== 'object') throw new ConfigError('The app config must be an object')
-  const queues = new Map<string, QueueOptions>(base?.queues ?? [[DEFAULT_QUEUE, {}]])
-  let declaredQueues = base?.declaredQueues ?? false
-  if (config.queues !== undefined) {
-    queues.clear()
-    declaredQueues = true
-    for (const [name, options] of Object.entries(config.queues)) {
-      checkName(name, 'queue name')
-      if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
-        throw new ConfigError(`queues.${name}.concurrency must be a whole number >= 1, got ${String(options.concurrency)}`)
-      }
-      queues.set(name, { ...options })
-    }
-  }
-  const routes: Array<[RegExp, Route]> = base?.routes ?? []
-  if (config.routes !== undefined) {
-    routes.length = 0
-    for (const [pattern, route] of Object.entries(config.routes)) {
-      if (route.priority !== undefined) checkPriority(route.priority, `routes['${pattern}']`)
-      routes.push([globToRegExp(pattern), route])
-    }
-  }
-  if (config.resultExpires !== undefined) checkDuration(config.resultExpires, 'resultExpires')
-  if (config.consume !== undefined && typeof config.consume !== 'boolean' && config.consume !== 'leader') {
-    throw new ConfigError(`consume must be true, false or 'leader', got ${String(config.consume)}`)
-  }
-  for (const cls of config.errors ?? []) registerErrorClass(cls)
-  if (config.random !== undefined && typeof config.random !== 'function') throw new ConfigError('random must be a function returning [0, 1)')
-  return {
-    name: config.name ?? base?.name ?? 'celeriac',
-    storage: config.storage ?? base?.storage ?? memoryStorage(),
-    executor: config.executor ?? base?.executor ?? inline(),
-    clock: config.clock ?? base?.clock ?? systemClock(),
-    queues,
-    declaredQueues,
-    routes,
-    resultExpires: config.resultExpires ?? base?.resultExpires ?? DEFAULT_RESULT_EXPIRES,
-    taskDefaults: { ...base?.taskDefaults, ...config.taskDefaults },
-    consume: config.consume ?? base?.consume ?? true,
-    random: config.random ?? base?.random ?? Math.random,
-    network: config.network ?? base?.network ?? defaultNetwork(),
-  }
-}
-
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
-  return new RegExp(`^${escaped}$`)
-}
-
-
-function eagerMessage(id: string, task: AnyTask, args: TaskMessage['args'], options: SendOptions, retries: number): TaskMessage {
-  return {
-    id,
-    task: task.name,
-    args,
-    headers: options.headers === undefined ? null : encode(options.headers, 'headers'),
-    queue: options.queue ?? task.queue ?? DEFAULT_QUEUE,
-    priority: options.priority ?? task.priority ?? 0,
-    eta: null,
-    expires: null,
-    retries,
-    seq: 0,
-    parentId: null,
-    rootId: id,
-    groupId: null,
-    groupIndex: null,
-    chord: null,
-    chain: [],
-    links: [],
-    linkErrors: [],
-    timeLimit: null,
-    softTimeLimit: null,
-    ignoreResult: false,
-    acksLate: false,
-    leased: false,
-    redelivered: false,
-  }
-}
 

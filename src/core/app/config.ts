@@ -1,9 +1,15 @@
 /** The app's configuration: its options and their defaults. */
+import { systemClock } from '../time/clock.js'
 import type { Clock } from '../time/clock.js'
 import type { Storage } from '../../storage/types.js'
+import { inline } from '../executor/executor.js'
 import type { Executor } from '../executor/executor.js'
+import { ConfigError, registerErrorClass } from '../model/errors.js'
 import type { ErrorClass } from '../model/errors.js'
+import { DEFAULT_QUEUE, DEFAULT_RESULT_EXPIRES } from '../model/options.js'
 import type { Network, QueueOptions, Route, TaskOptions } from '../model/options.js'
+import { checkDuration, checkName, checkPriority } from '../model/validate.js'
+import { memoryStorage } from '../../storage/memory.js'
 
 /** The app's configuration. */
 export interface Config {
@@ -63,3 +69,69 @@ export function defaultNetwork(): Network {
   }
 }
 
+/** The config with its defaults applied, checked. */
+export interface ResolvedConfig {
+  name: string
+  storage: Storage
+  executor: Executor
+  clock: Clock
+  queues: Map<string, QueueOptions>
+  declaredQueues: boolean
+  routes: Array<[RegExp, Route]>
+  resultExpires: number
+  taskDefaults: TaskOptions
+  consume: boolean | 'leader'
+  random: () => number
+  network: Network
+}
+
+/** Checks `config` and applies it over `base` (or the defaults). */
+export function resolveConfig(config: Config, base: ResolvedConfig | undefined): ResolvedConfig {
+  if (config === null || typeof config !== 'object') throw new ConfigError('The app config must be an object')
+  const queues = new Map<string, QueueOptions>(base?.queues ?? [[DEFAULT_QUEUE, {}]])
+  let declaredQueues = base?.declaredQueues ?? false
+  if (config.queues !== undefined) {
+    queues.clear()
+    declaredQueues = true
+    for (const [name, options] of Object.entries(config.queues)) {
+      checkName(name, 'queue name')
+      if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
+        throw new ConfigError(`queues.${name}.concurrency must be a whole number >= 1, got ${String(options.concurrency)}`)
+      }
+      queues.set(name, { ...options })
+    }
+  }
+  const routes: Array<[RegExp, Route]> = base?.routes ?? []
+  if (config.routes !== undefined) {
+    routes.length = 0
+    for (const [pattern, route] of Object.entries(config.routes)) {
+      if (route.priority !== undefined) checkPriority(route.priority, `routes['${pattern}']`)
+      routes.push([globToRegExp(pattern), route])
+    }
+  }
+  if (config.resultExpires !== undefined) checkDuration(config.resultExpires, 'resultExpires')
+  if (config.consume !== undefined && typeof config.consume !== 'boolean' && config.consume !== 'leader') {
+    throw new ConfigError(`consume must be true, false or 'leader', got ${String(config.consume)}`)
+  }
+  for (const cls of config.errors ?? []) registerErrorClass(cls)
+  if (config.random !== undefined && typeof config.random !== 'function') throw new ConfigError('random must be a function returning [0, 1)')
+  return {
+    name: config.name ?? base?.name ?? 'celeriac',
+    storage: config.storage ?? base?.storage ?? memoryStorage(),
+    executor: config.executor ?? base?.executor ?? inline(),
+    clock: config.clock ?? base?.clock ?? systemClock(),
+    queues,
+    declaredQueues,
+    routes,
+    resultExpires: config.resultExpires ?? base?.resultExpires ?? DEFAULT_RESULT_EXPIRES,
+    taskDefaults: { ...base?.taskDefaults, ...config.taskDefaults },
+    consume: config.consume ?? base?.consume ?? true,
+    random: config.random ?? base?.random ?? Math.random,
+    network: config.network ?? base?.network ?? defaultNetwork(),
+  }
+}
+
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+  return new RegExp(`^${escaped}$`)
+}

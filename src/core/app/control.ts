@@ -2,7 +2,7 @@
 import type { Engine } from '../engine/engine.js'
 import type { TaskMessage } from '../model/message.js'
 import type { Rate } from '../model/options.js'
-import { decode } from '../serializer/serializer.js'
+import { decode } from '../serializer/decode.js'
 import { checkDuration, checkName, parseRate } from '../model/validate.js'
 import { ConfigError } from '../model/errors.js'
 

@@ -3,7 +3,7 @@ import type { LinkTarget, SendOptions } from '../model/options.js'
 import type { SignatureJSON, SignatureOptionsJSON } from '../model/message.js'
 import type { Encoded } from '../model/json.js'
 import { checkTime } from '../model/validate.js'
-import { encode } from '../serializer/serializer.js'
+import { encode } from '../serializer/encode.js'
 
 /** A link option as a list. */
 export function asList(value: LinkTarget | readonly LinkTarget[] | undefined): LinkTarget[] {

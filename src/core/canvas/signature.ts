@@ -7,7 +7,7 @@
 import { ConfigError } from '../model/errors.js'
 import type { LinkTarget, SendOptions } from '../model/options.js'
 import type { SignatureJSON, SignatureOptionsJSON } from '../model/message.js'
-import { decode } from '../serializer/serializer.js'
+import { decode } from '../serializer/decode.js'
 import type { AsyncResult, GroupResult } from '../result/result.js'
 import { asList, encodeArgs, optionsToJSON } from './options-json.js'
 

@@ -6,7 +6,7 @@
 import { TaskRevokedError } from '../model/errors.js'
 import type { TaskMessage } from '../model/message.js'
 import { REVOKED } from '../model/states.js'
-import { encodeError } from '../serializer/serializer.js'
+import { encodeError } from '../serializer/encode.js'
 import type { Mutation } from '../../storage/types.js'
 import type { Chords } from './chords.js'
 import type { CommitQueue } from './commit-queue.js'

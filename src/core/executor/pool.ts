@@ -8,7 +8,8 @@
 import { ConfigError, WorkerLostError } from '../model/errors.js'
 import type { Executor, ExecutorHost } from './executor.js'
 import type { FromWorker, RunJob, ToRuntime, ToWorker } from '../model/protocol.js'
-import { decodeError, encodeError } from '../serializer/serializer.js'
+import { encodeError } from '../serializer/encode.js'
+import { decodeError } from '../serializer/decode.js'
 import type { TaskProfile } from '../model/options.js'
 import { microtask } from '../time/microtask.js'
 

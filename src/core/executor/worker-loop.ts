@@ -8,7 +8,7 @@ import { collectRealmApps, realmTask, realmTaskNames } from '../task/registry.js
 import { ConfigError } from '../model/errors.js'
 import { TaskRuntime } from './executor.js'
 import type { FromRuntime, FromWorker, ToWorker } from '../model/protocol.js'
-import { encodeError } from '../serializer/serializer.js'
+import { encodeError } from '../serializer/encode.js'
 import { profileOf } from '../model/options.js'
 import { microtask } from '../time/microtask.js'
 

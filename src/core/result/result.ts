@@ -5,7 +5,7 @@
 import type { Clock } from '../time/clock.js'
 import { TaskRevokedError, TimeoutError } from '../model/errors.js'
 import type { ResultRecord } from '../model/message.js'
-import { decode, decodeError } from '../serializer/serializer.js'
+import { decode, decodeError } from '../serializer/decode.js'
 import { FAILURE, PENDING, PROPAGATE_STATES, READY_STATES, REVOKED, SUCCESS } from '../model/states.js'
 import type { State } from '../model/states.js'
 

@@ -1,5 +1,6 @@
 /** The synchronous file steps the journal, the snapshot and the lock share. */
-import { closeSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync, write as writeCb, writeSync } from 'node:fs'
+import { StorageError } from '../../core/model/errors.js'
 
 /** Writes all of `bytes` at the descriptor's position (a write may be short). */
 export function writeAllSync(fd: number, bytes: Buffer): void {
@@ -33,4 +34,23 @@ export function unlinkQuietly(path: string): void {
   } catch {
     // Already gone.
   }
+}
+
+/** The bytes of a file, or undefined when it does not exist. */
+export function readIfExists(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new StorageError(`Cannot read ${path}: ${(error as Error).message}`, { cause: error })
+  }
+}
+
+/** Writes all of `buffer` at the descriptor's position, without blocking (a write may be short). */
+export function writeAll(fd: number, buffer: Buffer, done: (error: Error | null) => void, offset = 0): void {
+  writeCb(fd, buffer, offset, buffer.length - offset, null, (error, written) => {
+    if (error !== null) return done(error)
+    if (offset + written < buffer.length) return writeAll(fd, buffer, done, offset + written)
+    done(null)
+  })
 }

@@ -7,47 +7,21 @@
  * `journal-<generation>.log` (a header frame, then one frame per flush: the list of committed
  * calls, each a list of mutations).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, ftruncateSync, chmodSync } from 'node:fs'
-import { write as writeCb, fdatasync as fdatasyncCb } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { ConfigError, StorageError } from '../../core/model/errors.js'
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, ftruncateSync, chmodSync } from 'node:fs'
+import { fdatasync as fdatasyncCb } from 'node:fs'
+import { join } from 'node:path'
+import { StorageError } from '../../core/model/errors.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from '../types.js'
 import { lockDirectory } from './dir-lock.js'
-import { fsyncDirectory, unlinkQuietly, writeAllSync, writeFileDurably } from './durable-io.js'
+import { fsyncDirectory, readIfExists, unlinkQuietly, writeAll, writeAllSync, writeFileDurably } from './durable-io.js'
 import { frame, scanFrames } from './frame.js'
+import { resolveOptions } from './options.js'
+import type { FileStorageOptions, ResolvedOptions } from './options.js'
+
+export type { FileStorageOptions } from './options.js'
 
 const NAMESPACES: readonly Namespace[] = ['messages', 'results', 'chords', 'locks', 'revoked', 'meta']
 const FORMAT_VERSION = 1
-
-/** Options of {@link fileStorage}. */
-export interface FileStorageOptions {
-  /** The directory (created 0700 if missing). One process owns it at a time. */
-  dir: string
-  /**
-   * - `'fsync'` (default): a call resolves once its journal frame is written and fdatasync'd:
-   *   it survives a crash of the process and of the machine.
-   * - `'write'`: a call resolves once its frame is handed to the OS (no fsync). It survives a
-   *   crash of the process (kill -9), not a power cut or kernel crash: the last moments of work
-   *   can be lost then. Several times faster on slow disks.
-   * @default 'fsync'
-   */
-  durability?: 'fsync' | 'write'
-  /**
-   * Extra time (ms) a flush waits for more calls to join it, counted from the first call of its
-   * batch (later calls do not extend it; calls made while a flush is on disk wait this long after
-   * it). 0 batches the calls of the same tick and those made while the previous flush was on
-   * disk, which is usually enough.
-   * @default 0
-   */
-  commitWindow?: number
-  /**
-   * Compact (snapshot + new journal) when the journal passes this many bytes and is larger than
-   * the last snapshot. @default 64 MiB
-   */
-  compactBytes?: number
-  /** Called with a warning, e.g. when a torn tail is cut off on open. @default console.warn */
-  onWarning?: (message: string) => void
-}
 
 /**
  * Durable local storage in a directory: survives kill -9 and power cuts (with the default
@@ -59,36 +33,6 @@ export interface FileStorageOptions {
  */
 export function fileStorage(options: FileStorageOptions): Storage {
   return new FileStorage(resolveOptions(options))
-}
-
-interface ResolvedOptions {
-  dir: string
-  durability: 'fsync' | 'write'
-  commitWindow: number
-  compactBytes: number
-  onWarning: (message: string) => void
-}
-
-function resolveOptions(options: FileStorageOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object' || typeof options.dir !== 'string' || options.dir.length === 0) {
-    throw new ConfigError("fileStorage({ dir }): dir must be the path of a directory, e.g. fileStorage({ dir: './.jobs' })")
-  }
-  const durability = options.durability ?? 'fsync'
-  if (durability !== 'fsync' && durability !== 'write') {
-    throw new ConfigError(`fileStorage: durability must be 'fsync' or 'write', got ${String(durability)}`)
-  }
-  const commitWindow = options.commitWindow ?? 0
-  if (!Number.isFinite(commitWindow) || commitWindow < 0) throw new ConfigError('fileStorage: commitWindow must be a number of ms >= 0')
-  const compactBytes = options.compactBytes ?? 64 * 1024 * 1024
-  if (!Number.isFinite(compactBytes) || compactBytes <= 0) throw new ConfigError('fileStorage: compactBytes must be a positive number of bytes')
-  return {
-    dir: resolve(options.dir),
-    durability,
-    commitWindow,
-    compactBytes,
-    // eslint-disable-next-line no-console
-    onWarning: options.onWarning ?? ((message) => console.warn(`[celeriac] ${message}`)),
-  }
 }
 
 interface Pending {
@@ -428,21 +372,4 @@ function parse<T>(payload: Buffer): T | undefined {
   } catch {
     return undefined
   }
-}
-
-function readIfExists(path: string): Buffer | undefined {
-  try {
-    return readFileSync(path)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new StorageError(`Cannot read ${path}: ${(error as Error).message}`, { cause: error })
-  }
-}
-
-function writeAll(fd: number, buffer: Buffer, done: (error: Error | null) => void, offset = 0): void {
-  writeCb(fd, buffer, offset, buffer.length - offset, null, (error, written) => {
-    if (error !== null) return done(error)
-    if (offset + written < buffer.length) return writeAll(fd, buffer, done, offset + written)
-    done(null)
-  })
 }

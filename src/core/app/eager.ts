@@ -1,0 +1,88 @@
+/** `task.apply()`: a run here and now through the tracer, retries on the clock; nothing is stored. */
+import { LazyAbort } from '../executor/executor.js'
+import type { TaskMessage } from '../model/message.js'
+import { DEFAULT_QUEUE } from '../model/options.js'
+import type { SendOptions } from '../model/options.js'
+import type { Outcome } from '../model/protocol.js'
+import { FAILURE, SUCCESS } from '../model/states.js'
+import { encodeArgs } from '../canvas/options-json.js'
+import { EagerResult } from '../result/result.js'
+import { decode, decodeError } from '../serializer/decode.js'
+import { encode } from '../serializer/encode.js'
+import type { Task } from '../task/task.js'
+import type { RunContext } from '../task/task.js'
+import { trace } from '../task/tracer.js'
+import type { Clock } from '../time/clock.js'
+
+type AnyTask = Task<never, unknown>
+
+/** What an eager run needs of its app. */
+export interface EagerEnv {
+  readonly id: string
+  readonly hostname: string
+  readonly clock: Clock
+  readonly random: () => number
+  /** What `self` asks of the app (made for each attempt). */
+  context(): RunContext
+}
+
+/** Runs `task` now, again after each retry (on the clock), and gives its result. */
+export async function applyEager(task: AnyTask, args: readonly unknown[], options: SendOptions, env: EagerEnv): Promise<EagerResult<unknown>> {
+  const { id, clock } = env
+  let retries = 0
+  for (;;) {
+    const message = eagerMessage(id, task, encodeArgs(args), options, retries)
+    let outcome: Outcome | undefined
+    const context = env.context()
+    await trace(
+      { task, message, hostname: env.hostname, abort: new LazyAbort(), context: () => context, isEager: true },
+      {
+        outcome: (o) => {
+          outcome = o
+          return undefined
+        },
+        finished: () => undefined,
+      },
+    )
+    const done = outcome!
+    if (done.type === 'success') return new EagerResult(id, SUCCESS, decode(done.value))
+    if (done.type === 'retry') {
+      const countdown = done.jitter ? Math.floor(env.random() * ((done.countdown ?? 0) + 1)) : (done.countdown ?? 0)
+      const due = done.eta ?? clock.now() + countdown
+      await new Promise<void>((resolve) => clock.setTimer(due, resolve))
+      retries++
+      continue
+    }
+    if (done.type === 'failure' || done.type === 'reject') return new EagerResult(id, FAILURE, decodeError(done.error))
+    return new EagerResult(id, 'IGNORED', null)
+  }
+}
+
+function eagerMessage(id: string, task: AnyTask, args: TaskMessage['args'], options: SendOptions, retries: number): TaskMessage {
+  return {
+    id,
+    task: task.name,
+    args,
+    headers: options.headers === undefined ? null : encode(options.headers, 'headers'),
+    queue: options.queue ?? task.queue ?? DEFAULT_QUEUE,
+    priority: options.priority ?? task.priority ?? 0,
+    eta: null,
+    expires: null,
+    retries,
+    seq: 0,
+    parentId: null,
+    rootId: id,
+    groupId: null,
+    groupIndex: null,
+    chord: null,
+    chain: [],
+    links: [],
+    linkErrors: [],
+    timeLimit: null,
+    softTimeLimit: null,
+    ignoreResult: false,
+    acksLate: false,
+    leased: false,
+    redelivered: false,
+  }
+}

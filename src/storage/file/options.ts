@@ -1,0 +1,64 @@
+/** The options of file storage, checked and defaulted. */
+import { resolve } from 'node:path'
+import { ConfigError } from '../../core/model/errors.js'
+
+/** Options of {@link fileStorage}. */
+export interface FileStorageOptions {
+  /** The directory (created 0700 if missing). One process owns it at a time. */
+  dir: string
+  /**
+   * - `'fsync'` (default): a call resolves once its journal frame is written and fdatasync'd:
+   *   it survives a crash of the process and of the machine.
+   * - `'write'`: a call resolves once its frame is handed to the OS (no fsync). It survives a
+   *   crash of the process (kill -9), not a power cut or kernel crash: the last moments of work
+   *   can be lost then. Several times faster on slow disks.
+   * @default 'fsync'
+   */
+  durability?: 'fsync' | 'write'
+  /**
+   * Extra time (ms) a flush waits for more calls to join it, counted from the first call of its
+   * batch (later calls do not extend it; calls made while a flush is on disk wait this long after
+   * it). 0 batches the calls of the same tick and those made while the previous flush was on
+   * disk, which is usually enough.
+   * @default 0
+   */
+  commitWindow?: number
+  /**
+   * Compact (snapshot + new journal) when the journal passes this many bytes and is larger than
+   * the last snapshot. @default 64 MiB
+   */
+  compactBytes?: number
+  /** Called with a warning, e.g. when a torn tail is cut off on open. @default console.warn */
+  onWarning?: (message: string) => void
+}
+
+/** The options with their defaults applied, `dir` absolute. */
+export interface ResolvedOptions {
+  dir: string
+  durability: 'fsync' | 'write'
+  commitWindow: number
+  compactBytes: number
+  onWarning: (message: string) => void
+}
+
+export function resolveOptions(options: FileStorageOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object' || typeof options.dir !== 'string' || options.dir.length === 0) {
+    throw new ConfigError("fileStorage({ dir }): dir must be the path of a directory, e.g. fileStorage({ dir: './.jobs' })")
+  }
+  const durability = options.durability ?? 'fsync'
+  if (durability !== 'fsync' && durability !== 'write') {
+    throw new ConfigError(`fileStorage: durability must be 'fsync' or 'write', got ${String(durability)}`)
+  }
+  const commitWindow = options.commitWindow ?? 0
+  if (!Number.isFinite(commitWindow) || commitWindow < 0) throw new ConfigError('fileStorage: commitWindow must be a number of ms >= 0')
+  const compactBytes = options.compactBytes ?? 64 * 1024 * 1024
+  if (!Number.isFinite(compactBytes) || compactBytes <= 0) throw new ConfigError('fileStorage: compactBytes must be a positive number of bytes')
+  return {
+    dir: resolve(options.dir),
+    durability,
+    commitWindow,
+    compactBytes,
+    // eslint-disable-next-line no-console
+    onWarning: options.onWarning ?? ((message) => console.warn(`[celeriac] ${message}`)),
+  }
+}
