@@ -1,5 +1,5 @@
 /**
- * Executors run tasks. The engine talks to every executor in the messages of `protocol.ts`; the
+ * Executors run tasks. The engine talks to every executor in the messages of `model/protocol.ts`; the
  * worker-side half of that conversation is {@link TaskRuntime}, written once and shared by the
  * inline executor, Node worker_threads and browser Web Workers.
  */
