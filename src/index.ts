@@ -1,29 +1,60 @@
-/** `celeriac`: the core, memory storage and the inline executor. Runs anywhere. */
+/**
+ * `celeriac`: the core, memory storage and the inline executor. Runs anywhere.
+ *
+ * The public surface, and only it (NOTES.md, "The public surface"; `api/celeriac.api.txt` is the
+ * committed list): what DESIGN §3 names, the types of what a user passes in or gets back, and the
+ * Storage, Executor and Clock seams. Classes a user only receives (from `chain()`, `app.locks`,
+ * ...) are exported as types.
+ */
 export { Celeriac, sharedTask } from './core/app.js'
 export type { TaskOptionsWithBase } from './core/app.js'
 export { Task } from './core/task.js'
 export type { Request, DeliveryInfo, Lock, TaskLogger } from './core/task.js'
 export { Signature, signature } from './core/signature.js'
-export { chain, group, chord, Chain, Group, Chord } from './core/canvas.js'
-export type { AnySignature, ResultOf, HandleOf, MissingOf, CheckChain } from './core/canvas.js'
-export type { MissingArgs, ArgSuffix } from './core/signature.js'
+export { chain, group, chord } from './core/canvas.js'
+export type { Chain, Group, Chord, AnySignature, ResultOf } from './core/canvas.js'
 export { AsyncResult, GroupResult, EagerResult } from './core/result.js'
 export type { GetOptions, StateUpdate, ResultStatus } from './core/result.js'
 export * as states from './core/states.js'
 export type { State } from './core/states.js'
-export * from './core/errors.js'
+export {
+  CeleriacError,
+  NotRegistered,
+  SerializationError,
+  TaskError,
+  Retry,
+  MaxRetriesExceededError,
+  TaskRevokedError,
+  TimeLimitExceeded,
+  SoftTimeLimitExceeded,
+  ChordError,
+  TimeoutError,
+  Reject,
+  Ignore,
+  WorkerLostError,
+  StorageError,
+  ConfigError,
+  registerErrorClass,
+} from './core/errors.js'
+export type { ErrorCode, ErrorClass, CeleriacErrorOptions, RetryRequest } from './core/errors.js'
+export type { Config, TaskOptions, TaskLockOption, SendOptions, QueueOptions, Route, Rate, ErrorMatcher, Network } from './core/options.js'
+export type {
+  CeleriacEvents,
+  TaskEventBase,
+  TaskSentEvent,
+  TaskProgressEvent,
+  TaskSucceededEvent,
+  TaskFailedEvent,
+  TaskRetriedEvent,
+  TaskRevokedEvent,
+  TaskRejectedEvent,
+  LogEvent,
+} from './core/events.js'
+export type { Locks, AcquireOptions } from './core/locks.js'
+export type { Control, Inspect, TaskInfo, EngineStats } from './core/control.js'
 export { memoryStorage } from './storage/memory.js'
-export type { Storage, StorageKey, Mutation, Namespace, StorageCapabilities, StorageChange, TransactStep } from './storage/types.js'
-export { inline, TaskRuntime } from './core/executor.js'
+export type { Storage, StoredValue, StorageKey, Mutation, Namespace, StorageCapabilities, StorageChange, TransactStep } from './storage/types.js'
+export { inline } from './core/executor.js'
 export type { Executor, ExecutorHost } from './core/executor.js'
 export { systemClock } from './core/clock.js'
 export type { Clock, ClockParticipant, TimerHandle, TimerOptions } from './core/clock.js'
-export type { Config, TaskOptions, SendOptions, QueueOptions, Route, Rate, ErrorMatcher, Network } from './core/options.js'
-export type * from './core/events.js'
-export { encode, decode, encodeError, decodeError } from './core/serializer.js'
-export type { Json, Encoded } from './core/serializer.js'
-export { Locks } from './core/locks.js'
-export type { AcquireOptions } from './core/locks.js'
-export { Control, Inspect } from './core/control.js'
-export type { TaskInfo, EngineStats } from './core/control.js'
-export type { TaskLockOption } from './core/options.js'
