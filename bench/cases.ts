@@ -25,7 +25,7 @@ export interface Measurement {
   extra?: Record<string, number>
 }
 
-export type Impl = (size: number) => Promise<Measurement>
+type Impl = (size: number) => Promise<Measurement>
 
 export interface BenchCase {
   readonly name: string

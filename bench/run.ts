@@ -17,8 +17,8 @@ import { advantage, median } from './stats.js'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
-const only = valueOf('--only')
-const rounds = Number(valueOf('--rounds') ?? (quick ? 3 : 5))
+const only = flagValue('--only')
+const rounds = Number(flagValue('--rounds') ?? (quick ? 3 : 5))
 const runner = fileURLToPath(new URL('./case-runner.ts', import.meta.url))
 
 // The cases measure the built package: build the current source first.
@@ -29,7 +29,7 @@ if (built.status !== 0) {
   process.exit(1)
 }
 
-function valueOf(flag: string): string | undefined {
+function flagValue(flag: string): string | undefined {
   const at = args.indexOf(flag)
   return at >= 0 ? args[at + 1] : undefined
 }
@@ -94,7 +94,7 @@ for (const bench of cases) {
   const caseRounds = Math.min(rounds, bench.rounds ?? rounds)
   process.stdout.write(`\n${bench.title} (n = ${size.toLocaleString('en-US')}, ${caseRounds} rounds) `)
   let failure: string | undefined
-  rounds: for (let round = 0; round < caseRounds; round++) {
+  measuring: for (let round = 0; round < caseRounds; round++) {
     // Alternate who goes first, so neither always runs on a warmer or cooler machine.
     const order = round % 2 === 0 ? impls : [...impls].reverse()
     for (const impl of order) {
@@ -104,7 +104,7 @@ for (const bench of cases) {
         if (m.extra !== undefined) extras.get(impl)!.push(m.extra)
       } catch (error) {
         failure = (error as Error).message
-        break rounds
+        break measuring
       }
       process.stdout.write('.')
     }

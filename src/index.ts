@@ -1,32 +1,61 @@
-/** `celeriac`: the core, memory storage and the inline executor. Runs anywhere. */
+/**
+ * `celeriac`: the core, memory storage and the inline executor. Runs anywhere.
+ *
+ * The public surface, and only it (NOTES.md, "The public surface"; `api/celeriac.api.txt` is the
+ * committed list): what DESIGN §3 names, the types of what a user passes in or gets back, and the
+ * Storage, Executor and Clock seams. Classes a user only receives (from `chain()`, `app.locks`,
+ * ...) are exported as types.
+ */
 export { Celeriac, sharedTask } from './core/app/app.js'
 export type { TaskOptionsWithBase } from './core/app/app.js'
 export { Task } from './core/task/task.js'
 export type { Request, DeliveryInfo, Lock, TaskLogger } from './core/task/task.js'
 export { Signature, signature } from './core/canvas/signature.js'
 export { chain, group, chord } from './core/canvas/compose.js'
-export { Chain, Group, Chord } from './core/canvas/signature.js'
-export type { AnySignature, ResultOf, HandleOf, MissingOf, CheckChain } from './core/canvas/signature.js'
-export type { MissingArgs, ArgSuffix } from './core/canvas/signature.js'
+export type { Chain, Group, Chord, AnySignature, ResultOf } from './core/canvas/signature.js'
 export { AsyncResult, GroupResult, EagerResult } from './core/result/result.js'
 export type { GetOptions, StateUpdate, ResultStatus } from './core/result/result.js'
 export * as states from './core/model/states.js'
 export type { State } from './core/model/states.js'
-export * from './core/model/errors.js'
+export {
+  CeleriacError,
+  NotRegistered,
+  SerializationError,
+  TaskError,
+  Retry,
+  MaxRetriesExceededError,
+  TaskRevokedError,
+  TimeLimitExceeded,
+  SoftTimeLimitExceeded,
+  ChordError,
+  TimeoutError,
+  Reject,
+  Ignore,
+  WorkerLostError,
+  StorageError,
+  ConfigError,
+  registerErrorClass,
+} from './core/model/errors.js'
+export type { ErrorCode, ErrorClass, CeleriacErrorOptions, RetryRequest } from './core/model/errors.js'
+export type { Config } from './core/app/config.js'
+export type { TaskOptions, TaskLockOption, SendOptions, QueueOptions, Route, Rate, ErrorMatcher, Network } from './core/model/options.js'
+export type {
+  CeleriacEvents,
+  TaskEventBase,
+  TaskSentEvent,
+  TaskProgressEvent,
+  TaskSucceededEvent,
+  TaskFailedEvent,
+  TaskRetriedEvent,
+  TaskRevokedEvent,
+  TaskRejectedEvent,
+  LogEvent,
+} from './core/model/events.js'
+export type { Locks, AcquireOptions } from './core/app/locks.js'
+export type { Control, Inspect, TaskInfo, EngineStats } from './core/app/control.js'
 export { memoryStorage } from './storage/memory.js'
-export type { Storage, StorageKey, Mutation, Namespace, StorageCapabilities, StorageChange, TransactStep } from './storage/types.js'
-export { inline, TaskRuntime } from './core/executor/executor.js'
+export type { Storage, StoredValue, StorageKey, Mutation, Namespace, StorageCapabilities, StorageChange, TransactStep } from './storage/types.js'
+export { inline } from './core/executor/executor.js'
 export type { Executor, ExecutorHost } from './core/executor/executor.js'
 export { systemClock } from './core/time/clock.js'
 export type { Clock, ClockParticipant, TimerHandle, TimerOptions } from './core/time/clock.js'
-export type { Config } from './core/app/config.js'
-export type { TaskOptions, SendOptions, QueueOptions, Route, Rate, ErrorMatcher, Network } from './core/model/options.js'
-export type * from './core/model/events.js'
-export { encode, encodeError } from './core/serializer/encode.js'
-export { decode, decodeError } from './core/serializer/decode.js'
-export type { Json, Encoded } from './core/model/json.js'
-export { Locks } from './core/app/locks.js'
-export type { AcquireOptions } from './core/app/locks.js'
-export { Control, Inspect } from './core/app/control.js'
-export type { TaskInfo, EngineStats } from './core/app/control.js'
-export type { TaskLockOption } from './core/model/options.js'

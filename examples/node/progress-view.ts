@@ -15,7 +15,7 @@ export function progressView(app: Celeriac, taskName: string) {
       const bar = '#'.repeat(Math.round(p / 5)).padEnd(20, '.')
       return `chunk ${String(i + 1).padStart(2)}  [${bar}] ${String(p).padStart(3)}%`
     })
-    process.stdout.write(lines.join('\n') + '\n')
+    process.stdout.write(`${lines.join('\n')}\n`)
     drawn = lines.length
   }
 

@@ -37,8 +37,7 @@ class LoggedTask extends Task {
 const users = new Map([[1, { id: 1, email: 'ada@example.com' }]])
 
 /** The seed's mixin: option defaults and a helper, on top of any base. */
-// TypeScript's mixin rule wants `any[]` constructor arguments here.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: TypeScript's mixin rule wants `any[]` constructor arguments here (TS2545).
 function NotificationTaskMixin<B extends new (...args: any[]) => Task>(Base: B) {
   return class NotificationTask extends Base {
     override maxRetries = 3

@@ -15,9 +15,6 @@ import type { VirtualClock } from '../../src/testing.js'
 import { defineAllTasks } from './tasks.js'
 import type { ConformanceTasks } from './tasks.js'
 
-export { defineAllTasks }
-export type { ConformanceTasks }
-
 export interface Combo {
   readonly name: string
   storage(): Storage

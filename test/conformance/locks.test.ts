@@ -223,7 +223,10 @@ forEachCombo('locks', (combo) => {
     const { locks } = h.app
     const holder = (await locks.acquire('w', { ttl: 10_000 }))!
     let gotAt: number | null = null
-    const waiting = locks.acquire('w', { ttl: 1_000, wait: 5_000 }).then((l) => ((gotAt = h.clock.now()), l))
+    const waiting = locks.acquire('w', { ttl: 1_000, wait: 5_000 }).then((l) => {
+      gotAt = h.clock.now()
+      return l
+    })
     await h.clock.advance(1_500)
     expect(gotAt).toBeNull()
     expect(await holder.release()).toBe(true)
@@ -234,14 +237,20 @@ forEachCombo('locks', (combo) => {
     const start = h.clock.now()
     await locks.acquire('e', { ttl: 2_000 })
     let expiredAt: number | null = null
-    const onExpiry = locks.acquire('e', { ttl: 1_000, wait: 10_000 }).then((l) => ((expiredAt = h.clock.now()), l))
+    const onExpiry = locks.acquire('e', { ttl: 1_000, wait: 10_000 }).then((l) => {
+      expiredAt = h.clock.now()
+      return l
+    })
     await h.clock.advance(3_000)
     expect(await onExpiry).not.toBeNull()
     expect(expiredAt).toBe(start + 2_000)
     // Held for 10 s, a 1 s wait resolves null at 1 s.
     await locks.acquire('long', { ttl: 10_000 })
     let gaveUpAt: number | null = null
-    const giveUp = locks.acquire('long', { ttl: 1_000, wait: 1_000 }).then((l) => ((gaveUpAt = h.clock.now()), l))
+    const giveUp = locks.acquire('long', { ttl: 1_000, wait: 1_000 }).then((l) => {
+      gaveUpAt = h.clock.now()
+      return l
+    })
     const before = h.clock.now()
     await h.clock.advance(2_000)
     expect(await giveUp).toBeNull()

@@ -6,12 +6,12 @@ import { indexedDBStorage, inline, webWorkers } from '../../src/browser.js'
 import { forEachComboOf } from './harness.js'
 import type { Combo } from './harness.js'
 
-export { defineAllTasks, seeded, setup } from './harness.js'
-export type { Combo, ConformanceTasks, Harness } from './harness.js'
+export { seeded, setup } from './harness.js'
+export type { Combo, Harness } from './harness.js'
 
 const workerUrl = new URL('./worker-tasks.browser.ts', import.meta.url)
 
-export const combos: readonly Combo[] = [
+const combos: readonly Combo[] = [
   { name: 'indexedDB × inline (Chromium)', storage: () => indexedDBStorage({ name: `conformance-${crypto.randomUUID()}` }), executor: () => inline() },
   {
     name: 'indexedDB × webWorkers (Chromium)',

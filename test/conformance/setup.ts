@@ -15,8 +15,8 @@ import { indexedDBStorage } from '../../src/browser.js'
 import { forEachComboOf, selectCombos } from './harness.js'
 import type { Combo } from './harness.js'
 
-export { defineAllTasks, seeded, setup } from './harness.js'
-export type { Combo, ConformanceTasks, Harness } from './harness.js'
+export { seeded, setup } from './harness.js'
+export type { Combo, Harness } from './harness.js'
 
 const workerTasks = new URL('./worker-tasks.ts', import.meta.url)
 const fileDirs: string[] = []
@@ -45,7 +45,7 @@ const allCombos: readonly Combo[] = [
  * The combinations this run covers: all of them, or those whose names contain one of the
  * comma-separated words in CELERIAC_COMBOS (e.g. `CELERIAC_COMBOS=inline`, `=file`).
  */
-export const combos: readonly Combo[] = selectCombos(allCombos, process.env.CELERIAC_COMBOS)
+const combos: readonly Combo[] = selectCombos(allCombos, process.env.CELERIAC_COMBOS)
 
 /** Runs `body` once per combination, inside a describe named after it. */
 export function forEachCombo(title: string, body: (combo: Combo) => void): void {

@@ -20,7 +20,7 @@ export class PaymentDeclined extends Error {
 registerErrorClass(PaymentDeclined)
 
 /** A base class whose `call` wraps the task function, as Celery's `__call__` override does. */
-export class DoublingTask extends Task {
+class DoublingTask extends Task {
   override async call(...args: unknown[]): Promise<unknown> {
     const inner = await super.call(...args)
     return (inner as number) * 2

@@ -22,7 +22,7 @@ export class FlakyUpstream extends Error {
 registerErrorClass(FlakyUpstream)
 
 /** Logs the hooks that run after a task (Celery's on_success, on_failure, after_return). */
-export class HookLoggingTask extends Task {
+class HookLoggingTask extends Task {
   override onSuccess(): void {
     this.log.info('onSuccess')
   }

@@ -54,9 +54,8 @@ export class RetryLoggedTask extends Task {
 }
 
 /** The seed's NotificationTaskMixin: a function that adds behaviour to any base class. */
-// TypeScript's mixin rule wants `any[]` constructor arguments here.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function withNotification<B extends new (...args: any[]) => Task>(Base: B): B {
+// biome-ignore lint/suspicious/noExplicitAny: TypeScript's mixin rule wants `any[]` constructor arguments here (TS2545).
+function withNotification<B extends new (...args: any[]) => Task>(Base: B): B {
   return class extends Base {
     override onSuccess(retval: unknown): void {
       this.log.info(`notify success ${JSON.stringify(retval)}`)

@@ -53,12 +53,12 @@ describe('encode/decode round trips', () => {
     expect(array.length).toBe(3)
     const object = trip({ a: undefined, b: 1 })
     expect(Object.keys(object)).toEqual(['a', 'b'])
-    expect(Object.prototype.hasOwnProperty.call(object, 'a')).toBe(true)
+    expect(Object.hasOwn(object, 'a')).toBe(true)
     expect(object.a).toBeUndefined()
   })
 
   it('turns array holes into undefined', () => {
-    // eslint-disable-next-line no-sparse-arrays
+    // biome-ignore lint/suspicious/noSparseArray: the hole is what this test is about
     const decoded = trip([1, , 3])
     expect(decoded.length).toBe(3)
     expect(1 in decoded).toBe(true)

@@ -61,7 +61,11 @@ function launch(dir: string, executor: ExecutorKind, incarnation: number, mode?:
     partial = parts.pop()!
     for (const line of parts) {
       lines.push(line)
-      for (const w of [...watchers]) if (w.pattern.test(line)) watchers.splice(watchers.indexOf(w), 1), w.resolve()
+      for (const w of [...watchers]) {
+        if (!w.pattern.test(line)) continue
+        watchers.splice(watchers.indexOf(w), 1)
+        w.resolve()
+      }
     }
   })
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))

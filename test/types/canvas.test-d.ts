@@ -1,7 +1,7 @@
 /** Type tests: a chain whose steps do not fit does not compile; handles carry the result type. */
 import { describe, expectTypeOf, it } from 'vitest'
-import { AsyncResult, Celeriac, GroupResult, chain, chord, group, signature } from '../../src/index.js'
-import type { EagerResult, Signature, Task } from '../../src/index.js'
+import { Celeriac, chain, chord, group, signature } from '../../src/index.js'
+import type { AsyncResult, EagerResult, GroupResult, Signature, Task } from '../../src/index.js'
 
 const app = new Celeriac()
 const add = app.task('types.add', (a: number, b: number) => a + b)

@@ -8,12 +8,30 @@ export interface CeleriacErrorOptions {
   cause?: unknown
 }
 
+/** The `code` of each error class below, one each; stable across versions. */
+export type ErrorCode =
+  | 'NOT_REGISTERED'
+  | 'SERIALIZATION'
+  | 'TASK_ERROR'
+  | 'RETRY'
+  | 'MAX_RETRIES_EXCEEDED'
+  | 'TASK_REVOKED'
+  | 'TIME_LIMIT_EXCEEDED'
+  | 'SOFT_TIME_LIMIT_EXCEEDED'
+  | 'CHORD_ERROR'
+  | 'TIMEOUT'
+  | 'REJECT'
+  | 'IGNORE'
+  | 'WORKER_LOST'
+  | 'STORAGE'
+  | 'CONFIG'
+
 /** Base class of every error celeriac raises. `code` is stable across versions. */
 export class CeleriacError extends Error {
   /** Stable machine-readable code, e.g. `'NOT_REGISTERED'`. */
-  readonly code: string
+  readonly code: ErrorCode
 
-  constructor(code: string, message: string, options?: CeleriacErrorOptions) {
+  constructor(code: ErrorCode, message: string, options?: CeleriacErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
     this.name = new.target.name

@@ -58,7 +58,6 @@ export function resolveOptions(options: FileStorageOptions): ResolvedOptions {
     durability,
     commitWindow,
     compactBytes,
-    // eslint-disable-next-line no-console
     onWarning: options.onWarning ?? ((message) => console.warn(`[celeriac] ${message}`)),
   }
 }
