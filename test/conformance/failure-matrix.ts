@@ -19,7 +19,8 @@
  */
 import { ChordError, Reject, SoftTimeLimitExceeded, StorageError, TaskRevokedError, TimeLimitExceeded, WorkerLostError, chain, chord, group, states } from '../../src/index.js'
 import type { AnySignature, Mutation, State, Storage } from '../../src/index.js'
-import type { Combo, ConformanceTasks, Harness } from './harness.js'
+import type { Combo, Harness } from './harness.js'
+import type { ConformanceTasks } from './tasks.js'
 import { InventoryError } from './tasks-workflows.js'
 
 export const SECOND = 1_000
