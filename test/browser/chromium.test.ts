@@ -33,6 +33,26 @@ function expectSplit(outcome: readonly JobOutcome[], tabs: { first: string; rest
   expect(after.length).toBeGreaterThan(0)
   for (const task of outcome) expect(task.runs).toBe(1)
 }
+
+/**
+ * How the jobs must end when the leading tab died at a write (`death`: the jobs it had started
+ * and the ones its storage held leased, with every write it made stored) and the follower took
+ * over: a lease covers only a job that started; a leased job is FAILURE WorkerLostError and ran
+ * once, there; every other job succeeded, once in the dead tab (done before it died) or in the
+ * follower, which ran again only a job whose start was not stored when the tab died.
+ */
+function expectDeathSplit(outcome: readonly JobOutcome[], death: { started: string[]; leased: string[] }, label: string): void {
+  for (const id of death.leased) expect(death.started, `${label}: a lease covers only a job that started`).toContain(id)
+  const before = outcome.filter((t) => t.state === 'SUCCESS' && t.ranIn === 'first')
+  expect(before.length, label).toBeGreaterThanOrEqual(10)
+  for (const task of outcome) {
+    const started = death.started.includes(task.id)
+    if (death.leased.includes(task.id)) expect(task, label).toMatchObject({ state: 'FAILURE', error: 'WorkerLostError', ranIn: 'first', runs: 1 })
+    else if (task.ranIn === 'first') expect(task, label).toMatchObject({ state: 'SUCCESS', runs: 1 })
+    else expect(task, label).toMatchObject({ state: 'SUCCESS', ranIn: 'second', runs: started ? 2 : 1 })
+  }
+}
+
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url))
 
 describe.skipIf(missing !== undefined)(`in Chromium${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
@@ -96,46 +116,83 @@ describe.skipIf(missing !== undefined)(`in Chromium${missing === undefined ? '' 
     expect(await scenario('hardLimit')).toEqual({ error: 'TimeLimitExceeded', after: 42, replaced: 1, workers: 1 })
   })
 
-  it('two tabs: one leads and runs part of the work, the follower reads a result it ran; when the leader closes, the follower takes over and finishes the rest', async () => {
-    type Leader = {
-      start(tab: string, haltAfter?: number): Promise<boolean>
-      isConsumer(): boolean
-      holding(): boolean
-      send(n: number): Promise<string[]>
-      firstGet(): { value: unknown; follower: boolean; heard: boolean } | null
-      finish(ids: string[]): Promise<JobOutcome[]>
-    }
-    type Tab = { leader: Leader }
+  type Leader = {
+    start(tab: string, haltAfter?: number, dieAt?: number): Promise<boolean>
+    isConsumer(): boolean
+    holding(): boolean
+    dead(): boolean
+    quiet(): boolean
+    death(ids: string[]): Promise<{ started: string[]; leased: string[] }>
+    send(n: number): Promise<string[]>
+    firstGet(): { value: unknown; follower: boolean; heard: boolean } | null
+    finish(ids: string[]): Promise<JobOutcome[]>
+  }
+  type Tab = { leader: Leader }
+
+  /**
+   * Two tabs on one database: the first leads and halts its jobs once 10 succeeded (4 run at
+   * once); the second sends 30 jobs and follows. The first then goes: closed once it holds a job
+   * at the gate, or, with `dieAt`, dead at its `dieAt`-th write after the halt (closed then; what
+   * its storage holds at that moment is `death`). The second takes over and reports every job.
+   */
+  async function failover(dieAt?: number): Promise<{ outcome: JobOutcome[]; death?: { started: string[]; leased: string[] } }> {
     const context = await browser.newContext()
-    const open = async (): Promise<Page> => {
-      const p = await context.newPage()
-      p.on('pageerror', (error) => console.error('page error:', error))
-      await p.goto(`${server.url}index.html`)
-      await p.waitForSelector('body[data-ready="yes"]', { state: 'attached' })
-      return p
+    try {
+      const open = async (): Promise<Page> => {
+        const p = await context.newPage()
+        p.on('pageerror', (error) => console.error('page error:', error))
+        await p.goto(`${server.url}index.html`)
+        await p.waitForSelector('body[data-ready="yes"]', { state: 'attached' })
+        return p
+      }
+      const first = await open()
+      await first.evaluate((at) => (globalThis as unknown as Tab).leader.start('first', 10, at), dieAt)
+      await first.waitForFunction(() => (globalThis as unknown as Tab).leader.isConsumer())
+      const second = await open()
+      expect(await second.evaluate(() => (globalThis as unknown as Tab).leader.start('second'))).toBe(false)
+      const ids = await second.evaluate((n) => (globalThis as unknown as Tab).leader.send(n), 30)
+      // The follower's get() on the first job resolves from the channel, while it still follows.
+      await second.waitForFunction(() => (globalThis as unknown as Tab).leader.firstGet() !== null)
+      expect(await second.evaluate(() => (globalThis as unknown as Tab).leader.firstGet())).toEqual({ value: 0, follower: true, heard: true })
+      let death: { started: string[]; leased: string[] } | undefined
+      if (dieAt === undefined) await first.waitForFunction(() => (globalThis as unknown as Tab).leader.holding())
+      else {
+        await first.waitForFunction(() => (globalThis as unknown as Tab).leader.dead() || (globalThis as unknown as Tab).leader.quiet())
+        if (await first.evaluate(() => (globalThis as unknown as Tab).leader.dead())) {
+          death = await first.evaluate((all) => (globalThis as unknown as Tab).leader.death(all), ids)
+        }
+      }
+      expect(await second.evaluate(() => (globalThis as unknown as Tab).leader.isConsumer())).toBe(false)
+      await first.close()
+      await second.waitForFunction(() => (globalThis as unknown as Tab).leader.isConsumer())
+      const outcome = await second.evaluate((all) => (globalThis as unknown as Tab).leader.finish(all), ids)
+      expect(outcome).toHaveLength(30)
+      expect(outcome[0]).toMatchObject({ state: 'SUCCESS', ranIn: 'first' })
+      return death === undefined ? { outcome } : { outcome, death }
+    } finally {
+      await context.close()
     }
-    const total = 30
-    const first = await open()
-    // The leader runs 4 at a time and halts its jobs once 10 succeeded.
-    await first.evaluate(() => (globalThis as unknown as Tab).leader.start('first', 10))
-    await first.waitForFunction(() => (globalThis as unknown as Tab).leader.isConsumer())
-    const second = await open()
-    expect(await second.evaluate(() => (globalThis as unknown as Tab).leader.start('second'))).toBe(false)
-    const ids = await second.evaluate((n) => (globalThis as unknown as Tab).leader.send(n), total)
-    // The follower's get() on the first job resolves from the channel, while it still follows.
-    await second.waitForFunction(() => (globalThis as unknown as Tab).leader.firstGet() !== null)
-    expect(await second.evaluate(() => (globalThis as unknown as Tab).leader.firstGet())).toEqual({ value: 0, follower: true, heard: true })
-    await first.waitForFunction(() => (globalThis as unknown as Tab).leader.holding())
-    expect(await second.evaluate(() => (globalThis as unknown as Tab).leader.isConsumer())).toBe(false)
-    await first.close()
-    await second.waitForFunction(() => (globalThis as unknown as Tab).leader.isConsumer())
-    const outcome = await second.evaluate((all) => (globalThis as unknown as Tab).leader.finish(all), ids)
-    await context.close()
-    expect(outcome).toHaveLength(total)
-    expect(outcome[0]).toMatchObject({ state: 'SUCCESS', ranIn: 'first' })
+  }
+
+  it('two tabs: one leads and runs part of the work, the follower reads a result it ran; when the leader closes, the follower takes over and finishes the rest', async () => {
+    const { outcome } = await failover()
     // 10 succeeded when the leader halted; 4 run at once.
     expectSplit(outcome, { first: 'first', rest: 'second' }, 10, 4)
   }, 60_000)
+
+  it('two tabs: the leader dies right after its k-th write once halted, for every k in turn; only jobs it started were leased, those fail WorkerLostError, the follower runs the rest', async () => {
+    let rounds = 0
+    for (let at = 1; ; at++) {
+      const { outcome, death } = await failover(at)
+      // It went quiet (every slot held, all stored) before that write: so it does for any later one.
+      if (death === undefined) break
+      rounds++
+      expectDeathSplit(outcome, death, `died at write ${String(at)}`)
+    }
+    // The jobs in flight at the halt end, and the ones they make room for start: several writes
+    // (4 to 7 seen), each a moment of death once.
+    expect(rounds).toBeGreaterThanOrEqual(2)
+  }, 300_000)
 
   it("requires: 'online' — sent while the browser is offline, the task waits, and runs when it is back online", async () => {
     type Offline = { send(f: string): Promise<string>; state(id: string): Promise<string>; get(id: string): Promise<string>; onLine(): boolean }

@@ -1,11 +1,12 @@
 /**
- * How the engine's writes reach storage: the writes of a tick share one call, and a queue slot
- * frees when a body ends, so the next run's start rides on the previous outcome's commit. Seen
+ * How the engine's writes reach storage: the writes of a tick share one call; a run starts once
+ * the outcome that made room for it is stored, and its start (lease and STARTED) is written after
+ * it started, never before. Seen
  * through a storage that counts its calls (memory underneath, declared durable so the engine
  * writes what it writes on file storage: messages, leases, STARTED records).
  */
 import { describe, expect, it } from 'vitest'
-import { Celeriac, StorageError, memoryStorage } from '../../src/index.js'
+import { Celeriac, StorageError, chord, memoryStorage } from '../../src/index.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from '../../src/storage/types.js'
 
 class CountingStorage implements Storage {
@@ -15,6 +16,11 @@ class CountingStorage implements Storage {
   readonly writes: Mutation[][] = []
   /** The next write rejects with it. */
   failNext: Error | undefined
+  /** Told of each write as it is made. */
+  onWrite: ((mutations: readonly Mutation[]) => void) | undefined
+  /** Told of each write once it is stored, which takes a turn of the event loop when `slow`. */
+  onStored: ((mutations: readonly Mutation[]) => void) | undefined
+  slow = false
   readonly #inner = memoryStorage()
 
   open(): Promise<void> {
@@ -30,14 +36,28 @@ class CountingStorage implements Storage {
     return this.#inner.entries(ns)
   }
   transact<R>(keys: readonly StorageKey[], step: (values: Array<StoredValue | undefined>) => TransactStep<R>): Promise<R> {
-    return this.#inner.transact(keys, step)
+    let written: readonly Mutation[] = []
+    const stored = this.#inner.transact(keys, (values) => {
+      const out = step(values)
+      written = out.mutations
+      return out
+    })
+    return this.#later(stored).then((result) => {
+      this.onStored?.(written)
+      return result
+    })
+  }
+  /** `stored`, a turn of the event loop later when `slow`. */
+  #later<T>(stored: Promise<T>): Promise<T> {
+    return this.slow ? stored.then((value) => new Promise<T>((resolve) => setImmediate(() => resolve(value)))) : stored
   }
   write(mutations: readonly Mutation[]): Promise<void> {
     const failure = this.failNext
     this.failNext = undefined
     if (failure !== undefined) return Promise.reject(failure)
     this.writes.push([...mutations])
-    return this.#inner.write(mutations)
+    this.onWrite?.(mutations)
+    return this.#later(this.#inner.write(mutations)).then(() => this.onStored?.(mutations))
   }
 }
 
@@ -67,29 +87,90 @@ describe('writes of a tick', () => {
     await app.stop()
   })
 
-  it('on a queue of one, the next run starts in the commit of the previous outcome, and sees it stored', async () => {
-    const storage = countingStorage()
+  /** Sends `cb.step` n times (stored by a producer), for an app on the same storage to run. */
+  async function queued(storage: CountingStorage, n: number): Promise<string[]> {
     const producer = new Celeriac({ storage, consume: false })
     await producer.start()
     const ids: string[] = []
-    for (let i = 0; i < 4; i++) ids.push((await producer.sendTask('cb.step', [i])).id)
+    for (let i = 0; i < n; i++) ids.push((await producer.sendTask('cb.step', [i])).id)
     await producer.stop()
+    storage.writes.length = 0
+    return ids
+  }
 
+  const states = (write: readonly Mutation[]): string[] =>
+    write.filter((m) => m.op === 'put' && m.ns === 'results').map((m) => (m as { value: { state: string } }).value.state)
+
+  it('on a queue of one, each run starts once the previous outcome is stored, sees it, and its start is written after it started', async () => {
+    const storage = countingStorage()
+    const ids = await queued(storage, 4)
     const app = new Celeriac({ storage, queues: { default: { concurrency: 1 } } })
     const seen: Array<string | undefined> = []
+    // What happened, in order: runs starting and the writes of leases.
+    const order: string[] = []
+    storage.onWrite = (mutations) => {
+      for (const m of mutations) if (m.op === 'put' && m.ns === 'messages' && (m.value as { leased: boolean }).leased) order.push(`lease ${ids.indexOf(m.key)}`)
+    }
     app.task('cb.step', async (n: number) => {
+      order.push(`run ${n}`)
       // Runs in send order (FIFO, one at a time): the previous run's result is already stored.
       if (n > 0) seen.push(((await storage.get('results', ids[n - 1]!)) as { state: string } | undefined)?.state)
       return n
     })
-    storage.writes.length = 0
     await app.start()
     expect(await Promise.all(ids.map((id) => app.AsyncResult(id).get({ timeout: 5_000 })))).toEqual([0, 1, 2, 3])
     expect(seen).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS'])
-    const states = (write: Mutation[]): string[] =>
-      write.filter((m) => m.op === 'put' && m.ns === 'results').map((m) => (m as { value: { state: string } }).value.state)
-    // Start 0, then (outcome k + start k+1) three times, then outcome 3: five writes, not eight.
-    expect(storage.writes.map(states)).toEqual([['STARTED'], ['SUCCESS', 'STARTED'], ['SUCCESS', 'STARTED'], ['SUCCESS', 'STARTED'], ['SUCCESS']])
+    expect(order).toEqual(['run 0', 'lease 0', 'run 1', 'lease 1', 'run 2', 'lease 2', 'run 3', 'lease 3'])
+    // Run 0 returns at once: its start and outcome share a write. The others wait for a read, so
+    // their outcome comes after the write of their start.
+    expect(storage.writes.map(states)).toEqual([['STARTED', 'SUCCESS'], ['STARTED'], ['SUCCESS'], ['STARTED'], ['SUCCESS'], ['STARTED'], ['SUCCESS']])
+    await app.stop()
+  })
+
+  it('a plain task that returns at once has its start and its outcome in one write; the next starts once it is stored', async () => {
+    const storage = countingStorage()
+    const ids = await queued(storage, 4)
+    const app = new Celeriac({ storage, queues: { default: { concurrency: 1 } } })
+    const order: string[] = []
+    storage.slow = true
+    storage.onStored = (mutations) => order.push(`stored ${states(mutations).join(' ')}`)
+    app.task('cb.step', (n: number) => {
+      order.push(`run ${n}`)
+      return n
+    })
+    await app.start()
+    expect(await Promise.all(ids.map((id) => app.AsyncResult(id).get({ timeout: 5_000 })))).toEqual([0, 1, 2, 3])
+    expect(order).toEqual(['run 0', 'stored STARTED SUCCESS', 'run 1', 'stored STARTED SUCCESS', 'run 2', 'stored STARTED SUCCESS', 'run 3', 'stored STARTED SUCCESS'])
+    expect(storage.writes.map(states)).toEqual([
+      ['STARTED', 'SUCCESS'],
+      ['STARTED', 'SUCCESS'],
+      ['STARTED', 'SUCCESS'],
+      ['STARTED', 'SUCCESS'],
+    ])
+    await app.stop()
+  })
+
+  it('a chord header task counted in a transaction: the next run starts once that is stored', async () => {
+    const storage = countingStorage()
+    const app = new Celeriac({ storage, queues: { default: { concurrency: 1 } } })
+    const order: string[] = []
+    const step = app.task('cb.step', (n: number) => {
+      order.push(`run ${n}`)
+      return n
+    })
+    const sum = app.task('cb.sum', (values: number[]) => {
+      order.push('run sum')
+      return values.reduce((a, b) => a + b, 0)
+    })
+    await app.start()
+    storage.slow = true
+    storage.onStored = (mutations) => {
+      const chord = mutations.find((m) => m.ns === 'chords' && m.op === 'put' && !m.key.includes('#'))
+      if (chord !== undefined) order.push(`stored count ${String((chord as { value: { count: number } }).value.count)}`)
+    }
+    const r = await chord([step.s(1), step.s(2), step.s(3)], sum.s()).delay()
+    expect(await r.get({ timeout: 5_000 })).toBe(6)
+    expect(order).toEqual(['stored count 0', 'run 1', 'stored count 1', 'run 2', 'stored count 2', 'run 3', 'stored count 3', 'run sum'])
     await app.stop()
   })
 })

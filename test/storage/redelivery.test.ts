@@ -1,5 +1,7 @@
 /**
- * A re-delivered chord header task is counted once (DESIGN §4). An acksLate task is delivered
+ * A re-delivered chord header task is counted once (DESIGN §4); a lease covers only runs that
+ * began: a message held or about to start when the process dies or stops is still queued after
+ * it, and runs, while a started early-ack task ends WorkerLostError. An acksLate task is delivered
  * again only when the process dies while it runs, so these scenarios need durable storage and a
  * restart: they run on file storage. The crash is a copy of the storage directory taken while
  * the engine is quiet (every write that resolved is in it, as after kill -9; the owner's LOCK
@@ -9,17 +11,24 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
-import { afterEach, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { Celeriac, chord, inline, states } from '../../src/index.js'
-import type { GroupResult, Task } from '../../src/index.js'
-import { fileStorage } from '../../src/node.js'
+import type { AsyncResult, GroupResult, Task } from '../../src/index.js'
+import type { TaskMessage } from '../../src/core/model/message.js'
+import type { Storage } from '../../src/storage/types.js'
+import { fileStorage, threads } from '../../src/node.js'
 import { virtualClock } from '../../src/testing.js'
 import type { VirtualClock } from '../../src/testing.js'
+import { dying } from './dying.js'
+import type { DyingStorage } from './dying.js'
 
 const dirs: string[] = []
 const apps: Celeriac[] = []
+const revive: DyingStorage[] = []
 
 afterEach(async () => {
+  // A dead app's storage lives again so that it can stop (its directory is not the one tested).
+  for (const storage of revive.splice(0)) storage.revive()
   for (const app of apps.splice(0)) await app.stop({ timeout: 1_000 })
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
@@ -118,4 +127,172 @@ it('a header task delivered again after it was counted (its ack lost) is not cou
   expect(await second.app.AsyncResult(r.id).get()).toEqual(['a', 'b'])
   await second.app.whenIdle()
   expect(second.lines).toEqual(['start a redelivered', 'start b redelivered', 'body ["a","b"]'])
+})
+
+/** How each of `runs` ended: its state and, for a failure, the error's name. */
+async function endings(results: readonly AsyncResult<unknown>[]): Promise<string[]> {
+  return Promise.all(
+    results.map(async (r) => {
+      const value = await r.get({ timeout: 10_000, propagate: false })
+      return value instanceof Error ? `${await r.state()} ${value.name}` : `${await r.state()} ${JSON.stringify(value)}`
+    }),
+  )
+}
+
+/** The ids of the messages a storage directory holds, and of those leased. */
+async function messagesIn(dir: string): Promise<{ queued: string[]; leased: string[] }> {
+  const storage = fileStorage({ dir, onWarning: () => {} })
+  await storage.open()
+  const messages = await storage.entries('messages')
+  await storage.close()
+  return { queued: messages.map(([id]) => id), leased: messages.filter(([, m]) => (m as TaskMessage).leased).map(([id]) => id) }
+}
+
+describe('threads: runs a worker holds (prefetched) but never started', () => {
+  const faults = new URL('../adapters/fixtures/fault-tasks.ts', import.meta.url)
+
+  /** One worker running one task at a time, holding up to four: the runs after the first wait in it. */
+  async function threaded(dir: string, now?: number): Promise<{ app: Celeriac; clock: VirtualClock }> {
+    const clock = virtualClock(now === undefined ? {} : { now })
+    const app = new Celeriac({ name: 'redelivery', storage: fileStorage({ dir, onWarning: () => {} }), executor: threads({ module: faults, size: 1, prefetch: 4 }), clock })
+    await app.start()
+    apps.push(app)
+    return { app, clock }
+  }
+
+  /** Sends a long early-ack task, which starts, then three that the worker holds behind it. */
+  async function busyWorker(first: { app: Celeriac; clock: VirtualClock }) {
+    const running = await first.app.sendTask('fault.hold', ['a', 5_000])
+    const held: AsyncResult<unknown>[] = []
+    for (let i = 1; i <= 3; i++) held.push(await first.app.sendTask('fault.bystander', [i]))
+    await first.clock.advance(0)
+    expect(first.app.inspect.active().map((t) => t.id)).toEqual([running.id])
+    expect(first.app.inspect.reserved().map((t) => t.id)).toEqual(held.map((r) => r.id))
+    return { running, held }
+  }
+
+  it('after a crash they are still queued, and the next app runs them; the started early-ack task is WorkerLostError', async () => {
+    const dir = tempDir()
+    const first = await threaded(dir)
+    const { running, held } = await busyWorker(first)
+    const image = crashImage(dir)
+    expect((await messagesIn(image)).leased).toEqual([running.id])
+    await first.clock.runAll()
+
+    const second = await threaded(image, first.clock.now())
+    await second.clock.runAll()
+    const again = (r: AsyncResult<unknown>): AsyncResult<unknown> => second.app.AsyncResult(r.id)
+    expect(await endings([again(running), ...held.map(again)])).toEqual([
+      'FAILURE WorkerLostError',
+      'SUCCESS {"value":2,"redelivered":false}',
+      'SUCCESS {"value":4,"redelivered":false}',
+      'SUCCESS {"value":6,"redelivered":false}',
+    ])
+  })
+
+  it('a stop while they wait leaves them queued, not leased: the next app runs them; the started early-ack task is WorkerLostError', async () => {
+    const dir = tempDir()
+    const first = await threaded(dir)
+    const { running, held } = await busyWorker(first)
+    // The running task outlives the timeout: it is told to stop and its worker ends with the app.
+    await first.app.stop({ timeout: 0 })
+    apps.splice(apps.indexOf(first.app), 1)
+    expect((await messagesIn(dir)).leased).toEqual([running.id])
+
+    const second = await threaded(dir, first.clock.now())
+    await second.clock.runAll()
+    const again = (r: AsyncResult<unknown>): AsyncResult<unknown> => second.app.AsyncResult(r.id)
+    expect(await endings([again(running), ...held.map(again)])).toEqual([
+      'FAILURE WorkerLostError',
+      'SUCCESS {"value":2,"redelivered":false}',
+      'SUCCESS {"value":4,"redelivered":false}',
+      'SUCCESS {"value":6,"redelivered":false}',
+    ])
+  })
+})
+
+describe('inline: the process dies right after a write is stored, before the engine acts on it', () => {
+  /** Registers the tasks, which note in `ran` the ids they ran (`rd.late` is acksLate). */
+  function register(app: Celeriac) {
+    const ran: string[] = []
+    const body = async (self: Task, n: number): Promise<number> => {
+      ran.push(self.request.id)
+      await self.sleep(1_000)
+      return n
+    }
+    return { ran, job: app.task('rd.job', { bind: true }, body), late: app.task('rd.late', { bind: true, acksLate: true }, body) }
+  }
+
+  async function jobsApp(storage: Storage, clock: VirtualClock): Promise<{ app: Celeriac; ran: string[] }> {
+    const app = new Celeriac({ name: 'redelivery', storage, executor: inline(), clock, queues: { default: { concurrency: 2 } } })
+    const { ran } = register(app)
+    await app.start()
+    apps.push(app)
+    return { app, ran }
+  }
+
+  /**
+   * Five tasks sent while no app consumes; then an app runs them two at a time, each a second of
+   * engine time, and its storage dies at the `at`-th write.
+   */
+  async function dyingApp(dir: string, at: number) {
+    const producer = new Celeriac({ name: 'redelivery', storage: fileStorage({ dir, onWarning: () => {} }), consume: false })
+    const { job, late } = register(producer)
+    await producer.start()
+    const sent = []
+    for (let i = 0; i < 5; i++) sent.push(await (i % 2 === 0 ? job : late).delay(i))
+    await producer.stop()
+    const storage = dying(fileStorage({ dir, onWarning: () => {} }))
+    storage.dieAt(at)
+    revive.push(storage)
+    const clock = virtualClock()
+    const { ran } = await jobsApp(storage, clock)
+    // The engine waits for writes that never settle: the clock never gets quiet after the death.
+    const outcome = await Promise.race([clock.runAll().then(() => 'done' as const), storage.died.then(() => 'died' as const)])
+    await storage.settled()
+    return { outcome, sent, ran, clock }
+  }
+
+  /** The second app: runs what the first left, noting which tasks it ran. */
+  async function after(dir: string, now: number) {
+    const clock = virtualClock({ now })
+    const second = await jobsApp(fileStorage({ dir, onWarning: () => {} }), clock)
+    await clock.runAll()
+    return second
+  }
+
+  it('at every write in turn: only tasks that started are leased; the next app fails the early-ack ones and runs the rest', async () => {
+    let rounds = 0
+    for (let at = 1; ; at++) {
+      const dir = tempDir()
+      const first = await dyingApp(dir, at)
+      if (first.outcome === 'done') break
+      rounds++
+      const image = crashImage(dir)
+      const { queued, leased } = await messagesIn(image)
+      const label = `died at write ${String(at)}`
+      // A lease covers only runs that began.
+      for (const id of leased) expect(first.ran, label).toContain(id)
+
+      const second = await after(image, first.clock.now())
+      const ids = first.sent.map((r) => r.id)
+      const ended = await endings(ids.map((id) => second.app.AsyncResult(id)))
+      for (const [i, id] of ids.entries()) {
+        const acksLate = i % 2 === 1
+        if (!queued.includes(id)) {
+          // Done before the crash.
+          expect([ended[i], second.ran.includes(id)], label).toEqual([`SUCCESS ${String(i)}`, false])
+        } else if (leased.includes(id) && !acksLate) {
+          // It was running: at most once.
+          expect([ended[i], second.ran.includes(id)], label).toEqual(['FAILURE WorkerLostError', false])
+        } else {
+          // Leased acksLate (at least once), never started, or started with its start not yet stored.
+          expect([ended[i], second.ran.includes(id)], label).toEqual([`SUCCESS ${String(i)}`, true])
+        }
+      }
+    }
+    // Each write of the workload was the moment of death once: starts of 0 and 1, their outcomes,
+    // starts of 2 and 3, their outcomes, start of 4, its outcome.
+    expect(rounds).toBe(6)
+  })
 })

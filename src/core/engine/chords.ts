@@ -41,7 +41,6 @@ export class Chords {
     if (ref === null || ok === null) return this.#commits.commit(mutations)
     const marker = `${ref.id}#${String(ref.index)}`
     return this.#commits
-      .store()
       .transact([{ ns: 'chords', key: ref.id }, { ns: 'chords', key: marker }], ([value, seen]) => {
         if (value === undefined || seen !== undefined) return { mutations, result: false }
         const record = value as ChordRecord

@@ -6,7 +6,7 @@
  */
 import { StorageError } from '../model/errors.js'
 import { microtask } from '../time/microtask.js'
-import type { Mutation, Storage } from '../../storage/types.js'
+import type { Mutation, Storage, StorageKey, StoredValue, TransactStep } from '../../storage/types.js'
 import { RESOLVED } from './state.js'
 import type { EngineState } from './state.js'
 
@@ -19,6 +19,11 @@ export class CommitQueue {
   /** Settles the sends that joined the batch (made when the first one does). */
   #written: Deferred | undefined
   #scheduled = false
+  /**
+   * The last write (or transact) issued. Adapters settle calls in call order, so once it settles
+   * every write before it is stored: a batch with nothing to write waits for it (see {@link #flush}).
+   */
+  #lastWrite: Promise<unknown> = RESOLVED
 
   constructor(state: EngineState) {
     this.#state = state
@@ -36,7 +41,16 @@ export class CommitQueue {
 
   commit(mutations: Mutation[]): Promise<void> {
     if (mutations.length === 0) return Promise.resolve()
-    return this.store().write(mutations)
+    const write = this.store().write(mutations)
+    this.#lastWrite = write
+    return write
+  }
+
+  /** A read-modify-write step (a chord's counter), in order with the other writes. */
+  transact<R>(keys: readonly StorageKey[], step: (values: Array<StoredValue | undefined>) => TransactStep<R>): Promise<R> {
+    const done = this.store().transact(keys, step)
+    this.#lastWrite = done
+    return done
   }
 
   /**
@@ -49,7 +63,28 @@ export class CommitQueue {
     for (let i = 0; i < mutations.length; i++) this.#batch.push(mutations[i]!)
     this.#thens.push(then as (arg: unknown) => void)
     this.#args.push(arg)
-    if (this.#scheduled) return
+    if (!this.#scheduled) this.#scheduleFlush()
+  }
+
+  /**
+   * Runs `work` (which may queue commits) and issues what it queued in one batch once it is
+   * done, not earlier: the inline executor's runs report at once, and what they report joins
+   * the write of their start.
+   */
+  holding(work: () => void): void {
+    const scheduled = this.#scheduled
+    this.#scheduled = true
+    try {
+      work()
+    } finally {
+      if (!scheduled) {
+        this.#scheduled = false
+        if (this.#thens.length > 0) this.#scheduleFlush()
+      }
+    }
+  }
+
+  #scheduleFlush(): void {
     this.#scheduled = true
     // Counted as engine work until it is issued: the clock and whenIdle wait for it.
     this.#state.pendingOps++
@@ -79,7 +114,9 @@ export class CommitQueue {
     this.#args = []
     this.#written = undefined
     state.pendingOps++
-    const write = mutations.length === 0 ? RESOLVED : state.storage.write(mutations)
+    // A batch with nothing to write (runs to start) still waits for the writes issued before it:
+    // a run starts only once the outcomes that made room for it are stored.
+    const write = mutations.length === 0 ? this.#lastWrite.then(noop, noop) : (this.#lastWrite = state.storage.write(mutations))
     write.then(
       () => {
         for (let i = 0; i < thens.length; i++) {
@@ -128,6 +165,8 @@ export class CommitQueue {
     this.#state.log(`${wrapped.message}: ${String(error)}`)
   }
 }
+
+const noop = (): void => undefined
 
 interface Deferred {
   readonly promise: Promise<void>

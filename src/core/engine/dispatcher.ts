@@ -1,10 +1,9 @@
 /**
  * The dispatcher: the pump takes ready messages from each queue within its concurrency, passes
- * them through the gates, and hands them to the executor in one post per tick; with a
- * prefetching executor their lease is stored first, otherwise they are marked started first.
+ * them through the gates, and hands them to the executor in one post per tick, once the commits
+ * of the tick are stored. Nothing is leased before a run starts (see Starts.markStarted).
  */
 import type { TaskMessage } from '../model/message.js'
-import type { Mutation } from '../../storage/types.js'
 import { NONE } from '../model/context.js'
 import type { ReadyQueue } from '../time/scheduler.js'
 import type { CommitQueue } from './commit-queue.js'
@@ -73,17 +72,41 @@ export class Dispatcher {
       // A retry continues the same task: it was received once.
       if (received && message.retries === 0) state.events.emit('task-received', state.eventBase(message))
     }
-    if (state.executor.reportsStart) {
-      // A prefetching executor says when each task really starts (limits are armed then, and a
-      // lost worker's unstarted runs go to another). The lease is durable before the runs leave,
-      // though: a task must never start unrecorded, or a crash would run an early-ack task twice.
-      // So after a crash, prefetched early-ack tasks fail with WorkerLostError like started ones
-      // (Celery's early-ack risk, widened by the prefetch window); acksLate ones run again.
-      const lease: Mutation[] = state.volatile ? NONE : batch.map((message) => ({ op: 'put', ns: 'messages', key: message.id, value: { ...message, leased: true } }))
-      this.#commits.commitThen(lease, () => this.#dispatch(runs))
-      return
+    // Nothing is stored before a run starts: a lease covers only runs that began. A run a worker
+    // holds (prefetch), or one about to be posted, when the process dies or stops is still queued
+    // in storage and runs again; markStarted leases it, with its STARTED record, once it starts.
+    // The runs leave once this tick's commits are stored (the outcome that made room for them),
+    // so they see the results stored before them.
+    this.#commits.commitThen(NONE, state.executor.reportsStart ? this.#dispatchHeld : this.#startAndDispatch, runs)
+  }
+
+  /**
+   * A prefetching executor says when each run really starts (`started`, or at send for an idle
+   * worker); it is marked then (see Starts.startSoon).
+   */
+  readonly #dispatchHeld = (runs: readonly Running[]): void => this.#dispatch(runs)
+
+  /**
+   * Inline, a run starts when it is posted: it is marked started (its lease and STARTED record
+   * join the next write, before anything it reports) and posted in the same step. A crash before
+   * that write is stored runs it again, as a Celery worker that dies before its early ack reaches
+   * the broker gets the message redelivered.
+   */
+  readonly #startAndDispatch = (runs: readonly Running[]): void => {
+    let on = runs
+    for (let i = 0; i < runs.length; i++) {
+      if (!runs[i]!.settled) continue
+      // Settled meanwhile (revoked before it started): it never runs.
+      on = runs.filter((run) => !run.settled)
+      break
     }
-    this.#starts.markStarted(runs, () => this.#dispatch(runs))
+    if (on.length === 0) return
+    // Their write is issued once they are posted, so that what they report at once and the runs
+    // their outcomes make room for join it: one write for a body that returns at once.
+    this.#commits.holding(() => {
+      this.#starts.markStarted(on)
+      this.#dispatch(on)
+    })
   }
 
   /** Hands the runs that are still on (none settled them meanwhile) to the executor, in one post. */

@@ -56,8 +56,8 @@ export class Starts {
     this.markStarted(runs)
   }
 
-  /** Acks (or leases) started tasks and records STARTED, in one write; then arms their limits. */
-  markStarted(runs: readonly Running[], then?: () => void): void {
+  /** Leases started tasks and records STARTED, in one write; then arms their limits. */
+  markStarted(runs: readonly Running[]): void {
     const state = this.#state
     const now = state.clock.now()
     const mutations: Mutation[] = []
@@ -92,7 +92,6 @@ export class Starts {
         const record = records?.[i]
         if (record !== undefined) this.#results.notify(record)
       }
-      then?.()
     })
   }
 
