@@ -80,7 +80,7 @@ export class Dispatcher {
       // So after a crash, prefetched early-ack tasks fail with WorkerLostError like started ones
       // (Celery's early-ack risk, widened by the prefetch window); acksLate ones run again.
       const lease: Mutation[] = state.volatile ? NONE : batch.map((message) => ({ op: 'put', ns: 'messages', key: message.id, value: { ...message, leased: true } }))
-      this.#commits.commitThen(lease, () => this.#dispatch(runs))
+      this.#commits.commitThen(lease, () => this.#dispatch(runs), undefined, (_: unknown, error: unknown) => this.#starts.notStarted(runs, error))
       return
     }
     this.#starts.markStarted(runs, () => this.#dispatch(runs))

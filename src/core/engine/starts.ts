@@ -2,11 +2,10 @@
  * The start of a run: acking (or leasing) it and recording STARTED in one write, then arming its
  * soft and hard time limits. Starts a worker reports within one tick are marked together.
  */
-import { TimeLimitExceeded } from '../model/errors.js'
+import { StorageError, TimeLimitExceeded } from '../model/errors.js'
 import type { ResultRecord } from '../model/message.js'
 import { NONE } from '../model/context.js'
-import { FAILURE, PENDING, STARTED } from '../model/states.js'
-import type { State } from '../model/states.js'
+import { PENDING, STARTED } from '../model/states.js'
 import { microtask } from '../time/microtask.js'
 import type { Mutation } from '../../storage/types.js'
 import type { CommitQueue } from './commit-queue.js'
@@ -14,8 +13,8 @@ import type { Results } from './results.js'
 import type { Runs } from './runs.js'
 import type { EngineState, Running } from './state.js'
 
-/** Ends a run the engine gives up on (the failure room's `settleAbandoned`). */
-export type Abandon = (run: Running, state: State, error: Error) => Promise<void>
+/** Fails a run the engine gives up on (the failure room's `abandon`). */
+export type Abandon = (run: Running, error: Error) => Promise<void>
 
 export class Starts {
   readonly #state: EngineState
@@ -78,7 +77,7 @@ export class Starts {
       records[i] = record
       mutations.push(state.put(record))
     }
-    this.#commits.commitThen(mutations, () => {
+    const stored = (): void => {
       const started = state.events.listenerCount('task-started') > 0
       for (let i = 0; i < runs.length; i++) {
         const run = runs[i]!
@@ -93,7 +92,18 @@ export class Starts {
         if (record !== undefined) this.#results.notify(record)
       }
       then?.()
-    })
+    }
+    // If the write fails: runs still to be dispatched (`then`) never start; ones a worker already
+    // started (their lease was stored before they left) go on without their STARTED record.
+    this.#commits.commitThen(mutations, stored, undefined, then === undefined ? stored : (_: unknown, error: unknown) => this.notStarted(runs, error))
+  }
+
+  /** Runs whose start (or lease) could not be stored: they never start, and end as FAILURE with a StorageError. */
+  notStarted(runs: readonly Running[], error: unknown): void {
+    for (const run of runs) {
+      const { message } = run
+      void this.#abandon(run, new StorageError(`The start of task ${message.task}[${message.id}] could not be stored: ${String(error)}`, { cause: error }))
+    }
   }
 
   /** Overrides a task's time limits for runs that start from now on. */
@@ -122,7 +132,7 @@ export class Starts {
         state.clock.setTimer(run.startedAt + hard, () => {
           if (run.settled) return
           state.executor.post({ type: 'cancel', id: message.id, reason: 'time-limit' })
-          void this.#abandon(run, FAILURE, new TimeLimitExceeded(`Task ${message.task}[${message.id}] exceeded its time limit of ${String(hard)} ms`))
+          void this.#abandon(run, new TimeLimitExceeded(`Task ${message.task}[${message.id}] exceeded its time limit of ${String(hard)} ms`))
         }),
       )
     }
