@@ -70,7 +70,7 @@ export function revokedFor(message: TaskMessage, reason: RevokeReason): Ending {
 }
 
 /** An early-ack task that was running when the process died (recovery): FAILURE, no event. */
-export function lostIn(message: TaskMessage): Ending {
+function lostIn(message: TaskMessage): Ending {
   const error = new WorkerLostError(`Task ${message.task}[${message.id}] was running when its worker was lost`)
   return { state: FAILURE, error: encodeError(error), thrown: error, event: undefined, reason: undefined }
 }
@@ -80,9 +80,8 @@ export function storageFailure(message: TaskMessage, what: string, cause: unknow
   return new StorageError(`The ${what} of task ${message.task}[${message.id}] could not be stored: ${String(cause)}`, { cause })
 }
 
-/** What {@link endWrites} adds. */
+/** What {@link endWrites} adds besides the writes. */
 export interface EndWrites {
-  readonly record: ResultRecord
   /** The errbacks to queue once the writes are stored (already in the writes). */
   readonly followUps: TaskMessage[]
   /** The message that counts for a chord (its `chord` is null when none counts). */
@@ -95,16 +94,15 @@ export interface EndWrites {
  * Also which message counts for a chord: a failed step of a chain inside a chord header counts in
  * its chain's last step's place.
  */
-export function endWrites(state: EngineState, workflow: Workflow, message: TaskMessage, ending: Ending, children: string[], mutations: Mutation[]): EndWrites {
-  const record = state.record(message, ending.state, ending.error, children)
-  mutations.push(state.put(record))
+function endWrites(state: EngineState, workflow: Workflow, message: TaskMessage, ending: Ending, children: string[], mutations: Mutation[]): EndWrites {
+  mutations.push(state.put(state.record(message, ending.state, ending.error, children)))
   let followUps: TaskMessage[] = NONE
   if (ending.state === FAILURE) {
     workflow.failChain(message, ending.error, mutations)
     followUps = workflow.errbacks(message, mutations)
     state.putFollowUps(mutations, followUps)
   }
-  return { record, followUps, part: chainMembership(message) }
+  return { followUps, part: chainMembership(message) }
 }
 
 /** How a header task's end counts for its chord (chords.ts). */
