@@ -14,37 +14,6 @@ import { forEachCombo, setup } from './setup.js'
 import type { Combo, Harness } from './setup.js'
 
 /**
- * Cells that fail today because of an engine bug (`it.fails`, on every combination); they turn
- * into `it` with the fix (issue 12, "one failure path"). Keyed by `kind × position`.
- */
-const engineBugs = new Set<string>([
-  // engine bug: #settleAbandoned counts the run for `message.chord` only; a chain step's chord ref is on its chain's last step (chainMembership), so the body stays PENDING
-  'hard time limit × chain step inside a chord header',
-  'terminated while running × chain step inside a chord header',
-  // engine bug: revoke() counts only removed messages whose own `chord` is set (#countParts, no chainMembership): the body stays PENDING
-  'revoked while queued × chain step inside a chord header',
-  // engine bug: #finishUnrun counts only expired messages whose own `chord` is set (no chainMembership): the body stays PENDING
-  'expired × chain step inside a chord header',
-  // engine bug: #onOutcome stores a Reject without requeue as FAILURE but calls neither #failChain nor #errbacks: later steps stay PENDING, linkError never runs
-  'Reject without requeue × plain task',
-  'Reject without requeue × chain step',
-  'Reject without requeue × chord body',
-  // engine bug: as above, and #onOutcome takes chainMembership for 'failure' outcomes only, so the chord is never counted: the body stays PENDING
-  'Reject without requeue × chain step inside a chord header',
-  // engine bug: a failed outcome write is only logged (#commitThen / #track); #afterOutcome never runs, so the run stays in `running` for ever (STARTED, nothing after it)
-  'failed write of the outcome × plain task',
-  'failed write of the outcome × chain step',
-  'failed write of the outcome × chord header member',
-  'failed write of the outcome × chain step inside a chord header',
-  'failed write of the outcome × group inside a chain',
-  'failed write of the outcome × chord body',
-])
-
-const titleOf = (kind: Kind, position: Position): string => `${kind.name} × ${position.name}`
-const unknownBugs = [...engineBugs].filter((title) => !kinds.some((k) => positions.some((p) => titleOf(k, p) === title)))
-if (unknownBugs.length > 0) throw new Error(`engineBugs names cells that do not exist: ${unknownBugs.join('; ')}`)
-
-/**
  * A cell settles in well under a second; one whose engine never settles (a run that stays in
  * `running` keeps the virtual clock waiting for it) fails after this much real time, saying so.
  */
@@ -59,14 +28,13 @@ forEachCombo('failure matrix', (combo) => {
 
   for (const kind of kinds) {
     for (const position of positions) {
-      const title = titleOf(kind, position)
+      const title = `${kind.name} × ${position.name}`
       const skip = kind.skip?.(combo)
       if (skip !== undefined) {
         it.skip(`${title} (not here: ${skip})`, () => undefined)
         continue
       }
-      const cell = engineBugs.has(title) ? it.fails : it
-      cell(title, async () => {
+      it(title, async () => {
         h = await setup(onStorageOf(kind, combo))
         await runCell(h, kind, position)
       })

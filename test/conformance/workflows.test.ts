@@ -142,6 +142,24 @@ forEachCombo('workflows', (combo) => {
     expect(await upgraded.get()).toBe(6)
   })
 
+  it('a chord inside a chain inside a chord header: when the inner chord fails, so does the outer one (its body FAILURE with ChordError)', async () => {
+    h = await setup(combo)
+    const { failStep, seen } = h.tasks
+    const inner = chord([failStep.si(null, 'inner'), seen.si('i1')], seen.si('inner-body').set({ taskId: 'nest-inner-body' }))
+    const r = await chord([seen.si('h0'), chain(inner, seen.si('t').set({ taskId: 'nest-t' }))], seen.si('outer-body')).delay()
+    await h.clock.runAll()
+    await h.app.whenIdle()
+    // The inner body fails with ChordError; the chain's last step with it; and the outer chord
+    // counts that chain as failed, so its body is not left PENDING.
+    for (const id of ['nest-inner-body', 'nest-t']) expect(await h.app.AsyncResult(id).state(), id).toBe(states.FAILURE)
+    expect(await r.state()).toBe(states.FAILURE)
+    const error = await r.get().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ChordError)
+    expect((error as ChordError).taskId).toBe('nest-t')
+    expect((error as ChordError).cause).toBeInstanceOf(ChordError)
+    expect([...h.lines()].sort()).toEqual(['fail inner', 'ran h0', 'ran i1'])
+  })
+
   it('request context: parentId and rootId along a chain, groupId and groupIndex in a group', async () => {
     h = await setup(combo)
     const { where } = h.tasks

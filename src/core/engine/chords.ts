@@ -1,10 +1,11 @@
 /**
  * Chords: each header task's result counts for its chord in the same atomic step as its outcome
  * (once, even if delivered again); the last one in sends the body with their results in header
- * order, or fails it when one of them failed (failure.ts).
+ * order, or fails it when one of them failed (failure.ts; a body that is itself in an outer
+ * chord's header then counts as failed there).
  */
 import { finalId } from '../canvas/expand.js'
-import { childContext } from '../model/context.js'
+import { childContext, NONE } from '../model/context.js'
 import type { ChordRecord } from '../model/context.js'
 import type { Encoded } from '../model/json.js'
 import type { TaskMessage } from '../model/message.js'
@@ -51,12 +52,11 @@ export class Chords {
           result: next.count >= next.size,
         }
       })
-      .then((complete) => (complete ? this.finishChord(ref.id) : undefined))
-  }
-
-  /** Counts messages that ended without running (revoked, expired) as failed header tasks. */
-  async countParts(messages: TaskMessage[]): Promise<void> {
-    for (const message of messages) await this.commitPart(message, false, [])
+      .then((complete) =>
+        // The part is stored: a body that cannot be sent now is the chord's failure, not the
+        // part's (the record stays, full, and recovery sends the body).
+        complete ? this.finishChord(ref.id).catch((error: unknown) => this.#commits.logWriteFailure(error)) : undefined,
+      )
   }
 
   /** Every header task is in: send the body with their results, or fail it with ChordError. */
@@ -80,18 +80,22 @@ export class Chords {
     const context = childContext(null, record.lastId ?? null, record.rootId, record.headers, record.chain)
     const mutations: Mutation[] = [{ op: 'delete', ns: 'chords', key: chordId }]
     for (let i = 0; i < record.size; i++) mutations.push({ op: 'delete', ns: 'chords', key: `${chordId}#${String(i)}` })
-    let messages: TaskMessage[]
+    let messages: TaskMessage[] = NONE
+    // The message that counts for an outer chord when the body fails (the body is in its header).
+    let part: TaskMessage | undefined
     if (record.failedIndex === null) {
       const values: Encoded[] = []
       for (const id of record.ids) values.push((await this.#results.read(id))?.result ?? null)
       const expansion = this.#state.config.expand(record.body, { ...context, prepend: [values] })
       messages = expansion.messages
       mutations.push(...expansion.mutations)
+      this.#state.putFollowUps(mutations, messages)
     } else {
-      messages = await failChordBody(this.#state, this.#results, this.#workflow, record, context, mutations)
+      const failed = await failChordBody(this.#state, this.#results, this.#workflow, record, context, mutations)
+      messages = failed?.followUps ?? NONE
+      part = failed?.part
     }
-    this.#state.putFollowUps(mutations, messages)
-    await this.#commits.commit(mutations)
+    await (part === undefined || part.chord === null ? this.#commits.commit(mutations) : this.commitPart(part, false, mutations))
     this.#queue.schedule(messages)
     this.#results.notifyRecord(finalId(record.body))
     for (const step of record.chain) if (typeof step.options.taskId === 'string') this.#results.notifyRecord(step.options.taskId)

@@ -16,6 +16,8 @@ export class CommitQueue {
   #batch: Mutation[] = []
   #thens: Array<(arg: unknown) => void> = []
   #args: unknown[] = []
+  /** What each commit does if the write fails (undefined: only the log says so). */
+  #fails: Array<((arg: unknown, error: unknown) => void) | undefined> = []
   /** Settles the sends that joined the batch (made when the first one does). */
   #written: Deferred | undefined
   #scheduled = false
@@ -58,11 +60,15 @@ export class CommitQueue {
    * promise for all of them, instead of one each), then runs `then(arg)`. For sends and for the
    * writes that follow every run (STARTED, outcomes, progress, leases). `then` is a shared
    * function given the run or messages as `arg`, so the hot paths make no closure per task.
+   * If the write fails, `failed(arg, error)` runs instead (for every commit of the batch that had
+   * something to write: none of it is stored).
    */
-  commitThen<T>(mutations: readonly Mutation[], then: (arg: T) => void, arg?: T): void {
+  commitThen<T>(mutations: readonly Mutation[], then: (arg: T) => void, arg?: T, failed?: (arg: T, error: unknown) => void): void {
     for (let i = 0; i < mutations.length; i++) this.#batch.push(mutations[i]!)
     this.#thens.push(then as (arg: unknown) => void)
     this.#args.push(arg)
+    // A commit with nothing to write is not failed by the others' writes: its step runs either way.
+    this.#fails.push((mutations.length === 0 ? then : failed) as ((arg: unknown, error: unknown) => void) | undefined)
     if (!this.#scheduled) this.#scheduleFlush()
   }
 
@@ -108,10 +114,12 @@ export class CommitQueue {
     const state = this.#state
     const mutations = this.#batch
     const args = this.#args
+    const fails = this.#fails
     const written = this.#written
     this.#batch = []
     this.#thens = []
     this.#args = []
+    this.#fails = []
     this.#written = undefined
     state.pendingOps++
     // A batch with nothing to write (runs to start) still waits for the writes issued before it:
@@ -131,16 +139,33 @@ export class CommitQueue {
         state.opDone()
       },
       (error: unknown) => {
-        state.opDone()
-        // Sends reject to their callers; the rest (outcomes, progress) has no caller: the log says it.
-        written?.reject(error)
+        // Sends reject to their callers; the commits that say what to do then (a run's outcome
+        // or start) do it; the rest (progress) has no caller: the log says it.
         this.logWriteFailure(error)
+        written?.reject(error)
+        for (let i = 0; i < fails.length; i++) {
+          const failed = fails[i]
+          if (failed !== undefined) this.#run((e) => failed(args[i], e), error)
+        }
+        state.opDone()
       },
     )
   }
 
-  /** Runs `then` after `op`, counting it as engine work until both are done. */
-  track(op: Promise<void>, then: () => void): Promise<void> {
+  /** Runs a step after a failed write; one that throws is logged, the others still run. */
+  #run(failed: (error: unknown) => void, error: unknown): void {
+    try {
+      failed(error)
+    } catch (thrown) {
+      this.#state.log(`celeriac: an engine step after a failed commit threw: ${String(thrown)}`)
+    }
+  }
+
+  /**
+   * Runs `then` after `op`, counting it as engine work until both are done; if `op` fails,
+   * `failed` (or, without one, the log).
+   */
+  track(op: Promise<void>, then: () => void, failed?: (error: unknown) => void): Promise<void> {
     const state = this.#state
     state.pendingOps++
     return op.then(
@@ -152,10 +177,11 @@ export class CommitQueue {
         }
       },
       (error: unknown) => {
-        // Work that follows a task (its outcome, its state updates) has no caller to reject to:
-        // report it on the log event and keep the engine going.
-        state.opDone()
+        // Work that follows a task has no caller to reject to: report it on the log event, let
+        // `failed` end what depended on it, and keep the engine going.
         this.logWriteFailure(error)
+        if (failed !== undefined) this.#run(failed, error)
+        state.opDone()
       },
     )
   }

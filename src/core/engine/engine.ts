@@ -17,7 +17,7 @@ import type { StorageChange } from '../../storage/types.js'
 import { Chords } from './chords.js'
 import { CommitQueue } from './commit-queue.js'
 import { Dispatcher } from './dispatcher.js'
-import { Failure } from './failure.js'
+import { Failure, failedBy } from './failure.js'
 import { Gates } from './gates.js'
 import { Outcomes } from './outcomes.js'
 import { Queue } from './queue.js'
@@ -61,12 +61,12 @@ export class Engine implements ResultSource {
     const commits = new CommitQueue(state)
     const results = new Results(state, commits, this)
     const runs = new Runs(state)
-    const starts = new Starts(state, commits, results, runs, (run, ending, error) => this.#failure.settleAbandoned(run, ending, error))
+    const starts = new Starts(state, commits, results, runs, (run, error) => this.#failure.abandon(run, failedBy(error)))
     const queue = new Queue(state, commits, results, (items) => this.#gates.finishUnrun(items))
     const workflow = new Workflow(state)
     const chords = new Chords(state, commits, results, queue, workflow)
     const failure = new Failure(state, commits, results, runs, starts, queue, workflow, chords)
-    const gates = new Gates(state, commits, results, chords)
+    const gates = new Gates(state, failure)
     this.#state = state
     this.#commits = commits
     this.#results = results
@@ -77,7 +77,7 @@ export class Engine implements ResultSource {
     this.#gates = gates
     this.#outcomes = new Outcomes(state, commits, results, runs, starts, queue, workflow, chords, failure)
     this.#dispatcher = new Dispatcher(state, commits, starts, gates)
-    this.#revocation = new Revocation(state, commits, results, runs, gates, chords, failure)
+    this.#revocation = new Revocation(state, commits, runs, gates, failure)
     this.#rpc = new TaskRpc(state, queue)
     this.#recovery = new Recovery(state, commits, chords, failure)
   }

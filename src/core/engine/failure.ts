@@ -1,17 +1,21 @@
 /**
- * The ways a run or a chord ends badly, side by side: a run's failure outcome, a run the engine
- * gave up on (terminated, revoked while held, hard time limit), an early-ack task lost in a
- * crash, and a chord body failed because a header task failed. Each stores the FAILURE (or
- * REVOKED) record, fails the later chain steps, sends the errbacks and counts for its chord.
+ * The one failure path. Every way a run, or a message that never ran, ends badly goes through
+ * {@link Failure.end}: an exception, a soft or hard time limit, a lost worker, a revoke or
+ * terminate, an expiry, `Reject` without requeue, a task lost in a crash, a write of its outcome
+ * that failed. What differs between them is an {@link Ending}; the rest is one sequence: the
+ * record, the later chain steps failed with it, the errbacks, the count for its chord (a chain
+ * step inside a chord header counts in its chain's last step's place), one commit, then the run
+ * released, the errbacks queued, the watchers told, one event. A chord body failed because a
+ * header task failed (chords.ts) is written with the same building block, {@link endWrites}.
  */
-import { ChordError, TaskRevokedError, WorkerLostError } from '../model/errors.js'
+import { ChordError, StorageError, TaskRevokedError, WorkerLostError } from '../model/errors.js'
 import type { ChordRecord, MessageContext } from '../model/context.js'
+import { NONE } from '../model/context.js'
 import type { Encoded } from '../model/json.js'
 import type { ResultRecord, TaskMessage } from '../model/message.js'
 import { FAILURE, REVOKED } from '../model/states.js'
-import type { State } from '../model/states.js'
 import { encodeError } from '../serializer/encode.js'
-import { decodeError } from '../serializer/decode.js'
+import { decodeError, tracebackOf } from '../serializer/decode.js'
 import type { Mutation } from '../../storage/types.js'
 import type { CommitQueue } from './commit-queue.js'
 import type { Queue } from './queue.js'
@@ -22,9 +26,100 @@ import type { EngineState, Running } from './state.js'
 import { chainMembership } from './workflow.js'
 import type { Workflow } from './workflow.js'
 
+/** Why a run or message was revoked (the `task-revoked` event's reason). */
+export type RevokeReason = 'revoked' | 'expired' | 'terminated'
+
+/** How a run, or a message that never ran, ended badly: what differs between the kinds. */
+export interface Ending {
+  /**
+   * FAILURE stops the chain (its later steps are stored FAILURE with the same error) and sends
+   * the errbacks; REVOKED leaves the later steps PENDING and sends none (DESIGN §4; Celery's
+   * `mark_as_revoked` calls no errback). Either way the run counts as failed for its chord.
+   */
+  readonly state: typeof FAILURE | typeof REVOKED
+  /** The error stored with it. */
+  readonly error: Encoded
+  /** That error as thrown, when the engine made it (events carry it; decoded from `error` otherwise). */
+  readonly thrown: Error | undefined
+  /** The event that says so once it is stored; none for a task lost in a crash. */
+  readonly event: 'task-failed' | 'task-rejected' | 'task-revoked' | undefined
+  /** Why it was revoked (`task-revoked`). */
+  readonly reason: RevokeReason | undefined
+}
+
+/** The run raised (its outcome, from the runtime): FAILURE, `task-failed`. */
+export function failedWith(error: Encoded): Ending {
+  return { state: FAILURE, error, thrown: undefined, event: 'task-failed', reason: undefined }
+}
+
+/** The engine failed the run (a hard time limit, a write that failed): FAILURE, `task-failed`. */
+export function failedBy(error: Error): Ending {
+  return { state: FAILURE, error: encodeError(error), thrown: error, event: 'task-failed', reason: undefined }
+}
+
+/** `Reject` without requeue: FAILURE with the Reject error (NOTES.md), `task-rejected`. */
+export function rejectedWith(error: Encoded): Ending {
+  return { state: FAILURE, error, thrown: undefined, event: 'task-rejected', reason: undefined }
+}
+
+/** Revoked while queued or held, terminated while running, or not started before it expired. */
+export function revokedFor(message: TaskMessage, reason: RevokeReason): Ending {
+  const how = reason === 'expired' ? 'not started before it expired' : reason === 'terminated' ? 'terminated' : 'revoked'
+  const error = new TaskRevokedError(`Task ${message.id} was ${how}`, reason)
+  return { state: REVOKED, error: encodeError(error), thrown: error, event: 'task-revoked', reason }
+}
+
+/** An early-ack task that was running when the process died (recovery): FAILURE, no event. */
+function lostIn(message: TaskMessage): Ending {
+  const error = new WorkerLostError(`Task ${message.task}[${message.id}] was running when its worker was lost`)
+  return { state: FAILURE, error: encodeError(error), thrown: error, event: undefined, reason: undefined }
+}
+
+/** The storage refused a write the run's end (or its start) was in. */
+export function storageFailure(message: TaskMessage, what: string, cause: unknown): StorageError {
+  return new StorageError(`The ${what} of task ${message.task}[${message.id}] could not be stored: ${String(cause)}`, { cause })
+}
+
+/** What {@link endWrites} adds besides the writes. */
+export interface EndWrites {
+  /** The errbacks to queue once the writes are stored (already in the writes). */
+  readonly followUps: TaskMessage[]
+  /** The message that counts for a chord (its `chord` is null when none counts). */
+  readonly part: TaskMessage
+}
+
+/**
+ * The writes every bad ending shares, added to `mutations`: the record; for FAILURE the later
+ * chain steps failed with the same error (Celery 5) and the errbacks (with the failed task's id).
+ * Also which message counts for a chord: a failed step of a chain inside a chord header counts in
+ * its chain's last step's place.
+ */
+function endWrites(state: EngineState, workflow: Workflow, message: TaskMessage, ending: Ending, children: string[], mutations: Mutation[]): EndWrites {
+  mutations.push(state.put(state.record(message, ending.state, ending.error, children)))
+  let followUps: TaskMessage[] = NONE
+  if (ending.state === FAILURE) {
+    workflow.failChain(message, ending.error, mutations)
+    followUps = workflow.errbacks(message, mutations)
+    state.putFollowUps(mutations, followUps)
+  }
+  return { followUps, part: chainMembership(message) }
+}
+
 /** How a header task's end counts for its chord (chords.ts). */
 export interface ChordParts {
   commitPart(message: TaskMessage, ok: boolean | null, mutations: Mutation[]): Promise<void>
+}
+
+/** One bad ending on its way to storage. */
+interface End {
+  readonly run: Running | undefined
+  readonly message: TaskMessage
+  readonly ending: Ending
+  readonly writes: EndWrites
+  readonly mutations: Mutation[]
+  /** Writes tried so far (one retry). */
+  tries: number
+  readonly done: () => void
 }
 
 export class Failure {
@@ -49,58 +144,107 @@ export class Failure {
   }
 
   /**
-   * A run's outcome is a failure: its record (stored by the caller with the rest of the
-   * outcome), the later chain steps failed into `mutations`, its errbacks as `run.followUps`.
-   * The caller counts it for its chord (in its chain's last step's place, see chainMembership).
+   * Ends a run (settled: its outcome came in, or the engine gave up on it) or a message that
+   * never ran, badly: stores {@link endWrites} and its message's delete in one commit (counting
+   * it for its chord in the same atomic step), then releases the run (or, with hooks left, lets
+   * them run), queues the errbacks, tells the watchers and emits the ending's event. When that
+   * write fails it is tried once more; when that fails too the run is released anyway, its
+   * watchers get a FAILURE record with the StorageError, and the message stays in storage for
+   * recovery. Resolves when it is over.
    */
-  failedOutcome(run: Running, error: Encoded, mutations: Mutation[]): ResultRecord {
-    const { message } = run
-    const record = this.#state.record(message, FAILURE, error, run.children)
-    this.#workflow.failChain(message, error, mutations)
-    run.followUps = this.#workflow.errbacks(message, mutations)
-    return record
+  end(target: Running | TaskMessage, ending: Ending): Promise<void> {
+    const run = 'message' in target ? target : undefined
+    const message = run === undefined ? (target as TaskMessage) : run.message
+    const state = this.#state
+    // STARTED records waiting for this tick's commit go first: they must not land after this.
+    if (run !== undefined) this.#starts.startNow()
+    const mutations: Mutation[] = []
+    state.deleteMessage(mutations, message.id)
+    const writes = endWrites(state, this.#workflow, message, ending, run?.children ?? NONE, mutations)
+    return new Promise<void>((done) => this.#commit({ run, message, ending, writes, mutations, tries: 0, done }))
   }
 
-  /** Ends a run the engine gave up on (terminate, hard limit): stores the state, frees the slot. */
-  async settleAbandoned(run: Running, ending: State, error: Error, reason: 'revoked' | 'terminated' = 'terminated'): Promise<void> {
-    if (run.settled) return
-    this.#starts.startNow()
+  /** Ends a run the engine gives up on (terminated, revoked while held, a hard time limit), unless it already ended. */
+  abandon(run: Running, ending: Ending): Promise<void> {
+    if (run.settled) return Promise.resolve()
     run.settled = true
-    const state = this.#state
-    const workflow = this.#workflow
-    const { message } = run
-    const mutations: Mutation[] = [state.put(state.record(message, ending, encodeError(error), run.children))]
-    state.deleteMessage(mutations, message.id)
-    if (ending === FAILURE) workflow.failChain(message, encodeError(error), mutations)
-    const followUps = ending === FAILURE ? workflow.errbacks(message, mutations) : []
-    state.putFollowUps(mutations, followUps)
-    await this.#commits.track(this.#chords.commitPart(message, false, mutations), () => {
-      this.#runs.release(run)
-      this.#queue.schedule(followUps)
-      this.#results.notifyRecord(message.id)
-      for (const step of message.chain) if (ending === FAILURE && typeof step.options.taskId === 'string') this.#results.notifyRecord(step.options.taskId)
-      if (ending === REVOKED) state.emit('task-revoked', message, { reason })
-      else state.emit('task-failed', message, { error, runtime: state.clock.now() - run.startedAt })
-    })
+    return this.end(run, ending)
   }
 
   /** An early-ack task that was running when the process died: it fails as any failure does. */
-  async failLost(message: TaskMessage): Promise<void> {
+  failLost(message: TaskMessage): Promise<void> {
+    return this.end(message, lostIn(message))
+  }
+
+  #commit(end: End): void {
+    const part = end.writes.part
+    if (part.chord === null) this.#commits.commitThen(end.mutations, this.#stored, end, this.#notStored)
+    else {
+      void this.#commits.track(
+        this.#chords.commitPart(part, false, end.mutations),
+        () => this.#stored(end),
+        (error) => this.#notStored(end, error),
+      )
+    }
+  }
+
+  /** What follows the commit of a bad ending (a shared function: the per-tick batch takes it). */
+  readonly #stored = (end: End): void => {
+    const { message, ending } = end
+    this.#leave(end)
+    if (end.writes.followUps.length > 0) this.#queue.schedule(end.writes.followUps)
+    this.#notifyPuts(end.mutations, undefined)
     const state = this.#state
-    const error = encodeError(new WorkerLostError(`Task ${message.task}[${message.id}] was running when its worker was lost`))
-    const mutations: Mutation[] = [state.put(state.record(message, FAILURE, error)), { op: 'delete', ns: 'messages', key: message.id }]
-    this.#workflow.failChain(message, error, mutations)
-    const followUps = this.#workflow.errbacks(message, mutations)
-    state.putFollowUps(mutations, followUps)
-    await this.#chords.commitPart(message.chord === null ? chainMembership(message) : message, false, mutations)
-    this.#queue.schedule(followUps)
+    const event = ending.event
+    if (event !== undefined && state.events.listenerCount(event) > 0) {
+      if (event === 'task-revoked') state.emit(event, message, { reason: ending.reason ?? 'revoked' })
+      else if (event === 'task-rejected') state.emit(event, message, { requeue: false })
+      else state.emit(event, message, { error: ending.thrown ?? decodeError(ending.error), runtime: this.#runtime(end) })
+    }
+    end.done()
+  }
+
+  readonly #notStored = (end: End, error: unknown): void => {
+    if (end.tries++ === 0) return this.#commit(end)
+    // Given up: nothing of the ending is stored. The run must not stay `running` (nothing would
+    // end it and the engine would never be idle), and its watchers must not wait for ever.
+    const state = this.#state
+    const { message } = end
+    const failure = storageFailure(message, `${end.ending.state} record`, error)
+    state.log(`celeriac: ${failure.message}; its message stays in storage for recovery`)
+    this.#leave(end)
+    this.#notifyPuts(end.mutations, encodeError(failure))
+    state.emit('task-failed', message, { error: failure, runtime: this.#runtime(end) })
+    end.done()
+  }
+
+  /** The run leaves: released now, or once its hooks are done (they wait for this commit). */
+  #leave(end: End): void {
+    const { run, message } = end
+    this.#state.known.delete(message.id)
+    if (run === undefined) return
+    if (run.hooks) this.#state.executor.post({ type: 'committed', id: message.id })
+    else this.#runs.release(run)
+  }
+
+  /** Tells the watchers of each record in `mutations`; with `error`, as FAILURE with that error instead. */
+  #notifyPuts(mutations: readonly Mutation[], error: Encoded | undefined): void {
+    for (const m of mutations) {
+      if (m.op !== 'put' || m.ns !== 'results') continue
+      const record = m.value as ResultRecord
+      this.#results.notify(error === undefined ? record : { ...record, state: FAILURE, result: error, traceback: tracebackOf(error) })
+    }
+  }
+
+  #runtime(end: End): number {
+    return end.run === undefined ? 0 : this.#state.clock.now() - end.run.startedAt
   }
 }
 
 /**
- * A chord one of whose header tasks failed: its body is stored FAILURE with ChordError (cause:
- * the first failed header task's error), its chain failed with it, its errbacks returned (the
- * caller stores them with `mutations`, which already delete the chord).
+ * The body of a chord one of whose header tasks failed: it is written FAILURE with ChordError
+ * (cause: the first failed header task's error, in header order) into `mutations` (which already
+ * delete the chord), as any bad ending is ({@link endWrites}); undefined when the body has no task.
  */
 export async function failChordBody(
   state: EngineState,
@@ -109,15 +253,12 @@ export async function failChordBody(
   chord: ChordRecord,
   context: MessageContext,
   mutations: Mutation[],
-): Promise<TaskMessage[]> {
+): Promise<EndWrites | undefined> {
   const failedId = chord.ids[chord.failedIndex!]!
   const failed = await results.read(failedId)
   const cause = failed?.result != null ? decodeError(failed.result) : new TaskRevokedError(`Task ${failedId} was revoked`)
   const error = new ChordError(`Dependency ${failedId} raised ${cause.name}: ${cause.message}`, failedId, { cause })
-  const encoded = encodeError(error)
   const [body] = state.config.expand(chord.body, context).messages
-  if (body === undefined) return []
-  mutations.push(state.put(state.record(body, FAILURE, encoded)))
-  workflow.failChain(body, encoded, mutations)
-  return workflow.errbacks(body, mutations)
+  if (body === undefined) return undefined
+  return endWrites(state, workflow, body, { ...failedBy(error), event: undefined }, NONE, mutations)
 }

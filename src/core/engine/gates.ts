@@ -4,56 +4,32 @@
  * message that fails one is ended (revoked, expired), held until the network is back, or parked
  * until the next token.
  */
-import { TaskRevokedError } from '../model/errors.js'
 import type { TaskMessage } from '../model/message.js'
-import { REVOKED } from '../model/states.js'
 import { parseRate } from '../model/validate.js'
-import { encodeError } from '../serializer/encode.js'
 import type { TimerHandle } from '../time/clock.js'
 import { RateLimiter } from '../time/rate-limit.js'
-import type { Mutation } from '../../storage/types.js'
-import type { Chords } from './chords.js'
-import type { CommitQueue } from './commit-queue.js'
+import { revokedFor } from './failure.js'
+import type { Failure } from './failure.js'
 import type { UnrunReason } from './queue.js'
-import type { Results } from './results.js'
 import type { EngineState } from './state.js'
 
 export class Gates {
   readonly #state: EngineState
-  readonly #commits: CommitQueue
-  readonly #results: Results
-  readonly #chords: Chords
+  readonly #failure: Failure
   readonly #rates = new RateLimiter()
   readonly #rateParked = new Map<string, TaskMessage[]>()
   readonly #rateTimers = new Set<TimerHandle>()
   /** Messages of `requires: 'online'` tasks held while the network is down. */
   #offline: TaskMessage[] = []
 
-  constructor(state: EngineState, commits: CommitQueue, results: Results, chords: Chords) {
+  constructor(state: EngineState, failure: Failure) {
     this.#state = state
-    this.#commits = commits
-    this.#results = results
-    this.#chords = chords
+    this.#failure = failure
   }
 
   /** Ends messages that will not run: REVOKED (revoked, or not started before they expired). */
   finishUnrun(items: Array<[TaskMessage, UnrunReason]>): void {
-    const state = this.#state
-    const mutations: Mutation[] = []
-    for (const [message, reason] of items) {
-      const error = new TaskRevokedError(`Task ${message.id} was ${reason === 'expired' ? 'not started before it expired' : 'revoked'}`, reason)
-      state.deleteMessage(mutations, message.id)
-      mutations.push(state.put(state.record(message, REVOKED, encodeError(error))))
-    }
-    const parts = items.filter(([m]) => m.chord !== null).map(([m]) => m)
-    const commit = parts.length === 0 ? this.#commits.commit(mutations) : this.#commits.commit(mutations).then(() => this.#chords.countParts(parts))
-    void this.#commits.track(commit, () => {
-      for (const [message, reason] of items) {
-        state.known.delete(message.id)
-        this.#results.notifyRecord(message.id)
-        state.emit('task-revoked', message, { reason })
-      }
-    })
+    for (const [message, reason] of items) void this.#failure.end(message, revokedFor(message, reason))
   }
 
   /** Holds the message of a `requires: 'online'` task while the network is down. */

@@ -6,20 +6,20 @@
 import type { Encoded } from '../model/json.js'
 import type { ResultRecord, TaskMessage } from '../model/message.js'
 import type { Outcome } from '../model/protocol.js'
-import { FAILURE, RETRY, SUCCESS } from '../model/states.js'
+import { RETRY, SUCCESS } from '../model/states.js'
 import type { State } from '../model/states.js'
 import { decode, decodeError } from '../serializer/decode.js'
 import type { Mutation } from '../../storage/types.js'
 import { NONE } from '../model/context.js'
 import type { Chords } from './chords.js'
 import type { CommitQueue } from './commit-queue.js'
+import { failedBy, failedWith, rejectedWith, storageFailure } from './failure.js'
 import type { Failure } from './failure.js'
 import type { Queue } from './queue.js'
 import type { Results } from './results.js'
 import type { Runs } from './runs.js'
 import type { Starts } from './starts.js'
 import type { EngineState, Running } from './state.js'
-import { chainMembership } from './workflow.js'
 import type { Workflow } from './workflow.js'
 
 export class Outcomes {
@@ -71,6 +71,12 @@ export class Outcomes {
     run.settled = true
     const timers = run.timers
     for (let i = 0; i < timers.length; i++) state.clock.clearTimer(timers[i]!)
+    run.hooks = hooks
+    if (!hooks) this.#runs.freeSlot(run)
+    if (outcome.type === 'failure' || (outcome.type === 'reject' && !outcome.requeue)) {
+      void this.#failure.end(run, outcome.type === 'failure' ? failedWith(outcome.error) : rejectedWith(outcome.error))
+      return
+    }
     const { message } = run
     const mutations: Mutation[] = []
     let followUps: TaskMessage[] = NONE
@@ -81,11 +87,6 @@ export class Outcomes {
         if (!message.ignoreResult) record = state.record(message, SUCCESS, outcome.value, run.children)
         else mutations.push({ op: 'delete', ns: 'results', key: id })
         followUps = this.#workflow.successors(message, outcome.value, mutations)
-        break
-      }
-      case 'failure': {
-        record = this.#failure.failedOutcome(run, outcome.error, mutations)
-        followUps = run.followUps
         break
       }
       case 'retry': {
@@ -102,31 +103,31 @@ export class Outcomes {
         mutations.push({ op: 'delete', ns: 'results', key: id })
         break
       case 'reject': {
-        if (outcome.requeue) {
-          followUps = [{ ...message, leased: false, redelivered: true }]
-          requeued = true
-          mutations.push({ op: 'delete', ns: 'results', key: id })
-        } else {
-          record = state.record(message, FAILURE, outcome.error, run.children)
-        }
+        // With requeue (without, it failed above).
+        followUps = [{ ...message, leased: false, redelivered: true }]
+        requeued = true
+        mutations.push({ op: 'delete', ns: 'results', key: id })
         break
       }
     }
     if (record !== undefined) mutations.push(state.put(record))
     if (!requeued) state.deleteMessage(mutations, id)
     state.putFollowUps(mutations, followUps)
-    run.hooks = hooks
     run.outcome = outcome
     run.record = record
     run.followUps = followUps
     run.requeued = requeued
-    if (!hooks) this.#runs.freeSlot(run)
-    const counts = outcome.type === 'success' || outcome.type === 'failure' || (outcome.type === 'reject' && !outcome.requeue)
-    // A failed step of a chain inside a chord header counts for the chord in its last step's place.
-    const part = outcome.type === 'failure' && message.chord === null ? chainMembership(message) : message
-    const ok = counts ? outcome.type === 'success' : null
-    if (part.chord === null || ok === null) this.#commits.commitThen(mutations, this.#afterOutcome, run)
-    else void this.#commits.track(this.#chords.commitPart(part, ok, mutations), () => this.#afterOutcome(run))
+    // A chord header task's success counts for its chord in the same atomic step.
+    if (message.chord === null || outcome.type !== 'success') this.#commits.commitThen(mutations, this.#afterOutcome, run, this.#notStored)
+    else void this.#commits.track(this.#chords.commitPart(message, true, mutations), () => this.#afterOutcome(run), (error) => this.#notStored(run, error))
+  }
+
+  /**
+   * The write holding the run's outcome failed: nothing of it is stored. The run ends as FAILURE
+   * with a StorageError (Celery's tracer stores the backend's exception as the task's failure).
+   */
+  readonly #notStored = (run: Running, error: unknown): void => {
+    void this.#failure.end(run, failedBy(storageFailure(run.message, 'outcome', error)))
   }
 
   /** What follows the commit of a run's outcome (a shared function, not a closure per run: it is on every task's path). */
@@ -142,7 +143,6 @@ export class Outcomes {
     if (followUps.length > 0) this.#queue.schedule(followUps, !requeued)
     if (record !== undefined) results.notify(record)
     else results.notifyRecord(id)
-    if (outcome.type === 'failure') for (const step of message.chain) if (typeof step.options.taskId === 'string') results.notifyRecord(step.options.taskId)
     this.#emitOutcome(run, outcome, followUps)
   }
 
@@ -154,9 +154,6 @@ export class Outcomes {
       case 'success':
         if (state.events.listenerCount('task-succeeded') > 0) state.emit('task-succeeded', message, { result: decode(outcome.value), runtime })
         return
-      case 'failure':
-        if (state.events.listenerCount('task-failed') > 0) state.emit('task-failed', message, { error: decodeError(outcome.error), runtime })
-        return
       case 'retry':
         state.emit('task-retried', message, {
           error: outcome.error === null ? null : decodeError(outcome.error),
@@ -167,6 +164,7 @@ export class Outcomes {
         state.emit('task-rejected', message, { requeue: outcome.requeue })
         return
       case 'ignore':
+      case 'failure':
         return
     }
   }

@@ -3,48 +3,36 @@
  * messages end REVOKED at once, a run not yet started is dropped, a started one is terminated on
  * request. Purging drops waiting messages without a trace.
  */
-import { TaskRevokedError } from '../model/errors.js'
 import type { TaskMessage } from '../model/message.js'
-import { REVOKED } from '../model/states.js'
-import { encodeError } from '../serializer/encode.js'
 import type { Mutation } from '../../storage/types.js'
-import type { Chords } from './chords.js'
 import type { CommitQueue } from './commit-queue.js'
+import { revokedFor } from './failure.js'
 import type { Failure } from './failure.js'
 import type { Gates } from './gates.js'
-import type { Results } from './results.js'
 import type { Runs } from './runs.js'
 import type { EngineState, Running } from './state.js'
 
 export class Revocation {
   readonly #state: EngineState
   readonly #commits: CommitQueue
-  readonly #results: Results
   readonly #runs: Runs
   readonly #gates: Gates
-  readonly #chords: Chords
   readonly #failure: Failure
 
-  constructor(state: EngineState, commits: CommitQueue, results: Results, runs: Runs, gates: Gates, chords: Chords, failure: Failure) {
+  constructor(state: EngineState, commits: CommitQueue, runs: Runs, gates: Gates, failure: Failure) {
     this.#state = state
     this.#commits = commits
-    this.#results = results
     this.#runs = runs
     this.#gates = gates
-    this.#chords = chords
     this.#failure = failure
   }
 
   async revoke(ids: readonly string[], options: { terminate?: boolean }): Promise<void> {
     const state = this.#state
-    const mutations = state.revoked.add(ids)
+    const failure = this.#failure
     const idSet = new Set(ids)
     const removed = state.scheduler.removeWhere((m) => idSet.has(m.id))
     removed.push(...this.#gates.unpark((m) => idSet.has(m.id)))
-    for (const message of removed) {
-      state.deleteMessage(mutations, message.id)
-      mutations.push(state.put(state.record(message, REVOKED, encodeError(new TaskRevokedError(`Task ${message.id} was revoked`, 'revoked')))))
-    }
     const terminated: Running[] = []
     const unstarted: Running[] = []
     for (const id of ids) {
@@ -54,21 +42,18 @@ export class Revocation {
       if (!run.started) unstarted.push(run)
       else if (options.terminate === true) terminated.push(run)
     }
-    await this.#commits.commit(mutations)
-    await this.#chords.countParts(removed.filter((m) => m.chord !== null))
-    for (const message of removed) {
-      state.known.delete(message.id)
-      this.#results.notifyRecord(message.id)
-      state.emit('task-revoked', message, { reason: 'revoked' })
-    }
+    // The revoke itself is stored first (a failure rejects to the caller); the messages it
+    // removed then end REVOKED, counted for their chord.
+    await this.#commits.commit(state.revoked.add(ids))
+    await Promise.all(removed.map((message) => failure.end(message, revokedFor(message, 'revoked'))))
     for (const run of unstarted) {
       // Prefetched but not started: it never runs (the worker drops it).
       state.executor.post({ type: 'cancel', id: run.message.id, reason: 'revoked' })
-      await this.#failure.settleAbandoned(run, REVOKED, new TaskRevokedError(`Task ${run.message.id} was revoked`, 'revoked'), 'revoked')
+      await failure.abandon(run, revokedFor(run.message, 'revoked'))
     }
     for (const run of terminated) {
       this.#runs.cancel(run, 'terminated')
-      await this.#failure.settleAbandoned(run, REVOKED, new TaskRevokedError(`Task ${run.message.id} was terminated`, 'terminated'))
+      await failure.abandon(run, revokedFor(run.message, 'terminated'))
     }
   }
 

@@ -5,8 +5,7 @@
 import { TimeLimitExceeded } from '../model/errors.js'
 import type { ResultRecord } from '../model/message.js'
 import { NONE } from '../model/context.js'
-import { FAILURE, PENDING, STARTED } from '../model/states.js'
-import type { State } from '../model/states.js'
+import { PENDING, STARTED } from '../model/states.js'
 import { microtask } from '../time/microtask.js'
 import type { Mutation } from '../../storage/types.js'
 import type { CommitQueue } from './commit-queue.js'
@@ -14,8 +13,8 @@ import type { Results } from './results.js'
 import type { Runs } from './runs.js'
 import type { EngineState, Running } from './state.js'
 
-/** Ends a run the engine gives up on (the failure room's `settleAbandoned`). */
-export type Abandon = (run: Running, state: State, error: Error) => Promise<void>
+/** Fails a run the engine gives up on (the failure room's `abandon`). */
+export type Abandon = (run: Running, error: Error) => Promise<void>
 
 export class Starts {
   readonly #state: EngineState
@@ -78,7 +77,7 @@ export class Starts {
       records[i] = record
       mutations.push(state.put(record))
     }
-    this.#commits.commitThen(mutations, () => {
+    const stored = (): void => {
       const started = state.events.listenerCount('task-started') > 0
       for (let i = 0; i < runs.length; i++) {
         const run = runs[i]!
@@ -92,7 +91,10 @@ export class Starts {
         const record = records?.[i]
         if (record !== undefined) this.#results.notify(record)
       }
-    })
+    }
+    // If the write fails the runs go on: they started already (the record follows the start), so
+    // their limits are armed as usual, and the write of their outcome decides how they end.
+    this.#commits.commitThen(mutations, stored, undefined, stored)
   }
 
   /** Overrides a task's time limits for runs that start from now on. */
@@ -121,7 +123,7 @@ export class Starts {
         state.clock.setTimer(run.startedAt + hard, () => {
           if (run.settled) return
           state.executor.post({ type: 'cancel', id: message.id, reason: 'time-limit' })
-          void this.#abandon(run, FAILURE, new TimeLimitExceeded(`Task ${message.task}[${message.id}] exceeded its time limit of ${String(hard)} ms`))
+          void this.#abandon(run, new TimeLimitExceeded(`Task ${message.task}[${message.id}] exceeded its time limit of ${String(hard)} ms`))
         }),
       )
     }

@@ -65,8 +65,12 @@ export class Workflow {
   }
 }
 
-/** A failed step of a chain inside a chord header counts for the chord in its last step's place. */
+/**
+ * The message that counts for a chord when `message` ends badly: itself, or for a step of a
+ * chain inside a chord header, the message in its chain's last step's place.
+ */
 export function chainMembership(message: TaskMessage): TaskMessage {
+  if (message.chord !== null) return message
   for (const step of message.chain) {
     const ref = step.options.chordRef
     if (ref != null && typeof ref === 'object') return { ...message, chord: ref as TaskMessage['chord'] }
