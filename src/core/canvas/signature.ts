@@ -285,7 +285,7 @@ export function signature<R = unknown>(
 }
 
 /** @internal */
-export function optionsFromJSON(json: SignatureOptionsJSON): SendOptions {
+function optionsFromJSON(json: SignatureOptionsJSON): SendOptions {
   const out: SendOptions = {}
   if (json.countdown !== undefined) out.countdown = json.countdown
   if (json.eta !== undefined) out.eta = json.eta
