@@ -1,4 +1,5 @@
 import { StorageError } from '../core/model/errors.js'
+import { NAMESPACES } from './types.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from './types.js'
 
 const resolved = Promise.resolve()
@@ -18,14 +19,8 @@ export function memoryStorage(): Storage {
 class MemoryStorage implements Storage {
   readonly name = 'memory'
   readonly capabilities = { durable: false, shared: false } as const
-  // One field per namespace, picked by a switch: the cheapest lookup on the hot path, and no
-  // namespace name can reach anything else.
-  readonly #messages = new Map<string, StoredValue>()
-  readonly #results = new Map<string, StoredValue>()
-  readonly #chords = new Map<string, StoredValue>()
-  readonly #locks = new Map<string, StoredValue>()
-  readonly #revoked = new Map<string, StoredValue>()
-  readonly #meta = new Map<string, StoredValue>()
+  // One map per namespace, in a Map (not an object), so no other name can reach anything.
+  readonly #data = new Map<Namespace, Map<string, StoredValue>>(NAMESPACES.map((ns) => [ns, new Map()]))
   #open = false
 
   async open(): Promise<void> {
@@ -90,22 +85,9 @@ class MemoryStorage implements Storage {
   }
 
   #ns(ns: Namespace): Map<string, StoredValue> {
-    switch (ns) {
-      case 'messages':
-        return this.#messages
-      case 'results':
-        return this.#results
-      case 'chords':
-        return this.#chords
-      case 'locks':
-        return this.#locks
-      case 'revoked':
-        return this.#revoked
-      case 'meta':
-        return this.#meta
-      default:
-        throw new StorageError(`Unknown storage namespace '${String(ns)}'`)
-    }
+    const map = this.#data.get(ns)
+    if (map === undefined) throw new StorageError(`Unknown storage namespace '${String(ns)}'`)
+    return map
   }
 
   #closed<T>(): Promise<T> {

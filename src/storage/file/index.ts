@@ -11,6 +11,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, ftr
 import { fdatasync as fdatasyncCb } from 'node:fs'
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
+import { NAMESPACES } from '../types.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from '../types.js'
 import { lockDirectory } from './dir-lock.js'
 import { fsyncDirectory, readIfExists, unlinkQuietly, writeAll, writeAllSync, writeFileDurably } from './durable-io.js'
@@ -20,7 +21,6 @@ import type { FileStorageOptions, ResolvedOptions } from './options.js'
 
 export type { FileStorageOptions } from './options.js'
 
-const NAMESPACES: readonly Namespace[] = ['messages', 'results', 'chords', 'locks', 'revoked', 'meta']
 const FORMAT_VERSION = 1
 
 /**
