@@ -15,7 +15,7 @@
  * `name`; `code` is a string or a number; `cause` is encoded; `data` holds the error's other own
  * enumerable properties (and an `AggregateError`'s `errors`), encoded.
  */
-import { SerializationError } from '../model/errors.js'
+import { SerializationError, prototypeName } from '../model/errors.js'
 import type { Encoded, Json } from '../model/json.js'
 import { toBase64 } from './base64.js'
 import { article, constructorName, describe, hasBehaviour, isForeignError, isSharedArrayBuffer, propertySegment } from './inspect.js'
@@ -242,7 +242,9 @@ function encodeSet(set: ReadonlySet<unknown>, stack: object[]): Json {
  */
 function errorRecord(error: Error, stack: object[]): JsonObject {
   const record: JsonObject = { name: String(error.name), message: String(error.message) }
-  const className = constructorName(error)
+  // The name its class is registered under (registerErrorClass), when the error's name is not it.
+  const proto = Object.getPrototypeOf(error) as object | null
+  const className = (proto === null ? undefined : prototypeName(proto)) ?? constructorName(error)
   if (className !== undefined && className !== record.name) record.className = className
   const stackText: unknown = error.stack
   if (typeof stackText === 'string') record.stack = stackText
