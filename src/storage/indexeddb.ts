@@ -9,9 +9,9 @@
 import { openDB } from 'idb'
 import type { IDBPDatabase, IDBPTransaction } from 'idb'
 import { ConfigError, StorageError } from '../core/model/errors.js'
+import { NAMESPACES } from './types.js'
 import type { Mutation, Namespace, Storage, StorageChange, StorageKey, StoredValue, TransactStep } from './types.js'
 
-const NAMESPACES: readonly Namespace[] = ['messages', 'results', 'chords', 'locks', 'revoked', 'meta']
 // 2 drops version 1's unused 'ready' index on messages (see NOTES.md, Browser).
 const VERSION = 2
 

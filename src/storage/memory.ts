@@ -1,4 +1,5 @@
 import { StorageError } from '../core/model/errors.js'
+import { Records } from './records.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from './types.js'
 
 const resolved = Promise.resolve()
@@ -18,14 +19,7 @@ export function memoryStorage(): Storage {
 class MemoryStorage implements Storage {
   readonly name = 'memory'
   readonly capabilities = { durable: false, shared: false } as const
-  // One field per namespace, picked by a switch: the cheapest lookup on the hot path, and no
-  // namespace name can reach anything else.
-  readonly #messages = new Map<string, StoredValue>()
-  readonly #results = new Map<string, StoredValue>()
-  readonly #chords = new Map<string, StoredValue>()
-  readonly #locks = new Map<string, StoredValue>()
-  readonly #revoked = new Map<string, StoredValue>()
-  readonly #meta = new Map<string, StoredValue>()
+  readonly #records = new Records()
   #open = false
 
   async open(): Promise<void> {
@@ -38,18 +32,18 @@ class MemoryStorage implements Storage {
 
   get(ns: Namespace, key: string): Promise<StoredValue | undefined> {
     if (!this.#open) return this.#closed()
-    return Promise.resolve(this.#ns(ns).get(key))
+    return Promise.resolve(this.#records.get(ns, key))
   }
 
   entries(ns: Namespace): Promise<Array<[string, StoredValue]>> {
     if (!this.#open) return this.#closed()
-    return Promise.resolve([...this.#ns(ns)])
+    return Promise.resolve(this.#records.entries(ns))
   }
 
   write(mutations: readonly Mutation[]): Promise<void> {
     if (!this.#open) return this.#closed()
     try {
-      this.#apply(mutations)
+      this.#records.apply(mutations)
     } catch (error) {
       // A bad batch rejects the call; it never throws synchronously at the caller.
       return Promise.reject(error)
@@ -62,7 +56,7 @@ class MemoryStorage implements Storage {
     const values = new Array<StoredValue | undefined>(keys.length)
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!
-      values[i] = this.#ns(k.ns).get(k.key)
+      values[i] = this.#records.get(k.ns, k.key)
     }
     let out: TransactStep<R>
     try {
@@ -71,41 +65,11 @@ class MemoryStorage implements Storage {
       return Promise.reject(error)
     }
     try {
-      this.#apply(out.mutations)
+      this.#records.apply(out.mutations)
     } catch (error) {
       return Promise.reject(error)
     }
     return Promise.resolve(out.result)
-  }
-
-  #apply(mutations: readonly Mutation[]): void {
-    // Validate first so a bad batch writes nothing (all or nothing).
-    for (let i = 0; i < mutations.length; i++) this.#ns(mutations[i]!.ns)
-    for (let i = 0; i < mutations.length; i++) {
-      const m = mutations[i]!
-      const map = this.#ns(m.ns)
-      if (m.op === 'put') map.set(m.key, m.value)
-      else map.delete(m.key)
-    }
-  }
-
-  #ns(ns: Namespace): Map<string, StoredValue> {
-    switch (ns) {
-      case 'messages':
-        return this.#messages
-      case 'results':
-        return this.#results
-      case 'chords':
-        return this.#chords
-      case 'locks':
-        return this.#locks
-      case 'revoked':
-        return this.#revoked
-      case 'meta':
-        return this.#meta
-      default:
-        throw new StorageError(`Unknown storage namespace '${String(ns)}'`)
-    }
   }
 
   #closed<T>(): Promise<T> {

@@ -12,8 +12,11 @@
 /** A stored value: a JSON-compatible tree (typed loosely so the core's record types fit). */
 export type StoredValue = unknown
 
+/** Every namespace, the one list: adapters make their maps, stores and files from it. */
+export const NAMESPACES = ['messages', 'results', 'chords', 'locks', 'revoked', 'meta'] as const
+
 /** Where a record lives. `meta` holds counters (e.g. the lock fencing counter). */
-export type Namespace = 'messages' | 'results' | 'chords' | 'locks' | 'revoked' | 'meta'
+export type Namespace = (typeof NAMESPACES)[number]
 
 /** One record's address. */
 export interface StorageKey {

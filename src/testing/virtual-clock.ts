@@ -1,5 +1,6 @@
 import type { Clock, ClockParticipant, TimerHandle } from '../core/time/clock.js'
 import { TimeoutError } from '../core/model/errors.js'
+import { Heap } from '../core/time/heap.js'
 
 /** A clock that moves only when the test says so. */
 export interface VirtualClock extends Clock {
@@ -50,50 +51,24 @@ const DEFAULT_START = 1_735_689_600_000
 export function virtualClock(options: { now?: number | Date } = {}): VirtualClock {
   let now = options.now instanceof Date ? options.now.getTime() : (options.now ?? DEFAULT_START)
   let seq = 0
-  const heap: VirtualTimer[] = []
+  const heap = new Heap<VirtualTimer>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq))
   /** Timers not done and not background: what runAll runs to and pending() counts. */
   let foreground = 0
   const participants = new Set<ClockParticipant>()
   let flushScheduled = false
 
-  const less = (a: VirtualTimer, b: VirtualTimer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq)
-  const push = (timer: VirtualTimer): void => {
-    heap.push(timer)
-    let i = heap.length - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (!less(heap[i]!, heap[parent]!)) break
-      ;[heap[i], heap[parent]] = [heap[parent]!, heap[i]!]
-      i = parent
-    }
-  }
-  const pop = (): VirtualTimer | undefined => {
-    const top = heap[0]
-    const last = heap.pop()
-    if (heap.length > 0 && last !== undefined) {
-      heap[0] = last
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l
-        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r
-        if (m === i) break
-        ;[heap[i], heap[m]] = [heap[m]!, heap[i]!]
-        i = m
-      }
+  const peek = (): VirtualTimer | undefined => {
+    let top = heap.peek()
+    while (top?.done) {
+      heap.pop()
+      top = heap.peek()
     }
     return top
-  }
-  const peek = (): VirtualTimer | undefined => {
-    while (heap.length > 0 && heap[0]!.done) pop()
-    return heap[0]
   }
   /** Foreground timers fired so far (runAll's count and limit leave background ones out). */
   let firedForeground = 0
   const fire = (timer: VirtualTimer): void => {
-    pop()
+    heap.pop()
     timer.done = true
     if (!timer.background) {
       foreground--
@@ -143,7 +118,7 @@ export function virtualClock(options: { now?: number | Date } = {}): VirtualCloc
     setTimer(at, fn, options) {
       const timer = new VirtualTimer(at, ++seq, fn, options?.background === true)
       if (!timer.background) foreground++
-      push(timer)
+      heap.push(timer)
       if (at <= now && !flushScheduled) {
         flushScheduled = true
         queueMicrotask(flushDue)

@@ -227,7 +227,7 @@ function stateOf(value: unknown): unknown {
  * `inner`, whose first write (or transact step) holding a mutation that `matches` fails, as a
  * storage that lost its disk or quota would: nothing of that call is written. Later calls pass.
  */
-export function failingOnce(inner: Storage, matches: (m: Mutation) => boolean): Storage {
+function failingOnce(inner: Storage, matches: (m: Mutation) => boolean): Storage {
   let armed = true
   const trips = (mutations: readonly Mutation[]): boolean => {
     if (!armed || !mutations.some(matches)) return false

@@ -379,6 +379,51 @@ describe('errors', () => {
     expect(decoded.name).toBe('Error')
   })
 
+  it("keeps celeriac's errors when a minifier renames their classes (the name is a literal on the prototype)", () => {
+    const original = Object.getOwnPropertyDescriptor(ChordError, 'name')!
+    Object.defineProperty(ChordError, 'name', { value: 'q' })
+    try {
+      const error = new ChordError('chord failed', 'task-1')
+      expect(error.name).toBe('ChordError')
+      const tree = JSON.parse(JSON.stringify(encodeError(error))) as { v: { name: string; className?: string } }
+      expect(tree.v.name).toBe('ChordError')
+      expect(tree.v.className).toBeUndefined()
+      const decoded = decodeError(tree as unknown as Encoded)
+      expect(decoded).toBeInstanceOf(ChordError)
+      expect(decoded.name).toBe('ChordError')
+      expect((decoded as ChordError).taskId).toBe('task-1')
+    } finally {
+      Object.defineProperty(ChordError, 'name', original)
+    }
+  })
+
+  it('finds a class named on its prototype by that name, whatever its function is called (two bundles minified apart)', () => {
+    // The same class as two bundles (the app's, a worker's) would have it, minified to b and c.
+    class b extends Error {
+      static {
+        b.prototype.name = 'InvoiceLocked'
+      }
+    }
+    class c extends Error {
+      static {
+        c.prototype.name = 'InvoiceLocked'
+      }
+    }
+    registerErrorClass(c)
+    const tree = JSON.parse(JSON.stringify(encodeError(new b('locked')))) as { v: { name: string; className?: string } }
+    expect(tree.v).toMatchObject({ name: 'InvoiceLocked', message: 'locked' })
+    expect(tree.v.className).toBeUndefined()
+    const decoded = decodeError(tree as unknown as Encoded)
+    expect(decoded).toBeInstanceOf(c)
+    expect(decoded.name).toBe('InvoiceLocked')
+    expect(Object.keys(decoded)).toEqual([])
+  })
+
+  it('encodes an error whose prototype has a `name` accessor (DOMException)', () => {
+    const tree = encodeError(new DOMException('stopped', 'AbortError')) as { v: { name: string; className?: string; message: string } }
+    expect(tree.v).toMatchObject({ name: 'AbortError', className: 'DOMException', message: 'stopped' })
+  })
+
   it('brings an unregistered class as TaskError with originalName', () => {
     class PaymentDeclined extends Error {
       constructor(

@@ -9,6 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { StorageError } from '../../src/index.js'
 import type { Mutation, Namespace, Storage, StorageKey } from '../../src/index.js'
+import { NAMESPACES } from '../../src/storage/types.js'
 
 export interface ContractOptions {
   /**
@@ -17,8 +18,6 @@ export interface ContractOptions {
    */
   reopen?: (storage: Storage) => Storage
 }
-
-const NAMESPACES: readonly Namespace[] = ['messages', 'results', 'chords', 'locks', 'revoked', 'meta']
 
 const put = (ns: Namespace, key: string, value: unknown): Mutation => ({ op: 'put', ns, key, value })
 const del = (ns: Namespace, key: string): Mutation => ({ op: 'delete', ns, key })

@@ -69,6 +69,7 @@ it("opening a version 1 database keeps its records and drops the unused 'ready' 
       request.onerror = () => reject(request.error)
     })
   const v1 = await raw(1, (db) => {
+    // Version 1's stores, as they were (not today's list).
     for (const ns of ['messages', 'results', 'chords', 'locks', 'revoked', 'meta']) {
       const store = db.createObjectStore(ns)
       if (ns === 'messages') store.createIndex('ready', ['queue', 'priority', 'seq'])

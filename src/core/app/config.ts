@@ -49,7 +49,7 @@ export interface Config {
 }
 
 /** The default network: the browser's when there is one, else always online. */
-export function defaultNetwork(): Network {
+function defaultNetwork(): Network {
   const scope = globalThis as {
     navigator?: { onLine?: boolean }
     addEventListener?: (type: string, listener: () => void) => void

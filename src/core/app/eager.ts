@@ -11,7 +11,7 @@ import { decode, decodeError } from '../serializer/decode.js'
 import { encode } from '../serializer/encode.js'
 import type { Task } from '../task/task.js'
 import type { RunContext } from '../task/task.js'
-import { trace } from '../task/tracer.js'
+import { retryDue, trace } from '../task/tracer.js'
 import type { Clock } from '../time/clock.js'
 
 type AnyTask = Task<never, unknown>
@@ -47,8 +47,7 @@ export async function applyEager(task: AnyTask, args: readonly unknown[], option
     const done = outcome!
     if (done.type === 'success') return new EagerResult(id, SUCCESS, decode(done.value))
     if (done.type === 'retry') {
-      const countdown = done.jitter ? Math.floor(env.random() * ((done.countdown ?? 0) + 1)) : (done.countdown ?? 0)
-      const due = done.eta ?? clock.now() + countdown
+      const due = retryDue(done, clock.now(), env.random)
       await new Promise<void>((resolve) => clock.setTimer(due, resolve))
       retries++
       continue

@@ -1,5 +1,6 @@
 /** Send options and arguments in their JSON form (what a signature's `toJSON` writes). */
-import type { LinkTarget, SendOptions } from '../model/options.js'
+import { PLAIN_SEND_OPTIONS } from '../model/options.js'
+import type { LinkTarget, PlainSendOption, SendOptions } from '../model/options.js'
 import type { SignatureJSON, SignatureOptionsJSON } from '../model/message.js'
 import type { Encoded } from '../model/json.js'
 import { checkTime } from '../model/validate.js'
@@ -27,22 +28,25 @@ export function optionsToJSON(options: Readonly<SendOptions>): SignatureOptionsJ
   }
   if (!given) return NO_OPTIONS_JSON
   const out: SignatureOptionsJSON = {}
-  if (options.countdown !== undefined) out.countdown = options.countdown
+  copyPlainOptions(options, out)
   if (options.eta !== undefined) out.eta = checkTime(options.eta, 'eta')
   if (options.expires !== undefined) {
     if (options.expires instanceof Date) out.expiresAt = checkTime(options.expires, 'expires')
     else out.expires = options.expires
   }
-  if (options.queue !== undefined) out.queue = options.queue
-  if (options.priority !== undefined) out.priority = options.priority
   if (options.headers !== undefined) out.headers = encode(options.headers, 'headers')
-  if (options.taskId !== undefined) out.taskId = options.taskId
   if (options.link !== undefined) out.link = asList(options.link).map((s) => s.toJSON() as SignatureJSON)
   if (options.linkError !== undefined) out.linkError = asList(options.linkError).map((s) => s.toJSON() as SignatureJSON)
-  if (options.ignoreResult !== undefined) out.ignoreResult = options.ignoreResult
-  if (options.timeLimit !== undefined) out.timeLimit = options.timeLimit
-  if (options.softTimeLimit !== undefined) out.softTimeLimit = options.softTimeLimit
   return out
+}
+
+/** @internal Copies the send options kept as given (PLAIN_SEND_OPTIONS), either way between a send and its JSON. */
+export function copyPlainOptions(from: Readonly<Pick<SendOptions, PlainSendOption>>, to: Pick<SendOptions, PlainSendOption>): void {
+  const out = to as Record<PlainSendOption, unknown>
+  for (let i = 0; i < PLAIN_SEND_OPTIONS.length; i++) {
+    const key = PLAIN_SEND_OPTIONS[i]!
+    if (from[key] !== undefined) out[key] = from[key]
+  }
 }
 
 const NO_OPTIONS_JSON: SignatureOptionsJSON = Object.freeze({})

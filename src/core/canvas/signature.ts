@@ -9,7 +9,7 @@ import type { LinkTarget, SendOptions } from '../model/options.js'
 import type { SignatureJSON, SignatureOptionsJSON } from '../model/message.js'
 import { decode } from '../serializer/decode.js'
 import type { AsyncResult, GroupResult } from '../result/result.js'
-import { asList, encodeArgs, optionsToJSON } from './options-json.js'
+import { asList, copyPlainOptions, encodeArgs, optionsToJSON } from './options-json.js'
 
 /** What sends a signature: a started app. Kept as an interface so signatures never import the app. */
 export interface Sender {
@@ -285,21 +285,15 @@ export function signature<R = unknown>(
 }
 
 /** @internal */
-export function optionsFromJSON(json: SignatureOptionsJSON): SendOptions {
+function optionsFromJSON(json: SignatureOptionsJSON): SendOptions {
   const out: SendOptions = {}
-  if (json.countdown !== undefined) out.countdown = json.countdown
+  copyPlainOptions(json, out)
   if (json.eta !== undefined) out.eta = json.eta
   if (json.expiresAt !== undefined) out.expires = new Date(json.expiresAt)
   else if (json.expires !== undefined) out.expires = json.expires
-  if (json.queue !== undefined) out.queue = json.queue
-  if (json.priority !== undefined) out.priority = json.priority
   if (json.headers !== undefined) out.headers = decode(json.headers)
-  if (json.taskId !== undefined) out.taskId = json.taskId
   if (json.link !== undefined) out.link = json.link.map((s) => Signature.fromJSON(s))
   if (json.linkError !== undefined) out.linkError = json.linkError.map((s) => Signature.fromJSON(s))
-  if (json.ignoreResult !== undefined) out.ignoreResult = json.ignoreResult
-  if (json.timeLimit !== undefined) out.timeLimit = json.timeLimit
-  if (json.softTimeLimit !== undefined) out.softTimeLimit = json.softTimeLimit
   return out
 }
 

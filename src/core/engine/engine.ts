@@ -196,7 +196,7 @@ export class Engine implements ResultSource {
         return this.#outcomes.onOutcome(message.id, message.outcome, message.hooks)
       case 'finished': {
         const run = this.#state.running.get(message.id)
-        if (run !== undefined && run.hooks) {
+        if (run?.hooks) {
           run.hooks = false
           this.#runs.release(run)
         }

@@ -11,6 +11,7 @@ import type { State } from '../model/states.js'
 import { decode, decodeError } from '../serializer/decode.js'
 import type { Mutation } from '../../storage/types.js'
 import { NONE } from '../model/context.js'
+import { retryDue } from '../task/tracer.js'
 import type { Chords } from './chords.js'
 import type { CommitQueue } from './commit-queue.js'
 import { failedBy, failedWith, rejectedWith, storageFailure } from './failure.js'
@@ -90,10 +91,7 @@ export class Outcomes {
         break
       }
       case 'retry': {
-        const now = state.clock.now()
-        // Full jitter, inclusive of both ends as in Celery; drawn here so a seeded random works in any executor.
-        const countdown = outcome.jitter ? Math.floor(state.config.random() * ((outcome.countdown ?? 0) + 1)) : (outcome.countdown ?? 0)
-        const eta = outcome.eta ?? now + countdown
+        const eta = retryDue(outcome, state.clock.now(), state.config.random)
         record = state.record(message, RETRY, outcome.error, run.children)
         followUps = [{ ...message, retries: message.retries + 1, eta, leased: false }]
         requeued = true

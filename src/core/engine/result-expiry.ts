@@ -12,7 +12,7 @@ const MINUTE = 60_000
 const DAY = 86_400_000
 
 /** Whether a stored result has outlived its TTL at `now`. */
-export function isExpired(record: ResultRecord, now: number): boolean {
+function isExpired(record: ResultRecord, now: number): boolean {
   return record.expiresAt !== null && record.expiresAt <= now
 }
 

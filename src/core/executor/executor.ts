@@ -52,7 +52,7 @@ export interface Executor {
 }
 
 /** Turns a cancel reason into the error `self.signal` aborts with. */
-export function cancelError(id: string, reason: CancelReason): Error {
+function cancelError(id: string, reason: CancelReason): Error {
   switch (reason) {
     case 'soft-time-limit':
       return new SoftTimeLimitExceeded(`Soft time limit exceeded for task ${id}`)

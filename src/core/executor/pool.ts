@@ -14,7 +14,7 @@ import type { TaskProfile } from '../model/options.js'
 import { microtask } from '../time/microtask.js'
 
 /** The few things the pool needs from a worker. */
-export interface PoolWorker {
+interface PoolWorker {
   post(batch: ToWorker): void
   /** Ends the worker now (a busy loop included). */
   terminate(): Promise<void> | void

@@ -26,20 +26,32 @@ export type ErrorCode =
   | 'STORAGE'
   | 'CONFIG'
 
-/** Base class of every error celeriac raises. `code` is stable across versions. */
+/**
+ * Base class of every error celeriac raises. `code` is stable across versions.
+ *
+ * Each class names itself with a string literal on its prototype, in a static block
+ * (`ChordError.prototype.name = 'ChordError'`), not from `new.target.name` or `constructor.name`,
+ * which a minifier renames: the name is how an error finds its class again across a boundary (see
+ * {@link registerErrorClass}). A subclass of your own does the same, or it is named as its parent.
+ */
 export class CeleriacError extends Error {
+  static {
+    CeleriacError.prototype.name = 'CeleriacError'
+  }
   /** Stable machine-readable code, e.g. `'NOT_REGISTERED'`. */
   readonly code: ErrorCode
 
   constructor(code: ErrorCode, message: string, options?: CeleriacErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
-    this.name = new.target.name
   }
 }
 
 /** A task name that no app (or worker) has registered. */
 export class NotRegistered extends CeleriacError {
+  static {
+    NotRegistered.prototype.name = 'NotRegistered'
+  }
   constructor(message: string) {
     super('NOT_REGISTERED', message)
   }
@@ -47,6 +59,9 @@ export class NotRegistered extends CeleriacError {
 
 /** A value that cannot cross a boundary as data; `path` names where it is (`args[0].user`). */
 export class SerializationError extends CeleriacError {
+  static {
+    SerializationError.prototype.name = 'SerializationError'
+  }
   readonly path: string
   constructor(message: string, path = '', options?: CeleriacErrorOptions) {
     super('SERIALIZATION', message, options)
@@ -59,6 +74,9 @@ export class SerializationError extends CeleriacError {
  * `originalName`, message, stack and own data.
  */
 export class TaskError extends CeleriacError {
+  static {
+    TaskError.prototype.name = 'TaskError'
+  }
   originalName: string
   constructor(message: string, originalName = 'Error', options?: CeleriacErrorOptions) {
     super('TASK_ERROR', message, options)
@@ -80,6 +98,9 @@ export interface RetryRequest {
 
 /** Thrown (by `throw self.retry(...)`) to re-run the task later. */
 export class Retry extends CeleriacError {
+  static {
+    Retry.prototype.name = 'Retry'
+  }
   readonly exc: unknown
   readonly request: RetryRequest
   constructor(request: RetryRequest = {}) {
@@ -92,6 +113,9 @@ export class Retry extends CeleriacError {
 
 /** The task asked to retry past its `maxRetries` and gave no `exc` to raise instead. */
 export class MaxRetriesExceededError extends CeleriacError {
+  static {
+    MaxRetriesExceededError.prototype.name = 'MaxRetriesExceededError'
+  }
   constructor(message: string) {
     super('MAX_RETRIES_EXCEEDED', message)
   }
@@ -99,6 +123,9 @@ export class MaxRetriesExceededError extends CeleriacError {
 
 /** `get()` on a revoked (or expired) task. `reason` is `'revoked'`, `'expired'` or `'terminated'`. */
 export class TaskRevokedError extends CeleriacError {
+  static {
+    TaskRevokedError.prototype.name = 'TaskRevokedError'
+  }
   reason: string
   constructor(message: string, reason = 'revoked') {
     super('TASK_REVOKED', message)
@@ -108,6 +135,9 @@ export class TaskRevokedError extends CeleriacError {
 
 /** The task ran past its hard `timeLimit`. */
 export class TimeLimitExceeded extends CeleriacError {
+  static {
+    TimeLimitExceeded.prototype.name = 'TimeLimitExceeded'
+  }
   constructor(message: string) {
     super('TIME_LIMIT_EXCEEDED', message)
   }
@@ -115,6 +145,9 @@ export class TimeLimitExceeded extends CeleriacError {
 
 /** The reason `self.signal` aborts with when the soft time limit passes; a task may catch it. */
 export class SoftTimeLimitExceeded extends CeleriacError {
+  static {
+    SoftTimeLimitExceeded.prototype.name = 'SoftTimeLimitExceeded'
+  }
   constructor(message: string) {
     super('SOFT_TIME_LIMIT_EXCEEDED', message)
   }
@@ -122,6 +155,9 @@ export class SoftTimeLimitExceeded extends CeleriacError {
 
 /** A chord's header task failed or was revoked; the body did not run. `cause` is the original. */
 export class ChordError extends CeleriacError {
+  static {
+    ChordError.prototype.name = 'ChordError'
+  }
   taskId: string
   constructor(message: string, taskId: string, options?: CeleriacErrorOptions) {
     super('CHORD_ERROR', message, options)
@@ -131,6 +167,9 @@ export class ChordError extends CeleriacError {
 
 /** A wait (`get({ timeout })`, `stop({ timeout })`, `acquire({ wait })`) ran out of time. */
 export class TimeoutError extends CeleriacError {
+  static {
+    TimeoutError.prototype.name = 'TimeoutError'
+  }
   constructor(message: string) {
     super('TIMEOUT', message)
   }
@@ -138,6 +177,9 @@ export class TimeoutError extends CeleriacError {
 
 /** Thrown by a task to reject its message; with `requeue` it is queued again. */
 export class Reject extends CeleriacError {
+  static {
+    Reject.prototype.name = 'Reject'
+  }
   readonly requeue: boolean
   constructor(reason = 'rejected', requeue = false) {
     super('REJECT', reason)
@@ -147,6 +189,9 @@ export class Reject extends CeleriacError {
 
 /** Thrown by a task to end it with no state stored and no hooks after. */
 export class Ignore extends CeleriacError {
+  static {
+    Ignore.prototype.name = 'Ignore'
+  }
   constructor(message = 'ignored') {
     super('IGNORE', message)
   }
@@ -154,6 +199,9 @@ export class Ignore extends CeleriacError {
 
 /** The process or worker running the task died before it finished. */
 export class WorkerLostError extends CeleriacError {
+  static {
+    WorkerLostError.prototype.name = 'WorkerLostError'
+  }
   constructor(message: string) {
     super('WORKER_LOST', message)
   }
@@ -161,6 +209,9 @@ export class WorkerLostError extends CeleriacError {
 
 /** A storage adapter failed, or found its data damaged. */
 export class StorageError extends CeleriacError {
+  static {
+    StorageError.prototype.name = 'StorageError'
+  }
   constructor(message: string, options?: CeleriacErrorOptions) {
     super('STORAGE', message, options)
   }
@@ -168,6 +219,9 @@ export class StorageError extends CeleriacError {
 
 /** Bad configuration, bad options, or a call at the wrong time (e.g. sending before `start()`). */
 export class ConfigError extends CeleriacError {
+  static {
+    ConfigError.prototype.name = 'ConfigError'
+  }
   constructor(message: string) {
     super('CONFIG', message)
   }
@@ -180,15 +234,31 @@ const errorClasses = new Map<string, ErrorClass>()
 
 /**
  * Makes errors of `cls` arrive as instances of `cls` wherever they are decoded (results, worker
- * boundaries), matched by the class name. celeriac's own errors and JavaScript's built-in errors
- * are registered already; classes named in a task's `autoretryFor` are registered by `app.task`.
+ * boundaries), matched by the class's name: the `name` its prototype sets, as celeriac's own
+ * errors and the built-ins do (which survives a minifier), else the constructor's name.
+ * celeriac's own errors and JavaScript's built-in errors are registered already; classes named in
+ * a task's `autoretryFor` are registered by `app.task`.
  *
  * @example
- * class PaymentDeclined extends Error {}
+ * class PaymentDeclined extends Error {
+ *   static {
+ *     PaymentDeclined.prototype.name = 'PaymentDeclined'
+ *   }
+ * }
  * registerErrorClass(PaymentDeclined)
  */
 export function registerErrorClass(cls: ErrorClass): void {
-  errorClasses.set(cls.name, cls)
+  errorClasses.set(prototypeName(cls.prototype as object) ?? cls.name, cls)
+}
+
+/**
+ * The `name` a prototype sets on its own, as a plain string value (not one it inherits, nor an
+ * accessor such as DOMException's, which throws on the prototype itself): a class's name that a
+ * minifier leaves alone.
+ */
+export function prototypeName(proto: object): string | undefined {
+  const name: unknown = Object.getOwnPropertyDescriptor(proto, 'name')?.value
+  return typeof name === 'string' ? name : undefined
 }
 
 /** The class registered under `name`, if any. */

@@ -3,6 +3,7 @@
  * record. Both are plain JSON; user values inside them are already encoded by the serializer.
  */
 import type { Encoded } from './json.js'
+import type { PlainSendOption, SendOptions } from './options.js'
 import type { State } from './states.js'
 
 /** The JSON form of a signature (any canvas node). */
@@ -22,21 +23,15 @@ export interface SignatureJSON {
   body?: SignatureJSON
 }
 
-export interface SignatureOptionsJSON {
-  countdown?: number
+/** A signature's send options as JSON: the plain ones as given, the others converted. */
+export interface SignatureOptionsJSON extends Pick<SendOptions, PlainSendOption> {
   eta?: number
   expires?: number
   /** Absolute expiry (epoch ms), when `expires` was a Date. */
   expiresAt?: number
-  queue?: string
-  priority?: number
   headers?: Encoded
-  taskId?: string
   link?: SignatureJSON[]
   linkError?: SignatureJSON[]
-  ignoreResult?: boolean
-  timeLimit?: number
-  softTimeLimit?: number
   /** @internal marks the step whose result counts for a chord (a chain's last step). */
   chordRef?: ChordRef | null
   /** @internal the group this step's result belongs to. */

@@ -112,6 +112,17 @@ export interface SendOptions {
   softTimeLimit?: number
 }
 
+/**
+ * The send options whose JSON form (a signature's `toJSON`) is the value as given; the others are
+ * converted on the way (times made absolute, headers encoded, links as JSON).
+ */
+export const PLAIN_SEND_OPTIONS = ['countdown', 'queue', 'priority', 'taskId', 'ignoreResult', 'timeLimit', 'softTimeLimit'] as const satisfies ReadonlyArray<
+  keyof SendOptions
+>
+
+/** The name of a send option stored as given. */
+export type PlainSendOption = (typeof PLAIN_SEND_OPTIONS)[number]
+
 /** Something that can be linked: a signature (any canvas). */
 export interface LinkTarget {
   toJSON(): unknown
@@ -124,65 +135,45 @@ export interface Network {
   subscribe(onChange: () => void): () => void
 }
 
-/** Options with their defaults applied. */
-export interface ResolvedTaskOptions {
-  bind: boolean
-  queue: string | undefined
-  priority: number | undefined
-  maxRetries: number | null
-  defaultRetryDelay: number
-  autoretryFor: ErrorMatcher | undefined
-  dontAutoretryFor: ErrorMatcher | undefined
-  retryBackoff: boolean | number
-  retryBackoffMax: number
-  retryJitter: boolean
-  rateLimit: Rate | null
-  timeLimit: number | null
-  softTimeLimit: number | null
-  expires: number | null
-  acksLate: boolean
-  rejectOnWorkerLost: boolean
-  ignoreResult: boolean
-  trackStarted: boolean
-  lock: TaskLockOption | null
-  requires: 'online' | null
-}
+/** The task options with no default: unset, the send and the routes decide (or, for the matchers, nothing retries). */
+type UnsetByDefault = 'queue' | 'priority' | 'autoretryFor' | 'dontAutoretryFor'
 
 /**
- * What the engine needs to know of a task to send and schedule it, as plain data: a registered
+ * The task options with their defaults applied: each one set (to `undefined` for those with no
+ * default). {@link TaskOptions} is the one list of names and types; this and the others follow
+ * from it.
+ */
+export type ResolvedTaskOptions = Required<Omit<TaskOptions, UnsetByDefault>> & { [K in UnsetByDefault]: TaskOptions[K] }
+
+/**
+ * The options the engine needs of a task to send and schedule it, as plain data: a registered
  * Task has these fields, and a worker reports them for the tasks its module registered.
  */
-export interface TaskProfile {
-  queue: string | undefined
-  priority: number | undefined
-  expires: number | null
-  ignoreResult: boolean
-  acksLate: boolean
-  rejectOnWorkerLost: boolean
-  trackStarted: boolean
-  timeLimit: number | null
-  softTimeLimit: number | null
-  rateLimit: Rate | null
-  requires?: 'online' | null
-}
+const PROFILE_OPTIONS = [
+  'queue',
+  'priority',
+  'expires',
+  'ignoreResult',
+  'acksLate',
+  'rejectOnWorkerLost',
+  'trackStarted',
+  'timeLimit',
+  'softTimeLimit',
+  'rateLimit',
+  'requires',
+] as const satisfies ReadonlyArray<keyof TaskOptions>
 
-/** @internal The profile of a task as data. */
+/** What the engine needs to know of a task (see {@link PROFILE_OPTIONS}). */
+export type TaskProfile = Pick<ResolvedTaskOptions, (typeof PROFILE_OPTIONS)[number]>
+
+/** @internal The profile of a task as data (what crosses from a worker). */
 export function profileOf(task: TaskProfile): TaskProfile {
-  return {
-    queue: task.queue,
-    priority: task.priority,
-    expires: task.expires,
-    ignoreResult: task.ignoreResult,
-    acksLate: task.acksLate,
-    rejectOnWorkerLost: task.rejectOnWorkerLost,
-    trackStarted: task.trackStarted,
-    timeLimit: task.timeLimit,
-    softTimeLimit: task.softTimeLimit,
-    rateLimit: task.rateLimit,
-    requires: task.requires ?? null,
-  }
+  const profile: Partial<Record<keyof TaskProfile, unknown>> = {}
+  for (let i = 0; i < PROFILE_OPTIONS.length; i++) profile[PROFILE_OPTIONS[i]!] = task[PROFILE_OPTIONS[i]!]
+  return profile as TaskProfile
 }
 
+/** Every default, in one place; its keys are the option names at run time. */
 export const TASK_DEFAULTS: ResolvedTaskOptions = {
   bind: false,
   queue: undefined,
@@ -206,6 +197,7 @@ export const TASK_DEFAULTS: ResolvedTaskOptions = {
   requires: null,
 }
 
+/** The names of the task options. */
 export const TASK_OPTION_KEYS = Object.keys(TASK_DEFAULTS) as Array<keyof ResolvedTaskOptions>
 
 export const DEFAULT_QUEUE = 'default'

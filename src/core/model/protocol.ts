@@ -63,7 +63,7 @@ export type FromRuntime =
   | { readonly type: 'log'; readonly id: string; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly text: string }
 
 /** Worker -> pool, once at start: the task module loaded (with the task names it registered), or not. */
-export type WorkerHello =
+type WorkerHello =
   | { readonly type: 'ready'; readonly tasks: ReadonlyArray<{ readonly name: string; readonly profile: TaskProfile }> }
   | { readonly type: 'init-failed'; readonly error: Encoded }
 

@@ -57,7 +57,7 @@ export function parseRate(rate: Rate | null | undefined, where: string): number 
   return PER[match[2] as keyof typeof PER] / count
 }
 
-export function describe(value: unknown): string {
+function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value)
   if (value instanceof Date) return `Date(${String(value.getTime())})`

@@ -297,7 +297,7 @@ export class EagerResult<T = unknown> {
 }
 
 /** @internal */
-export function infoOf(record: ResultRecord): unknown {
+function infoOf(record: ResultRecord): unknown {
   if (record.result === null) return null
   if (record.state === FAILURE || record.state === REVOKED || record.state === 'RETRY') return decodeError(record.result)
   return decode(record.result)

@@ -28,7 +28,7 @@ function decodeValue(tree: Json): unknown {
     return out
   }
   const tag = tree[TAG]
-  if (tag !== undefined && Object.prototype.hasOwnProperty.call(tree, TAG)) return decodeTagged(tag, tree.v)
+  if (tag !== undefined && Object.hasOwn(tree, TAG)) return decodeTagged(tag, tree.v)
   return decodeRecord(tree)
 }
 
@@ -106,8 +106,8 @@ function decodeTagged(tag: Json, v: Json | undefined): unknown {
  */
 export function decodeError(tree: Encoded): Error {
   let record: Json | undefined = tree
-  if (isRecord(record) && record[TAG] === 'Error' && Object.prototype.hasOwnProperty.call(record, TAG)) record = record.v
-  if (!isRecord(record) || Object.prototype.hasOwnProperty.call(record, TAG)) {
+  if (isRecord(record) && record[TAG] === 'Error' && Object.hasOwn(record, TAG)) record = record.v
+  if (!isRecord(record) || Object.hasOwn(record, TAG)) {
     return new TaskError(typeof tree === 'string' ? tree : `A value that is not an error was raised: ${describe(tree)}`)
   }
   return decodeErrorRecord(record)

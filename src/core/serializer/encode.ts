@@ -7,10 +7,15 @@
  * A tagged value is `{ "$": "<Tag>", "v": <payload> }` (`v` omitted for `undefined`). Tags:
  * `undefined`, `Number` (`"NaN"`, `"Infinity"`, `"-Infinity"`, `"-0"`), `Date` (epoch ms, `null`
  * when invalid), `BigInt` (decimal string), `Map` (`[[key, value], ...]`), `Set`, `Uint8Array`
- * (base64), `Error` ({@link EncodedError}) and `Object`, which escapes a plain object that has an
- * own `"$"` key of its own.
+ * (base64), `Error` (below) and `Object`, which escapes a plain object that has an own `"$"` key of
+ * its own.
+ *
+ * The payload of an `Error` tag is what survives of an error: `{ name, message, className?, stack?,
+ * code?, cause?, data? }`. `className` is there only when the constructor's name differs from
+ * `name`; `code` is a string or a number; `cause` is encoded; `data` holds the error's other own
+ * enumerable properties (and an `AggregateError`'s `errors`), encoded.
  */
-import { SerializationError } from '../model/errors.js'
+import { SerializationError, prototypeName } from '../model/errors.js'
 import type { Encoded, Json } from '../model/json.js'
 import { toBase64 } from './base64.js'
 import { article, constructorName, describe, hasBehaviour, isForeignError, isSharedArrayBuffer, propertySegment } from './inspect.js'
@@ -136,7 +141,7 @@ function encodeObject(object: object, stack: object[]): Json {
   if (proto === Object.prototype || proto === null) return encodeRecord(object, stack)
   if (object instanceof Date) {
     const ms = object.getTime()
-    return { [TAG]: 'Date', v: ms === ms ? ms : null }
+    return { [TAG]: 'Date', v: Number.isNaN(ms) ? null : ms }
   }
   if (object instanceof Map) return encodeMap(object, stack)
   if (object instanceof Set) return encodeSet(object, stack)
@@ -237,7 +242,9 @@ function encodeSet(set: ReadonlySet<unknown>, stack: object[]): Json {
  */
 function errorRecord(error: Error, stack: object[]): JsonObject {
   const record: JsonObject = { name: String(error.name), message: String(error.message) }
-  const className = constructorName(error)
+  // The name its class is registered under (registerErrorClass), when the error's name is not it.
+  const proto = Object.getPrototypeOf(error) as object | null
+  const className = (proto === null ? undefined : prototypeName(proto)) ?? constructorName(error)
   if (className !== undefined && className !== record.name) record.className = className
   const stackText: unknown = error.stack
   if (typeof stackText === 'string') record.stack = stackText
@@ -295,7 +302,7 @@ function located(error: unknown, root: string): unknown {
 }
 
 /**
- * Encodes anything thrown as an `Error` tag (`{ "$": "Error", "v": EncodedError }`), which both
+ * Encodes anything thrown as an `Error` tag (`{ "$": "Error", "v": { name, message, ... } }`), which both
  * {@link decodeError} and {@link decode} turn back into an error. Never throws: an error's cause or
  * own property that cannot be encoded is described or dropped, and a thrown non-error becomes a
  * record named `'Error'` whose message describes it (`String(x)`, or JSON for objects).

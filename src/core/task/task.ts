@@ -5,7 +5,7 @@
  */
 import { ConfigError, MaxRetriesExceededError, Retry } from '../model/errors.js'
 import type { RetryRequest } from '../model/errors.js'
-import type { ErrorMatcher, Rate, SendOptions, TaskLockOption } from '../model/options.js'
+import type { ResolvedTaskOptions, SendOptions } from '../model/options.js'
 import type { AsyncResult, EagerResult, GroupResult } from '../result/result.js'
 import { Signature } from '../canvas/signature.js'
 import { chunks } from '../canvas/compose.js'
@@ -91,6 +91,16 @@ const noop = (): void => {}
 const NO_OPTIONS: SendOptions = Object.freeze({})
 
 /**
+ * The task options as fields of a task, typed from `TaskOptions` (the one list of them):
+ * declared, not initialized, so a subclass's fields are defaults; app.task sets every one. The
+ * `lock` option is `lockOption`, named apart from the `lock()` method (set it so in a base class).
+ */
+type TaskOptionFields = Omit<ResolvedTaskOptions, 'lock'> & { lockOption: ResolvedTaskOptions['lock'] }
+
+/** Gives Task the option fields as types only: at run time an empty class. */
+const OptionFields = class {} as new () => TaskOptionFields
+
+/**
  * The base class of tasks. Subclass it to share behaviour (hooks, helpers, option defaults) and
  * pass the subclass as `base`:
  *
@@ -101,34 +111,11 @@ const NO_OPTIONS: SendOptions = Object.freeze({})
  * }
  * const charge = app.task('billing.charge', { base: LoggedTask, bind: true }, async (self, id: string) => { ... })
  */
-export class Task<A extends unknown[] = unknown[], R = unknown> {
+export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFields {
   /** The registered name. */
   declare name: string
   /** The app it was registered on. */
   declare app: TaskOwner
-  // Options: declared, not initialized, so a subclass's fields are defaults (see app.task).
-  declare bind: boolean
-  declare queue: string | undefined
-  declare priority: number | undefined
-  declare maxRetries: number | null
-  declare defaultRetryDelay: number
-  declare autoretryFor: ErrorMatcher | undefined
-  declare dontAutoretryFor: ErrorMatcher | undefined
-  declare retryBackoff: boolean | number
-  declare retryBackoffMax: number
-  declare retryJitter: boolean
-  declare rateLimit: Rate | null
-  declare timeLimit: number | null
-  declare softTimeLimit: number | null
-  declare expires: number | null
-  declare acksLate: boolean
-  declare rejectOnWorkerLost: boolean
-  declare ignoreResult: boolean
-  declare trackStarted: boolean
-  /** The `lock` task option (named apart from the `lock()` method; set it so in a base class). */
-  declare lockOption: TaskLockOption | null
-  /** `'online'`: runs only while the network is up (see TaskOptions.requires). */
-  declare requires: 'online' | null
   /** The current run's context; only on the bound `self` of a running task. */
   declare request: Request
   /**

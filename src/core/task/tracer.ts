@@ -242,6 +242,17 @@ async function retryOutcome(self: Task<unknown[], unknown>, retry: Retry, reques
   return { outcome: { type: 'retry', error, countdown, eta, jitter }, error: exc }
 }
 
+/**
+ * When a retry runs again (epoch ms): its `eta`, else `now` plus its countdown, which with
+ * `jitter` is drawn uniformly from [0, countdown], both ends included as in Celery (full jitter).
+ * The engine and `apply()` draw, not the tracer, so a seeded `random` works in any executor.
+ */
+export function retryDue(outcome: Extract<Outcome, { type: 'retry' }>, now: number, random: () => number): number {
+  if (outcome.eta !== null) return outcome.eta
+  const countdown = outcome.countdown ?? 0
+  return now + (outcome.jitter ? Math.floor(random() * (countdown + 1)) : countdown)
+}
+
 function matches(matcher: ErrorMatcher | undefined, error: unknown): boolean {
   if (matcher === undefined) return false
   if (typeof matcher === 'function') return matcher(error)

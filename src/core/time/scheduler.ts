@@ -5,6 +5,7 @@
  */
 import type { Clock, TimerHandle } from './clock.js'
 import type { TaskMessage } from '../model/message.js'
+import { Heap } from './heap.js'
 
 /** A FIFO with a moving head; compacts once the dead prefix is large, so shift is amortized O(1). */
 class Fifo<T> {
@@ -91,65 +92,7 @@ export class ReadyQueue {
   }
 }
 
-/** A binary min-heap of messages by (eta, seq). */
-class DelayedHeap {
-  readonly #items: TaskMessage[] = []
-
-  get size(): number {
-    return this.#items.length
-  }
-
-  peek(): TaskMessage | undefined {
-    return this.#items[0]
-  }
-
-  push(message: TaskMessage): void {
-    const items = this.#items
-    let i = items.length
-    items.push(message)
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (!before(message, items[parent]!)) break
-      items[i] = items[parent]!
-      i = parent
-    }
-    items[i] = message
-  }
-
-  pop(): TaskMessage | undefined {
-    const items = this.#items
-    const top = items[0]
-    const last = items.pop()
-    if (top === undefined || last === undefined || items.length === 0) return top
-    let i = 0
-    const n = items.length
-    for (;;) {
-      const left = 2 * i + 1
-      if (left >= n) break
-      const right = left + 1
-      const child = right < n && before(items[right]!, items[left]!) ? right : left
-      if (!before(items[child]!, last)) break
-      items[i] = items[child]!
-      i = child
-    }
-    items[i] = last
-    return top
-  }
-
-  *[Symbol.iterator](): IterableIterator<TaskMessage> {
-    yield* [...this.#items].sort((a, b) => (before(a, b) ? -1 : 1))
-  }
-
-  removeWhere(predicate: (message: TaskMessage) => boolean): TaskMessage[] {
-    const removed = this.#items.filter(predicate)
-    if (removed.length === 0) return removed
-    const kept = this.#items.filter((m) => !predicate(m))
-    this.#items.length = 0
-    for (const m of kept) this.push(m)
-    return removed
-  }
-}
-
+/** The delayed heap's order: by eta, then by seq (the order they were sent). */
 function before(a: TaskMessage, b: TaskMessage): boolean {
   const ea = a.eta ?? 0
   const eb = b.eta ?? 0
@@ -161,7 +104,7 @@ export class Scheduler {
   readonly #clock: Clock
   readonly #onReady: () => void
   readonly #queues = new Map<string, ReadyQueue>()
-  readonly #delayed = new DelayedHeap()
+  readonly #delayed = new Heap(before)
   #timer: TimerHandle | undefined
   #timerAt = Number.POSITIVE_INFINITY
   #readyCount = 0
@@ -213,7 +156,7 @@ export class Scheduler {
 
   /** Every delayed message, by eta. */
   delayed(): TaskMessage[] {
-    return [...this.#delayed]
+    return this.#delayed.sorted()
   }
 
   /** Every ready message, by queue then priority. */

@@ -11,6 +11,8 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, ftr
 import { fdatasync as fdatasyncCb } from 'node:fs'
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
+import { Records } from '../records.js'
+import { NAMESPACES } from '../types.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from '../types.js'
 import { lockDirectory } from './dir-lock.js'
 import { fsyncDirectory, readIfExists, unlinkQuietly, writeAll, writeAllSync, writeFileDurably } from './durable-io.js'
@@ -20,7 +22,6 @@ import type { FileStorageOptions, ResolvedOptions } from './options.js'
 
 export type { FileStorageOptions } from './options.js'
 
-const NAMESPACES: readonly Namespace[] = ['messages', 'results', 'chords', 'locks', 'revoked', 'meta']
 const FORMAT_VERSION = 1
 
 /**
@@ -58,7 +59,7 @@ class FileStorage implements Storage {
   readonly name = 'file'
   readonly capabilities = { durable: true, shared: false } as const
   readonly #options: ResolvedOptions
-  #data = new Map<Namespace, Map<string, StoredValue>>()
+  #records = new Records()
   #open = false
   #unlock: (() => void) | undefined
   #fd = -1
@@ -110,24 +111,24 @@ class FileStorage implements Storage {
     this.#fd = -1
     this.#unlock?.()
     this.#unlock = undefined
-    this.#data = new Map()
+    this.#records = new Records()
   }
 
   get(ns: Namespace, key: string): Promise<StoredValue | undefined> {
     if (!this.#open) return this.#closed()
-    return Promise.resolve(this.#ns(ns).get(key))
+    return Promise.resolve(this.#records.get(ns, key))
   }
 
   entries(ns: Namespace): Promise<Array<[string, StoredValue]>> {
     if (!this.#open) return this.#closed()
-    return Promise.resolve([...this.#ns(ns)])
+    return Promise.resolve(this.#records.entries(ns))
   }
 
   write(mutations: readonly Mutation[]): Promise<void> {
     if (!this.#open) return this.#closed()
     if (this.#failure !== undefined) return Promise.reject(this.#failure)
     try {
-      this.#check(mutations)
+      this.#records.check(mutations)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -140,9 +141,9 @@ class FileStorage implements Storage {
     if (this.#failure !== undefined) return Promise.reject(this.#failure)
     let out: TransactStep<R>
     try {
-      const values = keys.map((k) => this.#ns(k.ns).get(k.key))
+      const values = keys.map((k) => this.#records.get(k.ns, k.key))
       out = step(values)
-      this.#check(out.mutations)
+      this.#records.check(out.mutations)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -159,7 +160,7 @@ class FileStorage implements Storage {
    */
   #commit(mutations: readonly Mutation[]): Promise<void> {
     const bytes = JSON.stringify(mutations)
-    this.#apply(mutations)
+    this.#records.apply(mutations)
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ bytes, resolve, reject })
       this.#scheduleFlush()
@@ -249,9 +250,7 @@ class FileStorage implements Storage {
   }
 
   #snapshotPayload(generation: number): SnapshotPayload {
-    const data: SnapshotPayload['data'] = {}
-    for (const [ns, map] of this.#data) if (map.size > 0) data[ns] = [...map]
-    return { kind: 'snapshot', version: FORMAT_VERSION, generation, data }
+    return { kind: 'snapshot', version: FORMAT_VERSION, generation, data: this.#records.nonEmpty() }
   }
 
   /** Creates `journal-<generation>.log` holding only its header frame, durably; returns its fd. */
@@ -271,7 +270,7 @@ class FileStorage implements Storage {
 
   #recover(): void {
     const { dir } = this.#options
-    this.#data = new Map(NAMESPACES.map((ns) => [ns, new Map<string, StoredValue>()]))
+    this.#records = new Records()
     this.#generation = 0
     this.#snapshotBytes = 0
     const snapshotPath = join(dir, 'snapshot')
@@ -284,7 +283,10 @@ class FileStorage implements Storage {
       if (snapshot.version !== FORMAT_VERSION) throw new StorageError(`${snapshotPath} has format version ${String(snapshot.version)}; this celeriac reads version ${FORMAT_VERSION}`)
       this.#generation = snapshot.generation
       this.#snapshotBytes = snapshotBytes.length
-      for (const ns of NAMESPACES) for (const [key, value] of snapshot.data[ns] ?? []) this.#data.get(ns)!.set(key, value)
+      for (const ns of NAMESPACES) {
+        const map = this.#records.map(ns)
+        for (const [key, value] of snapshot.data[ns] ?? []) map.set(key, value)
+      }
     }
     // Leftovers of a compaction cut short: journals of other generations and a temp snapshot.
     for (const name of readdirSync(dir)) {
@@ -314,7 +316,7 @@ class FileStorage implements Storage {
       const found = scanned.frames[i]!
       const commits = parse<Mutation[][]>(found.payload)
       if (!Array.isArray(commits)) this.#corrupt(path, found.offset)
-      for (const mutations of commits) this.#apply(mutations)
+      for (const mutations of commits) this.#records.apply(mutations)
     }
     this.#fd = openSync(path, 'a', 0o600)
     chmodSync(path, 0o600)
@@ -340,25 +342,6 @@ class FileStorage implements Storage {
 
   #journalPath(generation: number): string {
     return join(this.#options.dir, `journal-${generation}.log`)
-  }
-
-  #check(mutations: readonly Mutation[]): void {
-    for (let i = 0; i < mutations.length; i++) this.#ns(mutations[i]!.ns)
-  }
-
-  #apply(mutations: readonly Mutation[]): void {
-    for (let i = 0; i < mutations.length; i++) {
-      const m = mutations[i]!
-      const map = this.#data.get(m.ns)!
-      if (m.op === 'put') map.set(m.key, m.value)
-      else map.delete(m.key)
-    }
-  }
-
-  #ns(ns: Namespace): Map<string, StoredValue> {
-    const map = this.#data.get(ns)
-    if (map === undefined) throw new StorageError(`Unknown storage namespace '${String(ns)}'`)
-    return map
   }
 
   #closed<T>(): Promise<T> {
