@@ -44,7 +44,10 @@ module.exports = {
       comment: 'src/core uses only its own dependencies (eventemitter3, lru-cache).',
       severity: 'error',
       from: { path: '^src/core/' },
-      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-bundled', 'npm-no-pkg', 'npm-unknown'], pathNot: ['(^|/)node_modules/(eventemitter3|lru-cache)/'] },
+      to: {
+        dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-bundled', 'npm-no-pkg', 'npm-unknown'],
+        pathNot: ['(^|/)node_modules/(eventemitter3|lru-cache)/'],
+      },
     },
     {
       name: 'core-outside',

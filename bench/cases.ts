@@ -409,7 +409,12 @@ async function rawFsyncFloor(n: number): Promise<Measurement> {
     for (let i = 0; i < n; i++) {
       parts.push(
         JSON.stringify([
-          { op: 'put', ns: 'messages', key: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, value: { task: 'bench.add', args: [i, i], queue: 'default', priority: 0, eta: null, seq: i } },
+          {
+            op: 'put',
+            ns: 'messages',
+            key: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+            value: { task: 'bench.add', args: [i, i], queue: 'default', priority: 0, eta: null, seq: i },
+          },
         ]),
       )
     }
@@ -432,7 +437,16 @@ async function celeriacFileRecovery(n: number): Promise<Measurement> {
       const batch = []
       for (let j = i; j < Math.min(n, i + 10_000); j++) {
         const id = `00000000-0000-4000-8000-${String(j).padStart(12, '0')}`
-        batch.push(writer.write([{ op: 'put', ns: 'messages', key: id, value: { id, task: 'bench.add', args: { $: 'a', v: [j, j] }, queue: 'default', priority: 0, eta: null, seq: j } }]))
+        batch.push(
+          writer.write([
+            {
+              op: 'put',
+              ns: 'messages',
+              key: id,
+              value: { id, task: 'bench.add', args: { $: 'a', v: [j, j] }, queue: 'default', priority: 0, eta: null, seq: j },
+            },
+          ]),
+        )
       }
       await Promise.all(batch)
     }
@@ -472,7 +486,10 @@ async function celeriacIndexedDBEnqueue(n: number): Promise<Measurement> {
     await tab.waitForSelector('body[data-ready="yes"]', { state: 'attached' })
     const { celeriac, floor } = await tab.evaluate(
       ([size, pairs]) =>
-        (globalThis as unknown as { idbBench: { sideBySide(n: number, pairs: number): Promise<{ celeriac: number; floor: number }> } }).idbBench.sideBySide(size, pairs),
+        (globalThis as unknown as { idbBench: { sideBySide(n: number, pairs: number): Promise<{ celeriac: number; floor: number }> } }).idbBench.sideBySide(
+          size,
+          pairs,
+        ),
       [n, 4] as const,
     )
     return { value: celeriac / floor, extra: { celeriacSendsPerSec: celeriac, floorSendsPerSec: floor } }

@@ -52,7 +52,10 @@ export async function run() {
   const plain = await (await process.delay(123, 'activate', { notify: true })).get()
   // BAD: a class instance with methods, or a function, cannot be sent.
   const refused: string[] = []
-  for (const bad of [() => processOrder.applyAsync([orders.get(1) as unknown as number]), () => process.applyAsync([1, 'x', { notify: true, callback: () => 1 } as never])]) {
+  for (const bad of [
+    () => processOrder.applyAsync([orders.get(1) as unknown as number]),
+    () => process.applyAsync([1, 'x', { notify: true, callback: () => 1 } as never]),
+  ]) {
     await bad().catch((error: unknown) => {
       if (error instanceof SerializationError) refused.push(error.path)
     })

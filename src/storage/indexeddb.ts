@@ -113,24 +113,18 @@ class IndexedDBStorage implements Storage {
 
   get(ns: Namespace, key: string): Promise<StoredValue | undefined> {
     let value: StoredValue | undefined
-    return this.#enqueue(
-      async (tx) => {
-        value = (await tx.objectStore(this.#check(ns)).get(key)) as StoredValue | undefined
-      },
-      [],
-    ).then(() => value)
+    return this.#enqueue(async (tx) => {
+      value = (await tx.objectStore(this.#check(ns)).get(key)) as StoredValue | undefined
+    }, []).then(() => value)
   }
 
   entries(ns: Namespace): Promise<Array<[string, StoredValue]>> {
     let out: Array<[string, StoredValue]> = []
-    return this.#enqueue(
-      async (tx) => {
-        const store = tx.objectStore(this.#check(ns))
-        const [keys, values] = await Promise.all([store.getAllKeys(), store.getAll()])
-        out = keys.map((k, i) => [String(k), values[i] as StoredValue])
-      },
-      [],
-    ).then(() => out)
+    return this.#enqueue(async (tx) => {
+      const store = tx.objectStore(this.#check(ns))
+      const [keys, values] = await Promise.all([store.getAllKeys(), store.getAll()])
+      out = keys.map((k, i) => [String(k), values[i] as StoredValue])
+    }, []).then(() => out)
   }
 
   write(mutations: readonly Mutation[]): Promise<void> {
@@ -140,21 +134,28 @@ class IndexedDBStorage implements Storage {
       return Promise.reject(error)
     }
     if (mutations.length === 0) return this.#db === undefined ? this.#closed() : Promise.resolve()
-    return this.#enqueue((tx) => apply(tx, mutations), mutations.map(({ ns, key }) => ({ ns, key })))
+    return this.#enqueue(
+      (tx) => apply(tx, mutations),
+      mutations.map(({ ns, key }) => ({ ns, key })),
+    )
   }
 
   transact<R>(keys: readonly StorageKey[], step: (values: Array<StoredValue | undefined>) => TransactStep<R>): Promise<R> {
     let result: R
     const changes: StorageChange[] = []
-    return this.#enqueue(async (tx) => {
-      const values = (await Promise.all(keys.map((k) => tx.objectStore(this.#check(k.ns)).get(k.key)))) as Array<StoredValue | undefined>
-      // Synchronous: the transaction stays active only while IndexedDB requests are pending.
-      const out = step(values)
-      for (const m of out.mutations) this.#check(m.ns)
-      result = out.result
-      for (const m of out.mutations) changes.push({ ns: m.ns, key: m.key })
-      await apply(tx, out.mutations)
-    }, changes, true).then(() => result)
+    return this.#enqueue(
+      async (tx) => {
+        const values = (await Promise.all(keys.map((k) => tx.objectStore(this.#check(k.ns)).get(k.key)))) as Array<StoredValue | undefined>
+        // Synchronous: the transaction stays active only while IndexedDB requests are pending.
+        const out = step(values)
+        for (const m of out.mutations) this.#check(m.ns)
+        result = out.result
+        for (const m of out.mutations) changes.push({ ns: m.ns, key: m.key })
+        await apply(tx, out.mutations)
+      },
+      changes,
+      true,
+    ).then(() => result)
   }
 
   watch(listener: (changes: readonly StorageChange[]) => void): () => void {

@@ -85,8 +85,7 @@ export function virtualClock(options: { now?: number | Date } = {}): VirtualCloc
 
   // One turn of the real event loop; setImmediate where it exists (setTimeout(0) is >= 1 ms in Node).
   const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate
-  const realTick = (): Promise<void> =>
-    new Promise((resolve) => (immediate !== undefined ? immediate(resolve) : setTimeout(resolve, 0)))
+  const realTick = (): Promise<void> => new Promise((resolve) => (immediate !== undefined ? immediate(resolve) : setTimeout(resolve, 0)))
 
   const allQuiet = (): boolean => {
     for (const p of participants) if (!p.isQuiet()) return false
@@ -149,7 +148,9 @@ export function virtualClock(options: { now?: number | Date } = {}): VirtualCloc
       for (;;) {
         if (foreground === 0) return fired
         if (fired >= limit) {
-          throw new TimeoutError(`runAll() fired ${String(limit)} timers and more are pending: something keeps scheduling work (an endless retry loop?). Raise { limit } if this is expected.`)
+          throw new TimeoutError(
+            `runAll() fired ${String(limit)} timers and more are pending: something keeps scheduling work (an endless retry loop?). Raise { limit } if this is expected.`,
+          )
         }
         const before = firedForeground
         fireNext(Number.POSITIVE_INFINITY)

@@ -245,9 +245,11 @@ describe('threads executor: faults', () => {
       const kind = kinds[i % kinds.length]!
       const label = `${kind} #${String(i)}`
       const fault =
-        kind === 'spin-limit' ? await app.sendTask('fault.spin', [], { timeLimit: 50 })
-        : kind === 'spin-terminate' ? await app.sendTask('fault.spin')
-        : await app.sendTask(`fault.${kind}`)
+        kind === 'spin-limit'
+          ? await app.sendTask('fault.spin', [], { timeLimit: 50 })
+          : kind === 'spin-terminate'
+            ? await app.sendTask('fault.spin')
+            : await app.sendTask(`fault.${kind}`)
       // Seven more fill both workers' prefetch (2 x 4): those held behind the fault on its worker
       // have not started when it dies, so they must be run by another worker.
       const bystanders = []

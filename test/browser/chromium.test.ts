@@ -85,7 +85,8 @@ describe.skipIf(missing !== undefined)(`in Chromium${missing === undefined ? '' 
     const p = await page()
     try {
       return (await p.evaluate(
-        ([n, a]) => (globalThis as unknown as { scenarios: Record<string, (...x: unknown[]) => Promise<unknown>> }).scenarios[n as string]!(...(a as unknown[])),
+        ([n, a]) =>
+          (globalThis as unknown as { scenarios: Record<string, (...x: unknown[]) => Promise<unknown>> }).scenarios[n as string]!(...(a as unknown[])),
         [name, args] as const,
       )) as T
     } finally {

@@ -20,7 +20,9 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 const config = createRequire(import.meta.url)('../../.dependency-cruiser.cjs') as IConfiguration
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []))
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  )
 }
 
 /** Files of src/core with a `/// <reference lib>` to the DOM or a worker scope. */
@@ -52,7 +54,8 @@ describe('layers of src/core', () => {
   it('src has no cycle, no upward import, no Node, DOM or foreign package in the core', async () => {
     expect(describeAll(await violations(root))).toEqual([])
     expect(domLibReferences(root)).toEqual([])
-    const lib = (JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '')) as { compilerOptions: { lib: string[] } }).compilerOptions.lib
+    const lib = (JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '')) as { compilerOptions: { lib: string[] } })
+      .compilerOptions.lib
     expect(lib.filter((name) => /^(dom|webworker)/i.test(name))).toEqual([])
   })
 
@@ -60,7 +63,15 @@ describe('layers of src/core', () => {
     const fixture = fileURLToPath(new URL('./fixtures/layers/', import.meta.url))
     const found = await violations(fixture)
     const rules = new Set(found.map((v) => v.rule.name))
-    expect([...rules].sort()).toEqual(['core-in-layers', 'core-memory-storage', 'core-no-node', 'core-packages', 'core-unresolvable', 'layer-model', 'no-circular'])
+    expect([...rules].sort()).toEqual([
+      'core-in-layers',
+      'core-memory-storage',
+      'core-no-node',
+      'core-packages',
+      'core-unresolvable',
+      'layer-model',
+      'no-circular',
+    ])
     expect(describeAll(found)).toContain('layer-model: src/core/model/upward.ts -> src/core/engine/thing.ts')
     expect(domLibReferences(fixture)).toEqual(['core-no-dom-lib: src/core/engine/uses-dom.ts -> lib dom'])
   }, 60_000)

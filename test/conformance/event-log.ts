@@ -6,7 +6,15 @@ export type TaskEventName = Exclude<keyof CeleriacEvents, 'log'>
 export type Recorded = { [K in TaskEventName]: { type: K; event: Parameters<CeleriacEvents[K]>[0] } }[TaskEventName]
 
 const NAMES: readonly TaskEventName[] = [
-  'task-sent', 'task-received', 'task-started', 'task-progress', 'task-succeeded', 'task-failed', 'task-retried', 'task-revoked', 'task-rejected',
+  'task-sent',
+  'task-received',
+  'task-started',
+  'task-progress',
+  'task-succeeded',
+  'task-failed',
+  'task-retried',
+  'task-revoked',
+  'task-rejected',
 ]
 
 /** Every task event, in the order emitted. */

@@ -62,9 +62,14 @@ async function runCell(h: Harness, kind: Kind, position: Position): Promise<void
     await expectResult(id === handle.id ? handle : h.app.AsyncResult(id), want)
   }
   const errbacks = h.lines().filter((line) => line.startsWith('errback fm '))
-  expect.soft(errbacks, 'the user\'s linkError runs').toEqual(expectedErrbacks(kind, position).map((id) => `errback fm ${id}`))
+  expect.soft(errbacks, "the user's linkError runs").toEqual(expectedErrbacks(kind, position).map((id) => `errback fm ${id}`))
   const never = new Set(neverRun(kind, position).map((label) => `ran ${label}`))
-  expect.soft(h.lines().filter((line) => never.has(line)), 'tasks that must never run').toEqual([])
+  expect
+    .soft(
+      h.lines().filter((line) => never.has(line)),
+      'tasks that must never run',
+    )
+    .toEqual([])
   expect.soft(h.app.inspect.stats(), 'the engine ends idle').toMatchObject({ running: 0, ready: 0, scheduled: 0 })
   expect.soft(h.app.inspect.active(), 'nothing active').toEqual([])
 }
@@ -93,7 +98,11 @@ async function unlessStuck(h: Harness, work: () => Promise<void>): Promise<void>
     timer = setTimeout(() => {
       const stats = JSON.stringify(h.app.inspect.stats())
       const errors = h.logs.filter((l) => l.level === 'error').map((l) => l.text)
-      reject(new Error(`the engine did not settle within ${String(STUCK_AFTER)} ms of real time: a run never ended (stats ${stats}; errors logged ${JSON.stringify(errors)})`))
+      reject(
+        new Error(
+          `the engine did not settle within ${String(STUCK_AFTER)} ms of real time: a run never ended (stats ${stats}; errors logged ${JSON.stringify(errors)})`,
+        ),
+      )
     }, STUCK_AFTER)
   })
   try {

@@ -17,7 +17,19 @@
  *   runs once, with the body's id (DESIGN §4, "Chord").
  * - The engine ends idle: nothing running, ready or scheduled.
  */
-import { ChordError, Reject, SoftTimeLimitExceeded, StorageError, TaskRevokedError, TimeLimitExceeded, WorkerLostError, chain, chord, group, states } from '../../src/index.js'
+import {
+  ChordError,
+  Reject,
+  SoftTimeLimitExceeded,
+  StorageError,
+  TaskRevokedError,
+  TimeLimitExceeded,
+  WorkerLostError,
+  chain,
+  chord,
+  group,
+  states,
+} from '../../src/index.js'
 import type { AnySignature, Mutation, State, Storage } from '../../src/index.js'
 import type { Combo, Harness } from './harness.js'
 import type { ConformanceTasks } from './tasks.js'
@@ -96,7 +108,7 @@ export const kinds: readonly Kind[] = [
     state: states.FAILURE,
     error: WorkerLostError,
     signature: (t) => t.fmCrashWorker.si(2 * SECOND),
-    skip: (combo) => (inline(combo) ? 'inline runs tasks in the engine\'s own thread: there is no worker to lose' : undefined),
+    skip: (combo) => (inline(combo) ? "inline runs tasks in the engine's own thread: there is no worker to lose" : undefined),
   },
   {
     name: 'revoked while queued',

@@ -63,7 +63,10 @@ export function forEachComboOf(combos: readonly Combo[], title: string, body: (c
 /** The combinations whose names contain one of the comma-separated words of `filter` (all when empty). */
 export function selectCombos(all: readonly Combo[], filter: string | undefined): readonly Combo[] {
   if (filter === undefined || filter.trim() === '') return all
-  const words = filter.split(',').map((w) => w.trim()).filter((w) => w.length > 0)
+  const words = filter
+    .split(',')
+    .map((w) => w.trim())
+    .filter((w) => w.length > 0)
   return all.filter((c) => words.some((w) => c.name.includes(w)))
 }
 

@@ -30,7 +30,18 @@ forEachCombo('inspect', (combo) => {
     const later = await h.tasks.opsFree.applyAsync(['later'], { countdown: 60 * SECOND })
     await h.clock.advance(0)
     expect(inspect.active()).toEqual([
-      { id: blocker.id, name: 'ops.napper', args: [5 * SECOND], queue: 'default', priority: 0, eta: null, expires: null, retries: 0, parentId: null, rootId: blocker.id },
+      {
+        id: blocker.id,
+        name: 'ops.napper',
+        args: [5 * SECOND],
+        queue: 'default',
+        priority: 0,
+        eta: null,
+        expires: null,
+        retries: 0,
+        parentId: null,
+        rootId: blocker.id,
+      },
     ])
     // Waiting for the slot, in the order they will run (priority first).
     expect(inspect.reserved().map((t) => [t.id, t.args[0], t.priority])).toEqual([
@@ -38,7 +49,18 @@ forEachCombo('inspect', (combo) => {
       [q1.id, 'q1', 0],
     ])
     expect(inspect.scheduled()).toEqual([
-      { id: later.id, name: 'ops.free', args: ['later'], queue: 'default', priority: 0, eta: t0 + 60 * SECOND, expires: null, retries: 0, parentId: null, rootId: later.id },
+      {
+        id: later.id,
+        name: 'ops.free',
+        args: ['later'],
+        queue: 'default',
+        priority: 0,
+        eta: t0 + 60 * SECOND,
+        expires: null,
+        retries: 0,
+        parentId: null,
+        rootId: later.id,
+      },
     ])
     expect(inspect.stats()).toEqual({ running: 1, ready: 2, scheduled: 1, parked: 1 })
 

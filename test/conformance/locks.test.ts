@@ -42,7 +42,12 @@ forEachCombo('locks', (combo) => {
     expect(await c.get()).toBe('C')
     const label = runner === a ? 'A' : 'B'
     const other = runner === a ? 'B' : 'A'
-    expect(h.lines().filter((l) => l.startsWith('start') || l.startsWith('end')).sort()).toEqual(['end C', `end ${label}`, 'start C', `start ${label}`].sort())
+    expect(
+      h
+        .lines()
+        .filter((l) => l.startsWith('start') || l.startsWith('end'))
+        .sort(),
+    ).toEqual(['end C', `end ${label}`, 'start C', `start ${label}`].sort())
     expect(h.lines()).not.toContain(`start ${other}`)
     // The lock was released when the run ended: the next run for that key is not skipped.
     const d = await opsDedup.delay('order-1', 'D', 10)
@@ -95,7 +100,7 @@ forEachCombo('locks', (combo) => {
 
   // ---- self.lock -----------------------------------------------------------------------------
 
-  it('self.lock: a holder whose lock expired cannot release the new holder\'s lock; fencing tokens grow', async () => {
+  it("self.lock: a holder whose lock expired cannot release the new holder's lock; fencing tokens grow", async () => {
     h = await setup(combo)
     const { opsHoldLock } = h.tasks
     type Held = { token: number; released: boolean } | null

@@ -156,7 +156,7 @@ forEachCombo('rate limits', (combo) => {
     expect(started.get('ops.limited')).toEqual([0, 10 * SECOND])
   })
 
-  it("control.rateLimit with no task name is a ConfigError; the message of a bad rate shows the accepted forms", async () => {
+  it('control.rateLimit with no task name is a ConfigError; the message of a bad rate shows the accepted forms', async () => {
     h = await setup(combo)
     expect(() => h.app.control.rateLimit('', '1/s')).toThrow(ConfigError)
     expect(() => h.app.control.rateLimit('ops.limited', '10/x' as '10/s')).toThrow(/'10\/s'.*'100\/m'.*'1\/h'/)

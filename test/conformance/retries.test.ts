@@ -169,8 +169,17 @@ forEachCombo('retries', (combo) => {
     expect(await retry.get()).toBe('retry')
     await h.app.whenIdle()
     expect(h.lines()).toEqual([
-      'beforeStart', 'call:enter', 'body retry try 0', 'call:exit', 'onRetry Retry',
-      'beforeStart', 'call:enter', 'body retry try 1', 'call:exit', 'onSuccess "retry"', 'afterReturn SUCCESS',
+      'beforeStart',
+      'call:enter',
+      'body retry try 0',
+      'call:exit',
+      'onRetry Retry',
+      'beforeStart',
+      'call:enter',
+      'body retry try 1',
+      'call:exit',
+      'onSuccess "retry"',
+      'afterReturn SUCCESS',
     ])
     // The base class's field (defaultRetryDelay = 500) set the delay.
     expect(retryDelays(retried, retry.id)).toEqual([500])

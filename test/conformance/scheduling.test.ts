@@ -76,7 +76,13 @@ forEachCombo('scheduling', (combo) => {
     // Hold the only slot so that the rest queue up behind it.
     await h.tasks.coreSlow.delay('blocker', 1_000)
     const sends: Array<[string, number]> = [
-      ['p0-a', 0], ['p5-a', 5], ['p9-a', 9], ['p5-b', 5], ['p0-b', 0], ['p9-b', 9], ['p5-c', 5],
+      ['p0-a', 0],
+      ['p5-a', 5],
+      ['p9-a', 9],
+      ['p5-b', 5],
+      ['p0-b', 0],
+      ['p9-b', 9],
+      ['p5-c', 5],
     ]
     for (const [label, priority] of sends) await h.tasks.coreMark.applyAsync([label], { priority })
     await h.clock.advance(1_000)

@@ -32,7 +32,10 @@ forEachCombo('serialization', (combo) => {
     const value = {
       when: new Date('2024-02-29T12:00:00.000Z'),
       big: 2n ** 70n,
-      byName: new Map<unknown, unknown>([['a', 1], [2, new Set(['x', 'y'])]]),
+      byName: new Map<unknown, unknown>([
+        ['a', 1],
+        [2, new Set(['x', 'y'])],
+      ]),
       bytes: new Uint8Array([0, 1, 254, 255]),
       nothing: undefined,
       list: [undefined, null, -0, 1.5, 'text', { deep: [new Date(0)] }],

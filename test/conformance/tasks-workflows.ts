@@ -155,7 +155,25 @@ export function defineWorkflowTasks(app: Celeriac) {
   const notified = app.task('wf.notified', { base: withNotification(Task), bind: true }, (_self: Task, n: number) => n * 3)
   const chunkSum = app.task('wf.chunkSum', (ids: number[]) => ids.reduce((a, b) => a + b, 0))
   return {
-    add, mul, sum, upper, count, seen, failStep, errback, after, where, backoff, jittered, picky, explicit, patient, onceFlaky,
-    audited, auditedOptions, notified, chunkSum,
+    add,
+    mul,
+    sum,
+    upper,
+    count,
+    seen,
+    failStep,
+    errback,
+    after,
+    where,
+    backoff,
+    jittered,
+    picky,
+    explicit,
+    patient,
+    onceFlaky,
+    audited,
+    auditedOptions,
+    notified,
+    chunkSum,
   }
 }

@@ -123,7 +123,7 @@ forEachCombo('workflows', (combo) => {
     expect(await (await chord([], count.s()).delay()).get()).toBe(0)
   })
 
-  it("Complex Workflows: a chain holding a chord, then a further step", async () => {
+  it('Complex Workflows: a chain holding a chord, then a further step', async () => {
     h = await setup(combo)
     const { add, sum, mul } = h.tasks
     // fetch -> fan out -> aggregate -> post-process, as in the seed.
@@ -205,7 +205,7 @@ forEachCombo('workflows', (combo) => {
     expect(header.results.map((m) => m.id)).toContain(body.parentId)
   })
 
-  it('a chord sent on its own: one rootId (the first header task) for all; the body\'s parent is the header task that finished last', async () => {
+  it("a chord sent on its own: one rootId (the first header task) for all; the body's parent is the header task that finished last", async () => {
     h = await setup(combo)
     const { canvasWhereAfter, where } = h.tasks
     // On two workers, a and b start at once and c when a is done: b (0-50 ms) still ends last.
@@ -250,7 +250,12 @@ forEachCombo('workflows', (combo) => {
     await expect(r.get()).rejects.toBeInstanceOf(InventoryError)
     await h.app.whenIdle()
     const failedId = r.parent!.id
-    expect(h.lines().filter((l) => l.startsWith('errback')).sort()).toEqual([`errback own ${failedId}`, `errback sent ${failedId}`])
+    expect(
+      h
+        .lines()
+        .filter((l) => l.startsWith('errback'))
+        .sort(),
+    ).toEqual([`errback own ${failedId}`, `errback sent ${failedId}`])
     // A chain that succeeds runs none.
     h.logs.length = 0
     expect(await (await chain(add.s(1, 1), add.s(1)).linkError(errback.s('never')).delay()).get()).toBe(3)
@@ -267,7 +272,9 @@ forEachCombo('workflows', (combo) => {
     expect(h.lines()).toEqual(['note chain 16'])
     h.logs.length = 0
     // The last step is a chord: the link follows its body.
-    const withChord = await chain(add.s(1, 1), chord([add.s(1), add.s(2)], sum.s())).link(canvasNote.s('chord')).delay()
+    const withChord = await chain(add.s(1, 1), chord([add.s(1), add.s(2)], sum.s()))
+      .link(canvasNote.s('chord'))
+      .delay()
     expect(await withChord.get()).toBe(7)
     await h.app.whenIdle()
     expect(h.lines()).toEqual(['note chord 7'])
@@ -282,7 +289,9 @@ forEachCombo('workflows', (combo) => {
   it("a chord's linkError runs once, with the body's id, however many header tasks fail (Celery links it to the body)", async () => {
     h = await setup(combo)
     const { add, failStep, seen, errback } = h.tasks
-    const r = await chord([add.s(1, 1), failStep.s(0, 'one'), failStep.s(0, 'two')], seen.si('body')).linkError(errback.s('chord')).delay()
+    const r = await chord([add.s(1, 1), failStep.s(0, 'one'), failStep.s(0, 'two')], seen.si('body'))
+      .linkError(errback.s('chord'))
+      .delay()
     await expect(r.get()).rejects.toBeInstanceOf(ChordError)
     await h.app.whenIdle()
     expect(h.lines().filter((l) => !l.startsWith('fail'))).toEqual([`errback chord ${r.id}`])
@@ -297,7 +306,9 @@ forEachCombo('workflows', (combo) => {
   it("a chain's linkError runs once when a chord inside it fails: for the body, later steps never run", async () => {
     h = await setup(combo)
     const { add, sum, mul, failStep, errback } = h.tasks
-    const r = await chain(add.s(1, 1), chord([add.s(1), failStep.s('boom')], sum.s()), mul.s(2)).linkError(errback.s('wf')).delay()
+    const r = await chain(add.s(1, 1), chord([add.s(1), failStep.s('boom')], sum.s()), mul.s(2))
+      .linkError(errback.s('wf'))
+      .delay()
     await expect(r.get()).rejects.toBeInstanceOf(ChordError)
     await h.app.whenIdle()
     const bodyId = r.parent!.id
@@ -307,7 +318,9 @@ forEachCombo('workflows', (combo) => {
   it("a chord's link runs once after the body, with the body's result", async () => {
     h = await setup(combo)
     const { add, sum, canvasNote } = h.tasks
-    const r = await chord([add.s(1, 1), add.s(2, 2)], sum.s()).link(canvasNote.s('chord')).delay()
+    const r = await chord([add.s(1, 1), add.s(2, 2)], sum.s())
+      .link(canvasNote.s('chord'))
+      .delay()
     expect(await r.get()).toBe(6)
     await h.app.whenIdle()
     expect(h.lines()).toEqual(['note chord 6'])
@@ -378,7 +391,7 @@ forEachCombo('workflows', (combo) => {
     expect(await h.app.AsyncResult(sent.chain).get()).toBe(60)
   })
 
-  it('partial args go to a chain\'s first step, to every member of a group, to every header task of a chord', async () => {
+  it("partial args go to a chain's first step, to every member of a group, to every header task of a chord", async () => {
     h = await setup(combo)
     const { add, sum } = h.tasks
     expect(await (await chain(add.s(1), add.s(2)).delay(5)).get()).toBe(8)

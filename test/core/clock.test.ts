@@ -46,7 +46,11 @@ function clockContract(name: string, make: () => Clock, run: (clock: Clock, ms: 
 }
 
 clockContract('systemClock', systemClock, (_clock, ms) => new Promise((resolve) => setTimeout(resolve, ms + 5)))
-clockContract('virtualClock', () => virtualClock(), (clock, ms) => (clock as ReturnType<typeof virtualClock>).advance(ms))
+clockContract(
+  'virtualClock',
+  () => virtualClock(),
+  (clock, ms) => (clock as ReturnType<typeof virtualClock>).advance(ms),
+)
 
 describe('virtualClock', () => {
   it('starts at a fixed instant, or the one given', () => {

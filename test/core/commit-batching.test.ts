@@ -140,7 +140,16 @@ describe('writes of a tick', () => {
     })
     await app.start()
     expect(await Promise.all(ids.map((id) => app.AsyncResult(id).get({ timeout: 5_000 })))).toEqual([0, 1, 2, 3])
-    expect(order).toEqual(['run 0', 'stored STARTED SUCCESS', 'run 1', 'stored STARTED SUCCESS', 'run 2', 'stored STARTED SUCCESS', 'run 3', 'stored STARTED SUCCESS'])
+    expect(order).toEqual([
+      'run 0',
+      'stored STARTED SUCCESS',
+      'run 1',
+      'stored STARTED SUCCESS',
+      'run 2',
+      'stored STARTED SUCCESS',
+      'run 3',
+      'stored STARTED SUCCESS',
+    ])
     expect(storage.writes.map(states)).toEqual([
       ['STARTED', 'SUCCESS'],
       ['STARTED', 'SUCCESS'],

@@ -6,10 +6,31 @@ import { virtualClock } from '../../src/testing.js'
 let seq = 0
 function message(id: string, fields: Partial<TaskMessage> = {}): TaskMessage {
   return {
-    id, task: 't', args: [], headers: null, queue: 'default', priority: 0, eta: null, expires: null, retries: 0,
-    seq: ++seq, parentId: null, rootId: id, groupId: null, groupIndex: null, chord: null, chain: [], links: [],
-    linkErrors: [], timeLimit: null, softTimeLimit: null, ignoreResult: false, acksLate: false, leased: false,
-    redelivered: false, ...fields,
+    id,
+    task: 't',
+    args: [],
+    headers: null,
+    queue: 'default',
+    priority: 0,
+    eta: null,
+    expires: null,
+    retries: 0,
+    seq: ++seq,
+    parentId: null,
+    rootId: id,
+    groupId: null,
+    groupIndex: null,
+    chord: null,
+    chain: [],
+    links: [],
+    linkErrors: [],
+    timeLimit: null,
+    softTimeLimit: null,
+    ignoreResult: false,
+    acksLate: false,
+    leased: false,
+    redelivered: false,
+    ...fields,
   }
 }
 
@@ -22,7 +43,15 @@ function drain(scheduler: Scheduler, queue = 'default'): string[] {
 describe('Scheduler', () => {
   it('takes higher priority first and FIFO among equals', () => {
     const scheduler = new Scheduler(virtualClock(), () => undefined)
-    for (const [id, priority] of [['a', 0], ['b', 9], ['c', 5], ['d', 9], ['e', 0], ['f', 5]] as const) scheduler.add(message(id, { priority }))
+    for (const [id, priority] of [
+      ['a', 0],
+      ['b', 9],
+      ['c', 5],
+      ['d', 9],
+      ['e', 0],
+      ['f', 5],
+    ] as const)
+      scheduler.add(message(id, { priority }))
     expect(drain(scheduler)).toEqual(['b', 'd', 'c', 'f', 'a', 'e'])
     expect(scheduler.readyCount).toBe(0)
   })

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  CeleriacError,
-  ChordError,
-  NotRegistered,
-  SerializationError,
-  TaskError,
-  registerErrorClass,
-} from '../../src/core/model/errors.js'
+import { CeleriacError, ChordError, NotRegistered, SerializationError, TaskError, registerErrorClass } from '../../src/core/model/errors.js'
 import { encode, encodeError } from '../../src/core/serializer/encode.js'
 import { decode, decodeError } from '../../src/core/serializer/decode.js'
 import type { Encoded } from '../../src/core/model/json.js'
@@ -313,9 +306,7 @@ describe('decoding never pollutes prototypes', () => {
   })
 
   it('keeps them inside escaped objects, Maps and errors', () => {
-    const tree = JSON.parse(
-      '{"$":"Object","v":{"$":1,"__proto__":{"polluted":true}}}',
-    ) as Encoded
+    const tree = JSON.parse('{"$":"Object","v":{"$":1,"__proto__":{"polluted":true}}}') as Encoded
     const decoded = decode<Record<string, unknown>>(tree)
     expect(Object.getOwnPropertyDescriptor(decoded, '__proto__')?.value).toEqual({ polluted: true })
     const error = decodeError(JSON.parse('{"$":"Error","v":{"name":"Error","message":"m","data":{"__proto__":{"polluted":true}}}}') as Encoded)

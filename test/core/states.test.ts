@@ -3,9 +3,17 @@ import { expect, it } from 'vitest'
 import { states } from '../../src/index.js'
 
 it('the state names are the strings Celery stores', () => {
-  expect([states.PENDING, states.RECEIVED, states.STARTED, states.SUCCESS, states.FAILURE, states.RETRY, states.REVOKED, states.REJECTED, states.IGNORED]).toEqual([
-    'PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED', 'REJECTED', 'IGNORED',
-  ])
+  expect([
+    states.PENDING,
+    states.RECEIVED,
+    states.STARTED,
+    states.SUCCESS,
+    states.FAILURE,
+    states.RETRY,
+    states.REVOKED,
+    states.REJECTED,
+    states.IGNORED,
+  ]).toEqual(['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED', 'REJECTED', 'IGNORED'])
   expect(states.PROGRESS).toBe('PROGRESS')
 })
 

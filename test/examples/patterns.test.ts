@@ -17,7 +17,17 @@ import { run as workflows } from '../../examples/patterns/workflows.js'
 describe('seed patterns', () => {
   it('Task Fundamentals: every way of calling, bound state updates, signatures', async () => {
     const out = await fundamentals()
-    expect(out).toMatchObject({ delay: 4, applyAsync: 7, countdown: 11, eta: 2, processed: 'processed 7', order: 'order 17 processed', byName: 4, sig: 4, immutable: true })
+    expect(out).toMatchObject({
+      delay: 4,
+      applyAsync: 7,
+      countdown: 11,
+      eta: 2,
+      processed: 'processed 7',
+      order: 'order 17 processed',
+      byName: 4,
+      sig: 4,
+      immutable: true,
+    })
     expect(out.whileRunning).toEqual({ state: 'PROCESSING', info: { dataId: 7 } })
     expect(out.finalState).toBe('SUCCESS')
   })

@@ -187,9 +187,11 @@ export function storageContract(name: string, factory: () => Storage | Promise<S
       const s = await open()
       await s.write([put('meta', 'n', 1)])
       const boom = new Error('step failed')
-      await expect(s.transact([{ ns: 'meta', key: 'n' }], () => {
-        throw boom
-      })).rejects.toBe(boom)
+      await expect(
+        s.transact([{ ns: 'meta', key: 'n' }], () => {
+          throw boom
+        }),
+      ).rejects.toBe(boom)
       expect(await s.get('meta', 'n')).toBe(1)
     })
 

@@ -97,7 +97,11 @@ async function readStorage(dir: string) {
   const messages = new Map((await storage.entries('messages')).map(([k, v]) => [k, v as TaskMessage]))
   const chords = JSON.stringify(await storage.entries('chords'))
   await storage.close()
-  const generation = Math.max(...readdirSync(dir).flatMap((n) => /^journal-(\d+)\.log$/.exec(n)?.[1] ?? []).map(Number))
+  const generation = Math.max(
+    ...readdirSync(dir)
+      .flatMap((n) => /^journal-(\d+)\.log$/.exec(n)?.[1] ?? [])
+      .map(Number),
+  )
   return { results, messages, chords, midCompaction, generation, tornTails: warnings.filter((w) => w.includes('torn tail')).length }
 }
 
@@ -107,142 +111,150 @@ const errorOf = (record: ResultRecord | undefined): Error | undefined => (record
 it.each([
   ['inline', ROUNDS],
   ['threads', Math.ceil(ROUNDS / 3)],
-] as const)('%s executor: survives %i kill -9s at random points with every sent task accounted for', async (executor, rounds) => {
-  const dir = mkdtempSync(join(tmpdir(), 'celeriac-crash-'))
-  dirs.push(dir)
-  const random = seeded(Number(process.env.CELERIAC_CRASH_SEED ?? 20261124))
-  const sent = new Map<string, string>()
-  /** Countdown task id -> the epoch ms before which it must not start; and its stored eta. */
-  const notBefore = new Map<string, number>()
-  const etas = new Map<string, number>()
-  const dueStarts = new Map<string, number[]>()
-  const chords = new Map<string, { label: string; members: string[] }>()
-  const done = new Map<string, string>()
-  /** Chord label -> the incarnations in which its body started. */
-  const bodyStarts = new Map<string, number[]>()
-  /**
-   * Chord label -> how many of its body's starts left no record in storage (no lease, no result)
-   * by the kill that ended them: a start that had not reached storage runs again (NOTES, Leases
-   * when a run starts), as an early ack that had not reached the broker.
-   */
-  const unrecordedStarts = new Map<string, number>()
-  const note = (lines: readonly string[], incarnation: number): void => {
-    for (const line of lines) {
-      const [kind, a, b, c] = line.split(' ') as [string, string, string, string | undefined]
-      if (kind === 'sent') sent.set(b, a)
-      if (kind === 'sent' && a === 'countdown') notBefore.set(b, Number(c))
-      else if (kind === 'chord') chords.set(b, { label: a, members: c!.split(',') })
-      else if (kind === 'done') done.set(a, b)
-      else if (kind === 'body') bodyStarts.set(a, [...(bodyStarts.get(a) ?? []), incarnation])
-      else if (kind === 'due') dueStarts.set(a, [...(dueStarts.get(a) ?? []), Number(b)])
-    }
-  }
-  /** Locks and revoked ids outlive the process (checked by the incarnation itself, at app level). */
-  const checkAppLevel = (lines: readonly string[], incarnation: number): void => {
-    expect(lines, `incarnation ${incarnation}: the long-TTL lock`).toContain(incarnation === 0 ? 'lock taken' : 'lock held')
-    if (incarnation > 0) expect(lines, `incarnation ${incarnation}: the revoked id`).toContain(`refused crash-revoked-${incarnation} REVOKED true`)
-  }
-  let lastKill = 0
-  let tornTails = 0
-  let midCompaction = 0
-  let generation = 0
-
-  for (let round = 0; round < rounds; round++) {
-    const run = launch(dir, executor, round)
-    await run.waitFor(/^ready$/)
-    checkAppLevel(run.lines, round)
-    // Die somewhere in the next 5-150 ms of real work.
-    await new Promise((resolve) => setTimeout(resolve, 5 + Math.floor(random() * 145)))
-    run.kill()
-    lastKill = Date.now()
-    await run.exit
-    note(run.lines, round)
-
-    const after = await readStorage(dir)
-    tornTails += after.tornTails
-    if (after.midCompaction) midCompaction++
-    generation = after.generation
-    const { results, messages } = after
-    for (const [id, kind] of sent) {
-      expect(results.has(id) || messages.has(id), `${kind} task ${id} was sent but is gone after kill ${round}`).toBe(true)
-    }
-    for (const [id, { label }] of chords) {
-      expect(results.has(id) || messages.has(id) || after.chords.includes(id), `chord ${label} (body ${id}) is gone after kill ${round}`).toBe(true)
-      if (bodyStarts.get(label)?.includes(round) === true && !results.has(id) && messages.get(id)?.leased !== true) {
-        unrecordedStarts.set(label, (unrecordedStarts.get(label) ?? 0) + 1)
+] as const)(
+  '%s executor: survives %i kill -9s at random points with every sent task accounted for',
+  async (executor, rounds) => {
+    const dir = mkdtempSync(join(tmpdir(), 'celeriac-crash-'))
+    dirs.push(dir)
+    const random = seeded(Number(process.env.CELERIAC_CRASH_SEED ?? 20261124))
+    const sent = new Map<string, string>()
+    /** Countdown task id -> the epoch ms before which it must not start; and its stored eta. */
+    const notBefore = new Map<string, number>()
+    const etas = new Map<string, number>()
+    const dueStarts = new Map<string, number[]>()
+    const chords = new Map<string, { label: string; members: string[] }>()
+    const done = new Map<string, string>()
+    /** Chord label -> the incarnations in which its body started. */
+    const bodyStarts = new Map<string, number[]>()
+    /**
+     * Chord label -> how many of its body's starts left no record in storage (no lease, no result)
+     * by the kill that ended them: a start that had not reached storage runs again (NOTES, Leases
+     * when a run starts), as an early ack that had not reached the broker.
+     */
+    const unrecordedStarts = new Map<string, number>()
+    const note = (lines: readonly string[], incarnation: number): void => {
+      for (const line of lines) {
+        const [kind, a, b, c] = line.split(' ') as [string, string, string, string | undefined]
+        if (kind === 'sent') sent.set(b, a)
+        if (kind === 'sent' && a === 'countdown') notBefore.set(b, Number(c))
+        else if (kind === 'chord') chords.set(b, { label: a, members: c!.split(',') })
+        else if (kind === 'done') done.set(a, b)
+        else if (kind === 'body') bodyStarts.set(a, [...(bodyStarts.get(a) ?? []), incarnation])
+        else if (kind === 'due') dueStarts.set(a, [...(dueStarts.get(a) ?? []), Number(b)])
       }
     }
-    for (const [id, value] of done) {
-      const record = results.get(id)
-      expect(record?.state, `the result of ${id} was read, then lost at kill ${round}`).toBe(states.SUCCESS)
-      expect(String(record?.result)).toBe(value)
+    /** Locks and revoked ids outlive the process (checked by the incarnation itself, at app level). */
+    const checkAppLevel = (lines: readonly string[], incarnation: number): void => {
+      expect(lines, `incarnation ${incarnation}: the long-TTL lock`).toContain(incarnation === 0 ? 'lock taken' : 'lock held')
+      if (incarnation > 0) expect(lines, `incarnation ${incarnation}: the revoked id`).toContain(`refused crash-revoked-${incarnation} REVOKED true`)
     }
-    for (const [id, earliest] of notBefore) {
-      const eta = messages.get(id)?.eta
-      if (eta === undefined) continue
-      expect(eta, `countdown ${id} lost its eta at kill ${round}`).not.toBeNull()
-      expect(eta!, `countdown ${id}: eta before the countdown`).toBeGreaterThanOrEqual(earliest)
-      expect(eta, `countdown ${id}: its eta changed across kill ${round}`).toBe(etas.get(id) ?? eta)
-      etas.set(id, eta!)
-    }
-  }
-  expect(sent.size).toBeGreaterThan(rounds)
+    let lastKill = 0
+    let tornTails = 0
+    let midCompaction = 0
+    let generation = 0
 
-  const drain = launch(dir, executor, rounds, 'drain')
-  await drain.waitFor(/^drained$/)
-  await drain.exit
-  checkAppLevel(drain.lines, rounds)
-  note(drain.lines, rounds)
-  const { results, messages } = await readStorage(dir)
-  expect([...messages.keys()]).toEqual([])
-  const wrong: string[] = []
-  let lost = 0
-  for (const [id, kind] of sent) {
-    const record = results.get(id)
-    const error = errorOf(record)
-    if (record?.state !== states.SUCCESS && error?.name !== 'WorkerLostError') wrong.push(`${kind} ${id} ended ${String(record?.state)} ${String(error?.name)}`)
-    // acksLate: acked after its result, so a run cut short runs again (at least once).
-    else if (kind === 'late' && record?.state !== states.SUCCESS) wrong.push(`acksLate ${id} ended ${error!.name}: it must run again after a crash`)
-    if (error !== undefined) lost++
-    if (kind === 'countdown') {
-      const earliest = Math.max(notBefore.get(id)!, etas.get(id) ?? 0)
-      for (const at of dueStarts.get(id) ?? []) if (at < earliest) wrong.push(`countdown ${id} started at ${at}, ${earliest - at} ms before its eta`)
-      // Lost while running or prefetched: so it was due before the last kill.
-      if (error !== undefined && earliest > lastKill) wrong.push(`countdown ${id} was lost before it was due`)
+    for (let round = 0; round < rounds; round++) {
+      const run = launch(dir, executor, round)
+      await run.waitFor(/^ready$/)
+      checkAppLevel(run.lines, round)
+      // Die somewhere in the next 5-150 ms of real work.
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.floor(random() * 145)))
+      run.kill()
+      lastKill = Date.now()
+      await run.exit
+      note(run.lines, round)
+
+      const after = await readStorage(dir)
+      tornTails += after.tornTails
+      if (after.midCompaction) midCompaction++
+      generation = after.generation
+      const { results, messages } = after
+      for (const [id, kind] of sent) {
+        expect(results.has(id) || messages.has(id), `${kind} task ${id} was sent but is gone after kill ${round}`).toBe(true)
+      }
+      for (const [id, { label }] of chords) {
+        expect(results.has(id) || messages.has(id) || after.chords.includes(id), `chord ${label} (body ${id}) is gone after kill ${round}`).toBe(true)
+        if (bodyStarts.get(label)?.includes(round) === true && !results.has(id) && messages.get(id)?.leased !== true) {
+          unrecordedStarts.set(label, (unrecordedStarts.get(label) ?? 0) + 1)
+        }
+      }
+      for (const [id, value] of done) {
+        const record = results.get(id)
+        expect(record?.state, `the result of ${id} was read, then lost at kill ${round}`).toBe(states.SUCCESS)
+        expect(String(record?.result)).toBe(value)
+      }
+      for (const [id, earliest] of notBefore) {
+        const eta = messages.get(id)?.eta
+        if (eta === undefined) continue
+        expect(eta, `countdown ${id} lost its eta at kill ${round}`).not.toBeNull()
+        expect(eta!, `countdown ${id}: eta before the countdown`).toBeGreaterThanOrEqual(earliest)
+        expect(eta, `countdown ${id}: its eta changed across kill ${round}`).toBe(etas.get(id) ?? eta)
+        etas.set(id, eta!)
+      }
     }
-  }
-  let chordErrors = 0
-  for (const [bodyId, { label, members }] of chords) {
-    const body = results.get(bodyId)
-    const starts = bodyStarts.get(label) ?? []
-    const memberRecords = members.map((id) => results.get(id))
-    for (const [i, record] of memberRecords.entries()) {
-      if (record?.state !== states.SUCCESS && errorOf(record)?.name !== 'WorkerLostError') wrong.push(`chord ${label}: member ${members[i]} ended ${String(record?.state)}`)
+    expect(sent.size).toBeGreaterThan(rounds)
+
+    const drain = launch(dir, executor, rounds, 'drain')
+    await drain.waitFor(/^drained$/)
+    await drain.exit
+    checkAppLevel(drain.lines, rounds)
+    note(drain.lines, rounds)
+    const { results, messages } = await readStorage(dir)
+    expect([...messages.keys()]).toEqual([])
+    const wrong: string[] = []
+    let lost = 0
+    for (const [id, kind] of sent) {
+      const record = results.get(id)
+      const error = errorOf(record)
+      if (record?.state !== states.SUCCESS && error?.name !== 'WorkerLostError')
+        wrong.push(`${kind} ${id} ended ${String(record?.state)} ${String(error?.name)}`)
+      // acksLate: acked after its result, so a run cut short runs again (at least once).
+      else if (kind === 'late' && record?.state !== states.SUCCESS) wrong.push(`acksLate ${id} ended ${error!.name}: it must run again after a crash`)
+      if (error !== undefined) lost++
+      if (kind === 'countdown') {
+        const earliest = Math.max(notBefore.get(id)!, etas.get(id) ?? 0)
+        for (const at of dueStarts.get(id) ?? []) if (at < earliest) wrong.push(`countdown ${id} started at ${at}, ${earliest - at} ms before its eta`)
+        // Lost while running or prefetched: so it was due before the last kill.
+        if (error !== undefined && earliest > lastKill) wrong.push(`countdown ${id} was lost before it was due`)
+      }
     }
-    const firstLost = members.find((_, i) => memberRecords[i]?.state === states.FAILURE)
-    const error = errorOf(body)
-    // The body is sent once; it starts again only after a start whose record never reached storage.
-    if (starts.length > 1 + (unrecordedStarts.get(label) ?? 0)) wrong.push(`chord ${label}: body started ${starts.length} times (${unrecordedStarts.get(label) ?? 0} unrecorded)`)
-    if (new Set(starts).size !== starts.length) wrong.push(`chord ${label}: body started twice in one incarnation`)
-    if (body?.state === states.SUCCESS) {
-      const sum = memberRecords.reduce((total, record) => total + decode<number>(record!.result!), 0)
-      if (firstLost !== undefined || starts.length === 0 || decode(body.result!) !== sum) wrong.push(`chord ${label}: body SUCCESS with members ${JSON.stringify(memberRecords.map((r) => r?.state))}`)
-    } else if (error?.name === 'ChordError') {
-      chordErrors++
-      // Only a lost member fails a chord, and the error names the first lost one.
-      if (firstLost === undefined || (error as ChordError).taskId !== firstLost || starts.length !== 0) wrong.push(`chord ${label}: ${error.message}`)
-    } else if (error?.name !== 'WorkerLostError' || firstLost !== undefined) {
-      // The body itself may be lost while it runs (it acks early), once all members are in.
-      wrong.push(`chord ${label}: body ended ${String(body?.state)} ${String(error?.name)}`)
+    let chordErrors = 0
+    for (const [bodyId, { label, members }] of chords) {
+      const body = results.get(bodyId)
+      const starts = bodyStarts.get(label) ?? []
+      const memberRecords = members.map((id) => results.get(id))
+      for (const [i, record] of memberRecords.entries()) {
+        if (record?.state !== states.SUCCESS && errorOf(record)?.name !== 'WorkerLostError')
+          wrong.push(`chord ${label}: member ${members[i]} ended ${String(record?.state)}`)
+      }
+      const firstLost = members.find((_, i) => memberRecords[i]?.state === states.FAILURE)
+      const error = errorOf(body)
+      // The body is sent once; it starts again only after a start whose record never reached storage.
+      if (starts.length > 1 + (unrecordedStarts.get(label) ?? 0))
+        wrong.push(`chord ${label}: body started ${starts.length} times (${unrecordedStarts.get(label) ?? 0} unrecorded)`)
+      if (new Set(starts).size !== starts.length) wrong.push(`chord ${label}: body started twice in one incarnation`)
+      if (body?.state === states.SUCCESS) {
+        const sum = memberRecords.reduce((total, record) => total + decode<number>(record!.result!), 0)
+        if (firstLost !== undefined || starts.length === 0 || decode(body.result!) !== sum)
+          wrong.push(`chord ${label}: body SUCCESS with members ${JSON.stringify(memberRecords.map((r) => r?.state))}`)
+      } else if (error?.name === 'ChordError') {
+        chordErrors++
+        // Only a lost member fails a chord, and the error names the first lost one.
+        if (firstLost === undefined || (error as ChordError).taskId !== firstLost || starts.length !== 0) wrong.push(`chord ${label}: ${error.message}`)
+      } else if (error?.name !== 'WorkerLostError' || firstLost !== undefined) {
+        // The body itself may be lost while it runs (it acks early), once all members are in.
+        wrong.push(`chord ${label}: body ended ${String(body?.state)} ${String(error?.name)}`)
+      }
     }
-  }
-  expect(wrong).toEqual([])
-  // The run went through compactions (the generation grows with each); a kill may land in one.
-  // A short run by hand (a few rounds) may write too little to compact.
-  if (rounds >= 10) expect(generation).toBeGreaterThan(0)
-  console.info(
-    `[crash ${executor}] ${rounds} kills: ${sent.size} tasks and ${chords.size} chords sent, ${tornTails} torn tails cut, ` +
-      `${generation} compactions, ${midCompaction} kills mid-compaction, ${lost} early-ack tasks lost (WorkerLostError), ${chordErrors} chords failed with ChordError, ` +
-      `${[...unrecordedStarts.values()].reduce((a, b) => a + b, 0)} chord body starts unrecorded at a kill (run again)`,
-  )
-}, Math.max(600_000, ROUNDS * 6_000))
+    expect(wrong).toEqual([])
+    // The run went through compactions (the generation grows with each); a kill may land in one.
+    // A short run by hand (a few rounds) may write too little to compact.
+    if (rounds >= 10) expect(generation).toBeGreaterThan(0)
+    console.info(
+      `[crash ${executor}] ${rounds} kills: ${sent.size} tasks and ${chords.size} chords sent, ${tornTails} torn tails cut, ` +
+        `${generation} compactions, ${midCompaction} kills mid-compaction, ${lost} early-ack tasks lost (WorkerLostError), ${chordErrors} chords failed with ChordError, ` +
+        `${[...unrecordedStarts.values()].reduce((a, b) => a + b, 0)} chord body starts unrecorded at a kill (run again)`,
+    )
+  },
+  Math.max(600_000, ROUNDS * 6_000),
+)

@@ -226,7 +226,8 @@ describe('compaction, stopped at every step', () => {
       if (!compacting) return
       const target = typeof args[0] === 'number' ? pathOfFd.get(args[0]) : String(args[0])
       capture(`before ${name} ${target === dir ? 'the directory' : basename(target ?? 'the old journal')}`)
-      if (name === 'writeSync') capture(`half of writeSync ${basename(target!)}`, { fd: args[0] as number, bytes: (args[1] as Buffer).subarray(args[2] as number) })
+      if (name === 'writeSync')
+        capture(`half of writeSync ${basename(target!)}`, { fd: args[0] as number, bytes: (args[1] as Buffer).subarray(args[2] as number) })
     }
     spy.after = (name, args, out) => {
       if (name === 'openSync') pathOfFd.set(out as number, String(args[0]))
@@ -280,7 +281,10 @@ describe('compaction, stopped at every step', () => {
       // What is left is one generation, ready for more.
       await reopened.write([put('more', 1)])
       await reopened.close()
-      expect(readdirSync(c.dir).filter((f) => f !== 'LOCK' && f !== 'snapshot'), c.label).toHaveLength(1)
+      expect(
+        readdirSync(c.dir).filter((f) => f !== 'LOCK' && f !== 'snapshot'),
+        c.label,
+      ).toHaveLength(1)
     }
   })
 })

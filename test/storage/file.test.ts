@@ -29,7 +29,10 @@ describe('file storage', () => {
     const dir = tempDir()
     const a = await opened({ dir })
     await a.write([put('one', { n: 1 }), put('two', { n: 2 })])
-    await a.write([{ op: 'delete', ns: 'results', key: 'one' }, { op: 'put', ns: 'meta', key: 'counter', value: 7 }])
+    await a.write([
+      { op: 'delete', ns: 'results', key: 'one' },
+      { op: 'put', ns: 'meta', key: 'counter', value: 7 },
+    ])
     await closeAll()
     const b = await opened({ dir })
     expect(await b.get('results', 'one')).toBeUndefined()
@@ -164,7 +167,9 @@ describe('file storage', () => {
   it('one owner per directory: a second open fails with a clear error; a stale lock is taken over', async () => {
     const dir = tempDir()
     await opened({ dir })
-    const error = (await fileStorage({ dir }).open().catch((e: unknown) => e)) as StorageError
+    const error = (await fileStorage({ dir })
+      .open()
+      .catch((e: unknown) => e)) as StorageError
     expect(error).toBeInstanceOf(StorageError)
     expect(error.message).toContain('already open in this process')
     await closeAll()

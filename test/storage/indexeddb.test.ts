@@ -50,7 +50,9 @@ it('many calls in one tick share one transaction and all land', async () => {
   await storage.open()
   const transaction = vi.spyOn(IDBDatabase.prototype, 'transaction')
   try {
-    await Promise.all(Array.from({ length: 500 }, (_, i) => storage.write([{ op: 'put', ns: 'messages', key: `m${i}`, value: { queue: 'default', priority: 0, seq: i } }])))
+    await Promise.all(
+      Array.from({ length: 500 }, (_, i) => storage.write([{ op: 'put', ns: 'messages', key: `m${i}`, value: { queue: 'default', priority: 0, seq: i } }])),
+    )
     expect(transaction).toHaveBeenCalledTimes(1)
   } finally {
     transaction.mockRestore()

@@ -154,7 +154,12 @@ describe('threads: runs a worker holds (prefetched) but never started', () => {
   /** One worker running one task at a time, holding up to four: the runs after the first wait in it. */
   async function threaded(dir: string, now?: number): Promise<{ app: Celeriac; clock: VirtualClock }> {
     const clock = virtualClock(now === undefined ? {} : { now })
-    const app = new Celeriac({ name: 'redelivery', storage: fileStorage({ dir, onWarning: () => {} }), executor: threads({ module: faults, size: 1, prefetch: 4 }), clock })
+    const app = new Celeriac({
+      name: 'redelivery',
+      storage: fileStorage({ dir, onWarning: () => {} }),
+      executor: threads({ module: faults, size: 1, prefetch: 4 }),
+      clock,
+    })
     await app.start()
     apps.push(app)
     return { app, clock }

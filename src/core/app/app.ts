@@ -79,7 +79,10 @@ export class Celeriac implements Sender, TaskOwner {
       (work) => this.#engine?.hold(work) ?? work,
     )
     this.control = new Control((what) => this.#requireEngine(what))
-    this.inspect = new Inspect((what) => this.#requireEngine(what), () => this.registered())
+    this.inspect = new Inspect(
+      (what) => this.#requireEngine(what),
+      () => this.registered(),
+    )
   }
 
   /** The app's name. */
@@ -112,11 +115,7 @@ export class Celeriac implements Sender, TaskOwner {
     options: TaskOptionsWithBase<B> & { bind: true },
     fn: (self: B, ...args: A) => R,
   ): Task<A, Awaited<R>>
-  task<A extends unknown[], R>(
-    name: string,
-    options: TaskOptionsWithBase<object> & { bind?: false },
-    fn: (...args: A) => R,
-  ): Task<A, Awaited<R>>
+  task<A extends unknown[], R>(name: string, options: TaskOptionsWithBase<object> & { bind?: false }, fn: (...args: A) => R): Task<A, Awaited<R>>
   task(name: string, optionsOrFn: unknown, maybeFn?: unknown): unknown {
     const [options, fn] = typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn, maybeFn]
     if (this.#tasks.has(name)) throw new ConfigError(`A task named '${name}' is already registered on this app; task names must be unique`)
@@ -157,7 +156,8 @@ export class Celeriac implements Sender, TaskOwner {
       executor: c.executor,
       clock: c.clock,
       hostname: c.name,
-      concurrency: (queue) => c.queues.get(queue)?.concurrency ?? (c.executor.reportsStart ? c.executor.capacity : Math.min(DEFAULT_CONCURRENCY, c.executor.capacity)),
+      concurrency: (queue) =>
+        c.queues.get(queue)?.concurrency ?? (c.executor.reportsStart ? c.executor.capacity : Math.min(DEFAULT_CONCURRENCY, c.executor.capacity)),
       resultExpires: c.resultExpires,
       consume: c.consume === true,
       lookup: (name) => this.getTask(name),
@@ -180,7 +180,9 @@ export class Celeriac implements Sender, TaskOwner {
     lastStarted = this
     if (c.consume === 'leader') {
       this.#leadership = seekLeadership(`celeriac:${this.name}:leader`, () => {
-        engine.becomeConsumer().catch((error: unknown) => this.events.emit('log', { id: '', level: 'error', text: `could not start consuming: ${String(error)}` }))
+        engine
+          .becomeConsumer()
+          .catch((error: unknown) => this.events.emit('log', { id: '', level: 'error', text: `could not start consuming: ${String(error)}` }))
       })
     }
   }
@@ -256,7 +258,8 @@ export class Celeriac implements Sender, TaskOwner {
   async sendSignature(sig: Signature<unknown[], unknown, unknown>, args: readonly unknown[], options: SendOptions): Promise<unknown> {
     const engine = this.#requireEngine(`send '${sig.describe()}'`)
     if (sig.kind === 'task') this.#checkKnown(sig.task)
-    const full = args.length === 0 && Object.keys(options).length === 0 ? sig : sig.clone({ args: [...args, ...sig.args], options: { ...sig.options, ...options } })
+    const full =
+      args.length === 0 && Object.keys(options).length === 0 ? sig : sig.clone({ args: [...args, ...sig.args], options: { ...sig.options, ...options } })
     const json = freeze(full.toJSON(), this.#expandEnv())
     return this.#sendJSON(engine, json, options.taskId ?? sig.options.taskId)
   }
@@ -268,7 +271,13 @@ export class Celeriac implements Sender, TaskOwner {
   /** @internal `task.apply()`: runs here and now through the tracer; nothing is stored. */
   applyEager(task: AnyTask, args: readonly unknown[], options: SendOptions): Promise<EagerResult<unknown>> {
     const c = this.#config
-    return applyEager(task, args, options, { id: options.taskId ?? this.#newId(), hostname: this.name, clock: c.clock, random: c.random, context: () => this.#eagerContext() })
+    return applyEager(task, args, options, {
+      id: options.taskId ?? this.#newId(),
+      hostname: this.name,
+      clock: c.clock,
+      random: c.random,
+      context: () => this.#eagerContext(),
+    })
   }
 
   /** Calls a running task makes besides sends and sleeps. */
@@ -383,5 +392,3 @@ function current(): TaskOwner {
 }
 
 let lastStarted: TaskOwner | undefined
-
-

@@ -77,7 +77,8 @@ export class Control {
     checkName(taskName, 'control.timeLimit: task name')
     const soft = limits.soft == null ? null : checkDuration(limits.soft, 'control.timeLimit: soft', true)
     const hard = limits.hard == null ? null : checkDuration(limits.hard, 'control.timeLimit: hard', true)
-    if (soft !== null && hard !== null && soft > hard) throw new ConfigError(`control.timeLimit('${taskName}'): soft (${String(soft)} ms) must not exceed hard (${String(hard)} ms)`)
+    if (soft !== null && hard !== null && soft > hard)
+      throw new ConfigError(`control.timeLimit('${taskName}'): soft (${String(soft)} ms) must not exceed hard (${String(hard)} ms)`)
     this.#engine('change a time limit').setTimeLimit(taskName, soft, hard)
   }
 

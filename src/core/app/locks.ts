@@ -93,13 +93,15 @@ export class Locks {
   /** @internal Releases if `owner` holds the lock with `token`. */
   async release(key: string, token: number, owner: string): Promise<boolean> {
     const now = this.#clock().now()
-    const released = await this.#hold(this.#storage().transact([{ ns: 'locks', key }], ([value]) => {
-      const current = value as LockRecord | undefined
-      if (current === undefined || current.owner !== owner || current.token !== token || current.expiresAt <= now) {
-        return { mutations: [], result: false }
-      }
-      return { mutations: [{ op: 'delete', ns: 'locks', key }], result: true }
-    }))
+    const released = await this.#hold(
+      this.#storage().transact([{ ns: 'locks', key }], ([value]) => {
+        const current = value as LockRecord | undefined
+        if (current === undefined || current.owner !== owner || current.token !== token || current.expiresAt <= now) {
+          return { mutations: [], result: false }
+        }
+        return { mutations: [{ op: 'delete', ns: 'locks', key }], result: true }
+      }),
+    )
     if (released) this.#wake(key)
     return released
   }
@@ -108,14 +110,16 @@ export class Locks {
   async extend(key: string, token: number, owner: string, ttl: number): Promise<boolean> {
     checkDuration(ttl, 'lock.extend(ttl)', true)
     const now = this.#clock().now()
-    return this.#hold(this.#storage().transact([{ ns: 'locks', key }], ([value]) => {
-      const current = value as LockRecord | undefined
-      if (current === undefined || current.owner !== owner || current.token !== token || current.expiresAt <= now) {
-        return { mutations: [], result: false }
-      }
-      const next: LockRecord = { ...current, expiresAt: now + ttl }
-      return { mutations: [{ op: 'put', ns: 'locks', key, value: next }], result: true }
-    }))
+    return this.#hold(
+      this.#storage().transact([{ ns: 'locks', key }], ([value]) => {
+        const current = value as LockRecord | undefined
+        if (current === undefined || current.owner !== owner || current.token !== token || current.expiresAt <= now) {
+          return { mutations: [], result: false }
+        }
+        const next: LockRecord = { ...current, expiresAt: now + ttl }
+        return { mutations: [{ op: 'put', ns: 'locks', key, value: next }], result: true }
+      }),
+    )
   }
 
   /**
@@ -130,25 +134,27 @@ export class Locks {
   async #tryAcquire(key: string, ttl: number): Promise<{ lock: Lock | null; expiresAt: number }> {
     const now = this.#clock().now()
     const owner = this.#newId()
-    const outcome = await this.#hold(this.#storage().transact(
-      [
-        { ns: 'locks', key },
-        { ns: 'meta', key: FENCE },
-      ],
-      ([value, fence]) => {
-        const current = value as LockRecord | undefined
-        if (current !== undefined && current.expiresAt > now) return { mutations: [], result: { token: 0, expiresAt: current.expiresAt } }
-        const token = (typeof fence === 'number' ? fence : 0) + 1
-        const record: LockRecord = { owner, token, expiresAt: now + ttl }
-        return {
-          mutations: [
-            { op: 'put', ns: 'locks', key, value: record },
-            { op: 'put', ns: 'meta', key: FENCE, value: token },
-          ],
-          result: { token, expiresAt: record.expiresAt },
-        }
-      },
-    ))
+    const outcome = await this.#hold(
+      this.#storage().transact(
+        [
+          { ns: 'locks', key },
+          { ns: 'meta', key: FENCE },
+        ],
+        ([value, fence]) => {
+          const current = value as LockRecord | undefined
+          if (current !== undefined && current.expiresAt > now) return { mutations: [], result: { token: 0, expiresAt: current.expiresAt } }
+          const token = (typeof fence === 'number' ? fence : 0) + 1
+          const record: LockRecord = { owner, token, expiresAt: now + ttl }
+          return {
+            mutations: [
+              { op: 'put', ns: 'locks', key, value: record },
+              { op: 'put', ns: 'meta', key: FENCE, value: token },
+            ],
+            result: { token, expiresAt: record.expiresAt },
+          }
+        },
+      ),
+    )
     if (outcome.token === 0) return { lock: null, expiresAt: outcome.expiresAt }
     return { lock: this.#handle(key, outcome.token, owner), expiresAt: outcome.expiresAt }
   }

@@ -13,9 +13,7 @@ type Last<S extends readonly unknown[]> = S extends readonly [...unknown[], infe
  * const r = await chain(add.s(2, 2), add.s(4), add.s(8)).delay()
  * await r.get() // 16
  */
-export function chain<S extends [AnySignature, ...AnySignature[]]>(
-  ...steps: S & CheckChain<S>
-): Chain<MissingOf<S[0]>, ResultOf<Last<S>>, HandleOf<Last<S>>> {
+export function chain<S extends [AnySignature, ...AnySignature[]]>(...steps: S & CheckChain<S>): Chain<MissingOf<S[0]>, ResultOf<Last<S>>, HandleOf<Last<S>>> {
   const list = steps as readonly AnySignature[]
   if (list.length === 0) throw new ConfigError('chain() needs at least one signature')
   for (const step of list) checkSignature(step, 'chain()')

@@ -183,14 +183,14 @@ export type MissingOf<S> = TypesOf<S> extends { missing: infer M extends unknown
 export type Fits<S, Prev> = unknown extends Prev
   ? S
   : number extends MissingOf<S>['length']
-  ? S
-  : MissingOf<S> extends []
     ? S
-    : MissingOf<S> extends [infer First]
-      ? [Prev] extends [First]
-        ? S
+    : MissingOf<S> extends []
+      ? S
+      : MissingOf<S> extends [infer First]
+        ? [Prev] extends [First]
+          ? S
+          : Signature<[Prev], ResultOf<S>, HandleOf<S>>
         : Signature<[Prev], ResultOf<S>, HandleOf<S>>
-      : Signature<[Prev], ResultOf<S>, HandleOf<S>>
 
 /** Checks each step of a chain against the result of the step before it. */
 export type CheckChain<S extends readonly unknown[], Prev = never, IsFirst = true> = S extends readonly [infer H, ...infer T]
@@ -212,7 +212,14 @@ export class Chain<M extends unknown[] = unknown[], R = unknown, H = AsyncResult
   }
 
   override toJSON(): SignatureJSON {
-    return { task: '', args: encodeArgs(this.args), options: optionsToJSON(this.options), immutable: this.immutable, kind: 'chain', tasks: this.tasks.map((t) => t.toJSON()) }
+    return {
+      task: '',
+      args: encodeArgs(this.args),
+      options: optionsToJSON(this.options),
+      immutable: this.immutable,
+      kind: 'chain',
+      tasks: this.tasks.map((t) => t.toJSON()),
+    }
   }
 }
 
@@ -231,7 +238,14 @@ export class Group<M extends unknown[] = unknown[], R = unknown> extends Signatu
   }
 
   override toJSON(): SignatureJSON {
-    return { task: '', args: encodeArgs(this.args), options: optionsToJSON(this.options), immutable: this.immutable, kind: 'group', tasks: this.tasks.map((t) => t.toJSON()) }
+    return {
+      task: '',
+      args: encodeArgs(this.args),
+      options: optionsToJSON(this.options),
+      immutable: this.immutable,
+      kind: 'group',
+      tasks: this.tasks.map((t) => t.toJSON()),
+    }
   }
 }
 

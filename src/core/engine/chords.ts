@@ -42,16 +42,22 @@ export class Chords {
     if (ref === null || ok === null) return this.#commits.commit(mutations)
     const marker = `${ref.id}#${String(ref.index)}`
     return this.#commits
-      .transact([{ ns: 'chords', key: ref.id }, { ns: 'chords', key: marker }], ([value, seen]) => {
-        if (value === undefined || seen !== undefined) return { mutations, result: false }
-        const record = value as ChordRecord
-        const failedIndex = !ok && (record.failedIndex === null || ref.index < record.failedIndex) ? ref.index : record.failedIndex
-        const next: ChordRecord = { ...record, count: record.count + 1, failedIndex, lastId: message.id }
-        return {
-          mutations: [...mutations, { op: 'put', ns: 'chords', key: marker, value: ok }, { op: 'put', ns: 'chords', key: ref.id, value: next }],
-          result: next.count >= next.size,
-        }
-      })
+      .transact(
+        [
+          { ns: 'chords', key: ref.id },
+          { ns: 'chords', key: marker },
+        ],
+        ([value, seen]) => {
+          if (value === undefined || seen !== undefined) return { mutations, result: false }
+          const record = value as ChordRecord
+          const failedIndex = !ok && (record.failedIndex === null || ref.index < record.failedIndex) ? ref.index : record.failedIndex
+          const next: ChordRecord = { ...record, count: record.count + 1, failedIndex, lastId: message.id }
+          return {
+            mutations: [...mutations, { op: 'put', ns: 'chords', key: marker, value: ok }, { op: 'put', ns: 'chords', key: ref.id, value: next }],
+            result: next.count >= next.size,
+          }
+        },
+      )
       .then((complete) =>
         // The part is stored: a body that cannot be sent now is the chord's failure, not the
         // part's (the record stays, full, and recovery sends the body).

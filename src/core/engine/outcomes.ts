@@ -34,7 +34,17 @@ export class Outcomes {
   readonly #chords: Chords
   readonly #failure: Failure
 
-  constructor(state: EngineState, commits: CommitQueue, results: Results, runs: Runs, starts: Starts, queue: Queue, workflow: Workflow, chords: Chords, failure: Failure) {
+  constructor(
+    state: EngineState,
+    commits: CommitQueue,
+    results: Results,
+    runs: Runs,
+    starts: Starts,
+    queue: Queue,
+    workflow: Workflow,
+    chords: Chords,
+    failure: Failure,
+  ) {
     this.#state = state
     this.#commits = commits
     this.#results = results
@@ -117,7 +127,12 @@ export class Outcomes {
     run.requeued = requeued
     // A chord header task's success counts for its chord in the same atomic step.
     if (message.chord === null || outcome.type !== 'success') this.#commits.commitThen(mutations, this.#afterOutcome, run, this.#notStored)
-    else void this.#commits.track(this.#chords.commitPart(message, true, mutations), () => this.#afterOutcome(run), (error) => this.#notStored(run, error))
+    else
+      void this.#commits.track(
+        this.#chords.commitPart(message, true, mutations),
+        () => this.#afterOutcome(run),
+        (error) => this.#notStored(run, error),
+      )
   }
 
   /**

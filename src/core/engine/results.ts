@@ -92,6 +92,10 @@ export class Results {
   handleFromJSON(json: HandleJSON): unknown {
     const parent = json.parent === null ? undefined : (this.handleFromJSON(json.parent) as AsyncResult<unknown>)
     if (json.kind === 'result') return new AsyncResult(json.id, this.#source, parent)
-    return new GroupResult(json.id, json.results.map((r) => this.handleFromJSON(r) as AsyncResult<unknown>), parent)
+    return new GroupResult(
+      json.id,
+      json.results.map((r) => this.handleFromJSON(r) as AsyncResult<unknown>),
+      parent,
+    )
   }
 }

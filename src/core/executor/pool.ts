@@ -66,8 +66,10 @@ interface Slot {
 
 /** Builds an Executor over a pool of workers. */
 export function poolExecutor(options: PoolOptions): Executor & { readonly workers: number; readonly replaced: number } {
-  if (!Number.isInteger(options.size) || options.size < 1) throw new ConfigError(`${options.name}: size must be a whole number >= 1, got ${String(options.size)}`)
-  if (!Number.isInteger(options.prefetch) || options.prefetch < 1) throw new ConfigError(`${options.name}: prefetch must be a whole number >= 1, got ${String(options.prefetch)}`)
+  if (!Number.isInteger(options.size) || options.size < 1)
+    throw new ConfigError(`${options.name}: size must be a whole number >= 1, got ${String(options.size)}`)
+  if (!Number.isInteger(options.prefetch) || options.prefetch < 1)
+    throw new ConfigError(`${options.name}: prefetch must be a whole number >= 1, got ${String(options.prefetch)}`)
   if (!Number.isInteger(options.tasksPerWorker) || options.tasksPerWorker < 1) {
     throw new ConfigError(`${options.name}: tasksPerWorker must be a whole number >= 1, got ${String(options.tasksPerWorker)}`)
   }

@@ -41,7 +41,9 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
   if (tasks.length === 0) {
     shell.post({
       type: 'init-failed',
-      error: encodeError(new ConfigError(`The task module ${shell.moduleName} registered no tasks: it must create an app and call app.task(...) when imported`)),
+      error: encodeError(
+        new ConfigError(`The task module ${shell.moduleName} registered no tasks: it must create an app and call app.task(...) when imported`),
+      ),
     })
     return
   }

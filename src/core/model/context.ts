@@ -57,12 +57,27 @@ export interface ChordRecord {
 export const NONE: never[] = Object.freeze([]) as never[]
 
 /** The context of a signature sent on its own (a new root). */
-export const ROOT_CONTEXT: MessageContext = Object.freeze({ prepend: null, parentId: null, rootId: null, headers: null, chain: NONE, groupId: null, groupIndex: null, chord: null })
+export const ROOT_CONTEXT: MessageContext = Object.freeze({
+  prepend: null,
+  parentId: null,
+  rootId: null,
+  headers: null,
+  chain: NONE,
+  groupId: null,
+  groupIndex: null,
+  chord: null,
+})
 
 /**
  * The context of a message sent from another (a chain's next step, a link, an errback, a chord's
  * body, a task's own send): its parent's place in the workflow, outside any group or chord.
  */
-export function childContext(prepend: Encoded[] | null, parentId: string | null, rootId: string | null, headers: Encoded | null, chain: SignatureJSON[]): MessageContext {
+export function childContext(
+  prepend: Encoded[] | null,
+  parentId: string | null,
+  rootId: string | null,
+  headers: Encoded | null,
+  chain: SignatureJSON[],
+): MessageContext {
   return { prepend, parentId, rootId, headers, chain, groupId: null, groupIndex: null, chord: null }
 }

@@ -267,10 +267,30 @@ export function errorClassByName(name: string): ErrorClass | undefined {
 }
 
 for (const cls of [
-  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError,
-  CeleriacError, NotRegistered, SerializationError, TaskError, Retry, MaxRetriesExceededError,
-  TaskRevokedError, TimeLimitExceeded, SoftTimeLimitExceeded, ChordError, TimeoutError, Reject,
-  Ignore, WorkerLostError, StorageError, ConfigError,
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+  AggregateError,
+  CeleriacError,
+  NotRegistered,
+  SerializationError,
+  TaskError,
+  Retry,
+  MaxRetriesExceededError,
+  TaskRevokedError,
+  TimeLimitExceeded,
+  SoftTimeLimitExceeded,
+  ChordError,
+  TimeoutError,
+  Reject,
+  Ignore,
+  WorkerLostError,
+  StorageError,
+  ConfigError,
 ]) {
   registerErrorClass(cls)
 }

@@ -37,7 +37,8 @@ export function uuid4(): string {
   if (offset === POOL) refill()
   for (let i = 0; i < 16; i++) {
     let byte = pool[offset + i]!
-    if (i === 6) byte = (byte & 0x0f) | 0x40 // version 4
+    if (i === 6)
+      byte = (byte & 0x0f) | 0x40 // version 4
     else if (i === 8) byte = (byte & 0x3f) | 0x80 // RFC 4122 variant
     const at = AT[i]!
     codes[at] = HEX[byte >> 4]!

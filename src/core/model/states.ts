@@ -13,8 +13,16 @@ export const PROGRESS = 'PROGRESS'
 
 /** A built-in state or any custom state name. */
 export type State =
-  | typeof PENDING | typeof RECEIVED | typeof STARTED | typeof SUCCESS | typeof FAILURE
-  | typeof RETRY | typeof REVOKED | typeof REJECTED | typeof IGNORED | (string & {})
+  | typeof PENDING
+  | typeof RECEIVED
+  | typeof STARTED
+  | typeof SUCCESS
+  | typeof FAILURE
+  | typeof RETRY
+  | typeof REVOKED
+  | typeof REJECTED
+  | typeof IGNORED
+  | (string & {})
 
 /** States after which nothing changes: the result is final. */
 export const READY_STATES: ReadonlySet<State> = new Set([SUCCESS, FAILURE, REVOKED])

@@ -196,9 +196,7 @@ export class AsyncResult<T = unknown> {
         if (READY_STATES.has(record.state)) finish(record)
       })
       if (timeout !== undefined) {
-        timer = clock.setTimer(clock.now() + timeout, () =>
-          finish(undefined, new TimeoutError(`Task ${this.id} was not ready within ${String(timeout)} ms`)),
-        )
+        timer = clock.setTimer(clock.now() + timeout, () => finish(undefined, new TimeoutError(`Task ${this.id} was not ready within ${String(timeout)} ms`)))
       }
       this.#source.read(this.id).then(
         (record) => {

@@ -153,17 +153,17 @@ function encodeObject(object: object, stack: object[]): Json {
     return { [TAG]: 'Error', v: record }
   }
   if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer || isSharedArrayBuffer(object)) {
-    throw new Unencodable(article(constructorName(object) ?? 'binary buffer'), 'of binary types only Uint8Array is supported; copy the bytes into a new Uint8Array')
+    throw new Unencodable(
+      article(constructorName(object) ?? 'binary buffer'),
+      'of binary types only Uint8Array is supported; copy the bytes into a new Uint8Array',
+    )
   }
   if (object instanceof Promise) throw new Unencodable('a Promise', 'await it and pass its value')
   if (object instanceof WeakMap || object instanceof WeakSet) {
     throw new Unencodable(article(constructorName(object) ?? 'weak collection'), `its contents cannot be read; ${ADVICE}`)
   }
   if (hasBehaviour(proto)) {
-    throw new Unencodable(
-      `an instance of ${constructorName(object) ?? 'a class'}`,
-      `class instances with methods do not survive the trip; ${ADVICE}`,
-    )
+    throw new Unencodable(`an instance of ${constructorName(object) ?? 'a class'}`, `class instances with methods do not survive the trip; ${ADVICE}`)
   }
   return encodeRecord(object, stack)
 }

@@ -38,7 +38,6 @@ export function isSharedArrayBuffer(object: object): boolean {
   return typeof SharedArrayBuffer === 'function' && object instanceof SharedArrayBuffer
 }
 
-
 export function describe(value: unknown): string {
   if (typeof value === 'string') return value
   if (typeof value === 'object' && value !== null) {

@@ -18,7 +18,5 @@ export function isRecord(tree: Json | undefined): tree is JsonObject {
 }
 
 export function malformed(what: string): SerializationError {
-  return new SerializationError(
-    `Cannot decode ${what}: the data is damaged, or was written by a newer version of celeriac; decode only what encode made`,
-  )
+  return new SerializationError(`Cannot decode ${what}: the data is damaged, or was written by a newer version of celeriac; decode only what encode made`)
 }

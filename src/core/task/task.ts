@@ -260,8 +260,6 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
   send<H>(sig: Signature<unknown[], unknown, H>, options: SendOptions = {}): Promise<H> {
     return runOf(this, 'send').send(sig as Signature<unknown[], unknown, unknown>, [], options) as Promise<H>
   }
-
-
 }
 
 // A module function, not a #private method: `self` is Object.create(task), which fails brand checks.

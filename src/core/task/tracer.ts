@@ -204,11 +204,7 @@ async function traceBound(input: TraceInput, reporter: TraceReporter): Promise<v
   }
 }
 
-async function decide(
-  self: Task<unknown[], unknown>,
-  caught: unknown,
-  request: Request,
-): Promise<{ outcome: Outcome; error: unknown }> {
+async function decide(self: Task<unknown[], unknown>, caught: unknown, request: Request): Promise<{ outcome: Outcome; error: unknown }> {
   if (caught instanceof Retry) return retryOutcome(self, caught, request)
   if (caught instanceof Ignore) return { outcome: { type: 'ignore' }, error: caught }
   if (caught instanceof Reject) return { outcome: { type: 'reject', requeue: caught.requeue, error: encodeError(caught) }, error: caught }

@@ -47,10 +47,13 @@ class SystemTimer {
 export function systemClock(): Clock {
   const arm = (timer: SystemTimer, at: number, fn: () => void, background: boolean): void => {
     const delay = at - Date.now()
-    timer.id = setTimeout(() => {
-      if (at - Date.now() > 0) arm(timer, at, fn, background)
-      else fn()
-    }, Math.max(0, Math.min(delay, MAX_TIMEOUT)))
+    timer.id = setTimeout(
+      () => {
+        if (at - Date.now() > 0) arm(timer, at, fn, background)
+        else fn()
+      },
+      Math.max(0, Math.min(delay, MAX_TIMEOUT)),
+    )
     // Node's timers have unref; a browser's are numbers.
     if (background) (timer.id as { unref?: () => void }).unref?.()
   }

@@ -277,10 +277,12 @@ class FileStorage implements Storage {
     const snapshotBytes = readIfExists(snapshotPath)
     if (snapshotBytes !== undefined) {
       const scanned = scanFrames(snapshotBytes, (offset) => this.#corrupt(snapshotPath, offset))
-      const snapshot = scanned.frames.length === 1 && scanned.goodLength === snapshotBytes.length ? parse<SnapshotPayload>(scanned.frames[0]!.payload) : undefined
+      const snapshot =
+        scanned.frames.length === 1 && scanned.goodLength === snapshotBytes.length ? parse<SnapshotPayload>(scanned.frames[0]!.payload) : undefined
       // The snapshot is only ever renamed into place whole, so any damage is corruption.
       if (snapshot?.kind !== 'snapshot') this.#corrupt(snapshotPath, scanned.goodLength)
-      if (snapshot.version !== FORMAT_VERSION) throw new StorageError(`${snapshotPath} has format version ${String(snapshot.version)}; this celeriac reads version ${FORMAT_VERSION}`)
+      if (snapshot.version !== FORMAT_VERSION)
+        throw new StorageError(`${snapshotPath} has format version ${String(snapshot.version)}; this celeriac reads version ${FORMAT_VERSION}`)
       this.#generation = snapshot.generation
       this.#snapshotBytes = snapshotBytes.length
       for (const ns of NAMESPACES) {
