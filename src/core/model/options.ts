@@ -26,7 +26,11 @@ export interface Route {
   priority?: number
 }
 
-/** Options every task can set, at `app.task(name, options, fn)`, in `taskDefaults`, or as base-class fields. */
+/**
+ * Options every task can set, at `app.task(name, options, fn)`, in `taskDefaults`, or as base-class
+ * fields. The one list of their names and types: `ResolvedTaskOptions`, `TaskProfile`, the
+ * option fields of `Task` and the keys of `TASK_DEFAULTS` follow from it.
+ */
 export interface TaskOptions {
   /** Pass the bound context `self` as the first argument. @default false */
   bind?: boolean
