@@ -211,12 +211,13 @@ describe.skipIf(missing !== undefined)(`in Chromium${missing === undefined ? '' 
   })
 
   it('reload half-way: the jobs done before stay done, the running ones are WorkerLostError (acksLate off), the rest run after the reload; each ran once', async () => {
-    type Reload = { queue(n: number): Promise<number>; holding(): boolean; finish(): Promise<JobOutcome[]> }
+    type Reload = { queue(n: number): Promise<number>; quiet(): boolean; finish(): Promise<JobOutcome[]> }
     const p = await page()
     const total = 100
-    // The jobs halt once half of them succeeded; the reload comes once one is held at the gate.
+    // The jobs halt once half of them succeeded; the reload comes once every slot is held at the
+    // gate and all the page wrote is stored.
     expect(await p.evaluate((n) => (globalThis as unknown as { reload: Reload }).reload.queue(n), total)).toBe(total)
-    await p.waitForFunction(() => (globalThis as unknown as { reload: Reload }).reload.holding())
+    await p.waitForFunction(() => (globalThis as unknown as { reload: Reload }).reload.quiet())
     await p.reload()
     await p.waitForSelector('body[data-ready="yes"]', { state: 'attached' })
     const outcome = await p.evaluate(() => (globalThis as unknown as { reload: Reload }).reload.finish())
