@@ -3,6 +3,7 @@ import { defineConfig } from 'tsup'
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    'index-node': 'src/index-node.ts',
     node: 'src/node.ts',
     browser: 'src/browser.ts',
     testing: 'src/testing.ts',

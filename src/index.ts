@@ -6,7 +6,8 @@
  * Storage, Executor and Clock seams. Classes a user only receives (from `chain()`, `app.locks`,
  * ...) are exported as types.
  */
-export { Celeriac, sharedTask } from './core/app/app.js'
+export { Celeriac } from './core/app/app.js'
+export { sharedTask } from './core/app/shared-task.js'
 export type { TaskOptionsWithBase } from './core/app/app.js'
 export { Task } from './core/task/task.js'
 export type { Request, DeliveryInfo, Lock, TaskLogger } from './core/task/task.js'

@@ -1,4 +1,8 @@
 /** `celeriac/node`: the core plus what needs Node: file storage and the worker_threads executor. */
+import { trackRunsAcrossAwaits } from './adapters/node/async-context.js'
+
+trackRunsAcrossAwaits()
+
 export * from './index.js'
 export { threads } from './adapters/node/threads.js'
 export type { ThreadsOptions } from './adapters/node/threads.js'

@@ -17,6 +17,11 @@ import type { ConformanceTasks } from './tasks.js'
 
 export interface Combo {
   readonly name: string
+  /**
+   * Whether code running in a task is known to be that task's without `self` (an async context:
+   * AsyncLocalStorage in Node); in a browser only `self` carries it.
+   */
+  readonly asyncContext: boolean
   storage(): Storage
   executor(): Executor
 }

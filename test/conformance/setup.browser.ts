@@ -12,8 +12,15 @@ export type { Combo, Harness } from './harness.js'
 const workerUrl = new URL('./worker-tasks.browser.ts', import.meta.url)
 
 const combos: readonly Combo[] = [
-  { name: 'indexedDB × inline (Chromium)', storage: () => indexedDBStorage({ name: `conformance-${crypto.randomUUID()}` }), executor: () => inline() },
   {
+    asyncContext: false,
+    name: 'indexedDB × inline (Chromium)',
+    storage: () => indexedDBStorage({ name: `conformance-${crypto.randomUUID()}` }),
+    executor: () => inline(),
+  },
+  {
+    // One task at a time per worker (tasksPerWorker 1): the worker knows which task sends.
+    asyncContext: true,
     name: 'indexedDB × webWorkers (Chromium)',
     storage: () => indexedDBStorage({ name: `conformance-${crypto.randomUUID()}` }),
     executor: () => webWorkers({ url: workerUrl, size: 2 }),

@@ -33,12 +33,17 @@ function removeFileDirs(): void {
 }
 
 const allCombos: readonly Combo[] = [
-  { name: 'memory × inline', storage: () => memoryStorage(), executor: () => inline() },
-  { name: 'memory × threads', storage: () => memoryStorage(), executor: () => threads({ module: workerTasks, size: 2 }) },
-  { name: 'file × inline', storage: () => fileStorage({ dir: fileDir() }), executor: () => inline() },
-  { name: 'file × threads', storage: () => fileStorage({ dir: fileDir() }), executor: () => threads({ module: workerTasks, size: 2 }) },
+  { asyncContext: true, name: 'memory × inline', storage: () => memoryStorage(), executor: () => inline() },
+  { asyncContext: true, name: 'memory × threads', storage: () => memoryStorage(), executor: () => threads({ module: workerTasks, size: 2 }) },
+  { asyncContext: true, name: 'file × inline', storage: () => fileStorage({ dir: fileDir() }), executor: () => inline() },
+  { asyncContext: true, name: 'file × threads', storage: () => fileStorage({ dir: fileDir() }), executor: () => threads({ module: workerTasks, size: 2 }) },
   // In Node on fake-indexeddb; setup.browser.ts runs the suite on Chromium's real IndexedDB.
-  { name: 'indexedDB × inline', storage: () => indexedDBStorage({ name: 'conformance', indexedDB: new IDBFactory() }), executor: () => inline() },
+  {
+    asyncContext: true,
+    name: 'indexedDB × inline',
+    storage: () => indexedDBStorage({ name: 'conformance', indexedDB: new IDBFactory() }),
+    executor: () => inline(),
+  },
 ]
 
 /**

@@ -7,7 +7,6 @@ import type { Clock } from '../time/clock.js'
 import { expand, freeze, rootMessage } from '../canvas/expand.js'
 import type { ExpandEnv } from '../canvas/expand.js'
 import { encodeArgs, optionsToJSON } from '../canvas/options-json.js'
-import { setCurrentSender } from '../canvas/signature.js'
 import type { Sender, Signature } from '../canvas/signature.js'
 import { Engine } from '../engine/engine.js'
 import { ROOT_CONTEXT } from '../model/context.js'
@@ -20,7 +19,7 @@ import type { SendOptions, TaskProfile } from '../model/options.js'
 import type { RpcCall } from '../model/protocol.js'
 import type { AsyncResult, EagerResult } from '../result/result.js'
 import { encodeFresh } from '../serializer/encode.js'
-import { joinRealm, sharedRegistry } from '../task/registry.js'
+import { inWorker, joinRealm, sharedRegistry } from '../task/registry.js'
 import type { RunContext, Task, TaskOwner } from '../task/task.js'
 import { resolveConfig } from './config.js'
 import type { Config, ResolvedConfig } from './config.js'
@@ -31,6 +30,8 @@ import { applyEager } from './eager.js'
 import { seekLeadership } from './leader.js'
 import type { Leadership } from './leader.js'
 import { Locks } from './locks.js'
+import { sendCallFrom, sendingRun } from './run-sends.js'
+import { sharedOwner, startedLast } from './shared-task.js'
 
 export type { TaskOptionsWithBase } from './define-task.js'
 
@@ -176,8 +177,7 @@ export class Celeriac implements Sender, TaskOwner {
     }
     this.#engine = engine
     this.#lifecycle = 'started'
-    setCurrentSender(this)
-    lastStarted = this
+    startedLast(this)
     if (c.consume === 'leader') {
       this.#leadership = seekLeadership(`celeriac:${this.name}:leader`, () => {
         engine
@@ -237,6 +237,8 @@ export class Celeriac implements Sender, TaskOwner {
 
   /** @internal */
   sendCall(name: string, args: readonly unknown[], options: SendOptions, fresh = false): Promise<unknown> {
+    const run = sendingRun(this, sharedOwner)
+    if (run !== undefined) return sendCallFrom(run, name, args, options)
     let engine: Engine
     let encodedArgs: SignatureJSON['args']
     let optionsJSON: SignatureJSON['options']
@@ -256,6 +258,8 @@ export class Celeriac implements Sender, TaskOwner {
 
   /** @internal */
   async sendSignature(sig: Signature<unknown[], unknown, unknown>, args: readonly unknown[], options: SendOptions): Promise<unknown> {
+    const run = sendingRun(this, sharedOwner)
+    if (run !== undefined) return run.context().send(sig, args, options)
     const engine = this.#requireEngine(`send '${sig.describe()}'`)
     if (sig.kind === 'task') this.#checkKnown(sig.task)
     const full =
@@ -319,6 +323,11 @@ export class Celeriac implements Sender, TaskOwner {
     if (this.#engine !== undefined) return this.#engine
     const state = this.#lifecycle
     if (state === 'stopped' || state === 'stopping') throw new ConfigError(`Cannot ${what}: the app has stopped`)
+    if (inWorker()) {
+      throw new ConfigError(
+        `Cannot ${what} in a worker outside a task it knows: its app is not started (the main thread's is). In a task, use bind: true and self.delay() or self.send(); in a browser worker a plain send knows its task only with tasksPerWorker: 1`,
+      )
+    }
     throw new ConfigError(`Cannot ${what}: the app has not started; await app.start() first`)
   }
 
@@ -350,45 +359,3 @@ export class Celeriac implements Sender, TaskOwner {
     return this.#engine
   }
 }
-
-/**
- * Registers a task in a registry every app uses (Celery's `shared_task`); it is sent through the
- * app that started last.
- */
-export function sharedTask<A extends unknown[], R>(name: string, fn: (...args: A) => R): Task<A, Awaited<R>>
-export function sharedTask<A extends unknown[], R, B extends object = Task<A, Awaited<R>>>(
-  name: string,
-  options: TaskOptionsWithBase<B> & { bind: true },
-  fn: (self: B, ...args: A) => R,
-): Task<A, Awaited<R>>
-export function sharedTask<A extends unknown[], R>(
-  name: string,
-  options: TaskOptionsWithBase<object> & { bind?: false },
-  fn: (...args: A) => R,
-): Task<A, Awaited<R>>
-export function sharedTask(name: string, optionsOrFn: unknown, maybeFn?: unknown): unknown {
-  const [options, fn] = typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn, maybeFn]
-  if (sharedRegistry.has(name)) throw new ConfigError(`A shared task named '${name}' is already registered; task names must be unique`)
-  const task = createTask(name, options as TaskOptionsWithBase<AnyTask>, fn, currentOwner, {})
-  sharedRegistry.set(name, task)
-  return task
-}
-
-/** Shared tasks send through the app that started last. */
-const currentOwner: TaskOwner = {
-  get name() {
-    return current().name
-  },
-  sendSignature: (sig, args, options) => current().sendSignature(sig, args, options),
-  sendCall: (name, args, options, fresh) => current().sendCall(name, args, options, fresh),
-  applyEager: (task, args, options) => current().applyEager(task, args, options),
-  AsyncResult: (id) => current().AsyncResult(id),
-}
-
-function current(): TaskOwner {
-  const owner = lastStarted
-  if (owner === undefined) throw new ConfigError('No app has started; await app.start() before using a shared task')
-  return owner
-}
-
-let lastStarted: TaskOwner | undefined

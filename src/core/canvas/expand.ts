@@ -13,6 +13,8 @@ import { checkDuration, checkName, checkPriority, checkTime } from '../model/val
 import type { Route, TaskProfile } from '../model/options.js'
 import { DEFAULT_QUEUE } from '../model/options.js'
 import type { Mutation } from '../../storage/types.js'
+import { decode } from '../serializer/decode.js'
+import { encode } from '../serializer/encode.js'
 
 /** What turning signatures into messages needs to know. */
 export interface ExpandEnv {
@@ -107,7 +109,7 @@ function firstId(json: SignatureJSON): string | null {
 }
 
 /** The handle of a frozen node, with `parent` links along a chain. */
-function handleOf(json: SignatureJSON, parent: HandleJSON | null): HandleJSON {
+export function handleOf(json: SignatureJSON, parent: HandleJSON | null): HandleJSON {
   switch (json.kind) {
     case 'task':
       return { kind: 'result', id: json.options.taskId as string, parent }
@@ -147,7 +149,7 @@ function expandChain(json: SignatureJSON, context: MessageContext, env: ExpandEn
   const last = steps.length - 1
   const [first, ...rest] = steps.map((step, i) => withCallbacks(step, i === last ? link : undefined, linkError))
   const firstWithOptions: SignatureJSON = { ...first!, options: { ...first!.options, ...options } }
-  const headers = json.options.headers ?? context.headers
+  const headers = withInherited(json.options.headers, context.headers)
   const sub = expand(firstWithOptions, { ...context, headers, chain: [...rest, ...context.chain] }, env)
   return { messages: sub.messages, mutations: sub.mutations, handle: handleOf(json, null) }
 }
@@ -174,7 +176,11 @@ function expandGroup(json: SignatureJSON, context: MessageContext, env: ExpandEn
   const members = json.tasks ?? []
   for (let i = 0; i < members.length; i++) {
     const member = withMembership({ ...members[i]!, options: { ...withoutHeaders(json.options), ...members[i]!.options } }, null, groupId, i)
-    const sub = expand(member, { ...context, chain: [], chord: null, groupId, groupIndex: i, headers: json.options.headers ?? context.headers }, env)
+    const sub = expand(
+      member,
+      { ...context, chain: [], chord: null, groupId, groupIndex: i, headers: withInherited(json.options.headers, context.headers) },
+      env,
+    )
     messages.push(...sub.messages)
     mutations.push(...sub.mutations)
   }
@@ -188,7 +194,7 @@ function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEn
   const body = withCallbacks(json.body!, json.options.link, json.options.linkError)
   const chordId = finalId(body)
   const groupId = json.options.taskId as string
-  const headers = json.options.headers ?? context.headers
+  const headers = withInherited(json.options.headers, context.headers)
   if (header.length === 0) {
     // An empty header calls the body at once with [].
     const sub = expand(body, { ...context, prepend: [[]], headers }, env)
@@ -273,7 +279,7 @@ function messageOf(name: string, givenArgs: Encoded[], o: SignatureOptionsJSON, 
     id,
     task: name,
     args,
-    headers: o.headers ?? context.headers,
+    headers: withInherited(o.headers, context.headers),
     queue,
     priority,
     eta,
@@ -300,4 +306,14 @@ function messageOf(name: string, givenArgs: Encoded[], o: SignatureOptionsJSON, 
 /** Where a send's bad input is reported: `sending 'math.add'`. */
 function sending(name: string): string {
   return `sending '${name}'`
+}
+
+/**
+ * A node's headers: its own over those it inherits from its parent (a task's sends, a chain's
+ * later steps), key by key. Decoded only when both have some.
+ */
+function withInherited(own: Encoded | undefined, inherited: Encoded | null): Encoded | null {
+  if (own === undefined) return inherited
+  if (inherited === null) return own
+  return encode({ ...decode<Record<string, unknown>>(inherited), ...decode<Record<string, unknown>>(own) }, 'headers')
 }

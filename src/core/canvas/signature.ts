@@ -16,6 +16,7 @@ export interface Sender {
   sendSignature(signature: Signature<unknown[], unknown, unknown>, args: readonly unknown[], options: SendOptions): Promise<unknown>
 }
 
+/** Sends signatures that have no app of their own (made by name): set by the app layer. */
 let currentSender: Sender | undefined
 
 /** @internal The app that started last sends signatures made by name. */

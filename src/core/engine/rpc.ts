@@ -4,7 +4,8 @@
  * a reply to the runtime.
  */
 import { ConfigError } from '../model/errors.js'
-import { childContext } from '../model/context.js'
+import { handleOf } from '../canvas/expand.js'
+import { childContext, NONE } from '../model/context.js'
 import type { HandleJSON } from '../model/context.js'
 import type { RpcCall } from '../model/protocol.js'
 import { encode, encodeError } from '../serializer/encode.js'
@@ -55,14 +56,18 @@ export class TaskRpc {
         const json = call.signature
         const context = childContext(null, parent?.id ?? null, parent?.rootId ?? null, parent?.headers ?? null, [])
         const dedupe = typeof json.options.taskId === 'string' ? json.options.taskId : undefined
+        // The children are the run's from the moment it sends (Celery's add_trail), so a send it
+        // does not await is in the outcome it reports right after.
+        const children = run === undefined ? NONE : handleIds(handleOf(json, null) as HandleJSON | null)
+        if (run !== undefined) run.children = [...run.children, ...children]
         state.pendingOps++
         this.#queue.send(json, context, dedupe, identity).then(
           (handle) => {
-            if (run !== undefined) run.children = [...run.children, ...handleIds(handle)]
             reply(true, handle)
             state.opDone()
           },
           (error: unknown) => {
+            if (run !== undefined) run.children = run.children.filter((id) => !children.includes(id))
             reply(false, error)
             state.opDone()
           },
@@ -113,7 +118,8 @@ export class TaskRpc {
 
 const identity = <T>(value: T): T => value
 
-function handleIds(handle: HandleJSON): string[] {
+function handleIds(handle: HandleJSON | null): string[] {
+  if (handle === null) return []
   if (handle.kind === 'result') return [handle.id]
   return handle.results.flatMap(handleIds)
 }

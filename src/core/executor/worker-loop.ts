@@ -5,6 +5,7 @@
  * `post`, `listen` and `load`.
  */
 import { collectRealmApps, realmTask, realmTaskNames } from '../task/registry.js'
+import { oneRunAtATime, useAsyncContext } from '../task/current-run.js'
 import { ConfigError } from '../model/errors.js'
 import { TaskRuntime } from './executor.js'
 import type { FromRuntime, FromWorker, ToWorker } from '../model/protocol.js'
@@ -28,6 +29,9 @@ export interface WorkerShell {
 /** Runs the worker side; resolves once the hello is sent. */
 export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
   collectRealmApps()
+  // With no async context injected (a browser), a worker that runs one task at a time still
+  // knows which task a plain send comes from.
+  if (shell.concurrency === 1) useAsyncContext(oneRunAtATime)
   try {
     await shell.load()
   } catch (error) {

@@ -26,6 +26,11 @@ export function collectRealmApps(): void {
   realmApps ??= new Set()
 }
 
+/** Whether this realm is a worker (its apps are not started: the main thread's or page's app is). */
+export function inWorker(): boolean {
+  return realmApps !== undefined
+}
+
 /** Called by every app as it is made: kept once the worker loop collects. */
 export function joinRealm(app: TaskSource): void {
   realmApps?.add(app)

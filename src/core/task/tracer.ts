@@ -12,6 +12,7 @@ import { decode } from '../serializer/decode.js'
 import type { Encoded } from '../model/json.js'
 import { FAILURE, SUCCESS } from '../model/states.js'
 import { ABORT, RUN, Task, hasHook } from './task.js'
+import { inRun } from './current-run.js'
 import type { Lock, Request, RunContext } from './task.js'
 
 /** How the tracer reports; implemented by the runtime. */
@@ -38,8 +39,14 @@ type AnyArgs = never
 /**
  * Runs the task of `input.message` and reports through `reporter`. Never rejects. A plain task
  * (see {@link isPlain}) that returns a value reports it before `trace` returns, with no promise.
+ * The body and its hooks run as the code of the run (current-run.ts), so a plain send in them is
+ * the run's child; not in `apply()`, as Celery's `current_worker_task` skips eager calls.
  */
 export function trace(input: TraceInput, reporter: TraceReporter): Promise<void> | undefined {
+  return input.isEager === true ? traceHere(input, reporter) : inRun(input, traceHere, input, reporter)
+}
+
+function traceHere(input: TraceInput, reporter: TraceReporter): Promise<void> | undefined {
   if (!isPlain(input.task)) return traceBound(input, reporter)
   let args: unknown[]
   try {

@@ -1,0 +1,48 @@
+/**
+ * The built package as Node loads it: `celeriac` resolves, under the `node` export condition, to
+ * the entry that injects AsyncLocalStorage, so a plain `other.delay()` after an await inside a
+ * task is that task's child; for `import` and for `require`. Builds dist/ first if it is missing
+ * (CI builds before testing).
+ */
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { beforeAll, describe, expect, it } from 'vitest'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+const body = `
+const app = new Celeriac({ name: 'entry' })
+const child = app.task('entry.child', { bind: true }, (self) => self.request.parentId)
+const parent = app.task('entry.parent', async () => {
+  await new Promise((resolve) => setImmediate(resolve))
+  return (await child.delay()).id
+})
+await app.start()
+const sent = await parent.delay()
+const childId = await sent.get({ timeout: 5000 })
+const childParent = await app.AsyncResult(childId).get({ timeout: 5000 })
+await app.stop()
+console.log(JSON.stringify({ parent: sent.id, childParent }))
+`
+
+function run(args: string[]): { parent: string; childParent: string | null } {
+  const out = execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 30_000 })
+  return JSON.parse(out.trim().split('\n').at(-1)!) as { parent: string; childParent: string | null }
+}
+
+describe('the Node entry of the built package', () => {
+  beforeAll(() => {
+    if (!existsSync(`${root}dist/index-node.js`)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' })
+  }, 120_000)
+
+  it("import { Celeriac } from 'celeriac': a plain send after an await in a task is its child", () => {
+    const result = run(['--input-type=module', '-e', `import { Celeriac } from 'celeriac'\n${body}`])
+    expect(result.childParent).toBe(result.parent)
+  })
+
+  it("require('celeriac'): the same", () => {
+    const result = run(['-e', `const { Celeriac } = require('celeriac');\n(async () => {\n${body}\n})()`])
+    expect(result.childParent).toBe(result.parent)
+  })
+})
