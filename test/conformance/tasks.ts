@@ -1,5 +1,6 @@
 /** Every conformance task, registered on an app. The worker executors load the same definitions. */
 import type { Celeriac } from '../../src/index.js'
+import { defineBadInputTasks } from './tasks-bad-input.js'
 import { defineCanvasTasks } from './tasks-canvas.js'
 import { defineCoreTasks } from './tasks-core.js'
 import { defineFailureTasks } from './tasks-failures.js'
@@ -7,7 +8,14 @@ import { defineOpsTasks } from './tasks-ops.js'
 import { defineWorkflowTasks } from './tasks-workflows.js'
 
 export function defineAllTasks(app: Celeriac) {
-  return { ...defineCoreTasks(app), ...defineCanvasTasks(app), ...defineOpsTasks(app), ...defineWorkflowTasks(app), ...defineFailureTasks(app) }
+  return {
+    ...defineCoreTasks(app),
+    ...defineCanvasTasks(app),
+    ...defineOpsTasks(app),
+    ...defineWorkflowTasks(app),
+    ...defineFailureTasks(app),
+    ...defineBadInputTasks(app),
+  }
 }
 
 export type ConformanceTasks = ReturnType<typeof defineAllTasks>
