@@ -1,5 +1,6 @@
 /** Every conformance task, registered on an app. The worker executors load the same definitions. */
 import type { Celeriac } from '../../src/index.js'
+import { defineBadInputTasks } from './tasks-bad-input.js'
 import { defineCanvasTasks } from './tasks-canvas.js'
 import { defineContextTasks } from './tasks-context.js'
 import { defineCoreTasks } from './tasks-core.js'
@@ -15,6 +16,7 @@ export function defineAllTasks(app: Celeriac) {
     ...defineWorkflowTasks(app),
     ...defineFailureTasks(app),
     ...defineContextTasks(app),
+    ...defineBadInputTasks(app),
   }
 }
 

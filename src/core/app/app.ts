@@ -7,12 +7,14 @@ import type { Clock } from '../time/clock.js'
 import { expand, freeze, rootMessage } from '../canvas/expand.js'
 import type { ExpandEnv } from '../canvas/expand.js'
 import { encodeArgs, optionsToJSON } from '../canvas/options-json.js'
+import { checkSend } from '../canvas/signature.js'
 import type { Sender, Signature } from '../canvas/signature.js'
 import { Engine } from '../engine/engine.js'
 import { ROOT_CONTEXT } from '../model/context.js'
 import type { CeleriacEvents } from '../model/events.js'
 import { ConfigError, NotRegistered } from '../model/errors.js'
 import { uuid4 } from '../model/ids.js'
+import { checkName } from '../model/validate.js'
 import type { SignatureJSON } from '../model/message.js'
 import { DEFAULT_CONCURRENCY } from '../model/options.js'
 import type { SendOptions, TaskProfile } from '../model/options.js'
@@ -79,7 +81,10 @@ export class Celeriac implements Sender, TaskOwner {
       () => this.#newId(),
       (work) => this.#engine?.hold(work) ?? work,
     )
-    this.control = new Control((what) => this.#requireEngine(what))
+    this.control = new Control(
+      (what) => this.#requireEngine(what),
+      (name) => this.#checkKnown(name),
+    )
     this.inspect = new Inspect(
       (what) => this.#requireEngine(what),
       () => this.registered(),
@@ -246,7 +251,7 @@ export class Celeriac implements Sender, TaskOwner {
       engine = this.#requireEngine(`send '${name}'`)
       this.#checkKnown(name)
       encodedArgs = fresh ? encodeFresh(args as unknown[], 'args') : encodeArgs(args)
-      optionsJSON = optionsToJSON(options)
+      optionsJSON = optionsToJSON(options, name)
       // A task id may name a task that exists already (dedupe): that send takes the general path.
       if (options.taskId === undefined) return engine.sendMessage(rootMessage(name, encodedArgs, optionsJSON, this.#env!))
     } catch (error) {
@@ -258,12 +263,11 @@ export class Celeriac implements Sender, TaskOwner {
 
   /** @internal */
   async sendSignature(sig: Signature<unknown[], unknown, unknown>, args: readonly unknown[], options: SendOptions): Promise<unknown> {
+    checkSend(sig, options)
     const run = sendingRun(this, sharedOwner)
     if (run !== undefined) return run.context().send(sig, args, options)
     const engine = this.#requireEngine(`send '${sig.describe()}'`)
-    if (sig.kind === 'task') this.#checkKnown(sig.task)
-    const full =
-      args.length === 0 && Object.keys(options).length === 0 ? sig : sig.clone({ args: [...args, ...sig.args], options: { ...sig.options, ...options } })
+    const full = args.length === 0 && Object.keys(options).length === 0 ? sig : sig.clone({ args: [...args, ...sig.args] }).set(options)
     const json = freeze(full.toJSON(), this.#expandEnv())
     return this.#sendJSON(engine, json, options.taskId ?? sig.options.taskId)
   }
@@ -312,11 +316,12 @@ export class Celeriac implements Sender, TaskOwner {
   }
 
   #checkKnown(name: string): void {
+    checkName(name, 'the task name')
     // A producer (or a tab waiting to lead) may send tasks only the consumer's workers define.
     if (this.#config.consume !== true) return
     if (this.getTask(name) !== undefined) return
     if (this.#config.executor.registered?.().has(name)) return
-    throw new NotRegistered(`Task '${name}' is not registered; define it with app.task('${name}', fn) (or sharedTask) before sending`)
+    throw new NotRegistered(`Task '${name}' is not registered on this app or its workers; define it with app.task('${name}', fn) (or sharedTask)`)
   }
 
   #requireEngine(what: string): Engine {

@@ -10,6 +10,7 @@ import { DEFAULT_QUEUE, DEFAULT_RESULT_EXPIRES } from '../model/options.js'
 import type { Network, QueueOptions, Route, TaskOptions } from '../model/options.js'
 import { checkDuration, checkName, checkPriority } from '../model/validate.js'
 import { memoryStorage } from '../../storage/memory.js'
+import { checkTaskOptionKeys } from './define-task.js'
 
 /** The app's configuration. */
 export interface Config {
@@ -110,6 +111,7 @@ export function resolveConfig(config: Config, base: ResolvedConfig | undefined):
     }
   }
   if (config.resultExpires !== undefined) checkDuration(config.resultExpires, 'resultExpires')
+  if (config.taskDefaults !== undefined) checkTaskOptionKeys(config.taskDefaults, 'taskDefaults')
   if (config.consume !== undefined && typeof config.consume !== 'boolean' && config.consume !== 'leader') {
     throw new ConfigError(`consume must be true, false or 'leader', got ${String(config.consume)}`)
   }
@@ -124,11 +126,18 @@ export function resolveConfig(config: Config, base: ResolvedConfig | undefined):
     declaredQueues,
     routes,
     resultExpires: config.resultExpires ?? base?.resultExpires ?? DEFAULT_RESULT_EXPIRES,
-    taskDefaults: { ...base?.taskDefaults, ...config.taskDefaults },
+    taskDefaults: withDefined(base?.taskDefaults ?? {}, config.taskDefaults ?? {}),
     consume: config.consume ?? base?.consume ?? true,
     random: config.random ?? base?.random ?? Math.random,
     network: config.network ?? base?.network ?? defaultNetwork(),
   }
+}
+
+/** `base` with the options of `over` that are set: one given as `undefined` keeps the earlier default. */
+function withDefined(base: TaskOptions, over: TaskOptions): TaskOptions {
+  const out: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(over)) if (value !== undefined) out[key] = value
+  return out as TaskOptions
 }
 
 function globToRegExp(glob: string): RegExp {

@@ -3,8 +3,9 @@ import type { Engine } from '../engine/engine.js'
 import type { TaskMessage } from '../model/message.js'
 import type { Rate } from '../model/options.js'
 import { decode } from '../serializer/decode.js'
-import { checkDuration, checkName, parseRate } from '../model/validate.js'
+import { checkDuration, checkName, checkOptionKeys, parseRate } from '../model/validate.js'
 import { ConfigError } from '../model/errors.js'
+import { checkRevokeOptions } from '../result/result.js'
 
 /** A queued, scheduled or running task as `inspect` reports it. */
 export interface TaskInfo {
@@ -48,10 +49,12 @@ function info(message: TaskMessage): TaskInfo {
 /** Changes the running engine. */
 export class Control {
   readonly #engine: (what: string) => Engine
+  readonly #checkKnown: (taskName: string) => void
 
-  /** @internal */
-  constructor(engine: (what: string) => Engine) {
+  /** @internal `checkKnown` throws NotRegistered for a task the app knows it cannot run. */
+  constructor(engine: (what: string) => Engine, checkKnown: (taskName: string) => void) {
     this.#engine = engine
+    this.#checkKnown = checkKnown
   }
 
   /**
@@ -61,29 +64,40 @@ export class Control {
    * storage: Celery's `REVOKES_MAX` and `REVOKE_EXPIRES`).
    */
   async revoke(ids: string | readonly string[], options: { terminate?: boolean } = {}): Promise<void> {
+    if (typeof ids !== 'string' && !Array.isArray(ids)) {
+      throw new ConfigError(`control.revoke(ids): ids must be a task id or an array of them, got ${ids === null ? 'null' : typeof ids}`)
+    }
     const list = typeof ids === 'string' ? [ids] : [...ids]
     for (const id of list) checkName(id, 'control.revoke: task id')
-    await this.#engine('revoke').revoke(list, options)
+    await this.#engine('revoke').revoke(list, checkRevokeOptions(options, 'control.revoke(ids, options)'))
   }
 
-  /** Changes a task's rate limit live; null removes it. */
+  /**
+   * Changes a task's rate limit live; null removes it. A task the app cannot run is
+   * NotRegistered (Celery's worker answers 'unknown task').
+   */
   rateLimit(taskName: string, rate: Rate | null): void {
     checkName(taskName, 'control.rateLimit: task name')
-    this.#engine('change a rate limit').setRateLimit(taskName, parseRate(rate, `control.rateLimit('${taskName}')`))
+    const interval = parseRate(rate, `control.rateLimit('${taskName}')`)
+    this.#checkKnown(taskName)
+    this.#engine('change a rate limit').setRateLimit(taskName, interval)
   }
 
   /** Changes a task's time limits for runs that start from now on (ms; null clears). */
   timeLimit(taskName: string, limits: { soft?: number | null; hard?: number | null }): void {
     checkName(taskName, 'control.timeLimit: task name')
+    checkOptionKeys<typeof limits>(limits, ['soft', 'hard'], `control.timeLimit('${taskName}', limits)`)
     const soft = limits.soft == null ? null : checkDuration(limits.soft, 'control.timeLimit: soft', true)
     const hard = limits.hard == null ? null : checkDuration(limits.hard, 'control.timeLimit: hard', true)
     if (soft !== null && hard !== null && soft > hard)
       throw new ConfigError(`control.timeLimit('${taskName}'): soft (${String(soft)} ms) must not exceed hard (${String(hard)} ms)`)
+    this.#checkKnown(taskName)
     this.#engine('change a time limit').setTimeLimit(taskName, soft, hard)
   }
 
   /** Drops every waiting message (of one queue, or all); resolves with how many. */
-  purge(queue?: string): Promise<number> {
+  async purge(queue?: string): Promise<number> {
+    if (queue !== undefined) checkName(queue, 'control.purge(queue): queue')
     return this.#engine('purge').purge(queue)
   }
 }

@@ -3,7 +3,7 @@ import { ConfigError, registerErrorClass } from '../model/errors.js'
 import type { ErrorClass } from '../model/errors.js'
 import { TASK_DEFAULTS, TASK_OPTION_KEYS } from '../model/options.js'
 import type { ErrorMatcher, ResolvedTaskOptions, TaskOptions } from '../model/options.js'
-import { checkDuration, checkName, checkPriority, parseRate } from '../model/validate.js'
+import { checkBoolean, checkDuration, checkName, checkOptionKeys, checkPriority, parseRate } from '../model/validate.js'
 import { Task } from '../task/task.js'
 import type { TaskOwner } from '../task/task.js'
 
@@ -16,7 +16,7 @@ type AnyTask = Task<never, unknown>
 export function createTask(name: string, options: TaskOptionsWithBase<AnyTask>, fn: unknown, owner: TaskOwner, defaults: TaskOptions): AnyTask {
   checkName(name, 'app.task(name): the task name')
   if (typeof fn !== 'function') throw new ConfigError(`app.task('${name}'): the last argument must be the task function`)
-  if (options === null || typeof options !== 'object') throw new ConfigError(`app.task('${name}'): options must be an object`)
+  checkTaskOptionKeys(options, `app.task('${name}')`)
   const Base = options.base ?? Task
   if (typeof Base !== 'function' || !(Base.prototype instanceof Task || Base === Task)) {
     throw new ConfigError(`app.task('${name}'): base must be a subclass of Task`)
@@ -42,8 +42,23 @@ export function createTask(name: string, options: TaskOptionsWithBase<AnyTask>, 
   return task
 }
 
+/** The names `app.task` and `taskDefaults` accept: the task options, and `base`. */
+const TASK_OPTION_NAMES: ReadonlyArray<keyof TaskOptionsWithBase<AnyTask>> = [...TASK_OPTION_KEYS, 'base']
+
+/** Throws ConfigError for options that are not an object or name an option no task has (a typo, a Celery snake_case name). */
+export function checkTaskOptionKeys(options: unknown, where: string): void {
+  checkOptionKeys<TaskOptionsWithBase<AnyTask>>(options, TASK_OPTION_NAMES, where)
+}
+
+const BOOLEAN_OPTIONS = ['bind', 'retryJitter', 'acksLate', 'rejectOnWorkerLost', 'ignoreResult', 'trackStarted'] as const
+
 function validateTaskOptions(name: string, o: ResolvedTaskOptions): void {
   const where = `app.task('${name}')`
+  for (const key of BOOLEAN_OPTIONS) checkBoolean(o[key], `${where}: ${key}`)
+  if (typeof o.retryBackoff !== 'boolean' && typeof o.retryBackoff !== 'number') {
+    throw new ConfigError(`${where}: retryBackoff must be true, false or a base delay in ms, got ${String(o.retryBackoff)}`)
+  }
+  if (o.queue !== undefined) checkName(o.queue, `${where}: queue`)
   if (o.priority !== undefined) checkPriority(o.priority, where)
   if (o.requires !== null && o.requires !== 'online') throw new ConfigError(`${where}: requires must be 'online' or null, got ${String(o.requires)}`)
   if (o.maxRetries !== null && (!Number.isInteger(o.maxRetries) || o.maxRetries < 0)) {

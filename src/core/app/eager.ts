@@ -6,6 +6,7 @@ import type { SendOptions } from '../model/options.js'
 import type { Outcome } from '../model/protocol.js'
 import { FAILURE, SUCCESS } from '../model/states.js'
 import { encodeArgs } from '../canvas/options-json.js'
+import { checkSendOptions } from '../model/validate.js'
 import { EagerResult } from '../result/result.js'
 import { decode, decodeError } from '../serializer/decode.js'
 import { encode } from '../serializer/encode.js'
@@ -28,6 +29,7 @@ export interface EagerEnv {
 
 /** Runs `task` now, again after each retry (on the clock), and gives its result. */
 export async function applyEager(task: AnyTask, args: readonly unknown[], options: SendOptions, env: EagerEnv): Promise<EagerResult<unknown>> {
+  checkSendOptions(options, task.name)
   const { id, clock } = env
   let retries = 0
   for (;;) {

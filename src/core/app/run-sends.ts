@@ -5,6 +5,7 @@
  */
 import { Signature } from '../canvas/signature.js'
 import type { SendOptions } from '../model/options.js'
+import { checkSendOptions } from '../model/validate.js'
 import { currentRun } from '../task/current-run.js'
 import type { CurrentRun } from '../task/current-run.js'
 import type { TaskOwner } from '../task/task.js'
@@ -23,6 +24,13 @@ export function sendingRun(owner: TaskOwner, shared: TaskOwner): CurrentRun | un
 
 /** `task.delay(...args)` / `sendTask(name, args, options)` from inside `run`. */
 export function sendCallFrom(run: CurrentRun, name: string, args: readonly unknown[], options: SendOptions): Promise<unknown> {
-  const sig = new Signature({ task: name, args: args as unknown[], options: {}, immutable: true, sender: undefined })
+  let sig: Signature<unknown[], unknown, unknown>
+  try {
+    checkSendOptions(options, name)
+    sig = new Signature({ task: name, args: args as unknown[], options: {}, immutable: true, sender: undefined })
+  } catch (error) {
+    // Bad input rejects the send's promise, as every send does.
+    return Promise.reject(error)
+  }
   return run.context().send(sig, [], options)
 }

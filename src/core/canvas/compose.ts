@@ -1,6 +1,6 @@
 /** The canvas makers: `chain()`, `group()`, `chord()`, and `task.chunks()`'s group. */
 import { ConfigError } from '../model/errors.js'
-import { Chain, Chord, Group, Signature } from './signature.js'
+import { Chain, Chord, Group, checkSignature } from './signature.js'
 import type { AnySignature, CheckChain, Fits, HandleOf, MissingOf, ResultOf } from './signature.js'
 
 type Last<S extends readonly unknown[]> = S extends readonly [...unknown[], infer L] ? L : never
@@ -16,7 +16,7 @@ type Last<S extends readonly unknown[]> = S extends readonly [...unknown[], infe
 export function chain<S extends [AnySignature, ...AnySignature[]]>(...steps: S & CheckChain<S>): Chain<MissingOf<S[0]>, ResultOf<Last<S>>, HandleOf<Last<S>>> {
   const list = steps as readonly AnySignature[]
   if (list.length === 0) throw new ConfigError('chain() needs at least one signature')
-  for (const step of list) checkSignature(step, 'chain()')
+  for (let i = 0; i < list.length; i++) checkSignature(list[i], `chain(): step ${String(i + 1)}`)
   return new Chain(list)
 }
 
@@ -28,8 +28,8 @@ export function chain<S extends [AnySignature, ...AnySignature[]]>(...steps: S &
  * await r.get() // [2, 4, 6]
  */
 export function group<S extends AnySignature>(signatures: Iterable<S>): Group<MissingOf<S>, ResultOf<S>> {
-  const list = [...signatures]
-  for (const sig of list) checkSignature(sig, 'group()')
+  const list = listOf(signatures, 'group(signatures)')
+  for (let i = 0; i < list.length; i++) checkSignature(list[i], `group(): member ${String(i + 1)}`)
   return new Group(list)
 }
 
@@ -45,14 +45,18 @@ export function chord<S extends AnySignature, B extends AnySignature>(
   header: Iterable<S>,
   body: B & Fits<B, unknown extends ResultOf<S> ? unknown : Array<ResultOf<S>>>,
 ): Chord<MissingOf<S>, ResultOf<B>> {
-  const list = [...header]
-  for (const sig of list) checkSignature(sig, 'chord() header')
-  checkSignature(body, 'chord() body')
+  const list = listOf(header, 'chord(header, body): header')
+  for (let i = 0; i < list.length; i++) checkSignature(list[i], `chord(): header task ${String(i + 1)}`)
+  checkSignature(body, 'chord(): body')
   return new Chord(list, body)
 }
 
-function checkSignature(value: unknown, where: string): void {
-  if (!(value instanceof Signature)) throw new ConfigError(`${where} takes signatures (task.s(...), task.si(...)), got ${typeof value}`)
+/** The items of an iterable of signatures; ConfigError for something that is not iterable (a lone signature, null). */
+function listOf<S>(items: Iterable<S>, where: string): S[] {
+  if (items === null || typeof items !== 'object' || typeof (items as Partial<Iterable<S>>)[Symbol.iterator] !== 'function') {
+    throw new ConfigError(`${where} must be an array (or iterable) of signatures, got ${items === null ? 'null' : typeof items}`)
+  }
+  return [...items]
 }
 
 /** `task.chunks(items, size)`: a group of `task.si(slice)`, one per slice of at most `size` items. */

@@ -9,7 +9,8 @@ import type { LinkTarget, SendOptions } from '../model/options.js'
 import type { SignatureJSON, SignatureOptionsJSON } from '../model/message.js'
 import { decode } from '../serializer/decode.js'
 import type { AsyncResult, GroupResult } from '../result/result.js'
-import { asList, copyPlainOptions, encodeArgs, optionsToJSON } from './options-json.js'
+import { checkArgs, checkBoolean, checkName, checkOptionKeys, checkSendOptions } from '../model/validate.js'
+import { asList, copyPlainOptions, encodeArgs, mergeSendOptions, optionsToJSON } from './options-json.js'
 
 /** What sends a signature: a started app. Kept as an interface so signatures never import the app. */
 export interface Sender {
@@ -64,25 +65,29 @@ export class Signature<M extends unknown[] = unknown[], R = unknown, H = AsyncRe
   readonly sender: Sender | undefined
   declare readonly __types?: { missing: M; result: R; handle: H }
 
+  /** Throws ConfigError on args that are not an array or bad options (the one check of a signature's fields). */
   constructor(fields: SignatureFields) {
     this.task = fields.task
-    this.args = Object.freeze([...fields.args])
-    this.options = Object.freeze({ ...fields.options })
+    this.args = Object.freeze([...(Array.isArray(fields.args) ? fields.args : checkArgs(fields.args, argsWhere(fields.task)))])
+    this.options = storedOptions(fields.options, fields.task)
     this.immutable = fields.immutable
     this.sender = fields.sender
   }
 
-  /** A copy with `options` merged in. */
+  /** A copy with `options` merged in; an option given as `undefined` keeps the stored one. */
   set(options: SendOptions): this {
-    return this.clone({ options: { ...this.options, ...options } })
+    return this.clone({ options: mergeSendOptions(this.options, options, this.task) })
   }
 
-  /** A copy with some fields replaced. */
+  /** A copy with some fields replaced. Throws ConfigError on bad ones. */
   clone(overrides: { args?: readonly unknown[]; options?: SendOptions; immutable?: boolean } = {}): this {
+    checkOptionKeys<typeof overrides>(overrides, ['args', 'options', 'immutable'], 'clone(overrides)')
+    if (overrides.args !== undefined) checkArgs(overrides.args, argsWhere(this.task))
+    if (overrides.immutable !== undefined) checkBoolean(overrides.immutable, 'clone(overrides): immutable')
     const copy = Object.create(Object.getPrototypeOf(this) as object) as this
     Object.assign(copy, this, {
       args: Object.freeze([...(overrides.args ?? this.args)]),
-      options: Object.freeze({ ...(overrides.options ?? this.options) }),
+      options: overrides.options === undefined ? this.options : storedOptions(overrides.options, this.task),
       immutable: overrides.immutable ?? this.immutable,
     })
     return copy
@@ -106,6 +111,7 @@ export class Signature<M extends unknown[] = unknown[], R = unknown, H = AsyncRe
    * await add.s(2, 2).pipe(add.s(4)).delay()
    */
   pipe<N extends Signature<unknown[], unknown, unknown>>(next: N & Fits<N, R>): Signature<M, ResultOf<N>, HandleOf<N>> {
+    checkSignature(next, 'pipe(next)')
     // group | task is a chord (Celery); anything else chains.
     const left = this as AnySignature
     const right = next as AnySignature
@@ -119,11 +125,21 @@ export class Signature<M extends unknown[] = unknown[], R = unknown, H = AsyncRe
     return this.applyAsync(partialArgs)
   }
 
-  /** Sends it with `args` prepended and `options` merged over its own. */
+  /**
+   * Sends it with `args` prepended and `options` merged over its own (an option given as
+   * `undefined` keeps the stored one). Rejects with ConfigError on bad args or options.
+   */
   applyAsync(args?: M | readonly unknown[], options: SendOptions = {}): Promise<H> {
     const sender = this.sender ?? currentSender
     if (sender === undefined) {
       return Promise.reject(new ConfigError(`Cannot send '${this.describe()}': no app has started; await app.start() or use app.send(signature)`))
+    }
+    if (args !== undefined && !Array.isArray(args)) {
+      try {
+        checkArgs(args, argsWhere(this.task))
+      } catch (error) {
+        return Promise.reject(error)
+      }
     }
     return sender.sendSignature(this as Signature<unknown[], unknown, unknown>, args ?? [], options) as Promise<H>
   }
@@ -138,7 +154,7 @@ export class Signature<M extends unknown[] = unknown[], R = unknown, H = AsyncRe
     return {
       task: this.task,
       args: encodeArgs(this.args),
-      options: optionsToJSON(this.options),
+      options: optionsToJSON(this.options, this.task),
       immutable: this.immutable,
       kind: 'task',
     }
@@ -289,7 +305,9 @@ export function signature<R = unknown>(
   name: string,
   init: { args?: readonly unknown[]; options?: SendOptions; immutable?: boolean } = {},
 ): Signature<unknown[], R> {
-  if (typeof name !== 'string' || name.length === 0) throw new ConfigError('signature(name): the task name must be a non-empty string')
+  checkName(name, 'signature(name): the task name')
+  checkOptionKeys<typeof init>(init, ['args', 'options', 'immutable'], `signature('${name}', init)`)
+  if (init.immutable !== undefined) checkBoolean(init.immutable, `signature('${name}'): immutable`)
   return new Signature<unknown[], R>({
     task: name,
     args: init.args ?? [],
@@ -297,6 +315,34 @@ export function signature<R = unknown>(
     immutable: init.immutable ?? false,
     sender: undefined,
   })
+}
+
+/** A signature's options as it keeps them: checked, without the ones given as `undefined`, frozen. */
+function storedOptions(options: Readonly<SendOptions>, task: string): Readonly<SendOptions> {
+  checkSendOptions(options, task)
+  const out: Record<string, unknown> = {}
+  for (const key in options) {
+    const value = (options as Record<string, unknown>)[key]
+    if (value !== undefined) out[key] = value
+  }
+  return Object.freeze(out) as Readonly<SendOptions>
+}
+
+function argsWhere(task: string): string {
+  return task === '' ? 'canvas args' : `args for '${task}'`
+}
+
+/** @internal Throws ConfigError unless `sig` is a signature and `options` good send options for it (`app.send`). */
+export function checkSend(sig: unknown, options: unknown): void {
+  checkSignature(sig, 'app.send(signature)')
+  checkSendOptions(options, (sig as AnySignature).task)
+}
+
+/** @internal Throws ConfigError unless `value` is a signature (any canvas kind). */
+export function checkSignature(value: unknown, where: string): void {
+  if (!(value instanceof Signature)) {
+    throw new ConfigError(`${where} must be a signature (task.s(...), task.si(...), signature(name)), got ${value === null ? 'null' : typeof value}`)
+  }
 }
 
 /** @internal */

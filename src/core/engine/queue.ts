@@ -6,6 +6,9 @@ import type { HandleJSON, MessageContext } from '../model/context.js'
 import type { Expansion } from '../model/context.js'
 import type { SignatureJSON, TaskMessage } from '../model/message.js'
 import { NONE } from '../model/context.js'
+import { NotRegistered } from '../model/errors.js'
+import { unknownTaskIn, unknownTaskInLinks } from '../canvas/task-names.js'
+import type { UnknownTask } from '../canvas/task-names.js'
 import { decode } from '../serializer/decode.js'
 import type { AsyncResult } from '../result/result.js'
 import type { Mutation } from '../../storage/types.js'
@@ -37,6 +40,8 @@ export class Queue {
    * `wrap(handle)` once its messages are stored.
    */
   send<T>(json: SignatureJSON, context: MessageContext, dedupeId: string | undefined, wrap: (handle: HandleJSON) => T): Promise<T> {
+    const unknown = this.#state.consuming ? unknownTaskIn(json, this.#known) : undefined
+    if (unknown !== undefined) return Promise.reject(notRegistered(unknown))
     if (dedupeId !== undefined) {
       return this.#exists(dedupeId).then((exists) => (exists ? wrap({ kind: 'result', id: dedupeId, parent: null }) : this.#sendNew(json, context, wrap)))
     }
@@ -62,6 +67,10 @@ export class Queue {
    * taskId to dedupe); resolves with its handle once it is stored.
    */
   sendMessage(message: TaskMessage): Promise<AsyncResult<unknown>> {
+    if ((message.links.length > 0 || message.linkErrors.length > 0) && this.#state.consuming) {
+      const unknown = unknownTaskInLinks(message.links, this.#known, 'link') ?? unknownTaskInLinks(message.linkErrors, this.#known, 'errback')
+      if (unknown !== undefined) return Promise.reject(notRegistered(unknown))
+    }
     const stored = this.enqueue([message])
     const handle = this.#results.handle<unknown>(message.id)
     return stored === RESOLVED ? Promise.resolve(handle) : stored.then(() => handle)
@@ -86,6 +95,13 @@ export class Queue {
     this.#commits.commitThen(mutations, this.#scheduleSent, messages)
     return this.#commits.written()
   }
+
+  /**
+   * Whether a consuming engine can run a task: registered on the app or reported by its workers.
+   * A producer cannot know (the consumer's workers may define it): there the run is a FAILURE
+   * with NotRegistered, as Celery's worker stores for an unknown task (`on_unknown_task`).
+   */
+  readonly #known = (name: string): boolean => this.#state.config.profile(name) !== undefined
 
   readonly #scheduleSent = (messages: readonly TaskMessage[]): void => this.schedule(messages)
 
@@ -122,4 +138,11 @@ export class Queue {
     if (this.#state.known.has(id)) return true
     return (await this.#results.read(id)) !== undefined
   }
+}
+
+function notRegistered({ name, where }: UnknownTask): NotRegistered {
+  const place = where === '' ? '' : ` (${where})`
+  return new NotRegistered(
+    `Task '${name}'${place} is not registered on this app or its workers; define it with app.task('${name}', fn) (or sharedTask) before sending`,
+  )
 }

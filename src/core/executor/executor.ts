@@ -4,10 +4,11 @@
  * inline executor, Node worker_threads and browser Web Workers.
  */
 import { freeze } from '../canvas/expand.js'
+import { checkSignature } from '../canvas/signature.js'
 import { uuid4 } from '../model/ids.js'
 import { NotRegistered, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from '../model/errors.js'
 import type { FromRuntime, Outcome, RpcCall, RunJob, ToRuntime, CancelReason } from '../model/protocol.js'
-import type { TaskMessage } from '../model/message.js'
+import type { SignatureJSON, TaskMessage } from '../model/message.js'
 import { encode } from '../serializer/encode.js'
 import { decode, decodeError } from '../serializer/decode.js'
 import type { Encoded } from '../model/json.js'
@@ -228,8 +229,21 @@ export class TaskRuntime {
         return granted === null ? null : remoteLock(key, granted.token, granted.owner, rpc)
       },
       send: (signature, args, options) => {
-        // Frozen here, as app.send does: a chain's or chord's handle needs every id before it is sent.
-        const json = freeze(signature.clone({ args: [...args, ...signature.args], options: { ...signature.options, ...options } }).toJSON(), FREEZE_ENV)
+        let json: SignatureJSON
+        try {
+          checkSignature(signature, 'self.send(signature)')
+          // Frozen here, as app.send does: a chain's or chord's handle needs every id before it is sent.
+          json = freeze(
+            signature
+              .clone({ args: [...args, ...signature.args] })
+              .set(options)
+              .toJSON(),
+            FREEZE_ENV,
+          )
+        } catch (error) {
+          // Bad input rejects the send, as a send from outside a task does.
+          return Promise.reject(error)
+        }
         return rpc({ type: 'send', signature: json }) as Promise<unknown>
       },
       log: (level, text) => this.#post({ type: 'log', id, level, text }),

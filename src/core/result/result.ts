@@ -3,7 +3,8 @@
  * EagerResult (`task.apply()`). Handles are cheap values: they read the engine's result store.
  */
 import type { Clock } from '../time/clock.js'
-import { TaskRevokedError, TimeoutError } from '../model/errors.js'
+import { ConfigError, TaskRevokedError, TimeoutError } from '../model/errors.js'
+import { checkBoolean, checkDuration, checkName, checkOptionKeys } from '../model/validate.js'
 import type { ResultRecord } from '../model/message.js'
 import { decode, decodeError } from '../serializer/decode.js'
 import { FAILURE, PENDING, PROPAGATE_STATES, READY_STATES, REVOKED, SUCCESS } from '../model/states.js'
@@ -63,8 +64,9 @@ export class AsyncResult<T = unknown> {
   readonly parent: AsyncResult<unknown> | undefined
   readonly #source: ResultSource
 
-  /** @internal */
+  /** @internal Throws ConfigError for an id that is not a non-empty string. */
   constructor(id: string, source: ResultSource, parent?: AsyncResult<unknown>) {
+    if (typeof id !== 'string' || id.length === 0) checkName(id, 'AsyncResult(id): the task id')
     this.id = id
     this.#source = source
     this.parent = parent
@@ -117,14 +119,14 @@ export class AsyncResult<T = unknown> {
    * ancestor in a chain rejects before waiting, as in Celery.
    */
   async get(options: GetOptions = {}): Promise<T> {
-    const propagate = options.propagate ?? true
+    const { timeout, propagate } = checkGetOptions(options)
     if (propagate) {
       for (let p = this.parent; p !== undefined; p = p.parent) {
         const record = await this.#source.read(p.id)
         if (record !== undefined && PROPAGATE_STATES.has(record.state)) throw errorOf(record)
       }
     }
-    const record = await this.#waitReady(options.timeout)
+    const record = await this.#waitReady(timeout)
     if (record.state === SUCCESS) return decode<T>(record.result ?? null)
     const error = errorOf(record)
     if (propagate) throw error
@@ -132,8 +134,8 @@ export class AsyncResult<T = unknown> {
   }
 
   /** Revokes the task: a pending one never runs; `terminate` also stops a running one. */
-  revoke(options: { terminate?: boolean } = {}): Promise<void> {
-    return this.#source.revoke([this.id], options)
+  async revoke(options: { terminate?: boolean } = {}): Promise<void> {
+    await this.#source.revoke([this.id], checkRevokeOptions(options, 'revoke(options)'))
   }
 
   /** Removes the stored result; the id then reports PENDING. */
@@ -223,6 +225,7 @@ export class GroupResult<T extends unknown[] = unknown[]> {
 
   /** Every result, in signature order; rejects with the first failure in that order. */
   async get(options: GetOptions = {}): Promise<T> {
+    checkGetOptions(options)
     const out: unknown[] = []
     for (const result of this.results) out.push(await result.get(options))
     return out as T
@@ -250,6 +253,7 @@ export class GroupResult<T extends unknown[] = unknown[]> {
   }
 
   async revoke(options: { terminate?: boolean } = {}): Promise<void> {
+    checkRevokeOptions(options, 'revoke(options)')
     for (const result of this.results) await result.revoke(options)
   }
 }
@@ -288,10 +292,34 @@ export class EagerResult<T = unknown> {
   }
 
   async get(options: GetOptions = {}): Promise<T> {
+    const { propagate } = checkGetOptions(options)
     if (this.#state === SUCCESS) return this.#value as T
-    if (options.propagate ?? true) throw this.#value
+    if (propagate) throw this.#value
     return this.#value as T
   }
+}
+
+/** Options of `revoke()`. */
+interface RevokeOptions {
+  terminate?: boolean
+}
+
+/**
+ * `get()`'s options, checked: a timeout that is NaN or negative would never fire (or fire at
+ * once); Infinity is no timeout. A number alone (Celery's `get(timeout)`) is refused with the form to use.
+ */
+function checkGetOptions(options: GetOptions): { timeout: number | undefined; propagate: boolean } {
+  if (typeof options === 'number') throw new ConfigError(`get() takes options: write get({ timeout: ${String(options)} })`)
+  const o = checkOptionKeys<GetOptions>(options, ['timeout', 'propagate'], 'get(options)')
+  const timeout = o.timeout === undefined || o.timeout === Number.POSITIVE_INFINITY ? undefined : checkDuration(o.timeout, 'get(options): timeout')
+  return { timeout, propagate: o.propagate === undefined ? true : checkBoolean(o.propagate, 'get(options): propagate') }
+}
+
+/** @internal `revoke()`'s options, checked (AsyncResult, GroupResult, `app.control.revoke`). */
+export function checkRevokeOptions(options: RevokeOptions, where: string): RevokeOptions {
+  const o = checkOptionKeys<RevokeOptions>(options, ['terminate'], where)
+  if (o.terminate !== undefined) checkBoolean(o.terminate, `${where}: terminate`)
+  return o
 }
 
 /** @internal */

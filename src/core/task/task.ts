@@ -12,6 +12,7 @@ import { chunks } from '../canvas/compose.js'
 import type { ArgSuffix, MissingArgs } from '../canvas/signature.js'
 import type { State } from '../model/states.js'
 import type { ChordRef } from '../model/message.js'
+import { checkArgs, checkCount, checkDuration, checkName, checkOptionKeys, checkPlainObject, checkTime } from '../model/validate.js'
 
 /** Where the task's message came from. */
 export interface DeliveryInfo {
@@ -170,8 +171,23 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
     return this.applyAsync(args)
   }
 
-  /** Sends the task with options (countdown, eta, expires, queue, priority, headers, taskId, ...). */
+  /**
+   * Sends the task with options (countdown, eta, expires, queue, priority, headers, taskId, ...);
+   * an option given as `undefined` leaves the task's default. Rejects with ConfigError on args
+   * that are not an array or bad options.
+   */
   applyAsync(args: A, options: SendOptions = NO_OPTIONS): Promise<AsyncResult<R>> {
+    if (!Array.isArray(args)) {
+      // No args at all is Celery's `apply_async()` (args=None); anything else is refused.
+      if (args !== undefined) {
+        try {
+          checkArgs(args, `args for '${this.name}'`)
+        } catch (error) {
+          return Promise.reject(error)
+        }
+      }
+      args = [] as unknown[] as A
+    }
     const run = this[RUN]
     if (run !== undefined) {
       const sig = new Signature({ task: this.name, args, options: {}, immutable: true, sender: undefined })
@@ -203,11 +219,19 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
 
   /** Records a custom state with meta (Celery's `update_state`). Inside a running task only. */
   updateState(state: State, meta: unknown = null): void {
-    runOf(this, 'updateState').updateState(state, meta)
+    const run = runOf(this, 'updateState')
+    checkName(state, 'self.updateState(state): state')
+    run.updateState(state, meta)
   }
 
-  /** Records state `PROGRESS` with `{ current, total, percent }` and any extra fields. */
+  /**
+   * Records state `PROGRESS` with `{ current, total, percent }` and any extra fields. Throws
+   * ConfigError on a count that is not a finite number >= 0 or extra fields that are not an object.
+   */
   progress(current: number, total: number, extra: Record<string, unknown> = {}): void {
+    checkCount(current, 'self.progress(current, total): current')
+    checkCount(total, 'self.progress(current, total): total')
+    checkPlainObject(extra, 'self.progress(current, total, extra): extra')
     const percent = total > 0 ? Math.floor((current / total) * 100) : 0
     this.updateState('PROGRESS', { ...extra, current, total, percent })
   }
@@ -219,6 +243,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
   retry(options: RetryRequest = {}): Retry {
     const request = this.request as Request | undefined
     if (request === undefined) throw new ConfigError(`${this.name}.retry() can only be called inside a running task (use bind: true and self.retry())`)
+    checkRetryRequest(options)
     const max = options.maxRetries !== undefined ? options.maxRetries : this.maxRetries
     if (max !== null && request.retries + 1 > max) {
       if (options.exc !== undefined) throw options.exc
@@ -259,6 +284,16 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
   /** Sends a signature as a child of this run (parentId/rootId set, headers carried). */
   send<H>(sig: Signature<unknown[], unknown, H>, options: SendOptions = {}): Promise<H> {
     return runOf(this, 'send').send(sig as Signature<unknown[], unknown, unknown>, [], options) as Promise<H>
+  }
+}
+
+function checkRetryRequest(options: RetryRequest): void {
+  const o = checkOptionKeys<RetryRequest>(options, ['exc', 'countdown', 'eta', 'maxRetries'], 'self.retry(options)')
+  if (o.countdown !== undefined) checkDuration(o.countdown, 'self.retry(options): countdown')
+  if (o.eta !== undefined) checkTime(o.eta, 'self.retry(options): eta')
+  if (o.countdown !== undefined && o.eta !== undefined) throw new ConfigError('self.retry(options): give countdown or eta, not both')
+  if (o.maxRetries != null && (!Number.isInteger(o.maxRetries) || o.maxRetries < 0)) {
+    throw new ConfigError(`self.retry(options): maxRetries must be a whole number >= 0, or null to retry forever, got ${String(o.maxRetries)}`)
   }
 }
 
