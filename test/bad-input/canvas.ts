@@ -4,9 +4,20 @@
  */
 import { ConfigError, NotRegistered, chain, chord, group, signature } from '../../src/index.js'
 import type { AnySignature } from '../../src/index.js'
+import { rootMessage } from '../../src/core/canvas/expand.js'
+import type { ExpandEnv } from '../../src/core/canvas/expand.js'
 import type { Harness } from '../conformance/setup.js'
 import type { BadInputCase } from './case.js'
 import { entry } from './case.js'
+
+/** Just enough of an app to build one message. */
+const BARE_ENV: ExpandEnv = {
+  now: () => 0,
+  newId: () => 'a-fresh-id',
+  profile: () => undefined,
+  route: () => undefined,
+  checkQueue: () => undefined,
+}
 
 const echo = (h: Harness, value: unknown): AnySignature => h.tasks.coreEcho.s(value) as AnySignature
 const nope = (name: string): AnySignature => signature(name)
@@ -60,6 +71,24 @@ export const CANVAS_CASES: BadInputCase[] = [
     c.throws('chord() with a string body', (h) => chord([echo(h, 1)], 'x' as never), ConfigError, 'CONFIG', 'body')
     c.throws('chord() with a number in the header', (h) => chord([5 as never], echo(h, 1)), ConfigError, 'CONFIG', 'header task 1')
     c.throws('chord() with a string header', (h) => chord('abc' as never, echo(h, 1)), ConfigError, 'CONFIG', 'header')
+  }),
+  ...entry('task.chunks(items, size)', (c) => {
+    // Celery's chunks(it, n) would split a string into its characters: refused instead.
+    c.throws("items as a string ('abc')", (h) => h.tasks.coreEcho.chunks('abc' as never, 2), ConfigError, 'CONFIG', 'items')
+    c.throws('items as null', (h) => h.tasks.coreEcho.chunks(null as never, 2), ConfigError, 'CONFIG', 'items')
+    c.throws('items as a number', (h) => h.tasks.coreEcho.chunks(5 as never, 2), ConfigError, 'CONFIG', 'items')
+    c.throws('items as a plain object', (h) => h.tasks.coreEcho.chunks({ 0: 1 } as never, 2), ConfigError, 'CONFIG', 'items')
+    c.throws('size 0', (h) => h.tasks.coreEcho.chunks([1] as never, 0), ConfigError, 'CONFIG', 'size')
+    c.throws('a negative size', (h) => h.tasks.coreEcho.chunks([1] as never, -2), ConfigError, 'CONFIG', 'size')
+    c.throws('a fractional size', (h) => h.tasks.coreEcho.chunks([1] as never, 1.5), ConfigError, 'CONFIG', 'size')
+    c.throws('a NaN size', (h) => h.tasks.coreEcho.chunks([1] as never, Number.NaN), ConfigError, 'CONFIG', 'size')
+    c.throws('an infinite size', (h) => h.tasks.coreEcho.chunks([1] as never, Number.POSITIVE_INFINITY), ConfigError, 'CONFIG', 'size')
+    c.throws("size as a string ('2')", (h) => h.tasks.coreEcho.chunks([1] as never, '2' as never), ConfigError, 'CONFIG', 'size')
+    c.throws('no size', (h) => (h.tasks.coreEcho.chunks as (items: unknown) => unknown)([1]), ConfigError, 'CONFIG', 'size')
+  }),
+  ...entry('message building (an invariant no public call reaches)', (c) => {
+    // A given taskId is never replaced by a fresh one: a caller would hold a handle to nothing.
+    c.throws("an empty taskId given to a task's message", () => rootMessage('core.echo', [], { taskId: '' }, BARE_ENV), ConfigError, 'CONFIG', 'taskId')
   }),
   ...entry('chain / group / chord sends', (c) => {
     c.rejects("chain applyAsync('1,2')", (h) => chain(echo(h, 1), echo(h, 2)).applyAsync('1,2' as never), ConfigError, 'CONFIG', 'args')

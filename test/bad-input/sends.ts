@@ -145,6 +145,12 @@ export const SEND_CASES: BadInputCase[] = [
   ...entry('task.apply', (c) => {
     c.rejects('priority 10', (h) => h.tasks.coreEcho.apply(['x'], { priority: 10 }), ConfigError, 'CONFIG', 'priority')
     c.rejects("args as a string ('1,2')", (h) => h.tasks.coreAdd.apply('1,2' as never), ConfigError, 'CONFIG', 'args')
+    c.rejects('args as a number', (h) => h.tasks.coreAdd.apply(5 as never), ConfigError, 'CONFIG', 'args')
+    c.rejects('args as null', (h) => h.tasks.coreAdd.apply(null as never), ConfigError, 'CONFIG', 'args')
+    c.rejects('options as null', (h) => h.tasks.coreEcho.apply(['x'], null as never), ConfigError, 'CONFIG', 'options')
+    c.rejects('options as a string', (h) => h.tasks.coreEcho.apply(['x'], 'high' as never), ConfigError, 'CONFIG', 'options')
+    c.rejects('options as a number', (h) => h.tasks.coreEcho.apply(['x'], 5 as never), ConfigError, 'CONFIG', 'options')
+    c.rejects('an empty taskId', (h) => h.tasks.coreEcho.apply(['x'], { taskId: '' }), ConfigError, 'CONFIG', 'taskId')
   }),
   inTask('self.delay with a function argument', false, SerializationError, 'SERIALIZATION', 'args[0]'),
   inTask('self.applyAsync with args as a string', false, ConfigError, 'CONFIG', 'args'),

@@ -101,6 +101,8 @@ forEachCombo('bad input', (combo) => {
     expect(thrown(() => signature('core.add', { args: '1,2' as never })).message).toMatch(/args.* must be an array/)
     // No args at all is Celery's apply_async() with args=None.
     expect(await (await h.tasks.coreRequest.applyAsync(undefined as never)).get()).toMatchObject({ args: [] })
+    // And of Celery's Task.apply (args=None runs with no arguments).
+    expect(await (await h.tasks.coreRequest.apply(undefined as never)).get()).toMatchObject({ args: [], isEager: true })
     await stillWorks(h)
   })
 

@@ -280,7 +280,7 @@ export class Celeriac implements Sender, TaskOwner {
   applyEager(task: AnyTask, args: readonly unknown[], options: SendOptions): Promise<EagerResult<unknown>> {
     const c = this.#config
     return applyEager(task, args, options, {
-      id: options.taskId ?? this.#newId(),
+      newId: () => this.#newId(),
       hostname: this.name,
       clock: c.clock,
       random: c.random,

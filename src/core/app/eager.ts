@@ -19,7 +19,8 @@ type AnyTask = Task<never, unknown>
 
 /** What an eager run needs of its app. */
 export interface EagerEnv {
-  readonly id: string
+  /** A fresh task id, for a run given no `taskId`. */
+  newId(): string
   readonly hostname: string
   readonly clock: Clock
   readonly random: () => number
@@ -28,9 +29,13 @@ export interface EagerEnv {
 }
 
 /** Runs `task` now, again after each retry (on the clock), and gives its result. */
-export async function applyEager(task: AnyTask, args: readonly unknown[], options: SendOptions, env: EagerEnv): Promise<EagerResult<unknown>> {
+export async function applyEager(task: AnyTask, given: readonly unknown[] | undefined, options: SendOptions, env: EagerEnv): Promise<EagerResult<unknown>> {
+  // Checked before any option is read: `apply(args, null)` rejects with a ConfigError, not a TypeError.
   checkSendOptions(options, task.name)
-  const { id, clock } = env
+  // No args at all is Celery's `apply()` (args=None), as for applyAsync; encodeArgs refuses any other non-array.
+  const args = given === undefined ? [] : given
+  const id = options.taskId ?? env.newId()
+  const { clock } = env
   let retries = 0
   for (;;) {
     const message = eagerMessage(id, task, encodeArgs(args), options, retries)

@@ -1,5 +1,6 @@
 /** The canvas makers: `chain()`, `group()`, `chord()`, and `task.chunks()`'s group. */
 import { ConfigError } from '../model/errors.js'
+import { checkIterable, checkWholeNumber } from '../model/validate.js'
 import { Chain, Chord, Group, checkSignature } from './signature.js'
 import type { AnySignature, CheckChain, Fits, HandleOf, MissingOf, ResultOf } from './signature.js'
 
@@ -59,10 +60,15 @@ function listOf<S>(items: Iterable<S>, where: string): S[] {
   return [...items]
 }
 
-/** `task.chunks(items, size)`: a group of `task.si(slice)`, one per slice of at most `size` items. */
-export function chunks(task: { si(...args: unknown[]): AnySignature }, items: Iterable<unknown>, size: number): Group {
-  if (!Number.isInteger(size) || size < 1) throw new ConfigError(`chunks(items, size): size must be a whole number >= 1, got ${String(size)}`)
-  const all = [...items]
+/**
+ * `task.chunks(items, size)`: a group of `task.si(slice)`, one per slice of at most `size` items.
+ * Throws ConfigError for items that are not an iterable object (a string would be split into its
+ * characters) or a size that is not a whole number >= 1.
+ */
+export function chunks(task: { readonly name: string; si(...args: unknown[]): AnySignature }, items: Iterable<unknown>, size: number): Group {
+  const where = `'${task.name}'.chunks(items, size)`
+  const all = [...checkIterable(items, `${where}: items`, 'items')]
+  checkWholeNumber(size, `${where}: size`, 1)
   const sigs: AnySignature[] = []
   for (let i = 0; i < all.length; i += size) sigs.push(task.si(all.slice(i, i + size)))
   return new Group(sigs)

@@ -246,7 +246,9 @@ function messageOf(name: string, givenArgs: Encoded[], o: SignatureOptionsJSON, 
   checkName(name, 'task name')
   const task = env.profile(name)
   const route = env.route(name)
-  const id = typeof o.taskId === 'string' && o.taskId.length > 0 ? o.taskId : env.newId()
+  // A given id is never replaced: the caller may already hold a handle to it.
+  const givenId = o.taskId
+  const id = givenId === undefined ? env.newId() : typeof givenId === 'string' && givenId !== '' ? givenId : checkName(givenId, `${sending(name)}: taskId`)
   const queue = o.queue ?? route?.queue ?? task?.queue ?? DEFAULT_QUEUE
   env.checkQueue(queue, name)
   const given = o.priority ?? route?.priority ?? task?.priority

@@ -60,6 +60,25 @@ export function checkCount(value: unknown, where: string): number {
   return value
 }
 
+/** A whole number >= `min` (a size, a count of slots). */
+export function checkWholeNumber(value: unknown, where: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new ConfigError(`${where} must be a whole number >= ${String(min)}, got ${describe(value)}`)
+  }
+  return value
+}
+
+/**
+ * The items of a list: an array or another iterable object (a Set, a generator). A string is
+ * refused: iterating it gives its characters, which is never what was meant.
+ */
+export function checkIterable(value: unknown, where: string, of: string): Iterable<unknown> {
+  if (value === null || typeof value !== 'object' || typeof (value as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function') {
+    throw new ConfigError(`${where} must be an array (or another iterable) of ${of}, got ${describe(value)}`)
+  }
+  return value as Iterable<unknown>
+}
+
 export function checkName(value: unknown, where: string): string {
   if (!isName(value)) {
     throw new ConfigError(`${where} must be a non-empty string, got ${describe(value)}`)

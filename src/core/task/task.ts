@@ -196,7 +196,10 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
     return this.app.sendCall(this.name, args, options) as Promise<AsyncResult<R>>
   }
 
-  /** Runs the task here and now with full tracing (hooks, retries through the clock). */
+  /**
+   * Runs the task here and now with full tracing (hooks, retries through the clock). Rejects with
+   * ConfigError on args that are not an array or bad options.
+   */
   apply(args: A, options: SendOptions = {}): Promise<EagerResult<R>> {
     return this.app.applyEager(this as unknown as Task<never, unknown>, args, options) as Promise<EagerResult<R>>
   }
@@ -208,6 +211,8 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
 
   /**
    * A group of tasks, each called with one slice of `items` (at most `size` long) as its argument.
+   * Throws ConfigError when `items` is not an array or other iterable object (a string is refused)
+   * or `size` is not a whole number >= 1.
    *
    * @example
    * const processChunk = app.task('items.process', (ids: number[]) => ids.length)
