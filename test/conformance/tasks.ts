@@ -4,10 +4,18 @@ import { defineCanvasTasks } from './tasks-canvas.js'
 import { defineCoreTasks } from './tasks-core.js'
 import { defineFailureTasks } from './tasks-failures.js'
 import { defineOpsTasks } from './tasks-ops.js'
+import { defineRuleTasks } from './tasks-rules.js'
 import { defineWorkflowTasks } from './tasks-workflows.js'
 
 export function defineAllTasks(app: Celeriac) {
-  return { ...defineCoreTasks(app), ...defineCanvasTasks(app), ...defineOpsTasks(app), ...defineWorkflowTasks(app), ...defineFailureTasks(app) }
+  return {
+    ...defineCoreTasks(app),
+    ...defineCanvasTasks(app),
+    ...defineOpsTasks(app),
+    ...defineWorkflowTasks(app),
+    ...defineFailureTasks(app),
+    ...defineRuleTasks(app),
+  }
 }
 
 export type ConformanceTasks = ReturnType<typeof defineAllTasks>

@@ -18,7 +18,7 @@ import type { SignatureJSON } from '../model/message.js'
 import { DEFAULT_CONCURRENCY } from '../model/options.js'
 import type { SendOptions, TaskProfile } from '../model/options.js'
 import type { RpcCall } from '../model/protocol.js'
-import type { AsyncResult, EagerResult } from '../result/result.js'
+import type { AsyncResult, EagerResult, ResultSource } from '../result/result.js'
 import { encodeFresh } from '../serializer/encode.js'
 import { joinRealm, sharedRegistry } from '../task/registry.js'
 import type { RunContext, Task, TaskOwner } from '../task/task.js'
@@ -235,6 +235,11 @@ export class Celeriac implements Sender, TaskOwner {
     return this.#requireEngine('read results').handle<T>(id)
   }
 
+  /** @internal Where result handles read: the engine. */
+  results(): ResultSource {
+    return this.#requireEngine('read results')
+  }
+
   /** @internal */
   sendCall(name: string, args: readonly unknown[], options: SendOptions, fresh = false): Promise<unknown> {
     let engine: Engine
@@ -289,8 +294,6 @@ export class Celeriac implements Sender, TaskOwner {
         return this.locks.release(call.key, call.token, call.owner)
       case 'lock.extend':
         return this.locks.extend(call.key, call.token, call.owner, call.ttl)
-      case 'result.get':
-        return (await this.#requireEngine('read results').read(call.id)) ?? null
       default:
         throw new ConfigError(`Unsupported call '${call.type}' from a task`)
     }
@@ -303,6 +306,7 @@ export class Celeriac implements Sender, TaskOwner {
       sleep: (ms) => new Promise<void>((resolve) => clock.setTimer(clock.now() + ms, resolve)),
       lock: (key, ttl, wait) => this.locks.acquire(key, wait === null ? { ttl } : { ttl, wait }),
       send: (sig, args, options) => this.sendSignature(sig, args, options),
+      results: () => this.results(),
       log: (level, text) => this.events.emit('log', { id: '', level, text }),
     }
   }
@@ -383,6 +387,7 @@ const currentOwner: TaskOwner = {
   sendCall: (name, args, options, fresh) => current().sendCall(name, args, options, fresh),
   applyEager: (task, args, options) => current().applyEager(task, args, options),
   AsyncResult: (id) => current().AsyncResult(id),
+  results: () => current().results(),
 }
 
 function current(): TaskOwner {

@@ -2,22 +2,30 @@
  * Result handles: AsyncResult (one task), GroupResult (a group, results in signature order) and
  * EagerResult (`task.apply()`). Handles are cheap values: they read the engine's result store.
  */
-import type { Clock } from '../time/clock.js'
-import { TaskRevokedError, TimeoutError } from '../model/errors.js'
+import { TaskRevokedError } from '../model/errors.js'
+import type { HandleJSON } from '../model/context.js'
 import type { ResultRecord } from '../model/message.js'
 import { decode, decodeError } from '../serializer/decode.js'
 import { FAILURE, PENDING, PROPAGATE_STATES, READY_STATES, REVOKED, SUCCESS } from '../model/states.js'
 import type { State } from '../model/states.js'
 
-/** What a result handle reads from. Implemented by the engine. @internal */
+/**
+ * What a result handle reads from: the engine, or inside a running task the engine through the
+ * task's runtime (where a wait parks the task, so virtual time moves). @internal
+ */
 export interface ResultSource {
-  readonly clock: Clock
   read(id: string): Promise<ResultRecord | undefined>
+  /**
+   * Resolves with the record of `id` once it is ready; rejects with `TimeoutError` after
+   * `timeout` ms of the engine's clock (none when undefined).
+   */
+  wait(id: string, timeout: number | undefined): Promise<ResultRecord>
   /** Calls `listener` with every record written for `id` from now on. */
   watch(id: string, listener: (record: ResultRecord) => void): () => void
-  forget(id: string): Promise<void>
+  /** Removes the stored results of `ids` (one write). */
+  forget(ids: readonly string[]): Promise<void>
   revoke(ids: readonly string[], options: { terminate?: boolean }): Promise<void>
-  handle<T>(id: string): AsyncResult<T>
+  handle<T>(id: string, ignored?: boolean): AsyncResult<T>
 }
 
 /** Options of `get()`. */
@@ -61,13 +69,20 @@ export class AsyncResult<T = unknown> {
   readonly id: string
   /** The previous step of a chain, when this handle came from one. */
   readonly parent: AsyncResult<unknown> | undefined
+  /**
+   * The task stores no result (`ignoreResult`), so `get()` resolves to `undefined` at once
+   * (Celery's `AsyncResult.ignored`). Known to the handle of a send of such a task and to
+   * `task.AsyncResult(id)`; `app.AsyncResult(id)` cannot know it.
+   */
+  readonly ignored: boolean
   readonly #source: ResultSource
 
   /** @internal */
-  constructor(id: string, source: ResultSource, parent?: AsyncResult<unknown>) {
+  constructor(id: string, source: ResultSource, parent?: AsyncResult<unknown>, ignored = false) {
     this.id = id
     this.#source = source
     this.parent = parent
+    this.ignored = ignored
   }
 
   /** The current state (PENDING when unknown). */
@@ -114,9 +129,11 @@ export class AsyncResult<T = unknown> {
   /**
    * Waits for the result. FAILURE rejects with the task's error (its own class where known, else
    * `TaskError`); REVOKED with `TaskRevokedError`; a timeout with `TimeoutError`. A failed
-   * ancestor in a chain rejects before waiting, as in Celery.
+   * ancestor in a chain rejects before waiting, as in Celery. A handle that is `ignored`
+   * resolves to `undefined` at once.
    */
   async get(options: GetOptions = {}): Promise<T> {
+    if (this.ignored) return undefined as T
     const propagate = options.propagate ?? true
     if (propagate) {
       for (let p = this.parent; p !== undefined; p = p.parent) {
@@ -124,7 +141,7 @@ export class AsyncResult<T = unknown> {
         if (record !== undefined && PROPAGATE_STATES.has(record.state)) throw errorOf(record)
       }
     }
-    const record = await this.#waitReady(options.timeout)
+    const record = await this.#source.wait(this.id, options.timeout)
     if (record.state === SUCCESS) return decode<T>(record.result ?? null)
     const error = errorOf(record)
     if (propagate) throw error
@@ -136,9 +153,12 @@ export class AsyncResult<T = unknown> {
     return this.#source.revoke([this.id], options)
   }
 
-  /** Removes the stored result; the id then reports PENDING. */
+  /**
+   * Removes the stored result of this task and of its parents (a chain's earlier steps, a
+   * chord's header), as Celery's `AsyncResult.forget`; the ids then report PENDING.
+   */
   forget(): Promise<void> {
-    return this.#source.forget(this.id)
+    return this.#source.forget(forgotten(this, []))
   }
 
   /** Handles of the tasks this task sent while it ran. */
@@ -176,35 +196,6 @@ export class AsyncResult<T = unknown> {
     } finally {
       stop()
     }
-  }
-
-  #waitReady(timeout: number | undefined): Promise<ResultRecord> {
-    return new Promise<ResultRecord>((resolve, reject) => {
-      const clock = this.#source.clock
-      let timer: ReturnType<Clock['setTimer']> | undefined
-      let done = false
-      const finish = (record: ResultRecord | undefined, error?: Error): void => {
-        if (done) return
-        done = true
-        stop()
-        if (timer !== undefined) clock.clearTimer(timer)
-        if (error !== undefined) reject(error)
-        else resolve(record!)
-      }
-      // Watch first, then read: a record written in between is not missed.
-      const stop = this.#source.watch(this.id, (record) => {
-        if (READY_STATES.has(record.state)) finish(record)
-      })
-      if (timeout !== undefined) {
-        timer = clock.setTimer(clock.now() + timeout, () => finish(undefined, new TimeoutError(`Task ${this.id} was not ready within ${String(timeout)} ms`)))
-      }
-      this.#source.read(this.id).then(
-        (record) => {
-          if (record !== undefined && READY_STATES.has(record.state)) finish(record)
-        },
-        (error: unknown) => finish(undefined, error instanceof Error ? error : new Error(String(error))),
-      )
-    })
   }
 }
 
@@ -252,6 +243,11 @@ export class GroupResult<T extends unknown[] = unknown[]> {
   async revoke(options: { terminate?: boolean } = {}): Promise<void> {
     for (const result of this.results) await result.revoke(options)
   }
+
+  /** Removes the stored result of every member (Celery's `ResultSet.forget`). */
+  async forget(): Promise<void> {
+    await Promise.all(this.results.map((result) => result.forget()))
+  }
 }
 
 /** The result of `task.apply()`: already final, held in memory (nothing stored). */
@@ -292,6 +288,29 @@ export class EagerResult<T = unknown> {
     if (options.propagate ?? true) throw this.#value
     return this.#value as T
   }
+}
+
+/** The ids `forget()` removes: a result and its parents; for a group (a chord's header), its members'. */
+function forgotten(handle: AsyncResult<unknown> | GroupResult, into: string[]): string[] {
+  if (handle instanceof GroupResult) {
+    for (const member of handle.results) forgotten(member, into)
+    return into
+  }
+  into.push(handle.id)
+  // A chord's body has its header, a GroupResult, as its parent.
+  const parent = handle.parent as AsyncResult<unknown> | GroupResult | undefined
+  return parent === undefined ? into : forgotten(parent, into)
+}
+
+/** @internal A handle from its JSON form (a send's handle, with `parent` links along a chain). */
+export function handleFromJSON(json: HandleJSON, source: ResultSource): AsyncResult<unknown> | GroupResult {
+  const parent = json.parent === null ? undefined : (handleFromJSON(json.parent, source) as AsyncResult<unknown>)
+  if (json.kind === 'result') return new AsyncResult(json.id, source, parent, json.ignored === true)
+  return new GroupResult(
+    json.id,
+    json.results.map((r) => handleFromJSON(r, source) as AsyncResult<unknown>),
+    parent,
+  )
 }
 
 /** @internal */
