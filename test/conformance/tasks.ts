@@ -6,6 +6,7 @@ import { defineContextTasks } from './tasks-context.js'
 import { defineCoreTasks } from './tasks-core.js'
 import { defineFailureTasks } from './tasks-failures.js'
 import { defineOpsTasks } from './tasks-ops.js'
+import { defineRuleTasks } from './tasks-rules.js'
 import { defineWorkflowTasks } from './tasks-workflows.js'
 
 export function defineAllTasks(app: Celeriac) {
@@ -17,6 +18,7 @@ export function defineAllTasks(app: Celeriac) {
     ...defineFailureTasks(app),
     ...defineContextTasks(app),
     ...defineBadInputTasks(app),
+    ...defineRuleTasks(app),
   }
 }
 

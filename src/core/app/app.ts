@@ -19,7 +19,7 @@ import type { SignatureJSON } from '../model/message.js'
 import { DEFAULT_CONCURRENCY } from '../model/options.js'
 import type { SendOptions, TaskProfile } from '../model/options.js'
 import type { RpcCall } from '../model/protocol.js'
-import type { AsyncResult, EagerResult } from '../result/result.js'
+import type { AsyncResult, EagerResult, ResultSource } from '../result/result.js'
 import { encodeFresh } from '../serializer/encode.js'
 import { inWorker, joinRealm, sharedRegistry } from '../task/registry.js'
 import type { RunContext, Task, TaskOwner } from '../task/task.js'
@@ -237,7 +237,16 @@ export class Celeriac implements Sender, TaskOwner {
 
   /** A handle for any task id. */
   AsyncResult<T = unknown>(id: string): AsyncResult<T> {
-    return this.#requireEngine('read results').handle<T>(id)
+    return this.results().handle<T>(id)
+  }
+
+  /**
+   * @internal Where result handles read: the engine; inside a task, the engine through the run,
+   * so a wait parks the task and virtual time moves.
+   */
+  results(): ResultSource {
+    const run = sendingRun(this, sharedOwner)
+    return run !== undefined ? run.context().results() : this.#requireEngine('read results')
   }
 
   /** @internal */
@@ -297,8 +306,6 @@ export class Celeriac implements Sender, TaskOwner {
         return this.locks.release(call.key, call.token, call.owner)
       case 'lock.extend':
         return this.locks.extend(call.key, call.token, call.owner, call.ttl)
-      case 'result.get':
-        return (await this.#requireEngine('read results').read(call.id)) ?? null
       default:
         throw new ConfigError(`Unsupported call '${call.type}' from a task`)
     }
@@ -311,6 +318,7 @@ export class Celeriac implements Sender, TaskOwner {
       sleep: (ms) => new Promise<void>((resolve) => clock.setTimer(clock.now() + ms, resolve)),
       lock: (key, ttl, wait) => this.locks.acquire(key, wait === null ? { ttl } : { ttl, wait }),
       send: (sig, args, options) => this.sendSignature(sig, args, options),
+      results: () => this.results(),
       log: (level, text) => this.events.emit('log', { id: '', level, text }),
     }
   }

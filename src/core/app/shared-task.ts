@@ -58,7 +58,12 @@ export const sharedOwner: TaskOwner = {
     return lastStarted.sendCall(name, args, options, fresh)
   },
   applyEager: (task, args, options) => current().applyEager(task, args, options),
-  AsyncResult: (id) => current().AsyncResult(id),
+  AsyncResult: (id) => sharedOwner.results().handle(id),
+  // Read and waited on through the run, so a wait parks it and virtual time moves.
+  results: () => {
+    const run = sendingRun(sharedOwner, sharedOwner)
+    return run !== undefined ? run.context().results() : current().results()
+  },
 }
 
 setCurrentSender(sharedOwner)

@@ -30,7 +30,7 @@ export interface ExpandEnv {
 export function expand(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
   if (json.kind === 'task') {
     const message = taskMessage(json, context, env)
-    return { messages: [message], mutations: [], handle: { kind: 'result', id: message.id, parent: null } }
+    return { messages: [message], mutations: [], handle: { kind: 'result', id: message.id, parent: null, ignored: message.ignoreResult } }
   }
   // Partial args given to a canvas node (`chain(...).delay(5)`) go where a parent's result goes,
   // after it: to a chain's first step, to every member of a group or chord header (Celery's
@@ -62,16 +62,22 @@ export function freeze(json: SignatureJSON, env: Pick<ExpandEnv, 'newId'>): Sign
         if (step.kind === 'chain' && Object.keys(step.options).length === 0) steps.push(...(step.tasks ?? []))
         else steps.push(step)
       }
-      const upgraded: SignatureJSON[] = []
+      const tasks: SignatureJSON[] = []
       for (let i = 0; i < steps.length; i++) {
         const step = steps[i]!
         const next = steps[i + 1]
         if (step.kind === 'group' && next !== undefined) {
-          upgraded.push({ ...step, kind: 'chord', body: next })
+          // The id given to the group stays the header's (a chord's own taskId names its body).
+          const { taskId, ...options } = step.options
+          const upgraded = freeze({ ...step, kind: 'chord', options, body: next }, env)
+          tasks.push(typeof taskId === 'string' ? { ...upgraded, options: { ...upgraded.options, taskId } } : upgraded)
           i++
-        } else upgraded.push(step)
+        } else tasks.push(freeze(step, env))
       }
-      return { ...json, tasks: upgraded.map((s) => freeze(s, env)) }
+      // Celery's chain(task_id=...): the id names the last task (the chain's result).
+      const last = tasks.length - 1
+      if (typeof json.options.taskId === 'string' && last >= 0) tasks[last] = named(tasks[last]!, json.options.taskId)
+      return { ...json, tasks }
     }
     case 'group':
       return {
@@ -79,13 +85,32 @@ export function freeze(json: SignatureJSON, env: Pick<ExpandEnv, 'newId'>): Sign
         options: { ...json.options, taskId: typeof json.options.taskId === 'string' ? json.options.taskId : env.newId() },
         tasks: (json.tasks ?? []).map((s) => freeze(s, env)),
       }
-    case 'chord':
+    case 'chord': {
+      // Celery's chord(...).apply_async(task_id=...) names the body; the header's group id is
+      // its own. Frozen, a chord's taskId is that group id.
+      const body = freeze(json.body!, env)
       return {
         ...json,
-        options: { ...json.options, taskId: typeof json.options.taskId === 'string' ? json.options.taskId : env.newId() },
+        options: { ...json.options, taskId: env.newId() },
         tasks: (json.tasks ?? []).map((s) => freeze(s, env)),
-        body: freeze(json.body!, env),
+        body: typeof json.options.taskId === 'string' ? named(body, json.options.taskId) : body,
       }
+    }
+  }
+}
+
+/** A frozen node whose result (a chain's last task, a chord's body) gets the id `id`. */
+function named(json: SignatureJSON, id: string): SignatureJSON {
+  switch (json.kind) {
+    case 'chain': {
+      const tasks = [...json.tasks!]
+      tasks[tasks.length - 1] = named(tasks[tasks.length - 1]!, id)
+      return { ...json, options: { ...json.options, taskId: id }, tasks }
+    }
+    case 'chord':
+      return { ...json, body: named(json.body!, id) }
+    default:
+      return { ...json, options: { ...json.options, taskId: id } }
   }
 }
 

@@ -78,7 +78,7 @@ export class Engine implements ResultSource {
     this.#outcomes = new Outcomes(state, commits, results, runs, starts, queue, workflow, chords, failure)
     this.#dispatcher = new Dispatcher(state, commits, starts, gates)
     this.#revocation = new Revocation(state, commits, runs, gates, failure)
-    this.#rpc = new TaskRpc(state, queue)
+    this.#rpc = new TaskRpc(state, queue, results, this.#revocation)
     this.#recovery = new Recovery(state, commits, chords, failure)
   }
 
@@ -265,16 +265,20 @@ export class Engine implements ResultSource {
     return this.#results.read(id)
   }
 
+  wait(id: string, timeout: number | undefined): Promise<ResultRecord> {
+    return this.#results.wait(id, timeout)
+  }
+
   watch(id: string, listener: (record: ResultRecord) => void): () => void {
     return this.#results.watch(id, listener)
   }
 
-  forget(id: string): Promise<void> {
-    return this.#results.forget(id)
+  forget(ids: readonly string[]): Promise<void> {
+    return this.#results.forget(ids)
   }
 
-  handle<T>(id: string): AsyncResult<T> {
-    return this.#results.handle<T>(id)
+  handle<T>(id: string, ignored = false): AsyncResult<T> {
+    return this.#results.handle<T>(id, ignored)
   }
 
   /** Builds a handle from its JSON form, as a function value made once. */

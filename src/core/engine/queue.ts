@@ -43,7 +43,7 @@ export class Queue {
     const unknown = this.#state.consuming ? unknownTaskIn(json, this.#known) : undefined
     if (unknown !== undefined) return Promise.reject(notRegistered(unknown))
     if (dedupeId !== undefined) {
-      return this.#exists(dedupeId).then((exists) => (exists ? wrap({ kind: 'result', id: dedupeId, parent: null }) : this.#sendNew(json, context, wrap)))
+      return this.#exists(dedupeId).then((exists) => (exists ? wrap(this.#existing(json, dedupeId)) : this.#sendNew(json, context, wrap)))
     }
     return this.#sendNew(json, context, wrap)
   }
@@ -62,6 +62,13 @@ export class Queue {
     return stored.then(() => wrap(expansion.handle))
   }
 
+  /** The handle a send of an id that exists gets: a task's knows whether it stores a result. */
+  #existing(json: SignatureJSON, id: string): HandleJSON {
+    if (json.kind !== 'task') return { kind: 'result', id, parent: null }
+    const ignored = json.options.ignoreResult ?? this.#state.config.profile(json.task)?.ignoreResult ?? false
+    return { kind: 'result', id, parent: null, ignored }
+  }
+
   /**
    * Sends one task message as a new root (the common `delay()`, with no canvas to expand and no
    * taskId to dedupe); resolves with its handle once it is stored.
@@ -72,7 +79,7 @@ export class Queue {
       if (unknown !== undefined) return Promise.reject(notRegistered(unknown))
     }
     const stored = this.enqueue([message])
-    const handle = this.#results.handle<unknown>(message.id)
+    const handle = this.#results.handle<unknown>(message.id, message.ignoreResult)
     return stored === RESOLVED ? Promise.resolve(handle) : stored.then(() => handle)
   }
 

@@ -4,10 +4,12 @@
  * result handles made from ids or their JSON form.
  */
 import type { HandleJSON } from '../model/context.js'
+import { TimeoutError } from '../model/errors.js'
 import type { ResultRecord } from '../model/message.js'
-import { STARTED } from '../model/states.js'
-import { AsyncResult, GroupResult } from '../result/result.js'
+import { READY_STATES, STARTED } from '../model/states.js'
+import { AsyncResult, handleFromJSON } from '../result/result.js'
 import type { ResultSource } from '../result/result.js'
+import type { TimerHandle } from '../time/clock.js'
 import type { CommitQueue } from './commit-queue.js'
 import type { EngineState } from './state.js'
 
@@ -79,23 +81,65 @@ export class Results {
       )
   }
 
-  async forget(id: string): Promise<void> {
-    await this.#commits.store().write([{ op: 'delete', ns: 'results', key: id }])
-    if (!this.#state.running.has(id)) this.#state.known.delete(id)
+  /**
+   * Calls `done` once with the record of `id` when it is ready, or with a `TimeoutError` after
+   * `timeout` ms of the engine clock. Returns a function that stops waiting (`done` is then not
+   * called). `done` is called synchronously with the write that made it ready, so a task parked
+   * on it is counted running again in the same turn.
+   */
+  waitReady(id: string, timeout: number | undefined, done: (record: ResultRecord | undefined, error?: Error) => void): () => void {
+    const state = this.#state
+    let timer: TimerHandle | undefined
+    let finished = false
+    const finish = (record: ResultRecord | undefined, error?: Error): void => {
+      if (finished) return
+      stop()
+      done(record, error)
+    }
+    const stop = (): void => {
+      finished = true
+      unwatch()
+      if (timer !== undefined) state.clock.clearTimer(timer)
+    }
+    // Watch first, then read: a record written in between is not missed.
+    const unwatch = this.watch(id, (record) => {
+      if (READY_STATES.has(record.state)) finish(record)
+    })
+    if (timeout !== undefined) {
+      timer = state.clock.setTimer(state.clock.now() + timeout, () =>
+        finish(undefined, new TimeoutError(`Task ${id} was not ready within ${String(timeout)} ms`)),
+      )
+    }
+    // The read counts as engine work: a clock that moved while it is in flight could fire the
+    // timeout of a result that is already stored.
+    state.hold(this.read(id)).then(
+      (record) => {
+        if (record !== undefined && READY_STATES.has(record.state)) finish(record)
+      },
+      (error: unknown) => finish(undefined, error instanceof Error ? error : new Error(String(error))),
+    )
+    return stop
   }
 
-  handle<T>(id: string): AsyncResult<T> {
-    return new AsyncResult<T>(id, this.#source)
+  /** {@link waitReady} as a promise (`get()` on the engine's handles). */
+  wait(id: string, timeout: number | undefined): Promise<ResultRecord> {
+    return new Promise((resolve, reject) => {
+      this.waitReady(id, timeout, (record, error) => (error === undefined ? resolve(record!) : reject(error)))
+    })
+  }
+
+  async forget(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return
+    await this.#commits.store().write(ids.map((id) => ({ op: 'delete', ns: 'results', key: id })))
+    for (const id of ids) if (!this.#state.running.has(id)) this.#state.known.delete(id)
+  }
+
+  handle<T>(id: string, ignored = false): AsyncResult<T> {
+    return new AsyncResult<T>(id, this.#source, undefined, ignored)
   }
 
   /** Builds a handle from its JSON form. */
   handleFromJSON(json: HandleJSON): unknown {
-    const parent = json.parent === null ? undefined : (this.handleFromJSON(json.parent) as AsyncResult<unknown>)
-    if (json.kind === 'result') return new AsyncResult(json.id, this.#source, parent)
-    return new GroupResult(
-      json.id,
-      json.results.map((r) => this.handleFromJSON(r) as AsyncResult<unknown>),
-      parent,
-    )
+    return handleFromJSON(json, this.#source)
   }
 }

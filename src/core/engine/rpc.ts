@@ -1,26 +1,34 @@
 /**
- * Calls from a running task: `self.sleep` (parks the run on the clock), sends through `self`
- * (children of the run), and the rest (locks, results) answered by the app's handler; each gets
- * a reply to the runtime.
+ * Calls from a running task: `self.sleep` and waits on results (each parks the run on the
+ * engine, so virtual time can move), sends through `self` (children of the run), result reads,
+ * forgets and revokes, and the rest (locks) answered by the app's handler; each gets a reply to
+ * the runtime.
  */
 import { ConfigError } from '../model/errors.js'
-import { handleOf } from '../canvas/expand.js'
 import { childContext, NONE } from '../model/context.js'
 import type { HandleJSON } from '../model/context.js'
+import type { ResultRecord } from '../model/message.js'
 import type { RpcCall } from '../model/protocol.js'
 import { encode, encodeError } from '../serializer/encode.js'
-import type { TimerHandle } from '../time/clock.js'
+import { finalId, handleOf } from '../canvas/expand.js'
 import type { Queue } from './queue.js'
-import type { EngineState } from './state.js'
+import type { Results } from './results.js'
+import type { Revocation } from './revocation.js'
+import type { EngineState, Running } from './state.js'
 
 export class TaskRpc {
   readonly #state: EngineState
   readonly #queue: Queue
-  readonly #timers = new Set<TimerHandle>()
+  readonly #results: Results
+  readonly #revocation: Revocation
+  /** The waits in progress (sleeps, result waits) by task id and request id, with their stops. */
+  readonly #waits = new Map<string, { end: (ok: boolean, value: unknown) => void; stop: () => void }>()
 
-  constructor(state: EngineState, queue: Queue) {
+  constructor(state: EngineState, queue: Queue, results: Results, revocation: Revocation) {
     this.#state = state
     this.#queue = queue
+    this.#results = results
+    this.#revocation = revocation
   }
 
   onRpc(id: string, requestId: number, call: RpcCall): void {
@@ -31,31 +39,45 @@ export class TaskRpc {
     const run = state.running.get(id)
     switch (call.type) {
       case 'sleep': {
-        if (run !== undefined && !run.settled) {
-          run.parked++
-          state.parked++
-        }
-        const wake = (): void => {
-          state.clock.clearTimer(timer)
-          this.#timers.delete(timer)
-          run?.sleeps?.delete(wake)
-          if (run !== undefined && state.running.get(id) === run) {
-            run.parked--
-            state.parked--
-          }
-          reply(true, null)
-        }
-        const timer = state.clock.setTimer(state.clock.now() + Math.max(0, call.ms), wake)
-        this.#timers.add(timer)
-        if (run !== undefined) (run.sleeps ??= new Set()).add(wake)
-        state.checkWaiters()
+        const timer = state.clock.setTimer(state.clock.now() + Math.max(0, call.ms), () => end(true, null))
+        const end = this.#park(id, requestId, run, () => state.clock.clearTimer(timer), reply)
         return
       }
+      case 'result.wait': {
+        const stop = this.#results.waitReady(call.id, call.timeout ?? undefined, (record, error) => end(error === undefined, error ?? record))
+        const end = this.#park(id, requestId, run, stop, reply)
+        return
+      }
+      case 'result.next': {
+        const after = call.after
+        const found = (record: ResultRecord): void => {
+          if (after === undefined || !sameRecord(record, after)) end(true, record)
+        }
+        const unwatch = this.#results.watch(call.id, found)
+        const end = this.#park(id, requestId, run, unwatch, reply)
+        // Given the record it saw last, a record written since then is not missed.
+        if (after !== undefined) state.hold(this.#results.read(call.id)).then((record) => record !== undefined && found(record), noop)
+        return
+      }
+      case 'wait.cancel':
+        this.#waits.get(waitKey(id, call.requestId))?.end(true, null)
+        return reply(true, null)
+      case 'result.get':
+        return this.#answer(
+          this.#results.read(call.id).then((record) => record ?? null),
+          reply,
+        )
+      case 'result.forget':
+        return this.#answer(this.#results.forget(call.ids), reply)
+      case 'revoke':
+        return this.#answer(this.#revocation.revoke(call.ids, { terminate: call.terminate }), reply)
       case 'send': {
         const parent = run?.message
         const json = call.signature
         const context = childContext(null, parent?.id ?? null, parent?.rootId ?? null, parent?.headers ?? null, [])
-        const dedupe = typeof json.options.taskId === 'string' ? json.options.taskId : undefined
+        // The id a send dedupes on is its result's: a chord's is its body's.
+        const given = json.kind === 'chord' ? finalId(json) : json.options.taskId
+        const dedupe = typeof given === 'string' ? given : undefined
         // The children are the run's from the moment it sends (Celery's add_trail), so a send it
         // does not await is in the outcome it reports right after.
         const children = run === undefined ? NONE : handleIds(handleOf(json, null) as HandleJSON | null)
@@ -111,12 +133,69 @@ export class TaskRpc {
     }
   }
 
+  /**
+   * Parks `run` (the task of `id`) on the engine until the wait ends: it then counts as waiting,
+   * not working, so a virtual clock may move. Returns the function that ends the wait with its
+   * reply. An abort of the run (soft time limit, terminate) ends it at once with `null`; the
+   * runtime then throws the abort's reason. `stop` undoes what the wait set up (its timer, its
+   * watcher).
+   */
+  #park(
+    id: string,
+    requestId: number,
+    run: Running | undefined,
+    stop: () => void,
+    reply: (ok: boolean, value: unknown) => void,
+  ): (ok: boolean, value: unknown) => void {
+    const state = this.#state
+    const key = waitKey(id, requestId)
+    const counted = run !== undefined && !run.settled
+    if (counted) {
+      run.parked++
+      state.parked++
+    }
+    let ended = false
+    const end = (ok: boolean, value: unknown): void => {
+      if (ended) return
+      ended = true
+      stop()
+      this.#waits.delete(key)
+      run?.wakers?.delete(wake)
+      if (counted && state.running.get(id) === run) {
+        run.parked--
+        state.parked--
+      }
+      reply(ok, value)
+    }
+    const wake = (): void => end(true, null)
+    this.#waits.set(key, { end, stop })
+    if (run !== undefined) (run.wakers ??= new Set()).add(wake)
+    state.checkWaiters()
+    return end
+  }
+
+  /** Replies with what `work` gives; it counts as engine work until then. */
+  #answer(work: Promise<unknown>, reply: (ok: boolean, value: unknown) => void): void {
+    this.#state.hold(work).then(
+      (value) => reply(true, value ?? null),
+      (error: unknown) => reply(false, error),
+    )
+  }
+
   stop(): void {
-    for (const timer of this.#timers) this.#state.clock.clearTimer(timer)
+    for (const wait of this.#waits.values()) wait.stop()
+    this.#waits.clear()
   }
 }
 
 const identity = <T>(value: T): T => value
+const waitKey = (id: string, requestId: number): string => `${id} ${String(requestId)}`
+const noop = (): void => {}
+
+/** Whether two records of one id say the same (state, result or meta, when done). */
+function sameRecord(a: ResultRecord, b: ResultRecord): boolean {
+  return a.state === b.state && a.dateDone === b.dateDone && JSON.stringify(a.result) === JSON.stringify(b.result)
+}
 
 function handleIds(handle: HandleJSON | null): string[] {
   if (handle === null) return []

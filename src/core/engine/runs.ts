@@ -39,11 +39,12 @@ export class Runs {
   }
 
   /**
-   * Tells the runtime to abort the run's signal. A task sleeping on the clock wakes at once, as
-   * Celery's soft time limit interrupts `time.sleep`: its `self.sleep` then throws the reason.
+   * Tells the runtime to abort the run's signal. A task sleeping on the clock or waiting for a
+   * result wakes at once, as Celery's soft time limit interrupts `time.sleep`: its `self.sleep`
+   * (or `get()`) then throws the reason.
    */
   cancel(run: Running, reason: 'soft-time-limit' | 'terminated'): void {
     this.#state.executor.post({ type: 'cancel', id: run.message.id, reason })
-    if (run.sleeps !== undefined) for (const wake of [...run.sleeps]) wake()
+    if (run.wakers !== undefined) for (const wake of [...run.wakers]) wake()
   }
 }

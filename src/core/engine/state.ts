@@ -65,8 +65,8 @@ export interface Running {
   record: ResultRecord | undefined
   followUps: TaskMessage[]
   requeued: boolean
-  /** Wakers of its pending `self.sleep` calls (made on first sleep). */
-  sleeps?: Set<() => void>
+  /** Wakers of its waits on the engine (`self.sleep`, results), made on the first. */
+  wakers?: Set<() => void>
 }
 
 /** A run of `message`, dispatched at `now`, not yet started. */
@@ -113,7 +113,7 @@ export class EngineState {
   readonly known = new Set<string>()
   /** Revoked ids, bounded and expiring like Celery's worker set; also kept in storage. */
   readonly revoked: RevokedSet
-  /** How many runs wait on the clock (`self.sleep`, a lock held elsewhere). */
+  /** How many waits of runs are parked on the engine (`self.sleep`, a result, a lock held elsewhere). */
   parked = 0
   /** Storage calls and other work in flight: the clock and whenIdle wait for them. */
   pendingOps = 0

@@ -15,6 +15,9 @@ import type { Encoded } from '../model/json.js'
 import type { Lock, RunContext, Task } from '../task/task.js'
 import type { TaskProfile } from '../model/options.js'
 import { trace } from '../task/tracer.js'
+import type { HandleJSON } from '../model/context.js'
+import { handleFromJSON } from '../result/result.js'
+import { RunResults } from './run-results.js'
 import type { TraceInput, TraceReporter } from '../task/tracer.js'
 
 /** What an executor needs from the engine. */
@@ -110,6 +113,8 @@ export class TaskRuntime {
   readonly #flush: (() => void) | undefined
   /** Runs received but not started (prefetched), in order. */
   #waiting: RunJob[] = []
+  /** Runs waiting for a result through the engine, with how many such calls each has in flight. */
+  readonly #awaiting = new Map<string, number>()
 
   constructor(options: {
     lookup: (name: string) => Task<never, unknown> | undefined
@@ -137,7 +142,7 @@ export class TaskRuntime {
     switch (message.type) {
       case 'run':
         for (const job of message.jobs) {
-          if (this.#runs.size < this.#concurrency) this.#start(job)
+          if (this.#hasRoom()) this.#start(job)
           else this.#waiting.push(job)
         }
         return
@@ -169,7 +174,29 @@ export class TaskRuntime {
   }
 
   #next(): void {
-    while (this.#waiting.length > 0 && this.#runs.size < this.#concurrency) this.#start(this.#waiting.shift()!)
+    while (this.#waiting.length > 0 && this.#hasRoom()) this.#start(this.#waiting.shift()!)
+  }
+
+  /**
+   * Whether a held run may start. A run waiting for a result does not count: the result may be
+   * that of a run held here, which would otherwise never start (Celery's prefork deadlocks so).
+   */
+  #hasRoom(): boolean {
+    let awaiting = 0
+    if (this.#awaiting.size > 0) for (const id of this.#awaiting.keys()) if (this.#runs.has(id)) awaiting++
+    return this.#runs.size - awaiting < this.#concurrency
+  }
+
+  /** Counts a call of run `id` that waits for a result until `settled` (then the run may go on past the concurrency). */
+  #awaitResult(id: string, settled: Promise<unknown>): void {
+    this.#awaiting.set(id, (this.#awaiting.get(id) ?? 0) + 1)
+    this.#next()
+    const done = (): void => {
+      const left = (this.#awaiting.get(id) ?? 1) - 1
+      if (left === 0) this.#awaiting.delete(id)
+      else this.#awaiting.set(id, left)
+    }
+    settled.then(done, done)
   }
 
   #start(job: RunJob): void {
@@ -215,14 +242,20 @@ export class TaskRuntime {
 
   /** @internal What a bound `self` asks of the engine, as protocol messages. */
   contextFor(id: string): RunContext {
-    const rpc = (call: RpcCall): Promise<unknown> => this.#rpc(id, call)
+    const rpc = (call: RpcCall, signal?: AbortSignal): Promise<unknown> => this.#rpc(id, call, signal)
+    // The engine wakes a task waiting on it (a sleep, a result) when its signal is aborted (soft
+    // limit, terminate): the wait then throws the abort's reason.
+    const checkAbort = (): void => {
+      const run = this.#runs.get(id)
+      if (run?.abort.aborted === true) throw run.abort.signal.reason
+    }
+    let results: RunResults | undefined
+    const resultsOf = (): RunResults => (results ??= new RunResults(rpc, checkAbort))
     return {
       updateState: (state, meta) => this.#post({ type: 'state', id, state, meta: encode(meta, 'meta') }),
       sleep: async (ms) => {
         await rpc({ type: 'sleep', ms })
-        // The engine wakes a sleeping task when its signal is aborted (soft limit, terminate).
-        const run = this.#runs.get(id)
-        if (run?.abort.aborted === true) throw run.abort.signal.reason
+        checkAbort()
       },
       lock: async (key, ttl, wait) => {
         const granted = (await rpc({ type: 'lock.acquire', key, ttl, wait })) as { token: number; owner: string } | null
@@ -244,18 +277,32 @@ export class TaskRuntime {
           // Bad input rejects the send, as a send from outside a task does.
           return Promise.reject(error)
         }
-        return rpc({ type: 'send', signature: json }) as Promise<unknown>
+        // Its handles read and wait through the engine too: a wait parks this task.
+        return rpc({ type: 'send', signature: json }).then((handle) => handleFromJSON(handle as HandleJSON, resultsOf()))
       },
+      results: resultsOf,
       log: (level, text) => this.#post({ type: 'log', id, level, text }),
     }
   }
 
-  #rpc(id: string, call: RpcCall): Promise<unknown> {
+  #rpc(id: string, call: RpcCall, signal?: AbortSignal): Promise<unknown> {
     const requestId = this.#nextRpc++
-    return new Promise((resolve, reject) => {
+    const reply = new Promise((resolve, reject) => {
       this.#rpcs.set(requestId, { resolve: (value) => resolve(decode(value as Encoded)), reject })
       this.#post({ type: 'rpc', id, requestId, call })
+      // The task stopped waiting: the engine ends the wait (it no longer parks the task).
+      signal?.addEventListener(
+        'abort',
+        () => {
+          if (!this.#rpcs.delete(requestId)) return
+          this.#post({ type: 'rpc', id, requestId: this.#nextRpc++, call: { type: 'wait.cancel', requestId } })
+          resolve(null)
+        },
+        { once: true },
+      )
     })
+    if (call.type === 'result.wait' || call.type === 'result.next') this.#awaitResult(id, reply)
+    return reply
   }
 }
 

@@ -57,6 +57,11 @@ interface Slot {
   readonly jobs: Map<string, RunJob>
   /** Of those, the ones that started. */
   readonly started: Set<string>
+  /**
+   * Calls its runs made that wait for a result (`${taskId} ${requestId}` -> task id): such a run
+   * does not hold a task slot (the worker's runtime starts a held run meanwhile).
+   */
+  readonly awaiting: Map<string, string>
   outbox: ToRuntime[]
   /** A flush is due this tick (something in the outbox cannot wait). */
   soon: boolean
@@ -129,6 +134,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     }
     slot.jobs.clear()
     slot.started.clear()
+    slot.awaiting.clear()
     if (!stopping) {
       replaced++
       spawn().catch((spawnError: unknown) => {
@@ -164,6 +170,8 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
           }
           for (const m of message as Extract<FromWorker, readonly unknown[]>) {
             if (m.type === 'started') slot.started.add(m.id)
+            else if (m.type === 'rpc' && (m.call.type === 'result.wait' || m.call.type === 'result.next'))
+              slot.awaiting.set(`${m.id} ${String(m.requestId)}`, m.id)
             else if (m.type === 'outcome' && !m.hooks) release(slot, m.id)
             else if (m.type === 'finished') release(slot, m.id)
             host?.receive(m)
@@ -180,12 +188,21 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
           lost(slot, error)
         },
       })
-      slot = { worker, ready: false, gone: false, jobs: new Map(), started: new Set(), outbox: [], soon: false, terminating: false }
+      slot = { worker, ready: false, gone: false, jobs: new Map(), started: new Set(), awaiting: new Map(), outbox: [], soon: false, terminating: false }
     })
+
+  /** How many started runs of `slot` wait for a result. */
+  const awaitingRuns = (slot: Slot): number => {
+    if (slot.awaiting.size === 0) return 0
+    let n = 0
+    for (const id of new Set(slot.awaiting.values())) if (slot.started.has(id)) n++
+    return n
+  }
 
   const release = (slot: Slot, id: string): void => {
     slot.jobs.delete(id)
     slot.started.delete(id)
+    if (slot.awaiting.size > 0) for (const [key, task] of slot.awaiting) if (task === id) slot.awaiting.delete(key)
     owner.delete(id)
   }
 
@@ -232,7 +249,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       if (backlog.length > 0 && pick() !== undefined) return true
       for (const slot of slots) {
         if (slot.gone || slot.terminating) continue
-        if (slot.jobs.size > slot.started.size && slot.started.size < options.tasksPerWorker) return true
+        if (slot.jobs.size > slot.started.size && slot.started.size - awaitingRuns(slot) < options.tasksPerWorker) return true
       }
       return false
     },
@@ -287,7 +304,9 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
         }
         default: {
           const slot = owner.get(message.id)
-          if (slot !== undefined) send(slot, message)
+          if (slot === undefined) return
+          if (message.type === 'rpc-reply' && slot.awaiting.size > 0) slot.awaiting.delete(`${message.id} ${String(message.requestId)}`)
+          send(slot, message)
         }
       }
     },

@@ -29,9 +29,9 @@ export interface Expansion {
   handle: HandleJSON
 }
 
-/** A result handle as data (crosses to workers). */
+/** A result handle as data (crosses to workers); `ignored`: its task stores no result. */
 export type HandleJSON =
-  | { kind: 'result'; id: string; parent: HandleJSON | null }
+  | { kind: 'result'; id: string; parent: HandleJSON | null; ignored?: boolean }
   | { kind: 'group'; id: string; results: HandleJSON[]; parent: HandleJSON | null }
 
 /** The stored state of a chord: how many header tasks are in, and what to run when all are. */

@@ -4,7 +4,7 @@
  */
 import type { Encoded } from './json.js'
 import type { State } from './states.js'
-import type { SignatureJSON, TaskMessage } from './message.js'
+import type { ResultRecord, SignatureJSON, TaskMessage } from './message.js'
 import type { TaskProfile } from './options.js'
 
 /** Why a running task is being stopped. */
@@ -45,6 +45,14 @@ export type RpcCall =
   | { readonly type: 'lock.release'; readonly key: string; readonly token: number; readonly owner: string }
   | { readonly type: 'lock.extend'; readonly key: string; readonly token: number; readonly owner: string; readonly ttl: number }
   | { readonly type: 'result.get'; readonly id: string }
+  /** Replies with the record once it is ready (TimeoutError after `timeout` ms of the engine clock); the task is parked meanwhile. */
+  | { readonly type: 'result.wait'; readonly id: string; readonly timeout: number | null }
+  /** Replies with the next record written for `id` or, given `after`, with one that differs from it; parked meanwhile. */
+  | { readonly type: 'result.next'; readonly id: string; readonly after?: ResultRecord }
+  /** Ends the wait of call `requestId` of the same task (the task stopped waiting). */
+  | { readonly type: 'wait.cancel'; readonly requestId: number }
+  | { readonly type: 'result.forget'; readonly ids: readonly string[] }
+  | { readonly type: 'revoke'; readonly ids: readonly string[]; readonly terminate: boolean }
 
 /** Engine -> runtime. */
 export type ToRuntime =

@@ -2,23 +2,31 @@
  * Result handles: AsyncResult (one task), GroupResult (a group, results in signature order) and
  * EagerResult (`task.apply()`). Handles are cheap values: they read the engine's result store.
  */
-import type { Clock } from '../time/clock.js'
-import { ConfigError, TaskRevokedError, TimeoutError } from '../model/errors.js'
+import { ConfigError, TaskRevokedError } from '../model/errors.js'
 import { checkBoolean, checkDuration, checkName, checkOptionKeys } from '../model/validate.js'
+import type { HandleJSON } from '../model/context.js'
 import type { ResultRecord } from '../model/message.js'
 import { decode, decodeError } from '../serializer/decode.js'
 import { FAILURE, PENDING, PROPAGATE_STATES, READY_STATES, REVOKED, SUCCESS } from '../model/states.js'
 import type { State } from '../model/states.js'
 
-/** What a result handle reads from. Implemented by the engine. @internal */
+/**
+ * What a result handle reads from: the engine, or inside a running task the engine through the
+ * task's runtime (where a wait parks the task, so virtual time moves). @internal
+ */
 export interface ResultSource {
-  readonly clock: Clock
   read(id: string): Promise<ResultRecord | undefined>
+  /**
+   * Resolves with the record of `id` once it is ready; rejects with `TimeoutError` after
+   * `timeout` ms of the engine's clock (none when undefined).
+   */
+  wait(id: string, timeout: number | undefined): Promise<ResultRecord>
   /** Calls `listener` with every record written for `id` from now on. */
   watch(id: string, listener: (record: ResultRecord) => void): () => void
-  forget(id: string): Promise<void>
+  /** Removes the stored results of `ids` (one write). */
+  forget(ids: readonly string[]): Promise<void>
   revoke(ids: readonly string[], options: { terminate?: boolean }): Promise<void>
-  handle<T>(id: string): AsyncResult<T>
+  handle<T>(id: string, ignored?: boolean): AsyncResult<T>
 }
 
 /** Options of `get()`. */
@@ -62,14 +70,21 @@ export class AsyncResult<T = unknown> {
   readonly id: string
   /** The previous step of a chain, when this handle came from one. */
   readonly parent: AsyncResult<unknown> | undefined
+  /**
+   * The task stores no result (`ignoreResult`), so `get()` resolves to `undefined` at once
+   * (Celery's `AsyncResult.ignored`). Known to the handle of a send of such a task and to
+   * `task.AsyncResult(id)`; `app.AsyncResult(id)` cannot know it.
+   */
+  readonly ignored: boolean
   readonly #source: ResultSource
 
   /** @internal Throws ConfigError for an id that is not a non-empty string. */
-  constructor(id: string, source: ResultSource, parent?: AsyncResult<unknown>) {
+  constructor(id: string, source: ResultSource, parent?: AsyncResult<unknown>, ignored = false) {
     if (typeof id !== 'string' || id.length === 0) checkName(id, 'AsyncResult(id): the task id')
     this.id = id
     this.#source = source
     this.parent = parent
+    this.ignored = ignored
   }
 
   /** The current state (PENDING when unknown). */
@@ -116,17 +131,19 @@ export class AsyncResult<T = unknown> {
   /**
    * Waits for the result. FAILURE rejects with the task's error (its own class where known, else
    * `TaskError`); REVOKED with `TaskRevokedError`; a timeout with `TimeoutError`. A failed
-   * ancestor in a chain rejects before waiting, as in Celery.
+   * ancestor in a chain rejects before waiting, as in Celery. A handle that is `ignored`
+   * resolves to `undefined` at once.
    */
   async get(options: GetOptions = {}): Promise<T> {
     const { timeout, propagate } = checkGetOptions(options)
+    if (this.ignored) return undefined as T
     if (propagate) {
       for (let p = this.parent; p !== undefined; p = p.parent) {
         const record = await this.#source.read(p.id)
         if (record !== undefined && PROPAGATE_STATES.has(record.state)) throw errorOf(record)
       }
     }
-    const record = await this.#waitReady(timeout)
+    const record = await this.#source.wait(this.id, timeout)
     if (record.state === SUCCESS) return decode<T>(record.result ?? null)
     const error = errorOf(record)
     if (propagate) throw error
@@ -138,9 +155,12 @@ export class AsyncResult<T = unknown> {
     await this.#source.revoke([this.id], checkRevokeOptions(options, 'revoke(options)'))
   }
 
-  /** Removes the stored result; the id then reports PENDING. */
+  /**
+   * Removes the stored result of this task and of its parents (a chain's earlier steps, a
+   * chord's header), as Celery's `AsyncResult.forget`; the ids then report PENDING.
+   */
   forget(): Promise<void> {
-    return this.#source.forget(this.id)
+    return this.#source.forget(forgotten(this, []))
   }
 
   /** Handles of the tasks this task sent while it ran. */
@@ -178,35 +198,6 @@ export class AsyncResult<T = unknown> {
     } finally {
       stop()
     }
-  }
-
-  #waitReady(timeout: number | undefined): Promise<ResultRecord> {
-    return new Promise<ResultRecord>((resolve, reject) => {
-      const clock = this.#source.clock
-      let timer: ReturnType<Clock['setTimer']> | undefined
-      let done = false
-      const finish = (record: ResultRecord | undefined, error?: Error): void => {
-        if (done) return
-        done = true
-        stop()
-        if (timer !== undefined) clock.clearTimer(timer)
-        if (error !== undefined) reject(error)
-        else resolve(record!)
-      }
-      // Watch first, then read: a record written in between is not missed.
-      const stop = this.#source.watch(this.id, (record) => {
-        if (READY_STATES.has(record.state)) finish(record)
-      })
-      if (timeout !== undefined) {
-        timer = clock.setTimer(clock.now() + timeout, () => finish(undefined, new TimeoutError(`Task ${this.id} was not ready within ${String(timeout)} ms`)))
-      }
-      this.#source.read(this.id).then(
-        (record) => {
-          if (record !== undefined && READY_STATES.has(record.state)) finish(record)
-        },
-        (error: unknown) => finish(undefined, error instanceof Error ? error : new Error(String(error))),
-      )
-    })
   }
 }
 
@@ -255,6 +246,11 @@ export class GroupResult<T extends unknown[] = unknown[]> {
   async revoke(options: { terminate?: boolean } = {}): Promise<void> {
     checkRevokeOptions(options, 'revoke(options)')
     for (const result of this.results) await result.revoke(options)
+  }
+
+  /** Removes the stored result of every member (Celery's `ResultSet.forget`). */
+  async forget(): Promise<void> {
+    await Promise.all(this.results.map((result) => result.forget()))
   }
 }
 
@@ -320,6 +316,29 @@ export function checkRevokeOptions(options: RevokeOptions, where: string): Revok
   const o = checkOptionKeys<RevokeOptions>(options, ['terminate'], where)
   if (o.terminate !== undefined) checkBoolean(o.terminate, `${where}: terminate`)
   return o
+}
+
+/** The ids `forget()` removes: a result and its parents; for a group (a chord's header), its members'. */
+function forgotten(handle: AsyncResult<unknown> | GroupResult, into: string[]): string[] {
+  if (handle instanceof GroupResult) {
+    for (const member of handle.results) forgotten(member, into)
+    return into
+  }
+  into.push(handle.id)
+  // A chord's body has its header, a GroupResult, as its parent.
+  const parent = handle.parent as AsyncResult<unknown> | GroupResult | undefined
+  return parent === undefined ? into : forgotten(parent, into)
+}
+
+/** @internal A handle from its JSON form (a send's handle, with `parent` links along a chain). */
+export function handleFromJSON(json: HandleJSON, source: ResultSource): AsyncResult<unknown> | GroupResult {
+  const parent = json.parent === null ? undefined : (handleFromJSON(json.parent, source) as AsyncResult<unknown>)
+  if (json.kind === 'result') return new AsyncResult(json.id, source, parent, json.ignored === true)
+  return new GroupResult(
+    json.id,
+    json.results.map((r) => handleFromJSON(r, source) as AsyncResult<unknown>),
+    parent,
+  )
 }
 
 /** @internal */

@@ -5,8 +5,9 @@
  */
 import { ConfigError, MaxRetriesExceededError, Retry } from '../model/errors.js'
 import type { RetryRequest } from '../model/errors.js'
+import { DEFAULT_QUEUE } from '../model/options.js'
 import type { ResolvedTaskOptions, SendOptions } from '../model/options.js'
-import type { AsyncResult, EagerResult, GroupResult } from '../result/result.js'
+import type { AsyncResult, EagerResult, GroupResult, ResultSource } from '../result/result.js'
 import { Signature } from '../canvas/signature.js'
 import { chunks } from '../canvas/compose.js'
 import type { ArgSuffix, MissingArgs } from '../canvas/signature.js'
@@ -68,11 +69,15 @@ export interface RunContext {
   sleep(ms: number): Promise<void>
   lock(key: string, ttl: number, wait: number | null): Promise<Lock | null>
   send(signature: Signature<unknown[], unknown, unknown>, args: readonly unknown[], options: SendOptions): Promise<unknown>
+  /** Where the run's result handles read and wait (a wait there parks the run). */
+  results(): ResultSource
   log(level: 'debug' | 'info' | 'warn' | 'error', text: string): void
 }
 
 /** @internal Own properties of the per-call `self`. */
 export const RUN = Symbol('celeriac.run')
+/** @internal Where a `self` keeps its request (read by `request`). */
+const REQUEST = Symbol('celeriac.request')
 /** @internal Where the bound `self` of a running task keeps its abort (read by `signal`). */
 export const ABORT = Symbol('celeriac.abort')
 const NEVER_ABORTED: AbortSignal = new AbortController().signal
@@ -85,6 +90,8 @@ export interface TaskOwner {
   sendCall(name: string, args: readonly unknown[], options: SendOptions, fresh?: boolean): Promise<unknown>
   applyEager(task: Task<never, unknown>, args: readonly unknown[], options: SendOptions): Promise<EagerResult<unknown>>
   AsyncResult<T>(id: string): AsyncResult<T>
+  /** Where its result handles read. */
+  results(): ResultSource
 }
 
 const noop = (): void => {}
@@ -117,8 +124,18 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
   declare name: string
   /** The app it was registered on. */
   declare app: TaskOwner
-  /** The current run's context; only on the bound `self` of a running task. */
-  declare request: Request
+  /**
+   * The current run's context. Outside a run (the task called directly, `task.call()`) it is a
+   * request with `calledDirectly: true` and no id, as Celery's default `Context` is.
+   */
+  get request(): Request {
+    return this[REQUEST] ?? directRequest(this, [])
+  }
+  set request(request: Request) {
+    this[REQUEST] = request
+  }
+  /** @internal */
+  declare [REQUEST]: Request | undefined
   /**
    * Aborts on revoke with terminate, on the soft time limit, and on shutdown. Only meaningful on
    * the bound `self` of a running task (elsewhere it never aborts). A prototype getter, so that
@@ -140,7 +157,9 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
    */
   call(...args: A): R | Promise<R> {
     const fn = this.fn as (...a: unknown[]) => R | Promise<R>
-    return this.bind ? fn(this, ...args) : fn(...args)
+    if (!this.bind) return fn(...args)
+    // Called directly (Celery's `task(...)`): a `self` of its own with a request saying so.
+    return fn(this[REQUEST] === undefined ? directSelf(this, args) : this, ...args)
   }
 
   /** Called before the task runs. */
@@ -204,9 +223,12 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
     return this.app.applyEager(this as unknown as Task<never, unknown>, args, options) as Promise<EagerResult<R>>
   }
 
-  /** The result handle of a task id. */
+  /**
+   * The result handle of a task id; it knows the task's `ignoreResult`. On a running task's
+   * `self` it reads and waits through the engine, and a wait parks the task.
+   */
   AsyncResult(id: string): AsyncResult<R> {
-    return this.app.AsyncResult<R>(id)
+    return (this[RUN]?.results() ?? this.app.results()).handle<R>(id, this.ignoreResult)
   }
 
   /**
@@ -246,15 +268,15 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
    * `exc` (or `MaxRetriesExceededError`) instead of returning.
    */
   retry(options: RetryRequest = {}): Retry {
-    const request = this.request as Request | undefined
-    if (request === undefined) throw new ConfigError(`${this.name}.retry() can only be called inside a running task (use bind: true and self.retry())`)
+    const request = this.request
     checkRetryRequest(options)
     const max = options.maxRetries !== undefined ? options.maxRetries : this.maxRetries
     if (max !== null && request.retries + 1 > max) {
       if (options.exc !== undefined) throw options.exc
       throw new MaxRetriesExceededError(`Can't retry ${this.name}[${request.id}]: max retries (${String(max)}) exceeded`)
     }
-    if (request.calledDirectly && options.exc !== undefined) throw options.exc
+    // Called directly there is no message to send again: Celery raises `exc` (or Retry) at once.
+    if (request.calledDirectly) throw options.exc ?? new Retry(options)
     return new Retry(options)
   }
 
@@ -264,9 +286,18 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
     return this.signal.aborted
   }
 
-  /** Waits on the engine's clock (virtual in tests). */
+  /**
+   * Waits `ms` on the engine's clock (virtual in tests). Rejects with `ConfigError` unless `ms` is
+   * a finite number >= 0.
+   */
   sleep(ms: number): Promise<void> {
-    return runOf(this, 'sleep').sleep(ms)
+    const run = runOf(this, 'sleep')
+    try {
+      checkDuration(ms, 'self.sleep(ms): ms')
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return run.sleep(ms)
   }
 
   /** Acquires a lock in storage for this run; null if held by someone else. */
@@ -307,6 +338,36 @@ function runOf(task: Task<never, unknown> | Task<unknown[], unknown>, what: stri
   const run = (task as Task<unknown[], unknown>)[RUN]
   if (run === undefined) throw new ConfigError(`self.${what}() can only be called inside a running task (use bind: true)`)
   return run
+}
+
+/** Celery's default request of a task called directly: no id, no message, `calledDirectly`. */
+function directRequest(task: Task<never, unknown> | Task<unknown[], unknown>, args: unknown[]): Request {
+  const t = task as Task<unknown[], unknown>
+  return {
+    id: '',
+    task: t.name,
+    args,
+    retries: 0,
+    eta: null,
+    expires: null,
+    hostname: '',
+    deliveryInfo: { queue: t.queue ?? DEFAULT_QUEUE, priority: t.priority ?? 0, redelivered: false },
+    calledDirectly: true,
+    isEager: false,
+    parentId: null,
+    rootId: null,
+    groupId: null,
+    groupIndex: null,
+    chord: null,
+    headers: {},
+  }
+}
+
+/** The `self` of a direct call: the task with a request of its own (`Task.__call__` pushes one). */
+function directSelf<T extends Task<never, unknown> | Task<unknown[], unknown>>(task: T, args: unknown[]): T {
+  const self = Object.create(task) as T
+  self.request = directRequest(task, args)
+  return self
 }
 
 /** The signature `task.chunks()` gives: a group of the task's results. */
