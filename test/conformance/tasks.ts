@@ -3,11 +3,19 @@ import type { Celeriac } from '../../src/index.js'
 import { defineCanvasTasks } from './tasks-canvas.js'
 import { defineCoreTasks } from './tasks-core.js'
 import { defineFailureTasks } from './tasks-failures.js'
+import { defineNestingTasks } from './tasks-nesting.js'
 import { defineOpsTasks } from './tasks-ops.js'
 import { defineWorkflowTasks } from './tasks-workflows.js'
 
 export function defineAllTasks(app: Celeriac) {
-  return { ...defineCoreTasks(app), ...defineCanvasTasks(app), ...defineOpsTasks(app), ...defineWorkflowTasks(app), ...defineFailureTasks(app) }
+  return {
+    ...defineCoreTasks(app),
+    ...defineCanvasTasks(app),
+    ...defineOpsTasks(app),
+    ...defineWorkflowTasks(app),
+    ...defineFailureTasks(app),
+    ...defineNestingTasks(app),
+  }
 }
 
 export type ConformanceTasks = ReturnType<typeof defineAllTasks>
