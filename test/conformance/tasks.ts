@@ -5,6 +5,7 @@ import { defineCanvasTasks } from './tasks-canvas.js'
 import { defineContextTasks } from './tasks-context.js'
 import { defineCoreTasks } from './tasks-core.js'
 import { defineFailureTasks } from './tasks-failures.js'
+import { defineNestingTasks } from './tasks-nesting.js'
 import { defineOpsTasks } from './tasks-ops.js'
 import { defineRuleTasks } from './tasks-rules.js'
 import { defineWorkflowTasks } from './tasks-workflows.js'
@@ -19,6 +20,7 @@ export function defineAllTasks(app: Celeriac) {
     ...defineContextTasks(app),
     ...defineBadInputTasks(app),
     ...defineRuleTasks(app),
+    ...defineNestingTasks(app),
   }
 }
 

@@ -94,6 +94,15 @@ describe('groups and chords', () => {
     expectTypeOf(group([add.s(1, 1), add.s(2, 2)]).pipe(sum.s())).not.toBeNever()
   })
 
+  it('a group inside a group or a chord header is flattened into it (Celery): its members add their results', async () => {
+    const g = await group([group([add.s(1, 1), add.s(2, 2)]), upper.s('a')]).delay()
+    expectTypeOf(g.get()).resolves.toEqualTypeOf<Array<number | string>>()
+    expectTypeOf(chord([group([add.s(1, 1)]), add.s(2, 2)], sum.s())).not.toBeNever()
+    expectTypeOf(chord([group([add.s(1, 1), add.s(2, 2)])], sum.s())).not.toBeNever()
+    // @ts-expect-error sum expects number[], the flattened header gives string[]
+    void chord([group([upper.s('a')])], sum.s())
+  })
+
   it('a chord body that does not take the list of header results does not compile', () => {
     // @ts-expect-error upper expects a string, the header gives number[]
     void chord([add.s(1, 1)], upper.s())

@@ -7,6 +7,12 @@ import type { AnySignature, CheckChain, Fits, HandleOf, MissingOf, ResultOf } fr
 type Last<S extends readonly unknown[]> = S extends readonly [...unknown[], infer L] ? L : never
 
 /**
+ * What a member adds to the list of a group or a chord header: its result, or for a group the
+ * results of its members, which are flattened in (Celery's `group._prepared`).
+ */
+type MemberResult<S> = S extends { readonly kind: 'group' } ? (ResultOf<S> extends Array<infer R> ? R : unknown) : ResultOf<S>
+
+/**
  * Runs signatures one after another, each result prepended to the next step's args. The types
  * check that each step accepts the previous result.
  *
@@ -22,13 +28,14 @@ export function chain<S extends [AnySignature, ...AnySignature[]]>(...steps: S &
 }
 
 /**
- * Runs signatures in parallel. `get()` gives their results in signature order.
+ * Runs signatures in parallel. `get()` gives their results in signature order; a group among
+ * them is flattened in (its members' results take its place, as in Celery).
  *
  * @example
  * const r = await group([1, 2, 3].map((i) => add.s(i, i))).delay()
  * await r.get() // [2, 4, 6]
  */
-export function group<S extends AnySignature>(signatures: Iterable<S>): Group<MissingOf<S>, ResultOf<S>> {
+export function group<S extends AnySignature>(signatures: Iterable<S>): Group<MissingOf<S>, MemberResult<S>> {
   const list = listOf(signatures, 'group(signatures)')
   for (let i = 0; i < list.length; i++) checkSignature(list[i], `group(): member ${String(i + 1)}`)
   return new Group(list)
@@ -44,7 +51,7 @@ export function group<S extends AnySignature>(signatures: Iterable<S>): Group<Mi
  */
 export function chord<S extends AnySignature, B extends AnySignature>(
   header: Iterable<S>,
-  body: B & Fits<B, unknown extends ResultOf<S> ? unknown : Array<ResultOf<S>>>,
+  body: B & Fits<B, unknown extends MemberResult<S> ? unknown : Array<MemberResult<S>>>,
 ): Chord<MissingOf<S>, ResultOf<B>> {
   const list = listOf(header, 'chord(header, body): header')
   for (let i = 0; i < list.length; i++) checkSignature(list[i], `chord(): header task ${String(i + 1)}`)

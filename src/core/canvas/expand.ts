@@ -2,7 +2,9 @@
  * How a signature of any kind (its JSON form) becomes messages. A chain's first task carries the
  * remaining steps (Celery's `chain` field); a group's members share a group id; a chord's header
  * tasks each carry a counter reference, and the body is sent by the engine when the counter is
- * full. Ids are assigned first (`freeze`), so handles exist at once.
+ * full; a group whose list is one member of a chord header is counted as a join. Ids are
+ * assigned first, and the tree given the shape Celery runs (`freeze`, freeze.ts), so handles
+ * exist at once.
  */
 import { ConfigError } from '../model/errors.js'
 import { NONE, ROOT_CONTEXT } from '../model/context.js'
@@ -15,6 +17,12 @@ import { DEFAULT_QUEUE } from '../model/options.js'
 import type { Mutation } from '../../storage/types.js'
 import { decode } from '../serializer/decode.js'
 import { encode } from '../serializer/encode.js'
+import { freeze, inherit, isFrozen, passedOn, upgraded } from './freeze.js'
+import { finalId, finalIds } from './nodes.js'
+
+// Sending freezes first (app.ts, and a worker's executor): one import for both.
+export { freeze } from './freeze.js'
+export { finalId } from './nodes.js'
 
 /** What turning signatures into messages needs to know. */
 export interface ExpandEnv {
@@ -32,97 +40,21 @@ export function expand(json: SignatureJSON, context: MessageContext, env: Expand
     const message = taskMessage(json, context, env)
     return { messages: [message], mutations: [], handle: { kind: 'result', id: message.id, parent: null, ignored: message.ignoreResult } }
   }
+  // A link or errback is frozen when it is sent (each time anew); a sent canvas already was.
+  const node = isFrozen(json) ? json : freeze(json, env)
   // Partial args given to a canvas node (`chain(...).delay(5)`) go where a parent's result goes,
   // after it: to a chain's first step, to every member of a group or chord header (Celery's
   // partial args).
-  const inner = json.args.length === 0 ? context : { ...context, prepend: [...(context.prepend ?? []), ...json.args] }
-  switch (json.kind) {
+  const inner = node.args.length === 0 ? context : { ...context, prepend: [...(context.prepend ?? []), ...node.args] }
+  switch (node.kind) {
     case 'chain':
-      return expandChain(json, inner, env)
+      return expandChain(node, inner, env)
     case 'group':
-      return expandGroup(json, inner, env)
+      return expandGroup(node, inner, env)
     case 'chord':
-      return expandChord(json, inner, env)
+      return expandChord(node, inner, env)
     default:
-      throw new ConfigError(`Unknown signature kind '${String(json.kind)}'`)
-  }
-}
-
-/**
- * Assigns ids to every node before anything is sent (Celery's freeze), so handles exist at once;
- * flattens nested chains and turns a group followed by another step into a chord.
- */
-export function freeze(json: SignatureJSON, env: Pick<ExpandEnv, 'newId'>): SignatureJSON {
-  switch (json.kind) {
-    case 'task':
-      return typeof json.options.taskId === 'string' ? json : { ...json, options: { ...json.options, taskId: env.newId() } }
-    case 'chain': {
-      const steps: SignatureJSON[] = []
-      for (const step of json.tasks ?? []) {
-        if (step.kind === 'chain' && Object.keys(step.options).length === 0) steps.push(...(step.tasks ?? []))
-        else steps.push(step)
-      }
-      const tasks: SignatureJSON[] = []
-      for (let i = 0; i < steps.length; i++) {
-        const step = steps[i]!
-        const next = steps[i + 1]
-        if (step.kind === 'group' && next !== undefined) {
-          // The id given to the group stays the header's (a chord's own taskId names its body).
-          const { taskId, ...options } = step.options
-          const upgraded = freeze({ ...step, kind: 'chord', options, body: next }, env)
-          tasks.push(typeof taskId === 'string' ? { ...upgraded, options: { ...upgraded.options, taskId } } : upgraded)
-          i++
-        } else tasks.push(freeze(step, env))
-      }
-      // Celery's chain(task_id=...): the id names the last task (the chain's result).
-      const last = tasks.length - 1
-      if (typeof json.options.taskId === 'string' && last >= 0) tasks[last] = named(tasks[last]!, json.options.taskId)
-      return { ...json, tasks }
-    }
-    case 'group':
-      return {
-        ...json,
-        options: { ...json.options, taskId: typeof json.options.taskId === 'string' ? json.options.taskId : env.newId() },
-        tasks: (json.tasks ?? []).map((s) => freeze(s, env)),
-      }
-    case 'chord': {
-      // Celery's chord(...).apply_async(task_id=...) names the body; the header's group id is
-      // its own. Frozen, a chord's taskId is that group id.
-      const body = freeze(json.body!, env)
-      return {
-        ...json,
-        options: { ...json.options, taskId: env.newId() },
-        tasks: (json.tasks ?? []).map((s) => freeze(s, env)),
-        body: typeof json.options.taskId === 'string' ? named(body, json.options.taskId) : body,
-      }
-    }
-  }
-}
-
-/** A frozen node whose result (a chain's last task, a chord's body) gets the id `id`. */
-function named(json: SignatureJSON, id: string): SignatureJSON {
-  switch (json.kind) {
-    case 'chain': {
-      const tasks = [...json.tasks!]
-      tasks[tasks.length - 1] = named(tasks[tasks.length - 1]!, id)
-      return { ...json, options: { ...json.options, taskId: id }, tasks }
-    }
-    case 'chord':
-      return { ...json, body: named(json.body!, id) }
-    default:
-      return { ...json, options: { ...json.options, taskId: id } }
-  }
-}
-
-/** The id whose result is a node's result (a chain's last step, a chord's body). */
-export function finalId(json: SignatureJSON): string {
-  switch (json.kind) {
-    case 'chain':
-      return finalId(json.tasks![json.tasks!.length - 1]!)
-    case 'chord':
-      return finalId(json.body!)
-    default:
-      return json.options.taskId as string
+      throw new ConfigError(`Unknown signature kind '${String(node.kind)}'`)
   }
 }
 
@@ -152,20 +84,33 @@ export function handleOf(json: SignatureJSON, parent: HandleJSON | null): Handle
   }
 }
 
-/** Marks the node whose result counts for a group or chord membership (a chain's last step). */
+/**
+ * Marks where a group or chord member's result is made, so it counts there: a task itself; a
+ * chain's last step; a chord's body (a chord in a chord header counts as its body, Celery's
+ * `_chord._descend`). A group whose list is a chord header member's result (a chain ending in a
+ * group) is marked as a whole and counted as a join (expandGroup); in a group, such a member is
+ * a GroupResult of its own and needs no count.
+ */
 function withMembership(json: SignatureJSON, chord: ChordRef | null, groupId: string | null, groupIndex: number | null): SignatureJSON {
-  if (json.kind === 'chain') {
-    const steps = [...json.tasks!]
-    steps[steps.length - 1] = withMembership(steps[steps.length - 1]!, chord, groupId, groupIndex)
-    return { ...json, tasks: steps }
+  switch (json.kind) {
+    case 'chain': {
+      const steps = [...json.tasks!]
+      steps[steps.length - 1] = withMembership(steps[steps.length - 1]!, chord, groupId, groupIndex)
+      return { ...json, tasks: steps }
+    }
+    case 'chord':
+      return { ...json, body: withMembership(json.body!, chord, groupId, groupIndex) }
+    case 'group':
+      if (chord === null) return json
+      return { ...json, options: { ...json.options, chordRef: chord } }
+    default:
+      return { ...json, options: { ...json.options, chordRef: chord, groupRef: groupId, groupIndexRef: groupIndex } }
   }
-  if (json.kind !== 'task') throw new ConfigError('A group or chord inside a group or chord header is not supported; flatten it or use a chain')
-  return { ...json, options: { ...json.options, chordRef: chord, groupRef: groupId, groupIndexRef: groupIndex } }
 }
 
 function expandChain(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
   const steps = json.tasks ?? []
-  if (steps.length === 0) throw new ConfigError('An empty chain cannot be sent')
+  if (steps.length === 0) throw new ConfigError('An empty chain cannot be sent: give chain() at least one signature')
   // As in Celery, the chain's errbacks go to every step (a failure stops the chain, so they run
   // once, for the step that failed) and its callbacks to the last step (they get the chain's
   // result). Other options given to the chain (applyAsync on it) go to its first step; headers
@@ -194,20 +139,41 @@ function withCallbacks(json: SignatureJSON, link: SignatureJSON[] | undefined, l
 }
 
 function expandGroup(json: SignatureJSON, context: MessageContext, env: ExpandEnv): Expansion {
-  if (context.chain.length > 0) throw new ConfigError('A group in a chain must be followed by a task (it becomes a chord) or be the last step')
+  // A group followed by a step becomes a chord (Celery's upgrade; freeze does it for a chain's
+  // own steps, this for a group that ends a nested chain or a chord body followed by more steps).
+  const [next, ...rest] = context.chain
+  if (next !== undefined) return expandChord(upgraded(json, next), { ...context, chain: rest }, env)
   const groupId = json.options.taskId as string
+  const join = (json.options.chordRef as ChordRef | null | undefined) ?? null
   const messages: TaskMessage[] = []
   const mutations: Mutation[] = []
   const members = json.tasks ?? []
+  const options = passedOn(withoutHeaders(json.options))
+  const headers = withInherited(json.options.headers, context.headers)
+  const joinKey = `${groupId}:join`
   for (let i = 0; i < members.length; i++) {
-    const member = withMembership({ ...members[i]!, options: { ...withoutHeaders(json.options), ...members[i]!.options } }, null, groupId, i)
-    const sub = expand(
-      member,
-      { ...context, chain: [], chord: null, groupId, groupIndex: i, headers: withInherited(json.options.headers, context.headers) },
-      env,
-    )
+    const ref: ChordRef | null = join === null ? null : { id: joinKey, size: members.length, index: i }
+    const member = withMembership(inherit(members[i]!, options, []), ref, groupId, i)
+    const sub = expand(member, { ...context, chain: [], chord: null, groupId, groupIndex: i, headers }, env)
     messages.push(...sub.messages)
     mutations.push(...sub.mutations)
+  }
+  if (join !== null) {
+    // Refused at send (freeze): nothing would ever count an empty group.
+    if (members.length === 0) throw new ConfigError('A chord header member whose result is an empty group would never be counted')
+    const record: ChordRecord = {
+      size: members.length,
+      count: 0,
+      failedIndex: null,
+      ids: members.map(finalIds),
+      body: null,
+      part: join,
+      chain: [],
+      rootId: context.rootId ?? firstId(json),
+      headers,
+      lastId: null,
+    }
+    mutations.push({ op: 'put', ns: 'chords', key: joinKey, value: record })
   }
   return { messages, mutations, handle: handleOf(json, null) }
 }
@@ -231,10 +197,10 @@ function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEn
   const rootId = context.rootId ?? firstId(header[0]!)
   // Its other send options reach the header tasks, as a group's reach its members (Celery
   // applies the header with them); the body keeps its own.
-  const { link: _link, linkError: _linkError, ...memberOptions } = withoutHeaders(json.options)
+  const { link: _link, linkError: _linkError, ...memberOptions } = passedOn(withoutHeaders(json.options))
   for (let i = 0; i < header.length; i++) {
     const ref: ChordRef = { id: chordId, size: header.length, index: i }
-    const member = withMembership({ ...header[i]!, options: { ...memberOptions, ...header[i]!.options } }, ref, groupId, i)
+    const member = withMembership(inherit(header[i]!, memberOptions, []), ref, groupId, i)
     const sub = expand(member, { ...context, rootId, chain: [], chord: null, groupId, groupIndex: i, headers }, env)
     messages.push(...sub.messages)
     mutations.push(...sub.mutations)
@@ -243,7 +209,7 @@ function expandChord(json: SignatureJSON, context: MessageContext, env: ExpandEn
     size: header.length,
     count: 0,
     failedIndex: null,
-    ids: header.map(finalId),
+    ids: header.map(finalIds),
     body,
     chain: context.chain,
     rootId,

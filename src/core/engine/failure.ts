@@ -6,16 +6,17 @@
  * record, the later chain steps failed with it, the errbacks, the count for its chord (a chain
  * step inside a chord header counts in its chain's last step's place), one commit, then the run
  * released, the errbacks queued, the watchers told, one event. A chord body failed because a
- * header task failed (chords.ts) is written with the same building block, {@link endWrites}.
+ * header task failed is a node that was never sent (chords.ts, Workflow.unsent), with
+ * {@link chordError}.
  */
 import { ChordError, StorageError, TaskRevokedError, WorkerLostError } from '../model/errors.js'
-import type { ChordRecord, MessageContext } from '../model/context.js'
+import type { ChordRecord, MemberIds } from '../model/context.js'
 import { NONE } from '../model/context.js'
 import type { Encoded } from '../model/json.js'
-import type { ResultRecord, TaskMessage } from '../model/message.js'
-import { FAILURE, REVOKED } from '../model/states.js'
+import type { TaskMessage } from '../model/message.js'
+import { FAILURE, REVOKED, SUCCESS } from '../model/states.js'
 import { encodeError } from '../serializer/encode.js'
-import { decodeError, tracebackOf } from '../serializer/decode.js'
+import { decodeError } from '../serializer/decode.js'
 import type { Mutation } from '../../storage/types.js'
 import type { CommitQueue } from './commit-queue.js'
 import type { Queue } from './queue.js'
@@ -81,7 +82,7 @@ export function storageFailure(message: TaskMessage, what: string, cause: unknow
 }
 
 /** What {@link endWrites} adds besides the writes. */
-export interface EndWrites {
+interface EndWrites {
   /** The errbacks to queue once the writes are stored (already in the writes). */
   readonly followUps: TaskMessage[]
   /** The message that counts for a chord (its `chord` is null when none counts). */
@@ -193,7 +194,7 @@ export class Failure {
     const { message, ending } = end
     this.#leave(end)
     if (end.writes.followUps.length > 0) this.#queue.schedule(end.writes.followUps)
-    this.#notifyPuts(end.mutations, undefined)
+    this.#results.notifyPuts(end.mutations)
     const state = this.#state
     const event = ending.event
     if (event !== undefined && state.events.listenerCount(event) > 0) {
@@ -213,7 +214,7 @@ export class Failure {
     const failure = storageFailure(message, `${end.ending.state} record`, error)
     state.log(`celeriac: ${failure.message}; its message stays in storage for recovery`)
     this.#leave(end)
-    this.#notifyPuts(end.mutations, encodeError(failure))
+    this.#results.notifyPuts(end.mutations, encodeError(failure))
     state.emit('task-failed', message, { error: failure, runtime: this.#runtime(end) })
     end.done()
   }
@@ -227,38 +228,34 @@ export class Failure {
     else this.#runs.release(run)
   }
 
-  /** Tells the watchers of each record in `mutations`; with `error`, as FAILURE with that error instead. */
-  #notifyPuts(mutations: readonly Mutation[], error: Encoded | undefined): void {
-    for (const m of mutations) {
-      if (m.op !== 'put' || m.ns !== 'results') continue
-      const record = m.value as ResultRecord
-      this.#results.notify(error === undefined ? record : { ...record, state: FAILURE, result: error, traceback: tracebackOf(error) })
-    }
-  }
-
   #runtime(end: End): number {
     return end.run === undefined ? 0 : this.#state.clock.now() - end.run.startedAt
   }
 }
 
 /**
- * The body of a chord one of whose header tasks failed: it is written FAILURE with ChordError
- * (cause: the first failed header task's error, in header order) into `mutations` (which already
- * delete the chord), as any bad ending is ({@link endWrites}); undefined when the body has no task.
+ * The error the body of a chord one of whose header tasks failed ends with (Workflow.unsent
+ * writes it): ChordError naming the first failed header task in header order, its error as
+ * `cause`. A member whose result is a group's (a chain ending in a group) names its first task
+ * that failed.
  */
-export async function failChordBody(
-  state: EngineState,
-  results: Results,
-  workflow: Workflow,
-  chord: ChordRecord,
-  context: MessageContext,
-  mutations: Mutation[],
-): Promise<EndWrites | undefined> {
-  const failedId = chord.ids[chord.failedIndex!]!
+export async function chordError(results: Results, chord: ChordRecord): Promise<ChordError> {
+  const member = chord.ids[chord.failedIndex!]!
+  const failedId = await firstFailed(results, member)
   const failed = await results.read(failedId)
   const cause = failed?.result != null ? decodeError(failed.result) : new TaskRevokedError(`Task ${failedId} was revoked`)
-  const error = new ChordError(`Dependency ${failedId} raised ${cause.name}: ${cause.message}`, failedId, { cause })
-  const [body] = state.config.expand(chord.body, context).messages
-  if (body === undefined) return undefined
-  return endWrites(state, workflow, body, { ...failedBy(error), event: undefined }, NONE, mutations)
+  return new ChordError(`Dependency ${failedId} raised ${cause.name}: ${cause.message}`, failedId, { cause })
+}
+
+/** The first id of `ids` (in order) whose task did not succeed; the first id when none is found. */
+async function firstFailed(results: Results, ids: MemberIds): Promise<string> {
+  if (typeof ids === 'string') return ids
+  const leaves: string[] = []
+  const collect = (x: MemberIds): void => {
+    if (typeof x === 'string') leaves.push(x)
+    else for (const y of x) collect(y)
+  }
+  collect(ids)
+  for (const id of leaves) if ((await results.read(id))?.state !== SUCCESS) return id
+  return leaves[0] ?? ''
 }

@@ -21,7 +21,7 @@ import type { Results } from './results.js'
 import type { Runs } from './runs.js'
 import type { Starts } from './starts.js'
 import type { EngineState, Running } from './state.js'
-import type { Workflow } from './workflow.js'
+import type { Successors, Workflow } from './workflow.js'
 
 export class Outcomes {
   readonly #state: EngineState
@@ -93,11 +93,14 @@ export class Outcomes {
     let followUps: TaskMessage[] = NONE
     let record: ResultRecord | undefined
     let requeued = false
+    let unsent: Successors | undefined
     switch (outcome.type) {
       case 'success': {
         if (!message.ignoreResult) record = state.record(message, SUCCESS, outcome.value, run.children)
         else mutations.push({ op: 'delete', ns: 'results', key: id })
-        followUps = this.#workflow.successors(message, outcome.value, mutations)
+        const next = this.#workflow.successors(message, outcome.value, mutations)
+        followUps = next.messages
+        if (next.unsent) unsent = next
         break
       }
       case 'retry': {
@@ -126,13 +129,38 @@ export class Outcomes {
     run.followUps = followUps
     run.requeued = requeued
     // A chord header task's success counts for its chord in the same atomic step.
-    if (message.chord === null || outcome.type !== 'success') this.#commits.commitThen(mutations, this.#afterOutcome, run, this.#notStored)
+    if (unsent !== undefined) this.#commitUnsent(run, mutations, unsent)
+    else if (message.chord === null || outcome.type !== 'success') this.#commits.commitThen(mutations, this.#afterOutcome, run, this.#notStored)
     else
       void this.#commits.track(
         this.#chords.commitPart(message, true, mutations),
         () => this.#afterOutcome(run),
         (error) => this.#notStored(run, error),
       )
+  }
+
+  /**
+   * A success whose next step (or a link) could not be sent: that node's FAILURE records are in
+   * `mutations`, and where it counts for a chord, it counts as failed in the same atomic step
+   * (a chord header task's own count comes first: it is the last step of its chain, so the node
+   * that failed is a link, which counts for no chord).
+   */
+  #commitUnsent(run: Running, mutations: Mutation[], unsent: Successors): void {
+    const { message } = run
+    const write =
+      message.chord !== null
+        ? this.#chords.commitPart(message, true, mutations)
+        : unsent.count === null
+          ? this.#commits.commit(mutations)
+          : this.#chords.commitCount(unsent.count, mutations)
+    void this.#commits.track(
+      write,
+      () => {
+        this.#afterOutcome(run)
+        this.#results.notifyPuts(mutations)
+      },
+      (error) => this.#notStored(run, error),
+    )
   }
 
   /**

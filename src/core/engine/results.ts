@@ -6,10 +6,13 @@
 import type { HandleJSON } from '../model/context.js'
 import { TimeoutError } from '../model/errors.js'
 import type { ResultRecord } from '../model/message.js'
-import { READY_STATES, STARTED } from '../model/states.js'
+import type { Encoded } from '../model/json.js'
+import { FAILURE, READY_STATES, STARTED } from '../model/states.js'
+import { tracebackOf } from '../serializer/decode.js'
 import { AsyncResult, handleFromJSON } from '../result/result.js'
 import type { ResultSource } from '../result/result.js'
 import type { TimerHandle } from '../time/clock.js'
+import type { Mutation } from '../../storage/types.js'
 import type { CommitQueue } from './commit-queue.js'
 import type { EngineState } from './state.js'
 
@@ -62,6 +65,15 @@ export class Results {
     const set = this.#watchers.get(record.id)
     if (set === undefined) return
     for (const listener of [...set]) listener(record)
+  }
+
+  /** Tells the watchers of each record `mutations` put; with `error`, as FAILURE with that error instead. */
+  notifyPuts(mutations: readonly Mutation[], error?: Encoded): void {
+    for (const m of mutations) {
+      if (m.op !== 'put' || m.ns !== 'results') continue
+      const record = m.value as ResultRecord
+      this.notify(error === undefined ? record : { ...record, state: FAILURE, result: error, traceback: tracebackOf(error) })
+    }
   }
 
   /** Reads the stored record of `id` and tells its watchers, if it has any. */

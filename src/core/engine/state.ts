@@ -22,6 +22,9 @@ import type { Task } from '../task/task.js'
 import type { Mutation, Storage } from '../../storage/types.js'
 import { RevokedSet } from './revoked.js'
 
+/** What a result record is made of, of its message. */
+type RecordOf = Pick<TaskMessage, 'id' | 'task' | 'retries' | 'parentId' | 'rootId' | 'groupId' | 'acksLate'>
+
 /** What the app hands the engine. */
 export interface EngineConfig {
   readonly storage: Storage
@@ -149,7 +152,8 @@ export class EngineState {
 
   // ---- records and messages --------------------------------------------------------------
 
-  record(message: TaskMessage, state: State, result: Encoded | null, children: string[] = NONE): ResultRecord {
+  /** A record of `message` (or of a task that was never sent: what a record needs of a message). */
+  record(message: RecordOf, state: State, result: Encoded | null, children: string[] = NONE): ResultRecord {
     const now = this.clock.now()
     const ready = READY_STATES.has(state)
     return {

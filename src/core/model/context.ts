@@ -4,7 +4,7 @@
  */
 import type { Mutation } from '../../storage/types.js'
 import type { Encoded } from './json.js'
-import type { SignatureJSON, TaskMessage } from './message.js'
+import type { ChordRef, SignatureJSON, TaskMessage } from './message.js'
 
 /** Where a new message sits in a workflow. */
 export interface MessageContext {
@@ -34,15 +34,29 @@ export type HandleJSON =
   | { kind: 'result'; id: string; parent: HandleJSON | null; ignored?: boolean }
   | { kind: 'group'; id: string; results: HandleJSON[]; parent: HandleJSON | null }
 
-/** The stored state of a chord: how many header tasks are in, and what to run when all are. */
+/**
+ * The ids whose results make a chord header member's result: one id, or for a member whose result
+ * is a group's (a chain ending in a group) the list of its members' ids, nested the same way.
+ */
+export type MemberIds = string | MemberIds[]
+
+/**
+ * The stored state of a chord: how many header tasks are in, and what to run when all are. A
+ * group whose list counts as one member of an outer chord (a chain ending in a group, in a
+ * chord header) is counted the same way, as a *join*: no body; when all its members are in,
+ * it counts once, in `part`, for the outer chord.
+ */
 export interface ChordRecord {
   size: number
   count: number
   /** Lowest header index that failed, or null. */
   failedIndex: number | null
-  /** The final task id of each header member, in header order. */
-  ids: string[]
-  body: SignatureJSON
+  /** The final task id(s) of each header member, in header order. */
+  ids: MemberIds[]
+  /** What runs when all are in; null for a join. */
+  body: SignatureJSON | null
+  /** A join's place in the outer chord. */
+  part?: ChordRef
   chain: SignatureJSON[]
   rootId: string | null
   headers: Encoded | null
