@@ -55,6 +55,18 @@ export function defineRuleTasks(app: Celeriac) {
         return { error: described(error) }
       }
     }),
+    /**
+     * Not bound: sends `rules.nap(ms)` with a plain `signature(...).delay()` and waits on it with
+     * `app.AsyncResult(id).get({ timeout })`; no `self` anywhere (the task context places both).
+     */
+    rulesAwaitChildPlain: app.task('rules.awaitChildPlain', async (ms: number, timeout: number) => {
+      const child = await signature<string>('rules.nap', { args: [ms] }).delay()
+      try {
+        return { value: await app.AsyncResult(child.id).get({ timeout }) }
+      } catch (error) {
+        return { error: described(error) }
+      }
+    }),
     /** With a soft time limit of 500 ms, waits (no timeout) for a child napping `ms`: the error it got. */
     rulesAwaitLimited: app.task('rules.awaitLimited', { bind: true, softTimeLimit: 500 }, async (self: Task, ms: number) => {
       const child = await self.send(signature<string>('rules.nap', { args: [ms] }))

@@ -42,6 +42,21 @@ forEachCombo('virtual time', (combo) => {
     expect(await child!.get()).toBe('slept 10000')
   })
 
+  // Where the task context is known (Node, a one-task-at-a-time Web Worker), plain sends and
+  // app.AsyncResult() inside a task wait through the run as self's do. A browser page has no async
+  // context: there only self's handles park the task (NOTES, Virtual time).
+  it.skipIf(!combo.asyncContext)('a task with no self, awaiting a plain send’s get({ timeout }), lets the child run; the timeout is virtual', async () => {
+    h = await setup(combo)
+    const start = h.clock.now()
+    const done = await h.tasks.rulesAwaitChildPlain.delay(1_000, 5_000)
+    const late = await h.tasks.rulesAwaitChildPlain.delay(10_000, 1_000)
+    await h.clock.runAll()
+    expect(await done.get()).toEqual({ value: 'slept 1000' })
+    expect(((await late.get()) as Awaited).error).toMatchObject({ name: 'TimeoutError' })
+    expect(h.clock.now() - start).toBe(10_000)
+    expect(h.clock.pending()).toBe(0)
+  })
+
   it("a task awaiting an id that never comes times out under runAll(), by the timeout's virtual time", async () => {
     h = await setup(combo)
     const start = h.clock.now()
