@@ -2,7 +2,7 @@
  * Bad input at the canvas: `signature(name, init)`, the Signature methods, and `chain()`,
  * `group()`, `chord()` with their sends. Constructors and setters throw at the call; sends reject.
  */
-import { ConfigError, NotRegistered, chain, chord, group, signature } from '../../src/index.js'
+import { ConfigError, NotRegistered, Signature, chain, chord, group, signature } from '../../src/index.js'
 import type { AnySignature } from '../../src/index.js'
 import { rootMessage } from '../../src/core/canvas/expand.js'
 import type { ExpandEnv } from '../../src/core/canvas/expand.js'
@@ -37,6 +37,32 @@ export const CANVAS_CASES: BadInputCase[] = [
     c.throws('a link that is a string', () => signature('core.echo', { options: { link: 'x' as never } }), ConfigError, 'CONFIG', 'link')
     c.throws('a NaN countdown', () => signature('core.echo', { options: { countdown: Number.NaN } }), ConfigError, 'CONFIG', 'countdown')
     c.throws('an unknown option', () => signature('core.echo', { options: { retry: true } as never }), ConfigError, 'CONFIG', 'retry')
+  }),
+  ...entry('Signature.fromJSON(json)', (c) => {
+    const fromJSON = (json: unknown) => () => Signature.fromJSON(json as never)
+    const task = { kind: 'task', task: 'core.echo', args: [1], options: {}, immutable: false }
+    c.throws('null', fromJSON(null), ConfigError, 'CONFIG', 'Signature.fromJSON(json)')
+    c.throws('a JSON string, not parsed', fromJSON(JSON.stringify(task)), ConfigError, 'CONFIG', 'Signature.fromJSON(json)')
+    c.throws('an unknown kind', fromJSON({ ...task, kind: 'starmap' }), ConfigError, 'CONFIG', 'kind')
+    c.throws('no task name', fromJSON({ ...task, task: '' }), ConfigError, 'CONFIG', 'task')
+    c.throws("args as a string ('1,2')", fromJSON({ ...task, args: '1,2' }), ConfigError, 'CONFIG', 'args')
+    c.throws('options as a string', fromJSON({ ...task, options: 'x' }), ConfigError, 'CONFIG', 'options')
+    c.throws('a chain without tasks', fromJSON({ kind: 'chain', task: '', args: [], options: {}, immutable: false }), ConfigError, 'CONFIG', 'tasks')
+    c.throws(
+      'a chord without a body',
+      fromJSON({ kind: 'chord', task: '', args: [], options: {}, immutable: false, tasks: [task] }),
+      ConfigError,
+      'CONFIG',
+      '.body',
+    )
+    c.throws(
+      'a bad node inside a group',
+      fromJSON({ kind: 'group', task: '', args: [], options: {}, immutable: false, tasks: [task, { ...task, args: 5 }] }),
+      ConfigError,
+      'CONFIG',
+      'tasks[1]',
+    )
+    c.throws('a bad option inside', fromJSON({ ...task, options: { priority: 10 } }), ConfigError, 'CONFIG', 'priority')
   }),
   ...entry('Signature methods', (c) => {
     c.throws('set({ priority: 10 })', (h) => echo(h, 1).set({ priority: 10 }), ConfigError, 'CONFIG', 'priority')

@@ -9,7 +9,7 @@ import type { LinkTarget, SendOptions } from '../model/options.js'
 import type { SignatureJSON, SignatureOptionsJSON } from '../model/message.js'
 import { decode } from '../serializer/decode.js'
 import type { AsyncResult, GroupResult } from '../result/result.js'
-import { checkArgs, checkBoolean, checkName, checkOptionKeys, checkSendOptions } from '../model/validate.js'
+import { checkArgs, checkBoolean, checkName, checkOptionKeys, checkSendOptions, checkSignatureJSON } from '../model/validate.js'
 import { asList, copyPlainOptions, encodeArgs, mergeSendOptions, optionsToJSON } from './options-json.js'
 
 /** What sends a signature: a started app. Kept as an interface so signatures never import the app. */
@@ -162,23 +162,29 @@ export class Signature<M extends unknown[] = unknown[], R = unknown, H = AsyncRe
 
   /** Rebuilds a signature (of any canvas kind) from its JSON form. */
   static fromJSON(json: SignatureJSON): Signature<unknown[], unknown, unknown> {
-    const fromTasks = (): AnySignature[] => (json.tasks ?? []).map((t) => Signature.fromJSON(t))
-    switch (json.kind) {
-      case 'chain':
-        return withOptions(new Chain(fromTasks()), json)
-      case 'group':
-        return withOptions(new Group(fromTasks()), json)
-      case 'chord':
-        return withOptions(new Chord(fromTasks(), Signature.fromJSON(json.body!)), json)
-    }
-    return new Signature({
-      task: json.task,
-      args: json.args.map((a) => decode(a)),
-      options: optionsFromJSON(json.options),
-      immutable: json.immutable,
-      sender: undefined,
-    })
+    checkSignatureJSON(json, 'Signature.fromJSON(json)')
+    return fromJSON(json)
   }
+}
+
+/** A signature from JSON already checked (nested nodes included). */
+function fromJSON(json: SignatureJSON): Signature<unknown[], unknown, unknown> {
+  const fromTasks = (): AnySignature[] => (json.tasks ?? []).map(fromJSON)
+  switch (json.kind) {
+    case 'chain':
+      return withOptions(new Chain(fromTasks()), json)
+    case 'group':
+      return withOptions(new Group(fromTasks()), json)
+    case 'chord':
+      return withOptions(new Chord(fromTasks(), fromJSON(json.body!)), json)
+  }
+  return new Signature({
+    task: json.task,
+    args: json.args.map((a) => decode(a)),
+    options: optionsFromJSON(json.options),
+    immutable: json.immutable,
+    sender: undefined,
+  })
 }
 
 /** Any signature, whatever its types. */

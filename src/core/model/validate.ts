@@ -190,6 +190,28 @@ const RATE = /^(\d+(?:\.\d+)?)\/([smh])$/
 const PER = { s: 1000, m: 60_000, h: 3_600_000 } as const
 
 /**
+ * Throws ConfigError unless `value` has the shape of a signature's JSON (`toJSON()`): a known
+ * `kind`, a task name and an args list for a task, a `tasks` list for a canvas, a `body` for a
+ * chord, options as an object; nested nodes are checked with their path.
+ */
+export function checkSignatureJSON(value: unknown, where: string): void {
+  const json = checkPlainObject(value, where) as { kind?: unknown; task?: unknown; args?: unknown; options?: unknown; tasks?: unknown; body?: unknown }
+  const kind = json.kind
+  if (kind !== 'task' && kind !== 'chain' && kind !== 'group' && kind !== 'chord') {
+    throw new ConfigError(`${where}: kind must be 'task', 'chain', 'group' or 'chord' (pass what toJSON() gave), got ${describe(kind)}`)
+  }
+  if (!Array.isArray(json.args)) throw new ConfigError(`${where}: args must be an array (pass what toJSON() gave), got ${describe(json.args)}`)
+  checkPlainObject(json.options, `${where}: options`)
+  if (kind === 'task') {
+    checkName(json.task, `${where}: task`)
+    return
+  }
+  if (!Array.isArray(json.tasks)) throw new ConfigError(`${where}: tasks must be an array for a ${kind}, got ${describe(json.tasks)}`)
+  for (let i = 0; i < json.tasks.length; i++) checkSignatureJSON(json.tasks[i], `${where}.tasks[${String(i)}]`)
+  if (kind === 'chord') checkSignatureJSON(json.body, `${where}.body`)
+}
+
+/**
  * Parses a rate into the interval between executions, ms (Celery's token bucket has capacity 1,
  * so a rate is an even spacing). `null`/0 = no limit.
  */
