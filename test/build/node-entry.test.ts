@@ -5,8 +5,11 @@
  * (CI builds before testing).
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { build } from 'vite'
 import { beforeAll, describe, expect, it } from 'vitest'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -39,6 +42,28 @@ describe('the Node entry of the built package', () => {
   it("import { Celeriac } from 'celeriac': a plain send after an await in a task is its child", () => {
     const result = run(['--input-type=module', '-e', `import { Celeriac } from 'celeriac'\n${body}`])
     expect(result.childParent).toBe(result.parent)
+  })
+
+  // A bundler keeps the entry's injection only if package.json says the Node entries have side
+  // effects ("sideEffects"); with `false` Rollup (Vite) drops it and plain sends become roots.
+  it('bundled for Node by Vite (Rollup honours "sideEffects"): the same', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'celeriac-bundle-'))
+    try {
+      mkdirSync(join(dir, 'node_modules'))
+      symlinkSync(root, join(dir, 'node_modules', 'celeriac'), 'dir')
+      writeFileSync(join(dir, 'main.mjs'), `import { Celeriac } from 'celeriac'\n${body}`)
+      await build({
+        root: dir,
+        logLevel: 'silent',
+        configFile: false,
+        ssr: { noExternal: true },
+        build: { ssr: join(dir, 'main.mjs'), outDir: join(dir, 'out'), rollupOptions: { output: { entryFileNames: 'out.mjs' } } },
+      })
+      const result = run([join(dir, 'out', 'out.mjs')])
+      expect(result.childParent).toBe(result.parent)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it("require('celeriac'): the same", () => {

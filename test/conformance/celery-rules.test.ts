@@ -54,6 +54,17 @@ forEachCombo('celery rules', (combo) => {
     expect(await outer.get()).toBe(7)
   })
 
+  it('a chord used as a link, given ids for itself and for its body, still runs: its header tasks get ids when it is sent', async () => {
+    h = await setup(combo)
+    const { add, sum } = h.tasks
+    const link = chord([add.si(1, 1), add.si(2, 2)], sum.s().set({ taskId: 'link-body' })).set({ taskId: 'link-chord' })
+    const r = await add.s(0, 0).set({ link }).delay()
+    await h.clock.runAll()
+    expect(await r.get()).toBe(0)
+    // The chord's own taskId names its body, as at a send.
+    expect(await h.app.AsyncResult('link-chord').get({ timeout: 1_000 })).toBe(6)
+  })
+
   it('a group followed by a task in a chain keeps the id given to the group as the chord header id', async () => {
     h = await setup(combo)
     const { add, sum } = h.tasks

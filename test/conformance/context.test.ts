@@ -86,6 +86,24 @@ forEachCombo('task context', (combo) => {
     }
   })
 
+  it('a send made by an event listener is not a child of the task whose work emitted the event', async () => {
+    h = await setup(combo)
+    const fromListener: Promise<string>[] = []
+    let sent = false
+    h.app.events.on('task-sent', (event) => {
+      if (event.name !== 'ctx.where' || sent) return
+      sent = true
+      fromListener.push(h.tasks.ctxWhere.delay('from a listener').then((r) => r.id))
+    })
+    const parent = await h.tasks.ctxPlainAfterAwait.delay('child')
+    await h.clock.runAll()
+    const childId = await parent.get()
+    expect(fromListener).toHaveLength(1)
+    const listenerChild = await place(await fromListener[0]!)
+    expect(listenerChild).toMatchObject({ label: 'from a listener', parentId: null, rootId: listenerChild.id })
+    expect((await parent.children()).map((c) => c.id)).toEqual(tracked ? [childId] : [])
+  })
+
   it('a send from outside any task is a new root', async () => {
     h = await setup(combo)
     const r = await h.tasks.ctxWhere.delay('outside')

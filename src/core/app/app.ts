@@ -338,7 +338,7 @@ export class Celeriac implements Sender, TaskOwner {
     if (state === 'stopped' || state === 'stopping') throw new ConfigError(`Cannot ${what}: the app has stopped`)
     if (inWorker()) {
       throw new ConfigError(
-        `Cannot ${what} in a worker outside a task it knows: its app is not started (the main thread's is). In a task, use bind: true and self.delay() or self.send(); in a browser worker a plain send knows its task only with tasksPerWorker: 1`,
+        `Cannot ${what} in a worker outside a task it knows: its app is not started (the main thread's is). In a task, use bind: true and self.delay() or self.send(); in a browser worker a plain send knows its task only with tasksPerWorker: 1, and not while another task of that worker waits for a result`,
       )
     }
     throw new ConfigError(`Cannot ${what}: the app has not started; await app.start() first`)

@@ -181,7 +181,8 @@ export function isFrozen(json: SignatureJSON): boolean {
       return steps.length > 0 && isFrozen(steps[0]!) && isFrozen(steps[steps.length - 1]!)
     }
     case 'chord':
-      return typeof json.options.taskId === 'string' && json.body !== undefined && isFrozen(json.body)
+      // Its header too: a chord (a link) given ids for itself and its body only is not frozen.
+      return typeof json.options.taskId === 'string' && json.body !== undefined && isFrozen(json.body) && (json.tasks ?? []).every(isFrozen)
     default:
       return typeof json.options.taskId === 'string'
   }

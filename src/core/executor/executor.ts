@@ -15,6 +15,8 @@ import type { Encoded } from '../model/json.js'
 import type { Lock, RunContext, Task } from '../task/task.js'
 import type { TaskProfile } from '../model/options.js'
 import { trace } from '../task/tracer.js'
+import { outsideRuns } from '../task/current-run.js'
+import type { CurrentRun } from '../task/current-run.js'
 import type { HandleJSON } from '../model/context.js'
 import { handleFromJSON } from '../result/result.js'
 import { RunResults } from './run-results.js'
@@ -136,6 +138,12 @@ export class TaskRuntime {
   /** How many runs are in progress here. */
   get active(): number {
     return this.#runs.size
+  }
+
+  /** The run in progress here when it is the only one. */
+  soleRun(): CurrentRun | undefined {
+    if (this.#runs.size !== 1) return undefined
+    return this.#runs.values().next().value
   }
 
   handle(message: ToRuntime): void {
@@ -377,7 +385,10 @@ export function inline(): Executor {
     canTerminate: false,
     reportsStart: false,
     async start(host) {
-      runtime = new TaskRuntime({ lookup: (name) => host.lookup(name), post: (m) => host.receive(m) })
+      // What the runtime reports is the engine's work, not the running task's: listeners the
+      // engine calls (events) must not find that task (current-run.ts).
+      const receive = (m: FromRuntime): void => host.receive(m)
+      runtime = new TaskRuntime({ lookup: (name) => host.lookup(name), post: (m) => outsideRuns(receive, m) })
     },
     post(message) {
       runtime?.handle(message)

@@ -5,7 +5,7 @@
  * `post`, `listen` and `load`.
  */
 import { collectRealmApps, realmTask, realmTaskNames } from '../task/registry.js'
-import { oneRunAtATime, useAsyncContext } from '../task/current-run.js'
+import { soleRunContext, useAsyncContext } from '../task/current-run.js'
 import { ConfigError } from '../model/errors.js'
 import { TaskRuntime } from './executor.js'
 import type { FromRuntime, FromWorker, ToWorker } from '../model/protocol.js'
@@ -31,7 +31,8 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
   collectRealmApps()
   // With no async context injected (a browser), a worker that runs one task at a time still
   // knows which task a plain send comes from.
-  if (shell.concurrency === 1) useAsyncContext(oneRunAtATime)
+  let runtime: TaskRuntime | undefined
+  if (shell.concurrency === 1) useAsyncContext(() => soleRunContext(() => runtime?.soleRun()))
   try {
     await shell.load()
   } catch (error) {
@@ -58,7 +59,7 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
     outbox = []
     shell.post(batch)
   }
-  const runtime = new TaskRuntime({
+  runtime = new TaskRuntime({
     lookup: realmTask,
     concurrency: shell.concurrency,
     reportStart: true,

@@ -36,24 +36,36 @@ export function useAsyncContext(make: () => AsyncContext<CurrentRun>): void {
 }
 
 /**
- * The context of a realm that runs one task at a time (a browser worker with `tasksPerWorker: 1`):
- * the run started last is the one whose code is running. Code it leaves running after it ends
- * still finds it; the engine then sends as a new root, as it does for any run that ended.
+ * The context of a realm with no async context that runs its tasks one at a time (a browser
+ * worker with `tasksPerWorker: 1`): the code running is that of the run being started, else of
+ * the only run in progress (`only()`). While two are in progress (one waits for a result, which
+ * lets a held run start), no run is known: a plain send is then refused, never given to the
+ * wrong task.
  */
-export function oneRunAtATime(): AsyncContext<CurrentRun> {
-  let latest: CurrentRun | undefined
+export function soleRunContext(only: () => CurrentRun | undefined): AsyncContext<CurrentRun> {
+  let starting: CurrentRun | undefined
   return {
     run(store, fn, ...args) {
-      latest = store
-      return fn(...args)
+      const before = starting
+      starting = store
+      try {
+        return fn(...args)
+      } finally {
+        starting = before
+      }
     },
-    getStore: () => latest,
+    getStore: () => starting ?? only(),
   }
 }
 
 /** The run whose code is calling, if it is known. */
 export function currentRun(): CurrentRun | undefined {
   return context?.getStore()
+}
+
+/** Calls `fn(...args)` as code of no run (the engine's, called from a task's). */
+export function outsideRuns<R, A extends unknown[]>(fn: (...args: A) => R, ...args: A): R {
+  return context === undefined ? fn(...args) : context.run(undefined as unknown as CurrentRun, fn, ...args)
 }
 
 /** Calls `fn(...args)` as the code of `run`. */
