@@ -11,6 +11,8 @@
  * (results.test.ts, "children lists the tasks a task sent through self.send").
  */
 import { afterEach, expect, it } from 'vitest'
+import { chain, group } from '../../src/index.js'
+import type { GroupResult } from '../../src/index.js'
 import type { Place } from './tasks-context.js'
 import { forEachCombo, setup } from './setup.js'
 import type { Harness } from './setup.js'
@@ -102,6 +104,28 @@ forEachCombo('task context', (combo) => {
     const listenerChild = await place(await fromListener[0]!)
     expect(listenerChild).toMatchObject({ label: 'from a listener', parentId: null, rootId: listenerChild.id })
     expect((await parent.children()).map((c) => c.id)).toEqual(tracked ? [childId] : [])
+  })
+
+  it('the same task id sent twice from a task is one child (the second send dedupes)', async () => {
+    h = await setup(combo)
+    const parent = await h.tasks.ctxSendTwice.delay('the-only-child')
+    await h.clock.runAll()
+    expect(await parent.get()).toBe('the-only-child')
+    expect((await parent.children()).map((c) => c.id)).toEqual(tracked ? ['the-only-child'] : [])
+  })
+
+  it('a group’s headers reach its members under their own, key by key, when it is flattened or becomes a chord header', async () => {
+    h = await setup(combo)
+    const { ctxWhere } = h.tasks
+    const members = () => [ctxWhere.s('own').set({ headers: { k: 1 } }), ctxWhere.s('plain')]
+    const upgraded = await chain(group(members()).set({ headers: { tenant: 't' } }), ctxWhere.s()).delay()
+    const flattened = await group([group(members()).set({ headers: { tenant: 't' } })]).delay()
+    await h.clock.runAll()
+    for (const header of [upgraded.parent as unknown as GroupResult<Place[]>, flattened as unknown as GroupResult<Place[]>]) {
+      const [own, plain] = await header.get()
+      expect(own!.headers).toEqual({ tenant: 't', k: 1 })
+      expect(plain!.headers).toEqual({ tenant: 't' })
+    }
   })
 
   it('a send from outside any task is a new root', async () => {

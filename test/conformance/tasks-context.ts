@@ -56,6 +56,12 @@ export function defineContextTasks(app: Celeriac) {
       }
       return ids
     }),
+    /** Sends one task id twice (the second send dedupes): returns the id. */
+    ctxSendTwice: app.task('ctx.sendTwice', async (id: string) => {
+      await where.applyAsync(['once'], { taskId: id })
+      await where.applyAsync(['once'], { taskId: id })
+      return id
+    }),
     /** Sends without awaiting the send, and returns at once. */
     ctxFireAndForget: app.task('ctx.fireAndForget', (label: string) => {
       void where.delay(label)

@@ -15,8 +15,7 @@ import { checkDuration, checkName, checkPriority, checkTime } from '../model/val
 import type { Route, TaskProfile } from '../model/options.js'
 import { DEFAULT_QUEUE } from '../model/options.js'
 import type { Mutation } from '../../storage/types.js'
-import { decode } from '../serializer/decode.js'
-import { encode } from '../serializer/encode.js'
+import { withInherited } from './headers.js'
 import { freeze, inherit, isFrozen, passedOn, upgraded } from './freeze.js'
 import { finalId, finalIds } from './nodes.js'
 
@@ -299,14 +298,4 @@ function messageOf(name: string, givenArgs: Encoded[], o: SignatureOptionsJSON, 
 /** Where a send's bad input is reported: `sending 'math.add'`. */
 function sending(name: string): string {
   return `sending '${name}'`
-}
-
-/**
- * A node's headers: its own over those it inherits from its parent (a task's sends, a chain's
- * later steps), key by key. Decoded only when both have some.
- */
-function withInherited(own: Encoded | undefined, inherited: Encoded | null): Encoded | null {
-  if (own === undefined) return inherited
-  if (inherited === null) return own
-  return encode({ ...decode<Record<string, unknown>>(inherited), ...decode<Record<string, unknown>>(own) }, 'headers')
 }

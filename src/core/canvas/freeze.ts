@@ -14,6 +14,7 @@
 import { ConfigError } from '../model/errors.js'
 import type { Encoded } from '../model/json.js'
 import type { SignatureJSON, SignatureOptionsJSON } from '../model/message.js'
+import { withInherited } from './headers.js'
 
 /** What freezing needs: fresh ids. */
 export interface FreezeEnv {
@@ -107,6 +108,7 @@ export function inherit(member: SignatureJSON, options: SignatureOptionsJSON, ar
   const merged: SignatureOptionsJSON = { ...options, ...own }
   if (options.link !== undefined && own.link !== undefined) merged.link = [...own.link, ...options.link]
   if (options.linkError !== undefined && own.linkError !== undefined) merged.linkError = [...own.linkError, ...options.linkError]
+  if (options.headers !== undefined && own.headers !== undefined) merged.headers = withInherited(own.headers, options.headers)!
   const prepend = args.length > 0 && !(member.kind === 'task' && member.immutable)
   return { ...member, options: merged, args: prepend ? [...args, ...member.args] : member.args }
 }

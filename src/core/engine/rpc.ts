@@ -80,8 +80,9 @@ export class TaskRpc {
         const dedupe = typeof given === 'string' ? given : undefined
         // The children are the run's from the moment it sends (Celery's add_trail), so a send it
         // does not await is in the outcome it reports right after.
-        const children = run === undefined ? NONE : handleIds(handleOf(json, null) as HandleJSON | null)
-        if (run !== undefined) run.children = [...run.children, ...children]
+        // A send deduped on an id already among them (the same taskId twice) adds none.
+        const children = run === undefined ? NONE : handleIds(handleOf(json, null) as HandleJSON | null).filter((c) => !run.children.includes(c))
+        if (run !== undefined && children.length > 0) run.children = [...run.children, ...children]
         state.pendingOps++
         this.#queue.send(json, context, dedupe, identity).then(
           (handle) => {
