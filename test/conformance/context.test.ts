@@ -11,7 +11,7 @@
  * (results.test.ts, "children lists the tasks a task sent through self.send").
  */
 import { afterEach, expect, it } from 'vitest'
-import { chain, group } from '../../src/index.js'
+import { chain, group, signature } from '../../src/index.js'
 import type { GroupResult } from '../../src/index.js'
 import type { Place } from './tasks-context.js'
 import { forEachCombo, setup } from './setup.js'
@@ -118,7 +118,7 @@ forEachCombo('task context', (combo) => {
     h = await setup(combo)
     const { ctxWhere } = h.tasks
     const members = () => [ctxWhere.s('own').set({ headers: { k: 1 } }), ctxWhere.s('plain')]
-    const upgraded = await chain(group(members()).set({ headers: { tenant: 't' } }), ctxWhere.s()).delay()
+    const upgraded = await chain(group(members()).set({ headers: { tenant: 't' } }), signature<Place>('ctx.where')).delay()
     const flattened = await group([group(members()).set({ headers: { tenant: 't' } })]).delay()
     await h.clock.runAll()
     for (const header of [upgraded.parent as unknown as GroupResult<Place[]>, flattened as unknown as GroupResult<Place[]>]) {
