@@ -6,10 +6,11 @@
  * writes what it writes on file storage: messages, leases, STARTED records).
  */
 import { describe, expect, it } from 'vitest'
-import { Celeriac, StorageError, chord, memoryStorage } from '../../src/index.js'
-import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from '../../src/storage/types.js'
+import { Celeriac, StorageError, chord } from '../../src/index.js'
+import type { Mutation, Storage, StorageKey, StoredValue, TransactStep } from '../../src/storage/types.js'
+import { MemoryBacked } from './memory-backed.js'
 
-class CountingStorage implements Storage {
+class CountingStorage extends MemoryBacked implements Storage {
   readonly name = 'counting'
   readonly capabilities = { durable: true, shared: false } as const
   /** Every write call, in order. */
@@ -21,23 +22,9 @@ class CountingStorage implements Storage {
   /** Told of each write once it is stored, which takes a turn of the event loop when `slow`. */
   onStored: ((mutations: readonly Mutation[]) => void) | undefined
   slow = false
-  readonly #inner = memoryStorage()
-
-  open(): Promise<void> {
-    return this.#inner.open()
-  }
-  close(): Promise<void> {
-    return this.#inner.close()
-  }
-  get(ns: Namespace, key: string): Promise<StoredValue | undefined> {
-    return this.#inner.get(ns, key)
-  }
-  entries(ns: Namespace): Promise<Array<[string, StoredValue]>> {
-    return this.#inner.entries(ns)
-  }
   transact<R>(keys: readonly StorageKey[], step: (values: Array<StoredValue | undefined>) => TransactStep<R>): Promise<R> {
     let written: readonly Mutation[] = []
-    const stored = this.#inner.transact(keys, (values) => {
+    const stored = this.inner.transact(keys, (values) => {
       const out = step(values)
       written = out.mutations
       return out
@@ -57,7 +44,7 @@ class CountingStorage implements Storage {
     if (failure !== undefined) return Promise.reject(failure)
     this.writes.push([...mutations])
     this.onWrite?.(mutations)
-    return this.#later(this.#inner.write(mutations)).then(() => this.onStored?.(mutations))
+    return this.#later(this.inner.write(mutations)).then(() => this.onStored?.(mutations))
   }
 }
 

@@ -8,12 +8,13 @@
  * and a failure that cannot be stored either.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Celeriac, StorageError, Task, memoryStorage, states } from '../../src/index.js'
+import { Celeriac, StorageError, Task, states } from '../../src/index.js'
 import type { AsyncResult, LogEvent } from '../../src/index.js'
-import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from '../../src/storage/types.js'
+import type { Mutation, Storage, StorageKey, StoredValue, TransactStep } from '../../src/storage/types.js'
 import { virtualClock } from '../../src/testing.js'
+import { MemoryBacked } from './memory-backed.js'
 
-class RefusingStorage implements Storage {
+class RefusingStorage extends MemoryBacked implements Storage {
   readonly name = 'refusing'
   readonly capabilities = { durable: true, shared: false } as const
   /** Writes (and transact steps) holding a mutation it matches are refused, while it is set. */
@@ -21,29 +22,15 @@ class RefusingStorage implements Storage {
   /** How many it refused. */
   refused = 0
   readonly error = new Error('injected: the disk is full')
-  readonly #inner = memoryStorage()
-
-  open(): Promise<void> {
-    return this.#inner.open()
-  }
-  close(): Promise<void> {
-    return this.#inner.close()
-  }
-  get(ns: Namespace, key: string): Promise<StoredValue | undefined> {
-    return this.#inner.get(ns, key)
-  }
-  entries(ns: Namespace): Promise<Array<[string, StoredValue]>> {
-    return this.#inner.entries(ns)
-  }
   transact<R>(keys: readonly StorageKey[], step: (values: Array<StoredValue | undefined>) => TransactStep<R>): Promise<R> {
-    return this.#inner.transact(keys, (values) => {
+    return this.inner.transact(keys, (values) => {
       const out = step(values)
       if (this.#refuses(out.mutations)) throw this.error
       return out
     })
   }
   write(mutations: readonly Mutation[]): Promise<void> {
-    return this.#refuses(mutations) ? Promise.reject(this.error) : this.#inner.write(mutations)
+    return this.#refuses(mutations) ? Promise.reject(this.error) : this.inner.write(mutations)
   }
   #refuses(mutations: readonly Mutation[]): boolean {
     if (this.refuse === undefined || !mutations.some(this.refuse)) return false

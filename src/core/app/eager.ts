@@ -1,5 +1,5 @@
 /** `task.apply()`: a run here and now through the tracer, retries on the clock; nothing is stored. */
-import { LazyAbort } from '../executor/executor.js'
+import { LazyAbort } from '../executor/lazy-abort.js'
 import type { TaskMessage } from '../model/message.js'
 import { DEFAULT_QUEUE } from '../model/options.js'
 import type { SendOptions } from '../model/options.js'

@@ -19,6 +19,7 @@ import { outsideRuns } from '../task/current-run.js'
 import type { CurrentRun } from '../task/current-run.js'
 import type { HandleJSON } from '../model/context.js'
 import { handleFromJSON } from '../result/result.js'
+import { LazyAbort } from './lazy-abort.js'
 import { RunResults } from './run-results.js'
 import type { TraceInput, TraceReporter } from '../task/tracer.js'
 
@@ -68,35 +69,6 @@ function cancelError(id: string, reason: CancelReason): Error {
       return new WorkerLostError(`The worker is shutting down while task ${id} runs`)
     default:
       return new TaskRevokedError(`Task ${id} was ${reason}`, reason)
-  }
-}
-
-/**
- * An AbortController made on first use: most tasks never look at `self.signal`, and creating a
- * controller per run was a tenth of the inline hot path.
- */
-export class LazyAbort {
-  #controller: AbortController | undefined
-  #reason: unknown
-  #aborted = false
-
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController()
-      if (this.#aborted) this.#controller.abort(this.#reason)
-    }
-    return this.#controller.signal
-  }
-
-  get aborted(): boolean {
-    return this.#aborted
-  }
-
-  abort(reason: unknown): void {
-    if (this.#aborted) return
-    this.#aborted = true
-    this.#reason = reason
-    this.#controller?.abort(reason)
   }
 }
 
