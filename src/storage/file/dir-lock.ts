@@ -8,12 +8,11 @@
  * only if it is still the file that was judged stale, so two processes taking over the same
  * stale lock cannot both win (the loser puts the winner's lock back and sees it held).
  */
-import { closeSync, fstatSync, linkSync, openSync, readFileSync, readdirSync, renameSync } from 'node:fs'
-import type { Stats } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
 import { unlinkQuietly, writeFileDurably } from './durable-io.js'
+import type { FileStats, FileSystem } from './fs.js'
 
 /** Directories this process has open: a pid check cannot tell two handles of one process apart. */
 const ownedHere = new Set<string>()
@@ -37,10 +36,10 @@ interface FoundLock {
   readonly text: string
   /** Undefined when the file is empty or not a lock record. */
   readonly owner: LockOwner | undefined
-  readonly stats: Stats
+  readonly stats: FileStats
 }
 
-export function lockDirectory(dir: string): () => void {
+export function lockDirectory(fs: FileSystem, dir: string): () => void {
   if (ownedHere.has(dir)) {
     throw new StorageError(`The storage directory ${dir} is already open in this process; use one fileStorage per directory`)
   }
@@ -48,31 +47,31 @@ export function lockDirectory(dir: string): () => void {
   const record = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() } satisfies LockOwner)
   const tmp = join(dir, `LOCK.${process.pid}.tmp`)
   try {
-    writeFileDurably(tmp, Buffer.from(record), 'w')
+    writeFileDurably(fs, tmp, Buffer.from(record), 'w')
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      if (create(tmp, path, record)) {
+      if (create(fs, tmp, path, record)) {
         ownedHere.add(dir)
-        removeLeftovers(dir)
+        removeLeftovers(fs, dir)
         return () => {
           ownedHere.delete(dir)
-          unlinkQuietly(path)
+          unlinkQuietly(fs, path)
         }
       }
-      const found = look(path)
+      const found = look(fs, path)
       if (found === undefined) continue // Released meanwhile: try again.
       if (isHeld(found)) throw ownedError(dir, path, found.owner)
-      setAside(path, found)
+      setAside(fs, path, found)
     }
     throw lockError(path, new Error('other processes kept taking it at the same time; try again'))
   } finally {
-    unlinkQuietly(tmp)
+    unlinkQuietly(fs, tmp)
   }
 }
 
 /** Creates `LOCK` holding `record`, atomically; false if it exists. */
-function create(tmp: string, path: string, record: string): boolean {
+function create(fs: FileSystem, tmp: string, path: string, record: string): boolean {
   try {
-    linkSync(tmp, path)
+    fs.linkSync(tmp, path)
     return true
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
@@ -82,7 +81,7 @@ function create(tmp: string, path: string, record: string): boolean {
   // No hard links here (FAT, some network shares): create exclusively, then write. The moment
   // between the two is covered by UNREADABLE_GRACE_MS.
   try {
-    writeFileDurably(path, Buffer.from(record), 'wx')
+    writeFileDurably(fs, path, Buffer.from(record), 'wx')
     return true
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
@@ -91,19 +90,19 @@ function create(tmp: string, path: string, record: string): boolean {
 }
 
 /** The lock file's owner and identity (read through one descriptor), or undefined if it is gone. */
-function look(path: string): FoundLock | undefined {
+function look(fs: FileSystem, path: string): FoundLock | undefined {
   let fd: number
   try {
-    fd = openSync(path, 'r')
+    fd = fs.openSync(path, 'r')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw lockError(path, error)
   }
   try {
-    const text = readFileSync(fd, 'utf8')
-    return { text, owner: parseOwner(text), stats: fstatSync(fd) }
+    const text = fs.readFileSync(fd).toString('utf8')
+    return { text, owner: parseOwner(text), stats: fs.fstatSync(fd) }
   } finally {
-    closeSync(fd)
+    fs.closeSync(fd)
   }
 }
 
@@ -117,40 +116,40 @@ function isHeld({ owner, stats }: FoundLock): boolean {
  * is atomic, so whoever moves the file aside owns that file, and its identity and contents tell
  * which one it was (contents too, as a freed inode number can be reused at once).
  */
-function setAside(path: string, judged: FoundLock): void {
+function setAside(fs: FileSystem, path: string, judged: FoundLock): void {
   const aside = `${path}.${process.pid}.stale`
   try {
-    renameSync(path, aside)
+    fs.renameSync(path, aside)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return // Someone else set it aside first.
     throw lockError(path, error)
   }
-  const moved = look(aside)
+  const moved = look(fs, aside)
   if (moved !== undefined && (moved.stats.ino !== judged.stats.ino || moved.stats.dev !== judged.stats.dev || moved.text !== judged.text)) {
     // A fresh lock of the process that took over first: put it back (unless yet another took
     // `LOCK` meanwhile, in which case that one stands).
     try {
-      linkSync(aside, path)
+      fs.linkSync(aside, path)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
         try {
-          renameSync(aside, path)
+          fs.renameSync(aside, path)
         } catch {
           // `LOCK` was taken meanwhile; the file set aside is removed below.
         }
       }
     }
   }
-  unlinkQuietly(aside)
+  unlinkQuietly(fs, aside)
 }
 
 /** Temp and set-aside files of processes killed while they took the lock. */
-function removeLeftovers(dir: string): void {
-  for (const name of readdirSync(dir)) {
+function removeLeftovers(fs: FileSystem, dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
     const match = /^LOCK\.(\d+)\.(tmp|stale)$/.exec(name)
     if (match === null) continue
     const pid = Number(match[1])
-    if (pid !== process.pid && !isAlive({ pid, host: hostname(), since: '' })) unlinkQuietly(join(dir, name))
+    if (pid !== process.pid && !isAlive({ pid, host: hostname(), since: '' })) unlinkQuietly(fs, join(dir, name))
   }
 }
 

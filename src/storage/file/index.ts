@@ -7,20 +7,19 @@
  * `journal-<generation>.log` (a header frame, then one frame per flush: the list of committed
  * calls, each a list of mutations).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, ftruncateSync, chmodSync } from 'node:fs'
-import { fdatasync as fdatasyncCb } from 'node:fs'
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
 import { Records } from '../records.js'
 import { NAMESPACES } from '../types.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from '../types.js'
 import { lockDirectory } from './dir-lock.js'
-import { fsyncDirectory, readIfExists, unlinkQuietly, writeAll, writeAllSync, writeFileDurably } from './durable-io.js'
+import { closeQuietly, fileError, fsyncDirectory, readIfExists, unlinkQuietly, writeAll, writeAllSync, writeFileDurably } from './durable-io.js'
 import { frame, scanFrames } from './frame.js'
 import { resolveOptions } from './options.js'
 import type { FileStorageOptions, ResolvedOptions } from './options.js'
 
 export type { FileStorageOptions } from './options.js'
+export type { FileStats, FileSystem } from './fs.js'
 
 const FORMAT_VERSION = 1
 
@@ -83,21 +82,21 @@ class FileStorage implements Storage {
 
   async open(): Promise<void> {
     if (this.#open) throw new StorageError(`File storage ${this.#options.dir} is already open`)
-    const { dir } = this.#options
+    const { dir, fs } = this.#options
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 })
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
     } catch (error) {
-      throw new StorageError(`Cannot create the storage directory ${dir}: ${(error as Error).message}`, { cause: error })
+      throw fileError(`Cannot create the storage directory ${dir}`, dir, error)
     }
-    this.#unlock = lockDirectory(dir)
+    this.#unlock = lockDirectory(fs, dir)
     try {
       this.#recover()
     } catch (error) {
       this.#unlock()
       this.#unlock = undefined
-      if (this.#fd >= 0) closeSync(this.#fd)
+      if (this.#fd >= 0) closeQuietly(fs, this.#fd)
       this.#fd = -1
-      throw error
+      throw error instanceof StorageError ? error : fileError(`Cannot open the storage directory ${dir}`, dir, error)
     }
     this.#failure = undefined
     this.#open = true
@@ -107,20 +106,23 @@ class FileStorage implements Storage {
     if (!this.#open) return
     this.#open = false
     if (this.#queue.length > 0 || this.#flushing) await new Promise<void>((done) => this.#idle.push(done))
-    if (this.#fd >= 0) closeSync(this.#fd)
+    if (this.#fd >= 0) closeQuietly(this.#options.fs, this.#fd)
     this.#fd = -1
     this.#unlock?.()
     this.#unlock = undefined
     this.#records = new Records()
   }
 
+  // After a failure the in-memory state holds writes the disk may not: reads are refused too.
   get(ns: Namespace, key: string): Promise<StoredValue | undefined> {
     if (!this.#open) return this.#closed()
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
     return Promise.resolve(this.#records.get(ns, key))
   }
 
   entries(ns: Namespace): Promise<Array<[string, StoredValue]>> {
     if (!this.#open) return this.#closed()
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
     return Promise.resolve(this.#records.entries(ns))
   }
 
@@ -196,21 +198,30 @@ class FileStorage implements Storage {
         try {
           this.#compact()
         } catch (compactError) {
-          return this.#fail([], compactError as Error)
+          return this.#fail([], compactError as Error, 'its snapshot')
         }
       }
       if (this.#queue.length > 0) this.#scheduleFlush()
       else this.#settleIdle()
     }
-    writeAll(this.#fd, buffer, (writeError) => {
+    const { fs } = this.#options
+    writeAll(fs, this.#fd, buffer, (writeError) => {
       if (writeError !== null || this.#options.durability === 'write') return done(writeError)
-      fdatasyncCb(this.#fd, done)
+      fs.fdatasync(this.#fd, done)
     })
   }
 
-  #fail(batch: readonly Pending[], cause: Error): void {
-    // The in-memory state now holds writes the disk does not: refuse everything from here on.
-    this.#failure = new StorageError(`File storage ${this.#options.dir} failed to write its journal: ${cause.message}`, { cause })
+  /**
+   * The disk failed: the in-memory state now holds writes the disk may not, so every write from
+   * here on is refused with the same error until the store is reopened (and reads the disk again).
+   */
+  #fail(batch: readonly Pending[], cause: Error, what = 'its journal'): void {
+    const { dir } = this.#options
+    const failure = fileError(`File storage ${dir} failed to write ${what}`, dir, cause)
+    this.#failure = new StorageError(`${failure.message}; every write is refused until the storage is opened again (restart the app)`, {
+      cause,
+      path: dir,
+    })
     for (const pending of [...batch, ...this.#queue]) pending.reject(this.#failure)
     this.#queue = []
     this.#settleIdle()
@@ -234,17 +245,22 @@ class FileStorage implements Storage {
    * truth (the new journal is empty and removed on open); after it, the new ones are.
    */
   #compact(): void {
-    const { dir } = this.#options
+    const { dir, fs } = this.#options
     const next = this.#generation + 1
     const snapshot = frame(Buffer.from(JSON.stringify(this.#snapshotPayload(next)), 'utf8'))
     const tmp = join(dir, 'snapshot.tmp')
-    writeFileDurably(tmp, snapshot)
+    writeFileDurably(fs, tmp, snapshot)
     const journalFd = this.#createJournal(next)
-    renameSync(tmp, join(dir, 'snapshot'))
-    fsyncDirectory(dir)
-    closeSync(this.#fd)
+    try {
+      fs.renameSync(tmp, join(dir, 'snapshot'))
+      fsyncDirectory(fs, dir)
+    } catch (error) {
+      closeQuietly(fs, journalFd)
+      throw error
+    }
+    closeQuietly(fs, this.#fd)
     this.#fd = journalFd
-    unlinkQuietly(this.#journalPath(this.#generation))
+    unlinkQuietly(fs, this.#journalPath(this.#generation))
     this.#generation = next
     this.#snapshotBytes = snapshot.length
   }
@@ -258,10 +274,16 @@ class FileStorage implements Storage {
     const path = this.#journalPath(generation)
     const header: JournalHeader = { kind: 'journal', version: FORMAT_VERSION, generation }
     const bytes = frame(Buffer.from(JSON.stringify(header), 'utf8'))
-    const fd = openSync(path, 'w', 0o600)
-    writeAllSync(fd, bytes)
-    fsyncSync(fd)
-    fsyncDirectory(this.#options.dir)
+    const { fs } = this.#options
+    const fd = fs.openSync(path, 'w', 0o600)
+    try {
+      writeAllSync(fs, fd, bytes)
+      fs.fsyncSync(fd)
+      fsyncDirectory(fs, this.#options.dir)
+    } catch (error) {
+      closeQuietly(fs, fd)
+      throw error
+    }
     this.#journalBytes = bytes.length
     return fd
   }
@@ -274,7 +296,7 @@ class FileStorage implements Storage {
     this.#generation = 0
     this.#snapshotBytes = 0
     const snapshotPath = join(dir, 'snapshot')
-    const snapshotBytes = readIfExists(snapshotPath)
+    const snapshotBytes = readIfExists(this.#options.fs, snapshotPath)
     if (snapshotBytes !== undefined) {
       const scanned = scanFrames(snapshotBytes, (offset) => this.#corrupt(snapshotPath, offset))
       const snapshot =
@@ -291,16 +313,17 @@ class FileStorage implements Storage {
       }
     }
     // Leftovers of a compaction cut short: journals of other generations and a temp snapshot.
-    for (const name of readdirSync(dir)) {
+    for (const name of this.#options.fs.readdirSync(dir)) {
       const match = /^journal-(\d+)\.log$/.exec(name)
-      if ((match !== null && Number(match[1]) !== this.#generation) || name === 'snapshot.tmp') unlinkQuietly(join(dir, name))
+      if ((match !== null && Number(match[1]) !== this.#generation) || name === 'snapshot.tmp') unlinkQuietly(this.#options.fs, join(dir, name))
     }
     this.#replayJournal()
   }
 
   #replayJournal(): void {
     const path = this.#journalPath(this.#generation)
-    const bytes = readIfExists(path)
+    const { fs } = this.#options
+    const bytes = readIfExists(fs, path)
     if (bytes === undefined || bytes.length === 0) {
       this.#fd = this.#createJournal(this.#generation)
       return
@@ -320,15 +343,15 @@ class FileStorage implements Storage {
       if (!Array.isArray(commits)) this.#corrupt(path, found.offset)
       for (const mutations of commits) this.#records.apply(mutations)
     }
-    this.#fd = openSync(path, 'a', 0o600)
-    chmodSync(path, 0o600)
+    this.#fd = fs.openSync(path, 'a', 0o600)
+    fs.chmodSync(path, 0o600)
     if (scanned.goodLength < bytes.length) {
       this.#options.onWarning(
         `${path}: cut off a torn tail of ${bytes.length - scanned.goodLength} bytes at offset ${scanned.goodLength} ` +
           '(a write the process did not finish before it stopped; no call that had resolved is lost)',
       )
-      ftruncateSync(this.#fd, scanned.goodLength)
-      fsyncSync(this.#fd)
+      fs.ftruncateSync(this.#fd, scanned.goodLength)
+      fs.fsyncSync(this.#fd)
     }
     this.#journalBytes = scanned.goodLength
   }
