@@ -97,6 +97,14 @@ export function faultyFs(dir: string): FaultyFs {
       check('chmodSync', path)
       real.chmodSync(path, mode)
     },
+    readdirSync(path) {
+      check('readdirSync', path)
+      return real.readdirSync(path)
+    },
+    statSync(path) {
+      check('statSync', path)
+      return real.statSync(path)
+    },
     readFileSync(pathOrFd) {
       check('readFileSync', pathOrFd)
       return real.readFileSync(pathOrFd)

@@ -14,7 +14,10 @@ import { NAMESPACES } from '../types.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from '../types.js'
 import { lockDirectory } from './dir-lock.js'
 import { closeQuietly, fileError, fsyncDirectory, readIfExists, unlinkQuietly, writeAll, writeAllSync, writeFileDurably } from './durable-io.js'
-import { frame, scanFrames } from './frame.js'
+import { frame, frameAt, scanFrames } from './frame.js'
+import type { ScannedFrames } from './frame.js'
+import { makePrivateDir } from './private-dir.js'
+import { DamagedFiles } from './repair.js'
 import { resolveOptions } from './options.js'
 import type { FileStorageOptions, ResolvedOptions } from './options.js'
 
@@ -82,13 +85,9 @@ class FileStorage implements Storage {
 
   async open(): Promise<void> {
     if (this.#open) throw new StorageError(`File storage ${this.#options.dir} is already open`)
-    const { dir, fs } = this.#options
-    try {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
-    } catch (error) {
-      throw fileError(`Cannot create the storage directory ${dir}`, dir, error)
-    }
-    this.#unlock = lockDirectory(fs, dir)
+    const { dir, fs, onWarning, takeOverLockFrom } = this.#options
+    makePrivateDir(fs, dir, onWarning)
+    this.#unlock = lockDirectory(dir, { fs, onWarning, takeOverLockFrom })
     try {
       this.#recover()
     } catch (error) {
@@ -272,8 +271,7 @@ class FileStorage implements Storage {
   /** Creates `journal-<generation>.log` holding only its header frame, durably; returns its fd. */
   #createJournal(generation: number): number {
     const path = this.#journalPath(generation)
-    const header: JournalHeader = { kind: 'journal', version: FORMAT_VERSION, generation }
-    const bytes = frame(Buffer.from(JSON.stringify(header), 'utf8'))
+    const bytes = journalHeader(generation)
     const { fs } = this.#options
     const fd = fs.openSync(path, 'w', 0o600)
     try {
@@ -295,71 +293,174 @@ class FileStorage implements Storage {
     this.#records = new Records()
     this.#generation = 0
     this.#snapshotBytes = 0
+    const damaged = new DamagedFiles(this.#options.fs, dir, this.#options.repair, this.#options.onWarning)
+    const journals = this.#journalsOnDisk()
     const snapshotPath = join(dir, 'snapshot')
     const snapshotBytes = readIfExists(this.#options.fs, snapshotPath)
     if (snapshotBytes !== undefined) {
-      const scanned = scanFrames(snapshotBytes, (offset) => this.#corrupt(snapshotPath, offset))
-      const snapshot =
-        scanned.frames.length === 1 && scanned.goodLength === snapshotBytes.length ? parse<SnapshotPayload>(scanned.frames[0]!.payload) : undefined
-      // The snapshot is only ever renamed into place whole, so any damage is corruption.
-      if (snapshot?.kind !== 'snapshot') this.#corrupt(snapshotPath, scanned.goodLength)
-      if (snapshot.version !== FORMAT_VERSION)
-        throw new StorageError(`${snapshotPath} has format version ${String(snapshot.version)}; this celeriac reads version ${FORMAT_VERSION}`)
-      this.#generation = snapshot.generation
-      this.#snapshotBytes = snapshotBytes.length
-      for (const ns of NAMESPACES) {
-        const map = this.#records.map(ns)
-        for (const [key, value] of snapshot.data[ns] ?? []) map.set(key, value)
+      try {
+        const scanned = scanFrames(snapshotBytes, (offset) => this.#corrupt(snapshotPath, offset))
+        const snapshot =
+          scanned.frames.length === 1 && scanned.goodLength === snapshotBytes.length ? parse<SnapshotPayload>(scanned.frames[0]!.payload) : undefined
+        // The snapshot is only ever renamed into place whole, so any damage is corruption.
+        if (snapshot?.kind !== 'snapshot') this.#corrupt(snapshotPath, scanned.goodLength)
+        if (snapshot.version !== FORMAT_VERSION)
+          throw new StorageError(`${snapshotPath} has format version ${String(snapshot.version)}; this celeriac reads version ${FORMAT_VERSION}`)
+        this.#generation = snapshot.generation
+        this.#snapshotBytes = snapshotBytes.length
+        for (const ns of NAMESPACES) {
+          const map = this.#records.map(ns)
+          for (const [key, value] of snapshot.data[ns] ?? []) map.set(key, value)
+        }
+      } catch (error) {
+        if (!(error instanceof StorageError) || error.offset === undefined || !damaged.repairing) throw error
+        // Every journal continues some snapshot: with this one damaged, none of them can be
+        // applied. Repair sets them all aside and starts empty.
+        damaged.found(snapshotPath, `is damaged at byte offset ${error.offset}`, error.offset, [...journals.values()])
+        this.#records = new Records()
+        journals.clear()
       }
     }
-    // Leftovers of a compaction cut short: journals of other generations and a temp snapshot.
-    for (const name of this.#options.fs.readdirSync(dir)) {
-      const match = /^journal-(\d+)\.log$/.exec(name)
-      if ((match !== null && Number(match[1]) !== this.#generation) || name === 'snapshot.tmp') unlinkQuietly(this.#options.fs, join(dir, name))
-    }
-    this.#replayJournal()
+    this.#settleOtherJournals(journals, snapshotBytes !== undefined, damaged)
+    this.#replayJournal(damaged)
   }
 
-  #replayJournal(): void {
+  /** The journals in the directory by generation (and a temp snapshot left by a compaction cut short, removed). */
+  #journalsOnDisk(): Map<number, string> {
+    const { dir, fs } = this.#options
+    const journals = new Map<number, string>()
+    for (const name of fs.readdirSync(dir)) {
+      const match = /^journal-(\d+)\.log$/.exec(name)
+      if (match !== null) journals.set(Number(match[1]), join(dir, name))
+      // Written before the rename that would have made it the snapshot: never the truth yet.
+      if (name === 'snapshot.tmp') unlinkQuietly(fs, join(dir, name))
+    }
+    return journals
+  }
+
+  /**
+   * Journals of other generations than the snapshot's are what a compaction cut short leaves (see
+   * #compact): the previous one once the new snapshot is in place (the snapshot holds all of it),
+   * and the next one, holding at most its header, before. Those are removed; any other is damage
+   * (a journal without its snapshot, or a snapshot from elsewhere), and is refused or set aside.
+   */
+  #settleOtherJournals(journals: Map<number, string>, hasSnapshot: boolean, damaged: DamagedFiles): void {
+    const { fs } = this.#options
+    const generation = this.#generation
+    for (const [other, path] of journals) {
+      if (other === generation) continue
+      journals.delete(other)
+      if (hasSnapshot && other === generation - 1) {
+        unlinkQuietly(fs, path)
+        continue
+      }
+      if (other === generation + 1 && journals.has(generation)) {
+        const bytes = readIfExists(fs, path)
+        if (bytes === undefined || bytes.length <= journalHeader(other).length) {
+          unlinkQuietly(fs, path)
+          continue
+        }
+      }
+      damaged.found(
+        path,
+        hasSnapshot
+          ? `does not belong to the snapshot, which is generation ${generation} (it expects journal-${generation}.log)`
+          : `belongs to generation ${other}, which starts from a snapshot, and the snapshot is missing`,
+      )
+    }
+  }
+
+  /**
+   * Replays the snapshot's journal. A missing journal is a fresh store (generation 0, no snapshot)
+   * or damage. A journal whose header frame is not intact is a journal whose creation was cut
+   * short only if it is no longer than its header (no call can follow it) and starts a fresh store
+   * (a compaction makes the next journal durable before the snapshot that needs it).
+   */
+  #replayJournal(damaged: DamagedFiles): void {
     const path = this.#journalPath(this.#generation)
     const { fs } = this.#options
     const bytes = readIfExists(fs, path)
-    if (bytes === undefined || bytes.length === 0) {
+    const header = journalHeader(this.#generation)
+    if (bytes === undefined) {
+      if (this.#snapshotBytes > 0) damaged.found(path, `is missing: the snapshot (generation ${this.#generation}) is continued by it`)
       this.#fd = this.#createJournal(this.#generation)
       return
     }
-    const scanned = scanFrames(bytes, (offset) => this.#corrupt(path, offset))
-    if (scanned.frames.length === 0) {
-      // Even the header was torn: the journal was being created when the process died.
-      this.#options.onWarning(`${path}: the journal's header was incomplete (a crash while creating it); starting it again`)
+    if (frameAt(bytes, 0) === undefined && bytes.length <= header.length && this.#snapshotBytes === 0) {
+      if (bytes.length > 0) this.#options.onWarning(`${path}: the journal's header was incomplete (a crash while creating it); starting it again`)
       this.#fd = this.#createJournal(this.#generation)
       return
     }
-    const header = parse<JournalHeader>(scanned.frames[0]!.payload)
-    if (header?.kind !== 'journal' || header.generation !== this.#generation) this.#corrupt(path, 0)
-    for (let i = 1; i < scanned.frames.length; i++) {
-      const found = scanned.frames[i]!
-      const commits = parse<Mutation[][]>(found.payload)
-      if (!Array.isArray(commits)) this.#corrupt(path, found.offset)
-      for (const mutations of commits) this.#records.apply(mutations)
+    const { commits, goodLength, damagedAt } = this.#readJournal(path, bytes)
+    if (damagedAt !== undefined) {
+      const intactUpTo = damagedAt === 0 ? 0 : goodLength
+      damaged.found(
+        path,
+        damagedAt === 0
+          ? `is damaged at byte offset 0: its header frame is not an intact header of generation ${this.#generation}`
+          : `is damaged at byte offset ${damagedAt}: intact data follows, so this is not a torn tail and nothing was skipped`,
+        damagedAt,
+      )
+      // Repairing: the file was moved aside whole; its intact frames before the damage are kept.
+      for (const mutations of commits.flat()) this.#records.apply(mutations)
+      if (intactUpTo === 0) this.#fd = this.#createJournal(this.#generation)
+      else {
+        writeFileDurably(fs, path, bytes.subarray(0, intactUpTo))
+        fsyncDirectory(fs, this.#options.dir)
+        this.#fd = fs.openSync(path, 'a', 0o600)
+        this.#journalBytes = intactUpTo
+      }
+      return
     }
+    for (const mutations of commits.flat()) this.#records.apply(mutations)
     this.#fd = fs.openSync(path, 'a', 0o600)
     fs.chmodSync(path, 0o600)
-    if (scanned.goodLength < bytes.length) {
+    if (goodLength < bytes.length) {
       this.#options.onWarning(
-        `${path}: cut off a torn tail of ${bytes.length - scanned.goodLength} bytes at offset ${scanned.goodLength} ` +
+        `${path}: cut off a torn tail of ${bytes.length - goodLength} bytes at offset ${goodLength} ` +
           '(a write the process did not finish before it stopped; no call that had resolved is lost)',
       )
-      fs.ftruncateSync(this.#fd, scanned.goodLength)
+      fs.ftruncateSync(this.#fd, goodLength)
       fs.fsyncSync(this.#fd)
     }
-    this.#journalBytes = scanned.goodLength
+    this.#journalBytes = goodLength
+  }
+
+  /**
+   * The calls of a journal's intact frames, and where its intact data ends: `damagedAt` is where
+   * damage with intact data after it starts (or 0 for a bad header); without it, bytes after
+   * `goodLength` are a torn tail.
+   */
+  #readJournal(path: string, bytes: Buffer): { commits: Mutation[][][]; goodLength: number; damagedAt: number | undefined } {
+    let damagedAt: number | undefined
+    let scanned: ScannedFrames
+    try {
+      scanned = scanFrames(bytes, (offset) => this.#corrupt(path, offset))
+    } catch (error) {
+      if (!(error instanceof StorageError) || error.offset === undefined) throw error
+      damagedAt = error.offset
+      // Up to the damage every frame is intact.
+      scanned = scanFrames(bytes.subarray(0, damagedAt), (offset) => this.#corrupt(path, offset))
+    }
+    const commits: Mutation[][][] = []
+    const frames = scanned.frames
+    const header = frames[0] === undefined ? undefined : parse<JournalHeader>(frames[0].payload)
+    if (header?.kind !== 'journal' || header.generation !== this.#generation) return { commits, goodLength: 0, damagedAt: 0 }
+    for (let i = 1; i < frames.length; i++) {
+      const found = frames[i]!
+      const parsed = parse<Mutation[][]>(found.payload)
+      if (!Array.isArray(parsed)) return { commits, goodLength: found.offset, damagedAt: found.offset }
+      commits.push(parsed)
+    }
+    return { commits, goodLength: damagedAt ?? scanned.goodLength, damagedAt }
   }
 
   #corrupt(path: string, offset: number): never {
     throw new StorageError(
       `${path} is damaged at byte offset ${offset}: intact data follows, so this is not a torn tail and nothing was skipped. ` +
-        'Restore the directory from a backup, or move the file away to start empty',
+        'Restore the directory from a backup, or open it once with fileStorage({ dir, repair: true }) to move the damaged files ' +
+        'into a repair-<time>/ folder inside the directory and keep what is intact',
+      { path, offset },
     )
   }
 
@@ -372,6 +473,12 @@ class FileStorage implements Storage {
   #closed<T>(): Promise<T> {
     return Promise.reject(new StorageError(`File storage ${this.#options.dir} is not open: start the app first (await app.start())`))
   }
+}
+
+/** The header frame of generation's journal. */
+function journalHeader(generation: number): Buffer {
+  const header: JournalHeader = { kind: 'journal', version: FORMAT_VERSION, generation }
+  return frame(Buffer.from(JSON.stringify(header), 'utf8'))
 }
 
 function parse<T>(payload: Buffer): T | undefined {
