@@ -98,6 +98,18 @@ describe('a dying disk stops the writer', () => {
     }
   }
 
+  it('EIO when close() closes the journal: close still releases the directory, and it opens again', async () => {
+    const dir = tempDir()
+    const faulty = faultyFs(dir)
+    const storage = fileStorage({ dir, fs: faulty.fs })
+    await storage.open()
+    await storage.write([put('a', 1)])
+    faulty.arm(({ name, file }) => name === 'closeSync' && journal.test(file), 'EIO')
+    await storage.close()
+    expect(faulty.thrown?.code).toBe('EIO')
+    expect(await (await opened({ dir })).get('results', 'a')).toBe(1)
+  })
+
   it('a failure at open (creating the first journal) is a StorageError with the path and the cause', async () => {
     const dir = tempDir()
     const faulty = faultyFs(dir)

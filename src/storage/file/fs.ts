@@ -34,7 +34,15 @@ export interface FileStats {
 
 /**
  * The file-system calls of file storage, with `node:fs`'s names and meaning (errors are thrown, or
- * passed to the callback, as `node:fs` does: with an errno `code` such as `'ENOSPC'`).
+ * passed to the callback, as `node:fs` does: with an errno `code` such as `'ENOSPC'`). `node:fs`
+ * itself is one; a test replaces the calls it wants to fail.
+ *
+ * @example
+ * import * as fs from 'node:fs'
+ * import { fileStorage } from 'celeriac/node'
+ * // A disk whose every fdatasync fails, to see what the app does then.
+ * const dying = { ...fs, fdatasync: (_fd: number, done: (e: Error) => void) => done(Object.assign(new Error('EIO'), { code: 'EIO' })) }
+ * const storage = fileStorage({ dir: './.jobs', fs: dying })
  */
 export interface FileSystem {
   openSync(path: string, flags: 'r' | 'w' | 'wx' | 'a', mode?: number): number

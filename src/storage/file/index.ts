@@ -3,9 +3,10 @@
  * checksummed frames, with group commit (all calls made while a flush is pending share one
  * write and one fsync). A snapshot plus a fresh journal replaces the old journal when it grows.
  *
- * Files in `dir`: `LOCK` (owner pid), `snapshot` (one frame: the whole state and its generation),
- * `journal-<generation>.log` (a header frame, then one frame per flush: the list of committed
- * calls, each a list of mutations).
+ * Files in `dir`: `LOCK` (owner pid, host and token), `snapshot` (one frame: the whole state and
+ * its generation), `journal-<generation>.log` (a header frame, then one frame per flush: the list
+ * of committed calls, each a list of mutations), and `repair-<time>/` folders holding the damaged
+ * files a `repair: true` open set aside.
  */
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
