@@ -31,9 +31,23 @@ export function inWorker(): boolean {
   return realmApps !== undefined
 }
 
+/**
+ * How many apps every copy of celeriac in this realm has made: a global (the one thing copies
+ * share), so a worker whose task module made its app with another copy (required where the
+ * worker was imported, or bundled apart) can say so rather than "no tasks".
+ */
+const APPS_MADE = Symbol.for('celeriac.appsMade')
+
 /** Called by every app as it is made: kept once the worker loop collects. */
 export function joinRealm(app: TaskSource): void {
   realmApps?.add(app)
+  const realm = globalThis as { [APPS_MADE]?: number }
+  realm[APPS_MADE] = (realm[APPS_MADE] ?? 0) + 1
+}
+
+/** How many apps other copies of celeriac made in this worker. */
+export function appsOfOtherCopies(): number {
+  return ((globalThis as { [APPS_MADE]?: number })[APPS_MADE] ?? 0) - (realmApps?.size ?? 0)
 }
 
 /** The task of a name among the collected apps and the shared registry. */
