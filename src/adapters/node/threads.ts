@@ -33,7 +33,11 @@ export interface ThreadsOptions {
   resourceLimits?: ResourceLimits
   /** Node flags for the workers. @default [] */
   execArgv?: string[]
-  /** Escape hatch: the worker entry script. @default celeriac's own `node-worker` entry */
+  /**
+   * Escape hatch: the worker entry script, for an app that bundles celeriac and emits the
+   * `celeriac/node-worker` entry elsewhere than next to the chunk that holds celeriac.
+   * @default celeriac's own `node-worker` entry, in the module format celeriac was loaded in
+   */
   workerUrl?: URL
 }
 
