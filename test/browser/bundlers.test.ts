@@ -86,7 +86,7 @@ describe.skipIf(missing !== undefined)(`bundled pages in Chromium${missing === u
     }, 120_000)
   }
 
-  it('a page built without its worker (esbuild left the URL as it was; HTTP 404): start() fails at once with a ConfigError naming the URL and the fix, for url and for create', async () => {
+  it('a page built without its worker (esbuild left the URL as it was; HTTP 404): start() fails at once with a ConfigError naming the URL and the fix, for url and for create; a worker whose import is missing is told apart', async () => {
     const dir = tempDir()
     writeFileSync(
       join(dir, 'page.ts'),
@@ -97,10 +97,13 @@ Object.assign(globalThis, {
   outcome: Promise.all([
     attempt(webWorkers({ url: new URL('./worker.js', import.meta.url), size: 2 })),
     attempt(webWorkers({ create: () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }), size: 2 })),
+    attempt(webWorkers({ url: new URL('./broken-worker.js', import.meta.url), size: 1 })),
   ]),
 })
 `,
     )
+    // There, but its import is not: not a bundler's missing file, and not said to be one.
+    writeFileSync(join(dir, 'broken-worker.js'), "import './not-there.js'\n")
     writeFileSync(join(dir, 'index.html'), '<!doctype html><html><body><script type="module" src="./page.js"></script></body></html>')
     // The page's script alone, as esbuild builds it when the worker is not an entry of its own.
     await bundle([join(dir, 'page.ts')], join(dir, 'out'))
@@ -109,7 +112,7 @@ Object.assign(globalThis, {
     try {
       await page.goto(`${server.url}index.html`)
       type Outcome = { name: string; code: string; message: string }
-      const [byUrl, byCreate] = await page.evaluate(() => (globalThis as unknown as { outcome: Promise<[Outcome, Outcome]> }).outcome)
+      const [byUrl, byCreate, broken] = await page.evaluate(() => (globalThis as unknown as { outcome: Promise<[Outcome, Outcome, Outcome]> }).outcome)
       const fix = "create: () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })"
       expect(byUrl).toMatchObject({ name: 'ConfigError', code: 'CONFIG' })
       expect(byUrl!.message).toContain(`the worker script ${server.url}worker.js did not load (HTTP 404)`)
@@ -117,6 +120,40 @@ Object.assign(globalThis, {
       expect(byCreate).toMatchObject({ name: 'ConfigError', code: 'CONFIG' })
       expect(byCreate!.message).toContain('the worker made by create() did not load its script')
       expect(byCreate!.message).toContain(fix)
+      expect(broken).toMatchObject({ name: 'ConfigError', code: 'CONFIG' })
+      expect(broken!.message).toContain(`the worker script ${server.url}broken-worker.js is there, but it or a module it imports failed to load`)
+    } finally {
+      await page.close()
+      await server.close()
+    }
+  }, 60_000)
+
+  it("Vite given url: new URL('./worker.js') turns the unbuilt worker.ts into an asset: start() fails saying it is not JavaScript, and the fix", async () => {
+    const dir = tempDir()
+    writeFileSync(
+      join(dir, 'page.ts'),
+      `import { Celeriac, webWorkers } from ${JSON.stringify(source)}
+const app = new Celeriac({ executor: webWorkers({ url: new URL('./worker.js', import.meta.url), size: 1 }) })
+Object.assign(globalThis, { outcome: app.start().then(() => ({ started: true }), (error) => ({ name: error.name, message: error.message })) })
+`,
+    )
+    writeFileSync(join(dir, 'worker.ts'), `import { serveWorker } from ${JSON.stringify(source)}\nvoid serveWorker(async () => undefined)\n`)
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><html><body><script type="module" src="./page.js"></script></body></html>')
+    const out = join(dir, 'out')
+    await vite({
+      root: dir,
+      logLevel: 'silent',
+      configFile: false,
+      build: { outDir: out, target: 'es2022', rollupOptions: { input: join(dir, 'page.ts'), output: { entryFileNames: '[name].js' } } },
+    })
+    const server = await serve([out, dir])
+    const page = await browser.newPage()
+    try {
+      await page.goto(`${server.url}index.html`)
+      const outcome = await page.evaluate(() => (globalThis as unknown as { outcome: Promise<{ name: string; message: string }> }).outcome)
+      expect(outcome.name).toBe('ConfigError')
+      expect(outcome.message).toMatch(/did not load \(it is served as [^,]+, not JavaScript\); a bundler left its URL unrewritten or did not emit it/)
+      expect(outcome.message).toContain("create: () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })")
     } finally {
       await page.close()
       await server.close()

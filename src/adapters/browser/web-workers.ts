@@ -112,12 +112,16 @@ async function whyNotLoaded(url: URL | undefined): Promise<string> {
     return `the worker made by create() did not load its script (not found, or not a JavaScript module): check that the bundler emitted the file given to new Worker(...). ${fix}`
   }
   const shown = url.href.length > 120 ? `${url.href.slice(0, 100)}…` : url.href
-  let status: string
+  let response: Response
   try {
-    const response = await fetch(url)
-    status = response.ok ? `it is served as ${response.headers.get('content-type') ?? 'no content type'}, not JavaScript` : `HTTP ${response.status}`
+    response = await fetch(url)
   } catch {
-    status = 'it could not be fetched'
+    return `the worker script ${shown} did not load (it could not be fetched): ${fix}`
   }
+  const type = response.headers.get('content-type') ?? 'no content type'
+  if (response.ok && /javascript|ecmascript/i.test(type)) {
+    return `the worker script ${shown} is there, but it or a module it imports failed to load or parse (see the browser's console)`
+  }
+  const status = response.ok ? `it is served as ${type}, not JavaScript` : `HTTP ${response.status}`
   return `the worker script ${shown} did not load (${status}); a bundler left its URL unrewritten or did not emit it: ${fix}`
 }
