@@ -4,7 +4,8 @@
  * as an instance of its class, for one of celeriac's classes and a registered class of the app's
  * own; once as one build (the worker entry `celeriac/node-worker` next to the app's chunks, found
  * by default) and once as two builds minified apart (the app; the task module with the worker
- * entry). A bundle that left the worker entry out fails start() at once, naming the file.
+ * entry). A bundle that left the worker entry out, or a `workerUrl` at nothing, fails start() at
+ * once, naming the file.
  * Builds dist/ first if it is missing (CI builds before testing); the bundles go to a temp dir.
  */
 import { execFileSync } from 'node:child_process'
@@ -14,6 +15,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'tsup'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Celeriac, ConfigError } from '../../src/index.js'
+import { threads } from '../../src/node.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -168,4 +171,17 @@ describe('a minified tsup bundle of an app using threads()', () => {
     expect(startFailed!.message).toContain(join(out, 'node-worker.js'))
     expect(startFailed!.message).toContain('celeriac/node-worker')
   }, 60_000)
+
+  it('threads({ workerUrl }) at a file that is not there: start() fails at once with a ConfigError naming the path', async () => {
+    const workerUrl = new URL('file:///nonexistent/celeriac/node-worker.js')
+    const app = new Celeriac({ executor: threads({ module: new URL('./tasks.js', workerUrl), workerUrl, size: 1 }) })
+    const error = await app.start().then(
+      () => expect.unreachable('start() should have failed'),
+      (e: unknown) => e as Error,
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error.message).toBe(
+      "threads({ workerUrl }): the worker entry /nonexistent/celeriac/node-worker.js does not exist; point workerUrl at the built 'celeriac/node-worker' entry",
+    )
+  })
 })
