@@ -5,7 +5,7 @@ trackRunsAcrossAwaits()
 
 export * from './index.js'
 export { shutdownOnSignals } from './adapters/node/shutdown.js'
-export type { ShutdownOptions, StoppableApp } from './adapters/node/shutdown.js'
+export type { ShutdownOptions } from './adapters/node/shutdown.js'
 export { threads } from './adapters/node/threads.js'
 export type { ThreadsOptions } from './adapters/node/threads.js'
 export { fileStorage } from './storage/file/index.js'

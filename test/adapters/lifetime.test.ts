@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { Celeriac, WorkerLostError, states } from '../../src/index.js'
+import { Celeriac, ConfigError, WorkerLostError, states } from '../../src/index.js'
 import type { ResultRecord, TaskMessage } from '../../src/core/model/message.js'
-import { fileStorage } from '../../src/node.js'
+import { fileStorage, shutdownOnSignals } from '../../src/node.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/lifetime-app.ts', import.meta.url))
 /** Bounds one test: a few child processes starting through tsx on a loaded machine. */
@@ -74,7 +74,9 @@ function launch(scenario: string, options: { dir?: string; keepAlive?: false } =
       new Promise<void>((resolve, reject) => {
         if (lines.includes(line)) return resolve()
         watchers.push({ line, resolve })
-        void exit.then((code) => reject(new Error(`the child exited (${String(code)}) before printing '${line}'; it printed ${JSON.stringify(lines)}\n${stderr}`)))
+        void exit.then((code) =>
+          reject(new Error(`the child exited (${String(code)}) before printing '${line}'; it printed ${JSON.stringify(lines)}\n${stderr}`)),
+        )
       }),
     send: (line) => child.stdin.write(`${line}\n`),
     signal: (signal) => child.kill(signal),
@@ -174,11 +176,7 @@ describe('shutdownOnSignals', () => {
       // Celery's SIGINT handler ends a warm shutdown with EX_FAILURE (1); SIGTERM with 0.
       expect(await child.exit).toBe(1)
       const after = child.lines.slice(child.lines.indexOf('turns done') + 1)
-      expect(after).toEqual([
-        'celeriac: warm shutdown (SIGINT): waiting for running tasks; SIGINT again to exit at once',
-        'finished a',
-        'exit 1',
-      ])
+      expect(after).toEqual(['celeriac: warm shutdown (SIGINT): waiting for running tasks; SIGINT again to exit at once', 'finished a', 'exit 1'])
       expect(readdirSync(dir)).not.toContain('LOCK')
       const { results, messages } = await readStorage(dir)
       expect(results.get('running')?.state).toBe(states.SUCCESS)
@@ -248,4 +246,10 @@ describe('shutdownOnSignals', () => {
     },
     BOUND,
   )
+})
+
+it('shutdownOnSignals refuses bad options with a ConfigError naming them', () => {
+  expect(() => shutdownOnSignals(new Celeriac(), { signals: [] })).toThrow(/signals/)
+  expect(() => shutdownOnSignals(new Celeriac(), { timeout: -1 })).toThrow(ConfigError)
+  expect(() => shutdownOnSignals(new Celeriac(), { timeout: Number.NaN })).toThrow(/timeout/)
 })

@@ -3,12 +3,8 @@
  * warm shutdown (stop taking work, let running tasks finish, close storage, exit), a second
  * one during it is a cold shutdown (exit at once; durable storage recovers as after a crash).
  */
+import type { Celeriac } from '../../core/app/app.js'
 import { ConfigError } from '../../core/model/errors.js'
-
-/** What {@link shutdownOnSignals} needs of an app: `Celeriac` has it. */
-export interface StoppableApp {
-  stop(options?: { timeout?: number }): Promise<void>
-}
 
 /** Options of {@link shutdownOnSignals}. */
 export interface ShutdownOptions {
@@ -43,7 +39,7 @@ export interface ShutdownOptions {
  * await app.start() // runs until stopped
  * shutdownOnSignals(app, { timeout: 30_000 })
  */
-export function shutdownOnSignals(app: StoppableApp, options: ShutdownOptions = {}): () => void {
+export function shutdownOnSignals(app: Pick<Celeriac, 'stop'>, options: ShutdownOptions = {}): () => void {
   const signals = options.signals ?? ['SIGINT', 'SIGTERM']
   if (!Array.isArray(signals) || signals.length === 0) {
     throw new ConfigError("shutdownOnSignals: signals must be a non-empty list of signal names, e.g. ['SIGINT', 'SIGTERM']")

@@ -129,7 +129,8 @@ export function resolveConfig(config: Config, base: ResolvedConfig | undefined):
   if (config.consume !== undefined && typeof config.consume !== 'boolean' && config.consume !== 'leader') {
     throw new ConfigError(`consume must be true, false or 'leader', got ${String(config.consume)}`)
   }
-  if (config.keepAlive !== undefined && typeof config.keepAlive !== 'boolean') throw new ConfigError(`keepAlive must be true or false, got ${String(config.keepAlive)}`)
+  if (config.keepAlive !== undefined && typeof config.keepAlive !== 'boolean')
+    throw new ConfigError(`keepAlive must be true or false, got ${String(config.keepAlive)}`)
   for (const cls of config.errors ?? []) registerErrorClass(cls)
   if (config.random !== undefined && typeof config.random !== 'function') throw new ConfigError('random must be a function returning [0, 1)')
   return {
