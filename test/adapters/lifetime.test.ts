@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { Celeriac, ConfigError, WorkerLostError, states } from '../../src/index.js'
 import type { ResultRecord, TaskMessage } from '../../src/core/model/message.js'
-import { fileStorage, shutdownOnSignals } from '../../src/node.js'
+import { fileStorage, shutdownOnSignals, threads } from '../../src/node.js'
+import { RELEASE_CHANNEL, defineLifetimeTasks } from './fixtures/lifetime-tasks.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/lifetime-app.ts', import.meta.url))
 /** Bounds one test: a few child processes starting through tsx on a loaded machine. */
@@ -163,6 +164,43 @@ describe('keepAlive', () => {
     BOUND,
   )
 })
+
+it(
+  'warm shutdown: runs a worker holds but has not started stay queued, as a Celery worker leaves prefetched messages unacked',
+  async () => {
+    const dir = storageDir()
+    const module = new URL('./fixtures/lifetime-tasks.ts', import.meta.url)
+    const app = new Celeriac({ name: 'lifetime', storage: fileStorage({ dir }), executor: threads({ module, size: 1, prefetch: 4 }), keepAlive: false })
+    const { add, untilReleased } = defineLifetimeTasks(app)
+    await app.start()
+    await untilReleased.applyAsync(['a'], { taskId: 'running' })
+    for (let i = 0; i < 3; i++) await add.applyAsync([i, i], { taskId: `queued-${i}` })
+    // The worker holds the three behind the running one (prefetch 4).
+    for (let turn = 0; (await app.inspect.reserved()).length < 3; turn++) {
+      expect(turn).toBeLessThan(10_000)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect((await app.inspect.active()).map((t) => t.id)).toEqual(['running'])
+    const stopped = app.stop()
+    const release = new BroadcastChannel(RELEASE_CHANNEL)
+    release.postMessage('go')
+    release.close()
+    await stopped
+    const { results, messages } = await readStorage(dir)
+    expect(results.get('running')?.state).toBe(states.SUCCESS)
+    for (let i = 0; i < 3; i++) {
+      expect(results.has(`queued-${i}`)).toBe(false)
+      expect(messages.get(`queued-${i}`)?.leased).toBe(false)
+    }
+    const next = await nextStart(dir)
+    try {
+      await queuedRanAfterwards(next)
+    } finally {
+      await next.stop()
+    }
+  },
+  BOUND,
+)
 
 describe('shutdownOnSignals', () => {
   it(

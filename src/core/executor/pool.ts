@@ -288,7 +288,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
           return
         case 'cancel': {
           const slot = owner.get(message.id)
-          if (slot !== undefined && message.reason === 'revoked' && !slot.started.has(message.id)) {
+          if (slot !== undefined && (message.reason === 'revoked' || message.reason === 'shutdown') && !slot.started.has(message.id)) {
             // Held, not started: the worker drops it.
             release(slot, message.id)
             send(slot, message)
