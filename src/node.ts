@@ -1,9 +1,11 @@
-/** `celeriac/node`: the core plus what needs Node: file storage and the worker_threads executor. */
+/** `celeriac/node`: the core plus what needs Node: file storage, the worker_threads executor, shutdown on signals. */
 import { trackRunsAcrossAwaits } from './adapters/node/async-context.js'
 
 trackRunsAcrossAwaits()
 
 export * from './index.js'
+export { shutdownOnSignals } from './adapters/node/shutdown.js'
+export type { ShutdownOptions } from './adapters/node/shutdown.js'
 export { threads } from './adapters/node/threads.js'
 export type { ThreadsOptions } from './adapters/node/threads.js'
 export { fileStorage } from './storage/file/index.js'

@@ -16,6 +16,8 @@ async function setup() {
   const posts: ToWorker[] = []
   const received: FromRuntime[] = []
   const later: Array<() => void> = []
+  /** What the pool said about the worker holding the host (Node's ref/unref). */
+  const holds: boolean[] = []
   let events: PoolWorkerEvents | undefined
   const pool = poolExecutor({
     name: 'test pool',
@@ -27,7 +29,7 @@ async function setup() {
     spawn(e) {
       events = e
       queueMicrotask(() => e.message({ type: 'ready', tasks: [{ name: 't.add', profile: {} as never }] }))
-      return { post: (batch) => posts.push(batch), terminate: () => undefined }
+      return { post: (batch) => posts.push(batch), terminate: () => undefined, hold: (held) => holds.push(held) }
     },
   })
   await pool.start({ receive: (m) => received.push(m), lookup: () => undefined })
@@ -35,7 +37,7 @@ async function setup() {
   const runAfterArrivals = (): void => {
     for (const fn of later.splice(0)) fn()
   }
-  return { pool, posts, received, events: events!, tick, runAfterArrivals }
+  return { pool, posts, received, holds, events: events!, tick, runAfterArrivals }
 }
 
 const runIds = (batch: ToWorker): string[] => batch.flatMap((m) => (m.type === 'run' ? m.jobs.map((j) => j.message.id) : []))
@@ -77,6 +79,23 @@ describe('the pool', () => {
     expect(t.posts[1]!.map((m) => m.type)).toEqual(['run', 'cancel'])
     t.runAfterArrivals()
     expect(t.posts).toHaveLength(2)
+  })
+
+  it('lets an idle worker not hold the host: held from its first run to the end of its last', async () => {
+    const t = await setup()
+    // Ready with nothing to do: the app's keepAlive alone decides whether the process stays up.
+    expect(t.holds).toEqual([false])
+    t.pool.post({ type: 'run', jobs: [job('a')] })
+    t.pool.post({ type: 'run', jobs: [job('b')] })
+    expect(t.holds).toEqual([false, true])
+    t.events.message([{ type: 'outcome', id: 'a', hooks: false, outcome: { type: 'success', value: 1 } }])
+    expect(t.holds).toEqual([false, true])
+    t.events.message([{ type: 'started', id: 'b' }])
+    t.events.message([{ type: 'outcome', id: 'b', hooks: true, outcome: { type: 'success', value: 1 } }])
+    // Its hooks still run: still held.
+    expect(t.holds).toEqual([false, true])
+    t.events.message([{ type: 'finished', id: 'b' }])
+    expect(t.holds).toEqual([false, true, false])
   })
 
   it('treats a worker as idle again once its runs are done', async () => {

@@ -84,6 +84,7 @@ export function threads(options: ThreadsOptions): Executor & { readonly workers:
         terminate: async () => {
           await worker.terminate()
         },
+        hold: (held) => (held ? worker.ref() : worker.unref()),
       }
     },
   })

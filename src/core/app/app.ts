@@ -23,7 +23,7 @@ import type { AsyncResult, EagerResult, ResultSource } from '../result/result.js
 import { encodeFresh } from '../serializer/encode.js'
 import { inWorker, joinRealm, sharedRegistry } from '../task/registry.js'
 import type { RunContext, Task, TaskOwner } from '../task/task.js'
-import { resolveConfig } from './config.js'
+import { keepsAlive, resolveConfig } from './config.js'
 import type { Config, ResolvedConfig } from './config.js'
 import { Control, Inspect } from './control.js'
 import { createTask } from './define-task.js'
@@ -68,6 +68,8 @@ export class Celeriac implements Sender, TaskOwner {
   #env: ExpandEnv | undefined
   #lifecycle: Lifecycle = 'new'
   #leadership: Leadership | undefined
+  /** Lets the process exit again (`keepAlive`): set from start() until stop(). */
+  #releaseHold: (() => void) | undefined
 
   constructor(config: Config = {}) {
     this.#config = resolveConfig(config, undefined)
@@ -150,7 +152,14 @@ export class Celeriac implements Sender, TaskOwner {
     return [...names].sort()
   }
 
-  /** Opens storage, recovers queued work, starts the executor and consuming. */
+  /**
+   * Opens storage, recovers queued work, starts the executor and consuming. From here until
+   * `stop()` a consuming app keeps a Node process running, as a server does (`keepAlive`).
+   *
+   * @example
+   * await app.start()
+   * process.once('SIGTERM', () => void app.stop()) // or shutdownOnSignals(app) from celeriac/node
+   */
   async start(): Promise<void> {
     if (this.#lifecycle !== 'new') throw new ConfigError(`app.start() was already called (the app is ${this.#lifecycle})`)
     this.#lifecycle = 'starting'
@@ -182,6 +191,7 @@ export class Celeriac implements Sender, TaskOwner {
     }
     this.#engine = engine
     this.#lifecycle = 'started'
+    if (keepsAlive(c)) this.#releaseHold = c.clock.hold?.()
     startedLast(this)
     if (c.consume === 'leader') {
       this.#leadership = seekLeadership(`celeriac:${this.name}:leader`, () => {
@@ -199,7 +209,11 @@ export class Celeriac implements Sender, TaskOwner {
 
   /**
    * Stops consuming, waits for running tasks (warm shutdown) up to `timeout` ms of real time,
-   * then closes the executor and storage.
+   * then closes the executor and storage, and lets the process exit (`keepAlive`). Queued tasks
+   * stay queued in durable storage for the next start.
+   *
+   * @example
+   * await app.stop({ timeout: 30_000 })
    */
   async stop(options: { timeout?: number } = {}): Promise<void> {
     if (this.#lifecycle !== 'started') return
@@ -209,6 +223,8 @@ export class Celeriac implements Sender, TaskOwner {
     } finally {
       this.#lifecycle = 'stopped'
       this.#engine = undefined
+      this.#releaseHold?.()
+      this.#releaseHold = undefined
       this.#leadership?.abort.abort()
       this.#leadership?.release?.()
       this.#leadership = undefined

@@ -38,6 +38,18 @@ export interface Config {
    * @default true
    */
   consume?: boolean | 'leader'
+  /**
+   * Keep the process running from `start()` until `stop()`, as a server does, even with nothing
+   * queued: a Node process with a consuming app does not exit when its main module ends.
+   * `false` lets it exit once nothing is left to do (no task running or due, no worker busy),
+   * as a script would. Needs a clock that can hold the host (the system clock can; the virtual
+   * clock never holds). In a page it changes nothing.
+   * @default true when the app consumes (`consume: true` or `'leader'`), false for a producer
+   * @example
+   * // a CLI that drains its queue and ends, without stop()
+   * new Celeriac({ storage: fileStorage({ dir }), keepAlive: false })
+   */
+  keepAlive?: boolean
   /** Error classes that should arrive as themselves in results and across workers. */
   errors?: readonly ErrorClass[]
   /** Random source in [0, 1) for retry jitter; seed it in tests. @default Math.random */
@@ -82,6 +94,8 @@ export interface ResolvedConfig {
   resultExpires: number
   taskDefaults: TaskOptions
   consume: boolean | 'leader'
+  /** Undefined: whether the app consumes (see {@link keepsAlive}). */
+  keepAlive: boolean | undefined
   random: () => number
   network: Network
 }
@@ -115,6 +129,8 @@ export function resolveConfig(config: Config, base: ResolvedConfig | undefined):
   if (config.consume !== undefined && typeof config.consume !== 'boolean' && config.consume !== 'leader') {
     throw new ConfigError(`consume must be true, false or 'leader', got ${String(config.consume)}`)
   }
+  if (config.keepAlive !== undefined && typeof config.keepAlive !== 'boolean')
+    throw new ConfigError(`keepAlive must be true or false, got ${String(config.keepAlive)}`)
   for (const cls of config.errors ?? []) registerErrorClass(cls)
   if (config.random !== undefined && typeof config.random !== 'function') throw new ConfigError('random must be a function returning [0, 1)')
   return {
@@ -128,9 +144,15 @@ export function resolveConfig(config: Config, base: ResolvedConfig | undefined):
     resultExpires: config.resultExpires ?? base?.resultExpires ?? DEFAULT_RESULT_EXPIRES,
     taskDefaults: withDefined(base?.taskDefaults ?? {}, config.taskDefaults ?? {}),
     consume: config.consume ?? base?.consume ?? true,
+    keepAlive: config.keepAlive ?? base?.keepAlive,
     random: config.random ?? base?.random ?? Math.random,
     network: config.network ?? base?.network ?? defaultNetwork(),
   }
+}
+
+/** Whether a started app holds the process open: `keepAlive`, by default whether it consumes. */
+export function keepsAlive(config: ResolvedConfig): boolean {
+  return config.keepAlive ?? config.consume !== false
 }
 
 /** `base` with the options of `over` that are set: one given as `undefined` keeps the earlier default. */

@@ -135,6 +135,16 @@ export class Engine implements ResultSource {
     const state = this.#state
     state.consuming = false
     state.scheduler.close()
+    // Held by a worker (prefetch), not started: nothing of it is stored, so it stays queued for
+    // the next start, as a Celery worker's warm shutdown leaves its prefetched messages unacked.
+    // Inline, a run taken is one about to start in this tick: it runs.
+    if (state.executor.reportsStart)
+      for (const run of [...state.running.values()]) {
+        if (run.started || run.settled) continue
+        run.settled = true
+        state.executor.post({ type: 'cancel', id: run.message.id, reason: 'shutdown' })
+        this.#runs.release(run)
+      }
     if (state.running.size > 0) {
       const idle = state.whenIdle()
       if (timeout === undefined) await idle

@@ -18,6 +18,11 @@ interface PoolWorker {
   post(batch: ToWorker): void
   /** Ends the worker now (a busy loop included). */
   terminate(): Promise<void> | void
+  /**
+   * Whether the worker keeps the host running (Node: `ref`/`unref`). A worker holds it while it
+   * starts and while it has runs; an idle one does not, so only the app's `keepAlive` decides.
+   */
+  hold?(held: boolean): void
 }
 
 /** Callbacks a spawned worker reports to. */
@@ -158,6 +163,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
               slot.ready = true
               started = true
               slots.add(slot)
+              if (slot.jobs.size === 0) slot.worker.hold?.(false)
               resolve(slot)
               drainBacklog()
             } else {
@@ -200,7 +206,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
   }
 
   const release = (slot: Slot, id: string): void => {
-    slot.jobs.delete(id)
+    if (slot.jobs.delete(id) && slot.jobs.size === 0 && !slot.gone) slot.worker.hold?.(false)
     slot.started.delete(id)
     if (slot.awaiting.size > 0) for (const [key, task] of slot.awaiting) if (task === id) slot.awaiting.delete(key)
     owner.delete(id)
@@ -224,6 +230,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       return
     }
     const idle = slot.jobs.size === 0
+    if (idle) slot.worker.hold?.(true)
     slot.jobs.set(job.message.id, job)
     owner.set(job.message.id, slot)
     // A worker that holds runs has its next one to go on with: this one can wait for the others
@@ -281,7 +288,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
           return
         case 'cancel': {
           const slot = owner.get(message.id)
-          if (slot !== undefined && message.reason === 'revoked' && !slot.started.has(message.id)) {
+          if (slot !== undefined && (message.reason === 'revoked' || message.reason === 'shutdown') && !slot.started.has(message.id)) {
             // Held, not started: the worker drops it.
             release(slot, message.id)
             send(slot, message)

@@ -18,6 +18,12 @@ export interface Clock {
    * virtual clock's `advance` does). Returns a function that detaches it.
    */
   attach?(participant: ClockParticipant): () => void
+  /**
+   * Keeps the host running (a Node process does not exit) until the returned function is
+   * called: how a consuming app stays up like a server between `start()` and `stop()` with
+   * nothing to do. Optional: a clock without it (the virtual one) holds nothing.
+   */
+  hold?(): () => void
 }
 
 /** Options of {@link Clock.setTimer}. */
@@ -66,6 +72,11 @@ export function systemClock(): Clock {
     },
     clearTimer(handle) {
       if (handle instanceof SystemTimer && handle.id !== undefined) clearTimeout(handle.id)
+    },
+    hold() {
+      // A ref'd timer that never fires is what keeps Node's event loop alive; in a page it is inert.
+      const id = setInterval(() => undefined, MAX_TIMEOUT)
+      return () => clearInterval(id)
     },
   }
 }
