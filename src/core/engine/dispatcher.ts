@@ -29,7 +29,7 @@ export class Dispatcher {
   pump(): void {
     const state = this.#state
     state.pumpScheduled = false
-    if (!state.consuming) return state.checkWaiters()
+    if (!state.consuming || state.recovering) return state.checkWaiters()
     const gates = this.#gates
     const scheduler = state.scheduler
     const now = state.clock.now()

@@ -124,6 +124,11 @@ export class EngineState {
   /** The last sequence number given (FIFO order among equal priorities). */
   seq = 0
   consuming: boolean
+  /**
+   * True while consuming starts (executor start and recovery): messages are scheduled but none is
+   * dispatched, so recovery never sees a run of this engine as one a crash left behind.
+   */
+  recovering = false
   closed = false
   #idleWaiters: Array<() => void> = []
   #quietWaiters: Array<() => void> = []
