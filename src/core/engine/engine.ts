@@ -201,7 +201,9 @@ export class Engine implements ResultSource {
     switch (message.type) {
       case 'started': {
         const run = this.#state.running.get(message.id)
-        if (run !== undefined && !run.settled && !run.started) this.#starts.startSoon(run)
+        if (run === undefined || run.settled) return
+        if (message.onArrival === true) this.#starts.startUnrecorded(run)
+        else if (!run.started || run.unrecorded) this.#starts.startSoon(run)
         return
       }
       case 'state':
