@@ -29,7 +29,7 @@ export class Dispatcher {
   pump(): void {
     const state = this.#state
     state.pumpScheduled = false
-    if (!state.consuming) return state.checkWaiters()
+    if (!state.consuming || state.recovering) return state.checkWaiters()
     const gates = this.#gates
     const scheduler = state.scheduler
     const now = state.clock.now()
@@ -113,9 +113,11 @@ export class Dispatcher {
   #dispatch(runs: readonly Running[]): void {
     const jobs = []
     const hostname = this.#state.config.hostname
+    // Durable or shared storage leases a run when it starts: a worker must say when (RunJob.recordStart).
+    const recordStart = !this.#state.volatile
     for (let i = 0; i < runs.length; i++) {
       const run = runs[i]!
-      if (!run.settled) jobs.push({ message: run.message, hostname })
+      if (!run.settled) jobs.push({ message: run.message, hostname, recordStart })
     }
     if (jobs.length > 0) this.#state.executor.post({ type: 'run', jobs })
   }

@@ -111,23 +111,37 @@ export class Engine implements ResultSource {
     if (state.consuming || state.closed) return
     state.consuming = true
     await this.#startConsuming()
-    state.schedulePump()
   }
 
+  /**
+   * Starts the executor and recovers, with dispatch held until recovery is over: a message sent
+   * meanwhile (`await app.start()` then `delay()`, a leader that takes over) is scheduled by its
+   * send and may also be read by recovery, so the two copies are made one before anything runs;
+   * had it run first, recovery would find it queued (and run it again) or leased (and fail it as
+   * lost while it runs).
+   */
   async #startConsuming(): Promise<void> {
-    const { executor, config } = this.#state
-    // The executor starts first: recovery may already dispatch (errbacks and chord bodies of
-    // tasks lost in a crash), and a run posted to an executor not yet started would be lost.
-    await executor.start({
-      receive: (message) => this.#receive(message),
-      lookup: (name) => config.lookup(name),
-    })
+    const state = this.#state
+    const { executor, config } = state
+    state.recovering = true
     try {
-      await this.#recovery.recover()
-    } catch (error) {
-      await executor.stop().catch(() => undefined)
-      throw error
+      // The executor starts first: recovery sends errbacks and chord bodies of tasks lost in a
+      // crash, which run once the hold is lifted.
+      await executor.start({
+        receive: (message) => this.#receive(message),
+        lookup: (name) => config.lookup(name),
+      })
+      try {
+        await this.#recovery.recover()
+      } catch (error) {
+        await executor.stop().catch(() => undefined)
+        throw error
+      }
+      state.scheduler.dedupe()
+    } finally {
+      state.recovering = false
     }
+    state.schedulePump()
   }
 
   /** Stops consuming, waits for running tasks (up to `timeout`), closes executor and storage. */
@@ -197,7 +211,9 @@ export class Engine implements ResultSource {
     switch (message.type) {
       case 'started': {
         const run = this.#state.running.get(message.id)
-        if (run !== undefined && !run.settled && !run.started) this.#starts.startSoon(run)
+        if (run === undefined || run.settled) return
+        if (message.onArrival === true) this.#starts.startUnrecorded(run)
+        else if (!run.started || run.unrecorded) this.#starts.startSoon(run)
         return
       }
       case 'state':

@@ -41,10 +41,25 @@ export class Starts {
    * its STARTED record always comes before what follows it.
    */
   startSoon(run: Running): void {
-    run.started = true
-    run.startedAt = this.#state.clock.now()
+    if (!run.unrecorded) {
+      run.started = true
+      run.startedAt = this.#state.clock.now()
+    }
     this.#starting.push(run)
     if (this.#starting.length === 1) microtask(this.startNow)
+  }
+
+  /**
+   * A run sent to an idle worker counts as started now (its limits are armed from now), but it
+   * is recorded (leased, STARTED) only when the worker says it began (`startSoon`): a lease must
+   * cover only a run that began, and a worker may be slow to take it up.
+   */
+  startUnrecorded(run: Running): void {
+    if (run.started) return
+    run.started = true
+    run.unrecorded = true
+    run.startedAt = this.#state.clock.now()
+    this.#armLimits(run)
   }
 
   /** Marks the runs reported started in this tick now (see {@link startSoon}). */
@@ -63,8 +78,10 @@ export class Starts {
     const records: Array<ResultRecord | undefined> | undefined = state.volatile ? undefined : new Array<ResultRecord | undefined>(runs.length)
     for (let i = 0; i < runs.length; i++) {
       const run = runs[i]!
-      run.started = true
-      run.startedAt = now
+      if (!run.unrecorded) {
+        run.started = true
+        run.startedAt = now
+      }
       if (records === undefined) continue
       const { message } = run
       // The message stays, leased, until the run ends: after a crash recovery runs an acksLate
@@ -85,7 +102,9 @@ export class Starts {
         // (the outcome's events wait for its own, later, commit).
         if (started) state.events.emit('task-started', state.eventBase(run.message))
         if (run.settled) continue
-        this.#armLimits(run)
+        // Counted started at its arrival: its limits run from then.
+        if (run.unrecorded) run.unrecorded = false
+        else this.#armLimits(run)
         // The record just stored, now: reading it back could deliver it after a later update of
         // the task (its progress), and progress() would see the state go backwards.
         const record = records?.[i]

@@ -53,6 +53,11 @@ export interface Running {
   startedAt: number
   /** Whether it really started (a prefetching executor may hold it first). */
   started: boolean
+  /**
+   * Counted started when it was sent to an idle worker (limits armed), but not recorded yet: its
+   * lease and STARTED record wait for the worker's word that it began (RunJob.recordStart).
+   */
+  unrecorded: boolean
   settled: boolean
   parked: number
   hooks: boolean
@@ -78,6 +83,7 @@ export function newRun(message: TaskMessage, now: number): Running {
     message,
     startedAt: now,
     started: false,
+    unrecorded: false,
     settled: false,
     parked: 0,
     hooks: false,
@@ -124,6 +130,11 @@ export class EngineState {
   /** The last sequence number given (FIFO order among equal priorities). */
   seq = 0
   consuming: boolean
+  /**
+   * True while consuming starts (executor start and recovery): messages are scheduled but none is
+   * dispatched, so recovery never sees a run of this engine as one a crash left behind.
+   */
+  recovering = false
   closed = false
   #idleWaiters: Array<() => void> = []
   #quietWaiters: Array<() => void> = []

@@ -181,7 +181,7 @@ export class TaskRuntime {
 
   #start(job: RunJob): void {
     const { message } = job
-    if (this.#reportStart && job.startsNow !== true) {
+    if (this.#reportStart && (job.startsNow !== true || job.recordStart === true)) {
       this.#post({ type: 'started', id: message.id })
       this.#flush?.()
     }

@@ -237,10 +237,11 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     // the arriving outcomes make room for, and go with them.
     if (!idle) return send(slot, { type: 'run', jobs: [job] }, false)
     // An idle worker starts it on arrival: it counts as started now (its limits are armed, a
-    // loss of the worker is its loss), and the worker need not say so.
+    // loss of the worker is its loss), and the worker need not say so, unless the engine leases
+    // a run when it starts: the lease waits for the worker's word (RunJob.recordStart).
     slot.started.add(job.message.id)
     send(slot, { type: 'run', jobs: [{ ...job, startsNow: true }] })
-    host?.receive({ type: 'started', id: job.message.id })
+    host?.receive(job.recordStart === true ? { type: 'started', id: job.message.id, onArrival: true } : { type: 'started', id: job.message.id })
   }
 
   const drainBacklog = (): void => {

@@ -20,6 +20,13 @@ export interface RunJob {
    * round trip of a task sent on its own).
    */
   readonly startsNow?: boolean
+  /**
+   * The engine stores a lease when the run starts (durable storage): the worker says `started`
+   * even for a run that starts on arrival, and the lease waits for that word, so that it covers
+   * only a run that really began (a worker slow to take it up, then a crash, must not leave a
+   * task failed that never ran).
+   */
+  readonly recordStart?: boolean
 }
 
 /** How one run ended, as the tracer reports it. */
@@ -63,7 +70,12 @@ export type ToRuntime =
 
 /** Runtime -> engine. */
 export type FromRuntime =
-  | { readonly type: 'started'; readonly id: string }
+  /**
+   * The run started. `onArrival`: the pool sent it to an idle worker, which starts it on arrival;
+   * it counts as started now, and the worker's own `started` follows when the engine records
+   * starts (RunJob.recordStart).
+   */
+  | { readonly type: 'started'; readonly id: string; readonly onArrival?: true }
   | { readonly type: 'state'; readonly id: string; readonly state: State; readonly meta: Encoded }
   | { readonly type: 'outcome'; readonly id: string; readonly outcome: Outcome; readonly hooks: boolean }
   | { readonly type: 'finished'; readonly id: string }

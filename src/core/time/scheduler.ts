@@ -179,6 +179,22 @@ export class Scheduler {
     return removed
   }
 
+  /**
+   * Keeps one message per id: recovery and a send made while it ran may both have added the same
+   * stored message (see Engine#startConsuming). One pass, run once when consuming starts; the
+   * hot path keeps no index of ids.
+   */
+  dedupe(): void {
+    const seen = new Set<string>()
+    this.removeWhere((message) => {
+      if (!seen.has(message.id)) {
+        seen.add(message.id)
+        return false
+      }
+      return true
+    })
+  }
+
   /** Stops the timer (app stop). */
   close(): void {
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer)
