@@ -194,11 +194,22 @@ export class Celeriac implements Sender, TaskOwner {
     if (keepsAlive(c)) this.#releaseHold = c.clock.hold?.()
     startedLast(this)
     if (c.consume === 'leader') {
-      this.#leadership = seekLeadership(`celeriac:${this.name}:leader`, () => {
-        engine
-          .becomeConsumer()
-          .catch((error: unknown) => this.events.emit('log', { id: '', level: 'error', text: `could not start consuming: ${String(error)}` }))
-      })
+      const leadership = seekLeadership(
+        `celeriac:${this.name}:leader`,
+        () => engine.becomeConsumer(),
+        (error) => this.events.emit('log', { id: '', level: 'error', text: `could not start consuming (the lead goes to another tab): ${String(error)}` }),
+      )
+      this.#leadership = leadership
+      // Alone (Node: no Web Locks) it leads at once: start() fails as a consuming app's would.
+      if (leadership.alone !== undefined) {
+        try {
+          await leadership.alone
+        } catch (error) {
+          await this.stop()
+          this.#lifecycle = 'new'
+          throw error
+        }
+      }
     }
   }
 

@@ -12,28 +12,40 @@ export interface Leadership {
   leading: boolean
   readonly abort: AbortController
   release: (() => void) | undefined
+  /** Alone (no Web Locks): the start of leading, at once; `start()` waits for it. */
+  readonly alone: Promise<void> | undefined
 }
 /**
  * Waits for the lock `name`, calls `lead` once it holds it, and holds it until the returned
  * leadership is aborted (`abort.abort()`, then `release?.()`). Alone (no Web Locks), leads at once.
+ * If `lead` fails (the executor cannot start), the lock is given up at once for another tab,
+ * and `failed` is told.
  */
-export function seekLeadership(name: string, lead: () => void): Leadership {
+export function seekLeadership(name: string, lead: () => Promise<void>, failed: (error: unknown) => void): Leadership {
   const locks = (globalThis as { navigator?: { locks?: WebLocks } }).navigator?.locks
-  const leadership: Leadership = { leading: false, abort: new AbortController(), release: undefined }
-  const become = (): void => {
+  const become = (): Promise<void> => {
     leadership.leading = true
-    lead()
+    return lead().catch((error: unknown) => {
+      leadership.leading = false
+      throw error
+    })
   }
+  const leadership: Leadership = { leading: false, abort: new AbortController(), release: undefined, alone: undefined }
   if (locks === undefined) {
-    become() // Alone: no tabs to share with.
-    return leadership
+    // Alone: no tabs to share with.
+    return Object.assign(leadership, { alone: become() })
   }
   locks
     .request(name, { signal: leadership.abort.signal }, () => {
       if (leadership.abort.signal.aborted) return undefined
-      become()
-      // Held until this app stops (or the tab goes away, which frees it for the next tab).
-      return new Promise<void>((release) => (leadership.release = release))
+      // Held until this app stops (or the tab goes away, which frees it for the next tab), or
+      // given up at once if this tab cannot consume, so that another can.
+      const held = new Promise<void>((release) => (leadership.release = release))
+      become().catch((error: unknown) => {
+        leadership.release?.()
+        failed(error)
+      })
+      return held
     })
     .catch(() => undefined) // Aborted by stop() before being elected.
   return leadership

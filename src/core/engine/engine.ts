@@ -110,7 +110,13 @@ export class Engine implements ResultSource {
     const state = this.#state
     if (state.consuming || state.closed) return
     state.consuming = true
-    await this.#startConsuming()
+    try {
+      await this.#startConsuming()
+    } catch (error) {
+      // It could not consume (its executor failed to start): it goes on as a producer.
+      state.consuming = false
+      throw error
+    }
   }
 
   /**
