@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'REJECT'
   | 'IGNORE'
   | 'WORKER_LOST'
+  | 'WORKER_LOAD'
   | 'STORAGE'
   | 'CONFIG'
 
@@ -207,6 +208,23 @@ export class WorkerLostError extends CeleriacError {
   }
 }
 
+/**
+ * A worker pool could not load its task module: `app.start()` when no worker loaded, or a queued
+ * task when no worker loaded within the pool's `loadTimeout`. `module` names the module; `cause`
+ * is the last load's error (the module threw, registered no tasks, or its worker exited).
+ */
+export class WorkerLoadError extends CeleriacError {
+  static {
+    WorkerLoadError.prototype.name = 'WorkerLoadError'
+  }
+  /** The task module the workers load (its URL), or what makes the workers. */
+  readonly module: string
+  constructor(message: string, module = '', options?: CeleriacErrorOptions) {
+    super('WORKER_LOAD', message, options)
+    this.module = module
+  }
+}
+
 /** A storage adapter failed, or found its data damaged. */
 export class StorageError extends CeleriacError {
   static {
@@ -289,6 +307,7 @@ for (const cls of [
   Reject,
   Ignore,
   WorkerLostError,
+  WorkerLoadError,
   StorageError,
   ConfigError,
 ]) {
