@@ -228,6 +228,9 @@ describe('the pool heals', () => {
     expect(error!.message).toMatch(/the last: load \d+ failed/)
     expect(t.clock.now()).toBe(down + 1_000)
     expect(t.pool.health!()).toMatchObject({ live: 0, failing: true })
+    // Nothing waits now: the next retry is housekeeping, not work for runAll to wait for.
+    expect(t.pool.health!().nextLoadAt).not.toBeNull()
+    expect(t.clock.pending()).toBe(0)
     // Still failing: a new run fails at once instead of waiting for good.
     t.pool.post({ type: 'run', jobs: [job('b')] })
     expect(t.failures().get('b')).toBeInstanceOf(WorkerLoadError)

@@ -89,18 +89,20 @@ export class WorkerLoader {
   wanted(): void {
     if (!this.#running) return
     const clock = this.#clock!
-    const retry = this.#retry
-    if (retry?.background) {
-      clock.clearTimer(retry.handle)
-      this.#retry = undefined
-      this.#arm(retry.at, false)
-    }
+    this.#rearm(false)
     if (this.#downSince !== undefined && this.#deadline === undefined && Number.isFinite(this.#schedule.loadTimeout)) {
       this.#deadline = clock.setTimer(this.#downSince + this.#schedule.loadTimeout, () => {
         this.#deadline = undefined
         this.#checkExpiry()
       })
     }
+  }
+
+  /** No task waits for a worker any more: retries are housekeeping again (runAll does not chase them). */
+  unwanted(): void {
+    this.#rearm(true)
+    if (this.#deadline !== undefined) this.#clock!.clearTimer(this.#deadline)
+    this.#deadline = undefined
   }
 
   /** The error waiting tasks fail with, when no worker has loaded within `loadTimeout`. */
@@ -193,6 +195,13 @@ export class WorkerLoader {
     this.#missing -= batch
     // A failed load is counted and retried in #loadOne; nothing more to do with it here.
     for (let i = 0; i < batch; i++) this.#loadOne().catch(() => undefined)
+  }
+
+  #rearm(background: boolean): void {
+    const retry = this.#retry
+    if (retry === undefined || retry.background === background) return
+    this.#clock!.clearTimer(retry.handle)
+    this.#arm(retry.at, background)
   }
 
   #arm(at: number, background: boolean): void {

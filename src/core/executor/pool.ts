@@ -105,6 +105,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
    * so a virtual clock does not move past their loadTimeout while the load is on its way.
    */
   const updateHold = (): void => {
+    if (backlog.length === 0) loader.unwanted()
     const waitsForLoad = !stopping && backlog.length > 0 && loader.loading > 0
     if (waitsForLoad && releaseHold === undefined) host?.hold(new Promise<void>((resolve) => (releaseHold = resolve)))
     else if (!waitsForLoad && releaseHold !== undefined) {
