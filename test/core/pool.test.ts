@@ -190,7 +190,15 @@ describe('the pool heals', () => {
     await t.clock.advance(400)
     await t.tick()
     expect(t.workers).toHaveLength(5)
-    expect(t.pool.health!()).toMatchObject({ live: 1, loading: 0, failedLoads: 3, lastLoadError: 'load 3 failed', replaced: 1, nextLoadAt: null, failing: false })
+    expect(t.pool.health!()).toMatchObject({
+      live: 1,
+      loading: 0,
+      failedLoads: 3,
+      lastLoadError: 'load 3 failed',
+      replaced: 1,
+      nextLoadAt: null,
+      failing: false,
+    })
     // The run that waited went to the healed worker, and nothing failed.
     expect(t.posts.flatMap(runIds)).toEqual(['a'])
     expect(t.received).toContainEqual({ type: 'started', id: 'a' })
@@ -296,7 +304,15 @@ describe('the pool heals', () => {
     ['a max below initial', { loadBackoff: { initial: 500, max: 100 } }, 'loadBackoff.max must be a finite number of ms >= loadBackoff.initial (500)'],
   ])('refuses %s with a ConfigError', (_label, load, message) => {
     const make = () =>
-      poolExecutor({ name: 'test pool', size: 1, tasksPerWorker: 1, prefetch: 1, moduleName: 'm', ...load, spawn: () => ({ post: () => undefined, terminate: () => undefined }) })
+      poolExecutor({
+        name: 'test pool',
+        size: 1,
+        tasksPerWorker: 1,
+        prefetch: 1,
+        moduleName: 'm',
+        ...load,
+        spawn: () => ({ post: () => undefined, terminate: () => undefined }),
+      })
     expect(make).toThrow(ConfigError)
     expect(make).toThrow(message)
   })
