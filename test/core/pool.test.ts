@@ -269,9 +269,23 @@ describe('the pool heals', () => {
     const t = await loadingPool(['loads', 'throws', 'loads'], { size: 2 })
     await t.start
     expect(t.pool.health!()).toMatchObject({ size: 2, live: 1, failedLoads: 1, lastLoadError: 'load 1 failed' })
+    expect(t.received).toContainEqual({ type: 'log', id: '', level: 'error', text: 'test pool: load 1 failed' })
     await t.clock.advance(100)
     await t.tick()
     expect(t.pool.health!()).toMatchObject({ live: 2, loading: 0, nextLoadAt: null })
+  })
+
+  it('ends a worker that is loading when the pool stops, and lets go of the engine', async () => {
+    const t = await loadingPool(['loads', 'hangs'])
+    await t.start
+    t.workers[0]!.exit(new Error('crashed'))
+    t.pool.post({ type: 'run', jobs: [job('a')] })
+    expect(t.holds().held).toBe(1)
+    await t.pool.stop()
+    expect(t.terminated).toEqual([1])
+    expect(t.holds().held).toBe(0)
+    await t.clock.advance(10_000)
+    expect(t.workers).toHaveLength(2)
   })
 
   it('rejects start() at once with WorkerLoadError when no worker loads, and leaves no retry behind', async () => {

@@ -2,7 +2,8 @@
  * Keeps a worker pool at its size: loads workers, and after a failed load tries again with
  * backoff on the engine clock, one worker at a time until one loads (then the rest at once).
  * It also knows how long the pool has had no loaded worker, so that the tasks waiting for one
- * fail with WorkerLoadError after `loadTimeout` instead of waiting for good.
+ * fail with WorkerLoadError after `loadTimeout` instead of waiting for good, and it holds the
+ * engine while tasks wait for a load in flight.
  */
 import { WorkerLoadError } from '../model/errors.js'
 import type { Clock, TimerHandle } from '../time/clock.js'
@@ -19,8 +20,6 @@ export interface LoaderHooks {
   waiting(): boolean
   /** The pool has had no worker for `loadTimeout`: what waits fails now (see `expiredError`). */
   expired(): void
-  /** A load started or ended. */
-  changed(): void
 }
 
 interface RetryTimer {
@@ -36,6 +35,9 @@ export class WorkerLoader {
   readonly #schedule: LoadSchedule
   readonly #hooks: LoaderHooks
   #clock: Clock | undefined
+  #hold: ((work: Promise<unknown>) => void) | undefined
+  /** Ends the engine's hold (see `#updateHold`). */
+  #releaseHold: (() => void) | undefined
   #running = false
   /** Workers to load that are not loading. */
   #missing = 0
@@ -57,13 +59,10 @@ export class WorkerLoader {
     this.#hooks = hooks
   }
 
-  get loading(): number {
-    return this.#loading
-  }
-
   /** Loads `count` workers at once (the pool's start); settles with each load's outcome. */
-  start(clock: Clock, count: number): Promise<PromiseSettledResult<void>[]> {
+  start(clock: Clock, hold: (work: Promise<unknown>) => void, count: number): Promise<PromiseSettledResult<void>[]> {
     this.#clock = clock
+    this.#hold = hold
     this.#running = true
     this.#missing = 0
     this.#failuresInRow = 0
@@ -85,24 +84,26 @@ export class WorkerLoader {
     this.#fill()
   }
 
-  /** Tasks wait for a worker: the next retry is work to wait for, and their deadline is armed. */
-  wanted(): void {
+  /**
+   * Whether tasks wait for a worker changed. While they do, the next retry is work to wait for
+   * and their deadline is armed; once none does, retries are housekeeping again (a virtual
+   * clock's runAll does not chase a module that never loads).
+   */
+  waitingChanged(): void {
     if (!this.#running) return
     const clock = this.#clock!
-    this.#rearm(false)
-    if (this.#downSince !== undefined && this.#deadline === undefined && Number.isFinite(this.#schedule.loadTimeout)) {
+    const waiting = this.#hooks.waiting()
+    this.#rearm(!waiting)
+    if (!waiting) {
+      if (this.#deadline !== undefined) clock.clearTimer(this.#deadline)
+      this.#deadline = undefined
+    } else if (this.#downSince !== undefined && this.#deadline === undefined && Number.isFinite(this.#schedule.loadTimeout)) {
       this.#deadline = clock.setTimer(this.#downSince + this.#schedule.loadTimeout, () => {
         this.#deadline = undefined
         this.#checkExpiry()
       })
     }
-  }
-
-  /** No task waits for a worker any more: retries are housekeeping again (runAll does not chase them). */
-  unwanted(): void {
-    this.#rearm(true)
-    if (this.#deadline !== undefined) this.#clock!.clearTimer(this.#deadline)
-    this.#deadline = undefined
+    this.#updateHold()
   }
 
   /** The error waiting tasks fail with, when no worker has loaded within `loadTimeout`. */
@@ -137,6 +138,20 @@ export class WorkerLoader {
     if (this.#deadline !== undefined) this.#clock?.clearTimer(this.#deadline)
     this.#retry = undefined
     this.#deadline = undefined
+    this.#updateHold()
+  }
+
+  /**
+   * Tasks waiting for a worker that is loading wait for real I/O: the engine is held meanwhile,
+   * so a virtual clock does not move past their loadTimeout while the load is on its way.
+   */
+  #updateHold(): void {
+    const waitsForLoad = this.#running && this.#loading > 0 && this.#hooks.waiting()
+    if (waitsForLoad && this.#releaseHold === undefined) this.#hold?.(new Promise<void>((resolve) => (this.#releaseHold = resolve)))
+    else if (!waitsForLoad && this.#releaseHold !== undefined) {
+      this.#releaseHold()
+      this.#releaseHold = undefined
+    }
   }
 
   #expired(): boolean {
@@ -150,7 +165,7 @@ export class WorkerLoader {
 
   #loadOne(): Promise<void> {
     this.#loading++
-    this.#hooks.changed()
+    this.#updateHold()
     return this.#hooks.load().then(
       () => {
         this.#loading--
@@ -165,7 +180,7 @@ export class WorkerLoader {
           this.#retry = undefined
           this.#fill()
         }
-        this.#hooks.changed()
+        this.#updateHold()
       },
       (error: unknown) => {
         this.#loading--
@@ -182,7 +197,7 @@ export class WorkerLoader {
           }
           this.#checkExpiry()
         }
-        this.#hooks.changed()
+        this.#updateHold()
         throw failure
       },
     )

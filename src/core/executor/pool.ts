@@ -98,27 +98,12 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     for (const slot of slots) if (slot.ready && !slot.gone && !slot.terminating) n++
     return n
   }
-  /** Ends the engine's hold (see `updateHold`). */
-  let releaseHold: (() => void) | undefined
-  /**
-   * Runs waiting for a worker that is loading wait for real I/O: the engine is held meanwhile,
-   * so a virtual clock does not move past their loadTimeout while the load is on its way.
-   */
-  const updateHold = (): void => {
-    if (backlog.length === 0) loader.unwanted()
-    const waitsForLoad = !stopping && backlog.length > 0 && loader.loading > 0
-    if (waitsForLoad && releaseHold === undefined) host?.hold(new Promise<void>((resolve) => (releaseHold = resolve)))
-    else if (!waitsForLoad && releaseHold !== undefined) {
-      releaseHold()
-      releaseHold = undefined
-    }
-  }
   /** No worker loaded within loadTimeout: the runs that wait for one fail with WorkerLoadError. */
   const failBacklog = (): void => {
     const error = loader.expiredError()
     if (error === undefined) return
     for (const job of backlog.splice(0)) failLoad(job, error)
-    updateHold()
+    loader.waitingChanged()
   }
   const failLoad = (job: RunJob, error: WorkerLoadError): void => {
     host?.receive({ type: 'outcome', id: job.message.id, hooks: false, outcome: { type: 'failure', error: encodeError(error) } })
@@ -128,19 +113,19 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       try {
         await spawn()
       } catch (error) {
-        if (!stopping && startedOnce) {
-          host?.receive({ type: 'log', id: '', level: 'error', text: `${options.name}: ${error instanceof Error ? error.message : String(error)}` })
-        }
+        if (!stopping && startedOnce) logLoadFailure(error)
         throw error
       }
     },
     live,
     waiting: () => backlog.length > 0,
     expired: failBacklog,
-    changed: updateHold,
   })
-  /** Whether start() has resolved once: later failed loads are logged (start's own reject). */
+  /** Whether start() has resolved once: failed loads before that are start()'s to report. */
   let startedOnce = false
+  const logLoadFailure = (error: unknown): void => {
+    host?.receive({ type: 'log', id: '', level: 'error', text: `${options.name}: ${error instanceof Error ? error.message : String(error)}` })
+  }
 
   const flush = (slot: Slot): void => {
     if (slot.outbox.length === 0 || slot.gone) return
@@ -291,8 +276,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       const error = loader.expiredError()
       if (error !== undefined) return failLoad(job, error)
       backlog.push(job)
-      loader.wanted()
-      updateHold()
+      if (backlog.length === 1) loader.waitingChanged()
       return
     }
     const idle = slot.jobs.size === 0
@@ -309,8 +293,9 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
   }
 
   const drainBacklog = (): void => {
+    if (backlog.length === 0) return
     while (backlog.length > 0 && pick() !== undefined) dispatch(backlog.shift()!)
-    updateHold()
+    if (backlog.length === 0) loader.waitingChanged()
   }
 
   return {
@@ -340,7 +325,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       replaced = 0
       // Celery's worker exits at once when it cannot import the app; so does start() when no
       // worker loads. Workers that fail while others load are retried in the background.
-      const loads = await loader.start(h.clock, options.size)
+      const loads = await loader.start(h.clock, (work) => h.hold(work), options.size)
       if (!loads.some((r) => r.status === 'fulfilled')) {
         stopping = true
         loader.stop()
@@ -348,6 +333,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
         throw failed.reason
       }
       startedOnce = true
+      for (const load of loads) if (load.status === 'rejected') logLoadFailure(load.reason)
     },
     post(message) {
       switch (message.type) {
@@ -365,7 +351,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
           if (slot === undefined) {
             const index = backlog.findIndex((j) => j.message.id === message.id)
             if (index >= 0) backlog.splice(index, 1)
-            updateHold()
+            if (backlog.length === 0) loader.waitingChanged()
             return
           }
           if (message.reason === 'terminated' || message.reason === 'time-limit') {
@@ -390,7 +376,6 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     async stop() {
       stopping = true
       loader.stop()
-      updateHold()
       const all = [...slots, ...loadingSlots]
       slots.clear()
       await Promise.all(
