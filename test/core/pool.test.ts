@@ -98,8 +98,8 @@ describe('the pool', () => {
   })
 })
 
-/** How a fake worker answers its load: it loads, its module throws, or it never answers. */
-type LoadPlan = 'loads' | 'throws' | 'hangs'
+/** How a fake worker answers its load: it loads, its module throws, it never answers, or it cannot be made. */
+type LoadPlan = 'loads' | 'throws' | 'hangs' | 'refused'
 
 /**
  * A pool of fake workers whose loads follow `plan` (one entry per spawn, the last repeated), on a
@@ -124,6 +124,7 @@ async function loadingPool(plan: LoadPlan[], options: { size?: number; loadTimeo
     spawn(e) {
       const n = workers.push(e) - 1
       const step = plan[Math.min(n, plan.length - 1)]!
+      if (step === 'refused') throw new TypeError('no such worker script')
       if (step === 'loads') queueMicrotask(() => e.message({ type: 'ready', tasks: [{ name: 't.add', profile: {} as never }] }))
       else if (step === 'throws') queueMicrotask(() => e.message({ type: 'init-failed', error: encodeError(new Error(`load ${String(n)} failed`)) }))
       return {
@@ -310,6 +311,17 @@ describe('the pool heals', () => {
     expect(error).toBeInstanceOf(WorkerLoadError)
     expect((error as Error).message).toContain('did not load file:///tasks.js within loadTimeout (20 ms)')
     expect(t.terminated).toEqual([0])
+  })
+
+  it('rejects start() with WorkerLoadError when a worker cannot even be made', async () => {
+    const t = await loadingPool(['refused'])
+    const error = await t.start.then(
+      () => expect.unreachable('start() should reject'),
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(WorkerLoadError)
+    expect((error as Error).message).toBe('test pool: could not start a worker for file:///tasks.js: no such worker script')
+    expect((error as Error).cause).toBeInstanceOf(TypeError)
   })
 
   it.each([

@@ -185,63 +185,72 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     new Promise<Slot>((resolve, reject) => {
       let slot: Slot | undefined
       let started = false
+      let hung: ReturnType<typeof setTimeout> | undefined
       const failed = (message: string, cause?: unknown): void => {
         started = true
-        slot!.gone = true
-        loadingSlots.delete(slot!)
+        if (slot !== undefined) {
+          slot.gone = true
+          loadingSlots.delete(slot)
+        }
         clearTimeout(hung)
         reject(new WorkerLoadError(message, options.moduleName, cause === undefined ? undefined : { cause }))
       }
-      // Real time on purpose: a load is the process's own I/O, which no engine clock measures.
-      const hung = Number.isFinite(schedule.loadTimeout)
-        ? setTimeout(() => {
-            if (started) return
-            failed(`${options.name}: a worker did not load ${options.moduleName} within loadTimeout (${String(schedule.loadTimeout)} ms)`)
-            void slot!.worker.terminate()
-          }, schedule.loadTimeout)
-        : undefined
-      const worker = options.spawn({
-        message(message) {
-          if (slot === undefined) return
-          if (!Array.isArray(message)) {
-            const hello = message as Exclude<FromWorker, readonly unknown[]>
-            if (started || slot.gone) return
-            if (hello.type === 'ready') {
-              registered = new Map(hello.tasks.map((t) => [t.name, t.profile]))
-              slot.ready = true
-              started = true
-              clearTimeout(hung)
-              loadingSlots.delete(slot)
-              slots.add(slot)
-              resolve(slot)
-              drainBacklog()
-            } else {
-              const cause = decodeError(hello.error)
-              failed(cause.message, cause)
-              void slot.worker.terminate()
+      let worker: PoolWorker
+      try {
+        worker = options.spawn({
+          message(message) {
+            if (slot === undefined) return
+            if (!Array.isArray(message)) {
+              const hello = message as Exclude<FromWorker, readonly unknown[]>
+              if (started || slot.gone) return
+              if (hello.type === 'ready') {
+                registered = new Map(hello.tasks.map((t) => [t.name, t.profile]))
+                slot.ready = true
+                started = true
+                clearTimeout(hung)
+                loadingSlots.delete(slot)
+                slots.add(slot)
+                resolve(slot)
+                drainBacklog()
+              } else {
+                const cause = decodeError(hello.error)
+                failed(cause.message, cause)
+                void slot.worker.terminate()
+              }
+              return
             }
-            return
-          }
-          for (const m of message as Extract<FromWorker, readonly unknown[]>) {
-            if (m.type === 'started') slot.started.add(m.id)
-            else if (m.type === 'rpc' && (m.call.type === 'result.wait' || m.call.type === 'result.next'))
-              slot.awaiting.set(`${m.id} ${String(m.requestId)}`, m.id)
-            else if (m.type === 'outcome' && !m.hooks) release(slot, m.id)
-            else if (m.type === 'finished') release(slot, m.id)
-            host?.receive(m)
-          }
-        },
-        exit(error) {
-          if (slot === undefined) return
-          if (!started) {
-            failed(`${options.name}: a worker exited before loading ${options.moduleName}${error === undefined ? '' : `: ${error.message}`}`, error)
-            return
-          }
-          lost(slot, error)
-        },
-      })
+            for (const m of message as Extract<FromWorker, readonly unknown[]>) {
+              if (m.type === 'started') slot.started.add(m.id)
+              else if (m.type === 'rpc' && (m.call.type === 'result.wait' || m.call.type === 'result.next'))
+                slot.awaiting.set(`${m.id} ${String(m.requestId)}`, m.id)
+              else if (m.type === 'outcome' && !m.hooks) release(slot, m.id)
+              else if (m.type === 'finished') release(slot, m.id)
+              host?.receive(m)
+            }
+          },
+          exit(error) {
+            if (slot === undefined) return
+            if (!started) {
+              failed(`${options.name}: a worker exited before loading ${options.moduleName}${error === undefined ? '' : `: ${error.message}`}`, error)
+              return
+            }
+            lost(slot, error)
+          },
+        })
+      } catch (error) {
+        failed(`${options.name}: could not start a worker for ${options.moduleName}: ${error instanceof Error ? error.message : String(error)}`, error)
+        return
+      }
       slot = { worker, ready: false, gone: false, jobs: new Map(), started: new Set(), awaiting: new Map(), outbox: [], soon: false, terminating: false }
       loadingSlots.add(slot)
+      // Real time on purpose: a load is the process's own I/O, which no engine clock measures.
+      if (Number.isFinite(schedule.loadTimeout)) {
+        hung = setTimeout(() => {
+          if (started) return
+          failed(`${options.name}: a worker did not load ${options.moduleName} within loadTimeout (${String(schedule.loadTimeout)} ms)`)
+          void worker.terminate()
+        }, schedule.loadTimeout)
+      }
     })
 
   /** How many started runs of `slot` wait for a result. */
