@@ -7,7 +7,7 @@ import { poolExecutor } from '../../src/core/executor/pool.js'
 import type { PoolWorkerEvents } from '../../src/core/executor/pool.js'
 import type { FromRuntime, RunJob, ToWorker } from '../../src/core/model/protocol.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
-import { ConfigError, WorkerLoadError } from '../../src/core/model/errors.js'
+import { ConfigError, WorkerLoadError, WorkerLostError } from '../../src/core/model/errors.js'
 import { decodeError } from '../../src/core/serializer/decode.js'
 import { encodeError } from '../../src/core/serializer/encode.js'
 import { virtualClock } from '../../src/testing.js'
@@ -252,6 +252,19 @@ describe('the pool heals', () => {
     await t.tick()
     expect(t.posts.flatMap(runIds)).toEqual(['c'])
     expect([...t.failures().keys()]).toEqual(['a', 'b'])
+  })
+
+  it('gives a run held behind a full worker the same deadline when that worker dies and no other loads', async () => {
+    const t = await loadingPool(['loads', 'throws'], { loadTimeout: 1_000 })
+    await t.start
+    t.pool.post({ type: 'run', jobs: [job('a'), job('b')] })
+    await t.tick()
+    expect(t.posts.flatMap(runIds)).toEqual(['a'])
+    t.workers[0]!.exit(new Error('crashed'))
+    expect(t.failures().get('a')).toBeInstanceOf(WorkerLostError)
+    // Loads fail at +0, +100, +300, +700 and +1100 ms: 'b' fails at its deadline, +1000 ms.
+    await t.clock.advance(1_000)
+    expect(t.failures().get('b')).toBeInstanceOf(WorkerLoadError)
   })
 
   it('retries in the background when nothing waits, so runAll does not chase a module that never loads', async () => {

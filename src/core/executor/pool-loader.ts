@@ -80,6 +80,8 @@ export class WorkerLoader {
     if (this.#downSince === undefined && this.#hooks.live() === 0) {
       this.#downSince = this.#clock!.now()
       this.#failedSinceDown = 0
+      // Runs held behind a full worker wait on, now with a deadline.
+      this.#armDeadline()
     }
     this.#fill()
   }
@@ -94,16 +96,22 @@ export class WorkerLoader {
     const clock = this.#clock!
     const waiting = this.#hooks.waiting()
     this.#rearm(!waiting)
-    if (!waiting) {
+    if (waiting) this.#armDeadline()
+    else {
       if (this.#deadline !== undefined) clock.clearTimer(this.#deadline)
       this.#deadline = undefined
-    } else if (this.#downSince !== undefined && this.#deadline === undefined && Number.isFinite(this.#schedule.loadTimeout)) {
-      this.#deadline = clock.setTimer(this.#downSince + this.#schedule.loadTimeout, () => {
-        this.#deadline = undefined
-        this.#checkExpiry()
-      })
     }
     this.#updateHold()
+  }
+
+  /** While tasks wait and no worker is loaded: a timer at the moment they are to fail. */
+  #armDeadline(): void {
+    if (this.#downSince === undefined || this.#deadline !== undefined || !Number.isFinite(this.#schedule.loadTimeout)) return
+    if (!this.#hooks.waiting()) return
+    this.#deadline = this.#clock!.setTimer(this.#downSince + this.#schedule.loadTimeout, () => {
+      this.#deadline = undefined
+      this.#checkExpiry()
+    })
   }
 
   /** The error waiting tasks fail with, when no worker has loaded within `loadTimeout`. */
