@@ -124,7 +124,7 @@ async function loadingPool(plan: LoadPlan[], options: { size?: number; loadTimeo
     spawn(e) {
       const n = workers.push(e) - 1
       const step = plan[Math.min(n, plan.length - 1)]!
-      if (step === 'refused') throw new TypeError('no such worker script')
+      if (step === 'refused') throw new ConfigError('the worker entry /x/node-worker.js does not exist')
       if (step === 'loads') queueMicrotask(() => e.message({ type: 'ready', tasks: [{ name: 't.add', profile: {} as never }] }))
       else if (step === 'throws') queueMicrotask(() => e.message({ type: 'init-failed', error: encodeError(new Error(`load ${String(n)} failed`)) }))
       return {
@@ -302,39 +302,37 @@ describe('the pool heals', () => {
     expect(t.workers).toHaveLength(2)
   })
 
-  it('rejects start() at once with WorkerLoadError when no worker loads, and leaves no retry behind', async () => {
+  it('rejects start() at once with a ConfigError when no worker loads, and leaves no retry behind', async () => {
     const t = await loadingPool(['throws'], { size: 2 })
     const error = await t.start.then(
       () => expect.unreachable('start() should reject'),
       (e: unknown) => e,
     )
-    expect(error).toBeInstanceOf(WorkerLoadError)
-    expect((error as WorkerLoadError).module).toBe('file:///tasks.js')
+    expect(error).toBeInstanceOf(ConfigError)
     expect((error as Error).message).toContain('load 0 failed')
     await t.clock.advance(10_000)
     expect(t.workers).toHaveLength(2)
   })
 
-  it('ends a worker that does not load within loadTimeout (real time: a load is I/O) and counts it as a failed load', async () => {
+  it('ends a worker that does not load within loadTimeout (real time: a load is I/O): a failed load', async () => {
     const t = await loadingPool(['hangs'], { loadTimeout: 20 })
     const error = await t.start.then(
       () => expect.unreachable('start() should reject'),
       (e: unknown) => e,
     )
-    expect(error).toBeInstanceOf(WorkerLoadError)
+    expect(error).toBeInstanceOf(ConfigError)
     expect((error as Error).message).toContain('did not load file:///tasks.js within loadTimeout (20 ms)')
     expect(t.terminated).toEqual([0])
   })
 
-  it('rejects start() with WorkerLoadError when a worker cannot even be made', async () => {
+  it('rejects start() with the ConfigError a worker shell throws when it cannot make a worker, as it is', async () => {
     const t = await loadingPool(['refused'])
     const error = await t.start.then(
       () => expect.unreachable('start() should reject'),
       (e: unknown) => e,
     )
-    expect(error).toBeInstanceOf(WorkerLoadError)
-    expect((error as Error).message).toBe('test pool: could not start a worker for file:///tasks.js: no such worker script')
-    expect((error as Error).cause).toBeInstanceOf(TypeError)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toBe('the worker entry /x/node-worker.js does not exist')
   })
 
   it.each([

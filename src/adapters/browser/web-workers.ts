@@ -32,7 +32,7 @@ export interface WebWorkersOptions extends WorkerLoadOptions {
 /**
  * Runs tasks in Web Workers. A worker that fails is replaced; a replacement that fails to load is
  * retried with backoff (`loadBackoff`), and tasks that wait longer than `loadTimeout` for a worker
- * fail with `WorkerLoadError`. `start()` rejects with `WorkerLoadError` when no worker loads at all.
+ * fail with `WorkerLoadError`. `start()` rejects with a `ConfigError` when no worker loads at all.
  *
  * @example
  * // worker.ts

@@ -40,7 +40,7 @@ export interface ThreadsOptions extends WorkerLoadOptions {
 /**
  * Runs tasks in `worker_threads`. A worker that dies is replaced; a replacement that fails to
  * load is retried with backoff (`loadBackoff`), and tasks that wait longer than `loadTimeout` for
- * a worker fail with `WorkerLoadError`. `start()` rejects with `WorkerLoadError` when no worker
+ * a worker fail with `WorkerLoadError`. `start()` rejects with a `ConfigError` when no worker
  * loads at all.
  *
  * @example

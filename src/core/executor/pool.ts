@@ -333,13 +333,14 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       startedOnce = false
       replaced = 0
       // Celery's worker exits at once when it cannot import the app; so does start() when no
-      // worker loads. Workers that fail while others load are retried in the background.
+      // worker loads, with a ConfigError (a module that cannot load at start is a deploy error).
+      // Workers that fail while others load are retried in the background.
       const loads = await loader.start(h.clock, (work) => h.hold(work), options.size)
       if (!loads.some((r) => r.status === 'fulfilled')) {
         stopping = true
         loader.stop()
-        const failed = loads.find((r): r is PromiseRejectedResult => r.status === 'rejected')!
-        throw failed.reason
+        const failed = loads.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason as Error
+        throw failed.cause instanceof ConfigError ? failed.cause : new ConfigError(failed.message)
       }
       startedOnce = true
       for (const load of loads) if (load.status === 'rejected') logLoadFailure(load.reason)
