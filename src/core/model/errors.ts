@@ -211,8 +211,8 @@ export class WorkerLostError extends CeleriacError {
 /**
  * A worker pool could not load its task module again: a queued task fails with it when no worker
  * loaded within the pool's `loadTimeout` (`app.start()` reports a module that never loads with a
- * `ConfigError`). `module` names the module; `cause`
- * is the last load's error (the module threw, registered no tasks, or its worker exited).
+ * `ConfigError`). `module` names the module; `cause` is the last load's error (the module threw,
+ * registered no tasks, or its worker exited).
  */
 export class WorkerLoadError extends CeleriacError {
   static {
