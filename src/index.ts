@@ -38,7 +38,7 @@ export {
   ConfigError,
   registerErrorClass,
 } from './core/model/errors.js'
-export type { ErrorCode, ErrorClass, CeleriacErrorOptions, RetryRequest } from './core/model/errors.js'
+export type { ErrorCode, ErrorClass, CeleriacErrorOptions, StorageErrorOptions, RetryRequest } from './core/model/errors.js'
 export type { Config } from './core/app/config.js'
 export type { TaskOptions, TaskLockOption, SendOptions, QueueOptions, Route, Rate, ErrorMatcher, Network } from './core/model/options.js'
 export type {

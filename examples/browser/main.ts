@@ -12,7 +12,11 @@ const saved = 'celeriac-demo-workflow'
 const app = new Celeriac({
   name: 'celeriac-demo',
   storage: indexedDBStorage({ name: 'celeriac-demo' }),
-  executor: webWorkers({ url: new URL('./worker.js', import.meta.url), size: Math.max(2, Math.min(4, navigator.hardwareConcurrency || 2)) }),
+  // The Worker expression written out, so bundlers (Vite) see the worker and emit it.
+  executor: webWorkers({
+    create: () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }),
+    size: Math.max(2, Math.min(4, navigator.hardwareConcurrency || 2)),
+  }),
   consume: 'leader',
   // A chunk cut short by a reload runs again when the page comes back.
   taskDefaults: { acksLate: true },

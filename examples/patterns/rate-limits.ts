@@ -7,7 +7,10 @@ import { virtualClock } from '../../src/testing.js'
 import { runIfMain } from './main.js'
 
 export class RateLimitError extends Error {
-  override name = 'RateLimitError'
+  // The name as a literal on the prototype: it survives a minifier, and a worker's error finds this class by it.
+  static {
+    RateLimitError.prototype.name = 'RateLimitError'
+  }
   constructor(readonly retryAfter: number | null) {
     super('429 Too Many Requests')
   }

@@ -142,7 +142,10 @@ describe('public API surface', () => {
 
   for (const entry of list) {
     it(`${entry.specifier} exports what ${entry.report} lists`, async () => {
-      const runtime = new Set(Object.keys((await import(join(root, entry.source))) as object))
+      // An entry that exports nothing is run for its effect (celeriac/node-worker, a worker's script, which
+      // refuses to run outside a worker): not imported here.
+      const exportsNothing = surfaceOf(program, entry.source, new Set()).length === 0
+      const runtime = new Set(exportsNothing ? [] : Object.keys((await import(join(root, entry.source))) as object))
       const actual = surfaceOf(program, entry.source, runtime)
       const declared = new Set(actual.map(nameOf))
       expect(

@@ -226,6 +226,8 @@ describe('file storage', () => {
     expect(() => fileStorage({ dir: '' })).toThrow(ConfigError)
     expect(() => fileStorage({ dir: '/tmp/x', durability: 'sometimes' as 'fsync' })).toThrow(ConfigError)
     expect(() => fileStorage({ dir: '/tmp/x', compactBytes: 0 })).toThrow(ConfigError)
+    expect(() => fileStorage({ dir: '/tmp/x', repair: 'yes' as unknown as boolean })).toThrow(ConfigError)
+    expect(() => fileStorage({ dir: '/tmp/x', takeOverLockFrom: '' })).toThrow(/takeOverLockFrom must be a host name/)
   })
 
   it('use before open and after close is a StorageError', async () => {

@@ -71,6 +71,7 @@ export function webWorkers(options: WebWorkersOptions): Executor & { readonly wo
     spawn(events) {
       const worker = create()
       let gone = false
+      let spoke = false
       const exit = (error: Error | undefined): void => {
         if (gone) return
         gone = true
@@ -78,12 +79,17 @@ export function webWorkers(options: WebWorkersOptions): Executor & { readonly wo
         events.exit(error)
       }
       worker.onmessage = (event: MessageEvent) => {
+        spoke = true
         if (!gone) events.message(event.data as FromWorker)
       }
       // A Web Worker has no exit event: an uncaught error is the crash we can see; end it and replace it.
-      worker.onerror = (event: ErrorEvent) => {
+      worker.onerror = (event: Event) => {
         event.preventDefault()
-        exit(new Error(event.message || 'the worker failed to load or threw'))
+        // A script that threw says what (an ErrorEvent with a message); one that did not load says nothing.
+        const message = (event as Partial<ErrorEvent>).message
+        if (message !== undefined && message !== '') exit(new Error(message))
+        else if (spoke) exit(new Error('the worker failed'))
+        else void whyNotLoaded(url).then((why) => exit(new ConfigError(why)))
       }
       worker.onmessageerror = () => exit(new Error('a message from the worker could not be read'))
       return {
@@ -97,4 +103,30 @@ export function webWorkers(options: WebWorkersOptions): Executor & { readonly wo
       }
     },
   })
+}
+
+/**
+ * Says why a worker's script did not load, and what to do: a bundler that left
+ * `new URL('./worker.js', import.meta.url)` as it was (esbuild), or did not emit the worker, leaves
+ * nothing at that URL (or something that is not JavaScript: Vite inlines an unbuilt .ts file).
+ */
+async function whyNotLoaded(url: URL | undefined): Promise<string> {
+  const fix =
+    "pass webWorkers({ create: () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }) }) so that the bundler (Vite, webpack) emits the worker, or build the worker as an entry of its own (esbuild) or copy it to the output, next to the page's script"
+  if (url === undefined) {
+    return `the worker made by create() did not load its script (not found, or not a JavaScript module): check that the bundler emitted the file given to new Worker(...). ${fix}`
+  }
+  const shown = url.href.length > 120 ? `${url.href.slice(0, 100)}…` : url.href
+  let response: Response
+  try {
+    response = await fetch(url)
+  } catch {
+    return `the worker script ${shown} did not load (it could not be fetched): ${fix}`
+  }
+  const type = response.headers.get('content-type') ?? 'no content type'
+  if (response.ok && /javascript|ecmascript/i.test(type)) {
+    return `the worker script ${shown} is there, but it or a module it imports failed to load or parse (see the browser's console)`
+  }
+  const status = response.ok ? `it is served as ${type}, not JavaScript` : `HTTP ${response.status}`
+  return `the worker script ${shown} did not load (${status}); a bundler left its URL unrewritten or did not emit it: ${fix}`
 }

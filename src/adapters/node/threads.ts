@@ -3,6 +3,7 @@
  * which imports your task module. Revoke with `terminate` and hard time limits kill the worker
  * (a synchronous busy loop included) and start a replacement.
  */
+import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -33,7 +34,11 @@ export interface ThreadsOptions extends WorkerLoadOptions {
   resourceLimits?: ResourceLimits
   /** Node flags for the workers. @default [] */
   execArgv?: string[]
-  /** Escape hatch: the worker entry script. @default celeriac's own `node-worker` entry */
+  /**
+   * Escape hatch: the worker entry script, for an app that bundles celeriac and emits the
+   * `celeriac/node-worker` entry elsewhere than next to the chunk that holds celeriac.
+   * @default celeriac's own `node-worker` entry, in the module format celeriac was loaded in
+   */
   workerUrl?: URL
 }
 
@@ -68,6 +73,7 @@ export function threads(options: ThreadsOptions): Executor & { readonly workers:
     moduleName: moduleUrl.href,
     afterArrivals: setImmediate,
     spawn(events) {
+      requireWorkerEntry(workerUrl, options.workerUrl !== undefined)
       const worker = new Worker(bootstrap ?? workerUrl, {
         eval: bootstrap !== undefined,
         workerData: { module: moduleUrl.href, concurrency: tasksPerWorker },
@@ -96,9 +102,26 @@ function toUrl(module: URL | string): URL {
 }
 
 function defaultWorkerUrl(): URL {
-  // Built: dist/node-worker.js next to this chunk. From source (tests, tsx): the .ts entry.
+  // Built: the node-worker entry next to this chunk, in this chunk's module format (the CommonJS
+  // build's import.meta.url is tsup's shim, a .cjs file): a CommonJS celeriac starts the CommonJS
+  // worker, whose task module then requires the same copy. From source (tests, tsx): the .ts entry.
   const here = import.meta.url
-  return here.endsWith('.ts') ? new URL('./worker.ts', here) : new URL('./node-worker.js', here)
+  if (here.endsWith('.ts')) return new URL('./worker.ts', here)
+  return new URL(`./node-worker${/\.[cm]?js$/.exec(new URL(here).pathname)?.[0] ?? '.js'}`, here)
+}
+
+/**
+ * Fails at once, naming the file, when the worker entry is missing (say celeriac was bundled into
+ * the app, and its worker entry was not), rather than a worker that cannot start.
+ */
+function requireWorkerEntry(workerUrl: URL, given: boolean): void {
+  if (workerUrl.protocol !== 'file:' || existsSync(workerUrl)) return
+  const path = fileURLToPath(workerUrl)
+  throw new ConfigError(
+    given
+      ? `threads({ workerUrl }): the worker entry ${path} does not exist; point workerUrl at the built 'celeriac/node-worker' entry`
+      : `threads(): celeriac's worker entry ${path} does not exist: celeriac was bundled into the app without it. Keep celeriac external to the bundle, or make 'celeriac/node-worker' an entry of the bundle named node-worker (its file next to the chunk that holds celeriac), or pass threads({ workerUrl }) where it is`,
+  )
 }
 
 function tsxBootstrap(moduleUrl: URL, workerUrl: URL): string {

@@ -4,7 +4,7 @@
  * The environment shells (`adapters/node/worker.ts`, `adapters/browser/worker.ts`) only wire
  * `post`, `listen` and `load`.
  */
-import { collectRealmApps, realmTask, realmTaskNames } from '../task/registry.js'
+import { collectRealmApps, otherCopyMadeApps, realmTask, realmTaskNames } from '../task/registry.js'
 import { soleRunContext, useAsyncContext } from '../task/current-run.js'
 import { ConfigError } from '../model/errors.js'
 import { TaskRuntime } from './executor.js'
@@ -44,12 +44,10 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
   }
   const tasks = realmTaskNames()
   if (tasks.length === 0) {
-    shell.post({
-      type: 'init-failed',
-      error: encodeError(
-        new ConfigError(`The task module ${shell.moduleName} registered no tasks: it must create an app and call app.task(...) when imported`),
-      ),
-    })
+    const message = otherCopyMadeApps()
+      ? `The task module ${shell.moduleName} made its app with another copy of celeriac than the worker's: load celeriac in the task module as the app does (both import or both require(); one bundle or neither), so that the worker finds its tasks`
+      : `The task module ${shell.moduleName} registered no tasks: it must create an app and call app.task(...) when imported`
+    shell.post({ type: 'init-failed', error: encodeError(new ConfigError(message)) })
     return
   }
   let outbox: FromRuntime[] = []

@@ -226,13 +226,38 @@ export class WorkerLoadError extends CeleriacError {
   }
 }
 
-/** A storage adapter failed, or found its data damaged. */
+/** Where a {@link StorageError} happened, when it concerns a file. */
+export interface StorageErrorOptions extends CeleriacErrorOptions {
+  /** The file or directory concerned. */
+  path?: string
+  /** The byte offset in `path` where damage starts. */
+  offset?: number
+}
+
+/**
+ * A storage adapter failed, or found its data damaged. `path` (and `offset` for damage) say
+ * where, when it concerns a file; the message says what to do.
+ *
+ * @example
+ * try {
+ *   await app.start()
+ * } catch (error) {
+ *   if (error instanceof StorageError && error.path !== undefined) console.error(`look at ${error.path}`)
+ *   throw error
+ * }
+ */
 export class StorageError extends CeleriacError {
   static {
     StorageError.prototype.name = 'StorageError'
   }
-  constructor(message: string, options?: CeleriacErrorOptions) {
+  /** The file or directory concerned, if any. */
+  readonly path?: string
+  /** The byte offset in `path` where damage starts, if any. */
+  readonly offset?: number
+  constructor(message: string, options?: StorageErrorOptions) {
     super('STORAGE', message, options)
+    if (options?.path !== undefined) this.path = options.path
+    if (options?.offset !== undefined) this.offset = options.offset
   }
 }
 

@@ -31,9 +31,25 @@ export function inWorker(): boolean {
   return realmApps !== undefined
 }
 
+/**
+ * The copies of celeriac that made an app in this realm: a global (the one thing copies share),
+ * so a worker whose task module made its app with another copy (required where the worker was
+ * imported, or bundled apart) can say so rather than "no tasks". A copy is its own token.
+ */
+const COPIES_WITH_APPS = Symbol.for('celeriac.copiesWithApps')
+const THIS_COPY = {}
+
 /** Called by every app as it is made: kept once the worker loop collects. */
 export function joinRealm(app: TaskSource): void {
   realmApps?.add(app)
+  const realm = globalThis as { [COPIES_WITH_APPS]?: Set<object> }
+  ;(realm[COPIES_WITH_APPS] ??= new Set()).add(THIS_COPY)
+}
+
+/** Whether another copy of celeriac than this one made an app in this realm. */
+export function otherCopyMadeApps(): boolean {
+  const copies = (globalThis as { [COPIES_WITH_APPS]?: Set<object> })[COPIES_WITH_APPS]
+  return copies !== undefined && [...copies].some((copy) => copy !== THIS_COPY)
 }
 
 /** The task of a name among the collected apps and the shared registry. */

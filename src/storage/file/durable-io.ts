@@ -1,56 +1,97 @@
-/** The synchronous file steps the journal, the snapshot and the lock share. */
-import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync, write as writeCb, writeSync } from 'node:fs'
+/** The synchronous file steps the journal, the snapshot and the lock share, over a {@link FileSystem}. */
 import { StorageError } from '../../core/model/errors.js'
+import type { FileSystem } from './fs.js'
 
 /** Writes all of `bytes` at the descriptor's position (a write may be short). */
-export function writeAllSync(fd: number, bytes: Buffer): void {
-  for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset)
+export function writeAllSync(fs: FileSystem, fd: number, bytes: Buffer): void {
+  for (let offset = 0; offset < bytes.length; ) offset += fs.writeSync(fd, bytes, offset, bytes.length - offset)
 }
 
 /** Creates (`'wx'`: only if absent) or replaces a 0600 file holding `bytes`, fsync'd before it returns. */
-export function writeFileDurably(path: string, bytes: Buffer, flags: 'w' | 'wx' = 'w'): void {
-  const fd = openSync(path, flags, 0o600)
+export function writeFileDurably(fs: FileSystem, path: string, bytes: Buffer, flags: 'w' | 'wx' = 'w'): void {
+  const fd = fs.openSync(path, flags, 0o600)
   try {
-    writeAllSync(fd, bytes)
-    fsyncSync(fd)
+    writeAllSync(fs, fd, bytes)
+    fs.fsyncSync(fd)
   } finally {
-    closeSync(fd)
+    fs.closeSync(fd)
   }
 }
 
 /** Makes the directory's entries (a create, rename or unlink in it) durable. */
-export function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r')
+export function fsyncDirectory(fs: FileSystem, dir: string): void {
+  const fd = fs.openSync(dir, 'r')
   try {
-    fsyncSync(fd)
+    fs.fsyncSync(fd)
   } finally {
-    closeSync(fd)
+    fs.closeSync(fd)
   }
 }
 
-export function unlinkQuietly(path: string): void {
+export function unlinkQuietly(fs: FileSystem, path: string): void {
   try {
-    unlinkSync(path)
+    fs.unlinkSync(path)
   } catch {
     // Already gone.
   }
 }
 
-/** The bytes of a file, or undefined when it does not exist. */
-export function readIfExists(path: string): Buffer | undefined {
+/** Closes a descriptor whose data no longer matters (the store failed, or is done with it). */
+export function closeQuietly(fs: FileSystem, fd: number): void {
   try {
-    return readFileSync(path)
+    fs.closeSync(fd)
+  } catch {
+    // A dying disk can fail a close too; the descriptor is released all the same.
+  }
+}
+
+/** The bytes of a file, or undefined when it does not exist. */
+export function readIfExists(fs: FileSystem, path: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(path)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new StorageError(`Cannot read ${path}: ${(error as Error).message}`, { cause: error })
+    throw fileError(`Cannot read ${path}`, path, error)
   }
 }
 
 /** Writes all of `buffer` at the descriptor's position, without blocking (a write may be short). */
-export function writeAll(fd: number, buffer: Buffer, done: (error: Error | null) => void, offset = 0): void {
-  writeCb(fd, buffer, offset, buffer.length - offset, null, (error, written) => {
+export function writeAll(fs: FileSystem, fd: number, buffer: Buffer, done: (error: Error | null) => void, offset = 0): void {
+  fs.write(fd, buffer, offset, buffer.length - offset, null, (error, written) => {
     if (error !== null) return done(error)
-    if (offset + written < buffer.length) return writeAll(fd, buffer, done, offset + written)
+    if (offset + written < buffer.length) return writeAll(fs, fd, buffer, done, offset + written)
     done(null)
   })
+}
+
+/**
+ * A failed file-system call as a StorageError that says what to do: `what` says what was being
+ * done ("Cannot read …"), the errno decides the advice.
+ */
+export function fileError(what: string, path: string, cause: unknown): StorageError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code
+  return new StorageError(`${what}: ${(cause as Error).message}. ${adviceFor(code, path)}`, { cause, path })
+}
+
+function adviceFor(code: string | undefined, path: string): string {
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return `Give the user running the app (uid ${String(process.getuid?.() ?? '?')}) read and write access to ${path} and its directory, or use another dir`
+    case 'EROFS':
+      return 'The file system is read-only: use a dir on a writable one'
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'The disk (or quota) is full: free space, then start the app again'
+    case 'EIO':
+      return 'The disk reported an I/O error: check it (dmesg, SMART) before trusting it again, then start the app again'
+    case 'ENOTDIR':
+    case 'EISDIR':
+      return `Something in the way is not what it should be: check ${path}`
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'Too many open files: raise the limit (ulimit -n) or close some'
+    default:
+      return 'Check the directory and the disk, then start the app again'
+  }
 }

@@ -1,6 +1,8 @@
 /** The options of file storage, checked and defaulted. */
 import { resolve } from 'node:path'
 import { ConfigError } from '../../core/model/errors.js'
+import { nodeFileSystem } from './fs.js'
+import type { FileSystem } from './fs.js'
 
 /** Options of {@link fileStorage}. */
 export interface FileStorageOptions {
@@ -28,8 +30,38 @@ export interface FileStorageOptions {
    * the last snapshot. @default 64 MiB
    */
   compactBytes?: number
-  /** Called with a warning, e.g. when a torn tail is cut off on open. @default console.warn */
+  /**
+   * Called with a warning: a torn tail cut off on open, a directory this process does not own
+   * (so it cannot make it 0700), files moved aside by `repair`. @default console.warn
+   */
   onWarning?: (message: string) => void
+  /**
+   * Open a damaged directory anyway: the damaged files (a journal with bad bytes in the middle, a
+   * snapshot that fails its checksum, journals without their snapshot) are moved, never deleted,
+   * into a backup folder `repair-<time>/` inside `dir`, and the store opens with what is intact:
+   * a journal is kept up to its damage, a damaged snapshot and what depended on it are set aside
+   * whole. A warning names each file moved. Without it, damage is a `StorageError` naming the
+   * file and offset, and nothing on disk is touched.
+   * @default false
+   * @example
+   * fileStorage({ dir: './.jobs', repair: true }) // once, after a StorageError said the dir is damaged
+   */
+  repair?: boolean
+  /**
+   * The host name of a machine whose `LOCK` on this directory may be taken over (a pid on another
+   * machine cannot be checked from here, so such a lock is otherwise refused). Set it only when
+   * no app on that machine uses the directory, e.g. after moving the directory between machines.
+   * @example
+   * fileStorage({ dir: '/mnt/shared/jobs', takeOverLockFrom: 'old-box' })
+   */
+  takeOverLockFrom?: string
+  /**
+   * The file-system calls to make, for tests and fault injection (fail a chosen `writeSync` or
+   * `fdatasync` with ENOSPC to see what the app does). @default node:fs
+   * @example
+   * fileStorage({ dir, fs: { ...fs, fdatasync: (_fd, done) => done(Object.assign(new Error('EIO'), { code: 'EIO' })) } })
+   */
+  fs?: FileSystem
 }
 
 /** The options with their defaults applied, `dir` absolute. */
@@ -39,6 +71,9 @@ export interface ResolvedOptions {
   commitWindow: number
   compactBytes: number
   onWarning: (message: string) => void
+  repair: boolean
+  takeOverLockFrom: string | undefined
+  fs: FileSystem
 }
 
 export function resolveOptions(options: FileStorageOptions): ResolvedOptions {
@@ -51,6 +86,10 @@ export function resolveOptions(options: FileStorageOptions): ResolvedOptions {
   }
   const commitWindow = options.commitWindow ?? 0
   if (!Number.isFinite(commitWindow) || commitWindow < 0) throw new ConfigError('fileStorage: commitWindow must be a number of ms >= 0')
+  if (options.repair !== undefined && typeof options.repair !== 'boolean') throw new ConfigError('fileStorage: repair must be true or false')
+  if (options.takeOverLockFrom !== undefined && (typeof options.takeOverLockFrom !== 'string' || options.takeOverLockFrom.length === 0)) {
+    throw new ConfigError("fileStorage: takeOverLockFrom must be a host name, e.g. takeOverLockFrom: 'old-box'")
+  }
   const compactBytes = options.compactBytes ?? 64 * 1024 * 1024
   if (!Number.isFinite(compactBytes) || compactBytes <= 0) throw new ConfigError('fileStorage: compactBytes must be a positive number of bytes')
   return {
@@ -59,5 +98,8 @@ export function resolveOptions(options: FileStorageOptions): ResolvedOptions {
     commitWindow,
     compactBytes,
     onWarning: options.onWarning ?? ((message) => console.warn(`[celeriac] ${message}`)),
+    repair: options.repair === true,
+    takeOverLockFrom: options.takeOverLockFrom,
+    fs: options.fs ?? nodeFileSystem,
   }
 }

@@ -1,0 +1,88 @@
+/**
+ * The file-system calls file storage makes, as one small interface: the default is `node:fs`; a
+ * test passes its own (`fileStorage({ fs })`) to make a chosen call fail (ENOSPC, EIO) and see
+ * what the storage does about it.
+ */
+import {
+  chmodSync,
+  closeSync,
+  fdatasync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  write,
+  writeSync,
+} from 'node:fs'
+
+/** What file storage needs to know of a file: {@link FileSystem.statSync}, {@link FileSystem.fstatSync}. */
+export interface FileStats {
+  readonly dev: number
+  readonly ino: number
+  readonly uid: number
+  readonly mode: number
+  readonly mtimeMs: number
+  isDirectory(): boolean
+}
+
+/**
+ * The file-system calls of file storage, with `node:fs`'s names and meaning (errors are thrown, or
+ * passed to the callback, as `node:fs` does: with an errno `code` such as `'ENOSPC'`). `node:fs`
+ * itself is one; a test replaces the calls it wants to fail.
+ *
+ * @example
+ * import * as fs from 'node:fs'
+ * import { fileStorage } from 'celeriac/node'
+ * // A disk whose every fdatasync fails, to see what the app does then.
+ * const dying = { ...fs, fdatasync: (_fd: number, done: (e: Error) => void) => done(Object.assign(new Error('EIO'), { code: 'EIO' })) }
+ * const storage = fileStorage({ dir: './.jobs', fs: dying })
+ */
+export interface FileSystem {
+  openSync(path: string, flags: 'r' | 'w' | 'wx' | 'a', mode?: number): number
+  closeSync(fd: number): void
+  /** Writes from `buffer[offset, offset + length)` at the descriptor's position; returns the bytes written. */
+  writeSync(fd: number, buffer: Buffer, offset: number, length: number): number
+  /** As `writeSync`, without blocking; `position` is always `null` (the descriptor's position). */
+  write(fd: number, buffer: Buffer, offset: number, length: number, position: null, callback: (error: Error | null, written: number) => void): void
+  fdatasync(fd: number, callback: (error: Error | null) => void): void
+  fsyncSync(fd: number): void
+  ftruncateSync(fd: number, length: number): void
+  readFileSync(pathOrFd: string | number): Buffer
+  renameSync(from: string, to: string): void
+  unlinkSync(path: string): void
+  linkSync(existing: string, created: string): void
+  readdirSync(path: string): string[]
+  mkdirSync(path: string, options: { recursive: true; mode: number }): void
+  chmodSync(path: string, mode: number): void
+  statSync(path: string): FileStats
+  fstatSync(fd: number): FileStats
+}
+
+/** `node:fs` itself (each call looked up when made, so a module mock of `node:fs` sees it). */
+export const nodeFileSystem: FileSystem = {
+  openSync: (path, flags, mode) => openSync(path, flags, mode),
+  closeSync: (fd) => closeSync(fd),
+  writeSync: (fd, buffer, offset, length) => writeSync(fd, buffer, offset, length),
+  write: (fd, buffer, offset, length, position, callback) => write(fd, buffer, offset, length, position, callback),
+  fdatasync: (fd, callback) => fdatasync(fd, callback),
+  fsyncSync: (fd) => fsyncSync(fd),
+  ftruncateSync: (fd, length) => ftruncateSync(fd, length),
+  readFileSync: (pathOrFd) => readFileSync(pathOrFd),
+  renameSync: (from, to) => renameSync(from, to),
+  unlinkSync: (path) => unlinkSync(path),
+  linkSync: (existing, created) => linkSync(existing, created),
+  readdirSync: (path) => readdirSync(path),
+  mkdirSync: (path, options) => {
+    mkdirSync(path, options)
+  },
+  chmodSync: (path, mode) => chmodSync(path, mode),
+  statSync: (path) => statSync(path),
+  fstatSync: (fd) => fstatSync(fd),
+}

@@ -1,0 +1,175 @@
+/**
+ * A dying disk: each write site of file storage fails in turn (ENOSPC, EIO) through an injected
+ * file system. The callers whose writes failed get a StorageError (cause: the errno error), what
+ * resolved before is there after a reopen on the real disk, later writes fail fast with the same
+ * error until the store is opened again, and an app on that storage still stops.
+ */
+import { describe, expect, it } from 'vitest'
+import { Celeriac, StorageError, states } from '../../src/index.js'
+import { fileStorage } from '../../src/node.js'
+import type { Storage } from '../../src/storage/types.js'
+import { virtualClock } from '../../src/testing.js'
+import { faultyFs } from './faulty-fs.js'
+import type { FsCall } from './faulty-fs.js'
+import { fileHarness, put } from './file-harness.js'
+
+const { tempDir, opened } = fileHarness()
+
+const journal = /^journal-\d+\.log$/
+
+/** Where a write can fail, as the call that fails there; `skip` matching calls pass first. */
+const sites: Array<{ site: string; matches: (call: FsCall) => boolean; skip?: number; compacts?: boolean }> = [
+  { site: 'the journal write', matches: ({ name, file }) => name === 'write' && journal.test(file) },
+  { site: 'the journal fdatasync', matches: ({ name, file }) => name === 'fdatasync' && journal.test(file) },
+  { site: 'the snapshot write', matches: ({ name, file }) => name === 'writeSync' && file === 'snapshot.tmp', compacts: true },
+  { site: 'the snapshot fsync', matches: ({ name, file }) => name === 'fsyncSync' && file === 'snapshot.tmp', compacts: true },
+  { site: 'the new journal creation', matches: ({ name, file }) => name === 'openSync' && journal.test(file), compacts: true },
+  { site: "the new journal's header write", matches: ({ name, file }) => name === 'writeSync' && journal.test(file), compacts: true },
+  { site: "the new journal's fsync", matches: ({ name, file }) => name === 'fsyncSync' && journal.test(file), compacts: true },
+  { site: 'the snapshot rename', matches: ({ name, file }) => name === 'renameSync' && file === 'snapshot.tmp', compacts: true },
+  // The directory is fsync'd once after the new journal is created, once after the rename.
+  { site: 'the directory fsync (new journal)', matches: ({ name, file }) => name === 'fsyncSync' && file.startsWith('/'), compacts: true },
+  { site: 'the directory fsync (rename)', matches: ({ name, file }) => name === 'fsyncSync' && file.startsWith('/'), skip: 1, compacts: true },
+]
+
+const value = (key: string) => ({ key, pad: 'p'.repeat(40) })
+
+/**
+ * Writes three calls at a time (one flush) until they are refused; returns the keys that resolved
+ * and the refusal, having checked that every call of the refused flush got the same error.
+ */
+async function writeUntilRefused(storage: Storage, from: number): Promise<{ resolved: string[]; error: unknown }> {
+  const resolved: string[] = []
+  for (let i = from; i < from + 300; i += 3) {
+    const keys = [`k${i}`, `k${i + 1}`, `k${i + 2}`]
+    const outcomes = await Promise.allSettled(keys.map((key) => storage.write([put(key, value(key))])))
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => o.reason as unknown)
+    if (refused.length === 0) {
+      resolved.push(...keys)
+      continue
+    }
+    expect(refused).toHaveLength(3)
+    expect(new Set(refused).size).toBe(1)
+    return { resolved, error: refused[0] }
+  }
+  throw new Error('no write was refused')
+}
+
+describe('a dying disk stops the writer', () => {
+  for (const { site, matches, skip, compacts } of sites) {
+    for (const code of ['ENOSPC', 'EIO']) {
+      it(`${code} at ${site}: the failed callers get a StorageError, earlier calls survive, later calls fail fast until reopened`, async () => {
+        const dir = tempDir()
+        const faulty = faultyFs(dir)
+        const storage = fileStorage({ dir, fs: faulty.fs, compactBytes: 1_024, onWarning: () => {} })
+        await storage.open()
+        const committed: string[] = []
+        for (const key of ['a', 'b', 'c']) {
+          await storage.write([put(key, value(key))])
+          committed.push(key)
+        }
+        faulty.arm(matches, code, skip)
+        const { resolved, error } = await writeUntilRefused(storage, 0)
+        committed.push(...resolved)
+        expect(faulty.thrown?.code).toBe(code)
+        expect(error).toBeInstanceOf(StorageError)
+        expect((error as StorageError).code).toBe('STORAGE')
+        expect((error as StorageError).cause).toBe(faulty.thrown)
+        expect((error as StorageError).message).toContain(code)
+        expect((error as StorageError).path).toBe(dir)
+        // A journal fault refuses the flush it hit; a compaction fault comes after the flush that
+        // started it resolved (its frame is on disk), and refuses the calls after it.
+        if (compacts) expect(resolved.length).toBeGreaterThan(0)
+        else expect(resolved).toEqual([])
+        // Fail fast, with the same error, the disk not touched again.
+        const callsBefore = faulty.calls.length
+        await expect(storage.write([put('later', 1)])).rejects.toBe(error)
+        await expect(storage.transact([{ ns: 'results', key: 'a' }], () => ({ mutations: [put('t', 1)], result: 1 }))).rejects.toBe(error)
+        await expect(storage.get('results', 'a')).rejects.toBe(error)
+        await expect(storage.entries('results')).rejects.toBe(error)
+        expect(faulty.calls.slice(callsBefore)).toEqual([])
+        await storage.close()
+        const again = await opened({ dir })
+        for (const key of committed) expect(await again.get('results', key), key).toEqual(value(key))
+        expect(await again.get('results', 'later')).toBeUndefined()
+        await again.write([put('after', 1)])
+        expect(await again.get('results', 'after')).toBe(1)
+      })
+    }
+  }
+
+  it('EIO when close() closes the journal: close still releases the directory, and it opens again', async () => {
+    const dir = tempDir()
+    const faulty = faultyFs(dir)
+    const storage = fileStorage({ dir, fs: faulty.fs })
+    await storage.open()
+    await storage.write([put('a', 1)])
+    faulty.arm(({ name, file }) => name === 'closeSync' && journal.test(file), 'EIO')
+    await storage.close()
+    expect(faulty.thrown?.code).toBe('EIO')
+    expect(await (await opened({ dir })).get('results', 'a')).toBe(1)
+  })
+
+  it('a failure at open (creating the first journal) is a StorageError with the path and the cause', async () => {
+    const dir = tempDir()
+    const faulty = faultyFs(dir)
+    faulty.arm(({ name, file }) => name === 'writeSync' && journal.test(file), 'ENOSPC')
+    const error = (await fileStorage({ dir, fs: faulty.fs })
+      .open()
+      .catch((e: unknown) => e)) as StorageError
+    expect(error).toBeInstanceOf(StorageError)
+    expect(error.cause).toBe(faulty.thrown)
+    expect(error.message).toMatch(/ENOSPC.*free space/)
+    expect(error.path).toBe(dir)
+    // The lock was released: the directory opens once the disk has room.
+    await opened({ dir })
+  })
+})
+
+describe('an app on a dying disk', () => {
+  it('runs end FAILURE with the StorageError, sends are refused with it, and app.stop() returns within its timeout', async () => {
+    const dir = tempDir()
+    const faulty = faultyFs(dir)
+    const storage = fileStorage({ dir, fs: faulty.fs, onWarning: () => {} })
+    const app = new Celeriac({ storage, clock: virtualClock() })
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let bothStarted!: () => void
+    const started = new Promise<void>((resolve) => (bothStarted = resolve))
+    let starts = 0
+    app.task('disk.wait', async () => {
+      if (++starts === 2) bothStarted()
+      await gate
+      return 'done'
+    })
+    app.task('disk.quick', () => 'quick')
+    await app.start()
+    const before = await app.sendTask('disk.quick')
+    expect(await before.get({ timeout: 5_000 })).toBe('quick')
+    const running = await Promise.all([app.sendTask('disk.wait'), app.sendTask('disk.wait')])
+    await started
+    faulty.arm(({ name, file }) => name === 'write' && journal.test(file), 'ENOSPC')
+    release()
+    for (const r of running) {
+      const error = await r.get({ timeout: 5_000 }).then(
+        () => expect.unreachable('the outcome could not be stored'),
+        (e: unknown) => e,
+      )
+      expect(error).toBeInstanceOf(StorageError)
+      expect((error as StorageError).message).toContain('ENOSPC')
+    }
+    expect(faulty.thrown?.code).toBe('ENOSPC')
+    // Reads are refused too: memory holds outcomes the disk does not.
+    await expect(running[0]!.state()).rejects.toBeInstanceOf(StorageError)
+    await expect(app.sendTask('disk.quick')).rejects.toBeInstanceOf(StorageError)
+    const timeout = 2_000
+    const stopped = app.stop({ timeout }).then(() => 'stopped')
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const hung = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('hung'), timeout + 3_000)))
+    expect(await Promise.race([stopped, hung])).toBe('stopped')
+    clearTimeout(timer)
+    // What resolved before the disk failed is there.
+    const reopened = await opened({ dir })
+    expect(await reopened.get('results', before.id)).toMatchObject({ state: states.SUCCESS })
+  })
+})
