@@ -33,6 +33,7 @@ export {
   Reject,
   Ignore,
   WorkerLostError,
+  WorkerLoadError,
   StorageError,
   ConfigError,
   registerErrorClass,
@@ -57,6 +58,7 @@ export type { Control, Inspect, TaskInfo, EngineStats } from './core/app/control
 export { memoryStorage } from './storage/memory.js'
 export type { Storage, StoredValue, StorageKey, Mutation, Namespace, StorageCapabilities, StorageChange, TransactStep } from './storage/types.js'
 export { inline } from './core/executor/executor.js'
-export type { Executor, ExecutorHost } from './core/executor/executor.js'
+export type { Executor, ExecutorHost, PoolHealth } from './core/executor/executor.js'
+export type { WorkerLoadOptions } from './core/executor/load-options.js'
 export { systemClock } from './core/time/clock.js'
 export type { Clock, ClockParticipant, TimerHandle, TimerOptions } from './core/time/clock.js'

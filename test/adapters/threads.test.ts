@@ -3,10 +3,12 @@
  * terminate and time limits, with real worker threads. The shared scenarios run on it in
  * test/conformance; this file covers what only a worker executor has.
  */
-import { relative } from 'node:path'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Celeriac, ConfigError, TaskRevokedError, TimeLimitExceeded, WorkerLostError, states } from '../../src/index.js'
+import { Celeriac, ConfigError, TaskRevokedError, TimeLimitExceeded, WorkerLoadError, WorkerLostError, states } from '../../src/index.js'
 import type { AsyncResult, CeleriacEvents, ErrorClass, State } from '../../src/index.js'
 import { threads } from '../../src/node.js'
 import type { ThreadsOptions } from '../../src/node.js'
@@ -29,9 +31,9 @@ async function start(options: Partial<ThreadsOptions> = {}, clock?: VirtualClock
   return { app, executor }
 }
 
-/** The start() error of an app whose workers load `module`. */
+/** The start() error of an app whose workers load `module`: at once, not after loadTimeout. */
 async function startError(module: URL): Promise<ConfigError> {
-  const error = await new Celeriac({ executor: threads({ module, size: 1 }) }).start().then(
+  const error = await new Celeriac({ executor: threads({ module, size: 1, loadTimeout: 600_000 }) }).start().then(
     () => expect.unreachable('start() should have failed'),
     (e: unknown) => e,
   )
@@ -274,4 +276,69 @@ describe('threads executor: faults', () => {
     }
     expect(await (await app.sendTask('fault.ok', [5])).get()).toBe(10)
   }, 180_000)
+})
+
+describe('threads executor: a pool that cannot load its module', () => {
+  /** The flaky-load fixture with its own counter file: `fails` loads from now on fail. */
+  function flakyModule(): { module: URL; failNext(fails: number): void } {
+    const counter = join(mkdtempSync(join(tmpdir(), 'celeriac-flaky-')), 'loads-to-fail')
+    writeFileSync(counter, '0')
+    const module = new URL('./fixtures/flaky-load.ts', import.meta.url)
+    module.searchParams.set('counter', counter)
+    return { module, failNext: (fails) => writeFileSync(counter, String(fails)) }
+  }
+
+  // loadTimeout also bounds one load in real time: a minute is far above a worker's load here.
+  async function startFlaky(loadBackoff: { initial: number; max: number }) {
+    const flaky = flakyModule()
+    const clock = virtualClock()
+    const executor = threads({ module: flaky.module, size: 1, loadTimeout: 60_000, loadBackoff })
+    app = new Celeriac({ clock, executor })
+    await app.start()
+    return { app, clock, flaky }
+  }
+
+  it('replaces a dead worker whose replacement fails to load twice: the loads are retried with backoff and the waiting task runs', async () => {
+    const { app, clock, flaky } = await startFlaky({ initial: 100, max: 400 })
+    flaky.failNext(2)
+    const lost = await (await app.sendTask('flaky.exit')).get().catch((e: unknown) => e)
+    expect(lost).toBeInstanceOf(WorkerLostError)
+    const r = await app.sendTask<number>('flaky.ok', [41])
+    await clock.runAll()
+    expect(await r.state()).toBe(states.SUCCESS)
+    expect(await r.get()).toBe(42)
+    expect(app.inspect.stats().pool).toMatchObject({ size: 1, live: 1, loading: 0, failedLoads: 2, replaced: 1, nextLoadAt: null, failing: false })
+    expect(app.inspect.stats().pool?.lastLoadError).toContain('flaky load: 1 more to fail')
+  })
+
+  it('fails the waiting tasks with WorkerLoadError naming the module after loadTimeout, new ones at once, and runs tasks again once the module loads', async () => {
+    const { app, clock, flaky } = await startFlaky({ initial: 10_000, max: 20_000 })
+    flaky.failNext(1_000_000)
+    await (await app.sendTask('flaky.exit')).get().catch(() => undefined)
+    const t0 = clock.now()
+    const waiting = [await app.sendTask('flaky.ok', [1]), await app.sendTask('flaky.ok', [2])]
+    await clock.runAll()
+    // Loads failed at +0, +10 s, +30 s and +50 s; the tasks fail at +60 s, and with nothing left
+    // waiting, runAll does not chase the next retry.
+    expect(clock.now() - t0).toBe(60_000)
+    for (const r of waiting) {
+      const error = await failsWith(r, states.FAILURE, WorkerLoadError, 'waited')
+      expect((error as WorkerLoadError).module).toBe(flaky.module.href)
+      expect(error.message).toContain('within loadTimeout (60000 ms')
+      expect(error.message).toContain('more to fail')
+    }
+    const pool = app.inspect.stats().pool!
+    expect(pool).toMatchObject({ size: 1, live: 0, failing: true, replaced: 1 })
+    expect(pool.failedLoads).toBe(4)
+    // Failing: a new task fails at once (the engine clock does not move).
+    const now = clock.now()
+    await failsWith(await app.sendTask('flaky.ok', [3]), states.FAILURE, WorkerLoadError, 'sent while failing')
+    expect(clock.now()).toBe(now)
+    // The module loads again: the pool's next try (20 s at most) heals it.
+    flaky.failNext(0)
+    await clock.advance(20_000)
+    for (let i = 0; i < 500 && app.inspect.stats().pool?.live !== 1; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(app.inspect.stats().pool).toMatchObject({ live: 1, failing: false })
+    expect(await (await app.sendTask<number>('flaky.ok', [4])).get()).toBe(5)
+  })
 })

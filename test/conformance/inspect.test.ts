@@ -12,6 +12,10 @@ const SECOND = 1_000
 
 forEachCombo('inspect', (combo) => {
   let h: Harness
+  // A worker pool reports its health under `pool` (Celery's stats has its pool too); inline has none.
+  const pool = combo.name.includes('inline')
+    ? null
+    : { size: 2, live: 2, loading: 0, failedLoads: 0, lastLoadError: null, replaced: 0, nextLoadAt: null, failing: false }
   afterEach(async () => h.stop())
 
   it('active, reserved, scheduled, revoked and stats are right at each point', async () => {
@@ -22,7 +26,7 @@ forEachCombo('inspect', (combo) => {
     expect(inspect.reserved()).toEqual([])
     expect(inspect.scheduled()).toEqual([])
     expect(inspect.revoked()).toEqual([])
-    expect(inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 0, parked: 0 })
+    expect(inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 0, parked: 0, pool })
 
     const blocker = await h.tasks.opsNapper.delay(5 * SECOND)
     const q1 = await h.tasks.opsFree.delay('q1')
@@ -62,7 +66,7 @@ forEachCombo('inspect', (combo) => {
         rootId: later.id,
       },
     ])
-    expect(inspect.stats()).toEqual({ running: 1, ready: 2, scheduled: 1, parked: 1 })
+    expect(inspect.stats()).toEqual({ running: 1, ready: 2, scheduled: 1, parked: 1, pool })
 
     await q2.revoke()
     expect(inspect.reserved().map((t) => t.id)).toEqual([q1.id])
@@ -75,7 +79,7 @@ forEachCombo('inspect', (combo) => {
     expect(inspect.active()).toEqual([])
     expect(inspect.reserved()).toEqual([])
     expect(inspect.scheduled().map((t) => t.id)).toEqual([later.id])
-    expect(inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 1, parked: 0 })
+    expect(inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 1, parked: 0, pool })
 
     // A task waiting for its retry is scheduled, with its retry count and due time.
     const retrying = await h.tasks.opsRetryLater.delay(100)
@@ -91,7 +95,7 @@ forEachCombo('inspect', (combo) => {
     expect(await later.get()).toBe('later')
     expect(await retrying.get()).toBe('second attempt')
     expect(inspect.scheduled()).toEqual([])
-    expect(inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 0, parked: 0 })
+    expect(inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 0, parked: 0, pool })
     expect(inspect.revoked()).toEqual([q2.id])
   })
 

@@ -284,5 +284,5 @@ export async function statesOf(handle: unknown, out: string[] = []): Promise<str
 /** The engine is idle: nothing runs, waits or is held, and `inspect.active()` is empty. */
 export function expectIdle(h: Harness): void {
   expect(h.app.inspect.active()).toEqual([])
-  expect(h.app.inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 0, parked: 0 })
+  expect(h.app.inspect.stats()).toMatchObject({ running: 0, ready: 0, scheduled: 0, parked: 0 })
 }

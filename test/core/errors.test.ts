@@ -17,6 +17,8 @@ const CLASS_OF_CODE = {
   REJECT: 'Reject',
   IGNORE: 'Ignore',
   WORKER_LOST: 'WorkerLostError',
+  // Not in DESIGN §3: issue 14 item 6 added it (a worker pool that cannot load its module).
+  WORKER_LOAD: 'WorkerLoadError',
   STORAGE: 'StorageError',
   CONFIG: 'ConfigError',
 } as const satisfies Record<ErrorCode, string>

@@ -7,6 +7,10 @@ import { poolExecutor } from '../../src/core/executor/pool.js'
 import type { PoolWorkerEvents } from '../../src/core/executor/pool.js'
 import type { FromRuntime, RunJob, ToWorker } from '../../src/core/model/protocol.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
+import { ConfigError, WorkerLoadError, WorkerLostError } from '../../src/core/model/errors.js'
+import { decodeError } from '../../src/core/serializer/decode.js'
+import { encodeError } from '../../src/core/serializer/encode.js'
+import { virtualClock } from '../../src/testing.js'
 
 function job(id: string): RunJob {
   return { message: { id, task: 't.add', acksLate: false } as TaskMessage, hostname: 'test' }
@@ -32,7 +36,7 @@ async function setup() {
       return { post: (batch) => posts.push(batch), terminate: () => undefined, hold: (held) => holds.push(held) }
     },
   })
-  await pool.start({ receive: (m) => received.push(m), lookup: () => undefined })
+  await pool.start({ receive: (m) => received.push(m), lookup: () => undefined, clock: virtualClock(), hold: () => undefined })
   const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0))
   const runAfterArrivals = (): void => {
     for (const fn of later.splice(0)) fn()
@@ -110,5 +114,262 @@ describe('the pool', () => {
       { type: 'started', id: 'a' },
       { type: 'started', id: 'b' },
     ])
+  })
+})
+
+/** How a fake worker answers its load: it loads, its module throws, it never answers, or it cannot be made. */
+type LoadPlan = 'loads' | 'throws' | 'hangs' | 'refused'
+
+/**
+ * A pool of fake workers whose loads follow `plan` (one entry per spawn, the last repeated), on a
+ * virtual clock: the backoff and loadTimeout run in virtual time.
+ */
+async function loadingPool(plan: LoadPlan[], options: { size?: number; loadTimeout?: number } = {}) {
+  const clock = virtualClock()
+  const received: FromRuntime[] = []
+  const posts: ToWorker[] = []
+  const workers: PoolWorkerEvents[] = []
+  const terminated: number[] = []
+  let holds = 0
+  let held = 0
+  const pool = poolExecutor({
+    name: 'test pool',
+    size: options.size ?? 1,
+    tasksPerWorker: 1,
+    prefetch: 1,
+    moduleName: 'file:///tasks.js',
+    loadTimeout: options.loadTimeout ?? 1_000,
+    loadBackoff: { initial: 100, max: 400 },
+    spawn(e) {
+      const n = workers.push(e) - 1
+      const step = plan[Math.min(n, plan.length - 1)]!
+      if (step === 'refused') throw new ConfigError('the worker entry /x/node-worker.js does not exist')
+      if (step === 'loads') queueMicrotask(() => e.message({ type: 'ready', tasks: [{ name: 't.add', profile: {} as never }] }))
+      else if (step === 'throws') queueMicrotask(() => e.message({ type: 'init-failed', error: encodeError(new Error(`load ${String(n)} failed`)) }))
+      return {
+        post: (batch) => posts.push(batch),
+        terminate: () => {
+          terminated.push(n)
+          e.exit(undefined)
+        },
+      }
+    },
+  })
+  const start = pool.start({
+    receive: (m) => received.push(m),
+    lookup: () => undefined,
+    clock,
+    hold: (work) => {
+      holds++
+      held++
+      void work.finally(() => held--)
+    },
+  })
+  const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0))
+  /** The error each run failed with, by id. */
+  const failures = (): Map<string, Error> =>
+    new Map(received.flatMap((m) => (m.type === 'outcome' && m.outcome.type === 'failure' ? [[m.id, decodeError(m.outcome.error)]] : [])))
+  return {
+    pool,
+    start,
+    clock,
+    received,
+    posts,
+    workers,
+    terminated,
+    tick,
+    failures,
+    holds: () => ({ holds, held }),
+    replace: (plan_: LoadPlan[]) => plan.splice(0, plan.length, ...plan_),
+  }
+}
+
+describe('the pool heals', () => {
+  it('loads a replacement again after failed loads, backing off on the engine clock, and runs what waited on it', async () => {
+    const t = await loadingPool(['loads', 'throws', 'throws', 'throws', 'loads'])
+    await t.start
+    t.workers[0]!.exit(new Error('crashed'))
+    await t.tick()
+    t.pool.post({ type: 'run', jobs: [job('a')] })
+    await t.tick()
+    // The first replacement failed; the next load is due after 100 ms, then 200, then 400.
+    expect(t.workers).toHaveLength(2)
+    const t0 = t.clock.now()
+    expect(t.pool.health!()).toMatchObject({ size: 1, live: 0, loading: 0, failedLoads: 1, lastLoadError: 'load 1 failed', replaced: 1, nextLoadAt: t0 + 100 })
+    await t.clock.advance(99)
+    expect(t.workers).toHaveLength(2)
+    await t.clock.advance(1)
+    await t.tick()
+    expect(t.workers).toHaveLength(3)
+    await t.clock.advance(199)
+    expect(t.workers).toHaveLength(3)
+    await t.clock.advance(1)
+    await t.tick()
+    expect(t.workers).toHaveLength(4)
+    expect(t.pool.health!().nextLoadAt).toBe(t.clock.now() + 400)
+    await t.clock.advance(400)
+    await t.tick()
+    expect(t.workers).toHaveLength(5)
+    expect(t.pool.health!()).toMatchObject({
+      live: 1,
+      loading: 0,
+      failedLoads: 3,
+      lastLoadError: 'load 3 failed',
+      replaced: 1,
+      nextLoadAt: null,
+      failing: false,
+    })
+    // The run that waited went to the healed worker, and nothing failed.
+    expect(t.posts.flatMap(runIds)).toEqual(['a'])
+    expect(t.received).toContainEqual({ type: 'started', id: 'a' })
+    expect(t.failures().size).toBe(0)
+  })
+
+  it('holds the engine while a run waits for a worker that is loading, so a virtual clock waits for the load', async () => {
+    const t = await loadingPool(['loads', 'hangs'])
+    await t.start
+    t.workers[0]!.exit(new Error('crashed'))
+    t.pool.post({ type: 'run', jobs: [job('a')] })
+    expect(t.holds()).toEqual({ holds: 1, held: 1 })
+    t.workers[1]!.message({ type: 'ready', tasks: [{ name: 't.add', profile: {} as never }] })
+    await t.tick()
+    expect(t.holds()).toEqual({ holds: 1, held: 0 })
+    expect(t.posts.flatMap(runIds)).toEqual(['a'])
+  })
+
+  it('fails the runs that wait with WorkerLoadError once no worker loaded within loadTimeout, fails new ones at once, and heals later', async () => {
+    const t = await loadingPool(['loads', 'throws'], { loadTimeout: 1_000 })
+    await t.start
+    t.workers[0]!.exit(new Error('crashed'))
+    const down = t.clock.now()
+    t.pool.post({ type: 'run', jobs: [job('a')] })
+    await t.tick()
+    await t.clock.advance(999)
+    expect(t.failures().size).toBe(0)
+    expect(t.pool.health!().failing).toBe(false)
+    await t.clock.advance(1)
+    const error = t.failures().get('a')
+    expect(error).toBeInstanceOf(WorkerLoadError)
+    expect((error as WorkerLoadError).code).toBe('WORKER_LOAD')
+    expect((error as WorkerLoadError).module).toBe('file:///tasks.js')
+    expect(error!.message).toContain('within loadTimeout (1000 ms')
+    expect(error!.message).toMatch(/the last: load \d+ failed/)
+    expect(t.clock.now()).toBe(down + 1_000)
+    expect(t.pool.health!()).toMatchObject({ live: 0, failing: true })
+    // Nothing waits now: the next retry is housekeeping, not work for runAll to wait for.
+    expect(t.pool.health!().nextLoadAt).not.toBeNull()
+    expect(t.clock.pending()).toBe(0)
+    // Still failing: a new run fails at once instead of waiting for good.
+    t.pool.post({ type: 'run', jobs: [job('b')] })
+    expect(t.failures().get('b')).toBeInstanceOf(WorkerLoadError)
+    // The pool keeps trying (every 400 ms at most) and heals once the module loads.
+    t.replace(['loads'])
+    await t.clock.advance(400)
+    await t.tick()
+    expect(t.pool.health!()).toMatchObject({ live: 1, failing: false })
+    t.pool.post({ type: 'run', jobs: [job('c')] })
+    await t.tick()
+    expect(t.posts.flatMap(runIds)).toEqual(['c'])
+    expect([...t.failures().keys()]).toEqual(['a', 'b'])
+  })
+
+  it('gives a run held behind a full worker the same deadline when that worker dies and no other loads', async () => {
+    const t = await loadingPool(['loads', 'throws'], { loadTimeout: 1_000 })
+    await t.start
+    t.pool.post({ type: 'run', jobs: [job('a'), job('b')] })
+    await t.tick()
+    expect(t.posts.flatMap(runIds)).toEqual(['a'])
+    t.workers[0]!.exit(new Error('crashed'))
+    expect(t.failures().get('a')).toBeInstanceOf(WorkerLostError)
+    // Loads fail at +0, +100, +300, +700 and +1100 ms: 'b' fails at its deadline, +1000 ms.
+    await t.clock.advance(1_000)
+    expect(t.failures().get('b')).toBeInstanceOf(WorkerLoadError)
+  })
+
+  it('retries in the background when nothing waits, so runAll does not chase a module that never loads', async () => {
+    const t = await loadingPool(['loads', 'throws'])
+    await t.start
+    t.workers[0]!.exit(new Error('crashed'))
+    await t.tick()
+    expect(t.pool.health!().nextLoadAt).not.toBeNull()
+    expect(t.clock.pending()).toBe(0)
+    await t.clock.advance(10_000)
+    expect(t.pool.health!()).toMatchObject({ live: 0, loading: 0, failing: true })
+    expect(t.pool.health!().failedLoads).toBeGreaterThan(5)
+  })
+
+  it('starts when some workers load, and loads the others with backoff', async () => {
+    const t = await loadingPool(['loads', 'throws', 'loads'], { size: 2 })
+    await t.start
+    expect(t.pool.health!()).toMatchObject({ size: 2, live: 1, failedLoads: 1, lastLoadError: 'load 1 failed' })
+    expect(t.received).toContainEqual({ type: 'log', id: '', level: 'error', text: 'test pool: load 1 failed' })
+    await t.clock.advance(100)
+    await t.tick()
+    expect(t.pool.health!()).toMatchObject({ live: 2, loading: 0, nextLoadAt: null })
+  })
+
+  it('ends a worker that is loading when the pool stops, and lets go of the engine', async () => {
+    const t = await loadingPool(['loads', 'hangs'])
+    await t.start
+    t.workers[0]!.exit(new Error('crashed'))
+    t.pool.post({ type: 'run', jobs: [job('a')] })
+    expect(t.holds().held).toBe(1)
+    await t.pool.stop()
+    expect(t.terminated).toEqual([1])
+    expect(t.holds().held).toBe(0)
+    await t.clock.advance(10_000)
+    expect(t.workers).toHaveLength(2)
+  })
+
+  it('rejects start() at once with a ConfigError when no worker loads, and leaves no retry behind', async () => {
+    const t = await loadingPool(['throws'], { size: 2 })
+    const error = await t.start.then(
+      () => expect.unreachable('start() should reject'),
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toContain('load 0 failed')
+    await t.clock.advance(10_000)
+    expect(t.workers).toHaveLength(2)
+  })
+
+  it('ends a worker that does not load within loadTimeout (real time: a load is I/O): a failed load', async () => {
+    const t = await loadingPool(['hangs'], { loadTimeout: 20 })
+    const error = await t.start.then(
+      () => expect.unreachable('start() should reject'),
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toContain('did not load file:///tasks.js within loadTimeout (20 ms)')
+    expect(t.terminated).toEqual([0])
+  })
+
+  it('rejects start() with the ConfigError a worker shell throws when it cannot make a worker, as it is', async () => {
+    const t = await loadingPool(['refused'])
+    const error = await t.start.then(
+      () => expect.unreachable('start() should reject'),
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toBe('the worker entry /x/node-worker.js does not exist')
+  })
+
+  it.each([
+    ['a negative loadTimeout', { loadTimeout: -1 }, 'loadTimeout must be a number of ms >= 0'],
+    ['a zero backoff', { loadBackoff: { initial: 0 } }, 'loadBackoff.initial must be a finite number of ms > 0'],
+    ['a max below initial', { loadBackoff: { initial: 500, max: 100 } }, 'loadBackoff.max must be a finite number of ms >= loadBackoff.initial (500)'],
+  ])('refuses %s with a ConfigError', (_label, load, message) => {
+    const make = () =>
+      poolExecutor({
+        name: 'test pool',
+        size: 1,
+        tasksPerWorker: 1,
+        prefetch: 1,
+        moduleName: 'm',
+        ...load,
+        spawn: () => ({ post: () => undefined, terminate: () => undefined }),
+      })
+    expect(make).toThrow(ConfigError)
+    expect(make).toThrow(message)
   })
 })

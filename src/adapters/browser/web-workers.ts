@@ -8,10 +8,11 @@
 import { ConfigError } from '../../core/model/errors.js'
 import type { Executor } from '../../core/executor/executor.js'
 import { poolExecutor } from '../../core/executor/pool.js'
+import type { WorkerLoadOptions } from '../../core/executor/load-options.js'
 import type { FromWorker } from '../../core/model/protocol.js'
 
-/** Options of {@link webWorkers}. */
-export interface WebWorkersOptions {
+/** Options of {@link webWorkers}; `loadTimeout` and `loadBackoff` say how failed loads are retried. */
+export interface WebWorkersOptions extends WorkerLoadOptions {
   /**
    * The worker script: a module that calls `serveWorker(() => import('./tasks.js'))`. Give the
    * URL (`new URL('./worker.js', import.meta.url)`), or `create` for bundlers that need the
@@ -29,7 +30,9 @@ export interface WebWorkersOptions {
 }
 
 /**
- * Runs tasks in Web Workers.
+ * Runs tasks in Web Workers. A worker that fails is replaced; a replacement that fails to load is
+ * retried with backoff (`loadBackoff`), and tasks that wait longer than `loadTimeout` for a worker
+ * fail with `WorkerLoadError`. `start()` rejects with a `ConfigError` when no worker loads at all.
  *
  * @example
  * // worker.ts
@@ -62,6 +65,8 @@ export function webWorkers(options: WebWorkersOptions): Executor & { readonly wo
     size: options.size ?? Math.max(1, hardware ?? 1),
     tasksPerWorker,
     prefetch: options.prefetch ?? 4,
+    loadTimeout: options.loadTimeout,
+    loadBackoff: options.loadBackoff,
     moduleName: url?.href ?? 'the worker made by create()',
     spawn(events) {
       const worker = create()

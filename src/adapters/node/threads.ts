@@ -12,10 +12,11 @@ import type { ResourceLimits } from 'node:worker_threads'
 import { ConfigError } from '../../core/model/errors.js'
 import type { Executor } from '../../core/executor/executor.js'
 import { poolExecutor } from '../../core/executor/pool.js'
+import type { WorkerLoadOptions } from '../../core/executor/load-options.js'
 import type { FromWorker } from '../../core/model/protocol.js'
 
-/** Options of {@link threads}. */
-export interface ThreadsOptions {
+/** Options of {@link threads}; `loadTimeout` and `loadBackoff` say how failed loads are retried. */
+export interface ThreadsOptions extends WorkerLoadOptions {
   /**
    * The task module each worker imports: a `file:` URL (`new URL('./tasks.js', import.meta.url)`)
    * or a path (a relative one resolves against the working directory). Importing it must register
@@ -42,7 +43,10 @@ export interface ThreadsOptions {
 }
 
 /**
- * Runs tasks in `worker_threads`.
+ * Runs tasks in `worker_threads`. A worker that dies is replaced; a replacement that fails to
+ * load is retried with backoff (`loadBackoff`), and tasks that wait longer than `loadTimeout` for
+ * a worker fail with `WorkerLoadError`. `start()` rejects with a `ConfigError` when no worker
+ * loads at all.
  *
  * @example
  * const app = new Celeriac({ executor: threads({ module: new URL('./tasks.js', import.meta.url), size: 4 }) })
@@ -64,6 +68,8 @@ export function threads(options: ThreadsOptions): Executor & { readonly workers:
     size: options.size ?? availableParallelism(),
     tasksPerWorker,
     prefetch: options.prefetch ?? 4,
+    loadTimeout: options.loadTimeout,
+    loadBackoff: options.loadBackoff,
     moduleName: moduleUrl.href,
     afterArrivals: setImmediate,
     spawn(events) {

@@ -2,6 +2,7 @@
 import type { Engine } from '../engine/engine.js'
 import type { TaskMessage } from '../model/message.js'
 import type { Rate } from '../model/options.js'
+import type { PoolHealth } from '../executor/executor.js'
 import { decode } from '../serializer/decode.js'
 import { checkDuration, checkName, checkOptionKeys, parseRate } from '../model/validate.js'
 import { ConfigError } from '../model/errors.js'
@@ -29,6 +30,12 @@ export interface EngineStats {
   scheduled: number
   /** Running tasks parked on an engine timer (`self.sleep`). */
   parked: number
+  /**
+   * The worker pool's health (`threads()`, `webWorkers()`): workers live and loading, failed
+   * loads and the last one's error, replacements; null for an executor without workers (inline).
+   * Celery's `inspect stats` reports its pool under `pool` too.
+   */
+  pool: PoolHealth | null
 }
 
 function info(message: TaskMessage): TaskInfo {
@@ -138,6 +145,13 @@ export class Inspect {
     return this.#registered()
   }
 
+  /**
+   * Counters of the engine, and its worker pool's health.
+   *
+   * @example
+   * const { pool } = app.inspect.stats()
+   * if (pool?.failing) console.error(`tasks fail: ${pool.lastLoadError}`)
+   */
   stats(): EngineStats {
     return this.#engine('inspect').stats()
   }

@@ -13,6 +13,7 @@ import type { ResultRecord, SignatureJSON, TaskMessage } from '../model/message.
 import type { FromRuntime } from '../model/protocol.js'
 import type { AsyncResult, ResultSource } from '../result/result.js'
 import type { Clock } from '../time/clock.js'
+import type { PoolHealth } from '../executor/executor.js'
 import type { StorageChange } from '../../storage/types.js'
 import { Chords } from './chords.js'
 import { CommitQueue } from './commit-queue.js'
@@ -136,6 +137,8 @@ export class Engine implements ResultSource {
       await executor.start({
         receive: (message) => this.#receive(message),
         lookup: (name) => config.lookup(name),
+        clock: this.clock,
+        hold: (work) => void state.hold(work),
       })
       try {
         await this.#recovery.recover()
@@ -358,13 +361,14 @@ export class Engine implements ResultSource {
     return this.#state.revoked.ids()
   }
 
-  stats(): { running: number; ready: number; scheduled: number; parked: number } {
+  stats(): { running: number; ready: number; scheduled: number; parked: number; pool: PoolHealth | null } {
     const state = this.#state
     return {
       running: state.running.size,
       ready: state.scheduler.readyCount,
       scheduled: state.scheduler.delayedCount,
       parked: state.parked,
+      pool: state.executor.health?.() ?? null,
     }
   }
 }

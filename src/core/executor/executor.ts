@@ -22,6 +22,7 @@ import { handleFromJSON } from '../result/result.js'
 import { LazyAbort } from './lazy-abort.js'
 import { RunResults } from './run-results.js'
 import type { TraceInput, TraceReporter } from '../task/tracer.js'
+import type { Clock } from '../time/clock.js'
 
 /** What an executor needs from the engine. */
 export interface ExecutorHost {
@@ -29,6 +30,33 @@ export interface ExecutorHost {
   receive(message: FromRuntime): void
   /** The engine's own task registry (the inline executor runs these). */
   lookup(name: string): Task<never, unknown> | undefined
+  /** The engine's clock: an executor's timers (a pool's load retries) run on it, virtual in tests. */
+  readonly clock: Clock
+  /**
+   * Counts `work` as engine work until it settles, so a virtual clock does not move meanwhile
+   * (runs waiting for a worker that is loading wait for real I/O, not for time).
+   */
+  hold(work: Promise<unknown>): void
+}
+
+/** How a worker pool is doing: `app.inspect.stats().pool`. */
+export interface PoolHealth {
+  /** Workers the pool keeps (its `size`). */
+  size: number
+  /** Workers loaded and taking tasks. */
+  live: number
+  /** Workers loading the task module now. */
+  loading: number
+  /** Loads of the task module that failed since start (each retry counts). */
+  failedLoads: number
+  /** The message of the last failed load's error, or null. */
+  lastLoadError: string | null
+  /** Workers started to replace one that died or was terminated. */
+  replaced: number
+  /** When the next load is tried after a failure (epoch ms, engine clock), or null. */
+  nextLoadAt: number | null
+  /** Whether tasks fail now with `WorkerLoadError`: no worker has loaded within `loadTimeout`. */
+  failing: boolean
 }
 
 /** Where tasks run. Factories: `inline()`, `threads()` (Node), `webWorkers()` (browser). */
@@ -55,6 +83,8 @@ export interface Executor {
   post(message: ToRuntime): void
   /** Tasks the runtimes registered, with their profiles (worker executors); absent when they are the host's. */
   registered?(): ReadonlyMap<string, TaskProfile>
+  /** A worker pool's health; absent when there are no workers (inline). */
+  health?(): PoolHealth
   stop(): Promise<void>
 }
 

@@ -3,10 +3,14 @@
  * `size` workers, waits for each one's hello, spreads runs over them, batches messages per tick,
  * routes cancels and replies to the worker that runs the task, terminates a worker to stop a
  * task for real, and replaces a worker that dies, failing its tasks with WorkerLostError (or
- * re-queueing them under acksLate + rejectOnWorkerLost). Environment-neutral.
+ * re-queueing them under acksLate + rejectOnWorkerLost). Loading workers, retried with backoff,
+ * is the WorkerLoader's (`pool-loader.ts`). Environment-neutral.
  */
-import { ConfigError, WorkerLostError } from '../model/errors.js'
+import { ConfigError, WorkerLoadError, WorkerLostError } from '../model/errors.js'
 import type { Executor, ExecutorHost } from './executor.js'
+import { loadSchedule } from './load-options.js'
+import type { WorkerLoadOptions } from './load-options.js'
+import { WorkerLoader } from './pool-loader.js'
 import type { FromWorker, RunJob, ToRuntime, ToWorker } from '../model/protocol.js'
 import { encodeError } from '../serializer/encode.js'
 import { decodeError } from '../serializer/decode.js'
@@ -32,7 +36,7 @@ export interface PoolWorkerEvents {
   exit(error: Error | undefined): void
 }
 
-export interface PoolOptions {
+export interface PoolOptions extends WorkerLoadOptions {
   name: string
   size: number
   /** How many tasks one worker runs at once. @default 1 (Celery prefork) */
@@ -88,9 +92,45 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
   let registered = new Map<string, TaskProfile>()
   let replaced = 0
   const slots = new Set<Slot>()
+  /** Workers loading the task module (not in `slots` until their hello). */
+  const loadingSlots = new Set<Slot>()
   const owner = new Map<string, Slot>()
   /** Runs waiting for a worker that is starting (after a crash). */
   const backlog: RunJob[] = []
+  const schedule = loadSchedule(options.name, options)
+  const live = (): number => {
+    let n = 0
+    for (const slot of slots) if (slot.ready && !slot.gone && !slot.terminating) n++
+    return n
+  }
+  /** No worker loaded within loadTimeout: the runs that wait for one fail with WorkerLoadError. */
+  const failBacklog = (): void => {
+    const error = loader.expiredError()
+    if (error === undefined) return
+    for (const job of backlog.splice(0)) failLoad(job, error)
+    loader.waitingChanged()
+  }
+  const failLoad = (job: RunJob, error: WorkerLoadError): void => {
+    host?.receive({ type: 'outcome', id: job.message.id, hooks: false, outcome: { type: 'failure', error: encodeError(error) } })
+  }
+  const loader = new WorkerLoader(options.name, options.moduleName, schedule, {
+    load: async () => {
+      try {
+        await spawn()
+      } catch (error) {
+        if (!stopping && startedOnce) logLoadFailure(error)
+        throw error
+      }
+    },
+    live,
+    waiting: () => backlog.length > 0,
+    expired: failBacklog,
+  })
+  /** Whether start() has resolved once: failed loads before that are start()'s to report. */
+  let startedOnce = false
+  const logLoadFailure = (error: unknown): void => {
+    host?.receive({ type: 'log', id: '', level: 'error', text: `${options.name}: ${error instanceof Error ? error.message : String(error)}` })
+  }
 
   const flush = (slot: Slot): void => {
     if (slot.outbox.length === 0 || slot.gone) return
@@ -142,10 +182,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     slot.awaiting.clear()
     if (!stopping) {
       replaced++
-      spawn().catch((spawnError: unknown) => {
-        // A replacement that cannot start leaves the pool smaller; the backlog waits for another.
-        host?.receive({ type: 'log', id: '', level: 'error', text: `${options.name}: a replacement worker failed to start: ${String(spawnError)}` })
-      })
+      loader.lost()
     }
   }
 
@@ -153,48 +190,73 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     new Promise<Slot>((resolve, reject) => {
       let slot: Slot | undefined
       let started = false
-      const worker = options.spawn({
-        message(message) {
-          if (slot === undefined) return
-          if (!Array.isArray(message)) {
-            const hello = message as Exclude<FromWorker, readonly unknown[]>
-            if (hello.type === 'ready') {
-              registered = new Map(hello.tasks.map((t) => [t.name, t.profile]))
-              slot.ready = true
-              started = true
-              slots.add(slot)
-              if (slot.jobs.size === 0) slot.worker.hold?.(false)
-              resolve(slot)
-              drainBacklog()
-            } else {
-              started = true
-              slot.gone = true
-              void slot.worker.terminate()
-              reject(decodeError(hello.error))
+      let hung: ReturnType<typeof setTimeout> | undefined
+      const failed = (message: string, cause?: unknown): void => {
+        started = true
+        if (slot !== undefined) {
+          slot.gone = true
+          loadingSlots.delete(slot)
+        }
+        clearTimeout(hung)
+        reject(new WorkerLoadError(message, options.moduleName, cause === undefined ? undefined : { cause }))
+      }
+      let worker: PoolWorker
+      try {
+        worker = options.spawn({
+          message(message) {
+            if (slot === undefined) return
+            if (!Array.isArray(message)) {
+              const hello = message as Exclude<FromWorker, readonly unknown[]>
+              if (started || slot.gone) return
+              if (hello.type === 'ready') {
+                registered = new Map(hello.tasks.map((t) => [t.name, t.profile]))
+                slot.ready = true
+                started = true
+                clearTimeout(hung)
+                loadingSlots.delete(slot)
+                slots.add(slot)
+                if (slot.jobs.size === 0) slot.worker.hold?.(false)
+                resolve(slot)
+                drainBacklog()
+              } else {
+                const cause = decodeError(hello.error)
+                failed(cause.message, cause)
+                void slot.worker.terminate()
+              }
+              return
             }
-            return
-          }
-          for (const m of message as Extract<FromWorker, readonly unknown[]>) {
-            if (m.type === 'started') slot.started.add(m.id)
-            else if (m.type === 'rpc' && (m.call.type === 'result.wait' || m.call.type === 'result.next'))
-              slot.awaiting.set(`${m.id} ${String(m.requestId)}`, m.id)
-            else if (m.type === 'outcome' && !m.hooks) release(slot, m.id)
-            else if (m.type === 'finished') release(slot, m.id)
-            host?.receive(m)
-          }
-        },
-        exit(error) {
-          if (slot === undefined) return
-          if (!started) {
-            started = true
-            slot.gone = true
-            reject(new ConfigError(`${options.name}: a worker exited before loading ${options.moduleName}${error === undefined ? '' : `: ${error.message}`}`))
-            return
-          }
-          lost(slot, error)
-        },
-      })
+            for (const m of message as Extract<FromWorker, readonly unknown[]>) {
+              if (m.type === 'started') slot.started.add(m.id)
+              else if (m.type === 'rpc' && (m.call.type === 'result.wait' || m.call.type === 'result.next'))
+                slot.awaiting.set(`${m.id} ${String(m.requestId)}`, m.id)
+              else if (m.type === 'outcome' && !m.hooks) release(slot, m.id)
+              else if (m.type === 'finished') release(slot, m.id)
+              host?.receive(m)
+            }
+          },
+          exit(error) {
+            if (slot === undefined) return
+            if (!started) {
+              failed(`${options.name}: a worker exited before loading ${options.moduleName}${error === undefined ? '' : `: ${error.message}`}`, error)
+              return
+            }
+            lost(slot, error)
+          },
+        })
+      } catch (error) {
+        failed(`${options.name}: could not start a worker for ${options.moduleName}: ${error instanceof Error ? error.message : String(error)}`, error)
+        return
+      }
       slot = { worker, ready: false, gone: false, jobs: new Map(), started: new Set(), awaiting: new Map(), outbox: [], soon: false, terminating: false }
+      loadingSlots.add(slot)
+      // Real time on purpose: a load is the process's own I/O, which no engine clock measures.
+      if (Number.isFinite(schedule.loadTimeout)) {
+        hung = setTimeout(() => {
+          if (started) return
+          failed(`${options.name}: a worker did not load ${options.moduleName} within loadTimeout (${String(schedule.loadTimeout)} ms)`)
+          void worker.terminate()
+        }, schedule.loadTimeout)
+      }
     })
 
   /** How many started runs of `slot` wait for a result. */
@@ -226,7 +288,10 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
   const dispatch = (job: RunJob): void => {
     const slot = pick()
     if (slot === undefined) {
+      const error = loader.expiredError()
+      if (error !== undefined) return failLoad(job, error)
       backlog.push(job)
+      if (backlog.length === 1) loader.waitingChanged()
       return
     }
     const idle = slot.jobs.size === 0
@@ -245,7 +310,9 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
   }
 
   const drainBacklog = (): void => {
+    if (backlog.length === 0) return
     while (backlog.length > 0 && pick() !== undefined) dispatch(backlog.shift()!)
+    if (backlog.length === 0) loader.waitingChanged()
   }
 
   return {
@@ -262,25 +329,29 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       return false
     },
     get workers() {
-      let n = 0
-      for (const slot of slots) if (slot.ready && !slot.gone && !slot.terminating) n++
-      return n
+      return live()
     },
     get replaced() {
       return replaced
     },
+    health: () => loader.health(options.size, replaced),
     async start(h) {
       host = h
       stopping = false
-      const started = await Promise.allSettled(Array.from({ length: options.size }, () => spawn()))
-      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-      if (failed !== undefined) {
+      startedOnce = false
+      replaced = 0
+      // Celery's worker exits at once when it cannot import the app; so does start() when no
+      // worker loads, with a ConfigError (a module that cannot load at start is a deploy error).
+      // Workers that fail while others load are retried in the background.
+      const loads = await loader.start(h.clock, (work) => h.hold(work), options.size)
+      if (!loads.some((r) => r.status === 'fulfilled')) {
         stopping = true
-        await Promise.all([...slots].map((s) => s.worker.terminate()))
-        slots.clear()
-        const cause: unknown = failed.reason
-        throw cause instanceof ConfigError ? cause : new ConfigError(`${options.name}: could not start workers for ${options.moduleName}: ${String(cause)}`)
+        loader.stop()
+        const failed = loads.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason as Error
+        throw failed.cause instanceof ConfigError ? failed.cause : new ConfigError(failed.message)
       }
+      startedOnce = true
+      for (const load of loads) if (load.status === 'rejected') logLoadFailure(load.reason)
     },
     post(message) {
       switch (message.type) {
@@ -298,6 +369,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
           if (slot === undefined) {
             const index = backlog.findIndex((j) => j.message.id === message.id)
             if (index >= 0) backlog.splice(index, 1)
+            if (backlog.length === 0) loader.waitingChanged()
             return
           }
           if (message.reason === 'terminated' || message.reason === 'time-limit') {
@@ -321,7 +393,8 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     registered: () => registered,
     async stop() {
       stopping = true
-      const all = [...slots]
+      loader.stop()
+      const all = [...slots, ...loadingSlots]
       slots.clear()
       await Promise.all(
         all.map(async (slot) => {

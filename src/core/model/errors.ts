@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'REJECT'
   | 'IGNORE'
   | 'WORKER_LOST'
+  | 'WORKER_LOAD'
   | 'STORAGE'
   | 'CONFIG'
 
@@ -207,6 +208,24 @@ export class WorkerLostError extends CeleriacError {
   }
 }
 
+/**
+ * A worker pool could not load its task module again: a queued task fails with it when no worker
+ * loaded within the pool's `loadTimeout` (`app.start()` reports a module that never loads with a
+ * `ConfigError`). `module` names the module; `cause` is the last load's error (the module threw,
+ * registered no tasks, or its worker exited).
+ */
+export class WorkerLoadError extends CeleriacError {
+  static {
+    WorkerLoadError.prototype.name = 'WorkerLoadError'
+  }
+  /** The task module the workers load (its URL), or what makes the workers. */
+  readonly module: string
+  constructor(message: string, module = '', options?: CeleriacErrorOptions) {
+    super('WORKER_LOAD', message, options)
+    this.module = module
+  }
+}
+
 /** Where a {@link StorageError} happened, when it concerns a file. */
 export interface StorageErrorOptions extends CeleriacErrorOptions {
   /** The file or directory concerned. */
@@ -314,6 +333,7 @@ for (const cls of [
   Reject,
   Ignore,
   WorkerLostError,
+  WorkerLoadError,
   StorageError,
   ConfigError,
 ]) {
