@@ -3,20 +3,22 @@
  * checksummed frames, with group commit (all calls made while a flush is pending share one
  * write and one fsync). A snapshot plus a fresh journal replaces the old journal when it grows.
  *
- * Files in `dir`: `LOCK` (owner pid), `snapshot` (one frame: the whole state and its generation),
- * `journal-<generation>.log` (a header frame, then one frame per flush: the list of committed
- * calls, each a list of mutations).
+ * Files in `dir`: `LOCK` (owner pid), `snapshot` (the state at the start of a generation, in
+ * frames of bounded size: snapshot.ts), `journal-<generation>.log` (a header frame, then one frame
+ * per flush: the list of committed calls, each a list of mutations). While a compaction writes
+ * the next snapshot, the journals of its generation and of the one before are both live.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, ftruncateSync, chmodSync } from 'node:fs'
 import { fdatasync as fdatasyncCb } from 'node:fs'
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
 import { Records } from '../records.js'
-import { NAMESPACES } from '../types.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from '../types.js'
 import { lockDirectory } from './dir-lock.js'
-import { fsyncDirectory, readIfExists, unlinkQuietly, writeAll, writeAllSync, writeFileDurably } from './durable-io.js'
+import { fsyncDirectory, readIfExists, unlinkQuietly, writeAll, writeAllSync } from './durable-io.js'
 import { frame, scanFrames } from './frame.js'
+import { FrozenRecords } from './frozen-records.js'
+import { nodeSnapshotFiles, readSnapshot, writeSnapshot } from './snapshot.js'
 import { resolveOptions } from './options.js'
 import type { FileStorageOptions, ResolvedOptions } from './options.js'
 
@@ -42,11 +44,11 @@ interface Pending {
   readonly reject: (error: Error) => void
 }
 
-interface SnapshotPayload {
-  kind: 'snapshot'
-  version: number
-  generation: number
-  data: Partial<Record<Namespace, Array<[string, StoredValue]>>>
+/** A compaction writing its snapshot in the background. */
+interface Compaction {
+  readonly frozen: FrozenRecords
+  readonly abort: AbortController
+  done: Promise<void>
 }
 
 interface JournalHeader {
@@ -71,6 +73,7 @@ class FileStorage implements Storage {
   #flushScheduled = false
   #failure: StorageError | undefined
   #idle: Array<() => void> = []
+  #compaction: Compaction | undefined
 
   constructor(options: ResolvedOptions) {
     this.#options = options
@@ -79,6 +82,11 @@ class FileStorage implements Storage {
   /** @internal for tests and benchmarks: the journal's path and size. */
   get journal(): { path: string; bytes: number } {
     return { path: this.#journalPath(this.#generation), bytes: this.#journalBytes }
+  }
+
+  /** @internal for tests and benchmarks: the compaction under way, settled when it is over. */
+  get compaction(): Promise<void> | undefined {
+    return this.#compaction?.done
   }
 
   async open(): Promise<void> {
@@ -106,7 +114,10 @@ class FileStorage implements Storage {
   async close(): Promise<void> {
     if (!this.#open) return
     this.#open = false
+    // The journals hold everything a snapshot would: stop it rather than wait for a big one.
+    this.#compaction?.abort.abort(new StorageError('closed'))
     if (this.#queue.length > 0 || this.#flushing) await new Promise<void>((done) => this.#idle.push(done))
+    await this.#compaction?.done
     if (this.#fd >= 0) closeSync(this.#fd)
     this.#fd = -1
     this.#unlock?.()
@@ -160,6 +171,7 @@ class FileStorage implements Storage {
    */
   #commit(mutations: readonly Mutation[]): Promise<void> {
     const bytes = JSON.stringify(mutations)
+    this.#compaction?.frozen.keep(mutations)
     this.#records.apply(mutations)
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ bytes, resolve, reject })
@@ -225,32 +237,60 @@ class FileStorage implements Storage {
   // ---- snapshot and compaction -------------------------------------------------------------
 
   #shouldCompact(): boolean {
+    if (!this.#open || this.#compaction !== undefined) return false
     return this.#journalBytes > this.#options.compactBytes && this.#journalBytes > this.#snapshotBytes
   }
 
   /**
-   * Writes the whole state as the next generation's snapshot and starts that generation's
-   * journal. Crash-safe at every step: until the rename, the old snapshot and journal are the
-   * truth (the new journal is empty and removed on open); after it, the new ones are.
+   * Starts the next generation: its journal is created (durably) and takes every call from here
+   * on, and the state as of this instant is written as its snapshot in the background, chunk by
+   * chunk, while calls go on (FrozenRecords keeps what they overwrite). Crash-safe at every step:
+   * until the snapshot's rename, the old snapshot and the journals of both generations are the
+   * truth (recovery replays them in turn); after it, the new snapshot and the new journal are.
    */
   #compact(): void {
-    const { dir } = this.#options
     const next = this.#generation + 1
-    const snapshot = frame(Buffer.from(JSON.stringify(this.#snapshotPayload(next)), 'utf8'))
-    const tmp = join(dir, 'snapshot.tmp')
-    writeFileDurably(tmp, snapshot)
     const journalFd = this.#createJournal(next)
-    renameSync(tmp, join(dir, 'snapshot'))
-    fsyncDirectory(dir)
     closeSync(this.#fd)
     this.#fd = journalFd
-    unlinkQuietly(this.#journalPath(this.#generation))
     this.#generation = next
-    this.#snapshotBytes = snapshot.length
+    const compaction: Compaction = { frozen: new FrozenRecords(this.#records), abort: new AbortController(), done: Promise.resolve() }
+    this.#compaction = compaction
+    compaction.done = this.#writeSnapshot(next, compaction).finally(() => {
+      this.#compaction = undefined
+    })
   }
 
-  #snapshotPayload(generation: number): SnapshotPayload {
-    return { kind: 'snapshot', version: FORMAT_VERSION, generation, data: this.#records.nonEmpty() }
+  /** Writes, renames into place and makes durable the snapshot of `generation`; then drops the journals it replaces. */
+  async #writeSnapshot(generation: number, { frozen, abort }: Compaction): Promise<void> {
+    const { dir, snapshotChunkBytes, onWarning } = this.#options
+    const tmp = join(dir, 'snapshot.tmp')
+    const fail = (error: unknown): void => {
+      if (abort.signal.aborted) return
+      onWarning(
+        `compacting ${dir} failed: ${(error as Error).message}. Nothing is lost (the journals keep every call); ` +
+          'it is tried again when the journal grows',
+      )
+    }
+    let bytes: number
+    try {
+      bytes = (await writeSnapshot(tmp, generation, frozen.walk(), { files: nodeSnapshotFiles, chunkBytes: snapshotChunkBytes, signal: abort.signal })).bytes
+      renameSync(tmp, join(dir, 'snapshot'))
+    } catch (error) {
+      unlinkQuietly(tmp)
+      return fail(error)
+    }
+    try {
+      fsyncDirectory(dir)
+    } catch (error) {
+      // The rename may not be durable: the older journals stay, recovery reads either outcome.
+      return fail(error)
+    }
+    this.#snapshotBytes = bytes
+    for (const name of readdirSync(dir)) {
+      const match = /^journal-(\d+)\.log$/.exec(name)
+      if (match !== null && Number(match[1]) < generation) unlinkQuietly(join(dir, name))
+    }
   }
 
   /** Creates `journal-<generation>.log` holding only its header frame, durably; returns its fd. */
@@ -271,66 +311,75 @@ class FileStorage implements Storage {
   #recover(): void {
     const { dir } = this.#options
     this.#records = new Records()
-    this.#generation = 0
     this.#snapshotBytes = 0
     const snapshotPath = join(dir, 'snapshot')
-    const snapshotBytes = readIfExists(snapshotPath)
-    if (snapshotBytes !== undefined) {
-      const scanned = scanFrames(snapshotBytes, (offset) => this.#corrupt(snapshotPath, offset))
-      const snapshot =
-        scanned.frames.length === 1 && scanned.goodLength === snapshotBytes.length ? parse<SnapshotPayload>(scanned.frames[0]!.payload) : undefined
-      // The snapshot is only ever renamed into place whole, so any damage is corruption.
-      if (snapshot?.kind !== 'snapshot') this.#corrupt(snapshotPath, scanned.goodLength)
-      if (snapshot.version !== FORMAT_VERSION)
-        throw new StorageError(`${snapshotPath} has format version ${String(snapshot.version)}; this celeriac reads version ${FORMAT_VERSION}`)
-      this.#generation = snapshot.generation
-      this.#snapshotBytes = snapshotBytes.length
-      for (const ns of NAMESPACES) {
-        const map = this.#records.map(ns)
-        for (const [key, value] of snapshot.data[ns] ?? []) map.set(key, value)
-      }
-    }
-    // Leftovers of a compaction cut short: journals of other generations and a temp snapshot.
+    const map = (ns: Namespace): Map<string, StoredValue> => this.#records.map(ns)
+    const snapshot = readSnapshot(
+      snapshotPath,
+      nodeSnapshotFiles,
+      (ns, key, value) => map(ns).set(key, value),
+      (offset) => this.#corrupt(snapshotPath, offset),
+    )
+    const base = snapshot?.generation ?? 0
+    this.#snapshotBytes = snapshot?.bytes ?? 0
+    // The snapshot's journal, then those of compactions that had not renamed their snapshot yet.
+    const onDisk = new Set<number>()
     for (const name of readdirSync(dir)) {
       const match = /^journal-(\d+)\.log$/.exec(name)
-      if ((match !== null && Number(match[1]) !== this.#generation) || name === 'snapshot.tmp') unlinkQuietly(join(dir, name))
+      if (match !== null) onDisk.add(Number(match[1]))
     }
-    this.#replayJournal()
+    let last: { generation: number; goodLength: number; length: number } | undefined
+    for (let generation = base; generation === base || onDisk.has(generation); generation++) {
+      const replayed = this.#replayJournal(generation, generation === base)
+      if (replayed === undefined) break
+      onDisk.delete(generation)
+      last = { generation, ...replayed }
+    }
+    // Leftovers of a compaction cut short: other journals (one whose header never got written
+    // took no call) and a temp snapshot.
+    for (const generation of onDisk) unlinkQuietly(this.#journalPath(generation))
+    unlinkQuietly(join(dir, 'snapshot.tmp'))
+    this.#generation = last?.generation ?? base
+    if (last === undefined) {
+      this.#fd = this.#createJournal(base)
+      return
+    }
+    const path = this.#journalPath(last.generation)
+    this.#fd = openSync(path, 'a', 0o600)
+    chmodSync(path, 0o600)
+    if (last.goodLength < last.length) {
+      this.#options.onWarning(
+        `${path}: cut off a torn tail of ${last.length - last.goodLength} bytes at offset ${last.goodLength} ` +
+          '(a write the process did not finish before it stopped; no call that had resolved is lost)',
+      )
+      ftruncateSync(this.#fd, last.goodLength)
+      fsyncSync(this.#fd)
+    }
+    this.#journalBytes = last.goodLength
   }
 
-  #replayJournal(): void {
-    const path = this.#journalPath(this.#generation)
+  /**
+   * Applies the calls of `journal-<generation>.log`; undefined when it has no intact header (it
+   * was being created when the process died: no call went to it).
+   */
+  #replayJournal(generation: number, warnIfTorn: boolean): { goodLength: number; length: number } | undefined {
+    const path = this.#journalPath(generation)
     const bytes = readIfExists(path)
-    if (bytes === undefined || bytes.length === 0) {
-      this.#fd = this.#createJournal(this.#generation)
-      return
-    }
+    if (bytes === undefined || bytes.length === 0) return undefined
     const scanned = scanFrames(bytes, (offset) => this.#corrupt(path, offset))
     if (scanned.frames.length === 0) {
-      // Even the header was torn: the journal was being created when the process died.
-      this.#options.onWarning(`${path}: the journal's header was incomplete (a crash while creating it); starting it again`)
-      this.#fd = this.#createJournal(this.#generation)
-      return
+      if (warnIfTorn) this.#options.onWarning(`${path}: the journal's header was incomplete (a crash while creating it); starting it again`)
+      return undefined
     }
     const header = parse<JournalHeader>(scanned.frames[0]!.payload)
-    if (header?.kind !== 'journal' || header.generation !== this.#generation) this.#corrupt(path, 0)
+    if (header?.kind !== 'journal' || header.generation !== generation) this.#corrupt(path, 0)
     for (let i = 1; i < scanned.frames.length; i++) {
       const found = scanned.frames[i]!
       const commits = parse<Mutation[][]>(found.payload)
       if (!Array.isArray(commits)) this.#corrupt(path, found.offset)
       for (const mutations of commits) this.#records.apply(mutations)
     }
-    this.#fd = openSync(path, 'a', 0o600)
-    chmodSync(path, 0o600)
-    if (scanned.goodLength < bytes.length) {
-      this.#options.onWarning(
-        `${path}: cut off a torn tail of ${bytes.length - scanned.goodLength} bytes at offset ${scanned.goodLength} ` +
-          '(a write the process did not finish before it stopped; no call that had resolved is lost)',
-      )
-      ftruncateSync(this.#fd, scanned.goodLength)
-      fsyncSync(this.#fd)
-    }
-    this.#journalBytes = scanned.goodLength
+    return { goodLength: scanned.goodLength, length: bytes.length }
   }
 
   #corrupt(path: string, offset: number): never {

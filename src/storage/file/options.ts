@@ -28,6 +28,12 @@ export interface FileStorageOptions {
    * the last snapshot. @default 64 MiB
    */
   compactBytes?: number
+  /**
+   * The most bytes of JSON in one frame of a snapshot: a compaction writes the state in chunks of
+   * this size, giving the event loop a turn between them (a single record bigger than this gets a
+   * frame of its own). @default 1 MiB
+   */
+  snapshotChunkBytes?: number
   /** Called with a warning, e.g. when a torn tail is cut off on open. @default console.warn */
   onWarning?: (message: string) => void
 }
@@ -38,6 +44,7 @@ export interface ResolvedOptions {
   durability: 'fsync' | 'write'
   commitWindow: number
   compactBytes: number
+  snapshotChunkBytes: number
   onWarning: (message: string) => void
 }
 
@@ -53,11 +60,16 @@ export function resolveOptions(options: FileStorageOptions): ResolvedOptions {
   if (!Number.isFinite(commitWindow) || commitWindow < 0) throw new ConfigError('fileStorage: commitWindow must be a number of ms >= 0')
   const compactBytes = options.compactBytes ?? 64 * 1024 * 1024
   if (!Number.isFinite(compactBytes) || compactBytes <= 0) throw new ConfigError('fileStorage: compactBytes must be a positive number of bytes')
+  const snapshotChunkBytes = options.snapshotChunkBytes ?? 1024 * 1024
+  if (!Number.isFinite(snapshotChunkBytes) || snapshotChunkBytes <= 0) {
+    throw new ConfigError('fileStorage: snapshotChunkBytes must be a positive number of bytes, e.g. 1048576 (1 MiB)')
+  }
   return {
     dir: resolve(options.dir),
     durability,
     commitWindow,
     compactBytes,
+    snapshotChunkBytes,
     onWarning: options.onWarning ?? ((message) => console.warn(`[celeriac] ${message}`)),
   }
 }
