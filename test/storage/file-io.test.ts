@@ -310,14 +310,20 @@ describe('compaction, stopped at every step', () => {
       expect(matches, `${c.label}: reopened to ${JSON.stringify(results)}`).not.toEqual([])
       // Only a flush cut short leaves something to warn about: its torn tail.
       const torn = c.label.startsWith('half of write journal-')
-      expect(warnings.filter((w) => !(torn && w.includes('cut off a torn tail'))), c.label).toEqual([])
+      expect(
+        warnings.filter((w) => !(torn && w.includes('cut off a torn tail'))),
+        c.label,
+      ).toEqual([])
       // What is left is the snapshot's generation (and the next one's journal, if a compaction
       // was cut short before its rename), ready for more.
       await reopened.write([put('more', 1)])
       await reopened.close()
       const left = readdirSync(c.dir).filter((f) => f !== 'LOCK' && f !== 'snapshot')
       expect(left.length, c.label).toBeLessThanOrEqual(2)
-      expect(left.every((f) => /^journal-\d+\.log$/.test(f)), c.label).toBe(true)
+      expect(
+        left.every((f) => /^journal-\d+\.log$/.test(f)),
+        c.label,
+      ).toBe(true)
       const again = fileStorage({ dir: c.dir })
       await again.open()
       expect(await again.get('results', 'more'), c.label).toBe(1)

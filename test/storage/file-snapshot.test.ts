@@ -3,7 +3,7 @@
  * as of the instant the compaction started; read back frame by frame; the previous one-frame
  * format still opens.
  */
-import { existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { StorageError } from '../../src/index.js'
@@ -60,6 +60,20 @@ describe('file storage snapshots', () => {
     expect(await again.get('locks', 'l')).toEqual({ owner: 'me' })
   })
 
+  it('the bound is in UTF-8 bytes: records of multi-byte characters fill frames up to it, never over', async () => {
+    const dir = tempDir()
+    const s = await opened({ dir, compactBytes: 8_192, snapshotChunkBytes: 1_000 })
+    await s.write(Array.from({ length: 60 }, (_, i) => put(`ü${i}`, { text: 'é€😀'.repeat(i % 40) })))
+    await compactionOf(s)
+    const records = snapshotFrames(dir).slice(1, -1)
+    expect(Math.max(...records.map((f) => f.bytes))).toBeLessThanOrEqual(1_000)
+    // Full frames, not one record each: the byte count is exact, not a worst case.
+    expect(Math.max(...records.map((f) => f.bytes))).toBeGreaterThan(900)
+    const before = await sorted(s)
+    await closeAll()
+    expect(await sorted(await opened({ dir }))).toEqual(before)
+  })
+
   it('calls made while the snapshot is written go to the new journal and survive a reopen; the snapshot holds the state of its start; the event loop turns between chunks', async () => {
     const dir = tempDir()
     const s = await opened({ dir, compactBytes: 16_384, snapshotChunkBytes: 512 })
@@ -88,7 +102,11 @@ describe('file storage snapshots', () => {
     // The snapshot is the state as of the compaction's start: the calls above are in the journal only.
     const snapshot = new Map(frames.flatMap((f) => (f.payload.kind === 'records' ? (f.payload.records as Array<[string, unknown]>) : [])))
     expect(new Map([...snapshot].sort(([a], [b]) => a.localeCompare(b)))).toEqual(
-      new Map(bigState(200).map((m) => [m.key, (m as { value: unknown }).value] as [string, unknown]).sort(([a], [b]) => a.localeCompare(b))),
+      new Map(
+        bigState(200)
+          .map((m) => [m.key, (m as { value: unknown }).value] as [string, unknown])
+          .sort(([a], [b]) => a.localeCompare(b)),
+      ),
     )
     const expected = await sorted(s)
     expect(expected.find(([k]) => k === 'k0')?.[1]).toBe('overwritten')
@@ -115,10 +133,36 @@ describe('file storage snapshots', () => {
     expect(readdirSync(dir).sort()).toEqual(['LOCK', 'journal-2.log', 'snapshot'])
   })
 
+  it('a compaction that fails warns and loses nothing: calls go on, and the next one folds every journal into its snapshot', async () => {
+    const dir = tempDir()
+    const warnings: string[] = []
+    const s = await opened({ dir, compactBytes: 16_384, snapshotChunkBytes: 1_024, onWarning: (w) => warnings.push(w) })
+    // The temp snapshot cannot be created where a directory stands.
+    mkdirSync(join(dir, 'snapshot.tmp'))
+    await s.write(bigState(100))
+    await compactionOf(s)
+    expect(warnings).toEqual([expect.stringMatching(/^compacting .* failed: .*EISDIR.*Nothing is lost/)])
+    await s.write([put('after', 1)])
+    rmdirSync(join(dir, 'snapshot.tmp'))
+    await s.write(bigState(100).map((m) => ({ ...m, key: `${m.key}b` })))
+    await compactionOf(s)
+    expect(readdirSync(dir).sort()).toEqual(['LOCK', 'journal-2.log', 'snapshot'])
+    const expected = await sorted(s)
+    expect(expected).toHaveLength(201)
+    await closeAll()
+    expect(await sorted(await opened({ dir }))).toEqual(expected)
+  })
+
   it('a directory written by the previous format (a one-frame snapshot) still opens, and compacts into the new one', async () => {
     const dir = tempDir()
     const json = (value: unknown): Buffer => frame(Buffer.from(JSON.stringify(value), 'utf8'))
-    const data = { results: [['a', 1], ['b', { x: 2 }]], locks: [['l', 'held']] }
+    const data = {
+      results: [
+        ['a', 1],
+        ['b', { x: 2 }],
+      ],
+      locks: [['l', 'held']],
+    }
     writeFileSync(join(dir, 'snapshot'), json({ kind: 'snapshot', version: 1, generation: 3, data }))
     const calls = [[put('c', 3)], [{ op: 'delete', ns: 'results', key: 'a' }]]
     writeFileSync(join(dir, 'journal-3.log'), Buffer.concat([json({ kind: 'journal', version: 1, generation: 3 }), json(calls)]))
@@ -151,7 +195,9 @@ describe('file storage snapshots', () => {
     const offsets = frameOffsets(path)
     // Without its end frame the snapshot looks whole frame by frame: the missing end gives it away.
     truncateSync(path, offsets.at(-1)!)
-    const error = await fileStorage({ dir }).open().catch((e: unknown) => e)
+    const error = await fileStorage({ dir })
+      .open()
+      .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(StorageError)
     expect((error as Error).message).toMatch(new RegExp(`snapshot is damaged at byte offset ${offsets.at(-1)!}`))
     const flipped = Buffer.from(whole)
@@ -164,13 +210,7 @@ describe('file storage snapshots', () => {
 describe('FrozenRecords: the state of one instant, read while it changes', () => {
   it('yields the records as they were when it was made, whatever puts, deletes and re-adds happen during the walk', () => {
     const records = new Records()
-    const initial: Mutation[] = [
-      put('a', 1),
-      put('b', 2),
-      put('c', 3),
-      put('d', 4),
-      { op: 'put', ns: 'messages', key: 'm', value: 'queued' },
-    ]
+    const initial: Mutation[] = [put('a', 1), put('b', 2), put('c', 3), put('d', 4), { op: 'put', ns: 'messages', key: 'm', value: 'queued' }]
     records.apply(initial)
     const frozen = new FrozenRecords(records)
     const change = (mutations: Mutation[]): void => {

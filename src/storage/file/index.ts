@@ -268,8 +268,7 @@ class FileStorage implements Storage {
     const fail = (error: unknown): void => {
       if (abort.signal.aborted) return
       onWarning(
-        `compacting ${dir} failed: ${(error as Error).message}. Nothing is lost (the journals keep every call); ` +
-          'it is tried again when the journal grows',
+        `compacting ${dir} failed: ${(error as Error).message}. Nothing is lost (the journals keep every call); it is tried again when the journal grows`,
       )
     }
     let bytes: number

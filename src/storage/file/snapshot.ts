@@ -23,7 +23,7 @@ import { FrameReader } from './frame-reader.js'
 import type { FrozenRecord } from './frozen-records.js'
 
 /** The version this code writes; it reads this one and 1. */
-export const SNAPSHOT_VERSION = 2
+const SNAPSHOT_VERSION = 2
 
 /** The file steps a snapshot takes, so that another file layer (or a test) can stand in. */
 export interface SnapshotFiles {
@@ -95,8 +95,8 @@ export async function writeSnapshot(
   let writing: Promise<void> = Promise.resolve()
   let bytes = 0
   let frames = 0
-  const put = async (payload: string): Promise<void> => {
-    const framed = frame(Buffer.from(payload, 'utf8'))
+  const put = async (payload: Buffer): Promise<void> => {
+    const framed = frame(payload)
     // One write in flight at a time: the next chunk is serialized meanwhile.
     await writing
     signal.throwIfAborted()
@@ -104,32 +104,23 @@ export async function writeSnapshot(
     bytes += framed.length
     frames++
   }
+  const text = (value: unknown): Buffer => Buffer.from(JSON.stringify(value), 'utf8')
   try {
-    await put(JSON.stringify({ kind: 'snapshot', version: SNAPSHOT_VERSION, generation }))
+    await put(text({ kind: 'snapshot', version: SNAPSHOT_VERSION, generation }))
+    const chunk = new Chunk(chunkBytes)
     let count = 0
-    let chunkNs: Namespace | undefined
-    let head = ''
-    let body = ''
-    let bodyBytes = 0
-    const flush = async (): Promise<void> => {
-      if (body.length > 0) await put(`${head}${body}]}`)
-      body = ''
-      bodyBytes = 0
-    }
     for (const [ns, key, value] of records) {
-      const pair = `[${JSON.stringify(key)},${JSON.stringify(value) ?? 'null'}]`
-      const pairBytes = Buffer.byteLength(pair, 'utf8')
-      if (ns !== chunkNs || head.length + bodyBytes + 1 + pairBytes + 2 > chunkBytes) {
-        await flush()
-        if (ns !== chunkNs) head = `{"kind":"records","ns":${JSON.stringify(ns)},"records":[`
-        chunkNs = ns
+      const pair = JSON.stringify([key, value])
+      if (!chunk.add(ns, pair)) {
+        const full = chunk.take()
+        if (full !== undefined) await put(full)
+        if (!chunk.add(ns, pair)) await put(Chunk.alone(ns, pair))
       }
-      body += body.length === 0 ? pair : `,${pair}`
-      bodyBytes += (bodyBytes === 0 ? 0 : 1) + pairBytes
       count++
     }
-    await flush()
-    await put(JSON.stringify({ kind: 'end', records: count }))
+    const last = chunk.take()
+    if (last !== undefined) await put(last)
+    await put(text({ kind: 'end', records: count }))
     await writing
     await files.sync(fd)
     return { bytes, records: count, frames }
@@ -137,6 +128,57 @@ export async function writeSnapshot(
     // A failed write must not go unheard, nor the descriptor close under one in flight.
     await writing.catch(() => undefined)
     await files.close(fd).catch(() => undefined)
+  }
+}
+
+/**
+ * The payload of one records frame, serialized straight into a buffer of the bound's size: no
+ * string of the chunk is ever built, nor a record's bytes counted twice.
+ */
+class Chunk {
+  static readonly #tail = Buffer.from(']}')
+  readonly #limit: number
+  #buffer: Buffer
+  #length = 0
+  #ns: Namespace | undefined
+
+  constructor(limit: number) {
+    this.#limit = limit
+    this.#buffer = Buffer.allocUnsafe(limit)
+  }
+
+  static #head(ns: Namespace): string {
+    return `{"kind":"records","ns":${JSON.stringify(ns)},"records":[`
+  }
+
+  /** A frame's payload holding just `pair`, bigger than the bound. */
+  static alone(ns: Namespace, pair: string): Buffer {
+    return Buffer.from(`${Chunk.#head(ns)}${pair}]}`, 'utf8')
+  }
+
+  /** Adds the `[key,value]` JSON of a record of `ns`; false when it does not fit or `ns` is another namespace. */
+  add(ns: Namespace, pair: string): boolean {
+    const empty = this.#ns === undefined
+    if (!empty && ns !== this.#ns) return false
+    const head = empty ? Chunk.#head(ns) : ','
+    const room = this.#limit - this.#length - head.length - Chunk.#tail.length
+    // At most 3 UTF-8 bytes per UTF-16 unit: the exact count only when that bound does not fit.
+    if (pair.length * 3 > room && Buffer.byteLength(pair, 'utf8') > room) return false
+    this.#length += this.#buffer.write(head, this.#length, 'latin1')
+    this.#length += this.#buffer.write(pair, this.#length, 'utf8')
+    this.#ns = ns
+    return true
+  }
+
+  /** The finished payload, or undefined when empty; the chunk starts again empty. */
+  take(): Buffer | undefined {
+    if (this.#ns === undefined) return undefined
+    this.#length += Chunk.#tail.copy(this.#buffer, this.#length)
+    const payload = this.#buffer.subarray(0, this.#length)
+    // The payload is framed (copied) before the next add; a new buffer would be as good.
+    this.#ns = undefined
+    this.#length = 0
+    return payload
   }
 }
 
