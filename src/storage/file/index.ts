@@ -115,7 +115,7 @@ class FileStorage implements Storage {
     if (!this.#open) return
     this.#open = false
     // The journals hold everything a snapshot would: stop it rather than wait for a big one.
-    this.#compaction?.abort.abort(new StorageError('closed'))
+    this.#compaction?.abort.abort()
     if (this.#queue.length > 0 || this.#flushing) await new Promise<void>((done) => this.#idle.push(done))
     await this.#compaction?.done
     if (this.#fd >= 0) closeSync(this.#fd)
@@ -286,9 +286,14 @@ class FileStorage implements Storage {
       return fail(error)
     }
     this.#snapshotBytes = bytes
-    for (const name of readdirSync(dir)) {
-      const match = /^journal-(\d+)\.log$/.exec(name)
-      if (match !== null && Number(match[1]) < generation) unlinkQuietly(join(dir, name))
+    try {
+      for (const name of readdirSync(dir)) {
+        const match = /^journal-(\d+)\.log$/.exec(name)
+        if (match !== null && Number(match[1]) < generation) unlinkQuietly(join(dir, name))
+      }
+    } catch (error) {
+      // Left over, they are removed on the next open.
+      fail(error)
     }
   }
 
