@@ -42,11 +42,23 @@ vi.mock('node:fs', async (importOriginal) => {
     ;(fs.write as (...a: unknown[]) => void)(...args)
   }
   // The snapshot's own steps are asynchronous.
-  wrapped.open = (path: string, flags: string, mode: number, callback: (error: Error | null, fd: number) => void) => {
+  wrapped.open = (path: string, flags: string, ...rest: unknown[]) => {
+    const callback = rest.pop() as (error: Error | null, fd: number) => void
     spy.before?.('open', [path])
-    fs.open(path, flags, mode, (error, fd) => {
+    ;(fs.open as (...a: unknown[]) => void)(path, flags, ...rest, (error: Error | null, fd: number) => {
       if (error === null) spy.after?.('open', [path], fd)
       callback(error, fd)
+    })
+  }
+  wrapped.rename = (from: string, to: string, callback: (error: Error | null) => void) => {
+    spy.before?.('rename', [from, to])
+    fs.rename(from, to, callback)
+  }
+  wrapped.unlink = (path: string, callback: (error: Error | null) => void) => {
+    spy.before?.('unlink', [path])
+    fs.unlink(path, (error) => {
+      spy.after?.('unlink', [path], undefined)
+      callback(error)
     })
   }
   for (const name of ['fsync', 'close'] as const) {
@@ -255,8 +267,8 @@ describe('compaction, stopped at every step', () => {
     }
     spy.after = (name, args, out) => {
       if (name === 'openSync' || name === 'open') pathOfFd.set(out as number, String(args[0]))
-      if (compacting && name === 'unlinkSync' && /journal-\d+\.log$/.test(String(args[0]))) {
-        capture(`after unlinkSync ${basename(String(args[0]))}`)
+      if (compacting && name === 'unlink' && /journal-\d+\.log$/.test(String(args[0]))) {
+        capture(`after unlink ${basename(String(args[0]))}`)
         compacting = false
         compactions++
       }
@@ -287,18 +299,18 @@ describe('compaction, stopped at every step', () => {
       'before open snapshot.tmp',
       'half of write snapshot.tmp',
       'before fsync snapshot.tmp',
-      'before renameSync snapshot.tmp',
-      'before fsyncSync the directory',
-      'before unlinkSync journal-0.log',
-      'after unlinkSync journal-0.log',
+      'before rename snapshot.tmp',
+      'before fsync the directory',
+      'before unlink journal-0.log',
+      'after unlink journal-0.log',
       'before openSync journal-2.log',
-      'before renameSync snapshot.tmp',
-      'before unlinkSync journal-1.log',
+      'before rename snapshot.tmp',
+      'before unlink journal-1.log',
     ]) {
       expect(labels).toContain(step)
     }
     // Calls went on while the first snapshot was written: into the new journal, before the rename.
-    const first = labels.slice(labels.indexOf('before open snapshot.tmp'), labels.indexOf('before renameSync snapshot.tmp'))
+    const first = labels.slice(labels.indexOf('before open snapshot.tmp'), labels.indexOf('before rename snapshot.tmp'))
     expect(first).toContain('half of write journal-1.log')
     expect(first.filter((l) => l === 'half of write snapshot.tmp').length).toBeGreaterThan(3)
     for (const c of captures) {

@@ -8,7 +8,7 @@
  * per flush: the list of committed calls, each a list of mutations). While a compaction writes
  * the next snapshot, the journals of its generation and of the one before are both live.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, ftruncateSync, chmodSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, ftruncateSync, chmodSync } from 'node:fs'
 import { fdatasync as fdatasyncCb } from 'node:fs'
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
@@ -261,9 +261,10 @@ class FileStorage implements Storage {
     })
   }
 
-  /** Writes, renames into place and makes durable the snapshot of `generation`; then drops the journals it replaces. */
+  /** Writes, renames into place and makes durable the snapshot of `generation`; then removes the journals it replaces. */
   async #writeSnapshot(generation: number, { frozen, abort }: Compaction): Promise<void> {
     const { dir, snapshotChunkBytes, onWarning } = this.#options
+    const files = nodeSnapshotFiles
     const tmp = join(dir, 'snapshot.tmp')
     const fail = (error: unknown): void => {
       if (abort.signal.aborted) return
@@ -273,26 +274,22 @@ class FileStorage implements Storage {
     }
     let bytes: number
     try {
-      bytes = (await writeSnapshot(tmp, generation, frozen.walk(), { files: nodeSnapshotFiles, chunkBytes: snapshotChunkBytes, signal: abort.signal })).bytes
-      renameSync(tmp, join(dir, 'snapshot'))
+      bytes = (await writeSnapshot(tmp, generation, frozen.walk(), { files, chunkBytes: snapshotChunkBytes, signal: abort.signal })).bytes
+      await files.rename(tmp, join(dir, 'snapshot'))
     } catch (error) {
-      unlinkQuietly(tmp)
+      await files.remove(tmp).catch(() => undefined)
       return fail(error)
     }
     try {
-      fsyncDirectory(dir)
-    } catch (error) {
-      // The rename may not be durable: the older journals stay, recovery reads either outcome.
-      return fail(error)
-    }
-    this.#snapshotBytes = bytes
-    try {
+      // Until the rename is durable the older journals stay: recovery reads either outcome.
+      await files.syncDirectory(dir)
+      this.#snapshotBytes = bytes
       for (const name of readdirSync(dir)) {
         const match = /^journal-(\d+)\.log$/.exec(name)
-        if (match !== null && Number(match[1]) < generation) unlinkQuietly(join(dir, name))
+        if (match !== null && Number(match[1]) < generation) await files.remove(join(dir, name))
       }
     } catch (error) {
-      // Left over, they are removed on the next open.
+      // Journals left over are removed on the next open.
       fail(error)
     }
   }

@@ -13,7 +13,7 @@
  * Version 1, one frame `{"kind":"snapshot","version":1,"generation","data":{ns:[[key,value]]}}`,
  * is still read, so a directory written before keeps opening.
  */
-import { close, closeSync, fsync, open, openSync, readSync } from 'node:fs'
+import { close, closeSync, fsync, open, openSync, readSync, rename, unlink } from 'node:fs'
 import { StorageError } from '../../core/model/errors.js'
 import { NAMESPACES } from '../types.js'
 import type { Namespace, StoredValue } from '../types.js'
@@ -25,7 +25,10 @@ import type { FrozenRecord } from './frozen-records.js'
 /** The version this code writes; it reads this one and 1. */
 const SNAPSHOT_VERSION = 2
 
-/** The file steps a snapshot takes, so that another file layer (or a test) can stand in. */
+/**
+ * The file steps of writing, placing and reading a snapshot, so that another file layer (or a
+ * test) can stand in. The writing ones are asynchronous: a compaction runs while calls go on.
+ */
 export interface SnapshotFiles {
   /** Creates or truncates a 0600 file for writing. */
   create(path: string): Promise<number>
@@ -33,6 +36,12 @@ export interface SnapshotFiles {
   write(fd: number, bytes: Buffer): Promise<void>
   sync(fd: number): Promise<void>
   close(fd: number): Promise<void>
+  /** Renames `from` to `to`, replacing it. */
+  rename(from: string, to: string): Promise<void>
+  /** Makes the directory's entries (a rename in it) durable. */
+  syncDirectory(dir: string): Promise<void>
+  /** Removes a file (a replaced journal: a big one takes the kernel a while); one already gone is no error. */
+  remove(path: string): Promise<void>
   /** Opens a file for reading; undefined when it does not exist. */
   openForReading(path: string): number | undefined
   /** `readSync` at a position: the bytes read, 0 at the end. */
@@ -51,6 +60,16 @@ export const nodeSnapshotFiles: SnapshotFiles = {
   write: (fd, bytes) => new Promise((resolve, reject) => writeAll(fd, bytes, settle(resolve, reject))),
   sync: (fd) => new Promise((resolve, reject) => fsync(fd, settle(resolve, reject))),
   close: (fd) => new Promise((resolve, reject) => close(fd, settle(resolve, reject))),
+  rename: (from, to) => new Promise((resolve, reject) => rename(from, to, settle(resolve, reject))),
+  async syncDirectory(dir) {
+    const fd = await new Promise<number>((resolve, reject) => open(dir, 'r', settle(resolve, reject)))
+    try {
+      await nodeSnapshotFiles.sync(fd)
+    } finally {
+      await nodeSnapshotFiles.close(fd)
+    }
+  },
+  remove: (path) => new Promise((resolve, reject) => unlink(path, (error) => (error === null || error.code === 'ENOENT' ? resolve() : reject(error)))),
   openForReading(path) {
     try {
       return openSync(path, 'r')
