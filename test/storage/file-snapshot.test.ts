@@ -10,6 +10,7 @@ import { StorageError } from '../../src/index.js'
 import type { Mutation, Storage } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
 import { frame, frameAt } from '../../src/storage/file/frame.js'
+import { FrameReader } from '../../src/storage/file/frame-reader.js'
 import { FrozenRecords } from '../../src/storage/file/frozen-records.js'
 import { Records } from '../../src/storage/records.js'
 import { compactionOf, fileHarness, frameOffsets, put } from './file-harness.js'
@@ -247,5 +248,39 @@ describe('FrozenRecords: the state of one instant, read while it changes', () =>
       ['d', 40],
       ['new', 0],
     ])
+  })
+})
+
+describe('FrameReader: frames read through a small buffer', () => {
+  const over = (file: Buffer, bufferBytes: number): FrameReader =>
+    new FrameReader((buffer, offset, length, position) => file.copy(buffer, offset, position, Math.min(file.length, position + length)), bufferBytes)
+
+  it('reads frames smaller and much bigger than its buffer, in order, then says the file is at its end', () => {
+    const payloads = [1, 40, 3, 1_000, 0, 17, 5_000].map((n, i) => Buffer.alloc(n, 97 + i))
+    const file = Buffer.concat(payloads.map((p) => frame(p)))
+    const reader = over(file, 16)
+    for (const p of payloads) {
+      expect(reader.atEnd()).toBe(false)
+      const at = reader.offset
+      const found = reader.next()!
+      expect(found.offset).toBe(at)
+      expect(found.payload.equals(p)).toBe(true)
+    }
+    expect(reader.atEnd()).toBe(true)
+    expect(reader.offset).toBe(file.length)
+    expect(reader.next()).toBeUndefined()
+  })
+
+  it('a cut or damaged frame is undefined at its offset; a damaged length is never trusted to size the buffer', () => {
+    const file = Buffer.concat([frame(Buffer.alloc(100, 1)), frame(Buffer.alloc(100, 2))])
+    const cut = over(file.subarray(0, file.length - 1), 16)
+    expect(cut.next()).toBeDefined()
+    expect(cut.next()).toBeUndefined()
+    expect(cut.offset).toBe(112)
+    const damaged = Buffer.from(file)
+    damaged.writeUInt32LE(0xfffffff0, 112)
+    const reader = over(damaged, 16)
+    reader.next()
+    expect(reader.next()).toBeUndefined()
   })
 })

@@ -10,19 +10,19 @@ import type { FoundFrame } from './frame.js'
 /** The one read primitive the reader needs: `readSync`'s shape, returning the bytes read (0 at the end). */
 export type ReadAt = (buffer: Buffer, offset: number, length: number, position: number) => number
 
-const READ_BYTES = 1024 * 1024
-
 export class FrameReader {
   readonly #read: ReadAt
-  #buffer = Buffer.allocUnsafe(READ_BYTES)
+  #buffer: Buffer
   /** The unread bytes are `#buffer[#start, #end)`; `#start` is at file offset `#offset`. */
   #start = 0
   #end = 0
   #offset = 0
   #eof = false
 
-  constructor(read: ReadAt) {
+  /** `bufferBytes`: how much is read at a time (the buffer grows past it only for a bigger frame). */
+  constructor(read: ReadAt, bufferBytes = 1024 * 1024) {
     this.#read = read
+    this.#buffer = Buffer.allocUnsafe(bufferBytes)
   }
 
   /** The file offset of the next frame (after the last one returned). */

@@ -157,7 +157,7 @@ export async function writeSnapshot(
 class Chunk {
   static readonly #tail = Buffer.from(']}')
   readonly #limit: number
-  #buffer: Buffer
+  readonly #buffer: Buffer
   #length = 0
   #ns: Namespace | undefined
 
