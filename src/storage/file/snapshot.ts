@@ -248,7 +248,10 @@ export function readSnapshot(
       return { generation: header.generation, bytes: reader.offset }
     }
     if (header.version !== SNAPSHOT_VERSION) {
-      throw new StorageError(`${path} has format version ${String(header.version)}; this celeriac reads versions 1 and ${SNAPSHOT_VERSION}`)
+      throw new StorageError(
+        `${path} has format version ${String(header.version)}; this celeriac reads versions 1 and ${SNAPSHOT_VERSION}: open it with a newer celeriac`,
+        { path },
+      )
     }
     let count = 0
     for (;;) {
