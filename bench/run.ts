@@ -7,6 +7,7 @@
  *   npm run bench -- --quick           small sizes, 3 rounds (a smoke run)
  *   npm run bench -- --only threads    cases whose name contains "threads"
  *   npm run bench -- --rounds 7
+ *   npm run bench -- --only file-compaction --size 256   another n (here MiB) for the cases run
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -19,6 +20,7 @@ const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const only = flagValue('--only')
 const rounds = Number(flagValue('--rounds') ?? (quick ? 3 : 5))
+const sizeFlag = flagValue('--size')
 const runner = fileURLToPath(new URL('./case-runner.ts', import.meta.url))
 
 // The cases measure the built package: build the current source first.
@@ -81,7 +83,7 @@ const fmt = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en-
 const report: CaseResult[] = []
 for (const bench of cases) {
   if (only !== undefined && !bench.name.includes(only)) continue
-  const size = quick ? bench.size.quick : bench.size.full
+  const size = sizeFlag !== undefined ? Number(sizeFlag) : quick ? bench.size.quick : bench.size.full
   const why = await bench.unavailable?.()
   if (why !== undefined) {
     console.log(`\n${bench.title}: skipped (${why})`)

@@ -41,11 +41,4 @@ export class Records {
       else map.delete(m.key)
     }
   }
-
-  /** The namespaces that hold records, with their records (what a snapshot keeps). */
-  nonEmpty(): Partial<Record<Namespace, Array<[string, StoredValue]>>> {
-    const out: Partial<Record<Namespace, Array<[string, StoredValue]>>> = {}
-    for (const [ns, map] of this.#maps) if (map.size > 0) out[ns] = [...map]
-    return out
-  }
 }

@@ -109,6 +109,39 @@ export function faultyFs(dir: string): FaultyFs {
       check('readFileSync', pathOrFd)
       return real.readFileSync(pathOrFd)
     },
+    readSync(fd, buffer, offset, length, position) {
+      check('readSync', fd)
+      return real.readSync(fd, buffer, offset, length, position)
+    },
+    // The asynchronous ones (a compaction's snapshot steps): the error goes to the callback.
+    open(path, flags, mode, callback) {
+      const error = failure('open', path)
+      if (error !== undefined) return void setImmediate(() => callback(error, -1))
+      real.open(path, flags, mode, (openError, fd) => {
+        if (openError === null) files.set(fd, nameOf(path))
+        callback(openError, fd)
+      })
+    },
+    fsync(fd, callback) {
+      const error = failure('fsync', fd)
+      if (error !== undefined) return void setImmediate(() => callback(error))
+      real.fsync(fd, callback)
+    },
+    close(fd, callback) {
+      const error = failure('close', fd)
+      // A failed close releases the descriptor all the same.
+      real.close(fd, (closeError) => callback(error ?? closeError))
+    },
+    rename(from, to, callback) {
+      const error = failure('rename', from)
+      if (error !== undefined) return void setImmediate(() => callback(error))
+      real.rename(from, to, callback)
+    },
+    unlink(path, callback) {
+      const error = failure('unlink', path)
+      if (error !== undefined) return void setImmediate(() => callback(error))
+      real.unlink(path, callback)
+    },
   }
   return {
     fs,

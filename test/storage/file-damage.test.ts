@@ -12,9 +12,10 @@ import { StorageError } from '../../src/index.js'
 import type { Storage } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
 import type { FileStorageOptions } from '../../src/node.js'
-import { HEADER_BYTES } from '../../src/storage/file/frame.js'
+import { HEADER_BYTES, frame } from '../../src/storage/file/frame.js'
+import { journalHeader } from '../../src/storage/file/journal.js'
 import { faultyFs } from './faulty-fs.js'
-import { fileHarness, frameOffsets, put } from './file-harness.js'
+import { compactionOf, fileHarness, frameOffsets, put } from './file-harness.js'
 
 const { tempDir, opened, closeAll } = fileHarness()
 
@@ -49,6 +50,8 @@ async function compacted(): Promise<{ dir: string; journal: string }> {
   const s = await opened({ dir, compactBytes: 1_024 })
   for (let i = 0; i < 30; i++) await s.write([put(`k${i}`, 'v'.repeat(30))])
   for (let i = 0; i < 3; i++) await s.write([put(`after${i}`, i)])
+  // Not cut short by the close (that would leave two journals).
+  await compactionOf(s)
   await closeAll()
   const journals = readdirSync(dir).filter((f) => f.startsWith('journal-'))
   expect(journals).toHaveLength(1)
@@ -178,6 +181,74 @@ describe('a damaged directory is refused, never reset', () => {
     const { storage, backup } = await repaired(dir)
     expect(Object.keys(backup).sort()).toEqual([basename(journal), 'snapshot'])
     expect(await storage.entries('results')).toEqual([])
+  })
+})
+
+describe('damage with the streamed snapshot and the journals of a compaction cut short', () => {
+  /** A directory whose snapshot has many frames (records k0..k59), and its journal. */
+  async function streamed(): Promise<{ dir: string; journal: string }> {
+    const dir = tempDir()
+    const s = await opened({ dir, compactBytes: 4_096, snapshotChunkBytes: 256 })
+    for (let i = 0; i < 60; i++) await s.write([put(`k${i}`, 'v'.repeat(60))])
+    await compactionOf(s)
+    await closeAll()
+    const journals = readdirSync(dir).filter((f) => f.startsWith('journal-'))
+    expect(journals).toHaveLength(1)
+    return { dir, journal: join(dir, journals[0]!) }
+  }
+
+  it('a byte flipped in a middle frame of the snapshot: refused with its path and offset; repair sets it and its journal aside', async () => {
+    const { dir, journal } = await streamed()
+    const path = join(dir, 'snapshot')
+    const offsets = frameOffsets(path)
+    expect(offsets.length).toBeGreaterThan(6)
+    const middle = offsets[Math.floor(offsets.length / 2)]!
+    const bytes = readFileSync(path)
+    bytes[middle + HEADER_BYTES + 3]! ^= 0x01
+    writeFileSync(path, bytes)
+    const error = await refused({ dir })
+    expect(error.path).toBe(path)
+    expect(error.offset).toBe(middle)
+    expect(error.message).toContain(`is damaged at byte offset ${middle}`)
+    expect(error.message).toContain('repair: true')
+    const { storage, warnings, backup } = await repaired(dir)
+    expect(Object.keys(backup).sort()).toEqual([basename(journal), 'snapshot'])
+    expect(backup.snapshot).toBe(bytes.toString('base64'))
+    expect(await storage.entries('results')).toEqual([])
+    expect(warnings.join('\n')).toContain(`byte offset ${middle}`)
+  })
+
+  it('a snapshot cut at a frame boundary (its end frame missing) is damage at that offset', async () => {
+    const { dir } = await streamed()
+    const path = join(dir, 'snapshot')
+    const offsets = frameOffsets(path)
+    writeFileSync(path, readFileSync(path).subarray(0, offsets.at(-1)))
+    const error = await refused({ dir })
+    expect(error.path).toBe(path)
+    expect(error.offset).toBe(offsets.at(-1))
+  })
+
+  it('journals of a compaction cut short replay in turn, an older one is removed, one after a gap is refused (repair sets it aside)', async () => {
+    const { dir, journal } = await streamed()
+    const generation = Number(/journal-(\d+)\.log$/.exec(journal)![1])
+    const calls = (mutations: unknown): Buffer => frame(Buffer.from(JSON.stringify([mutations]), 'utf8'))
+    // Before its rename, a compaction leaves the next generation's journal taking the calls.
+    writeFileSync(join(dir, `journal-${generation + 1}.log`), Buffer.concat([journalHeader(generation + 1), calls([put('late', 1)])]))
+    // After it, the journal it replaced may not be removed yet.
+    writeFileSync(join(dir, `journal-${generation - 1}.log`), journalHeader(generation - 1))
+    const s = await opened({ dir })
+    expect(await s.get('results', 'late')).toBe(1)
+    expect(await s.get('results', 'k59')).toBe('v'.repeat(60))
+    await closeAll()
+    expect(existsSync(join(dir, `journal-${generation - 1}.log`))).toBe(false)
+    const gap = join(dir, `journal-${generation + 3}.log`)
+    writeFileSync(gap, journalHeader(generation + 3))
+    const error = await refused({ dir })
+    expect(error.path).toBe(gap)
+    expect(error.message).toContain('does not belong to the snapshot')
+    const { storage, backup } = await repaired(dir)
+    expect(Object.keys(backup)).toEqual([basename(gap)])
+    expect(await storage.get('results', 'late')).toBe(1)
   })
 })
 

@@ -1,9 +1,13 @@
 /**
  * A dying disk: each write site of file storage fails in turn (ENOSPC, EIO) through an injected
- * file system. The callers whose writes failed get a StorageError (cause: the errno error), what
- * resolved before is there after a reopen on the real disk, later writes fail fast with the same
- * error until the store is opened again, and an app on that storage still stops.
+ * file system. At a journal write (a flush, or making the next journal): the callers whose writes
+ * failed get a StorageError (cause: the errno error), what resolved before is there after a reopen
+ * on the real disk, later calls fail fast with the same error until the store is opened again, and
+ * an app on that storage still stops. At a step of the snapshot a compaction writes in the
+ * background: a warning, calls go on, and a later compaction succeeds.
  */
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Celeriac, StorageError, states } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
@@ -11,25 +15,31 @@ import type { Storage } from '../../src/storage/types.js'
 import { virtualClock } from '../../src/testing.js'
 import { faultyFs } from './faulty-fs.js'
 import type { FsCall } from './faulty-fs.js'
-import { fileHarness, put } from './file-harness.js'
+import { compactionOf, fileHarness, put } from './file-harness.js'
 
 const { tempDir, opened } = fileHarness()
 
 const journal = /^journal-\d+\.log$/
 
-/** Where a write can fail, as the call that fails there; `skip` matching calls pass first. */
-const sites: Array<{ site: string; matches: (call: FsCall) => boolean; skip?: number; compacts?: boolean }> = [
+/** Where a journal write can fail, as the call that fails there; `compacts`: at the start of a compaction. */
+const journalSites: Array<{ site: string; matches: (call: FsCall) => boolean; compacts?: boolean }> = [
   { site: 'the journal write', matches: ({ name, file }) => name === 'write' && journal.test(file) },
   { site: 'the journal fdatasync', matches: ({ name, file }) => name === 'fdatasync' && journal.test(file) },
-  { site: 'the snapshot write', matches: ({ name, file }) => name === 'writeSync' && file === 'snapshot.tmp', compacts: true },
-  { site: 'the snapshot fsync', matches: ({ name, file }) => name === 'fsyncSync' && file === 'snapshot.tmp', compacts: true },
+  // A compaction starts by making the next journal, synchronously, before any call goes to it.
   { site: 'the new journal creation', matches: ({ name, file }) => name === 'openSync' && journal.test(file), compacts: true },
   { site: "the new journal's header write", matches: ({ name, file }) => name === 'writeSync' && journal.test(file), compacts: true },
   { site: "the new journal's fsync", matches: ({ name, file }) => name === 'fsyncSync' && journal.test(file), compacts: true },
-  { site: 'the snapshot rename', matches: ({ name, file }) => name === 'renameSync' && file === 'snapshot.tmp', compacts: true },
-  // The directory is fsync'd once after the new journal is created, once after the rename.
   { site: 'the directory fsync (new journal)', matches: ({ name, file }) => name === 'fsyncSync' && file.startsWith('/'), compacts: true },
-  { site: 'the directory fsync (rename)', matches: ({ name, file }) => name === 'fsyncSync' && file.startsWith('/'), skip: 1, compacts: true },
+]
+
+/** Where the snapshot a compaction writes in the background can fail. */
+const snapshotSites: Array<{ site: string; matches: (call: FsCall) => boolean }> = [
+  { site: 'the snapshot creation', matches: ({ name, file }) => name === 'open' && file === 'snapshot.tmp' },
+  { site: 'the snapshot write', matches: ({ name, file }) => name === 'write' && file === 'snapshot.tmp' },
+  { site: 'the snapshot fsync', matches: ({ name, file }) => name === 'fsync' && file === 'snapshot.tmp' },
+  { site: 'the snapshot rename', matches: ({ name, file }) => name === 'rename' && file === 'snapshot.tmp' },
+  { site: 'the directory fsync (rename)', matches: ({ name, file }) => name === 'fsync' && file.startsWith('/') },
+  { site: 'the removal of the replaced journal', matches: ({ name, file }) => name === 'unlink' && journal.test(file) },
 ]
 
 const value = (key: string) => ({ key, pad: 'p'.repeat(40) })
@@ -56,7 +66,7 @@ async function writeUntilRefused(storage: Storage, from: number): Promise<{ reso
 }
 
 describe('a dying disk stops the writer', () => {
-  for (const { site, matches, skip, compacts } of sites) {
+  for (const { site, matches, compacts } of journalSites) {
     for (const code of ['ENOSPC', 'EIO']) {
       it(`${code} at ${site}: the failed callers get a StorageError, earlier calls survive, later calls fail fast until reopened`, async () => {
         const dir = tempDir()
@@ -68,7 +78,7 @@ describe('a dying disk stops the writer', () => {
           await storage.write([put(key, value(key))])
           committed.push(key)
         }
-        faulty.arm(matches, code, skip)
+        faulty.arm(matches, code)
         const { resolved, error } = await writeUntilRefused(storage, 0)
         committed.push(...resolved)
         expect(faulty.thrown?.code).toBe(code)
@@ -77,8 +87,8 @@ describe('a dying disk stops the writer', () => {
         expect((error as StorageError).cause).toBe(faulty.thrown)
         expect((error as StorageError).message).toContain(code)
         expect((error as StorageError).path).toBe(dir)
-        // A journal fault refuses the flush it hit; a compaction fault comes after the flush that
-        // started it resolved (its frame is on disk), and refuses the calls after it.
+        // A journal fault refuses the flush it hit; a fault making the next journal comes after the
+        // flush that started the compaction resolved (its frame is on disk), and refuses the calls after it.
         if (compacts) expect(resolved.length).toBeGreaterThan(0)
         else expect(resolved).toEqual([])
         // Fail fast, with the same error, the disk not touched again.
@@ -123,6 +133,68 @@ describe('a dying disk stops the writer', () => {
     expect(error.path).toBe(dir)
     // The lock was released: the directory opens once the disk has room.
     await opened({ dir })
+  })
+})
+
+describe('a compaction the disk fails only warns: the journals hold every call', () => {
+  for (const { site, matches } of snapshotSites) {
+    for (const code of ['ENOSPC', 'EIO']) {
+      it(`${code} at ${site}: a warning, every call resolves and reads go on, a later compaction folds every journal, a reopen finds every call`, async () => {
+        const dir = tempDir()
+        const faulty = faultyFs(dir)
+        const warnings: string[] = []
+        const storage = fileStorage({ dir, fs: faulty.fs, compactBytes: 1_024, onWarning: (w) => warnings.push(w) })
+        await storage.open()
+        faulty.arm(matches, code)
+        const committed: string[] = []
+        let compactionsAfterFault = 0
+        for (let i = 0; compactionsAfterFault < 1; i += 3) {
+          expect(i, 'a compaction ran after the fault').toBeLessThan(3_000)
+          const keys = [`k${i}`, `k${i + 1}`, `k${i + 2}`]
+          const struckBefore = faulty.thrown !== undefined
+          // Rejects (and fails the test) if any call is refused.
+          await Promise.all(keys.map((key) => storage.write([put(key, value(key))])))
+          committed.push(...keys)
+          const running = compactionOf(storage)
+          if (running === undefined) continue
+          await running
+          if (struckBefore) compactionsAfterFault++
+        }
+        expect(faulty.thrown?.code).toBe(code)
+        expect(warnings).toEqual([expect.stringMatching(new RegExp(`^compacting ${dir} failed: ${code}.*Nothing is lost`))])
+        for (const key of committed) expect(await storage.get('results', key), key).toEqual(value(key))
+        // The compaction after the fault succeeded: one snapshot, one journal.
+        expect(readdirSync(dir).filter((f) => f !== 'LOCK').length).toBe(2)
+        expect(existsSync(join(dir, 'snapshot'))).toBe(true)
+        await storage.close()
+        const again = await opened({ dir })
+        for (const key of committed) expect(await again.get('results', key), key).toEqual(value(key))
+      })
+    }
+  }
+
+  it('a journal failure while a compaction runs stops it: no snapshot is renamed in, nor the disk touched again', async () => {
+    const dir = tempDir()
+    const faulty = faultyFs(dir)
+    const storage = fileStorage({ dir, fs: faulty.fs, compactBytes: 1_024, snapshotChunkBytes: 64, onWarning: () => {} })
+    await storage.open()
+    let i = 0
+    while (compactionOf(storage) === undefined) {
+      await storage.write([put(`k${i}`, value(`k${i}`))])
+      i++
+    }
+    const running = compactionOf(storage)!
+    faulty.arm(({ name, file }) => name === 'write' && journal.test(file), 'EIO')
+    await expect(storage.write([put('refused', 1)])).rejects.toBeInstanceOf(StorageError)
+    const callsAfter = faulty.calls.length
+    await running
+    // At most the write already in flight ends; nothing is renamed, removed or begun.
+    expect(faulty.calls.slice(callsAfter).filter((c) => !c.startsWith('close '))).toEqual([])
+    expect(existsSync(join(dir, 'snapshot'))).toBe(false)
+    await storage.close()
+    const again = await opened({ dir })
+    expect(await again.get('results', 'refused')).toBeUndefined()
+    expect(await again.get('results', `k${i - 1}`)).toEqual(value(`k${i - 1}`))
   })
 })
 

@@ -66,3 +66,8 @@ export function journalKeys(path: string): string[][][] {
     .slice(1)
     .map((at) => (JSON.parse(frameAt(bytes, at)!.payload.toString('utf8')) as Mutation[][]).map((call) => call.map((m) => m.key)))
 }
+
+/** The compaction a file storage has under way (settled when it is over), or undefined. */
+export function compactionOf(storage: Storage): Promise<void> | undefined {
+  return (storage as unknown as { compaction: Promise<void> | undefined }).compaction
+}

@@ -7,7 +7,7 @@ import type { Storage } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
 import { HEADER_BYTES, frame, frameAt, scanFrames } from '../../src/storage/file/frame.js'
 import { storageContract } from './contract.js'
-import { fileHarness, frameOffsets, journalKeys, put } from './file-harness.js'
+import { compactionOf, fileHarness, frameOffsets, journalKeys, put } from './file-harness.js'
 
 const { tempDir, opened, closeAll } = fileHarness()
 
@@ -143,6 +143,7 @@ describe('file storage', () => {
     const dir = tempDir()
     const s = await opened({ dir, compactBytes: 4_096 })
     for (let i = 0; i < 200; i++) await s.write([put(`k${i % 20}`, { i, pad: 'p'.repeat(50) })])
+    await compactionOf(s)
     const files = readdirSync(dir).sort()
     expect(files).toContain('snapshot')
     expect(files.filter((f) => f.startsWith('journal-'))).toHaveLength(1)
@@ -157,6 +158,7 @@ describe('file storage', () => {
     const dir = tempDir()
     const s = await opened({ dir, compactBytes: 512 })
     for (let i = 0; i < 30; i++) await s.write([put(`k${i}`, 'v'.repeat(30))])
+    await compactionOf(s)
     await closeAll()
     const path = join(dir, 'snapshot')
     expect(existsSync(path)).toBe(true)
@@ -228,6 +230,7 @@ describe('file storage', () => {
     expect(() => fileStorage({ dir: '/tmp/x', compactBytes: 0 })).toThrow(ConfigError)
     expect(() => fileStorage({ dir: '/tmp/x', repair: 'yes' as unknown as boolean })).toThrow(ConfigError)
     expect(() => fileStorage({ dir: '/tmp/x', takeOverLockFrom: '' })).toThrow(/takeOverLockFrom must be a host name/)
+    expect(() => fileStorage({ dir: '/tmp/x', snapshotChunkBytes: Number.NaN })).toThrow(ConfigError)
   })
 
   it('use before open and after close is a StorageError', async () => {

@@ -5,18 +5,24 @@
  */
 import {
   chmodSync,
+  close,
   closeSync,
   fdatasync,
   fstatSync,
+  fsync,
   fsyncSync,
   ftruncateSync,
   linkSync,
   mkdirSync,
+  open,
   openSync,
   readFileSync,
+  readSync,
   readdirSync,
+  rename,
   renameSync,
   statSync,
+  unlink,
   unlinkSync,
   write,
   writeSync,
@@ -55,8 +61,16 @@ export interface FileSystem {
   fsyncSync(fd: number): void
   ftruncateSync(fd: number, length: number): void
   readFileSync(pathOrFd: string | number): Buffer
+  /** Reads into `buffer[offset, offset + length)` from the file at `position`; returns the bytes read (0 at the end). */
+  readSync(fd: number, buffer: Buffer, offset: number, length: number, position: number): number
   renameSync(from: string, to: string): void
   unlinkSync(path: string): void
+  // Asynchronous ones, for the steps of a compaction that runs while calls go on.
+  open(path: string, flags: 'r' | 'w', mode: number, callback: (error: Error | null, fd: number) => void): void
+  fsync(fd: number, callback: (error: Error | null) => void): void
+  close(fd: number, callback: (error: Error | null) => void): void
+  rename(from: string, to: string, callback: (error: Error | null) => void): void
+  unlink(path: string, callback: (error: Error | null) => void): void
   linkSync(existing: string, created: string): void
   readdirSync(path: string): string[]
   mkdirSync(path: string, options: { recursive: true; mode: number }): void
@@ -75,8 +89,14 @@ export const nodeFileSystem: FileSystem = {
   fsyncSync: (fd) => fsyncSync(fd),
   ftruncateSync: (fd, length) => ftruncateSync(fd, length),
   readFileSync: (pathOrFd) => readFileSync(pathOrFd),
+  readSync: (fd, buffer, offset, length, position) => readSync(fd, buffer, offset, length, position),
   renameSync: (from, to) => renameSync(from, to),
   unlinkSync: (path) => unlinkSync(path),
+  open: (path, flags, mode, callback) => open(path, flags, mode, callback),
+  fsync: (fd, callback) => fsync(fd, callback),
+  close: (fd, callback) => close(fd, callback),
+  rename: (from, to, callback) => rename(from, to, callback),
+  unlink: (path, callback) => unlink(path, callback),
   linkSync: (existing, created) => linkSync(existing, created),
   readdirSync: (path) => readdirSync(path),
   mkdirSync: (path, options) => {

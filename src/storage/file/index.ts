@@ -3,29 +3,29 @@
  * checksummed frames, with group commit (all calls made while a flush is pending share one
  * write and one fsync). A snapshot plus a fresh journal replaces the old journal when it grows.
  *
- * Files in `dir`: `LOCK` (owner pid, host and token), `snapshot` (one frame: the whole state and
- * its generation), `journal-<generation>.log` (a header frame, then one frame per flush: the list
- * of committed calls, each a list of mutations), and `repair-<time>/` folders holding the damaged
- * files a `repair: true` open set aside.
+ * Files in `dir`: `LOCK` (owner pid, host and token), `snapshot` (the state at the start of a
+ * generation, in frames of bounded size: snapshot.ts), `journal-<generation>.log` (journal.ts),
+ * and `repair-<time>/` folders holding the damaged files a `repair: true` open set aside. While a
+ * compaction writes the next snapshot, the journals of its generation and of the one before are
+ * both live. Opening (snapshot and journals replayed, damage handled) is recovery.ts.
  */
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
 import { Records } from '../records.js'
-import { NAMESPACES } from '../types.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from '../types.js'
 import { lockDirectory } from './dir-lock.js'
-import { closeQuietly, fileError, fsyncDirectory, readIfExists, unlinkQuietly, writeAll, writeAllSync, writeFileDurably } from './durable-io.js'
-import { frame, frameAt, scanFrames } from './frame.js'
-import type { ScannedFrames } from './frame.js'
-import { makePrivateDir } from './private-dir.js'
-import { DamagedFiles } from './repair.js'
+import { closeQuietly, fileError, writeAll } from './durable-io.js'
+import { frame } from './frame.js'
+import { FrozenRecords } from './frozen-records.js'
+import { createJournal, journalPath } from './journal.js'
 import { resolveOptions } from './options.js'
 import type { FileStorageOptions, ResolvedOptions } from './options.js'
+import { makePrivateDir } from './private-dir.js'
+import { recover } from './recovery.js'
+import { snapshotFiles, writeSnapshot } from './snapshot.js'
 
 export type { FileStorageOptions } from './options.js'
 export type { FileStats, FileSystem } from './fs.js'
-
-const FORMAT_VERSION = 1
 
 /**
  * Durable local storage in a directory: survives kill -9 and power cuts (with the default
@@ -45,17 +45,11 @@ interface Pending {
   readonly reject: (error: Error) => void
 }
 
-interface SnapshotPayload {
-  kind: 'snapshot'
-  version: number
-  generation: number
-  data: Partial<Record<Namespace, Array<[string, StoredValue]>>>
-}
-
-interface JournalHeader {
-  kind: 'journal'
-  version: number
-  generation: number
+/** A compaction writing its snapshot in the background. */
+interface Compaction {
+  readonly frozen: FrozenRecords
+  readonly abort: AbortController
+  done: Promise<void>
 }
 
 class FileStorage implements Storage {
@@ -74,6 +68,7 @@ class FileStorage implements Storage {
   #flushScheduled = false
   #failure: StorageError | undefined
   #idle: Array<() => void> = []
+  #compaction: Compaction | undefined
 
   constructor(options: ResolvedOptions) {
     this.#options = options
@@ -81,23 +76,31 @@ class FileStorage implements Storage {
 
   /** @internal for tests and benchmarks: the journal's path and size. */
   get journal(): { path: string; bytes: number } {
-    return { path: this.#journalPath(this.#generation), bytes: this.#journalBytes }
+    return { path: journalPath(this.#options.dir, this.#generation), bytes: this.#journalBytes }
+  }
+
+  /** @internal for tests and benchmarks: the compaction under way, settled when it is over. */
+  get compaction(): Promise<void> | undefined {
+    return this.#compaction?.done
   }
 
   async open(): Promise<void> {
     if (this.#open) throw new StorageError(`File storage ${this.#options.dir} is already open`)
     const { dir, fs, onWarning, takeOverLockFrom } = this.#options
     makePrivateDir(fs, dir, onWarning)
-    this.#unlock = lockDirectory(dir, { fs, onWarning, takeOverLockFrom })
+    const unlock = lockDirectory(dir, { fs, onWarning, takeOverLockFrom })
     try {
-      this.#recover()
+      const recovered = recover(this.#options)
+      this.#records = recovered.records
+      this.#generation = recovered.generation
+      this.#fd = recovered.fd
+      this.#journalBytes = recovered.journalBytes
+      this.#snapshotBytes = recovered.snapshotBytes
     } catch (error) {
-      this.#unlock()
-      this.#unlock = undefined
-      if (this.#fd >= 0) closeQuietly(fs, this.#fd)
-      this.#fd = -1
+      unlock()
       throw error instanceof StorageError ? error : fileError(`Cannot open the storage directory ${dir}`, dir, error)
     }
+    this.#unlock = unlock
     this.#failure = undefined
     this.#open = true
   }
@@ -105,7 +108,10 @@ class FileStorage implements Storage {
   async close(): Promise<void> {
     if (!this.#open) return
     this.#open = false
+    // The journals hold everything a snapshot would: stop it rather than wait for a big one.
+    this.#compaction?.abort.abort()
     if (this.#queue.length > 0 || this.#flushing) await new Promise<void>((done) => this.#idle.push(done))
+    await this.#compaction?.done
     if (this.#fd >= 0) closeQuietly(this.#options.fs, this.#fd)
     this.#fd = -1
     this.#unlock?.()
@@ -162,6 +168,7 @@ class FileStorage implements Storage {
    */
   #commit(mutations: readonly Mutation[]): Promise<void> {
     const bytes = JSON.stringify(mutations)
+    this.#compaction?.frozen.keep(mutations)
     this.#records.apply(mutations)
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ bytes, resolve, reject })
@@ -198,7 +205,8 @@ class FileStorage implements Storage {
         try {
           this.#compact()
         } catch (compactError) {
-          return this.#fail([], compactError as Error, 'its snapshot')
+          // The journal that was to take the calls could not be made: a journal write failed.
+          return this.#fail([], compactError as Error, 'a new journal')
         }
       }
       if (this.#queue.length > 0) this.#scheduleFlush()
@@ -212,16 +220,18 @@ class FileStorage implements Storage {
   }
 
   /**
-   * The disk failed: the in-memory state now holds writes the disk may not, so every write from
-   * here on is refused with the same error until the store is reopened (and reads the disk again).
+   * A journal write failed: the in-memory state now holds writes the disk may not, so every call
+   * from here on is refused with the same error until the store is reopened (and reads the disk
+   * again). A compaction under way stops: its snapshot would hold those writes too.
    */
   #fail(batch: readonly Pending[], cause: Error, what = 'its journal'): void {
     const { dir } = this.#options
     const failure = fileError(`File storage ${dir} failed to write ${what}`, dir, cause)
-    this.#failure = new StorageError(`${failure.message}; every write is refused until the storage is opened again (restart the app)`, {
+    this.#failure = new StorageError(`${failure.message}; every call is refused until the storage is opened again (restart the app)`, {
       cause,
       path: dir,
     })
+    this.#compaction?.abort.abort()
     for (const pending of [...batch, ...this.#queue]) pending.reject(this.#failure)
     this.#queue = []
     this.#settleIdle()
@@ -236,256 +246,74 @@ class FileStorage implements Storage {
   // ---- snapshot and compaction -------------------------------------------------------------
 
   #shouldCompact(): boolean {
+    if (!this.#open || this.#compaction !== undefined) return false
     return this.#journalBytes > this.#options.compactBytes && this.#journalBytes > this.#snapshotBytes
   }
 
   /**
-   * Writes the whole state as the next generation's snapshot and starts that generation's
-   * journal. Crash-safe at every step: until the rename, the old snapshot and journal are the
-   * truth (the new journal is empty and removed on open); after it, the new ones are.
+   * Starts the next generation: its journal is created (durably) and takes every call from here
+   * on, and the state as of this instant is written as its snapshot in the background, chunk by
+   * chunk, while calls go on (FrozenRecords keeps what they overwrite). Crash-safe at every step:
+   * until the snapshot's rename, the old snapshot and the journals of both generations are the
+   * truth (recovery replays them in turn); after it, the new snapshot and the new journal are.
    */
   #compact(): void {
-    const { dir, fs } = this.#options
+    const { fs, dir } = this.#options
     const next = this.#generation + 1
-    const snapshot = frame(Buffer.from(JSON.stringify(this.#snapshotPayload(next)), 'utf8'))
-    const tmp = join(dir, 'snapshot.tmp')
-    writeFileDurably(fs, tmp, snapshot)
-    const journalFd = this.#createJournal(next)
-    try {
-      fs.renameSync(tmp, join(dir, 'snapshot'))
-      fsyncDirectory(fs, dir)
-    } catch (error) {
-      closeQuietly(fs, journalFd)
-      throw error
-    }
+    const journal = createJournal(fs, dir, next)
     closeQuietly(fs, this.#fd)
-    this.#fd = journalFd
-    unlinkQuietly(fs, this.#journalPath(this.#generation))
+    this.#fd = journal.fd
+    this.#journalBytes = journal.bytes
     this.#generation = next
-    this.#snapshotBytes = snapshot.length
+    const compaction: Compaction = { frozen: new FrozenRecords(this.#records), abort: new AbortController(), done: Promise.resolve() }
+    this.#compaction = compaction
+    compaction.done = this.#writeSnapshot(next, compaction).finally(() => {
+      this.#compaction = undefined
+    })
   }
 
-  #snapshotPayload(generation: number): SnapshotPayload {
-    return { kind: 'snapshot', version: FORMAT_VERSION, generation, data: this.#records.nonEmpty() }
-  }
-
-  /** Creates `journal-<generation>.log` holding only its header frame, durably; returns its fd. */
-  #createJournal(generation: number): number {
-    const path = this.#journalPath(generation)
-    const bytes = journalHeader(generation)
-    const { fs } = this.#options
-    const fd = fs.openSync(path, 'w', 0o600)
+  /**
+   * Writes, renames into place and makes durable the snapshot of `generation`; then removes the
+   * journals it replaces. A failure only warns: every call that resolved is in the journals,
+   * which recovery replays in turn, and the next compaction folds them all.
+   */
+  async #writeSnapshot(generation: number, { frozen, abort }: Compaction): Promise<void> {
+    const { dir, fs, snapshotChunkBytes, onWarning } = this.#options
+    const files = snapshotFiles(fs)
+    const tmp = join(dir, 'snapshot.tmp')
+    const fail = (error: unknown): void => {
+      if (abort.signal.aborted) return
+      onWarning(
+        `compacting ${dir} failed: ${(error as Error).message}. Nothing is lost (the journals keep every call); it is tried again when the journal grows`,
+      )
+    }
+    let bytes: number
     try {
-      writeAllSync(fs, fd, bytes)
-      fs.fsyncSync(fd)
-      fsyncDirectory(fs, this.#options.dir)
+      bytes = (await writeSnapshot(tmp, generation, frozen.walk(), { files, chunkBytes: snapshotChunkBytes, signal: abort.signal })).bytes
+      abort.signal.throwIfAborted()
+      await files.rename(tmp, join(dir, 'snapshot'))
     } catch (error) {
-      closeQuietly(fs, fd)
-      throw error
+      // After a journal failure the disk is left alone: the next open removes the temp file.
+      if (this.#failure === undefined) await files.remove(tmp).catch(() => undefined)
+      return fail(error)
     }
-    this.#journalBytes = bytes.length
-    return fd
-  }
-
-  // ---- recovery ----------------------------------------------------------------------------
-
-  #recover(): void {
-    const { dir } = this.#options
-    this.#records = new Records()
-    this.#generation = 0
-    this.#snapshotBytes = 0
-    const damaged = new DamagedFiles(this.#options.fs, dir, this.#options.repair, this.#options.onWarning)
-    const journals = this.#journalsOnDisk()
-    const snapshotPath = join(dir, 'snapshot')
-    const snapshotBytes = readIfExists(this.#options.fs, snapshotPath)
-    if (snapshotBytes !== undefined) {
-      try {
-        const scanned = scanFrames(snapshotBytes, (offset) => this.#corrupt(snapshotPath, offset))
-        const snapshot =
-          scanned.frames.length === 1 && scanned.goodLength === snapshotBytes.length ? parse<SnapshotPayload>(scanned.frames[0]!.payload) : undefined
-        // The snapshot is only ever renamed into place whole, so any damage is corruption.
-        if (snapshot?.kind !== 'snapshot') this.#corrupt(snapshotPath, scanned.goodLength)
-        if (snapshot.version !== FORMAT_VERSION)
-          throw new StorageError(`${snapshotPath} has format version ${String(snapshot.version)}; this celeriac reads version ${FORMAT_VERSION}`)
-        this.#generation = snapshot.generation
-        this.#snapshotBytes = snapshotBytes.length
-        for (const ns of NAMESPACES) {
-          const map = this.#records.map(ns)
-          for (const [key, value] of snapshot.data[ns] ?? []) map.set(key, value)
-        }
-      } catch (error) {
-        if (!(error instanceof StorageError) || error.offset === undefined || !damaged.repairing) throw error
-        // Every journal continues some snapshot: with this one damaged, none of them can be
-        // applied. Repair sets them all aside and starts empty.
-        damaged.found(snapshotPath, `is damaged at byte offset ${error.offset}`, error.offset, [...journals.values()])
-        this.#records = new Records()
-        journals.clear()
-      }
-    }
-    this.#settleOtherJournals(journals, snapshotBytes !== undefined, damaged)
-    this.#replayJournal(damaged)
-  }
-
-  /** The journals in the directory by generation (and a temp snapshot left by a compaction cut short, removed). */
-  #journalsOnDisk(): Map<number, string> {
-    const { dir, fs } = this.#options
-    const journals = new Map<number, string>()
-    for (const name of fs.readdirSync(dir)) {
-      const match = /^journal-(\d+)\.log$/.exec(name)
-      if (match !== null) journals.set(Number(match[1]), join(dir, name))
-      // Written before the rename that would have made it the snapshot: never the truth yet.
-      if (name === 'snapshot.tmp') unlinkQuietly(fs, join(dir, name))
-    }
-    return journals
-  }
-
-  /**
-   * Journals of other generations than the snapshot's are what a compaction cut short leaves (see
-   * #compact): the previous one once the new snapshot is in place (the snapshot holds all of it),
-   * and the next one, holding at most its header, before. Those are removed; any other is damage
-   * (a journal without its snapshot, or a snapshot from elsewhere), and is refused or set aside.
-   */
-  #settleOtherJournals(journals: Map<number, string>, hasSnapshot: boolean, damaged: DamagedFiles): void {
-    const { fs } = this.#options
-    const generation = this.#generation
-    for (const [other, path] of journals) {
-      if (other === generation) continue
-      journals.delete(other)
-      if (hasSnapshot && other === generation - 1) {
-        unlinkQuietly(fs, path)
-        continue
-      }
-      if (other === generation + 1 && journals.has(generation)) {
-        const bytes = readIfExists(fs, path)
-        if (bytes === undefined || bytes.length <= journalHeader(other).length) {
-          unlinkQuietly(fs, path)
-          continue
-        }
-      }
-      damaged.found(
-        path,
-        hasSnapshot
-          ? `does not belong to the snapshot, which is generation ${generation} (it expects journal-${generation}.log)`
-          : `belongs to generation ${other}, which starts from a snapshot, and the snapshot is missing`,
-      )
-    }
-  }
-
-  /**
-   * Replays the snapshot's journal. A missing journal is a fresh store (generation 0, no snapshot)
-   * or damage. A journal whose header frame is not intact is a journal whose creation was cut
-   * short only if it is no longer than its header (no call can follow it) and starts a fresh store
-   * (a compaction makes the next journal durable before the snapshot that needs it).
-   */
-  #replayJournal(damaged: DamagedFiles): void {
-    const path = this.#journalPath(this.#generation)
-    const { fs } = this.#options
-    const bytes = readIfExists(fs, path)
-    const header = journalHeader(this.#generation)
-    if (bytes === undefined) {
-      if (this.#snapshotBytes > 0) damaged.found(path, `is missing: the snapshot (generation ${this.#generation}) is continued by it`)
-      this.#fd = this.#createJournal(this.#generation)
-      return
-    }
-    if (frameAt(bytes, 0) === undefined && bytes.length <= header.length && this.#snapshotBytes === 0) {
-      if (bytes.length > 0) this.#options.onWarning(`${path}: the journal's header was incomplete (a crash while creating it); starting it again`)
-      this.#fd = this.#createJournal(this.#generation)
-      return
-    }
-    const { commits, goodLength, damagedAt } = this.#readJournal(path, bytes)
-    if (damagedAt !== undefined) {
-      const intactUpTo = damagedAt === 0 ? 0 : goodLength
-      damaged.found(
-        path,
-        damagedAt === 0
-          ? `is damaged at byte offset 0: its header frame is not an intact header of generation ${this.#generation}`
-          : `is damaged at byte offset ${damagedAt}: intact data follows, so this is not a torn tail and nothing was skipped`,
-        damagedAt,
-      )
-      // Repairing: the file was moved aside whole; its intact frames before the damage are kept.
-      for (const mutations of commits.flat()) this.#records.apply(mutations)
-      if (intactUpTo === 0) this.#fd = this.#createJournal(this.#generation)
-      else {
-        writeFileDurably(fs, path, bytes.subarray(0, intactUpTo))
-        fsyncDirectory(fs, this.#options.dir)
-        this.#fd = fs.openSync(path, 'a', 0o600)
-        this.#journalBytes = intactUpTo
-      }
-      return
-    }
-    for (const mutations of commits.flat()) this.#records.apply(mutations)
-    this.#fd = fs.openSync(path, 'a', 0o600)
-    fs.chmodSync(path, 0o600)
-    if (goodLength < bytes.length) {
-      this.#options.onWarning(
-        `${path}: cut off a torn tail of ${bytes.length - goodLength} bytes at offset ${goodLength} ` +
-          '(a write the process did not finish before it stopped; no call that had resolved is lost)',
-      )
-      fs.ftruncateSync(this.#fd, goodLength)
-      fs.fsyncSync(this.#fd)
-    }
-    this.#journalBytes = goodLength
-  }
-
-  /**
-   * The calls of a journal's intact frames, and where its intact data ends: `damagedAt` is where
-   * damage with intact data after it starts (or 0 for a bad header); without it, bytes after
-   * `goodLength` are a torn tail.
-   */
-  #readJournal(path: string, bytes: Buffer): { commits: Mutation[][][]; goodLength: number; damagedAt: number | undefined } {
-    let damagedAt: number | undefined
-    let scanned: ScannedFrames
     try {
-      scanned = scanFrames(bytes, (offset) => this.#corrupt(path, offset))
+      // Until the rename is durable the older journals stay: recovery reads either outcome.
+      await files.syncDirectory(dir)
+      this.#snapshotBytes = bytes
+      for (const name of fs.readdirSync(dir)) {
+        const match = /^journal-(\d+)\.log$/.exec(name)
+        if (match !== null && Number(match[1]) < generation) await files.remove(join(dir, name))
+      }
     } catch (error) {
-      if (!(error instanceof StorageError) || error.offset === undefined) throw error
-      damagedAt = error.offset
-      // Up to the damage every frame is intact.
-      scanned = scanFrames(bytes.subarray(0, damagedAt), (offset) => this.#corrupt(path, offset))
+      // Journals left over are removed on the next open.
+      fail(error)
     }
-    const commits: Mutation[][][] = []
-    const frames = scanned.frames
-    const header = frames[0] === undefined ? undefined : parse<JournalHeader>(frames[0].payload)
-    if (header?.kind !== 'journal' || header.generation !== this.#generation) return { commits, goodLength: 0, damagedAt: 0 }
-    for (let i = 1; i < frames.length; i++) {
-      const found = frames[i]!
-      const parsed = parse<Mutation[][]>(found.payload)
-      if (!Array.isArray(parsed)) return { commits, goodLength: found.offset, damagedAt: found.offset }
-      commits.push(parsed)
-    }
-    return { commits, goodLength: damagedAt ?? scanned.goodLength, damagedAt }
-  }
-
-  #corrupt(path: string, offset: number): never {
-    throw new StorageError(
-      `${path} is damaged at byte offset ${offset}: intact data follows, so this is not a torn tail and nothing was skipped. ` +
-        'Restore the directory from a backup, or open it once with fileStorage({ dir, repair: true }) to move the damaged files ' +
-        'into a repair-<time>/ folder inside the directory and keep what is intact',
-      { path, offset },
-    )
   }
 
   // ---- helpers -------------------------------------------------------------------------------
 
-  #journalPath(generation: number): string {
-    return join(this.#options.dir, `journal-${generation}.log`)
-  }
-
   #closed<T>(): Promise<T> {
     return Promise.reject(new StorageError(`File storage ${this.#options.dir} is not open: start the app first (await app.start())`))
-  }
-}
-
-/** The header frame of generation's journal. */
-function journalHeader(generation: number): Buffer {
-  const header: JournalHeader = { kind: 'journal', version: FORMAT_VERSION, generation }
-  return frame(Buffer.from(JSON.stringify(header), 'utf8'))
-}
-
-function parse<T>(payload: Buffer): T | undefined {
-  try {
-    return JSON.parse(payload.toString('utf8')) as T
-  } catch {
-    return undefined
   }
 }

@@ -31,8 +31,15 @@ export interface FileStorageOptions {
    */
   compactBytes?: number
   /**
+   * The most bytes of JSON in one frame of a snapshot: a compaction writes the state in chunks of
+   * this size, giving the event loop a turn between them (a single record bigger than this gets a
+   * frame of its own). @default 1 MiB
+   */
+  snapshotChunkBytes?: number
+  /**
    * Called with a warning: a torn tail cut off on open, a directory this process does not own
-   * (so it cannot make it 0700), files moved aside by `repair`. @default console.warn
+   * (so it cannot make it 0700), files moved aside by `repair`, a compaction that failed (it is
+   * tried again later). @default console.warn
    */
   onWarning?: (message: string) => void
   /**
@@ -70,6 +77,7 @@ export interface ResolvedOptions {
   durability: 'fsync' | 'write'
   commitWindow: number
   compactBytes: number
+  snapshotChunkBytes: number
   onWarning: (message: string) => void
   repair: boolean
   takeOverLockFrom: string | undefined
@@ -92,11 +100,16 @@ export function resolveOptions(options: FileStorageOptions): ResolvedOptions {
   }
   const compactBytes = options.compactBytes ?? 64 * 1024 * 1024
   if (!Number.isFinite(compactBytes) || compactBytes <= 0) throw new ConfigError('fileStorage: compactBytes must be a positive number of bytes')
+  const snapshotChunkBytes = options.snapshotChunkBytes ?? 1024 * 1024
+  if (!Number.isFinite(snapshotChunkBytes) || snapshotChunkBytes <= 0) {
+    throw new ConfigError('fileStorage: snapshotChunkBytes must be a positive number of bytes, e.g. 1048576 (1 MiB)')
+  }
   return {
     dir: resolve(options.dir),
     durability,
     commitWindow,
     compactBytes,
+    snapshotChunkBytes,
     onWarning: options.onWarning ?? ((message) => console.warn(`[celeriac] ${message}`)),
     repair: options.repair === true,
     takeOverLockFrom: options.takeOverLockFrom,
