@@ -19,6 +19,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { Celeriac, ConfigError, WorkerLostError, states } from '../../src/index.js'
 import type { ResultRecord, TaskMessage } from '../../src/core/model/message.js'
 import { fileStorage, shutdownOnSignals, threads } from '../../src/node.js'
+import { childLines } from '../child-lines.js'
 import { RELEASE_CHANNEL, defineLifetimeTasks } from './fixtures/lifetime-tasks.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/lifetime-app.ts', import.meta.url))
@@ -49,36 +50,13 @@ function launch(scenario: string, options: { dir?: string; keepAlive?: false } =
     env: { ...process.env, ...(options.keepAlive === false ? { LIFETIME_KEEP_ALIVE: 'false' } : {}) },
   })
   children.push({ kill: () => child.kill('SIGKILL') })
-  const lines: string[] = []
-  const watchers: Array<{ line: string; resolve: () => void }> = []
-  let partial = ''
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   // Writing to a child that already exited (the bug some tests look for) is not the failure.
   child.stdin.on('error', () => undefined)
-  child.stdout.on('data', (chunk: Buffer) => {
-    const parts = (partial + chunk.toString()).split('\n')
-    partial = parts.pop()!
-    for (const line of parts) {
-      lines.push(line)
-      for (const w of watchers.filter((w) => w.line === line)) {
-        watchers.splice(watchers.indexOf(w), 1)
-        w.resolve()
-      }
-    }
-  })
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const { lines, exit, waitFor } = childLines(child)
   return {
     lines,
     exit,
-    waitFor: (line) =>
-      new Promise<void>((resolve, reject) => {
-        if (lines.includes(line)) return resolve()
-        watchers.push({ line, resolve })
-        void exit.then((code) =>
-          reject(new Error(`the child exited (${String(code)}) before printing '${line}'; it printed ${JSON.stringify(lines)}\n${stderr}`)),
-        )
-      }),
+    waitFor: (line) => waitFor((printed) => printed === line, `'${line}'`),
     send: (line) => child.stdin.write(`${line}\n`),
     signal: (signal) => child.kill(signal),
   }

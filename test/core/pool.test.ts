@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { poolExecutor } from '../../src/core/executor/pool.js'
-import type { PoolWorkerEvents } from '../../src/core/executor/pool.js'
+import type { PoolWorkerEvents } from '../../src/core/executor/pool-worker.js'
 import type { FromRuntime, RunJob, ToWorker } from '../../src/core/model/protocol.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
 import { ConfigError, WorkerLoadError, WorkerLostError } from '../../src/core/model/errors.js'

@@ -27,6 +27,7 @@ import type { ChordError } from '../../src/index.js'
 import type { ResultRecord, TaskMessage } from '../../src/core/model/message.js'
 import { decode, decodeError } from '../../src/core/serializer/decode.js'
 import { fileStorage } from '../../src/node.js'
+import { childLines } from '../child-lines.js'
 import { seeded } from '../conformance/setup.js'
 
 const ROUNDS = Number(process.env.CELERIAC_CRASH_ROUNDS ?? 50)
@@ -52,35 +53,12 @@ function launch(dir: string, executor: ExecutorKind, incarnation: number, mode?:
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CRASH_EXECUTOR: executor, CRASH_COMPACT_BYTES: String(COMPACT_BYTES) },
   })
-  const lines: string[] = []
-  let partial = ''
-  const watchers: Array<{ pattern: RegExp; resolve: () => void }> = []
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  child.stdout.on('data', (chunk: Buffer) => {
-    const text = partial + chunk.toString()
-    const parts = text.split('\n')
-    partial = parts.pop()!
-    for (const line of parts) {
-      lines.push(line)
-      for (const w of [...watchers]) {
-        if (!w.pattern.test(line)) continue
-        watchers.splice(watchers.indexOf(w), 1)
-        w.resolve()
-      }
-    }
-  })
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const { lines, exit, waitFor } = childLines(child)
   return {
     lines,
     exit,
     kill: () => child.kill('SIGKILL'),
-    waitFor: (pattern) =>
-      new Promise<void>((resolve, reject) => {
-        if (lines.some((l) => pattern.test(l))) return resolve()
-        watchers.push({ pattern, resolve })
-        void exit.then((code) => reject(new Error(`the app exited (${String(code)}) before printing ${String(pattern)}:\n${stderr}`)))
-      }),
+    waitFor: (pattern) => waitFor((line) => pattern.test(line), String(pattern)),
   }
 }
 

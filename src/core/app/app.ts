@@ -29,7 +29,7 @@ import { Control, Inspect } from './control.js'
 import { createTask } from './define-task.js'
 import type { TaskOptionsWithBase } from './define-task.js'
 import { applyEager } from './eager.js'
-import { seekLeadership } from './leader.js'
+import { resign, seekLeadership } from './leader.js'
 import type { Leadership } from './leader.js'
 import { Locks } from './locks.js'
 import { sendCallFrom, sendingRun } from './run-sends.js'
@@ -236,8 +236,7 @@ export class Celeriac implements Sender, TaskOwner {
       this.#engine = undefined
       this.#releaseHold?.()
       this.#releaseHold = undefined
-      this.#leadership?.abort.abort()
-      this.#leadership?.release?.()
+      resign(this.#leadership)
       this.#leadership = undefined
     }
   }

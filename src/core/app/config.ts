@@ -2,7 +2,7 @@
 import { systemClock } from '../time/clock.js'
 import type { Clock } from '../time/clock.js'
 import type { Storage } from '../../storage/types.js'
-import { inline } from '../executor/executor.js'
+import { inline } from '../executor/inline.js'
 import type { Executor } from '../executor/executor.js'
 import { ConfigError, registerErrorClass } from '../model/errors.js'
 import type { ErrorClass } from '../model/errors.js'

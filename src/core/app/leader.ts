@@ -17,7 +17,7 @@ export interface Leadership {
 }
 /**
  * Waits for the lock `name`, calls `lead` once it holds it, and holds it until the returned
- * leadership is aborted (`abort.abort()`, then `release?.()`). Alone (no Web Locks), leads at once.
+ * leadership is given up ({@link resign}). Alone (no Web Locks), leads at once.
  * If `lead` fails (the executor cannot start), the lock is given up at once for another tab,
  * and `failed` is told.
  */
@@ -49,4 +49,10 @@ export function seekLeadership(name: string, lead: () => Promise<void>, failed: 
     })
     .catch(() => undefined) // Aborted by stop() before being elected.
   return leadership
+}
+
+/** Gives the lead up (or stops seeking it): the next tab may lead. */
+export function resign(leadership: Leadership | undefined): void {
+  leadership?.abort.abort()
+  leadership?.release?.()
 }

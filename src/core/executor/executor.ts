@@ -15,7 +15,6 @@ import type { Encoded } from '../model/json.js'
 import type { Lock, RunContext, Task } from '../task/task.js'
 import type { TaskProfile } from '../model/options.js'
 import { trace } from '../task/tracer.js'
-import { outsideRuns } from '../task/current-run.js'
 import type { CurrentRun } from '../task/current-run.js'
 import type { HandleJSON } from '../model/context.js'
 import { handleFromJSON } from '../result/result.js'
@@ -366,37 +365,6 @@ function remoteLock(key: string, token: number, owner: string, rpc: (call: RpcCa
     extend: async (ttl) => (await rpc({ type: 'lock.extend', key, token, owner, ttl })) as boolean,
     [Symbol.asyncDispose]: async () => {
       await release()
-    },
-  }
-}
-
-/**
- * Runs tasks on the calling thread, still through the serializer (arguments, results and errors
- * cross as data, as they would to a worker). The default executor. `terminate` and hard time
- * limits settle the result at once and ignore the task's later outcome; the task itself only
- * stops if it honours `self.signal`.
- *
- * @example
- * const app = new Celeriac({ executor: inline() })
- */
-export function inline(): Executor {
-  let runtime: TaskRuntime | undefined
-  return {
-    name: 'inline',
-    capacity: Number.POSITIVE_INFINITY,
-    canTerminate: false,
-    reportsStart: false,
-    async start(host) {
-      // What the runtime reports is the engine's work, not the running task's: listeners the
-      // engine calls (events) must not find that task (current-run.ts).
-      const receive = (m: FromRuntime): void => host.receive(m)
-      runtime = new TaskRuntime({ lookup: (name) => host.lookup(name), post: (m) => outsideRuns(receive, m) })
-    },
-    post(message) {
-      runtime?.handle(message)
-    },
-    async stop() {
-      runtime = undefined
     },
   }
 }

@@ -9,54 +9,13 @@
 import { ConfigError, WorkerLoadError, WorkerLostError } from '../model/errors.js'
 import type { Executor, ExecutorHost } from './executor.js'
 import { loadSchedule } from './load-options.js'
-import type { WorkerLoadOptions } from './load-options.js'
+import type { PoolOptions, PoolWorker } from './pool-worker.js'
 import { WorkerLoader } from './pool-loader.js'
-import type { FromWorker, RunJob, ToRuntime, ToWorker } from '../model/protocol.js'
+import type { FromWorker, RunJob, ToRuntime } from '../model/protocol.js'
 import { encodeError } from '../serializer/encode.js'
 import { decodeError } from '../serializer/decode.js'
 import type { TaskProfile } from '../model/options.js'
 import { microtask } from '../time/microtask.js'
-
-/** The few things the pool needs from a worker. */
-interface PoolWorker {
-  post(batch: ToWorker): void
-  /** Ends the worker now (a busy loop included). */
-  terminate(): Promise<void> | void
-  /**
-   * Whether the worker keeps the host running (Node: `ref`/`unref`). A worker holds it while it
-   * starts and while it has runs; an idle one does not, so only the app's `keepAlive` decides.
-   */
-  hold?(held: boolean): void
-}
-
-/** Callbacks a spawned worker reports to. */
-export interface PoolWorkerEvents {
-  message(message: FromWorker): void
-  /** The worker is gone (crash, exit, out of memory); `error` says why if known. */
-  exit(error: Error | undefined): void
-}
-
-export interface PoolOptions extends WorkerLoadOptions {
-  name: string
-  size: number
-  /** How many tasks one worker runs at once. @default 1 (Celery prefork) */
-  tasksPerWorker: number
-  /**
-   * How many runs a worker holds per task it can run (Celery's prefetch multiplier): the next run
-   * is already there when one ends, so a worker never waits a round trip. Held runs are not
-   * started (not acked); if the worker dies they are queued again. @default 4
-   */
-  prefetch: number
-  /** Where errors name the module. */
-  moduleName: string
-  /**
-   * Runs `fn` once the messages that have arrived from the workers are handled (Node:
-   * `setImmediate`). Runs for a worker that still holds others wait for it, so that every run
-   * the handled outcomes made room for goes in one postMessage. Without it they go each tick.
-   */
-  afterArrivals?: (fn: () => void) => void
-  spawn(events: PoolWorkerEvents): PoolWorker
-}
 
 interface Slot {
   readonly worker: PoolWorker
