@@ -148,16 +148,16 @@ describe('a failed write while runs end', () => {
     // The engine goes on.
     const other = await first.app.sendTask('fw.mark', ['other'])
     expect(await other.get({ timeout: 1_000 })).toBe('other')
-    // Its message is still there as it was: its start shared the refused write (a body that
-    // returns at once has its start and outcome in one write), so it is queued, not leased, and
-    // a restart runs it again (NOTES.md, "Leases when a run starts").
-    expect(await storage.get('messages', 'x')).toMatchObject({ id: 'x', leased: false })
+    // Its message is still there, leased: an early-ack task's lease (its ack) is stored before its
+    // body runs, so a restart fails it as lost rather than run it twice (at most once; NOTES.md,
+    // "Leases when a run starts").
+    expect(await storage.get('messages', 'x')).toMatchObject({ id: 'x', leased: true })
     storage.refuse = undefined
     await first.app.stop()
     const second = await started(storage)
     await idle(second.app)
-    expect(await second.app.AsyncResult('x').get({ timeout: 1_000 })).toBe('x')
-    expect(lines(second.logs)).toEqual(['ran x'])
+    await expect(second.app.AsyncResult('x').get({ timeout: 1_000 })).rejects.toMatchObject({ name: 'WorkerLostError' })
+    expect(lines(second.logs)).toEqual([])
     expect(await storage.get('messages', 'x')).toBeUndefined()
   })
 })

@@ -1,7 +1,7 @@
 /**
  * The dispatcher: the pump takes ready messages from each queue within its concurrency, passes
  * them through the gates, and hands them to the executor in one post per tick, once the commits
- * of the tick are stored. Nothing is leased before a run starts (see Starts.markStarted).
+ * of the tick are stored. Nothing is leased before a run is about to start (see Starts.lease).
  */
 import type { TaskMessage } from '../model/message.js'
 import { NONE } from '../model/context.js'
@@ -9,7 +9,7 @@ import type { ReadyQueue } from '../time/scheduler.js'
 import type { CommitQueue } from './commit-queue.js'
 import type { Gates } from './gates.js'
 import type { UnrunReason } from './queue.js'
-import type { Starts } from './starts.js'
+import type { Lease, Starts } from './starts.js'
 import { newRun } from './state.js'
 import type { EngineState, Running } from './state.js'
 
@@ -72,12 +72,22 @@ export class Dispatcher {
       // A retry continues the same task: it was received once.
       if (received && message.retries === 0) state.events.emit('task-received', state.eventBase(message))
     }
-    // Nothing is stored before a run starts: a lease covers only runs that began. A run a worker
-    // holds (prefetch), or one about to be posted, when the process dies or stops is still queued
-    // in storage and runs again; markStarted leases it, with its STARTED record, once it starts.
+    // Nothing is stored before a run is about to start: a lease covers only runs that begin. A
+    // run a worker holds (prefetch) when the process dies or stops is still queued in storage
+    // and runs again; the worker's word that it starts it leases it (Starts.startSoon).
     // The runs leave once this tick's commits are stored (the outcome that made room for them),
     // so they see the results stored before them.
-    this.#commits.commitThen(NONE, state.executor.reportsStart ? this.#dispatchHeld : this.#startAndDispatch, runs)
+    if (state.executor.reportsStart) return this.#commits.commitThen(NONE, this.#dispatchHeld, runs)
+    // Inline, an early-ack run on durable storage is leased in that same write, and posted once
+    // it is stored: its ack comes before its body, so a crash never runs it twice (at most once,
+    // Starts.leasesFirst), and it costs no write of its own.
+    const starts = this.#starts
+    let first: Running[] | undefined
+    for (let i = 0; i < runs.length; i++) if (starts.leasesFirst(runs[i]!.message)) (first ??= []).push(runs[i]!)
+    if (first === undefined) return this.#commits.commitThen(NONE, this.#startAndDispatch, runs)
+    const lease = starts.lease(first)
+    // If the write fails they go on, as runs whose start record could not be stored do.
+    this.#commits.commitThen(lease.mutations, this.#startLeased, { runs, lease }, this.#startLeased)
   }
 
   /**
@@ -86,11 +96,22 @@ export class Dispatcher {
    */
   readonly #dispatchHeld = (runs: readonly Running[]): void => this.#dispatch(runs)
 
+  /** Inline runs whose early-ack ones were leased in the write that let them go (see #startBatch). */
+  readonly #startLeased = ({ runs, lease }: { runs: readonly Running[]; lease: Lease }): void => {
+    this.#commits.holding(() => {
+      const starts = this.#starts
+      starts.leased(lease)
+      // The acksLate ones among them start as below: marked now, their lease in the next write.
+      if (lease.runs.length < runs.length) starts.markStarted(runs.filter((run) => !run.settled && !starts.leasesFirst(run.message)))
+      this.#dispatch(runs)
+    })
+  }
+
   /**
    * Inline, a run starts when it is posted: it is marked started (its lease and STARTED record
    * join the next write, before anything it reports) and posted in the same step. A crash before
-   * that write is stored runs it again, as a Celery worker that dies before its early ack reaches
-   * the broker gets the message redelivered.
+   * that write is stored runs it again (an acksLate task, or any on memory storage, which leases
+   * nothing).
    */
   readonly #startAndDispatch = (runs: readonly Running[]): void => {
     let on = runs
@@ -115,9 +136,13 @@ export class Dispatcher {
     const hostname = this.#state.config.hostname
     // Durable or shared storage leases a run when it starts: a worker must say when (RunJob.recordStart).
     const recordStart = !this.#state.volatile
+    // A worker holds an early-ack run until its lease is stored (inline, it is posted after it).
+    const held = recordStart && this.#state.executor.reportsStart
     for (let i = 0; i < runs.length; i++) {
       const run = runs[i]!
-      if (!run.settled) jobs.push({ message: run.message, hostname, recordStart })
+      if (run.settled) continue
+      if (held && this.#starts.leasesFirst(run.message)) jobs.push({ message: run.message, hostname, recordStart, leaseFirst: true })
+      else jobs.push({ message: run.message, hostname, recordStart })
     }
     if (jobs.length > 0) this.#state.executor.post({ type: 'run', jobs })
   }

@@ -3,7 +3,7 @@
  * soft and hard time limits. Starts a worker reports within one tick are marked together.
  */
 import { TimeLimitExceeded } from '../model/errors.js'
-import type { ResultRecord } from '../model/message.js'
+import type { ResultRecord, TaskMessage } from '../model/message.js'
 import { NONE } from '../model/context.js'
 import { PENDING, STARTED } from '../model/states.js'
 import { microtask } from '../time/microtask.js'
@@ -12,6 +12,13 @@ import type { CommitQueue } from './commit-queue.js'
 import type { Results } from './results.js'
 import type { Runs } from './runs.js'
 import type { EngineState, Running } from './state.js'
+
+/** The writes that lease runs as they start, and the STARTED records among them (see Starts.lease). */
+export interface Lease {
+  readonly runs: readonly Running[]
+  readonly mutations: readonly Mutation[]
+  readonly records: readonly ResultRecord[] | undefined
+}
 
 /** Fails a run the engine gives up on (the failure room's `abandon`). */
 export type Abandon = (run: Running, error: Error) => Promise<void>
@@ -62,28 +69,66 @@ export class Starts {
     this.#armLimits(run)
   }
 
+  /**
+   * Whether the body of a run of `message` waits for its lease to be stored: an early-ack task
+   * on durable or shared storage. Its ack is stored before it runs, as Celery acks such a message
+   * before running it, so a crash fails it as lost (at most once) but never runs it twice; an
+   * acksLate task runs again after a crash anyway, and memory storage leases nothing.
+   */
+  leasesFirst(message: TaskMessage): boolean {
+    return !this.#state.volatile && !message.acksLate
+  }
+
   /** Marks the runs reported started in this tick now (see {@link startSoon}). */
   readonly startNow = (): void => {
     if (this.#starting.length === 0) return
     const runs = this.#starting
     this.#starting = []
-    this.markStarted(runs)
+    this.markStarted(runs, this.#go)
   }
 
-  /** Leases started tasks and records STARTED, in one write; then arms their limits. */
-  markStarted(runs: readonly Running[]): void {
-    const state = this.#state
-    const now = state.clock.now()
-    const mutations: Mutation[] = []
-    const records: Array<ResultRecord | undefined> | undefined = state.volatile ? undefined : new Array<ResultRecord | undefined>(runs.length)
+  /** A worker holds early-ack runs until their lease is stored (RunJob.leaseFirst): they may go. */
+  readonly #go = (runs: readonly Running[]): void => {
+    const executor = this.#state.executor
     for (let i = 0; i < runs.length; i++) {
       const run = runs[i]!
-      if (!run.unrecorded) {
-        run.started = true
-        run.startedAt = now
-      }
-      if (records === undefined) continue
-      const { message } = run
+      if (!run.settled && this.leasesFirst(run.message)) executor.post({ type: 'go', id: run.message.id })
+    }
+  }
+
+  /**
+   * Leases started tasks and records STARTED, in one write; then arms their limits and calls
+   * `leased` with them (the early-ack runs whose bodies wait for it begin then).
+   */
+  markStarted(runs: readonly Running[], leased?: (runs: readonly Running[]) => void): void {
+    const now = this.#state.clock.now()
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!
+      if (run.unrecorded) continue
+      run.started = true
+      run.startedAt = now
+    }
+    const lease = this.lease(runs)
+    const stored = (): void => {
+      this.leased(lease)
+      leased?.(runs)
+    }
+    // If the write fails the runs go on: they started already (the record follows the start), so
+    // their limits are armed as usual, and the write of their outcome decides how they end.
+    this.#commits.commitThen(lease.mutations, stored, undefined, stored)
+  }
+
+  /**
+   * The lease and STARTED record of each run, for the write that starts them (none on memory
+   * storage). Once it is stored, {@link leased} says they started.
+   */
+  lease(runs: readonly Running[]): Lease {
+    const state = this.#state
+    if (state.volatile) return { runs, mutations: NONE, records: undefined }
+    const mutations: Mutation[] = []
+    const records = new Array<ResultRecord>(runs.length)
+    for (let i = 0; i < runs.length; i++) {
+      const { message } = runs[i]!
       // The message stays, leased, until the run ends: after a crash recovery runs an acksLate
       // task again (at least once) and fails an early-ack one with WorkerLostError (at most
       // once), continuing its chain, errbacks and chord as any failure does.
@@ -94,26 +139,35 @@ export class Starts {
       records[i] = record
       mutations.push(state.put(record))
     }
-    const stored = (): void => {
-      const started = state.events.listenerCount('task-started') > 0
-      for (let i = 0; i < runs.length; i++) {
-        const run = runs[i]!
-        // It did start: say so even when its outcome came in while the ack was being stored
-        // (the outcome's events wait for its own, later, commit).
-        if (started) state.events.emit('task-started', state.eventBase(run.message))
+    return { runs, mutations, records }
+  }
+
+  /** The lease of the runs is stored (or its write failed: they go on): they count as started. */
+  leased({ runs, records }: Lease): void {
+    const state = this.#state
+    const started = state.events.listenerCount('task-started') > 0
+    const now = state.clock.now()
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!
+      // Leased before it ran (an early-ack run posted once its lease is stored): it starts now,
+      // unless it was settled meanwhile (revoked): then it never runs.
+      if (!run.started) {
         if (run.settled) continue
-        // Counted started at its arrival: its limits run from then.
-        if (run.unrecorded) run.unrecorded = false
-        else this.#armLimits(run)
-        // The record just stored, now: reading it back could deliver it after a later update of
-        // the task (its progress), and progress() would see the state go backwards.
-        const record = records?.[i]
-        if (record !== undefined) this.#results.notify(record)
+        run.started = true
+        run.startedAt = now
       }
+      // It did start: say so even when its outcome came in while the ack was being stored
+      // (the outcome's events wait for its own, later, commit).
+      if (started) state.events.emit('task-started', state.eventBase(run.message))
+      if (run.settled) continue
+      // Counted started at its arrival: its limits run from then.
+      if (run.unrecorded) run.unrecorded = false
+      else this.#armLimits(run)
+      // The record just stored, now: reading it back could deliver it after a later update of
+      // the task (its progress), and progress() would see the state go backwards.
+      const record = records?.[i]
+      if (record !== undefined) this.#results.notify(record)
     }
-    // If the write fails the runs go on: they started already (the record follows the start), so
-    // their limits are armed as usual, and the write of their outcome decides how they end.
-    this.#commits.commitThen(mutations, stored, undefined, stored)
   }
 
   /** Overrides a task's time limits for runs that start from now on. */

@@ -116,6 +116,8 @@ export class TaskRuntime {
   readonly #flush: (() => void) | undefined
   /** Runs received but not started (prefetched), in order. */
   #waiting: RunJob[] = []
+  /** Runs said `started` that wait for their lease to be stored before the body (RunJob.leaseFirst). */
+  readonly #leasing = new Map<string, RunJob>()
   /** Runs waiting for a result through the engine, with how many such calls each has in flight. */
   readonly #awaiting = new Map<string, number>()
 
@@ -162,6 +164,15 @@ export class TaskRuntime {
           this.#waiting.splice(held, 1)
           return
         }
+        if (this.#leasing.delete(message.id)) {
+          // Its body never began. Revoked or stopped: the engine has settled it; a time limit
+          // that ran out while its lease was being stored ends it as it would the body.
+          if (message.reason !== 'revoked' && message.reason !== 'shutdown') {
+            this.#post({ type: 'outcome', id: message.id, outcome: { type: 'failure', error: encode(cancelError(message.id, message.reason)) }, hooks: false })
+          }
+          this.#next()
+          return
+        }
         const run = this.#runs.get(message.id)
         if (run !== undefined && !run.abort.aborted) run.abort.abort(cancelError(message.id, message.reason))
         return
@@ -169,6 +180,13 @@ export class TaskRuntime {
       case 'committed': {
         const run = this.#runs.get(message.id)
         run?.committed?.()
+        return
+      }
+      case 'go': {
+        const job = this.#leasing.get(message.id)
+        if (job === undefined) return
+        this.#leasing.delete(message.id)
+        this.#begin(job)
         return
       }
       case 'rpc-reply': {
@@ -193,7 +211,7 @@ export class TaskRuntime {
   #hasRoom(): boolean {
     let awaiting = 0
     if (this.#awaiting.size > 0) for (const id of this.#awaiting.keys()) if (this.#runs.has(id)) awaiting++
-    return this.#runs.size - awaiting < this.#concurrency
+    return this.#runs.size + this.#leasing.size - awaiting < this.#concurrency
   }
 
   /** Counts a call of run `id` that waits for a result until `settled` (then the run may go on past the concurrency). */
@@ -213,7 +231,16 @@ export class TaskRuntime {
     if (this.#reportStart && (job.startsNow !== true || job.recordStart === true)) {
       this.#post({ type: 'started', id: message.id })
       this.#flush?.()
+      if (job.leaseFirst === true) {
+        this.#leasing.set(message.id, job)
+        return
+      }
     }
+    this.#begin(job)
+  }
+
+  #begin(job: RunJob): void {
+    const { message } = job
     const task = this.#lookup(message.task)
     if (task === undefined) {
       const error = new NotRegistered(`Task '${message.task}' is not registered where it runs; register it in the task module`)

@@ -27,6 +27,12 @@ export interface RunJob {
    * task failed that never ran).
    */
   readonly recordStart?: boolean
+  /**
+   * An early-ack run on durable or shared storage: its body waits for its lease (the ack) to be
+   * stored. The worker says `started` and holds the run until `go`, so a crash can fail it as
+   * lost (at most once) but never run it twice, as Celery acks such a message before running it.
+   */
+  readonly leaseFirst?: boolean
 }
 
 /** How one run ended, as the tracer reports it. */
@@ -66,6 +72,8 @@ export type ToRuntime =
   | { readonly type: 'run'; readonly jobs: readonly RunJob[] }
   | { readonly type: 'cancel'; readonly id: string; readonly reason: CancelReason }
   | { readonly type: 'committed'; readonly id: string }
+  /** The lease of a run held for it (RunJob.leaseFirst) is stored: its body begins. */
+  | { readonly type: 'go'; readonly id: string }
   | { readonly type: 'rpc-reply'; readonly id: string; readonly requestId: number; readonly ok: boolean; readonly value: Encoded }
 
 /** Runtime -> engine. */
