@@ -56,7 +56,7 @@ export type {
 export type { Locks, AcquireOptions } from './core/app/locks.js'
 export type { Control, Inspect, TaskInfo, EngineStats } from './core/app/control.js'
 export { memoryStorage } from './storage/memory.js'
-export type { Storage, StoredValue, StorageKey, Mutation, Namespace, StorageCapabilities, StorageChange, TransactStep } from './storage/types.js'
+export type { Storage, StoredValue, StorageKey, Mutation, Namespace, StorageCapabilities, StorageChange, TransactStep, WriteOptions } from './storage/types.js'
 export { inline } from './core/executor/inline.js'
 export type { Executor, ExecutorHost, PoolHealth } from './core/executor/executor.js'
 export type { WorkerLoadOptions } from './core/executor/load-options.js'

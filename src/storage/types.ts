@@ -53,6 +53,16 @@ export interface StorageCapabilities {
  * A storage adapter. Build one with a factory (`memoryStorage()`, `fileStorage({ dir })`), pass
  * it as `storage` in the app's config; the app opens and closes it.
  */
+/** What a {@link Storage.write} call may ask to be told. */
+export interface WriteOptions {
+  /**
+   * Called at most once, after `write()` returns and before its promise resolves, once the write
+   * would survive the death of this process (a kill, a crash) though not yet a power loss. A storage with no such
+   * moment before its commit does not call it; it is never called for a write that fails first.
+   */
+  readonly onWritten?: () => void
+}
+
 export interface Storage {
   readonly name: string
   readonly capabilities: StorageCapabilities
@@ -64,8 +74,13 @@ export interface Storage {
   get(ns: Namespace, key: string): Promise<StoredValue | undefined>
   /** Every record of a namespace (recovery, inspection). */
   entries(ns: Namespace): Promise<Array<[string, StoredValue]>>
-  /** Applies `mutations` atomically; resolves once they are committed. */
-  write(mutations: readonly Mutation[]): Promise<void>
+  /**
+   * Applies `mutations` atomically; resolves once they are committed. `options.onWritten`, when
+   * the storage has such a moment, is called before that, once the write would survive the death
+   * of this process but not yet a power loss (file storage: written to the file, before
+   * fdatasync); the engine starts an early-ack run then, whose lease is in the write.
+   */
+  write(mutations: readonly Mutation[], options?: WriteOptions): Promise<void>
   /**
    * Atomic read-modify-write: reads `keys`, calls `step` synchronously with their current values
    * (in the same order; undefined where absent), applies the mutations it returns, and resolves

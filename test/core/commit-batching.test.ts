@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { Celeriac, StorageError, chord } from '../../src/index.js'
-import type { Mutation, Storage, StorageKey, StoredValue, TransactStep } from '../../src/storage/types.js'
+import type { Mutation, Storage, StorageKey, StoredValue, TransactStep, WriteOptions } from '../../src/storage/types.js'
 import { MemoryBacked } from './memory-backed.js'
 
 class CountingStorage extends MemoryBacked implements Storage {
@@ -19,9 +19,13 @@ class CountingStorage extends MemoryBacked implements Storage {
   failNext: Error | undefined
   /** Told of each write as it is made. */
   onWrite: ((mutations: readonly Mutation[]) => void) | undefined
+  /** Told of each write that asked, when it tells it is written (`early`). */
+  onWritten: ((mutations: readonly Mutation[]) => void) | undefined
   /** Told of each write once it is stored, which takes a turn of the event loop when `slow`. */
   onStored: ((mutations: readonly Mutation[]) => void) | undefined
   slow = false
+  /** Tells WriteOptions.onWritten of each write on the next microtask, before it is stored. */
+  early = false
   transact<R>(keys: readonly StorageKey[], step: (values: Array<StoredValue | undefined>) => TransactStep<R>): Promise<R> {
     let written: readonly Mutation[] = []
     const stored = this.inner.transact(keys, (values) => {
@@ -34,17 +38,27 @@ class CountingStorage extends MemoryBacked implements Storage {
       return result
     })
   }
+  #lastStored: Promise<void> = Promise.resolve()
   /** `stored`, a turn of the event loop later when `slow`. */
   #later<T>(stored: Promise<T>): Promise<T> {
     return this.slow ? stored.then((value) => new Promise<T>((resolve) => setImmediate(() => resolve(value)))) : stored
   }
-  write(mutations: readonly Mutation[]): Promise<void> {
+  write(mutations: readonly Mutation[], options?: WriteOptions): Promise<void> {
     const failure = this.failNext
     this.failNext = undefined
     if (failure !== undefined) return Promise.reject(failure)
     this.writes.push([...mutations])
     this.onWrite?.(mutations)
-    return this.#later(this.inner.write(mutations)).then(() => this.onStored?.(mutations))
+    const onWritten = options?.onWritten
+    // Written in call order, as a journal appends: once the writes before it are stored.
+    if (this.early && onWritten !== undefined)
+      void this.#lastStored.then(() => {
+        this.onWritten?.(mutations)
+        onWritten()
+      })
+    const stored = this.#later(this.inner.write(mutations)).then(() => this.onStored?.(mutations))
+    this.#lastStored = stored
+    return stored
   }
 }
 
@@ -138,6 +152,43 @@ describe('writes of a tick', () => {
       'stored SUCCESS',
     ])
     expect(storage.writes.map(states)).toEqual([['STARTED'], ['SUCCESS', 'STARTED'], ['SUCCESS', 'STARTED'], ['SUCCESS', 'STARTED'], ['SUCCESS']])
+    await app.stop()
+  })
+
+  it('on a storage that tells when a write survives a crash, an early-ack run starts then, before the commit; task-started follows the commit', async () => {
+    const storage = countingStorage()
+    const ids = await queued(storage, 2)
+    const app = new Celeriac({ storage, queues: { default: { concurrency: 1 } } })
+    const order: string[] = []
+    storage.slow = true
+    storage.early = true
+    storage.onWritten = (mutations) => order.push(`written ${states(mutations).join(' ')}`)
+    storage.onStored = (mutations) => order.push(`stored ${states(mutations).join(' ')}`)
+    app.events.on('task-started', (e) => order.push(`task-started ${ids.indexOf(e.id)}`))
+    app.events.on('task-succeeded', (e) => order.push(`task-succeeded ${ids.indexOf(e.id)}`))
+    app.task('cb.step', (n: number) => {
+      order.push(`run ${n}`)
+      return n
+    })
+    await app.start()
+    expect(await Promise.all(ids.map((id) => app.AsyncResult(id).get({ timeout: 5_000 })))).toEqual([0, 1])
+    expect(order).toEqual([
+      'written STARTED',
+      'run 0',
+      'stored STARTED',
+      'task-started 0',
+      // Run 1 waits for run 0's outcome to be stored (here in a write of its own: file storage puts
+      // writes of one turn in one frame anyway), then starts once its own lease is written, before
+      // that write is stored; what others see keeps its order: 0 succeeded, then 1 started.
+      'stored SUCCESS',
+      'task-succeeded 0',
+      'written STARTED',
+      'run 1',
+      'stored STARTED',
+      'task-started 1',
+      'stored SUCCESS',
+      'task-succeeded 1',
+    ])
     await app.stop()
   })
 

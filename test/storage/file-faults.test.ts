@@ -245,3 +245,22 @@ describe('an app on a dying disk', () => {
     expect(await reopened.get('results', before.id)).toMatchObject({ state: states.SUCCESS })
   })
 })
+
+describe('WriteOptions.onWritten', () => {
+  it('is told once the frame is in the journal, before its fdatasync and before the write resolves; not when the write fails', async () => {
+    const dir = tempDir()
+    const faulty = faultyFs(dir)
+    const storage = await opened({ dir, fs: faulty.fs })
+    const order: string[] = []
+    const from = faulty.calls.length
+    await storage.write([put('a', value('a'))], { onWritten: () => order.push(`written after ${faulty.calls.slice(from).join(', ')}`) })
+    order.push('resolved')
+    expect(order).toEqual([`written after write journal-0.log`, 'resolved'])
+    expect(faulty.calls.slice(from)).toEqual(['write journal-0.log', 'fdatasync journal-0.log'])
+
+    faulty.arm(({ name, file }) => name === 'write' && journal.test(file), 'EIO')
+    let told = 0
+    await expect(storage.write([put('b', value('b'))], { onWritten: () => told++ })).rejects.toBeInstanceOf(StorageError)
+    expect(told).toBe(0)
+  })
+})

@@ -18,6 +18,8 @@ export class CommitQueue {
   #args: unknown[] = []
   /** What each commit does if the write fails (undefined: only the log says so). */
   #fails: Array<((arg: unknown, error: unknown) => void) | undefined> = []
+  /** Steps that run once the batch is written, before it is committed (see {@link commitWritten}). */
+  #early: Array<{ then: (arg: unknown) => void; arg: unknown; failed: ((arg: unknown, error: unknown) => void) | undefined }> | undefined
   /** Settles the sends that joined the batch (made when the first one does). */
   #written: Deferred | undefined
   #scheduled = false
@@ -37,7 +39,7 @@ export class CommitQueue {
    * engine made it (adapters apply calls in call order).
    */
   store(): Storage {
-    if (this.#thens.length > 0) this.#flush()
+    if (this.#thens.length > 0 || this.#early !== undefined) this.#flush()
     return this.#state.storage
   }
 
@@ -73,6 +75,19 @@ export class CommitQueue {
   }
 
   /**
+   * As {@link commitThen}, but `then` runs as soon as the batch would survive the death of this
+   * process (WriteOptions.onWritten: file storage, once it is in the file, before fdatasync),
+   * ahead of the batch's other steps; at its commit on a storage with no such moment. For the
+   * lease of an early-ack run, whose body waits for it: an ack that survives a kill is enough
+   * for at most once, and the body need not wait for the disk's flush too.
+   */
+  commitWritten<T>(mutations: readonly Mutation[], then: (arg: T) => void, arg: T, failed?: (arg: T, error: unknown) => void): void {
+    for (let i = 0; i < mutations.length; i++) this.#batch.push(mutations[i]!)
+    ;(this.#early ??= []).push({ then: then as (arg: unknown) => void, arg, failed: failed as ((arg: unknown, error: unknown) => void) | undefined })
+    if (!this.#scheduled) this.#scheduleFlush()
+  }
+
+  /**
    * Runs `work` (which may queue commits) and issues what it queued in one batch once it is
    * done, not earlier: the inline executor's runs report at once, and what they report joins
    * the write of their start.
@@ -85,7 +100,7 @@ export class CommitQueue {
     } finally {
       if (!scheduled) {
         this.#scheduled = false
-        if (this.#thens.length > 0) this.#scheduleFlush()
+        if (this.#thens.length > 0 || this.#early !== undefined) this.#scheduleFlush()
       }
     }
   }
@@ -110,7 +125,8 @@ export class CommitQueue {
 
   #flush(): void {
     const thens = this.#thens
-    if (thens.length === 0) return
+    const early = this.#early
+    if (thens.length === 0 && early === undefined) return
     const state = this.#state
     const mutations = this.#batch
     const args = this.#args
@@ -121,12 +137,32 @@ export class CommitQueue {
     this.#args = []
     this.#fails = []
     this.#written = undefined
+    this.#early = undefined
     state.pendingOps++
+    let onWritten: (() => void) | undefined
+    if (early !== undefined) {
+      onWritten = () => {
+        if (onWritten === undefined) return
+        onWritten = undefined
+        for (const step of early) {
+          try {
+            step.then(step.arg)
+          } catch (error) {
+            state.log(`celeriac: an engine step after a write threw: ${String(error)}`)
+          }
+        }
+      }
+    }
     // A batch with nothing to write (runs to start) still waits for the writes issued before it:
     // a run starts only once the outcomes that made room for it are stored.
-    const write = mutations.length === 0 ? this.#lastWrite.then(noop, noop) : (this.#lastWrite = state.storage.write(mutations))
+    const write =
+      mutations.length === 0
+        ? this.#lastWrite.then(noop, noop)
+        : (this.#lastWrite = onWritten === undefined ? state.storage.write(mutations) : state.storage.write(mutations, { onWritten }))
     write.then(
       () => {
+        // A storage with no earlier moment: they run now, first.
+        onWritten?.()
         for (let i = 0; i < thens.length; i++) {
           try {
             thens[i]!(args[i])
@@ -143,6 +179,11 @@ export class CommitQueue {
         // or start) do it; the rest (progress) has no caller: the log says it.
         this.logWriteFailure(error)
         written?.reject(error)
+        // Not written, so they have not run: they fail with the rest.
+        if (onWritten !== undefined && early !== undefined) {
+          onWritten = undefined
+          for (const step of early) if (step.failed !== undefined) this.#run((e) => step.failed!(step.arg, e), error)
+        }
         for (let i = 0; i < fails.length; i++) {
           const failed = fails[i]
           if (failed !== undefined) this.#run((e) => failed(args[i], e), error)

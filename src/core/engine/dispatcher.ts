@@ -9,7 +9,7 @@ import type { ReadyQueue } from '../time/scheduler.js'
 import type { CommitQueue } from './commit-queue.js'
 import type { Gates } from './gates.js'
 import type { UnrunReason } from './queue.js'
-import type { Lease, Starts } from './starts.js'
+import type { Starts } from './starts.js'
 import { newRun } from './state.js'
 import type { EngineState, Running } from './state.js'
 
@@ -86,8 +86,7 @@ export class Dispatcher {
     for (let i = 0; i < runs.length; i++) if (starts.leasesFirst(runs[i]!.message)) (first ??= []).push(runs[i]!)
     if (first === undefined) return this.#commits.commitThen(NONE, this.#startAndDispatch, runs)
     const lease = starts.lease(first)
-    // If the write fails they go on, as runs whose start record could not be stored do.
-    this.#commits.commitThen(lease.mutations, this.#startLeased, { runs, lease }, this.#startLeased)
+    starts.leaseFirst(lease, this.#startLeased, runs)
   }
 
   /**
@@ -97,12 +96,12 @@ export class Dispatcher {
   readonly #dispatchHeld = (runs: readonly Running[]): void => this.#dispatch(runs)
 
   /** Inline runs whose early-ack ones were leased in the write that let them go (see #startBatch). */
-  readonly #startLeased = ({ runs, lease }: { runs: readonly Running[]; lease: Lease }): void => {
+  readonly #startLeased = (runs: readonly Running[]): void => {
     this.#commits.holding(() => {
       const starts = this.#starts
-      starts.leased(lease)
       // The acksLate ones among them start as below: marked now, their lease in the next write.
-      if (lease.runs.length < runs.length) starts.markStarted(runs.filter((run) => !run.settled && !starts.leasesFirst(run.message)))
+      const late = runs.filter((run) => !run.settled && !run.started && !starts.leasesFirst(run.message))
+      if (late.length > 0) starts.markStarted(late)
       this.#dispatch(runs)
     })
   }

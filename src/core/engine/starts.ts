@@ -97,8 +97,9 @@ export class Starts {
   }
 
   /**
-   * Leases started tasks and records STARTED, in one write; then arms their limits and calls
-   * `leased` with them (the early-ack runs whose bodies wait for it begin then).
+   * Leases started tasks and records STARTED, in one write; then arms their limits. Given
+   * `leased` (early-ack runs whose bodies wait for their lease, in a worker), it is called with
+   * them as soon as the write would survive a crash (see {@link leaseFirst}).
    */
   markStarted(runs: readonly Running[], leased?: (runs: readonly Running[]) => void): void {
     const now = this.#state.clock.now()
@@ -109,9 +110,10 @@ export class Starts {
       run.startedAt = now
     }
     const lease = this.lease(runs)
+    if (leased !== undefined) return this.leaseFirst(lease, leased, runs)
     const stored = (): void => {
       this.leased(lease)
-      leased?.(runs)
+      this.announce(lease)
     }
     // If the write fails the runs go on: they started already (the record follows the start), so
     // their limits are armed as usual, and the write of their outcome decides how they end.
@@ -119,8 +121,24 @@ export class Starts {
   }
 
   /**
+   * Stores `lease` and calls `then(arg)` as soon as it would survive a crash (before the disk's
+   * flush, CommitQueue.commitWritten): the runs waiting for their ack start then. What others
+   * see of their start ('task-started', the STARTED record's watchers) follows at the commit, in
+   * order with the rest of the batch (the outcome that made room for them is reported first).
+   * If the write fails they go on all the same, as runs whose start record failed do.
+   */
+  leaseFirst<T>(lease: Lease, then: (arg: T) => void, arg: T): void {
+    const go = (value: T): void => {
+      this.leased(lease)
+      then(value)
+    }
+    this.#commits.commitWritten(lease.mutations, go, arg, go)
+    this.#commits.commitThen(NONE, this.announce, lease)
+  }
+
+  /**
    * The lease and STARTED record of each run, for the write that starts them (none on memory
-   * storage). Once it is stored, {@link leased} says they started.
+   * storage). Once it is stored, {@link leased} and {@link announce} say they started.
    */
   lease(runs: readonly Running[]): Lease {
     const state = this.#state
@@ -142,11 +160,9 @@ export class Starts {
     return { runs, mutations, records }
   }
 
-  /** The lease of the runs is stored (or its write failed: they go on): they count as started. */
-  leased({ runs, records }: Lease): void {
-    const state = this.#state
-    const started = state.events.listenerCount('task-started') > 0
-    const now = state.clock.now()
+  /** The lease of the runs is stored (or its write failed: they go on): they start; limits armed. */
+  leased({ runs }: Lease): void {
+    const now = this.#state.clock.now()
     for (let i = 0; i < runs.length; i++) {
       const run = runs[i]!
       // Leased before it ran (an early-ack run posted once its lease is stored): it starts now,
@@ -156,13 +172,24 @@ export class Starts {
         run.started = true
         run.startedAt = now
       }
-      // It did start: say so even when its outcome came in while the ack was being stored
-      // (the outcome's events wait for its own, later, commit).
-      if (started) state.events.emit('task-started', state.eventBase(run.message))
       if (run.settled) continue
       // Counted started at its arrival: its limits run from then.
       if (run.unrecorded) run.unrecorded = false
       else this.#armLimits(run)
+    }
+  }
+
+  /** The lease is committed: 'task-started' for the runs that started, and their STARTED record to its watchers. */
+  readonly announce = ({ runs, records }: Lease): void => {
+    const state = this.#state
+    const started = state.events.listenerCount('task-started') > 0
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!
+      if (!run.started) continue
+      // It did start: say so even when its outcome came in while the ack was being stored
+      // (the outcome's events wait for its own, later, commit).
+      if (started) state.events.emit('task-started', state.eventBase(run.message))
+      if (run.settled) continue
       // The record just stored, now: reading it back could deliver it after a later update of
       // the task (its progress), and progress() would see the state go backwards.
       const record = records?.[i]

@@ -12,7 +12,7 @@
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
 import { Records } from '../records.js'
-import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep } from '../types.js'
+import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep, WriteOptions } from '../types.js'
 import { lockDirectory } from './dir-lock.js'
 import { closeQuietly, fileError, writeAll } from './durable-io.js'
 import { frame } from './frame.js'
@@ -43,6 +43,8 @@ interface Pending {
   readonly bytes: string
   readonly resolve: () => void
   readonly reject: (error: Error) => void
+  /** WriteOptions.onWritten: told once its frame is in the file, before fdatasync. */
+  readonly onWritten: (() => void) | undefined
 }
 
 /** A compaction writing its snapshot in the background. */
@@ -132,7 +134,7 @@ class FileStorage implements Storage {
     return Promise.resolve(this.#records.entries(ns))
   }
 
-  write(mutations: readonly Mutation[]): Promise<void> {
+  write(mutations: readonly Mutation[], options?: WriteOptions): Promise<void> {
     if (!this.#open) return this.#closed()
     if (this.#failure !== undefined) return Promise.reject(this.#failure)
     try {
@@ -141,7 +143,7 @@ class FileStorage implements Storage {
       return Promise.reject(error)
     }
     if (mutations.length === 0) return Promise.resolve()
-    return this.#commit(mutations)
+    return this.#commit(mutations, options?.onWritten)
   }
 
   transact<R>(keys: readonly StorageKey[], step: (values: Array<StoredValue | undefined>) => TransactStep<R>): Promise<R> {
@@ -166,12 +168,12 @@ class FileStorage implements Storage {
    * that is what makes transact atomic) and resolves once the journal frame holding them is
    * durable. Serializing here, synchronously, also freezes the value as it was at the call.
    */
-  #commit(mutations: readonly Mutation[]): Promise<void> {
+  #commit(mutations: readonly Mutation[], onWritten?: () => void): Promise<void> {
     const bytes = JSON.stringify(mutations)
     this.#compaction?.frozen.keep(mutations)
     this.#records.apply(mutations)
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ bytes, resolve, reject })
+      this.#queue.push({ bytes, resolve, reject, onWritten })
       this.#scheduleFlush()
     })
   }
@@ -214,7 +216,10 @@ class FileStorage implements Storage {
     }
     const { fs } = this.#options
     writeAll(fs, this.#fd, buffer, (writeError) => {
-      if (writeError !== null || this.#options.durability === 'write') return done(writeError)
+      if (writeError !== null) return done(writeError)
+      // In the file: a kill of this process no longer loses it (a power loss may, until fdatasync).
+      for (const pending of batch) pending.onWritten?.()
+      if (this.#options.durability === 'write') return done(null)
       fs.fdatasync(this.#fd, done)
     })
   }
