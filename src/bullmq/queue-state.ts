@@ -74,8 +74,14 @@ export class QueueState {
     return `${this.prefix}:${this.name}`
   }
 
+  /** Time of jobs: delays, due times, schedulers. */
   now(): number {
     return this.store.clock.now()
+  }
+
+  /** Time of expiries: locks, stall checks, the limiter's window, deduplication ttl. */
+  ttlNow(): number {
+    return this.store.ttlNow()
   }
 
   /** The node key of one of this queue's jobs (`<prefix>:<queue>:<id>`), as flows name them. */
