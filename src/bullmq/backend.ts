@@ -31,6 +31,7 @@ import { clone, toJobJson } from './job-record.js'
 import { limiterPttl, rateLimitTtl, saturate } from './limiter.js'
 import { extendLock, extendLocks, moveStalledJobsToWait } from './locks.js'
 import { getMetrics } from './metrics.js'
+import { nextTurn } from './next-turn.js'
 import { removeDependency } from './parents.js'
 import type { QueueState } from './queue-state.js'
 import { clean, drain, obliterate, removeJob, removeWithChildren } from './removal.js'
@@ -204,6 +205,7 @@ export class CeleriacQueueBackend implements IQueueBackend {
     await this.waitUntilReady()
     const result = op(this.#q)
     await this.store.flush()
+    await nextTurn()
     return result
   }
 
