@@ -95,7 +95,7 @@ describe.each(backends)('BullMQ retries on $name', (backend) => {
         settings: {
           backoffStrategy: (attemptsMade, type, err, job) => {
             calls.push([attemptsMade, type, err?.message ?? '', job?.name ?? ''])
-            return (job?.data as { base: number }).base * attemptsMade
+            return (job!.data as { base: number }).base * attemptsMade
           },
         },
       },
