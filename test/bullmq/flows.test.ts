@@ -1,0 +1,235 @@
+/** Flows across queues: dependencies, the four failure policies, WaitingChildrenError. */
+import { WaitingChildrenError } from 'bullmq'
+import type { Job, JobNode } from 'bullmq'
+import { describe, expect, it } from 'vitest'
+import { backends } from './backends.js'
+import { finished, until, useBull } from './harness.js'
+
+/** The key a parent uses for a child: its queue's qualified name and its id. */
+const keyOf = (job: Job): string => `${job.queueQualifiedName}:${job.id!}`
+const child = (tree: JobNode, i: number): Job => tree.children![i]!.job
+
+describe.each(backends)('BullMQ flows on $name', (backend) => {
+  const bull = useBull(backend)
+  const parentsOf = (): string => `${bull.name}-parents`
+  const childrenOf = (): string => `${bull.name}-children`
+
+  it('a parent waits in waiting-children until its children (in another queue) complete, then sees their values', async () => {
+    const flow = bull.flow()
+    const parents = bull.queue(parentsOf())
+    const tree = await flow.add({
+      name: 'parent',
+      queueName: parentsOf(),
+      data: { p: 1 },
+      children: [
+        { name: 'c1', queueName: childrenOf(), data: 1 },
+        { name: 'c2', queueName: childrenOf(), data: 2 },
+      ],
+    })
+    expect(await tree.job.getState()).toBe('waiting-children')
+    expect(await parents.getJobCounts('waiting-children', 'wait')).toEqual({ 'waiting-children': 1, wait: 0 })
+    expect(await tree.job.getDependenciesCount()).toEqual({ processed: 0, unprocessed: 2, ignored: 0, failed: 0 })
+    const before = await tree.job.getDependencies()
+    expect(before.processed).toEqual({})
+    expect(before.unprocessed?.sort()).toEqual([keyOf(child(tree, 0)), keyOf(child(tree, 1))].sort())
+    expect(child(tree, 0).parentKey).toBe(keyOf(tree.job))
+
+    const childWorker = bull.worker(childrenOf(), async (job) => (job.data as number) * 10)
+    await finished(childWorker, 2)
+    expect(await tree.job.getState()).toBe('waiting')
+    const after = await tree.job.getDependencies()
+    expect(after.processed).toEqual({ [keyOf(child(tree, 0))]: 10, [keyOf(child(tree, 1))]: 20 })
+    expect(after.unprocessed).toEqual([])
+    expect(await tree.job.getDependenciesCount()).toEqual({ processed: 2, unprocessed: 0, ignored: 0, failed: 0 })
+
+    const parentWorker = bull.worker(parentsOf(), async (job) => job.getChildrenValues())
+    const [done] = await finished(parentWorker, 1)
+    expect(done?.returnvalue).toEqual({ [keyOf(child(tree, 0))]: 10, [keyOf(child(tree, 1))]: 20 })
+  })
+
+  it('getFlow returns the tree; a grandchild must finish before its parent runs', async () => {
+    const flow = bull.flow()
+    const order: string[] = []
+    const tree = await flow.add({
+      name: 'root',
+      queueName: parentsOf(),
+      children: [{ name: 'mid', queueName: childrenOf(), children: [{ name: 'leaf', queueName: childrenOf() }] }],
+    })
+    const read = await flow.getFlow({ id: tree.job.id!, queueName: parentsOf(), prefix: tree.job.prefix })
+    expect(read.job.name).toBe('root')
+    expect(read.children?.map((c) => c.job.name)).toEqual(['mid'])
+    expect(read.children?.[0]?.children?.map((c) => c.job.name)).toEqual(['leaf'])
+    const record = async (job: Job): Promise<void> => {
+      order.push(job.name)
+    }
+    const childWorker = bull.worker(childrenOf(), record)
+    const parentWorker = bull.worker(parentsOf(), record)
+    await Promise.all([finished(childWorker, 2), finished(parentWorker, 1)])
+    expect(order).toEqual(['leaf', 'mid', 'root'])
+  })
+
+  it('without a policy, a failed child leaves its parent in waiting-children', async () => {
+    const flow = bull.flow()
+    const tree = await flow.add({
+      name: 'parent',
+      queueName: parentsOf(),
+      children: [{ name: 'bad', queueName: childrenOf() }],
+    })
+    const childWorker = bull.worker(childrenOf(), async () => {
+      throw new Error('child broke')
+    })
+    await finished(childWorker, 1)
+    expect(await tree.job.getState()).toBe('waiting-children')
+    expect(await tree.job.getDependenciesCount()).toEqual({ processed: 0, unprocessed: 1, ignored: 0, failed: 0 })
+  })
+
+  it('failParentOnFailure: the parent fails with "child <key> failed" and never runs', async () => {
+    const flow = bull.flow()
+    const parents = bull.queue(parentsOf())
+    const tree = await flow.add({
+      name: 'parent',
+      queueName: parentsOf(),
+      children: [
+        { name: 'bad', queueName: childrenOf(), opts: { failParentOnFailure: true } },
+        { name: 'slow', queueName: childrenOf(), opts: { delay: 60_000 } },
+      ],
+    })
+    let parentRan = false
+    bull.worker(parentsOf(), async () => {
+      parentRan = true
+    })
+    const childWorker = bull.worker(childrenOf(), async () => {
+      throw new Error('child broke')
+    })
+    await finished(childWorker, 1)
+    await until(async () => (await tree.job.getState()) === 'failed')
+    const parent = (await parents.getJob(tree.job.id!))!
+    expect(parent.failedReason).toBe(`child ${keyOf(child(tree, 0))} failed`)
+    expect(parentRan).toBe(false)
+    expect((await tree.job.getDependencies()).failed).toEqual([keyOf(child(tree, 0))])
+  })
+
+  it('ignoreDependencyOnFailure: the parent runs once the others complete, and can read the ignored failure', async () => {
+    const flow = bull.flow()
+    const tree = await flow.add({
+      name: 'parent',
+      queueName: parentsOf(),
+      children: [
+        { name: 'bad', queueName: childrenOf(), opts: { ignoreDependencyOnFailure: true } },
+        { name: 'good', queueName: childrenOf() },
+      ],
+    })
+    const childWorker = bull.worker(childrenOf(), async (job) => {
+      if (job.name === 'bad') throw new Error('ignored failure')
+      return 'fine'
+    })
+    await finished(childWorker, 2)
+    const parentWorker = bull.worker(parentsOf(), async (job) => ({ values: await job.getChildrenValues(), ignored: await job.getIgnoredChildrenFailures() }))
+    const [done] = await finished(parentWorker, 1)
+    expect(done?.returnvalue).toEqual({
+      values: { [keyOf(child(tree, 1))]: 'fine' },
+      ignored: { [keyOf(child(tree, 0))]: 'ignored failure' },
+    })
+    const deps = await tree.job.getDependencies()
+    expect(deps.ignored).toEqual({ [keyOf(child(tree, 0))]: 'ignored failure' })
+    expect(await tree.job.getDependenciesCount()).toEqual({ processed: 1, unprocessed: 0, ignored: 1, failed: 0 })
+  })
+
+  it('removeDependencyOnFailure: the failed child is dropped from the dependencies and the parent runs', async () => {
+    const flow = bull.flow()
+    const tree = await flow.add({
+      name: 'parent',
+      queueName: parentsOf(),
+      children: [
+        { name: 'bad', queueName: childrenOf(), opts: { removeDependencyOnFailure: true } },
+        { name: 'good', queueName: childrenOf() },
+      ],
+    })
+    const childWorker = bull.worker(childrenOf(), async (job) => {
+      if (job.name === 'bad') throw new Error('removed failure')
+      return 'fine'
+    })
+    await finished(childWorker, 2)
+    expect(await tree.job.getState()).toBe('waiting')
+    expect(await tree.job.getDependenciesCount()).toEqual({ processed: 1, unprocessed: 0, ignored: 0, failed: 0 })
+    const parentWorker = bull.worker(parentsOf(), async (job) => ({ values: await job.getChildrenValues(), ignored: await job.getIgnoredChildrenFailures() }))
+    const [done] = await finished(parentWorker, 1)
+    expect(done?.returnvalue).toEqual({ values: { [keyOf(child(tree, 1))]: 'fine' }, ignored: {} })
+  })
+
+  it('continueParentOnFailure: the parent runs at once, sees the failure, and removes the unprocessed children', async () => {
+    const flow = bull.flow()
+    const children = bull.queue(childrenOf())
+    const tree = await flow.add({
+      name: 'parent',
+      queueName: parentsOf(),
+      children: [
+        { name: 'bad', queueName: childrenOf(), opts: { continueParentOnFailure: true } },
+        { name: 'later', queueName: childrenOf(), opts: { delay: 60_000 } },
+      ],
+    })
+    const childWorker = bull.worker(childrenOf(), async () => {
+      throw new Error('continue anyway')
+    })
+    await finished(childWorker, 1)
+    expect(await tree.job.getState()).toBe('waiting')
+    const parentWorker = bull.worker(parentsOf(), async (job) => {
+      const failed = await job.getFailedChildrenValues()
+      await job.removeUnprocessedChildren()
+      return failed
+    })
+    const [done] = await finished(parentWorker, 1)
+    expect(done?.returnvalue).toEqual({ [keyOf(child(tree, 0))]: 'continue anyway' })
+    expect(await children.getJob(child(tree, 1).id!)).toBeUndefined()
+    expect(await children.getDelayedCount()).toBe(0)
+  })
+
+  it('failures propagate up: a grandchild with failParentOnFailure fails its parent, which fails the root', async () => {
+    const flow = bull.flow()
+    const tree = await flow.add({
+      name: 'root',
+      queueName: parentsOf(),
+      children: [
+        {
+          name: 'mid',
+          queueName: childrenOf(),
+          opts: { failParentOnFailure: true },
+          children: [{ name: 'leaf', queueName: childrenOf(), opts: { failParentOnFailure: true } }],
+        },
+      ],
+    })
+    bull.worker(parentsOf(), async () => 'root ran')
+    bull.worker(childrenOf(), async (job) => {
+      if (job.name === 'leaf') throw new Error('leaf broke')
+      return 'mid ran'
+    })
+    await until(async () => (await tree.job.getState()) === 'failed')
+    const mid = child(tree, 0)
+    expect(await mid.getState()).toBe('failed')
+    const root = (await bull.queue(parentsOf()).getJob(tree.job.id!))!
+    expect(root.failedReason).toBe(`child ${keyOf(mid)} failed`)
+  })
+
+  it('WaitingChildrenError: a processor adds children, waits for them, and runs again when they are done', async () => {
+    const parents = bull.queue(parentsOf())
+    const children = bull.queue(childrenOf())
+    await parents.add('parent', { step: 'spawn' })
+    const steps: string[] = []
+    const parentWorker = bull.worker(parentsOf(), async (job, token) => {
+      const { step } = job.data as { step: string }
+      steps.push(step)
+      if (step === 'spawn') {
+        await children.add('kid', 21, { parent: { id: job.id!, queue: job.queueQualifiedName } })
+        await job.updateData({ step: 'collect' })
+        if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError()
+      }
+      return Object.values(await job.getChildrenValues())
+    })
+    await until(async () => (await parents.getJobState('1')) === 'waiting-children')
+    bull.worker(childrenOf(), async (job) => (job.data as number) * 2)
+    const [done] = await finished(parentWorker, 1)
+    expect(steps).toEqual(['spawn', 'collect'])
+    expect(done?.returnvalue).toEqual([42])
+    expect(done?.attemptsMade).toBe(1)
+  })
+})
