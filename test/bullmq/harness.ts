@@ -30,7 +30,10 @@ export interface Bull {
   readonly name: string
   queue<D = AnyData, R = AnyData>(name?: string, opts?: Omit<QueueOptions, 'connection'>): BullQueue<D, R>
   worker<D = AnyData, R = AnyData>(name: string, processor: Processor<D, R> | null, opts?: Omit<WorkerOptions, 'connection'>): BullWorker<D, R>
-  /** A QueueEvents that is already reading (so it sees every event from now on). */
+  /**
+   * A QueueEvents that reads the test's stream from its start: its first read may come after
+   * the test's next step, and a read from "now" would miss what that step wrote.
+   */
   events(name?: string, opts?: Omit<QueueEventsOptions, 'connection'>): Promise<BullEvents>
   flow(opts?: Omit<FlowProducerOptions, 'connection'>): FlowProducer<IQueueBackend>
   producer(name?: string, opts?: Omit<QueueEventsProducerOptions, 'connection'>): QueueEventsProducer<IQueueBackend>
@@ -94,7 +97,7 @@ export function useBull(backend: Backend): Bull {
     },
     async events(queueName = name, opts = {}) {
       const s = use()
-      const events = track(new QueueEvents(queueName, { connection: s.connection, prefix: s.prefix, ...opts }, s.factory))
+      const events = track(new QueueEvents(queueName, { connection: s.connection, prefix: s.prefix, lastEventId: '0', ...opts }, s.factory))
       await events.waitUntilReady()
       return events
     },

@@ -1,0 +1,190 @@
+/** Pause and resume (v6: paused jobs stay in wait), rate limits and concurrency. */
+import { Worker } from 'bullmq'
+import { describe, expect, it } from 'vitest'
+import { backends } from './backends.js'
+import { finished, once, until, useBull } from './harness.js'
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** Runs processors that last `ms` and records the most that ran at once. */
+function overlap(ms: number): { processor: () => Promise<void>; max: () => number } {
+  let running = 0
+  let max = 0
+  return {
+    processor: async () => {
+      running++
+      max = Math.max(max, running)
+      await sleep(ms)
+      running--
+    },
+    max: () => max,
+  }
+}
+
+describe.each(backends)('BullMQ pause, rate limits and concurrency on $name', (backend) => {
+  const bull = useBull(backend)
+
+  it('a paused queue accepts jobs, keeps them in wait, runs none, and runs them on resume', async () => {
+    const queue = bull.queue()
+    const events = await bull.events()
+    const paused = once(events, 'paused')
+    await queue.pause()
+    await paused
+    expect(await queue.isPaused()).toBe(true)
+    await queue.addBulk([1, 2, 3].map((n) => ({ name: 'x', data: n })))
+    expect(await queue.getWaitingCount()).toBe(3)
+    // v6: no paused list; the jobs count as waiting (BullMQ 6.7 on Redis counts 0 paused).
+    expect(await queue.getJobCounts('wait', 'paused')).toEqual({ wait: 3, paused: 0 })
+    expect(await queue.getJobState('1')).toBe('waiting')
+    const ran: number[] = []
+    const worker = bull.worker(bull.name, async (job) => {
+      ran.push(job.data as number)
+    })
+    await sleep(200)
+    expect(ran).toEqual([])
+    const resumed = once(events, 'resumed')
+    await queue.resume()
+    await resumed
+    expect(await queue.isPaused()).toBe(false)
+    await finished(worker, 3)
+    expect(ran).toEqual([1, 2, 3])
+  })
+
+  it('jobs promoted or retried while paused land in wait and wait for resume', async () => {
+    const queue = bull.queue()
+    const delayed = await queue.add('d', null, { delay: 60_000 })
+    await queue.add('bad', null, { attempts: 2 })
+    let fail = true
+    const worker = bull.worker(bull.name, async () => {
+      if (fail) throw new Error('once')
+    })
+    await finished(worker, 1)
+    await worker.close()
+    await queue.pause()
+    await delayed.promote()
+    fail = false
+    expect(await queue.getJobCounts('wait', 'delayed', 'failed')).toEqual({ wait: 2, delayed: 0, failed: 0 })
+    const again = bull.worker(bull.name, async () => 'ok')
+    await sleep(150)
+    expect(await queue.getWaitingCount()).toBe(2)
+    await queue.resume()
+    await finished(again, 2)
+    expect(await queue.getCompletedCount()).toBe(2)
+  })
+
+  it('worker.pause stops only that worker from taking jobs', async () => {
+    const queue = bull.queue()
+    const worker = bull.worker(bull.name, async () => 'ok')
+    await worker.waitUntilReady()
+    await worker.pause()
+    expect(worker.isPaused()).toBe(true)
+    await queue.add('x', null)
+    await sleep(150)
+    expect(await queue.getWaitingCount()).toBe(1)
+    worker.resume()
+    await finished(worker, 1)
+    expect(await queue.isPaused()).toBe(false)
+  })
+
+  it('a worker limiter runs at most max jobs per duration, across all workers of the queue', async () => {
+    const queue = bull.queue()
+    await queue.addBulk([1, 2, 3, 4, 5].map((n) => ({ name: 'x', data: n })))
+    const starts: number[] = []
+    const processor = async (): Promise<void> => {
+      starts.push(Date.now())
+    }
+    const a = bull.worker(bull.name, processor, { concurrency: 5, limiter: { max: 2, duration: 300 } })
+    bull.worker(bull.name, processor, { concurrency: 5, limiter: { max: 2, duration: 300 } })
+    await finished(a, 1)
+    await until(() => starts.length === 5)
+    starts.sort((x, y) => x - y)
+    // Windows of 300 ms: jobs 3 and 5 open new ones.
+    expect(starts[2]! - starts[0]!).toBeGreaterThanOrEqual(300)
+    expect(starts[4]! - starts[0]!).toBeGreaterThanOrEqual(600)
+  })
+
+  it('a global rate limit set on the queue limits workers that have none', async () => {
+    const queue = bull.queue()
+    await queue.setGlobalRateLimit(1, 250)
+    expect(await queue.getGlobalRateLimit()).toEqual({ max: 1, duration: 250 })
+    await queue.addBulk([1, 2, 3].map((n) => ({ name: 'x', data: n })))
+    const starts: number[] = []
+    const worker = bull.worker(
+      bull.name,
+      async () => {
+        starts.push(Date.now())
+      },
+      { concurrency: 3 },
+    )
+    await finished(worker, 3)
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(250)
+    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(250)
+    await queue.removeGlobalRateLimit()
+    expect(await queue.getGlobalRateLimit()).toBeNull()
+  })
+
+  it('worker.rateLimit with RateLimitError puts the job back without spending an attempt', async () => {
+    const queue = bull.queue()
+    await queue.add('x', null, { attempts: 1 })
+    const starts: { at: number; attemptsMade: number }[] = []
+    const worker = bull.worker(bull.name, async (job) => {
+      starts.push({ at: Date.now(), attemptsMade: job.attemptsMade })
+      if (starts.length === 1) {
+        await worker.rateLimit(250)
+        throw Worker.RateLimitError()
+      }
+      return 'after the limit'
+    })
+    const [done] = await finished(worker, 1)
+    expect(done?.returnvalue).toBe('after the limit')
+    expect(starts.map((s) => s.attemptsMade)).toEqual([0, 0])
+    expect(starts[1]!.at - starts[0]!.at).toBeGreaterThanOrEqual(250)
+  })
+
+  it('queue.rateLimit holds workers that have a limiter, and getRateLimitTtl tells how long', async () => {
+    const queue = bull.queue()
+    await queue.rateLimit(300)
+    const ttl = await queue.getRateLimitTtl()
+    expect(ttl).toBeGreaterThan(200)
+    expect(ttl).toBeLessThanOrEqual(300)
+    const added = Date.now()
+    await queue.add('x', null)
+    const worker = bull.worker(bull.name, async () => Date.now(), { limiter: { max: 10, duration: 1_000 } })
+    const [done] = await finished(worker, 1)
+    expect(done?.returnvalue as number).toBeGreaterThanOrEqual(added + 200)
+    // The job it ran counts towards its own limiter (1 of 10): the window is open, not saturated.
+    expect(await queue.getRateLimitTtl(10)).toBe(0)
+  })
+
+  it('a worker runs up to its concurrency at once', async () => {
+    const queue = bull.queue()
+    await queue.addBulk([1, 2, 3, 4, 5, 6].map((n) => ({ name: 'x', data: n })))
+    const o = overlap(100)
+    const worker = bull.worker(bull.name, o.processor, { concurrency: 3 })
+    await finished(worker, 6)
+    expect(o.max()).toBe(3)
+  })
+
+  it('global concurrency caps active jobs across workers; isMaxed says when it is reached', async () => {
+    const queue = bull.queue()
+    await queue.setGlobalConcurrency(2)
+    expect(await queue.getGlobalConcurrency()).toBe(2)
+    await queue.addBulk([1, 2, 3, 4, 5, 6].map((n) => ({ name: 'x', data: n })))
+    const o = overlap(100)
+    let maxed = false
+    const processor = async (): Promise<void> => {
+      const run = o.processor()
+      maxed ||= await queue.isMaxed()
+      await run
+    }
+    const a = bull.worker(bull.name, processor, { concurrency: 4 })
+    const b = bull.worker(bull.name, processor, { concurrency: 4 })
+    await Promise.race([finished(a, 1), finished(b, 1)])
+    await until(async () => (await queue.getCompletedCount()) === 6)
+    expect(o.max()).toBe(2)
+    expect(maxed).toBe(true)
+    expect(await queue.isMaxed()).toBe(false)
+    await queue.removeGlobalConcurrency()
+    expect(await queue.getGlobalConcurrency()).toBeNull()
+  })
+})
