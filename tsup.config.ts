@@ -7,6 +7,7 @@ export default defineConfig({
     node: 'src/node.ts',
     browser: 'src/browser.ts',
     testing: 'src/testing.ts',
+    bullmq: 'src/bullmq/index.ts',
     'node-worker': 'src/adapters/node/worker.ts',
   },
   format: ['esm', 'cjs'],

@@ -1,0 +1,78 @@
+/**
+ * A queue's event stream, shaped like the Redis stream QueueEvents reads: ids `<ms>-<seq>`,
+ * strictly increasing, values all strings, capped in length. Readers block until an event
+ * newer than their cursor arrives.
+ */
+export interface StreamEntry {
+  readonly id: string
+  readonly ms: number
+  readonly seq: number
+  readonly fields: string[]
+}
+
+export class EventStream {
+  #entries: StreamEntry[] = []
+  #lastMs = 0
+  #lastSeq = 0
+  readonly #waiters = new Set<() => void>()
+
+  get length(): number {
+    return this.#entries.length
+  }
+
+  /** The newest id (`0-0` when nothing was ever added). */
+  get lastId(): string {
+    return `${this.#lastMs}-${this.#lastSeq}`
+  }
+
+  /** Appends an event, trims to `maxLen` and wakes readers; returns its id. */
+  add(fields: Record<string, string | number | boolean | undefined>, maxLen: number): string {
+    const ms = Math.max(Date.now(), this.#lastMs)
+    const seq = ms === this.#lastMs ? this.#lastSeq + 1 : 0
+    this.#lastMs = ms
+    this.#lastSeq = seq
+    const flat: string[] = []
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined) flat.push(k, String(v))
+    const id = `${ms}-${seq}`
+    this.#entries.push({ id, ms, seq, fields: flat })
+    if (this.#entries.length > maxLen) this.trim(maxLen)
+    for (const wake of [...this.#waiters]) wake()
+    return id
+  }
+
+  /** Keeps the newest `maxLen` entries; returns how many went. */
+  trim(maxLen: number): number {
+    const extra = this.#entries.length - Math.max(0, maxLen)
+    if (extra <= 0) return 0
+    this.#entries.splice(0, extra)
+    return extra
+  }
+
+  /** Entries strictly after `id` (`<ms>-<seq>` or `<ms>`). */
+  after(id: string): StreamEntry[] {
+    const [msText, seqText] = id.split('-')
+    const ms = Number(msText) || 0
+    const seq = seqText === undefined ? Number.POSITIVE_INFINITY : Number(seqText) || 0
+    const entries = this.#entries
+    // Binary search for the first entry newer than the cursor.
+    let lo = 0
+    let hi = entries.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const e = entries[mid]!
+      if (e.ms < ms || (e.ms === ms && e.seq <= seq)) lo = mid + 1
+      else hi = mid
+    }
+    return entries.slice(lo)
+  }
+
+  /** Calls `wake` on the next append; returns the unsubscribe. */
+  onAppend(wake: () => void): () => void {
+    this.#waiters.add(wake)
+    return () => this.#waiters.delete(wake)
+  }
+
+  clear(): void {
+    this.#entries = []
+  }
+}

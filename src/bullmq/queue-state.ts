@@ -1,0 +1,232 @@
+import { EventStream } from './events.js'
+import { IdList } from './id-list.js'
+import type { JobRecord } from './job-record.js'
+import type { SchedulerRecord } from './schedulers.js'
+import { SortedSet } from './sorted-set.js'
+import type { Store } from './store.js'
+
+/** Per-minute counts of finished jobs (`getMetrics`), as Redis' collectMetrics keeps them. */
+export interface MetricsRecord {
+  count: number
+  prevTS?: number
+  prevCount: number
+  /** Newest first. */
+  data: number[]
+}
+
+/** A duplicate kept to run after the active job of its deduplication id (keepLastIfActive). */
+export interface DedupNext {
+  name: string
+  data: string
+  opts: Record<string, unknown>
+  jobId?: string
+  parentKey?: string
+  parent?: JobRecord['parent']
+  parentDependenciesKey?: string
+  repeatJobKey?: string
+}
+
+/**
+ * Everything one queue (name + prefix) holds, the in-memory image of BullMQ's Redis keys:
+ * job records, the state lists and sets, meta, counters, locks, the limiter, dedup keys,
+ * schedulers, metrics and the event stream. Shared by every backend instance on the queue.
+ */
+export class QueueState {
+  readonly jobs = new Map<string, JobRecord>()
+  readonly wait = new IdList()
+  readonly active = new IdList()
+  readonly prioritized = new SortedSet()
+  readonly delayed = new SortedSet()
+  readonly completed = new SortedSet()
+  readonly failed = new SortedSet()
+  readonly waitingChildren = new SortedSet()
+  readonly meta = new Map<string, string>()
+  readonly events = new EventStream()
+  /** Candidates for the next stalled check (the active ids of the previous one). */
+  readonly stalled = new Set<string>()
+  readonly dedup = new Map<string, { jobId: string; until?: number }>()
+  readonly dedupNext = new Map<string, DedupNext>()
+  readonly schedulers = new Map<string, SchedulerRecord>()
+  /** Scheduler id → next iteration time. */
+  readonly schedulerTimes = new SortedSet()
+  metrics: { completed: MetricsRecord; failed: MetricsRecord } = {
+    completed: { count: 0, prevCount: 0, data: [] },
+    failed: { count: 0, prevCount: 0, data: [] },
+  }
+  /** Connection names of the backends open on this queue (getClientList). */
+  readonly clients = new Map<object, string>()
+  idCounter = 0
+  priorityCounter = 0
+  stalledCheckUntil = 0
+  limiter: { count: number; until: number } = { count: 0, until: 0 }
+  /** Jobs changed since the last persist (durable storage only). */
+  readonly dirty = new Set<string>()
+  dirtyQueue = false
+  readonly #wakers = new Set<() => void>()
+
+  constructor(
+    readonly store: Store,
+    readonly name: string,
+    readonly prefix: string,
+  ) {}
+
+  get key(): string {
+    return `${this.prefix}:${this.name}`
+  }
+
+  now(): number {
+    return this.store.clock.now()
+  }
+
+  /** The node key of one of this queue's jobs (`<prefix>:<queue>:<id>`), as flows name them. */
+  nodeKey(id: string): string {
+    return `${this.key}:${id}`
+  }
+
+  maxEvents(): number {
+    const raw = this.meta.get('opts.maxLenEvents')
+    const n = raw === undefined ? Number.NaN : Number(raw)
+    return Number.isFinite(n) ? n : 10_000
+  }
+
+  emit(fields: Record<string, string | number | boolean | undefined>): string {
+    return this.events.add(fields, this.maxEvents())
+  }
+
+  isPaused(): boolean {
+    return this.meta.has('paused')
+  }
+
+  isMaxed(): boolean {
+    const raw = this.meta.get('concurrency')
+    return raw !== undefined && this.active.length >= Number(raw)
+  }
+
+  isPausedOrMaxed(): boolean {
+    return this.isPaused() || this.isMaxed()
+  }
+
+  touch(job: JobRecord): void {
+    if (this.store.durable) this.dirty.add(job.id)
+  }
+
+  touchQueue(): void {
+    if (this.store.durable) this.dirtyQueue = true
+  }
+
+  /** Wait list push: LPUSH (FIFO) or RPUSH (LIFO, next to run). */
+  addToWait(job: JobRecord, lifo = false): void {
+    job.state = 'wait'
+    if (lifo) this.wait.pushRight(job.id)
+    else this.wait.pushLeft(job.id)
+    this.touch(job)
+    this.wake()
+  }
+
+  addWithPriority(job: JobRecord, priority: number): void {
+    job.state = 'prioritized'
+    this.priorityCounter++
+    this.prioritized.add(job.id, priority * 0x1_0000_0000 + (this.priorityCounter % 0x1_0000_0000))
+    this.touch(job)
+    this.touchQueue()
+    this.wake()
+  }
+
+  /** To wait or prioritized by the job's priority (how a job becomes ready). */
+  enqueue(job: JobRecord, lifo = false): void {
+    if (job.priority > 0) this.addWithPriority(job, job.priority)
+    else this.addToWait(job, lifo)
+  }
+
+  /** Adds to delayed at `due` (ms); equal due times keep insertion order. Returns the due time. */
+  addDelayed(job: JobRecord, due: number): number {
+    const due0 = Math.floor(due)
+    const min = due0 * 0x1000
+    const max = (due0 + 1) * 0x1000 - 1
+    const inSlot = this.delayed.rangeByScore(min, max)
+    let score = min
+    if (inSlot.length > 0) {
+      const top = this.delayed.score(inSlot[inSlot.length - 1]!)!
+      score = top >= max ? max : top + 1
+    }
+    job.state = 'delayed'
+    this.delayed.add(job.id, score)
+    this.touch(job)
+    this.wake()
+    return due0
+  }
+
+  /** When the next delayed job is due (ms), or undefined. */
+  nextDelayed(): number | undefined {
+    const first = this.delayed.first()
+    return first === undefined ? undefined : Math.floor(first.score / 0x1000)
+  }
+
+  /** Removes a job id from whichever state set holds it. */
+  removeFromState(job: JobRecord): void {
+    switch (job.state) {
+      case 'wait':
+        this.wait.remove(job.id)
+        break
+      case 'active':
+        this.active.remove(job.id)
+        break
+      case 'prioritized':
+        this.prioritized.remove(job.id)
+        break
+      case 'delayed':
+        this.delayed.remove(job.id)
+        break
+      case 'completed':
+        this.completed.remove(job.id)
+        break
+      case 'failed':
+        this.failed.remove(job.id)
+        break
+      case 'waiting-children':
+        this.waitingChildren.remove(job.id)
+        break
+    }
+  }
+
+  /** Empties the queue in place (obliterate): every backend on it keeps its reference. */
+  reset(): void {
+    for (const job of this.jobs.values()) this.touch(job)
+    this.jobs.clear()
+    this.wait.clear()
+    this.active.clear()
+    for (const set of [this.prioritized, this.delayed, this.completed, this.failed, this.waitingChildren, this.schedulerTimes]) set.clear()
+    this.meta.clear()
+    this.events.clear()
+    this.stalled.clear()
+    this.dedup.clear()
+    this.dedupNext.clear()
+    this.schedulers.clear()
+    this.metrics.completed = { count: 0, prevCount: 0, data: [] }
+    this.metrics.failed = { count: 0, prevCount: 0, data: [] }
+    this.idCounter = 0
+    this.priorityCounter = 0
+    this.stalledCheckUntil = 0
+    this.limiter = { count: 0, until: 0 }
+    this.touchQueue()
+  }
+
+  /** Calls `fn` on the next wake-up (work may be ready, or delayed/state changed). */
+  onWake(fn: () => void): () => void {
+    this.#wakers.add(fn)
+    return () => this.#wakers.delete(fn)
+  }
+
+  wake(): void {
+    if (this.#wakers.size === 0) return
+    for (const fn of [...this.#wakers]) fn()
+  }
+
+  /** Whether a worker could claim something right now. */
+  hasReadyWork(): boolean {
+    if (this.isPausedOrMaxed()) return false
+    if (this.wait.length > 0 || this.prioritized.size > 0) return true
+    const next = this.nextDelayed()
+    return next !== undefined && next <= this.now()
+  }
+}

@@ -1,0 +1,89 @@
+import type { Clock } from '../core/time/clock.js'
+import type { Storage } from '../storage/types.js'
+import type { JobRecord } from './job-record.js'
+import { Persistence } from './persistence.js'
+import { QueueState } from './queue-state.js'
+
+/**
+ * The queues of one storage (and clock), shared by every backend built on them: BullMQ builds
+ * a backend per Queue, Worker, QueueEvents and FlowProducer, and they must all see one queue.
+ */
+export class Store {
+  readonly #queues = new Map<string, QueueState>()
+  readonly persistence: Persistence
+  #opening: Promise<void> | undefined
+
+  readonly #virtual: boolean
+
+  constructor(
+    readonly storage: Storage,
+    readonly clock: Clock,
+    /** The clock is not the system one (its time may be far from `Date.now()`). */
+    virtual: boolean,
+  ) {
+    this.#virtual = virtual
+    this.persistence = new Persistence(this)
+  }
+
+  get durable(): boolean {
+    return this.storage.capabilities.durable
+  }
+
+  /** Opens the storage and loads what it holds, once. */
+  open(): Promise<void> {
+    this.#opening ??= this.persistence.load()
+    return this.#opening
+  }
+
+  /** The state of queue `name` under `prefix`, made on first use. */
+  queue(prefix: string, name: string): QueueState {
+    const key = `${prefix}:${name}`
+    let q = this.#queues.get(key)
+    if (q === undefined) {
+      q = new QueueState(this, name, prefix)
+      this.#queues.set(key, q)
+    }
+    return q
+  }
+
+  /** The queue whose key (`<prefix>:<name>`) is given, if it was ever used. */
+  queueByKey(key: string): QueueState | undefined {
+    return this.#queues.get(key)
+  }
+
+  queues(): IterableIterator<QueueState> {
+    return this.#queues.values()
+  }
+
+  /**
+   * The job a node key (`<prefix>:<queue>:<id>`) names. The queue part is the longest known
+   * queue key before a colon (job ids of schedulers contain colons).
+   */
+  node(key: string): { queue: QueueState; id: string; job: JobRecord | undefined } | undefined {
+    let best: QueueState | undefined
+    for (const [qk, q] of this.#queues) {
+      if (key.length > qk.length && key.startsWith(qk) && key[qk.length] === ':' && (best === undefined || qk.length > best.key.length)) best = q
+    }
+    if (best === undefined) return undefined
+    const id = key.slice(best.key.length + 1)
+    return { queue: best, id, job: best.jobs.get(id) }
+  }
+
+  /**
+   * A time BullMQ's classes took from `Date.now()` (a job's timestamp) on this store's clock:
+   * with a virtual clock, shifted by how far that clock is from the real one.
+   */
+  fromJobTime(t: number): number {
+    return this.#virtual ? t + (this.clock.now() - Date.now()) : t
+  }
+
+  /** A time on this store's clock as BullMQ's classes compare it with `Date.now()`. */
+  toCallerTime(t: number): number {
+    return this.#virtual ? t - this.clock.now() + Date.now() : t
+  }
+
+  /** Writes what changed (durable storage only); called after every operation. */
+  flush(): Promise<void> {
+    return this.persistence.flush()
+  }
+}
