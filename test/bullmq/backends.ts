@@ -1,18 +1,27 @@
 /**
  * The backends the BullMQ capability tests run on. Each test file runs its cases once per entry
  * with `describe.each(backends)`: `redis` is BullMQ's own backend on the local Redis, which proves
- * the tests assert what Redis does.
+ * the tests assert what Redis does; `celeriac-memory` and `celeriac-file` are `bullmqBackend()`
+ * on a fresh memory storage, or a fresh file storage directory, per test.
  *
  * CELERIAC_BULLMQ_BACKENDS (comma-separated names, e.g. `redis` or `celeriac-memory,celeriac-file`)
  * narrows the run; unset, every entry runs.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
 import { Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createRedisBackend } from 'bullmq'
 import type { BackendFactory, ConnectionOptions, IQueueBackend } from 'bullmq'
 import { Redis } from 'ioredis'
 import { it } from 'vitest'
+import { bullmqBackend } from '../../src/bullmq/index.js'
+import type { Clock } from '../../src/index.js'
+import { memoryStorage } from '../../src/storage/memory.js'
+import { fileStorage } from '../../src/storage/file/index.js'
+import type { Storage } from '../../src/storage/types.js'
 
-export type BackendName = 'redis'
+export type BackendName = 'redis' | 'celeriac-memory' | 'celeriac-file'
 
 /** One test's view of a backend: what to pass to BullMQ's classes, and how to clean up after. */
 export interface BackendSetup {
@@ -30,6 +39,11 @@ export interface Backend {
   /** Why this backend cannot run here; its tests skip with this message. */
   readonly unavailable: string | undefined
   open(): Promise<BackendSetup>
+}
+
+/** A celeriac backend, which can also run on a clock of the test's choosing. */
+export interface CeleriacBackend extends Backend {
+  open(options?: { clock?: Clock }): Promise<BackendSetup>
 }
 
 const REDIS = { host: '127.0.0.1', port: 6379 } as const
@@ -85,21 +99,65 @@ const redis: Backend = {
   },
 }
 
-const all: readonly Backend[] = [redis]
+/** `bullmqBackend` on a storage made for one test; the storage is closed after it. */
+function celeriac(name: BackendName, storage: () => { storage: Storage; remove?: () => void }): CeleriacBackend {
+  return {
+    name,
+    unavailable: undefined,
+    async open(options = {}) {
+      const made = storage()
+      const factory = bullmqBackend({ storage: made.storage, ...options }) as BackendFactory<IQueueBackend, ConnectionOptions>
+      return {
+        factory,
+        // BullMQ's classes demand a connection; this backend does not use it.
+        connection: {},
+        prefix: 'bull',
+        async cleanup() {
+          await made.storage.close()
+          made.remove?.()
+        },
+      }
+    },
+  }
+}
+
+const celeriacMemory = celeriac('celeriac-memory', () => ({ storage: memoryStorage() }))
+const celeriacFile = celeriac('celeriac-file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-bullmq-'))
+  return { storage: fileStorage({ dir }), remove: () => rmSync(dir, { recursive: true, force: true }) }
+})
+
+const all: readonly Backend[] = [redis, celeriacMemory, celeriacFile]
 
 function select(filter: string | undefined): readonly Backend[] {
+  // A filter that names nothing would silently run no test at all.
   if (filter === undefined || filter.trim() === '') return all
   const names = filter.split(',').map((w) => w.trim())
-  return all.filter((b) => names.includes(b.name))
+  const chosen = all.filter((b) => names.includes(b.name))
+  if (chosen.length === 0) throw new Error(`CELERIAC_BULLMQ_BACKENDS=${filter} names none of ${all.map((b) => b.name).join(', ')}`)
+  return chosen
 }
 
 /** The backends this run covers. */
 export const backends: readonly Backend[] = select(process.env.CELERIAC_BULLMQ_BACKENDS)
 
+/** The celeriac backends this run covers (the ones that take a virtual clock). */
+export const celeriacBackends: readonly CeleriacBackend[] = backends.filter((b): b is CeleriacBackend => b !== redis)
+
 /**
- * `it`, or `it.fails` on a backend with a known gap. `gaps` names each backend that fails the
- * test and why, so the list of gaps is in the test file next to the assertion it breaks.
+ * A known gap of a backend in one test: a string says why the test fails there every time (it
+ * runs as `it.fails`, so the day it passes the gap is noticed); `{ flaky }` says why it fails
+ * only sometimes (it is skipped there, with the reason in its title).
  */
-export function itOn(backend: Backend, gaps: Partial<Record<BackendName, string>>): typeof it.fails {
-  return gaps[backend.name] === undefined ? it : it.fails
+export type Gap = string | { flaky: string }
+
+/**
+ * `it`, or `it.fails` / `it.skip` on a backend with a known gap. `gaps` names each backend that
+ * fails the test and why, so the list of gaps is in the test file next to the assertion it breaks.
+ */
+export function itOn(backend: Backend, gaps: Partial<Record<BackendName, Gap>>): (title: string, fn: () => Promise<void>) => void {
+  const gap = gaps[backend.name]
+  if (gap === undefined) return (title, fn) => it(title, fn)
+  if (typeof gap === 'string') return (title, fn) => it.fails(title, fn)
+  return (title, fn) => it.skip(`${title} [skipped: ${gap.flaky}]`, fn)
 }

@@ -21,7 +21,7 @@ import type { Backend, BackendSetup } from './backends.js'
 type AnyData = any
 
 /** BullMQ's classes typed over any backend (their defaults name the Redis one). */
-export type BullQueue<D = AnyData, R = AnyData> = Queue<D, R, string, D, R, string, IQueueBackend>
+type BullQueue<D = AnyData, R = AnyData> = Queue<D, R, string, D, R, string, IQueueBackend>
 export type BullWorker<D = AnyData, R = AnyData> = Worker<D, R, string, IQueueBackend>
 export type BullEvents = QueueEvents<AnyData, IQueueBackend>
 

@@ -77,7 +77,10 @@ describe('celeriac/bullmq under a virtual clock', () => {
     const factory = bullmqBackend({ clock })
     const queue = new Queue('virtual-events', { connection }, factory)
     const events = new QueueEvents('virtual-events', { connection }, factory)
-    closers.push(() => queue.close(), () => events.close())
+    closers.push(
+      () => queue.close(),
+      () => events.close(),
+    )
     await events.waitUntilReady()
     const worker = new Worker('virtual-events', async () => 42, { connection }, factory)
     closers.push(() => worker.close())
