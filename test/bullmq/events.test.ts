@@ -134,6 +134,21 @@ describe.each(backends)('BullMQ events on $name', (backend) => {
     expect(seen).toEqual(['active:1', 'progress:1:1', 'completed:1:r'])
   })
 
+  it('getWorkers and getQueueEvents list what is connected to the queue, by name', async () => {
+    const queue = bull.queue()
+    const named = bull.worker(bull.name, async () => undefined, { name: 'mailer' })
+    const other = bull.worker(bull.name, async () => undefined)
+    await Promise.all([named.waitUntilReady(), other.waitUntilReady()])
+    await bull.events()
+    await until(async () => (await queue.getWorkersCount()) === 2)
+    const workers = await queue.getWorkers()
+    expect(workers.map((w) => w.name)).toEqual([bull.name, bull.name])
+    expect(workers.filter((w) => w.rawname?.endsWith(':w:mailer'))).toHaveLength(1)
+    expect((await queue.getQueueEvents()).map((e) => e.name)).toEqual([bull.name])
+    await other.close()
+    await until(async () => (await queue.getWorkersCount()) === 1)
+  })
+
   it('metrics count completed and failed jobs per minute when the worker keeps them', async () => {
     const queue = bull.queue()
     await queue.addBulk(['ok', 'ok', 'ok', 'bad'].map((name) => ({ name, data: null })))

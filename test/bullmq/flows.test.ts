@@ -47,6 +47,41 @@ describe.each(backends)('BullMQ flows on $name', (backend) => {
     expect(done?.returnvalue).toEqual({ [keyOf(child(tree, 0))]: 10, [keyOf(child(tree, 1))]: 20 })
   })
 
+  it('getDependencies pages through many children with cursors', async () => {
+    const flow = bull.flow()
+    const tree = await flow.add({
+      name: 'parent',
+      queueName: parentsOf(),
+      children: Array.from({ length: 30 }, (_, n) => ({ name: `c${String(n)}`, queueName: childrenOf(), data: n })),
+    })
+    const all = new Set(tree.children!.map((c) => keyOf(c.job)))
+    const seen = new Set<string>()
+    let cursor = 0
+    let pages = 0
+    do {
+      const page = await tree.job.getDependencies({ unprocessed: { cursor, count: 10 } })
+      for (const key of page.unprocessed ?? []) seen.add(key)
+      cursor = page.nextUnprocessedCursor ?? 0
+      pages++
+    } while (cursor !== 0 && pages < 100)
+    expect(seen).toEqual(all)
+    expect(pages).toBeGreaterThan(1)
+
+    const childWorker = bull.worker(childrenOf(), async (job) => job.data as number)
+    await finished(childWorker, 30)
+    const values: Record<string, unknown> = {}
+    cursor = 0
+    pages = 0
+    do {
+      const page = await tree.job.getDependencies({ processed: { cursor, count: 10 } })
+      Object.assign(values, page.processed)
+      cursor = page.nextProcessedCursor ?? 0
+      pages++
+    } while (cursor !== 0 && pages < 100)
+    expect(Object.keys(values).sort()).toEqual([...all].sort())
+    expect(Object.values(values).sort((a, b) => (a as number) - (b as number))).toEqual(Array.from({ length: 30 }, (_, n) => n))
+  })
+
   it('getFlow returns the tree; a grandchild must finish before its parent runs', async () => {
     const flow = bull.flow()
     const order: string[] = []
