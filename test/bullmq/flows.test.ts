@@ -219,6 +219,45 @@ describe.each(backends)('BullMQ flows on $name', (backend) => {
     expect(await children.getDelayedCount()).toBe(0)
   })
 
+  it('retrying a child whose failure was ignored puts it back among the pending dependencies', async () => {
+    const flow = bull.flow()
+    const tree = await flow.add({
+      name: 'parent',
+      queueName: parentsOf(),
+      children: [
+        { name: 'flaky', queueName: childrenOf(), opts: { ignoreDependencyOnFailure: true } },
+        { name: 'later', queueName: childrenOf(), opts: { delay: 60_000 } },
+      ],
+    })
+    let fail = true
+    const childWorker = bull.worker(childrenOf(), async () => {
+      if (fail) throw new Error('first try')
+      return 'second try'
+    })
+    await finished(childWorker, 1)
+    const flaky = child(tree, 0)
+    expect(await tree.job.getDependenciesCount()).toEqual({ processed: 0, unprocessed: 1, ignored: 1, failed: 0 })
+    fail = false
+    await (await bull.queue(childrenOf()).getJob(flaky.id!))!.retry('failed')
+    expect(await tree.job.getDependenciesCount()).toEqual({ processed: 0, unprocessed: 2, ignored: 0, failed: 0 })
+    await finished(childWorker, 1)
+    expect((await tree.job.getDependencies()).processed).toEqual({ [keyOf(flaky)]: 'second try' })
+    expect(await tree.job.getState()).toBe('waiting-children')
+  })
+
+  it('QueueEvents reports a parent waiting for its children, then waiting once they are done', async () => {
+    const flow = bull.flow()
+    const events = await bull.events(parentsOf())
+    const log: string[] = []
+    events.on('waiting-children', ({ jobId }) => log.push(`waiting-children:${jobId}`))
+    events.on('waiting', ({ jobId, prev }) => log.push(`waiting:${jobId}:${String(prev)}`))
+    const tree = await flow.add({ name: 'parent', queueName: parentsOf(), children: [{ name: 'c', queueName: childrenOf() }] })
+    const childWorker = bull.worker(childrenOf(), async () => 'ok')
+    await finished(childWorker, 1)
+    await until(() => log.length === 2)
+    expect(log).toEqual([`waiting-children:${tree.job.id!}`, `waiting:${tree.job.id!}:waiting-children`])
+  })
+
   it('failures propagate up: a grandchild with failParentOnFailure fails its parent, which fails the root', async () => {
     const flow = bull.flow()
     const tree = await flow.add({
