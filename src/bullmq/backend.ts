@@ -31,6 +31,7 @@ import { clone, toJobJson } from './job-record.js'
 import { limiterPttl, rateLimitTtl, saturate } from './limiter.js'
 import { extendLock, extendLocks, moveStalledJobsToWait } from './locks.js'
 import { getMetrics } from './metrics.js'
+import { nextTurn } from './next-turn.js'
 import { removeDependency } from './parents.js'
 import type { QueueState } from './queue-state.js'
 import { clean, drain, obliterate, removeJob, removeWithChildren } from './removal.js'
@@ -89,9 +90,14 @@ export class CeleriacQueueBackend implements IQueueBackend {
   // ---------------------------------------------------------------- lifecycle
 
   waitUntilReady(): Promise<void> {
-    this.#ready ??= this.store.open().then(() => {
-      this.#emitter.emit('ready')
-    })
+    // Like a new connection, a new backend is ready on a later turn (BullMQ's classes start
+    // their loops meanwhile).
+    this.#ready ??= this.store
+      .open()
+      .then(nextTurn)
+      .then(() => {
+        this.#emitter.emit('ready')
+      })
     return this.#ready
   }
 
@@ -204,6 +210,7 @@ export class CeleriacQueueBackend implements IQueueBackend {
     await this.waitUntilReady()
     const result = op(this.#q)
     await this.store.flush()
+    await nextTurn()
     return result
   }
 
@@ -323,7 +330,7 @@ export class CeleriacQueueBackend implements IQueueBackend {
     })
   }
 
-  moveToDelayed(jobId: string, timestamp: number, delay: number, token = '0', opts: MoveToDelayedOpts = {}): Promise<undefined | ClaimResult> {
+  moveToDelayed(jobId: string, timestamp: number, delay: number, token = '0', opts: MoveToDelayedOpts = {}): Promise<ClaimResult | []> {
     return this.#run((q) => {
       const result = transitions.moveToDelayed(q, {
         jobId,
@@ -336,7 +343,8 @@ export class CeleriacQueueBackend implements IQueueBackend {
         claim: this.#claimOptions(token),
       })
       const out = check<0 | ClaimResult>(result, { jobId, command: 'moveToDelayed', state: 'active' })
-      return out === 0 ? undefined : out
+      // Redis answers 0 when no next job was taken, which BullMQ's parser turns into [].
+      return out === 0 ? [] : out
     })
   }
 

@@ -62,7 +62,7 @@ function prepare(q: QueueState, job: JobRecord, opts: ClaimOptions, maxJobs: num
   if (maxJobs !== undefined && !Number.isNaN(maxJobs)) countClaim(q, duration ?? 0)
   job.state = 'active'
   q.active.pushLeft(job.id)
-  if (opts.token !== '0') job.lock = { token: opts.token, until: q.now() + opts.lockDuration }
+  if (opts.token !== '0') job.lock = { token: opts.token, until: q.ttlNow() + opts.lockDuration }
   q.emit({ event: 'active', jobId: job.id, prev: 'waiting' })
   job.processedOn = q.store.toCallerTime(q.now())
   if (opts.name) job.processedBy = opts.name

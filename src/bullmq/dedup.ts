@@ -11,7 +11,7 @@ import type { DedupNext, QueueState } from './queue-state.js'
 export function dedupOwner(q: QueueState, id: string): string | undefined {
   const entry = q.dedup.get(id)
   if (entry === undefined) return undefined
-  if (entry.until !== undefined && entry.until <= q.now()) {
+  if (entry.until !== undefined && entry.until <= q.ttlNow()) {
     q.dedup.delete(id)
     q.touchQueue()
     return undefined
@@ -23,7 +23,7 @@ export function setDedup(q: QueueState, id: string, jobId: string, opts: Dedupli
   const ttl = opts?.ttl
   const prev = q.dedup.get(id)
   if (keepTtl && prev !== undefined) q.dedup.set(id, { jobId, until: prev.until })
-  else if (ttl !== undefined && ttl > 0 && !opts?.keepLastIfActive) q.dedup.set(id, { jobId, until: q.now() + ttl })
+  else if (ttl !== undefined && ttl > 0 && !opts?.keepLastIfActive) q.dedup.set(id, { jobId, until: q.ttlNow() + ttl })
   else q.dedup.set(id, { jobId })
   q.touchQueue()
 }
@@ -87,7 +87,7 @@ export function releaseDedup(q: QueueState, dedupId: string | undefined, jobId: 
   if (dedupId === undefined) return
   const entry = q.dedup.get(dedupId)
   if (entry === undefined) return
-  if (entry.until !== undefined && entry.until <= q.now()) {
+  if (entry.until !== undefined && entry.until <= q.ttlNow()) {
     q.dedup.delete(dedupId)
   } else if (entry.jobId === jobId && (entry.until === undefined || !onFinish)) {
     q.dedup.delete(dedupId)

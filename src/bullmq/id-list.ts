@@ -13,6 +13,10 @@ export class IdList {
   #leftStart = 0
   #rightStart = 0
   #n = 0
+  /** id → its place, left to right (left pushes count down, right pushes up): what persistence stores. */
+  readonly #pos = new Map<string, number>()
+  #lo = 0
+  #hi = 0
 
   get length(): number {
     return this.#slot.size
@@ -27,6 +31,7 @@ export class IdList {
     this.remove(id)
     const n = ++this.#n
     this.#slot.set(id, n)
+    this.#pos.set(id, --this.#lo)
     this.#left.push({ id, n })
   }
 
@@ -35,6 +40,7 @@ export class IdList {
     this.remove(id)
     const n = ++this.#n
     this.#slot.set(id, n)
+    this.#pos.set(id, ++this.#hi)
     this.#right.push({ id, n })
   }
 
@@ -44,6 +50,7 @@ export class IdList {
       const e = this.#right.pop()!
       if (this.#slot.get(e.id) === e.n) {
         this.#slot.delete(e.id)
+        this.#pos.delete(e.id)
         return e.id
       }
     }
@@ -51,6 +58,7 @@ export class IdList {
       const e = this.#left[this.#leftStart++]!
       if (this.#slot.get(e.id) === e.n) {
         this.#slot.delete(e.id)
+        this.#pos.delete(e.id)
         this.#maybeCompact()
         return e.id
       }
@@ -71,8 +79,14 @@ export class IdList {
     return undefined
   }
 
+  /** Where the id stands (smaller is further left); undefined when absent. */
+  position(id: string): number | undefined {
+    return this.#pos.get(id)
+  }
+
   remove(id: string): boolean {
     if (!this.#slot.delete(id)) return false
+    this.#pos.delete(id)
     this.#maybeCompact()
     return true
   }
@@ -102,6 +116,7 @@ export class IdList {
 
   clear(): void {
     this.#slot.clear()
+    this.#pos.clear()
     this.#left = []
     this.#right = []
     this.#leftStart = 0

@@ -10,7 +10,7 @@ import type { QueueState } from './queue-state.js'
 export function limiterPttl(q: QueueState): number {
   const l = q.limiter
   if (l.until === 0) return -2
-  const left = l.until - q.now()
+  const left = l.until - q.ttlNow()
   if (left <= 0) {
     q.limiter = { count: 0, until: 0 }
     return -2
@@ -29,13 +29,13 @@ export function rateLimitTtl(q: QueueState, maxJobs: number | undefined): number
 /** Counts a claim against the window. */
 export function countClaim(q: QueueState, duration: number): void {
   limiterPttl(q)
-  if (q.limiter.until === 0) q.limiter = { count: 1, until: q.now() + Math.floor(Math.abs(duration)) }
+  if (q.limiter.until === 0) q.limiter = { count: 1, until: q.ttlNow() + Math.floor(Math.abs(duration)) }
   else q.limiter.count++
 }
 
 /** `worker.rateLimit(ms)`: saturates the limiter for `ms`. */
 export function saturate(q: QueueState, ms: number): void {
-  q.limiter = { count: Number.MAX_SAFE_INTEGER, until: q.now() + ms }
+  q.limiter = { count: Number.MAX_SAFE_INTEGER, until: q.ttlNow() + ms }
 }
 
 /** The global limiter stored in meta (`max`, `duration`), which wins over the worker's. */

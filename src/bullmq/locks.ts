@@ -12,7 +12,7 @@ import type { QueueState } from './queue-state.js'
 function liveLock(q: QueueState, job: JobRecord): { token: string; until: number } | undefined {
   const lock = job.lock
   if (lock === undefined) return undefined
-  if (lock.until <= q.now()) {
+  if (lock.until <= q.ttlNow()) {
     delete job.lock
     return undefined
   }
@@ -39,7 +39,7 @@ export function extendLock(q: QueueState, jobId: string, token: string, duration
   if (job === undefined) return 0
   const lock = liveLock(q, job)
   if (lock === undefined || lock.token !== token) return 0
-  job.lock = { token, until: q.now() + duration }
+  job.lock = { token, until: q.ttlNow() + duration }
   q.stalled.delete(jobId)
   return 1
 }
@@ -59,7 +59,7 @@ export function extendLocks(q: QueueState, jobIds: readonly string[], tokens: re
  * unlocked candidates go back to wait (failed later, when picked, past `maxStalledCount`).
  */
 export function moveStalledJobsToWait(q: QueueState, maxStalledCount: number, stalledInterval: number): string[] {
-  const now = q.now()
+  const now = q.ttlNow()
   if (q.stalledCheckUntil > now) return []
   q.stalledCheckUntil = now + stalledInterval
   const stalled: string[] = []

@@ -74,8 +74,14 @@ export class QueueState {
     return `${this.prefix}:${this.name}`
   }
 
+  /** Time of jobs: delays, due times, schedulers. */
   now(): number {
     return this.store.clock.now()
+  }
+
+  /** Time of expiries: locks, stall checks, the limiter's window, deduplication ttl. */
+  ttlNow(): number {
+    return this.store.ttlNow()
   }
 
   /** The node key of one of this queue's jobs (`<prefix>:<queue>:<id>`), as flows name them. */
@@ -222,11 +228,13 @@ export class QueueState {
     for (const fn of [...this.#wakers]) fn()
   }
 
-  /** Whether a worker could claim something right now. */
+  /** Whether a worker should try a claim now. */
   hasReadyWork(): boolean {
-    if (this.isPausedOrMaxed()) return false
-    if (this.wait.length > 0 || this.prioritized.size > 0) return true
+    // A due delayed job wakes a worker even when paused: its claim is what promotes the job
+    // (to wait, where a paused queue keeps it).
     const next = this.nextDelayed()
-    return next !== undefined && next <= this.now()
+    if (next !== undefined && next <= this.now()) return true
+    if (this.isPausedOrMaxed()) return false
+    return this.wait.length > 0 || this.prioritized.size > 0
   }
 }

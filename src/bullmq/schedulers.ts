@@ -57,6 +57,8 @@ function enqueueIteration(q: QueueState, jobId: string, name: string, data: stri
 function removePending(q: QueueState, jobId: string): boolean {
   const job = q.jobs.get(jobId)
   if (job === undefined || (job.state !== 'delayed' && job.state !== 'prioritized' && job.state !== 'wait')) return false
+  // BullMQ looks in the legacy paused list while paused (empty since v6): a waiting iteration stays.
+  if (job.state === 'wait' && q.isPaused()) return false
   removeQuietly(q, job, true)
   return true
 }
@@ -124,7 +126,7 @@ function storeScheduler(q: QueueState, id: string, nextMillis: number, opts: Rec
     const v = opts[k]
     if (v !== undefined && v !== null && v !== false) rec[k] = String(v)
   }
-  if (opts.offset !== undefined && opts.offset !== null && opts.offset !== 0) rec.offset = String(opts.offset)
+  if (opts.offset !== undefined && opts.offset !== null && opts.offset !== false) rec.offset = String(opts.offset)
   else if (prev?.offset !== undefined) rec.offset = prev.offset
   const optsJson = JSON.stringify(templateOpts ?? {})
   if (optsJson !== '{}') rec.opts = optsJson

@@ -4,6 +4,9 @@ import type { JobRecord } from './job-record.js'
 import { Persistence } from './persistence.js'
 import { QueueState } from './queue-state.js'
 
+// Taken at load: a fake Date installed later (vi.useFakeTimers) does not replace it.
+const realDateNow = Date.now
+
 /**
  * The queues of one storage (and clock), shared by every backend built on them: BullMQ builds
  * a backend per Queue, Worker, QueueEvents and FlowProducer, and they must all see one queue.
@@ -67,6 +70,16 @@ export class Store {
     if (best === undefined) return undefined
     const id = key.slice(best.key.length + 1)
     return { queue: best, id, job: best.jobs.get(id) }
+  }
+
+  /**
+   * The time expiries run on. With the real clock it is the host's real time even when a test
+   * fakes `Date` (Redis keeps its key expiries on the server's clock, out of a fake's reach);
+   * with a virtual clock it is that clock, so lock expiry, stall checks and rate-limit windows
+   * follow virtual time.
+   */
+  ttlNow(): number {
+    return this.#virtual ? this.clock.now() : realDateNow()
   }
 
   /**

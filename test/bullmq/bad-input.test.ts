@@ -2,7 +2,7 @@
  * Bad input gets what it gets on Redis: BullMQ's negative codes become its own errors, with the
  * same messages and `code`, through BullMQ's classes.
  */
-import { type ConnectionOptions, Job, Queue, Worker } from 'bullmq'
+import { type ConnectionOptions, type Job, Queue, Worker } from 'bullmq'
 import { afterEach, describe, expect, it } from 'vitest'
 import { bullmqBackend } from '../../src/bullmq/index.js'
 import { memoryStorage } from '../../src/storage/memory.js'
