@@ -72,6 +72,24 @@ describe.each(backends)('BullMQ clean, drain, obliterate and remove on $name', (
     expect(await busy.getState()).toBe('active')
   })
 
+  it('drain removes waiting children from their parents, which then run', async () => {
+    const flow = bull.flow()
+    const children = bull.queue(`${bull.name}-children`)
+    const parents = bull.queue(`${bull.name}-parents`)
+    const tree = await flow.add({
+      name: 'parent',
+      queueName: parents.name,
+      children: [
+        { name: 'c1', queueName: children.name },
+        { name: 'c2', queueName: children.name },
+      ],
+    })
+    await children.drain()
+    expect(await children.count()).toBe(0)
+    expect(await tree.job.getDependenciesCount()).toEqual({ processed: 0, unprocessed: 0, ignored: 0, failed: 0 })
+    expect(await tree.job.getState()).toBe('waiting')
+  })
+
   it('obliterate refuses while jobs are active, unless forced, and then leaves nothing', async () => {
     const queue = bull.queue()
     await queue.addBulk([1, 2, 3].map((n) => ({ name: 'x', data: n })))

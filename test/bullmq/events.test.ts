@@ -84,6 +84,22 @@ describe.each(backends)('BullMQ events on $name', (backend) => {
     expect(log).toEqual(['waiting:1', 'added:2', 'waiting:2'])
   })
 
+  it('trimEvents drops the oldest events of the stream and keeps the newest', async () => {
+    const queue = bull.queue()
+    await queue.addBulk(Array.from({ length: 300 }, (_, n) => ({ name: 'x', data: n })))
+    // 600 events (added, waiting). Redis trims approximately (whole stream nodes of 100 entries),
+    // so it keeps at least 10 and removes most.
+    const removed = await queue.trimEvents(10)
+    expect(removed).toBeGreaterThanOrEqual(490)
+    expect(removed).toBeLessThanOrEqual(590)
+    const events = await bull.events()
+    const { log } = record(events)
+    await until(() => log.includes('waiting:300'))
+    expect(log).toHaveLength(600 - removed)
+    expect(log.at(-1)).toBe('waiting:300')
+    expect(log).not.toContain('added:1')
+  })
+
   it('waitUntilFinished resolves with the return value, rejects with the failure, and works after the fact', async () => {
     const queue = bull.queue()
     const events = await bull.events()
