@@ -156,6 +156,26 @@ describe.each(backends)('BullMQ pause, rate limits and concurrency on $name', (b
     expect(await queue.getRateLimitTtl(10)).toBe(0)
   })
 
+  it('two workers at concurrency 8 share 200 jobs, each run exactly once', async () => {
+    const queue = bull.queue()
+    await queue.addBulk(Array.from({ length: 200 }, (_, n) => ({ name: 'x', data: n })))
+    const runs = new Map<number, number>()
+    const processor = async (job: { data: number }): Promise<void> => {
+      runs.set(job.data, (runs.get(job.data) ?? 0) + 1)
+      await sleep(1)
+    }
+    const a = bull.worker(bull.name, processor, { concurrency: 8 })
+    const b = bull.worker(bull.name, processor, { concurrency: 8 })
+    let byA = 0
+    a.on('completed', () => byA++)
+    await until(async () => (await queue.getCompletedCount()) === 200, 15_000)
+    expect(runs.size).toBe(200)
+    expect([...runs.values()].every((n) => n === 1)).toBe(true)
+    expect(byA).toBeGreaterThan(0)
+    expect(byA).toBeLessThan(200)
+    void b
+  })
+
   it('a worker runs up to its concurrency at once', async () => {
     const queue = bull.queue()
     await queue.addBulk([1, 2, 3, 4, 5, 6].map((n) => ({ name: 'x', data: n })))

@@ -160,6 +160,34 @@ describe.each(backends)('BullMQ jobs on $name', (backend) => {
     expect(order).toEqual(['b', 'a', 'c', 'd'])
   })
 
+  it('a delayed job with a priority becomes prioritized when due, and promote does the same', async () => {
+    const queue = bull.queue()
+    const a = await queue.add('a', null, { delay: 100, priority: 5 })
+    const b = await queue.add('b', null, { delay: 60_000, priority: 1 })
+    await b.promote()
+    expect(await b.getState()).toBe('prioritized')
+    await new Promise((r) => setTimeout(r, 150))
+    const order: string[] = []
+    const worker = bull.worker(bull.name, async (job) => {
+      order.push(job.name)
+    })
+    await finished(worker, 2)
+    expect(order).toEqual(['b', 'a'])
+    expect(await a.getState()).toBe('completed')
+  })
+
+  it('job.retry("completed") runs a completed job again', async () => {
+    const queue = bull.queue()
+    const job = await queue.add('x', null)
+    let runs = 0
+    const worker = bull.worker(bull.name, async () => ++runs)
+    await finished(worker, 1)
+    await (await queue.getJob(job.id!))!.retry('completed')
+    const [again] = await finished(worker, 1)
+    expect(again?.returnvalue).toBe(2)
+    expect(await queue.getCompletedCount()).toBe(1)
+  })
+
   it('changeDelay re-times a delayed job and fails on one that is not delayed', async () => {
     const queue = bull.queue()
     const job = await queue.add('x', null, { delay: 60_000 })

@@ -71,6 +71,21 @@ describe.each(backends)('BullMQ job schedulers on $name', (backend) => {
     expect(await queue.getWaitingCount()).toBe(0)
   })
 
+  it('a scheduler with an endDate stops around it and leaves nothing pending', async () => {
+    const queue = bull.queue()
+    const endDate = Date.now() + 250
+    await queue.upsertJobScheduler('ending', { every: 100, endDate }, { name: 'until-end' })
+    const worker = bull.worker(bull.name, async () => 'ok')
+    await finished(worker, 2)
+    await new Promise((r) => setTimeout(r, 400))
+    // Redis itself sometimes runs one iteration past the end (seen: 1 run in 4, 64 ms past), never two.
+    const due = (await queue.getCompleted()).map((j) => Number(j.id!.split(':')[2]))
+    expect(due.length).toBeGreaterThanOrEqual(2)
+    expect(due.filter((at) => at > endDate).length).toBeLessThanOrEqual(1)
+    for (const at of due) expect(at).toBeLessThan(endDate + 100)
+    expect(await queue.getJobCounts('wait', 'delayed', 'active')).toEqual({ wait: 0, delayed: 0, active: 0 })
+  })
+
   it('getJobSchedulers lists them; removeJobScheduler removes one and its pending iteration', async () => {
     const queue = bull.queue()
     await queue.upsertJobScheduler('a', { every: HOUR, startDate: Date.now() + HOUR })
