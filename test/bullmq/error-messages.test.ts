@@ -2,6 +2,7 @@
  * Operations on missing jobs, on jobs in the wrong state, without the lock or with another
  * worker's token: the exact error messages (or return values) Redis gives.
  */
+import { ErrorCode } from 'bullmq'
 import { describe, expect, it } from 'vitest'
 import { backends, itOn } from './backends.js'
 import { useBull } from './harness.js'
@@ -80,6 +81,35 @@ describe.each(backends)('BullMQ bad input on $name', (backend) => {
     const job = (await worker.getNextJob('right'))!
     await expect(job.moveToWait('wrong')).rejects.toThrow(`Lock mismatch for job ${job.id!}. Cmd moveJobFromActiveToWait from active`)
     expect(await job.getState()).toBe('active')
+  })
+
+  it("the errors carry BullMQ's numeric code (ErrorCode)", async () => {
+    const queue = bull.queue()
+    await queue.add('active', null)
+    const worker = bull.worker(bull.name, null)
+    const active = (await worker.getNextJob('right'))!
+    const waiting = await queue.add('waiting', null)
+    const gone = await queue.add('gone', null)
+    await gone.remove()
+    await expect(gone.updateProgress(1)).rejects.toMatchObject({ code: ErrorCode.JobNotExist })
+    await expect(waiting.moveToCompleted('x', 'tok', false)).rejects.toMatchObject({ code: ErrorCode.JobLockNotExist })
+    await expect(waiting.promote()).rejects.toMatchObject({ code: ErrorCode.JobNotInState })
+    await expect(active.moveToCompleted('x', 'wrong', false)).rejects.toMatchObject({ code: ErrorCode.JobLockMismatch })
+    await expect(queue.add('c', null, { parent: { id: 'nope', queue: queue.qualifiedName } })).rejects.toMatchObject({ code: ErrorCode.ParentJobNotExist })
+  })
+
+  it('a parent cannot complete while a child it gained while active is pending', async () => {
+    const queue = bull.queue()
+    const parent = await queue.add('parent', null)
+    const worker = bull.worker(bull.name, null)
+    const claimed = (await worker.getNextJob('t'))!
+    expect(claimed.id).toBe(parent.id)
+    await queue.add('child', null, { parent: { id: parent.id!, queue: queue.qualifiedName } })
+    await expect(claimed.moveToCompleted('x', 't', false)).rejects.toMatchObject({
+      message: `Job ${parent.id!} has pending dependencies. moveToFinished`,
+      code: ErrorCode.JobPendingChildren,
+    })
+    expect(await claimed.getState()).toBe('active')
   })
 
   it('a child whose parent does not exist is refused', async () => {
