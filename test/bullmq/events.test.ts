@@ -71,6 +71,22 @@ describe.each(backends)('BullMQ events on $name', (backend) => {
     expect((await delayed)[0]).toEqual({ jobId: later.id, delay: later.timestamp + 60_000 })
   })
 
+  it('a QueueEvents without lastEventId sees only what happens after it starts reading', async () => {
+    const queue = bull.queue()
+    const before = await queue.add('before', null)
+    // The harness reads from the start; here BullMQ's default ('$', from now) is the point.
+    const events = await bull.events(bull.name, { lastEventId: undefined })
+    const seen: string[] = []
+    events.on('added', ({ jobId }) => seen.push(jobId))
+    // Its first read may start a little later: add until one add is seen.
+    for (let i = 0; i < 100 && seen.length === 0; i++) {
+      await queue.add('after', null)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen).not.toContain(before.id)
+  })
+
   it('a QueueEvents started with lastEventId sees only the events after it', async () => {
     const queue = bull.queue()
     const first = await bull.events()
