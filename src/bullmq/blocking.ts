@@ -58,7 +58,13 @@ export class BlockingWaits {
         const due = q.nextDelayed()
         if (due !== undefined && due !== aimed) {
           aimed = due
-          timers.push(clock.setTimer(due, check))
+          timers.push(
+            clock.setTimer(due, () => {
+              // a host timer may fire a little before the wall clock reads `due`: aim again
+              aimed = undefined
+              check()
+            }),
+          )
         }
       }
       const check = (): void => {
