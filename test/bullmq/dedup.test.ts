@@ -43,6 +43,16 @@ describe.each(backends)('BullMQ deduplication on $name', (backend) => {
     expect((await queue.getCompleted()).map((j) => j.data).sort()).toEqual([1, 3])
   })
 
+  it('removing the job frees its deduplication id', async () => {
+    const queue = bull.queue()
+    const first = await queue.add('x', 1, { deduplication: { id: 'gone' } })
+    await first.remove()
+    expect(await queue.getDeduplicationJobId('gone')).toBeNull()
+    const second = await queue.add('x', 2, { deduplication: { id: 'gone' } })
+    expect(second.id).not.toBe(first.id)
+    expect(await queue.count()).toBe(1)
+  })
+
   it('removeDeduplicationKey frees the id while the job is still waiting', async () => {
     const queue = bull.queue()
     const first = await queue.add('x', 1, { deduplication: { id: 'r' } })

@@ -82,6 +82,27 @@ describe.each(backends)('BullMQ flows on $name', (backend) => {
     expect(Object.values(values).sort((a, b) => (a as number) - (b as number))).toEqual(Array.from({ length: 30 }, (_, n) => n))
   })
 
+  it('a flow added again under the same parent id adds its children to the existing parent', async () => {
+    const flow = bull.flow()
+    const first = await flow.add({ name: 'parent', queueName: parentsOf(), opts: { jobId: 'P' }, children: [{ name: 'c1', queueName: childrenOf() }] })
+    const second = await flow.add({ name: 'parent', queueName: parentsOf(), opts: { jobId: 'P' }, children: [{ name: 'c2', queueName: childrenOf() }] })
+    expect(second.job.id).toBe('P')
+    expect(await bull.queue(parentsOf()).getJobCounts('waiting-children', 'wait')).toEqual({ 'waiting-children': 1, wait: 0 })
+    expect(await first.job.getDependenciesCount()).toEqual({ processed: 0, unprocessed: 2, ignored: 0, failed: 0 })
+  })
+
+  it('addBulk adds several flows at once', async () => {
+    const flow = bull.flow()
+    const trees = await flow.addBulk([
+      { name: 'a', queueName: parentsOf(), children: [{ name: 'a1', queueName: childrenOf() }] },
+      { name: 'b', queueName: parentsOf() },
+    ])
+    expect(trees.map((t) => t.job.name)).toEqual(['a', 'b'])
+    expect(await trees[0]!.job.getState()).toBe('waiting-children')
+    expect(await trees[1]!.job.getState()).toBe('waiting')
+    expect(await bull.queue(childrenOf()).count()).toBe(1)
+  })
+
   it('getFlow returns the tree; a grandchild must finish before its parent runs', async () => {
     const flow = bull.flow()
     const order: string[] = []
