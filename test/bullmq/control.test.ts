@@ -64,21 +64,28 @@ describe.each(backends)('BullMQ pause, rate limits and concurrency on $name', (b
     const queue = bull.queue()
     const delayed = await queue.add('d', null, { delay: 60_000 })
     await queue.add('bad', null, { attempts: 2 })
-    let fail = true
-    const worker = bull.worker(bull.name, async () => {
-      if (fail) throw new Error('once')
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((r) => (release = r))
+    const runs: string[] = []
+    const worker = bull.worker(bull.name, async (job) => {
+      runs.push(`${job.name}:${String(job.attemptsMade)}`)
+      if (job.name === 'bad' && job.attemptsMade === 0) {
+        await gate
+        throw new Error('once')
+      }
     })
-    await finished(worker, 1)
-    await worker.close()
+    await until(() => runs.length === 1)
+    // Paused while the attempt runs: its retry and the promoted job both land in wait.
     await queue.pause()
+    release()
+    await finished(worker, 1)
     await delayed.promote()
-    fail = false
-    expect(await queue.getJobCounts('wait', 'delayed', 'failed')).toEqual({ wait: 2, delayed: 0, failed: 0 })
-    const again = bull.worker(bull.name, async () => 'ok')
+    expect(await queue.getJobCounts('wait', 'delayed', 'failed', 'active')).toEqual({ wait: 2, delayed: 0, failed: 0, active: 0 })
     await sleep(150)
-    expect(await queue.getWaitingCount()).toBe(2)
+    expect(runs).toEqual(['bad:0'])
     await queue.resume()
-    await finished(again, 2)
+    await finished(worker, 2)
+    expect(runs.sort()).toEqual(['bad:0', 'bad:1', 'd:0'])
     expect(await queue.getCompletedCount()).toBe(2)
   })
 
@@ -174,6 +181,37 @@ describe.each(backends)('BullMQ pause, rate limits and concurrency on $name', (b
     expect(byA).toBeGreaterThan(0)
     expect(byA).toBeLessThan(200)
     void b
+  })
+
+  it('removeRateLimitKey lifts a rate limit at once', async () => {
+    const queue = bull.queue()
+    await queue.rateLimit(60_000)
+    expect(await queue.getRateLimitTtl()).toBeGreaterThan(50_000)
+    expect(await queue.removeRateLimitKey()).toBe(1)
+    expect(await queue.getRateLimitTtl()).toBeLessThanOrEqual(0)
+    await queue.add('x', null)
+    const worker = bull.worker(bull.name, async () => 'ran', { limiter: { max: 10, duration: 1_000 } })
+    const [done] = await finished(worker, 1)
+    expect(done?.returnvalue).toBe('ran')
+  })
+
+  it('pausing while a job runs lets it finish and starts no other', async () => {
+    const queue = bull.queue()
+    await queue.addBulk([1, 2].map((n) => ({ name: 'x', data: n })))
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((r) => (release = r))
+    const started: number[] = []
+    const worker = bull.worker(bull.name, async (job) => {
+      started.push(job.data as number)
+      await gate
+    })
+    await until(() => started.length === 1)
+    await queue.pause()
+    release()
+    await finished(worker, 1)
+    await sleep(150)
+    expect(started).toEqual([1])
+    expect(await queue.getJobCounts('wait', 'active', 'completed')).toEqual({ wait: 1, active: 0, completed: 1 })
   })
 
   it('a worker runs up to its concurrency at once', async () => {
