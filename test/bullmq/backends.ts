@@ -123,7 +123,7 @@ function celeriac(name: BackendName, storage: () => { storage: Storage; remove?:
 
 const celeriacMemory = celeriac('celeriac-memory', () => ({ storage: memoryStorage() }))
 const celeriacFile = celeriac('celeriac-file', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'celeriac-bullmq-'))
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-bullmq-capability-'))
   return { storage: fileStorage({ dir }), remove: () => rmSync(dir, { recursive: true, force: true }) }
 })
 
