@@ -103,6 +103,21 @@ describe.each(backends)('BullMQ flows on $name', (backend) => {
     expect(await bull.queue(childrenOf()).count()).toBe(1)
   })
 
+  it('removeChildDependency detaches a pending child; the parent runs without it', async () => {
+    const flow = bull.flow()
+    const tree = await flow.add({
+      name: 'parent',
+      queueName: parentsOf(),
+      children: [{ name: 'detached', queueName: childrenOf(), opts: { delay: 60_000 } }],
+    })
+    const detached = child(tree, 0)
+    expect(await detached.removeChildDependency()).toBe(true)
+    expect(await tree.job.getState()).toBe('waiting')
+    expect(await tree.job.getDependenciesCount()).toEqual({ processed: 0, unprocessed: 0, ignored: 0, failed: 0 })
+    expect(await detached.getState()).toBe('delayed')
+    expect((await bull.queue(childrenOf()).getJob(detached.id!))?.parentKey).toBeUndefined()
+  })
+
   it('getFlow returns the tree; a grandchild must finish before its parent runs', async () => {
     const flow = bull.flow()
     const order: string[] = []

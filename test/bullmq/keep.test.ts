@@ -34,6 +34,17 @@ describe.each(backends)('BullMQ keep policies and getters on $name', (backend) =
     expect((await queue.getCompleted()).map((j) => j.name)).toEqual(['new'])
   })
 
+  it("a worker's removeOnComplete applies to jobs that set none", async () => {
+    const queue = bull.queue()
+    await queue.addBulk([1, 2, 3].map((n) => ({ name: 'x', data: n })))
+    await queue.add('own', 4, { removeOnComplete: false })
+    const worker = bull.worker(bull.name, async (job) => job.data, { removeOnComplete: { count: 1 } })
+    await finished(worker, 4)
+    const kept = (await queue.getCompleted()).map((j) => j.data as number).sort()
+    expect(kept).toContain(4)
+    expect(kept).toHaveLength(2)
+  })
+
   it('keepLogs keeps the newest lines of a job as the processor logs', async () => {
     const queue = bull.queue()
     const job = await queue.add('x', null, { keepLogs: 2 })
