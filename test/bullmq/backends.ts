@@ -130,10 +130,10 @@ const celeriacFile = celeriac('celeriac-file', () => {
 const all: readonly Backend[] = [redis, celeriacMemory, celeriacFile]
 
 function select(filter: string | undefined): readonly Backend[] {
-  // A filter that names nothing would silently run no test at all.
   if (filter === undefined || filter.trim() === '') return all
   const names = filter.split(',').map((w) => w.trim())
   const chosen = all.filter((b) => names.includes(b.name))
+  // A filter that names nothing would silently run no test at all.
   if (chosen.length === 0) throw new Error(`CELERIAC_BULLMQ_BACKENDS=${filter} names none of ${all.map((b) => b.name).join(', ')}`)
   return chosen
 }
