@@ -401,8 +401,14 @@ export class CeleriacQueueBackend implements IQueueBackend {
 
   pause(pause: boolean): Promise<void> {
     return this.#run((q) => {
-      if (pause) q.meta.set('paused', '1')
-      else q.meta.delete('paused')
+      if (pause) {
+        q.meta.set('paused', '1')
+        q.delayMarker = false
+      } else {
+        q.meta.delete('paused')
+        // as Redis re-adds its delay marker on resume
+        if (q.delayed.size > 0) q.delayMarker = true
+      }
       q.touchQueue()
       q.emit({ event: pause ? 'paused' : 'resumed' })
       q.wake()

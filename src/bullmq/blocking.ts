@@ -4,6 +4,21 @@ import type { QueueState } from './queue-state.js'
 // timeouts are not faked either).
 const realSetTimeout = globalThis.setTimeout
 const realClearTimeout = globalThis.clearTimeout
+const POLL_MS = 250
+
+/**
+ * What a waiting worker is told now, if anything: work to claim (score 0), or the delay marker
+ * (score: when the next delayed job is due, on the caller's frame).
+ */
+function takeMarker(q: QueueState): { member: string; score: number } | null {
+  if (q.hasReadyWork()) return { member: '0', score: 0 }
+  if (q.delayMarker) {
+    q.delayMarker = false
+    const due = q.nextDelayed()
+    if (due !== undefined) return { member: '1', score: q.store.toCallerTime(due) }
+  }
+  return null
+}
 
 /**
  * The blocking waits of a backend: a worker's wait for work (BZPOPMIN on Redis) and a
@@ -39,7 +54,8 @@ export class BlockingWaits {
    */
   waitForJob(q: QueueState, timeoutSec: number): Promise<{ member: string; score: number } | null> {
     if (this.#interrupted) return Promise.resolve(null)
-    if (q.hasReadyWork()) return Promise.resolve({ member: '0', score: 0 })
+    const now = takeMarker(q)
+    if (now !== null) return Promise.resolve(now)
     const clock = q.store.clock
     return new Promise((resolve) => {
       let timers: unknown[] = []
@@ -68,12 +84,22 @@ export class BlockingWaits {
         }
       }
       const check = (): void => {
-        if (q.hasReadyWork()) finish({ member: '0', score: 0 })
-        else if (!done) aim()
+        if (done) return
+        const marker = takeMarker(q)
+        if (marker !== null) finish(marker)
+        else aim()
+      }
+      // On the real clock a test may move `Date` (fake timers) past a due time without any
+      // timer of ours noticing: look again now and then while something is delayed.
+      const poll = (): void => {
+        if (done) return
+        if (q.delayed.size > 0) check()
+        if (!done) timers.push(clock.setTimer(q.now() + POLL_MS, poll))
       }
       const arm = (): void => {
         timers = [clock.setTimer(q.now() + Math.max(0, timeoutSec) * 1000, () => finish(null))]
         aim()
+        if (!q.store.virtual) timers.push(clock.setTimer(q.now() + POLL_MS, poll))
       }
       const cancel = (): void => finish(null)
       const off = q.onWake(check)

@@ -58,6 +58,11 @@ export class QueueState {
   idCounter = 0
   priorityCounter = 0
   stalledCheckUntil = 0
+  /**
+   * Redis' delay marker: set when a job enters delayed, taken by one waiting worker, which then
+   * recomputes its wait from the due time with its own `Date.now()` (a test may have moved it).
+   */
+  delayMarker = false
   limiter: { count: number; until: number } = { count: 0, until: 0 }
   /** Jobs changed since the last persist (durable storage only). */
   readonly dirty = new Set<string>()
@@ -157,6 +162,7 @@ export class QueueState {
     }
     job.state = 'delayed'
     this.delayed.add(job.id, score)
+    this.delayMarker = true
     this.touch(job)
     this.wake()
     return due0

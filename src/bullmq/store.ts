@@ -18,6 +18,11 @@ export class Store {
 
   readonly #virtual: boolean
 
+  /** The clock is a caller's own (a virtual one), not the host's. */
+  get virtual(): boolean {
+    return this.#virtual
+  }
+
   constructor(
     readonly storage: Storage,
     readonly clock: Clock,
