@@ -95,7 +95,11 @@ describe.each(celeriacBackends)('BullMQ on $name under a virtual clock', (backen
   })
 
   itOn(backend, {
+    // Documented in src/bullmq/README.md ("What virtual time cannot reach"): BullMQ's Worker, not the backend.
     'celeriac-memory': 'gap: the Worker sleeps out a rate-limit delay with a real setTimeout, so a one-minute window takes a real minute',
+    'celeriac-file': {
+      flaky: 'gap: as on memory, the Worker sleeps out the rate-limit delay in real time; file storage is slow enough that it sometimes passes (3 of 5 runs)',
+    },
   })('a limiter window of a minute lets one job through per virtual minute', async () => {
     const queue = bull.queue()
     await queue.addBulk([1, 2, 3].map((n) => ({ name: 'x', data: n })))
