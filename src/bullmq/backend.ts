@@ -214,6 +214,19 @@ export class CeleriacQueueBackend implements IQueueBackend {
     return result
   }
 
+  /**
+   * The same for a claim or a lock renewal, answered without waiting for the disk: losing one
+   * in a crash only means the job runs again (it is still waiting, or comes back as stalled),
+   * and the storage keeps writes in call order, so what follows is written after it.
+   */
+  async #runUnsynced<T>(op: (q: QueueState) => T): Promise<T> {
+    await this.waitUntilReady()
+    const result = op(this.#q)
+    this.store.flush().catch((error: unknown) => this.#emitter.emit('error', error))
+    await nextTurn()
+    return result
+  }
+
   #claimOptions(token: string, name?: string): ClaimOptions {
     const o = this.opts as WorkerOptions
     const claim: ClaimOptions = { token, lockDuration: o.lockDuration ?? 30_000 }
@@ -276,7 +289,7 @@ export class CeleriacQueueBackend implements IQueueBackend {
   // ---------------------------------------------------------------- claim and finish
 
   moveToActive(token: string, name?: string): Promise<ClaimResult> {
-    return this.#run((q) => moveToActive(q, this.#claimOptions(token, name)))
+    return this.#runUnsynced((q) => moveToActive(q, this.#claimOptions(token, name)))
   }
 
   moveToCompleted<T = unknown, R = unknown, N extends string = string>(
@@ -438,11 +451,11 @@ export class CeleriacQueueBackend implements IQueueBackend {
   }
 
   extendLock(jobId: string, token: string, duration: number): Promise<number> {
-    return this.#run((q) => extendLock(q, jobId, token, duration))
+    return this.#runUnsynced((q) => extendLock(q, jobId, token, duration))
   }
 
   extendLocks(jobIds: string[], tokens: string[], duration: number): Promise<string[]> {
-    return this.#run((q) => extendLocks(q, jobIds, tokens, duration))
+    return this.#runUnsynced((q) => extendLocks(q, jobIds, tokens, duration))
   }
 
   // ---------------------------------------------------------------- job data
@@ -770,7 +783,12 @@ export class CeleriacQueueBackend implements IQueueBackend {
   async waitForJob(blockTimeout: number): Promise<{ member: string; score: number } | null> {
     await this.waitUntilReady()
     if (this.closing !== undefined) return null
-    return this.#waits.waitForJob(this.#q, blockTimeout)
+    const answer = await this.#waits.waitForJob(this.#q, blockTimeout)
+    // A woken worker hears after the writer that woke it (a Redis server replies to the script's
+    // caller first): on durable storage, once that write is stored.
+    await this.store.settled()
+    await nextTurn()
+    return answer
   }
 
   async disconnectBlocking(): Promise<void> {

@@ -15,6 +15,7 @@ export class Store {
   readonly #queues = new Map<string, QueueState>()
   readonly persistence: Persistence
   #opening: Promise<void> | undefined
+  #lastFlush: Promise<void> = Promise.resolve()
 
   readonly #virtual: boolean
 
@@ -102,6 +103,13 @@ export class Store {
 
   /** Writes what changed (durable storage only); called after every operation. */
   flush(): Promise<void> {
-    return this.persistence.flush()
+    const p = this.persistence.flush()
+    this.#lastFlush = p.catch(() => undefined)
+    return p
+  }
+
+  /** Resolves once the writes issued so far are stored. */
+  settled(): Promise<void> {
+    return this.#lastFlush
   }
 }
