@@ -19,7 +19,7 @@ export class CommitQueue {
   /** What each commit does if the write fails (undefined: only the log says so). */
   #fails: Array<((arg: unknown, error: unknown) => void) | undefined> = []
   /** Steps that run once the batch is written, before it is committed (see {@link commitWritten}). */
-  #early: Array<{ then: (arg: unknown) => void; arg: unknown; failed: ((arg: unknown, error: unknown) => void) | undefined }> | undefined
+  #early: Array<{ step: (arg: unknown) => void; arg: unknown; failed: ((arg: unknown, error: unknown) => void) | undefined }> | undefined
   /** Settles the sends that joined the batch (made when the first one does). */
   #written: Deferred | undefined
   #scheduled = false
@@ -83,7 +83,7 @@ export class CommitQueue {
    */
   commitWritten<T>(mutations: readonly Mutation[], then: (arg: T) => void, arg: T, failed?: (arg: T, error: unknown) => void): void {
     for (let i = 0; i < mutations.length; i++) this.#batch.push(mutations[i]!)
-    ;(this.#early ??= []).push({ then: then as (arg: unknown) => void, arg, failed: failed as ((arg: unknown, error: unknown) => void) | undefined })
+    ;(this.#early ??= []).push({ step: then as (arg: unknown) => void, arg, failed: failed as ((arg: unknown, error: unknown) => void) | undefined })
     if (!this.#scheduled) this.#scheduleFlush()
   }
 
@@ -144,9 +144,9 @@ export class CommitQueue {
       onWritten = () => {
         if (onWritten === undefined) return
         onWritten = undefined
-        for (const step of early) {
+        for (const one of early) {
           try {
-            step.then(step.arg)
+            one.step(one.arg)
           } catch (error) {
             state.log(`celeriac: an engine step after a write threw: ${String(error)}`)
           }
@@ -182,7 +182,7 @@ export class CommitQueue {
         // Not written, so they have not run: they fail with the rest.
         if (onWritten !== undefined && early !== undefined) {
           onWritten = undefined
-          for (const step of early) if (step.failed !== undefined) this.#run((e) => step.failed!(step.arg, e), error)
+          for (const one of early) if (one.failed !== undefined) this.#run((e) => one.failed!(one.arg, e), error)
         }
         for (let i = 0; i < fails.length; i++) {
           const failed = fails[i]
