@@ -104,12 +104,25 @@ export class Store {
   /** Writes what changed (durable storage only); called after every operation. */
   flush(): Promise<void> {
     const p = this.persistence.flush()
-    this.#lastFlush = p.catch(() => undefined)
+    // Every write issued so far, not only the last one: an empty flush resolves at once.
+    this.#lastFlush = Promise.all([this.#lastFlush, p.catch(() => undefined)]).then(() => undefined)
     return p
   }
 
   /** Resolves once the writes issued so far are stored. */
   settled(): Promise<void> {
     return this.#lastFlush
+  }
+
+  /**
+   * Resolves once every write issued before it resolves is stored: the caller's next synchronous
+   * step sees no change that is not on disk yet.
+   */
+  async quiet(): Promise<void> {
+    let last: Promise<void>
+    do {
+      last = this.#lastFlush
+      await last
+    } while (last !== this.#lastFlush)
   }
 }
