@@ -221,8 +221,9 @@ export class CeleriacQueueBackend implements IQueueBackend {
    */
   async #runUnsynced<T>(op: (q: QueueState) => T): Promise<T> {
     await this.waitUntilReady()
-    // It sees only what is stored: a job whose add has not answered its caller yet is not taken.
-    await this.store.quiet()
+    // On durable storage it sees only what is stored: a job whose add has not answered its
+    // caller yet is not taken. (On memory every change is "stored" when made.)
+    if (this.store.durable) await this.store.quiet()
     const result = op(this.#q)
     this.store.flush().catch((error: unknown) => this.#emitter.emit('error', error))
     await nextTurn()
