@@ -1,6 +1,5 @@
 import type { JobRecord } from './job-record.js'
-import type { QueueState } from './queue-state.js'
-import type { Store } from './store.js'
+import type { QueueHost, QueueState } from './queue-state.js'
 
 /**
  * Parent bookkeeping of flows, done in the same step as the child's change: a child's node key
@@ -16,13 +15,13 @@ export interface ParentRef {
 }
 
 /** A job's parent, if it has one and the parent still exists. */
-export function parentOf(store: Store, job: JobRecord): ParentRef | undefined {
+export function parentOf(store: QueueHost, job: JobRecord): ParentRef | undefined {
   const key = job.parentKey ?? (job.parent?.id !== undefined ? `${job.parent.queueKey}:${job.parent.id}` : undefined)
   if (key === undefined) return undefined
   return resolveParent(store, key, job.parent?.queueKey)
 }
 
-export function resolveParent(store: Store, key: string, queueKey?: string): ParentRef | undefined {
+export function resolveParent(store: QueueHost, key: string, queueKey?: string): ParentRef | undefined {
   if (queueKey !== undefined && key.startsWith(`${queueKey}:`)) {
     const queue = store.queueByKey(queueKey)
     const job = queue?.jobs.get(key.slice(queueKey.length + 1))
@@ -107,7 +106,7 @@ export function childFailed(p: ParentRef, child: JobRecord, childKey: string, fa
  * A child is removed: it leaves the parent's pending set, and the parent goes on when it was
  * the last one. With `hard` (removing a tree) a parent in the same queue goes as well.
  */
-export function removeDependency(store: Store, childKey: string, parentKey: string | undefined, hard: boolean, baseQueue: QueueState): boolean {
+export function removeDependency(store: QueueHost, childKey: string, parentKey: string | undefined, hard: boolean, baseQueue: QueueState): boolean {
   if (parentKey === undefined) return false
   const p = resolveParent(store, parentKey)
   if (p === undefined || p.job.deps?.delete(childKey) !== true) return false

@@ -1,8 +1,6 @@
-import type { Mutation } from '../storage/types.js'
+import type { Mutation, Storage } from '../storage/types.js'
 import type { JobRecord } from './job-record.js'
-import type { DedupNext, MetricsRecord, QueueState } from './queue-state.js'
-import type { SchedulerRecord } from './schedulers.js'
-import type { Store } from './store.js'
+import type { DedupNext, MetricsRecord, QueueState, SchedulerRecord } from './queue-state.js'
 
 /**
  * Write-through to the storage, for durable storages: after each operation, the jobs it
@@ -93,8 +91,17 @@ function queueRecord(q: QueueState): StoredQueue {
   ) as StoredQueue
 }
 
+/** What persistence needs of the store: its storage and its queues. */
+export interface PersistedStore {
+  readonly storage: Storage
+  readonly durable: boolean
+  queue(prefix: string, name: string): QueueState
+  queueByKey(key: string): QueueState | undefined
+  queues(): IterableIterator<QueueState>
+}
+
 export class Persistence {
-  constructor(readonly store: Store) {}
+  constructor(readonly store: PersistedStore) {}
 
   /** Opens the storage and rebuilds every queue it holds. */
   async load(): Promise<void> {

@@ -1,9 +1,26 @@
 import { EventStream } from './events.js'
 import { IdList } from './id-list.js'
 import type { JobRecord } from './job-record.js'
-import type { SchedulerRecord } from './schedulers.js'
 import { SortedSet } from './sorted-set.js'
-import type { Store } from './store.js'
+import type { Clock } from '../core/time/clock.js'
+
+/** A job scheduler's fields, as the Redis hash keeps them (values are strings). */
+export type SchedulerRecord = Record<string, string>
+
+/**
+ * What a queue needs from the store that holds it (the store's clocks and the other queues a
+ * flow reaches). `Store` implements it; declared here so the steps depend on the queue alone.
+ */
+export interface QueueHost {
+  readonly clock: Clock
+  readonly durable: boolean
+  readonly virtual: boolean
+  ttlNow(): number
+  fromJobTime(t: number): number
+  toCallerTime(t: number): number
+  queueByKey(key: string): QueueState | undefined
+  node(key: string): { queue: QueueState; id: string; job: JobRecord | undefined } | undefined
+}
 
 /** Per-minute counts of finished jobs (`getMetrics`), as Redis' collectMetrics keeps them. */
 export interface MetricsRecord {
@@ -70,7 +87,7 @@ export class QueueState {
   readonly #wakers = new Set<() => void>()
 
   constructor(
-    readonly store: Store,
+    readonly store: QueueHost,
     readonly name: string,
     readonly prefix: string,
   ) {}

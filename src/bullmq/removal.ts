@@ -3,8 +3,7 @@ import { ErrorCode } from './errors.js'
 import type { JobRecord } from './job-record.js'
 import { isLocked } from './locks.js'
 import { removeDependency } from './parents.js'
-import type { QueueState } from './queue-state.js'
-import type { Store } from './store.js'
+import type { QueueHost, QueueState } from './queue-state.js'
 
 /**
  * Removing jobs: one record, a job with its children (`job.remove()`), and the queue-wide sweeps
@@ -27,7 +26,7 @@ function isSchedulerIteration(q: QueueState, job: JobRecord): boolean {
   return next !== undefined && job.id === `repeat:${job.repeatJobKey}:${next}`
 }
 
-function lockedTree(store: Store, q: QueueState, job: JobRecord, children: boolean): boolean {
+function lockedTree(store: QueueHost, q: QueueState, job: JobRecord, children: boolean): boolean {
   if (isLocked(q, job)) return true
   if (!children || job.deps === undefined) return false
   for (const key of job.deps) {
@@ -67,7 +66,7 @@ export function removeWithChildren(q: QueueState, jobId: string, parentKey: stri
   }
 }
 
-function removeChildren(store: Store, job: JobRecord, key: string, options: TreeOptions): void {
+function removeChildren(store: QueueHost, job: JobRecord, key: string, options: TreeOptions): void {
   const keys: string[] = []
   if (!options.ignoreProcessed) {
     if (job.processed) keys.push(...job.processed.keys())

@@ -2,7 +2,7 @@ import type { JobsOptions, RepeatableOptions } from 'bullmq'
 import { type AddInput, storeJob } from './add.js'
 import { ErrorCode } from './errors.js'
 import { clone } from './job-record.js'
-import type { QueueState } from './queue-state.js'
+import type { QueueState, SchedulerRecord } from './queue-state.js'
 import { removeQuietly } from './removal.js'
 
 /**
@@ -12,8 +12,6 @@ import { removeQuietly } from './removal.js'
  * callers' frame (`Date.now()`, where BullMQ's classes compute the next time); delays are
  * carried over to the store's clock.
  */
-export type SchedulerRecord = Record<string, string>
-
 function iterationId(schedulerId: string, millis: number): string {
   return `repeat:${schedulerId}:${millis}`
 }

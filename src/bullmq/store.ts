@@ -2,7 +2,7 @@ import type { Clock } from '../core/time/clock.js'
 import type { Storage } from '../storage/types.js'
 import type { JobRecord } from './job-record.js'
 import { Persistence } from './persistence.js'
-import { QueueState } from './queue-state.js'
+import { type QueueHost, QueueState } from './queue-state.js'
 
 // Taken at load: a fake Date installed later (vi.useFakeTimers) does not replace it.
 const realDateNow = Date.now
@@ -11,7 +11,7 @@ const realDateNow = Date.now
  * The queues of one storage (and clock), shared by every backend built on them: BullMQ builds
  * a backend per Queue, Worker, QueueEvents and FlowProducer, and they must all see one queue.
  */
-export class Store {
+export class Store implements QueueHost {
   readonly #queues = new Map<string, QueueState>()
   readonly persistence: Persistence
   #opening: Promise<void> | undefined
