@@ -150,6 +150,8 @@ it(
     const module = new URL('./fixtures/lifetime-tasks.ts', import.meta.url)
     const app = new Celeriac({ name: 'lifetime', storage: fileStorage({ dir }), executor: threads({ module, size: 1, prefetch: 4 }), keepAlive: false })
     const { add, untilReleased } = defineLifetimeTasks(app)
+    const release = new BroadcastChannel(RELEASE_CHANNEL)
+    const listening = new Promise<void>((resolve) => (release.onmessage = (event) => event.data === 'listening' && resolve()))
     await app.start()
     await untilReleased.applyAsync(['a'], { taskId: 'running' })
     for (let i = 0; i < 3; i++) await add.applyAsync([i, i], { taskId: `queued-${i}` })
@@ -159,8 +161,9 @@ it(
       await new Promise((resolve) => setImmediate(resolve))
     }
     expect((await app.inspect.active()).map((t) => t.id)).toEqual(['running'])
+    // The body must be listening before the release is sent, or the release is lost.
+    await listening
     const stopped = app.stop()
-    const release = new BroadcastChannel(RELEASE_CHANNEL)
     release.postMessage('go')
     release.close()
     await stopped
