@@ -53,7 +53,7 @@ for (const id of REPORTS) {
   await service.buildReport(id, `Report ${id}`, PAGES)
   added++
 }
-console.log(added > 0 ? `Added ${String(added)} reports of ${String(PAGES)} pages in ${dir}` : `Resuming the reports stored in ${dir}`)
+console.log(added > 0 ? `Added ${String(added)} report(s) of ${String(PAGES)} pages in ${dir}` : `Resuming the reports stored in ${dir}`)
 
 const allCompleted = async () => (await Promise.all(REPORTS.map((id) => service.reports.getJobState(id)))).every((s) => s === 'completed')
 await new Promise<void>((resolve, reject) => {

@@ -14,6 +14,6 @@ export default defineConfig({
     include: ['*.test.ts'],
     setupFiles: onRedis ? [] : ['./vitest.setup.ts'],
     // On Redis a test that passes hours waits for the Worker's 10 s blocking reads.
-    testTimeout: onRedis ? 120_000 : 5_000,
+    testTimeout: onRedis ? 120_000 : 20_000,
   },
 })

@@ -75,10 +75,12 @@ it('killed with SIGKILL half-way, the desktop app completes every job on its nex
 
   const second = start()
   expect(await second.exited).toBe(0)
-  expect(second.lines).toContain(`Resuming the reports stored in ${dir}`)
+  // A page whose progress was stored, and not its end, was active on disk when the app died: the
+  // next start must find it stalled. (Killed between two pages, a page may or may not have been.)
   for (const page of cutShort) expect(second.lines).toContain(`${page} was cut short by the last exit: it runs again`)
   expect(second.lines).toContain('All 3 reports completed:')
-  expect(second.lines.filter((l) => l === '# Report report-2')).toHaveLength(1)
+  // report-2 was built from all four pages, the one run again included.
+  expect(second.lines.join('\n')).toContain('# Report report-2\npage 1\npage 2\npage 3\npage 4\n')
 
   const storage = fileStorage({ dir })
   const factory = bullmqBackend({ storage })
