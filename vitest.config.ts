@@ -75,8 +75,10 @@ const bullmqExampleOnRedis: TestProjectConfiguration = {
     testTimeout: 120_000,
   },
 }
-const onRedis = await redisReachable()
-if (!onRedis) console.warn('[celeriac] Redis is not answering on 127.0.0.1:6379: the BullMQ example runs on celeriac only')
+// With BULLMQ_ON_REDIS=1 the example's own project is the Redis one already.
+const exampleOnRedis = process.env.BULLMQ_ON_REDIS === '1'
+const onRedis = !exampleOnRedis && (await redisReachable())
+if (!exampleOnRedis && !onRedis) console.warn('[celeriac] Redis is not answering on 127.0.0.1:6379: the BullMQ example runs on celeriac only')
 
 if (!existsSync(CHROMIUM)) console.warn(`[celeriac] ${CHROMIUM} is missing: the conformance suite runs in Node only (apt-get install -y chromium)`)
 
