@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
@@ -47,8 +48,42 @@ const chromium: TestProjectConfiguration = {
   },
 }
 
+/** Whether something answers on Redis's port within half a second. */
+function redisReachable(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket()
+    const done = (ok: boolean): void => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(500, () => done(false))
+    socket.once('error', () => done(false))
+    socket.connect(6379, '127.0.0.1', () => done(true))
+  })
+}
+
+/**
+ * examples/bullmq: its tests on celeriac (its own config, with the setup file that switches
+ * BullMQ over), and the same tests without that file, on the local Redis, when one answers.
+ */
+const bullmqExample = 'examples/bullmq/vitest.config.ts'
+const bullmqExampleOnRedis: TestProjectConfiguration = {
+  test: {
+    name: 'example-bullmq-redis',
+    root: fileURLToPath(new URL('./examples/bullmq', import.meta.url)),
+    include: ['*.test.ts'],
+    testTimeout: 120_000,
+  },
+}
+// With BULLMQ_ON_REDIS=1 the example's own project is the Redis one already.
+const exampleOnRedis = process.env.BULLMQ_ON_REDIS === '1'
+const onRedis = !exampleOnRedis && (await redisReachable())
+if (!exampleOnRedis && !onRedis) console.warn('[celeriac] Redis is not answering on 127.0.0.1:6379: the BullMQ example runs on celeriac only')
+
 if (!existsSync(CHROMIUM)) console.warn(`[celeriac] ${CHROMIUM} is missing: the conformance suite runs in Node only (apt-get install -y chromium)`)
 
 export default defineConfig({
-  test: { projects: existsSync(CHROMIUM) ? [node, chromium] : [node] },
+  test: {
+    projects: [node, ...(existsSync(CHROMIUM) ? [chromium] : []), bullmqExample, ...(onRedis ? [bullmqExampleOnRedis] : [])],
+  },
 })
