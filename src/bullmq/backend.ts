@@ -373,7 +373,7 @@ export class CeleriacQueueBackend implements IQueueBackend {
   }
 
   moveJobFromActiveToWait(jobId: string, token = '0'): Promise<number> {
-    return this.#run((q) => check<number>(transitions.moveJobFromActiveToWait(q, jobId, token), { jobId, command: 'moveJobFromActiveToWait' }))
+    return this.#run((q) => check<number>(transitions.moveJobFromActiveToWait(q, jobId, token), { jobId, command: 'moveJobFromActiveToWait', state: 'active' }))
   }
 
   retryJob(jobId: string, lifo: boolean, token = '0', opts: RetryJobOpts = {}): Promise<void> {
@@ -593,7 +593,7 @@ export class CeleriacQueueBackend implements IQueueBackend {
       const rec = q.schedulers.get(id)
       const next = q.schedulerTimes.score(id)
       if (rec === undefined || next === undefined) return [null, null]
-      return [Object.entries(rec).flat(), String(next)]
+      return [Object.entries(rec).flat(), String(q.store.toCallerTime(next))]
     })
   }
 
@@ -608,7 +608,7 @@ export class CeleriacQueueBackend implements IQueueBackend {
   getJobSchedulersRange(start: number, end: number, asc: boolean): Promise<string[]> {
     return this.#run((q) => {
       const ids = q.schedulerTimes.range(start, end, !asc)
-      return ids.flatMap((id) => [id, String(q.schedulerTimes.score(id))])
+      return ids.flatMap((id) => [id, String(q.store.toCallerTime(q.schedulerTimes.score(id) ?? 0))])
     })
   }
 
