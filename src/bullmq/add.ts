@@ -72,7 +72,7 @@ export function addJob(q: QueueState, input: AddInput, customId: string): string
   const kept = deduplicate(q, input.addToWaitingChildren ? (de === undefined ? undefined : { ...de, replace: false }) : de, dup, (current) => {
     const job = q.jobs.get(current)
     if (job === undefined || job.state !== 'delayed') return false
-    removeJobRecord(q, job, false)
+    removeJobRecord(q, job)
     q.emit({ event: 'removed', jobId: current, prev: 'delayed' })
     return true
   })

@@ -17,29 +17,23 @@ import type {
   RetryJobOpts,
   RetryOptions,
   StreamReadRaw,
-  WorkerOptions,
 } from 'bullmq'
-import { EventEmitter } from 'eventemitter3'
-import { addJob, inputFromJson } from './add.js'
-import { BlockingWaits } from './blocking.js'
-import { type ClaimOptions, type ClaimResult, moveToActive } from './claim.js'
-import { dedupOwner } from './dedup.js'
-import { check, ErrorCode, finishedError } from './errors.js'
-import { keepPolicy, moveToFinished } from './finish.js'
-import * as getters from './getters.js'
-import { clone, toJobJson } from './job-record.js'
-import { limiterPttl, rateLimitTtl, saturate } from './limiter.js'
-import { extendLock, extendLocks, moveStalledJobsToWait } from './locks.js'
-import { getMetrics } from './metrics.js'
-import { nextTurn } from './next-turn.js'
-import { removeDependency } from './parents.js'
+import type { ClaimResult } from './claim.js'
+import * as adding from './commands/adding.js'
+import * as claimFinish from './commands/claim-finish.js'
+import { BackendContext } from './commands/context.js'
+import * as eventsBlocking from './commands/events-blocking.js'
+import * as jobData from './commands/job-data.js'
+import * as lifecycle from './commands/lifecycle.js'
+import type { Listener } from './commands/lifecycle.js'
+import * as meta from './commands/meta.js'
+import * as moves from './commands/moves.js'
+import * as queueControl from './commands/queue-control.js'
+import * as reading from './commands/reading.js'
+import * as scheduling from './commands/scheduling.js'
+import type { Dependencies, Page } from './getters.js'
 import type { QueueState } from './queue-state.js'
-import { clean, drain, obliterate, removeJob, removeWithChildren } from './removal.js'
-import { addJobScheduler, removeJobScheduler, updateJobScheduler } from './schedulers.js'
 import type { Store } from './store.js'
-import * as transitions from './transitions.js'
-
-type Listener = (...args: unknown[]) => void
 
 /** What BullMQ's factory passes besides the name and options. */
 export interface FactoryExtras {
@@ -47,25 +41,15 @@ export interface FactoryExtras {
   withBlockingConnection?: boolean
 }
 
-function base64(text: string): string {
-  const bytes = new TextEncoder().encode(text)
-  let s = ''
-  for (const b of bytes) s += String.fromCharCode(b)
-  return btoa(s)
-}
-
 /**
  * BullMQ's `IQueueBackend` on a celeriac store. One instance per BullMQ class instance (Queue,
  * Worker, QueueEvents, FlowProducer...), all on the store's shared {@link QueueState}. Every
  * operation runs synchronously on the queue's state, so it is atomic as a Lua script is, then
- * writes what changed when the storage is durable.
+ * writes what changed when the storage is durable. This class only delegates: each member is
+ * a command of `commands/`, one file per concept, on the instance's {@link BackendContext}.
  */
 export class CeleriacQueueBackend implements IQueueBackend {
-  readonly #emitter = new EventEmitter()
-  readonly #waits = new BlockingWaits()
-  readonly #q: QueueState
-  #ready: Promise<void> | undefined
-  closing: Promise<void> | undefined
+  readonly #ctx: BackendContext
   readonly minimumBlockTimeout = 0.001
 
   constructor(
@@ -76,199 +60,86 @@ export class CeleriacQueueBackend implements IQueueBackend {
     extras: FactoryExtras = {},
     readonly owns = true,
   ) {
-    this.#q = store.queue(prefix, name)
-    if (extras.withBlockingConnection) {
-      const worker = (opts as { name?: string }).name
-      this.#q.clients.set(this, `${this.clientName()}${worker ? `:w:${worker}` : ''}`)
-    }
+    this.#ctx = new BackendContext(store, name, prefix, opts, owns)
+    if (extras.withBlockingConnection) lifecycle.registerBlockingClient(this.#ctx)
   }
 
   get state(): QueueState {
-    return this.#q
+    return this.#ctx.q
   }
 
-  // ---------------------------------------------------------------- lifecycle
+  get closing(): Promise<void> | undefined {
+    return this.#ctx.closing
+  }
 
   waitUntilReady(): Promise<void> {
-    // Like a new connection, a new backend is ready on a later turn (BullMQ's classes start
-    // their loops meanwhile).
-    this.#ready ??= this.store
-      .open()
-      .then(nextTurn)
-      .then(() => {
-        this.#emitter.emit('ready')
-      })
-    return this.#ready
+    return this.#ctx.waitUntilReady()
+  }
+
+  forQueue(queueName: string, prefix?: string): IQueueBackend {
+    const p = prefix ?? this.prefix
+    return new CeleriacQueueBackend(this.store, queueName, p, { ...this.opts, prefix: p } as QueueBaseOptions, {}, false)
+  }
+
+  get qualifiedName(): string {
+    return this.#ctx.qualifiedName
+  }
+
+  toKey(type: string): string {
+    return this.#ctx.toKey(type)
   }
 
   close(): Promise<void> {
-    if (!this.owns) return Promise.resolve()
-    this.closing ??= (async () => {
-      this.#waits.interrupt()
-      this.#q.clients.delete(this)
-      await this.store.flush()
-      this.#emitter.emit('close')
-    })()
-    return this.closing
+    return lifecycle.close(this.#ctx)
   }
 
-  async disconnect(): Promise<void> {
-    // As a dropped connection: blocked reads return, later ones too.
-    this.#waits.interrupt()
+  disconnect(): Promise<void> {
+    return lifecycle.disconnect(this.#ctx)
   }
 
-  async setName(name: string): Promise<void> {
-    this.#q.clients.set(this, name)
+  setName(name: string): Promise<void> {
+    return lifecycle.setName(this.#ctx, name)
   }
 
   on(event: 'ready' | 'error' | 'close', listener: Listener): this {
-    this.#emitter.on(event, listener)
+    lifecycle.on(this.#ctx, event, listener)
     return this
   }
 
   once(event: 'ready' | 'error' | 'close', listener: Listener): this {
-    this.#emitter.once(event, listener)
+    lifecycle.once(this.#ctx, event, listener)
     return this
   }
 
   removeListener(event: string, listener: Listener): this {
-    this.#emitter.removeListener(event, listener)
+    lifecycle.removeListener(this.#ctx, event, listener)
     return this
   }
 
-  // ---------------------------------------------------------------- identity
-
-  forQueue(queueName: string, prefix?: string): IQueueBackend {
-    return new CeleriacQueueBackend(
-      this.store,
-      queueName,
-      prefix ?? this.prefix,
-      { ...this.opts, prefix: prefix ?? this.prefix } as QueueBaseOptions,
-      {},
-      false,
-    )
-  }
-
-  get qualifiedName(): string {
-    return `${this.prefix}:${this.name}`
-  }
-
   get keys(): Record<string, string> {
-    const base = `${this.qualifiedName}:`
-    const keys: Record<string, string> = { '': base }
-    for (const k of [
-      'active',
-      'wait',
-      'waiting',
-      'paused',
-      'resumed',
-      'meta',
-      'id',
-      'delayed',
-      'prioritized',
-      'stalled-check',
-      'completed',
-      'failed',
-      'stalled',
-      'repeat',
-      'limiter',
-      'drained',
-      'events',
-      'marker',
-      'pc',
-      'de',
-      'progress',
-      'metrics',
-      'waiting-children',
-    ])
-      keys[k] = `${base}${k}`
-    return keys
-  }
-
-  toKey(type: string): string {
-    return `${this.qualifiedName}:${type}`
+    return lifecycle.keys(this.#ctx)
   }
 
   parseNodeKey(key: string): { prefix: string; queueName: string; id: string } {
-    const last = key.lastIndexOf(':')
-    const prev = key.lastIndexOf(':', last - 1)
-    if (last === -1 || prev === -1) {
-      const [prefix = '', queueName = '', id = ''] = key.split(':')
-      return { prefix, queueName, id }
-    }
-    return { prefix: key.slice(0, prev), queueName: key.slice(prev + 1, last), id: key.slice(last + 1) }
+    return lifecycle.parseNodeKey(key)
   }
 
-  clientName(suffix = ''): string {
-    return `${this.prefix}:${base64(this.name)}${suffix}`
+  clientName(suffix?: string): string {
+    return lifecycle.clientName(this.#ctx, suffix)
   }
-
-  // ---------------------------------------------------------------- helpers
-
-  /** Runs one operation on the store after it is open, then persists what it changed. */
-  async #run<T>(op: (q: QueueState) => T): Promise<T> {
-    await this.waitUntilReady()
-    const result = op(this.#q)
-    await this.store.flush()
-    await nextTurn()
-    return result
-  }
-
-  /**
-   * The same for a claim or a lock renewal, answered without waiting for the disk: losing one
-   * in a crash only means the job runs again (it is still waiting, or comes back as stalled),
-   * and the storage keeps writes in call order, so what follows is written after it.
-   */
-  async #runUnsynced<T>(op: (q: QueueState) => T): Promise<T> {
-    await this.waitUntilReady()
-    // On durable storage it sees only what is stored: a job whose add has not answered its
-    // caller yet is not taken. (On memory every change is "stored" when made.)
-    if (this.store.durable) await this.store.quiet()
-    const result = op(this.#q)
-    this.store.flush().catch((error: unknown) => this.#emitter.emit('error', error))
-    await nextTurn()
-    return result
-  }
-
-  #claimOptions(token: string, name?: string): ClaimOptions {
-    const o = this.opts as WorkerOptions
-    const claim: ClaimOptions = { token, lockDuration: o.lockDuration ?? 30_000 }
-    const worker = name ?? o.name
-    if (worker) claim.name = worker
-    if (o.limiter) claim.limiter = { max: o.limiter.max, duration: o.limiter.duration }
-    return claim
-  }
-
-  // ---------------------------------------------------------------- adding
 
   addJob(job: JobJson, jobId: string, parentKeyOpts?: ParentKeyOpts): Promise<string> {
-    return this.#run((q) => {
-      const result = addJob(q, inputFromJson(job, parentKeyOpts), jobId ?? '')
-      return check<string>(result, { jobId, command: 'addJob', ...(parentKeyOpts?.parentKey ? { parentKey: parentKeyOpts.parentKey } : {}) })
-    })
+    return adding.addJob(this.#ctx, job, jobId, parentKeyOpts)
   }
 
   addJobs(entries: { job: JobJson; jobId: string; parentKeyOpts?: ParentKeyOpts }[]): Promise<string[]> {
-    return this.#run((q) =>
-      entries.map((e) =>
-        check<string>(addJob(q, inputFromJson(e.job, e.parentKeyOpts), e.jobId ?? ''), {
-          jobId: e.jobId,
-          command: 'addJob',
-          ...(e.parentKeyOpts?.parentKey ? { parentKey: e.parentKeyOpts.parentKey } : {}),
-        }),
-      ),
-    )
+    return adding.addJobs(this.#ctx, entries)
   }
 
   addFlow(
     entries: { jobData: JobJson; jobId: string; parentKeyOpts: ParentKeyOpts; prefix: string; queueName: string }[],
   ): Promise<[Error | null, string | number][]> {
-    return this.#run(() =>
-      entries.map((e): [Error | null, string | number] => {
-        const q = this.store.queue(e.prefix, e.queueName)
-        return [null, addJob(q, inputFromJson(e.jobData, e.parentKeyOpts), e.jobId ?? '')]
-      }),
-    )
+    return adding.addFlow(this.#ctx, entries)
   }
 
   addJobScheduler(
@@ -279,20 +150,11 @@ export class CeleriacQueueBackend implements IQueueBackend {
     opts: RepeatableOptions,
     delayedJobOpts: JobsOptions,
   ): Promise<[string, number]> {
-    return this.#run((q) =>
-      check<[string, number]>(
-        addJobScheduler(q, jobSchedulerId, nextMillis, templateData, clone(templateOpts ?? {}), clone(opts), clone(delayedJobOpts ?? {})),
-        {
-          command: 'addJobScheduler',
-        },
-      ),
-    )
+    return scheduling.addJobScheduler(this.#ctx, jobSchedulerId, nextMillis, templateData, templateOpts, opts, delayedJobOpts)
   }
 
-  // ---------------------------------------------------------------- claim and finish
-
   moveToActive(token: string, name?: string): Promise<ClaimResult> {
-    return this.#runUnsynced((q) => moveToActive(q, this.#claimOptions(token, name)))
+    return claimFinish.moveToActive(this.#ctx, token, name)
   }
 
   moveToCompleted<T = unknown, R = unknown, N extends string = string>(
@@ -302,8 +164,7 @@ export class CeleriacQueueBackend implements IQueueBackend {
     token: string,
     fetchNext: boolean,
   ): Promise<{ result: undefined | ClaimResult | []; finishedOn: number }> {
-    const value = JSON.stringify(returnValue)
-    return this.#finish(job, 'completed', value === undefined ? 'null' : value, removeOnComplete, token, fetchNext)
+    return claimFinish.moveToCompleted(this.#ctx, job, returnValue, removeOnComplete, token, fetchNext)
   }
 
   moveToFailed<T = unknown, R = unknown, N extends string = string>(
@@ -314,265 +175,120 @@ export class CeleriacQueueBackend implements IQueueBackend {
     fetchNext: boolean,
     fieldsToUpdate?: Record<string, unknown>,
   ): Promise<{ result: undefined | ClaimResult | []; finishedOn: number }> {
-    return this.#finish(job, 'failed', failedReason ?? '', removeOnFail, token, fetchNext, fieldsToUpdate)
+    return claimFinish.moveToFailed(this.#ctx, job, failedReason, removeOnFail, token, fetchNext, fieldsToUpdate)
   }
 
-  #finish(
-    job: MinimalJob,
-    target: 'completed' | 'failed',
-    value: string,
-    remove: boolean | number | KeepJobs | undefined,
-    token: string,
-    fetchNext: boolean,
-    fieldsToUpdate?: Record<string, unknown>,
-  ): Promise<{ result: ClaimResult | []; finishedOn: number }> {
-    const o = this.opts as WorkerOptions
-    const timestamp = Date.now()
-    return this.#run((q) => {
-      const result = moveToFinished(q, {
-        jobId: job.id ?? '',
-        target,
-        value,
-        token,
-        keep: keepPolicy(remove, target === 'completed' ? o.removeOnComplete : o.removeOnFail),
-        attempts: job.opts?.attempts ?? 0,
-        fetchNext: fetchNext && this.closing === undefined,
-        claim: this.#claimOptions(token),
-        ...(o.metrics?.maxDataPoints ? { maxMetricsSize: o.metrics.maxDataPoints } : {}),
-        ...(fieldsToUpdate !== undefined ? { fieldsToUpdate } : {}),
-        timestamp,
-      })
-      return { result: check<ClaimResult | []>(result, { jobId: job.id ?? '', command: 'moveToFinished', state: 'active' }), finishedOn: timestamp }
-    })
+  moveToDelayed(jobId: string, timestamp: number, delay: number, token?: string, opts?: MoveToDelayedOpts): Promise<ClaimResult | []> {
+    return moves.moveToDelayed(this.#ctx, jobId, timestamp, delay, token, opts)
   }
 
-  moveToDelayed(jobId: string, timestamp: number, delay: number, token = '0', opts: MoveToDelayedOpts = {}): Promise<ClaimResult | []> {
-    return this.#run((q) => {
-      const result = transitions.moveToDelayed(q, {
-        jobId,
-        timestamp: this.store.fromJobTime(timestamp),
-        delay,
-        token,
-        skipAttempt: opts.skipAttempt === true,
-        ...(opts.fieldsToUpdate !== undefined ? { fields: opts.fieldsToUpdate } : {}),
-        fetchNext: opts.fetchNext === true && this.closing === undefined,
-        claim: this.#claimOptions(token),
-      })
-      const out = check<0 | ClaimResult>(result, { jobId, command: 'moveToDelayed', state: 'active' })
-      // Redis answers 0 when no next job was taken, which BullMQ's parser turns into [].
-      return out === 0 ? [] : out
-    })
+  moveToWaitingChildren(jobId: string, token: string, opts?: MoveToWaitingChildrenOpts): Promise<boolean> {
+    return moves.moveToWaitingChildren(this.#ctx, jobId, token, opts)
   }
 
-  moveToWaitingChildren(jobId: string, token: string, opts: MoveToWaitingChildrenOpts = {}): Promise<boolean> {
-    const child = opts.child ? `${opts.child.queue}:${opts.child.id}` : ''
-    return this.#run((q) => {
-      const result = transitions.moveToWaitingChildren(q, jobId, token, child)
-      return check<number>(result, { jobId, command: 'moveToWaitingChildren', state: 'active' }) === 0
-    })
+  moveJobFromActiveToWait(jobId: string, token?: string): Promise<number> {
+    return moves.moveJobFromActiveToWait(this.#ctx, jobId, token)
   }
 
-  moveJobFromActiveToWait(jobId: string, token = '0'): Promise<number> {
-    return this.#run((q) => check<number>(transitions.moveJobFromActiveToWait(q, jobId, token), { jobId, command: 'moveJobFromActiveToWait' }))
-  }
-
-  retryJob(jobId: string, lifo: boolean, token = '0', opts: RetryJobOpts = {}): Promise<void> {
-    return this.#run((q) => {
-      check<number>(transitions.retryJob(q, jobId, lifo, token, opts.fieldsToUpdate), { jobId, command: 'retryJob', state: 'active' })
-    })
+  retryJob(jobId: string, lifo: boolean, token?: string, opts?: RetryJobOpts): Promise<void> {
+    return moves.retryJob(this.#ctx, jobId, lifo, token, opts)
   }
 
   retryFinishedJob<T = unknown, R = unknown, N extends string = string>(
     job: MinimalJob<T, R, N>,
     state: 'failed' | 'completed',
-    opts: RetryOptions = {},
+    opts?: RetryOptions,
   ): Promise<void> {
-    return this.#run((q) => {
-      check<number>(transitions.retryFinishedJob(q, job.id ?? '', state, job.opts?.lifo === true, opts), {
-        jobId: job.id ?? '',
-        command: 'reprocessJob',
-        state,
-      })
-    })
+    return moves.retryFinishedJob(this.#ctx, job, state, opts)
   }
 
   promote(jobId: string): Promise<void> {
-    return this.#run((q) => {
-      check<number>(transitions.promote(q, jobId), { jobId, command: 'promote', state: 'delayed' })
-    })
+    return moves.promote(this.#ctx, jobId)
   }
 
   moveStalledJobsToWait(): Promise<string[]> {
-    const o = this.opts as WorkerOptions
-    return this.#run((q) => moveStalledJobsToWait(q, o.maxStalledCount ?? 1, o.stalledInterval ?? 30_000))
+    return claimFinish.moveStalledJobsToWait(this.#ctx)
   }
 
-  retryFinishedJobs(state: FinishedStatus = 'failed', count = 1000, timestamp = Date.now()): Promise<number> {
-    return this.#run((q) => transitions.moveJobsToWait(q, state, count, timestamp))
+  retryFinishedJobs(state?: FinishedStatus, count?: number, timestamp?: number): Promise<number> {
+    return moves.retryFinishedJobs(this.#ctx, state, count, timestamp)
   }
 
-  promoteJobs(count = 1000): Promise<number> {
-    return this.#run((q) => transitions.moveJobsToWait(q, 'delayed', count, Number.MAX_VALUE))
+  promoteJobs(count?: number): Promise<number> {
+    return moves.promoteJobs(this.#ctx, count)
   }
 
   pause(pause: boolean): Promise<void> {
-    return this.#run((q) => {
-      if (pause) {
-        q.meta.set('paused', '1')
-        q.delayMarker = false
-      } else {
-        q.meta.delete('paused')
-        // as Redis re-adds its delay marker on resume
-        if (q.delayed.size > 0) q.delayMarker = true
-      }
-      q.touchQueue()
-      q.emit({ event: pause ? 'paused' : 'resumed' })
-      q.wake()
-    })
+    return queueControl.pause(this.#ctx, pause)
   }
 
   drain(delayed: boolean): Promise<void> {
-    return this.#run((q) => drain(q, delayed))
+    return queueControl.drain(this.#ctx, delayed)
   }
 
-  cleanJobsByState(state: string, timestamp: number, limit = 0): Promise<string[]> {
-    return this.#run((q) => clean(q, state, timestamp, limit))
+  cleanJobsByState(state: string, timestamp: number, limit?: number): Promise<string[]> {
+    return queueControl.cleanJobsByState(this.#ctx, state, timestamp, limit)
   }
 
   obliterate(opts: { force: boolean; count: number }): Promise<number> {
-    return this.#run((q) => {
-      const result = obliterate(q, opts.count, opts.force)
-      if (result === -1) throw new Error('Cannot obliterate non-paused queue')
-      if (result === -2) throw new Error('Cannot obliterate queue with active jobs')
-      return result
-    })
+    return queueControl.obliterate(this.#ctx, opts)
   }
 
-  async removeOrphanedJobs(): Promise<number> {
-    // Jobs and their state are one record here: nothing can be orphaned.
-    return 0
+  removeOrphanedJobs(): Promise<number> {
+    return queueControl.removeOrphanedJobs()
   }
 
   extendLock(jobId: string, token: string, duration: number): Promise<number> {
-    return this.#runUnsynced((q) => extendLock(q, jobId, token, duration))
+    return claimFinish.extendLock(this.#ctx, jobId, token, duration)
   }
 
   extendLocks(jobIds: string[], tokens: string[], duration: number): Promise<string[]> {
-    return this.#runUnsynced((q) => extendLocks(q, jobIds, tokens, duration))
+    return claimFinish.extendLocks(this.#ctx, jobIds, tokens, duration)
   }
 
-  // ---------------------------------------------------------------- job data
-
   updateData<T = unknown, R = unknown, N extends string = string>(job: MinimalJob<T, R, N>, data: T): Promise<void> {
-    const json = JSON.stringify(data)
-    return this.#run((q) => {
-      const rec = q.jobs.get(job.id ?? '')
-      if (rec === undefined) throw finishedError({ code: ErrorCode.JobNotExist, jobId: job.id ?? '', command: 'updateData' })
-      rec.data = json === undefined ? '{}' : json
-      q.touch(rec)
-    })
+    return jobData.updateData(this.#ctx, job, data)
   }
 
   updateProgress(jobId: string, progress: JobProgress): Promise<void> {
-    const json = JSON.stringify(progress)
-    return this.#run((q) => {
-      const rec = q.jobs.get(jobId)
-      if (rec === undefined) throw finishedError({ code: ErrorCode.JobNotExist, jobId, command: 'updateProgress' })
-      rec.progress = clone(progress)
-      q.touch(rec)
-      q.emit({ event: 'progress', jobId, data: json })
-    })
+    return jobData.updateProgress(this.#ctx, jobId, progress)
   }
 
   addLog(jobId: string, logRow: string, keepLogs?: number): Promise<number> {
-    return this.#run((q) => {
-      const rec = q.jobs.get(jobId)
-      if (rec === undefined) throw finishedError({ code: ErrorCode.JobNotExist, jobId, command: 'addLog' })
-      rec.logs.push(logRow)
-      const count = rec.logs.length
-      q.touch(rec)
-      if (keepLogs !== undefined && keepLogs !== null) {
-        rec.logs = keepLogs <= 0 ? [] : rec.logs.slice(-keepLogs)
-        return Math.min(keepLogs, count)
-      }
-      return count
-    })
+    return jobData.addLog(this.#ctx, jobId, logRow, keepLogs)
   }
 
   clearLogs(jobId: string, keepLogs?: number): Promise<void> {
-    return this.#run((q) => {
-      const rec = q.jobs.get(jobId)
-      if (rec === undefined) return
-      rec.logs = keepLogs ? rec.logs.slice(-keepLogs) : []
-      q.touch(rec)
-    })
+    return jobData.clearLogs(this.#ctx, jobId, keepLogs)
   }
 
   changeDelay(jobId: string, delay: number): Promise<void> {
-    return this.#run((q) => {
-      check<number>(transitions.changeDelay(q, jobId, delay), { jobId, command: 'changeDelay', state: 'delayed' })
-    })
+    return jobData.changeDelay(this.#ctx, jobId, delay)
   }
 
-  changePriority(jobId: string, priority = 0, lifo = false): Promise<void> {
-    return this.#run((q) => {
-      check<number>(transitions.changePriority(q, jobId, priority, lifo), { jobId, command: 'changePriority' })
-    })
+  changePriority(jobId: string, priority?: number, lifo?: boolean): Promise<void> {
+    return jobData.changePriority(this.#ctx, jobId, priority, lifo)
   }
 
   remove(jobId: string, removeChildren: boolean): Promise<number> {
-    return this.#run((q) => check<number>(removeJob(q, jobId, removeChildren), { jobId, command: 'removeJob' }))
+    return jobData.remove(this.#ctx, jobId, removeChildren)
   }
 
   removeUnprocessedChildren(jobId: string): Promise<void> {
-    return this.#run((q) => {
-      const job = q.jobs.get(jobId)
-      if (job?.deps === undefined) return
-      const key = q.nodeKey(jobId)
-      for (const childKey of [...job.deps]) {
-        const node = this.store.node(childKey)
-        if (node?.job === undefined) continue
-        const state = node.job.state
-        if (state === 'active' || state === 'completed' || state === 'failed') continue
-        removeWithChildren(node.queue, node.id, key, { removeChildren: true, ignoreProcessed: true, ignoreLocked: true })
-      }
-    })
+    return jobData.removeUnprocessedChildren(this.#ctx, jobId)
   }
 
   removeChildDependency(jobId: string, parentKey: string): Promise<boolean> {
-    return this.#run((q) => {
-      const job = q.jobs.get(jobId)
-      if (job === undefined) throw finishedError({ code: ErrorCode.JobNotExist, jobId, parentKey, command: 'removeChildDependency' })
-      if (job.parentKey === undefined) return false
-      if (this.store.node(parentKey)?.job === undefined)
-        throw finishedError({ code: ErrorCode.ParentJobNotExist, jobId, parentKey, command: 'removeChildDependency' })
-      if (!removeDependency(this.store, q.nodeKey(jobId), parentKey, false, q)) return false
-      delete job.parentKey
-      delete job.parent
-      q.touch(job)
-      return true
-    })
+    return jobData.removeChildDependency(this.#ctx, jobId, parentKey)
   }
 
   removeDeduplicationKey(deduplicationId: string, jobId: string): Promise<number> {
-    return this.#run((q) => {
-      if (dedupOwner(q, deduplicationId) !== jobId) return 0
-      q.dedup.delete(deduplicationId)
-      q.touchQueue()
-      return 1
-    })
+    return jobData.removeDeduplicationKey(this.#ctx, deduplicationId, jobId)
   }
 
   deleteDeduplicationKey(deduplicationId: string): Promise<number> {
-    return this.#run((q) => {
-      const had = dedupOwner(q, deduplicationId) !== undefined
-      q.dedup.delete(deduplicationId)
-      q.touchQueue()
-      return had ? 1 : 0
-    })
+    return jobData.deleteDeduplicationKey(this.#ctx, deduplicationId)
   }
-
-  // ---------------------------------------------------------------- schedulers
 
   updateJobSchedulerNextMillis(
     jobSchedulerId: string,
@@ -581,224 +297,162 @@ export class CeleriacQueueBackend implements IQueueBackend {
     delayedJobOpts: JobsOptions,
     producerId?: string,
   ): Promise<string | null> {
-    return this.#run((q) => updateJobScheduler(q, jobSchedulerId, nextMillis, delayedJobOpts ?? {}, producerId))
+    return scheduling.updateJobSchedulerNextMillis(this.#ctx, jobSchedulerId, nextMillis, _templateData, delayedJobOpts, producerId)
   }
 
   removeJobScheduler(jobSchedulerId: string): Promise<number> {
-    return this.#run((q) => removeJobScheduler(q, jobSchedulerId))
+    return scheduling.removeJobScheduler(this.#ctx, jobSchedulerId)
   }
 
   getJobScheduler(id: string): Promise<[string[] | null, string | null]> {
-    return this.#run((q) => {
-      const rec = q.schedulers.get(id)
-      const next = q.schedulerTimes.score(id)
-      if (rec === undefined || next === undefined) return [null, null]
-      return [Object.entries(rec).flat(), String(next)]
-    })
+    return scheduling.getJobScheduler(this.#ctx, id)
   }
 
   isJobScheduler(id: string): Promise<boolean> {
-    return this.#run((q) => q.schedulers.get(id)?.ic !== undefined)
+    return scheduling.isJobScheduler(this.#ctx, id)
   }
 
   getJobSchedulerData(key: string): Promise<Record<string, string>> {
-    return this.#run((q) => ({ ...(q.schedulers.get(key) ?? {}) }))
+    return scheduling.getJobSchedulerData(this.#ctx, key)
   }
 
   getJobSchedulersRange(start: number, end: number, asc: boolean): Promise<string[]> {
-    return this.#run((q) => {
-      const ids = q.schedulerTimes.range(start, end, !asc)
-      return ids.flatMap((id) => [id, String(q.schedulerTimes.score(id))])
-    })
+    return scheduling.getJobSchedulersRange(this.#ctx, start, end, asc)
   }
 
   getJobSchedulersCount(): Promise<number> {
-    return this.#run((q) => q.schedulerTimes.size)
+    return scheduling.getJobSchedulersCount(this.#ctx)
   }
 
-  // ---------------------------------------------------------------- getters
-
   getState(jobId: string): Promise<JobState | 'unknown'> {
-    return this.#run((q) => getters.getState(q, jobId))
+    return reading.getState(this.#ctx, jobId)
   }
 
   isFinished(jobId: string, returnValue?: boolean): Promise<number | [number, string]> {
-    return this.#run((q) => getters.isFinished(q, jobId, returnValue === true))
+    return reading.isFinished(this.#ctx, jobId, returnValue)
   }
 
   isMaxed(): Promise<boolean> {
-    return this.#run((q) => q.isMaxed())
+    return reading.isMaxed(this.#ctx)
   }
 
   isJobInState(state: string, jobId: string): Promise<boolean> {
-    return this.#run((q) => getters.isJobInState(q, state, jobId))
+    return reading.isJobInState(this.#ctx, state, jobId)
   }
 
   getJobData(jobId: string): Promise<JobJson | undefined> {
-    return this.#run((q) => {
-      const rec = q.jobs.get(jobId)
-      return rec === undefined ? undefined : toJobJson(rec)
-    })
+    return reading.getJobData(this.#ctx, jobId)
   }
 
   getDeduplicationJobId(deduplicationId: string): Promise<string | null> {
-    return this.#run((q) => dedupOwner(q, deduplicationId) ?? null)
+    return reading.getDeduplicationJobId(this.#ctx, deduplicationId)
   }
 
   getJobLogs(jobId: string, start: number, end: number, asc: boolean): Promise<{ logs: string[]; count: number }> {
-    return this.#run((q) => getters.getJobLogs(q, jobId, start, end, asc))
+    return reading.getJobLogs(this.#ctx, jobId, start, end, asc)
   }
 
   getRateLimitTtl(maxJobs?: number): Promise<number> {
-    return this.#run((q) => {
-      if (maxJobs) return rateLimitTtl(q, maxJobs)
-      const max = q.meta.get('max')
-      if (max !== undefined) return rateLimitTtl(q, Number(max))
-      return limiterPttl(q)
-    })
+    return reading.getRateLimitTtl(this.#ctx, maxJobs)
   }
 
   getCounts(types: JobType[]): Promise<number[]> {
-    return this.#run((q) => types.map((t) => getters.count(q, t)))
+    return reading.getCounts(this.#ctx, types)
   }
 
   getCountsPerPriority(priorities: number[]): Promise<number[]> {
-    return this.#run((q) => priorities.map((p) => getters.countPriority(q, Number(p))))
+    return reading.getCountsPerPriority(this.#ctx, priorities)
   }
 
-  getRanges(types: JobType[], start = 0, end = -1, asc = false): Promise<[string][]> {
-    return this.#run((q) => types.map((t) => getters.range(q, t, start, end, asc)) as unknown as [string][])
+  getRanges(types: JobType[], start?: number, end?: number, asc?: boolean): Promise<[string][]> {
+    return reading.getRanges(this.#ctx, types, start, end, asc)
   }
 
   getDependencyCounts(jobId: string, types: string[]): Promise<number[]> {
-    return this.#run((q) => getters.dependencyCounts(q, jobId, types))
+    return reading.getDependencyCounts(this.#ctx, jobId, types)
   }
 
-  getDependencies(jobId: string, opts: DependenciesOpts): Promise<getters.Dependencies> {
-    return this.#run((q) => getters.dependencies(q, jobId, opts ?? {}))
+  getDependencies(jobId: string, opts: DependenciesOpts): Promise<Dependencies> {
+    return reading.getDependencies(this.#ctx, jobId, opts)
   }
 
   getProcessedChildrenValues(jobId: string): Promise<Record<string, string>> {
-    return this.#run((q) => Object.fromEntries(q.jobs.get(jobId)?.processed ?? []))
+    return reading.getProcessedChildrenValues(this.#ctx, jobId)
   }
 
   getIgnoredChildrenFailures(jobId: string): Promise<Record<string, string>> {
-    return this.#run((q) => Object.fromEntries(q.jobs.get(jobId)?.failedChildren ?? []))
+    return reading.getIgnoredChildrenFailures(this.#ctx, jobId)
   }
 
-  getMetrics(type: 'completed' | 'failed', start = 0, end = -1): Promise<[string[], string[], number]> {
-    return this.#run((q) => getMetrics(q, type, start, end))
+  getMetrics(type: 'completed' | 'failed', start?: number, end?: number): Promise<[string[], string[], number]> {
+    return reading.getMetrics(this.#ctx, type, start, end)
   }
 
   getClientList(): Promise<string[]> {
-    return this.#run((q) => {
-      let id = 0
-      const lines = [...q.clients.values()].map((name) => `id=${++id} addr=celeriac fd=0 name=${name} db=0 cmd=bzpopmin`)
-      return [lines.join('\n')]
-    })
+    return reading.getClientList(this.#ctx)
   }
 
-  paginate(key: string, opts: { start: number; end: number; fetchJobs?: boolean }): Promise<getters.Page> {
-    return this.#run((q) => getters.paginate(q, key, opts))
+  paginate(key: string, opts: { start: number; end: number; fetchJobs?: boolean }): Promise<Page> {
+    return reading.paginate(this.#ctx, key, opts)
   }
-
-  // ---------------------------------------------------------------- meta
 
   setQueueMeta(values: Record<string, string | number>): Promise<number> {
-    return this.#run((q) => {
-      let added = 0
-      for (const [k, v] of Object.entries(values)) {
-        if (!q.meta.has(k)) added++
-        q.meta.set(k, String(v))
-      }
-      q.touchQueue()
-      q.wake()
-      return added
-    })
+    return meta.setQueueMeta(this.#ctx, values)
   }
 
   getQueueMetaField(field: string): Promise<string | null> {
-    return this.#run((q) => q.meta.get(field) ?? null)
+    return meta.getQueueMetaField(this.#ctx, field)
   }
 
   getQueueMetaFields(fields: string[]): Promise<(string | null)[]> {
-    return this.#run((q) => fields.map((f) => q.meta.get(f) ?? null))
+    return meta.getQueueMetaFields(this.#ctx, fields)
   }
 
   getQueueMeta(): Promise<Record<string, string>> {
-    return this.#run((q) => Object.fromEntries(q.meta))
+    return meta.getQueueMeta(this.#ctx)
   }
 
   removeQueueMetaFields(fields: string[]): Promise<number> {
-    return this.#run((q) => {
-      let n = 0
-      for (const f of fields) if (q.meta.delete(f)) n++
-      q.touchQueue()
-      q.wake()
-      return n
-    })
+    return meta.removeQueueMetaFields(this.#ctx, fields)
   }
 
   hasQueueMetaField(field: string): Promise<boolean> {
-    return this.#run((q) => q.meta.has(field))
+    return meta.hasQueueMetaField(this.#ctx, field)
   }
 
   setRateLimit(expireTimeMs: number): Promise<void> {
-    return this.#run((q) => saturate(q, expireTimeMs))
+    return meta.setRateLimit(this.#ctx, expireTimeMs)
   }
 
   removeRateLimitKey(): Promise<number> {
-    return this.#run((q) => {
-      const had = limiterPttl(q) !== -2
-      q.limiter = { count: 0, until: 0 }
-      q.wake()
-      return had ? 1 : 0
-    })
+    return meta.removeRateLimitKey(this.#ctx)
   }
 
-  async removeDeprecatedPriorityKey(): Promise<number> {
-    return 0
+  removeDeprecatedPriorityKey(): Promise<number> {
+    return meta.removeDeprecatedPriorityKey()
   }
-
-  // ---------------------------------------------------------------- events and blocking
 
   trimEvents(maxLength: number): Promise<number> {
-    return this.#run((q) => q.events.trim(maxLength))
+    return eventsBlocking.trimEvents(this.#ctx, maxLength)
   }
 
   publishEvent(fields: Record<string, string | number>, maxEvents: number): Promise<string> {
-    return this.#run((q) => q.events.add(fields, maxEvents))
+    return eventsBlocking.publishEvent(this.#ctx, fields, maxEvents)
   }
 
-  async readEvents(id: string, blockTimeout: number): Promise<StreamReadRaw> {
-    await this.waitUntilReady()
-    const q = this.#q
-    const cursor = id === '$' ? q.events.lastId : id
-    let entries = q.events.after(cursor)
-    if (entries.length === 0 && this.closing === undefined) {
-      await this.#waits.waitFor((wake) => q.events.onAppend(wake), blockTimeout)
-      entries = q.events.after(cursor)
-    }
-    if (entries.length === 0) return null as unknown as StreamReadRaw
-    return [[this.toKey('events'), entries.map((e) => [e.id, [...e.fields]])]] as unknown as StreamReadRaw
+  readEvents(id: string, blockTimeout: number): Promise<StreamReadRaw> {
+    return eventsBlocking.readEvents(this.#ctx, id, blockTimeout)
   }
 
-  async waitForJob(blockTimeout: number): Promise<{ member: string; score: number } | null> {
-    await this.waitUntilReady()
-    if (this.closing !== undefined) return null
-    const answer = await this.#waits.waitForJob(this.#q, blockTimeout)
-    // A woken worker hears after the writer that woke it (a Redis server replies to the script's
-    // caller first): on durable storage, once that write is stored.
-    await this.store.settled()
-    await nextTurn()
-    return answer
+  waitForJob(blockTimeout: number): Promise<{ member: string; score: number } | null> {
+    return eventsBlocking.waitForJob(this.#ctx, blockTimeout)
   }
 
-  async disconnectBlocking(): Promise<void> {
-    this.#waits.interrupt()
+  disconnectBlocking(): Promise<void> {
+    return eventsBlocking.disconnectBlocking(this.#ctx)
   }
 
-  async reconnectBlocking(): Promise<void> {
-    this.#waits.resume()
+  reconnectBlocking(): Promise<void> {
+    return eventsBlocking.reconnectBlocking(this.#ctx)
   }
 }

@@ -1,7 +1,7 @@
 import type { JobJson, JobsOptions, ParentKeys } from 'bullmq'
 
 /** The states a job can be in; `wait` and `prioritized` are both "waiting" to BullMQ. */
-type JobStateName = 'wait' | 'prioritized' | 'delayed' | 'active' | 'completed' | 'failed' | 'waiting-children'
+export type JobStateName = 'wait' | 'prioritized' | 'delayed' | 'active' | 'completed' | 'failed' | 'waiting-children'
 
 /**
  * One job as the store keeps it: the fields of BullMQ's Redis job hash, decoded, plus its

@@ -1,6 +1,8 @@
 import type { Mutation, Storage } from '../storage/types.js'
+import { IdList } from './id-list.js'
 import type { JobRecord } from './job-record.js'
 import type { DedupNext, MetricsRecord, QueueState, SchedulerRecord } from './queue-state.js'
+import { SortedSet } from './sorted-set.js'
 
 /**
  * Write-through to the storage, for durable storages: after each operation, the jobs it
@@ -36,23 +38,10 @@ interface StoredQueue {
   metrics: { completed: MetricsRecord; failed: MetricsRecord }
 }
 
+/** A job's place in its state's structure: its list position, or its score. */
 function placeOf(q: QueueState, job: JobRecord): number {
-  switch (job.state) {
-    case 'wait':
-      return q.wait.position(job.id) ?? 0
-    case 'active':
-      return q.active.position(job.id) ?? 0
-    case 'prioritized':
-      return q.prioritized.score(job.id) ?? 0
-    case 'delayed':
-      return q.delayed.score(job.id) ?? 0
-    case 'completed':
-      return q.completed.score(job.id) ?? 0
-    case 'failed':
-      return q.failed.score(job.id) ?? 0
-    case 'waiting-children':
-      return q.waitingChildren.score(job.id) ?? 0
-  }
+  const held = q.byState[job.state]
+  return (held instanceof IdList ? held.position(job.id) : held.score(job.id)) ?? 0
 }
 
 function toStored(q: QueueState, job: JobRecord): StoredJob {
@@ -131,15 +120,14 @@ export class Persistence {
       const q = this.store.queueByKey(qkey) ?? this.#queueFromKey(qkey)
       const job = fromStored(s)
       q.jobs.set(job.id, job)
-      if (job.state === 'wait' || job.state === 'active') {
+      const held = q.byState[job.state]
+      if (held instanceof SortedSet) held.add(job.id, s.place)
+      else if (job.state === 'wait' || job.state === 'active') {
+        // Lists are rebuilt once all their members are read, in the order of their places.
         let l = lists.get(q)
         if (l === undefined) lists.set(q, (l = { wait: [], active: [] }))
         l[job.state].push([job.id, s.place])
-      } else if (job.state === 'prioritized') q.prioritized.add(job.id, s.place)
-      else if (job.state === 'delayed') q.delayed.add(job.id, s.place)
-      else if (job.state === 'completed') q.completed.add(job.id, s.place)
-      else if (job.state === 'failed') q.failed.add(job.id, s.place)
-      else q.waitingChildren.add(job.id, s.place)
+      }
     }
     for (const [q, l] of lists) {
       for (const [id] of l.wait.sort((a, b) => a[1] - b[1])) q.wait.pushRight(id)

@@ -1,6 +1,6 @@
 import { EventStream } from './events.js'
 import { IdList } from './id-list.js'
-import type { JobRecord } from './job-record.js'
+import type { JobRecord, JobStateName } from './job-record.js'
 import { SortedSet } from './sorted-set.js'
 import type { Clock } from '../core/time/clock.js'
 
@@ -57,6 +57,16 @@ export class QueueState {
   readonly completed = new SortedSet()
   readonly failed = new SortedSet()
   readonly waitingChildren = new SortedSet()
+  /** The structure that holds the jobs of each state: a list in Redis LIST order, or a sorted set. */
+  readonly byState: Readonly<Record<JobStateName, IdList | SortedSet>> = {
+    wait: this.wait,
+    active: this.active,
+    prioritized: this.prioritized,
+    delayed: this.delayed,
+    completed: this.completed,
+    failed: this.failed,
+    'waiting-children': this.waitingChildren,
+  }
   readonly meta = new Map<string, string>()
   readonly events = new EventStream()
   /** Candidates for the next stalled check (the active ids of the previous one). */
@@ -193,29 +203,7 @@ export class QueueState {
 
   /** Removes a job id from whichever state set holds it. */
   removeFromState(job: JobRecord): void {
-    switch (job.state) {
-      case 'wait':
-        this.wait.remove(job.id)
-        break
-      case 'active':
-        this.active.remove(job.id)
-        break
-      case 'prioritized':
-        this.prioritized.remove(job.id)
-        break
-      case 'delayed':
-        this.delayed.remove(job.id)
-        break
-      case 'completed':
-        this.completed.remove(job.id)
-        break
-      case 'failed':
-        this.failed.remove(job.id)
-        break
-      case 'waiting-children':
-        this.waitingChildren.remove(job.id)
-        break
-    }
+    this.byState[job.state].remove(job.id)
   }
 
   /** Empties the queue in place (obliterate): every backend on it keeps its reference. */

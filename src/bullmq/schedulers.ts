@@ -8,9 +8,11 @@ import { removeQuietly } from './removal.js'
 /**
  * Job schedulers (BullMQ's addJobScheduler / updateJobScheduler): a scheduler's fields (the
  * Redis hash, values as strings) and its next time; each iteration is a job with the id
- * `repeat:<scheduler id>:<millis>`, so racing producers make one job. Times here are on the
- * callers' frame (`Date.now()`, where BullMQ's classes compute the next time); delays are
- * carried over to the store's clock.
+ * `repeat:<scheduler id>:<millis>`, so racing producers make one job. A scheduler's next time
+ * (and the millis of its iterations' ids) is on the store's clock, as the delayed set is: under
+ * a virtual clock the caller's frame (`Date.now()`) stands still while virtual hours pass, so an
+ * `every` computed there would fall further behind at each iteration. Times from BullMQ's
+ * classes (a pattern's next time, startDate) are carried over from their frame on the way in.
  */
 function iterationId(schedulerId: string, millis: number): string {
   return `repeat:${schedulerId}:${millis}`
@@ -37,9 +39,9 @@ function everyNext(prevMillis: number | undefined, every: number, now: number, o
   return [Math.floor(next), Math.floor(offset)]
 }
 
-function enqueueIteration(q: QueueState, jobId: string, name: string, data: string, opts: JobsOptions, delay: number, schedulerId: string, now: number): void {
+function enqueueIteration(q: QueueState, jobId: string, name: string, data: string, opts: JobsOptions, delay: number, schedulerId: string): void {
   const jobOpts = { ...clone(opts), delay, jobId }
-  const input: AddInput = { name, data, opts: jobOpts, timestamp: now, repeatJobKey: schedulerId }
+  const input: AddInput = { name, data, opts: jobOpts, timestamp: q.store.toCallerTime(q.now()), repeatJobKey: schedulerId }
   const job = storeJob(q, jobId, input)
   if (delay !== 0) {
     const due = q.addDelayed(job, q.now() + delay)
@@ -70,13 +72,13 @@ export function addJobScheduler(
   opts: RepeatableOptions & { name?: string },
   delayedJobOpts: JobsOptions,
 ): [string, number] | number {
-  const now = q.store.toCallerTime(q.now())
+  const now = q.now()
   const prevMillis = q.schedulerTimes.score(schedulerId)
   const prev = q.schedulers.get(schedulerId)
   const every = opts.every
   const jobOffset = (delayedJobOpts as { repeat?: { offset?: number } }).repeat?.offset
   const offset = opts.offset ?? jobOffset ?? 0
-  let nextMillis = nextMillis0
+  let nextMillis = q.store.fromJobTime(nextMillis0)
   let newOffset = offset
   let updatedEvery = false
   if (every) {
@@ -85,7 +87,8 @@ export function addJobScheduler(
       millis = undefined
       updatedEvery = true
     }
-    ;[nextMillis, newOffset] = everyNext(millis, every, now, offset, opts.startDate === undefined ? undefined : Number(opts.startDate))
+    const startDate = opts.startDate === undefined ? undefined : q.store.fromJobTime(Number(opts.startDate))
+    ;[nextMillis, newOffset] = everyNext(millis, every, now, offset, startDate)
   }
   let removedPrev = false
   if (prevMillis !== undefined) removedPrev = removePending(q, iterationId(schedulerId, prevMillis))
@@ -113,7 +116,7 @@ export function addJobScheduler(
   const delay = Math.max(0, nextMillis - now)
   storeScheduler(q, schedulerId, nextMillis, schedulerOpts, templateData, templateOpts)
   q.idCounter++
-  enqueueIteration(q, jobId, String(opts.name ?? ''), templateData, delayedJobOpts, delay, schedulerId, now)
+  enqueueIteration(q, jobId, String(opts.name ?? ''), templateData, delayedJobOpts, delay, schedulerId)
   return [jobId, delay]
 }
 
@@ -146,14 +149,15 @@ export function updateJobScheduler(
   const prevMillis = q.schedulerTimes.score(schedulerId)
   if (prevMillis === undefined) return null
   const rec = q.schedulers.get(schedulerId) ?? {}
-  const now = q.store.toCallerTime(q.now())
+  const now = q.now()
   const jobOpts = clone(delayedJobOpts) as JobsOptions & { repeat?: { every?: number; offset?: number } }
   let every = rec.every !== undefined ? Number(rec.every) : undefined
   if (every === undefined && jobOpts.repeat?.every) every = Number(jobOpts.repeat.every)
-  let nextMillis = nextMillis0
+  let nextMillis = q.store.fromJobTime(nextMillis0)
   if (every) {
     const offset = rec.offset !== undefined ? Number(rec.offset) : (jobOpts.repeat?.offset ?? 0)
-    ;[nextMillis] = everyNext(prevMillis, every, now, offset, rec.startDate !== undefined ? Number(rec.startDate) : undefined)
+    const startDate = rec.startDate !== undefined ? q.store.fromJobTime(Number(rec.startDate)) : undefined
+    ;[nextMillis] = everyNext(prevMillis, every, now, offset, startDate)
   }
   const nextId = iterationId(schedulerId, nextMillis)
   if (producerId !== iterationId(schedulerId, prevMillis)) return null
@@ -167,7 +171,7 @@ export function updateJobScheduler(
   q.idCounter++
   q.touchQueue()
   const delay = Math.max(0, nextMillis - now)
-  enqueueIteration(q, nextId, rec.name ?? '', rec.data ?? '{}', jobOpts, delay, schedulerId, now)
+  enqueueIteration(q, nextId, rec.name ?? '', rec.data ?? '{}', jobOpts, delay, schedulerId)
   return nextId
 }
 

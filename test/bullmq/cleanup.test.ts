@@ -1,9 +1,28 @@
 /** clean, drain, obliterate and remove (with and without children). */
+import type { FlowJob } from 'bullmq'
 import { describe, expect, it } from 'vitest'
 import { backends } from './backends.js'
-import { finished, once, useBull } from './harness.js'
+import { type Bull, finished, once, useBull } from './harness.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+interface Child {
+  name: string
+  children?: Child[]
+}
+
+/**
+ * The tree the removal tests start from: a parent in the queue `<name>-parents` over `kids` (and
+ * theirs) in the queue `<name>-children`, added by a flow producer the test can use again.
+ */
+async function twoQueueTree(bull: Bull, kids: Child[]) {
+  const flow = bull.flow()
+  const children = bull.queue(`${bull.name}-children`)
+  const parents = bull.queue(`${bull.name}-parents`)
+  const inChildren = (c: Child): FlowJob => ({ name: c.name, queueName: children.name, ...(c.children ? { children: c.children.map(inChildren) } : {}) })
+  const tree = await flow.add({ name: 'parent', queueName: parents.name, children: kids.map(inChildren) })
+  return { flow, children, parents, tree }
+}
 
 describe.each(backends)('BullMQ clean, drain, obliterate and remove on $name', (backend) => {
   const bull = useBull(backend)
@@ -74,17 +93,7 @@ describe.each(backends)('BullMQ clean, drain, obliterate and remove on $name', (
   })
 
   it('drain removes waiting children from their parents, which then run', async () => {
-    const flow = bull.flow()
-    const children = bull.queue(`${bull.name}-children`)
-    const parents = bull.queue(`${bull.name}-parents`)
-    const tree = await flow.add({
-      name: 'parent',
-      queueName: parents.name,
-      children: [
-        { name: 'c1', queueName: children.name },
-        { name: 'c2', queueName: children.name },
-      ],
-    })
+    const { children, tree } = await twoQueueTree(bull, [{ name: 'c1' }, { name: 'c2' }])
     await children.drain()
     expect(await children.count()).toBe(0)
     expect(await tree.job.getDependenciesCount()).toEqual({ processed: 0, unprocessed: 0, ignored: 0, failed: 0 })
@@ -117,17 +126,7 @@ describe.each(backends)('BullMQ clean, drain, obliterate and remove on $name', (
   })
 
   it('removing a parent removes its children, across queues', async () => {
-    const flow = bull.flow()
-    const children = bull.queue(`${bull.name}-children`)
-    const parents = bull.queue(`${bull.name}-parents`)
-    const tree = await flow.add({
-      name: 'parent',
-      queueName: parents.name,
-      children: [
-        { name: 'c1', queueName: children.name },
-        { name: 'c2', queueName: children.name, children: [{ name: 'gc', queueName: children.name }] },
-      ],
-    })
+    const { children, parents, tree } = await twoQueueTree(bull, [{ name: 'c1' }, { name: 'c2', children: [{ name: 'gc' }] }])
     // count() includes waiting-children (c2) as well as waiting (c1, gc).
     expect(await children.count()).toBe(3)
     await tree.job.remove()
@@ -136,10 +135,7 @@ describe.each(backends)('BullMQ clean, drain, obliterate and remove on $name', (
   })
 
   it('removeChildren: false keeps the children; removing the last pending child releases the parent', async () => {
-    const flow = bull.flow()
-    const children = bull.queue(`${bull.name}-children`)
-    const parents = bull.queue(`${bull.name}-parents`)
-    const tree = await flow.add({ name: 'parent', queueName: parents.name, children: [{ name: 'only', queueName: children.name }] })
+    const { flow, children, parents, tree } = await twoQueueTree(bull, [{ name: 'only' }])
     const only = tree.children![0]!.job
     await only.remove()
     expect(await tree.job.getState()).toBe('waiting')
@@ -152,10 +148,7 @@ describe.each(backends)('BullMQ clean, drain, obliterate and remove on $name', (
   })
 
   it('a locked job cannot be removed, nor a parent whose child is locked', async () => {
-    const flow = bull.flow()
-    const children = bull.queue(`${bull.name}-children`)
-    const parents = bull.queue(`${bull.name}-parents`)
-    const tree = await flow.add({ name: 'parent', queueName: parents.name, children: [{ name: 'c', queueName: children.name }] })
+    const { children, parents, tree } = await twoQueueTree(bull, [{ name: 'c' }])
     const manual = bull.worker(children.name, null)
     const taken = (await manual.getNextJob('t'))!
     expect(taken.id).toBe(tree.children![0]!.job.id)
