@@ -22,7 +22,8 @@ describe.each(backends)('BullMQ job schedulers on $name', (backend) => {
     const millis = results.map((r) => Number(r.id.split(':')[2]))
     expect(millis[1]! - millis[0]!).toBe(200)
     expect(millis[2]! - millis[1]!).toBe(200)
-    expect(results[2]!.at - results[1]!.at).toBeGreaterThanOrEqual(150)
+    // No iteration runs before its slot (a late one may run close to the next: no gap asserted).
+    for (const i of [1, 2]) expect(results[i]!.at).toBeGreaterThanOrEqual(millis[i]!)
     const scheduler = await queue.getJobScheduler('tick')
     expect(scheduler).toMatchObject({ key: 'tick', name: 'tick-job', every: 200, template: { data: { n: 1 }, opts: { attempts: 2 } } })
     expect(scheduler?.iterationCount).toBeGreaterThanOrEqual(3)
