@@ -21,7 +21,7 @@
  * the starts are most of the test's time.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -85,6 +85,8 @@ interface StoredJob {
   stalledCounter: number
   returnvalue?: string
   failedReason?: string
+  /** Its place in its list (`wait`: smaller is newer) or its score. */
+  place: number
 }
 
 /** Opens the directory as the next incarnation would (cutting a torn tail) and reads the jobs. */
@@ -129,6 +131,11 @@ interface LaneFigures {
   runs: number
   reruns: number
   stalled: number
+  /** The journal's generation at the end: how many times it was compacted. */
+  compactions: number
+  midCompaction: number
+  /** Jobs stored with a stalledCounter: taken back from active after a kill (or a lost lock). */
+  pickedUpStalled: number
   lockLost: number
   completed: number
   failed: number
@@ -153,6 +160,7 @@ async function lane(lane: number, rounds: number, wrong: string[]): Promise<Lane
   let stalledEvents = 0
   let lockLost = 0
   const phases = { addBulk: 0, processing: 0, finishing: 0, backoff: 0 }
+  let midCompaction = 0
 
   const note = (lines: readonly string[], incarnation: number): void => {
     for (const line of lines) {
@@ -185,6 +193,16 @@ async function lane(lane: number, rounds: number, wrong: string[]): Promise<Lane
       if (tags.has(job.tag)) say(`${job.tag} is stored twice, as jobs ${tags.get(job.tag)!} and ${job.id} ${after}`)
       tags.set(job.tag, job.id)
     }
+    // FIFO: jobs that never ran wait in the order they were added (ids grow with it), the
+    // newest with the smallest place, whichever incarnation added them.
+    const fresh = [...jobs.values()]
+      .filter((j) => j.state === 'wait' && j.attemptsStarted === 0 && j.attemptsMade === 0 && j.stalledCounter === 0)
+      .sort((a, b) => a.place - b.place)
+    for (let i = 1; i < fresh.length; i++) {
+      const [left, right] = [fresh[i - 1]!, fresh[i]!]
+      if (left.place === right.place || Number(left.id) < Number(right.id))
+        say(`jobs ${left.id} and ${right.id} wait at places ${left.place} and ${right.place} ${after}: the wait list lost the order they were added in`)
+    }
     for (const [id, announced] of finishes) {
       const last = announced.at(-1)!
       const job = jobs.get(id)
@@ -214,6 +232,10 @@ async function lane(lane: number, rounds: number, wrong: string[]): Promise<Lane
     run.kill()
     await run.exit
     note(run.lines, round)
+    // What the kill left, before anything opens it: a compaction cut short leaves its temp
+    // snapshot or two journals.
+    const names = readdirSync(dir)
+    if (names.includes('snapshot.tmp') || names.filter((n) => n.startsWith('journal-')).length > 1) midCompaction++
     const runs = readRuns(sideLog)
     const jobs = await readJobs(dir)
     check(jobs, runs, `after kill ${round}`)
@@ -237,6 +259,7 @@ async function lane(lane: number, rounds: number, wrong: string[]): Promise<Lane
   const runsOf = new Map<string, Run[]>()
   for (const r of runs) runsOf.set(r.id, [...(runsOf.get(r.id) ?? []), r])
   let reruns = 0
+  let pickedUpStalled = 0
   for (const job of jobs.values()) {
     const { id, kind, tag } = job
     const own = runsOf.get(id) ?? []
@@ -246,6 +269,10 @@ async function lane(lane: number, rounds: number, wrong: string[]): Promise<Lane
     if (job.state !== expected) say(`job ${id} (${kind}) ended ${job.state}${job.failedReason === undefined ? '' : `: ${job.failedReason}`}`)
     if (job.state === 'failed' && job.failedReason !== `fail ${id} attempt 1`) say(`job ${id} failed with ${String(job.failedReason)}`)
     if (job.attemptsMade !== ATTEMPTS[kind]) say(`job ${id} (${kind}) made ${job.attemptsMade} attempts`)
+    // Each start is stored before what ended it (a finish, or a stall that took it back).
+    if (job.attemptsStarted < job.attemptsMade + job.stalledCounter)
+      say(`job ${id}: ${job.attemptsStarted} attempts started, but ${job.attemptsMade} made and ${job.stalledCounter} stalled`)
+    if (job.stalledCounter > 0) pickedUpStalled++
     // Every attempt ran, the last one last.
     for (let attempt = 0; attempt < job.attemptsMade; attempt++) {
       if (!own.some((r) => r.attempt === attempt)) say(`job ${id} (${kind}): attempt ${attempt} never ran`)
@@ -274,6 +301,13 @@ async function lane(lane: number, rounds: number, wrong: string[]): Promise<Lane
     runs: runs.length,
     reruns,
     stalled: stalledEvents,
+    compactions: Math.max(
+      ...readdirSync(dir)
+        .flatMap((n) => /^journal-(\d+)\.log$/.exec(n)?.[1] ?? [])
+        .map(Number),
+    ),
+    midCompaction,
+    pickedUpStalled,
     lockLost,
     completed: [...jobs.values()].filter((j) => j.state === 'completed').length,
     failed: [...jobs.values()].filter((j) => j.state === 'failed').length,
@@ -296,6 +330,9 @@ it(
       runs: sum((f) => f.runs),
       reruns: sum((f) => f.reruns),
       stalled: sum((f) => f.stalled),
+      pickedUpStalled: sum((f) => f.pickedUpStalled),
+      compactions: sum((f) => f.compactions),
+      midCompaction: sum((f) => f.midCompaction),
       lockLost: sum((f) => f.lockLost),
       completed: sum((f) => f.completed),
       failed: sum((f) => f.failed),
@@ -311,8 +348,9 @@ it(
     console.info(
       `[kill9 bullmq] ${total.kills} kills (seed ${SEED}): ${total.acked} jobs acknowledged by addBulk, ${total.stored} stored ` +
         `(${total.completed} completed, ${total.failed} failed), ${total.runs} processor runs, ${total.reruns} attempts run again, ` +
-        `${total.stalled} stalled events, ${total.lockLost} locks lost by a running processor; kills with an addBulk pending ${total.phases.addBulk}, processors running ${total.phases.processing}, ` +
-        `finish writes pending ${total.phases.finishing}, jobs in backoff ${total.phases.backoff}`,
+        `${total.stalled} stalled events (${total.pickedUpStalled} jobs picked up again as stalled), ${total.lockLost} locks lost by a running processor; kills with an addBulk pending ${total.phases.addBulk}, processors running ${total.phases.processing}, ` +
+        `finish writes pending ${total.phases.finishing}, jobs in backoff ${total.phases.backoff}, a compaction under way ${total.midCompaction} ` +
+        `(${total.compactions} compactions)`,
     )
   },
   Math.max(120_000, KILLS * 3_000),
