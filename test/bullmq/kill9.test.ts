@@ -38,8 +38,9 @@ const SEED = Number(process.env.CELERIAC_CRASH_SEED ?? 20261205)
 const LANES = KILLS >= 2 ? 2 : 1
 const source = fileURLToPath(new URL('./fixtures/kill9-worker.ts', import.meta.url))
 /** The attempts each kind is added with (fixtures/kill9-worker.ts). */
-const ATTEMPTS: Record<Kind, number> = { ok: 1, slow: 1, fail: 2, flaky: 3 }
+const ATTEMPTS: Record<Kind, number> = { ok: 1, slow: 1, fail: 2, flaky: 3, urgent: 1, later: 1 }
 const KEY = 'bullmq:bull:kill9:'
+const DRAIN_BOUND_MS = 60_000
 
 const dirs: string[] = []
 afterAll(() => {
@@ -85,6 +86,7 @@ interface StoredJob {
   stalledCounter: number
   returnvalue?: string
   failedReason?: string
+  priority: number
   /** Its place in its list (`wait`: smaller is newer) or its score. */
   place: number
 }
@@ -193,15 +195,25 @@ async function lane(lane: number, rounds: number, wrong: string[]): Promise<Lane
       if (tags.has(job.tag)) say(`${job.tag} is stored twice, as jobs ${tags.get(job.tag)!} and ${job.id} ${after}`)
       tags.set(job.tag, job.id)
     }
-    // FIFO: jobs that never ran wait in the order they were added (ids grow with it), the
-    // newest with the smallest place, whichever incarnation added them.
+    // FIFO: jobs added straight to wait that never ran wait in the order they were added (ids
+    // grow with it), the newest with the smallest place, whichever incarnation added them.
+    // (A delayed job enters wait when it is due.)
     const fresh = [...jobs.values()]
-      .filter((j) => j.state === 'wait' && j.attemptsStarted === 0 && j.attemptsMade === 0 && j.stalledCounter === 0)
+      .filter((j) => j.state === 'wait' && j.kind !== 'later' && j.attemptsStarted === 0 && j.attemptsMade === 0 && j.stalledCounter === 0)
       .sort((a, b) => a.place - b.place)
     for (let i = 1; i < fresh.length; i++) {
       const [left, right] = [fresh[i - 1]!, fresh[i]!]
       if (left.place === right.place || Number(left.id) < Number(right.id))
         say(`jobs ${left.id} and ${right.id} wait at places ${left.place} and ${right.place} ${after}: the wait list lost the order they were added in`)
+    }
+    // Prioritized jobs that never ran: within a priority, in the order they were added.
+    const byPriority = [...jobs.values()]
+      .filter((j) => j.state === 'prioritized' && j.attemptsStarted === 0 && j.stalledCounter === 0)
+      .sort((a, b) => a.place - b.place)
+    for (let i = 1; i < byPriority.length; i++) {
+      const [first, next] = [byPriority[i - 1]!, byPriority[i]!]
+      if (first.priority === next.priority && Number(first.id) > Number(next.id))
+        say(`prioritized jobs ${first.id} and ${next.id} (priority ${first.priority}) are stored in the wrong order ${after}`)
     }
     for (const [id, announced] of finishes) {
       const last = announced.at(-1)!
@@ -242,15 +254,28 @@ async function lane(lane: number, rounds: number, wrong: string[]): Promise<Lane
     if (process.env.KILL9_DEBUG) console.error(`lane ${lane} round ${round}: ready ${t1 - t0} ms, total ${Date.now() - t0} ms`)
 
     const count = (what: string): number => run.lines.filter((l) => l.startsWith(`${what} `)).length
-    if (count('adding') * 10 > count('added')) phases.addBulk++
+    const adding = run.lines.filter((l) => l.startsWith('adding ')).reduce((n, l) => n + Number(l.split(' ')[2]), 0)
+    if (adding > count('added')) phases.addBulk++
     if (runs.filter((r) => r.incarnation === round).length > count('returned') + count('threw')) phases.processing++
     if (count('returned') + count('threw') > count('done') + count('failed')) phases.finishing++
     if ([...jobs.values()].some((j) => j.state === 'delayed')) phases.backoff++
   }
 
   const drain = launch(dir, sideLog, rounds, 'drain')
-  await drain.waitFor(/^drained$/)
-  expect(await drain.exit).toBe(0)
+  // A job stuck in wait or active keeps the drain from ending: after a generous bound the drain
+  // is stopped and the checks below name what was left (recovery needs a lock's 1 s, not this).
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const drained = await Promise.race([
+    drain.waitFor(/^drained$/).then(() => true),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), DRAIN_BOUND_MS))),
+  ])
+  clearTimeout(timer)
+  if (!drained) {
+    say(`the drain did not end within ${DRAIN_BOUND_MS} ms`)
+    drain.kill()
+  }
+  const exit = await drain.exit
+  if (drained && exit !== 0) say(`the drain exited with ${String(exit)}`)
   note(drain.lines, rounds)
   const runs = readRuns(sideLog)
   const jobs = await readJobs(dir)
@@ -353,5 +378,5 @@ it(
         `(${total.compactions} compactions)`,
     )
   },
-  Math.max(120_000, KILLS * 3_000),
+  Math.max(120_000, KILLS * 3_000) + DRAIN_BOUND_MS,
 )
