@@ -1,20 +1,21 @@
 /**
  * kill -9 at random points: BullMQ's own `Queue` and `Worker` on `bullmqBackend` over file
  * storage, in a child process (fixtures/kill9-worker.ts) killed with SIGKILL again and again
- * while it adds jobs with `addBulk`, processes them, writes their completions and retries
- * failed ones after a backoff. Each incarnation reopens the same directory; what the last one
- * left active comes back as stalled once its lock expires (short locks and stall checks, on the
- * real clock: the point is where a real process dies). A processor appends (fdatasync) a line to
- * a side log before its body goes on, so every run is on record.
+ * while it adds jobs with `addBulk` (and flows with `FlowProducer`), processes them, writes
+ * their completions and retries failed ones after a backoff. Each incarnation reopens the same
+ * directory; what the last one left active comes back as stalled once its lock expires (short
+ * locks and stall checks, on the real clock: the point is where a real process dies). A
+ * processor appends (fdatasync) a line to a side log before its body goes on, so every run is
+ * on record.
  *
- * After each kill: every job whose addBulk had resolved is stored, under its id, with its data
- * (no id reused); every completion and failure the Worker announced is stored; a completed job's
+ * After each kill: every job whose add had resolved is stored, under its id, with its data (no
+ * id reused); every completion and failure the Worker announced is stored; a completed job's
  * last attempt ran; jobs that never ran keep the order they were added in (wait FIFO, and within
  * a priority). At the end a last incarnation drains the queue and every job must be `completed`
- * (ok, slow, prioritized, delayed, and flaky after its third attempt) or `failed` by its own
- * error after its two attempts; every attempt ran, and was counted as started; a run repeats
- * (at least once) only across a kill or after a stall, and no job runs again after its
- * completion, failure or retry was stored.
+ * (ok, slow, prioritized, delayed, flaky after its third attempt, and flow parents, which check
+ * that they see both children's values) or `failed` by its own error after its two attempts;
+ * every attempt ran, and was counted as started; a run repeats (at least once) only across a
+ * kill or after a stall, and no job runs again after its completion, failure or retry was stored.
  *
  * Kills: CELERIAC_CRASH_ROUNDS (total, default 50, split over two directories run side by
  * side), seed: CELERIAC_CRASH_SEED. The child is bundled once with esbuild (BullMQ and its
@@ -40,7 +41,7 @@ const SEED = Number(process.env.CELERIAC_CRASH_SEED ?? 20261205)
 const LANES = KILLS >= 2 ? 2 : 1
 const source = fileURLToPath(new URL('./fixtures/kill9-worker.ts', import.meta.url))
 /** The attempts each kind is added with (fixtures/kill9-worker.ts). */
-const ATTEMPTS: Record<Kind, number> = { ok: 1, slow: 1, fail: 2, flaky: 3, urgent: 1, later: 1 }
+const ATTEMPTS: Record<Kind, number> = { ok: 1, slow: 1, fail: 2, flaky: 3, urgent: 1, later: 1, parent: 1, child: 1 }
 const KEY = 'bullmq:bull:kill9:'
 const DRAIN_BOUND_MS = 60_000
 
@@ -143,6 +144,8 @@ interface LaneFigures {
   lockLost: number
   completed: number
   failed: number
+  /** Flow parents completed (each after its two children). */
+  parents: number
   /** Kills that landed with an addBulk call pending, processors running, finish writes pending, jobs in backoff. */
   phases: { addBulk: number; processing: number; finishing: number; backoff: number }
 }
@@ -199,9 +202,11 @@ async function lane(lane: number, rounds: number, wrong: string[]): Promise<Lane
     }
     // FIFO: jobs added straight to wait that never ran wait in the order they were added (ids
     // grow with it), the newest with the smallest place, whichever incarnation added them.
-    // (A delayed job enters wait when it is due.)
+    // (A delayed job enters wait when it is due, a parent when its last child completes.)
     const fresh = [...jobs.values()]
-      .filter((j) => j.state === 'wait' && j.kind !== 'later' && j.attemptsStarted === 0 && j.attemptsMade === 0 && j.stalledCounter === 0)
+      .filter(
+        (j) => j.state === 'wait' && j.kind !== 'later' && j.kind !== 'parent' && j.attemptsStarted === 0 && j.attemptsMade === 0 && j.stalledCounter === 0,
+      )
       .sort((a, b) => a.place - b.place)
     for (let i = 1; i < fresh.length; i++) {
       const [left, right] = [fresh[i - 1]!, fresh[i]!]
@@ -341,6 +346,7 @@ async function lane(lane: number, rounds: number, wrong: string[]): Promise<Lane
     lockLost,
     completed: [...jobs.values()].filter((j) => j.state === 'completed').length,
     failed: [...jobs.values()].filter((j) => j.state === 'failed').length,
+    parents: [...jobs.values()].filter((j) => j.kind === 'parent' && j.state === 'completed').length,
     phases,
   }
 }
@@ -366,6 +372,7 @@ it(
       lockLost: sum((f) => f.lockLost),
       completed: sum((f) => f.completed),
       failed: sum((f) => f.failed),
+      parents: sum((f) => f.parents),
       phases: {
         addBulk: sum((f) => f.phases.addBulk),
         processing: sum((f) => f.phases.processing),
@@ -377,7 +384,7 @@ it(
     expect(total.acked).toBeGreaterThan(KILLS)
     console.info(
       `[kill9 bullmq] ${total.kills} kills (seed ${SEED}): ${total.acked} jobs acknowledged by addBulk, ${total.stored} stored ` +
-        `(${total.completed} completed, ${total.failed} failed), ${total.runs} processor runs, ${total.reruns} attempts run again, ` +
+        `(${total.completed} completed, ${total.parents} of them flow parents, ${total.failed} failed), ${total.runs} processor runs, ${total.reruns} attempts run again, ` +
         `${total.stalled} stalled events (${total.pickedUpStalled} jobs picked up again as stalled), ${total.lockLost} locks lost by a running processor; kills with an addBulk pending ${total.phases.addBulk}, processors running ${total.phases.processing}, ` +
         `finish writes pending ${total.phases.finishing}, jobs in backoff ${total.phases.backoff}, a compaction under way ${total.midCompaction} ` +
         `(${total.compactions} compactions)`,
