@@ -44,6 +44,20 @@ export class IdList {
     this.#right.push({ id, n })
   }
 
+  /**
+   * Puts back an id at the place a stored list gave it (call in ascending place order, on an
+   * empty list): later pushes go beyond the places already stored, which keep their meaning.
+   */
+  restore(id: string, place: number): void {
+    this.remove(id)
+    const n = ++this.#n
+    this.#slot.set(id, n)
+    this.#right.push({ id, n })
+    this.#pos.set(id, place)
+    this.#lo = Math.min(this.#lo, place)
+    this.#hi = Math.max(this.#hi, place)
+  }
+
   /** RPOP: the rightmost id. */
   popRight(): string | undefined {
     while (this.#right.length > this.#rightStart) {

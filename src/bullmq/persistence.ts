@@ -130,8 +130,10 @@ export class Persistence {
       }
     }
     for (const [q, l] of lists) {
-      for (const [id] of l.wait.sort((a, b) => a[1] - b[1])) q.wait.pushRight(id)
-      for (const [id] of l.active.sort((a, b) => a[1] - b[1])) q.active.pushRight(id)
+      // At their stored places, not renumbered: a job added after this load is written with a
+      // place beyond them, where the next load must find it.
+      for (const [id, place] of l.wait.sort((a, b) => a[1] - b[1])) q.wait.restore(id, place)
+      for (const [id, place] of l.active.sort((a, b) => a[1] - b[1])) q.active.restore(id, place)
       // What was active when the process stopped is a stall candidate at the first check.
       for (const [id] of l.active) q.stalled.add(id)
     }

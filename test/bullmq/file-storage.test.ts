@@ -60,4 +60,33 @@ describe('celeriac/bullmq on file storage', () => {
     await queue2.close()
     await storage2.close()
   })
+
+  it('keeps the wait order when each of several restarts adds jobs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'celeriac-bullmq-test-'))
+    dirs.push(dir)
+    // A list loaded from the places an earlier process wrote, pushed to, then loaded again: the
+    // new jobs' places must fall beyond the loaded ones (they were renumbered from 1 at load, so
+    // a job added after two restarts went before older ones).
+    const adds = [['a', 'b', 'c'], ['d'], ['e'], []]
+    for (const [n, names] of adds.entries()) {
+      const storage = fileStorage({ dir })
+      const factory = bullmqBackend({ storage })
+      const queue = new Queue('order', { connection }, factory)
+      for (const name of names) await queue.add(name, {})
+      await queue.add('lifo', { n }, { lifo: true })
+      if (n === adds.length - 1) {
+        // In the order a worker takes them: lifo adds (the newest first), then plain adds (the oldest first).
+        const waiting = await queue.getWaiting()
+        expect(waiting.map((j) => j.name)).toEqual(['lifo', 'lifo', 'lifo', 'lifo', 'a', 'b', 'c', 'd', 'e'])
+        expect(waiting.slice(0, 4).map((j) => (j.data as { n: number }).n)).toEqual([3, 2, 1, 0])
+        const worker = new Worker('order', null, { connection }, factory)
+        const taken: string[] = []
+        for (let i = 0; i < 9; i++) taken.push(((await worker.getNextJob(`t${i}`)) as Job).id!)
+        expect(taken).toEqual(waiting.map((j) => j.id))
+        await worker.close()
+      }
+      await queue.close()
+      await storage.close()
+    }
+  })
 })

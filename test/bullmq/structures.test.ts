@@ -26,6 +26,26 @@ describe('IdList (a Redis list of job ids)', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions)
     expect(list.range(-2, -1)).toEqual(['3', '1'])
   })
+
+  it('restores ids at their stored places; later pushes go beyond them at both ends', () => {
+    const list = new IdList()
+    for (const [id, place] of [
+      ['c', -3],
+      ['b', -2],
+      ['a', -1],
+      ['lifo', 5],
+    ] as const)
+      list.restore(id, place)
+    expect(list.toArray()).toEqual(['c', 'b', 'a', 'lifo'])
+    list.pushLeft('d')
+    list.pushRight('lifo2')
+    expect(list.position('d')).toBeLessThan(-3)
+    expect(list.position('lifo2')).toBeGreaterThan(5)
+    const ids = list.toArray()
+    expect(ids).toEqual(['d', 'c', 'b', 'a', 'lifo', 'lifo2'])
+    const positions = ids.map((id) => list.position(id)!)
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions)
+  })
 })
 
 describe('SortedSet (a Redis sorted set)', () => {
