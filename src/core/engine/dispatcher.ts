@@ -86,7 +86,8 @@ export class Dispatcher {
     for (let i = 0; i < runs.length; i++) if (starts.leasesFirst(runs[i]!.message)) (first ??= []).push(runs[i]!)
     if (first === undefined) return this.#commits.commitThen(NONE, this.#startAndDispatch, runs)
     const lease = starts.lease(first)
-    starts.leaseFirst(lease, this.#startLeased, runs)
+    // Usually every run of the batch is early-ack: then none is left to mark after the lease.
+    starts.leaseFirst(lease, first.length === runs.length ? this.#dispatchLeased : this.#startLeased, runs)
   }
 
   /**
@@ -95,7 +96,15 @@ export class Dispatcher {
    */
   readonly #dispatchHeld = (runs: readonly Running[]): void => this.#dispatch(runs)
 
-  /** Inline runs whose early-ack ones were leased in the write that let them go (see #startBatch). */
+  /**
+   * Inline runs, all early-ack, leased in the write that let them go (see #startBatch): posted
+   * while the next write is held, so that what they report at once joins it (as in #startAndDispatch).
+   */
+  readonly #dispatchLeased = (runs: readonly Running[]): void => {
+    this.#commits.holding(() => this.#dispatch(runs))
+  }
+
+  /** Inline runs whose early-ack ones, not all, were leased in the write that let them go (see #startBatch). */
   readonly #startLeased = (runs: readonly Running[]): void => {
     this.#commits.holding(() => {
       const starts = this.#starts
