@@ -1,6 +1,6 @@
 /**
  * A worker's runtime holds an early-ack run on durable storage until the engine says its lease is
- * stored (RunJob.leaseFirst, `go`): it says `started` at once, the body waits for `go`, and a
+ * stored (RunJob `start: 'lease-first'`, then `go`): it says `started` at once, the body waits for `go`, and a
  * cancel that comes first ends it without running it.
  */
 import { describe, expect, it } from 'vitest'
@@ -25,9 +25,7 @@ function setup() {
   const job = (id: string): RunJob => ({
     message: rootMessage('lf.step', [id], { taskId: id }, ENV),
     hostname: 'w',
-    startsNow: true,
-    recordStart: true,
-    leaseFirst: true,
+    start: 'lease-first',
   })
   const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0))
   return { runtime, ran, posted, job, tick }

@@ -5,15 +5,15 @@
 import { describe, expect, it } from 'vitest'
 import { poolExecutor } from '../../src/core/executor/pool.js'
 import type { PoolWorkerEvents } from '../../src/core/executor/pool-worker.js'
-import type { FromRuntime, RunJob, ToWorker } from '../../src/core/model/protocol.js'
+import type { FromRuntime, RunJob, RunStart, ToWorker } from '../../src/core/model/protocol.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
 import { ConfigError, WorkerLoadError, WorkerLostError } from '../../src/core/model/errors.js'
 import { decodeError } from '../../src/core/serializer/decode.js'
 import { encodeError } from '../../src/core/serializer/encode.js'
 import { virtualClock } from '../../src/testing.js'
 
-function job(id: string): RunJob {
-  return { message: { id, task: 't.add', acksLate: false } as TaskMessage, hostname: 'test' }
+function job(id: string, start: RunStart = 'report'): RunJob {
+  return { message: { id, task: 't.add', acksLate: false } as TaskMessage, hostname: 'test', start }
 }
 
 async function setup() {
@@ -54,7 +54,17 @@ describe('the pool', () => {
     await t.tick()
     expect(t.posts).toHaveLength(1)
     const [run] = t.posts[0]!
-    expect(run).toMatchObject({ type: 'run', jobs: [{ message: { id: 'a' }, startsNow: true }] })
+    expect(run).toMatchObject({ type: 'run', jobs: [{ message: { id: 'a' }, start: 'on-arrival' }] })
+  })
+
+  it('sends a run whose start is recorded as it is to an idle worker, which says started; the engine hears it counted on arrival', async () => {
+    const t = await setup()
+    t.pool.post({ type: 'run', jobs: [job('a', 'record'), job('b', 'lease-first')] })
+    await t.tick()
+    expect(t.received).toEqual([{ type: 'started', id: 'a', onArrival: true }])
+    t.runAfterArrivals()
+    const sent = t.posts.flatMap((batch) => batch.flatMap((m) => (m.type === 'run' ? m.jobs : [])))
+    expect(sent.map((j) => `${j.message.id} ${j.start}`)).toEqual(['a record', 'b lease-first'])
   })
 
   it('holds the runs for a busy worker until the arrivals are handled, then posts them together', async () => {
@@ -69,7 +79,7 @@ describe('the pool', () => {
     expect(t.posts.map(runIds)).toEqual([['a'], ['b', 'c']])
     // Held runs report their own start: they wait behind another.
     const held = t.posts[1]!.flatMap((m) => (m.type === 'run' ? m.jobs : []))
-    expect(held.every((j) => j.startsNow === undefined)).toBe(true)
+    expect(held.every((j) => j.start === 'report')).toBe(true)
     expect(t.received).toEqual([{ type: 'started', id: 'a' }])
   })
 

@@ -41,7 +41,11 @@ describe('the task context of a one-task-at-a-time worker', () => {
     })
     const posted: FromRuntime[] = []
     runtime = new TaskRuntime({ lookup: (name) => app.getTask(name), post: (m) => posted.push(m), concurrency: 2 })
-    const job = (id: string, label: string) => ({ message: { ...rootMessage('w.parent', [label], { taskId: id }, ENV) }, hostname: 'w' })
+    const job = (id: string, label: string) => ({
+      message: { ...rootMessage('w.parent', [label], { taskId: id }, ENV) },
+      hostname: 'w',
+      start: 'report' as const,
+    })
     runtime.handle({ type: 'run', jobs: [job('A', 'a'), job('B', 'b')] })
     await Promise.resolve()
     expect(parent.name).toBe('w.parent')

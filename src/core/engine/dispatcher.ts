@@ -4,6 +4,7 @@
  * of the tick are stored. Nothing is leased before a run is about to start (see Starts.lease).
  */
 import type { TaskMessage } from '../model/message.js'
+import type { RunJob, RunStart } from '../model/protocol.js'
 import { NONE } from '../model/context.js'
 import type { ReadyQueue } from '../time/scheduler.js'
 import type { CommitQueue } from './commit-queue.js'
@@ -86,7 +87,8 @@ export class Dispatcher {
     for (let i = 0; i < runs.length; i++) if (starts.leasesFirst(runs[i]!.message)) (first ??= []).push(runs[i]!)
     if (first === undefined) return this.#commits.commitThen(NONE, this.#startAndDispatch, runs)
     const lease = starts.lease(first)
-    starts.leaseFirst(lease, this.#startLeased, runs)
+    // Usually every run of the batch is early-ack: then none is left to mark after the lease.
+    starts.leaseFirst(lease, first.length === runs.length ? this.#dispatchLeased : this.#startLeased, runs)
   }
 
   /**
@@ -95,7 +97,15 @@ export class Dispatcher {
    */
   readonly #dispatchHeld = (runs: readonly Running[]): void => this.#dispatch(runs)
 
-  /** Inline runs whose early-ack ones were leased in the write that let them go (see #startBatch). */
+  /**
+   * Inline runs, all early-ack, leased in the write that let them go (see #startBatch): posted
+   * while the next write is held, so that what they report at once joins it (as in #startAndDispatch).
+   */
+  readonly #dispatchLeased = (runs: readonly Running[]): void => {
+    this.#commits.holding(() => this.#dispatch(runs))
+  }
+
+  /** Inline runs whose early-ack ones, not all, were leased in the write that let them go (see #startBatch). */
   readonly #startLeased = (runs: readonly Running[]): void => {
     this.#commits.holding(() => {
       const starts = this.#starts
@@ -131,17 +141,17 @@ export class Dispatcher {
 
   /** Hands the runs that are still on (none settled them meanwhile) to the executor, in one post. */
   #dispatch(runs: readonly Running[]): void {
-    const jobs = []
+    const jobs: RunJob[] = []
     const hostname = this.#state.config.hostname
-    // Durable or shared storage leases a run when it starts: a worker must say when (RunJob.recordStart).
-    const recordStart = !this.#state.volatile
+    // Durable or shared storage leases a run when it starts: a worker must say when.
+    const recorded = !this.#state.volatile
     // A worker holds an early-ack run until its lease is stored (inline, it is posted after it).
-    const held = recordStart && this.#state.executor.reportsStart
+    const held = recorded && this.#state.executor.reportsStart
     for (let i = 0; i < runs.length; i++) {
       const run = runs[i]!
       if (run.settled) continue
-      if (held && this.#starts.leasesFirst(run.message)) jobs.push({ message: run.message, hostname, recordStart, leaseFirst: true })
-      else jobs.push({ message: run.message, hostname, recordStart })
+      const start: RunStart = !recorded ? 'report' : held && this.#starts.leasesFirst(run.message) ? 'lease-first' : 'record'
+      jobs.push({ message: run.message, hostname, start })
     }
     if (jobs.length > 0) this.#state.executor.post({ type: 'run', jobs })
   }

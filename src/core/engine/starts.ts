@@ -87,7 +87,7 @@ export class Starts {
     this.markStarted(runs, this.#go)
   }
 
-  /** A worker holds early-ack runs until their lease is stored (RunJob.leaseFirst): they may go. */
+  /** A worker holds early-ack runs until their lease is stored (RunStart `'lease-first'`): they may go. */
   readonly #go = (runs: readonly Running[]): void => {
     const executor = this.#state.executor
     for (let i = 0; i < runs.length; i++) {

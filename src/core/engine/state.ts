@@ -55,7 +55,7 @@ export interface Running {
   started: boolean
   /**
    * Counted started when it was sent to an idle worker (limits armed), but not recorded yet: its
-   * lease and STARTED record wait for the worker's word that it began (RunJob.recordStart).
+   * lease and STARTED record wait for the worker's word that it began (RunStart `'record'`).
    */
   unrecorded: boolean
   settled: boolean

@@ -116,7 +116,7 @@ export class TaskRuntime {
   readonly #flush: (() => void) | undefined
   /** Runs received but not started (prefetched), in order. */
   #waiting: RunJob[] = []
-  /** Runs said `started` that wait for their lease to be stored before the body (RunJob.leaseFirst). */
+  /** Runs said `started` that wait for their lease to be stored before the body (RunStart `'lease-first'`). */
   readonly #leasing = new Map<string, RunJob>()
   /** Runs waiting for a result through the engine, with how many such calls each has in flight. */
   readonly #awaiting = new Map<string, number>()
@@ -228,10 +228,10 @@ export class TaskRuntime {
 
   #start(job: RunJob): void {
     const { message } = job
-    if (this.#reportStart && (job.startsNow !== true || job.recordStart === true)) {
+    if (this.#reportStart && job.start !== 'on-arrival') {
       this.#post({ type: 'started', id: message.id })
       this.#flush?.()
-      if (job.leaseFirst === true) {
+      if (job.start === 'lease-first') {
         this.#leasing.set(message.id, job)
         return
       }

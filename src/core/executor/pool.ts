@@ -262,10 +262,15 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     if (!idle) return send(slot, { type: 'run', jobs: [job] }, false)
     // An idle worker starts it on arrival: it counts as started now (its limits are armed, a
     // loss of the worker is its loss), and the worker need not say so, unless the engine leases
-    // a run when it starts: the lease waits for the worker's word (RunJob.recordStart).
+    // a run when it starts: the lease waits for the worker's word (RunStart 'record', 'lease-first').
     slot.started.add(job.message.id)
-    send(slot, { type: 'run', jobs: [{ ...job, startsNow: true }] })
-    host?.receive(job.recordStart === true ? { type: 'started', id: job.message.id, onArrival: true } : { type: 'started', id: job.message.id })
+    if (job.start === 'report') {
+      send(slot, { type: 'run', jobs: [{ ...job, start: 'on-arrival' }] })
+      host?.receive({ type: 'started', id: job.message.id })
+    } else {
+      send(slot, { type: 'run', jobs: [job] })
+      host?.receive({ type: 'started', id: job.message.id, onArrival: true })
+    }
   }
 
   const drainBacklog = (): void => {

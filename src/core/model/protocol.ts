@@ -10,29 +10,46 @@ import type { TaskProfile } from './options.js'
 /** Why a running task is being stopped. */
 export type CancelReason = 'revoked' | 'terminated' | 'soft-time-limit' | 'time-limit' | 'shutdown'
 
+/**
+ * How a run starts where it runs: whether its runtime says `started` (when it reports starts at
+ * all, as a worker does; the inline executor starts a run when it is posted and says nothing),
+ * and whether its body waits for the engine's `go`. The engine picks `'report'`, `'record'` or
+ * `'lease-first'` from its storage and the task; the pool turns `'report'` into `'on-arrival'`
+ * for a run it sends to an idle worker.
+ */
+export type RunStart =
+  /**
+   * Memory storage, which records no start: the runtime says `started` when it begins the run
+   * (a run held behind others starts later than it was sent), and the engine counts it started then.
+   */
+  | 'report'
+  /**
+   * Sent to an idle worker, which begins it the moment it arrives: the pool counts it as started
+   * when it sends it, so the runtime says nothing (one postMessage less, on the round trip of a
+   * task sent on its own). Only for a run whose start is not recorded (`'report'`).
+   */
+  | 'on-arrival'
+  /**
+   * Durable or shared storage, an acksLate task: the engine stores a lease when the run starts,
+   * so the runtime says `started` even for a run that starts on arrival, and the lease waits for
+   * that word: it covers only a run that really began (a worker slow to take it up, then a
+   * crash, must not leave a task failed that never ran). The body begins at once. Inline, any
+   * run on such storage (an early-ack one is posted only once its lease is stored).
+   */
+  | 'record'
+  /**
+   * Durable or shared storage, an early-ack task: the runtime says `started` as for `'record'`,
+   * then holds the run until `go` says its lease (the ack) is stored, so a crash can fail it as
+   * lost (at most once) but never run it twice, as Celery acks such a message before running it.
+   */
+  | 'lease-first'
+
 /** The engine asks a runtime to run a task. */
 export interface RunJob {
   readonly message: TaskMessage
   readonly hostname: string
-  /**
-   * Sent to an idle worker, which starts it the moment it arrives: the pool counts it as started
-   * when it sends it, so the worker does not report `started` (one postMessage less, on the
-   * round trip of a task sent on its own).
-   */
-  readonly startsNow?: boolean
-  /**
-   * The engine stores a lease when the run starts (durable storage): the worker says `started`
-   * even for a run that starts on arrival, and the lease waits for that word, so that it covers
-   * only a run that really began (a worker slow to take it up, then a crash, must not leave a
-   * task failed that never ran).
-   */
-  readonly recordStart?: boolean
-  /**
-   * An early-ack run on durable or shared storage: its body waits for its lease (the ack) to be
-   * stored. The worker says `started` and holds the run until `go`, so a crash can fail it as
-   * lost (at most once) but never run it twice, as Celery acks such a message before running it.
-   */
-  readonly leaseFirst?: boolean
+  /** How the run starts where it runs. */
+  readonly start: RunStart
 }
 
 /** How one run ended, as the tracer reports it. */
@@ -72,7 +89,7 @@ export type ToRuntime =
   | { readonly type: 'run'; readonly jobs: readonly RunJob[] }
   | { readonly type: 'cancel'; readonly id: string; readonly reason: CancelReason }
   | { readonly type: 'committed'; readonly id: string }
-  /** The lease of a run held for it (RunJob.leaseFirst) is stored: its body begins. */
+  /** The lease of a run held for it (RunStart `'lease-first'`) is stored: its body begins. */
   | { readonly type: 'go'; readonly id: string }
   | { readonly type: 'rpc-reply'; readonly id: string; readonly requestId: number; readonly ok: boolean; readonly value: Encoded }
 
@@ -81,7 +98,7 @@ export type FromRuntime =
   /**
    * The run started. `onArrival`: the pool sent it to an idle worker, which starts it on arrival;
    * it counts as started now, and the worker's own `started` follows when the engine records
-   * starts (RunJob.recordStart).
+   * starts (RunStart `'record'` or `'lease-first'`).
    */
   | { readonly type: 'started'; readonly id: string; readonly onArrival?: true }
   | { readonly type: 'state'; readonly id: string; readonly state: State; readonly meta: Encoded }
