@@ -12,7 +12,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Celeriac, chord, inline, states } from '../../src/index.js'
+import { Celeriac, chord, group, inline, states } from '../../src/index.js'
 import type { AsyncResult, GroupResult, Task } from '../../src/index.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
 import type { Storage } from '../../src/storage/types.js'
@@ -20,6 +20,7 @@ import { fileStorage, threads } from '../../src/node.js'
 import { virtualClock } from '../../src/testing.js'
 import type { VirtualClock } from '../../src/testing.js'
 import { dying } from './dying.js'
+import { defineLeaseTasks } from './fixtures/lease-tasks.js'
 import type { DyingStorage } from './dying.js'
 
 const dirs: string[] = []
@@ -196,11 +197,18 @@ describe('threads: runs a worker holds (prefetched) but never started', () => {
   })
 
   it('an early-ack run waits in its worker until its lease (its ack) is stored, so a crash never runs it twice', async () => {
+    // No timing (as test/storage/lease-first.browser.ts in Chromium): the early-ack run goes to
+    // the idle worker first and an acksLate run follows it there once the worker says the first
+    // started; the early run's lease is kept from settling until the acksLate body has logged. A
+    // worker that began the early body at once would have logged it before the acksLate run came.
     const dir = tempDir()
     const order: string[] = []
+    let lateLogged!: () => void
+    const logged = new Promise<void>((resolve) => (lateLogged = resolve))
     const file = fileStorage({ dir, onWarning: () => {} })
-    // Its lease takes 50 ms of real time to be stored: a body that did not wait would log first.
-    const slowLeases: Storage = {
+    // Writes settle in call order, as the engine expects of a storage.
+    let last: Promise<unknown> = Promise.resolve()
+    const heldLease: Storage = {
       name: file.name,
       capabilities: file.capabilities,
       open: () => file.open(),
@@ -208,22 +216,39 @@ describe('threads: runs a worker holds (prefetched) but never started', () => {
       get: (ns, key) => file.get(ns, key),
       entries: (ns) => file.entries(ns),
       transact: (keys, step) => file.transact(keys, step),
-      async write(mutations) {
-        await file.write(mutations)
-        if (!mutations.some((m) => m.ns === 'messages' && m.op === 'put' && (m.value as TaskMessage).leased)) return
-        await new Promise((resolve) => setTimeout(resolve, 50))
-        order.push('lease stored')
+      write(mutations) {
+        const stored = file.write(mutations)
+        const lease = mutations.some(
+          (m) => m.op === 'put' && m.ns === 'messages' && (m.value as TaskMessage).leased && (m.value as TaskMessage).task === 'lease.early',
+        )
+        const settled = last
+          .then(() => stored)
+          .then(async () => {
+            if (!lease) return
+            await logged
+            order.push('lease stored')
+          })
+        last = settled.catch(() => undefined)
+        return settled
       },
     }
     const clock = virtualClock()
-    const app = new Celeriac({ name: 'redelivery', storage: slowLeases, executor: threads({ module: faults, size: 1 }), clock })
-    app.events.on('log', (e) => order.push(`body: ${e.text.split(' ')[0]!}`))
+    // Two runs at once in the one worker: the acksLate run is not held behind the early one.
+    const executor = threads({ module: new URL('./fixtures/lease-worker.ts', import.meta.url), size: 1, tasksPerWorker: 2 })
+    const app = new Celeriac({ name: 'redelivery', storage: heldLease, executor, clock })
+    const tasks = defineLeaseTasks(app)
+    app.events.on('log', (e) => {
+      order.push(e.text)
+      if (e.text === 'body: late') lateLogged()
+    })
     await app.start()
     apps.push(app)
-    const early = await app.sendTask('fault.hold', ['early', 1])
+    // In one write, so that both leave in one batch: a run leaves only once the writes before it
+    // are stored, and the early run's lease will not be until the acksLate body has logged.
+    const both = await group([tasks.early.s(), tasks.late.s()]).delay()
     await clock.runAll()
-    await expect(early.get()).resolves.toBeTypeOf('number')
-    expect(order).toEqual(['lease stored', 'body: early'])
+    expect(await both.get()).toEqual(['early', 'late'])
+    expect(order).toEqual(['body: late', 'lease stored', 'body: early'])
   })
 
   it('a stop while they wait leaves them queued, not leased: the next app runs them; the started early-ack task is WorkerLostError', async () => {
