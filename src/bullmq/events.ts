@@ -2,6 +2,10 @@
  * A queue's event stream, shaped like the Redis stream QueueEvents reads: ids `<ms>-<seq>`,
  * strictly increasing, values all strings, capped in length. Readers block until an event
  * newer than their cursor arrives.
+ *
+ * Trimming advances a start index instead of shifting the array (a full stream trims one entry
+ * per add, and shifting 10k entries each time made adds O(maxLen)); the dead prefix is dropped
+ * once it is the larger part.
  */
 export interface StreamEntry {
   readonly id: string
@@ -12,12 +16,14 @@ export interface StreamEntry {
 
 export class EventStream {
   #entries: StreamEntry[] = []
+  /** Entries before this index were trimmed. */
+  #head = 0
   #lastMs = 0
   #lastSeq = 0
   readonly #waiters = new Set<() => void>()
 
   get length(): number {
-    return this.#entries.length
+    return this.#entries.length - this.#head
   }
 
   /** The newest id (`0-0` when nothing was ever added). */
@@ -35,16 +41,20 @@ export class EventStream {
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) flat.push(k, String(v))
     const id = `${ms}-${seq}`
     this.#entries.push({ id, ms, seq, fields: flat })
-    if (this.#entries.length > maxLen) this.trim(maxLen)
+    if (this.length > maxLen) this.trim(maxLen)
     for (const wake of [...this.#waiters]) wake()
     return id
   }
 
   /** Keeps the newest `maxLen` entries; returns how many went. */
   trim(maxLen: number): number {
-    const extra = this.#entries.length - Math.max(0, maxLen)
+    const extra = this.length - Math.max(0, maxLen)
     if (extra <= 0) return 0
-    this.#entries.splice(0, extra)
+    this.#head += extra
+    if (this.#head >= 1_024 && this.#head * 2 >= this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head)
+      this.#head = 0
+    }
     return extra
   }
 
@@ -55,7 +65,7 @@ export class EventStream {
     const seq = seqText === undefined ? Number.POSITIVE_INFINITY : Number(seqText) || 0
     const entries = this.#entries
     // Binary search for the first entry newer than the cursor.
-    let lo = 0
+    let lo = this.#head
     let hi = entries.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
@@ -74,5 +84,6 @@ export class EventStream {
 
   clear(): void {
     this.#entries = []
+    this.#head = 0
   }
 }

@@ -1,5 +1,6 @@
-/** The Redis-shaped structures under the BullMQ backend: list order and sorted-set ties. */
+/** The Redis-shaped structures under the BullMQ backend: list order, sorted-set ties, the event stream. */
 import { describe, expect, it } from 'vitest'
+import { EventStream } from '../../src/bullmq/events.js'
 import { IdList } from '../../src/bullmq/id-list.js'
 import { SortedSet } from '../../src/bullmq/sorted-set.js'
 
@@ -43,5 +44,27 @@ describe('SortedSet (a Redis sorted set)', () => {
     expect(set.range(-1, -1)).toEqual(['z'])
     expect(set.remove('b')).toBe(true)
     expect(set.size).toBe(2)
+  })
+})
+
+describe('EventStream (a capped Redis stream)', () => {
+  it('keeps the newest maxLen entries in order across trims, and reads after any cursor', () => {
+    const stream = new EventStream()
+    const ids: string[] = []
+    // Far past the cap, so the trimmed prefix is dropped from memory more than once.
+    for (let i = 0; i < 5_000; i++) ids.push(stream.add({ event: 'added', jobId: i }, 1_000))
+    expect(stream.length).toBe(1_000)
+    expect(stream.lastId).toBe(ids.at(-1))
+    const all = stream.after('0-0')
+    expect(all.map((e) => e.id)).toEqual(ids.slice(4_000))
+    expect(all[0]!.fields).toEqual(['event', 'added', 'jobId', '4000'])
+    expect(stream.after(ids[4_499]!).map((e) => e.id)).toEqual(ids.slice(4_500))
+    expect(stream.after(ids.at(-1)!)).toEqual([])
+    expect(stream.trim(10)).toBe(990)
+    expect(stream.after('0-0').map((e) => e.id)).toEqual(ids.slice(4_990))
+    expect(stream.trim(10)).toBe(0)
+    stream.clear()
+    expect(stream.length).toBe(0)
+    expect(stream.after('0-0')).toEqual([])
   })
 })
