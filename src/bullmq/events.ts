@@ -38,11 +38,14 @@ export class EventStream {
     this.#lastMs = ms
     this.#lastSeq = seq
     const flat: string[] = []
-    for (const [k, v] of Object.entries(fields)) if (v !== undefined) flat.push(k, String(v))
+    for (const k of Object.keys(fields)) {
+      const v = fields[k]
+      if (v !== undefined) flat.push(k, typeof v === 'string' ? v : String(v))
+    }
     const id = `${ms}-${seq}`
     this.#entries.push({ id, ms, seq, fields: flat })
     if (this.length > maxLen) this.trim(maxLen)
-    for (const wake of [...this.#waiters]) wake()
+    if (this.#waiters.size > 0) for (const wake of [...this.#waiters]) wake()
     return id
   }
 

@@ -1,7 +1,8 @@
-/** The Redis-shaped structures under the BullMQ backend: list order, sorted-set ties, the event stream. */
+/** The Redis-shaped structures under the BullMQ backend: list order, sorted-set ties, the event stream, and the copies of job options. */
 import { describe, expect, it } from 'vitest'
 import { EventStream } from '../../src/bullmq/events.js'
 import { IdList } from '../../src/bullmq/id-list.js'
+import { clone } from '../../src/bullmq/job-record.js'
 import { SortedSet } from '../../src/bullmq/sorted-set.js'
 
 describe('IdList (a Redis list of job ids)', () => {
@@ -66,5 +67,45 @@ describe('EventStream (a capped Redis stream)', () => {
     stream.clear()
     expect(stream.length).toBe(0)
     expect(stream.after('0-0')).toEqual([])
+  })
+})
+
+describe('clone (what the store copies in and out: a JSON round trip)', () => {
+  const roundTrip = (v: unknown): unknown => JSON.parse(JSON.stringify(v))
+  const values: Record<string, unknown> = {
+    'plain options': { removeOnComplete: true, attempts: 3, backoff: { type: 'exponential', delay: 1_000 }, jobId: 'x', priority: 0 },
+    'undefined values and functions dropped': { a: undefined, b: () => 1, c: null, d: { e: undefined } },
+    'integer-like keys first, as JSON orders them': { b: 1, 2: 'two', a: 2, 1: 'one' },
+    'NaN, Infinity and -0': { n: Number.NaN, i: Number.POSITIVE_INFINITY, z: -0 },
+    'a Date and an array': { when: new Date(0), list: [1, undefined, { x: 1 }] },
+    'a toJSON': { t: { toJSON: () => 'custom' } },
+    'a __proto__ key': JSON.parse('{"__proto__": {"polluted": true}, "a": 1}'),
+    'a null prototype': Object.assign(Object.create(null) as object, { a: 1 }),
+    'deep nesting': { a: { b: { c: { d: { e: { f: { g: { h: { i: { j: { k: 1 } } } } } } } } } } },
+    'a top-level array': [1, 'a', { b: true }],
+  }
+  for (const [title, value] of Object.entries(values)) {
+    it(`copies ${title} as the round trip does`, () => {
+      const copy = clone(value)
+      expect(JSON.stringify(copy)).toBe(JSON.stringify(value))
+      expect(copy).toStrictEqual(roundTrip(value))
+      expect(Object.keys(copy as object)).toEqual(Object.keys(roundTrip(value) as object))
+      expect(Object.getPrototypeOf(copy)).toBe(Object.getPrototypeOf(roundTrip(value)))
+    })
+  }
+
+  it('shares nothing with the original', () => {
+    const original = { backoff: { type: 'fixed', delay: 5 }, repeat: { every: 10 } }
+    const copy = clone(original)
+    copy.backoff.delay = 6
+    expect(original.backoff.delay).toBe(5)
+    expect(copy.repeat).not.toBe(original.repeat)
+  })
+
+  it('passes primitives through', () => {
+    expect(clone(0)).toBe(0)
+    expect(clone('s')).toBe('s')
+    expect(clone(null)).toBe(null)
+    expect(clone(undefined)).toBe(undefined)
   })
 })
