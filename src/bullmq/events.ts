@@ -5,7 +5,9 @@
  *
  * Trimming advances a start index instead of shifting the array (a full stream trims one entry
  * per add, and shifting 10k entries each time made adds O(maxLen)); the dead prefix is dropped
- * once it is the larger part.
+ * once it is the larger part. An entry keeps a copy of its fields and makes its id and flat
+ * field list when read: most entries are trimmed unread, and flattening cost more than the rest
+ * of an add.
  */
 export interface StreamEntry {
   readonly id: string
@@ -14,8 +16,41 @@ export interface StreamEntry {
   readonly fields: string[]
 }
 
+type Fields = Record<string, string | number | boolean | undefined>
+
+class Entry implements StreamEntry {
+  #id: string | undefined
+  #fields: Fields | string[]
+
+  constructor(
+    readonly ms: number,
+    readonly seq: number,
+    fields: Fields,
+  ) {
+    this.#fields = fields
+  }
+
+  get id(): string {
+    this.#id ??= `${this.ms}-${this.seq}`
+    return this.#id
+  }
+
+  /** Field, value, field, value... as strings, without the undefined ones. */
+  get fields(): string[] {
+    const raw = this.#fields
+    if (Array.isArray(raw)) return raw
+    const flat: string[] = []
+    for (const k of Object.keys(raw)) {
+      const v = raw[k]
+      if (v !== undefined) flat.push(k, typeof v === 'string' ? v : String(v))
+    }
+    this.#fields = flat
+    return flat
+  }
+}
+
 export class EventStream {
-  #entries: StreamEntry[] = []
+  #entries: Entry[] = []
   /** Entries before this index were trimmed. */
   #head = 0
   #lastMs = 0
@@ -32,21 +67,22 @@ export class EventStream {
   }
 
   /** Appends an event, trims to `maxLen` and wakes readers; returns its id. */
-  add(fields: Record<string, string | number | boolean | undefined>, maxLen: number): string {
+  add(fields: Fields, maxLen: number): string {
+    return this.append(fields, maxLen).id
+  }
+
+  /** `add`, for a caller that does not need the id. */
+  append(fields: Fields, maxLen: number): StreamEntry {
     const ms = Math.max(Date.now(), this.#lastMs)
     const seq = ms === this.#lastMs ? this.#lastSeq + 1 : 0
     this.#lastMs = ms
     this.#lastSeq = seq
-    const flat: string[] = []
-    for (const k of Object.keys(fields)) {
-      const v = fields[k]
-      if (v !== undefined) flat.push(k, typeof v === 'string' ? v : String(v))
-    }
-    const id = `${ms}-${seq}`
-    this.#entries.push({ id, ms, seq, fields: flat })
+    // A copy: the caller's object may change after; its values are primitives.
+    const entry = new Entry(ms, seq, { ...fields })
+    this.#entries.push(entry)
     if (this.length > maxLen) this.trim(maxLen)
     if (this.#waiters.size > 0) for (const wake of [...this.#waiters]) wake()
-    return id
+    return entry
   }
 
   /** Keeps the newest `maxLen` entries; returns how many went. */

@@ -60,8 +60,9 @@ export class SortedSet {
   /** Members with `min <= score <= max`, lowest first, at most `limit`. */
   rangeByScore(min: number, max: number, limit = Number.POSITIVE_INFINITY): string[] {
     const out: string[] = []
-    for (const { m, s } of this.#items) {
-      if (s < min) continue
+    const items = this.#items
+    for (let i = this.#firstScoreAtLeast(min); i < items.length; i++) {
+      const { m, s } = items[i]!
       if (s > max || out.length >= limit) break
       out.push(m)
     }
@@ -93,6 +94,19 @@ export class SortedSet {
   clear(): void {
     this.#scores.clear()
     this.#items = []
+  }
+
+  /** The rank of the first item whose score is at least `min` (binary search, NaN-safe: none). */
+  #firstScoreAtLeast(min: number): number {
+    const items = this.#items
+    let lo = 0
+    let hi = items.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (items[mid]!.s < min) lo = mid + 1
+      else hi = mid
+    }
+    return lo
   }
 
   #lowerBound(member: string, score: number): number {

@@ -28,6 +28,36 @@ describe('IdList (a Redis list of job ids)', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions)
     expect(list.range(-2, -1)).toEqual(['3', '1'])
   })
+  it('stays a FIFO across thousands of pushes and pops, removes and re-pushes, with positions in list order', () => {
+    const list = new IdList()
+    const model: string[] = [] // left to right
+    let next = 0
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 100; i++) {
+        const id = String(next++)
+        list.pushLeft(id)
+        model.unshift(id)
+      }
+      // Pop most of them (the popped prefix of the left pushes is dropped now and then).
+      for (let i = 0; i < 90; i++) expect(list.popRight()).toBe(model.pop())
+      // A removal from the middle, a re-push of an id that is there, a LIFO push.
+      const middle = model[Math.floor(model.length / 2)]!
+      expect(list.remove(middle)).toBe(true)
+      model.splice(model.indexOf(middle), 1)
+      const again = model[0]!
+      list.pushRight(again)
+      model.splice(0, 1)
+      model.push(again)
+      expect(list.peekRight()).toBe(again)
+    }
+    expect(list.toArray()).toEqual(model)
+    expect(list.length).toBe(model.length)
+    const positions = model.map((id) => list.position(id)!)
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions)
+    while (model.length > 0) expect(list.popRight()).toBe(model.pop())
+    expect(list.popRight()).toBeUndefined()
+    expect(list.position('0')).toBeUndefined()
+  })
 })
 
 describe('SortedSet (a Redis sorted set)', () => {
@@ -45,6 +75,20 @@ describe('SortedSet (a Redis sorted set)', () => {
     expect(set.range(-1, -1)).toEqual(['z'])
     expect(set.remove('b')).toBe(true)
     expect(set.size).toBe(2)
+  })
+})
+
+describe('SortedSet.rangeByScore (binary search to the first score at least min)', () => {
+  it('returns members within [min, max] in order, at most limit, for any min', () => {
+    const set = new SortedSet()
+    for (let i = 0; i < 1_000; i++) set.add(`m${String(i).padStart(4, '0')}`, Math.floor(i / 10))
+    expect(set.rangeByScore(5, 5)).toEqual(Array.from({ length: 10 }, (_, i) => `m${String(50 + i).padStart(4, '0')}`))
+    expect(set.rangeByScore(4.5, 6, 3)).toEqual(['m0050', 'm0051', 'm0052'])
+    expect(set.rangeByScore(Number.NEGATIVE_INFINITY, 0)).toHaveLength(10)
+    expect(set.rangeByScore(99, Number.POSITIVE_INFINITY)).toHaveLength(10)
+    expect(set.rangeByScore(100, 200)).toEqual([])
+    expect(set.rangeByScore(7, 6)).toEqual([])
+    expect(set.rangeByScore(0, 1_000)).toHaveLength(1_000)
   })
 })
 
