@@ -78,6 +78,134 @@ describe('SortedSet (a Redis sorted set)', () => {
   })
 })
 
+describe('SortedSet against a plain sorted array (a model), through chunk splits and merges', () => {
+  /** The reference: every item in one array, sorted by score then member. */
+  class Model {
+    items: Array<{ m: string; s: number }> = []
+    #sort(): void {
+      this.items.sort((a, b) => a.s - b.s || (a.m < b.m ? -1 : a.m > b.m ? 1 : 0))
+    }
+    add(m: string, s: number): void {
+      this.remove(m)
+      this.items.push({ m, s })
+      this.#sort()
+    }
+    remove(m: string): boolean {
+      const i = this.items.findIndex((x) => x.m === m)
+      if (i < 0) return false
+      this.items.splice(i, 1)
+      return true
+    }
+    range(start: number, end: number, rev: boolean): string[] {
+      const all = this.items.map((x) => x.m)
+      if (rev) all.reverse()
+      const n = all.length
+      const from = start < 0 ? Math.max(n + start, 0) : start
+      const to = end < 0 ? n + end : Math.min(end, n - 1)
+      return from > to || from >= n ? [] : all.slice(from, to + 1)
+    }
+    rangeByScore(min: number, max: number, limit: number): string[] {
+      return this.items
+        .filter((x) => x.s >= min && x.s <= max)
+        .slice(0, limit)
+        .map((x) => x.m)
+    }
+  }
+
+  it('answers every operation as the model does', () => {
+    // A fixed-seed generator, so a failure replays.
+    let seed = 42
+    const rand = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
+      return seed % n
+    }
+    const set = new SortedSet()
+    const model = new Model()
+    for (let step = 0; step < 20_000; step++) {
+      const op = rand(100)
+      const member = `m${rand(3_000)}`
+      if (op < 55) {
+        // Few distinct scores, so ties (ordered by member) are common; some at the end.
+        const score = op < 15 ? 1_000 + step : rand(200)
+        set.add(member, score)
+        model.add(member, score)
+      } else if (op < 75) {
+        expect(set.remove(member)).toBe(model.remove(member))
+      } else if (op < 80) {
+        expect(set.popMin()).toBe(model.items.shift()?.m)
+      } else if (op < 90) {
+        const start = rand(40) - 10
+        const end = rand(2) === 0 ? -1 - rand(10) : start + rand(700)
+        const rev = rand(2) === 0
+        expect(set.range(start, end, rev)).toEqual(model.range(start, end, rev))
+      } else {
+        const min = rand(220) - 10
+        const max = min + rand(50)
+        const limit = rand(3) === 0 ? Number.POSITIVE_INFINITY : rand(600)
+        expect(set.rangeByScore(min, max, limit)).toEqual(model.rangeByScore(min, max, limit))
+      }
+      expect(set.size).toBe(model.items.length)
+      if (step % 500 === 0) {
+        expect(set.entries()).toEqual(model.items.map((x) => [x.m, x.s]))
+        const top = model.items[0]
+        expect(set.first()).toEqual(top === undefined ? undefined : { member: top.m, score: top.s })
+        for (const x of model.items.slice(0, 20)) expect(set.score(x.m)).toBe(x.s)
+      }
+    }
+    expect(set.members()).toEqual(model.items.map((x) => x.m))
+    // Drain it, by pops and by removals, so chunks empty both ways.
+    for (let step = 0; model.items.length > 0; step++) {
+      if (step % 3 === 0) expect(set.popMin()).toBe(model.items.shift()!.m)
+      else {
+        const member = model.items[rand(model.items.length)]!.m
+        expect(set.remove(member)).toBe(model.remove(member))
+      }
+      if (step % 25 === 0) {
+        expect(set.range(0, 30)).toEqual(model.range(0, 30, false))
+        expect(set.range(0, 30, true)).toEqual(model.range(0, 30, true))
+        expect(set.rangeByScore(50, 150, 40)).toEqual(model.rangeByScore(50, 150, 40))
+        const top = model.items[0]
+        expect(set.first()).toEqual(top === undefined ? undefined : { member: top.m, score: top.s })
+        set.add('probe', 100)
+        model.add('probe', 100)
+      }
+    }
+    expect(set.size).toBe(0)
+    expect(set.first()).toBeUndefined()
+    set.add('again', 1)
+    expect(set.members()).toEqual(['again'])
+    set.clear()
+    expect(set.size).toBe(0)
+    expect(set.popMin()).toBeUndefined()
+    expect(set.range(0, -1)).toEqual([])
+  })
+})
+
+describe('SortedSet emptied by removals', () => {
+  it('drops a chunk as its last member goes, lowest first or highest first', () => {
+    for (const order of ['lowest first', 'highest first']) {
+      const set = new SortedSet()
+      const ids = Array.from({ length: 2_000 }, (_, i) => `j${String(i).padStart(4, '0')}`)
+      for (const [i, id] of ids.entries()) set.add(id, i)
+      const going = order === 'lowest first' ? ids : [...ids].reverse()
+      for (const [k, id] of going.entries()) {
+        expect(set.remove(id)).toBe(true)
+        const left = order === 'lowest first' ? ids.slice(k + 1) : ids.slice(0, ids.length - k - 1)
+        if (k % 100 === 0 || left.length < 3) {
+          expect(set.first()?.member).toBe(left[0])
+          expect(set.range(0, 1)).toEqual(left.slice(0, 2))
+          expect(set.range(0, 0, true)).toEqual(left.slice(-1))
+          expect(set.rangeByScore(0, 5_000, 2)).toEqual(left.slice(0, 2))
+        }
+      }
+      expect(set.size).toBe(0)
+      set.add('again', 1)
+      expect(set.members()).toEqual(['again'])
+      expect(set.popMin()).toBe('again')
+    }
+  })
+})
+
 describe('SortedSet.rangeByScore (binary search to the first score at least min)', () => {
   it('returns members within [min, max] in order, at most limit, for any min', () => {
     const set = new SortedSet()
