@@ -4,17 +4,15 @@
  * an id from the middle leaves a stale slot that pops and ranges skip (compacted now and then).
  */
 export class IdList {
-  /** id → the slot number it holds now; a slot whose number differs is stale. */
-  readonly #slot = new Map<string, number>()
+  /** id → its slot now; a slot in the arrays that is not the id's current one is stale. */
+  readonly #slot = new Map<string, Slot>()
   /** Left pushes, in push order (the logical list reads them backwards). */
-  #left: Array<{ id: string; n: number }> = []
-  #right: Array<{ id: string; n: number }> = []
+  #left: Slot[] = []
+  #right: Slot[] = []
   /** How many of `#left`'s first entries were popped from the right. */
   #leftStart = 0
   #rightStart = 0
-  #n = 0
-  /** id → its place, left to right (left pushes count down, right pushes up): what persistence stores. */
-  readonly #pos = new Map<string, number>()
+  /** The places given to the last left push and the last right push (left pushes count down, right pushes up). */
   #lo = 0
   #hi = 0
 
@@ -29,19 +27,17 @@ export class IdList {
   /** LPUSH: the id becomes index 0. */
   pushLeft(id: string): void {
     this.remove(id)
-    const n = ++this.#n
-    this.#slot.set(id, n)
-    this.#pos.set(id, --this.#lo)
-    this.#left.push({ id, n })
+    const slot = { id, pos: --this.#lo }
+    this.#slot.set(id, slot)
+    this.#left.push(slot)
   }
 
   /** RPUSH: the id becomes the last (next to be popped). */
   pushRight(id: string): void {
     this.remove(id)
-    const n = ++this.#n
-    this.#slot.set(id, n)
-    this.#pos.set(id, ++this.#hi)
-    this.#right.push({ id, n })
+    const slot = { id, pos: ++this.#hi }
+    this.#slot.set(id, slot)
+    this.#right.push(slot)
   }
 
   /**
@@ -50,10 +46,9 @@ export class IdList {
    */
   restore(id: string, place: number): void {
     this.remove(id)
-    const n = ++this.#n
-    this.#slot.set(id, n)
-    this.#right.push({ id, n })
-    this.#pos.set(id, place)
+    const slot = { id, pos: place }
+    this.#slot.set(id, slot)
+    this.#right.push(slot)
     this.#lo = Math.min(this.#lo, place)
     this.#hi = Math.max(this.#hi, place)
   }
@@ -62,17 +57,15 @@ export class IdList {
   popRight(): string | undefined {
     while (this.#right.length > this.#rightStart) {
       const e = this.#right.pop()!
-      if (this.#slot.get(e.id) === e.n) {
+      if (this.#slot.get(e.id) === e) {
         this.#slot.delete(e.id)
-        this.#pos.delete(e.id)
         return e.id
       }
     }
     while (this.#leftStart < this.#left.length) {
       const e = this.#left[this.#leftStart++]!
-      if (this.#slot.get(e.id) === e.n) {
+      if (this.#slot.get(e.id) === e) {
         this.#slot.delete(e.id)
-        this.#pos.delete(e.id)
         this.#maybeCompact()
         return e.id
       }
@@ -84,23 +77,22 @@ export class IdList {
   peekRight(): string | undefined {
     for (let i = this.#right.length - 1; i >= this.#rightStart; i--) {
       const e = this.#right[i]!
-      if (this.#slot.get(e.id) === e.n) return e.id
+      if (this.#slot.get(e.id) === e) return e.id
     }
     for (let i = this.#leftStart; i < this.#left.length; i++) {
       const e = this.#left[i]!
-      if (this.#slot.get(e.id) === e.n) return e.id
+      if (this.#slot.get(e.id) === e) return e.id
     }
     return undefined
   }
 
   /** Where the id stands (smaller is further left); undefined when absent. */
   position(id: string): number | undefined {
-    return this.#pos.get(id)
+    return this.#slot.get(id)?.pos
   }
 
   remove(id: string): boolean {
     if (!this.#slot.delete(id)) return false
-    this.#pos.delete(id)
     this.#maybeCompact()
     return true
   }
@@ -119,18 +111,17 @@ export class IdList {
     const out: string[] = []
     for (let i = this.#left.length - 1; i >= this.#leftStart; i--) {
       const e = this.#left[i]!
-      if (this.#slot.get(e.id) === e.n) out.push(e.id)
+      if (this.#slot.get(e.id) === e) out.push(e.id)
     }
     for (let i = this.#rightStart; i < this.#right.length; i++) {
       const e = this.#right[i]!
-      if (this.#slot.get(e.id) === e.n) out.push(e.id)
+      if (this.#slot.get(e.id) === e) out.push(e.id)
     }
     return out
   }
 
   clear(): void {
     this.#slot.clear()
-    this.#pos.clear()
     this.#left = []
     this.#right = []
     this.#leftStart = 0
@@ -138,6 +129,11 @@ export class IdList {
   }
 
   #maybeCompact(): void {
+    // The popped prefix of `#left` (a FIFO's every pop) is dropped once it is the larger part.
+    if (this.#leftStart >= 1_024 && this.#leftStart * 2 >= this.#left.length) {
+      this.#left = this.#left.slice(this.#leftStart)
+      this.#leftStart = 0
+    }
     const stored = this.#left.length - this.#leftStart + this.#right.length - this.#rightStart
     if (stored < 64 || stored < 2 * this.#slot.size) return
     const ids = this.toArray()
@@ -145,6 +141,12 @@ export class IdList {
     this.#right = []
     this.#leftStart = 0
     this.#rightStart = 0
-    for (const id of ids) this.#right.push({ id, n: this.#slot.get(id)! })
+    for (const id of ids) this.#right.push(this.#slot.get(id)!)
   }
+}
+
+/** An id's place in the list; `pos` is what persistence stores (smaller is further left). */
+interface Slot {
+  readonly id: string
+  readonly pos: number
 }

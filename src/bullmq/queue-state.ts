@@ -127,8 +127,8 @@ export class QueueState {
     return Number.isFinite(n) ? n : 10_000
   }
 
-  emit(fields: Record<string, string | number | boolean | undefined>): string {
-    return this.events.add(fields, this.maxEvents())
+  emit(fields: Record<string, string | number | boolean | undefined>): void {
+    this.events.append(fields, this.maxEvents())
   }
 
   isPaused(): boolean {
