@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs'
-import { Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
 import type { TestProjectConfiguration } from 'vitest/config'
+import { reachable } from './test/reachable.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const CHROMIUM_ARGS = [
@@ -48,20 +48,6 @@ const chromium: TestProjectConfiguration = {
   },
 }
 
-/** Whether something answers on Redis's port within half a second. */
-function redisReachable(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket()
-    const done = (ok: boolean): void => {
-      socket.destroy()
-      resolve(ok)
-    }
-    socket.setTimeout(500, () => done(false))
-    socket.once('error', () => done(false))
-    socket.connect(6379, '127.0.0.1', () => done(true))
-  })
-}
-
 /**
  * examples/bullmq: its tests on celeriac (its own config, with the setup file that switches
  * BullMQ over), and the same tests without that file, on the local Redis, when one answers.
@@ -77,7 +63,7 @@ const bullmqExampleOnRedis: TestProjectConfiguration = {
 }
 // With BULLMQ_ON_REDIS=1 the example's own project is the Redis one already.
 const exampleOnRedis = process.env.BULLMQ_ON_REDIS === '1'
-const onRedis = !exampleOnRedis && (await redisReachable())
+const onRedis = !exampleOnRedis && (await reachable('127.0.0.1', 6379))
 if (!exampleOnRedis && !onRedis) console.warn('[celeriac] Redis is not answering on 127.0.0.1:6379: the BullMQ example runs on celeriac only')
 
 if (!existsSync(CHROMIUM)) console.warn(`[celeriac] ${CHROMIUM} is missing: the conformance suite runs in Node only (apt-get install -y chromium)`)

@@ -7,8 +7,8 @@
  * CELERIAC_BULLMQ_BACKENDS (comma-separated names, e.g. `redis` or `celeriac-memory,celeriac-file`)
  * narrows the run; unset, every entry runs.
  */
+import { reachable } from '../reachable.js'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRedisBackend } from 'bullmq'
@@ -47,20 +47,6 @@ export interface CeleriacBackend extends Backend {
 }
 
 const REDIS = { host: '127.0.0.1', port: 6379 } as const
-
-/** Whether something answers on Redis's port, within half a second. */
-function reachable(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket()
-    const done = (ok: boolean): void => {
-      socket.destroy()
-      resolve(ok)
-    }
-    socket.setTimeout(500, () => done(false))
-    socket.once('error', () => done(false))
-    socket.connect(port, host, () => done(true))
-  })
-}
 
 let prefixes = 0
 

@@ -10,9 +10,8 @@
  */
 import { expect, it } from 'vitest'
 import { Celeriac, group, indexedDBStorage, webWorkers } from '../../src/browser.js'
-import type { Storage } from '../../src/browser.js'
-import type { TaskMessage } from '../../src/core/model/message.js'
 import { virtualClock } from '../../src/testing.js'
+import { holdEarlyLease } from './fixtures/held-lease.js'
 import { defineLeaseTasks } from './fixtures/lease-tasks.js'
 
 it('an early-ack run waits in its Web Worker until its lease (its ack) is stored', async () => {
@@ -20,34 +19,7 @@ it('an early-ack run waits in its Web Worker until its lease (its ack) is stored
   let lateLogged!: () => void
   const logged = new Promise<void>((resolve) => (lateLogged = resolve))
   const db = indexedDBStorage({ name: `lease-first-${crypto.randomUUID()}` })
-  // Writes settle in call order, as the engine expects of a storage; the one holding the early
-  // run's lease only once the acksLate body has logged.
-  let last: Promise<unknown> = Promise.resolve()
-  const storage: Storage = {
-    name: db.name,
-    capabilities: db.capabilities,
-    open: () => db.open(),
-    close: () => db.close(),
-    get: (ns, key) => db.get(ns, key),
-    entries: (ns) => db.entries(ns),
-    transact: (keys, step) => db.transact(keys, step),
-    watch: (listener) => db.watch!(listener),
-    write(mutations) {
-      const stored = db.write(mutations)
-      const lease = mutations.some(
-        (m) => m.op === 'put' && m.ns === 'messages' && (m.value as TaskMessage).leased && (m.value as TaskMessage).task === 'lease.early',
-      )
-      const settled = last
-        .then(() => stored)
-        .then(async () => {
-          if (!lease) return
-          await logged
-          order.push('lease stored')
-        })
-      last = settled.catch(() => undefined)
-      return settled
-    },
-  }
+  const storage = holdEarlyLease(db, logged, order)
   const clock = virtualClock()
   const app = new Celeriac({
     name: 'lease-first',

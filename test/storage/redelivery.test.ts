@@ -20,6 +20,7 @@ import { fileStorage, threads } from '../../src/node.js'
 import { virtualClock } from '../../src/testing.js'
 import type { VirtualClock } from '../../src/testing.js'
 import { dying } from './dying.js'
+import { holdEarlyLease } from './fixtures/held-lease.js'
 import { defineLeaseTasks } from './fixtures/lease-tasks.js'
 import type { DyingStorage } from './dying.js'
 
@@ -205,33 +206,7 @@ describe('threads: runs a worker holds (prefetched) but never started', () => {
     const order: string[] = []
     let lateLogged!: () => void
     const logged = new Promise<void>((resolve) => (lateLogged = resolve))
-    const file = fileStorage({ dir, onWarning: () => {} })
-    // Writes settle in call order, as the engine expects of a storage.
-    let last: Promise<unknown> = Promise.resolve()
-    const heldLease: Storage = {
-      name: file.name,
-      capabilities: file.capabilities,
-      open: () => file.open(),
-      close: () => file.close(),
-      get: (ns, key) => file.get(ns, key),
-      entries: (ns) => file.entries(ns),
-      transact: (keys, step) => file.transact(keys, step),
-      write(mutations) {
-        const stored = file.write(mutations)
-        const lease = mutations.some(
-          (m) => m.op === 'put' && m.ns === 'messages' && (m.value as TaskMessage).leased && (m.value as TaskMessage).task === 'lease.early',
-        )
-        const settled = last
-          .then(() => stored)
-          .then(async () => {
-            if (!lease) return
-            await logged
-            order.push('lease stored')
-          })
-        last = settled.catch(() => undefined)
-        return settled
-      },
-    }
+    const heldLease = holdEarlyLease(fileStorage({ dir, onWarning: () => {} }), logged, order)
     const clock = virtualClock()
     // Two runs at once in the one worker: the acksLate run is not held behind the early one.
     const executor = threads({ module: new URL('./fixtures/lease-worker.ts', import.meta.url), size: 1, tasksPerWorker: 2 })
