@@ -1,0 +1,84 @@
+/**
+ * The Transport seam: the broker half of an app that runs across processes (Celery's broker,
+ * where a {@link Storage} is its result backend). A transport carries task messages between
+ * producers and consumers: queues, delays, priorities, delivery at most `concurrency` at a time
+ * per queue, acks, and redelivery of what a dead consumer held. Everything else (results, chord
+ * counters, revoked ids, locks) stays in `store`, a Storage every process of the app shares.
+ *
+ * Give an app one with `new Celeriac({ transport })` instead of `storage`.
+ */
+import type { Clock } from '../time/clock.js'
+import type { TaskMessage } from './message.js'
+import type { Storage } from '../../storage/types.js'
+
+/** What the engine gives a transport when it opens it. */
+export interface TransportHost {
+  /** The app's clock: a message's `eta` is a time on it. */
+  readonly clock: Clock
+  /**
+   * Call after a delivery or settle that happened outside any call of the engine (a broker's own
+   * turn), so that the engine re-checks whether it is quiet (virtual clock; see `isQuiet`).
+   */
+  readonly wake: () => void
+}
+
+/**
+ * A message handed to this process to run. Exactly one of `ack`, `defer` or `requeue` is called
+ * once the engine has stored what the run left (its result, and its follow-up messages sent).
+ */
+export interface Delivery {
+  readonly message: TaskMessage
+  /**
+   * It was delivered before and never settled: its consumer died or stalled (BullMQ: a stalled
+   * job). The engine decides what that means (DESIGN §4: acksLate runs it again; an early-ack
+   * run that started ends with WorkerLostError; a stored result only finishes it).
+   */
+  readonly redelivered: boolean
+  /** The run is over and its outcome stored: the broker forgets the message. `failed`: it ended in failure. */
+  ack(failed: boolean): Promise<void>
+  /** Back to the broker as `next` (same id), due at `at` on the app clock: a retry. */
+  defer(next: TaskMessage, at: number): Promise<void>
+  /** Back to the broker as `next` (same id), ready now: a rejected message requeued. */
+  requeue(next: TaskMessage): Promise<void>
+}
+
+/**
+ * A broker for an app's messages. Implementations: `bullmqTransport()` (`celeriac/bullmq`), and
+ * an in-memory one in the tests. A contract suite (test/transport/contract.ts) runs on each.
+ */
+export interface Transport {
+  readonly name: string
+  /**
+   * Where the app keeps results, chord counters, revoked ids and locks, and the messages a run
+   * sends until the broker holds them. Shared by every process of the app; it should `watch`, so
+   * a result stored by another process wakes this one's waiters.
+   */
+  readonly store: Storage
+  /** Connects. Called once by `app.start()`, after `store.open()`. */
+  open(host: TransportHost): Promise<void>
+  /**
+   * Stops delivering and disconnects. Deliveries not settled stay with the broker and are
+   * delivered again (to any process) as redelivered. Called by `app.stop()`, before `store.close()`.
+   */
+  close(): Promise<void>
+  /**
+   * Sends messages; resolves once the broker holds every one. Idempotent by id: a message whose
+   * id the broker holds already (waiting, delayed, running, or finished and still remembered) is
+   * skipped, not sent twice. `eta` (app clock, ms) delays a message; `priority` 0–9, higher first,
+   * FIFO among equals.
+   */
+  add(messages: readonly TaskMessage[]): Promise<void>
+  /**
+   * Consumes `queue` from now on (a no-op if it does already): `deliver` gets each message taken,
+   * at most `concurrency` not yet settled at once. Called at start for each queue the app
+   * declares, and for each other queue it sends to.
+   */
+  listen(queue: string, concurrency: number, deliver: (delivery: Delivery) => void): Promise<void>
+  /** Drops the messages waiting (ready or delayed) in `queue`, or in every queue; resolves with how many. */
+  purge(queue: string | undefined): Promise<number>
+  /**
+   * For a broker that delivers in turns of its own (not in a call of the engine): false while a
+   * message it will deliver without the clock moving is on its way. Absent: always quiet.
+   */
+  isQuiet?(): boolean
+}
