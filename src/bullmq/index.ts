@@ -1,7 +1,8 @@
 /**
  * `celeriac/bullmq`: BullMQ v6's queue backend on celeriac's storage, so unchanged BullMQ code
  * (Queue, Worker, QueueEvents, FlowProducer, job schedulers) runs with no Redis: in tests on
- * memory storage (and virtual time), in a desktop app on file storage.
+ * memory storage (and virtual time), in a desktop app on file storage. And `redisStore()`, a
+ * celeriac Storage on Redis (results, chords, revoked ids and locks of the BullMQ transport).
  */
 import type { BackendFactory, QueueBaseOptions } from 'bullmq'
 import { CeleriacQueueBackend, type FactoryExtras } from './backend.js'
@@ -9,6 +10,8 @@ import { type BullmqBackendOptions, resolveOptions } from './options.js'
 import { storeFor } from './registry.js'
 
 export type { BullmqBackendOptions } from './options.js'
+export { redisStore } from './redis-store.js'
+export type { RedisStoreOptions } from './redis-store.js'
 
 /**
  * A BullMQ `BackendFactory` on celeriac storage. Every backend it builds (one per BullMQ class
