@@ -10,7 +10,7 @@ import { createServer } from 'node:net'
 import { Cluster, Redis } from 'ioredis'
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { redisStore } from '../../src/bullmq/index.js'
-import { ConfigError, StorageError } from '../../src/index.js'
+import { Celeriac, ConfigError, StorageError } from '../../src/index.js'
 import type { Mutation, Namespace, Storage, StorageChange, StorageKey } from '../../src/index.js'
 import { reachable } from '../reachable.js'
 import { storageContract } from './contract.js'
@@ -273,6 +273,25 @@ describe('redisStore on the local Redis', () => {
       await s.close()
     } finally {
       client.disconnect()
+    }
+  })
+
+  it("an app's get() hears a result another app on the same prefix stored (engine over watch), with the result's TTL", async () => {
+    const prefix = newPrefix()
+    const worker = new Celeriac({ name: 'worker', storage: redisStore({ connection: { ...REDIS }, prefix }), resultExpires: 60_000 })
+    const producer = new Celeriac({ name: 'producer', storage: redisStore({ connection: { ...REDIS }, prefix }), consume: false })
+    const [, add] = [worker, producer].map((app) => app.task('add', (a: number, b: number) => a + b))
+    await worker.start()
+    await producer.start()
+    try {
+      const result = await add!.delay(40, 2)
+      expect(await result.get({ timeout: 5000 })).toBe(42)
+      const pttl = await raw().pttl(`${prefix}::results:${result.id}`)
+      expect(pttl).toBeGreaterThan(0)
+      expect(pttl).toBeLessThanOrEqual(60_000)
+    } finally {
+      await producer.stop()
+      await worker.stop()
     }
   })
 
