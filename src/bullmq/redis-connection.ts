@@ -37,9 +37,10 @@ export function checkConnection(connection: unknown): asserts connection is Redi
   }
 }
 
-/** Where Redis is, for messages: `host:port` or the socket path. */
+/** Where Redis is, for messages: `host:port`, the socket path, or the Sentinel master's name. */
 export function whereIs(connection: RedisConnection): string {
   const o: RedisOptions = isClient(connection) ? connection.options : connection
+  if (o.sentinels !== undefined && o.sentinels !== null) return `Sentinel master '${o.name ?? 'mymaster'}'`
   if (o.path !== undefined) return o.path
   return `${o.host ?? 'localhost'}:${String(o.port ?? 6379)}`
 }
