@@ -7,9 +7,9 @@
  * closures over test state: worker executors load the same modules in their workers, so a
  * scenario observes behaviour through results, states, events and `self.log` lines only.
  */
-import { afterAll, describe } from 'vitest'
+import { afterAll, beforeEach, describe } from 'vitest'
 import { Celeriac } from '../../src/index.js'
-import type { Config, Executor, LogEvent, Storage } from '../../src/index.js'
+import type { Config, Executor, LogEvent, Storage, Transport } from '../../src/index.js'
 import { virtualClock } from '../../src/testing.js'
 import type { VirtualClock } from '../../src/testing.js'
 import { defineAllTasks } from './tasks.js'
@@ -24,6 +24,13 @@ export interface Combo {
   readonly asyncContext: boolean
   storage(): Storage
   executor(): Executor
+  /**
+   * A transport to run on instead of a storage, its store made by `storage()` or given (apps
+   * given the same store share one broker, as processes on one Redis).
+   */
+  transport?(store?: Storage): Transport
+  /** Scenarios that cannot run on this combination (title -> why); they are skipped, saying why. */
+  readonly gaps?: Readonly<Record<string, string>>
 }
 
 export interface Harness {
@@ -40,7 +47,9 @@ export interface Harness {
 /** A started app on `combo` with a virtual clock and every conformance task. */
 export async function setup(combo: Combo, config: Config = {}): Promise<Harness> {
   const clock = virtualClock()
-  const app = new Celeriac({ name: 'conformance', storage: combo.storage(), executor: combo.executor(), clock, random: seeded(42), ...config })
+  const { storage, ...rest } = config
+  const where = combo.transport === undefined ? { storage: storage ?? combo.storage() } : { transport: combo.transport(storage) }
+  const app = new Celeriac({ name: 'conformance', ...where, executor: combo.executor(), clock, random: seeded(42), ...rest })
   const tasks = defineAllTasks(app)
   const logs: LogEvent[] = []
   app.events.on('log', (e) => logs.push(e))
@@ -60,6 +69,8 @@ export function forEachComboOf(combos: readonly Combo[], title: string, body: (c
   for (const combo of combos) {
     describe(`${title} [${combo.name}]`, () => {
       afterAll(cleanup)
+      const gaps = combo.gaps
+      if (gaps !== undefined) beforeEach((context) => void (gaps[context.task.name] !== undefined && context.skip(gaps[context.task.name])))
       body(combo)
     })
   }

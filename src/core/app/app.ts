@@ -171,6 +171,7 @@ export class Celeriac implements Sender, TaskOwner {
       executor: c.executor,
       clock: c.clock,
       hostname: c.name,
+      queues: [...c.queues.keys()],
       concurrency: (queue) =>
         c.queues.get(queue)?.concurrency ?? (c.executor.reportsStart ? c.executor.capacity : Math.min(DEFAULT_CONCURRENCY, c.executor.capacity)),
       resultExpires: c.resultExpires,

@@ -2,6 +2,8 @@
 import { systemClock } from '../time/clock.js'
 import type { Clock } from '../time/clock.js'
 import type { Storage } from '../../storage/types.js'
+import type { Transport } from '../engine/transport.js'
+import { TransportStorage } from '../engine/transport-storage.js'
 import { inline } from '../executor/inline.js'
 import type { Executor } from '../executor/executor.js'
 import { ConfigError, registerErrorClass } from '../model/errors.js'
@@ -18,6 +20,12 @@ export interface Config {
   name?: string
   /** Where messages and results live. @default memoryStorage() */
   storage?: Storage
+  /**
+   * A broker that carries the app's messages across processes and machines (e.g.
+   * `bullmqTransport({ connection })` from `celeriac/bullmq`), instead of `storage`: results and
+   * the rest live in the transport's store. Exclusive with `storage`.
+   */
+  transport?: Transport
   /** Where tasks run. @default inline() */
   executor?: Executor
   /** Time source for every engine timer. @default systemClock() */
@@ -124,6 +132,11 @@ export function resolveConfig(config: Config, base: ResolvedConfig | undefined):
       routes.push([globToRegExp(pattern), route])
     }
   }
+  if (config.storage !== undefined && config.transport !== undefined) {
+    throw new ConfigError(
+      'An app has either a storage or a transport, not both: a transport keeps its results in its own store (give only `transport`, or only `storage` to run in one process)',
+    )
+  }
   if (config.resultExpires !== undefined) checkDuration(config.resultExpires, 'resultExpires')
   if (config.taskDefaults !== undefined) checkTaskOptionKeys(config.taskDefaults, 'taskDefaults')
   if (config.consume !== undefined && typeof config.consume !== 'boolean' && config.consume !== 'leader') {
@@ -135,7 +148,7 @@ export function resolveConfig(config: Config, base: ResolvedConfig | undefined):
   if (config.random !== undefined && typeof config.random !== 'function') throw new ConfigError('random must be a function returning [0, 1)')
   return {
     name: config.name ?? base?.name ?? 'celeriac',
-    storage: config.storage ?? base?.storage ?? memoryStorage(),
+    storage: config.transport !== undefined ? new TransportStorage(config.transport) : (config.storage ?? base?.storage ?? memoryStorage()),
     executor: config.executor ?? base?.executor ?? inline(),
     clock: config.clock ?? base?.clock ?? systemClock(),
     queues,

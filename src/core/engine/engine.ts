@@ -17,6 +17,7 @@ import type { PoolHealth } from '../executor/executor.js'
 import type { StorageChange } from '../../storage/types.js'
 import { Chords } from './chords.js'
 import { CommitQueue } from './commit-queue.js'
+import { Deliveries } from './deliveries.js'
 import { Dispatcher } from './dispatcher.js'
 import { Failure, failedBy } from './failure.js'
 import { Gates } from './gates.js'
@@ -49,6 +50,8 @@ export class Engine implements ResultSource {
   readonly #revocation: Revocation
   readonly #rpc: TaskRpc
   readonly #recovery: Recovery
+  /** On a transport: the messages this process runs come from the broker. */
+  readonly #deliveries: Deliveries | undefined
   #unsubscribeNetwork: (() => void) | undefined
   #unwatch: (() => void) | undefined
   #detachClock: (() => void) | undefined
@@ -81,6 +84,8 @@ export class Engine implements ResultSource {
     this.#revocation = new Revocation(state, commits, runs, gates, failure)
     this.#rpc = new TaskRpc(state, queue, results, this.#revocation)
     this.#recovery = new Recovery(state, commits, chords, failure)
+    this.#deliveries = state.transport === undefined ? undefined : new Deliveries(state, state.transport, commits, results, failure)
+    state.listen = (queue) => this.#deliveries?.listen(queue)
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -89,9 +94,11 @@ export class Engine implements ResultSource {
     const state = this.#state
     await state.storage.open()
     try {
+      await state.transport?.openTransport({ clock: this.clock, wake: () => state.checkWaiters() })
       if (state.consuming) await this.#startConsuming()
       else await this.#commits.commit(state.revoked.load(await this.#commits.store().entries('revoked')))
     } catch (error) {
+      await state.transport?.transport.close().catch(() => undefined)
       await state.storage.close().catch(() => undefined)
       throw error
     }
@@ -141,7 +148,8 @@ export class Engine implements ResultSource {
         hold: (work) => void state.hold(work),
       })
       try {
-        await this.#recovery.recover()
+        if (state.transport !== undefined) await this.#recovery.recoverOnTransport(state.transport)
+        else await this.#recovery.recover()
       } catch (error) {
         await executor.stop().catch(() => undefined)
         throw error
@@ -150,6 +158,7 @@ export class Engine implements ResultSource {
     } finally {
       state.recovering = false
     }
+    for (const queue of config.queues) state.listen(queue)
     state.schedulePump()
   }
 
@@ -161,13 +170,21 @@ export class Engine implements ResultSource {
     // Held by a worker (prefetch), not started: nothing of it is stored, so it stays queued for
     // the next start, as a Celery worker's warm shutdown leaves its prefetched messages unacked.
     // Inline, a run taken is one about to start in this tick: it runs.
+    const unstarted: string[] = []
     if (state.executor.reportsStart)
       for (const run of [...state.running.values()]) {
         if (run.started || run.settled) continue
         run.settled = true
         state.executor.post({ type: 'cancel', id: run.message.id, reason: 'shutdown' })
         this.#runs.release(run)
+        unstarted.push(run.message.id)
       }
+    // On a transport, what this process prefetched and never started goes back to the broker
+    // for any consumer, as Celery's warm shutdown leaves its prefetched messages unacked.
+    if (state.transport !== undefined) {
+      for (const m of [...state.scheduler.removeWhere(() => true), ...this.#gates.unpark(() => true)]) unstarted.push(m.id)
+      await state.transport.giveBack(unstarted)
+    }
     if (state.running.size > 0) {
       const idle = state.whenIdle()
       if (timeout === undefined) await idle
@@ -192,6 +209,8 @@ export class Engine implements ResultSource {
     this.#unsubscribeNetwork?.()
     state.closed = true
     await state.executor.stop()
+    // Deliveries not settled stay with the broker: delivered again, here or elsewhere.
+    await state.transport?.transport.close()
     await state.storage.close()
   }
 

@@ -60,6 +60,15 @@ export class Gates {
     }
     const due = this.#rates.take(name, now)
     if (due === 0) return true
+    if (state.transport !== undefined) {
+      // Given back to the broker until its token, as Celery's worker does not let a task waiting
+      // for a token hold its prefetch window: others of its queue pass it.
+      state.known.delete(message.id)
+      void state
+        .hold(state.transport.giveBack([message.id], due))
+        .catch((error: unknown) => state.log(`celeriac: could not defer a rate-limited message: ${String(error)}`))
+      return false
+    }
     let parked = this.#rateParked.get(name)
     if (parked === undefined) {
       parked = []

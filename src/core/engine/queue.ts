@@ -125,11 +125,14 @@ export class Queue {
 
   #scheduleOne(message: TaskMessage, emit: boolean): void {
     const state = this.#state
-    state.known.add(message.id)
+    if (state.transport === undefined) state.known.add(message.id)
     // A revoked id that comes with an eta (a countdown send, a retry) is discarded at once, as a
     // Celery worker does on receipt; one that is ready now is caught by the pump.
     if (state.consuming && message.eta !== null && state.isRevoked(message.id) && message.eta > state.clock.now()) this.#unrun([[message, 'revoked']])
-    else if (state.consuming) state.scheduler.add(message)
+    // On a transport the broker has it now: it comes back as a delivery, here or elsewhere.
+    else if (state.transport !== undefined) {
+      if (state.consuming) state.listen(message.queue)
+    } else if (state.consuming) state.scheduler.add(message)
     if (emit) {
       state.events.emit('task-sent', {
         ...state.eventBase(message),

@@ -15,6 +15,7 @@ import type { Chords } from './chords.js'
 import type { CommitQueue } from './commit-queue.js'
 import type { Failure } from './failure.js'
 import { purgeExpiredResults, purgeInterval } from './result-expiry.js'
+import type { TransportStorage } from './transport-storage.js'
 import type { EngineState } from './state.js'
 
 export class Recovery {
@@ -66,12 +67,31 @@ export class Recovery {
     for (const message of requeue) state.known.add(message.id)
     for (const message of lost) await this.#failure.failLost(message)
     // A chord whose last header task was counted just before a crash still sends its body.
-    for (const [key, value] of await commits.store().entries('chords')) {
+    await this.#finishChords()
+    await this.#purgeExpired(results)
+  }
+
+  /**
+   * On a transport, consuming starts without reading queued messages (the broker holds them, and
+   * delivers again what a dead process held, see Deliveries): the revoked ids are loaded, the
+   * outbox is sent again (messages a crash kept from the broker), chords a crash left complete
+   * finish, expired results are purged. Other processes' runs are live: nothing is failed here.
+   */
+  async recoverOnTransport(transport: TransportStorage): Promise<void> {
+    const store = this.#commits.store()
+    const mutations = this.#state.revoked.load(await store.entries('revoked'))
+    if (mutations.length > 0) await store.write(mutations)
+    await transport.resend()
+    await this.#finishChords()
+    await this.#purgeExpired()
+  }
+
+  async #finishChords(): Promise<void> {
+    for (const [key, value] of await this.#commits.store().entries('chords')) {
       if (key.includes('#')) continue
       const record = value as ChordRecord
       if (record.count >= record.size) await this.#chords.finishChord(key)
     }
-    await this.#purgeExpired(results)
   }
 
   /** Deletes expired result records (they already read as PENDING), then again every interval. */

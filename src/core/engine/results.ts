@@ -143,6 +143,8 @@ export class Results {
   async forget(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return
     await this.#commits.store().write(ids.map((id) => ({ op: 'delete', ns: 'results', key: id })))
+    // A broker remembers finished ids (sends are idempotent by id): the same id may be sent again.
+    await this.#state.transport?.transport.forget(ids)
     for (const id of ids) if (!this.#state.running.has(id)) this.#state.known.delete(id)
   }
 

@@ -45,6 +45,9 @@ export class Revocation {
     // The revoke itself is stored first (a failure rejects to the caller); the messages it
     // removed then end REVOKED, counted for their chord.
     await this.#commits.commit(state.revoked.add(ids))
+    // On a transport its waiting messages are in the broker (a process that receives one later
+    // drops it, as Celery's workers do, but it is REVOKED at once here, as in process).
+    if (state.transport !== undefined) removed.push(...(await state.transport.transport.remove(ids)))
     await Promise.all(removed.map((message) => failure.end(message, revokedFor(message, 'revoked'))))
     for (const run of unstarted) {
       // Prefetched but not started: it never runs (the worker drops it).
@@ -82,7 +85,8 @@ export class Revocation {
     for (const m of removed) state.deleteMessage(deletes, m.id)
     await this.#commits.commit(deletes)
     for (const m of removed) state.known.delete(m.id)
+    const dropped = state.transport === undefined ? 0 : await state.transport.purge(queue)
     state.checkWaiters()
-    return removed.length
+    return removed.length + dropped
   }
 }

@@ -21,6 +21,7 @@ import { microtask } from '../time/microtask.js'
 import type { Task } from '../task/task.js'
 import type { Mutation, Storage } from '../../storage/types.js'
 import { RevokedSet } from './revoked.js'
+import { TransportStorage } from './transport-storage.js'
 
 /** What a result record is made of, of its message. */
 type RecordOf = Pick<TaskMessage, 'id' | 'task' | 'retries' | 'parentId' | 'rootId' | 'groupId' | 'acksLate'>
@@ -32,6 +33,8 @@ export interface EngineConfig {
   readonly clock: Clock
   readonly hostname: string
   readonly concurrency: (queue: string) => number
+  /** The queues the app declares: on a transport, a consumer listens on each from the start. */
+  readonly queues: readonly string[]
   readonly resultExpires: number
   readonly consume: boolean
   readonly network: Network
@@ -107,6 +110,8 @@ export class EngineState {
   readonly config: EngineConfig
   readonly clock: Clock
   readonly storage: Storage
+  /** The app runs on a transport (a broker across processes): its storage is the transport's. */
+  readonly transport: TransportStorage | undefined
   readonly events: EventEmitter<CeleriacEvents>
   /**
    * Storage that neither survives the process nor is shared (memory): leases and STARTED
@@ -136,6 +141,8 @@ export class EngineState {
    */
   recovering = false
   closed = false
+  /** On a transport: consumes a queue from now on (set by the engine; see Deliveries). */
+  listen: (queue: string) => void = () => undefined
   #idleWaiters: Array<() => void> = []
   #quietWaiters: Array<() => void> = []
   readonly #pump: () => void
@@ -145,6 +152,7 @@ export class EngineState {
     this.config = config
     this.clock = config.clock
     this.storage = config.storage
+    this.transport = config.storage instanceof TransportStorage ? config.storage : undefined
     this.events = config.events
     this.volatile = !config.storage.capabilities.durable && !config.storage.capabilities.shared
     this.executor = config.executor
@@ -273,11 +281,18 @@ export class EngineState {
   }
 
   #isIdle(): boolean {
-    return this.running.size === 0 && this.pendingOps === 0 && !this.pumpScheduled && (!this.consuming || this.scheduler.readyCount === 0)
+    return (
+      this.running.size === 0 &&
+      this.pendingOps === 0 &&
+      !this.pumpScheduled &&
+      (!this.consuming || this.scheduler.readyCount === 0) &&
+      this.transport?.transport.isQuiet?.() !== false
+    )
   }
 
   isQuiet(): boolean {
     if (this.pendingOps !== 0 || this.pumpScheduled) return false
+    if (this.transport?.transport.isQuiet?.() === false) return false
     if (this.running.size === this.parked) return true
     if (!this.executor.reportsStart || this.executor.startable === undefined) return false
     // Runs held by workers whose task slots are all taken by tasks parked on the clock cannot

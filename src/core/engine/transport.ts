@@ -8,7 +8,7 @@
  * Give an app one with `new Celeriac({ transport })` instead of `storage`.
  */
 import type { Clock } from '../time/clock.js'
-import type { TaskMessage } from './message.js'
+import type { TaskMessage } from '../model/message.js'
 import type { Storage } from '../../storage/types.js'
 
 /** What the engine gives a transport when it opens it. */
@@ -74,6 +74,16 @@ export interface Transport {
    * declares, and for each other queue it sends to.
    */
   listen(queue: string, concurrency: number, deliver: (delivery: Delivery) => void): Promise<void>
+  /**
+   * Takes out of the broker the messages of `ids` that wait (ready or delayed, not delivered);
+   * resolves with them (a revoke ends each REVOKED). Ids it does not hold waiting are ignored.
+   */
+  remove(ids: readonly string[]): Promise<TaskMessage[]>
+  /**
+   * Stops remembering the finished messages of `ids` (the app forgot their results), so that a
+   * send of the same id runs again. Waiting and running ones are left alone.
+   */
+  forget(ids: readonly string[]): Promise<void>
   /** Drops the messages waiting (ready or delayed) in `queue`, or in every queue; resolves with how many. */
   purge(queue: string | undefined): Promise<number>
   /**

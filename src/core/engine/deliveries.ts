@@ -1,0 +1,96 @@
+/**
+ * Deliveries: on a transport, the messages this process runs come from the broker, not from its
+ * own sends. This room listens on the queues, takes each delivery into the scheduler, and decides
+ * what a redelivery means (DESIGN §4), at delivery time, as recovery does after a crash in
+ * process: a message whose result is stored only finishes; an early-ack task that had started
+ * (its lease record is stored) ends with WorkerLostError; anything else runs (again).
+ */
+import type { TaskMessage } from '../model/message.js'
+import type { Delivery } from './transport.js'
+import { NONE } from '../model/context.js'
+import { READY_STATES, RETRY } from '../model/states.js'
+import type { CommitQueue } from './commit-queue.js'
+import type { Failure } from './failure.js'
+import type { Results } from './results.js'
+import type { EngineState } from './state.js'
+import type { TransportStorage } from './transport-storage.js'
+
+/** Celery's default `worker_prefetch_multiplier`. */
+export const PREFETCH_MULTIPLIER = 4
+
+export class Deliveries {
+  readonly #state: EngineState
+  readonly #transport: TransportStorage
+  readonly #commits: CommitQueue
+  readonly #results: Results
+  readonly #failure: Failure
+  readonly #listening = new Set<string>()
+  readonly #take = (delivery: Delivery): void => this.#taken(delivery)
+
+  constructor(state: EngineState, transport: TransportStorage, commits: CommitQueue, results: Results, failure: Failure) {
+    this.#state = state
+    this.#transport = transport
+    this.#commits = commits
+    this.#results = results
+    this.#failure = failure
+  }
+
+  /** Consumes `queue` from now on, at its concurrency (once per queue). */
+  listen(queue: string): void {
+    if (this.#listening.has(queue)) return
+    this.#listening.add(queue)
+    const state = this.#state
+    // Prefetch, as a Celery worker's: the broker hands this process up to PREFETCH_MULTIPLIER
+    // times the queue's concurrency; the scheduler runs them within the concurrency, by
+    // priority, and a task waiting for its rate-limit token does not hold the others back.
+    const prefetch = state.config.concurrency(queue) * PREFETCH_MULTIPLIER
+    state.hold(this.#transport.transport.listen(queue, prefetch, this.#take)).catch((error: unknown) => {
+      this.#listening.delete(queue)
+      state.log(`celeriac: could not consume queue '${queue}' on ${this.#transport.transport.name}: ${String(error)}`)
+    })
+  }
+
+  #taken(delivery: Delivery): void {
+    const state = this.#state
+    // Stopping: left unsettled, the broker delivers it again (here after a restart, or elsewhere).
+    if (state.closed || !state.consuming) return
+    this.#transport.hold(delivery)
+    const { message } = delivery
+    message.seq = ++state.seq
+    if (delivery.redelivered) void state.hold(this.#redelivered(message))
+    else this.#queue(message)
+  }
+
+  /**
+   * Queued once the writes issued before it are stored: a message this process sends can be
+   * delivered back inside the write that sends it, and its `task-sent` comes first.
+   */
+  #queue(message: TaskMessage): void {
+    this.#commits.commitThen(NONE, this.#schedule, message)
+  }
+
+  readonly #schedule = (message: TaskMessage): void => {
+    const state = this.#state
+    state.known.add(message.id)
+    state.scheduler.add(message)
+    state.schedulePump()
+  }
+
+  async #redelivered(message: TaskMessage): Promise<void> {
+    // A process died holding it: what it wrote last may not have reached the broker.
+    void this.#state.hold(this.#transport.resend()).catch((error: unknown) => this.#state.log(`celeriac: resending the outbox failed: ${String(error)}`))
+    const record = await this.#results.read(message.id)
+    if (record !== undefined && READY_STATES.has(record.state)) {
+      // Its outcome is stored: only the ack was lost.
+      await this.#commits.commit([{ op: 'delete', ns: 'messages', key: message.id }])
+      return
+    }
+    // A lease record (STARTED, or PENDING when not tracked): it started, acked early.
+    if (record !== undefined && record.state !== RETRY && !message.acksLate) {
+      this.#state.known.add(message.id)
+      await this.#failure.failLost(message)
+      return
+    }
+    this.#queue({ ...message, redelivered: true })
+  }
+}

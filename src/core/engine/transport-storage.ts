@@ -1,0 +1,209 @@
+/**
+ * The engine's storage when the app runs on a transport: the transport's store, with the
+ * `messages` namespace's writes turned into broker calls. The engine writes as it does on any
+ * storage (a send puts its messages, a run's outcome deletes its message in the write that stores
+ * its result, a retry puts the message again with its eta); here each write is applied in this
+ * order:
+ *
+ * 1. the whole write goes to the store, messages included: the store keeps every message sent
+ *    and not yet finished (an outbox), so a crash after this step loses no follow-up (the
+ *    outbox is sent again, see {@link TransportStorage.resend});
+ * 2. the messages it puts that are not deliveries of this process are added to the broker
+ *    (idempotent by id, so sending one twice runs it once);
+ * 3. the deliveries it ends are settled: acked (the message deleted), deferred (put again with
+ *    more retries: a retry) or requeued (put again: a rejected message requeued).
+ *
+ * A delivery is acked only after its outcome and its follow-ups are stored and sent: a process
+ * that dies before leaves it to the broker to deliver again.
+ */
+import type { TaskMessage } from '../model/message.js'
+import type { Delivery, Transport, TransportHost } from './transport.js'
+import { FAILURE, REVOKED } from '../model/states.js'
+import type { Mutation, Namespace, Storage, StorageChange, StorageKey, StoredValue, TransactStep, WriteOptions } from '../../storage/types.js'
+
+/** What one write asks of the broker, once its store part is committed. */
+interface BrokerPart {
+  readonly adds: TaskMessage[]
+  readonly settles: Array<() => Promise<void>>
+}
+
+const NOTHING: BrokerPart = { adds: [], settles: [] }
+
+export class TransportStorage implements Storage {
+  readonly name: string
+  readonly capabilities: Storage['capabilities']
+  readonly transport: Transport
+  readonly #store: Storage
+  /** Deliveries of this process not yet settled, by message id. */
+  readonly #held = new Map<string, Delivery>()
+  #clock: TransportHost['clock'] | undefined
+
+  constructor(transport: Transport) {
+    this.transport = transport
+    this.#store = transport.store
+    this.name = `${transport.name} (store: ${transport.store.name})`
+    // Shared: the broker and the store are read by other processes, so leases and STARTED
+    // records are written (DESIGN §4), as on any shared storage.
+    this.capabilities = { durable: transport.store.capabilities.durable, shared: true }
+  }
+
+  open(): Promise<void> {
+    return this.#store.open()
+  }
+
+  /** Opens the broker once the store is open (the engine's start). */
+  openTransport(host: TransportHost): Promise<void> {
+    this.#clock = host.clock
+    return this.transport.open(host)
+  }
+
+  close(): Promise<void> {
+    return this.#store.close()
+  }
+
+  get(ns: Namespace, key: string): Promise<StoredValue | undefined> {
+    return this.#store.get(ns, key)
+  }
+
+  entries(ns: Namespace): Promise<Array<[string, StoredValue]>> {
+    return this.#store.entries(ns)
+  }
+
+  async write(mutations: readonly Mutation[], options?: WriteOptions): Promise<void> {
+    const part = this.#split(mutations)
+    const stored = part.lease === undefined ? mutations : mutations.filter((m) => !part.lease!.has(m))
+    if (stored.length > 0) await this.#store.write(stored, options)
+    await this.#toBroker(part)
+  }
+
+  async transact<R>(keys: readonly StorageKey[], step: (values: Array<StoredValue | undefined>) => TransactStep<R>): Promise<R> {
+    let last: readonly Mutation[] = []
+    const result = await this.#store.transact(keys, (values) => {
+      const out = step(values)
+      last = out.mutations
+      return out
+    })
+    await this.#toBroker(this.#split(last))
+    return result
+  }
+
+  watch(listener: (changes: readonly StorageChange[]) => void): () => void {
+    // Messages reach consumers through the broker, not through the store's outbox.
+    return (
+      this.#store.watch?.((changes) => {
+        const some = changes.filter((c) => c.ns !== 'messages')
+        if (some.length > 0) listener(some)
+      }) ?? (() => undefined)
+    )
+  }
+
+  /** Takes a delivery in: held until a write ends it. */
+  hold(delivery: Delivery): void {
+    this.#held.set(delivery.message.id, delivery)
+  }
+
+  /** Whether a delivery of `id` is held here (not yet settled). */
+  holds(id: string): boolean {
+    return this.#held.has(id)
+  }
+
+  /**
+   * Gives held deliveries that never started back to the broker, unchanged: ready now (a warm
+   * shutdown) or due at `at` (a rate limit's next token).
+   */
+  async giveBack(ids: readonly string[], at?: number): Promise<void> {
+    const back: Array<Promise<void>> = []
+    for (const id of ids) {
+      const delivery = this.#held.get(id)
+      if (delivery === undefined) continue
+      this.#held.delete(id)
+      back.push(at === undefined ? delivery.requeue(delivery.message) : delivery.defer(delivery.message, at))
+    }
+    await Promise.all(back)
+  }
+
+  /**
+   * Sends again every message of the outbox that has no result record: after a crash between a
+   * write and its broker part, the messages it put reach the broker (those there already are
+   * skipped by id). One with a record has started somewhere, or finished.
+   */
+  async resend(): Promise<number> {
+    const outbox = await this.#store.entries('messages')
+    const again: TaskMessage[] = []
+    for (const [id, value] of outbox) {
+      if (this.#held.has(id)) continue
+      if ((await this.#store.get('results', id)) === undefined) again.push(value as TaskMessage)
+    }
+    if (again.length > 0) await this.transport.add(again)
+    return again.length
+  }
+
+  /**
+   * Drops the messages waiting in the broker (of `queue`, or all) and their outbox entries;
+   * resolves with how many the broker dropped.
+   */
+  async purge(queue: string | undefined): Promise<number> {
+    const dropped = await this.transport.purge(queue)
+    const deletes: Mutation[] = []
+    for (const [id, value] of await this.#store.entries('messages')) {
+      if (this.#held.has(id) || (queue !== undefined && (value as TaskMessage).queue !== queue)) continue
+      if ((await this.#store.get('results', id)) === undefined) deletes.push({ op: 'delete', ns: 'messages', key: id })
+    }
+    if (deletes.length > 0) await this.#store.write(deletes)
+    return dropped
+  }
+
+  #split(mutations: readonly Mutation[]): BrokerPart & { lease?: Set<Mutation> } {
+    let adds: TaskMessage[] | undefined
+    let settles: Array<() => Promise<void>> | undefined
+    let lease: Set<Mutation> | undefined
+    let removes: string[] | undefined
+    for (let i = 0; i < mutations.length; i++) {
+      const m = mutations[i]!
+      if (m.ns !== 'messages') continue
+      const delivery = this.#held.get(m.key)
+      if (m.op === 'put') {
+        const message = m.value as TaskMessage
+        if (delivery === undefined) (adds ??= []).push(message)
+        else if (message.leased) {
+          // A run starting: the broker's claim is its lease.
+          ;(lease ??= new Set()).add(m)
+        } else {
+          this.#held.delete(m.key)
+          const retry = message.retries !== delivery.message.retries
+          const at = message.eta ?? this.#clock?.now() ?? 0
+          ;(settles ??= []).push(retry ? () => delivery.defer(message, at) : () => delivery.requeue(message))
+        }
+      } else if (delivery !== undefined) {
+        this.#held.delete(m.key)
+        const failed = endedInFailure(mutations, m.key)
+        ;(settles ??= []).push(() => delivery.ack(failed))
+      } else if (endedInFailure(mutations, m.key)) {
+        // Ended before it was delivered (revoked on receipt): out of the broker.
+        ;(removes ??= []).push(m.key)
+      }
+    }
+    if (removes !== undefined) {
+      const ids = removes
+      ;(settles ??= []).push(() => this.transport.remove(ids).then(() => undefined))
+    }
+    if (adds === undefined && settles === undefined && lease === undefined) return NOTHING
+    return { adds: adds ?? [], settles: settles ?? [], lease }
+  }
+
+  async #toBroker(part: BrokerPart): Promise<void> {
+    if (part.adds.length > 0) await this.transport.add(part.adds)
+    if (part.settles.length === 1) await part.settles[0]!()
+    else if (part.settles.length > 1) await Promise.all(part.settles.map((settle) => settle()))
+  }
+}
+
+/** Whether `mutations` store a failed or revoked result for `id` (the broker keeps it as failed). */
+function endedInFailure(mutations: readonly Mutation[], id: string): boolean {
+  for (const m of mutations) {
+    if (m.op !== 'put' || m.ns !== 'results' || m.key !== id) continue
+    const state = (m.value as { state?: string }).state
+    return state === FAILURE || state === REVOKED
+  }
+  return false
+}
