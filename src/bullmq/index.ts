@@ -9,6 +9,8 @@ import { type BullmqBackendOptions, resolveOptions } from './options.js'
 import { storeFor } from './registry.js'
 
 export type { BullmqBackendOptions } from './options.js'
+export { bullmqTransport } from './transport/index.js'
+export type { BullmqTransportOptions } from './transport/index.js'
 
 /**
  * A BullMQ `BackendFactory` on celeriac storage. Every backend it builds (one per BullMQ class

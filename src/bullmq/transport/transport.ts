@@ -1,0 +1,162 @@
+import { FlowProducer, type FlowJob, type IQueueBackend, type Job, Queue, Worker } from 'bullmq'
+import { StorageError } from '../../core/model/errors.js'
+import type { TaskMessage } from '../../core/model/message.js'
+import type { Delivery, Transport, TransportHost } from '../../core/model/transport.js'
+import type { Storage } from '../../storage/types.js'
+import { deliveryOf, type JobData } from './delivery.js'
+import { toJobId } from './job-id.js'
+import type { ResolvedTransportOptions } from './options.js'
+
+// Typed on the backend seam, not on BullMQ's default (Redis) backend class.
+type Producer = FlowProducer<IQueueBackend>
+type Consumer = Worker<JobData, unknown, string, IQueueBackend>
+type Admin = Queue<JobData, unknown, string, JobData, unknown, string, IQueueBackend>
+
+/** Celery's priorities run 0–9, higher first; BullMQ's lower first, and 0 means "none" (FIFO list). */
+function jobPriority(priority: number): number {
+  return 10 - Math.min(9, Math.max(0, Math.trunc(priority)))
+}
+
+/**
+ * A Transport on BullMQ's public classes: one FlowProducer adds every message of a call in one
+ * atomic step (across queues), one Worker per listened queue delivers. See NOTES.md ("BullMQ
+ * transport") for the mapping.
+ */
+export class BullmqTransport implements Transport {
+  readonly name = 'bullmq'
+  readonly store: Storage
+  readonly #options: ResolvedTransportOptions
+  #host: TransportHost | undefined
+  #flow: Producer | undefined
+  readonly #workers = new Map<string, Consumer>()
+  /** Queues this handle added to or listened on: what `purge(undefined)` drops. */
+  readonly #queues = new Map<string, Admin | undefined>()
+  /** Settles on their way to the broker: close waits for them, so an ack is never lost. */
+  readonly #settling = new Set<Promise<unknown>>()
+  #closed = false
+
+  constructor(options: ResolvedTransportOptions) {
+    this.#options = options
+    this.store = options.store
+  }
+
+  async open(host: TransportHost): Promise<void> {
+    if (this.#host !== undefined) throw new StorageError('bullmqTransport: open() was called twice')
+    this.#host = host
+    const flow: Producer = new FlowProducer({ connection: this.#options.connection, prefix: this.#options.prefix }, this.#options.backend)
+    this.#flow = flow
+    await flow.waitUntilReady()
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    // Workers first, forced: deliveries not settled stay active in BullMQ, their locks expire and
+    // another Worker takes them back as stalled (redelivered). Settles under way finish first.
+    await Promise.allSettled([...this.#settling])
+    await Promise.allSettled([...this.#workers.values()].map((w) => w.close(true)))
+    await Promise.allSettled([...this.#queues.values()].map((q) => q?.close()))
+    await this.#flow?.close()
+  }
+
+  async add(messages: readonly TaskMessage[]): Promise<void> {
+    if (messages.length === 0) return
+    const { flow, host } = this.#opened()
+    const now = host.clock.now()
+    const age = Math.ceil(this.#options.retention / 1000)
+    const jobs: FlowJob[] = messages.map((message) => {
+      if (!this.#queues.has(message.queue)) this.#queues.set(message.queue, undefined)
+      const data: JobData = { message, stalls: 0 }
+      return {
+        name: message.task,
+        queueName: message.queue,
+        data,
+        opts: {
+          jobId: toJobId(message.id),
+          priority: jobPriority(message.priority),
+          delay: message.eta === null ? 0 : Math.max(0, message.eta - now),
+          attempts: 1,
+          // Finished jobs are kept that long so that adding their id again is still skipped.
+          removeOnComplete: { age },
+          removeOnFail: { age },
+        },
+      }
+    })
+    // One atomic step for every queue; an id BullMQ already holds is skipped, not re-added.
+    await flow.addBulk(jobs)
+  }
+
+  async listen(queue: string, concurrency: number, deliver: (delivery: Delivery) => void): Promise<void> {
+    if (this.#workers.has(queue)) return
+    const { host } = this.#opened()
+    if (!this.#queues.has(queue)) this.#queues.set(queue, undefined)
+    const deliveryHost = {
+      wallTimeOf: (at: number) => Date.now() + Math.max(0, at - host.clock.now()),
+      track: (settling: Promise<unknown>) => {
+        this.#settling.add(settling)
+        const end = (): void => {
+          this.#settling.delete(settling)
+          host.wake()
+        }
+        settling.then(end, end)
+      },
+    }
+    const worker: Consumer = new Worker<JobData, unknown, string, IQueueBackend>(
+      queue,
+      (job: Job<JobData>, token?: string) => {
+        const { delivery, done } = deliveryOf(job, token ?? '', deliveryHost)
+        deliver(delivery)
+        host.wake()
+        return done
+      },
+      {
+        connection: this.#options.connection,
+        prefix: this.#options.prefix,
+        concurrency,
+        lockDuration: this.#options.lockDuration,
+        stalledInterval: this.#options.stalledInterval,
+        // Never let BullMQ fail a stalled job itself: the engine decides what a redelivery means.
+        maxStalledCount: Number.MAX_SAFE_INTEGER,
+      },
+      this.#options.backend,
+    )
+    // What a Worker reports here (a lost lock, a dropped connection) it recovers from itself, and
+    // the engine hears of it as a redelivery; without a listener an 'error' event would throw.
+    worker.on('error', () => undefined)
+    this.#workers.set(queue, worker)
+    await worker.waitUntilReady()
+  }
+
+  async purge(queue: string | undefined): Promise<number> {
+    this.#opened()
+    const names = queue === undefined ? [...this.#queues.keys()] : [queue]
+    let dropped = 0
+    for (const name of names) {
+      const q = this.#queue(name)
+      const counts = await q.getJobCounts('wait', 'prioritized', 'delayed')
+      // Counted first: a message added between the count and the drain is dropped uncounted.
+      await q.drain(true)
+      dropped += (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0)
+    }
+    return dropped
+  }
+
+  #queue(name: string): Admin {
+    let q = this.#queues.get(name)
+    if (q === undefined) {
+      q = new Queue<JobData, unknown, string, JobData, unknown, string, IQueueBackend>(
+        name,
+        { connection: this.#options.connection, prefix: this.#options.prefix },
+        this.#options.backend,
+      )
+      this.#queues.set(name, q)
+    }
+    return q
+  }
+
+  #opened(): { flow: Producer; host: TransportHost } {
+    if (this.#closed) throw new StorageError('bullmqTransport: the transport is closed')
+    if (this.#flow === undefined || this.#host === undefined) throw new StorageError('bullmqTransport: open() it first')
+    return { flow: this.#flow, host: this.#host }
+  }
+}
