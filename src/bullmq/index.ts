@@ -6,6 +6,7 @@
 import type { BackendFactory, QueueBaseOptions } from 'bullmq'
 import { CeleriacQueueBackend, type FactoryExtras } from './backend.js'
 import { type BullmqBackendOptions, resolveOptions } from './options.js'
+import { rememberStore } from './factory-store.js'
 import { storeFor } from './registry.js'
 
 export type { BullmqBackendOptions } from './options.js'
@@ -32,8 +33,9 @@ export type { BullmqTransportOptions } from './transport/index.js'
 export function bullmqBackend(options?: BullmqBackendOptions): BackendFactory {
   const resolved = resolveOptions(options)
   const store = storeFor(resolved.storage, resolved.clock, resolved.virtual)
-  return ((name: string, opts: QueueBaseOptions, extras?: FactoryExtras) => {
+  const factory = ((name: string, opts: QueueBaseOptions, extras?: FactoryExtras) => {
     const prefix = (opts as { prefix?: string }).prefix ?? resolved.prefix
     return new CeleriacQueueBackend(store, name, prefix, opts, extras ?? {})
   }) as BackendFactory
+  return rememberStore(factory, store)
 }

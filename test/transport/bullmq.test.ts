@@ -14,6 +14,7 @@ import { memoryStorage } from '../../src/storage/memory.js'
 import { virtualClock } from '../../src/testing.js'
 import { reachable } from '../reachable.js'
 import { type TransportHarness, transportContract } from './contract.js'
+import { message } from './message.js'
 
 const REDIS = { host: '127.0.0.1', port: 6379 } as const
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -37,8 +38,27 @@ async function virtualHarness(): Promise<TransportHarness> {
   const lockDuration = 30_000
   const stalledInterval = 100
   const { opened, closeAll } = handles()
+  const detach: Array<() => void> = []
+  /** Every handle quiet (nothing on its way to a listener), across a real turn. */
+  const quiet = async (): Promise<void> => {
+    for (;;) {
+      while (!opened.every((t) => t.isQuiet!())) await sleep(1)
+      await new Promise((r) => setImmediate(r))
+      if (opened.every((t) => t.isQuiet!())) return
+    }
+  }
   return {
     clock,
+    async open() {
+      const t = bullmqTransport({ connection: {}, store: storage, backend, lockDuration, stalledInterval })
+      await t.open({ clock, wake: () => undefined })
+      opened.push(t)
+      detach.push(await Promise.resolve(clock.attach!({ isQuiet: () => t.isQuiet!(), whenQuiet: quiet })))
+      return t
+    },
+    advance: (ms) => clock.advance(ms),
+    // BullMQ's Worker takes jobs in turns of its own; isQuiet says when they are over.
+    settle: quiet,
     // The lock expires on the virtual clock; a stall check runs at most once per stalledInterval
     // of virtual time and in real time (the Worker's timer), and a job is taken back at the
     // second check that finds it unlocked: so time moves by steps, with real waits between.
@@ -49,16 +69,8 @@ async function virtualHarness(): Promise<TransportHarness> {
         await clock.advance(stalledInterval)
       }
     },
-    async open() {
-      const t = bullmqTransport({ connection: {}, store: storage, backend, lockDuration, stalledInterval })
-      await t.open({ clock, wake: () => undefined })
-      opened.push(t)
-      return t
-    },
-    advance: (ms) => clock.advance(ms),
-    // BullMQ's Worker takes jobs in turns of its own (real ones), even on a virtual clock.
-    settle: () => sleep(50),
     async close() {
+      for (const d of detach.splice(0)) d()
       await closeAll()
       await storage.close()
     },
@@ -112,8 +124,62 @@ const redisDown = (await reachable(REDIS.host, REDIS.port))
   : `Redis is not reachable on ${REDIS.host}:${String(REDIS.port)} (start redis-server to run it)`
 if (redisDown !== undefined) console.warn(`[celeriac] bullmqTransport on Redis skipped: ${redisDown}`)
 
-transportContract('bullmq over bullmqBackend, virtual clock', virtualHarness)
+// bullmqBackend places a delayed job on the virtual clock from BullMQ's real Date.now() at the
+// add, so the real milliseconds the add takes make it due that much virtual time early.
+transportContract('bullmq over bullmqBackend, virtual clock', virtualHarness, { early: 100 })
 transportContract('bullmq on Redis, real time', redisHarness, redisDown === undefined ? {} : { unavailable: redisDown })
+
+describe('bullmqTransport on a virtual clock', () => {
+  /** Opens `t` with a host that keeps the clock from moving while `t` is not quiet, as the engine does. */
+  async function openOnClock(t: Transport, clock: ReturnType<typeof virtualClock>): Promise<() => void> {
+    let waiters: Array<() => void> = []
+    const wake = (): void => {
+      if (!t.isQuiet!()) return
+      const ready = waiters
+      waiters = []
+      for (const resolve of ready) resolve()
+    }
+    await t.open({ clock, wake })
+    return clock.attach!({
+      isQuiet: () => t.isQuiet!(),
+      whenQuiet: () => (t.isQuiet!() ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+    })
+  }
+
+  it('isQuiet holds the clock until a due message has reached its listener', async () => {
+    const clock = virtualClock()
+    const storage = memoryStorage()
+    const t = bullmqTransport({ connection: {}, store: storage, backend: bullmqBackend({ storage, clock }) })
+    expect(typeof t.isQuiet).toBe('function')
+    const detach = await openOnClock(t, clock)
+    try {
+      const got: string[] = []
+      await t.listen('q', 2, (d) => {
+        got.push(d.message.id)
+        void d.ack(false)
+      })
+      const eta = clock.now() + 60_000
+      await t.add([message('soon', { queue: 'q' }), message('hour', { queue: 'q', eta: eta + 3_540_000 }), message('minute', { queue: 'q', eta })])
+      await clock.advance(0)
+      expect(got).toEqual(['soon'])
+      await clock.advance(60_000)
+      // No real wait: advance resolved only once the delivery was made.
+      expect(got).toEqual(['soon', 'minute'])
+      await clock.advance(3_540_000)
+      expect(got).toEqual(['soon', 'minute', 'hour'])
+      expect(t.isQuiet!()).toBe(true)
+    } finally {
+      detach()
+      await t.close()
+      await storage.close()
+    }
+  })
+
+  it('on Redis (no in-process queues) it is always quiet', () => {
+    const t = bullmqTransport({ connection: { ...REDIS }, store: memoryStorage() })
+    expect(t.isQuiet?.() ?? true).toBe(true)
+  })
+})
 
 describe('bullmqTransport job ids', () => {
   it('escapes what BullMQ refuses (colons, integers) reversibly, and leaves a UUID as it is', () => {

@@ -3,6 +3,8 @@ import { StorageError } from '../../core/model/errors.js'
 import type { TaskMessage } from '../../core/model/message.js'
 import type { Delivery, Transport, TransportHost } from '../../core/model/transport.js'
 import type { Storage } from '../../storage/types.js'
+import { storeOf } from '../factory-store.js'
+import type { Store } from '../store.js'
 import { deliveryOf, type JobData } from './delivery.js'
 import { toJobId } from './job-id.js'
 import type { ResolvedTransportOptions } from './options.js'
@@ -11,6 +13,13 @@ import type { ResolvedTransportOptions } from './options.js'
 type Producer = FlowProducer<IQueueBackend>
 type Consumer = Worker<JobData, unknown, string, IQueueBackend>
 type Admin = Queue<JobData, unknown, string, JobData, unknown, string, IQueueBackend>
+
+/** One listened queue: its Worker, and how many of its deliveries are not settled yet. */
+interface Listener {
+  readonly worker: Consumer
+  readonly concurrency: number
+  held: number
+}
 
 /** Celery's priorities run 0–9, higher first; BullMQ's lower first, and 0 means "none" (FIFO list). */
 function jobPriority(priority: number): number {
@@ -28,16 +37,21 @@ export class BullmqTransport implements Transport {
   readonly #options: ResolvedTransportOptions
   #host: TransportHost | undefined
   #flow: Producer | undefined
-  readonly #workers = new Map<string, Consumer>()
+  readonly #consumers = new Map<string, Listener>()
   /** Queues this handle added to or listened on: what `purge(undefined)` drops. */
   readonly #queues = new Map<string, Admin | undefined>()
   /** Settles on their way to the broker: close waits for them, so an ack is never lost. */
   readonly #settling = new Set<Promise<unknown>>()
   #closed = false
+  /** The in-process queues under `bullmqBackend()` on a virtual clock (see isQuiet); else undefined. */
+  readonly #memory: Store | undefined
+  #recheck: ReturnType<typeof setTimeout> | undefined
 
   constructor(options: ResolvedTransportOptions) {
     this.#options = options
     this.store = options.store
+    const store = storeOf(options.backend)
+    this.#memory = store?.virtual === true ? store : undefined
   }
 
   async open(host: TransportHost): Promise<void> {
@@ -54,7 +68,8 @@ export class BullmqTransport implements Transport {
     // Workers first, forced: deliveries not settled stay active in BullMQ, their locks expire and
     // another Worker takes them back as stalled (redelivered). Settles under way finish first.
     await Promise.allSettled([...this.#settling])
-    await Promise.allSettled([...this.#workers.values()].map((w) => w.close(true)))
+    if (this.#recheck !== undefined) clearTimeout(this.#recheck)
+    await Promise.allSettled([...this.#consumers.values()].map((c) => c.worker.close(true)))
     await Promise.allSettled([...this.#queues.values()].map((q) => q?.close()))
     await this.#flow?.close()
   }
@@ -87,12 +102,13 @@ export class BullmqTransport implements Transport {
   }
 
   async listen(queue: string, concurrency: number, deliver: (delivery: Delivery) => void): Promise<void> {
-    if (this.#workers.has(queue)) return
+    if (this.#consumers.has(queue)) return
     const { host } = this.#opened()
     if (!this.#queues.has(queue)) this.#queues.set(queue, undefined)
     const deliveryHost = {
       wallTimeOf: (at: number) => Date.now() + Math.max(0, at - host.clock.now()),
       track: (settling: Promise<unknown>) => {
+        listener.held--
         this.#settling.add(settling)
         const end = (): void => {
           this.#settling.delete(settling)
@@ -105,6 +121,7 @@ export class BullmqTransport implements Transport {
       queue,
       (job: Job<JobData>, token?: string) => {
         const { delivery, done } = deliveryOf(job, token ?? '', deliveryHost)
+        listener.held++
         deliver(delivery)
         host.wake()
         return done
@@ -123,8 +140,42 @@ export class BullmqTransport implements Transport {
     // What a Worker reports here (a lost lock, a dropped connection) it recovers from itself, and
     // the engine hears of it as a redelivery; without a listener an 'error' event would throw.
     worker.on('error', () => undefined)
-    this.#workers.set(queue, worker)
+    const listener: Listener = { worker, concurrency, held: 0 }
+    this.#consumers.set(queue, listener)
     await worker.waitUntilReady()
+  }
+
+  /**
+   * Over `bullmqBackend()` on a virtual clock, BullMQ's Worker takes jobs in turns of its own,
+   * which the engine cannot see: false while a job of a listened queue is ready and its Worker
+   * has a free slot, or has been claimed by that Worker and not handed over yet, or while a
+   * settle is on its way, so that virtual time does not move past a delivery about to happen.
+   * Elsewhere (Redis) always true: BullMQ's time there is not the app's.
+   */
+  isQuiet(): boolean {
+    const store = this.#memory
+    if (store === undefined || this.#closed) return true
+    const quiet = this.#settling.size === 0 && [...this.#consumers].every(([name, listener]) => this.#listenerQuiet(store, name, listener))
+    // Nothing calls the engine when BullMQ's turns end with nothing to deliver: look again soon.
+    if (!quiet && this.#recheck === undefined && this.#host !== undefined) {
+      const host = this.#host
+      this.#recheck = setTimeout(() => {
+        this.#recheck = undefined
+        host.wake()
+      }, 1)
+    }
+    return quiet
+  }
+
+  #listenerQuiet(store: Store, name: string, listener: Listener): boolean {
+    const q = store.queueByKey(`${this.#options.prefix}:${name}`)
+    if (q === undefined) return true
+    if (listener.held < listener.concurrency && q.hasReadyWork()) return false
+    // BullMQ's lock tokens are `<worker id>:<n>`.
+    const mine = `${listener.worker.id}:`
+    let claimed = 0
+    for (const id of q.active.toArray()) if (q.jobs.get(id)?.lock?.token.startsWith(mine) === true) claimed++
+    return claimed <= listener.held
   }
 
   async purge(queue: string | undefined): Promise<number> {
