@@ -388,6 +388,32 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.got).toHaveLength(0)
     })
 
+    it('remove(ids) takes waiting and delayed messages out and resolves with them; a delivered or unknown id is left', async () => {
+      const h = await setup()
+      // The seam's `remove` is on its way to main (the engine's revoke); until then it is optional here.
+      const t = (await h.open()) as Transport & { remove?(ids: readonly string[]): Promise<TaskMessage[]> }
+      if (t.remove === undefined) throw new Error(`${t.name} has no remove(ids)`)
+      const box = inbox(h.clock)
+      await t.listen('q1', 1, box.deliver)
+      const running = message('r-running', { queue: 'q1' })
+      await t.add([running])
+      await box.until(1)
+      const waiting = message('r-waiting', { queue: 'q1' })
+      const delayed = message('r-delayed', { queue: 'q2', eta: h.clock.now() + DELAY })
+      const kept = message('r-kept', { queue: 'q1' })
+      await t.add([waiting, delayed, kept])
+      const removed = await t.remove(['r-waiting', 'r-delayed', 'r-running', 'r-unknown'])
+      expect(removed.sort((a, b) => a.id.localeCompare(b.id))).toEqual([delayed, waiting])
+      await box.got[0]!.ack(false)
+      await box.until(2)
+      const other = inbox(h.clock)
+      await t.listen('q2', 1, other.deliver)
+      await h.advance(DELAY)
+      await h.settle()
+      expect(box.ids()).toEqual(['r-running', 'r-kept'])
+      expect(other.got).toHaveLength(0)
+    })
+
     it('listen twice on a queue is a no-op: the first listener and its concurrency stay', async () => {
       const h = await setup()
       const t = await h.open()

@@ -14,6 +14,9 @@ type Producer = FlowProducer<IQueueBackend>
 type Consumer = Worker<JobData, unknown, string, IQueueBackend>
 type Admin = Queue<JobData, unknown, string, JobData, unknown, string, IQueueBackend>
 
+/** The states of a job that has not been delivered yet. */
+const WAITING: ReadonlySet<string> = new Set(['waiting', 'prioritized', 'delayed', 'paused'])
+
 /** One listened queue: its Worker, and how many of its deliveries are not settled yet. */
 interface Listener {
   readonly worker: Consumer
@@ -190,6 +193,31 @@ export class BullmqTransport implements Transport {
       dropped += (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0)
     }
     return dropped
+  }
+
+  /**
+   * Takes the messages of `ids` that wait (ready or delayed) out of BullMQ; resolves with them.
+   * BullMQ finds a job by queue and id, and an id says nothing of its queue: the queues looked in
+   * are the ones this handle added to or listened on. A job taken by a Worker meanwhile stays
+   * (BullMQ refuses to remove a locked job).
+   */
+  async remove(ids: readonly string[]): Promise<TaskMessage[]> {
+    this.#opened()
+    const removed: TaskMessage[] = []
+    const left = new Set(ids)
+    for (const name of [...this.#queues.keys()]) {
+      if (left.size === 0) break
+      const q = this.#queue(name)
+      for (const id of [...left]) {
+        const job = await q.getJob(toJobId(id))
+        if (job === undefined) continue
+        left.delete(id)
+        if (!WAITING.has(await job.getState())) continue
+        // 0: a Worker took it in the meantime (locked); it runs, and the engine's gates see the revoke.
+        if ((await q.remove(toJobId(id))) === 1) removed.push((job.data as JobData).message)
+      }
+    }
+    return removed
   }
 
   #queue(name: string): Admin {
