@@ -58,6 +58,7 @@ export type { Control, Inspect, TaskInfo, EngineStats } from './core/app/control
 export { memoryStorage } from './storage/memory.js'
 export type { Storage, StoredValue, StorageKey, Mutation, Namespace, StorageCapabilities, StorageChange, TransactStep, WriteOptions } from './storage/types.js'
 export type { Transport, Delivery, TransportHost } from './core/engine/transport.js'
+export type { TaskMessage } from './core/model/message.js'
 export { inline } from './core/executor/inline.js'
 export type { Executor, ExecutorHost, PoolHealth } from './core/executor/executor.js'
 export type { WorkerLoadOptions } from './core/executor/load-options.js'

@@ -7,11 +7,14 @@
 import type { BackendFactory, QueueBaseOptions } from 'bullmq'
 import { CeleriacQueueBackend, type FactoryExtras } from './backend.js'
 import { type BullmqBackendOptions, resolveOptions } from './options.js'
+import { rememberStore } from './factory-store.js'
 import { storeFor } from './registry.js'
 
 export type { BullmqBackendOptions } from './options.js'
 export { redisStore } from './redis-store.js'
 export type { RedisStoreOptions } from './redis-store.js'
+export { bullmqTransport } from './transport/index.js'
+export type { BullmqTransportOptions } from './transport/index.js'
 
 /**
  * A BullMQ `BackendFactory` on celeriac storage. Every backend it builds (one per BullMQ class
@@ -33,8 +36,9 @@ export type { RedisStoreOptions } from './redis-store.js'
 export function bullmqBackend(options?: BullmqBackendOptions): BackendFactory {
   const resolved = resolveOptions(options)
   const store = storeFor(resolved.storage, resolved.clock, resolved.virtual)
-  return ((name: string, opts: QueueBaseOptions, extras?: FactoryExtras) => {
+  const factory = ((name: string, opts: QueueBaseOptions, extras?: FactoryExtras) => {
     const prefix = (opts as { prefix?: string }).prefix ?? resolved.prefix
     return new CeleriacQueueBackend(store, name, prefix, opts, extras ?? {})
   }) as BackendFactory
+  return rememberStore(factory, store)
 }

@@ -28,7 +28,7 @@ export interface Combo {
    * A transport to run on instead of a storage, its store made by `storage()` or given (apps
    * given the same store share one broker, as processes on one Redis).
    */
-  transport?(store?: Storage): Transport
+  transport?(store: Storage | undefined, clock: VirtualClock): Transport
   /** Scenarios that cannot run on this combination (title -> why); they are skipped, saying why. */
   readonly gaps?: Readonly<Record<string, string>>
 }
@@ -48,7 +48,7 @@ export interface Harness {
 export async function setup(combo: Combo, config: Config = {}): Promise<Harness> {
   const clock = virtualClock()
   const { storage, ...rest } = config
-  const where = combo.transport === undefined ? { storage: storage ?? combo.storage() } : { transport: combo.transport(storage) }
+  const where = combo.transport === undefined ? { storage: storage ?? combo.storage() } : { transport: combo.transport(storage, clock) }
   const app = new Celeriac({ name: 'conformance', ...where, executor: combo.executor(), clock, random: seeded(42), ...rest })
   const tasks = defineAllTasks(app)
   const logs: LogEvent[] = []

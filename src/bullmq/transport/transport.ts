@@ -1,0 +1,263 @@
+import { FlowProducer, type FlowJob, type IQueueBackend, type Job, Queue, Worker } from 'bullmq'
+import { StorageError } from '../../core/model/errors.js'
+import type { TaskMessage } from '../../core/model/message.js'
+import type { Delivery, Transport, TransportHost } from '../../core/engine/transport.js'
+import type { Storage } from '../../storage/types.js'
+import { storeOf } from '../factory-store.js'
+import type { Store } from '../store.js'
+import { deliveryOf, type JobData } from './delivery.js'
+import { toJobId } from './job-id.js'
+import type { ResolvedTransportOptions } from './options.js'
+
+// Typed on the backend seam, not on BullMQ's default (Redis) backend class.
+type Producer = FlowProducer<IQueueBackend>
+type Consumer = Worker<JobData, unknown, string, IQueueBackend>
+type Admin = Queue<JobData, unknown, string, JobData, unknown, string, IQueueBackend>
+
+/** The states of a job that has not been delivered yet. */
+const WAITING: ReadonlySet<string> = new Set(['waiting', 'prioritized', 'delayed', 'paused'])
+/** The states of a job that ran and is kept (for its id's dedupe). */
+const FINISHED: ReadonlySet<string> = new Set(['completed', 'failed'])
+
+/** One listened queue: its Worker, and how many of its deliveries are not settled yet. */
+interface Listener {
+  readonly worker: Consumer
+  readonly concurrency: number
+  held: number
+}
+
+/** Celery's priorities run 0–9, higher first; BullMQ's lower first, and 0 means "none" (FIFO list). */
+function jobPriority(priority: number): number {
+  return 10 - Math.min(9, Math.max(0, Math.trunc(priority)))
+}
+
+/**
+ * A Transport on BullMQ's public classes: one FlowProducer adds every message of a call in one
+ * atomic step (across queues), one Worker per listened queue delivers. See NOTES.md ("BullMQ
+ * transport") for the mapping.
+ */
+export class BullmqTransport implements Transport {
+  readonly name = 'bullmq'
+  readonly store: Storage
+  readonly #options: ResolvedTransportOptions
+  #host: TransportHost | undefined
+  #flow: Producer | undefined
+  readonly #consumers = new Map<string, Listener>()
+  /** Queues this handle added to or listened on: what `purge(undefined)` drops. */
+  readonly #queues = new Map<string, Admin | undefined>()
+  /** Settles on their way to the broker: close waits for them, so an ack is never lost. */
+  readonly #settling = new Set<Promise<unknown>>()
+  #closed = false
+  /** The in-process queues under `bullmqBackend()` on a virtual clock (see isQuiet); else undefined. */
+  readonly #memory: Store | undefined
+  #recheck: ReturnType<typeof setTimeout> | undefined
+
+  constructor(options: ResolvedTransportOptions) {
+    this.#options = options
+    this.store = options.store
+    const store = storeOf(options.backend)
+    this.#memory = store?.virtual === true ? store : undefined
+  }
+
+  async open(host: TransportHost): Promise<void> {
+    if (this.#host !== undefined) throw new StorageError('bullmqTransport: open() was called twice')
+    this.#host = host
+    const flow: Producer = new FlowProducer({ connection: this.#options.connection, prefix: this.#options.prefix }, this.#options.backend)
+    this.#flow = flow
+    await flow.waitUntilReady()
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    // Workers first, forced: deliveries not settled stay active in BullMQ, their locks expire and
+    // another Worker takes them back as stalled (redelivered). Settles under way finish first.
+    await Promise.allSettled([...this.#settling])
+    if (this.#recheck !== undefined) clearTimeout(this.#recheck)
+    await Promise.allSettled([...this.#consumers.values()].map((c) => c.worker.close(true)))
+    await Promise.allSettled([...this.#queues.values()].map((q) => q?.close()))
+    await this.#flow?.close()
+  }
+
+  async add(messages: readonly TaskMessage[]): Promise<void> {
+    if (messages.length === 0) return
+    const { flow, host } = this.#opened()
+    const now = host.clock.now()
+    const age = Math.ceil(this.#options.retention / 1000)
+    const jobs: FlowJob[] = messages.map((message) => {
+      if (!this.#queues.has(message.queue)) this.#queues.set(message.queue, undefined)
+      const data: JobData = { message, stalls: 0 }
+      return {
+        name: message.task,
+        queueName: message.queue,
+        data,
+        opts: {
+          jobId: toJobId(message.id),
+          priority: jobPriority(message.priority),
+          delay: message.eta === null ? 0 : Math.max(0, message.eta - now),
+          attempts: 1,
+          // Finished jobs are kept that long so that adding their id again is still skipped.
+          removeOnComplete: { age },
+          removeOnFail: { age },
+        },
+      }
+    })
+    // One atomic step for every queue; an id BullMQ already holds is skipped, not re-added.
+    await flow.addBulk(jobs)
+  }
+
+  async listen(queue: string, concurrency: number, deliver: (delivery: Delivery) => void): Promise<void> {
+    if (this.#consumers.has(queue)) return
+    const { host } = this.#opened()
+    if (!this.#queues.has(queue)) this.#queues.set(queue, undefined)
+    const deliveryHost = {
+      wallTimeOf: (at: number) => Date.now() + Math.max(0, at - host.clock.now()),
+      track: (settling: Promise<unknown>) => {
+        listener.held--
+        this.#settling.add(settling)
+        const end = (): void => {
+          this.#settling.delete(settling)
+          host.wake()
+        }
+        settling.then(end, end)
+      },
+    }
+    const worker: Consumer = new Worker<JobData, unknown, string, IQueueBackend>(
+      queue,
+      (job: Job<JobData>, token?: string) => {
+        const { delivery, done } = deliveryOf(job, token ?? '', deliveryHost)
+        listener.held++
+        deliver(delivery)
+        host.wake()
+        return done
+      },
+      {
+        connection: this.#options.connection,
+        prefix: this.#options.prefix,
+        concurrency,
+        lockDuration: this.#options.lockDuration,
+        stalledInterval: this.#options.stalledInterval,
+        // Never let BullMQ fail a stalled job itself: the engine decides what a redelivery means.
+        maxStalledCount: Number.MAX_SAFE_INTEGER,
+      },
+      this.#options.backend,
+    )
+    // What a Worker reports here (a lost lock, a dropped connection) it recovers from itself, and
+    // the engine hears of it as a redelivery; without a listener an 'error' event would throw.
+    worker.on('error', () => undefined)
+    const listener: Listener = { worker, concurrency, held: 0 }
+    this.#consumers.set(queue, listener)
+    await worker.waitUntilReady()
+  }
+
+  /**
+   * Over `bullmqBackend()` on a virtual clock, BullMQ's Worker takes jobs in turns of its own,
+   * which the engine cannot see: false while a job of a listened queue is ready and its Worker
+   * has a free slot, or has been claimed by that Worker and not handed over yet, or while a
+   * settle is on its way, so that virtual time does not move past a delivery about to happen.
+   * Elsewhere (Redis) always true: BullMQ's time there is not the app's.
+   */
+  isQuiet(): boolean {
+    const store = this.#memory
+    if (store === undefined || this.#closed) return true
+    const quiet = this.#settling.size === 0 && [...this.#consumers].every(([name, listener]) => this.#listenerQuiet(store, name, listener))
+    // Nothing calls the engine when BullMQ's turns end with nothing to deliver: look again soon.
+    if (!quiet && this.#recheck === undefined && this.#host !== undefined) {
+      const host = this.#host
+      this.#recheck = setTimeout(() => {
+        this.#recheck = undefined
+        host.wake()
+      }, 1)
+    }
+    return quiet
+  }
+
+  #listenerQuiet(store: Store, name: string, listener: Listener): boolean {
+    const q = store.queueByKey(`${this.#options.prefix}:${name}`)
+    if (q === undefined) return true
+    if (listener.held < listener.concurrency && q.hasReadyWork()) return false
+    // BullMQ's lock tokens are `<worker id>:<n>`.
+    const mine = `${listener.worker.id}:`
+    let claimed = 0
+    for (const id of q.active.toArray()) if (q.jobs.get(id)?.lock?.token.startsWith(mine) === true) claimed++
+    return claimed <= listener.held
+  }
+
+  async purge(queue: string | undefined): Promise<number> {
+    this.#opened()
+    const names = queue === undefined ? [...this.#queues.keys()] : [queue]
+    let dropped = 0
+    for (const name of names) {
+      const q = this.#queue(name)
+      const counts = await q.getJobCounts('wait', 'prioritized', 'delayed')
+      // Counted first: a message added between the count and the drain is dropped uncounted.
+      await q.drain(true)
+      dropped += (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0)
+    }
+    return dropped
+  }
+
+  /**
+   * Takes the messages of `ids` that wait (ready or delayed) out of BullMQ; resolves with them.
+   * BullMQ finds a job by queue and id, and an id says nothing of its queue: the queues looked in
+   * are the ones this handle added to or listened on. A job taken by a Worker meanwhile stays
+   * (BullMQ refuses to remove a locked job).
+   */
+  async remove(ids: readonly string[]): Promise<TaskMessage[]> {
+    this.#opened()
+    const removed: TaskMessage[] = []
+    const left = new Set(ids)
+    for (const name of [...this.#queues.keys()]) {
+      if (left.size === 0) break
+      const q = this.#queue(name)
+      for (const id of [...left]) {
+        const job = await q.getJob(toJobId(id))
+        if (job === undefined) continue
+        left.delete(id)
+        if (!WAITING.has(await job.getState())) continue
+        // 0: a Worker took it in the meantime (locked); it runs, and the engine's gates see the revoke.
+        if ((await q.remove(toJobId(id))) === 1) removed.push((job.data as JobData).message)
+      }
+    }
+    return removed
+  }
+
+  /**
+   * Removes the finished jobs of `ids` (kept for `retention` so a second add of their id is
+   * skipped), so that the app can send those ids again; waiting and running ones stay. Looks in
+   * the queues this handle added to or listened on, as `remove` does.
+   */
+  async forget(ids: readonly string[]): Promise<void> {
+    this.#opened()
+    const left = new Set(ids)
+    for (const name of [...this.#queues.keys()]) {
+      if (left.size === 0) break
+      const q = this.#queue(name)
+      for (const id of [...left]) {
+        const job = await q.getJob(toJobId(id))
+        if (job === undefined) continue
+        left.delete(id)
+        if (FINISHED.has(await job.getState())) await q.remove(toJobId(id))
+      }
+    }
+  }
+
+  #queue(name: string): Admin {
+    let q = this.#queues.get(name)
+    if (q === undefined) {
+      q = new Queue<JobData, unknown, string, JobData, unknown, string, IQueueBackend>(
+        name,
+        { connection: this.#options.connection, prefix: this.#options.prefix },
+        this.#options.backend,
+      )
+      this.#queues.set(name, q)
+    }
+    return q
+  }
+
+  #opened(): { flow: Producer; host: TransportHost } {
+    if (this.#closed) throw new StorageError('bullmqTransport: the transport is closed')
+    if (this.#flow === undefined || this.#host === undefined) throw new StorageError('bullmqTransport: open() it first')
+    return { flow: this.#flow, host: this.#host }
+  }
+}
