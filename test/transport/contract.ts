@@ -271,6 +271,26 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(later.got).toHaveLength(0)
     })
 
+    it('forget(ids) lets a finished id be sent and delivered again; a waiting one stays as it is', async () => {
+      const h = await setup()
+      const t = await h.open()
+      const box = inbox(h.clock)
+      await t.listen('q', 1, box.deliver)
+      await t.add([message('again', { queue: 'q', args: 'first' })])
+      await box.until(1)
+      await box.got[0]!.ack(false)
+      await t.forget(['again', 'unknown'])
+      await t.add([message('again', { queue: 'q', args: 'second' })])
+      await box.until(2)
+      expect(box.got.map((d) => d.message.args)).toEqual(['first', 'second'])
+      // Forgetting one that waits (behind the unsettled one) does not drop it.
+      await t.add([message('waits', { queue: 'q' })])
+      await t.forget(['waits'])
+      await box.got[1]!.ack(false)
+      await box.until(3)
+      expect(box.ids()).toEqual(['again', 'again', 'waits'])
+    })
+
     it('defer: delivered again at `at` with the new content, not as a redelivery', async () => {
       const h = await setup()
       const t = await h.open()
