@@ -27,7 +27,11 @@ export class Deliveries {
   readonly #listening = new Set<string>()
   readonly #take = (delivery: Delivery): void => this.#taken(delivery)
 
-  constructor(state: EngineState, transport: TransportStorage, commits: CommitQueue, results: Results, failure: Failure) {
+  readonly #afterLoss: () => Promise<void>
+
+  /** `afterLoss` finishes what a process that died may have left half sent (Recovery.afterLoss). */
+  constructor(state: EngineState, transport: TransportStorage, commits: CommitQueue, results: Results, failure: Failure, afterLoss: () => Promise<void>) {
+    this.#afterLoss = afterLoss
     this.#state = state
     this.#transport = transport
     this.#commits = commits
@@ -77,8 +81,9 @@ export class Deliveries {
   }
 
   async #redelivered(message: TaskMessage): Promise<void> {
-    // A process died holding it: what it wrote last may not have reached the broker.
-    void this.#state.hold(this.#transport.resend()).catch((error: unknown) => this.#state.log(`celeriac: resending the outbox failed: ${String(error)}`))
+    // A process died holding it: what it wrote last may not have reached the broker (messages
+    // in the outbox, a chord counted complete whose body was not sent yet).
+    void this.#state.hold(this.#afterLoss()).catch((error: unknown) => this.#state.log(`celeriac: finishing what a lost process left failed: ${String(error)}`))
     const record = await this.#results.read(message.id)
     if (record !== undefined && READY_STATES.has(record.state)) {
       // Its outcome is stored: only the ack was lost.

@@ -81,9 +81,17 @@ export class Recovery {
     const store = this.#commits.store()
     const mutations = this.#state.revoked.load(await store.entries('revoked'))
     if (mutations.length > 0) await store.write(mutations)
+    await this.afterLoss(transport)
+    await this.#purgeExpired()
+  }
+
+  /**
+   * On a transport, when a delivery comes back from a process that died: what that process
+   * stored but did not finish sending is sent (the outbox; a chord it counted complete).
+   */
+  async afterLoss(transport: TransportStorage): Promise<void> {
     await transport.resend()
     await this.#finishChords()
-    await this.#purgeExpired()
   }
 
   async #finishChords(): Promise<void> {

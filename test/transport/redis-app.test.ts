@@ -1,0 +1,127 @@
+/**
+ * The Quick start app on Redis: the same tasks and calls, with only the constructor changed to
+ * `transport: bullmqTransport({ connection })`. Two apps share one Redis as two processes would
+ * (a producer that only sends and reads results, a worker that runs them); BullMQ's own Redis
+ * backend and the redisStore carry everything between them. Real time (virtual time does not
+ * reach Redis): countdowns are short and every wait has a generous timeout, never a sleep.
+ */
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { bullmqTransport } from '../../src/bullmq/index.js'
+import { Celeriac, ChordError, ConfigError, chain, chord, group, memoryStorage } from '../../src/index.js'
+import type { Task } from '../../src/index.js'
+import { reachable } from '../reachable.js'
+import { loopbackBroker } from './loopback.js'
+
+const REDIS = { host: '127.0.0.1', port: 6379 } as const
+const up = await reachable(REDIS.host, REDIS.port)
+const WAIT = { timeout: 15_000 }
+
+function defineTasks(app: Celeriac) {
+  return {
+    add: app.task('math.add', (a: number, b: number) => a + b),
+    sum: app.task('math.sum', (xs: number[]) => xs.reduce((a, b) => a + b, 0)),
+    /** Fails its first run with a retry after 50 ms; returns the retries it took. */
+    flaky: app.task('net.flaky', { bind: true, maxRetries: 3 }, (self: Task) => {
+      if (self.request.retries === 0) throw self.retry({ countdown: 50 })
+      return self.request.retries
+    }),
+    boom: app.task('math.boom', (why: string) => {
+      throw new RangeError(why)
+    }),
+    /** Reports where it runs and who sent it: context crosses processes with the message. */
+    where: app.task('ctx.where', { bind: true }, (self: Task) => ({ parentId: self.request.parentId, rootId: self.request.rootId, hostname: self.request.hostname })),
+  }
+}
+
+describe.skipIf(!up)(`the Quick start app on Redis (bullmqTransport)${up ? '' : ': skipped, no Redis at 127.0.0.1:6379'}`, () => {
+  const prefix = `celeriac-app-${randomUUID()}`
+  let worker: Celeriac
+  let producer: Celeriac
+  let tasks: ReturnType<typeof defineTasks>
+
+  beforeAll(async () => {
+    worker = new Celeriac({ name: 'orders-worker', transport: bullmqTransport({ connection: { ...REDIS }, prefix }) })
+    defineTasks(worker)
+    producer = new Celeriac({ name: 'orders-web', consume: false, transport: bullmqTransport({ connection: { ...REDIS }, prefix }) })
+    tasks = defineTasks(producer)
+    await worker.start()
+    await producer.start()
+  })
+
+  afterAll(async () => {
+    await producer?.stop()
+    await worker?.stop()
+    const redis = new Redis(REDIS)
+    const keys = await redis.keys(`${prefix}:*`)
+    if (keys.length > 0) await redis.del(...keys)
+    await redis.quit()
+  })
+
+  afterEach(async () => {
+    // Every test leaves nothing running in the worker.
+    await worker.whenIdle()
+  })
+
+  it('a task sent by one app runs in the other; its result is read where it was sent', async () => {
+    const r = await tasks.add.delay(2, 2)
+    expect(await r.get(WAIT)).toBe(4)
+    expect(await r.state()).toBe('SUCCESS')
+  })
+
+  it('chains, groups and chords, with header results in header order', async () => {
+    expect(await (await chain(tasks.add.s(2, 2), tasks.add.s(4), tasks.add.s(8)).delay()).get(WAIT)).toBe(16)
+    expect(await (await group([1, 2, 3].map((i) => tasks.add.s(i, i))).delay()).get(WAIT)).toEqual([2, 4, 6])
+    expect(await (await chord([tasks.add.s(1, 1), tasks.add.s(2, 2)], tasks.sum.s()).delay()).get(WAIT)).toBe(6)
+  })
+
+  it('a chord whose header fails ends with ChordError naming the culprit; its body never runs', async () => {
+    const r = await chord([tasks.add.s(1, 1), tasks.boom.s('bad input')], tasks.sum.s()).delay()
+    const error = await r.get(WAIT).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(ChordError)
+    expect((error as ChordError).message).toContain('bad input')
+  })
+
+  it('a retry with a countdown comes back through BullMQ and succeeds', async () => {
+    const r = await tasks.flaky.delay()
+    expect(await r.get(WAIT)).toBe(1)
+  })
+
+  it('a countdown task revoked before its time never runs and is REVOKED', async () => {
+    const r = await tasks.add.applyAsync([1, 1], { countdown: 60_000 })
+    await r.revoke()
+    expect(await r.state()).toBe('REVOKED')
+    // Another send of a fresh task still runs: the queue goes on.
+    expect(await (await tasks.add.delay(3, 3)).get(WAIT)).toBe(6)
+  })
+
+  it('taskId dedupes: a second send of a pending id does not run it twice', async () => {
+    const id = `dedupe-${randomUUID()}`
+    const first = await tasks.add.applyAsync([5, 5], { taskId: id })
+    const second = await tasks.add.applyAsync([5, 5], { taskId: id })
+    expect(second.id).toBe(first.id)
+    expect(await first.get(WAIT)).toBe(10)
+  })
+
+  it('task context crosses processes: a chain step knows its parent and root', async () => {
+    const r = await chain(tasks.add.s(1, 1), tasks.where.si()).delay()
+    const seen = (await r.get(WAIT)) as { parentId: string; rootId: string; hostname: string }
+    expect(seen.hostname).toBe('orders-worker')
+    expect(seen.rootId).toBe(r.parent?.id)
+    expect(seen.parentId).toBe(r.parent?.id)
+  })
+
+})
+
+describe('storage and transport', () => {
+  it('giving both is a ConfigError that says which to keep', () => {
+    const store = memoryStorage()
+    const both = (): Celeriac => new Celeriac({ storage: store, transport: loopbackBroker(store).transport() })
+    expect(both).toThrow(ConfigError)
+    expect(both).toThrow(/either a storage or a transport/)
+  })
+})
