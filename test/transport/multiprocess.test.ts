@@ -107,7 +107,13 @@ describe.skipIf(!up)(`three worker processes on Redis, one killed mid-run${up ? 
     }
 
     const ends = await Promise.all(sent.map(async ({ kind, i, r }) => ({ kind, i, end: await r.get(WAIT).catch((e: unknown) => e as Error) })))
-    const expected = { plain: (i: number) => i + 1, late: (i: number) => i + 2, chain: (i: number) => i + 3, chord: (i: number) => 4 * i + 6, flaky: (i: number) => i }
+    const expected = {
+      plain: (i: number) => i + 1,
+      late: (i: number) => i + 2,
+      chain: (i: number) => i + 3,
+      chord: (i: number) => 4 * i + 6,
+      flaky: (i: number) => i,
+    }
     const lost: Record<Sent['kind'], number> = { plain: 0, late: 0, chain: 0, chord: 0, flaky: 0 }
     for (const { kind, i, end } of ends) {
       if (typeof end === 'number') {

@@ -31,7 +31,11 @@ function defineTasks(app: Celeriac) {
       throw new RangeError(why)
     }),
     /** Reports where it runs and who sent it: context crosses processes with the message. */
-    where: app.task('ctx.where', { bind: true }, (self: Task) => ({ parentId: self.request.parentId, rootId: self.request.rootId, hostname: self.request.hostname })),
+    where: app.task('ctx.where', { bind: true }, (self: Task) => ({
+      parentId: self.request.parentId,
+      rootId: self.request.rootId,
+      hostname: self.request.hostname,
+    })),
   }
 }
 
@@ -114,7 +118,6 @@ describe.skipIf(!up)(`the Quick start app on Redis (bullmqTransport)${up ? '' : 
     expect(seen.rootId).toBe(r.parent?.id)
     expect(seen.parentId).toBe(r.parent?.id)
   })
-
 })
 
 describe('storage and transport', () => {

@@ -84,7 +84,10 @@ export class Engine implements ResultSource {
     this.#revocation = new Revocation(state, commits, runs, gates, failure)
     this.#rpc = new TaskRpc(state, queue, results, this.#revocation)
     this.#recovery = new Recovery(state, commits, chords, failure)
-    this.#deliveries = state.transport === undefined ? undefined : new Deliveries(state, state.transport, commits, results, failure, () => this.#recovery.afterLoss(state.transport!))
+    this.#deliveries =
+      state.transport === undefined
+        ? undefined
+        : new Deliveries(state, state.transport, commits, results, failure, () => this.#recovery.afterLoss(state.transport!))
     state.listen = (queue) => this.#deliveries?.listen(queue)
   }
 
