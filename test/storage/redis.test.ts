@@ -312,6 +312,16 @@ describe('redisStore on the local Redis', () => {
     await expect(s.get('meta', 'foreign')).rejects.toThrow(/meta:foreign does not hold JSON/)
   })
 
+  it('one write of 60,000 records (a tick that sends 60,000 tasks) is applied whole', async () => {
+    // It once failed: its arguments were spread into one function call, past the engine's limit.
+    const s = await open(newPrefix())
+    const mutations: Mutation[] = []
+    for (let i = 0; i < 60_000; i++) mutations.push({ op: 'put', ns: 'messages', key: `m${String(i)}`, value: { i } })
+    await s.write(mutations)
+    expect(await s.get('messages', 'm59999')).toEqual({ i: 59_999 })
+    expect(await s.entries('messages')).toHaveLength(60_000)
+  })
+
   it('opening a handle twice is refused', async () => {
     const s = redisStore({ connection: { ...REDIS }, prefix: newPrefix() })
     const first = s.open()

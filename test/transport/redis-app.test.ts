@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { bullmqTransport } from '../../src/bullmq/index.js'
-import { Celeriac, ChordError, ConfigError, chain, chord, group, memoryStorage } from '../../src/index.js'
+import { Celeriac, ChordError, ConfigError, TaskRevokedError, chain, chord, group, memoryStorage } from '../../src/index.js'
 import type { Task } from '../../src/index.js'
 import { reachable } from '../reachable.js'
 import { loopbackBroker } from './loopback.js'
@@ -29,6 +29,12 @@ function defineTasks(app: Celeriac) {
     }),
     boom: app.task('math.boom', (why: string) => {
       throw new RangeError(why)
+    }),
+    /** Says HOLDING, then waits until it is terminated (its signal aborts), or 20 s. */
+    hold: app.task('ctx.hold', { bind: true }, async (self: Task) => {
+      self.updateState('HOLDING', null)
+      for (let i = 0; i < 1_000 && !self.signal.aborted; i++) await new Promise((r) => setTimeout(r, 20))
+      return self.signal.aborted ? 'aborted' : 'never terminated'
     }),
     /** Reports where it runs and who sent it: context crosses processes with the message. */
     where: app.task('ctx.where', { bind: true }, (self: Task) => ({
@@ -101,6 +107,18 @@ describe.skipIf(!up)(`the Quick start app on Redis (bullmqTransport)${up ? '' : 
     expect(await r.state()).toBe('REVOKED')
     // Another send of a fresh task still runs: the queue goes on.
     expect(await (await tasks.add.delay(3, 3)).get(WAIT)).toBe(6)
+  })
+
+  it('revoke with terminate from the producer stops the run in the worker process: REVOKED (terminated)', async () => {
+    const r = await tasks.hold.delay()
+    while ((await r.state()) !== 'HOLDING') await new Promise((resolve) => setTimeout(resolve, 10))
+    await r.revoke({ terminate: true })
+    const error = await r.get(WAIT).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(TaskRevokedError)
+    expect((error as TaskRevokedError).reason).toBe('terminated')
   })
 
   it('taskId dedupes: a second send of a pending id does not run it twice', async () => {

@@ -44,7 +44,7 @@ export class Revocation {
     }
     // The revoke itself is stored first (a failure rejects to the caller); the messages it
     // removed then end REVOKED, counted for their chord.
-    await this.#commits.commit(state.revoked.add(ids))
+    await this.#commits.commit(state.revoked.add(ids, options.terminate === true))
     // On a transport its waiting messages are in the broker (a process that receives one later
     // drops it, as Celery's workers do, but it is REVOKED at once here, as in process).
     if (state.transport !== undefined) removed.push(...(await state.transport.transport.remove(ids)))
@@ -69,11 +69,21 @@ export class Revocation {
       .get('revoked', id)
       .then(
         (value) => {
-          state.revoked.sync(id, value)
+          // A revoke with terminate made in another process stops the run of it here (Celery
+          // broadcasts it to every worker; the one running it kills it).
+          if (state.revoked.sync(id, value)) this.#terminateHere(id)
           state.opDone()
         },
         () => state.opDone(),
       )
+  }
+
+  #terminateHere(id: string): void {
+    const run = this.#state.running.get(id)
+    if (run === undefined || run.settled || !run.started) return
+    run.revokedWhileRunning = true
+    this.#runs.cancel(run, 'terminated')
+    void this.#failure.abandon(run, revokedFor(run.message, 'terminated'))
   }
 
   /** Drops every waiting message (of one queue, or all); returns how many. `app.control.purge`. */

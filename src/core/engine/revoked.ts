@@ -49,13 +49,18 @@ export class RevokedSet {
     return [...this.#ids.keys()]
   }
 
-  /** Remembers `ids` as revoked now; returns the writes that store them and forget what the bound pushed out. */
-  add(ids: Iterable<string>): Mutation[] {
+  /**
+   * Remembers `ids` as revoked now; returns the writes that store them and forget what the bound
+   * pushed out. With `terminate` the stored entry says so, for the process that runs one (shared
+   * storage, a transport: {@link sync}).
+   */
+  add(ids: Iterable<string>, terminate = false): Mutation[] {
     const now = this.#clock.now()
+    const value: StoredRevoke = terminate ? { at: now, terminate: true } : now
     const mutations: Mutation[] = []
     for (const id of ids) {
       this.#ids.set(id, true)
-      mutations.push({ op: 'put', ns: 'revoked', key: id, value: now })
+      mutations.push({ op: 'put', ns: 'revoked', key: id, value })
       this.#forgetEvicted(mutations)
     }
     return mutations
@@ -70,7 +75,7 @@ export class RevokedSet {
     const mutations: Mutation[] = []
     const live: Array<[string, number]> = []
     for (const [id, value] of entries) {
-      const at = typeof value === 'number' ? value : now
+      const at = revokedAt(value) ?? now
       if (now - at > REVOKE_EXPIRES) mutations.push({ op: 'delete', ns: 'revoked', key: id })
       else live.push([id, at])
     }
@@ -82,16 +87,29 @@ export class RevokedSet {
     return mutations
   }
 
-  /** What another handle stored for `id` (shared storage): a revoke, or undefined once it was dropped there. */
-  sync(id: string, stored: StoredValue | undefined): void {
+  /**
+   * What another handle stored for `id` (shared storage): a revoke, or undefined once it was
+   * dropped there. Returns whether that revoke asked to terminate a run of it.
+   */
+  sync(id: string, stored: StoredValue | undefined): boolean {
     if (stored === undefined) this.#ids.delete(id)
-    else this.#ids.set(id, true, { start: typeof stored === 'number' ? stored : this.#clock.now() })
+    else this.#ids.set(id, true, { start: revokedAt(stored) ?? this.#clock.now() })
     // That handle keeps its own bound; its storage writes are its own.
     this.#evicted.length = 0
+    return typeof stored === 'object' && stored !== null && (stored as { terminate?: unknown }).terminate === true
   }
 
   #forgetEvicted(mutations: Mutation[]): void {
     for (const id of this.#evicted) mutations.push({ op: 'delete', ns: 'revoked', key: id })
     this.#evicted.length = 0
   }
+}
+
+/** A stored revoke: when it was made, and (an object) whether it asked to terminate a run. */
+type StoredRevoke = number | { readonly at: number; readonly terminate: true }
+
+function revokedAt(stored: StoredValue): number | undefined {
+  if (typeof stored === 'number') return stored
+  const at = (stored as { at?: unknown } | null)?.at
+  return typeof at === 'number' ? at : undefined
 }
