@@ -54,7 +54,7 @@ export type {
   LogEvent,
 } from './core/model/events.js'
 export type { Locks, AcquireOptions } from './core/app/locks.js'
-export type { Control, Inspect, TaskInfo, EngineStats } from './core/app/control.js'
+export type { Control, Inspect, TaskInfo, EngineStats, NodeInfo } from './core/app/control.js'
 export { memoryStorage } from './storage/memory.js'
 export type { Storage, StoredValue, StorageKey, Mutation, Namespace, StorageCapabilities, StorageChange, TransactStep, WriteOptions } from './storage/types.js'
 export type { Transport, Delivery, TransportHost } from './core/engine/transport.js'

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { bullmqTransport } from '../../src/bullmq/index.js'
-import { Celeriac, ChordError, ConfigError, TaskRevokedError, chain, chord, group, memoryStorage } from '../../src/index.js'
+import { Celeriac, ChordError, ConfigError, TaskRevokedError, TimeLimitExceeded, chain, chord, group, memoryStorage } from '../../src/index.js'
 import type { Task } from '../../src/index.js'
 import { reachable } from '../reachable.js'
 import { loopbackBroker } from './loopback.js'
@@ -119,6 +119,29 @@ describe.skipIf(!up)(`the Quick start app on Redis (bullmqTransport)${up ? '' : 
     )
     expect(error).toBeInstanceOf(TaskRevokedError)
     expect((error as TaskRevokedError).reason).toBe('terminated')
+  })
+
+  it('inspect.cluster() from the producer lists the worker process and the task it runs', async () => {
+    const r = await tasks.hold.delay()
+    while ((await r.state()) !== 'HOLDING') await new Promise((resolve) => setTimeout(resolve, 10))
+    const nodes = await producer.inspect.cluster({ timeout: 300 })
+    const names = Object.keys(nodes)
+    expect(names.some((n) => n.startsWith('orders-web@'))).toBe(true)
+    const workerNode = names.find((n) => n.startsWith('orders-worker@'))
+    expect(workerNode).toBeDefined()
+    expect(nodes[workerNode!]!.active.map((t) => [t.id, t.name])).toEqual([[r.id, 'ctx.hold']])
+    await r.revoke({ terminate: true })
+    await r.get(WAIT).catch(() => undefined)
+  })
+
+  it('control.timeLimit from the producer applies in the worker process', async () => {
+    producer.control.timeLimit('ctx.hold', { hard: 200 })
+    // The worker hears the change before the inspection that follows it (one store, in order).
+    await producer.inspect.cluster({ timeout: 300 })
+    const r = await tasks.hold.delay()
+    await expect(r.get(WAIT)).rejects.toBeInstanceOf(TimeLimitExceeded)
+    producer.control.timeLimit('ctx.hold', { hard: null })
+    await producer.inspect.cluster({ timeout: 300 })
   })
 
   it('taskId dedupes: a second send of a pending id does not run it twice', async () => {

@@ -155,4 +155,33 @@ export class Inspect {
   stats(): EngineStats {
     return this.#engine('inspect').stats()
   }
+
+  /**
+   * What every process of the app holds, by node (`<app name>@<id>`), as Celery's `inspect()`
+   * asks every worker: on a transport each process answers through the shared store, and the
+   * replies that come within `timeout` ms (app clock) are returned; without a transport, this
+   * process alone. The other methods of `inspect` are this process's own view.
+   *
+   * @example
+   * const nodes = await app.inspect.cluster({ timeout: 1_000 })
+   * for (const [node, { active }] of Object.entries(nodes)) console.log(node, active.length)
+   */
+  async cluster(options: { timeout?: number } = {}): Promise<Record<string, NodeInfo>> {
+    checkOptionKeys<typeof options>(options, ['timeout'], 'inspect.cluster(options)')
+    const timeout = options.timeout === undefined ? 1_000 : checkDuration(options.timeout, 'inspect.cluster: timeout', true)
+    const replies = await this.#engine('inspect').inspectCluster(timeout)
+    const out: Record<string, NodeInfo> = {}
+    for (const [node, r] of Object.entries(replies)) {
+      out[node] = { active: r.active.map(info), reserved: r.reserved.map(info), scheduled: r.scheduled.map(info), stats: r.stats }
+    }
+    return out
+  }
+}
+
+/** One process's answer to {@link Inspect.cluster}. */
+export interface NodeInfo {
+  active: TaskInfo[]
+  reserved: TaskInfo[]
+  scheduled: TaskInfo[]
+  stats: Omit<EngineStats, 'pool'>
 }

@@ -17,6 +17,8 @@ import type { PoolHealth } from '../executor/executor.js'
 import type { StorageChange } from '../../storage/types.js'
 import { Chords } from './chords.js'
 import { CommitQueue } from './commit-queue.js'
+import { Cluster } from './cluster.js'
+import type { Command, NodeReport } from './cluster.js'
 import { Deliveries } from './deliveries.js'
 import { Dispatcher } from './dispatcher.js'
 import { Failure, failedBy } from './failure.js'
@@ -52,6 +54,8 @@ export class Engine implements ResultSource {
   readonly #recovery: Recovery
   /** On a transport: the messages this process runs come from the broker. */
   readonly #deliveries: Deliveries | undefined
+  /** On a transport: control and inspection across the app's processes. */
+  readonly #cluster: Cluster | undefined
   #unsubscribeNetwork: (() => void) | undefined
   #unwatch: (() => void) | undefined
   #detachClock: (() => void) | undefined
@@ -89,6 +93,15 @@ export class Engine implements ResultSource {
         ? undefined
         : new Deliveries(state, state.transport, commits, results, failure, () => this.#recovery.afterLoss(state.transport!))
     state.listen = (queue) => this.#deliveries?.listen(queue)
+    this.#cluster =
+      state.transport === undefined
+        ? undefined
+        : new Cluster(
+            state,
+            commits,
+            () => this.#report(),
+            (command) => this.#applyCommand(command),
+          )
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -272,6 +285,7 @@ export class Engine implements ResultSource {
     for (const change of changes) {
       if (change.ns === 'results') this.#results.notifyRecord(change.key)
       else if (change.ns === 'revoked') this.#revocation.syncRevoked(change.key)
+      else if (change.ns === 'meta') this.#cluster?.onChange(change.key)
       else if (change.ns === 'messages' && state.consuming && !state.known.has(change.key) && !state.running.has(change.key)) this.#adopt(change.key)
     }
   }
@@ -352,14 +366,36 @@ export class Engine implements ResultSource {
     return this.#revocation.purge(queue)
   }
 
-  /** Overrides a task's time limits for runs that start from now on. */
+  /** Overrides a task's time limits for runs that start from now on (in every process, on a transport). */
   setTimeLimit(name: string, soft: number | null, hard: number | null): void {
     this.#starts.setTimeLimit(name, soft, hard)
+    this.#cluster?.timeLimit(name, soft, hard)
   }
 
-  /** Changes a task's rate limit live (`app.control.rateLimit`). */
+  /** Changes a task's rate limit live (`app.control.rateLimit`; in every process, on a transport). */
   setRateLimit(name: string, interval: number | null): void {
     this.#gates.setRateLimit(name, interval)
+    this.#cluster?.rateLimit(name, interval)
+  }
+
+  /** A command another process of the app sent: applied here, not sent on. */
+  #applyCommand(command: Command): void {
+    if (command.kind === 'rate') this.#gates.setRateLimit(command.task, command.interval)
+    else this.#starts.setTimeLimit(command.task, command.soft, command.hard)
+  }
+
+  /**
+   * What every process of the app holds (on a transport; this one alone otherwise), by node:
+   * the replies that came within `timeout` ms.
+   */
+  inspectCluster(timeout: number): Promise<Record<string, NodeReport>> {
+    if (this.#cluster === undefined) return Promise.resolve({ [`${this.#state.config.hostname}@local`]: this.#report() })
+    return this.#cluster.inspect(timeout)
+  }
+
+  #report(): NodeReport {
+    const { running, ready, scheduled, parked } = this.stats()
+    return { active: this.active(), reserved: this.reserved(), scheduled: this.scheduled(), stats: { running, ready, scheduled, parked } }
   }
 
   // ---- inspection ------------------------------------------------------------------------
