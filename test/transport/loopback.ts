@@ -37,6 +37,8 @@ export class LoopbackBroker {
   readonly jobs = new Map<string, Job>()
   readonly #consumers: Consumer[] = []
   #order = 0
+  /** How many settles to refuse from now on (a lost lock, for the tests). */
+  refuseSettles = 0
   /** Every delivery made, in order: `[id, redelivered]`. */
   readonly deliveries: Array<[string, boolean]> = []
 
@@ -118,6 +120,11 @@ export class LoopbackBroker {
     let settled = false
     const settle = (then: () => void): Promise<void> => {
       if (settled || job.owner !== consumer) return Promise.reject(new Error(`loopback: delivery of ${id} settled twice or after its handle closed`))
+      if (this.refuseSettles > 0) {
+        // As BullMQ when the lock is lost: refused; the job stays with its consumer until it is taken back.
+        this.refuseSettles--
+        return Promise.reject(new Error(`loopback: lost the lock of ${id}`))
+      }
       settled = true
       job.owner = undefined
       consumer.active--

@@ -61,7 +61,8 @@ export class Deliveries {
     this.#transport.hold(delivery)
     const { message } = delivery
     message.seq = ++state.seq
-    if (delivery.redelivered) void state.hold(this.#redelivered(message))
+    if (delivery.redelivered)
+      state.hold(this.#redelivered(message)).catch((error: unknown) => state.log(`celeriac: a redelivered message could not be handled: ${String(error)}`))
     else this.#queue(message)
   }
 

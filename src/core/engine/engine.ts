@@ -110,7 +110,7 @@ export class Engine implements ResultSource {
     const state = this.#state
     await state.storage.open()
     try {
-      await state.transport?.openTransport({ clock: this.clock, wake: () => state.checkWaiters() })
+      await state.transport?.openTransport({ clock: this.clock, wake: () => state.checkWaiters() }, (text) => state.log(text))
       if (state.consuming) await this.#startConsuming()
       else await this.#commits.commit(state.revoked.load(await this.#commits.store().entries('revoked')))
     } catch (error) {

@@ -37,6 +37,7 @@ export class TransportStorage implements Storage {
   /** Deliveries of this process not yet settled, by message id. */
   readonly #held = new Map<string, Delivery>()
   #clock: TransportHost['clock'] | undefined
+  #log: (text: string) => void = () => undefined
 
   constructor(transport: Transport) {
     this.transport = transport
@@ -51,9 +52,10 @@ export class TransportStorage implements Storage {
     return this.#store.open()
   }
 
-  /** Opens the broker once the store is open (the engine's start). */
-  openTransport(host: TransportHost): Promise<void> {
+  /** Opens the broker once the store is open (the engine's start); `log` hears of settles that failed. */
+  openTransport(host: TransportHost, log: (text: string) => void): Promise<void> {
     this.#clock = host.clock
+    this.#log = log
     return this.transport.open(host)
   }
 
@@ -117,7 +119,10 @@ export class TransportStorage implements Storage {
       const delivery = this.#held.get(id)
       if (delivery === undefined) continue
       this.#held.delete(id)
-      back.push(at === undefined ? delivery.requeue(delivery.message) : delivery.defer(delivery.message, at))
+      const settle = at === undefined ? delivery.requeue(delivery.message) : delivery.defer(delivery.message, at)
+      back.push(
+        settle.catch((error: unknown) => this.#log(`celeriac: could not give a delivery back to the broker (${String(error)}); it will be delivered again`)),
+      )
     }
     await Promise.all(back)
   }
@@ -191,10 +196,17 @@ export class TransportStorage implements Storage {
     return { adds: adds ?? [], settles: settles ?? [], lease }
   }
 
+  /**
+   * The broker part of a write whose store part is committed. An add that fails fails the write
+   * (the engine writes again, and the outbox keeps the messages meanwhile). A settle that fails
+   * does not: what the run left is stored, and the broker delivers the message again (its lock
+   * was lost: another process may have it already), where the stored result or lease decides.
+   */
   async #toBroker(part: BrokerPart): Promise<void> {
     if (part.adds.length > 0) await this.transport.add(part.adds)
-    if (part.settles.length === 1) await part.settles[0]!()
-    else if (part.settles.length > 1) await Promise.all(part.settles.map((settle) => settle()))
+    if (part.settles.length === 0) return
+    const failed = (error: unknown): void => this.#log(`celeriac: the broker refused to settle a delivery (${String(error)}); it will be delivered again`)
+    await Promise.all(part.settles.map((settle) => settle().catch(failed)))
   }
 }
 

@@ -1,0 +1,93 @@
+/**
+ * The engine on a transport when the broker takes a delivery back (a lost lock, a process that
+ * died): the run's outcome, stored, decides, as DESIGN §4 says. On the in-memory loopback broker
+ * under the virtual clock; the same on Redis is test/transport/multiprocess.test.ts.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { Celeriac, WorkerLostError, memoryStorage } from '../../src/index.js'
+import type { Storage, Task } from '../../src/index.js'
+import { virtualClock } from '../../src/testing.js'
+import { loopbackBroker } from './loopback.js'
+
+const apps: Celeriac[] = []
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.stop()
+})
+
+/** An app ("process") on the broker of `store`, with a task that counts its runs. */
+async function processOn(store: Storage, runs: string[]) {
+  const clock = virtualClock()
+  const app = new Celeriac({ transport: loopbackBroker(store).transport(), clock })
+  const logs: string[] = []
+  app.events.on('log', (e) => logs.push(e.text))
+  const add = app.task('t.add', { bind: true }, (self: Task, a: number, b: number) => {
+    runs.push(self.request.id)
+    return a + b
+  })
+  const late = app.task('t.late', { bind: true, acksLate: true }, async (self: Task) => {
+    runs.push(self.request.id)
+    await self.sleep(60_000)
+    return 'late done'
+  })
+  const early = app.task('t.early', { bind: true }, async (self: Task) => {
+    runs.push(self.request.id)
+    await self.sleep(60_000)
+    return 'early done'
+  })
+  await app.start()
+  apps.push(app)
+  return { app, clock, logs, add, late, early }
+}
+
+describe('redeliveries on a transport', () => {
+  it('an ack the broker refuses does not fail the run: its result stands, and when the message comes back it only finishes', async () => {
+    const store = memoryStorage()
+    const runs: string[] = []
+    const first = await processOn(store, runs)
+    loopbackBroker(store).refuseSettles = 1
+    const r = await first.add.delay(2, 3)
+    await first.clock.runAll()
+    expect(await r.get()).toBe(5)
+    expect(first.logs.some((l) => l.includes('refused to settle'))).toBe(true)
+    // The process goes away holding the unacked delivery; another takes it back, redelivered.
+    await first.app.stop()
+    apps.splice(apps.indexOf(first.app), 1)
+    const second = await processOn(store, runs)
+    await second.clock.runAll()
+    expect(loopbackBroker(store).deliveries.filter(([id]) => id === r.id)).toEqual([
+      [r.id, false],
+      [r.id, true],
+    ])
+    expect(runs).toEqual([r.id])
+    expect(await second.app.AsyncResult(r.id).get()).toBe(5)
+  })
+
+  it('a process that stops while an early-ack task runs: taken back, it ends WorkerLostError and never runs again', async () => {
+    const store = memoryStorage()
+    const runs: string[] = []
+    const first = await processOn(store, runs)
+    const r = await first.early.delay()
+    await first.clock.advance(0)
+    expect(runs).toEqual([r.id])
+    await first.app.stop({ timeout: 0 })
+    apps.splice(apps.indexOf(first.app), 1)
+    const second = await processOn(store, runs)
+    await second.clock.runAll()
+    await expect(second.app.AsyncResult(r.id).get()).rejects.toBeInstanceOf(WorkerLostError)
+    expect(runs).toEqual([r.id])
+  })
+
+  it('a process that stops while an acksLate task runs: taken back, it runs again and succeeds', async () => {
+    const store = memoryStorage()
+    const runs: string[] = []
+    const first = await processOn(store, runs)
+    const r = await first.late.delay()
+    await first.clock.advance(0)
+    await first.app.stop({ timeout: 0 })
+    apps.splice(apps.indexOf(first.app), 1)
+    const second = await processOn(store, runs)
+    await second.clock.runAll()
+    expect(await second.app.AsyncResult(r.id).get()).toBe('late done')
+    expect(runs).toEqual([r.id, r.id])
+  })
+})
