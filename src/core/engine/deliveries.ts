@@ -16,7 +16,7 @@ import type { EngineState } from './state.js'
 import type { TransportStorage } from './transport-storage.js'
 
 /** Celery's default `worker_prefetch_multiplier`. */
-export const PREFETCH_MULTIPLIER = 4
+const PREFETCH_MULTIPLIER = 4
 
 export class Deliveries {
   readonly #state: EngineState
