@@ -144,6 +144,19 @@ describe.skipIf(!up)(`the Quick start app on Redis (bullmqTransport)${up ? '' : 
     await producer.inspect.cluster({ timeout: 300 })
   })
 
+  it('a lock held in one process is held for the other; the fencing number grows across both', async () => {
+    const key = `report-${randomUUID()}`
+    const mine = await producer.locks.acquire(key, { ttl: 10_000 })
+    expect(mine).not.toBeNull()
+    expect(await worker.locks.acquire(key, { ttl: 10_000 })).toBeNull()
+    expect(await mine!.release()).toBe(true)
+    const theirs = await worker.locks.acquire(key, { ttl: 10_000 })
+    expect(theirs).not.toBeNull()
+    expect(theirs!.token).toBeGreaterThan(mine!.token)
+    expect(await mine!.release()).toBe(false)
+    expect(await theirs!.release()).toBe(true)
+  })
+
   it('taskId dedupes: a second send of a pending id does not run it twice', async () => {
     const id = `dedupe-${randomUUID()}`
     const first = await tasks.add.applyAsync([5, 5], { taskId: id })
