@@ -5,9 +5,10 @@
  * its result, a retry puts the message again with its eta); here each write is applied in this
  * order:
  *
- * 1. the whole write goes to the store, messages included: the store keeps every message sent
- *    and not yet finished (an outbox), so a crash after this step loses no follow-up (the
- *    outbox is sent again, see {@link TransportStorage.resend});
+ * 1. the whole write goes to the store, messages included: the store keeps each message it sends
+ *    until the broker holds it (an outbox; the next write deletes the entries of those it does),
+ *    so a crash after this step loses no follow-up (the outbox is sent again, see
+ *    {@link TransportStorage.resend});
  * 2. the messages it puts that are not deliveries of this process are added to the broker
  *    (idempotent by id, so sending one twice runs it once);
  * 3. the deliveries it ends are settled: acked (the message deleted), deferred (put again with
@@ -38,6 +39,11 @@ export class TransportStorage implements Storage {
   readonly #held = new Map<string, Delivery>()
   #clock: TransportHost['clock'] | undefined
   #log: (text: string) => void = () => undefined
+  /** Ids the broker acknowledged holding, whose outbox entries the next write deletes. */
+  #sent: string[] = []
+  /** A resend under way, and whether another was asked for meanwhile (see resend). */
+  #resending: Promise<number> | undefined
+  #resendAgain = false
 
   constructor(transport: Transport) {
     this.transport = transport
@@ -73,7 +79,13 @@ export class TransportStorage implements Storage {
 
   async write(mutations: readonly Mutation[], options?: WriteOptions): Promise<void> {
     const part = this.#split(mutations)
-    const stored = part.lease === undefined ? mutations : mutations.filter((m) => !part.lease!.has(m))
+    let stored = part.lease === undefined ? mutations : mutations.filter((m) => !part.lease!.has(m))
+    if (this.#sent.length > 0) {
+      // The outbox entries of messages the broker holds go, ahead of this write's own (a put of
+      // the same id in it comes after, and stays).
+      const drop: Mutation[] = this.#sent.splice(0).map((key) => ({ op: 'delete', ns: 'messages', key }))
+      stored = [...drop, ...stored]
+    }
     if (stored.length > 0) await this.#store.write(stored, options)
     await this.#toBroker(part)
   }
@@ -132,7 +144,26 @@ export class TransportStorage implements Storage {
    * write and its broker part, the messages it put reach the broker (those there already are
    * skipped by id). One with a record has started somewhere, or finished.
    */
-  async resend(): Promise<number> {
+  resend(): Promise<number> {
+    // A crash redelivers many messages at once: one resend at a time, and one more after it for
+    // all that asked meanwhile.
+    if (this.#resending !== undefined) {
+      this.#resendAgain = true
+      return this.#resending
+    }
+    const run = async (): Promise<number> => {
+      let total = 0
+      do {
+        this.#resendAgain = false
+        total += await this.#resendOnce()
+      } while (this.#resendAgain)
+      return total
+    }
+    this.#resending = run().finally(() => (this.#resending = undefined))
+    return this.#resending
+  }
+
+  async #resendOnce(): Promise<number> {
     const outbox = await this.#store.entries('messages')
     const again: TaskMessage[] = []
     for (const [id, value] of outbox) {
@@ -203,7 +234,10 @@ export class TransportStorage implements Storage {
    * was lost: another process may have it already), where the stored result or lease decides.
    */
   async #toBroker(part: BrokerPart): Promise<void> {
-    if (part.adds.length > 0) await this.transport.add(part.adds)
+    if (part.adds.length > 0) {
+      await this.transport.add(part.adds)
+      for (const message of part.adds) this.#sent.push(message.id)
+    }
     if (part.settles.length === 0) return
     const failed = (error: unknown): void => this.#log(`celeriac: the broker refused to settle a delivery (${String(error)}); it will be delivered again`)
     await Promise.all(part.settles.map((settle) => settle().catch(failed)))
