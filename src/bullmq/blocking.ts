@@ -58,11 +58,12 @@ export class BlockingWaits {
     if (now !== null) return Promise.resolve(now)
     const clock = q.store.clock
     return new Promise((resolve) => {
-      let timers: unknown[] = []
+      const timers: unknown[] = []
       let done = false
       const finish = (value: { member: string; score: number } | null): void => {
         if (done) return
         done = true
+        q.blockedWaits--
         off()
         for (const t of timers) clock.clearTimer(t as object)
         this.#cancels.delete(cancel)
@@ -97,8 +98,12 @@ export class BlockingWaits {
         if (!done) timers.push(clock.setTimer(q.now() + POLL_MS, poll))
       }
       const arm = (): void => {
-        timers = [clock.setTimer(q.now() + Math.max(0, timeoutSec) * 1000, () => finish(null))]
+        q.blockedWaits++
+        // Aimed first, so that at an equal time the delayed job's timer fires before the timeout.
         aim()
+        // The wait's own timeout is not work: a virtual clock's runAll does not run time up to it
+        // nor count it (the timer aimed at a delayed job is work, and stays foreground).
+        timers.push(clock.setTimer(q.now() + Math.max(0, timeoutSec) * 1000, () => finish(null), { background: true }))
         if (!q.store.virtual) timers.push(clock.setTimer(q.now() + POLL_MS, poll))
       }
       const cancel = (): void => finish(null)

@@ -90,6 +90,12 @@ export class QueueState {
    * recomputes its wait from the due time with its own `Date.now()` (a test may have moved it).
    */
   delayMarker = false
+  /**
+   * Workers blocked in a wait for work on this queue right now: each keeps a timer on the
+   * store's clock aimed at the next delayed job, so while one waits, that job's due time is
+   * armed (the transport's `isQuiet` reads it on a virtual clock).
+   */
+  blockedWaits = 0
   limiter: { count: number; until: number } = { count: 0, until: 0 }
   /** Jobs changed since the last persist (durable storage only). */
   readonly dirty = new Set<string>()

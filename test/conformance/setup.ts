@@ -12,6 +12,10 @@ import { join } from 'node:path'
 import { inline, memoryStorage } from '../../src/index.js'
 import { fileStorage, threads } from '../../src/node.js'
 import { indexedDBStorage } from '../../src/browser.js'
+import type { BackendFactory } from 'bullmq'
+import { bullmqBackend, bullmqTransport } from '../../src/bullmq/index.js'
+import type { Storage, Transport } from '../../src/index.js'
+import type { VirtualClock } from '../../src/testing.js'
 import { loopbackBroker } from '../transport/loopback.js'
 import { forEachComboOf, selectCombos } from './harness.js'
 import type { Combo } from './harness.js'
@@ -56,6 +60,19 @@ const transportGaps: Readonly<Record<string, string>> = {
     'a task waiting for its token is back in the broker, due at the old rate: a new rate applies to it when it comes back',
 }
 
+/** BullMQ queues of `store` (apps given the same store share them), on the first app's clock. */
+const bullmqBackends = new WeakMap<Storage, BackendFactory>()
+function bullmqOn(store: Storage, clock: VirtualClock): Transport {
+  let backend = bullmqBackends.get(store)
+  if (backend === undefined) {
+    backend = bullmqBackend({ storage: memoryStorage(), clock })
+    bullmqBackends.set(store, backend)
+  }
+  // Locks are renewed and stalls looked for on real time (src/bullmq/README.md): an hour of
+  // virtual time passes in milliseconds, so neither may fire here.
+  return bullmqTransport({ connection: {}, store, backend, lockDuration: 86_400_000, stalledInterval: 86_400_000, retention: 172_800_000 })
+}
+
 const allCombos: readonly Combo[] = [
   { asyncContext: true, name: 'memory × inline', storage: () => memoryStorage(), executor: () => inline() },
   { asyncContext: true, name: 'memory × threads', storage: () => memoryStorage(), executor: () => threads({ module: workerTasks, size: 2 }) },
@@ -86,6 +103,28 @@ const allCombos: readonly Combo[] = [
     storage: () => memoryStorage(),
     transport(this: Combo, store = this.storage()) {
       return loopbackBroker(store).transport()
+    },
+    executor: () => threads({ module: workerTasks, size: 2 }),
+    gaps: transportGaps,
+  },
+  // The same through BullMQ's own classes (bullmqTransport), on the in-process BullMQ backend
+  // under the virtual clock: the transport the app scales out with, without Redis.
+  {
+    asyncContext: true,
+    name: 'bullmq × inline',
+    storage: () => memoryStorage(),
+    transport(this: Combo, store = this.storage(), clock) {
+      return bullmqOn(store, clock)
+    },
+    executor: () => inline(),
+    gaps: transportGaps,
+  },
+  {
+    asyncContext: true,
+    name: 'bullmq × threads',
+    storage: () => memoryStorage(),
+    transport(this: Combo, store = this.storage(), clock) {
+      return bullmqOn(store, clock)
     },
     executor: () => threads({ module: workerTasks, size: 2 }),
     gaps: transportGaps,

@@ -153,7 +153,8 @@ export class BullmqTransport implements Transport {
   /**
    * Over `bullmqBackend()` on a virtual clock, BullMQ's Worker takes jobs in turns of its own,
    * which the engine cannot see: false while a job of a listened queue is ready and its Worker
-   * has a free slot, or has been claimed by that Worker and not handed over yet, or while a
+   * has a free slot, or has been claimed by that Worker and not handed over yet, or is delayed
+   * while no Worker waits on the queue (so no timer is aimed at its due time yet), or while a
    * settle is on its way, so that virtual time does not move past a delivery about to happen.
    * Elsewhere (Redis) always true: BullMQ's time there is not the app's.
    */
@@ -175,7 +176,12 @@ export class BullmqTransport implements Transport {
   #listenerQuiet(store: Store, name: string, listener: Listener): boolean {
     const q = store.queueByKey(`${this.#options.prefix}:${name}`)
     if (q === undefined) return true
-    if (listener.held < listener.concurrency && q.hasReadyWork()) return false
+    if (listener.held < listener.concurrency) {
+      if (q.hasReadyWork()) return false
+      // A delayed job is due at a timer only a Worker blocked in its wait arms: between two
+      // waits (a claim, a settle, a wait timed out) nothing is armed, and time must not pass it.
+      if (q.delayed.size > 0 && q.blockedWaits === 0) return false
+    }
     // BullMQ's lock tokens are `<worker id>:<n>`.
     const mine = `${listener.worker.id}:`
     let claimed = 0
