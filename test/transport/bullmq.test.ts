@@ -97,13 +97,16 @@ async function redisHarness(): Promise<TransportHarness> {
   const clock = systemClock()
   const prefix = `celeriac-test-${randomUUID()}`
   const store = memoryStorage()
-  const lockDuration = 500
-  const stalledInterval = 250
+  // Long enough that a loaded machine still renews locks in time (at 500 ms a late renewal
+  // stalled a delivery that was not settled yet, and it came twice), short enough for a test.
+  const lockDuration = 3_000
+  const stalledInterval = 1_000
   const { opened, closeAll } = handles()
   return {
     clock,
-    // The lock expires, then a stall check marks the job and the next one moves it.
-    reclaim: () => sleep(lockDuration + 2 * stalledInterval),
+    // The lock expires, then a stall check marks the job and the next one moves it (one more
+    // interval of slack for a late timer).
+    reclaim: () => sleep(lockDuration + 3 * stalledInterval),
     async open() {
       const t = bullmqTransport({ connection: { ...REDIS }, prefix, store, lockDuration, stalledInterval, retention: 60_000 })
       await t.open({ clock, wake: () => undefined })
