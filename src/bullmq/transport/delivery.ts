@@ -18,20 +18,27 @@ export interface DeliveryHost {
   wallTimeOf(at: number): number
   /** A settle is under way / has ended (close waits for those under way). */
   track(settling: Promise<unknown>): void
+  /** Resolves once the Worker has finished job `id` (its `completed` or `failed`), or gave up on it. */
+  finished(id: string): Promise<void>
 }
 
 /**
- * One job taken by a Worker, as a Delivery. The processor's promise (`done`) is settled only
- * after the delivery has moved the job itself (completed, failed, delayed, back to wait), and
- * always with a DelayedError, which tells the Worker that the processor moved the job and it has
- * only to fetch the next one. So each settle's promise is the broker's own answer (a lost lock
- * rejects it), and the Worker's slot is freed once the job is where it should be.
+ * One job taken by a Worker, as a Delivery. An ack settles the processor's promise (`done`): it
+ * returns (the Worker completes the job and fetches the next in the same call, as raw BullMQ
+ * does) or throws an UnrecoverableError (failed); the ack's promise is the Worker's word that it
+ * finished the job. A defer or requeue moves the job itself (delayed, back to wait), then the
+ * processor throws a DelayedError, which tells the Worker that the job was moved and it has only
+ * to fetch the next one: their promise is BullMQ's own answer (a lost lock rejects it).
  */
-export function deliveryOf(job: Job<JobData>, token: string, host: DeliveryHost): { delivery: Delivery; done: Promise<void> } {
+export function deliveryOf(job: Job<JobData>, token: string, host: DeliveryHost): { delivery: Delivery; done: Promise<null> } {
   const data = job.data
   let release!: () => void
-  const done = new Promise<void>((_, reject) => {
+  let complete!: () => void
+  let fail!: (error: Error) => void
+  const done = new Promise<null>((resolve, reject) => {
     release = () => reject(new DelayedError())
+    complete = () => resolve(null)
+    fail = reject
   })
   let settled = false
   const settle = (what: string, move: () => Promise<unknown>): Promise<void> => {
@@ -51,12 +58,14 @@ export function deliveryOf(job: Job<JobData>, token: string, host: DeliveryHost)
     message: data.message,
     redelivered: job.stalledCounter > data.stalls,
     ack(failed) {
-      return settle('ack', () =>
-        failed
-          ? // Unrecoverable: BullMQ never retries it (retries are celeriac's, through defer).
-            job.moveToFailed(new UnrecoverableError('The run failed; its result is in the celeriac store'), token, false)
-          : job.moveToCompleted(null, token, false),
-      )
+      if (settled) return Promise.reject(new Error(`Delivery of ${data.message.id}: ack after it was settled`))
+      settled = true
+      const finished = host.finished(job.id ?? '')
+      // Unrecoverable: BullMQ never retries it (retries are celeriac's, through defer).
+      if (failed) fail(new UnrecoverableError('The run failed; its result is in the celeriac store'))
+      else complete()
+      host.track(finished)
+      return finished
     },
     defer(next, at) {
       return settle('defer', async () => {

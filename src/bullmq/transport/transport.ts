@@ -121,6 +121,23 @@ export class BullmqTransport implements Transport {
         }
         settling.then(end, end)
       },
+      finished: (id: string) =>
+        new Promise<void>((resolve) => {
+          // The Worker says when it has finished the job; if it never does (its lock was lost:
+          // it reports an error, and the job comes back as stalled), stop waiting after a lock's life.
+          const timer = setTimeout(done, this.#options.lockDuration)
+          timer.unref?.()
+          function done(): void {
+            clearTimeout(timer)
+            finishing.delete(id)
+            resolve()
+          }
+          finishing.set(id, done)
+        }),
+    }
+    const finishing = new Map<string, () => void>()
+    const onFinished = (job: Job | undefined): void => {
+      if (job?.id !== undefined) finishing.get(job.id)?.()
     }
     const worker: Consumer = new Worker<JobData, unknown, string, IQueueBackend>(
       queue,
@@ -145,6 +162,8 @@ export class BullmqTransport implements Transport {
     // What a Worker reports here (a lost lock, a dropped connection) it recovers from itself, and
     // the engine hears of it as a redelivery; without a listener an 'error' event would throw.
     worker.on('error', () => undefined)
+    worker.on('completed', onFinished)
+    worker.on('failed', onFinished)
     const listener: Listener = { worker, concurrency, held: 0 }
     this.#consumers.set(queue, listener)
     await worker.waitUntilReady()
