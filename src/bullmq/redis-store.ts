@@ -82,6 +82,8 @@ class RedisStore implements Storage {
   readonly #channel: string
   /** Our messages on the channel carry it, so `watch` skips our own changes. */
   readonly #id = globalThis.crypto.randomUUID()
+  /** How a change message of this handle begins (the JSON array opens with its id). */
+  readonly #ownChanges = `[${JSON.stringify(this.#id)},`
   readonly #listeners = new Set<Listener>()
   #client: Redis | undefined
   #owned = false
@@ -255,6 +257,8 @@ class RedisStore implements Storage {
   }
 
   #heard(message: string): void {
+    // Its own changes (a worker hears every result it stores): skipped before any parse.
+    if (message.startsWith(this.#ownChanges)) return
     let parsed: unknown
     try {
       parsed = JSON.parse(message)
