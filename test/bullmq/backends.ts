@@ -56,7 +56,7 @@ function uniquePrefix(): string {
 }
 
 /** Deletes the keys under `prefix` only (never FLUSHALL: the Redis may be shared). */
-async function deleteKeys(prefix: string): Promise<void> {
+export async function deleteKeys(prefix: string): Promise<void> {
   const client = new Redis({ ...REDIS, lazyConnect: true, maxRetriesPerRequest: 1 })
   try {
     await client.connect()

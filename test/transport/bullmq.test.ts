@@ -3,7 +3,6 @@
  * (no Redis), and on the local Redis in real time (skipped, saying so, when it is not reachable).
  */
 import { randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { bullmqBackend, bullmqTransport } from '../../src/bullmq/index.js'
 import { fromJobId, toJobId } from '../../src/bullmq/transport/job-id.js'
@@ -12,6 +11,7 @@ import type { Transport } from '../../src/core/engine/transport.js'
 import { systemClock } from '../../src/core/time/clock.js'
 import { memoryStorage } from '../../src/storage/memory.js'
 import { virtualClock } from '../../src/testing.js'
+import { deleteKeys } from '../bullmq/backends.js'
 import { reachable } from '../reachable.js'
 import { type TransportHarness, transportContract } from './contract.js'
 import { message } from './message.js'
@@ -74,22 +74,6 @@ async function virtualHarness(): Promise<TransportHarness> {
       await closeAll()
       await storage.close()
     },
-  }
-}
-
-/** Deletes the keys under `prefix` only (never FLUSHALL: the Redis is shared). */
-async function deleteKeys(prefix: string): Promise<void> {
-  const client = new Redis({ ...REDIS, lazyConnect: true, maxRetriesPerRequest: 1 })
-  try {
-    await client.connect()
-    let cursor = '0'
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await client.del(...keys)
-    } while (cursor !== '0')
-  } finally {
-    client.disconnect()
   }
 }
 

@@ -25,6 +25,7 @@ import { bullmqTransport } from '../../src/bullmq/index.js'
 import { Celeriac, ChordError, WorkerLostError, chain, chord } from '../../src/index.js'
 import type { AsyncResult } from '../../src/index.js'
 import { childLines } from '../child-lines.js'
+import { deleteKeys } from '../bullmq/backends.js'
 import { reachable } from '../reachable.js'
 import { defineClusterTasks } from './fixtures/cluster-tasks.js'
 
@@ -60,9 +61,8 @@ describe.skipIf(!up)(`three worker processes on Redis, one killed mid-run${up ? 
     await producer?.stop()
     for (const w of workers) w.kill('SIGTERM')
     await Promise.all(workers.map((w) => w.exit))
-    const keys = await redis.keys(`${prefix}:*`)
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500))
     await redis.quit()
+    await deleteKeys(prefix)
     rmSync(out, { recursive: true, force: true })
   })
 

@@ -6,11 +6,11 @@
  * reach Redis): countdowns are short and every wait has a generous timeout, never a sleep.
  */
 import { randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { bullmqTransport } from '../../src/bullmq/index.js'
 import { Celeriac, ChordError, ConfigError, TaskRevokedError, TimeLimitExceeded, chain, chord, group, memoryStorage } from '../../src/index.js'
 import type { Task } from '../../src/index.js'
+import { deleteKeys } from '../bullmq/backends.js'
 import { reachable } from '../reachable.js'
 import { loopbackBroker } from './loopback.js'
 
@@ -63,10 +63,7 @@ describe.skipIf(!up)(`the Quick start app on Redis (bullmqTransport)${up ? '' : 
   afterAll(async () => {
     await producer?.stop()
     await worker?.stop()
-    const redis = new Redis(REDIS)
-    const keys = await redis.keys(`${prefix}:*`)
-    if (keys.length > 0) await redis.del(...keys)
-    await redis.quit()
+    await deleteKeys(prefix)
   })
 
   afterEach(async () => {

@@ -229,21 +229,12 @@ export class BullmqTransport implements Transport {
    * (BullMQ refuses to remove a locked job).
    */
   async remove(ids: readonly string[]): Promise<TaskMessage[]> {
-    this.#opened()
     const removed: TaskMessage[] = []
-    const left = new Set(ids)
-    for (const name of [...this.#queues.keys()]) {
-      if (left.size === 0) break
-      const q = this.#queue(name)
-      for (const id of [...left]) {
-        const job = await q.getJob(toJobId(id))
-        if (job === undefined) continue
-        left.delete(id)
-        if (!WAITING.has(await job.getState())) continue
-        // 0: a Worker took it in the meantime (locked); it runs, and the engine's gates see the revoke.
-        if ((await q.remove(toJobId(id))) === 1) removed.push((job.data as JobData).message)
-      }
-    }
+    await this.#eachJob(ids, async (q, job, state) => {
+      if (!WAITING.has(state)) return
+      // 0: a Worker took it in the meantime (locked); it runs, and the engine's gates see the revoke.
+      if ((await q.remove(job.id!)) === 1) removed.push((job.data as JobData).message)
+    })
     return removed
   }
 
@@ -253,6 +244,16 @@ export class BullmqTransport implements Transport {
    * the queues this handle added to or listened on, as `remove` does.
    */
   async forget(ids: readonly string[]): Promise<void> {
+    await this.#eachJob(ids, async (q, job, state) => {
+      if (FINISHED.has(state)) await q.remove(job.id!)
+    })
+  }
+
+  /**
+   * Finds the job of each of `ids` in the queues this handle added to or listened on (BullMQ
+   * finds a job by queue and id, and an id says nothing of its queue), and visits it with its state.
+   */
+  async #eachJob(ids: readonly string[], visit: (q: Admin, job: Job, state: string) => Promise<void>): Promise<void> {
     this.#opened()
     const left = new Set(ids)
     for (const name of [...this.#queues.keys()]) {
@@ -262,7 +263,7 @@ export class BullmqTransport implements Transport {
         const job = await q.getJob(toJobId(id))
         if (job === undefined) continue
         left.delete(id)
-        if (FINISHED.has(await job.getState())) await q.remove(toJobId(id))
+        await visit(q, job, await job.getState())
       }
     }
   }
