@@ -46,12 +46,13 @@ export interface CeleriacBackend extends Backend {
   open(options?: { clock?: Clock }): Promise<BackendSetup>
 }
 
-const REDIS = { host: '127.0.0.1', port: 6379 } as const
+/** The local Redis every Redis test uses. */
+export const REDIS = { host: '127.0.0.1', port: 6379 } as const
 
 let prefixes = 0
 
 /** A prefix no other test (in this process or another) uses. */
-function uniquePrefix(): string {
+export function uniquePrefix(): string {
   return `celeriac-bull-${String(process.pid)}-${String(++prefixes)}-${Math.random().toString(36).slice(2, 8)}`
 }
 
@@ -71,7 +72,7 @@ export async function deleteKeys(prefix: string): Promise<void> {
   }
 }
 
-const redisDown = (await reachable(REDIS.host, REDIS.port))
+export const redisDown = (await reachable(REDIS.host, REDIS.port))
   ? undefined
   : `Redis is not reachable on ${REDIS.host}:${String(REDIS.port)}: the redis entry is skipped (start redis-server to run it)`
 if (redisDown !== undefined) console.warn(`[celeriac] ${redisDown}`)

@@ -31,6 +31,10 @@ export interface Combo {
   transport?(store: Storage | undefined, clock: VirtualClock): Transport
   /** Scenarios that cannot run on this combination (title -> why); they are skipped, saying why. */
   readonly gaps?: Readonly<Record<string, string>>
+  /** Why none of its scenarios can run here (a service that is not reachable); they skip saying so. */
+  readonly unavailable?: string
+  /** The virtual clock its apps run on (default: `virtualClock()`). */
+  clock?(): VirtualClock
 }
 
 export interface Harness {
@@ -46,7 +50,7 @@ export interface Harness {
 
 /** A started app on `combo` with a virtual clock and every conformance task. */
 export async function setup(combo: Combo, config: Config = {}): Promise<Harness> {
-  const clock = virtualClock()
+  const clock = combo.clock?.() ?? virtualClock()
   const { storage, ...rest } = config
   const where = combo.transport === undefined ? { storage: storage ?? combo.storage() } : { transport: combo.transport(storage, clock) }
   const app = new Celeriac({ name: 'conformance', ...where, executor: combo.executor(), clock, random: seeded(42), ...rest })
@@ -65,12 +69,22 @@ export async function setup(combo: Combo, config: Config = {}): Promise<Harness>
 }
 
 /** Runs `body` once per combination, inside a describe named after it; `cleanup` after each. */
-export function forEachComboOf(combos: readonly Combo[], title: string, body: (combo: Combo) => void, cleanup: () => void = () => undefined): void {
+export function forEachComboOf(
+  combos: readonly Combo[],
+  title: string,
+  body: (combo: Combo) => void,
+  cleanup: () => void | Promise<void> = () => undefined,
+): void {
   for (const combo of combos) {
     describe(`${title} [${combo.name}]`, () => {
       afterAll(cleanup)
-      const gaps = combo.gaps
-      if (gaps !== undefined) beforeEach((context) => void (gaps[context.task.name] !== undefined && context.skip(gaps[context.task.name])))
+      const { gaps, unavailable } = combo
+      if (unavailable !== undefined || gaps !== undefined) {
+        beforeEach((context) => {
+          const why = unavailable ?? gaps?.[context.task.name]
+          if (why !== undefined) context.skip(why)
+        })
+      }
       body(combo)
     })
   }

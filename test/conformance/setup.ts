@@ -17,6 +17,9 @@ import { bullmqBackend, bullmqTransport } from '../../src/bullmq/index.js'
 import type { Storage, Transport } from '../../src/index.js'
 import type { VirtualClock } from '../../src/testing.js'
 import { loopbackBroker } from '../transport/loopback.js'
+import { redisDown } from '../bullmq/backends.js'
+import { virtualClock } from '../../src/testing.js'
+import { closeRedisWatches, redisClusterStore, redisTransport } from './redis-broker.js'
 import { forEachComboOf, selectCombos } from './harness.js'
 import type { Combo } from './harness.js'
 
@@ -33,8 +36,10 @@ function fileDir(): string {
   return dir
 }
 
-function removeFileDirs(): void {
+/** After a combination's scenarios: their directories and Redis keys go. */
+async function cleanup(): Promise<void> {
   for (const dir of fileDirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  await closeRedisWatches()
 }
 
 /**
@@ -120,6 +125,21 @@ const allCombos: readonly Combo[] = [
     executor: () => threads({ module: workerTasks, size: 2 }),
     gaps: transportGaps,
   },
+  // The same on the local Redis: BullMQ's real queues, a redisStore, real-time locks. The virtual
+  // clock starts at the real time (Redis expires results on its own) and waits for the broker
+  // too (redis-broker.ts). Every scenario that holds on the other transports holds here.
+  {
+    asyncContext: true,
+    name: 'redis × inline',
+    unavailable: redisDown,
+    storage: () => redisClusterStore(),
+    transport(this: Combo, store = this.storage(), clock) {
+      return redisTransport(store, clock)
+    },
+    clock: () => virtualClock({ now: Date.now() }),
+    executor: () => inline(),
+    gaps: transportGaps,
+  },
 ]
 
 /**
@@ -130,5 +150,5 @@ const combos: readonly Combo[] = selectCombos(allCombos, process.env.CELERIAC_CO
 
 /** Runs `body` once per combination, inside a describe named after it. */
 export function forEachCombo(title: string, body: (combo: Combo) => void): void {
-  forEachComboOf(combos, title, body, removeFileDirs)
+  forEachComboOf(combos, title, body, cleanup)
 }

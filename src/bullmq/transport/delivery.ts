@@ -10,6 +10,11 @@ export interface JobData {
    * lock; recording it at each defer / requeue tells a redelivery from our own moves.
    */
   readonly stalls: number
+  /**
+   * When a deferred job is due on the app clock (a retry's eta, or the time a rate-limit token
+   * frees up), which its delay in BullMQ gives only in wall time. Absent until it is deferred.
+   */
+  readonly due?: number
 }
 
 /** What a delivery needs of its transport. */
@@ -69,7 +74,7 @@ export function deliveryOf(job: Job<JobData>, token: string, host: DeliveryHost)
     },
     defer(next, at) {
       return settle('defer', async () => {
-        await job.updateData({ message: next, stalls: job.stalledCounter })
+        await job.updateData({ message: next, stalls: job.stalledCounter, due: at })
         await job.moveToDelayed(host.wallTimeOf(at), token)
       })
     },
