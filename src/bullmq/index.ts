@@ -14,7 +14,7 @@ export type { BullmqBackendOptions } from './options.js'
 export { redisStore } from './redis-store.js'
 export type { RedisStoreOptions } from './redis-store.js'
 export { bullmqTransport } from './transport/index.js'
-export type { BullmqTransportOptions } from './transport/index.js'
+export type { BullmqTransportLimiter, BullmqTransportOptions } from './transport/index.js'
 
 /**
  * A BullMQ `BackendFactory` on celeriac storage. Every backend it builds (one per BullMQ class

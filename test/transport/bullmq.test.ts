@@ -195,6 +195,9 @@ describe('bullmqTransport options', () => {
     ['a NaN retention', { connection: {}, store, retention: Number.NaN }],
     ['a retention shorter than a stall', { connection: {}, store, lockDuration: 10_000, stalledInterval: 10_000, retention: 19_999 }],
     ['a backend that is not a factory', { connection: {}, store, backend: {} }],
+    ['a limiter that is not an object', { connection: {}, store, limiter: 100 }],
+    ['a limiter without max', { connection: {}, store, limiter: { duration: 1_000 } }],
+    ['a limiter with a zero duration', { connection: {}, store, limiter: { max: 10, duration: 0 } }],
   ]
   it.each(bad)('%s is a ConfigError', (_, options) => {
     expect(() => bullmqTransport(options as Parameters<typeof bullmqTransport>[0])).toThrow(ConfigError)

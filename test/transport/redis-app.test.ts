@@ -171,6 +171,36 @@ describe.skipIf(!up)(`the Quick start app on Redis (bullmqTransport)${up ? '' : 
   })
 })
 
+describe.skipIf(!up)("a global limiter (BullMQ's) spans the worker processes of a queue", () => {
+  const prefix = `celeriac-limiter-${randomUUID()}`
+  const apps: Celeriac[] = []
+  afterAll(async () => {
+    for (const app of apps) await app.stop()
+    await deleteKeys(prefix)
+  })
+
+  it('two workers with { max: 2, duration: 500 } start at most 2 tasks per 500 ms between them', async () => {
+    const limiter = { max: 2, duration: 500 }
+    const stamp = (app: Celeriac) => app.task('clock.stamp', () => Date.now())
+    for (const name of ['limited-a', 'limited-b']) {
+      const worker = new Celeriac({ name, transport: bullmqTransport({ connection: { ...REDIS }, prefix, limiter }) })
+      stamp(worker)
+      apps.push(worker)
+      await worker.start()
+    }
+    const producer = new Celeriac({ name: 'limited-producer', consume: false, transport: bullmqTransport({ connection: { ...REDIS }, prefix }) })
+    apps.push(producer)
+    const task = stamp(producer)
+    await producer.start()
+    const results = await Promise.all(Array.from({ length: 6 }, () => task.delay()))
+    const starts = (await Promise.all(results.map((r) => r.get(WAIT)))).sort((a, b) => a - b)
+    // Without the limiter all six start within milliseconds; with it, each pair waits for a
+    // window of its own (BullMQ counts starts per window in Redis), whichever process takes it.
+    expect(starts[2]! - starts[0]!).toBeGreaterThanOrEqual(limiter.duration - 50)
+    expect(starts[4]! - starts[0]!).toBeGreaterThanOrEqual(2 * limiter.duration - 50)
+  }, 20_000)
+})
+
 describe('storage and transport', () => {
   it('giving both is a ConfigError that says which to keep', () => {
     const store = memoryStorage()

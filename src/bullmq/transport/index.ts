@@ -2,7 +2,7 @@ import type { Transport } from '../../core/engine/transport.js'
 import { type BullmqTransportOptions, resolveTransportOptions } from './options.js'
 import { BullmqTransport } from './transport.js'
 
-export type { BullmqTransportOptions } from './options.js'
+export type { BullmqTransportLimiter, BullmqTransportOptions } from './options.js'
 
 /**
  * A celeriac Transport on BullMQ: the app's messages become BullMQ jobs (Queue, Worker,

@@ -39,6 +39,20 @@ export interface BullmqTransportOptions {
    * @default 86_400_000 (one day)
    */
   retention?: number
+  /**
+   * A global rate limit, BullMQ's limiter: in each queue this process consumes, at most `max`
+   * tasks start per `duration` ms across every worker process of that queue (give every worker
+   * the same limiter). Celery's per-task `rateLimit` still applies, per process, as in Celery.
+   * Off when absent.
+   * @example { max: 100, duration: 1_000 } // 100 tasks a second per queue, cluster-wide
+   */
+  limiter?: BullmqTransportLimiter
+}
+
+/** {@link BullmqTransportOptions.limiter}: at most `max` starts per `duration` ms. */
+export interface BullmqTransportLimiter {
+  readonly max: number
+  readonly duration: number
 }
 
 /** The options with their defaults, checked. */
@@ -51,6 +65,7 @@ export interface ResolvedTransportOptions {
   readonly lockDuration: number
   readonly stalledInterval: number
   readonly retention: number
+  readonly limiter: BullmqTransportLimiter | undefined
 }
 
 const DEFAULTS = {
@@ -60,11 +75,20 @@ const DEFAULTS = {
   retention: 86_400_000,
 } as const
 
-function positive(name: string, value: number): number {
+function positive(name: string, value: number, unit = 'milliseconds'): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new ConfigError(`bullmqTransport: ${name} must be a positive whole number of milliseconds, got ${String(value)}`)
+    throw new ConfigError(`bullmqTransport: ${name} must be a positive whole number of ${unit}, got ${String(value)}`)
   }
   return value
+}
+
+function limiterOf(given: unknown): BullmqTransportLimiter | undefined {
+  if (given === undefined) return undefined
+  if (given === null || typeof given !== 'object') {
+    throw new ConfigError(`bullmqTransport: limiter must be { max, duration } (e.g. { max: 100, duration: 1_000 }), got ${String(given)}`)
+  }
+  const { max, duration } = given as Partial<BullmqTransportLimiter>
+  return { max: positive('limiter.max', max as number, 'tasks'), duration: positive('limiter.duration', duration as number) }
 }
 
 /** Defaults, in one place; a bad value is a ConfigError that says what to give instead. */
@@ -96,6 +120,7 @@ export function resolveTransportOptions(options: BullmqTransportOptions): Resolv
       `bullmqTransport: retention (${String(retention)} ms) must be at least lockDuration + stalledInterval (${String(lockDuration + stalledInterval)} ms)`,
     )
   }
+  const limiter = limiterOf(given.limiter)
   const store = given.store ?? redisStore({ connection: given.connection as RedisStoreOptions['connection'], prefix })
-  return { connection: given.connection, store, prefix, backend: given.backend ?? createRedisBackend, lockDuration, stalledInterval, retention }
+  return { connection: given.connection, store, prefix, backend: given.backend ?? createRedisBackend, lockDuration, stalledInterval, retention, limiter }
 }

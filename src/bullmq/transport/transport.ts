@@ -156,6 +156,7 @@ export class BullmqTransport implements Transport {
         stalledInterval: this.#options.stalledInterval,
         // Never let BullMQ fail a stalled job itself: the engine decides what a redelivery means.
         maxStalledCount: Number.MAX_SAFE_INTEGER,
+        ...(this.#options.limiter === undefined ? {} : { limiter: { ...this.#options.limiter } }),
       },
       this.#options.backend,
     )
