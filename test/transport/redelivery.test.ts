@@ -34,9 +34,16 @@ async function processOn(store: Storage, runs: string[]) {
     await self.sleep(60_000)
     return 'early done'
   })
+  /** Early-ack, and its record says a state of its own (not STARTED) once it runs. */
+  const holding = app.task('t.holding', { bind: true }, async (self: Task) => {
+    runs.push(self.request.id)
+    self.updateState('HOLDING', { step: 1 })
+    await self.sleep(60_000)
+    return 'holding done'
+  })
   await app.start()
   apps.push(app)
-  return { app, clock, logs, add, late, early }
+  return { app, clock, logs, add, late, early, holding }
 }
 
 describe('redeliveries on a transport', () => {
@@ -69,6 +76,21 @@ describe('redeliveries on a transport', () => {
     const r = await first.early.delay()
     await first.clock.advance(0)
     expect(runs).toEqual([r.id])
+    await first.app.stop({ timeout: 0 })
+    apps.splice(apps.indexOf(first.app), 1)
+    const second = await processOn(store, runs)
+    await second.clock.runAll()
+    await expect(second.app.AsyncResult(r.id).get()).rejects.toBeInstanceOf(WorkerLostError)
+    expect(runs).toEqual([r.id])
+  })
+
+  it('an early-ack task whose record holds a custom state when its process stops: taken back, it ends WorkerLostError', async () => {
+    const store = memoryStorage()
+    const runs: string[] = []
+    const first = await processOn(store, runs)
+    const r = await first.holding.delay()
+    await first.clock.advance(0)
+    expect(await first.app.AsyncResult(r.id).state()).toBe('HOLDING')
     await first.app.stop({ timeout: 0 })
     apps.splice(apps.indexOf(first.app), 1)
     const second = await processOn(store, runs)
