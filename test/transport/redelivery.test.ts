@@ -46,6 +46,17 @@ async function processOn(store: Storage, runs: string[]) {
   return { app, clock, logs, add, late, early, holding }
 }
 
+type Process = Awaited<ReturnType<typeof processOn>>
+
+/** `first` stops at once (what it runs is left unsettled); a second process on the broker takes over and runs all. */
+async function takenOverFrom(first: Process, store: Storage, runs: string[]): Promise<Process> {
+  await first.app.stop({ timeout: 0 })
+  apps.splice(apps.indexOf(first.app), 1)
+  const second = await processOn(store, runs)
+  await second.clock.runAll()
+  return second
+}
+
 describe('redeliveries on a transport', () => {
   it('an ack the broker refuses does not fail the run: its result stands, and when the message comes back it only finishes', async () => {
     const store = memoryStorage()
@@ -76,10 +87,7 @@ describe('redeliveries on a transport', () => {
     const r = await first.early.delay()
     await first.clock.advance(0)
     expect(runs).toEqual([r.id])
-    await first.app.stop({ timeout: 0 })
-    apps.splice(apps.indexOf(first.app), 1)
-    const second = await processOn(store, runs)
-    await second.clock.runAll()
+    const second = await takenOverFrom(first, store, runs)
     await expect(second.app.AsyncResult(r.id).get()).rejects.toBeInstanceOf(WorkerLostError)
     expect(runs).toEqual([r.id])
   })
@@ -91,10 +99,7 @@ describe('redeliveries on a transport', () => {
     const r = await first.holding.delay()
     await first.clock.advance(0)
     expect(await first.app.AsyncResult(r.id).state()).toBe('HOLDING')
-    await first.app.stop({ timeout: 0 })
-    apps.splice(apps.indexOf(first.app), 1)
-    const second = await processOn(store, runs)
-    await second.clock.runAll()
+    const second = await takenOverFrom(first, store, runs)
     await expect(second.app.AsyncResult(r.id).get()).rejects.toBeInstanceOf(WorkerLostError)
     expect(runs).toEqual([r.id])
   })
@@ -105,10 +110,7 @@ describe('redeliveries on a transport', () => {
     const first = await processOn(store, runs)
     const r = await first.late.delay()
     await first.clock.advance(0)
-    await first.app.stop({ timeout: 0 })
-    apps.splice(apps.indexOf(first.app), 1)
-    const second = await processOn(store, runs)
-    await second.clock.runAll()
+    const second = await takenOverFrom(first, store, runs)
     expect(await second.app.AsyncResult(r.id).get()).toBe('late done')
     expect(runs).toEqual([r.id, r.id])
   })
