@@ -41,6 +41,8 @@ export class LoopbackBroker {
   refuseSettles = 0
   /** Every delivery made, in order: `[id, redelivered]`. */
   readonly deliveries: Array<[string, boolean]> = []
+  /** Every ack, in order: `[id, failed]`. */
+  readonly acks: Array<[string, boolean]> = []
   /** Who hears run reports (`Transport.events`): every queue, all but their own handle's runs. */
   readonly #hearers = new Set<{ readonly handle: LoopbackTransport; readonly listener: (event: RemoteRunEvent) => void }>()
 
@@ -151,9 +153,10 @@ export class LoopbackBroker {
     consumer.deliver({
       message,
       redelivered,
-      ack: (_failed, end) =>
+      ack: (failed, end) =>
         settle(() => {
           job.state = 'finished'
+          this.acks.push([id, failed])
           if (end !== undefined) this.#report(consumer.handle, message, end)
         }),
       report: (report) => {

@@ -86,10 +86,11 @@ describe.skipIf(!up)(`app.events across processes on Redis${up ? '' : ': skipped
     here = record(worker)
     producer = new Celeriac({ name: 'events-web', consume: false, transport: bullmqTransport({ connection: { ...REDIS }, prefix }) })
     tasks = defineTasks(producer)
-    there = record(producer)
-    // The worker first: it hears of the producer's listening through the store, after its start.
+    // The worker first: it hears of the producer's listening through the store, after its start;
+    // and the producer's listeners come after its start: the first one opens its listening.
     await worker.start()
     await producer.start()
+    there = record(producer)
     await reportsFlow(tasks, there)
     await worker.whenIdle()
   })

@@ -3,7 +3,7 @@
  * as Celery's monitor (`celery events`) hears every worker's task events. Both ends live here:
  *
  * - a process with listeners of run events (`task-started`, `-progress`, `-succeeded`, `-failed`,
- *   `-retried`, `-revoked`) at start asks its transport for other processes' reports
+ *   `-retried`, `-revoked`), at start or at the first one added, asks its transport for other processes' reports
  *   (`Transport.events`) and turns each into the typed event, decoded as its local ones are; it
  *   also stores an `events:<node>` record in `meta` (Celery's `enable_events`) until it stops;
  * - a consuming process makes its runs report their start, retry and end to the broker while any
@@ -30,6 +30,10 @@ export class RemoteEvents {
   readonly #transport: TransportStorage
   readonly #node: string
   #stop: (() => Promise<void>) | undefined
+  /** Listening under way or done (at most once). */
+  #opening: Promise<void> | undefined
+  /** Stops watching for a first listener. */
+  #unwatch: (() => void) | undefined
   /** The listening processes' records, as this process last read them. */
   readonly #listeners = new Set<string>()
 
@@ -41,27 +45,43 @@ export class RemoteEvents {
   }
 
   /**
-   * At start: listens to other processes' runs if this app has listeners of run events then (a
-   * listener added later hears only this process's runs), and reads which processes listen, so
-   * that this one's runs report to them.
+   * At start: reads which processes listen, so that this one's runs report to them, and listens
+   * to other processes' runs now if this app has listeners of run events, else at the first one
+   * added (it then goes on until the app stops).
    */
   async start(): Promise<void> {
-    const events = this.#state.events
-    const transport = this.#transport.transport
-    if (transport.events !== undefined && CARRIED.some((name) => events.listenerCount(name) > 0)) {
-      this.#stop = await transport.events(this.#state.config.queues, (event) => this.#heard(event))
-      await this.#commits.commit([{ op: 'put', ns: 'meta', key: `${EVENTS}${this.#node}`, value: { from: this.#node } }])
-    }
     const own = `${EVENTS}${this.#node}`
     for (const [key] of await this.#commits.store().entries('meta')) if (key.startsWith(EVENTS) && key !== own) this.#listeners.add(key)
     this.#transport.reportRuns(this.#listeners.size > 0)
+    const state = this.#state
+    if (this.#transport.transport.events === undefined) return
+    if (CARRIED.some((name) => state.events.listenerCount(name) > 0)) await this.#open()
+    else
+      this.#unwatch = state.config.onListener?.((name) => {
+        if (!CARRIED.includes(name) || this.#opening !== undefined || state.closed) return
+        void state.hold(this.#open()).catch((error: unknown) => state.log(`celeriac: could not listen to other processes' events: ${String(error)}`))
+      })
+  }
+
+  /** Listens to other processes' runs, and says so in the store (once). */
+  #open(): Promise<void> {
+    this.#unwatch?.()
+    this.#opening ??= (async () => {
+      this.#stop = await this.#transport.transport.events!(this.#state.config.queues, (event) => this.#heard(event))
+      await this.#commits.commit([{ op: 'put', ns: 'meta', key: `${EVENTS}${this.#node}`, value: { from: this.#node } }])
+    })()
+    return this.#opening
   }
 
   /** Stops listening; this process's record goes (the others' runs stop reporting once none is left). */
   async stop(): Promise<void> {
+    this.#unwatch?.()
+    const opening = this.#opening
+    if (opening === undefined) return
+    await opening.catch(() => undefined)
     const stop = this.#stop
-    if (stop === undefined) return
     this.#stop = undefined
+    if (stop === undefined) return
     await stop()
     await this.#commits.commit([{ op: 'delete', ns: 'meta', key: `${EVENTS}${this.#node}` }])
   }
