@@ -239,8 +239,8 @@ export class BullmqTransport implements Transport {
     this.#opened()
     const sub: Subscriber = { listener, readers: new Map() }
     this.#subscribers.add(sub)
-    for (const queue of queues) if (!this.#queues.has(queue)) this.#queues.set(queue, undefined)
-    await Promise.all([...this.#queues.keys()].map((queue) => this.#read(sub, queue)))
+    // The queues given are only heard: purge, remove and forget keep to the ones this handle used.
+    await Promise.all([...new Set([...queues, ...this.#queues.keys()])].map((queue) => this.#read(sub, queue)))
     return () => this.#unsubscribe(sub)
   }
 
