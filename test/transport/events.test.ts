@@ -114,4 +114,37 @@ describe('app.events across processes (loopback)', () => {
     expect(heard).toEqual([])
     await spy.close()
   })
+  it('a listener’s record that expired (its process died listening) turns no reports on, and goes; one that holds does', async () => {
+    const store = memoryStorage()
+    await store.open()
+    await store.write([
+      { op: 'put', ns: 'meta', key: 'events:dead@1', value: { from: 'dead@1', until: Date.now() - 1 } },
+      { op: 'put', ns: 'meta', key: 'events:alive@2', value: { from: 'alive@2', until: Date.now() + 60_000 } },
+    ])
+    const clock = virtualClock()
+    const heard: unknown[] = []
+    const spy = loopbackBroker(store).transport()
+    await spy.open({ clock, wake: () => undefined })
+    await spy.events([], (e) => heard.push(e))
+    const worker = processOn(store, clock, true)
+    await worker.app.start()
+    expect((await store.entries('meta')).map(([key]) => key)).toEqual(['events:alive@2'])
+    const r = await worker.add.delay(1, 1)
+    await clock.runAll()
+    expect(await r.get()).toBe(2)
+    expect(heard).toMatchObject([{ type: 'started' }, { type: 'succeeded', result: 2 }])
+    // With the live one gone too, a worker started now reports nothing.
+    await worker.app.stop()
+    apps.splice(0)
+    await store.open()
+    await store.write([{ op: 'delete', ns: 'meta', key: 'events:alive@2' }])
+    heard.length = 0
+    const next = processOn(store, clock, true)
+    await next.app.start()
+    const s = await next.add.delay(2, 2)
+    await clock.runAll()
+    expect(await s.get()).toBe(4)
+    expect(heard).toEqual([])
+    await spy.close()
+  })
 })

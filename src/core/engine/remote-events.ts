@@ -13,6 +13,7 @@
  */
 import type { CeleriacEvents, TaskEventBase } from '../model/events.js'
 import { decode, decodeError } from '../serializer/decode.js'
+import type { Mutation } from '../../storage/types.js'
 import type { CommitQueue } from './commit-queue.js'
 import type { EngineState } from './state.js'
 import type { RemoteRunEvent } from './transport.js'
@@ -20,6 +21,21 @@ import type { TransportStorage } from './transport-storage.js'
 
 /** The `meta` records of the processes that listen (one per process, by node). */
 const EVENTS = 'events:'
+
+/**
+ * How long a listening process's record holds (wall time, ms) unless it is written again: a
+ * process that dies without deleting it stops costing the workers its reports after that.
+ */
+const LISTENING_TTL = 60_000
+/** How often a listening process writes its record again (real time). */
+const REFRESH_EVERY = LISTENING_TTL / 3
+
+/** A listening process's record. */
+interface Listening {
+  readonly from: string
+  /** Wall time (ms) until which it holds. */
+  readonly until: number
+}
 
 /** The events a transport carries across processes (what a listener of them opens). */
 const CARRIED: ReadonlyArray<keyof CeleriacEvents> = ['task-started', 'task-progress', 'task-succeeded', 'task-failed', 'task-retried', 'task-revoked']
@@ -34,8 +50,9 @@ export class RemoteEvents {
   #opening: Promise<void> | undefined
   /** Stops watching for a first listener. */
   #unwatch: (() => void) | undefined
-  /** The listening processes' records, as this process last read them. */
-  readonly #listeners = new Set<string>()
+  /** Until when each listening process's record holds (wall time), as this process last read them. */
+  readonly #listeners = new Map<string, number>()
+  #refresh: ReturnType<typeof setInterval> | undefined
 
   constructor(state: EngineState, commits: CommitQueue, transport: TransportStorage, node: string) {
     this.#state = state
@@ -51,8 +68,16 @@ export class RemoteEvents {
    */
   async start(): Promise<void> {
     const own = `${EVENTS}${this.#node}`
-    for (const [key] of await this.#commits.store().entries('meta')) if (key.startsWith(EVENTS) && key !== own) this.#listeners.add(key)
-    this.#transport.reportRuns(this.#listeners.size > 0)
+    const expired: Mutation[] = []
+    for (const [key, value] of await this.#commits.store().entries('meta')) {
+      if (!key.startsWith(EVENTS) || key === own) continue
+      const until = untilOf(value)
+      // A record no one wrote again in time: its process died listening.
+      if (until <= Date.now()) expired.push({ op: 'delete', ns: 'meta', key })
+      else this.#listeners.set(key, until)
+    }
+    this.#report()
+    if (expired.length > 0) await this.#commits.commit(expired)
     const state = this.#state
     if (this.#transport.transport.events === undefined) return
     if (CARRIED.some((name) => state.events.listenerCount(name) > 0)) await this.#open()
@@ -68,14 +93,34 @@ export class RemoteEvents {
     this.#unwatch?.()
     this.#opening ??= (async () => {
       this.#stop = await this.#transport.transport.events!(this.#state.config.queues, (event) => this.#heard(event))
-      await this.#commits.commit([{ op: 'put', ns: 'meta', key: `${EVENTS}${this.#node}`, value: { from: this.#node } }])
+      await this.#announce()
+      // Real time on purpose: the record's life is the process's, not the app clock's.
+      this.#refresh = setInterval(() => {
+        const state = this.#state
+        void state.hold(this.#announce()).catch((error: unknown) => state.log(`celeriac: could not say that this process listens to events: ${String(error)}`))
+      }, REFRESH_EVERY)
+      ;(this.#refresh as { unref?: () => void }).unref?.()
     })()
     return this.#opening
+  }
+
+  /** Writes (again) this process's record: it listens for another LISTENING_TTL. */
+  #announce(): Promise<void> {
+    const value: Listening = { from: this.#node, until: Date.now() + LISTENING_TTL }
+    return this.#commits.commit([{ op: 'put', ns: 'meta', key: `${EVENTS}${this.#node}`, value }])
+  }
+
+  /** Runs held here report until the last listening process's record expires. */
+  #report(): void {
+    let until = 0
+    for (const u of this.#listeners.values()) if (u > until) until = u
+    this.#transport.reportRunsUntil(until)
   }
 
   /** Stops listening; this process's record goes (the others' runs stop reporting once none is left). */
   async stop(): Promise<void> {
     this.#unwatch?.()
+    if (this.#refresh !== undefined) clearInterval(this.#refresh)
     const opening = this.#opening
     if (opening === undefined) return
     await opening.catch(() => undefined)
@@ -94,8 +139,8 @@ export class RemoteEvents {
       .hold(this.#commits.store().get('meta', key))
       .then((value) => {
         if (value === undefined) this.#listeners.delete(key)
-        else this.#listeners.add(key)
-        this.#transport.reportRuns(this.#listeners.size > 0)
+        else this.#listeners.set(key, untilOf(value))
+        this.#report()
       })
       .catch((error: unknown) => state.log(`celeriac: could not read which processes listen to events (${key}): ${String(error)}`))
     return true
@@ -138,4 +183,10 @@ export class RemoteEvents {
       }
     }
   }
+}
+
+/** Until when a listening process's record holds (0: not a record of ours). */
+function untilOf(value: unknown): number {
+  const until = (value as Partial<Listening> | null)?.until
+  return typeof until === 'number' ? until : 0
 }

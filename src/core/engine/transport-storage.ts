@@ -20,7 +20,7 @@
  * It also tells the broker what other processes' `app.events` hear of the runs held here
  * (`Delivery.report`, the `end` of an ack): progress always (a custom state stored), so the
  * broker's own tools show it; the start, the retry and the end only while some process listens
- * ({@link TransportStorage.reportRuns}), so a run costs no broker call for events nobody hears.
+ * ({@link TransportStorage.reportRunsUntil}), so a run costs no broker call for events nobody hears.
  */
 import type { ResultRecord, TaskMessage } from '../model/message.js'
 import type { Delivery, RunReport, Transport, TransportHost } from './transport.js'
@@ -51,8 +51,11 @@ export class TransportStorage implements Storage {
   /** A resend under way, and whether another was asked for meanwhile (see resend). */
   #resending: Promise<number> | undefined
   #resendAgain = false
-  /** Whether some process listens to other processes' events: runs held here report to the broker. */
-  #reporting = false
+  /**
+   * Until when (wall time, ms) some process listens to other processes' events: runs held here
+   * report to the broker until then.
+   */
+  #reportUntil = 0
   /** When each run held here started (app clock), while reporting: the runtime its end reports. */
   readonly #startedAt = new Map<string, number>()
 
@@ -123,12 +126,17 @@ export class TransportStorage implements Storage {
   }
 
   /**
-   * Whether runs held here report their start, retry and end to the broker, for other processes'
-   * events (the engine turns it on while some process of the app listens).
+   * Until when (wall time, ms) runs held here report their start, retry and end to the broker,
+   * for other processes' events (the engine sets it from the listening processes' records).
    */
-  reportRuns(on: boolean): void {
-    this.#reporting = on
-    if (!on) this.#startedAt.clear()
+  reportRunsUntil(wallTime: number): void {
+    this.#reportUntil = wallTime
+    if (!this.#reporting()) this.#startedAt.clear()
+  }
+
+  /** Wall time on purpose: the listeners' records expire across processes, whatever app clocks they run on. */
+  #reporting(): boolean {
+    return this.#reportUntil > 0 && Date.now() < this.#reportUntil
   }
 
   /** Takes a delivery in: held until a write ends it. */
@@ -239,7 +247,7 @@ export class TransportStorage implements Storage {
         else if (message.leased) {
           // A run starting: the broker's claim is its lease.
           ;(lease ??= new Set()).add(m)
-          if (this.#reporting && delivery.report !== undefined) {
+          if (delivery.report !== undefined && this.#reporting()) {
             const at = this.#now()
             this.#startedAt.set(m.key, at)
             ;(reports ??= []).push(() => delivery.report!({ type: 'started', at }))
@@ -260,7 +268,7 @@ export class TransportStorage implements Storage {
         this.#held.delete(m.key)
         const record = recordIn(mutations, m.key)
         const failed = record !== undefined && (record.state === FAILURE || record.state === REVOKED)
-        const end = this.#reporting && record !== undefined ? this.#end(m.key, record) : undefined
+        const end = record !== undefined && this.#reporting() ? this.#end(m.key, record) : undefined
         ;(settles ??= []).push(() => delivery.ack(failed, end))
       } else if (endedInFailure(mutations, m.key)) {
         // Ended before it was delivered (revoked on receipt): out of the broker.
@@ -282,7 +290,7 @@ export class TransportStorage implements Storage {
   /** The retry report of a delivery deferred, while reporting and the broker takes reports. */
   #retried(delivery: Delivery, mutations: readonly Mutation[], id: string, eta: number): RunReport | undefined {
     this.#startedAt.delete(id)
-    if (!this.#reporting || delivery.report === undefined) return undefined
+    if (delivery.report === undefined || !this.#reporting()) return undefined
     const record = recordIn(mutations, id)
     const error = record?.state === RETRY ? record.result : null
     return { type: 'retried', at: this.#now(), error, eta }
