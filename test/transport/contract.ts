@@ -10,7 +10,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { TaskMessage } from '../../src/core/model/message.js'
-import type { Delivery, Transport } from '../../src/core/engine/transport.js'
+import type { Delivery, RemoteRunEvent, Transport } from '../../src/core/engine/transport.js'
 import type { Clock } from '../../src/core/time/clock.js'
 import { message } from './message.js'
 
@@ -449,6 +449,78 @@ export function transportContract(name: string, factory: () => Promise<Transport
       await first.got[0]!.ack(false)
       await first.until(2)
       expect(second.got).toHaveLength(0)
+    })
+
+    /** Waits (real time) until `events` holds `n`; fails after PATIENCE real ms. */
+    async function heard(events: RemoteRunEvent[], n: number): Promise<void> {
+      const deadline = Date.now() + PATIENCE
+      while (events.length < n) {
+        if (Date.now() > deadline) throw new Error(`waited ${String(PATIENCE)} ms for ${String(n)} events, got ${JSON.stringify(events)}`)
+        await new Promise((r) => setTimeout(r, 5))
+      }
+    }
+
+    it('run reports reach each other handle that listens, once and in order, with the task’s fields; never the handle that holds the run', async () => {
+      const h = await setup()
+      const [producer, worker] = [await h.open(), await h.open()]
+      const there: RemoteRunEvent[] = []
+      const own: RemoteRunEvent[] = []
+      const stop = await producer.events!(['ev'], (e) => there.push(e))
+      await worker.events!(['ev'], (e) => own.push(e))
+      const box = inbox(h.clock)
+      await worker.listen('ev', 4, box.deliver)
+      await producer.add([
+        message('ok', { queue: 'ev', parentId: 'p', rootId: 'r' }),
+        message('retry', { queue: 'ev', retries: 1 }),
+        message('bad', { queue: 'ev' }),
+      ])
+      await box.until(3)
+      const [ok, retry, bad] = ['ok', 'retry', 'bad'].map((id) => box.got.find((d) => d.message.id === id)!)
+      const error = { name: 'Error', message: 'no' }
+      await ok!.report!({ type: 'started', at: 1 })
+      await ok!.report!({ type: 'progress', at: 2, state: 'PROGRESS', meta: { done: 1 } })
+      await ok!.ack(false, { type: 'succeeded', at: 3, result: { sum: 42 }, runtime: 2 })
+      await retry!.report!({ type: 'retried', at: 4, error, eta: 99 })
+      await retry!.defer({ ...retry!.message, retries: 2 }, h.clock.now())
+      await bad!.ack(true, { type: 'failed', at: 5, error, runtime: 1 })
+      await heard(there, 5)
+      const task = (id: string, fields: Partial<RemoteRunEvent['task']> = {}) => ({
+        id,
+        name: 'tasks.add',
+        queue: 'ev',
+        retries: 0,
+        parentId: null,
+        rootId: id,
+        ...fields,
+      })
+      expect(there).toEqual([
+        { type: 'started', at: 1, task: task('ok', { parentId: 'p', rootId: 'r' }) },
+        { type: 'progress', at: 2, state: 'PROGRESS', meta: { done: 1 }, task: task('ok', { parentId: 'p', rootId: 'r' }) },
+        { type: 'succeeded', at: 3, result: { sum: 42 }, runtime: 2, task: task('ok', { parentId: 'p', rootId: 'r' }) },
+        { type: 'retried', at: 4, error, eta: 99, task: task('retry', { retries: 1 }) },
+        { type: 'failed', at: 5, error, runtime: 1, task: task('bad') },
+      ])
+      // An ack with no report says nothing; the handle that held the runs heard none of them.
+      await box.until(4)
+      await box.got[3]!.ack(false)
+      await stop()
+      await h.settle()
+      expect(there).toHaveLength(5)
+      expect(own).toEqual([])
+    })
+
+    it('a handle hears reports from the time its events() resolves, on a queue it only sends to later', async () => {
+      const h = await setup()
+      const [producer, worker] = [await h.open(), await h.open()]
+      const there: RemoteRunEvent[] = []
+      await producer.events!([], (e) => there.push(e))
+      const box = inbox(h.clock)
+      await worker.listen('later', 4, box.deliver)
+      await producer.add([message('late', { queue: 'later' })])
+      await box.until(1)
+      await box.got[0]!.ack(false, { type: 'succeeded', at: 7, result: null, runtime: 0 })
+      await heard(there, 1)
+      expect(there.map((e) => [e.type, e.task.id, e.task.queue])).toEqual([['succeeded', 'late', 'later']])
     })
   })
 }

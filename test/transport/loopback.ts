@@ -7,7 +7,7 @@
  * const broker = loopbackBroker(memoryStorage())
  * const app = new Celeriac({ transport: broker.transport(), clock })
  */
-import type { Delivery, Storage, Transport, TransportHost } from '../../src/index.js'
+import type { Delivery, RemoteRunEvent, RunReport, Storage, Transport, TransportHost } from '../../src/index.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
 import type { TimerHandle } from '../../src/core/time/clock.js'
 
@@ -41,6 +41,10 @@ export class LoopbackBroker {
   refuseSettles = 0
   /** Every delivery made, in order: `[id, redelivered]`. */
   readonly deliveries: Array<[string, boolean]> = []
+  /** Every ack, in order: `[id, failed]`. */
+  readonly acks: Array<[string, boolean]> = []
+  /** Who hears run reports (`Transport.events`): every queue, all but their own handle's runs. */
+  readonly #hearers = new Set<{ readonly handle: LoopbackTransport; readonly listener: (event: RemoteRunEvent) => void }>()
 
   constructor(store: Storage) {
     this.store = store
@@ -82,6 +86,19 @@ export class LoopbackBroker {
         this.#dispatch()
       })
     } else job.state = 'waiting'
+  }
+
+  hear(handle: LoopbackTransport, listener: (event: RemoteRunEvent) => void): () => void {
+    const hearer = { handle, listener }
+    this.#hearers.add(hearer)
+    return () => void this.#hearers.delete(hearer)
+  }
+
+  /** A run report of a delivery held by `from`, to everyone else, as JSON (as it crosses a broker). */
+  #report(from: LoopbackTransport, message: TaskMessage, report: RunReport): void {
+    const { id, task: name, queue, retries, parentId, rootId } = message
+    const event = JSON.stringify({ ...report, task: { id, name, queue, retries, parentId, rootId } })
+    for (const hearer of [...this.#hearers]) if (hearer.handle !== from) hearer.listener(JSON.parse(event) as RemoteRunEvent)
   }
 
   listen(consumer: Consumer): void {
@@ -132,10 +149,21 @@ export class LoopbackBroker {
       this.#dispatch()
       return Promise.resolve()
     }
+    const message = JSON.parse(job.message) as TaskMessage
     consumer.deliver({
-      message: JSON.parse(job.message) as TaskMessage,
+      message,
       redelivered,
-      ack: () => settle(() => (job.state = 'finished')),
+      ack: (failed, end) =>
+        settle(() => {
+          job.state = 'finished'
+          this.acks.push([id, failed])
+          if (end !== undefined) this.#report(consumer.handle, message, end)
+        }),
+      report: (report) => {
+        if (settled || job.owner !== consumer) return Promise.reject(new Error(`loopback: report of ${id} after it was settled`))
+        this.#report(consumer.handle, message, report)
+        return Promise.resolve()
+      },
       defer: (next, at) =>
         settle(() => {
           job.message = JSON.stringify(next)
@@ -152,6 +180,7 @@ export class LoopbackBroker {
 
   /** A handle closed: its consumers go, and what it held unsettled waits to be delivered again. */
   detach(handle: LoopbackTransport): void {
+    for (const hearer of [...this.#hearers]) if (hearer.handle === handle) this.#hearers.delete(hearer)
     for (let i = this.#consumers.length - 1; i >= 0; i--) if (this.#consumers[i]!.handle === handle) this.#consumers.splice(i, 1)
     for (const job of this.jobs.values()) {
       if (job.state !== 'active' || job.owner?.handle !== handle) continue
@@ -225,6 +254,14 @@ export class LoopbackTransport implements Transport {
   listen(queue: string, concurrency: number, deliver: (delivery: Delivery) => void): Promise<void> {
     this.#broker.listen({ handle: this, queue, concurrency, deliver, active: 0 })
     return Promise.resolve()
+  }
+
+  events(_queues: readonly string[], listener: (event: RemoteRunEvent) => void): Promise<() => Promise<void>> {
+    const stop = this.#broker.hear(this, listener)
+    return Promise.resolve(() => {
+      stop()
+      return Promise.resolve()
+    })
   }
 
   purge(queue: string | undefined): Promise<number> {

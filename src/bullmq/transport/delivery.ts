@@ -1,6 +1,7 @@
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq'
 import type { TaskMessage } from '../../core/model/message.js'
 import type { Delivery } from '../../core/engine/transport.js'
+import { failedReasonOf, toWire, type WireReport } from './run-reports.js'
 
 /** What a job carries: the message, and the job's `stalledCounter` at our last deliberate move. */
 export interface JobData {
@@ -25,6 +26,8 @@ export interface DeliveryHost {
   track(settling: Promise<unknown>): void
   /** Resolves once the Worker has finished job `id` (its `completed` or `failed`), or gave up on it. */
   finished(id: string): Promise<void>
+  /** The id of this transport handle, which its run reports carry (see run-reports.ts). */
+  readonly self: string
 }
 
 /**
@@ -35,14 +38,14 @@ export interface DeliveryHost {
  * processor throws a DelayedError, which tells the Worker that the job was moved and it has only
  * to fetch the next one: their promise is BullMQ's own answer (a lost lock rejects it).
  */
-export function deliveryOf(job: Job<JobData>, token: string, host: DeliveryHost): { delivery: Delivery; done: Promise<null> } {
+export function deliveryOf(job: Job<JobData>, token: string, host: DeliveryHost): { delivery: Delivery; done: Promise<WireReport | null> } {
   const data = job.data
   let release!: () => void
-  let complete!: () => void
+  let complete!: (value: WireReport | null) => void
   let fail!: (error: Error) => void
-  const done = new Promise<null>((resolve, reject) => {
+  const done = new Promise<WireReport | null>((resolve, reject) => {
     release = () => reject(new DelayedError())
-    complete = () => resolve(null)
+    complete = resolve
     fail = reject
   })
   let settled = false
@@ -62,15 +65,21 @@ export function deliveryOf(job: Job<JobData>, token: string, host: DeliveryHost)
   const delivery: Delivery = {
     message: data.message,
     redelivered: job.stalledCounter > data.stalls,
-    ack(failed) {
+    ack(failed, end) {
       if (settled) return Promise.reject(new Error(`Delivery of ${data.message.id}: ack after it was settled`))
       settled = true
       const finished = host.finished(job.id ?? '')
+      // The end report rides on what the Worker writes anyway: the return value, the failed reason.
+      const wire = end === undefined ? undefined : toWire(data.message, host.self, end)
       // Unrecoverable: BullMQ never retries it (retries are celeriac's, through defer).
-      if (failed) fail(new UnrecoverableError('The run failed; its result is in the celeriac store'))
-      else complete()
+      if (failed) fail(new UnrecoverableError(failedReasonOf(wire)))
+      else complete(wire ?? null)
       host.track(finished)
       return finished
+    },
+    report(report) {
+      // One call (BullMQ's updateProgress script: the field and the `progress` event).
+      return job.updateProgress(toWire(data.message, host.self, report))
     },
     defer(next, at) {
       return settle('defer', async () => {

@@ -2,7 +2,7 @@
  * Celeriac: the app. Holds the configuration and the task registry, starts the engine, and is
  * where tasks are sent, results read, and the engine controlled and inspected.
  */
-import { EventEmitter } from 'eventemitter3'
+import type { EventEmitter } from 'eventemitter3'
 import type { Clock } from '../time/clock.js'
 import { expand, freeze, rootMessage } from '../canvas/expand.js'
 import type { ExpandEnv } from '../canvas/expand.js'
@@ -23,6 +23,7 @@ import type { AsyncResult, EagerResult, ResultSource } from '../result/result.js
 import { encodeFresh } from '../serializer/encode.js'
 import { inWorker, joinRealm, sharedRegistry } from '../task/registry.js'
 import type { RunContext, Task, TaskOwner } from '../task/task.js'
+import { AppEvents } from './app-events.js'
 import { keepsAlive, resolveConfig } from './config.js'
 import type { Config, ResolvedConfig } from './config.js'
 import { Control, Inspect } from './control.js'
@@ -53,8 +54,9 @@ type Lifecycle = 'new' | 'starting' | 'started' | 'stopping' | 'stopped'
  * await app.stop()
  */
 export class Celeriac implements Sender, TaskOwner {
+  readonly #events = new AppEvents()
   /** Task lifecycle events (`task-sent`, `task-succeeded`, ...). */
-  readonly events = new EventEmitter<CeleriacEvents>()
+  readonly events: EventEmitter<CeleriacEvents> = this.#events
   /** Locks in storage, with TTL and fencing tokens. */
   readonly locks: Locks
   /** Change the running engine: revoke, rate limits, time limits, purge. */
@@ -181,6 +183,7 @@ export class Celeriac implements Sender, TaskOwner {
       random: c.random,
       network: c.network,
       events: this.events,
+      onListener: (watcher) => this.#events.onListener(watcher),
       expand: (json, context) => expand(json, context, env),
       rpc: (call, _taskId, park) => this.#answer(call, park),
     })

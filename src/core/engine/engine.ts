@@ -26,6 +26,7 @@ import { Gates } from './gates.js'
 import { Outcomes } from './outcomes.js'
 import { Queue } from './queue.js'
 import { Recovery } from './recovery.js'
+import { RemoteEvents } from './remote-events.js'
 import { Results } from './results.js'
 import { Revocation } from './revocation.js'
 import { TaskRpc } from './rpc.js'
@@ -56,6 +57,8 @@ export class Engine implements ResultSource {
   readonly #deliveries: Deliveries | undefined
   /** On a transport: control and inspection across the app's processes. */
   readonly #cluster: Cluster | undefined
+  /** On a transport: other processes' runs in `app.events`, and this one's reported to them. */
+  readonly #remote: RemoteEvents | undefined
   #unsubscribeNetwork: (() => void) | undefined
   #unwatch: (() => void) | undefined
   #detachClock: (() => void) | undefined
@@ -102,6 +105,7 @@ export class Engine implements ResultSource {
             () => this.#report(),
             (command) => this.#applyCommand(command),
           )
+    this.#remote = this.#cluster === undefined ? undefined : new RemoteEvents(state, commits, state.transport!, this.#cluster.node)
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -111,6 +115,7 @@ export class Engine implements ResultSource {
     await state.storage.open()
     try {
       await state.transport?.openTransport({ clock: this.clock, wake: () => state.checkWaiters() }, (text) => state.log(text))
+      await this.#remote?.start()
       if (state.consuming) await this.#startConsuming()
       else await this.#commits.commit(state.revoked.load(await this.#commits.store().entries('revoked')))
     } catch (error) {
@@ -215,6 +220,7 @@ export class Engine implements ResultSource {
         state.executor.post({ type: 'cancel', id: run.message.id, reason: 'shutdown' })
       }
     }
+    await this.#remote?.stop().catch((error: unknown) => state.log(`celeriac: could not stop listening to other processes' events: ${String(error)}`))
     await state.drainOps()
     this.#rpc.stop()
     this.#gates.stop()
@@ -285,8 +291,9 @@ export class Engine implements ResultSource {
     for (const change of changes) {
       if (change.ns === 'results') this.#results.notifyRecord(change.key)
       else if (change.ns === 'revoked') this.#revocation.syncRevoked(change.key)
-      else if (change.ns === 'meta') this.#cluster?.onChange(change.key)
-      else if (change.ns === 'messages' && state.consuming && !state.known.has(change.key) && !state.running.has(change.key)) this.#adopt(change.key)
+      else if (change.ns === 'meta') {
+        if (this.#remote?.onChange(change.key) !== true) this.#cluster?.onChange(change.key)
+      } else if (change.ns === 'messages' && state.consuming && !state.known.has(change.key) && !state.running.has(change.key)) this.#adopt(change.key)
     }
   }
 

@@ -44,6 +44,8 @@ export interface EngineConfig {
   readonly profile: (name: string) => TaskProfile | undefined
   readonly random: () => number
   readonly events: EventEmitter<CeleriacEvents>
+  /** Calls `watcher` each time a listener of `events` is added; returns how to stop. */
+  readonly onListener?: (watcher: (event: keyof CeleriacEvents) => void) => () => void
   /** Answers the other calls a running task makes (locks, results). */
   readonly rpc?: (call: RpcCall, taskId: string, park: (waiting: boolean) => void) => Promise<unknown>
   /** Builds messages for a signature node (task or canvas; canvas/expand.ts). */

@@ -16,19 +16,26 @@
  *
  * A delivery is acked only after its outcome and its follow-ups are stored and sent: a process
  * that dies before leaves it to the broker to deliver again.
+ *
+ * It also tells the broker what other processes' `app.events` hear of the runs held here
+ * (`Delivery.report`, the `end` of an ack): progress always (a custom state stored), so the
+ * broker's own tools show it; the start, the retry and the end only while some process listens
+ * ({@link TransportStorage.reportRunsUntil}), so a run costs no broker call for events nobody hears.
  */
-import type { TaskMessage } from '../model/message.js'
-import type { Delivery, Transport, TransportHost } from './transport.js'
-import { FAILURE, REVOKED } from '../model/states.js'
+import type { ResultRecord, TaskMessage } from '../model/message.js'
+import type { Delivery, RunReport, Transport, TransportHost } from './transport.js'
+import { FAILURE, PENDING, READY_STATES, RETRY, REVOKED, STARTED, SUCCESS } from '../model/states.js'
 import type { Mutation, Namespace, Storage, StorageChange, StorageKey, StoredValue, TransactStep, WriteOptions } from '../../storage/types.js'
 
 /** What one write asks of the broker, once its store part is committed. */
 interface BrokerPart {
   readonly adds: TaskMessage[]
+  /** Run reports, sent before the settles (a run's progress and start come before its end). */
+  readonly reports: Array<() => Promise<void>>
   readonly settles: Array<() => Promise<void>>
 }
 
-const NOTHING: BrokerPart = { adds: [], settles: [] }
+const NOTHING: BrokerPart = { adds: [], reports: [], settles: [] }
 
 export class TransportStorage implements Storage {
   readonly name: string
@@ -44,6 +51,13 @@ export class TransportStorage implements Storage {
   /** A resend under way, and whether another was asked for meanwhile (see resend). */
   #resending: Promise<number> | undefined
   #resendAgain = false
+  /**
+   * Until when (wall time, ms) some process listens to other processes' events: runs held here
+   * report to the broker until then.
+   */
+  #reportUntil = 0
+  /** When each run held here started (app clock), while reporting: the runtime its end reports. */
+  readonly #startedAt = new Map<string, number>()
 
   constructor(transport: Transport) {
     this.transport = transport
@@ -109,6 +123,20 @@ export class TransportStorage implements Storage {
         if (some.length > 0) listener(some)
       }) ?? (() => undefined)
     )
+  }
+
+  /**
+   * Until when (wall time, ms) runs held here report their start, retry and end to the broker,
+   * for other processes' events (the engine sets it from the listening processes' records).
+   */
+  reportRunsUntil(wallTime: number): void {
+    this.#reportUntil = wallTime
+    if (!this.#reporting()) this.#startedAt.clear()
+  }
+
+  /** Wall time on purpose: the listeners' records expire across processes, whatever app clocks they run on. */
+  #reporting(): boolean {
+    return this.#reportUntil > 0 && Date.now() < this.#reportUntil
   }
 
   /** Takes a delivery in: held until a write ends it. */
@@ -192,11 +220,26 @@ export class TransportStorage implements Storage {
   #split(mutations: readonly Mutation[]): BrokerPart & { lease?: Set<Mutation> } {
     let adds: TaskMessage[] | undefined
     let settles: Array<() => Promise<void>> | undefined
+    let reports: Array<() => Promise<void>> | undefined
     let lease: Set<Mutation> | undefined
     let removes: string[] | undefined
     for (let i = 0; i < mutations.length; i++) {
       const m = mutations[i]!
-      if (m.ns !== 'messages') continue
+      if (m.ns !== 'messages') {
+        if (m.ns === 'results' && m.op === 'put') {
+          // A custom state (progress) of a run held here: the broker's tools show it, and other
+          // processes' events hear it. Only a run that reports progress pays for the call.
+          const record = m.value as ResultRecord
+          if (isProgress(record.state)) {
+            const delivery = this.#held.get(m.key)
+            if (delivery?.report !== undefined) {
+              const report: RunReport = { type: 'progress', at: this.#now(), state: record.state, meta: record.result }
+              ;(reports ??= []).push(() => delivery.report!(report))
+            }
+          }
+        }
+        continue
+      }
       const delivery = this.#held.get(m.key)
       if (m.op === 'put') {
         const message = m.value as TaskMessage
@@ -204,16 +247,29 @@ export class TransportStorage implements Storage {
         else if (message.leased) {
           // A run starting: the broker's claim is its lease.
           ;(lease ??= new Set()).add(m)
+          if (delivery.report !== undefined && this.#reporting()) {
+            const at = this.#now()
+            this.#startedAt.set(m.key, at)
+            ;(reports ??= []).push(() => delivery.report!({ type: 'started', at }))
+          }
         } else {
           this.#held.delete(m.key)
           const retry = message.retries !== delivery.message.retries
           const at = message.eta ?? this.#clock?.now() ?? 0
-          ;(settles ??= []).push(retry ? () => delivery.defer(message, at) : () => delivery.requeue(message))
+          if (!retry) {
+            this.#startedAt.delete(m.key)
+            ;(settles ??= []).push(() => delivery.requeue(message))
+          } else {
+            const report = this.#retried(delivery, mutations, m.key, at)
+            ;(settles ??= []).push(report === undefined ? () => delivery.defer(message, at) : () => this.#deferReported(delivery, report, message, at))
+          }
         }
       } else if (delivery !== undefined) {
         this.#held.delete(m.key)
-        const failed = endedInFailure(mutations, m.key)
-        ;(settles ??= []).push(() => delivery.ack(failed))
+        const record = recordIn(mutations, m.key)
+        const failed = record !== undefined && (record.state === FAILURE || record.state === REVOKED)
+        const end = record !== undefined && this.#reporting() ? this.#end(m.key, record) : undefined
+        ;(settles ??= []).push(() => delivery.ack(failed, end))
       } else if (endedInFailure(mutations, m.key)) {
         // Ended before it was delivered (revoked on receipt): out of the broker.
         ;(removes ??= []).push(m.key)
@@ -223,8 +279,43 @@ export class TransportStorage implements Storage {
       const ids = removes
       ;(settles ??= []).push(() => this.transport.remove(ids).then(() => undefined))
     }
-    if (adds === undefined && settles === undefined && lease === undefined) return NOTHING
-    return { adds: adds ?? [], settles: settles ?? [], lease }
+    if (adds === undefined && settles === undefined && reports === undefined && lease === undefined) return NOTHING
+    return { adds: adds ?? [], reports: reports ?? [], settles: settles ?? [], lease }
+  }
+
+  #now(): number {
+    return this.#clock?.now() ?? 0
+  }
+
+  /** The retry report of a delivery deferred, while reporting and the broker takes reports. */
+  #retried(delivery: Delivery, mutations: readonly Mutation[], id: string, eta: number): RunReport | undefined {
+    this.#startedAt.delete(id)
+    if (delivery.report === undefined || !this.#reporting()) return undefined
+    const record = recordIn(mutations, id)
+    const error = record?.state === RETRY ? record.result : null
+    return { type: 'retried', at: this.#now(), error, eta }
+  }
+
+  /** The report first (a report the broker refuses is only logged), then the retry's defer. */
+  async #deferReported(delivery: Delivery, report: RunReport, next: TaskMessage, at: number): Promise<void> {
+    await delivery.report!(report).catch((error: unknown) => this.#log(`celeriac: the broker refused a run's report (${String(error)})`))
+    await delivery.defer(next, at)
+  }
+
+  /**
+   * The end report of a run held here, from the result record its last write stores. (A write
+   * that stores none reports nothing: a result not kept, an ignored run, or a redelivery whose
+   * outcome was stored before, only acked now.)
+   */
+  #end(id: string, record: ResultRecord): RunReport | undefined {
+    const at = this.#now()
+    const started = this.#startedAt.get(id)
+    this.#startedAt.delete(id)
+    const runtime = started === undefined ? 0 : at - started
+    if (record.state === SUCCESS) return { type: 'succeeded', at, result: record.result, runtime }
+    if (record.state === REVOKED) return { type: 'revoked', at, error: record.result }
+    if (record.state === FAILURE) return { type: 'failed', at, error: record.result, runtime }
+    return undefined
   }
 
   /**
@@ -238,18 +329,32 @@ export class TransportStorage implements Storage {
       await this.transport.add(part.adds)
       for (const message of part.adds) this.#sent.push(message.id)
     }
+    if (part.reports.length > 0) {
+      const refused = (error: unknown): void => this.#log(`celeriac: the broker refused a run's report (${String(error)})`)
+      await Promise.all(part.reports.map((report) => report().catch(refused)))
+    }
     if (part.settles.length === 0) return
     const failed = (error: unknown): void => this.#log(`celeriac: the broker refused to settle a delivery (${String(error)}); it will be delivered again`)
     await Promise.all(part.settles.map((settle) => settle().catch(failed)))
   }
 }
 
+/** The result record `mutations` store for `id` (the last put: a batch may hold its progress before its outcome), if any. */
+function recordIn(mutations: readonly Mutation[], id: string): ResultRecord | undefined {
+  for (let i = mutations.length - 1; i >= 0; i--) {
+    const m = mutations[i]!
+    if (m.op === 'put' && m.ns === 'results' && m.key === id) return m.value as ResultRecord
+  }
+  return undefined
+}
+
 /** Whether `mutations` store a failed or revoked result for `id` (the broker keeps it as failed). */
 function endedInFailure(mutations: readonly Mutation[], id: string): boolean {
-  for (const m of mutations) {
-    if (m.op !== 'put' || m.ns !== 'results' || m.key !== id) continue
-    const state = (m.value as { state?: string }).state
-    return state === FAILURE || state === REVOKED
-  }
-  return false
+  const state = recordIn(mutations, id)?.state
+  return state === FAILURE || state === REVOKED
+}
+
+/** A custom state a run stored on its way (`self.updateState`): not one the engine stores itself. */
+function isProgress(state: string): boolean {
+  return state !== STARTED && state !== PENDING && state !== RETRY && !READY_STATES.has(state as ResultRecord['state'])
 }

@@ -8,7 +8,9 @@
  * Give an app one with `new Celeriac({ transport })` instead of `storage`.
  */
 import type { Clock } from '../time/clock.js'
+import type { Encoded } from '../model/json.js'
 import type { TaskMessage } from '../model/message.js'
+import type { State } from '../model/states.js'
 import type { Storage } from '../../storage/types.js'
 
 /** What the engine gives a transport when it opens it. */
@@ -23,6 +25,32 @@ export interface TransportHost {
 }
 
 /**
+ * What a run held by this process tells the app's other processes through the broker, for their
+ * `app.events` (BullMQ: the job's progress, return value or failed reason). `at` is this
+ * process's app clock; encoded values are the store's (the serializer's) encoding.
+ */
+export type RunReport =
+  | { readonly type: 'started'; readonly at: number }
+  | { readonly type: 'progress'; readonly at: number; readonly state: State; readonly meta: Encoded }
+  | { readonly type: 'retried'; readonly at: number; readonly error: Encoded | null; readonly eta: number }
+  | { readonly type: 'succeeded'; readonly at: number; readonly result: Encoded; readonly runtime: number }
+  | { readonly type: 'failed'; readonly at: number; readonly error: Encoded; readonly runtime: number }
+  | { readonly type: 'revoked'; readonly at: number; readonly error: Encoded }
+
+/** The task a {@link RemoteRunEvent} is about (its message's fields that events carry). */
+export interface RemoteTask {
+  readonly id: string
+  readonly name: string
+  readonly queue: string
+  readonly retries: number
+  readonly parentId: string | null
+  readonly rootId: string | null
+}
+
+/** A report of a run in another process, as the broker brought it. */
+export type RemoteRunEvent = RunReport & { readonly task: RemoteTask }
+
+/**
  * A message handed to this process to run. Exactly one of `ack`, `defer` or `requeue` is called
  * once the engine has stored what the run left (its result, and its follow-up messages sent).
  */
@@ -34,8 +62,18 @@ export interface Delivery {
    * run that started ends with WorkerLostError; a stored result only finishes it).
    */
   readonly redelivered: boolean
-  /** The run is over and its outcome stored: the broker forgets the message. `failed`: it ended in failure. */
-  ack(failed: boolean): Promise<void>
+  /**
+   * The run is over and its outcome stored: the broker forgets the message. `failed`: it ended in
+   * failure. `end` (its succeeded / failed / revoked report) is given while some process listens
+   * to other processes' events (see {@link Transport.events}); the broker carries it with the ack.
+   */
+  ack(failed: boolean, end?: RunReport): Promise<void>
+  /**
+   * Tells the broker, for other processes' events, that the run started, reported progress (a
+   * custom state: given always, so the broker's own tools show it) or will be retried (given
+   * before the `defer`). Absent: the broker carries no reports.
+   */
+  report?(report: RunReport): Promise<void>
   /** Back to the broker as `next` (same id), due at `at` on the app clock: a retry. */
   defer(next: TaskMessage, at: number): Promise<void>
   /** Back to the broker as `next` (same id), ready now: a rejected message requeued. */
@@ -91,4 +129,11 @@ export interface Transport {
    * message it will deliver without the clock moving is on its way. Absent: always quiet.
    */
   isQuiet?(): boolean
+  /**
+   * Starts hearing the reports of runs held by other handles (processes), on the queues of
+   * `queues` and on each queue this handle adds to or listens on (now or later): `listener` gets
+   * each once, and never one of this handle's own deliveries. Resolves, once listening, with a
+   * function that stops it. Absent: the app hears only its own runs.
+   */
+  events?(queues: readonly string[], listener: (event: RemoteRunEvent) => void): Promise<() => Promise<void>>
 }
