@@ -56,14 +56,14 @@ export function uniquePrefix(): string {
   return `celeriac-bull-${String(process.pid)}-${String(++prefixes)}-${Math.random().toString(36).slice(2, 8)}`
 }
 
-/** Deletes the keys under `prefix` only (never FLUSHALL: the Redis may be shared). */
-export async function deleteKeys(prefix: string): Promise<void> {
+/** Deletes the keys under `prefix` (`prefix:*`, or `prefix` + `below`) only (never FLUSHALL: the Redis may be shared). */
+export async function deleteKeys(prefix: string, below = ':*'): Promise<void> {
   const client = new Redis({ ...REDIS, lazyConnect: true, maxRetriesPerRequest: 1 })
   try {
     await client.connect()
     let cursor = '0'
     do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}${below}`, 'COUNT', 1000)
       cursor = next
       if (keys.length > 0) await client.del(...keys)
     } while (cursor !== '0')

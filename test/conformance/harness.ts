@@ -77,7 +77,7 @@ export function forEachComboOf(
 ): void {
   for (const combo of combos) {
     describe(`${title} [${combo.name}]`, () => {
-      afterAll(cleanup)
+      afterAll(cleanup, 60_000)
       const { gaps, unavailable } = combo
       if (unavailable !== undefined || gaps !== undefined) {
         beforeEach((context) => {

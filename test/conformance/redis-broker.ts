@@ -13,12 +13,12 @@
  * delivery that comes before its eta is held by the engine to the eta, as on Redis in production.
  */
 import { Queue } from 'bullmq'
-import type { Delivery, Storage, Transport, TransportHost } from '../../src/index.js'
+import type { Delivery, RunReport, Storage, Transport, TransportHost } from '../../src/index.js'
 import { bullmqTransport, redisStore } from '../../src/bullmq/index.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
 import type { TimerHandle } from '../../src/core/time/clock.js'
 import type { VirtualClock } from '../../src/testing.js'
-import { REDIS, deleteKeys, uniquePrefix } from '../bullmq/backends.js'
+import { REDIS, deleteKeys } from '../bullmq/backends.js'
 
 /** How long the broker may stay busy before a settle gives up (a job that never comes back). */
 const SETTLE_LIMIT_MS = 30_000
@@ -137,10 +137,12 @@ class BrokerWatch {
             changed()
             return after(p())
           }
+          const { report } = delivery
           deliver({
             message: delivery.message,
             redelivered: delivery.redelivered,
-            ack: (failed) => settle(() => delivery.ack(failed)),
+            ack: (failed, end) => settle(() => delivery.ack(failed, end)),
+            ...(report === undefined ? {} : { report: (r: RunReport) => after(report.call(delivery, r)) }),
             defer: (next, at) => settle(() => delivery.defer(next, at)),
             requeue: (next) => settle(() => delivery.requeue(next)),
           })
@@ -149,6 +151,7 @@ class BrokerWatch {
       remove: (ids: readonly string[]) => after(transport.remove(ids)),
       forget: (ids: readonly string[]) => after(transport.forget(ids)),
       purge: (queue: string | undefined) => after(transport.purge(queue)),
+      ...(transport.events === undefined ? {} : { events: transport.events.bind(transport) }),
     }
   }
 
@@ -158,7 +161,6 @@ class BrokerWatch {
     for (const { timer } of this.#due.values()) this.#clock?.clearTimer(timer)
     this.#due.clear()
     await Promise.allSettled([...this.#queues.values()].map((q) => q.admin.close()))
-    await deleteKeys(this.prefix)
   }
 
   #tally(queue: string): Tally {
@@ -235,12 +237,17 @@ class BrokerWatch {
 
 const watches = new WeakMap<Storage, BrokerWatch>()
 const made: BrokerWatch[] = []
-const storePrefixes: string[] = []
+/**
+ * Every prefix of this test process starts with RUN, so one SCAN deletes them all after a
+ * combination's scenarios (one SCAN per scenario's prefix took seconds on a busy Redis).
+ */
+const RUN = `celeriac-conformance-${String(process.pid)}-${Math.random().toString(36).slice(2, 8)}`
+let prefixes = 0
+const nextPrefix = (): string => `${RUN}-${String(++prefixes)}`
 
 /** A redisStore on a fresh prefix of the local Redis (its keys are deleted by closeRedisWatches). */
 export function redisClusterStore(): Storage {
-  const prefix = uniquePrefix()
-  storePrefixes.push(prefix)
+  const prefix = nextPrefix()
   return redisStore({ connection: { ...REDIS }, prefix })
 }
 
@@ -251,7 +258,7 @@ export function redisClusterStore(): Storage {
 export function redisTransport(store: Storage, clock: VirtualClock): Transport {
   let watch = watches.get(store)
   if (watch === undefined) {
-    watch = new BrokerWatch(uniquePrefix())
+    watch = new BrokerWatch(nextPrefix())
     watches.set(store, watch)
     made.push(watch)
   }
@@ -264,5 +271,5 @@ export function redisTransport(store: Storage, clock: VirtualClock): Transport {
 /** Closes every watch made so far and deletes their keys (after their apps have stopped). */
 export async function closeRedisWatches(): Promise<void> {
   await Promise.allSettled(made.splice(0).map((w) => w.close()))
-  await Promise.allSettled(storePrefixes.splice(0).map((prefix) => deleteKeys(prefix)))
+  await deleteKeys(RUN, '-*')
 }
