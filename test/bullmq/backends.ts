@@ -52,7 +52,7 @@ export const REDIS = { host: '127.0.0.1', port: 6379 } as const
 let prefixes = 0
 
 /** A prefix no other test (in this process or another) uses. */
-export function uniquePrefix(): string {
+function uniquePrefix(): string {
   return `celeriac-bull-${String(process.pid)}-${String(++prefixes)}-${Math.random().toString(36).slice(2, 8)}`
 }
 

@@ -122,22 +122,22 @@ export class Inspect {
 
   /** Tasks running now. */
   active(): TaskInfo[] {
-    return this.#engine('inspect').active().map(info)
+    return this.#engine('inspect').inspection.active().map(info)
   }
 
   /** Tasks waiting for their eta (countdown, retry delay), by eta. */
   scheduled(): TaskInfo[] {
-    return this.#engine('inspect').scheduled().map(info)
+    return this.#engine('inspect').inspection.scheduled().map(info)
   }
 
   /** Tasks ready to run, waiting for a slot or a rate-limit token. */
   reserved(): TaskInfo[] {
-    return this.#engine('inspect').reserved().map(info)
+    return this.#engine('inspect').inspection.reserved().map(info)
   }
 
   /** Ids remembered as revoked: the most recent 50 000, each for 3 hours after its revoke (engine clock). */
   revoked(): string[] {
-    return this.#engine('inspect').revokedIds()
+    return this.#engine('inspect').inspection.revokedIds()
   }
 
   /** Names of the tasks this app can run. */
@@ -153,7 +153,7 @@ export class Inspect {
    * if (pool?.failing) console.error(`tasks fail: ${pool.lastLoadError}`)
    */
   stats(): EngineStats {
-    return this.#engine('inspect').stats()
+    return this.#engine('inspect').inspection.stats()
   }
 
   /**

@@ -13,7 +13,6 @@ import type { ResultRecord, SignatureJSON, TaskMessage } from '../model/message.
 import type { FromRuntime } from '../model/protocol.js'
 import type { AsyncResult, ResultSource } from '../result/result.js'
 import type { Clock } from '../time/clock.js'
-import type { PoolHealth } from '../executor/executor.js'
 import type { StorageChange } from '../../storage/types.js'
 import { Chords } from './chords.js'
 import { CommitQueue } from './commit-queue.js'
@@ -23,6 +22,7 @@ import { Deliveries } from './deliveries.js'
 import { Dispatcher } from './dispatcher.js'
 import { Failure, failedBy } from './failure.js'
 import { Gates } from './gates.js'
+import { Inspection } from './inspection.js'
 import { Outcomes } from './outcomes.js'
 import { Queue } from './queue.js'
 import { Recovery } from './recovery.js'
@@ -49,6 +49,8 @@ export class Engine implements ResultSource {
   readonly #failure: Failure
   readonly #outcomes: Outcomes
   readonly #gates: Gates
+  /** What `app.inspect` reads of this process. */
+  readonly inspection: Inspection
   readonly #dispatcher: Dispatcher
   readonly #revocation: Revocation
   readonly #rpc: TaskRpc
@@ -86,6 +88,7 @@ export class Engine implements ResultSource {
     this.#queue = queue
     this.#failure = failure
     this.#gates = gates
+    this.inspection = new Inspection(state, gates)
     this.#outcomes = new Outcomes(state, commits, results, runs, starts, queue, workflow, chords, failure)
     this.#dispatcher = new Dispatcher(state, commits, starts, gates)
     this.#revocation = new Revocation(state, commits, runs, gates, failure)
@@ -102,7 +105,7 @@ export class Engine implements ResultSource {
         : new Cluster(
             state,
             commits,
-            () => this.#report(),
+            () => this.inspection.report(),
             (command) => this.#applyCommand(command),
           )
     this.#remote = this.#cluster === undefined ? undefined : new RemoteEvents(state, commits, state.transport!, this.#cluster.node)
@@ -396,44 +399,7 @@ export class Engine implements ResultSource {
    * the replies that came within `timeout` ms.
    */
   inspectCluster(timeout: number): Promise<Record<string, NodeReport>> {
-    if (this.#cluster === undefined) return Promise.resolve({ [`${this.#state.config.hostname}@local`]: this.#report() })
+    if (this.#cluster === undefined) return Promise.resolve({ [`${this.#state.config.hostname}@local`]: this.inspection.report() })
     return this.#cluster.inspect(timeout)
-  }
-
-  #report(): NodeReport {
-    const { running, ready, scheduled, parked } = this.stats()
-    return { active: this.active(), reserved: this.reserved(), scheduled: this.scheduled(), stats: { running, ready, scheduled, parked } }
-  }
-
-  // ---- inspection ------------------------------------------------------------------------
-
-  /** Runs that started (Celery's active); one a worker holds but has not started is reserved. */
-  active(): TaskMessage[] {
-    return [...this.#state.running.values()].filter((r) => r.started && !r.settled).map((r) => r.message)
-  }
-
-  scheduled(): TaskMessage[] {
-    return this.#state.scheduler.delayed()
-  }
-
-  reserved(): TaskMessage[] {
-    const state = this.#state
-    const held = [...state.running.values()].filter((r) => !r.started && !r.settled).map((r) => r.message)
-    return [...held, ...state.scheduler.ready(), ...this.#gates.parked()]
-  }
-
-  revokedIds(): string[] {
-    return this.#state.revoked.ids()
-  }
-
-  stats(): { running: number; ready: number; scheduled: number; parked: number; pool: PoolHealth | null } {
-    const state = this.#state
-    return {
-      running: state.running.size,
-      ready: state.scheduler.readyCount,
-      scheduled: state.scheduler.delayedCount,
-      parked: state.parked,
-      pool: state.executor.health?.() ?? null,
-    }
   }
 }
