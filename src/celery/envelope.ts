@@ -5,8 +5,9 @@
  * is always there, since a message without one kills the worker that takes it.
  */
 import { SerializationError } from '../core/model/errors.js'
-import type { Json } from '../core/model/json.js'
-import type { TaskMessage } from '../core/model/message.js'
+import type { ChordRecord } from '../core/model/context.js'
+import type { Encoded, Json } from '../core/model/json.js'
+import type { SignatureJSON, TaskMessage } from '../core/model/message.js'
 import { isoTime, toWire } from './wire-json.js'
 
 type JsonObject = { [key: string]: Json }
@@ -55,20 +56,16 @@ export function celeryPriority(priority: number): number {
  * time `expires` counts from for kombu's `expiration` property. A SerializationError when the
  * message holds what Celery's wire cannot carry yet (a canvas) or JSON cannot (see wire-json).
  */
-export function toEnvelope(message: TaskMessage, origin: string, now: number): Envelope {
-  if (message.chain.length > 0 || message.chord !== null || message.links.length > 0 || message.linkErrors.length > 0) {
-    throw new SerializationError(
-      `Cannot send '${message.task}' (${message.id}) to Celery: chains, chords, links and errbacks are not on celeryTransport's wire yet; send each task with sendTask`,
-    )
+export function toEnvelope(message: TaskMessage, origin: string, now: number, chordBody?: SignatureJSON): Envelope {
+  if (message.links.length > 0 || message.linkErrors.length > 0 || (message.chord !== null && chordBody === undefined)) {
+    throw notYet(message.task, message.id)
   }
-  const wireArgs = message.args.map((arg, i) => toWire(arg, `args[${String(i)}]`))
-  let kwargs: JsonObject = {}
-  const last = wireArgs[wireArgs.length - 1]
-  if (isKwargs(last)) {
-    wireArgs.pop()
-    kwargs = last[KWARGS_KEY] as JsonObject
-  }
-  const body = [wireArgs, kwargs, { callbacks: null, errbacks: null, chain: null, chord: null }]
+  const [wireArgs, kwargs] = argsAndKwargs(message.args, 'args')
+  // Celery pops the next step from the end: the rest of the chain travels reversed.
+  const chain = message.chain.length === 0 ? null : message.chain.map((step, i) => signatureDict(step, message.queue, `chain[${String(i)}]`)).reverse()
+  // A chord header task carries the body; the worker that counts the last member sends it.
+  const chord = message.chord === null || chordBody === undefined ? null : signatureDict(chordBody, message.queue, 'chord')
+  const body = [wireArgs, kwargs, { callbacks: null, errbacks: null, chain, chord }]
   const custom = message.headers === null ? null : toWire(message.headers, 'headers')
   const headers: JsonObject = {}
   if (custom !== null && typeof custom === 'object' && !Array.isArray(custom)) {
@@ -114,6 +111,47 @@ export function toEnvelope(message: TaskMessage, origin: string, now: number): E
   return { queue: message.queue, priority, text: JSON.stringify(envelope) }
 }
 
+function notYet(task: string, id: string): SerializationError {
+  return new SerializationError(
+    `Cannot send '${task}' (${id}) to Celery: canvases inside chains or chords, chords followed by more steps, links and errbacks are not on celeryTransport's wire yet; send chains, groups and chords of plain tasks`,
+  )
+}
+
+/** Encoded arguments as Celery's args and kwargs: a trailing `kwargs()` wrapper is the kwargs. */
+function argsAndKwargs(args: readonly Encoded[], path: string): [Json[], JsonObject] {
+  const wireArgs = args.map((arg, i) => toWire(arg, `${path}[${String(i)}]`))
+  const last = wireArgs[wireArgs.length - 1]
+  if (!isKwargs(last)) return [wireArgs, {}]
+  wireArgs.pop()
+  return [wireArgs, last[KWARGS_KEY] as JsonObject]
+}
+
+/**
+ * A chain step as Celery's signature dict (`task`, `args`, `kwargs`, `options`, `subtask_type`,
+ * `immutable`), its options those `apply_async` takes. Its queue is its own, else the queue of
+ * the message it rides on: a Python worker would otherwise route it by its own `task_routes`,
+ * which default to `celery`.
+ */
+function signatureDict(step: SignatureJSON, queue: string, path: string): JsonObject {
+  const o = step.options
+  if (step.kind !== 'task' || (o.link?.length ?? 0) > 0 || (o.linkError?.length ?? 0) > 0 || (o.chordRef ?? null) !== null || (o.groupRef ?? null) !== null) {
+    throw notYet(step.task === '' ? step.kind : step.task, String(o.taskId))
+  }
+  const [args, kwargs] = argsAndKwargs(step.args, `${path}.args`)
+  const options: JsonObject = { task_id: o.taskId ?? null, queue: o.queue ?? queue }
+  if (o.priority !== undefined) options.priority = celeryPriority(o.priority)
+  if (o.countdown !== undefined) options.countdown = o.countdown / 1000
+  if (o.eta !== undefined) options.eta = isoTime(o.eta)
+  // Celery's `expires` in seconds counts from the step's own send, as celeriac's does.
+  if (o.expiresAt !== undefined) options.expires = isoTime(o.expiresAt)
+  else if (o.expires !== undefined) options.expires = o.expires / 1000
+  if (o.timeLimit !== undefined) options.time_limit = o.timeLimit / 1000
+  if (o.softTimeLimit !== undefined) options.soft_time_limit = o.softTimeLimit / 1000
+  if (o.ignoreResult !== undefined) options.ignore_result = o.ignoreResult
+  if (o.headers !== undefined) options.headers = toWire(o.headers, `${path}.headers`)
+  return { task: step.task, args, kwargs, options, subtask_type: null, immutable: step.immutable }
+}
+
 function isKwargs(value: Json | undefined): value is JsonObject {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
   const keys = Object.keys(value)
@@ -131,6 +169,22 @@ function utf8Base64(text: string): string {
   let binary = ''
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
   return btoa(binary)
+}
+
+/**
+ * The body of the chord that a header message belongs to, from its chord record (the engine's
+ * `chords` record, keyed by the body's id): only a plain task body followed by nothing is on the
+ * wire so far.
+ */
+export function chordBodyOf(message: TaskMessage, record: ChordRecord | undefined): SignatureJSON | undefined {
+  if (message.chord === null) return undefined
+  if (record === undefined || record.body === null || record.chain.length > 0 || message.chain.length > 0) throw notYet(message.task, message.id)
+  return record.body
+}
+
+/** Celery's chord size key (`celery-taskset-meta-<group id>.s`), which the producer sets before the header is sent. */
+export function chordSizeKey(groupId: string): string {
+  return `celery-taskset-meta-${groupId}.s`
 }
 
 /** Priority steps of kombu's Redis transport (its default `priority_steps`). */

@@ -6,6 +6,7 @@
 import type { Encoded, Json } from '../core/model/json.js'
 import type { TaskMessage } from '../core/model/message.js'
 import { celeryPriority, KWARGS_KEY } from './envelope.js'
+import { utcTime } from './result-meta.js'
 import { fromWire } from './wire-json.js'
 
 type JsonObject = { [key: string]: Json }
@@ -99,7 +100,7 @@ function decodeBody(body: Json | undefined, encoding: Json | undefined): Json | 
 
 function time(value: Json | undefined): number | null {
   if (typeof value !== 'string') return null
-  const at = Date.parse(value)
+  const at = utcTime(value)
   return Number.isNaN(at) ? null : at
 }
 

@@ -28,7 +28,7 @@ export function recordFromMeta(id: string, text: string): ResultRecord | undefin
   const traceback = typeof meta.traceback === 'string' ? meta.traceback : null
   const raw = meta.result ?? null
   const result = EXCEPTION_STATES.has(meta.status) ? (raw === null ? null : fromWireException(raw, traceback)) : fromWire(raw)
-  const dateDone = typeof meta.date_done === 'string' ? Date.parse(meta.date_done) : Number.NaN
+  const dateDone = typeof meta.date_done === 'string' ? utcTime(meta.date_done) : Number.NaN
   return {
     id,
     // Only `result_extended` stores the name.
@@ -46,6 +46,14 @@ export function recordFromMeta(id: string, text: string): ResultRecord | undefin
     expiresAt: null,
     acksLate: false,
   }
+}
+
+/**
+ * A time Celery wrote: ISO 8601 in UTC, with `+00:00` since 5.3 but naive in 5.2
+ * (`datetime.utcnow().isoformat()`), which JS would read as local time.
+ */
+export function utcTime(text: string): number {
+  return Date.parse(/(Z|[+-]\d\d:?\d\d)$/i.test(text) || !text.includes('T') ? text : `${text}Z`)
 }
 
 /** Celery's `children`: result tuples `[[id, parent], null]`, a group's `[[gid, null], [tuples]]`. */

@@ -8,11 +8,12 @@
  */
 import type { Redis } from 'ioredis'
 import { StorageError } from '../core/model/errors.js'
+import type { ChordRecord } from '../core/model/context.js'
 import type { ResultRecord, TaskMessage } from '../core/model/message.js'
 import { redisStore } from '../bullmq/redis-store.js'
 import { connectOwn } from '../bullmq/redis-connection.js'
 import type { Mutation, Namespace, Storage, StorageChange, StorageKey, StoredValue, TransactStep } from '../storage/types.js'
-import { toEnvelope } from './envelope.js'
+import { chordBodyOf, toEnvelope } from './envelope.js'
 import type { ResolvedCeleryOptions } from './options.js'
 import { metaFromRecord, RESULT_KEY_PREFIX, recordFromMeta } from './result-meta.js'
 
@@ -229,7 +230,12 @@ export class CeleryResultStore implements Storage {
  * stays in the outbox to be sent again.
  */
 function checkMessages(mutations: readonly Mutation[]): void {
-  for (const m of mutations) if (m.op === 'put' && m.ns === 'messages') toEnvelope(m.value as TaskMessage, '', 0)
+  for (const m of mutations) {
+    if (m.op !== 'put' || m.ns !== 'messages') continue
+    const message = m.value as TaskMessage
+    const chord = message.chord === null ? undefined : mutations.find((c) => c.op === 'put' && c.ns === 'chords' && c.key === message.chord!.id)
+    toEnvelope(message, '', 0, chordBodyOf(message, chord?.op === 'put' ? (chord.value as ChordRecord) : undefined))
+  }
 }
 
 async function quit(client: Redis): Promise<void> {

@@ -7,9 +7,10 @@
 import { hostname } from 'node:os'
 import type { Redis } from 'ioredis'
 import { ConfigError, StorageError } from '../core/model/errors.js'
+import type { ChordRecord } from '../core/model/context.js'
 import type { TaskMessage } from '../core/model/message.js'
 import type { Delivery, Transport, TransportHost } from '../core/engine/transport.js'
-import { binding, queueKey, queueKeys, toEnvelope } from './envelope.js'
+import { binding, chordBodyOf, chordSizeKey, type Envelope, queueKey, queueKeys, toEnvelope } from './envelope.js'
 import { fromEnvelope } from './from-envelope.js'
 import type { ResolvedCeleryOptions } from './options.js'
 import { CeleryResultStore } from './result-store.js'
@@ -62,13 +63,22 @@ export class CeleryTransport implements Transport {
     const client = this.#client() as Redis & WithSend
     const now = this.#host?.clock.now() ?? Date.now()
     // Built first: a message the wire cannot carry fails the whole add, before anything is sent.
-    const envelopes = messages.map((message) => toEnvelope(message, this.#origin, now))
-    const sends: Array<Promise<number>> = []
+    const envelopes: Envelope[] = []
+    for (const message of messages) {
+      const record = message.chord === null ? undefined : ((await this.store.get('chords', message.chord.id)) as ChordRecord | undefined)
+      envelopes.push(toEnvelope(message, this.#origin, now, chordBodyOf(message, record)))
+    }
+    const sends: Array<Promise<unknown>> = []
+    const ttl = Math.ceil(this.#options.resultExpires / 1000)
     for (let i = 0; i < envelopes.length; i++) {
+      const message = messages[i]!
       const { queue, priority, text } = envelopes[i]!
       this.#queues.add(queue)
+      // The chord's size goes first (same connection, so before the LPUSH): a fast worker that
+      // found no size would never send the body.
+      if (message.chord !== null && message.groupId !== null) sends.push(client.set(chordSizeKey(message.groupId), String(message.chord.size), 'EX', ttl))
       const bind = binding(queue)
-      sends.push(client.celeriacSend(this.#marker(messages[i]!.id), queueKey(queue, priority), bind.key, text, bind.member, this.#options.resultExpires))
+      sends.push(client.celeriacSend(this.#marker(message.id), queueKey(queue, priority), bind.key, text, bind.member, this.#options.resultExpires))
     }
     await this.#call(Promise.all(sends))
   }

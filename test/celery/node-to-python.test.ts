@@ -8,7 +8,20 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { celeryTransport, kwargs } from '../../src/celery/index.js'
-import { Celeriac, ConfigError, SerializationError, TaskError, TaskRevokedError, chain, signature } from '../../src/index.js'
+import {
+  type AsyncResult,
+  Celeriac,
+  ChordError,
+  type GroupResult,
+  ConfigError,
+  SerializationError,
+  TaskError,
+  TaskRevokedError,
+  chain,
+  chord,
+  group,
+  signature,
+} from '../../src/index.js'
 import { reachable } from '../reachable.js'
 import { findPython, type PythonWorker, pythonResult, startPythonWorker } from './python-worker.js'
 
@@ -50,6 +63,12 @@ describe.skipIf(skipWhy !== '')(`Node → Python over Celery's wire${skipWhy}`, 
     const r = await app.sendTask<R>(name, args, { queue, ...options })
     sent.push(r.id)
     return r
+  }
+  /** A chord's body, header members and Celery's chord keys, to delete after. */
+  const trackChord = (r: AsyncResult<unknown>) => {
+    const header = r.parent as unknown as GroupResult<unknown[]>
+    sent.push(r.id, ...header.results.map((m) => m.id))
+    gates.push(...['s', 'j', 't'].map((k) => `celery-taskset-meta-${header.id}.${k}`))
   }
   const gate = (what: string) => {
     const key = `${prefix}:gate:${what}`
@@ -204,6 +223,70 @@ describe.skipIf(skipWhy !== '')(`Node → Python over Celery's wire${skipWhy}`, 
     expect(seen.result).toMatch(/^TaskRevokedError\(/)
   })
 
+  it('sends a chain that Python workers run step by step, parents and children as Celery links them', async () => {
+    const add = (...args: unknown[]) => signature<number>('tasks.add', { args, options: { queue } })
+    const r = await app.send(chain(add(2, 2), add(4), signature<number>('tasks.add', { args: [1, 10], options: { queue }, immutable: true }), add(8)))
+    const ids = [r.parent!.parent!.parent!.id, r.parent!.parent!.id, r.parent!.id, r.id]
+    sent.push(...ids)
+    // The last step's args have the immutable step's 11 prepended: (2+2)+4 = 8 is dropped there.
+    await expect(r.get(WAIT)).resolves.toBe(19)
+    await expect(r.parent!.get(WAIT)).resolves.toBe(11)
+    await expect(r.parent!.parent!.get(WAIT)).resolves.toBe(8)
+    // As a Python worker links them: each step's parent is the one before, and the first is the root.
+    for (let i = 1; i < ids.length; i++) {
+      const meta = JSON.parse((await redis.get(`celery-task-meta-${ids[i]!}`))!) as { parent_id: string }
+      expect(meta.parent_id).toBe(ids[i - 1])
+      expect((await app.AsyncResult(ids[i - 1]!).status()).children).toEqual([ids[i]])
+    }
+  })
+
+  it('a chain whose step fails in Python rejects with that error, and its later steps never run', async () => {
+    const order = gate(`chain-${randomUUID()}`)
+    const r = await app.send(
+      chain(
+        signature('tasks.record', { args: [order, 'first'], options: { queue } }),
+        signature('tasks.fail', { args: ['mid', 7], options: { queue }, immutable: true }),
+        signature('tasks.record', { args: [order, 'never'], options: { queue }, immutable: true }),
+      ),
+    )
+    sent.push(r.id, r.parent!.id, r.parent!.parent!.id)
+    const error = (await r.get(WAIT).catch((e: unknown) => e)) as TaskError
+    expect(error).toBeInstanceOf(TaskError)
+    expect(error.originalName).toBe('CustomError')
+    // Celery marks the chain's later steps failed with the same error.
+    expect(await r.state()).toBe('FAILURE')
+    expect(await redis.lrange(order, 0, -1)).toEqual(['first'])
+  })
+
+  it('sends a group whose members Python runs, results in member order', async () => {
+    const g = await app.send(group([1, 2, 3].map((i) => signature<number>('tasks.add', { args: [i, i], options: { queue } }))))
+    sent.push(...g.results.map((r) => r.id))
+    await expect(g.get(WAIT)).resolves.toEqual([2, 4, 6])
+    const meta = JSON.parse((await redis.get(`celery-task-meta-${g.results[1]!.id}`))!) as { group_id: string }
+    expect(meta.group_id).toBe(g.id)
+  })
+
+  it("sends a chord that Python workers count with Celery's own keys and whose body they send", async () => {
+    const header = [1, 2, 3].map((i) => signature<number>('tasks.add', { args: [i, 10], options: { queue } }))
+    const r = await app.send(chord(header, signature<number>('tasks.xsum', { args: [kwargs({ offset: 100 })], options: { queue } })))
+    trackChord(r)
+    await expect(r.get(WAIT)).resolves.toBe(11 + 12 + 13 + 100)
+    // The worker that counted the last member deleted the chord's keys (size and members).
+    const gid = r.parent!.id
+    const members = (r.parent as unknown as GroupResult<number[]>).results.map((m) => m.id)
+    expect(JSON.parse((await redis.get(`celery-task-meta-${members[0]!}`))!)).toMatchObject({ group_id: gid })
+    expect(await redis.exists(`celery-taskset-meta-${gid}.s`, `celery-taskset-meta-${gid}.j`)).toBe(0)
+  })
+
+  it('a chord with a member failing in Python ends its body with ChordError', async () => {
+    const header = [signature('tasks.add', { args: [1, 1], options: { queue } }), signature('tasks.fail', { args: ['member', 3], options: { queue } })]
+    const r = await app.send(chord(header, signature('tasks.xsum', { options: { queue } })))
+    trackChord(r)
+    const body = app.AsyncResult(r.id)
+    await expect(body.get(WAIT)).rejects.toBeInstanceOf(ChordError)
+    await expect(body.get(WAIT)).rejects.toThrow(/CustomError/)
+  })
+
   it('an unknown task name gets the NotRegistered failure the Python worker stores', async () => {
     const r = await send('tasks.nope', [])
     const error = (await r.get(WAIT).catch((e: unknown) => e)) as Error & { originalName?: string }
@@ -214,8 +297,8 @@ describe.skipIf(skipWhy !== '')(`Node → Python over Celery's wire${skipWhy}`, 
     const outbox = async () => new Set(await redis.keys(`${prefix}::messages:*`))
     const before = await outbox()
     await expect(send('tasks.echo', [new Map([[1, 2]])])).rejects.toThrow(SerializationError)
-    await expect(app.send(chain(signature('tasks.add', { args: [1, 1], options: { queue } }), signature('tasks.add', { args: [2] })))).rejects.toThrow(
-      /chains, chords, links and errbacks are not on celeryTransport's wire yet/,
+    await expect(send('tasks.add', [1, 1], { link: signature('tasks.add', { args: [2] }) })).rejects.toThrow(
+      /links and errbacks are not on celeryTransport's wire yet/,
     )
     expect(await redis.llen(queue)).toBe(0)
     // Nor kept in celeriac's outbox, to be sent again later.
