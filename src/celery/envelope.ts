@@ -57,15 +57,16 @@ export function celeryPriority(priority: number): number {
  * message holds what Celery's wire cannot carry yet (a canvas) or JSON cannot (see wire-json).
  */
 export function toEnvelope(message: TaskMessage, origin: string, now: number, chordBody?: SignatureJSON): Envelope {
-  if (message.links.length > 0 || message.linkErrors.length > 0 || (message.chord !== null && chordBody === undefined)) {
-    throw notYet(message.task, message.id)
-  }
+  if (message.chord !== null && chordBody === undefined) throw notYet(message.task, message.id)
   const [wireArgs, kwargs] = argsAndKwargs(message.args, 'args')
   // Celery pops the next step from the end: the rest of the chain travels reversed.
   const chain = message.chain.length === 0 ? null : message.chain.map((step, i) => signatureDict(step, message.queue, `chain[${String(i)}]`)).reverse()
   // A chord header task carries the body; the worker that counts the last member sends it.
   const chord = message.chord === null || chordBody === undefined ? null : signatureDict(chordBody, message.queue, 'chord')
-  const body = [wireArgs, kwargs, { callbacks: null, errbacks: null, chain, chord }]
+  // link: the result prepended; linkError: the failed task's id prepended (Celery's old-style errback).
+  const callbacks = message.links.length === 0 ? null : message.links.map((sig, i) => signatureDict(sig, message.queue, `link[${String(i)}]`))
+  const errbacks = message.linkErrors.length === 0 ? null : message.linkErrors.map((sig, i) => signatureDict(sig, message.queue, `linkError[${String(i)}]`))
+  const body = [wireArgs, kwargs, { callbacks, errbacks, chain, chord }]
   const custom = message.headers === null ? null : toWire(message.headers, 'headers')
   const headers: JsonObject = {}
   if (custom !== null && typeof custom === 'object' && !Array.isArray(custom)) {
@@ -113,7 +114,7 @@ export function toEnvelope(message: TaskMessage, origin: string, now: number, ch
 
 function notYet(task: string, id: string): SerializationError {
   return new SerializationError(
-    `Cannot send '${task}' (${id}) to Celery: canvases inside chains or chords, chords followed by more steps, links and errbacks are not on celeryTransport's wire yet; send chains, groups and chords of plain tasks`,
+    `Cannot send '${task}' (${id}) to Celery: canvases inside chains, chords or links, and chords followed by more steps, are not on celeryTransport's wire yet; send chains, groups and chords of plain tasks`,
   )
 }
 
@@ -134,7 +135,7 @@ function argsAndKwargs(args: readonly Encoded[], path: string): [Json[], JsonObj
  */
 function signatureDict(step: SignatureJSON, queue: string, path: string): JsonObject {
   const o = step.options
-  if (step.kind !== 'task' || (o.link?.length ?? 0) > 0 || (o.linkError?.length ?? 0) > 0 || (o.chordRef ?? null) !== null || (o.groupRef ?? null) !== null) {
+  if (step.kind !== 'task' || (o.chordRef ?? null) !== null || (o.groupRef ?? null) !== null) {
     throw notYet(step.task === '' ? step.kind : step.task, String(o.taskId))
   }
   const [args, kwargs] = argsAndKwargs(step.args, `${path}.args`)
@@ -149,6 +150,10 @@ function signatureDict(step: SignatureJSON, queue: string, path: string): JsonOb
   if (o.softTimeLimit !== undefined) options.soft_time_limit = o.softTimeLimit / 1000
   if (o.ignoreResult !== undefined) options.ignore_result = o.ignoreResult
   if (o.headers !== undefined) options.headers = toWire(o.headers, `${path}.headers`)
+  if (o.link !== undefined && o.link.length > 0) options.link = o.link.map((sig, i) => signatureDict(sig, queue, `${path}.link[${String(i)}]`))
+  if (o.linkError !== undefined && o.linkError.length > 0) {
+    options.link_error = o.linkError.map((sig, i) => signatureDict(sig, queue, `${path}.linkError[${String(i)}]`))
+  }
   return { task: step.task, args, kwargs, options, subtask_type: null, immutable: step.immutable }
 }
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { celeryTransport, kwargs } from '../../src/celery/index.js'
 import {
   type AsyncResult,
@@ -93,6 +93,11 @@ describe.skipIf(skipWhy !== '')(`Node → Python over Celery's wire${skipWhy}`, 
     app = new Celeriac({ transport: celeryTransport({ url: URL, prefix }), consume: false })
     await app.start()
   }, 60_000)
+
+  // A failure on the Python side shows only in its log: print the end of it with the failure.
+  afterEach((context) => {
+    if (context.task.result?.state === 'fail') console.log(`Python worker log (end):\n${worker?.log().slice(-4000) ?? ''}`)
+  })
 
   afterAll(async () => {
     await app?.stop()
@@ -287,6 +292,30 @@ describe.skipIf(skipWhy !== '')(`Node → Python over Celery's wire${skipWhy}`, 
     await expect(body.get(WAIT)).rejects.toThrow(/CustomError/)
   })
 
+  it('sends link and linkError, which the Python worker calls with the result or the failed id', async () => {
+    const linked = randomUUID()
+    const ok = await send('tasks.add', [2, 3], { link: signature('tasks.add', { args: [10], options: { queue, taskId: linked } }) })
+    sent.push(linked)
+    await expect(ok.get(WAIT)).resolves.toBe(5)
+    await expect(app.AsyncResult(linked).get(WAIT)).resolves.toBe(15)
+
+    const failedIds = gate(`errback-${randomUUID()}`)
+    const errbackId = randomUUID()
+    const bad = await send('tasks.fail', ['linked', 1], {
+      linkError: signature('tasks.errback', { args: [kwargs({ list_key: failedIds })], options: { queue, taskId: errbackId } }),
+    })
+    sent.push(errbackId)
+    await expect(bad.get(WAIT)).rejects.toBeInstanceOf(TaskError)
+    await expect(app.AsyncResult(errbackId).get(WAIT)).resolves.toBe(bad.id)
+    expect(await redis.lrange(failedIds, 0, -1)).toEqual([bad.id])
+  })
+
+  it('a Python retry republishes the same id, and get() waits for the run after it', async () => {
+    const r = await send<number>('tasks.flaky', [])
+    await expect(r.get(WAIT)).resolves.toBe(1)
+    expect(JSON.parse((await redis.get(`celery-task-meta-${r.id}`))!)).toMatchObject({ status: 'SUCCESS', parent_id: r.id })
+  })
+
   it('an unknown task name gets the NotRegistered failure the Python worker stores', async () => {
     const r = await send('tasks.nope', [])
     const error = (await r.get(WAIT).catch((e: unknown) => e)) as Error & { originalName?: string }
@@ -297,8 +326,8 @@ describe.skipIf(skipWhy !== '')(`Node → Python over Celery's wire${skipWhy}`, 
     const outbox = async () => new Set(await redis.keys(`${prefix}::messages:*`))
     const before = await outbox()
     await expect(send('tasks.echo', [new Map([[1, 2]])])).rejects.toThrow(SerializationError)
-    await expect(send('tasks.add', [1, 1], { link: signature('tasks.add', { args: [2] }) })).rejects.toThrow(
-      /links and errbacks are not on celeryTransport's wire yet/,
+    await expect(send('tasks.add', [1, 1], { link: chain(signature('tasks.add', { args: [2] }), signature('tasks.add', { args: [3] })) })).rejects.toThrow(
+      /canvases inside chains, chords or links, and chords followed by more steps, are not on celeryTransport's wire yet/,
     )
     expect(await redis.llen(queue)).toBe(0)
     // Nor kept in celeriac's outbox, to be sent again later.
