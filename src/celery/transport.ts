@@ -64,8 +64,16 @@ export class CeleryTransport implements Transport {
     const now = this.#host?.clock.now() ?? Date.now()
     // Built first: a message the wire cannot carry fails the whole add, before anything is sent.
     const envelopes: Envelope[] = []
+    // A chord's header tasks come together: one read of its record for all of them.
+    const chords = new Map<string, Promise<ChordRecord | undefined>>()
     for (const message of messages) {
-      const record = message.chord === null ? undefined : ((await this.store.get('chords', message.chord.id)) as ChordRecord | undefined)
+      let record: ChordRecord | undefined
+      if (message.chord !== null) {
+        const id = message.chord.id
+        let read = chords.get(id)
+        if (read === undefined) chords.set(id, (read = this.store.get('chords', id) as Promise<ChordRecord | undefined>))
+        record = await read
+      }
       envelopes.push(toEnvelope(message, this.#origin, now, chordBodyOf(message, record)))
     }
     const sends: Array<Promise<unknown>> = []

@@ -49,6 +49,32 @@ describe('celeryTransport options', () => {
   })
 })
 
+describe.skipIf(!up)(`celeryTransport without Python${up ? '' : ': skipped, no Redis at 127.0.0.1:6379'}`, () => {
+  it('an app that would consume says it cannot yet, as a log event, and still sends', async () => {
+    const prefix = `celeriac-test-${randomUUID().slice(0, 8)}`
+    const app = new Celeriac({ transport: celeryTransport({ url: URL, prefix }) })
+    // A consuming app sends only the names it knows (its own check, whatever the transport).
+    app.task('tasks.add', (a: number, b: number) => a + b)
+    const logs: string[] = []
+    app.events.on('log', (event) => logs.push(event.text))
+    await app.start()
+    const redis = new Redis({ host: '127.0.0.1', port: 6379, db: DB })
+    const queue = `${prefix}-q`
+    // celeriac's default priority (0) is Celery's 9: the queue's last list.
+    const list = `${queue}\x06\x169`
+    try {
+      await vi.waitFor(() => expect(logs.join('\n')).toMatch(/cannot consume queue 'default' yet .* consume: false/), WAIT)
+      const r = await app.sendTask('tasks.add', [1, 2], { queue })
+      const [text] = await redis.lrange(list, 0, -1)
+      expect(JSON.parse(text!)).toMatchObject({ headers: { id: r.id, task: 'tasks.add' }, properties: { priority: 9 } })
+    } finally {
+      await app.stop()
+      await redis.del(list, `_kombu.binding.${queue}`, ...(await redis.keys(`${prefix}::*`)))
+      redis.disconnect()
+    }
+  })
+})
+
 describe.skipIf(skipWhy !== '')(`Node → Python over Celery's wire${skipWhy}`, () => {
   const run = randomUUID().slice(0, 8)
   const queue = `celeriac-test-${run}`
