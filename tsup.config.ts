@@ -8,6 +8,7 @@ export default defineConfig({
     browser: 'src/browser.ts',
     testing: 'src/testing.ts',
     bullmq: 'src/bullmq/index.ts',
+    celery: 'src/celery/index.ts',
     'node-worker': 'src/adapters/node/worker.ts',
   },
   format: ['esm', 'cjs'],

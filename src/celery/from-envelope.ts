@@ -1,0 +1,109 @@
+/**
+ * A kombu Redis envelope (Celery protocol v2, JSON) read back as a celeriac TaskMessage: what a
+ * revoke takes out of a queue. Keyword arguments come back as the last argument, wrapped as
+ * `kwargs()` wraps them, so a message read and sent again is the same message.
+ */
+import type { Encoded, Json } from '../core/model/json.js'
+import type { TaskMessage } from '../core/model/message.js'
+import { celeryPriority, KWARGS_KEY } from './envelope.js'
+import { utcTime } from './result-meta.js'
+import { fromWire } from './wire-json.js'
+
+type JsonObject = { [key: string]: Json }
+
+const HEADER_FIELDS = new Set([
+  'lang',
+  'task',
+  'id',
+  'shadow',
+  'eta',
+  'expires',
+  'group',
+  'group_index',
+  'retries',
+  'timelimit',
+  'root_id',
+  'parent_id',
+  'argsrepr',
+  'kwargsrepr',
+  'origin',
+  'ignore_result',
+  'replaced_task_nesting',
+  'stamped_headers',
+  'stamps',
+])
+
+function isObject(value: Json | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The TaskMessage in an envelope's text; undefined when it is not a protocol v2 JSON task message. */
+export function fromEnvelope(text: string): TaskMessage | undefined {
+  let envelope: Json
+  try {
+    envelope = JSON.parse(text) as Json
+  } catch {
+    return undefined
+  }
+  if (!isObject(envelope) || envelope['content-type'] !== 'application/json') return undefined
+  const headers = envelope.headers
+  const properties = envelope.properties
+  if (!isObject(headers) || !isObject(properties) || typeof headers.id !== 'string' || typeof headers.task !== 'string') return undefined
+  const body = decodeBody(envelope.body, properties.body_encoding)
+  if (!Array.isArray(body) || body.length !== 3 || !Array.isArray(body[0])) return undefined
+  const args: Encoded[] = body[0].map(fromWire)
+  if (isObject(body[1]) && Object.keys(body[1]).length > 0) args.push({ [KWARGS_KEY]: fromWire(body[1]) })
+  const custom: JsonObject = {}
+  for (const key of Object.keys(headers)) if (!HEADER_FIELDS.has(key)) custom[key] = headers[key]!
+  const info = isObject(properties.delivery_info) ? properties.delivery_info : {}
+  const timelimit = Array.isArray(headers.timelimit) ? headers.timelimit : []
+  return {
+    id: headers.id,
+    task: headers.task,
+    args,
+    headers: Object.keys(custom).length === 0 ? null : fromWire(custom),
+    queue: typeof info.routing_key === 'string' ? info.routing_key : 'celery',
+    // The inversion is its own inverse.
+    priority: celeryPriority(typeof properties.priority === 'number' ? properties.priority : 0),
+    eta: time(headers.eta),
+    expires: time(headers.expires),
+    retries: typeof headers.retries === 'number' ? headers.retries : 0,
+    seq: 0,
+    parentId: typeof headers.parent_id === 'string' ? headers.parent_id : null,
+    rootId: typeof headers.root_id === 'string' ? headers.root_id : headers.id,
+    groupId: typeof headers.group === 'string' ? headers.group : null,
+    groupIndex: typeof headers.group_index === 'number' ? headers.group_index : null,
+    chord: null,
+    chain: [],
+    links: [],
+    linkErrors: [],
+    timeLimit: ms(timelimit[0]),
+    softTimeLimit: ms(timelimit[1]),
+    ignoreResult: headers.ignore_result === true,
+    acksLate: false,
+    leased: false,
+    redelivered: isObject(info) && info.redelivered === true,
+  }
+}
+
+function decodeBody(body: Json | undefined, encoding: Json | undefined): Json | undefined {
+  if (typeof body !== 'string') return body
+  try {
+    if (encoding !== 'base64') return JSON.parse(body) as Json
+    const binary = atob(body)
+    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0))
+    return JSON.parse(new TextDecoder().decode(bytes)) as Json
+  } catch {
+    return undefined
+  }
+}
+
+function time(value: Json | undefined): number | null {
+  if (typeof value !== 'string') return null
+  const at = utcTime(value)
+  return Number.isNaN(at) ? null : at
+}
+
+function ms(seconds: Json | undefined): number | null {
+  return typeof seconds === 'number' ? seconds * 1000 : null
+}

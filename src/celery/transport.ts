@@ -1,0 +1,160 @@
+/**
+ * The broker half of `celeryTransport`: celeriac's messages as Celery protocol v2 messages in
+ * kombu's Redis queues (LPUSH to the list of the message's priority step, the queue declared in
+ * `_kombu.binding.<queue>`), where Python Celery workers take them. This slice sends only;
+ * consuming (kombu's `unacked` hash and index, visibility timeout) is the next one.
+ */
+import { hostname } from 'node:os'
+import type { Redis } from 'ioredis'
+import { ConfigError, StorageError } from '../core/model/errors.js'
+import type { ChordRecord } from '../core/model/context.js'
+import type { TaskMessage } from '../core/model/message.js'
+import type { Delivery, Transport, TransportHost } from '../core/engine/transport.js'
+import { binding, chordBodyOf, chordSizeKey, type Envelope, queueKey, queueKeys, toEnvelope } from './envelope.js'
+import { fromEnvelope } from './from-envelope.js'
+import type { ResolvedCeleryOptions } from './options.js'
+import { CeleryResultStore } from './result-store.js'
+
+/**
+ * LPUSH a message unless its id was sent already (kept for `resultExpires`), and declare its
+ * queue as kombu does. Celery's Redis queues have no ids; the marker makes `add` idempotent, as
+ * the Transport contract asks (an outbox sent again after a crash runs each task once).
+ * KEYS: sent marker, list, binding set. ARGV: envelope, binding member, marker TTL in ms.
+ */
+const SEND = `
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then
+  redis.call('LPUSH', KEYS[2], ARGV[1])
+  redis.call('SADD', KEYS[3], ARGV[2])
+  return 1
+end
+return 0
+`
+
+interface WithSend {
+  celeriacSend(marker: string, list: string, bindingKey: string, envelope: string, member: string, ttl: number): Promise<number>
+}
+
+export class CeleryTransport implements Transport {
+  readonly name = 'celery'
+  readonly store: CeleryResultStore
+  readonly #options: ResolvedCeleryOptions
+  readonly #origin = `${String(process.pid)}@${hostname()}`
+  /** The queues this handle sent to: where `remove` and `purge(undefined)` look. */
+  readonly #queues = new Set<string>()
+  #host: TransportHost | undefined
+
+  constructor(options: ResolvedCeleryOptions) {
+    this.#options = options
+    this.store = new CeleryResultStore(options)
+  }
+
+  open(host: TransportHost): Promise<void> {
+    this.#host = host
+    this.store.client().defineCommand('celeriacSend', { numberOfKeys: 3, lua: SEND })
+    return Promise.resolve()
+  }
+
+  close(): Promise<void> {
+    this.#host = undefined
+    return Promise.resolve()
+  }
+
+  async add(messages: readonly TaskMessage[]): Promise<void> {
+    const client = this.#client() as Redis & WithSend
+    const now = this.#host?.clock.now() ?? Date.now()
+    // Built first: a message the wire cannot carry fails the whole add, before anything is sent.
+    const envelopes: Envelope[] = []
+    // A chord's header tasks come together: one read of its record for all of them.
+    const chords = new Map<string, Promise<ChordRecord | undefined>>()
+    for (const message of messages) {
+      let record: ChordRecord | undefined
+      if (message.chord !== null) {
+        const id = message.chord.id
+        let read = chords.get(id)
+        if (read === undefined) chords.set(id, (read = this.store.get('chords', id) as Promise<ChordRecord | undefined>))
+        record = await read
+      }
+      envelopes.push(toEnvelope(message, this.#origin, now, chordBodyOf(message, record)))
+    }
+    const sends: Array<Promise<unknown>> = []
+    const ttl = Math.ceil(this.#options.resultExpires / 1000)
+    for (let i = 0; i < envelopes.length; i++) {
+      const message = messages[i]!
+      const { queue, priority, text } = envelopes[i]!
+      this.#queues.add(queue)
+      // The chord's size goes first (same connection, so before the LPUSH): a fast worker that
+      // found no size would never send the body.
+      if (message.chord !== null && message.groupId !== null) sends.push(client.set(chordSizeKey(message.groupId), String(message.chord.size), 'EX', ttl))
+      const bind = binding(queue)
+      sends.push(client.celeriacSend(this.#marker(message.id), queueKey(queue, priority), bind.key, text, bind.member, this.#options.resultExpires))
+    }
+    await this.#call(Promise.all(sends))
+  }
+
+  listen(queue: string, _concurrency: number, _deliver: (delivery: Delivery) => void): Promise<void> {
+    return Promise.reject(
+      new ConfigError(
+        `celeryTransport cannot consume queue '${queue}' yet (it sends to Python Celery workers and reads their results): create the app with consume: false`,
+      ),
+    )
+  }
+
+  /** Takes the messages of `ids` out of the lists of the queues this handle sent to (LREM of the exact text). */
+  async remove(ids: readonly string[]): Promise<TaskMessage[]> {
+    const wanted = new Set(ids)
+    const client = this.#client()
+    const removed: TaskMessage[] = []
+    for (const queue of this.#queues) {
+      for (const key of queueKeys(queue)) {
+        const texts = await this.#call(client.lrange(key, 0, -1))
+        for (const text of texts) {
+          const message = fromEnvelope(text)
+          if (message === undefined || !wanted.has(message.id)) continue
+          // Zero when a worker took it meanwhile: then it is that worker's.
+          if ((await this.#call(client.lrem(key, 1, text))) > 0) {
+            removed.push(message)
+            wanted.delete(message.id)
+          }
+        }
+      }
+    }
+    return removed
+  }
+
+  async forget(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return
+    await this.#call(this.#client().del(...ids.map((id) => this.#marker(id))))
+  }
+
+  /** Drops every list of `queue` (or of each queue this handle sent to), as `celery purge` does. */
+  async purge(queue: string | undefined): Promise<number> {
+    const keys = (queue === undefined ? [...this.#queues] : [queue]).flatMap(queueKeys)
+    if (keys.length === 0) return 0
+    const multi = this.#client().multi()
+    for (const key of keys) multi.llen(key)
+    multi.del(...keys)
+    const replies = (await this.#call(multi.exec())) ?? []
+    let count = 0
+    for (let i = 0; i < keys.length; i++) count += Number(replies[i]?.[1] ?? 0)
+    return count
+  }
+
+  #marker(id: string): string {
+    return `${this.#options.prefix}::sent:${id}`
+  }
+
+  #client(): Redis {
+    return this.store.client()
+  }
+
+  async #call<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call
+    } catch (error) {
+      throw new StorageError(
+        `Redis at ${this.#options.where} failed a call of celeryTransport (${error instanceof Error ? error.message : String(error)}): check that Redis runs there`,
+        { cause: error },
+      )
+    }
+  }
+}

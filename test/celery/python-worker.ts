@@ -1,0 +1,106 @@
+/**
+ * A real Python Celery worker for the interop tests: Debian's python3-celery (5.2) runs
+ * test/celery/fixtures/tasks.py on one queue of its own, `--pool=solo` (one task at a time, so a
+ * test can hold it with a gate task). Started and stopped by its pid only.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url))
+
+/**
+ * A Python with Celery and redis-py: `CELERIAC_PYTHON` if set, else Debian's /usr/bin/python3
+ * (a pyenv or venv `python3` first on PATH usually lacks the Debian packages), else `python3`.
+ * Undefined when none imports them.
+ */
+export function findPython(): string | undefined {
+  const candidates = [process.env.CELERIAC_PYTHON, '/usr/bin/python3', 'python3'].filter((c): c is string => c !== undefined && c !== '')
+  for (const python of candidates) {
+    const probe = spawnSync(python, ['-c', 'import celery, redis'], { stdio: 'ignore', timeout: 20_000 })
+    if (probe.status === 0) return python
+  }
+  return undefined
+}
+
+export interface PythonWorker {
+  readonly pid: number
+  /** What the worker wrote so far (its log), for a failing test's message. */
+  log(): string
+  /** Warm shutdown (SIGTERM), SIGKILL if it has not exited within 10 s; resolves once it exited. */
+  stop(): Promise<void>
+}
+
+/** Starts a worker consuming `queue` on `url`; resolves once it says it is ready (or rejects with its log). */
+export function startPythonWorker(python: string, url: string, queue: string): Promise<PythonWorker> {
+  const child: ChildProcess = spawn(
+    python,
+    [
+      '-m',
+      'celery',
+      '-A',
+      'tasks',
+      'worker',
+      '--pool=solo',
+      '-Q',
+      queue,
+      '-n',
+      `${queue}@%h`,
+      '--without-heartbeat',
+      '--without-gossip',
+      '--without-mingle',
+      '-l',
+      'INFO',
+    ],
+    { cwd: FIXTURES, env: { ...process.env, CELERY_URL: url, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let output = ''
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const worker: PythonWorker = {
+    pid: child.pid ?? -1,
+    log: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void worker.stop()
+      reject(new Error(`The Python Celery worker did not get ready within 30 s:\n${output}`))
+    }, 30_000)
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString('utf8')
+      if (/ ready\.\s*$/m.test(output)) {
+        clearTimeout(timer)
+        resolve(worker)
+      }
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`The Python Celery worker exited (code ${String(code)}) before it was ready:\n${output}`))
+    })
+  })
+}
+
+/** What Python's `AsyncResult(id)` says of a result: its state, the repr of its result (an exception's class and args) and the module of its class. */
+export function pythonResult(python: string, url: string, id: string): { state: string; result: string; module: string } {
+  const script = [
+    'import json, sys',
+    'from tasks import app',
+    'r = app.AsyncResult(sys.argv[1])',
+    'print(json.dumps({"state": r.state, "result": repr(r.result), "module": type(r.result).__module__}))',
+  ].join('\n')
+  const out = spawnSync(python, ['-c', script, id], {
+    cwd: FIXTURES,
+    env: { ...process.env, CELERY_URL: url, PYTHONDONTWRITEBYTECODE: '1' },
+    encoding: 'utf8',
+    timeout: 30_000,
+  })
+  if (out.status !== 0) throw new Error(`Python could not read the result of ${id}:\n${out.stderr}`)
+  return JSON.parse(out.stdout) as { state: string; result: string; module: string }
+}
