@@ -62,8 +62,9 @@ while i <= #ARGV do
       redis.call('ZADD', index, 'inf', key)
     end
   else
-    redis.call('DEL', record)
-    redis.call('ZREM', index, key)
+    -- No record, no member to drop (an expired one's goes with the prune or entries): most
+    -- deletes are of outbox entries a root send never wrote.
+    if redis.call('DEL', record) == 1 then redis.call('ZREM', index, key) end
   end
   i = i + 5
 end

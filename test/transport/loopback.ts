@@ -39,6 +39,10 @@ export class LoopbackBroker {
   #order = 0
   /** How many settles to refuse from now on (a lost lock, for the tests). */
   refuseSettles = 0
+  /** How many adds to refuse from now on (the broker unreachable, for the tests). */
+  refuseAdds = 0
+  /** Called with each add's messages before the broker takes them (for the tests). */
+  beforeAdd: ((messages: readonly TaskMessage[]) => Promise<void>) | undefined
   /** Every delivery made, in order: `[id, redelivered]`. */
   readonly deliveries: Array<[string, boolean]> = []
   /** Every ack, in order: `[id, failed]`. */
@@ -247,7 +251,13 @@ export class LoopbackTransport implements Transport {
   }
 
   add(messages: readonly TaskMessage[]): Promise<void> {
-    this.#broker.add(this.host, messages)
+    const broker = this.#broker
+    if (broker.refuseAdds > 0) {
+      broker.refuseAdds--
+      return Promise.reject(new Error('loopback: the broker refused the add'))
+    }
+    if (broker.beforeAdd !== undefined) return broker.beforeAdd(messages).then(() => broker.add(this.host, messages))
+    broker.add(this.host, messages)
     return Promise.resolve()
   }
 

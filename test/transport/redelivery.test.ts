@@ -4,7 +4,7 @@
  * under the virtual clock; the same on Redis is test/transport/multiprocess.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Celeriac, WorkerLostError, memoryStorage } from '../../src/index.js'
+import { Celeriac, WorkerLostError, chain, memoryStorage } from '../../src/index.js'
 import type { Storage, Task } from '../../src/index.js'
 import { virtualClock } from '../../src/testing.js'
 import { loopbackBroker } from './loopback.js'
@@ -113,5 +113,48 @@ describe('redeliveries on a transport', () => {
     const second = await takenOverFrom(first, store, runs)
     expect(await second.app.AsyncResult(r.id).get()).toBe('late done')
     expect(runs).toEqual([r.id, r.id])
+  })
+
+  it('a root send goes to the broker only (no outbox entry): one the broker refuses rejects, and nothing of it is sent later', async () => {
+    const store = memoryStorage()
+    const runs: string[] = []
+    const producer = new Celeriac({ transport: loopbackBroker(store).transport(), clock: virtualClock(), consume: false })
+    apps.push(producer)
+    const add = producer.task('t.add', (a: number, b: number) => a + b)
+    await producer.start()
+    loopbackBroker(store).refuseAdds = 1
+    const refused = add.applyAsync([1, 1], { taskId: 'refused' })
+    await expect(refused).rejects.toThrow('refused the add')
+    const sent = await add.delay(2, 3)
+    expect(await store.entries('messages')).toEqual([])
+    expect([...loopbackBroker(store).jobs.keys()]).toEqual([sent.id])
+    // A consumer's start and a redelivery resend the outbox: the refused send is not in it.
+    const worker = await processOn(store, runs)
+    await worker.clock.runAll()
+    expect(runs).toEqual([sent.id])
+    expect(await worker.app.AsyncResult(sent.id).get()).toBe(5)
+    expect(await worker.app.AsyncResult('refused').state()).toBe('PENDING')
+  })
+
+  it('what a run sends is in the outbox when the broker gets it (a crash before would leave it to be resent); a root send is not', async () => {
+    const store = memoryStorage()
+    const runs: string[] = []
+    const app = await processOn(store, runs)
+    // For each message the broker is given: whether the store holds it (its outbox entry) then.
+    const added: Array<[string, boolean]> = []
+    loopbackBroker(store).beforeAdd = async (messages) => {
+      for (const m of messages) added.push([m.id, (await store.get('messages', m.id)) !== undefined])
+    }
+    const r = await chain(app.add.s(1, 1), app.add.s(10)).delay()
+    const parentId = (r.parent as { id: string }).id
+    await app.clock.runAll()
+    expect(await r.get()).toBe(12)
+    expect(added).toEqual([
+      [parentId, false],
+      [r.id, true],
+    ])
+    // Both finished: the chain step's entry is gone again.
+    expect(await store.entries('messages')).toEqual([])
+    expect(runs).toEqual([parentId, r.id])
   })
 })

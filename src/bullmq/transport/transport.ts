@@ -1,4 +1,4 @@
-import { FlowProducer, type FlowJob, type IQueueBackend, type Job, Queue, QueueEvents, Worker } from 'bullmq'
+import { type IQueueBackend, type Job, Queue, QueueEvents, Worker } from 'bullmq'
 import { StorageError } from '../../core/model/errors.js'
 import { uuid4 } from '../../core/model/ids.js'
 import type { TaskMessage } from '../../core/model/message.js'
@@ -12,10 +12,11 @@ import type { ResolvedTransportOptions } from './options.js'
 import { fromFailedReason, remoteEvent } from './run-reports.js'
 
 // Typed on the backend seam, not on BullMQ's default (Redis) backend class.
-type Producer = FlowProducer<IQueueBackend>
 type Consumer = Worker<JobData, unknown, string, IQueueBackend>
 type Admin = Queue<JobData, unknown, string, JobData, unknown, string, IQueueBackend>
 type Reader = QueueEvents<unknown, IQueueBackend>
+/** What one Queue.addBulk takes. */
+type JobsOf = Parameters<Admin['addBulk']>[0]
 
 /** The states of a job that has not been delivered yet. */
 const WAITING: ReadonlySet<string> = new Set(['waiting', 'prioritized', 'delayed', 'paused'])
@@ -48,8 +49,8 @@ function jobPriority(priority: number): number {
 }
 
 /**
- * A Transport on BullMQ's public classes: one FlowProducer adds every message of a call in one
- * atomic step (across queues), one Worker per listened queue delivers. See NOTES.md ("BullMQ
+ * A Transport on BullMQ's public classes: one Queue per queue adds the messages of a call for
+ * it (one addBulk), one Worker per listened queue delivers. See NOTES.md ("BullMQ
  * transport") for the mapping.
  */
 export class BullmqTransport implements Transport {
@@ -57,7 +58,6 @@ export class BullmqTransport implements Transport {
   readonly store: Storage
   readonly #options: ResolvedTransportOptions
   #host: TransportHost | undefined
-  #flow: Producer | undefined
   readonly #consumers = new Map<string, Listener>()
   /** Queues this handle added to or listened on: what `purge(undefined)` drops. */
   readonly #queues = new Map<string, Admin | undefined>()
@@ -78,12 +78,11 @@ export class BullmqTransport implements Transport {
     this.#memory = store?.virtual === true ? store : undefined
   }
 
-  async open(host: TransportHost): Promise<void> {
-    if (this.#host !== undefined) throw new StorageError('bullmqTransport: open() was called twice')
+  open(host: TransportHost): Promise<void> {
+    if (this.#host !== undefined) return Promise.reject(new StorageError('bullmqTransport: open() was called twice'))
+    // Each queue's Queue connects at its first use (a send, a purge): the store has checked Redis already.
     this.#host = host
-    const flow: Producer = new FlowProducer({ connection: this.#options.connection, prefix: this.#options.prefix }, this.#options.backend)
-    this.#flow = flow
-    await flow.waitUntilReady()
+    return Promise.resolve()
   }
 
   async close(): Promise<void> {
@@ -96,20 +95,26 @@ export class BullmqTransport implements Transport {
     await Promise.allSettled([...this.#subscribers].map((sub) => this.#unsubscribe(sub)))
     await Promise.allSettled([...this.#consumers.values()].map((c) => c.worker.close(true)))
     await Promise.allSettled([...this.#queues.values()].map((q) => q?.close()))
-    await this.#flow?.close()
   }
 
   async add(messages: readonly TaskMessage[]): Promise<void> {
     if (messages.length === 0) return
-    const { flow, host } = this.#opened()
+    const { host } = this.#opened()
     const now = host.clock.now()
     const age = Math.ceil(this.#options.retention / 1000)
-    const jobs: FlowJob[] = messages.map((message) => {
+    // One Queue.addBulk per queue: a FlowProducer's addBulk (one MULTI across queues) cost the
+    // producer about twice the CPU per job (it builds each job's keys and awaits each one).
+    // Not atomic across jobs: a call that fails part way may leave some added, and the engine
+    // sends them all again (the outbox keeps them; an id BullMQ holds is skipped).
+    const byQueue = new Map<string, JobsOf>()
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!
+      let jobs = byQueue.get(message.queue)
+      if (jobs === undefined) byQueue.set(message.queue, (jobs = []))
       if (!this.#queues.has(message.queue)) this.#knowQueue(message.queue)
       const data: JobData = { message, stalls: 0 }
-      return {
+      jobs.push({
         name: message.task,
-        queueName: message.queue,
         data,
         opts: {
           jobId: toJobId(message.id),
@@ -120,10 +125,11 @@ export class BullmqTransport implements Transport {
           removeOnComplete: { age },
           removeOnFail: { age },
         },
-      }
-    })
-    // One atomic step for every queue; an id BullMQ already holds is skipped, not re-added.
-    await flow.addBulk(jobs)
+      })
+    }
+    const adds: Array<Promise<unknown>> = []
+    for (const [name, jobs] of byQueue) adds.push(this.#queue(name).addBulk(jobs))
+    await Promise.all(adds)
   }
 
   async listen(queue: string, concurrency: number, deliver: (delivery: Delivery) => void): Promise<void> {
@@ -352,9 +358,9 @@ export class BullmqTransport implements Transport {
     return q
   }
 
-  #opened(): { flow: Producer; host: TransportHost } {
+  #opened(): { host: TransportHost } {
     if (this.#closed) throw new StorageError('bullmqTransport: the transport is closed')
-    if (this.#flow === undefined || this.#host === undefined) throw new StorageError('bullmqTransport: open() it first')
-    return { flow: this.#flow, host: this.#host }
+    if (this.#host === undefined) throw new StorageError('bullmqTransport: open() it first')
+    return { host: this.#host }
   }
 }

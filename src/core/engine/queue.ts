@@ -5,7 +5,7 @@
 import type { HandleJSON, MessageContext } from '../model/context.js'
 import type { Expansion } from '../model/context.js'
 import type { SignatureJSON, TaskMessage } from '../model/message.js'
-import { NONE } from '../model/context.js'
+import { NONE, ROOT_CONTEXT } from '../model/context.js'
 import { NotRegistered } from '../model/errors.js'
 import { unknownTaskIn, unknownTaskInLinks } from '../canvas/task-names.js'
 import type { UnknownTask } from '../canvas/task-names.js'
@@ -56,7 +56,7 @@ export class Queue {
     } catch (error) {
       return Promise.reject(error)
     }
-    const stored = this.enqueue(expansion.messages, expansion.mutations)
+    const stored = this.enqueue(expansion.messages, expansion.mutations, context === ROOT_CONTEXT)
     // Queued already (volatile storage): one promise for the send, nothing waiting on another.
     if (stored === RESOLVED) return Promise.resolve(wrap(expansion.handle))
     return stored.then(() => wrap(expansion.handle))
@@ -78,16 +78,17 @@ export class Queue {
       const unknown = unknownTaskInLinks(message.links, this.#known, 'link') ?? unknownTaskInLinks(message.linkErrors, this.#known, 'errback')
       if (unknown !== undefined) return Promise.reject(notRegistered(unknown))
     }
-    const stored = this.enqueue([message])
+    const stored = this.enqueue([message], NONE, true)
     const handle = this.#results.handle<unknown>(message.id, message.ignoreResult)
     return stored === RESOLVED ? Promise.resolve(handle) : stored.then(() => handle)
   }
 
   /**
    * Stores messages (and extra writes) in one call, then schedules them. Returns `RESOLVED`
-   * itself when nothing had to be written (they are scheduled already).
+   * itself when nothing had to be written (they are scheduled already). `root`: sent from
+   * outside any task (see TransportStorage.direct).
    */
-  enqueue(messages: readonly TaskMessage[], extra: readonly Mutation[] = NONE): Promise<void> {
+  enqueue(messages: readonly TaskMessage[], extra: readonly Mutation[] = NONE, root = false): Promise<void> {
     const state = this.#state
     if (!state.storesMessages()) {
       for (const message of messages) message.seq = ++state.seq
@@ -98,6 +99,7 @@ export class Queue {
     }
     const mutations: Mutation[] = extra.length === 0 ? [] : [...extra]
     state.putFollowUps(mutations, messages)
+    if (root && state.transport !== undefined) state.transport.direct(mutations, extra.length)
     // With the other sends (and commits) of this tick: one storage call, one promise for all.
     this.#commits.commitThen(mutations, this.#scheduleSent, messages)
     return this.#commits.written()

@@ -21,6 +21,11 @@
  * (`Delivery.report`, the `end` of an ack): progress always (a custom state stored), so the
  * broker's own tools show it; the start, the retry and the end only while some process listens
  * ({@link TransportStorage.reportRunsUntil}), so a run costs no broker call for events nobody hears.
+ * A root send (from outside any task, see {@link TransportStorage.direct}) skips step 1: its
+ * message goes to the broker only. Its caller's promise resolves once the broker holds it, so a
+ * crash before is a send the caller never saw acknowledged, as Celery's `apply_async` publishes
+ * directly; what a running task sends (chain steps, chord bodies, callbacks, children) keeps its
+ * outbox entry, since a crash between its result write and the broker would lose it.
  */
 import type { ResultRecord, TaskMessage } from '../model/message.js'
 import type { Delivery, RunReport, Transport, TransportHost } from './transport.js'
@@ -30,12 +35,14 @@ import type { Mutation, Namespace, Storage, StorageChange, StorageKey, StoredVal
 /** What one write asks of the broker, once its store part is committed. */
 interface BrokerPart {
   readonly adds: TaskMessage[]
+  /** The ids among `adds` that have an outbox entry (root sends have none). */
+  readonly outboxed: string[]
   /** Run reports, sent before the settles (a run's progress and start come before its end). */
   readonly reports: Array<() => Promise<void>>
   readonly settles: Array<() => Promise<void>>
 }
 
-const NOTHING: BrokerPart = { adds: [], reports: [], settles: [] }
+const NOTHING: BrokerPart = { adds: [], outboxed: [], reports: [], settles: [] }
 
 export class TransportStorage implements Storage {
   readonly name: string
@@ -48,6 +55,8 @@ export class TransportStorage implements Storage {
   #log: (text: string) => void = () => undefined
   /** Ids the broker acknowledged holding, whose outbox entries the next write deletes. */
   #sent: string[] = []
+  /** Message puts of root sends: to the broker only, never to the store (see {@link direct}). */
+  readonly #direct = new WeakSet<Mutation>()
   /** A resend under way, and whether another was asked for meanwhile (see resend). */
   #resending: Promise<number> | undefined
   #resendAgain = false
@@ -93,7 +102,7 @@ export class TransportStorage implements Storage {
 
   async write(mutations: readonly Mutation[], options?: WriteOptions): Promise<void> {
     const part = this.#split(mutations)
-    let stored = part.lease === undefined ? mutations : mutations.filter((m) => !part.lease!.has(m))
+    let stored = part.skip === undefined ? mutations : mutations.filter((m) => !part.skip!.has(m))
     if (this.#sent.length > 0) {
       // The outbox entries of messages the broker holds go, ahead of this write's own (a put of
       // the same id in it comes after, and stays).
@@ -123,6 +132,16 @@ export class TransportStorage implements Storage {
         if (some.length > 0) listener(some)
       }) ?? (() => undefined)
     )
+  }
+
+  /**
+   * Marks the message puts of a root send (`mutations` from index `from` on): the next write
+   * gives them to the broker only, with no outbox entry. A send from outside any task resolves
+   * its promise once the broker holds its messages, so the outbox (a crash between the store
+   * and the broker) protects nothing its caller was told; it is half of what a send costs.
+   */
+  direct(mutations: readonly Mutation[], from: number): void {
+    for (let i = from; i < mutations.length; i++) this.#direct.add(mutations[i]!)
   }
 
   /**
@@ -217,11 +236,13 @@ export class TransportStorage implements Storage {
     return dropped
   }
 
-  #split(mutations: readonly Mutation[]): BrokerPart & { lease?: Set<Mutation> } {
+  /** The broker part of a write, and the mutations the store part leaves out (`skip`: leases, root sends). */
+  #split(mutations: readonly Mutation[]): BrokerPart & { skip?: Set<Mutation> } {
     let adds: TaskMessage[] | undefined
+    let outboxed: string[] | undefined
     let settles: Array<() => Promise<void>> | undefined
     let reports: Array<() => Promise<void>> | undefined
-    let lease: Set<Mutation> | undefined
+    let skip: Set<Mutation> | undefined
     let removes: string[] | undefined
     for (let i = 0; i < mutations.length; i++) {
       const m = mutations[i]!
@@ -243,10 +264,13 @@ export class TransportStorage implements Storage {
       const delivery = this.#held.get(m.key)
       if (m.op === 'put') {
         const message = m.value as TaskMessage
-        if (delivery === undefined) (adds ??= []).push(message)
-        else if (message.leased) {
+        if (delivery === undefined) {
+          ;(adds ??= []).push(message)
+          if (this.#direct.has(m)) (skip ??= new Set()).add(m)
+          else (outboxed ??= []).push(message.id)
+        } else if (message.leased) {
           // A run starting: the broker's claim is its lease.
-          ;(lease ??= new Set()).add(m)
+          ;(skip ??= new Set()).add(m)
           if (delivery.report !== undefined && this.#reporting()) {
             const at = this.#now()
             this.#startedAt.set(m.key, at)
@@ -279,8 +303,8 @@ export class TransportStorage implements Storage {
       const ids = removes
       ;(settles ??= []).push(() => this.transport.remove(ids).then(() => undefined))
     }
-    if (adds === undefined && settles === undefined && reports === undefined && lease === undefined) return NOTHING
-    return { adds: adds ?? [], reports: reports ?? [], settles: settles ?? [], lease }
+    if (adds === undefined && settles === undefined && reports === undefined && skip === undefined) return NOTHING
+    return { adds: adds ?? [], outboxed: outboxed ?? [], reports: reports ?? [], settles: settles ?? [], skip }
   }
 
   #now(): number {
@@ -327,7 +351,7 @@ export class TransportStorage implements Storage {
   async #toBroker(part: BrokerPart): Promise<void> {
     if (part.adds.length > 0) {
       await this.transport.add(part.adds)
-      for (const message of part.adds) this.#sent.push(message.id)
+      for (const id of part.outboxed) this.#sent.push(id)
     }
     if (part.reports.length > 0) {
       const refused = (error: unknown): void => this.#log(`celeriac: the broker refused a run's report (${String(error)})`)
