@@ -115,6 +115,10 @@ describe.skipIf(!up)(`three worker processes on Redis, one killed mid-run${up ? 
       flaky: (i: number) => i,
     }
     const runs = await redis.lrange(`${prefix}:runs`, 0, -1)
+    // A task never finished: say where it is (BullMQ's job, the stored record, its runs) before failing.
+    const stuck = ends.filter(({ end }) => end instanceof Error && end.name === 'TimeoutError')
+    for (const { kind, i, r } of stuck.slice(0, 5)) process.stdout.write(`stuck ${kind} ${String(i)}: ${await whereIs(redis, prefix, r.id, runs)}\n`)
+    expect(stuck.map(({ kind, i, r }) => `${kind} ${String(i)} ${r.id}`)).toEqual([])
     const lost: Record<Sent['kind'], number> = { plain: 0, late: 0, chain: 0, chord: 0, flaky: 0 }
     let bodiesLost = 0
     for (const { kind, i, r, end } of ends) {
@@ -162,3 +166,22 @@ describe.skipIf(!up)(`three worker processes on Redis, one killed mid-run${up ? 
     )
   })
 })
+
+/** Where message `id` is: its BullMQ job (state, counters, data), its stored result and outbox entry, its runs. */
+async function whereIs(redis: Redis, prefix: string, id: string, runs: readonly string[]): Promise<string> {
+  const job = `${prefix}:default:${id}`
+  const [fields, wait, active, delayed, prioritized, completed, failed, result, outbox] = await Promise.all([
+    redis.hgetall(job),
+    redis.lpos(`${prefix}:default:wait`, id),
+    redis.lpos(`${prefix}:default:active`, id),
+    redis.zscore(`${prefix}:default:delayed`, id),
+    redis.zscore(`${prefix}:default:prioritized`, id),
+    redis.zscore(`${prefix}:default:completed`, id),
+    redis.zscore(`${prefix}:default:failed`, id),
+    redis.get(`${prefix}::results:${id}`),
+    redis.get(`${prefix}::messages:${id}`),
+  ])
+  const where = { wait, active, delayed, prioritized, completed, failed }
+  const { data, ...counters } = fields
+  return JSON.stringify({ where, counters, data, result, outbox, runs: runs.filter((line) => line.includes(id)) })
+}
