@@ -8,6 +8,7 @@
  *   eta, as Celery's retry republishes) and the tag removed, in one MULTI.
  * - restore (kombu's `restore_visible`, at the first listen): each tag taken longer ago than the
  *   visibility timeout goes back to its queue's list (RPUSH, next to be taken), marked redelivered.
+ * - close (kombu's warm shutdown): what was taken and is still not settled goes back the same way.
  */
 import type { Redis } from 'ioredis'
 import type { Json } from '../core/model/json.js'
@@ -61,6 +62,8 @@ export class CeleryConsumer {
   readonly #connections: Redis[] = []
   /** Loops waiting for a delivery to settle (at their concurrency): a close frees them. */
   readonly #waiting = new Set<() => void>()
+  /** Taken and not settled: tag → its `unacked` entry, for the warm shutdown's restore. */
+  readonly #held = new Map<string, string>()
   #stopped = false
   #restored: Promise<void> | undefined
 
@@ -85,19 +88,26 @@ export class CeleryConsumer {
     this.#loops.set(queue, this.#loop(connection, queue, Math.max(1, concurrency), deliver))
   }
 
-  /** Stops taking; waits for a take under way (up to kombu's one-second poll), then disconnects. */
+  /**
+   * Stops taking; waits for a take under way (up to kombu's one-second poll), disconnects, and
+   * puts back what it still holds (the engine gives back what it never started first; a take
+   * that raced with the stop, or a run still going when the stop timed out, is left here).
+   */
   async close(): Promise<void> {
     this.#stopped = true
     for (const free of this.#waiting) free()
     await Promise.allSettled(this.#loops.values())
     for (const connection of this.#connections) connection.disconnect()
     this.#connections.length = 0
+    for (const [tag, entry] of [...this.#held]) {
+      this.#held.delete(tag)
+      await this.#restore(tag, entry)
+    }
   }
 
   /** kombu's `restore_visible`: what was taken longer ago than the visibility timeout goes back to its queue. */
   async restoreVisible(): Promise<void> {
-    const client = this.#host.client() as Redis & WithRestore
-    if (typeof client.celeriacRestore !== 'function') client.defineCommand('celeriacRestore', { numberOfKeys: 3, lua: RESTORE })
+    const client = this.#host.client()
     const before = (Date.now() - this.#visibilityTimeout) / 1000
     const tags = await this.#host.call(client.zrangebyscore(UNACKED_INDEX, 0, before))
     for (const tag of tags) {
@@ -106,11 +116,18 @@ export class CeleryConsumer {
         await this.#host.call(client.zrem(UNACKED_INDEX, tag))
         continue
       }
-      const restored = restoredText(read)
-      // Not a kombu entry we can read: left for a Python worker's restore.
-      if (restored === undefined) continue
-      await this.#host.call(client.celeriacRestore(UNACKED, UNACKED_INDEX, restored.list, tag, read, restored.text))
+      await this.#restore(tag, read)
     }
+  }
+
+  /** Moves `tag` back to its queue if its `unacked` entry is still `read`. */
+  async #restore(tag: string, read: string): Promise<void> {
+    const restored = restoredText(read)
+    // Not a kombu entry we can read: left for a Python worker's restore.
+    if (restored === undefined) return
+    const client = this.#host.client() as Redis & WithRestore
+    if (typeof client.celeriacRestore !== 'function') client.defineCommand('celeriacRestore', { numberOfKeys: 3, lua: RESTORE })
+    await this.#host.call(client.celeriacRestore(UNACKED, UNACKED_INDEX, restored.list, tag, read, restored.text))
   }
 
   async #loop(connection: Redis, queue: string, concurrency: number, deliver: (delivery: Delivery) => void): Promise<void> {
@@ -164,14 +181,16 @@ export class CeleryConsumer {
     const tag = typeof properties.delivery_tag === 'string' ? properties.delivery_tag : globalThis.crypto.randomUUID()
     const exchange = typeof info.exchange === 'string' ? info.exchange : ''
     const routingKey = typeof info.routing_key === 'string' ? info.routing_key : queue
+    const entry = JSON.stringify([envelope, exchange, routingKey])
     await this.#host.call(
       this.#host
         .client()
         .multi()
         .zadd(UNACKED_INDEX, Date.now() / 1000, tag)
-        .hset(UNACKED, tag, JSON.stringify([envelope, exchange, routingKey]))
+        .hset(UNACKED, tag, entry)
         .exec(),
     )
+    this.#held.set(tag, entry)
     return { tag, ...unwrapKwargs({ ...message, queue }) }
   }
 
@@ -181,6 +200,7 @@ export class CeleryConsumer {
     const settle = async (what: string, back?: TaskMessage): Promise<void> => {
       if (done) throw new Error(`Delivery of ${message.id}: ${what} after it was settled`)
       done = true
+      this.#held.delete(tag)
       try {
         const multi = this.#host.client().multi()
         if (back !== undefined) {

@@ -178,6 +178,48 @@ describe.skipIf(skipWhy !== '')(`Python → Node over Celery's wire${skipWhy}`, 
     }
   })
 
+  it('a stop gives back what the app took and never ran (prefetch: concurrency × 4), and another app serves it', async () => {
+    const { queue, prefix } = queueOf()
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const first = new Celeriac({ transport: celeryTransport({ url: URL, prefix, queues: [queue] }), queues: { [queue]: { concurrency: 1 } } })
+    let started = 0
+    first.task('node.add', async (a: number, b: number) => {
+      started++
+      await gate
+      return a + b
+    })
+    apps.push(first)
+    await first.start()
+    const caller = startPythonCaller(
+      python!,
+      URL,
+      [1, 2, 3, 4, 5, 6].map((n) => ({ name: 'node.add', args: [n, 100], queue })),
+    )
+    const ids = await caller.ids
+    try {
+      const mine = async (): Promise<number> => (await redis.hvals('unacked')).filter((entry) => entry.includes(`"${queue}"`)).length
+      // One runs, three wait in the app: four taken, the other two still in the list.
+      await vi.waitFor(async () => {
+        expect(await mine()).toBe(4)
+        expect(await redis.llen(queue)).toBe(2)
+      })
+      expect(started).toBe(1)
+      const stopping = first.stop()
+      open()
+      await stopping
+      // The running one finished and was acked; the three never started are back in the list.
+      expect(await mine()).toBe(0)
+      expect(await redis.llen(queue)).toBe(5)
+      expect(started).toBe(1)
+      const second = serving(queue, prefix)
+      await second.start()
+      expect((await caller.outcomes).map((o) => (o.ok ? o.value : o))).toEqual([101, 102, 103, 104, 105, 106])
+    } finally {
+      await forget(prefix, ids)
+    }
+  })
+
   it('puts back at start a message whose consumer died holding it, past the visibility timeout (kombu’s restore), and runs it', async () => {
     const { queue, prefix } = queueOf()
     const caller = startPythonCaller(python!, URL, [{ name: 'node.add', args: [20, 22], queue }])
