@@ -6,8 +6,9 @@
  *   taken) in one MULTI. Not atomic with the BRPOP, as in kombu: a crash between loses it.
  * - ack: ZREM + HDEL of the tag. requeue / defer: the next message LPUSHed (a retry carries its
  *   eta, as Celery's retry republishes) and the tag removed, in one MULTI.
- * - restore (kombu's `restore_visible`, at the first listen): each tag taken longer ago than the
- *   visibility timeout goes back to its queue's list (RPUSH, next to be taken), marked redelivered.
+ * - restore (kombu's `restore_visible`, at the first listen, then every 100 s or visibility
+ *   timeout if shorter): each tag taken longer ago than the visibility timeout goes back to its
+ *   queue's list (RPUSH, next to be taken), marked redelivered; never one this process holds.
  * - close (kombu's warm shutdown): what was taken and is still not settled goes back the same way.
  */
 import type { Redis } from 'ioredis'
@@ -21,6 +22,8 @@ const UNACKED = 'unacked'
 const UNACKED_INDEX = 'unacked_index'
 /** kombu's BRPOP timeout (seconds): how long a close waits for a take under way. */
 const POLL_SECONDS = 1
+/** How often kombu restores in effect (a 10 s timer acting every 10th call). */
+const RESTORE_EVERY = 100_000
 
 /**
  * Moves one unacked message back to its list if it is still the one read (a Python worker may
@@ -66,6 +69,7 @@ export class CeleryConsumer {
   readonly #held = new Map<string, string>()
   #stopped = false
   #restored: Promise<void> | undefined
+  #restoreTimer: ReturnType<typeof setInterval> | undefined
 
   constructor(host: ConsumerHost, app: TransportHost, visibilityTimeout: number) {
     this.#host = host
@@ -77,10 +81,18 @@ export class CeleryConsumer {
   async listen(queue: string, concurrency: number, deliver: (delivery: Delivery) => void): Promise<void> {
     if (this.#loops.has(queue) || this.#stopped) return
     // Restore first, so what a dead consumer held is taken before newer messages (RPUSH: next).
-    this.#restored ??= this.restoreVisible()
+    this.#restored ??= this.#firstRestore()
     const placeholder = Promise.resolve()
     this.#loops.set(queue, placeholder)
-    await this.#restored
+    try {
+      await this.#restored
+    } catch (error) {
+      // Redis failed: the engine logs it, and a later listen tries again.
+      this.#loops.delete(queue)
+      this.#restored = undefined
+      throw error
+    }
+    if (this.#stopped) return
     const connection = this.#host.client().duplicate()
     // Errors surface on the calls (and the loop retries); an unheard 'error' event would crash.
     connection.on('error', () => undefined)
@@ -95,6 +107,7 @@ export class CeleryConsumer {
    */
   async close(): Promise<void> {
     this.#stopped = true
+    clearInterval(this.#restoreTimer)
     for (const free of this.#waiting) free()
     await Promise.allSettled(this.#loops.values())
     for (const connection of this.#connections) connection.disconnect()
@@ -105,12 +118,26 @@ export class CeleryConsumer {
     }
   }
 
-  /** kombu's `restore_visible`: what was taken longer ago than the visibility timeout goes back to its queue. */
+  async #firstRestore(): Promise<void> {
+    await this.restoreVisible()
+    if (this.#stopped || this.#restoreTimer !== undefined) return
+    // A failed periodic restore is tried again at the next tick.
+    const every = Math.min(RESTORE_EVERY, this.#visibilityTimeout)
+    this.#restoreTimer = setInterval(() => void this.restoreVisible().catch(() => undefined), every)
+    // Never what keeps a process alive.
+    if (typeof this.#restoreTimer === 'object' && 'unref' in this.#restoreTimer) this.#restoreTimer.unref()
+  }
+
+  /**
+   * kombu's `restore_visible`: what was taken longer ago than the visibility timeout goes back to
+   * its queue, except what this process holds (a long run of its own is not a dead consumer's).
+   */
   async restoreVisible(): Promise<void> {
     const client = this.#host.client()
     const before = (Date.now() - this.#visibilityTimeout) / 1000
     const tags = await this.#host.call(client.zrangebyscore(UNACKED_INDEX, 0, before))
     for (const tag of tags) {
+      if (this.#held.has(tag)) continue
       const read = await this.#host.call(client.hget(UNACKED, tag))
       if (read === null) {
         await this.#host.call(client.zrem(UNACKED_INDEX, tag))

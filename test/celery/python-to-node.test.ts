@@ -220,6 +220,68 @@ describe.skipIf(skipWhy !== '')(`Python → Node over Celery's wire${skipWhy}`, 
     }
   })
 
+  it('while serving, restores every visibility timeout what a dead consumer held, never what it holds itself (real time: ~3 s)', async () => {
+    const { queue, prefix } = queueOf()
+    const parked = queueOf()
+    const visibilityTimeout = 1_000
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const app = new Celeriac({ transport: celeryTransport({ url: URL, prefix, queues: [queue], visibilityTimeout }), queues: { [queue]: {} } })
+    let slowRuns = 0
+    let addRuns = 0
+    app.task('node.slow', async () => {
+      slowRuns++
+      await gate
+      return 'slow done'
+    })
+    app.task('node.add', (a: number, b: number) => {
+      addRuns++
+      return a + b
+    })
+    apps.push(app)
+    await app.start()
+    // node.add goes to a queue nobody serves: the test takes it out as a dead consumer would have.
+    const caller = startPythonCaller(python!, URL, [
+      { name: 'node.slow', args: [], queue },
+      { name: 'node.add', args: [20, 22], queue: parked.queue },
+    ])
+    const ids = await caller.ids
+    let tag = ''
+    try {
+      await vi.waitFor(() => expect(slowRuns).toBe(1))
+      const heldSince = Date.now()
+      const text = await vi.waitFor(async () => {
+        const popped = await redis.rpop(parked.queue)
+        if (popped === null) throw new Error('not sent yet')
+        return popped
+      })
+      const envelope = JSON.parse(text) as { properties: { delivery_tag: string } }
+      tag = envelope.properties.delivery_tag
+      await redis
+        .multi()
+        .zadd('unacked_index', Date.now() / 1000 - 5, tag)
+        .hset('unacked', tag, JSON.stringify([envelope, '', queue]))
+        .exec()
+      // Restored by a periodic pass (not the one at start, which ran before it was there) and run.
+      await vi.waitFor(() => expect(addRuns).toBe(1), { timeout: 5_000 })
+      // Real time is the point: past the visibility timeout and another pass, node.slow is still only held here.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, heldSince + 2.5 * visibilityTimeout - Date.now())))
+      expect(slowRuns).toBe(1)
+      const held = (await redis.hvals('unacked')).filter((entry) => entry.includes(`"${queue}"`))
+      expect(held.map((entry) => (JSON.parse(entry) as [{ headers: { task: string } }])[0].headers.task)).toEqual(['node.slow'])
+      open()
+      expect(await caller.outcomes).toMatchObject([
+        { ok: true, value: 'slow done' },
+        { ok: true, value: 42 },
+      ])
+      expect(slowRuns).toBe(1)
+    } finally {
+      open()
+      if (tag !== '') await redis.multi().hdel('unacked', tag).zrem('unacked_index', tag).exec()
+      await forget(prefix, ids)
+    }
+  })
+
   it('puts back at start a message whose consumer died holding it, past the visibility timeout (kombu’s restore), and runs it', async () => {
     const { queue, prefix } = queueOf()
     const caller = startPythonCaller(python!, URL, [{ name: 'node.add', args: [20, 22], queue }])
