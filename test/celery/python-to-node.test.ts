@@ -282,6 +282,33 @@ describe.skipIf(skipWhy !== '')(`Python → Node over Celery's wire${skipWhy}`, 
     }
   })
 
+  it('an acksLate task (the worker’s option, as in Celery) whose app stopped mid-run is run again by the next app, not failed as lost', async () => {
+    const { queue, prefix } = queueOf()
+    const never = new Promise<never>(() => undefined)
+    const dying = new Celeriac({ transport: celeryTransport({ url: URL, prefix, queues: [queue] }), queues: { [queue]: {} } })
+    let started = 0
+    dying.task('node.late', { acksLate: true }, async () => {
+      started++
+      return never
+    })
+    apps.push(dying)
+    await dying.start()
+    const caller = startPythonCaller(python!, URL, [{ name: 'node.late', args: [], queue }])
+    const ids = await caller.ids
+    try {
+      await vi.waitFor(() => expect(started).toBe(1))
+      // The run never ends: the stop gives up on it, and the consumer puts its message back, redelivered.
+      await dying.stop({ timeout: 10 })
+      const next = new Celeriac({ transport: celeryTransport({ url: URL, prefix, queues: [queue] }), queues: { [queue]: {} } })
+      next.task('node.late', { acksLate: true }, () => 'ran again')
+      apps.push(next)
+      await next.start()
+      expect(await caller.outcomes).toEqual([{ id: ids[0], ok: true, value: 'ran again' }])
+    } finally {
+      await forget(prefix, ids)
+    }
+  })
+
   it('puts back at start a message whose consumer died holding it, past the visibility timeout (kombu’s restore), and runs it', async () => {
     const { queue, prefix } = queueOf()
     const caller = startPythonCaller(python!, URL, [{ name: 'node.add', args: [20, 22], queue }])
