@@ -160,6 +160,38 @@ describe.skipIf(skipWhy !== '')(`Python → Node over Celery's wire${skipWhy}`, 
     }
   })
 
+  it('drops what is not a protocol v2 JSON task message (as a Celery worker acks and drops it) and keeps serving', async () => {
+    const { queue, prefix } = queueOf()
+    const body = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64')
+    const envelope = (fields: Record<string, unknown>, headers: Record<string, unknown>, bodyText: string): string =>
+      JSON.stringify({
+        body: bodyText,
+        'content-type': 'application/json',
+        headers: { lang: 'py', task: 'node.add', id: randomUUID(), ...headers },
+        properties: { delivery_tag: randomUUID(), delivery_info: { exchange: '', routing_key: queue }, body_encoding: 'base64', priority: 0 },
+        ...fields,
+      })
+    // Pushed before the app starts: taken first, then the Python caller's task.
+    await redis.lpush(
+      queue,
+      'not json at all',
+      envelope({ 'content-type': 'application/x-python-serialize' }, {}, 'gASVAAAAAAAAAAB9lC4='),
+      envelope({}, {}, body([[1, 2], {}])),
+      envelope({}, { task: undefined }, body([[1, 2], {}, {}])),
+      envelope({}, {}, 'bm90IGpzb24='),
+    )
+    const app = serving(queue, prefix)
+    await app.start()
+    const caller = startPythonCaller(python!, URL, [{ name: 'node.add', args: [3, 4], queue }])
+    try {
+      expect(await caller.outcomes).toMatchObject([{ ok: true, value: 7 }])
+      expect(await redis.llen(queue)).toBe(0)
+      expect((await redis.hvals('unacked')).filter((entry) => entry.includes(`"${queue}"`))).toEqual([])
+    } finally {
+      await forget(prefix, await caller.ids)
+    }
+  })
+
   it('consumes only the queues it is given, never Celery’s default one', async () => {
     const { queue, prefix } = queueOf()
     const other = queueOf()
