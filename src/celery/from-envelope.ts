@@ -31,6 +31,8 @@ const HEADER_FIELDS = new Set([
   'replaced_task_nesting',
   'stamped_headers',
   'stamps',
+  // kombu's restore marks a message it puts back.
+  'redelivered',
 ])
 
 function isObject(value: Json | undefined): value is JsonObject {
@@ -82,7 +84,7 @@ export function fromEnvelope(text: string): TaskMessage | undefined {
     ignoreResult: headers.ignore_result === true,
     acksLate: false,
     leased: false,
-    redelivered: isObject(info) && info.redelivered === true,
+    redelivered: info.redelivered === true || headers.redelivered === true,
   }
 }
 

@@ -16,6 +16,20 @@ export interface CeleryTransportOptions {
    */
   resultExpires?: number
   /**
+   * The queues this app serves (takes tasks from, as a Celery worker with `-Q`). Declare the same
+   * queues in the app (`queues: { node: {} }`), which gives each its concurrency. Celery's default
+   * queue `celery` is never consumed unless named: a Python caller's tasks for Python workers wait
+   * there. Omitted: the app only sends.
+   * @default []
+   */
+  queues?: readonly string[]
+  /**
+   * kombu's `visibility_timeout`: a message taken and not acked for this long (its consumer died)
+   * is put back in its queue when an app starts consuming. Match the Python workers' setting.
+   * @default 3_600_000 (one hour, as kombu)
+   */
+  visibilityTimeout?: number
+  /**
    * Prefix of the keys celeriac keeps for itself next to Celery's (its outbox of messages not
    * yet on the broker, revoked ids, locks, sent ids). Celery never reads them.
    * @default 'celeriac'
@@ -30,9 +44,12 @@ export interface ResolvedCeleryOptions {
   readonly where: string
   readonly resultExpires: number
   readonly prefix: string
+  readonly queues: readonly string[]
+  readonly visibilityTimeout: number
 }
 
 const DAY = 86_400_000
+const HOUR = 3_600_000
 
 /** Checks `options` once, in the factory: every bad value is a ConfigError saying what to pass. */
 export function resolveCeleryOptions(options: CeleryTransportOptions): ResolvedCeleryOptions {
@@ -52,8 +69,16 @@ export function resolveCeleryOptions(options: CeleryTransportOptions): ResolvedC
       `celeryTransport({ prefix }): expected a non-empty string that does not start with 'celery' or '_kombu' (Celery's own keys), got ${JSON.stringify(prefix)}`,
     )
   }
+  const queues = options.queues ?? []
+  if (!Array.isArray(queues) || queues.some((q) => typeof q !== 'string' || q.length === 0)) {
+    throw new ConfigError(`celeryTransport({ queues }): expected an array of queue names, e.g. ['node'], got ${JSON.stringify(queues)}`)
+  }
+  const visibilityTimeout = options.visibilityTimeout ?? HOUR
+  if (typeof visibilityTimeout !== 'number' || !Number.isFinite(visibilityTimeout) || visibilityTimeout < 1000) {
+    throw new ConfigError(`celeryTransport({ visibilityTimeout }): expected milliseconds, at least 1000, got ${String(visibilityTimeout)}`)
+  }
   const where = `${redis.host ?? '127.0.0.1'}:${String(redis.port ?? 6379)}/${String(redis.db ?? 0)}`
-  return { redis, where, resultExpires, prefix }
+  return { redis, where, resultExpires, prefix, queues: [...queues], visibilityTimeout }
 }
 
 /**

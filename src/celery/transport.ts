@@ -1,16 +1,17 @@
 /**
  * The broker half of `celeryTransport`: celeriac's messages as Celery protocol v2 messages in
  * kombu's Redis queues (LPUSH to the list of the message's priority step, the queue declared in
- * `_kombu.binding.<queue>`), where Python Celery workers take them. This slice sends only;
- * consuming (kombu's `unacked` hash and index, visibility timeout) is the next one.
+ * `_kombu.binding.<queue>`), where Python Celery workers take them; and, for the queues named in
+ * its `queues` option, a consumer with kombu's ack emulation (consumer.ts).
  */
 import { hostname } from 'node:os'
 import type { Redis } from 'ioredis'
-import { ConfigError, StorageError } from '../core/model/errors.js'
+import { StorageError } from '../core/model/errors.js'
 import type { ChordRecord } from '../core/model/context.js'
 import type { TaskMessage } from '../core/model/message.js'
 import type { Delivery, Transport, TransportHost } from '../core/engine/transport.js'
 import { binding, chordBodyOf, chordSizeKey, type Envelope, queueKey, queueKeys, toEnvelope } from './envelope.js'
+import { CeleryConsumer } from './consumer.js'
 import { fromEnvelope } from './from-envelope.js'
 import type { ResolvedCeleryOptions } from './options.js'
 import { CeleryResultStore } from './result-store.js'
@@ -42,6 +43,7 @@ export class CeleryTransport implements Transport {
   /** The queues this handle sent to: where `remove` and `purge(undefined)` look. */
   readonly #queues = new Set<string>()
   #host: TransportHost | undefined
+  #consumer: CeleryConsumer | undefined
 
   constructor(options: ResolvedCeleryOptions) {
     this.#options = options
@@ -51,12 +53,16 @@ export class CeleryTransport implements Transport {
   open(host: TransportHost): Promise<void> {
     this.#host = host
     this.store.client().defineCommand('celeriacSend', { numberOfKeys: 3, lua: SEND })
+    const consumerHost = { client: () => this.#client(), origin: this.#origin, call: <T>(call: Promise<T>) => this.#call(call) }
+    this.#consumer = new CeleryConsumer(consumerHost, host, this.#options.visibilityTimeout)
     return Promise.resolve()
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    const consumer = this.#consumer
+    this.#consumer = undefined
     this.#host = undefined
-    return Promise.resolve()
+    await consumer?.close()
   }
 
   async add(messages: readonly TaskMessage[]): Promise<void> {
@@ -91,12 +97,13 @@ export class CeleryTransport implements Transport {
     await this.#call(Promise.all(sends))
   }
 
-  listen(queue: string, _concurrency: number, _deliver: (delivery: Delivery) => void): Promise<void> {
-    return Promise.reject(
-      new ConfigError(
-        `celeryTransport cannot consume queue '${queue}' yet (it sends to Python Celery workers and reads their results): create the app with consume: false`,
-      ),
-    )
+  /**
+   * Consumes `queue` if it is one of the `queues` option's; any other queue (the app's default
+   * queue, or one it only sends to, such as Celery's `celery`) is left to Python workers.
+   */
+  listen(queue: string, concurrency: number, deliver: (delivery: Delivery) => void): Promise<void> {
+    if (!this.#options.queues.includes(queue) || this.#consumer === undefined) return Promise.resolve()
+    return this.#consumer.listen(queue, concurrency, deliver)
   }
 
   /** Takes the messages of `ids` out of the lists of the queues this handle sent to (LREM of the exact text). */

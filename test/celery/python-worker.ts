@@ -104,3 +104,64 @@ export function pythonResult(python: string, url: string, id: string): { state: 
   if (out.status !== 0) throw new Error(`Python could not read the result of ${id}:\n${out.stderr}`)
   return JSON.parse(out.stdout) as { state: string; result: string; module: string }
 }
+
+/** One task a Python caller sends (see fixtures/caller.py). */
+export interface PythonCall {
+  readonly name: string
+  readonly args: readonly unknown[]
+  readonly kwargs?: Record<string, unknown>
+  readonly queue: string
+  readonly how?: 'send_task' | 'apply_async'
+  /** Keyword arguments of `send_task` (countdown and expires in seconds, headers, root_id, parent_id…). */
+  readonly options?: Record<string, unknown>
+}
+
+/** What Python's `AsyncResult.get()` gave for one call: the value, or the exception it raised. */
+type PythonOutcome =
+  | { readonly id: string; readonly ok: true; readonly value: unknown }
+  | { readonly id: string; readonly ok: false; readonly type: string; readonly module: string; readonly args: string[]; readonly builtin: boolean }
+
+export interface PythonCaller {
+  readonly pid: number
+  /** The ids of the tasks sent, once all are sent. */
+  readonly ids: Promise<string[]>
+  /** Each call's outcome, once the caller exited (rejects with its output if it failed). */
+  readonly outcomes: Promise<PythonOutcome[]>
+}
+
+/**
+ * Runs fixtures/caller.py as a child process (asynchronously: the celeriac app serving the calls
+ * runs in this process); killed by its pid if it has not finished within 60 s.
+ */
+export function startPythonCaller(python: string, url: string, calls: readonly PythonCall[]): PythonCaller {
+  const child = spawn(python, ['caller.py', JSON.stringify(calls)], {
+    cwd: FIXTURES,
+    env: { ...process.env, CELERY_URL: url, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  let gotIds: (ids: string[]) => void = () => undefined
+  let noIds: (error: Error) => void = () => undefined
+  const ids = new Promise<string[]>((resolve, reject) => {
+    gotIds = resolve
+    noIds = reject
+  })
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8')
+    const first = stdout.split('\n')
+    if (first.length > 1) gotIds(JSON.parse(first[0]!) as string[])
+  })
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+  const outcomes = new Promise<PythonOutcome[]>((resolve, reject) => {
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      const lines = stdout.trim().split('\n')
+      noIds(new Error(`The Python caller exited with ${String(code)} before it sent:\n${stdout}\n${stderr}`))
+      if (code !== 0 || lines.length < 2) reject(new Error(`The Python caller exited with ${String(code)}:\n${stdout}\n${stderr}`))
+      else resolve(JSON.parse(lines[1]!) as PythonOutcome[])
+    })
+  })
+  return { pid: child.pid ?? -1, ids, outcomes }
+}

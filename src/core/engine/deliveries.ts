@@ -61,6 +61,9 @@ export class Deliveries {
     this.#transport.hold(delivery)
     const { message } = delivery
     message.seq = ++state.seq
+    // acksLate is the worker's option, as in Celery: a producer that does not know this task
+    // (a Python caller on Celery's wire) sends it false.
+    if (!message.acksLate && state.config.profile(message.task)?.acksLate === true) message.acksLate = true
     if (delivery.redelivered)
       state.hold(this.#redelivered(message)).catch((error: unknown) => state.log(`celeriac: a redelivered message could not be handled: ${String(error)}`))
     else this.#queue(message)
