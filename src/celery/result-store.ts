@@ -41,7 +41,7 @@ interface WithStoreResult {
 
 export class CeleryResultStore implements Storage {
   readonly name = 'celery-redis'
-  readonly capabilities = { durable: true, shared: true } as const
+  readonly capabilities = { durable: true, shared: true, transactsResults: false } as const
   readonly #options: ResolvedCeleryOptions
   /** Each listener, with how to stop it hearing celeriac's own records. */
   readonly #listeners = new Map<Listener, (() => void) | undefined>()

@@ -47,6 +47,11 @@ export interface StorageCapabilities {
   readonly durable: boolean
   /** Several handles (tabs, processes) can share one location and see each other's writes. */
   readonly shared: boolean
+  /**
+   * `false` when `transact` cannot read-modify-write a `results` record (a store that keeps
+   * results where another system writes them, as Celery's result backend). Absent: it can.
+   */
+  readonly transactsResults?: boolean
 }
 
 /**

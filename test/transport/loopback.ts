@@ -182,6 +182,26 @@ export class LoopbackBroker {
     })
   }
 
+  /**
+   * As BullMQ when a consumer's lock expires while its run goes on (a process starved of CPU):
+   * job `id` is taken from its consumer, whose settles from now on are refused, and delivered
+   * again (redelivered) to another consumer with room (`to: 'another'`, as when another process's
+   * Worker finds it first) or to whichever has room, its own first (`to: 'any'`).
+   */
+  stall(id: string, to: 'another' | 'any' = 'another'): void {
+    const job = this.jobs.get(id)
+    const owner = job?.owner
+    if (job?.state !== 'active' || owner === undefined) throw new Error(`loopback: ${id} is not being delivered`)
+    owner.active--
+    job.owner = undefined
+    job.state = 'waiting'
+    job.stalled = true
+    job.order = ++this.#order
+    const other = this.#consumers.find((c) => c !== owner && c.queue === job.queue && c.active < c.concurrency)
+    if (to === 'another' && other !== undefined) this.#deliver(other, id, job)
+    else this.#dispatch()
+  }
+
   /** A handle closed: its consumers go, and what it held unsettled waits to be delivered again. */
   detach(handle: LoopbackTransport): void {
     for (const hearer of [...this.#hearers]) if (hearer.handle === handle) this.#hearers.delete(hearer)

@@ -41,9 +41,16 @@ async function processOn(store: Storage, runs: string[]) {
     await self.sleep(60_000)
     return 'holding done'
   })
+  /** Early-ack; its first run takes a minute, then asks for a retry; the next returns. */
+  const slowRetry = app.task('t.slowRetry', { bind: true, maxRetries: 3 }, async (self: Task) => {
+    runs.push(self.request.id)
+    if (self.request.retries > 0) return 'retried'
+    await self.sleep(60_000)
+    throw self.retry({ countdown: 1_000 })
+  })
   await app.start()
   apps.push(app)
-  return { app, clock, logs, add, late, early, holding }
+  return { app, clock, logs, add, late, early, holding, slowRetry }
 }
 
 type Process = Awaited<ReturnType<typeof processOn>>
@@ -102,6 +109,46 @@ describe('redeliveries on a transport', () => {
     const second = await takenOverFrom(first, store, runs)
     await expect(second.app.AsyncResult(r.id).get()).rejects.toBeInstanceOf(WorkerLostError)
     expect(runs).toEqual([r.id])
+  })
+
+  it('a run taken back while it goes on (its lock expired) and failed as lost elsewhere: its late retry leaves the stored failure alone', async () => {
+    const store = memoryStorage()
+    const runs: string[] = []
+    const slow = await processOn(store, runs)
+    const r = await slow.slowRetry.delay()
+    await slow.clock.advance(0)
+    expect(runs).toEqual([r.id])
+    // Another process comes up; the broker takes the run back from the slow one and hands it over.
+    const other = await processOn(store, runs)
+    loopbackBroker(store).stall(r.id)
+    await other.clock.runAll()
+    await expect(other.app.AsyncResult(r.id).get()).rejects.toBeInstanceOf(WorkerLostError)
+    // The slow run goes on and asks for a retry: its broker settle is refused (lost lock), and the
+    // failure already stored stands (a RETRY over it would leave the task unfinished for good).
+    await slow.clock.advance(60_000)
+    await other.clock.runAll()
+    expect(await other.app.AsyncResult(r.id).state()).toBe('FAILURE')
+    await expect(other.app.AsyncResult(r.id).get()).rejects.toBeInstanceOf(WorkerLostError)
+    expect(runs).toEqual([r.id])
+  })
+
+  it('a run taken back while it goes on and handed to its own process again: that process goes on with it, and its retry is kept', async () => {
+    const store = memoryStorage()
+    const runs: string[] = []
+    const slow = await processOn(store, runs)
+    const r = await slow.slowRetry.delay()
+    await slow.clock.advance(0)
+    loopbackBroker(store).stall(r.id, 'any')
+    expect(loopbackBroker(store).deliveries.filter(([id]) => id === r.id)).toEqual([
+      [r.id, false],
+      [r.id, true],
+    ])
+    // Not failed as lost: the run is alive here, and the new delivery is the one it settles.
+    await slow.clock.advance(0)
+    expect(await slow.app.AsyncResult(r.id).state()).toBe('STARTED')
+    await slow.clock.runAll()
+    expect(await slow.app.AsyncResult(r.id).get()).toBe('retried')
+    expect(runs).toEqual([r.id, r.id])
   })
 
   it('a process that stops while an acksLate task runs: taken back, it runs again and succeeds', async () => {

@@ -60,6 +60,11 @@ export class Deliveries {
     if (state.closed || !state.consuming) return
     this.#transport.hold(delivery)
     const { message } = delivery
+    // The broker took back a run that goes on here (its lock expired while this process was
+    // starved) and handed it to this process again: the run is not lost, and this delivery is the
+    // one its outcome settles (held above, in place of the one whose lock expired). A run whose
+    // outcome is written already goes on below: its stored result acks this delivery.
+    if (delivery.redelivered && state.running.get(message.id)?.settled === false) return
     message.seq = ++state.seq
     // acksLate is the worker's option, as in Celery: a producer that does not know this task
     // (a Python caller on Celery's wire) sends it false.

@@ -44,6 +44,12 @@ interface BrokerPart {
 
 const NOTHING: BrokerPart = { adds: [], outboxed: [], reports: [], settles: [] }
 
+/** The deliveries a write puts back (retry, requeue), and those of them it must not (ended elsewhere). */
+interface PutBack {
+  readonly ids: Set<string>
+  readonly dropped: Set<string>
+}
+
 export class TransportStorage implements Storage {
   readonly name: string
   readonly capabilities: Storage['capabilities']
@@ -109,8 +115,39 @@ export class TransportStorage implements Storage {
       const drop: Mutation[] = this.#sent.splice(0).map((key) => ({ op: 'delete', ns: 'messages', key }))
       stored = [...drop, ...stored]
     }
-    if (stored.length > 0) await this.#store.write(stored, options)
+    // A store whose results cannot take part in a transact (Celery's backend) is written as it is.
+    if (part.putBack === undefined || this.#store.capabilities.transactsResults === false) {
+      if (stored.length > 0) await this.#store.write(stored, options)
+    } else await this.#writeUnlessEnded(stored, part.putBack)
     await this.#toBroker(part)
+  }
+
+  /**
+   * Writes `mutations`, which put back (retry, requeue) the deliveries in `putBack`, unless one
+   * of them already has a final result: the broker took that run back while it went on (its lock
+   * expired: a starved process) and another process ended it (an early-ack run failed as lost).
+   * That run's retry is then dropped, result, message and settle alike: a RETRY over the stored
+   * failure would leave the task unfinished for good. Atomic with the check (the store's
+   * transact); only writes that put a delivery back pay for it.
+   */
+  async #writeUnlessEnded(mutations: readonly Mutation[], putBack: PutBack): Promise<void> {
+    const ids = [...putBack.ids]
+    const ended = await this.#store.transact(
+      ids.map((key) => ({ ns: 'results' as const, key })),
+      (values) => {
+        const over = new Set<string>()
+        for (let i = 0; i < ids.length; i++) {
+          const state = (values[i] as ResultRecord | undefined)?.state
+          if (state !== undefined && READY_STATES.has(state)) over.add(ids[i]!)
+        }
+        const keep = over.size === 0 ? mutations : mutations.filter((m) => !((m.ns === 'results' || m.ns === 'messages') && over.has(m.key)))
+        return { mutations: keep, result: over }
+      },
+    )
+    for (const id of ended) {
+      putBack.dropped.add(id)
+      this.#log(`celeriac: the run of ${id} was taken back by the broker and ended elsewhere meanwhile; its retry here is dropped`)
+    }
   }
 
   async transact<R>(keys: readonly StorageKey[], step: (values: Array<StoredValue | undefined>) => TransactStep<R>): Promise<R> {
@@ -237,12 +274,13 @@ export class TransportStorage implements Storage {
   }
 
   /** The broker part of a write, and the mutations the store part leaves out (`skip`: leases, root sends). */
-  #split(mutations: readonly Mutation[]): BrokerPart & { skip?: Set<Mutation> } {
+  #split(mutations: readonly Mutation[]): BrokerPart & { skip?: Set<Mutation>; putBack?: PutBack } {
     let adds: TaskMessage[] | undefined
     let outboxed: string[] | undefined
     let settles: Array<() => Promise<void>> | undefined
     let reports: Array<() => Promise<void>> | undefined
     let skip: Set<Mutation> | undefined
+    let putBack: PutBack | undefined
     let removes: string[] | undefined
     for (let i = 0; i < mutations.length; i++) {
       const m = mutations[i]!
@@ -280,12 +318,16 @@ export class TransportStorage implements Storage {
           this.#held.delete(m.key)
           const retry = message.retries !== delivery.message.retries
           const at = message.eta ?? this.#clock?.now() ?? 0
+          const back = (putBack ??= { ids: new Set(), dropped: new Set() })
+          back.ids.add(m.key)
+          const id = m.key
           if (!retry) {
             this.#startedAt.delete(m.key)
-            ;(settles ??= []).push(() => delivery.requeue(message))
+            ;(settles ??= []).push(() => (back.dropped.has(id) ? Promise.resolve() : delivery.requeue(message)))
           } else {
             const report = this.#retried(delivery, mutations, m.key, at)
-            ;(settles ??= []).push(report === undefined ? () => delivery.defer(message, at) : () => this.#deferReported(delivery, report, message, at))
+            const defer = report === undefined ? () => delivery.defer(message, at) : () => this.#deferReported(delivery, report, message, at)
+            ;(settles ??= []).push(() => (back.dropped.has(id) ? Promise.resolve() : defer()))
           }
         }
       } else if (delivery !== undefined) {
@@ -304,7 +346,7 @@ export class TransportStorage implements Storage {
       ;(settles ??= []).push(() => this.transport.remove(ids).then(() => undefined))
     }
     if (adds === undefined && settles === undefined && reports === undefined && skip === undefined) return NOTHING
-    return { adds: adds ?? [], outboxed: outboxed ?? [], reports: reports ?? [], settles: settles ?? [], skip }
+    return { adds: adds ?? [], outboxed: outboxed ?? [], reports: reports ?? [], settles: settles ?? [], skip, putBack }
   }
 
   #now(): number {
