@@ -15,8 +15,8 @@ type JsonObject = { [key: string]: Json }
 /** The key `kwargs()` wraps keyword arguments in, as the last argument. */
 export const KWARGS_KEY = '__celery_kwargs__'
 
-/** Headers the envelope sets itself: a custom header of the same name does not replace them. */
-const RESERVED = new Set([
+/** Headers the envelope sets itself (protocol v2): a custom header of the same name does not replace them. */
+export const ENVELOPE_HEADERS: ReadonlySet<string> = new Set([
   'lang',
   'task',
   'id',
@@ -70,7 +70,7 @@ export function toEnvelope(message: TaskMessage, origin: string, now: number, ch
   const custom = message.headers === null ? null : toWire(message.headers, 'headers')
   const headers: JsonObject = {}
   if (custom !== null && typeof custom === 'object' && !Array.isArray(custom)) {
-    for (const key of Object.keys(custom)) if (!RESERVED.has(key)) headers[key] = custom[key]!
+    for (const key of Object.keys(custom)) if (!ENVELOPE_HEADERS.has(key)) headers[key] = custom[key]!
   }
   Object.assign(headers, {
     lang: 'js',

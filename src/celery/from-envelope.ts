@@ -5,29 +5,15 @@
  */
 import type { Encoded, Json } from '../core/model/json.js'
 import type { TaskMessage } from '../core/model/message.js'
-import { celeryPriority, KWARGS_KEY } from './envelope.js'
+import { celeryPriority, ENVELOPE_HEADERS, KWARGS_KEY } from './envelope.js'
 import { utcTime } from './result-meta.js'
 import { fromWire } from './wire-json.js'
 
 type JsonObject = { [key: string]: Json }
 
-const HEADER_FIELDS = new Set([
-  'lang',
-  'task',
-  'id',
-  'shadow',
-  'eta',
-  'expires',
-  'group',
-  'group_index',
-  'retries',
-  'timelimit',
-  'root_id',
-  'parent_id',
-  'argsrepr',
-  'kwargsrepr',
-  'origin',
-  'ignore_result',
+/** Celery's own headers (not custom ones): the envelope's, and what Celery 5.x and kombu add. */
+const HEADER_FIELDS: ReadonlySet<string> = new Set([
+  ...ENVELOPE_HEADERS,
   'replaced_task_nesting',
   'stamped_headers',
   'stamps',

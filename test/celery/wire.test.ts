@@ -2,6 +2,7 @@
  * The Celery wire's pure parts, without Redis or Python: Celery's result meta read as a
  * ResultRecord, values across the JSON boundary, and the envelope's fixed fields.
  */
+import { message as fixture } from '../transport/message.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { toEnvelope } from '../../src/celery/envelope.js'
 import { recordFromMeta, metaFromRecord } from '../../src/celery/result-meta.js'
@@ -111,31 +112,10 @@ describe('values across the JSON boundary', () => {
 })
 
 describe('the envelope', () => {
+  // seq 0 and rootId 'id-1': the envelope must not depend on the engine's local order.
   const message: TaskMessage = {
-    id: 'id-1',
-    task: 'tasks.add',
-    args: [1, { __celery_kwargs__: { y: 2 } }],
-    headers: { lang: 'override attempt', x: 1 },
-    queue: 'q',
-    priority: 5,
-    eta: null,
-    expires: null,
-    retries: 0,
+    ...fixture('id-1', { args: [1, { __celery_kwargs__: { y: 2 } }], headers: { lang: 'override attempt', x: 1 }, queue: 'q', priority: 5 }),
     seq: 0,
-    parentId: null,
-    rootId: 'id-1',
-    groupId: null,
-    groupIndex: null,
-    chord: null,
-    chain: [],
-    links: [],
-    linkErrors: [],
-    timeLimit: null,
-    softTimeLimit: null,
-    ignoreResult: false,
-    acksLate: false,
-    leased: false,
-    redelivered: false,
   }
 
   it('always has what a Python worker dies without, and a three-element base64 body', () => {
