@@ -270,6 +270,8 @@ export function redisTransport(store: Storage, clock: VirtualClock): Transport {
 
 /** Closes every watch made so far and deletes their keys (after their apps have stopped). */
 export async function closeRedisWatches(): Promise<void> {
+  // Only after a Redis combination (the cleanup runs after every one; Redis may be down).
+  if (prefixes === 0) return
   await Promise.allSettled(made.splice(0).map((w) => w.close()))
   await deleteKeys(RUN, '-*')
 }

@@ -20,6 +20,8 @@ interface Job {
   owner: Consumer | undefined
   /** Delivered and left unsettled by a handle that closed. */
   stalled: boolean
+  /** How many times it was delivered: the current delivery's token. */
+  deliveries: number
   timer: TimerHandle | undefined
   host: TransportHost | undefined
 }
@@ -69,6 +71,7 @@ export class LoopbackBroker {
         state: 'waiting',
         owner: undefined,
         stalled: false,
+        deliveries: 0,
         timer: undefined,
         host,
       }
@@ -105,6 +108,13 @@ export class LoopbackBroker {
     for (const hearer of [...this.#hearers]) if (hearer.handle !== from) hearer.listener(JSON.parse(event) as RemoteRunEvent)
   }
 
+  /** Consumer slots taken (deliveries whose run has not settled, or whose refused settle is still to come). */
+  get busySlots(): number {
+    let n = 0
+    for (const consumer of this.#consumers) n += consumer.active
+    return n
+  }
+
   listen(consumer: Consumer): void {
     if (this.#consumers.some((c) => c.handle === consumer.handle && c.queue === consumer.queue)) return
     this.#consumers.push(consumer)
@@ -134,13 +144,29 @@ export class LoopbackBroker {
   #deliver(consumer: Consumer, id: string, job: Job): void {
     job.state = 'active'
     job.owner = consumer
+    // One token per delivery, as BullMQ's lock token: a delivery taken back (stall) settles nothing.
+    const token = ++job.deliveries
     consumer.active++
     const redelivered = job.stalled
     job.stalled = false
     this.deliveries.push([id, redelivered])
     let settled = false
+    // The consumer's slot, held until this delivery is settled or its settle refused after it was
+    // taken back (as a BullMQ Worker's processor slot, freed when the processor returns).
+    let slot = true
+    const free = (): void => {
+      if (!slot) return
+      slot = false
+      consumer.active--
+    }
     const settle = (then: () => void): Promise<void> => {
-      if (settled || job.owner !== consumer) return Promise.reject(new Error(`loopback: delivery of ${id} settled twice or after its handle closed`))
+      if (!settled && job.deliveries !== token && this.#consumers.includes(consumer)) {
+        free()
+        this.#dispatch()
+        return Promise.reject(new Error(`loopback: lost the lock of ${id}: it was taken back`))
+      }
+      if (settled || job.owner !== consumer || job.deliveries !== token)
+        return Promise.reject(new Error(`loopback: delivery of ${id} settled twice or after its handle closed`))
       if (this.refuseSettles > 0) {
         // As BullMQ when the lock is lost: refused; the job stays with its consumer until it is taken back.
         this.refuseSettles--
@@ -148,7 +174,7 @@ export class LoopbackBroker {
       }
       settled = true
       job.owner = undefined
-      consumer.active--
+      free()
       then()
       this.#dispatch()
       return Promise.resolve()
@@ -164,7 +190,7 @@ export class LoopbackBroker {
           if (end !== undefined) this.#report(consumer.handle, message, end)
         }),
       report: (report) => {
-        if (settled || job.owner !== consumer) return Promise.reject(new Error(`loopback: report of ${id} after it was settled`))
+        if (settled || job.owner !== consumer || job.deliveries !== token) return Promise.reject(new Error(`loopback: report of ${id} after it was settled`))
         this.#report(consumer.handle, message, report)
         return Promise.resolve()
       },
@@ -192,7 +218,7 @@ export class LoopbackBroker {
     const job = this.jobs.get(id)
     const owner = job?.owner
     if (job?.state !== 'active' || owner === undefined) throw new Error(`loopback: ${id} is not being delivered`)
-    owner.active--
+    // The owner's slot stays taken until its run settles (refused) or its handle closes.
     job.owner = undefined
     job.state = 'waiting'
     job.stalled = true

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Celeriac, WorkerLostError, chain, memoryStorage } from '../../src/index.js'
-import type { Storage, Task } from '../../src/index.js'
+import type { Config, Storage, Task } from '../../src/index.js'
 import { virtualClock } from '../../src/testing.js'
 import { loopbackBroker } from './loopback.js'
 
@@ -15,9 +15,9 @@ afterEach(async () => {
 })
 
 /** An app ("process") on the broker of `store`, with a task that counts its runs. */
-async function processOn(store: Storage, runs: string[]) {
+async function processOn(store: Storage, runs: string[], config: Config = {}) {
   const clock = virtualClock()
-  const app = new Celeriac({ transport: loopbackBroker(store).transport(), clock })
+  const app = new Celeriac({ transport: loopbackBroker(store).transport(), clock, ...config })
   const logs: string[] = []
   app.events.on('log', (e) => logs.push(e.text))
   const add = app.task('t.add', { bind: true }, (self: Task, a: number, b: number) => {
@@ -127,6 +127,9 @@ describe('redeliveries on a transport', () => {
     // failure already stored stands (a RETRY over it would leave the task unfinished for good).
     await slow.clock.advance(60_000)
     await other.clock.runAll()
+    expect(slow.logs.some((l) => l.includes(`the run of ${r.id} was taken back by the broker and ended elsewhere`))).toBe(true)
+    // Its delivery is settled all the same (refused: taken back), so its consumer's slot is free.
+    expect(loopbackBroker(store).busySlots).toBe(0)
     expect(await other.app.AsyncResult(r.id).state()).toBe('FAILURE')
     await expect(other.app.AsyncResult(r.id).get()).rejects.toBeInstanceOf(WorkerLostError)
     expect(runs).toEqual([r.id])
@@ -149,6 +152,25 @@ describe('redeliveries on a transport', () => {
     await slow.clock.runAll()
     expect(await slow.app.AsyncResult(r.id).get()).toBe('retried')
     expect(runs).toEqual([r.id, r.id])
+    // The new delivery is the one settled (the old one's settles are refused): the job is done.
+    expect(loopbackBroker(store).jobs.get(r.id)?.state).toBe('finished')
+  })
+
+  it('a prefetched message taken back and handed to its own process again is held once, and runs once', async () => {
+    const store = memoryStorage()
+    const runs: string[] = []
+    const p = await processOn(store, runs, { queues: { default: { concurrency: 1 } } })
+    const busy = await p.early.delay()
+    const waiting = await p.add.delay(1, 2)
+    await p.clock.advance(0)
+    // One slot: `busy` runs, `waiting` is prefetched (held, not started).
+    expect(runs).toEqual([busy.id])
+    expect(p.app.inspect.reserved().map((t) => t.id)).toEqual([waiting.id])
+    loopbackBroker(store).stall(waiting.id, 'any')
+    await p.clock.runAll()
+    expect(await p.app.AsyncResult(waiting.id).get()).toBe(3)
+    expect(runs.filter((id) => id === waiting.id)).toEqual([waiting.id])
+    expect(loopbackBroker(store).jobs.get(waiting.id)?.state).toBe('finished')
   })
 
   it('a process that stops while an acksLate task runs: taken back, it runs again and succeeds', async () => {

@@ -41,8 +41,9 @@ export interface BullmqTransportOptions {
   retention?: number
   /**
    * A global rate limit, BullMQ's limiter: in each queue this process consumes, at most `max`
-   * tasks start per `duration` ms across every worker process of that queue (give every worker
-   * the same limiter). Celery's per-task `rateLimit` still applies, per process, as in Celery.
+   * tasks are handed out per `duration` ms across every worker process of that queue (give every
+   * worker the same limiter). What is handed out includes a process's prefetch and retries coming
+   * back, so starts can bunch. Celery's per-task `rateLimit` still applies, per process.
    * Off when absent.
    * @example { max: 100, duration: 1_000 } // 100 tasks a second per queue, cluster-wide
    */

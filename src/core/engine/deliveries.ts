@@ -58,13 +58,15 @@ export class Deliveries {
     const state = this.#state
     // Stopping: left unsettled, the broker delivers it again (here after a restart, or elsewhere).
     if (state.closed || !state.consuming) return
-    this.#transport.hold(delivery)
     const { message } = delivery
-    // The broker took back a run that goes on here (its lock expired while this process was
-    // starved) and handed it to this process again: the run is not lost, and this delivery is the
-    // one its outcome settles (held above, in place of the one whose lock expired). A run whose
-    // outcome is written already goes on below: its stored result acks this delivery.
-    if (delivery.redelivered && state.running.get(message.id)?.settled === false) return
+    // The broker took back a message this process still holds (its lock expired while the
+    // process was starved: running, prefetched, or held to its eta or a token) and handed it here
+    // again: nothing is lost, and this delivery takes the old one's place, to be settled by
+    // whatever settles that. (One whose outcome write is under way is no longer held: it goes on
+    // below, and its stored result, read after that write, acks this delivery.)
+    const mine = delivery.redelivered && this.#transport.holds(message.id)
+    this.#transport.hold(delivery)
+    if (mine) return
     message.seq = ++state.seq
     // acksLate is the worker's option, as in Celery: a producer that does not know this task
     // (a Python caller on Celery's wire) sends it false.

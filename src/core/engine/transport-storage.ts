@@ -136,9 +136,12 @@ export class TransportStorage implements Storage {
       ids.map((key) => ({ ns: 'results' as const, key })),
       (values) => {
         const over = new Set<string>()
+        const now = this.#now()
         for (let i = 0; i < ids.length; i++) {
-          const state = (values[i] as ResultRecord | undefined)?.state
-          if (state !== undefined && READY_STATES.has(state)) over.add(ids[i]!)
+          const record = values[i] as ResultRecord | undefined
+          // An expired result is gone for the engine (Results.read): it does not hold a retry back.
+          if (record === undefined || (record.expiresAt !== null && record.expiresAt <= now)) continue
+          if (READY_STATES.has(record.state)) over.add(ids[i]!)
         }
         const keep = over.size === 0 ? mutations : mutations.filter((m) => !((m.ns === 'results' || m.ns === 'messages') && over.has(m.key)))
         return { mutations: keep, result: over }
@@ -321,13 +324,16 @@ export class TransportStorage implements Storage {
           const back = (putBack ??= { ids: new Set(), dropped: new Set() })
           back.ids.add(m.key)
           const id = m.key
+          // A put back that the write dropped (ended elsewhere) still settles its delivery: an
+          // ack, which the broker refuses if the lock is lost (the consumer's slot is freed
+          // either way) and otherwise finishes a job whose task has a final result.
           if (!retry) {
             this.#startedAt.delete(m.key)
-            ;(settles ??= []).push(() => (back.dropped.has(id) ? Promise.resolve() : delivery.requeue(message)))
+            ;(settles ??= []).push(() => (back.dropped.has(id) ? delivery.ack(false) : delivery.requeue(message)))
           } else {
             const report = this.#retried(delivery, mutations, m.key, at)
             const defer = report === undefined ? () => delivery.defer(message, at) : () => this.#deferReported(delivery, report, message, at)
-            ;(settles ??= []).push(() => (back.dropped.has(id) ? Promise.resolve() : defer()))
+            ;(settles ??= []).push(() => (back.dropped.has(id) ? delivery.ack(false) : defer()))
           }
         }
       } else if (delivery !== undefined) {
