@@ -18,9 +18,7 @@
  * that dies before leaves it to the broker to deliver again.
  *
  * It also tells the broker what other processes' `app.events` hear of the runs held here
- * (`Delivery.report`, the `end` of an ack): progress always (a custom state stored), so the
- * broker's own tools show it; the start, the retry and the end only while some process listens
- * ({@link TransportStorage.reportRunsUntil}), so a run costs no broker call for events nobody hears.
+ * (`Delivery.report`, the `end` of an ack; when, in run-reports.ts).
  * A root send (from outside any task, see {@link TransportStorage.direct}) skips step 1: its
  * message goes to the broker only. Its caller's promise resolves once the broker holds it, so a
  * crash before is a send the caller never saw acknowledged, as Celery's `apply_async` publishes
@@ -29,7 +27,8 @@
  */
 import type { ResultRecord, TaskMessage } from '../model/message.js'
 import type { Delivery, RunReport, Transport, TransportHost } from './transport.js'
-import { FAILURE, PENDING, READY_STATES, RETRY, REVOKED, STARTED, SUCCESS } from '../model/states.js'
+import { RunReports } from './run-reports.js'
+import { FAILURE, PENDING, READY_STATES, RETRY, REVOKED, STARTED } from '../model/states.js'
 import type { Mutation, Namespace, Storage, StorageChange, StorageKey, StoredValue, TransactStep, WriteOptions } from '../../storage/types.js'
 
 /** What one write asks of the broker, once its store part is committed. */
@@ -66,13 +65,8 @@ export class TransportStorage implements Storage {
   /** A resend under way, and whether another was asked for meanwhile (see resend). */
   #resending: Promise<number> | undefined
   #resendAgain = false
-  /**
-   * Until when (wall time, ms) some process listens to other processes' events: runs held here
-   * report to the broker until then.
-   */
-  #reportUntil = 0
-  /** When each run held here started (app clock), while reporting: the runtime its end reports. */
-  readonly #startedAt = new Map<string, number>()
+  /** What runs held here tell the broker for other processes' events. */
+  readonly #reports = new RunReports()
 
   constructor(transport: Transport) {
     this.transport = transport
@@ -184,18 +178,9 @@ export class TransportStorage implements Storage {
     for (let i = from; i < mutations.length; i++) this.#direct.add(mutations[i]!)
   }
 
-  /**
-   * Until when (wall time, ms) runs held here report their start, retry and end to the broker,
-   * for other processes' events (the engine sets it from the listening processes' records).
-   */
+  /** Until when (wall time, ms) runs held here report their start, retry and end (RunReports). */
   reportRunsUntil(wallTime: number): void {
-    this.#reportUntil = wallTime
-    if (!this.#reporting()) this.#startedAt.clear()
-  }
-
-  /** Wall time on purpose: the listeners' records expire across processes, whatever app clocks they run on. */
-  #reporting(): boolean {
-    return this.#reportUntil > 0 && Date.now() < this.#reportUntil
+    this.#reports.until(wallTime)
   }
 
   /** Takes a delivery in: held until a write ends it. */
@@ -312,10 +297,9 @@ export class TransportStorage implements Storage {
         } else if (message.leased) {
           // A run starting: the broker's claim is its lease.
           ;(skip ??= new Set()).add(m)
-          if (delivery.report !== undefined && this.#reporting()) {
-            const at = this.#now()
-            this.#startedAt.set(m.key, at)
-            ;(reports ??= []).push(() => delivery.report!({ type: 'started', at }))
+          if (delivery.report !== undefined && this.#reports.on()) {
+            const report = this.#reports.started(m.key, this.#now())
+            ;(reports ??= []).push(() => delivery.report!(report))
           }
         } else {
           this.#held.delete(m.key)
@@ -328,7 +312,7 @@ export class TransportStorage implements Storage {
           // ack, which the broker refuses if the lock is lost (the consumer's slot is freed
           // either way) and otherwise finishes a job whose task has a final result.
           if (!retry) {
-            this.#startedAt.delete(m.key)
+            this.#reports.forget(m.key)
             ;(settles ??= []).push(() => (back.dropped.has(id) ? delivery.ack(false) : delivery.requeue(message)))
           } else {
             const report = this.#retried(delivery, mutations, m.key, at)
@@ -340,7 +324,7 @@ export class TransportStorage implements Storage {
         this.#held.delete(m.key)
         const record = recordIn(mutations, m.key)
         const failed = record !== undefined && (record.state === FAILURE || record.state === REVOKED)
-        const end = record !== undefined && this.#reporting() ? this.#end(m.key, record) : undefined
+        const end = record !== undefined && this.#reports.on() ? this.#reports.end(m.key, record, this.#now()) : undefined
         ;(settles ??= []).push(() => delivery.ack(failed, end))
       } else if (endedInFailure(mutations, m.key)) {
         // Ended before it was delivered (revoked on receipt): out of the broker.
@@ -361,33 +345,17 @@ export class TransportStorage implements Storage {
 
   /** The retry report of a delivery deferred, while reporting and the broker takes reports. */
   #retried(delivery: Delivery, mutations: readonly Mutation[], id: string, eta: number): RunReport | undefined {
-    this.#startedAt.delete(id)
-    if (delivery.report === undefined || !this.#reporting()) return undefined
-    const record = recordIn(mutations, id)
-    const error = record?.state === RETRY ? record.result : null
-    return { type: 'retried', at: this.#now(), error, eta }
+    if (delivery.report === undefined || !this.#reports.on()) {
+      this.#reports.forget(id)
+      return undefined
+    }
+    return this.#reports.retried(id, recordIn(mutations, id), this.#now(), eta)
   }
 
   /** The report first (a report the broker refuses is only logged), then the retry's defer. */
   async #deferReported(delivery: Delivery, report: RunReport, next: TaskMessage, at: number): Promise<void> {
     await delivery.report!(report).catch((error: unknown) => this.#log(`celeriac: the broker refused a run's report (${String(error)})`))
     await delivery.defer(next, at)
-  }
-
-  /**
-   * The end report of a run held here, from the result record its last write stores. (A write
-   * that stores none reports nothing: a result not kept, an ignored run, or a redelivery whose
-   * outcome was stored before, only acked now.)
-   */
-  #end(id: string, record: ResultRecord): RunReport | undefined {
-    const at = this.#now()
-    const started = this.#startedAt.get(id)
-    this.#startedAt.delete(id)
-    const runtime = started === undefined ? 0 : at - started
-    if (record.state === SUCCESS) return { type: 'succeeded', at, result: record.result, runtime }
-    if (record.state === REVOKED) return { type: 'revoked', at, error: record.result }
-    if (record.state === FAILURE) return { type: 'failed', at, error: record.result, runtime }
-    return undefined
   }
 
   /**
