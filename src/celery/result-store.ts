@@ -192,9 +192,9 @@ export class CeleryResultStore implements Storage {
       const key = RESULT_KEY_PREFIX + m.key
       if (m.op === 'delete') calls.push(client.del(key))
       else {
+        // PENDING too: it is the lease of an untracked early-ack run (a missing key would let a
+        // redelivery after a kill -9 run it again); Celery reads it as it reads a missing key.
         const record = m.value as ResultRecord
-        // A PENDING record is no record to Celery (a missing key reads as PENDING).
-        if (record.state === 'PENDING') continue
         calls.push(client.celeriacStoreResult(key, JSON.stringify(metaFromRecord(record)), ttl))
       }
     }

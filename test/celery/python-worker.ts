@@ -28,10 +28,15 @@ export interface PythonWorker {
   log(): string
   /** Warm shutdown (SIGTERM), SIGKILL if it has not exited within 10 s; resolves once it exited. */
   stop(): Promise<void>
+  /** kill -9 (a crash: nothing it holds is given back); resolves once it exited. */
+  kill(): Promise<void>
 }
 
-/** Starts a worker consuming `queue` on `url`; resolves once it says it is ready (or rejects with its log). */
-export function startPythonWorker(python: string, url: string, queue: string): Promise<PythonWorker> {
+/**
+ * Starts a worker consuming `queue` on `url`; resolves once it says it is ready (or rejects with its log).
+ * `env` adds to its environment (e.g. `CELERY_VISIBILITY_TIMEOUT`, seconds, read by fixtures/tasks.py).
+ */
+export function startPythonWorker(python: string, url: string, queue: string, env: Record<string, string> = {}): Promise<PythonWorker> {
   const child: ChildProcess = spawn(
     python,
     [
@@ -51,7 +56,7 @@ export function startPythonWorker(python: string, url: string, queue: string): P
       '-l',
       'INFO',
     ],
-    { cwd: FIXTURES, env: { ...process.env, CELERY_URL: url, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: FIXTURES, env: { ...process.env, ...env, CELERY_URL: url, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let output = ''
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
@@ -64,6 +69,11 @@ export function startPythonWorker(python: string, url: string, queue: string): P
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
       await exited
       clearTimeout(timer)
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGKILL')
+      await exited
     },
   }
   return new Promise((resolve, reject) => {
