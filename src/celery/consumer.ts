@@ -16,7 +16,8 @@ import type { Json } from '../core/model/json.js'
 import type { TaskMessage } from '../core/model/message.js'
 import type { Delivery, TransportHost } from '../core/engine/transport.js'
 import { KWARGS_KEY, queueKey, queueKeys, toEnvelope } from './envelope.js'
-import { fromEnvelope } from './from-envelope.js'
+import { countChordPart } from './celery-chord.js'
+import { readEnvelope } from './from-envelope.js'
 
 const UNACKED = 'unacked'
 const UNACKED_INDEX = 'unacked_index'
@@ -55,6 +56,10 @@ export interface ConsumerHost {
   readonly origin: string
   /** Wraps a Redis call so that a failure is a StorageError. */
   call<T>(call: Promise<T>): Promise<T>
+  /** Celery's `result_expires` in seconds (a chord's keys, a chord's failure). */
+  readonly ttl: number
+  /** Hears what went wrong outside any call of the app (a chord that could not fire). */
+  log(text: string): void
 }
 
 export class CeleryConsumer {
@@ -201,8 +206,9 @@ export class CeleryConsumer {
     } catch {
       return undefined
     }
-    const message = fromEnvelope(text)
-    if (message === undefined || !isObject(envelope) || !isObject(envelope.properties)) return undefined
+    const read = readEnvelope(text)
+    if (read === undefined || !isObject(envelope) || !isObject(envelope.properties)) return undefined
+    const { message, chordBody } = read
     const properties = envelope.properties
     const info = isObject(properties.delivery_info) ? properties.delivery_info : {}
     const tag = typeof properties.delivery_tag === 'string' ? properties.delivery_tag : globalThis.crypto.randomUUID()
@@ -218,11 +224,11 @@ export class CeleryConsumer {
         .exec(),
     )
     this.#held.set(tag, entry)
-    return { tag, ...unwrapKwargs({ ...message, queue }) }
+    return { tag, chordBody, ...unwrapKwargs({ ...message, queue }) }
   }
 
   #delivery(taken: Taken, settled: () => void): Delivery {
-    const { tag, message, kwargs } = taken
+    const { tag, message, kwargs, chordBody } = taken
     let done = false
     const settle = async (what: string, back?: TaskMessage): Promise<void> => {
       if (done) throw new Error(`Delivery of ${message.id}: ${what} after it was settled`)
@@ -231,7 +237,7 @@ export class CeleryConsumer {
       try {
         const multi = this.#host.client().multi()
         if (back !== undefined) {
-          const envelope = toEnvelope(rewrapKwargs(back, kwargs), this.#host.origin, Date.now())
+          const envelope = toEnvelope(rewrapKwargs(back, kwargs), this.#host.origin, Date.now(), undefined, chordBody)
           multi.lpush(queueKey(envelope.queue, envelope.priority), envelope.text)
         }
         await this.#host.call(multi.zrem(UNACKED_INDEX, tag).hdel(UNACKED, tag).exec())
@@ -239,10 +245,21 @@ export class CeleryConsumer {
         settled()
       }
     }
+    const ack = async (): Promise<void> => {
+      // A chord header task counts once its outcome is stored (as Celery's backend does), and
+      // before the ack: a crash in between delivers it again, and counting it again is a no-op.
+      if (chordBody !== null && message.groupId !== null && !done) {
+        const part = { id: message.id, rootId: message.rootId, groupId: message.groupId, groupIndex: message.groupIndex, body: chordBody }
+        await countChordPart(this.#host, part).catch((error: unknown) =>
+          this.#host.log(`celeriac: could not count ${message.id} for its Celery chord ${message.groupId} (${String(error)}); the chord's body may not fire`),
+        )
+      }
+      await settle('ack')
+    }
     return {
       message,
       redelivered: message.redelivered,
-      ack: () => settle('ack'),
+      ack,
       defer: (next, at) => settle('defer', { ...next, eta: at }),
       requeue: (next) => settle('requeue', next),
     }
@@ -254,6 +271,8 @@ interface Taken {
   readonly message: TaskMessage
   /** The message came with kwargs: its last argument is them, as a plain object. */
   readonly kwargs: boolean
+  /** A chord header task's body, as Celery's signature dict (from-envelope.ts). */
+  readonly chordBody: JsonObject | null
 }
 
 /**

@@ -55,14 +55,16 @@ export function celeryPriority(priority: number): number {
  * Builds the envelope of `message`. `origin` is Celery's `origin` header (`pid@host`), `now` the
  * time `expires` counts from for kombu's `expiration` property. A SerializationError when the
  * message holds what Celery's wire cannot carry yet (a canvas) or JSON cannot (see wire-json).
+ * `celeryChord` is the chord body a message read from Celery's wire came with (it goes back
+ * as it came, when the message is sent again: a retry).
  */
-export function toEnvelope(message: TaskMessage, origin: string, now: number, chordBody?: SignatureJSON): Envelope {
+export function toEnvelope(message: TaskMessage, origin: string, now: number, chordBody?: SignatureJSON, celeryChord?: JsonObject | null): Envelope {
   if (message.chord !== null && chordBody === undefined) throw notYet(message.task, message.id)
   const [wireArgs, kwargs] = argsAndKwargs(message.args, 'args')
   // Celery pops the next step from the end: the rest of the chain travels reversed.
   const chain = message.chain.length === 0 ? null : message.chain.map((step, i) => signatureDict(step, message.queue, `chain[${String(i)}]`)).reverse()
   // A chord header task carries the body; the worker that counts the last member sends it.
-  const chord = message.chord === null || chordBody === undefined ? null : signatureDict(chordBody, message.queue, 'chord')
+  const chord = message.chord === null || chordBody === undefined ? (celeryChord ?? null) : signatureDict(chordBody, message.queue, 'chord')
   // link: the result prepended; linkError: the failed task's id prepended (Celery's old-style errback).
   const callbacks = message.links.length === 0 ? null : message.links.map((sig, i) => signatureDict(sig, message.queue, `link[${String(i)}]`))
   const errbacks = message.linkErrors.length === 0 ? null : message.linkErrors.map((sig, i) => signatureDict(sig, message.queue, `linkError[${String(i)}]`))

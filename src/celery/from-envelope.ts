@@ -7,6 +7,7 @@ import type { Encoded, Json } from '../core/model/json.js'
 import type { TaskMessage } from '../core/model/message.js'
 import { celeryPriority, ENVELOPE_HEADERS, KWARGS_KEY } from './envelope.js'
 import { utcTime } from './result-meta.js'
+import { signatureFromDict, signaturesFromDicts } from './signature-from-dict.js'
 import { fromWire } from './wire-json.js'
 
 type JsonObject = { [key: string]: Json }
@@ -25,8 +26,24 @@ function isObject(value: Json | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** A protocol v2 message read: celeriac's TaskMessage, and what only Celery's wire carries. */
+export interface ReadEnvelope {
+  readonly message: TaskMessage
+  /**
+   * The chord body signature of a chord header task (the embed's `chord`), kept as Celery's
+   * dict: the worker that runs the last header task counts it and sends it Celery's way
+   * (celery-chord.ts), so Python and celeriac workers can share one chord.
+   */
+  readonly chordBody: JsonObject | null
+}
+
 /** The TaskMessage in an envelope's text; undefined when it is not a protocol v2 JSON task message. */
 export function fromEnvelope(text: string): TaskMessage | undefined {
+  return readEnvelope(text)?.message
+}
+
+/** The message in an envelope's text, with its chord body; undefined when it is not a protocol v2 JSON task message. */
+export function readEnvelope(text: string): ReadEnvelope | undefined {
   let envelope: Json
   try {
     envelope = JSON.parse(text) as Json
@@ -45,7 +62,11 @@ export function fromEnvelope(text: string): TaskMessage | undefined {
   for (const key of Object.keys(headers)) if (!HEADER_FIELDS.has(key)) custom[key] = headers[key]!
   const info = isObject(properties.delivery_info) ? properties.delivery_info : {}
   const timelimit = Array.isArray(headers.timelimit) ? headers.timelimit : []
-  return {
+  const embed = isObject(body[2]) ? body[2] : {}
+  // Celery pops the next step from the end: the rest of the chain travels reversed.
+  const chain = signaturesFromDicts(embed.chain).reverse()
+  const chordBody = isObject(embed.chord) && signatureFromDict(embed.chord) !== undefined ? embed.chord : null
+  const message: TaskMessage = {
     id: headers.id,
     task: headers.task,
     args,
@@ -61,10 +82,11 @@ export function fromEnvelope(text: string): TaskMessage | undefined {
     rootId: typeof headers.root_id === 'string' ? headers.root_id : headers.id,
     groupId: typeof headers.group === 'string' ? headers.group : null,
     groupIndex: typeof headers.group_index === 'number' ? headers.group_index : null,
+    // A chord is counted Celery's way, outside the engine (chordBody above).
     chord: null,
-    chain: [],
-    links: [],
-    linkErrors: [],
+    chain,
+    links: signaturesFromDicts(embed.callbacks),
+    linkErrors: signaturesFromDicts(embed.errbacks),
     timeLimit: ms(timelimit[0]),
     softTimeLimit: ms(timelimit[1]),
     ignoreResult: headers.ignore_result === true,
@@ -72,6 +94,7 @@ export function fromEnvelope(text: string): TaskMessage | undefined {
     leased: false,
     redelivered: info.redelivered === true || headers.redelivered === true,
   }
+  return { message, chordBody }
 }
 
 function decodeBody(body: Json | undefined, encoding: Json | undefined): Json | undefined {

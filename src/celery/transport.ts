@@ -37,6 +37,9 @@ interface WithSend {
 
 export class CeleryTransport implements Transport {
   readonly name = 'celery'
+  /** Celery's default queue, where Python workers wait. */
+  readonly defaultQueue = 'celery'
+  readonly foreignWorkers = true
   readonly store: CeleryResultStore
   readonly #options: ResolvedCeleryOptions
   readonly #origin = `${String(process.pid)}@${hostname()}`
@@ -53,7 +56,13 @@ export class CeleryTransport implements Transport {
   open(host: TransportHost): Promise<void> {
     this.#host = host
     this.store.client().defineCommand('celeriacSend', { numberOfKeys: 3, lua: SEND })
-    const consumerHost = { client: () => this.#client(), origin: this.#origin, call: <T>(call: Promise<T>) => this.#call(call) }
+    const consumerHost = {
+      client: () => this.#client(),
+      origin: this.#origin,
+      call: <T>(call: Promise<T>) => this.#call(call),
+      ttl: Math.ceil(this.#options.resultExpires / 1000),
+      log: (text: string) => host.log?.(text),
+    }
     this.#consumer = new CeleryConsumer(consumerHost, host, this.#options.visibilityTimeout)
     return Promise.resolve()
   }

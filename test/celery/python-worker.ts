@@ -175,3 +175,46 @@ export function startPythonCaller(python: string, url: string, calls: readonly P
   })
   return { pid: child.pid ?? -1, ids, outcomes }
 }
+
+/** A canvas for fixtures/canvas_caller.py: a task, or a chain, group or chord of them. */
+export type PythonCanvas =
+  | {
+      readonly task: string
+      readonly args?: readonly unknown[]
+      readonly kwargs?: Record<string, unknown>
+      readonly queue: string
+      readonly immutable?: boolean
+    }
+  | { readonly chain: readonly PythonCanvas[] }
+  | { readonly group: readonly PythonCanvas[] }
+  | { readonly chord: readonly PythonCanvas[]; readonly body: PythonCanvas }
+
+/** What the canvas caller printed: `get()` of the canvas's result, a fresh `AsyncResult` of its id, and its parents' states. */
+export interface PythonCanvasOutcome {
+  readonly id: string
+  readonly get: { readonly ok: boolean; readonly value?: unknown; readonly type?: string; readonly module?: string; readonly args?: string[] }
+  readonly fresh: { readonly ok: boolean; readonly value?: unknown; readonly type?: string; readonly module?: string; readonly args?: string[] }
+  readonly parents: ReadonlyArray<{ readonly id: string; readonly state: string }>
+}
+
+/** Sends `canvas` from Python (fixtures/canvas_caller.py, a child process by pid) and resolves with what Python saw of its result. */
+export function runPythonCanvas(python: string, url: string, canvas: PythonCanvas): Promise<PythonCanvasOutcome> {
+  const child = spawn(python, ['canvas_caller.py', JSON.stringify(canvas)], {
+    cwd: FIXTURES,
+    env: { ...process.env, CELERY_URL: url, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      const lines = stdout.trim().split('\n')
+      if (code !== 0 || lines.length < 2) reject(new Error(`The Python canvas caller exited with ${String(code)}:\n${stdout}\n${stderr}`))
+      else resolve(JSON.parse(lines[1]!) as PythonCanvasOutcome)
+    })
+  })
+}

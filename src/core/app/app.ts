@@ -178,6 +178,7 @@ export class Celeriac implements Sender, TaskOwner {
         c.queues.get(queue)?.concurrency ?? (c.executor.reportsStart ? c.executor.capacity : Math.min(DEFAULT_CONCURRENCY, c.executor.capacity)),
       resultExpires: c.resultExpires,
       consume: c.consume === true,
+      foreignWorkers: c.foreignWorkers,
       lookup: (name) => this.getTask(name),
       profile: (name) => this.#profile(name),
       random: c.random,
@@ -356,7 +357,7 @@ export class Celeriac implements Sender, TaskOwner {
   #checkKnown(name: string): void {
     checkName(name, 'the task name')
     // A producer (or a tab waiting to lead) may send tasks only the consumer's workers define.
-    if (this.#config.consume !== true) return
+    if (this.#config.consume !== true || this.#config.foreignWorkers) return
     if (this.getTask(name) !== undefined) return
     if (this.#config.executor.registered?.().has(name)) return
     throw new NotRegistered(`Task '${name}' is not registered on this app or its workers; define it with app.task('${name}', fn) (or sharedTask)`)
@@ -389,8 +390,10 @@ export class Celeriac implements Sender, TaskOwner {
         for (let i = 0; i < c.routes.length; i++) if (c.routes[i]![0].test(name)) return c.routes[i]![1]
         return undefined
       },
+      defaultQueue: c.defaultQueue,
       checkQueue: (queue, task) => {
-        if (c.declaredQueues && !c.queues.has(queue)) {
+        // Python workers' queues (`celery`) are theirs to declare.
+        if (c.declaredQueues && !c.foreignWorkers && !c.queues.has(queue)) {
           throw new ConfigError(`sending '${task}': unknown queue '${queue}'; declare it in the app's queues (${[...c.queues.keys()].join(', ')})`)
         }
       },

@@ -98,6 +98,10 @@ export interface ResolvedConfig {
   clock: Clock
   queues: Map<string, QueueOptions>
   declaredQueues: boolean
+  /** Where a send no route or task names goes: the transport's `defaultQueue`, else `default`. */
+  defaultQueue: string
+  /** The transport says workers outside celeriac consume it: sends may name tasks and queues this app does not know. */
+  foreignWorkers: boolean
   routes: Array<[RegExp, Route]>
   resultExpires: number
   taskDefaults: TaskOptions
@@ -111,7 +115,8 @@ export interface ResolvedConfig {
 /** Checks `config` and applies it over `base` (or the defaults). */
 export function resolveConfig(config: Config, base: ResolvedConfig | undefined): ResolvedConfig {
   if (config === null || typeof config !== 'object') throw new ConfigError('The app config must be an object')
-  const queues = new Map<string, QueueOptions>(base?.queues ?? [[DEFAULT_QUEUE, {}]])
+  const defaultQueue = config.transport?.defaultQueue ?? base?.defaultQueue ?? DEFAULT_QUEUE
+  const queues = new Map<string, QueueOptions>(base?.queues ?? [[defaultQueue, {}]])
   let declaredQueues = base?.declaredQueues ?? false
   if (config.queues !== undefined) {
     queues.clear()
@@ -153,6 +158,8 @@ export function resolveConfig(config: Config, base: ResolvedConfig | undefined):
     clock: config.clock ?? base?.clock ?? systemClock(),
     queues,
     declaredQueues,
+    defaultQueue,
+    foreignWorkers: config.transport?.foreignWorkers ?? base?.foreignWorkers ?? false,
     routes,
     resultExpires: config.resultExpires ?? base?.resultExpires ?? DEFAULT_RESULT_EXPIRES,
     taskDefaults: withDefined(base?.taskDefaults ?? {}, config.taskDefaults ?? {}),

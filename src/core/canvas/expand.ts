@@ -31,6 +31,8 @@ export interface ExpandEnv {
   route(name: string): Route | undefined
   /** Throws ConfigError for an undeclared queue (`task` names the send in the message). */
   checkQueue(queue: string, task: string): void
+  /** Where a send no route or task names goes. @default 'default' */
+  readonly defaultQueue?: string
 }
 
 /** Turns a signature (any kind) into its messages and handle. */
@@ -239,7 +241,7 @@ function messageOf(name: string, givenArgs: Encoded[], o: SignatureOptionsJSON, 
   // A given id is never replaced: the caller may already hold a handle to it.
   const givenId = o.taskId
   const id = givenId === undefined ? env.newId() : typeof givenId === 'string' && givenId !== '' ? givenId : checkName(givenId, `${sending(name)}: taskId`)
-  const queue = o.queue ?? route?.queue ?? task?.queue ?? DEFAULT_QUEUE
+  const queue = o.queue ?? route?.queue ?? task?.queue ?? env.defaultQueue ?? DEFAULT_QUEUE
   env.checkQueue(queue, name)
   const given = o.priority ?? route?.priority ?? task?.priority
   const priority = given === undefined ? 0 : checkPriority(given, sending(name))

@@ -40,7 +40,9 @@ export class Queue {
    * `wrap(handle)` once its messages are stored.
    */
   send<T>(json: SignatureJSON, context: MessageContext, dedupeId: string | undefined, wrap: (handle: HandleJSON) => T): Promise<T> {
-    const unknown = this.#state.consuming ? unknownTaskIn(json, this.#known) : undefined
+    // A consuming app refuses names none of its workers define, unless other workers (Python
+    // Celery's) share the broker.
+    const unknown = this.#state.consuming && this.#state.config.foreignWorkers !== true ? unknownTaskIn(json, this.#known) : undefined
     if (unknown !== undefined) return Promise.reject(notRegistered(unknown))
     if (dedupeId !== undefined) {
       return this.#exists(dedupeId).then((exists) => (exists ? wrap(this.#existing(json, dedupeId)) : this.#sendNew(json, context, wrap)))

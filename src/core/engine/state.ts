@@ -37,6 +37,8 @@ export interface EngineConfig {
   readonly queues: readonly string[]
   readonly resultExpires: number
   readonly consume: boolean
+  /** Workers outside celeriac consume the broker (Transport.foreignWorkers): any task name may be sent. */
+  readonly foreignWorkers?: boolean
   readonly network: Network
   /** A task registered here (the inline executor runs these). */
   readonly lookup: (name: string) => Task<never, unknown> | undefined

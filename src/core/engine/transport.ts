@@ -22,6 +22,8 @@ export interface TransportHost {
    * turn), so that the engine re-checks whether it is quiet (virtual clock; see `isQuiet`).
    */
   readonly wake: () => void
+  /** Tells the app's log what went wrong in a broker's own turn (no call of the app to fail). */
+  readonly log?: (text: string) => void
 }
 
 /**
@@ -86,6 +88,16 @@ export interface Delivery {
  */
 export interface Transport {
   readonly name: string
+  /**
+   * The queue a message goes to when neither its send, the app's routes nor its task name one,
+   * and the app's only queue when it declares none (Celery's wire: `celery`). Absent: `default`.
+   */
+  readonly defaultQueue?: string
+  /**
+   * Workers outside celeriac (Python Celery) consume this broker: a send may name a task or a
+   * queue that no app of this broker declares, as Celery's `send_task` may. Absent: false.
+   */
+  readonly foreignWorkers?: boolean
   /**
    * Where the app keeps results, chord counters, revoked ids and locks, and the messages a run
    * sends until the broker holds them. Shared by every process of the app; it should `watch`, so
