@@ -22,6 +22,14 @@ export interface TransportHost {
    * turn), so that the engine re-checks whether it is quiet (virtual clock; see `isQuiet`).
    */
   readonly wake: () => void
+  /**
+   * Revokes tasks by id, as `app.control.revoke` does (the ids kept as revoked, a waiting one
+   * ends REVOKED, a running one is stopped with `terminate`): for a broker whose own tools revoke
+   * by broadcast (Celery's `app.control.revoke` from Python), heard by the transport. Never
+   * rejects: a failure is the app's `log` event. The engine always gives it; optional for hosts
+   * built by hand (tests).
+   */
+  readonly revoke?: (ids: readonly string[], options: { readonly terminate: boolean }) => Promise<void>
 }
 
 /**
