@@ -234,4 +234,35 @@ describe.skipIf(skipWhy !== '')(`Revoke from Python over Celery's mailbox${skipW
       throw error
     }
   }, 30_000)
+
+  it('a revoke heard by one celeriac process reaches a task another one takes later (the store’s revoked set)', async () => {
+    const { queue: heard, prefix, gate } = queueOf()
+    const { queue: later } = queueOf()
+    const ran: string[] = []
+    const serve = (queue: string): Celeriac => {
+      const app = new Celeriac({ transport: celeryTransport({ url: REDIS_URL, prefix, queues: [queue] }), queues: { [queue]: {} } })
+      app.task('node.add', { bind: true }, (self: Task, a: number, b: number) => {
+        ran.push(self.request.id)
+        return a + b
+      })
+      apps.push(app)
+      return app
+    }
+    // Only the first process runs while Python revokes; the task waits in a queue nobody consumes yet.
+    await serve(heard).start()
+    const revoker = revoking({ gate, send: [{ name: 'node.add', args: [1, 2], queue: later }], revokes: [{ ids: [0] }] })
+    const ids = await revoker.ids
+    try {
+      await redis.set(gate, '1')
+      // Stored by the process that heard it (celeriac's own namespace under the prefix).
+      await expect.poll(async () => (await redis.keys(`${prefix}::*${ids[0]!}*`)).length, { timeout: 10_000 }).toBeGreaterThan(0)
+      await serve(later).start()
+      const { outcomes } = await revoker.done
+      expect(outcomes).toMatchObject([{ id: ids[0], ok: false, type: 'TaskRevokedError', module: 'celery.exceptions' }])
+      expect(ran).toEqual([])
+      expect(await redis.llen(later)).toBe(0)
+    } finally {
+      await forget(prefix, ids)
+    }
+  }, 30_000)
 })
