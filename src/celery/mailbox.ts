@@ -92,6 +92,7 @@ export class CeleryMailbox {
     const channel = `/${String(this.#host.db)}.${EXCHANGE}`
     subscriber.on('message', (from: string, text: string) => {
       if (from !== channel) return
+      // A reply Redis refused is dropped: the caller's collect times out, as when a worker is down.
       const work = this.#handle(text).catch(() => undefined)
       this.#inFlight.add(work)
       void work.finally(() => this.#inFlight.delete(work))
