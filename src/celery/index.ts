@@ -22,6 +22,9 @@ export type { CeleryTransportOptions } from './options.js'
  * `send_task('node.add', args=[2, 3], queue='node').get()` returns what the celeriac task
  * returned, or raises an exception of the class it threw. A Python caller's kwargs reach the task
  * as a trailing plain object (none when empty). Without `queues` the app consumes nothing.
+ * A consuming app also hears Celery's remote control: Python's `app.control.revoke(id)` stops a
+ * task it holds (its `get()` raises `TaskRevokedError`), `terminate=True` a running one, and
+ * `app.control.ping()` lists it, as node `celeriac@<host name>` (for `destination`).
  *
  * @example
  * import { Celeriac } from 'celeriac'

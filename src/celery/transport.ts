@@ -12,6 +12,7 @@ import type { TaskMessage } from '../core/model/message.js'
 import type { Delivery, Transport, TransportHost } from '../core/engine/transport.js'
 import { binding, chordBodyOf, chordSizeKey, type Envelope, queueKey, queueKeys, toEnvelope } from './envelope.js'
 import { CeleryConsumer } from './consumer.js'
+import { CeleryMailbox, celeriacNodeName } from './mailbox.js'
 import { fromEnvelope } from './from-envelope.js'
 import type { ResolvedCeleryOptions } from './options.js'
 import { CeleryResultStore } from './result-store.js'
@@ -47,6 +48,8 @@ export class CeleryTransport implements Transport {
   readonly #queues = new Set<string>()
   #host: TransportHost | undefined
   #consumer: CeleryConsumer | undefined
+  /** Python's remote control (revoke), heard once this handle consumes. */
+  #mailbox: CeleryMailbox | undefined
 
   constructor(options: ResolvedCeleryOptions) {
     this.#options = options
@@ -64,14 +67,20 @@ export class CeleryTransport implements Transport {
       log: (text: string) => host.log?.(text),
     }
     this.#consumer = new CeleryConsumer(consumerHost, host, this.#options.visibilityTimeout)
+    const revoke = host.revoke
+    if (revoke !== undefined) {
+      this.#mailbox = new CeleryMailbox({ client: () => this.#client(), db: this.#options.redis.db ?? 0, nodeName: celeriacNodeName(), revoke })
+    }
     return Promise.resolve()
   }
 
   async close(): Promise<void> {
     const consumer = this.#consumer
+    const mailbox = this.#mailbox
     this.#consumer = undefined
+    this.#mailbox = undefined
     this.#host = undefined
-    await consumer?.close()
+    await Promise.all([consumer?.close(), mailbox?.close()])
   }
 
   async add(messages: readonly TaskMessage[]): Promise<void> {
@@ -110,9 +119,12 @@ export class CeleryTransport implements Transport {
    * Consumes `queue` if it is one of the `queues` option's; any other queue (the app's default
    * queue, or one it only sends to, such as Celery's `celery`) is left to Python workers.
    */
-  listen(queue: string, concurrency: number, deliver: (delivery: Delivery) => void): Promise<void> {
-    if (!this.#options.queues.includes(queue) || this.#consumer === undefined) return Promise.resolve()
-    return this.#consumer.listen(queue, concurrency, deliver)
+  async listen(queue: string, concurrency: number, deliver: (delivery: Delivery) => void): Promise<void> {
+    const consumer = this.#consumer
+    if (!this.#options.queues.includes(queue) || consumer === undefined) return
+    // A worker hears Python's revokes from its first queue on, as a Celery worker's pidbox.
+    await this.#call(this.#mailbox?.start() ?? Promise.resolve())
+    return consumer.listen(queue, concurrency, deliver)
   }
 
   /** Takes the messages of `ids` out of the lists of the queues this handle sent to (LREM of the exact text). */

@@ -117,7 +117,15 @@ export class Engine implements ResultSource {
     const state = this.#state
     await state.storage.open()
     try {
-      await state.transport?.openTransport({ clock: this.clock, wake: () => state.checkWaiters(), log: (text) => state.log(text) }, (text) => state.log(text))
+      await state.transport?.openTransport(
+        {
+          clock: this.clock,
+          wake: () => state.checkWaiters(),
+          log: (text) => state.log(text),
+          revoke: (ids, options) => this.#revokeFromBroker(ids, options),
+        },
+        (text) => state.log(text),
+      )
       await this.#remote?.start()
       if (state.consuming) await this.#startConsuming()
       else await this.#commits.commit(state.revoked.load(await this.#commits.store().entries('revoked')))
@@ -369,6 +377,13 @@ export class Engine implements ResultSource {
 
   revoke(ids: readonly string[], options: { terminate?: boolean }): Promise<void> {
     return this.#revocation.revoke(ids, options)
+  }
+
+  /** A revoke the broker brought (Celery's broadcast): no caller waits on it, so a failure is logged. */
+  #revokeFromBroker(ids: readonly string[], options: { terminate: boolean }): Promise<void> {
+    return this.revoke(ids, options).catch((error: unknown) =>
+      this.#state.log(`A revoke of ${ids.join(', ')} that the broker brought could not be stored: ${String(error)}`),
+    )
   }
 
   /** Drops every waiting message (of one queue, or all); returns how many. `app.control.purge`. */

@@ -24,6 +24,14 @@ export interface TransportHost {
   readonly wake: () => void
   /** Tells the app's log what went wrong in a broker's own turn (no call of the app to fail). */
   readonly log?: (text: string) => void
+  /**
+   * Revokes tasks by id, as `app.control.revoke` does (the ids kept as revoked, a waiting one
+   * ends REVOKED, a running one is stopped with `terminate`): for a broker whose own tools revoke
+   * by broadcast (Celery's `app.control.revoke` from Python), heard by the transport. Never
+   * rejects: a failure is the app's `log` event. The engine always gives it; optional for hosts
+   * built by hand (tests).
+   */
+  readonly revoke?: (ids: readonly string[], options: { readonly terminate: boolean }) => Promise<void>
 }
 
 /**
