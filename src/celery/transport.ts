@@ -8,7 +8,7 @@ import { hostname } from 'node:os'
 import type { Redis } from 'ioredis'
 import { StorageError } from '../core/model/errors.js'
 import type { ChordRecord } from '../core/model/context.js'
-import type { TaskMessage } from '../core/model/message.js'
+import type { ResultRecord, TaskMessage } from '../core/model/message.js'
 import type { Delivery, Transport, TransportHost } from '../core/engine/transport.js'
 import { binding, chordBodyOf, chordSizeKey, type Envelope, queueKey, queueKeys, toEnvelope } from './envelope.js'
 import { CeleryConsumer } from './consumer.js'
@@ -53,7 +53,12 @@ export class CeleryTransport implements Transport {
   open(host: TransportHost): Promise<void> {
     this.#host = host
     this.store.client().defineCommand('celeriacSend', { numberOfKeys: 3, lua: SEND })
-    const consumerHost = { client: () => this.#client(), origin: this.#origin, call: <T>(call: Promise<T>) => this.#call(call) }
+    const consumerHost = {
+      client: () => this.#client(),
+      origin: this.#origin,
+      call: <T>(call: Promise<T>) => this.#call(call),
+      storeResult: (record: ResultRecord) => this.store.write([{ op: 'put', ns: 'results', key: record.id, value: record }]),
+    }
     this.#consumer = new CeleryConsumer(consumerHost, host, this.#options.visibilityTimeout)
     return Promise.resolve()
   }

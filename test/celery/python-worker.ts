@@ -30,8 +30,11 @@ export interface PythonWorker {
   stop(): Promise<void>
 }
 
-/** Starts a worker consuming `queue` on `url`; resolves once it says it is ready (or rejects with its log). */
-export function startPythonWorker(python: string, url: string, queue: string): Promise<PythonWorker> {
+/**
+ * Starts a worker consuming `queue` on `url`; resolves once it says it is ready (or rejects with
+ * its log). `visibilityTimeout` (seconds) is kombu's, one hour by default.
+ */
+export function startPythonWorker(python: string, url: string, queue: string, visibilityTimeout?: number): Promise<PythonWorker> {
   const child: ChildProcess = spawn(
     python,
     [
@@ -51,7 +54,17 @@ export function startPythonWorker(python: string, url: string, queue: string): P
       '-l',
       'INFO',
     ],
-    { cwd: FIXTURES, env: { ...process.env, CELERY_URL: url, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: FIXTURES,
+      env: {
+        ...process.env,
+        CELERY_URL: url,
+        PYTHONUNBUFFERED: '1',
+        PYTHONDONTWRITEBYTECODE: '1',
+        ...(visibilityTimeout === undefined ? {} : { CELERY_VISIBILITY_TIMEOUT: String(visibilityTimeout) }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   )
   let output = ''
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))

@@ -117,7 +117,15 @@ export class Engine implements ResultSource {
     const state = this.#state
     await state.storage.open()
     try {
-      await state.transport?.openTransport({ clock: this.clock, wake: () => state.checkWaiters() }, (text) => state.log(text))
+      await state.transport?.openTransport(
+        {
+          clock: this.clock,
+          wake: () => state.checkWaiters(),
+          rejected: (error) => this.#deliveries?.rejected(error),
+          defines: (name) => state.config.profile(name) !== undefined,
+        },
+        (text) => state.log(text),
+      )
       await this.#remote?.start()
       if (state.consuming) await this.#startConsuming()
       else await this.#commits.commit(state.revoked.load(await this.#commits.store().entries('revoked')))
