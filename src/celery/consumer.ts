@@ -10,6 +10,9 @@
  *   timeout if shorter): each tag taken longer ago than the visibility timeout goes back to its
  *   queue's list (RPUSH, next to be taken), marked redelivered; never one this process holds.
  * - close (kombu's warm shutdown): what was taken and is still not settled goes back the same way.
+ * - held: each tag this process holds is scored again in `unacked_index` while held (keep-held.ts),
+ *   so that no restore (a Python worker's neither) takes a message held past the visibility timeout.
+ * - bad input (bad-message.ts): a message it cannot run is dropped before `unacked`, the app told.
  */
 import type { Redis } from 'ioredis'
 import type { Json } from '../core/model/json.js'
