@@ -36,9 +36,18 @@ export {
   WorkerLoadError,
   StorageError,
   ConfigError,
+  MessageError,
   registerErrorClass,
 } from './core/model/errors.js'
-export type { ErrorCode, ErrorClass, CeleriacErrorOptions, StorageErrorOptions, RetryRequest } from './core/model/errors.js'
+export type {
+  ErrorCode,
+  ErrorClass,
+  CeleriacErrorOptions,
+  StorageErrorOptions,
+  MessageErrorOptions,
+  MessageErrorReason,
+  RetryRequest,
+} from './core/model/errors.js'
 export type { Config } from './core/app/config.js'
 export type { TaskOptions, TaskLockOption, SendOptions, QueueOptions, Route, Rate, ErrorMatcher, Network } from './core/model/options.js'
 export type {
@@ -51,6 +60,7 @@ export type {
   TaskRetriedEvent,
   TaskRevokedEvent,
   TaskRejectedEvent,
+  MessageRejectedEvent,
   LogEvent,
 } from './core/model/events.js'
 export type { Locks, AcquireOptions } from './core/app/locks.js'

@@ -10,14 +10,18 @@
  *   timeout if shorter): each tag taken longer ago than the visibility timeout goes back to its
  *   queue's list (RPUSH, next to be taken), marked redelivered; never one this process holds.
  * - close (kombu's warm shutdown): what was taken and is still not settled goes back the same way.
+ * - held: each tag this process holds is scored again in `unacked_index` while held (keep-held.ts),
+ *   so that no restore (a Python worker's neither) takes a message held past the visibility timeout.
+ * - bad input (bad-message.ts): a message it cannot run is dropped before `unacked`, the app told.
  */
 import type { Redis } from 'ioredis'
 import type { Json } from '../core/model/json.js'
-import type { TaskMessage } from '../core/model/message.js'
+import type { ResultRecord, TaskMessage } from '../core/model/message.js'
 import type { Delivery, TransportHost } from '../core/engine/transport.js'
 import { KWARGS_KEY, queueKey, queueKeys, toEnvelope } from './envelope.js'
 import { countChordPart } from './celery-chord.js'
-import { readEnvelope } from './from-envelope.js'
+import { type BadMessage, readTaken } from './bad-message.js'
+import { keepHeldFresh } from './keep-held.js'
 
 const UNACKED = 'unacked'
 const UNACKED_INDEX = 'unacked_index'
@@ -60,6 +64,8 @@ export interface ConsumerHost {
   readonly ttl: number
   /** Hears what went wrong outside any call of the app (a chord that could not fire). */
   log(text: string): void
+  /** Stores a result in Celery's backend (a dropped message's FAILURE). */
+  storeResult(record: ResultRecord): Promise<void>
 }
 
 export class CeleryConsumer {
@@ -75,6 +81,7 @@ export class CeleryConsumer {
   #stopped = false
   #restored: Promise<void> | undefined
   #restoreTimer: ReturnType<typeof setInterval> | undefined
+  #stopKeeping: (() => void) | undefined
 
   constructor(host: ConsumerHost, app: TransportHost, visibilityTimeout: number) {
     this.#host = host
@@ -113,6 +120,7 @@ export class CeleryConsumer {
   async close(): Promise<void> {
     this.#stopped = true
     clearInterval(this.#restoreTimer)
+    this.#stopKeeping?.()
     for (const free of this.#waiting) free()
     await Promise.allSettled(this.#loops.values())
     for (const connection of this.#connections) connection.disconnect()
@@ -131,6 +139,13 @@ export class CeleryConsumer {
     this.#restoreTimer = setInterval(() => void this.restoreVisible().catch(() => undefined), every)
     // Never what keeps a process alive.
     if (typeof this.#restoreTimer === 'object' && 'unref' in this.#restoreTimer) this.#restoreTimer.unref()
+    // What this process holds beyond the visibility timeout (an eta, a long run) is not restored by others.
+    this.#stopKeeping = keepHeldFresh(
+      () => this.#held.keys(),
+      () => this.#host.client(),
+      UNACKED_INDEX,
+      this.#visibilityTimeout,
+    )
   }
 
   /**
@@ -190,7 +205,7 @@ export class CeleryConsumer {
       }
       if (popped === null) continue
       const taken = await this.#take(queue, popped[1])
-      // Not a protocol v2 JSON task message: dropped, as a Celery worker acks and drops it.
+      // Not a task message to run: dropped and reported (#reject), as a Celery worker rejects it.
       if (taken === undefined) continue
       unsettled++
       deliver(this.#delivery(taken, settled))
@@ -200,16 +215,12 @@ export class CeleryConsumer {
 
   /** Records the message in `unacked` / `unacked_index` under its delivery tag, then reads it. */
   async #take(queue: string, text: string): Promise<Taken | undefined> {
-    let envelope: unknown
-    try {
-      envelope = JSON.parse(text)
-    } catch {
+    const read = readTaken(text, queue, (name) => this.#app.defines?.(name) ?? true)
+    if (!read.ok) {
+      await this.#reject(read)
       return undefined
     }
-    const read = readEnvelope(text)
-    if (read === undefined || !isObject(envelope) || !isObject(envelope.properties)) return undefined
-    const { message, chordBody } = read
-    const properties = envelope.properties
+    const { message, envelope, properties, chordBody } = read
     const info = isObject(properties.delivery_info) ? properties.delivery_info : {}
     const tag = typeof properties.delivery_tag === 'string' ? properties.delivery_tag : globalThis.crypto.randomUUID()
     const exchange = typeof info.exchange === 'string' ? info.exchange : ''
@@ -225,6 +236,24 @@ export class CeleryConsumer {
     )
     this.#held.set(tag, entry)
     return { tag, chordBody, ...unwrapKwargs({ ...message, queue }) }
+  }
+
+  /**
+   * Drops a message that is not a task message to run, as a Celery worker rejects it: it never
+   * entered `unacked`, so no restore brings it back. Its FAILURE is stored where Celery stores
+   * one, then the app is told. Never throws: the loop goes on serving.
+   */
+  async #reject(bad: BadMessage): Promise<void> {
+    try {
+      if (bad.failure !== undefined) await this.#host.storeResult(bad.failure)
+    } catch {
+      // Redis failed: the message is gone either way, and the app still hears of it.
+    }
+    try {
+      this.#app.rejected?.(bad.error)
+    } catch {
+      // A listener's throw is not the consumer's to stop on.
+    }
   }
 
   #delivery(taken: Taken, settled: () => void): Delivery {

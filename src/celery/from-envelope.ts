@@ -97,7 +97,8 @@ export function readEnvelope(text: string): ReadEnvelope | undefined {
   return { message, chordBody }
 }
 
-function decodeBody(body: Json | undefined, encoding: Json | undefined): Json | undefined {
+/** A message body as JSON (base64 of UTF-8 when `encoding` says so); undefined when it does not decode. */
+export function decodeBody(body: Json | undefined, encoding: Json | undefined): Json | undefined {
   if (typeof body !== 'string') return body
   try {
     if (encoding !== 'base64') return JSON.parse(body) as Json

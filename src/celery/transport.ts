@@ -8,7 +8,7 @@ import { hostname } from 'node:os'
 import type { Redis } from 'ioredis'
 import { StorageError } from '../core/model/errors.js'
 import type { ChordRecord } from '../core/model/context.js'
-import type { TaskMessage } from '../core/model/message.js'
+import type { ResultRecord, TaskMessage } from '../core/model/message.js'
 import type { Delivery, Transport, TransportHost } from '../core/engine/transport.js'
 import { binding, chordBodyOf, chordSizeKey, type Envelope, queueKey, queueKeys, toEnvelope } from './envelope.js'
 import { CeleryConsumer } from './consumer.js'
@@ -65,6 +65,7 @@ export class CeleryTransport implements Transport {
       call: <T>(call: Promise<T>) => this.#call(call),
       ttl: Math.ceil(this.#options.resultExpires / 1000),
       log: (text: string) => host.log?.(text),
+      storeResult: (record: ResultRecord) => this.store.write([{ op: 'put', ns: 'results', key: record.id, value: record }]),
     }
     this.#consumer = new CeleryConsumer(consumerHost, host, this.#options.visibilityTimeout)
     const revoke = host.revoke

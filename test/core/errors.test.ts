@@ -21,6 +21,8 @@ const CLASS_OF_CODE = {
   WORKER_LOAD: 'WorkerLoadError',
   STORAGE: 'StorageError',
   CONFIG: 'ConfigError',
+  // Not in DESIGN §3: issue 17 item 4 added it (a message on a broker's queue that cannot be read).
+  BAD_MESSAGE: 'MessageError',
 } as const satisfies Record<ErrorCode, string>
 
 type AnyErrorClass = new (...args: unknown[]) => celeriac.CeleriacError

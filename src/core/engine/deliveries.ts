@@ -5,6 +5,7 @@
  * process: a message whose result is stored only finishes; an early-ack task that had started
  * (its lease record is stored) ends with WorkerLostError; anything else runs (again).
  */
+import type { MessageError } from '../model/errors.js'
 import type { TaskMessage } from '../model/message.js'
 import type { Delivery } from './transport.js'
 import { NONE } from '../model/context.js'
@@ -52,6 +53,15 @@ export class Deliveries {
       this.#listening.delete(queue)
       state.log(`celeriac: could not consume queue '${queue}' on ${this.#transport.transport.name}: ${String(error)}`)
     })
+  }
+
+  /** A message the broker took and could not hand over (it dropped it): the app hears why. */
+  rejected(error: MessageError): void {
+    const state = this.#state
+    state.events.emit('message-rejected', { error, queue: error.queue, timestamp: state.clock.now() })
+    // Celery logs these as errors too: a listener-less app still shows them in its log.
+    const text = `celeriac: dropped a message taken from '${error.queue}' on ${this.#transport.transport.name}: ${error.message}`
+    state.events.emit('log', { id: error.taskId ?? '', level: 'error', text })
   }
 
   #taken(delivery: Delivery): void {

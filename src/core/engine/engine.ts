@@ -123,6 +123,8 @@ export class Engine implements ResultSource {
           wake: () => state.checkWaiters(),
           log: (text) => state.log(text),
           revoke: (ids, options) => this.#revokeFromBroker(ids, options),
+          rejected: (error) => this.#deliveries?.rejected(error),
+          defines: (name) => state.config.profile(name) !== undefined,
         },
         (text) => state.log(text),
       )

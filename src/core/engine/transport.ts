@@ -8,6 +8,7 @@
  * Give an app one with `new Celeriac({ transport })` instead of `storage`.
  */
 import type { Clock } from '../time/clock.js'
+import type { MessageError } from '../model/errors.js'
 import type { Encoded } from '../model/json.js'
 import type { TaskMessage } from '../model/message.js'
 import type { State } from '../model/states.js'
@@ -32,6 +33,17 @@ export interface TransportHost {
    * built by hand (tests).
    */
   readonly revoke?: (ids: readonly string[], options: { readonly terminate: boolean }) => Promise<void>
+  /**
+   * Call when a message taken from a queue is not one the transport can hand over (not its wire's
+   * task message: bad envelope, content type or body, no task name); the transport has dropped it
+   * already. The app emits `'message-rejected'` with `error` and logs it.
+   */
+  readonly rejected?: (error: MessageError) => void
+  /**
+   * Whether this app runs tasks named `name` (its own or its workers'): a transport that drops a
+   * message asks, to store NotRegistered under its id where its wire's workers store one.
+   */
+  readonly defines?: (name: string) => boolean
 }
 
 /**

@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'WORKER_LOAD'
   | 'STORAGE'
   | 'CONFIG'
+  | 'BAD_MESSAGE'
 
 /**
  * Base class of every error celeriac raises. `code` is stable across versions.
@@ -271,6 +272,64 @@ export class ConfigError extends CeleriacError {
   }
 }
 
+/** What was wrong with a {@link MessageError}'s message (see its `reason`). */
+export type MessageErrorReason =
+  /** Not the broker's envelope: not JSON, or no headers / properties where they belong. */
+  | 'envelope'
+  /** No task name (Celery's protocol 1, or not a task message at all). */
+  | 'task-name'
+  /** No task id. */
+  | 'task-id'
+  /** A content type other than JSON (pickle, yaml, none): never deserialized. */
+  | 'content-type'
+  /** A body that does not decode, or is not `[args, kwargs, embed]`. */
+  | 'body'
+  /** Positional arguments that are not a list, or keyword arguments that are not an object. */
+  | 'arguments'
+  /** An eta or expires that is not a time. */
+  | 'time'
+
+/** Where a {@link MessageError}'s message was, and what could be read of it. */
+export interface MessageErrorOptions extends CeleriacErrorOptions {
+  /** The queue it was taken from. */
+  queue: string
+  /** Its task id, when readable. */
+  taskId?: string | null
+  /** Its task name, when readable. */
+  taskName?: string | null
+}
+
+/**
+ * A message taken from a broker's queue that is not a task message this app can run: a transport
+ * drops it (a Celery worker rejects it the same way) and the app emits `'message-rejected'` with
+ * this error; serving goes on. `reason` says what was wrong; `taskId` and `taskName` are set when
+ * they could be read (a FAILURE may then be stored under the id, where Celery stores one).
+ *
+ * @example
+ * app.events.on('message-rejected', ({ error }) => {
+ *   console.warn(`dropped a message on ${error.queue} (${error.reason}): ${error.message}`)
+ * })
+ */
+export class MessageError extends CeleriacError {
+  static {
+    MessageError.prototype.name = 'MessageError'
+  }
+  readonly reason: MessageErrorReason
+  /** The queue the message was taken from. */
+  readonly queue: string
+  /** Its task id, or null when it could not be read. */
+  readonly taskId: string | null
+  /** Its task name, or null when it could not be read. */
+  readonly taskName: string | null
+  constructor(message: string, reason: MessageErrorReason, options?: MessageErrorOptions) {
+    super('BAD_MESSAGE', message, options)
+    this.reason = reason
+    this.queue = options?.queue ?? ''
+    this.taskId = options?.taskId ?? null
+    this.taskName = options?.taskName ?? null
+  }
+}
+
 /** Any constructor of an Error. */
 export type ErrorClass = abstract new (...args: never[]) => Error
 
@@ -336,6 +395,7 @@ for (const cls of [
   WorkerLoadError,
   StorageError,
   ConfigError,
+  MessageError,
 ]) {
   registerErrorClass(cls)
 }

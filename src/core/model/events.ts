@@ -1,4 +1,5 @@
 /** The app's events, typed once (eventemitter3). Payloads are plain data, decoded. */
+import type { MessageError } from './errors.js'
 import type { State } from './states.js'
 
 /** Fields every task event has. */
@@ -45,6 +46,18 @@ export interface TaskRevokedEvent extends TaskEventBase {
 export interface TaskRejectedEvent extends TaskEventBase {
   requeue: boolean
 }
+/**
+ * A message taken from a broker's queue that is not a task message this app can run (Celery's
+ * `task_rejected` signal): the transport dropped it, and serving went on. `error` says why, and
+ * carries the task id and name when they could be read.
+ */
+export interface MessageRejectedEvent {
+  error: MessageError
+  /** The queue it was taken from. */
+  queue: string
+  /** Engine clock, epoch ms. */
+  timestamp: number
+}
 export interface LogEvent {
   id: string
   level: 'debug' | 'info' | 'warn' | 'error'
@@ -62,5 +75,7 @@ export interface CeleriacEvents {
   'task-retried': (event: TaskRetriedEvent) => void
   'task-revoked': (event: TaskRevokedEvent) => void
   'task-rejected': (event: TaskRejectedEvent) => void
+  /** On a transport: a message that could not be read was dropped (see {@link MessageRejectedEvent}). */
+  'message-rejected': (event: MessageRejectedEvent) => void
   log: (event: LogEvent) => void
 }
