@@ -116,7 +116,7 @@ export function toEnvelope(message: TaskMessage, origin: string, now: number, ch
 
 function notYet(task: string, id: string): SerializationError {
   return new SerializationError(
-    `Cannot send '${task}' (${id}) to Celery: canvases inside chains, chords or links, and chords followed by more steps, are not on celeryTransport's wire yet; send chains, groups and chords of plain tasks`,
+    `Cannot send '${task}' (${id}) to Celery: a chain inside a chord header (or a join: a chain ending in a group there) is not on celeryTransport's wire yet; make the header member one task, or run that chord on celeriac's own transport`,
   )
 }
 
@@ -130,17 +130,63 @@ function argsAndKwargs(args: readonly Encoded[], path: string): [Json[], JsonObj
 }
 
 /**
- * A chain step as Celery's signature dict (`task`, `args`, `kwargs`, `options`, `subtask_type`,
- * `immutable`), its options those `apply_async` takes. Its queue is its own, else the queue of
- * the message it rides on: a Python worker would otherwise route it by its own `task_routes`,
- * which default to `celery`.
+ * A chain step (or link, or chord body) as Celery's signature dict (`task`, `args`, `kwargs`,
+ * `options`, `subtask_type`, `immutable`), its options those `apply_async` takes. Its queue is
+ * its own, else the queue of the message it rides on: a Python worker would otherwise route it
+ * by its own `task_routes`, which default to `celery`. A group, chain or chord node is Celery's
+ * `celery.group` / `celery.chain` / `celery.chord` dict with its ids as celeriac froze them (a
+ * group's `task_id` is its group id; a chord's header group carries the chord's group id and
+ * its body its own id), so the Python worker that forwards it sends what celeriac's handle
+ * waits for.
  */
 function signatureDict(step: SignatureJSON, queue: string, path: string): JsonObject {
   const o = step.options
-  if (step.kind !== 'task' || (o.chordRef ?? null) !== null || (o.groupRef ?? null) !== null) {
-    throw notYet(step.task === '' ? step.kind : step.task, String(o.taskId))
+  // A step counted for a chord or group of celeriac's own (a chain inside a chord header):
+  // Celery would need that chord's keys in the step's options.
+  if ((o.chordRef ?? null) !== null || (o.groupRef ?? null) !== null) throw notYet(step.task === '' ? step.kind : step.task, String(o.taskId))
+  const options = optionsDict(o, queue, path)
+  // A canvas node's options reach each of its tasks' apply_async in Celery, over their own: a
+  // queue there would send every member to it.
+  if (step.kind !== 'task' && o.queue === undefined) delete options.queue
+  const partial = step.args.map((arg, i) => toWire(arg, `${path}.args[${String(i)}]`))
+  const inner = (sigs: readonly SignatureJSON[] | undefined, at: string): Json[] =>
+    (sigs ?? []).map((sig, i) => signatureDict(sig, o.queue ?? queue, `${path}.${at}[${String(i)}]`))
+  switch (step.kind) {
+    case 'group':
+      return { task: 'celery.group', args: partial, kwargs: { tasks: inner(step.tasks, 'tasks') }, options, subtask_type: 'group', immutable: step.immutable }
+    case 'chain':
+      return { task: 'celery.chain', args: partial, kwargs: { tasks: inner(step.tasks, 'tasks') }, options, subtask_type: 'chain', immutable: step.immutable }
+    case 'chord': {
+      if (step.body === undefined) throw notYet('chord', String(o.taskId))
+      // Frozen, a chord's taskId is its header's group id; the body names the chord's result.
+      const { task_id: groupId, ...chordOptions } = options
+      const header = {
+        task: 'celery.group',
+        args: [],
+        kwargs: { tasks: inner(step.tasks, 'tasks') },
+        options: { task_id: groupId ?? null },
+        subtask_type: 'group',
+        immutable: false,
+      }
+      const body = signatureDict(step.body, o.queue ?? queue, `${path}.body`)
+      return {
+        task: 'celery.chord',
+        args: partial,
+        kwargs: { header, body, kwargs: {} },
+        options: chordOptions,
+        subtask_type: 'chord',
+        immutable: step.immutable,
+      }
+    }
+    default: {
+      const [args, kwargs] = argsAndKwargs(step.args, `${path}.args`)
+      return { task: step.task, args, kwargs, options, subtask_type: null, immutable: step.immutable }
+    }
   }
-  const [args, kwargs] = argsAndKwargs(step.args, `${path}.args`)
+}
+
+/** A signature's options as `apply_async` takes them. */
+function optionsDict(o: SignatureJSON['options'], queue: string, path: string): JsonObject {
   const options: JsonObject = { task_id: o.taskId ?? null, queue: o.queue ?? queue }
   if (o.priority !== undefined) options.priority = celeryPriority(o.priority)
   if (o.countdown !== undefined) options.countdown = o.countdown / 1000
@@ -156,7 +202,7 @@ function signatureDict(step: SignatureJSON, queue: string, path: string): JsonOb
   if (o.linkError !== undefined && o.linkError.length > 0) {
     options.link_error = o.linkError.map((sig, i) => signatureDict(sig, queue, `${path}.linkError[${String(i)}]`))
   }
-  return { task: step.task, args, kwargs, options, subtask_type: null, immutable: step.immutable }
+  return options
 }
 
 function isKwargs(value: Json | undefined): value is JsonObject {
@@ -180,13 +226,16 @@ function utf8Base64(text: string): string {
 
 /**
  * The body of the chord that a header message belongs to, from its chord record (the engine's
- * `chords` record, keyed by the body's id): only a plain task body followed by nothing is on the
- * wire so far.
+ * `chords` record, keyed by the body's id): the body, or when the chord is followed by more
+ * steps (`chain(chord(h, b), c)`), the chain of the body and those steps, which a Python worker
+ * sends with the header's results given to its first task. A header task that is itself the
+ * start of a chain (a chain inside a chord header) is not on the wire yet.
  */
 export function chordBodyOf(message: TaskMessage, record: ChordRecord | undefined): SignatureJSON | undefined {
   if (message.chord === null) return undefined
-  if (record === undefined || record.body === null || record.chain.length > 0 || message.chain.length > 0) throw notYet(message.task, message.id)
-  return record.body
+  if (record === undefined || record.body === null || message.chain.length > 0) throw notYet(message.task, message.id)
+  if (record.chain.length === 0) return record.body
+  return { task: '', args: [], options: {}, immutable: false, kind: 'chain', tasks: [record.body, ...record.chain] }
 }
 
 /** Celery's chord size key (`celery-taskset-meta-<group id>.s`), which the producer sets before the header is sent. */

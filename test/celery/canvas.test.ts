@@ -181,4 +181,51 @@ describe.skipIf(skipWhy !== '')(`Canvases across Python and Node over Celery's w
     const r5 = await worker.send(group([add(1, 1), pyAdd(2, 2)]))
     expect(await r5.get({ timeout: 30_000 })).toEqual([2, 4])
   })
+
+  it('sends nested canvases to Python workers as Celery group, chain and chord dicts, and serves those Python sends', { timeout: 90_000 }, async () => {
+    const { node, py, prefix } = names()
+    const worker = nodeWorker(node, prefix)
+    await worker.start()
+    await pythonWorker(py)
+    const onNode = { queue: node }
+    const add = (...args: number[]) => signature('node.add', { args, options: onNode })
+    const sum = signature('node.sum', { options: onNode })
+    const pyAdd = (...args: number[]) => signature('tasks.add', { args, options: { queue: py } })
+    const pyXsum = signature('tasks.xsum', { options: { queue: py } })
+    // A Python step forwards to a group: Python expands it, with the ids celeriac gave its members.
+    const r1 = await worker.send(chain(pyAdd(1, 2), group([pyAdd(10), add(20)])))
+    expect(await r1.get({ timeout: 30_000 })).toEqual([13, 23])
+    // A Python step forwards to a chord (its result given to each header task), header on both languages.
+    const r2 = await worker.send(chain(pyAdd(1, 1), chord([pyAdd(1), add(2)], sum)))
+    expect(await r2.get({ timeout: 30_000 })).toBe(7)
+    // A chord followed by a step: the body and that step travel as a chain in the chord's embed.
+    const r3 = await worker.send(chain(chord([pyAdd(1, 1), pyAdd(2, 2)], pyXsum), pyAdd(100)))
+    expect(await r3.get({ timeout: 30_000 })).toBe(106)
+    // Python sends the same shapes to celeriac steps: the engine forwards a group and a chord.
+    const grouped = await runPythonCanvas(python!, URL, {
+      chain: [
+        { task: 'node.add', args: [1, 2], queue: node },
+        {
+          group: [
+            { task: 'node.add', args: [10], queue: node },
+            { task: 'tasks.add', args: [20], queue: py },
+          ],
+        },
+      ],
+    })
+    expect(grouped.get).toEqual({ ok: true, value: [13, 23] })
+    const chorded = await runPythonCanvas(python!, URL, {
+      chain: [
+        { task: 'node.add', args: [1, 1], queue: node },
+        {
+          chord: [
+            { task: 'node.add', args: [1], queue: node },
+            { task: 'tasks.add', args: [2], queue: py },
+          ],
+          body: { task: 'tasks.xsum', queue: py },
+        },
+      ],
+    })
+    expect(chorded.get).toEqual({ ok: true, value: 7 })
+  })
 })
