@@ -56,6 +56,14 @@ const noop = (): void => {}
  * const stop = store.watch((changes) => console.log('changed elsewhere', changes))
  */
 export function redisStore(options: RedisStoreOptions): Storage {
+  return expiringRedisStore(options, {})
+}
+
+/**
+ * `redisStore` whose records of the namespaces in `ttls` expire that many ms after each put (as
+ * Celery's chord keys expire with `result_expires`): for a store whose records no one deletes.
+ */
+export function expiringRedisStore(options: RedisStoreOptions, ttls: Partial<Record<Namespace, number>>): Storage {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError("redisStore({ connection, prefix? }): pass an options object, e.g. redisStore({ connection: { host: '127.0.0.1', port: 6379 } })")
   }
@@ -64,7 +72,7 @@ export function redisStore(options: RedisStoreOptions): Storage {
   if (typeof prefix !== 'string' || prefix.length === 0) {
     throw new ConfigError("redisStore({ prefix }): prefix must be a non-empty string, e.g. 'celeriac'")
   }
-  return new RedisStore(options.connection, prefix)
+  return new RedisStore(options.connection, prefix, ttls)
 }
 
 type Listener = (changes: readonly StorageChange[]) => void
@@ -100,7 +108,10 @@ class RedisStore implements Storage {
    */
   #barrier: Promise<void> | undefined
 
-  constructor(connection: RedisConnection, prefix: string) {
+  readonly #ttls: Partial<Record<Namespace, number>>
+
+  constructor(connection: RedisConnection, prefix: string, ttls: Partial<Record<Namespace, number>>) {
+    this.#ttls = ttls
     this.#connection = connection
     this.#prefix = prefix
     this.#where = whereIs(connection)
@@ -237,7 +248,7 @@ class RedisStore implements Storage {
       }
       const json = JSON.stringify(m.value)
       if (typeof json !== 'string') throw new StorageError(`Redis store: the value put at ${m.ns}:${m.key} is not JSON (${typeof m.value})`)
-      args.push('p', m.ns, m.key, json, String(ttlOf(m.ns, m.value, now)))
+      args.push('p', m.ns, m.key, json, String(this.#ttls[m.ns] ?? ttlOf(m.ns, m.value, now)))
     }
     args[2] = JSON.stringify(changes)
     return args

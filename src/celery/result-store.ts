@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis'
 import { StorageError } from '../core/model/errors.js'
 import type { ChordRecord } from '../core/model/context.js'
 import type { ResultRecord, TaskMessage } from '../core/model/message.js'
-import { redisStore } from '../bullmq/redis-store.js'
+import { expiringRedisStore } from '../bullmq/redis-store.js'
 import { connectOwn } from '../bullmq/redis-connection.js'
 import type { Mutation, Namespace, Storage, StorageChange, StorageKey, StoredValue, TransactStep } from '../storage/types.js'
 import { chordBodyOf, toEnvelope } from './envelope.js'
@@ -66,7 +66,9 @@ export class CeleryResultStore implements Storage {
     if (this.#client !== undefined) throw new StorageError(`The Celery store at ${this.#options.where} is already open`)
     const client = await connectOwn(this.#options.redis, (error) => void (this.#lastError = error))
     client.defineCommand('celeriacStoreResult', { numberOfKeys: 1, lua: STORE_RESULT })
-    const own = redisStore({ connection: client, prefix: this.#options.prefix })
+    // A chord's record is read when its header is sent (its body goes in Celery's embed) and
+    // never again (Celery's keys count it): it expires as Celery's chord keys do.
+    const own = expiringRedisStore({ connection: client, prefix: this.#options.prefix }, { chords: this.#options.resultExpires })
     try {
       await own.open()
     } catch (error) {

@@ -283,6 +283,11 @@ describe.skipIf(skipWhy !== '')(`Node → Python over Celery's wire${skipWhy}`, 
     const members = (r.parent as unknown as GroupResult<number[]>).results.map((m) => m.id)
     expect(JSON.parse((await redis.get(`celery-task-meta-${members[0]!}`))!)).toMatchObject({ group_id: gid })
     expect(await redis.exists(`celery-taskset-meta-${gid}.s`, `celery-taskset-meta-${gid}.j`)).toBe(0)
+    // celeriac's own record of the chord (read once, to put its body in the header's embed)
+    // expires as Celery's chord keys do, after the result TTL (one day by default).
+    const ttl = await redis.pttl(`${prefix}::chords:${r.id}`)
+    expect(ttl).toBeGreaterThan(86_400_000 - 60_000)
+    expect(ttl).toBeLessThanOrEqual(86_400_000)
   })
 
   it('a chord with a member failing in Python ends its body with ChordError', async () => {
