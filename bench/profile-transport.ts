@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { Queue } from 'bullmq'
-import { COMMIT_SCRIPT, ENTRIES_SCRIPT } from '../src/bullmq/redis-scripts.js'
+import { COMMIT_SCRIPT, ENTRIES_SCRIPT } from '../src/redis/scripts.js'
 import { cases } from './cases.js'
 
 const n = Number(process.argv[2] ?? 2_000)

@@ -11,8 +11,8 @@ import { rememberStore } from './factory-store.js'
 import { storeFor } from './registry.js'
 
 export type { BullmqBackendOptions } from './options.js'
-export { redisStore } from './redis-store.js'
-export type { RedisStoreOptions } from './redis-store.js'
+export { redisStore } from '../redis/store.js'
+export type { RedisStoreOptions } from '../redis/store.js'
 export { bullmqTransport } from './transport/index.js'
 export type { BullmqTransportLimiter, BullmqTransportOptions } from './transport/index.js'
 

@@ -1,7 +1,7 @@
 import { type BackendFactory, type ConnectionOptions, createRedisBackend } from 'bullmq'
 import { ConfigError } from '../../core/model/errors.js'
 import type { Storage } from '../../storage/types.js'
-import { redisStore, type RedisStoreOptions } from '../redis-store.js'
+import { redisStore, type RedisStoreOptions } from '../../redis/store.js'
 
 /** Options of {@link bullmqTransport}. Durations are in milliseconds. */
 export interface BullmqTransportOptions {

@@ -12,8 +12,8 @@ import type { Redis } from 'ioredis'
 import { ConfigError, StorageError } from '../core/model/errors.js'
 import { NAMESPACES } from '../storage/types.js'
 import type { Mutation, Namespace, Storage, StorageChange, StorageKey, StoredValue, TransactStep } from '../storage/types.js'
-import { checkConnection, commandError, connectOwn, isClient, type RedisConnection, whereIs } from './redis-connection.js'
-import { ABSENT, COMMIT_SCRIPT, ENTRIES_SCRIPT, tagged } from './redis-scripts.js'
+import { checkConnection, commandError, connectOwn, isClient, type RedisConnection, whereIs } from './connection.js'
+import { ABSENT, COMMIT_SCRIPT, ENTRIES_SCRIPT, tagged } from './scripts.js'
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
