@@ -198,6 +198,20 @@ export class BullmqTransport implements Transport {
   }
 
   /**
+   * Stops `queue`'s Worker from taking jobs (`Worker.pause`, not waiting for the jobs it holds,
+   * which the engine settles). The app's pause lives in its store, which every process hears, so
+   * each pauses its own Worker; BullMQ's queue-wide `Queue.pause()` is left alone (NOTES.md).
+   */
+  async pause(queue: string): Promise<void> {
+    await this.#consumers.get(queue)?.worker.pause(true)
+  }
+
+  /** Lets `queue`'s Worker take jobs again (`Worker.resume`). */
+  async resume(queue: string): Promise<void> {
+    await this.#consumers.get(queue)?.worker.resume()
+  }
+
+  /**
    * Over `bullmqBackend()` on a virtual clock, BullMQ's Worker takes jobs in turns of its own,
    * which the engine cannot see: false while a job of a listened queue is ready and its Worker
    * has a free slot, or has been claimed by that Worker and not handed over yet, or is delayed
@@ -223,7 +237,8 @@ export class BullmqTransport implements Transport {
   #listenerQuiet(store: Store, name: string, listener: Listener): boolean {
     const q = store.queueByKey(`${this.#options.prefix}:${name}`)
     if (q === undefined) return true
-    if (listener.held < listener.concurrency) {
+    // A paused Worker takes nothing, however much is ready.
+    if (listener.held < listener.concurrency && !listener.worker.isPaused()) {
       if (q.hasReadyWork()) return false
       // A delayed job is due at a timer only a Worker blocked in its wait arms: between two
       // waits (a claim, a settle, a wait timed out) nothing is armed, and time must not pass it.
