@@ -43,7 +43,12 @@ afterAll(async () => {
 
 /** An app ("process") of the test's prefix; `events` lists the pause events it heard. */
 function processOf(name: string, consume: boolean) {
-  const app = new Celeriac({ name, consume, queues: { default: { concurrency: 1 }, other: {} }, transport: bullmqTransport({ connection: { ...REDIS }, prefix }) })
+  const app = new Celeriac({
+    name,
+    consume,
+    queues: { default: { concurrency: 1 }, other: {} },
+    transport: bullmqTransport({ connection: { ...REDIS }, prefix }),
+  })
   apps.push(app)
   const events: string[] = []
   app.events.on('queue-paused', (e) => events.push(`paused ${e.queue}`))

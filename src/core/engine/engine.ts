@@ -6,7 +6,7 @@
  * This class is the coordinator: it builds the rooms (one per job, sharing an EngineState),
  * starts and stops them, routes what the runtime reports, and is the API the app, result
  * handles and control use. The rooms, lowest first: state, commit-queue, results, runs, starts,
- * queue, workflow, failure, chords, outcomes, gates, dispatcher, revocation, rpc, recovery.
+ * queue, workflow, failure, chords, outcomes, gates, dispatcher, revocation, pauses, rpc, recovery.
  */
 import type { HandleJSON, MessageContext } from '../model/context.js'
 import type { ResultRecord, SignatureJSON, TaskMessage } from '../model/message.js'
