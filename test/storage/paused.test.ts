@@ -2,7 +2,7 @@
  * A paused queue across restarts and handles: the pause is stored, so a queue paused before
  * `app.stop()` is still paused after `start()` (its waiting tasks stay queued, nothing runs)
  * until it is resumed; on shared storage (IndexedDB tabs) a pause made through one handle stops
- * the consumer on another.
+ * the consumer on another. With no queues declared, any queue may be paused, as any may be sent to.
  */
 import 'fake-indexeddb/auto'
 import { IDBFactory } from 'fake-indexeddb'
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { Celeriac, states } from '../../src/index.js'
+import { Celeriac, ConfigError, states } from '../../src/index.js'
 import type { Storage } from '../../src/index.js'
 import { indexedDBStorage } from '../../src/browser.js'
 import { fileStorage } from '../../src/node.js'
@@ -119,5 +119,28 @@ describe('paused queues across handles [indexedDB]', () => {
     expect(consumer.events).toEqual(['paused bulk', 'resumed bulk'])
     await producer.app.stop()
     await consumer.app.stop()
+  })
+})
+
+describe('control.pause outside a declared set, and before start', () => {
+  it('with no queues declared any queue name can be paused, as any can be sent to; before start() or after stop() it is a ConfigError', async () => {
+    const app = new Celeriac({ clock: virtualClock({ now: T0 }) })
+    const mark = app.task('paused.free', (label: string) => label)
+    await expect(app.control.pause('reports')).rejects.toThrow("Cannot pause queue 'reports': the app has not started; await app.start() first")
+    await app.start()
+    await app.control.pause('reports')
+    const waiting = await mark.applyAsync(['waiting'], { queue: 'reports' })
+    const free = await mark.delay('free')
+    await app.whenIdle()
+    expect(await free.get()).toBe('free')
+    expect(await waiting.state()).toBe(states.PENDING)
+    expect(app.inspect.queues().map((q) => [q.name, q.paused, q.reserved])).toEqual([
+      ['default', false, 0],
+      ['reports', true, 1],
+    ])
+    await app.control.resume('reports')
+    expect(await waiting.get()).toBe('waiting')
+    await app.stop()
+    await expect(app.control.resume('reports')).rejects.toBeInstanceOf(ConfigError)
   })
 })
