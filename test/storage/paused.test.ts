@@ -140,6 +140,9 @@ describe('control.pause outside a declared set, and before start', () => {
     ])
     await app.control.resume('reports')
     expect(await waiting.get()).toBe('waiting')
+    // A queue named as an Object member is a queue like any other.
+    await app.control.pause('constructor')
+    expect(app.inspect.queues().find((q) => q.name === 'constructor')?.paused).toBe(true)
     await app.stop()
     await expect(app.control.resume('reports')).rejects.toBeInstanceOf(ConfigError)
   })

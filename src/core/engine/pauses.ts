@@ -40,13 +40,13 @@ export class Pauses {
   /** Pauses `queue` (stored first; a failure rejects to the caller). Idempotent. */
   pause(queue: string): Promise<void> {
     const at = this.#state.clock.now()
-    return this.#change((record) => (queue in record ? record : { ...record, [queue]: at }))
+    return this.#change((record) => (Object.hasOwn(record, queue) ? record : { ...record, [queue]: at }))
   }
 
   /** Resumes `queue`: what waited in it is dispatched. Idempotent. */
   resume(queue: string): Promise<void> {
     return this.#change((record) => {
-      if (!(queue in record)) return record
+      if (!Object.hasOwn(record, queue)) return record
       const { [queue]: _dropped, ...rest } = record
       return rest
     })
