@@ -61,10 +61,11 @@ export type {
   TaskRevokedEvent,
   TaskRejectedEvent,
   MessageRejectedEvent,
+  QueuePauseEvent,
   LogEvent,
 } from './core/model/events.js'
 export type { Locks, AcquireOptions } from './core/app/locks.js'
-export type { Control, Inspect, TaskInfo, EngineStats, NodeInfo } from './core/app/control.js'
+export type { Control, Inspect, TaskInfo, EngineStats, NodeInfo, QueueInfo } from './core/app/control.js'
 export { memoryStorage } from './storage/memory.js'
 export type { Storage, StoredValue, StorageKey, Mutation, Namespace, StorageCapabilities, StorageChange, TransactStep, WriteOptions } from './storage/types.js'
 export type { Transport, Delivery, TransportHost, RunReport, RemoteRunEvent, RemoteTask } from './core/engine/transport.js'

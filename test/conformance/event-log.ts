@@ -2,7 +2,7 @@
 import type { CeleriacEvents } from '../../src/index.js'
 import type { Harness } from './harness.js'
 
-export type TaskEventName = Exclude<keyof CeleriacEvents, 'log' | 'message-rejected'>
+export type TaskEventName = Extract<keyof CeleriacEvents, `task-${string}`>
 export type Recorded = { [K in TaskEventName]: { type: K; event: Parameters<CeleriacEvents[K]>[0] } }[TaskEventName]
 
 const NAMES: readonly TaskEventName[] = [

@@ -198,6 +198,27 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.got).toHaveLength(1)
     })
 
+    it('pause (where a transport has it): nothing more of the queue is delivered, what was delivered stays to settle; resume delivers what waited', async (context) => {
+      const h = await setup()
+      const t = await h.open()
+      if (t.pause === undefined || t.resume === undefined) return context.skip('this transport has no pause: the engine holds what it delivers')
+      const box = inbox(h.clock)
+      await t.listen('q', 4, box.deliver)
+      await t.add([message('before', { queue: 'q' })])
+      await box.until(1)
+      await t.pause('q')
+      await t.add([message('during', { queue: 'q' })])
+      await h.settle()
+      expect(box.ids()).toEqual(['before'])
+      // Given back, as the engine does with what it took and did not start.
+      await box.got[0]!.requeue(box.got[0]!.message)
+      await h.settle()
+      expect(box.ids()).toEqual(['before'])
+      await t.resume('q')
+      await box.until(3)
+      expect(box.ids().slice(1).sort()).toEqual(['before', 'during'])
+    })
+
     it('a message with an eta is not delivered before it, and is once it is due', async () => {
       const h = await setup()
       const t = await h.open()

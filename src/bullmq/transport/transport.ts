@@ -1,4 +1,4 @@
-import { type IQueueBackend, type Job, Queue, QueueEvents, Worker } from 'bullmq'
+import { DelayedError, type IQueueBackend, type Job, Queue, QueueEvents, Worker } from 'bullmq'
 import { StorageError } from '../../core/model/errors.js'
 import { uuid4 } from '../../core/model/ids.js'
 import type { TaskMessage } from '../../core/model/message.js'
@@ -41,6 +41,14 @@ interface Listener {
   readonly worker: Consumer
   readonly concurrency: number
   held: number
+  /** Paused by the app (`pause`): a job its Worker still takes goes back to wait. */
+  paused: boolean
+}
+
+/** Puts a job a paused Worker took back to wait, untouched; the DelayedError tells the Worker it moved. */
+async function backToWait(job: Job<JobData>, token: string): Promise<never> {
+  await job.moveToWait(token)
+  throw new DelayedError()
 }
 
 /** Celery's priorities run 0–9, higher first; BullMQ's lower first, and 0 means "none" (FIFO list). */
@@ -169,6 +177,8 @@ export class BullmqTransport implements Transport {
     const worker: Consumer = new Worker<JobData, unknown, string, IQueueBackend>(
       queue,
       (job: Job<JobData>, token?: string) => {
+        // A Worker blocked waiting for a job when it was paused takes one more on waking.
+        if (listener.paused) return backToWait(job, token ?? '')
         const { delivery, done } = deliveryOf(job, token ?? '', deliveryHost)
         listener.held++
         deliver(delivery)
@@ -192,9 +202,29 @@ export class BullmqTransport implements Transport {
     worker.on('error', () => undefined)
     worker.on('completed', onFinished)
     worker.on('failed', onFinished)
-    const listener: Listener = { worker, concurrency, held: 0 }
+    const listener: Listener = { worker, concurrency, held: 0, paused: false }
     this.#consumers.set(queue, listener)
     await worker.waitUntilReady()
+  }
+
+  /**
+   * Stops `queue`'s Worker from taking jobs (`Worker.pause`, not waiting for the jobs it holds,
+   * which the engine settles). The app's pause lives in its store, which every process hears, so
+   * each pauses its own Worker; BullMQ's queue-wide `Queue.pause()` is left alone (NOTES.md).
+   */
+  async pause(queue: string): Promise<void> {
+    const listener = this.#consumers.get(queue)
+    if (listener === undefined) return
+    listener.paused = true
+    await listener.worker.pause(true)
+  }
+
+  /** Lets `queue`'s Worker take jobs again (`Worker.resume`). */
+  async resume(queue: string): Promise<void> {
+    const listener = this.#consumers.get(queue)
+    if (listener === undefined) return
+    listener.paused = false
+    await listener.worker.resume()
   }
 
   /**
@@ -223,7 +253,8 @@ export class BullmqTransport implements Transport {
   #listenerQuiet(store: Store, name: string, listener: Listener): boolean {
     const q = store.queueByKey(`${this.#options.prefix}:${name}`)
     if (q === undefined) return true
-    if (listener.held < listener.concurrency) {
+    // A paused Worker takes nothing, however much is ready.
+    if (listener.held < listener.concurrency && !listener.worker.isPaused()) {
       if (q.hasReadyWork()) return false
       // A delayed job is due at a timer only a Worker blocked in its wait arms: between two
       // waits (a claim, a settle, a wait timed out) nothing is armed, and time must not pass it.

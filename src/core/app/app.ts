@@ -59,7 +59,7 @@ export class Celeriac implements Sender, TaskOwner {
   readonly events: EventEmitter<CeleriacEvents> = this.#events
   /** Locks in storage, with TTL and fencing tokens. */
   readonly locks: Locks
-  /** Change the running engine: revoke, rate limits, time limits, purge. */
+  /** Change the running engine: revoke, rate limits, time limits, pause and resume, purge. */
   readonly control: Control
   /** Look at the running engine: active, scheduled, reserved, revoked, registered, stats. */
   readonly inspect: Inspect
@@ -88,6 +88,7 @@ export class Celeriac implements Sender, TaskOwner {
     this.control = new Control(
       (what) => this.#requireEngine(what),
       (name) => this.#checkKnown(name),
+      (queue, what) => this.#checkDeclared(queue, what),
     )
     this.inspect = new Inspect(
       (what) => this.#requireEngine(what),
@@ -361,6 +362,12 @@ export class Celeriac implements Sender, TaskOwner {
     if (this.getTask(name) !== undefined) return
     if (this.#config.executor.registered?.().has(name)) return
     throw new NotRegistered(`Task '${name}' is not registered on this app or its workers; define it with app.task('${name}', fn) (or sharedTask)`)
+  }
+
+  #checkDeclared(queue: string, what: string): void {
+    const c = this.#config
+    if (c.declaredQueues && !c.queues.has(queue))
+      throw new ConfigError(`${what}('${queue}'): unknown queue; name one the app declares in its queues (${[...c.queues.keys()].join(', ')})`)
   }
 
   #requireEngine(what: string): Engine {

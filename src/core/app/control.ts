@@ -38,6 +38,23 @@ export interface EngineStats {
   pool: PoolHealth | null
 }
 
+/** A queue as `inspect.queues()` reports it (this process's view). */
+export interface QueueInfo {
+  name: string
+  /** Paused with `control.pause`: sends wait in it, nothing of it is dispatched. */
+  paused: boolean
+  /** When it was paused (engine clock, epoch ms), or null. */
+  pausedAt: number | null
+  /** How many of its tasks run at once here. */
+  concurrency: number
+  /** Its tasks running now. */
+  active: number
+  /** Its tasks ready to run (in a paused queue: waiting for the resume), held here. */
+  reserved: number
+  /** Its tasks waiting for their eta here. */
+  scheduled: number
+}
+
 function info(message: TaskMessage): TaskInfo {
   return {
     id: message.id,
@@ -57,11 +74,16 @@ function info(message: TaskMessage): TaskInfo {
 export class Control {
   readonly #engine: (what: string) => Engine
   readonly #checkKnown: (taskName: string) => void
+  readonly #checkQueue: (queue: string, what: string) => void
 
-  /** @internal `checkKnown` throws NotRegistered for a task the app knows it cannot run. */
-  constructor(engine: (what: string) => Engine, checkKnown: (taskName: string) => void) {
+  /**
+   * @internal `checkKnown` throws NotRegistered for a task the app knows it cannot run;
+   * `checkQueue` a ConfigError for a queue the app does not declare.
+   */
+  constructor(engine: (what: string) => Engine, checkKnown: (taskName: string) => void, checkQueue: (queue: string, what: string) => void) {
     this.#engine = engine
     this.#checkKnown = checkKnown
+    this.#checkQueue = checkQueue
   }
 
   /**
@@ -102,6 +124,39 @@ export class Control {
     this.#engine('change a time limit').setTimeLimit(taskName, soft, hard)
   }
 
+  /**
+   * Pauses a queue: nothing more of it is dispatched (tasks running now finish), and what is
+   * sent to it waits, as do its retries and countdowns that fall due, until {@link resume}.
+   * Stored, so it outlasts a restart; on shared storage or a transport every process of the app
+   * stops taking from it (on BullMQ, each process's Worker pauses, as `queue.pause()` would).
+   * Emits `'queue-paused'`. Pausing a paused queue does nothing. A queue the app does not
+   * declare (once it declares any) is a ConfigError.
+   *
+   * @example
+   * await app.control.pause('emails')   // e.g. while the mail provider is down
+   * await sendEmail.delay(to)           // stored; waits
+   * await app.control.resume('emails')  // it runs now
+   */
+  async pause(queue: string): Promise<void> {
+    checkName(queue, 'control.pause(queue): queue')
+    this.#checkQueue(queue, 'control.pause')
+    await this.#engine(`pause queue '${queue}'`).pause(queue)
+  }
+
+  /**
+   * Resumes a paused queue: what waited in it is dispatched, highest priority first, in the order
+   * sent. Emits `'queue-resumed'`; resuming a queue that is not paused does nothing.
+   *
+   * @example
+   * app.events.on('queue-resumed', ({ queue }) => console.log(`${queue} runs again`))
+   * await app.control.resume('emails')
+   */
+  async resume(queue: string): Promise<void> {
+    checkName(queue, 'control.resume(queue): queue')
+    this.#checkQueue(queue, 'control.resume')
+    await this.#engine(`resume queue '${queue}'`).resume(queue)
+  }
+
   /** Drops every waiting message (of one queue, or all); resolves with how many. */
   async purge(queue?: string): Promise<number> {
     if (queue !== undefined) checkName(queue, 'control.purge(queue): queue')
@@ -138,6 +193,18 @@ export class Inspect {
   /** Ids remembered as revoked: the most recent 50 000, each for 3 hours after its revoke (engine clock). */
   revoked(): string[] {
     return this.#engine('inspect').inspection.revokedIds()
+  }
+
+  /**
+   * The queues this process knows (the declared ones first, then others that hold or ran
+   * tasks, or are paused): whether each is paused, its concurrency, and its tasks running,
+   * ready and scheduled here. Celery's `inspect active_queues`, with counts.
+   *
+   * @example
+   * for (const q of app.inspect.queues()) console.log(q.name, q.paused ? 'paused' : 'running', q.reserved)
+   */
+  queues(): QueueInfo[] {
+    return this.#engine('inspect').inspection.queues()
   }
 
   /** Names of the tasks this app can run. */

@@ -26,6 +26,8 @@ export class Deliveries {
   readonly #results: Results
   readonly #failure: Failure
   readonly #listening = new Set<string>()
+  /** Queues to consume once they are resumed (paused when they were to be listened on). */
+  readonly #deferred = new Set<string>()
   readonly #take = (delivery: Delivery): void => this.#taken(delivery)
 
   readonly #afterLoss: () => Promise<void>
@@ -40,11 +42,17 @@ export class Deliveries {
     this.#failure = failure
   }
 
-  /** Consumes `queue` from now on, at its concurrency (once per queue). */
+  /** Consumes `queue` from now on, at its concurrency (once per queue); a paused one from its resume. */
   listen(queue: string): void {
     if (this.#listening.has(queue)) return
-    this.#listening.add(queue)
     const state = this.#state
+    // A transport that can stop taking from a queue is never started on a paused one: nothing of
+    // it is taken, so nothing is held here while other processes could run it after its resume.
+    if (state.paused.has(queue) && this.#transport.transport.pause !== undefined) {
+      this.#deferred.add(queue)
+      return
+    }
+    this.#listening.add(queue)
     // Prefetch, as a Celery worker's: the broker hands this process up to PREFETCH_MULTIPLIER
     // times the queue's concurrency; the scheduler runs them within the concurrency, by
     // priority, and a task waiting for its rate-limit token does not hold the others back.
@@ -53,6 +61,37 @@ export class Deliveries {
       this.#listening.delete(queue)
       state.log(`celeriac: could not consume queue '${queue}' on ${this.#transport.transport.name}: ${String(error)}`)
     })
+  }
+
+  /**
+   * `queue` was paused: this process stops taking from it, and what it took and has not started
+   * goes back to the broker, for whichever process resumes it. A transport that cannot stop
+   * taking (no `pause`) keeps delivering; what it delivers waits here, not dispatched.
+   */
+  pause(queue: string): void {
+    const { transport } = this.#transport
+    if (transport.pause === undefined || !this.#listening.has(queue)) return
+    const state = this.#state
+    const now = state.clock.now()
+    // The ready ones: one held to its eta stays (given back, it would be due at once).
+    const back = state.scheduler.removeWhere((m) => m.eta === null || m.eta <= now, queue).map((m) => m.id)
+    for (const id of back) state.known.delete(id)
+    const work = transport.pause(queue).then(() => this.#transport.giveBack(back))
+    state.hold(work).catch((error: unknown) => state.log(`celeriac: could not stop taking from queue '${queue}' on ${transport.name}: ${String(error)}`))
+  }
+
+  /** `queue` was resumed: this process takes from it again (or starts to, if it never did). */
+  resume(queue: string): void {
+    const { transport } = this.#transport
+    if (transport.resume === undefined) return
+    const state = this.#state
+    if (!this.#listening.has(queue)) {
+      if (this.#deferred.delete(queue)) this.listen(queue)
+      return
+    }
+    state
+      .hold(transport.resume(queue))
+      .catch((error: unknown) => state.log(`celeriac: could not take from queue '${queue}' on ${transport.name} again: ${String(error)}`))
   }
 
   /** A message the broker took and could not hand over (it dropped it): the app hears why. */
@@ -96,6 +135,11 @@ export class Deliveries {
 
   readonly #schedule = (message: TaskMessage): void => {
     const state = this.#state
+    // Taken as its queue was paused (a fetch under way): back to the broker with the others.
+    if (state.paused.has(message.queue) && this.#transport.transport.pause !== undefined) {
+      state.hold(this.#transport.giveBack([message.id])).catch(() => undefined)
+      return
+    }
     state.known.add(message.id)
     state.scheduler.add(message)
     state.schedulePump()

@@ -38,7 +38,8 @@ export class Dispatcher {
     let unrun: Array<[TaskMessage, UnrunReason]> | undefined
     for (const name of scheduler.queueNames()) {
       const queue: ReadyQueue = scheduler.queue(name)
-      if (queue.size === 0) continue
+      // A paused queue keeps what it holds until its resume (Pauses).
+      if (queue.size === 0 || state.paused.has(name)) continue
       const limit = state.config.concurrency(name)
       let running = state.runningPerQueue.get(name) ?? 0
       while (running < limit) {

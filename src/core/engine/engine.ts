@@ -6,7 +6,7 @@
  * This class is the coordinator: it builds the rooms (one per job, sharing an EngineState),
  * starts and stops them, routes what the runtime reports, and is the API the app, result
  * handles and control use. The rooms, lowest first: state, commit-queue, results, runs, starts,
- * queue, workflow, failure, chords, outcomes, gates, dispatcher, revocation, rpc, recovery.
+ * queue, workflow, failure, chords, outcomes, gates, dispatcher, revocation, pauses, rpc, recovery.
  */
 import type { HandleJSON, MessageContext } from '../model/context.js'
 import type { ResultRecord, SignatureJSON, TaskMessage } from '../model/message.js'
@@ -24,6 +24,7 @@ import { Failure, failedBy } from './failure.js'
 import { Gates } from './gates.js'
 import { Inspection } from './inspection.js'
 import { Outcomes } from './outcomes.js'
+import { PAUSED_KEY, Pauses } from './pauses.js'
 import { Queue } from './queue.js'
 import { Recovery } from './recovery.js'
 import { RemoteEvents } from './remote-events.js'
@@ -53,6 +54,8 @@ export class Engine implements ResultSource {
   readonly inspection: Inspection
   readonly #dispatcher: Dispatcher
   readonly #revocation: Revocation
+  /** The paused queues (`app.control.pause`), kept in storage. */
+  readonly #pauses: Pauses
   readonly #rpc: TaskRpc
   readonly #recovery: Recovery
   /** On a transport: the messages this process runs come from the broker. */
@@ -99,6 +102,10 @@ export class Engine implements ResultSource {
         ? undefined
         : new Deliveries(state, state.transport, commits, results, failure, () => this.#recovery.afterLoss(state.transport!))
     state.listen = (queue) => this.#deliveries?.listen(queue)
+    this.#pauses = new Pauses(state, commits, {
+      paused: (queue) => this.#deliveries?.pause(queue),
+      resumed: (queue) => this.#deliveries?.resume(queue),
+    })
     this.#cluster =
       state.transport === undefined
         ? undefined
@@ -129,6 +136,8 @@ export class Engine implements ResultSource {
         (text) => state.log(text),
       )
       await this.#remote?.start()
+      // Before anything is taken or dispatched: a queue paused before a restart stays paused.
+      await this.#pauses.load()
       if (state.consuming) await this.#startConsuming()
       else await this.#commits.commit(state.revoked.load(await this.#commits.store().entries('revoked')))
     } catch (error) {
@@ -305,7 +314,8 @@ export class Engine implements ResultSource {
       if (change.ns === 'results') this.#results.notifyRecord(change.key)
       else if (change.ns === 'revoked') this.#revocation.syncRevoked(change.key)
       else if (change.ns === 'meta') {
-        if (this.#remote?.onChange(change.key) !== true) this.#cluster?.onChange(change.key)
+        if (change.key === PAUSED_KEY) this.#pauses.sync()
+        else if (this.#remote?.onChange(change.key) !== true) this.#cluster?.onChange(change.key)
       } else if (change.ns === 'messages' && state.consuming && !state.known.has(change.key) && !state.running.has(change.key)) this.#adopt(change.key)
     }
   }
@@ -391,6 +401,16 @@ export class Engine implements ResultSource {
   /** Drops every waiting message (of one queue, or all); returns how many. `app.control.purge`. */
   purge(queue: string | undefined): Promise<number> {
     return this.#revocation.purge(queue)
+  }
+
+  /** Stops dispatching from `queue` (in every process sharing the storage); sends to it wait. */
+  pause(queue: string): Promise<void> {
+    return this.#pauses.pause(queue)
+  }
+
+  /** Dispatches from a paused `queue` again. */
+  resume(queue: string): Promise<void> {
+    return this.#pauses.resume(queue)
   }
 
   /** Overrides a task's time limits for runs that start from now on (in every process, on a transport). */

@@ -19,6 +19,17 @@ export interface EngineCounters {
   pool: PoolHealth | null
 }
 
+/** One queue as `inspect.queues()` reports it. */
+export interface QueueCounts {
+  name: string
+  paused: boolean
+  pausedAt: number | null
+  concurrency: number
+  active: number
+  reserved: number
+  scheduled: number
+}
+
 export class Inspection {
   readonly #state: EngineState
   readonly #gates: Gates
@@ -56,6 +67,32 @@ export class Inspection {
       parked: state.parked,
       pool: state.executor.health?.() ?? null,
     }
+  }
+
+  /**
+   * Each queue this process knows (declared, holding messages, running tasks, or paused), the
+   * declared ones first: whether it is paused, its concurrency and what it holds.
+   */
+  queues(): QueueCounts[] {
+    const state = this.#state
+    const out = new Map<string, QueueCounts>()
+    const entry = (name: string): QueueCounts => {
+      let q = out.get(name)
+      if (q === undefined) {
+        const at = state.paused.get(name)
+        q = { name, paused: at !== undefined, pausedAt: at ?? null, concurrency: state.config.concurrency(name), active: 0, reserved: 0, scheduled: 0 }
+        out.set(name, q)
+      }
+      return q
+    }
+    for (const name of state.config.queues) entry(name)
+    const others = new Set<string>([...state.paused.keys(), ...state.scheduler.queueNames()])
+    for (const run of state.running.values()) others.add(run.message.queue)
+    for (const name of [...others].sort()) entry(name)
+    for (const m of this.active()) entry(m.queue).active++
+    for (const m of this.reserved()) entry(m.queue).reserved++
+    for (const m of this.scheduled()) entry(m.queue).scheduled++
+    return [...out.values()]
   }
 
   /** This process's answer to a cluster-wide inspect. */

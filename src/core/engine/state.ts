@@ -131,6 +131,11 @@ export class EngineState {
   readonly known = new Set<string>()
   /** Revoked ids, bounded and expiring like Celery's worker set; also kept in storage. */
   readonly revoked: RevokedSet
+  /**
+   * Queues paused (`app.control.pause`), with when (epoch ms): nothing is dispatched from them,
+   * what they hold waits. Kept in storage by the Pauses room, which alone changes it.
+   */
+  readonly paused = new Map<string, number>()
   /** How many waits of runs are parked on the engine (`self.sleep`, a result, a lock held elsewhere). */
   parked = 0
   /** Storage calls and other work in flight: the clock and whenIdle wait for them. */
@@ -289,9 +294,16 @@ export class EngineState {
       this.running.size === 0 &&
       this.pendingOps === 0 &&
       !this.pumpScheduled &&
-      (!this.consuming || this.scheduler.readyCount === 0) &&
+      (!this.consuming || this.#runnableCount() === 0) &&
       this.transport?.transport.isQuiet?.() !== false
     )
+  }
+
+  /** Ready messages that can run: those of a paused queue wait for its resume, not for the engine. */
+  #runnableCount(): number {
+    let count = this.scheduler.readyCount
+    if (this.paused.size > 0) for (const queue of this.paused.keys()) count -= this.scheduler.queue(queue).size
+    return count
   }
 
   isQuiet(): boolean {

@@ -145,6 +145,17 @@ export interface Transport {
    */
   listen(queue: string, concurrency: number, deliver: (delivery: Delivery) => void): Promise<void>
   /**
+   * Stops taking messages from `queue` in this handle (`app.control.pause`; BullMQ:
+   * `Worker.pause()`), until {@link resume}: deliveries already handed over stay the engine's to
+   * settle (it gives back the ones it has not started). Every process of the app hears the pause
+   * through the shared store and calls this on its own handle. Absent: the broker keeps
+   * delivering up to the queue's prefetch, and what it delivers waits in the process until the
+   * queue is resumed.
+   */
+  pause?(queue: string): Promise<void>
+  /** Takes messages from `queue` again after {@link pause}. Present when `pause` is. */
+  resume?(queue: string): Promise<void>
+  /**
    * Takes out of the broker the messages of `ids` that wait (ready or delayed, not delivered);
    * resolves with them (a revoke ends each REVOKED). Ids it does not hold waiting are ignored.
    */

@@ -58,6 +58,15 @@ export interface MessageRejectedEvent {
   /** Engine clock, epoch ms. */
   timestamp: number
 }
+/**
+ * A queue was paused or resumed (`app.control.pause` / `resume`, here or, on shared storage or a
+ * transport, by another process of the app): emitted once per change this process sees.
+ */
+export interface QueuePauseEvent {
+  queue: string
+  /** Engine clock, epoch ms. */
+  timestamp: number
+}
 export interface LogEvent {
   id: string
   level: 'debug' | 'info' | 'warn' | 'error'
@@ -77,5 +86,9 @@ export interface CeleriacEvents {
   'task-rejected': (event: TaskRejectedEvent) => void
   /** On a transport: a message that could not be read was dropped (see {@link MessageRejectedEvent}). */
   'message-rejected': (event: MessageRejectedEvent) => void
+  /** A queue stopped dispatching: what is sent to it waits (see {@link QueuePauseEvent}). */
+  'queue-paused': (event: QueuePauseEvent) => void
+  /** A paused queue dispatches again, what waited first (see {@link QueuePauseEvent}). */
+  'queue-resumed': (event: QueuePauseEvent) => void
   log: (event: LogEvent) => void
 }
