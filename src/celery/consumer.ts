@@ -79,6 +79,8 @@ export class CeleryConsumer {
   /** Taken and not settled: tag → its `unacked` entry, for the warm shutdown's restore. */
   readonly #held = new Map<string, string>()
   #stopped = false
+  /** Queues the app paused: their loops take nothing until resumed. */
+  readonly #paused = new Set<string>()
   #restored: Promise<void> | undefined
   #restoreTimer: ReturnType<typeof setInterval> | undefined
   #stopKeeping: (() => void) | undefined
@@ -110,6 +112,18 @@ export class CeleryConsumer {
     connection.on('error', () => undefined)
     this.#connections.push(connection)
     this.#loops.set(queue, this.#loop(connection, queue, Math.max(1, concurrency), deliver))
+  }
+
+  /** Stops taking from `queue` (`app.control.pause`); a message a BRPOP under way brings goes back. */
+  pause(queue: string): void {
+    this.#paused.add(queue)
+  }
+
+  /** Takes from `queue` again. */
+  resume(queue: string): void {
+    if (!this.#paused.delete(queue)) return
+    // Waiting loops check again (the paused one goes on; the others wait on).
+    for (const free of [...this.#waiting]) free()
   }
 
   /**
@@ -186,7 +200,7 @@ export class CeleryConsumer {
       freed?.()
     }
     while (!this.#stopped) {
-      if (unsettled >= concurrency) {
+      if (unsettled >= concurrency || this.#paused.has(queue)) {
         await new Promise<void>((resolve) => {
           freed = resolve
           this.#waiting.add(resolve)
@@ -204,6 +218,11 @@ export class CeleryConsumer {
         continue
       }
       if (popped === null) continue
+      if (this.#paused.has(queue)) {
+        // Paused while the BRPOP waited: back to where it was taken from, next to be taken.
+        await this.#host.call(this.#host.client().rpush(popped[0], popped[1])).catch(() => undefined)
+        continue
+      }
       const taken = await this.#take(queue, popped[1])
       // Not a task message to run: dropped and reported (#reject), as a Celery worker rejects it.
       if (taken === undefined) continue

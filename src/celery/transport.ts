@@ -128,6 +128,20 @@ export class CeleryTransport implements Transport {
     return consumer.listen(queue, concurrency, deliver)
   }
 
+  /**
+   * Stops taking from `queue` (`app.control.pause`; every celeriac process hears it through the
+   * store). Python workers on the same queue do not: Celery has no queue pause.
+   */
+  pause(queue: string): Promise<void> {
+    this.#consumer?.pause(queue)
+    return Promise.resolve()
+  }
+
+  resume(queue: string): Promise<void> {
+    this.#consumer?.resume(queue)
+    return Promise.resolve()
+  }
+
   /** Takes the messages of `ids` out of the lists of the queues this handle sent to (LREM of the exact text). */
   async remove(ids: readonly string[]): Promise<TaskMessage[]> {
     const wanted = new Set(ids)

@@ -210,6 +210,33 @@ describe.skipIf(skipWhy !== '')(`Python → Node over Celery's wire${skipWhy}`, 
     }
   })
 
+  it('a paused queue takes nothing from its list (what Python sends waits there) until resumed', async () => {
+    const { queue, prefix } = queueOf()
+    const app = serving(queue, prefix)
+    let runs = 0
+    app.task('node.count', () => ++runs)
+    await app.start()
+    await app.control.pause(queue)
+    // A BRPOP that was waiting when the pause came puts back what it brings.
+    const caller = startPythonCaller(python!, URL, [
+      { name: 'node.count', args: [], queue },
+      { name: 'node.count', args: [], queue },
+    ])
+    const ids = await caller.ids
+    try {
+      // Two BRPOP timeouts (1 s each) later, both still wait in the list, untaken.
+      await new Promise((resolve) => setTimeout(resolve, 2_500))
+      expect(runs).toBe(0)
+      expect(await redis.llen(queue)).toBe(2)
+      expect((await redis.hvals('unacked')).filter((entry) => entry.includes(queue))).toEqual([])
+      await app.control.resume(queue)
+      expect((await caller.outcomes).map((o) => o.ok)).toEqual([true, true])
+      expect(runs).toBe(2)
+    } finally {
+      await forget(prefix, ids)
+    }
+  })
+
   it('a stop gives back what the app took and never ran (prefetch: concurrency × 4), and another app serves it', async () => {
     const { queue, prefix } = queueOf()
     let open!: () => void
