@@ -13,13 +13,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { celeryTransport } from '../../src/celery/index.js'
 import { queueKey } from '../../src/celery/envelope.js'
 import { Celeriac, MessageError, type MessageRejectedEvent } from '../../src/index.js'
-import { reachable } from '../reachable.js'
-import { findPython, type PythonWorker, pythonResult, startPythonWorker } from './python-worker.js'
+import { celeryInterop, type PythonWorker, pythonResult, startPythonWorker } from './python-worker.js'
 
 const DB = 13
 const URL = `redis://127.0.0.1:6379/${String(DB)}`
-const up = await reachable('127.0.0.1', 6379)
-const python = up ? findPython() : undefined
+const { up, python } = await celeryInterop()
 
 type Fields = Record<string, unknown>
 

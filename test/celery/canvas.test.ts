@@ -10,18 +10,11 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { celeryTransport } from '../../src/celery/index.js'
 import { Celeriac, chain, chord, group, signature } from '../../src/index.js'
-import { reachable } from '../reachable.js'
-import { findPython, type PythonWorker, pythonResult, runPythonCanvas, startPythonWorker } from './python-worker.js'
+import { celeryInterop, type PythonWorker, pythonResult, runPythonCanvas, startPythonWorker } from './python-worker.js'
 
 const DB = 8
 const URL = `redis://127.0.0.1:6379/${String(DB)}`
-const up = await reachable('127.0.0.1', 6379)
-const python = up ? findPython() : undefined
-const skipWhy = !up
-  ? ': skipped, no Redis at 127.0.0.1:6379'
-  : python === undefined
-    ? ': skipped, no Python with Celery (apt-get install -y python3-celery python3-redis, or set CELERIAC_PYTHON)'
-    : ''
+const { python, skipWhy } = await celeryInterop()
 
 describe.skipIf(skipWhy !== '')(`Canvases across Python and Node over Celery's wire${skipWhy}`, () => {
   let redis: Redis

@@ -21,20 +21,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { celeryTransport } from '../../src/celery/index.js'
 import { Celeriac, type Task } from '../../src/index.js'
 import { type ChildLines, childLines } from '../child-lines.js'
-import { reachable } from '../reachable.js'
-import { findPython, type PythonWorker, pythonResult, startPythonCaller, startPythonWorker } from './python-worker.js'
+import { celeryInterop, type PythonWorker, pythonResult, startPythonCaller, startPythonWorker } from './python-worker.js'
 
 const DB = 10
 const REDIS_URL = `redis://127.0.0.1:6379/${String(DB)}`
 /** The visibility timeout of every worker started after a kill (ms). */
 const VISIBILITY = 2_000
-const up = await reachable('127.0.0.1', 6379)
-const python = up ? findPython() : undefined
-const skipWhy = !up
-  ? ': skipped, no Redis at 127.0.0.1:6379'
-  : python === undefined
-    ? ': skipped, no Python with Celery (apt-get install -y python3-celery python3-redis, or set CELERIAC_PYTHON)'
-    : ''
+const { python, skipWhy } = await celeryInterop()
 
 // Real processes on a shared 2-core machine: a Python worker alone may take seconds to start.
 describe.skipIf(skipWhy !== '')(`kill -9 of a worker holding a message, on Celery's wire${skipWhy}`, { timeout: 60_000 }, () => {

@@ -22,20 +22,12 @@ import {
   group,
   signature,
 } from '../../src/index.js'
-import { reachable } from '../reachable.js'
-import { findPython, type PythonWorker, pythonResult, startPythonWorker } from './python-worker.js'
+import { celeryInterop, type PythonWorker, pythonResult, startPythonWorker } from './python-worker.js'
 
 const DB = 11
 const URL = `redis://127.0.0.1:6379/${String(DB)}`
-const up = await reachable('127.0.0.1', 6379)
-const python = up ? findPython() : undefined
+const { up, python, skipWhy } = await celeryInterop()
 const WAIT = { timeout: 20_000 }
-
-const skipWhy = !up
-  ? ': skipped, no Redis at 127.0.0.1:6379'
-  : python === undefined
-    ? ': skipped, no Python with Celery (apt-get install -y python3-celery python3-redis, or set CELERIAC_PYTHON)'
-    : ''
 
 describe('celeryTransport options', () => {
   it('refuses what is not a Redis URL, with a ConfigError saying what to pass', () => {

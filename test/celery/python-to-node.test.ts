@@ -10,18 +10,11 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { celeryTransport } from '../../src/celery/index.js'
 import { Celeriac, type Task } from '../../src/index.js'
-import { reachable } from '../reachable.js'
-import { findPython, startPythonCaller } from './python-worker.js'
+import { celeryInterop, dropUnacked, startPythonCaller } from './python-worker.js'
 
 const DB = 12
 const URL = `redis://127.0.0.1:6379/${String(DB)}`
-const up = await reachable('127.0.0.1', 6379)
-const python = up ? findPython() : undefined
-const skipWhy = !up
-  ? ': skipped, no Redis at 127.0.0.1:6379'
-  : python === undefined
-    ? ': skipped, no Python with Celery (apt-get install -y python3-celery python3-redis, or set CELERIAC_PYTHON)'
-    : ''
+const { python, skipWhy } = await celeryInterop()
 
 class QuotaError extends Error {
   override name = 'QuotaError'
@@ -41,10 +34,7 @@ describe.skipIf(skipWhy !== '')(`Python → Node over Celery's wire${skipWhy}`, 
     if (keys.size > 0) await redis.del(...keys)
     keys.clear()
     // A failing run may leave its messages taken and not acked: kombu's entries of these queues go too.
-    const unacked = await redis.hgetall('unacked')
-    for (const [tag, entry] of Object.entries(unacked)) {
-      if (queues.some((queue) => entry.includes(`"${queue}"`))) await redis.multi().hdel('unacked', tag).zrem('unacked_index', tag).exec()
-    }
+    await dropUnacked(redis, queues)
     queues.length = 0
   })
   afterAll(() => redis.disconnect())

@@ -5,6 +5,8 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import type { Redis } from 'ioredis'
+import { reachable } from '../reachable.js'
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url))
 
@@ -20,6 +22,29 @@ export function findPython(): string | undefined {
     if (probe.status === 0) return python
   }
   return undefined
+}
+
+/**
+ * What the interop tests need, found once per file: whether Redis is up, a Python with Celery
+ * (undefined: skip), and why they skip (`''` when they run), for the describe block's title.
+ */
+export async function celeryInterop(): Promise<{ up: boolean; python: string | undefined; skipWhy: string }> {
+  const up = await reachable('127.0.0.1', 6379)
+  const python = up ? findPython() : undefined
+  const skipWhy = !up
+    ? ': skipped, no Redis at 127.0.0.1:6379'
+    : python === undefined
+      ? ': skipped, no Python with Celery (apt-get install -y python3-celery python3-redis, or set CELERIAC_PYTHON)'
+      : ''
+  return { up, python, skipWhy }
+}
+
+/** Drops kombu's `unacked` entries of `queues` (a failing run may leave its messages taken and not acked). */
+export async function dropUnacked(redis: Redis, queues: readonly string[]): Promise<void> {
+  const unacked = await redis.hgetall('unacked')
+  for (const [tag, entry] of Object.entries(unacked)) {
+    if (queues.some((queue) => entry.includes(`"${queue}"`))) await redis.multi().hdel('unacked', tag).zrem('unacked_index', tag).exec()
+  }
 }
 
 export interface PythonWorker {

@@ -14,19 +14,12 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { celeryTransport } from '../../src/celery/index.js'
 import { Celeriac, type Task } from '../../src/index.js'
-import { reachable } from '../reachable.js'
-import { findPython } from './python-worker.js'
+import { celeryInterop, dropUnacked } from './python-worker.js'
 
 const DB = 14
 const REDIS_URL = `redis://127.0.0.1:6379/${String(DB)}`
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url))
-const up = await reachable('127.0.0.1', 6379)
-const python = up ? findPython() : undefined
-const skipWhy = !up
-  ? ': skipped, no Redis at 127.0.0.1:6379'
-  : python === undefined
-    ? ': skipped, no Python with Celery (apt-get install -y python3-celery python3-redis, or set CELERIAC_PYTHON)'
-    : ''
+const { python, skipWhy } = await celeryInterop()
 
 /** What fixtures/revoker.py is told to do (see its docstring). */
 interface RevokerSpec {
@@ -100,10 +93,7 @@ describe.skipIf(skipWhy !== '')(`Revoke from Python over Celery's mailbox${skipW
     if (keys.size > 0) await redis.del(...keys)
     keys.clear()
     // A failing run may leave its messages taken and not acked: kombu's entries of these queues go too.
-    const unacked = await redis.hgetall('unacked')
-    for (const [tag, entry] of Object.entries(unacked)) {
-      if (queues.some((queue) => entry.includes(`"${queue}"`))) await redis.multi().hdel('unacked', tag).zrem('unacked_index', tag).exec()
-    }
+    await dropUnacked(redis, queues)
     queues.length = 0
   })
   afterAll(() => redis.disconnect())

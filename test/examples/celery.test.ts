@@ -10,22 +10,15 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { findPython } from '../celery/python-worker.js'
+import { celeryInterop } from '../celery/python-worker.js'
 import { childLines } from '../child-lines.js'
-import { reachable } from '../reachable.js'
 
 const run = promisify(execFile)
 const EXAMPLE = fileURLToPath(new URL('../../examples/celery/', import.meta.url))
 const URL_15 = 'redis://127.0.0.1:6379/15'
 const env = { ...process.env, CELERY_URL: URL_15, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' }
 
-const up = await reachable('127.0.0.1', 6379)
-const python = up ? findPython() : undefined
-const skipWhy = !up
-  ? ': skipped, no Redis at 127.0.0.1:6379'
-  : python === undefined
-    ? ': skipped, no Python with Celery (apt-get install -y python3-celery python3-redis, or set CELERIAC_PYTHON)'
-    : ''
+const { python, skipWhy } = await celeryInterop()
 
 /** Every process started here: one a timed-out test left running is killed after the file. */
 const started = new Set<ChildProcess>()
