@@ -24,15 +24,18 @@ import { encodeFresh } from '../serializer/encode.js'
 import { inWorker, joinRealm, sharedRegistry } from '../task/registry.js'
 import type { RunContext, Task, TaskOwner } from '../task/task.js'
 import { AppEvents } from './app-events.js'
-import { keepsAlive, resolveConfig } from './config.js'
+import { keepsAlive, resolveConfig, scheduleArgs } from './config.js'
 import type { Config, ResolvedConfig } from './config.js'
 import { Control, Inspect } from './control.js'
 import { createTask } from './define-task.js'
 import type { TaskOptionsWithBase } from './define-task.js'
 import { applyEager } from './eager.js'
+import { Firing } from '../schedule/firing.js'
+import { Schedules } from '../schedule/schedules.js'
 import { resign, seekLeadership } from './leader.js'
 import type { Leadership } from './leader.js'
 import { Locks } from './locks.js'
+import { firingHost, scheduleStore } from './schedule-host.js'
 import { sendCallFrom, sendingRun } from './run-sends.js'
 import { sharedOwner, startedLast } from './shared-task.js'
 
@@ -63,6 +66,9 @@ export class Celeriac implements Sender, TaskOwner {
   readonly control: Control
   /** Look at the running engine: active, scheduled, reserved, revoked, registered, stats. */
   readonly inspect: Inspect
+  /** Periodic tasks (Celery beat): `upsert`, `remove`, `list`; fired by the app that consumes. */
+  readonly schedules: Schedules
+  #firing: Firing | undefined
   readonly #tasks = new Map<string, AnyTask>()
   #config: ResolvedConfig
   #engine: Engine | undefined
@@ -92,6 +98,14 @@ export class Celeriac implements Sender, TaskOwner {
     this.inspect = new Inspect(
       (what) => this.#requireEngine(what),
       () => this.registered(),
+    )
+    this.schedules = new Schedules((what) =>
+      scheduleStore(
+        this.#requireEngine(what),
+        this.#config,
+        () => this.#newId(),
+        (name) => this.#profile(name) !== undefined,
+      ),
     )
   }
 
@@ -198,10 +212,18 @@ export class Celeriac implements Sender, TaskOwner {
     this.#lifecycle = 'started'
     if (keepsAlive(c)) this.#releaseHold = c.clock.hold?.()
     startedLast(this)
+    try {
+      for (const [id, entry] of c.schedules) await this.schedules.upsert(id, ...scheduleArgs(entry))
+      if (c.consume === true) await this.#fireSchedules(engine)
+    } catch (error) {
+      await this.stop()
+      this.#lifecycle = 'new'
+      throw error
+    }
     if (c.consume === 'leader') {
       const leadership = seekLeadership(
         `celeriac:${this.name}:leader`,
-        () => engine.becomeConsumer(),
+        () => engine.becomeConsumer().then(() => this.#fireSchedules(engine)),
         (error) => this.events.emit('log', { id: '', level: 'error', text: `could not start consuming (the lead goes to another tab): ${String(error)}` }),
       )
       this.#leadership = leadership
@@ -234,6 +256,9 @@ export class Celeriac implements Sender, TaskOwner {
   async stop(options: { timeout?: number } = {}): Promise<void> {
     if (this.#lifecycle !== 'started') return
     this.#lifecycle = 'stopping'
+    this.#firing?.stop()
+    this.#firing = undefined
+    this.schedules.fireWith(undefined)
     try {
       await this.#engine!.stop(options.timeout)
     } finally {
@@ -244,6 +269,14 @@ export class Celeriac implements Sender, TaskOwner {
       resign(this.#leadership)
       this.#leadership = undefined
     }
+  }
+
+  /** This app consumes: it fires the schedules from now on. */
+  async #fireSchedules(engine: Engine): Promise<void> {
+    const firing = new Firing(firingHost(engine, this.#config, this.#env!, (level, text) => this.events.emit('log', { id: '', level, text })))
+    this.#firing = firing
+    this.schedules.fireWith(firing)
+    await firing.start()
   }
 
   /** Resolves when nothing is running and nothing is ready to run. */
