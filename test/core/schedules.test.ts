@@ -220,3 +220,28 @@ describe('bad schedules', () => {
     expect(() => new Celeriac({ schedules: { s: { cron: '0 3 * * *', tz: 'Nowhere', signature: tick.s() } } })).toThrow(ConfigError)
   })
 })
+
+it('runs the README "Periodic tasks" snippet (file storage, virtual clock)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'celeriac-schedules-readme-'))
+  dirs.push(dir)
+  const clock = virtualClock({ now: T0 })
+  const app = new Celeriac({ storage: fileStorage({ dir }), clock })
+  apps.push(app)
+  const report = app.task('reports.nightly', () => 'built')
+  const ping = app.task('health.ping', () => 'pong')
+  app.configure({
+    schedules: { nightly: { cron: '0 3 * * *', tz: 'Europe/Paris', signature: report.s() } },
+  })
+  await app.start()
+  await app.schedules.upsert('ping', { every: 60_000 }, ping.s(), { limit: 10, missed: 'skip' })
+  const [nightly] = await app.schedules.list()
+  expect(nightly).toMatchObject({ id: 'nightly', next: T0 + 2 * HOUR, count: 0 })
+  await clock.advance(3 * HOUR)
+  expect(await app.AsyncResult(`nightly@${String(T0 + 2 * HOUR)}`).get()).toBe('built')
+  expect((await app.schedules.list()).map((s) => [s.id, s.count])).toEqual([
+    ['nightly', 1],
+    ['ping', 10],
+  ])
+  await app.schedules.remove('ping')
+  expect((await app.schedules.list()).map((s) => s.id)).toEqual(['nightly'])
+})
