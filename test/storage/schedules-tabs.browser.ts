@@ -16,22 +16,22 @@ it('the leader tab fires the schedules any tab upserts; the next leader goes on,
   const clock = virtualClock({ now: Date.UTC(2026, 0, 5) })
   const t0 = clock.now()
   const ran: string[] = []
-  const tab = (label: string): Celeriac => {
+  const tab = (label: string) => {
     const app = new Celeriac({ name: 'tabs', storage: indexedDBStorage({ name }), executor: inline(), clock, consume: 'leader' })
-    app.task('tick', { bind: true }, (self) => {
+    const tick = app.task('tick', { bind: true }, (self) => {
       ran.push(`${label} ${self.request.id}`)
     })
-    return app
+    return { app, tick }
   }
-  const a = tab('a')
-  const b = tab('b')
+  const { app: a } = tab('a')
+  const { app: b, tick } = tab('b')
   try {
     await a.start()
     await expect.poll(() => a.isConsumer).toBe(true)
     await b.start()
     expect(b.isConsumer).toBe(false)
     // Upserted in the tab that does not lead: the leader hears of it and arms its timer.
-    await b.schedules.upsert('beat', { every: MINUTE }, b.getTask('tick')!.s())
+    await b.schedules.upsert('beat', { every: MINUTE }, tick.s())
     await expect.poll(() => clock.pending()).toBeGreaterThan(0)
     await clock.advance(3 * MINUTE)
     await a.stop()
