@@ -12,6 +12,7 @@ import type { Storage } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
 import { virtualClock } from '../../src/testing.js'
 import type { VirtualClock } from '../../src/testing.js'
+import { loopbackBroker } from '../transport/loopback.js'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -181,6 +182,35 @@ describe.each(kinds)('schedules on %s storage', (_kind, location) => {
     expect(sent).toEqual([])
     expect((await app.schedules.list())[0]).toMatchObject({ id: 's', next: T0 + MINUTE, count: 0 })
   })
+})
+
+it("a local time that the spring-forward skips fires once, just after the gap (croner in the schedule's zone)", async () => {
+  // Europe/Paris moves from 02:00 to 03:00 on 2026-03-29: 02:30 does not exist that day.
+  const clock = virtualClock({ now: Date.UTC(2026, 2, 28) })
+  const { app, ran, tick } = makeApp(memoryStorage(), clock)
+  await app.start()
+  await app.schedules.upsert('night', { cron: '30 2 * * *', tz: 'Europe/Paris' }, tick.s())
+  await clock.advance(3 * DAY)
+  expect(ran.map((id) => new Date(Number(id.slice('night@'.length))).toISOString())).toEqual([
+    '2026-03-28T01:30:00.000Z', // 02:30 CET
+    '2026-03-29T01:00:00.000Z', // 03:00 CEST, the first instant after the gap
+    '2026-03-30T00:30:00.000Z', // 02:30 CEST
+  ])
+})
+
+it('is refused on a transport, at upsert and at the start of an app with schedules in its config', async () => {
+  const clock = virtualClock({ now: T0 })
+  const onTransport = (config: Partial<ConstructorParameters<typeof Celeriac>[0]> = {}) => {
+    const app = new Celeriac({ name: 'beat', transport: loopbackBroker(memoryStorage()).transport(), clock, ...config })
+    apps.push(app)
+    return { app, tick: app.task('tick', () => undefined) }
+  }
+  const { app, tick } = onTransport()
+  await app.start()
+  await expect(app.schedules.upsert('s', { every: MINUTE }, tick.s())).rejects.toThrow(/do not run on a transport yet/)
+  const other = onTransport()
+  other.app.configure({ schedules: { s: { every: MINUTE, signature: other.tick.s() } } })
+  await expect(other.app.start()).rejects.toThrow(ConfigError)
 })
 
 describe('bad schedules', () => {
