@@ -145,6 +145,19 @@ describe.each(kinds)('schedules on %s storage', (_kind, location) => {
     expect(slots(ran, 's')).toEqual([HOUR, 2 * HOUR, 3 * HOUR, 5 * HOUR + 30 * MINUTE])
   })
 
+  it('a schedule that ended by its limit goes on when an upsert raises it', async () => {
+    const clock = virtualClock({ now: T0 })
+    const { app, ran, tick } = makeApp((await location())(), clock)
+    await app.start()
+    await app.schedules.upsert('s', { every: HOUR }, tick.s(), { limit: 2 })
+    await clock.advance(5 * HOUR + 30 * MINUTE)
+    expect((await app.schedules.list())[0]).toMatchObject({ next: null, count: 2 })
+    // Raised at 5h30: the slots at 3h, 4h and 5h passed meanwhile (missed: one of them runs now).
+    expect(await app.schedules.upsert('s', { every: HOUR }, tick.s(), { limit: 4 })).toMatchObject({ next: T0 + 6 * HOUR, count: 3 })
+    await clock.advance(DAY)
+    expect(slots(ran, 's')).toEqual([HOUR, 2 * HOUR, 5 * HOUR, 6 * HOUR])
+  })
+
   describe.each([
     ['once', [7 * HOUR]],
     ['skip', []],

@@ -78,12 +78,14 @@ export class Firing {
     const slots = slotsOf(def, def.anchor)
     // This app's own progress is the newest: it is written with the sends, maybe not yet stored.
     const known = old?.progress.version === def.version ? old.progress : stored?.version === def.version ? stored : undefined
-    const progress = known ?? { version: def.version, next: bounded(def, slots.first, 0), count: 0 }
-    // A changed end or limit applies to the slots still to come.
-    const next = progress.next === null ? null : bounded(def, progress.next, progress.count)
-    const entry: Entry = { def, slots, progress: { ...progress, next }, timer: undefined }
+    const entry: Entry = { def, slots, progress: known ?? { version: def.version, next: slots.first, count: 0 }, timer: undefined }
     this.#entries.set(def.id, entry)
     this.#wake(entry, true)
+  }
+
+  /** How far schedule `id` has fired here (newer than storage by the writes in flight). */
+  progressOf(id: string): ProgressRecord | undefined {
+    return this.#entries.get(id)?.progress
   }
 
   drop(id: string): void {
@@ -101,7 +103,8 @@ export class Firing {
   #wake(entry: Entry, catchUp: boolean): void {
     const { def, slots } = entry
     const { next, count } = entry.progress
-    if (next === null) return
+    // Ended (endAt, limit) or no slot left; an upsert that moves the end or raises the limit goes on.
+    if (next === null || bounded(def, next, count) === null) return
     const now = this.#host.clock.now()
     if (next > now) {
       this.#arm(entry, next)
@@ -111,15 +114,15 @@ export class Firing {
     let after: number | null
     if (def.missed === 'all') {
       let due: number | null = next
-      while (due !== null && due <= now) {
+      while (due !== null && due <= now && bounded(def, due, count + fires.length) !== null) {
         fires.push(due)
-        due = bounded(def, slots.after(due), count + fires.length)
+        due = slots.after(due)
       }
       after = due
     } else {
       const last = Math.max(slots.latest(def.endAt === null ? now : Math.min(now, def.endAt)) ?? next, next)
       if (def.missed === 'once' || !catchUp) fires.push(last)
-      after = bounded(def, slots.after(last), count + fires.length)
+      after = slots.after(last)
     }
     const progressAt = (i: number): ProgressRecord => ({
       version: def.version,
@@ -132,7 +135,7 @@ export class Firing {
       const due = fires[i]!
       this.#report(def.id, this.#host.send(def.signature, slotId(def.id, due), [progressPut(def.id, progressAt(i))]))
     }
-    if (after !== null) this.#arm(entry, after)
+    if (bounded(def, after, entry.progress.count) !== null) this.#arm(entry, after!)
   }
 
   #report(id: string, work: Promise<unknown>): void {

@@ -30,7 +30,10 @@ export interface ScheduleRecord {
 /** How far a schedule has fired (`meta` key `schedule-progress:<id>`). */
 export interface ProgressRecord {
   readonly version: string
-  /** The next slot to fire (epoch ms), or null once the schedule has ended. */
+  /**
+   * The next slot of the timing not yet sent or skipped (epoch ms; null: the timing has no more),
+   * whether or not `endAt` and `limit` let it fire: a later upsert may move them.
+   */
   readonly next: number | null
   /** Slots fired so far (for `limit`). */
   readonly count: number

@@ -135,7 +135,8 @@ export class Schedules {
    * `list()` shows it. Upserting the same timing again (every start of an app that defines its
    * schedules in code does) keeps its place: its next slot, its count, and so the slots missed
    * while the app was down. A new timing (`every`, `cron`, `tz` or `startAt`) starts afresh; a
-   * new signature, `endAt`, `limit` or `missed` applies from the next slot on.
+   * new signature, `endAt`, `limit` or `missed` applies from the next slot on (a schedule that
+   * ended by its `endAt` or `limit` goes on if they are moved).
    * Rejects with ConfigError on bad input (a bad cron expression or time zone, `endAt` before
    * `startAt`, ...) and NotRegistered for a task the consuming app does not know.
    *
@@ -170,7 +171,8 @@ export class Schedules {
       }
     })
     this.#firing?.apply(def, progress)
-    return info(def, progress)
+    // Here it may have fired already (slots due at once): its progress is the newer.
+    return info(def, this.#firing?.progressOf(id) ?? progress)
   }
 
   /**
