@@ -182,7 +182,7 @@ export class Celeriac implements Sender, TaskOwner {
     const c = this.#config
     const env = this.#expandEnv()
     this.#env = env
-    const engine = new Engine({
+    const engine: Engine = new Engine({
       storage: c.storage,
       executor: c.executor,
       clock: c.clock,
@@ -201,10 +201,12 @@ export class Celeriac implements Sender, TaskOwner {
       onListener: (watcher) => this.#events.onListener(watcher),
       expand: (json, context) => expand(json, context, env),
       rpc: (call, _taskId, park) => this.#answer(call, park),
+      onConsume: (): Promise<void> => this.#fireSchedules(engine),
     })
     try {
       await engine.start()
     } catch (error) {
+      this.#stopFiring()
       this.#lifecycle = 'new'
       throw error
     }
@@ -214,7 +216,6 @@ export class Celeriac implements Sender, TaskOwner {
     startedLast(this)
     try {
       for (const [id, entry] of c.schedules) await this.schedules.upsert(id, ...scheduleArgs(entry))
-      if (c.consume === true) await this.#fireSchedules(engine)
     } catch (error) {
       await this.stop()
       this.#lifecycle = 'new'
@@ -223,7 +224,7 @@ export class Celeriac implements Sender, TaskOwner {
     if (c.consume === 'leader') {
       const leadership = seekLeadership(
         `celeriac:${this.name}:leader`,
-        () => engine.becomeConsumer().then(() => this.#fireSchedules(engine)),
+        () => engine.becomeConsumer(),
         (error) => this.events.emit('log', { id: '', level: 'error', text: `could not start consuming (the lead goes to another tab): ${String(error)}` }),
       )
       this.#leadership = leadership
@@ -256,9 +257,7 @@ export class Celeriac implements Sender, TaskOwner {
   async stop(options: { timeout?: number } = {}): Promise<void> {
     if (this.#lifecycle !== 'started') return
     this.#lifecycle = 'stopping'
-    this.#firing?.stop()
-    this.#firing = undefined
-    this.schedules.fireWith(undefined)
+    this.#stopFiring()
     try {
       await this.#engine!.stop(options.timeout)
     } finally {
@@ -277,6 +276,12 @@ export class Celeriac implements Sender, TaskOwner {
     this.#firing = firing
     this.schedules.fireWith(firing)
     await firing.start()
+  }
+
+  #stopFiring(): void {
+    this.#firing?.stop()
+    this.#firing = undefined
+    this.schedules.fireWith(undefined)
   }
 
   /** Resolves when nothing is running and nothing is ready to run. */

@@ -184,6 +184,7 @@ export class Engine implements ResultSource {
       try {
         if (state.transport !== undefined) await this.#recovery.recoverOnTransport(state.transport)
         else await this.#recovery.recover()
+        await config.onConsume?.()
       } catch (error) {
         await executor.stop().catch(() => undefined)
         throw error
