@@ -66,6 +66,7 @@ export type {
 } from './core/model/events.js'
 export type { Locks, AcquireOptions } from './core/app/locks.js'
 export type { Control, Inspect, TaskInfo, EngineStats, NodeInfo, QueueInfo } from './core/app/control.js'
+export type { Schedules, ScheduleTiming, ScheduleOptions, ScheduleEntry, ScheduleInfo, MissedPolicy } from './core/schedule/schedules.js'
 export { memoryStorage } from './storage/memory.js'
 export type { Storage, StoredValue, StorageKey, Mutation, Namespace, StorageCapabilities, StorageChange, TransactStep, WriteOptions } from './storage/types.js'
 export type { Transport, Delivery, TransportHost, RunReport, RemoteRunEvent, RemoteTask } from './core/engine/transport.js'

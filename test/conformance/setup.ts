@@ -63,6 +63,8 @@ const transportGaps: Readonly<Record<string, string>> = {
   'control.purge also drops tasks waiting for a rate-limit token': RATE,
   'control.rateLimit changes the rate live: a fresh bucket (the next one runs at once), then the new spacing; null removes it':
     'a task waiting for its token is back in the broker, due at the old rate: a new rate applies to it when it comes back',
+  'sends each slot once on the engine clock, and after a restart runs the slots missed while down once':
+    'periodic tasks do not run on a transport yet (every process would fire them): upsert is a ConfigError there',
 }
 
 /** BullMQ queues of `store` (apps given the same store share them), on the first app's clock. */

@@ -24,15 +24,18 @@ import { encodeFresh } from '../serializer/encode.js'
 import { inWorker, joinRealm, sharedRegistry } from '../task/registry.js'
 import type { RunContext, Task, TaskOwner } from '../task/task.js'
 import { AppEvents } from './app-events.js'
-import { keepsAlive, resolveConfig } from './config.js'
+import { keepsAlive, resolveConfig, scheduleArgs } from './config.js'
 import type { Config, ResolvedConfig } from './config.js'
 import { Control, Inspect } from './control.js'
 import { createTask } from './define-task.js'
 import type { TaskOptionsWithBase } from './define-task.js'
 import { applyEager } from './eager.js'
+import { Firing } from '../schedule/firing.js'
+import { Schedules } from '../schedule/schedules.js'
 import { resign, seekLeadership } from './leader.js'
 import type { Leadership } from './leader.js'
 import { Locks } from './locks.js'
+import { firingHost, scheduleStore } from './schedule-host.js'
 import { sendCallFrom, sendingRun } from './run-sends.js'
 import { sharedOwner, startedLast } from './shared-task.js'
 
@@ -63,6 +66,9 @@ export class Celeriac implements Sender, TaskOwner {
   readonly control: Control
   /** Look at the running engine: active, scheduled, reserved, revoked, registered, stats. */
   readonly inspect: Inspect
+  /** Periodic tasks (Celery beat): `upsert`, `remove`, `list`; fired by the app that consumes. */
+  readonly schedules: Schedules
+  #firing: Firing | undefined
   readonly #tasks = new Map<string, AnyTask>()
   #config: ResolvedConfig
   #engine: Engine | undefined
@@ -93,6 +99,14 @@ export class Celeriac implements Sender, TaskOwner {
     this.inspect = new Inspect(
       (what) => this.#requireEngine(what),
       () => this.registered(),
+    )
+    this.schedules = new Schedules((what) =>
+      scheduleStore(
+        this.#requireEngine(what),
+        this.#config,
+        () => this.#newId(),
+        (name) => this.#profile(name) !== undefined,
+      ),
     )
   }
 
@@ -169,7 +183,7 @@ export class Celeriac implements Sender, TaskOwner {
     const c = this.#config
     const env = this.#expandEnv()
     this.#env = env
-    const engine = new Engine({
+    const engine: Engine = new Engine({
       storage: c.storage,
       executor: c.executor,
       clock: c.clock,
@@ -188,10 +202,12 @@ export class Celeriac implements Sender, TaskOwner {
       onListener: (watcher) => this.#events.onListener(watcher),
       expand: (json, context) => expand(json, context, env),
       rpc: (call, _taskId, park) => this.#answer(call, park),
+      onConsume: (): Promise<void> => this.#fireSchedules(engine),
     })
     try {
       await engine.start()
     } catch (error) {
+      this.#stopFiring()
       this.#lifecycle = 'new'
       throw error
     }
@@ -199,6 +215,13 @@ export class Celeriac implements Sender, TaskOwner {
     this.#lifecycle = 'started'
     if (keepsAlive(c)) this.#releaseHold = c.clock.hold?.()
     startedLast(this)
+    try {
+      for (const [id, entry] of c.schedules) await this.schedules.upsert(id, ...scheduleArgs(entry))
+    } catch (error) {
+      await this.stop()
+      this.#lifecycle = 'new'
+      throw error
+    }
     if (c.consume === 'leader') {
       const leadership = seekLeadership(
         `celeriac:${this.name}:leader`,
@@ -235,6 +258,7 @@ export class Celeriac implements Sender, TaskOwner {
   async stop(options: { timeout?: number } = {}): Promise<void> {
     if (this.#lifecycle !== 'started') return
     this.#lifecycle = 'stopping'
+    this.#stopFiring()
     try {
       await this.#engine!.stop(options.timeout)
     } finally {
@@ -245,6 +269,20 @@ export class Celeriac implements Sender, TaskOwner {
       resign(this.#leadership)
       this.#leadership = undefined
     }
+  }
+
+  /** This app consumes: it fires the schedules from now on. */
+  async #fireSchedules(engine: Engine): Promise<void> {
+    const firing = new Firing(firingHost(engine, this.#config, this.#env!, (level, text) => this.events.emit('log', { id: '', level, text })))
+    this.#firing = firing
+    this.schedules.fireWith(firing)
+    await firing.start()
+  }
+
+  #stopFiring(): void {
+    this.#firing?.stop()
+    this.#firing = undefined
+    this.schedules.fireWith(undefined)
   }
 
   /** Resolves when nothing is running and nothing is ready to run. */

@@ -13,6 +13,8 @@ import type { Network, QueueOptions, Route, TaskOptions } from '../model/options
 import { checkDuration, checkName, checkPriority } from '../model/validate.js'
 import { memoryStorage } from '../../storage/memory.js'
 import { checkTaskOptionKeys } from './define-task.js'
+import { checkSchedule } from '../schedule/schedules.js'
+import type { ScheduleEntry, ScheduleOptions, ScheduleTiming } from '../schedule/schedules.js'
 
 /** The app's configuration. */
 export interface Config {
@@ -67,6 +69,18 @@ export interface Config {
    * @default the browser's `navigator.onLine` and its online/offline events; always up elsewhere
    */
   network?: Network
+  /**
+   * Periodic tasks by id, upserted at `start()` (as `app.schedules.upsert` does: a schedule
+   * whose timing is unchanged keeps its place, so slots missed while the app was down are
+   * caught up by its `missed` policy). Schedules stored earlier and not named here stay; remove
+   * them with `app.schedules.remove(id)`.
+   * @example
+   * schedules: {
+   *   nightly: { cron: '0 3 * * *', tz: 'Europe/Paris', signature: report.s() },
+   *   heartbeat: { every: 60_000, signature: ping.s(), missed: 'skip' },
+   * }
+   */
+  schedules?: Record<string, ScheduleEntry>
 }
 
 /** The default network: the browser's when there is one, else always online. */
@@ -110,6 +124,8 @@ export interface ResolvedConfig {
   keepAlive: boolean | undefined
   random: () => number
   network: Network
+  /** Checked schedules, by id, upserted at start. */
+  schedules: Map<string, ScheduleEntry>
 }
 
 /** Checks `config` and applies it over `base` (or the defaults). */
@@ -150,6 +166,15 @@ export function resolveConfig(config: Config, base: ResolvedConfig | undefined):
   if (config.keepAlive !== undefined && typeof config.keepAlive !== 'boolean')
     throw new ConfigError(`keepAlive must be true or false, got ${String(config.keepAlive)}`)
   for (const cls of config.errors ?? []) registerErrorClass(cls)
+  const schedules = new Map(base?.schedules)
+  if (config.schedules !== undefined) {
+    if (config.schedules === null || typeof config.schedules !== 'object') throw new ConfigError('schedules must be an object of schedules by id')
+    for (const [id, entry] of Object.entries(config.schedules)) {
+      if (entry === null || typeof entry !== 'object') throw new ConfigError(`schedules['${id}'] must be { every | cron, signature, ...options }`)
+      checkSchedule(id, ...scheduleArgs(entry), `schedules`)
+      schedules.set(id, entry)
+    }
+  }
   if (config.random !== undefined && typeof config.random !== 'function') throw new ConfigError('random must be a function returning [0, 1)')
   return {
     name: config.name ?? base?.name ?? 'celeriac',
@@ -167,7 +192,15 @@ export function resolveConfig(config: Config, base: ResolvedConfig | undefined):
     keepAlive: config.keepAlive ?? base?.keepAlive,
     random: config.random ?? base?.random ?? Math.random,
     network: config.network ?? base?.network ?? defaultNetwork(),
+    schedules,
   }
+}
+
+/** A config schedule as `upsert`'s timing, signature and options. */
+export function scheduleArgs(entry: ScheduleEntry): [ScheduleTiming, ScheduleEntry['signature'], ScheduleOptions] {
+  const { every, cron, tz, signature, ...options } = entry as ScheduleEntry & { every?: number; cron?: string; tz?: string }
+  const timing = (every !== undefined ? { every } : tz === undefined ? { cron } : { cron, tz }) as ScheduleTiming
+  return [timing, signature, options]
 }
 
 /** Whether a started app holds the process open: `keepAlive`, by default whether it consumes. */

@@ -13,7 +13,7 @@ import type { ResultRecord, SignatureJSON, TaskMessage } from '../model/message.
 import type { FromRuntime } from '../model/protocol.js'
 import type { AsyncResult, ResultSource } from '../result/result.js'
 import type { Clock } from '../time/clock.js'
-import type { StorageChange } from '../../storage/types.js'
+import type { Mutation, StorageChange, StorageKey, StoredValue, TransactStep } from '../../storage/types.js'
 import { Chords } from './chords.js'
 import { CommitQueue } from './commit-queue.js'
 import { Cluster } from './cluster.js'
@@ -193,6 +193,7 @@ export class Engine implements ResultSource {
       try {
         if (state.transport !== undefined) await this.#recovery.recoverOnTransport(state.transport)
         else await this.#recovery.recover()
+        await config.onConsume?.()
       } catch (error) {
         await executor.stop().catch(() => undefined)
         throw error
@@ -346,10 +347,26 @@ export class Engine implements ResultSource {
 
   /**
    * Sends a signature (JSON form) as a new root or as a child of `context`; resolves with
-   * `wrap(handle)` once its messages are stored.
+   * `wrap(handle)` once its messages are stored; `extra` writes are stored in the same call.
    */
-  send<T>(json: SignatureJSON, context: MessageContext, dedupeId: string | undefined, wrap: (handle: HandleJSON) => T): Promise<T> {
-    return this.#queue.send(json, context, dedupeId, wrap)
+  send<T>(
+    json: SignatureJSON,
+    context: MessageContext,
+    dedupeId: string | undefined,
+    wrap: (handle: HandleJSON) => T,
+    extra?: readonly Mutation[],
+  ): Promise<T> {
+    return this.#queue.send(json, context, dedupeId, wrap, extra)
+  }
+
+  /** Writes for the app itself (a schedule's records), in order with the engine's, counted as engine work. */
+  write(mutations: Mutation[]): Promise<void> {
+    return this.#state.hold(this.#commits.commit(mutations))
+  }
+
+  /** A read-modify-write for the app itself, in order with the engine's writes, counted as engine work. */
+  transact<R>(keys: readonly StorageKey[], step: (values: Array<StoredValue | undefined>) => TransactStep<R>): Promise<R> {
+    return this.#state.hold(this.#commits.transact(keys, step))
   }
 
   /**

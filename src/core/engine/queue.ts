@@ -37,28 +37,36 @@ export class Queue {
 
   /**
    * Sends a signature (JSON form) as a new root or as a child of `context`; resolves with
-   * `wrap(handle)` once its messages are stored.
+   * `wrap(handle)` once its messages are stored. `extra` writes go in the same storage call as
+   * the messages (a schedule's progress with its slot's message), unless the dedupe id exists.
    */
-  send<T>(json: SignatureJSON, context: MessageContext, dedupeId: string | undefined, wrap: (handle: HandleJSON) => T): Promise<T> {
+  send<T>(
+    json: SignatureJSON,
+    context: MessageContext,
+    dedupeId: string | undefined,
+    wrap: (handle: HandleJSON) => T,
+    extra: readonly Mutation[] = NONE,
+  ): Promise<T> {
     // A consuming app refuses names none of its workers define, unless other workers (Python
     // Celery's) share the broker.
     const unknown = this.#state.consuming && this.#state.config.foreignWorkers !== true ? unknownTaskIn(json, this.#known) : undefined
     if (unknown !== undefined) return Promise.reject(notRegistered(unknown))
     if (dedupeId !== undefined) {
-      return this.#exists(dedupeId).then((exists) => (exists ? wrap(this.#existing(json, dedupeId)) : this.#sendNew(json, context, wrap)))
+      return this.#exists(dedupeId).then((exists) => (exists ? wrap(this.#existing(json, dedupeId)) : this.#sendNew(json, context, wrap, extra)))
     }
-    return this.#sendNew(json, context, wrap)
+    return this.#sendNew(json, context, wrap, extra)
   }
 
   // Promise chains, not async functions, on the send path: each async layer costs a promise per task.
-  #sendNew<T>(json: SignatureJSON, context: MessageContext, wrap: (handle: HandleJSON) => T): Promise<T> {
+  #sendNew<T>(json: SignatureJSON, context: MessageContext, wrap: (handle: HandleJSON) => T, extra: readonly Mutation[]): Promise<T> {
     let expansion: Expansion
     try {
       expansion = this.#state.config.expand(json, context)
     } catch (error) {
       return Promise.reject(error)
     }
-    const stored = this.enqueue(expansion.messages, expansion.mutations, context === ROOT_CONTEXT)
+    const mutations = extra.length === 0 ? expansion.mutations : [...expansion.mutations, ...extra]
+    const stored = this.enqueue(expansion.messages, mutations, context === ROOT_CONTEXT)
     // Queued already (volatile storage): one promise for the send, nothing waiting on another.
     if (stored === RESOLVED) return Promise.resolve(wrap(expansion.handle))
     return stored.then(() => wrap(expansion.handle))

@@ -52,6 +52,12 @@ export interface EngineConfig {
   readonly rpc?: (call: RpcCall, taskId: string, park: (waiting: boolean) => void) => Promise<unknown>
   /** Builds messages for a signature node (task or canvas; canvas/expand.ts). */
   readonly expand: (json: SignatureJSON, context: MessageContext) => Expansion
+  /**
+   * Called once the engine consumes (at start, or elected leader), after recovery and before the
+   * first run is dispatched: the app starts firing its schedules, so that reading them does not
+   * fall among the first runs' writes.
+   */
+  readonly onConsume?: () => Promise<void>
 }
 
 /** One run of a message handed to the executor, from dispatch until its outcome is stored. */

@@ -1,0 +1,60 @@
+/**
+ * How `app.schedules` reaches the running engine: its storage calls, in order with the engine's
+ * writes and counted as engine work (the virtual clock waits for them), and the sends of slots.
+ */
+import { freeze } from '../canvas/expand.js'
+import type { ExpandEnv } from '../canvas/expand.js'
+import { unknownTaskIn } from '../canvas/task-names.js'
+import type { Engine } from '../engine/engine.js'
+import { TransportStorage } from '../engine/transport-storage.js'
+import { ROOT_CONTEXT } from '../model/context.js'
+import { ConfigError, NotRegistered } from '../model/errors.js'
+import type { FiringHost } from '../schedule/firing.js'
+import type { ScheduleStore } from '../schedule/schedules.js'
+import type { ResolvedConfig } from './config.js'
+
+/** What the schedules read and write through `engine`. */
+export function scheduleStore(engine: Engine, config: ResolvedConfig, newId: () => string, known: (name: string) => boolean): ScheduleStore {
+  const transport = config.storage instanceof TransportStorage
+  return {
+    clock: config.clock,
+    newId,
+    entries: () => engine.hold(config.storage.entries('meta')),
+    transact: (keys, step) => engine.transact(keys, step),
+    check(json) {
+      if (transport) {
+        throw new ConfigError(
+          'Periodic tasks do not run on a transport yet (each process would fire them); schedule them from an app with a storage, or with BullMQ job schedulers',
+        )
+      }
+      if (config.consume !== true || config.foreignWorkers) return
+      const unknown = unknownTaskIn(json, known)
+      if (unknown !== undefined) {
+        throw new NotRegistered(
+          `Task '${unknown.name}' of the schedule is not registered on this app or its workers; define it with app.task('${unknown.name}', fn)`,
+        )
+      }
+    },
+  }
+}
+
+/** What the firing of schedules needs: the engine's storage and clock, and its sends. */
+export function firingHost(engine: Engine, config: ResolvedConfig, env: ExpandEnv, log: FiringHost['log']): FiringHost {
+  const storage = config.storage
+  return {
+    clock: config.clock,
+    entries: () => engine.hold(storage.entries('meta')),
+    get: (key) => engine.hold(storage.get('meta', key)),
+    send(json, taskId, mutations) {
+      try {
+        const frozen = freeze({ ...json, options: { ...json.options, taskId } }, env)
+        return engine.send(frozen, ROOT_CONTEXT, undefined, engine.wrapHandle, mutations)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
+    write: (mutations) => engine.write(mutations),
+    log,
+    watch: storage.watch === undefined ? undefined : (listener) => storage.watch!(listener),
+  }
+}
