@@ -1,0 +1,91 @@
+/**
+ * The app's events to every SSE client: each event turned into its frame once, whatever the
+ * number of clients. The app is listened to only while some client is connected: on a transport,
+ * listening makes the app hear other processes' runs, which costs broker traffic.
+ */
+import type { EventEmitter } from 'eventemitter3'
+import type { CeleriacEvents } from '../core/model/events.js'
+import { frame } from './sse.js'
+import type { EventClient } from './sse.js'
+import { toWire } from './wire.js'
+
+type EventName = keyof CeleriacEvents
+
+// Every event of the app: `satisfies` fails to compile when CeleriacEvents gains one not listed here.
+const NAMES = Object.keys({
+  'task-sent': true,
+  'task-received': true,
+  'task-started': true,
+  'task-progress': true,
+  'task-succeeded': true,
+  'task-failed': true,
+  'task-retried': true,
+  'task-revoked': true,
+  'task-rejected': true,
+  'message-rejected': true,
+  'queue-paused': true,
+  'queue-resumed': true,
+  log: true,
+} satisfies Record<EventName, true>) as EventName[]
+
+export class Broadcast {
+  readonly #events: EventEmitter<CeleriacEvents>
+  readonly #clients = new Set<EventClient>()
+  readonly #listeners = new Map<EventName, (payload: unknown) => void>()
+  #dropped = 0
+
+  constructor(events: EventEmitter<CeleriacEvents>) {
+    this.#events = events
+  }
+
+  /** Events dropped for slow clients since the server started, all clients together. */
+  get dropped(): number {
+    return this.#dropped
+  }
+
+  get clients(): number {
+    return this.#clients.size
+  }
+
+  add(client: EventClient): void {
+    this.#clients.add(client)
+    if (this.#clients.size === 1) this.#listen()
+  }
+
+  remove(client: EventClient): void {
+    if (!this.#clients.delete(client)) return
+    if (this.#clients.size === 0) this.#unlisten()
+  }
+
+  /** A new client's way to count its drops here. */
+  readonly countDrop = (): void => {
+    this.#dropped++
+  }
+
+  ping(): void {
+    for (const client of this.#clients) client.ping()
+  }
+
+  closeAll(): void {
+    for (const client of [...this.#clients]) {
+      client.close()
+      this.remove(client)
+    }
+  }
+
+  #listen(): void {
+    for (const name of NAMES) {
+      const listener = (payload: unknown): void => {
+        const text = frame(name, JSON.stringify(toWire(payload)))
+        for (const client of this.#clients) client.send(text)
+      }
+      this.#listeners.set(name, listener)
+      this.#events.on(name, listener as never)
+    }
+  }
+
+  #unlisten(): void {
+    for (const [name, listener] of this.#listeners) this.#events.off(name, listener as never)
+    this.#listeners.clear()
+  }
+}
