@@ -43,10 +43,16 @@ export class ControlClient {
     } catch (error) {
       // An abort (Ctrl-C, --max reached) ends the stream on purpose.
       if (signal.aborted) return
-      throw this.#connectError(error)
+      throw this.#closed(` (${(error as NodeJS.ErrnoException).code ?? String(error)})`)
     } finally {
       response.destroy()
     }
+    // The stream has no end of its own: the endpoint closed it (its app stopped?).
+    if (!signal.aborted) throw this.#closed('')
+  }
+
+  #closed(why: string): ConnectError {
+    return new ConnectError(`${describeEndpoint(this.#endpoint)} closed the event stream${why}: did the app stop?`)
   }
 
   async #json(method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<unknown> {

@@ -24,6 +24,12 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// `celeriac events | head -1`: the reader is gone, which is how a pipe says "enough".
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error
+  process.exit(EXIT.ok)
+})
+
 // The exit code is set, not forced with process.exit, so stdout is flushed when piped.
 void main(process.argv.slice(2)).then((code) => {
   process.exitCode = code

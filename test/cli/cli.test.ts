@@ -270,3 +270,17 @@ describe('connection, exit codes and help', () => {
     expect(events.stdout).toContain('--follow')
   })
 })
+
+describe('celeriac events when the stream ends', () => {
+  it('3 when the endpoint closes the stream (the app stopped), with a message', async () => {
+    const other = await endpointDouble(app, TOKEN)
+    const child = start(['events', '--follow', '--url', other.url, '--token', TOKEN])
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    const exit = childLines(child).exit
+    await expect.poll(() => other.streams()).toBe(1)
+    await other.close()
+    expect(await exit).toBe(3)
+    expect(stderr).toContain(`${other.url} closed the event stream`)
+  })
+})
