@@ -1,5 +1,6 @@
 /**
- * Where the control endpoint is and how to prove we may use it: `--url` or `--socket`, and
+ * Where the control endpoint is and how to prove we may use it: `--url` (http://, or
+ * `unix:<path>` as serve() prints a socket's) or `--socket`, and
  * `--token`, each falling back to its environment variable (CELERIAC_URL, CELERIAC_SOCKET,
  * CELERIAC_TOKEN), so a token need not appear in the shell's history or `ps`.
  */
@@ -28,6 +29,8 @@ export function resolveEndpoint(options: ConnectionOptions, env: NodeJS.ProcessE
     throw new UsageError(`no endpoint given: pass --url http://127.0.0.1:PORT or --socket PATH (or set CELERIAC_URL / CELERIAC_SOCKET); ${START_HINT}`)
   if (token === undefined) throw new UsageError('no token given: pass --token or set CELERIAC_TOKEN (the token the app passed to serve())')
   if (socket !== undefined) return { kind: 'socket', socket, token }
+  // serve() names a socket endpoint `unix:<path>`: what it prints can be pasted as --url.
+  if ((url as string).startsWith('unix:')) return { kind: 'socket', socket: (url as string).slice('unix:'.length), token }
   let parsed: URL
   try {
     parsed = new URL(url as string)

@@ -32,7 +32,7 @@ const INSPECT = {
 export function buildProgram(output: Output): Command {
   const program = new Command('celeriac')
     .description("Look at and control a running celeriac app through its control endpoint (serve() from 'celeriac/node').")
-    .option('--url <url>', 'the endpoint, e.g. http://127.0.0.1:7777 (env: CELERIAC_URL)')
+    .option('--url <url>', 'the endpoint, e.g. http://127.0.0.1:7777, or unix:PATH (env: CELERIAC_URL)')
     .option('--socket <path>', "the endpoint's Unix socket, instead of --url (env: CELERIAC_SOCKET)")
     .option('--token <token>', 'the token the app passed to serve() (env: CELERIAC_TOKEN)')
     .option('--json', 'print the JSON answer as it came (events: one JSON object a line)')

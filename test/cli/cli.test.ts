@@ -169,27 +169,28 @@ describe('celeriac control commands change the app', () => {
 
 describe('celeriac events --follow', () => {
   it('--json: one JSON object a line, as the app emits them', async () => {
-    const child = start(['events', '--follow', '--json', '--max', '3', ...conn])
+    const child = start(['events', '--follow', '--json', '--max', '4', ...conn])
     const out = childLines(child)
     await expect.poll(() => endpoint.streams()).toBe(1)
     const sent = await (await add.delay(20, 22)).get({ timeout: 5_000 })
     expect(sent).toBe(42)
     expect(await out.exit).toBe(0)
-    const events = out.lines.map((l) => JSON.parse(l) as { event: string; data: { name: string } })
-    expect(events.map((e) => e.event)).toEqual(['task-sent', 'task-started', 'task-succeeded'])
+    const events = out.lines.map((l) => JSON.parse(l) as { event: string; data: { name: string; result?: unknown } })
+    expect(events.map((e) => e.event)).toEqual(['task-sent', 'task-received', 'task-started', 'task-succeeded'])
     expect(events.every((e) => e.data.name === 'cli.add')).toBe(true)
+    expect(events[3]?.data.result).toBe(42)
   })
 
   it('a line per event, a progress bar for task-progress', async () => {
-    const child = start(['events', '-f', '--max', '5', ...conn])
+    const child = start(['events', '-f', '--max', '6', ...conn])
     const out = childLines(child)
     await expect.poll(() => endpoint.streams()).toBe(1)
     await halves.delay()
     expect(await out.exit).toBe(0)
-    expect(out.lines).toHaveLength(5)
-    expect(out.lines[2]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} {2}task-progress\s+\S+ {2}cli\.halves {2}\[#{10}-{10}\] {2}50% {2}1\/2$/)
-    expect(out.lines[3]).toMatch(/\[#{20}\] 100% {2}2\/2$/)
-    expect(out.lines[4]).toMatch(/task-succeeded .*cli\.halves {2}result=null/)
+    expect(out.lines.map((l) => l.split(/ +/)[1])).toEqual(['task-sent', 'task-received', 'task-started', 'task-progress', 'task-progress', 'task-succeeded'])
+    expect(out.lines[3]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} {2}task-progress +\S+ {2}cli\.halves {2}\[#{10}-{10}\] {2}50% {2}1\/2$/)
+    expect(out.lines[4]).toMatch(/\[#{20}\] 100% {2}2\/2$/)
+    expect(out.lines[5]).toMatch(/task-succeeded .*cli\.halves {2}result=null/)
   })
 })
 
@@ -201,9 +202,15 @@ describe('connection, exit codes and help', () => {
     const dir = await mkdtemp(join(tmpdir(), 'celeriac-cli-'))
     const onSocket = await endpointDouble(app, TOKEN, join(dir, 'control.sock'))
     try {
-      const r = await celeriac(['--socket', onSocket.url, '--token', TOKEN, 'inspect', 'queues', '--json'])
-      expect(r.code).toBe(0)
-      expect((JSON.parse(r.stdout) as Array<{ name: string }>).map((q) => q.name)).toContain('cli-a')
+      // --socket PATH, or --url unix:PATH as serve() prints it.
+      const [bySocket, byUnixUrl] = await Promise.all([
+        celeriac(['--socket', onSocket.url, '--token', TOKEN, 'inspect', 'queues', '--json']),
+        celeriac(['inspect', 'queues', '--json', '--url', `unix:${onSocket.url}`, '--token', TOKEN]),
+      ])
+      for (const r of [bySocket, byUnixUrl]) {
+        expect(r.code).toBe(0)
+        expect((JSON.parse(r.stdout) as Array<{ name: string }>).map((q) => q.name)).toContain('cli-a')
+      }
     } finally {
       await onSocket.close()
       await rm(dir, { recursive: true, force: true })

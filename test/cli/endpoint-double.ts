@@ -9,6 +9,7 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type Celeriac, CeleriacError } from '../../src/index.js'
+import type { CeleriacEvents } from '../../src/index.js'
 
 export interface EndpointDouble {
   /** The base URL, or the socket's path. */
@@ -18,17 +19,22 @@ export interface EndpointDouble {
   close(): Promise<void>
 }
 
+/** Every event of the app, as serve() streams them. */
 const EVENTS = [
   'task-sent',
+  'task-received',
   'task-started',
   'task-progress',
   'task-succeeded',
   'task-failed',
   'task-retried',
   'task-revoked',
+  'task-rejected',
+  'message-rejected',
   'queue-paused',
   'queue-resumed',
-] as const
+  'log',
+] as const satisfies ReadonlyArray<keyof CeleriacEvents>
 
 class HttpError extends Error {
   constructor(
