@@ -143,7 +143,8 @@ Example:
         for await (const { event, data } of client.events(stop.signal)) {
           output.out(json ? JSON.stringify({ event, data }) : render.eventLine(event, data))
           seen += 1
-          if (options.max !== undefined && seen >= options.max) stop.abort()
+          // One chunk may hold several events: stop at once, not when the next read comes.
+          if (options.max !== undefined && seen >= options.max) break
         }
       } finally {
         process.off('SIGINT', interrupt)

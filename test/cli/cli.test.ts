@@ -169,12 +169,15 @@ describe('celeriac control commands change the app', () => {
 
 describe('celeriac events --follow', () => {
   it('--json: one JSON object a line, as the app emits them', async () => {
-    const child = start(['events', '--follow', '--json', '--max', '4', ...conn])
-    const out = childLines(child)
-    await expect.poll(() => endpoint.streams()).toBe(1)
+    const out = childLines(start(['events', '--follow', '--json', '--max', '4', ...conn]))
+    // Events that come in one chunk: --max still stops at its count.
+    const one = childLines(start(['events', '--json', '--max', '1', ...conn]))
+    await expect.poll(() => endpoint.streams()).toBe(2)
     const sent = await (await add.delay(20, 22)).get({ timeout: 5_000 })
     expect(sent).toBe(42)
     expect(await out.exit).toBe(0)
+    expect(await one.exit).toBe(0)
+    expect(one.lines.map((l) => (JSON.parse(l) as { event: string }).event)).toEqual(['task-sent'])
     const events = out.lines.map((l) => JSON.parse(l) as { event: string; data: { name: string; result?: unknown } })
     expect(events.map((e) => e.event)).toEqual(['task-sent', 'task-received', 'task-started', 'task-succeeded'])
     expect(events.every((e) => e.data.name === 'cli.add')).toBe(true)
