@@ -114,6 +114,8 @@ export function eventLine(name: string, data: unknown): string {
       return `${head}${task}  ${errorText(e.error)}  next at ${time(e.eta)}`
     case 'task-revoked':
       return `${head}${task}  ${text(e.reason)}`
+    case 'log':
+      return `${head}  ${text(e.id)}  ${text(e.level)}: ${text(e.text)}`
     case 'queue-paused':
     case 'queue-resumed':
       return `${head}  ${text(e.queue)}`
