@@ -10,6 +10,8 @@ export default defineConfig({
     bullmq: 'src/bullmq/index.ts',
     celery: 'src/celery/index.ts',
     'node-worker': 'src/adapters/node/worker.ts',
+    // The `celeriac` command (package.json "bin"); its #! line is the source's, which esbuild keeps.
+    cli: 'src/cli/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

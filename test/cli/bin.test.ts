@@ -1,0 +1,30 @@
+/**
+ * The built command as npm installs it: package.json's "bin" names dist/cli.js, which starts
+ * with its `#!` line, and `npx celeriac --help` runs it. Builds dist/ first if the CLI is not
+ * in it (CI builds before testing).
+ */
+import { execFile, execFileSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { promisify } from 'node:util'
+import { fileURLToPath } from 'node:url'
+import { beforeAll, describe, expect, it } from 'vitest'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+describe('the celeriac bin', () => {
+  beforeAll(() => {
+    if (!existsSync(`${root}dist/cli.js`)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' })
+  }, 120_000)
+
+  it('package.json "bin" points at the built entry, a node script', () => {
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { bin: Record<string, string> }
+    expect(pkg.bin).toEqual({ celeriac: './dist/cli.js' })
+    expect(readFileSync(`${root}dist/cli.js`, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node')
+  })
+
+  it('npx celeriac --help prints the commands and exits 0', async () => {
+    const { stdout } = await promisify(execFile)('npx', ['--no-install', 'celeriac', '--help'], { cwd: root, timeout: 30_000 })
+    expect(stdout).toContain('Usage: celeriac [options] [command]')
+    expect(stdout).toContain('events [options]')
+  })
+})
