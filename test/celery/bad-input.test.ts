@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { celeryTransport } from '../../src/celery/index.js'
 import { queueKey } from '../../src/celery/envelope.js'
 import { Celeriac, MessageError, type MessageRejectedEvent } from '../../src/index.js'
-import { celeryInterop, type PythonWorker, pythonResult, startPythonWorker } from './python-worker.js'
+import { celeryInterop, dropUnacked, kombuKeys, type PythonWorker, pythonResult, startPythonWorker } from './python-worker.js'
 
 const DB = 13
 const URL = `redis://127.0.0.1:6379/${String(DB)}`
@@ -50,10 +50,7 @@ describe.skipIf(!up)(`bad input on Celery's wire${up ? '' : ': skipped, no Redis
     await Promise.all(workers.splice(0).map((worker) => worker.stop()))
     if (keys.size > 0) await redis.del(...keys)
     keys.clear()
-    const unacked = await redis.hgetall('unacked')
-    for (const [tag, entry] of Object.entries(unacked)) {
-      if (queues.some((queue) => entry.includes(`"${queue}"`))) await redis.multi().hdel('unacked', tag).zrem('unacked_index', tag).exec()
-    }
+    await dropUnacked(redis, queues)
     queues.length = 0
   })
   afterAll(() => redis.disconnect())
@@ -63,7 +60,7 @@ describe.skipIf(!up)(`bad input on Celery's wire${up ? '' : ': skipped, no Redis
     const run = randomUUID().slice(0, 8)
     const queue = `celeriac-bad-${run}`
     queues.push(queue)
-    for (const key of [queue, `${queue}\x06\x163`, `${queue}\x06\x166`, `${queue}\x06\x169`, `_kombu.binding.${queue}`]) keys.add(key)
+    for (const key of kombuKeys(queue)) keys.add(key)
     return { queue, prefix: `celeriac-bad-${run}` }
   }
 

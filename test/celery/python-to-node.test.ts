@@ -10,7 +10,7 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { celeryTransport } from '../../src/celery/index.js'
 import { Celeriac, type Task } from '../../src/index.js'
-import { celeryInterop, dropUnacked, startPythonCaller } from './python-worker.js'
+import { celeryInterop, kombuKeys, dropUnacked, startPythonCaller } from './python-worker.js'
 
 const DB = 12
 const URL = `redis://127.0.0.1:6379/${String(DB)}`
@@ -44,7 +44,7 @@ describe.skipIf(skipWhy !== '')(`Python → Node over Celery's wire${skipWhy}`, 
     const run = randomUUID().slice(0, 8)
     const queue = `celeriac-p2n-${run}`
     queues.push(queue)
-    for (const key of [queue, `${queue}\x06\x163`, `${queue}\x06\x166`, `${queue}\x06\x169`, `_kombu.binding.${queue}`]) keys.add(key)
+    for (const key of kombuKeys(queue)) keys.add(key)
     return { queue, prefix: `celeriac-p2n-${run}` }
   }
 

@@ -39,6 +39,11 @@ export async function celeryInterop(): Promise<{ up: boolean; python: string | u
   return { up, python, skipWhy }
 }
 
+/** Every Redis key kombu keeps for `queue`: its four priority lists and its binding. */
+export function kombuKeys(queue: string): string[] {
+  return [queue, `${queue}\x06\x163`, `${queue}\x06\x166`, `${queue}\x06\x169`, `_kombu.binding.${queue}`]
+}
+
 /** Drops kombu's `unacked` entries of `queues` (a failing run may leave its messages taken and not acked). */
 export async function dropUnacked(redis: Redis, queues: readonly string[]): Promise<void> {
   const unacked = await redis.hgetall('unacked')

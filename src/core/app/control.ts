@@ -1,5 +1,6 @@
 /** `app.control` (change a running engine) and `app.inspect` (look at it), as in Celery. */
 import type { Engine } from '../engine/engine.js'
+import type { QueueInfo } from '../engine/inspection.js'
 import type { TaskMessage } from '../model/message.js'
 import type { Rate } from '../model/options.js'
 import type { PoolHealth } from '../executor/executor.js'
@@ -38,22 +39,7 @@ export interface EngineStats {
   pool: PoolHealth | null
 }
 
-/** A queue as `inspect.queues()` reports it (this process's view). */
-export interface QueueInfo {
-  name: string
-  /** Paused with `control.pause`: sends wait in it, nothing of it is dispatched. */
-  paused: boolean
-  /** When it was paused (engine clock, epoch ms), or null. */
-  pausedAt: number | null
-  /** How many of its tasks run at once here. */
-  concurrency: number
-  /** Its tasks running now. */
-  active: number
-  /** Its tasks ready to run (in a paused queue: waiting for the resume), held here. */
-  reserved: number
-  /** Its tasks waiting for their eta here. */
-  scheduled: number
-}
+export type { QueueInfo } from '../engine/inspection.js'
 
 function info(message: TaskMessage): TaskInfo {
   return {

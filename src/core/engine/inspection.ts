@@ -19,14 +19,20 @@ export interface EngineCounters {
   pool: PoolHealth | null
 }
 
-/** One queue as `inspect.queues()` reports it. */
-export interface QueueCounts {
+/** A queue as `inspect.queues()` reports it (this process's view). */
+export interface QueueInfo {
   name: string
+  /** Paused with `control.pause`: sends wait in it, nothing of it is dispatched. */
   paused: boolean
+  /** When it was paused (engine clock, epoch ms), or null. */
   pausedAt: number | null
+  /** How many of its tasks run at once here. */
   concurrency: number
+  /** Its tasks running now. */
   active: number
+  /** Its tasks ready to run (in a paused queue: waiting for the resume), held here. */
   reserved: number
+  /** Its tasks waiting for their eta here. */
   scheduled: number
 }
 
@@ -73,10 +79,10 @@ export class Inspection {
    * Each queue this process knows (declared, holding messages, running tasks, or paused), the
    * declared ones first: whether it is paused, its concurrency and what it holds.
    */
-  queues(): QueueCounts[] {
+  queues(): QueueInfo[] {
     const state = this.#state
-    const out = new Map<string, QueueCounts>()
-    const entry = (name: string): QueueCounts => {
+    const out = new Map<string, QueueInfo>()
+    const entry = (name: string): QueueInfo => {
       let q = out.get(name)
       if (q === undefined) {
         const at = state.paused.get(name)
