@@ -4,50 +4,16 @@
  * until it is resumed; on shared storage (IndexedDB tabs) a pause made through one handle stops
  * the consumer on another. With no queues declared, any queue may be paused, as any may be sent to.
  */
-import 'fake-indexeddb/auto'
-import { IDBFactory } from 'fake-indexeddb'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Celeriac, ConfigError, states } from '../../src/index.js'
-import type { Storage } from '../../src/index.js'
-import { indexedDBStorage } from '../../src/browser.js'
-import { fileStorage } from '../../src/node.js'
 import { virtualClock } from '../../src/testing.js'
+import { durableLocations, type Location } from './durable-locations.js'
 
 const T0 = Date.UTC(2025, 0, 1)
 const HOUR = 3_600_000
-const dirs: string[] = []
-let databases = 0
+const { locations, cleanUp } = durableLocations('paused')
 
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
-
-/** A durable location: `open()` gives a new handle on it, as a restarted process would. */
-interface Location {
-  open(): Storage
-}
-
-const locations: Array<[string, () => Location]> = [
-  [
-    'file',
-    () => {
-      const dir = mkdtempSync(join(tmpdir(), 'celeriac-paused-'))
-      dirs.push(dir)
-      return { open: () => fileStorage({ dir, onWarning: () => {} }) }
-    },
-  ],
-  [
-    'indexedDB',
-    () => {
-      const factory = new IDBFactory()
-      const name = `paused-${String(++databases)}`
-      return { open: () => indexedDBStorage({ name, indexedDB: factory }) }
-    },
-  ],
-]
+afterEach(cleanUp)
 
 /** One incarnation of the app, its clock at `now`; `ran` lists what its task ran with, `events` its pause events. */
 async function boot(location: Location, now: number, consume = true) {

@@ -3,52 +3,17 @@
  * revokes (`--statedb`), a revoke is remembered after a restart, for REVOKE_EXPIRES (3 h) by the
  * engine clock, and at most the REVOKES_MAX (50 000) most recent ids; storage keeps no more.
  */
-import 'fake-indexeddb/auto'
-import { IDBFactory } from 'fake-indexeddb'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Celeriac, states } from '../../src/index.js'
-import type { Storage } from '../../src/index.js'
-import { indexedDBStorage } from '../../src/browser.js'
-import { fileStorage } from '../../src/node.js'
 import { REVOKES_MAX, REVOKE_EXPIRES } from '../../src/core/engine/revoked.js'
 import { virtualClock } from '../../src/testing.js'
+import { durableLocations, type Location } from './durable-locations.js'
 
 const HOUR = 3_600_000
 const T0 = Date.UTC(2025, 0, 1)
-const dirs: string[] = []
-let databases = 0
+const { locations, cleanUp } = durableLocations('revoked')
 
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
-
-/** A durable location: `open()` gives a new handle on it, as a restarted process would. */
-interface Location {
-  open(): Storage
-}
-
-const locations: Array<[string, () => Location]> = [
-  [
-    'file',
-    () => {
-      const dir = mkdtempSync(join(tmpdir(), 'celeriac-revoked-'))
-      dirs.push(dir)
-      return { open: () => fileStorage({ dir, onWarning: () => {} }) }
-    },
-  ],
-  [
-    'indexedDB',
-    () => {
-      // A name of its own: handles of one name hear each other through a BroadcastChannel.
-      const factory = new IDBFactory()
-      const name = `revoked-${String(++databases)}`
-      return { open: () => indexedDBStorage({ name, indexedDB: factory }) }
-    },
-  ],
-]
+afterEach(cleanUp)
 
 /** One incarnation of the app, its clock at `now`; `ran` lists the labels its task ran with. */
 async function boot(location: Location, now: number) {
