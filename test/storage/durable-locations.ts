@@ -40,5 +40,8 @@ export function durableLocations(name: string): { locations: Array<[string, () =
       },
     ],
   ]
-  return { locations, cleanUp: () => void dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })) }
+  const cleanUp = (): void => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  }
+  return { locations, cleanUp }
 }
