@@ -40,6 +40,13 @@ module.exports = {
       to: { dependencyTypes: ['core'] },
     },
     {
+      name: 'remote-no-node',
+      comment: 'src/remote (celeriac/remote) runs in renderers, pages and workers: no Node built-in.',
+      severity: 'error',
+      from: { path: '^src/remote/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
       name: 'core-packages',
       comment: 'src/core uses only its own dependencies (eventemitter3, lru-cache, croner).',
       severity: 'error',

@@ -9,6 +9,8 @@ export default defineConfig({
     testing: 'src/testing.ts',
     bullmq: 'src/bullmq/index.ts',
     celery: 'src/celery/index.ts',
+    // celeriac/remote: environment-neutral (Electron renderers, pages, workers), no node:* imports.
+    remote: 'src/remote/index.ts',
     'node-worker': 'src/adapters/node/worker.ts',
     // The `celeriac` command (package.json "bin"); its #! line is the source's, which esbuild keeps.
     cli: 'src/cli/index.ts',

@@ -37,6 +37,7 @@ export {
   StorageError,
   ConfigError,
   MessageError,
+  ChannelClosedError,
   registerErrorClass,
 } from './core/model/errors.js'
 export type {

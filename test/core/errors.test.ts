@@ -23,6 +23,8 @@ const CLASS_OF_CODE = {
   CONFIG: 'ConfigError',
   // Not in DESIGN §3: issue 17 item 4 added it (a message on a broker's queue that cannot be read).
   BAD_MESSAGE: 'MessageError',
+  // Not in DESIGN §3: issue 19 item 3 added it (celeriac/remote: the port closed with calls waiting).
+  CHANNEL_CLOSED: 'ChannelClosedError',
 } as const satisfies Record<ErrorCode, string>
 
 type AnyErrorClass = new (...args: unknown[]) => celeriac.CeleriacError

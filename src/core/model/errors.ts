@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'STORAGE'
   | 'CONFIG'
   | 'BAD_MESSAGE'
+  | 'CHANNEL_CLOSED'
 
 /**
  * Base class of every error celeriac raises. `code` is stable across versions.
@@ -330,6 +331,20 @@ export class MessageError extends CeleriacError {
   }
 }
 
+/**
+ * The channel of a remote app (`celeriac/remote`) closed: its port closed, the other side went
+ * away, or `close()` was called. Every call still waiting for an answer rejects with it, and so
+ * does every later call; make a new `remoteApp(port)` on a new port to go on.
+ */
+export class ChannelClosedError extends CeleriacError {
+  static {
+    ChannelClosedError.prototype.name = 'ChannelClosedError'
+  }
+  constructor(message: string) {
+    super('CHANNEL_CLOSED', message)
+  }
+}
+
 /** Any constructor of an Error. */
 export type ErrorClass = abstract new (...args: never[]) => Error
 
@@ -396,6 +411,7 @@ for (const cls of [
   StorageError,
   ConfigError,
   MessageError,
+  ChannelClosedError,
 ]) {
   registerErrorClass(cls)
 }
