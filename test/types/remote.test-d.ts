@@ -1,0 +1,37 @@
+/** Type tests: a remote's tasks, typed from the task's own type, check canvases as the task's own do. */
+import { describe, expectTypeOf, it } from 'vitest'
+import { Celeriac, chain, chord } from '../../src/index.js'
+import type { AsyncResult, GroupResult, TaskInfo } from '../../src/index.js'
+import type { RemoteApp } from '../../src/remote/index.js'
+
+const app = new Celeriac()
+const add = app.task('types.add', (a: number, b: number) => a + b)
+const upper = app.task('types.upper', (text: string) => text.toUpperCase())
+const sum = app.task('types.sum', (values: number[]) => values.reduce((a, b) => a + b, 0))
+declare const remote: RemoteApp
+
+describe('remote tasks', () => {
+  it('take the task type’s arguments and give its result', () => {
+    const r = remote.task<typeof add>('types.add')
+    expectTypeOf(r.delay(1, 2)).toEqualTypeOf<Promise<AsyncResult<number>>>()
+    // @ts-expect-error: add takes numbers
+    void r.delay('1', 2)
+    expectTypeOf(remote.task(upper).delay('a')).toEqualTypeOf<Promise<AsyncResult<string>>>()
+    expectTypeOf(remote.sendTask<number>('types.add', [1, 2])).toEqualTypeOf<Promise<AsyncResult<number>>>()
+  })
+
+  it('canvases of remote signatures are typed as the app’s own', () => {
+    const r = remote.task<typeof add>('types.add')
+    const u = remote.task<typeof upper>('types.upper')
+    expectTypeOf(chain(r.s(1, 2), r.s(3)).delay()).toEqualTypeOf<Promise<AsyncResult<number>>>()
+    // @ts-expect-error: upper takes a string, add gives a number
+    void chain(r.s(1, 2), u.s())
+    expectTypeOf(chord([r.s(1, 1), r.s(2, 2)], remote.task<typeof sum>('types.sum').s()).delay()).toEqualTypeOf<Promise<AsyncResult<number>>>()
+  })
+
+  it('inspect and control are async', () => {
+    expectTypeOf(remote.inspect.active()).toEqualTypeOf<Promise<TaskInfo[]>>()
+    expectTypeOf(remote.control.purge()).toEqualTypeOf<Promise<number>>()
+    expectTypeOf<GroupResult<number[]>>().toBeObject()
+  })
+})
