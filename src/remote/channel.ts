@@ -26,7 +26,7 @@ export class Channel {
   readonly #port: Attached
   readonly #onEvent: (event: EventName, payload: Encoded) => void
   readonly #pending = new Map<number, Pending>()
-  readonly #watches = new Map<number, (record: ResultRecord) => void>()
+  readonly #watches = new Map<number, { listener: (record: ResultRecord) => void; failed: ((error: Error) => void) | undefined }>()
   #held: Outgoing[] | undefined = []
   #nextId = 1
   #closed: ChannelClosedError | undefined
@@ -75,11 +75,18 @@ export class Channel {
     })
   }
 
-  /** Calls `listener` with every record written for `id` from now on; returns how to stop. */
-  watch(id: string, listener: (record: ResultRecord) => void): () => void {
-    if (this.#closed !== undefined) return () => undefined
+  /**
+   * Calls `listener` with every record written for `id` from now on, `failed` when the channel
+   * closes; returns how to stop.
+   */
+  watch(id: string, listener: (record: ResultRecord) => void, failed?: (error: Error) => void): () => void {
+    if (this.#closed !== undefined) {
+      const error = this.#closed
+      queueMicrotask(() => failed?.(error))
+      return () => undefined
+    }
     const watch = this.#nextId++
-    this.#watches.set(watch, listener)
+    this.#watches.set(watch, { listener, failed })
     this.#send({ type: 'watch', watch, id })
     return () => {
       if (this.#watches.delete(watch)) this.#send({ type: 'unwatch', watch })
@@ -102,9 +109,11 @@ export class Channel {
     this.#port.detach()
     this.#failed(error)
     const pending = [...this.#pending.values()]
+    const watches = [...this.#watches.values()]
     this.#pending.clear()
     this.#watches.clear()
     for (const p of pending) p.reject(error)
+    for (const w of watches) w.failed?.(error)
   }
 
   #send(message: Outgoing): void {
@@ -138,7 +147,7 @@ export class Channel {
         return
       }
       case 'record':
-        this.#watches.get(message.watch)?.(message.record)
+        this.#watches.get(message.watch)?.listener(message.record)
         return
       case 'event':
         this.#onEvent(message.event, message.payload)

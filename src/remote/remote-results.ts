@@ -23,8 +23,8 @@ export class RemoteResults implements ResultSource {
     return (await this.#channel.call({ type: 'result.wait', id, timeout: timeout ?? null })) as ResultRecord
   }
 
-  watch(id: string, listener: (record: ResultRecord) => void): () => void {
-    return this.#channel.watch(id, listener)
+  watch(id: string, listener: (record: ResultRecord) => void, failed?: (error: Error) => void): () => void {
+    return this.#channel.watch(id, listener, failed)
   }
 
   async forget(ids: readonly string[]): Promise<void> {

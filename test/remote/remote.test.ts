@@ -177,6 +177,19 @@ describe('errors across the port', () => {
     await expect(r.state()).rejects.toBeInstanceOf(ChannelClosedError)
   })
 
+  it('a progress() loop in flight rejects with ChannelClosedError when the channel closes', async () => {
+    const { remote } = s.connect()
+    const r = await remote.task<Tasks['steps']>('work.steps').delay(3)
+    const updates = r.progress()
+    expect((await updates.next()).value).toMatchObject({ state: 'PROGRESS' })
+    const next = updates.next().catch((error: unknown) => error)
+    remote.close()
+    expect(await next).toBeInstanceOf(ChannelClosedError)
+    // The app goes on: the task finishes on the app's clock.
+    await s.clock.runAll()
+    expect(await s.app.AsyncResult(r.id).get()).toBe('3 steps')
+  })
+
   it('serveApp(...).close() and remote.close() end the channel the same way', async () => {
     const one = s.connect()
     const r1 = await one.remote.sendTask('math.add', [1, 1], { countdown: 60_000 })

@@ -21,8 +21,11 @@ export interface ResultSource {
    * `timeout` ms of the engine's clock (none when undefined).
    */
   wait(id: string, timeout: number | undefined): Promise<ResultRecord>
-  /** Calls `listener` with every record written for `id` from now on. */
-  watch(id: string, listener: (record: ResultRecord) => void): () => void
+  /**
+   * Calls `listener` with every record written for `id` from now on; `failed` once the source can
+   * no longer deliver them (a remote app's channel closed), after which it calls neither.
+   */
+  watch(id: string, listener: (record: ResultRecord) => void, failed?: (error: Error) => void): () => void
   /** Removes the stored results of `ids` (one write). */
   forget(ids: readonly string[]): Promise<void>
   revoke(ids: readonly string[], options: { terminate?: boolean }): Promise<void>
@@ -171,15 +174,24 @@ export class AsyncResult<T = unknown> {
 
   /**
    * Yields every state update from now on (starting with the current state if the task has one),
-   * in order, and ends when the task is ready.
+   * in order, and ends when the task is ready. Rejects when its source can no longer deliver (a
+   * remote app's channel closed: `ChannelClosedError`).
    */
   async *progress(): AsyncGenerator<StateUpdate, void, undefined> {
     const queue: ResultRecord[] = []
     let wake: (() => void) | undefined
-    const stop = this.#source.watch(this.id, (record) => {
-      queue.push(record)
-      wake?.()
-    })
+    let failure: Error | undefined
+    const stop = this.#source.watch(
+      this.id,
+      (record) => {
+        queue.push(record)
+        wake?.()
+      },
+      (error) => {
+        failure = error
+        wake?.()
+      },
+    )
     try {
       const current = await this.#source.read(this.id)
       let lastSeen: ResultRecord | undefined
@@ -189,7 +201,10 @@ export class AsyncResult<T = unknown> {
         if (READY_STATES.has(current.state)) return
       }
       for (;;) {
-        while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve))
+        while (queue.length === 0) {
+          if (failure !== undefined) throw failure
+          await new Promise<void>((resolve) => (wake = resolve))
+        }
         const record = queue.shift()!
         if (record === lastSeen) continue
         yield { state: record.state, info: infoOf(record) }
