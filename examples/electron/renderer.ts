@@ -1,6 +1,6 @@
 /** The page: a button that renders a batch in the main process, with a progress bar per file. */
 import { remoteApp } from '../../src/remote/index.js'
-import type { MessagePortLike, RemoteApp } from '../../src/remote/index.js'
+import type { RemoteApp } from '../../src/remote/index.js'
 import { runBatch } from './ui.js'
 
 let remote: RemoteApp | undefined
@@ -8,7 +8,7 @@ let remote: RemoteApp | undefined
 window.addEventListener('message', (event: MessageEvent) => {
   if (event.source !== window || event.data !== 'celeriac-port') return
   remote?.close()
-  remote = remoteApp(event.ports[0] as unknown as MessagePortLike)
+  remote = remoteApp(event.ports[0]!)
   const button = document.querySelector<HTMLButtonElement>('#start')!
   button.disabled = false
   button.onclick = () => void start(remote!)

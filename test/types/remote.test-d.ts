@@ -1,8 +1,11 @@
 /** Type tests: a remote's tasks, typed from the task's own type, check canvases as the task's own do. */
+import { MessageChannel as NodeMessageChannel, parentPort } from 'node:worker_threads'
+import type { Worker as NodeWorker } from 'node:worker_threads'
 import { describe, expectTypeOf, it } from 'vitest'
 import { Celeriac, chain, chord } from '../../src/index.js'
 import type { AsyncResult, GroupResult, TaskInfo } from '../../src/index.js'
-import type { RemoteApp } from '../../src/remote/index.js'
+import { remoteApp, serveApp } from '../../src/remote/index.js'
+import type { RemoteApp, ServedApp } from '../../src/remote/index.js'
 
 const app = new Celeriac()
 const add = app.task('types.add', (a: number, b: number) => a + b)
@@ -33,5 +36,20 @@ describe('remote tasks', () => {
     expectTypeOf(remote.inspect.active()).toEqualTypeOf<Promise<TaskInfo[]>>()
     expectTypeOf(remote.control.purge()).toEqualTypeOf<Promise<number>>()
     expectTypeOf<GroupResult<number[]>>().toBeObject()
+  })
+})
+
+describe('ports', () => {
+  it('a browser Worker and MessagePort, and Node’s MessagePort, Worker and parentPort are ports as they are', () => {
+    const owner = new Celeriac()
+    const browserWorker = undefined as unknown as Worker
+    const browserPort = undefined as unknown as MessagePort
+    expectTypeOf(remoteApp(browserWorker)).toEqualTypeOf<RemoteApp>()
+    expectTypeOf(serveApp(owner, browserPort)).toEqualTypeOf<ServedApp>()
+    expectTypeOf(remoteApp(new NodeMessageChannel().port1)).toEqualTypeOf<RemoteApp>()
+    expectTypeOf(remoteApp(undefined as unknown as NodeWorker)).toEqualTypeOf<RemoteApp>()
+    if (parentPort !== null) expectTypeOf(serveApp(owner, parentPort)).toEqualTypeOf<ServedApp>()
+    // @ts-expect-error: a port needs postMessage
+    void remoteApp({ on: () => undefined })
   })
 })
