@@ -335,6 +335,14 @@ export class MessageError extends CeleriacError {
  * The channel of a remote app (`celeriac/remote`) closed: its port closed, the other side went
  * away, or `close()` was called. Every call still waiting for an answer rejects with it, and so
  * does every later call; make a new `remoteApp(port)` on a new port to go on.
+ *
+ * @example
+ * try {
+ *   await handle.get()
+ * } catch (error) {
+ *   if (error instanceof ChannelClosedError) showOffline() // the main process went away
+ *   else throw error
+ * }
  */
 export class ChannelClosedError extends CeleriacError {
   static {
