@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net'
 import { extname, join, normalize } from 'node:path'
 import { build } from 'esbuild'
 
-export const CHROMIUM = '/usr/bin/chromium'
+import { CHROMIUM } from '../requirements.js'
+
+export { CHROMIUM }
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
