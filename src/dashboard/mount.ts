@@ -67,9 +67,15 @@ export function mountDashboard(element: HTMLElement, options: DashboardOptions):
   let stopped = false
   let refreshTimer: ReturnType<typeof setTimeout> | undefined
   let refreshing = false
+  /** A read asked for while one was under way: it may have missed a change, so it reads once more. */
+  let again = false
 
   const refresh = async (): Promise<void> => {
-    if (stopped || refreshing) return
+    if (stopped) return
+    if (refreshing) {
+      again = true
+      return
+    }
     refreshing = true
     try {
       const snapshot = await source.inspect()
@@ -81,6 +87,10 @@ export function mountDashboard(element: HTMLElement, options: DashboardOptions):
       say(`Could not read the app: ${error instanceof Error ? error.message : String(error)}`)
     } finally {
       refreshing = false
+    }
+    if (again) {
+      again = false
+      await refresh()
     }
   }
   /** Reads `inspect` again after `ms`, unless a read is already due sooner. */

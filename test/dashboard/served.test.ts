@@ -87,6 +87,10 @@ describe.skipIf(missing !== undefined)(`served dashboard${missing === undefined 
         await expect.poll(() => page.locator(`tbody tr[data-id="${failed.id}"]`).getAttribute('data-state')).toBe('FAILURE')
         await page.locator(`tbody tr[data-id="${failed.id}"]`).click()
         await expect.poll(() => page.getByLabel('error').textContent()).toContain('out of range on purpose')
+        // Retry sends it again with a new id (it fails again).
+        await page.getByRole('button', { name: `Retry task ${failed.id}` }).click()
+        await expect.poll(() => page.locator('.message').textContent()).toMatch(/^Sent again as /)
+        await expect.poll(() => page.locator('.tasks tbody tr[data-state="FAILURE"]').count()).toBe(2)
 
         // Filters: each state group shows only its tasks; search by name.
         await page.getByRole('button', { name: 'Succeeded', exact: true }).click()
@@ -94,14 +98,16 @@ describe.skipIf(missing !== undefined)(`served dashboard${missing === undefined 
         await page.getByRole('button', { name: 'Revoked', exact: true }).click()
         await expect.poll(() => rowStates(page)).toEqual(['REVOKED'])
         await page.getByRole('button', { name: 'Failed', exact: true }).click()
-        await expect.poll(() => rowStates(page)).toEqual(['FAILURE'])
+        await expect.poll(() => rowStates(page)).toEqual(['FAILURE', 'FAILURE'])
         await page.getByRole('button', { name: 'All', exact: true }).click()
         await page.getByLabel('Search').fill('dash.sum')
         await expect.poll(() => page.locator('.tasks tbody tr td.name').allTextContents()).toEqual(['dash.sum'])
         await page.getByLabel('Search').fill(waiting.id.slice(0, 12))
         await expect.poll(() => page.locator('.tasks tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id))).toEqual([waiting.id])
         await page.getByLabel('Search').fill('')
-        await expect.poll(() => page.locator('.summary').textContent()).toMatch(/Last minute: \d+ succeeded, 1 failed/)
+        // The queues' counts follow: nothing runs or waits any more.
+        await expect.poll(() => page.locator('tr[data-queue="default"] td').allTextContents()).toEqual(['running', '0', '0', '0', expect.any(String), 'Pause'])
+        await expect.poll(() => page.locator('.summary').textContent()).toMatch(/Last minute: \d+ succeeded, 2 failed/)
         await page.screenshot({ path: join(artifacts, `dashboard-${kind}.png`) })
         expect(errors).toEqual([])
       } finally {
