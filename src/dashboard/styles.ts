@@ -19,6 +19,7 @@ h3 { font-size: 13px; margin: 10px 0 4px; }
 .panel:focus { outline: 2px solid #0969da; }
 .tasks { grid-column: 1; grid-row: 3; }
 .detail { grid-column: 2; grid-row: 3; overflow: auto; }
+.detail > * { flex-shrink: 0; }
 .queues { grid-column: 1; grid-row: 2; max-height: 200px; }
 .throughput { grid-column: 2; grid-row: 2; }
 .scroll { overflow: auto; min-height: 0; flex: 1; }
@@ -29,7 +30,7 @@ td.name { max-width: 220px; overflow: hidden; text-overflow: ellipsis; }
 td.id { font-family: ui-monospace, monospace; color: #57606a; }
 tbody tr[tabindex] { cursor: pointer; }
 tbody tr[tabindex]:hover { background: #f3f4f6; }
-tbody tr[aria-selected="true"] { background: #ddf4ff; }
+tbody tr[tabindex][aria-selected="true"] { background: #ddf4ff; }
 tbody tr:focus { outline: 2px solid #0969da; outline-offset: -2px; }
 .filters { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 6px; }
 .chips { display: flex; gap: 4px; }

@@ -2,7 +2,8 @@
 /**
  * The detail pane of the selected task: its fields, arguments, result or traceback (from the
  * stored result, read when it is opened and again when it ends), its progress, its workflow
- * (the tasks of the same root, as a tree, with the workflow's progress), and Revoke / Retry.
+ * (the tasks of the same root, as a tree, with the workflow's progress), and Revoke,
+ * Terminate (a running task) and Retry (a failed or revoked one).
  */
 import { h, pretty, shortId } from './dom.js'
 import { progressBar } from './progress-bar.js'
@@ -80,7 +81,14 @@ export class TaskDetail {
     const buttons = h(
       'div',
       { class: 'actions' },
-      h('button', { type: 'button', class: 'danger', disabled: ended, 'aria-label': `Revoke task ${id}`, onclick: () => void this.#revoke(id) }, 'Revoke'),
+      h(
+        'button',
+        { type: 'button', class: 'danger', disabled: ended, 'aria-label': `Revoke task ${id}`, onclick: () => void this.#revoke(id, false) },
+        'Revoke',
+      ),
+      state === 'STARTED' || state === 'PROGRESS'
+        ? h('button', { type: 'button', class: 'danger', 'aria-label': `Terminate task ${id}`, onclick: () => void this.#revoke(id, true) }, 'Terminate')
+        : null,
       (state === 'FAILURE' || state === 'REVOKED') && row?.sent === true
         ? h('button', { type: 'button', 'aria-label': `Retry task ${id}`, onclick: () => void this.#retry(id) }, 'Retry')
         : null,
@@ -146,10 +154,10 @@ export class TaskDetail {
     this.element.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null))
   }
 
-  async #revoke(id: string): Promise<void> {
+  async #revoke(id: string, terminate: boolean): Promise<void> {
     try {
-      await this.#source.revoke(id)
-      this.#say(`Revoked ${shortId(id)}`)
+      await this.#source.revoke(id, { terminate })
+      this.#say(`${terminate ? 'Terminated' : 'Revoked'} ${shortId(id)}`)
     } catch (error) {
       this.#say(`Revoke failed: ${error instanceof Error ? error.message : String(error)}`)
     }

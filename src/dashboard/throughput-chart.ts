@@ -30,7 +30,7 @@ export class ThroughputChart {
         cursor: { show: false },
         scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
         series: [{}, { label: 'succeeded/s', stroke: '#1a7f37', width: 2 }, { label: 'failed/s', stroke: '#cf222e', width: 2 }],
-        axes: [{ size: 24 }, { size: 32 }],
+        axes: [{ size: 24 }, { size: 40 }],
       },
       rates.series(nowMs),
       target,

@@ -78,6 +78,15 @@ describe.skipIf(missing !== undefined)(`served dashboard${missing === undefined 
         await page.getByRole('button', { name: 'Resume queue slow' }).click()
         await expect.poll(() => app.inspect.queues().find((q) => q.name === 'slow')?.paused).toBe(false)
 
+        // Terminate stops a running task.
+        const stuck = await tasks.step.delay('never')
+        const stuckRow = page.locator(`.tasks tbody tr[data-id="${stuck.id}"]`)
+        await expect.poll(() => stuckRow.getAttribute('data-state')).toBe('PROGRESS')
+        await stuckRow.click()
+        await page.getByRole('button', { name: `Terminate task ${stuck.id}` }).click()
+        await expect.poll(() => stuck.state()).toBe('REVOKED')
+        await expect.poll(() => stuckRow.getAttribute('data-state')).toBe('REVOKED')
+
         // A failure shows its traceback; the rest of the chord ends.
         const failed = await tasks.fail.delay()
         gates.open('b')
@@ -96,12 +105,17 @@ describe.skipIf(missing !== undefined)(`served dashboard${missing === undefined 
         await page.getByRole('button', { name: 'Succeeded', exact: true }).click()
         await expect.poll(() => rowStates(page)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS'])
         await page.getByRole('button', { name: 'Revoked', exact: true }).click()
-        await expect.poll(() => rowStates(page)).toEqual(['REVOKED'])
+        await expect.poll(() => rowStates(page)).toEqual(['REVOKED', 'REVOKED'])
         await page.getByRole('button', { name: 'Failed', exact: true }).click()
         await expect.poll(() => rowStates(page)).toEqual(['FAILURE', 'FAILURE'])
         await page.getByRole('button', { name: 'All', exact: true }).click()
         await page.getByLabel('Search').fill('dash.sum')
         await expect.poll(() => page.locator('.tasks tbody tr td.name').allTextContents()).toEqual(['dash.sum'])
+        // Keyboard: the rows are reached with Tab and opened with Enter.
+        await page.getByLabel('Search').focus()
+        await page.keyboard.press('Tab')
+        await page.keyboard.press('Enter')
+        await expect.poll(() => page.locator('.detail dd').nth(1).textContent()).toBe('dash.sum')
         await page.getByLabel('Search').fill(waiting.id.slice(0, 12))
         await expect.poll(() => page.locator('.tasks tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id))).toEqual([waiting.id])
         await page.getByLabel('Search').fill('')
