@@ -23,7 +23,8 @@ const RECONNECT_MS = [1_000, 2_000, 5_000, 10_000, 30_000]
 /**
  * The dashboard's source over the control endpoint at `url` (`http://127.0.0.1:PORT`, or `''`
  * for the page's own origin), sending `token` as a bearer header. Events come through one
- * streamed `GET /v1/events`, reconnected after 1 s, 2 s, 5 s, 10 s, then every 30 s.
+ * streamed `GET /v1/events`, reconnected after 1 s, 2 s, 5 s, 10 s, then every 30 s (not after a
+ * 401: the token is wrong).
  *
  * @example
  * import { httpSource, mountDashboard } from 'celeriac/dashboard'
@@ -78,6 +79,8 @@ export function httpSource(url: string, token: string): DashboardSource {
         while (!stop.signal.aborted) {
           try {
             const res = await fetch(`${base}/v1/events`, { headers, signal: stop.signal })
+            // A wrong token stays wrong: asking again would only fill the endpoint's log.
+            if (res.status === 401) return state?.('refused')
             if (res.ok && res.body !== null) {
               attempt = 0
               state?.('live')

@@ -31,6 +31,13 @@ export interface Dashboard {
   unmount(): void
 }
 
+const STATUS_TEXT: Record<StreamState, string> = {
+  connecting: 'connecting…',
+  live: 'live',
+  reconnecting: 'reconnecting… (events may have been missed)',
+  refused: 'the endpoint refused the token: open the address serve() printed, with #token=…',
+}
+
 const SLOW_REFRESH_MS = 10_000
 const EVENT_REFRESH_MS = 1_000
 const CHART_MS = 1_000
@@ -153,7 +160,7 @@ export function mountDashboard(element: HTMLElement, options: DashboardOptions):
     },
     (state: StreamState) => {
       status.dataset.state = state
-      status.textContent = state === 'live' ? 'live' : state === 'connecting' ? 'connecting…' : 'reconnecting… (events may have been missed)'
+      status.textContent = STATUS_TEXT[state]
       // Events may have been missed while the stream was down: read the state again.
       if (state === 'live') refreshIn(0)
     },

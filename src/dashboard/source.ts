@@ -1,8 +1,11 @@
 /** The dashboard's one way to the app: `httpSource` (the control endpoint) or `appSource` (an app in the page). */
 import type { DashboardEvent, InspectSnapshot, ResultView } from './types.js'
 
-/** Whether the live event stream is connected, for the dashboard's status line. */
-export type StreamState = 'connecting' | 'live' | 'reconnecting'
+/**
+ * Whether the live event stream is connected, for the dashboard's status line; `'refused'`: the
+ * endpoint refused the token, and the source stopped trying.
+ */
+export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'refused'
 
 /**
  * Everything the dashboard asks of an app. Two implementations ship: {@link httpSource} and

@@ -14,6 +14,7 @@ h3 { font-size: 13px; margin: 10px 0 4px; }
 .status { color: #57606a; }
 .status[data-state="live"]::before { content: "● "; color: #1a7f37; }
 .status[data-state="reconnecting"]::before { content: "● "; color: #bf8700; }
+.status[data-state="refused"] { color: #a40e26; }
 .message { margin-left: auto; color: #0969da; }
 .panel { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: 8px; min-width: 0; min-height: 0; display: flex; flex-direction: column; }
 .panel:focus { outline: 2px solid #0969da; }

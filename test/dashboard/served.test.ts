@@ -34,6 +34,21 @@ describe.skipIf(missing !== undefined)(`served dashboard${missing === undefined 
     await browser?.close()
   })
 
+  it('says so when the token is wrong', async () => {
+    const served = await dashboardApp('memory')
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+    const requests: string[] = []
+    page.on('request', (request) => requests.push(new URL(request.url()).pathname))
+    try {
+      await page.goto(`${served.endpoint.url}/dashboard/#token=not-the-token-0123456789`)
+      await expect.poll(() => page.locator('.status').textContent()).toMatch(/^the endpoint refused the token/)
+      expect(requests.filter((path) => path === '/v1/events')).toEqual(['/v1/events'])
+    } finally {
+      await page.close()
+      await served.stop()
+    }
+  })
+
   for (const kind of ['memory', 'file'] satisfies StorageKind[]) {
     it(`on ${kind} storage: chord progress, pause, revoke, filters`, async () => {
       const served = await dashboardApp(kind)
