@@ -5,7 +5,7 @@ import { readEvents } from './sse-reader.js'
 import type { DashboardEvent, InspectSnapshot, QueueView, ResultView, TaskInfoView } from './types.js'
 
 /** An error answer of the endpoint: its `code` and message. */
-export class EndpointError extends Error {
+class EndpointError extends Error {
   override readonly name = 'EndpointError'
   readonly code: string
   readonly status: number

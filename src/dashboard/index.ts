@@ -5,7 +5,7 @@
  */
 export { mountDashboard } from './mount.js'
 export type { Dashboard, DashboardOptions } from './mount.js'
-export { httpSource, EndpointError } from './http-source.js'
+export { httpSource } from './http-source.js'
 export { appSource } from './app-source.js'
 export type { DashboardSource, StreamState } from './source.js'
 export type { DashboardEvent, InspectSnapshot, QueueView, ResultView, TaskInfoView } from './types.js'

@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 /**
  * The task list: state filter buttons, a search box (id or name), and a table of the tasks that
- * match, newest first (the first 200 drawn). Rows are focusable: Enter or Space opens one in the
- * detail pane, arrow keys move between rows.
+ * match, newest first (the first 200 drawn). The table is one Tab stop (the selected row, else
+ * the first): arrow keys move between rows, Enter or Space opens one in the detail pane.
  */
 import { h, shortId } from './dom.js'
 import { progressBar } from './progress-bar.js'
@@ -86,12 +86,14 @@ export class TaskList {
     const rows = this.#board.list(this.#group, this.#search)
     const focused = (this.element.getRootNode() as Document | ShadowRoot).activeElement
     const focusedId = focused instanceof HTMLElement && this.#body.contains(focused) ? focused.dataset.id : undefined
+    const shown = rows.slice(0, SHOWN)
+    const stop = focusedId ?? (shown.some((r) => r.id === selected) ? selected : shown[0]?.id)
     this.#body.replaceChildren(
-      ...rows.slice(0, SHOWN).map((row) =>
+      ...shown.map((row) =>
         h(
           'tr',
           {
-            tabindex: 0,
+            tabindex: row.id === stop ? 0 : -1,
             'data-id': row.id,
             'data-state': row.state,
             'aria-selected': String(row.id === selected),
@@ -125,7 +127,11 @@ export class TaskList {
     } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
       event.preventDefault()
       const next = event.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling
-      if (next instanceof HTMLElement) next.focus()
+      if (next instanceof HTMLElement) {
+        row.tabIndex = -1
+        next.tabIndex = 0
+        next.focus()
+      }
     }
   }
 }
