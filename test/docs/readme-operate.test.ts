@@ -1,0 +1,133 @@
+/**
+ * README's "operate it" sections run as pasted (issue 18): the Periodic tasks and Pausing a queue
+ * programs, and the Control endpoint program with the curl and `npx celeriac` commands that
+ * README runs against it. Each program is the README block, type-checked against the built
+ * package (`import ... from 'celeriac'` resolves as in a user's project) and run with tsx.
+ * Two changes to what a reader pastes, both said here: the endpoint's port 8555 becomes a free
+ * one (another test or app may hold 8555), and a command that runs until Ctrl+C (`curl -N` on
+ * the event stream) gets 3 s and then the signal (the stream is open: its first line came).
+ */
+import { execFile, execFileSync, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { blockIn, codeBlocks } from './markdown.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const run = promisify(execFile)
+const blocks = codeBlocks(new URL('../../README.md', import.meta.url))
+
+// Inside the repository, so `celeriac` resolves to this package by its own name (its exports,
+// dist/), as it does from a user's node_modules; gitignored, removed afterwards.
+const base = join(root, '.snippets')
+let dir = ''
+const children: ChildProcess[] = []
+
+beforeAll(() => {
+  if (!existsSync(`${root}dist/cli.js`)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' })
+  mkdirSync(base, { recursive: true })
+  dir = mkdtempSync(join(base, 'readme-'))
+}, 180_000)
+
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** Writes `code` as `<name>.ts` in a directory of its own and type-checks it as a user's strict project would. */
+async function program(name: string, code: string): Promise<string> {
+  const at = join(dir, name)
+  mkdirSync(at)
+  writeFileSync(join(at, `${name}.ts`), code)
+  writeFileSync(
+    join(at, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
+      files: [`${name}.ts`],
+    }),
+  )
+  try {
+    await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', at], { cwd: at, timeout: 120_000 })
+  } catch (error) {
+    const { stdout } = error as { stdout?: string }
+    throw new Error(`README's ${name} block does not type-check:\n${stdout ?? String(error)}`)
+  }
+  return at
+}
+
+async function runProgram(at: string, name: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', `${name}.ts`], { cwd: at, env: { ...process.env, ...env }, timeout: 60_000 })
+  return stdout
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+describe("README's operate-it sections run as pasted", () => {
+  it('Periodic tasks: the program stores, lists and removes schedules on file storage, and exits', async () => {
+    const at = await program('schedules', blockIn(blocks, 'Periodic tasks', 'ts').code)
+    await runProgram(at, 'schedules')
+    expect(existsSync(join(at, '.jobs'))).toBe(true)
+  }, 180_000)
+
+  it('Pausing a queue: the send waits while paused, runs after resume', async () => {
+    const at = await program('pausing', blockIn(blocks, 'Pausing a queue', 'ts').code)
+    const out = await runProgram(at, 'pausing')
+    expect(out).toContain('emails paused')
+    expect(out).toMatch(/name: 'emails',\s+paused: true/)
+    expect(out.trimEnd().split('\n').at(-1)).toBe('sent to ada@example.com')
+  }, 180_000)
+
+  it('Control endpoint and Command line: the curl and npx celeriac commands talk to the running program', async () => {
+    const port = String(await freePort())
+    const code = blockIn(blocks, 'Control endpoint', 'ts').code.replaceAll('8555', port)
+    const at = await program('control', code)
+    const token = 'change-me-to-a-long-secret'
+    expect(blockIn(blocks, 'Control endpoint', 'ts').code).toContain('CELERIAC_TOKEN=change-me-to-a-long-secret npx tsx control.ts')
+    const app = spawn(process.execPath, ['--import', 'tsx', 'control.ts'], {
+      cwd: at,
+      env: { ...process.env, CELERIAC_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    children.push(app)
+    let printed = ''
+    await new Promise<void>((resolve, reject) => {
+      app.stdout!.on('data', (chunk: Buffer) => {
+        printed += chunk.toString()
+        if (printed.includes('control endpoint on')) resolve()
+      })
+      app.once('exit', (code) => reject(new Error(`control.ts exited with ${String(code)} before its endpoint was up`)))
+    })
+    expect(printed).toContain(`control endpoint on http://127.0.0.1:${port}`)
+
+    for (const [section, expectOut] of [
+      ['Control endpoint', ['"ok":true', ': connected']],
+      ['Command line', ['QUEUE', 'tick', 'math.add']],
+    ] as const) {
+      const script = blockIn(blocks, section, 'sh')
+        .code.replaceAll('8555', port)
+        // Runs until Ctrl+C: 3 s, then the signal a reader's Ctrl+C sends.
+        .replace(/^(.*)#\s*Ctrl\+C to stop$/m, 'timeout -s INT 3 $1 || [ $? -eq 124 ]')
+      const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: root, timeout: 90_000 })
+      for (const text of expectOut) expect(stdout, `${section} output`).toContain(text)
+    }
+    // Ctrl+C, as README says: a warm shutdown, then the process ends (1, shutdownOnSignals' code for SIGINT).
+    let stderr = ''
+    app.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const exited = new Promise<number | null>((resolve) => app.once('exit', (exitCode) => resolve(exitCode)))
+    app.kill('SIGINT')
+    expect(await exited).toBe(1)
+    expect(stderr).toContain('celeriac: warm shutdown (SIGINT)')
+  }, 240_000)
+})
