@@ -5,8 +5,9 @@
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { ControlClient } from './client.js'
-import { resolveEndpoint } from './connection.js'
+import { resolveSource } from './connection.js'
 import type { ConnectionOptions } from './connection.js'
+import { DirectoryClient } from './directory.js'
 import { UsageError } from './errors.js'
 import * as render from './render.js'
 
@@ -14,9 +15,10 @@ interface GlobalOptions extends ConnectionOptions {
   json?: boolean
 }
 
-/** Where the CLI writes: stdout for answers, stderr for messages. */
+/** Where the CLI writes: stdout for answers, stderr for warnings. */
 export interface Output {
   out(text: string): void
+  warn(text: string): void
 }
 
 const INSPECT = {
@@ -31,10 +33,14 @@ const INSPECT = {
 /** The program, ready for `parseAsync`. Its actions throw CliErrors; index.ts turns them into exit codes. */
 export function buildProgram(output: Output): Command {
   const program = new Command('celeriac')
-    .description("Look at and control a running celeriac app through its control endpoint (serve() from 'celeriac/node').")
+    .description(
+      "Look at and control a running celeriac app through its control endpoint (serve() from 'celeriac/node'), " +
+        'or read the file-storage directory of an app that is not running (--dir).',
+    )
     .option('--url <url>', 'the endpoint, e.g. http://127.0.0.1:7777, or unix:PATH (env: CELERIAC_URL)')
     .option('--socket <path>', "the endpoint's Unix socket, instead of --url (env: CELERIAC_SOCKET)")
     .option('--token <token>', 'the token the app passed to serve() (env: CELERIAC_TOKEN)')
+    .option('--dir <path>', 'read the fileStorage({ dir }) of an app that is not running, changing nothing; read commands only (env: CELERIAC_DIR)')
     .option('--json', 'print the JSON answer as it came (events: one JSON object a line)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .allowExcessArguments(false)
@@ -43,17 +49,21 @@ export function buildProgram(output: Output): Command {
   program.addHelpText(
     'after',
     `
-Exit codes: 0 ok, 1 the app refused or failed (message on stderr), 2 usage error, 3 cannot connect.
+Exit codes: 0 ok, 1 the app refused or failed, or --dir is damaged (message on stderr), 2 usage error,
+3 cannot connect, 4 --dir is owned by a running app (ask it with --url).
 
-Example:
+Examples:
   export CELERIAC_URL=http://127.0.0.1:7777 CELERIAC_TOKEN=...
   celeriac inspect queues
-  celeriac events --follow`,
+  celeriac events --follow
+  celeriac --dir ./data/celeriac result 5f1c...`,
   )
 
-  const connect = (command: Command): { client: ControlClient; json: boolean } => {
+  const connect = (command: Command): { client: ControlClient | DirectoryClient; json: boolean } => {
     const options = command.optsWithGlobals<GlobalOptions>()
-    return { client: new ControlClient(resolveEndpoint(options)), json: options.json === true }
+    const source = resolveSource(options)
+    const client = source.kind === 'dir' ? new DirectoryClient(source.dir, (text) => output.warn(`celeriac: warning: ${text}`)) : new ControlClient(source)
+    return { client, json: options.json === true }
   }
   /** Prints the answer: as JSON with --json, else as `human` renders it. */
   const print = (json: boolean, value: unknown, human: (value: unknown) => string): void => {

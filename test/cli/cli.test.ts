@@ -4,41 +4,16 @@
  * 1 refused by the app, 2 usage, 3 cannot connect) and its help, against the real control
  * endpoint (`serve()`, ./endpoint.ts) over a real app.
  */
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Celeriac } from '../../src/index.js'
 import { childLines } from '../child-lines.js'
 import { type Endpoint, endpoint as serveEndpoint } from './endpoint.js'
+import { celeriac, start } from './run.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
 const TOKEN = 'cli-test-token-0123456789'
-
-/** The environment without the user's CELERIAC_* variables, plus `extra`. */
-function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CELERIAC_')))
-  return { ...clean, ...extra }
-}
-
-function start(args: string[], extraEnv: Record<string, string> = {}) {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { cwd: root, env: env(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] })
-}
-
-/** Runs `celeriac ...args` to its end. */
-function celeriac(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = start(args, extraEnv)
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-  return new Promise((resolve, reject) => {
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 function defineTasks(on: Celeriac) {
   const add = on.task('cli.add', (a: number, b: number) => a + b)
