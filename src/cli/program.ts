@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { ControlClient } from './client.js'
 import { resolveSource } from './connection.js'
 import type { ConnectionOptions } from './connection.js'
-import { DirectoryClient } from './directory.js'
+import type { DirectoryClient } from './directory.js'
 import { UsageError } from './errors.js'
 import * as render from './render.js'
 
@@ -59,11 +59,13 @@ Examples:
   celeriac --dir ./data/celeriac result 5f1c...`,
   )
 
-  const connect = (command: Command): { client: ControlClient | DirectoryClient; json: boolean } => {
+  const connect = async (command: Command): Promise<{ client: ControlClient | DirectoryClient; json: boolean }> => {
     const options = command.optsWithGlobals<GlobalOptions>()
     const source = resolveSource(options)
-    const client = source.kind === 'dir' ? new DirectoryClient(source.dir, (text) => output.warn(`celeriac: warning: ${text}`)) : new ControlClient(source)
-    return { client, json: options.json === true }
+    if (source.kind !== 'dir') return { client: new ControlClient(source), json: options.json === true }
+    // Loaded only for --dir: the file storage's decoding is not the endpoint client's start-up cost.
+    const { DirectoryClient } = await import('./directory.js')
+    return { client: new DirectoryClient(source.dir, (text) => output.warn(`celeriac: warning: ${text}`)), json: options.json === true }
   }
   /** Prints the answer: as JSON with --json, else as `human` renders it. */
   const print = (json: boolean, value: unknown, human: (value: unknown) => string): void => {
@@ -76,7 +78,7 @@ Examples:
       .command(what)
       .description(description)
       .action(async (_options: unknown, command: Command) => {
-        const { client, json } = connect(command)
+        const { client, json } = await connect(command)
         print(json, await client.get(`/v1/inspect/${what}`), human)
       })
   }
@@ -86,7 +88,7 @@ Examples:
     .description("A task's stored result: state, value or error, traceback (PENDING for an id the app does not know, as Celery)")
     .argument('<id>', 'the task id')
     .action(async (id: string, _options: unknown, command: Command) => {
-      const { client, json } = connect(command)
+      const { client, json } = await connect(command)
       print(json, await client.get(`/v1/results/${encodeURIComponent(id)}`), render.result)
     })
 
@@ -96,7 +98,7 @@ Examples:
     .argument('<id...>', 'task ids')
     .option('--terminate', 'also stop the task if it is running')
     .action(async (ids: string[], options: { terminate?: boolean }, command: Command) => {
-      const { client, json } = connect(command)
+      const { client, json } = await connect(command)
       const answer = await client.post('/v1/control/revoke', { ids, terminate: options.terminate === true })
       print(json, answer, () => `revoked ${ids.join(', ')}${options.terminate === true ? ' (terminated if running)' : ''}`)
     })
@@ -109,7 +111,7 @@ Examples:
     .action(async (queue: string | undefined, options: { all?: boolean }, command: Command) => {
       if (queue === undefined && options.all !== true) throw new UsageError('name the queue to purge, or pass --all to purge every queue')
       if (queue !== undefined && options.all === true) throw new UsageError('name a queue or pass --all, not both')
-      const { client, json } = connect(command)
+      const { client, json } = await connect(command)
       const answer = await client.post('/v1/control/purge', queue === undefined ? {} : { queue })
       const purged = (answer as { purged?: unknown }).purged
       print(json, answer, () => `purged ${String(purged)} message${purged === 1 ? '' : 's'} from ${queue === undefined ? 'every queue' : `queue ${queue}`}`)
@@ -124,7 +126,7 @@ Examples:
       .description(description)
       .argument('<queue>', 'the queue')
       .action(async (queue: string, _options: unknown, command: Command) => {
-        const { client, json } = connect(command)
+        const { client, json } = await connect(command)
         print(json, await client.post(`/v1/control/${verb}`, { queue }), () => `${verb === 'pause' ? 'paused' : 'resumed'} queue ${queue}`)
       })
   }
@@ -133,7 +135,7 @@ Examples:
     .command('schedules')
     .description("The app's periodic tasks: timing, task, next slot, slots sent")
     .action(async (_options: unknown, command: Command) => {
-      const { client, json } = connect(command)
+      const { client, json } = await connect(command)
       print(json, await client.get('/v1/schedules'), render.schedules)
     })
 
@@ -143,7 +145,7 @@ Examples:
     .option('-f, --follow', 'keep following the live stream (the default: the stream has no history)')
     .option('--max <count>', 'stop after this many events', positiveInteger)
     .action(async (options: { max?: number }, command: Command) => {
-      const { client, json } = connect(command)
+      const { client, json } = await connect(command)
       const stop = new AbortController()
       const interrupt = (): void => stop.abort()
       process.once('SIGINT', interrupt)
