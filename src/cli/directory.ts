@@ -159,7 +159,7 @@ function revoked(records: Records, now: number): string[] {
   return live.sort((a, b) => b[1] - a[1]).map(([id]) => id)
 }
 
-/** What a directory can count: messages by how they wait, results by state, revoked ids, schedules. */
+/** What a directory can count: messages by how they wait (`paused`: of `ready`, in paused queues, as the app counts), results by state, revoked ids, schedules. */
 function stats(records: Records, now: number): Record<string, unknown> {
   const { scheduled, reserved, interrupted } = messages(records, now)
   const results: Record<string, number> = {}
@@ -168,8 +168,10 @@ function stats(records: Records, now: number): Record<string, unknown> {
     if (record.expiresAt !== null && record.expiresAt <= now) continue
     results[record.state] = (results[record.state] ?? 0) + 1
   }
+  const paused = pausedQueues(records)
   return {
     ready: reserved.length,
+    paused: reserved.filter((m) => paused[m.queue] !== undefined).length,
     scheduled: scheduled.length,
     interrupted,
     results,
@@ -178,8 +180,13 @@ function stats(records: Records, now: number): Record<string, unknown> {
   }
 }
 
+/** The paused queues' record: `{ [queue]: epoch ms of its pause }`. */
+function pausedQueues(records: Records): Record<string, number> {
+  return (records.get('meta', PAUSED_KEY) ?? {}) as Record<string, number>
+}
+
 function queues(records: Records, now: number): unknown[] {
-  const paused = (records.get('meta', PAUSED_KEY) ?? {}) as Record<string, number>
+  const paused = pausedQueues(records)
   const out = new Map<string, { name: string; paused: boolean; pausedAt: number | null; concurrency: null; active: 0; reserved: number; scheduled: number }>()
   const entry = (name: string) => {
     let q = out.get(name)

@@ -78,7 +78,15 @@ describe('celeriac --dir over a directory its app left when it stopped', () => {
     expect(json(scheduled!)).toEqual([expect.objectContaining({ id: ids.later, name: 'dir.add', queue: 'dir-a', args: [1, 1], eta: expect.any(Number) })])
     expect(json(reserved!)).toEqual([expect.objectContaining({ id: ids.waiting, name: 'dir.add', queue: 'dir-b', args: [4, 4] })])
     expect(json(revoked!)).toEqual([ids.cancelled])
-    expect(json(stats!)).toEqual({ ready: 1, scheduled: 1, interrupted: 0, results: { SUCCESS: 1, FAILURE: 1, REVOKED: 1 }, revoked: 1, schedules: 1 })
+    expect(json(stats!)).toEqual({
+      ready: 1,
+      paused: 1,
+      scheduled: 1,
+      interrupted: 0,
+      results: { SUCCESS: 1, FAILURE: 1, REVOKED: 1 },
+      revoked: 1,
+      schedules: 1,
+    })
     expect(json(queues!)).toEqual([
       { name: 'dir-a', paused: false, pausedAt: null, concurrency: null, active: 0, reserved: 0, scheduled: 1 },
       { name: 'dir-b', paused: true, pausedAt: expect.any(Number), concurrency: null, active: 0, reserved: 1, scheduled: 0 },
