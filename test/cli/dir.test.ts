@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PAUSED_KEY } from '../../src/core/engine/pauses.js'
 import { REVOKE_EXPIRES } from '../../src/core/engine/revoked.js'
+import { fileStorage } from '../../src/node.js'
 import { frame } from '../../src/storage/file/frame.js'
 import { childLines } from '../child-lines.js'
 import { celeriac, root } from './run.js'
@@ -29,8 +30,9 @@ interface Ids {
 }
 
 /** Runs the fixture app on `dir`; `stop` resolves once it stopped, `kill` returns it sending. */
-function runApp(dir: string, mode: 'stop' | 'kill') {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir, mode], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+function runApp(dir: string, mode: 'stop' | 'kill', compactBytes?: number) {
+  const args = ['--import', 'tsx', fixture, dir, mode, ...(compactBytes === undefined ? [] : [String(compactBytes)])]
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   const out = childLines(child)
   const ids = async (): Promise<Ids> => {
     await out.waitFor((l) => l.startsWith('{'), 'the ids')
@@ -167,11 +169,12 @@ describe('celeriac --dir over a directory its app left when it stopped', () => {
   }, 30_000)
 })
 
-describe('celeriac --dir over a directory whose app is running, then was killed mid-write', () => {
+describe('celeriac --dir over a directory whose app is running, then was killed mid-write (compacting)', () => {
   const dir = join(base, 'killed')
 
   it('4 while the app runs (its pid named, --url advised); after kill -9, reads it with a torn tail, changing nothing', async () => {
-    const app = runApp(dir, 'kill')
+    // Compacting every 16 KiB: the reader replays a snapshot and the journals after it.
+    const app = runApp(dir, 'kill', 16 * 1024)
     const ids = await app.ids()
     await app.out.waitFor((l) => l === 'sending', 'sending')
     const owned = await celeriac(['--dir', dir, 'inspect', 'queues'])
@@ -185,9 +188,14 @@ describe('celeriac --dir over a directory whose app is running, then was killed 
     expect(JSON.parse(lock)).toMatchObject({ pid: app.child.pid })
     // What a write cut short by the kill leaves: a frame's first bytes (whether or not the kill
     // itself landed mid-write, which no test can make certain).
-    const journal = readdirSync(dir).find((n) => /^journal-\d+\.log$/.test(n))!
+    expect(readdirSync(dir)).toContain('snapshot')
+    const generations = readdirSync(dir)
+      .flatMap((n) => /^journal-(\d+)\.log$/.exec(n)?.[1] ?? [])
+      .map(Number)
+    const journal = `journal-${String(Math.max(...generations))}.log`
     const torn = frame(Buffer.from(JSON.stringify([[{ op: 'delete', ns: 'messages', key: 'x' }]]))).subarray(0, 20)
     appendFileSync(join(dir, journal), torn)
+    const tornSize = statSync(join(dir, journal)).size
 
     const before = state(dir)
     const [stats, sum, queues] = await Promise.all([
@@ -206,6 +214,19 @@ describe('celeriac --dir over a directory whose app is running, then was killed 
     expect(json(queues)).toContainEqual(expect.objectContaining({ name: 'dir-b', paused: true }))
     expect(state(dir)).toEqual(before)
     expect(readFileSync(join(dir, 'LOCK'), 'utf8')).toBe(lock)
+
+    // What the reader found is what the storage finds when it opens the directory (which now
+    // takes the stale lock and cuts the torn tail off).
+    const storage = fileStorage({ dir, onWarning: () => undefined })
+    await storage.open()
+    try {
+      const messages = (await storage.entries('messages')).length
+      expect(messages).toBe(counted.ready + counted.scheduled + (json(stats) as { interrupted: number }).interrupted)
+      expect((await storage.entries('results')).length).toBe(3)
+    } finally {
+      await storage.close()
+    }
+    expect(statSync(join(dir, journal)).size).toBeLessThanOrEqual(tornSize - torn.length)
   }, 120_000)
 })
 
