@@ -103,6 +103,10 @@ export function readLockHolder(dir: string, fs: FileSystem): LockHolder {
   const found = look(fs, path)
   if (found === undefined) return { state: 'none' }
   const { owner } = found
+  if (ownedHere.has(dir)) {
+    const message = `The storage directory ${dir} is open in this process (${String(process.pid)}); read it through that fileStorage`
+    return { state: 'held', pid: process.pid, host: hostname(), message }
+  }
   if (!isHeld(found, undefined)) return { state: 'stale', pid: owner?.pid, host: owner?.host }
   return { state: 'held', pid: owner?.pid, host: owner?.host, message: ownedError(dir, path, owner).message }
 }
