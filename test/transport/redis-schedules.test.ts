@@ -6,7 +6,7 @@
  * makes an outage, and what is asserted after it does not depend on its length.
  */
 import { randomUUID } from 'node:crypto'
-import { Queue } from 'bullmq'
+import { Queue, QueueEvents } from 'bullmq'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { bullmqTransport } from '../../src/bullmq/index.js'
@@ -157,6 +157,30 @@ describe.skipIf(!up)(`schedules on bullmqTransport, Redis db 7${up ? '' : ': ski
     } finally {
       await admin.close()
     }
+  })
+
+  it('endAt: no slot after it runs (BullMQ made the one after it before the end: it is dropped)', async () => {
+    const d = deployment()
+    const { app, tick } = d.app()
+    await app.start()
+    const startAt = Date.now() + 300
+    const info = await app.schedules.upsert('bounded', { every: 200 }, tick.s(), { startAt, endAt: startAt + 500 })
+    expect(info.next).toBe(startAt)
+    for (const k of [0, 1, 2]) await ranSlot(app, 'bounded', startAt + k * 200)
+    expect(await app.schedules.list()).toMatchObject([{ id: 'bounded', count: 3, next: null }])
+    // The iteration at startAt + 600 comes due, is dropped, and BullMQ makes none after it.
+    const admin = new Queue('default', { connection: { ...REDIS }, prefix: d.prefix })
+    const events = new QueueEvents('default', { connection: { ...REDIS }, prefix: d.prefix })
+    try {
+      const dropped = await admin.getJob(`repeat:bounded:${String(startAt + 600)}`)
+      await dropped!.waitUntilFinished(events, WAIT.timeout)
+    } finally {
+      await events.close()
+      await admin.close()
+    }
+    await app.whenIdle()
+    expect(d.ran).toEqual([0, 1, 2].map((k) => `bounded@${String(startAt + k * 200)}`))
+    expect(await app.schedules.list()).toMatchObject([{ id: 'bounded', count: 3, next: null }])
   })
 
   it('list() is the schedules in Redis: a producer-only app sees what another app upserted', async () => {

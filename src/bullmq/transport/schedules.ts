@@ -136,8 +136,10 @@ export class BullmqSchedules implements TransportSchedules {
     const schedule: BrokerSchedule = { ...data.schedule!, message: data.message }
     const ic = json.iterationCount ?? 0
     const due = json.next === undefined ? undefined : await this.#pending(q, schedule.id, json.next)
-    if (due === undefined) return { schedule, next: null, count: ic }
-    return { schedule, next: schedule.endAt !== null && due > schedule.endAt ? null : due, count: ic - 1 }
+    if (due !== undefined) return { schedule, next: schedule.endAt !== null && due > schedule.endAt ? null : due, count: ic - 1 }
+    // Taken: sent, unless it was after the end (BullMQ made it before the end; slotOf drops it).
+    const dropped = json.next !== undefined && schedule.endAt !== null && this.#appTime(json.next) > schedule.endAt
+    return { schedule, next: null, count: dropped ? ic - 1 : ic }
   }
 
   /**
@@ -155,6 +157,11 @@ export class BullmqSchedules implements TransportSchedules {
     }
     const job = await q.getJob(`repeat:${id}:${String(next)}`)
     return job !== undefined && PENDING.has(await job.getState()) ? next : undefined
+  }
+
+  /** A time BullMQ's classes give, on the app clock (to the ms). */
+  #appTime(t: number): number {
+    return this.#host.shifted ? t - Date.now() + this.#host.clock().now() : t
   }
 
   /** An app-clock time as BullMQ's classes take it. */
