@@ -114,6 +114,20 @@ it('startAt (its grid), endAt and remove', async () => {
   expect(await app.schedules.list()).toMatchObject([{ id: 'late', next: null }])
 })
 
+it("a signature's expires (ms) counts from each slot", async () => {
+  const clock = virtualClock({ now: T0 })
+  const c = cluster(clock)
+  const { app } = c.app()
+  const expiries: Array<number | null> = []
+  const probe = app.task('probe', { bind: true }, (self) => {
+    expiries.push(self.request.expires)
+  })
+  await app.start()
+  await app.schedules.upsert('exp', { every: 10 * MINUTE }, probe.s().set({ expires: 30_000 }))
+  await clock.advance(20 * MINUTE)
+  expect(expiries).toEqual([T0 + 10 * MINUTE + 30_000, T0 + 20 * MINUTE + 30_000])
+})
+
 it('refuses what BullMQ schedulers cannot do, with a ConfigError saying what to do', async () => {
   const clock = virtualClock({ now: T0 })
   const { app, tick } = cluster(clock).app()
