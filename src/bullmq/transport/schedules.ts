@@ -13,6 +13,7 @@ import type { Clock } from '../../core/time/clock.js'
 import type { BrokerSchedule, BrokerScheduleState, TransportSchedules } from '../../core/engine/transport.js'
 import type { Storage } from '../../storage/types.js'
 import type { JobData } from './delivery.js'
+import type { JobOptions } from './job-options.js'
 
 type Admin = Queue<JobData, unknown, string, JobData, unknown, string, IQueueBackend>
 
@@ -28,7 +29,7 @@ export interface ScheduleHost {
   /** Where each schedule's queue is recorded (the transport's store, shared by every process). */
   readonly store: Storage
   /** The job options of a message (priority, attempts, retention), as a send gives them. */
-  jobOptions(message: TaskMessage): { priority: number; attempts: number; removeOnComplete: { age: number }; removeOnFail: { age: number } }
+  jobOptions(message: TaskMessage): JobOptions
   /**
    * Over `bullmqBackend()` on a virtual clock, BullMQ's classes take times on the `Date.now()`
    * frame while a scheduler's iterations are named on the app clock; elsewhere both are one.

@@ -8,6 +8,7 @@ import { storeOf } from '../factory-store.js'
 import type { Store } from '../store.js'
 import { deliveryOf, type JobData } from './delivery.js'
 import { toJobId } from './job-id.js'
+import { jobOptions } from './job-options.js'
 import { BullmqSchedules, slotOf } from './schedules.js'
 import type { ResolvedTransportOptions } from './options.js'
 import { fromFailedReason, remoteEvent } from './run-reports.js'
@@ -52,11 +53,6 @@ async function backToWait(job: Job<JobData>, token: string): Promise<never> {
   throw new DelayedError()
 }
 
-/** Celery's priorities run 0–9, higher first; BullMQ's lower first, and 0 means "none" (FIFO list). */
-function jobPriority(priority: number): number {
-  return 10 - Math.min(9, Math.max(0, Math.trunc(priority)))
-}
-
 /**
  * A Transport on BullMQ's public classes: one Queue per queue adds the messages of a call for
  * it (one addBulk), one Worker per listened queue delivers. See NOTES.md ("BullMQ
@@ -94,7 +90,7 @@ export class BullmqTransport implements Transport {
         return this.#queue(name)
       },
       store: options.store,
-      jobOptions: (message) => this.#jobOptions(message),
+      jobOptions: (message) => jobOptions(message, this.#options.retention),
       shifted: this.#memory !== undefined,
     })
   }
@@ -139,7 +135,7 @@ export class BullmqTransport implements Transport {
         opts: {
           jobId: toJobId(message.id),
           delay: message.eta === null ? 0 : Math.max(0, message.eta - now),
-          ...this.#jobOptions(message),
+          ...jobOptions(message, this.#options.retention),
         },
       })
     }
@@ -384,18 +380,6 @@ export class BullmqTransport implements Transport {
         left.delete(id)
         await visit(q, job, await job.getState())
       }
-    }
-  }
-
-  /** A job's options but its id and delay: a send's, and a schedule's job template's. */
-  #jobOptions(message: TaskMessage): { priority: number; attempts: number; removeOnComplete: { age: number }; removeOnFail: { age: number } } {
-    const age = Math.ceil(this.#options.retention / 1000)
-    return {
-      priority: jobPriority(message.priority),
-      attempts: 1,
-      // Finished jobs are kept that long so that adding their id again is still skipped.
-      removeOnComplete: { age },
-      removeOnFail: { age },
     }
   }
 
