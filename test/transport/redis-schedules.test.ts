@@ -3,13 +3,15 @@
  * schedulers keep Redis's time, which no virtual clock moves (bullmq-schedules.test.ts runs the
  * virtual-clock cases over `bullmqBackend()`). Intervals are short and every wait is for a slot's
  * result, by its id (`<schedule id>@<due ms>`, known from `list()`), never a sleep; the one sleep
- * makes an outage, and what is asserted after it does not depend on its length.
+ * makes an outage, and what is asserted after it does not depend on its length. Also:
+ * celeryTransport's refusal, which points at Celery beat.
  */
 import { randomUUID } from 'node:crypto'
 import { Queue, QueueEvents } from 'bullmq'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { bullmqTransport } from '../../src/bullmq/index.js'
+import { celeryTransport } from '../../src/celery/index.js'
 import { Celeriac, ConfigError } from '../../src/index.js'
 import { reachable } from '../reachable.js'
 
@@ -206,5 +208,18 @@ describe.skipIf(!up)(`schedules on bullmqTransport, Redis db 7${up ? '' : ': ski
       /give expires as a duration/,
     )
     expect(await app.schedules.list()).toEqual([])
+  })
+
+  it('celeryTransport keeps no schedules: upsert is a ConfigError pointing at Celery beat', async () => {
+    const d = deployment()
+    const app = new Celeriac({
+      consume: false,
+      transport: celeryTransport({ url: `redis://${REDIS.host}:${String(REDIS.port)}/${String(REDIS.db)}`, prefix: d.prefix }),
+    })
+    apps.push(app)
+    const tick = app.task('tick', () => undefined)
+    await app.start()
+    await expect(app.schedules.upsert('s', { every: 1_000 }, tick.s())).rejects.toThrow(ConfigError)
+    await expect(app.schedules.upsert('s', { every: 1_000 }, tick.s())).rejects.toThrow(/use Celery beat.*celery -A proj beat/)
   })
 })
