@@ -114,6 +114,25 @@ it('startAt (its grid), endAt and remove', async () => {
   expect(await app.schedules.list()).toMatchObject([{ id: 'late', next: null }])
 })
 
+it('an upsert of the same timing keeps its place (a raised limit goes on); a new timing starts afresh', async () => {
+  const clock = virtualClock({ now: T0 })
+  const c = cluster(clock)
+  const { app, tick } = c.app()
+  await app.start()
+  await app.schedules.upsert('s', { every: 10 * MINUTE }, tick.s(), { limit: 3 })
+  await clock.advance(40 * MINUTE)
+  expect(await app.schedules.list()).toMatchObject([{ id: 's', count: 3, next: null }])
+  // Raised: the slot due now (40) runs at once, then 50; five in all.
+  expect(await app.schedules.upsert('s', { every: 10 * MINUTE }, tick.s(), { limit: 5 })).toMatchObject({ count: 3, next: T0 + 40 * MINUTE })
+  await clock.advance(30 * MINUTE)
+  expect(slots(c.ran, 's')).toEqual([10, 20, 30, 40, 50].map((m) => m * MINUTE))
+  expect(await app.schedules.list()).toMatchObject([{ id: 's', count: 5, next: null }])
+  // A new timing: count 0, the first slot one interval from now (70 min).
+  expect(await app.schedules.upsert('s', { every: 5 * MINUTE }, tick.s(), { limit: 5 })).toMatchObject({ count: 0, next: T0 + 75 * MINUTE })
+  await clock.advance(10 * MINUTE)
+  expect(slots(c.ran, 's').slice(5)).toEqual([75, 80].map((m) => m * MINUTE))
+})
+
 it("a signature's expires (ms) counts from each slot", async () => {
   const clock = virtualClock({ now: T0 })
   const c = cluster(clock)

@@ -70,12 +70,18 @@ export class BullmqSchedules implements TransportSchedules {
     if (existing !== undefined && JSON.stringify(existing.template?.data) === JSON.stringify(data)) return this.#state(q, existing)
     const sameTiming =
       kept !== undefined && kept.every === template.every && kept.cron === template.cron && kept.tz === template.tz && kept.startAt === template.startAt
-    // A new timing starts afresh (count 0), as on every storage.
-    if (existing !== undefined && !sameTiming) await q.removeJobScheduler(schedule.id)
-    const repeat = this.#repeat(template, sameTiming ? existing : undefined)
+    const prior = existing === undefined || !sameTiming ? undefined : await this.#state(q, existing)
+    // A new timing starts afresh (count 0), as on every storage. A limit lowered to the slots
+    // sent leaves BullMQ no iteration to make (it would ignore the upsert, and the pending one
+    // would still run): the scheduler goes.
+    if ((existing !== undefined && !sameTiming) || (prior !== undefined && template.limit !== null && prior.count >= template.limit)) {
+      await q.removeJobScheduler(schedule.id)
+    }
+    if (prior !== undefined && template.limit !== null && prior.count >= template.limit) return { schedule, next: null, count: prior.count }
+    const repeat = this.#repeat(template, existing !== undefined && prior !== undefined ? { ...existing, sent: prior.count } : undefined)
     await q.upsertJobScheduler(schedule.id, repeat, { name: message.task, data, opts: this.#host.jobOptions(message) })
     const now = ours(await q.getJobScheduler(schedule.id))
-    return now === undefined ? { schedule, next: null, count: existing?.iterationCount ?? 0 } : this.#state(q, now)
+    return now === undefined ? { schedule, next: null, count: prior?.count ?? 0 } : this.#state(q, now)
   }
 
   async remove(id: string): Promise<boolean> {
@@ -104,15 +110,15 @@ export class BullmqSchedules implements TransportSchedules {
    * place in the interval, computed by BullMQ on its own clock: exact on every frame; `every`
    * itself for a grid on multiples, as 0 means none), and `startDate` only for a first slot
    * further than one interval ahead. `keep`: the scheduler of the same timing, whose place
-   * (offset, start, iteration count) stays.
+   * (offset, start) stays, and the slots it has sent.
    */
-  #repeat(s: ScheduleTemplate, keep: JobSchedulerJson<JobData> | undefined): Omit<RepeatOptions, 'key'> {
+  #repeat(s: ScheduleTemplate, keep: (JobSchedulerJson<JobData> & { sent: number }) | undefined): Omit<RepeatOptions, 'key'> {
     const now = this.#host.clock().now()
     const bounds = {
       ...(s.endAt === null ? {} : { endDate: this.#toBullmq(s.endAt) }),
       ...(s.limit === null ? {} : { limit: s.limit }),
-      // BullMQ counts iterations from the job it re-adds: the pending one keeps its number.
-      ...(keep?.iterationCount === undefined ? {} : { count: keep.iterationCount - 1 }),
+      // BullMQ numbers the job it (re-)adds `count + 1`, and checks `limit` against that number.
+      ...(keep === undefined ? {} : { count: keep.sent }),
     }
     if (s.cron !== null) {
       return { pattern: s.cron, ...(s.tz === null ? {} : { tz: s.tz }), ...(s.startAt === null ? {} : { startDate: this.#toBullmq(s.startAt) }), ...bounds }
@@ -131,38 +137,46 @@ export class BullmqSchedules implements TransportSchedules {
     return { every, offset, ...(anchor > now + every ? { startDate: this.#toBullmq(anchor) } : {}), ...bounds }
   }
 
-  /** How far a scheduler has fired: its pending iteration is the next slot, the others are sent. */
+  /**
+   * How far a scheduler has fired: its pending iteration is the next slot; the slots sent are
+   * the iterations made before it (BullMQ numbers each in `opts.repeat.count`; its `ic` counter
+   * misses a re-add), less one made before the end and dropped (slotOf).
+   */
   async #state(q: Admin, json: JobSchedulerJson<JobData>): Promise<BrokerScheduleState> {
     const data = json.template!.data!
     const schedule: BrokerSchedule = { ...data.schedule!, message: data.message }
     const ic = json.iterationCount ?? 0
-    const due = json.next === undefined ? undefined : await this.#pending(q, schedule.id, json.next)
-    if (due !== undefined) return { schedule, next: schedule.endAt !== null && due > schedule.endAt ? null : due, count: ic - 1 }
-    // Taken: sent, unless it was after the end (BullMQ made it before the end; slotOf drops it).
-    const dropped = json.next !== undefined && schedule.endAt !== null && this.#appTime(json.next) > schedule.endAt
-    return { schedule, next: null, count: dropped ? ic - 1 : ic }
+    const last = json.next === undefined ? undefined : await this.#last(q, schedule.id, json.next)
+    // BullMQ v6 types a job's options without `repeat`, which scheduler jobs carry.
+    const made = (last?.job.opts as { repeat?: { count?: number } } | undefined)?.repeat?.count ?? ic
+    const ended = (schedule.limit !== null && made >= schedule.limit) || (schedule.endAt !== null && this.#host.clock().now() > schedule.endAt)
+    // Pending, or just taken by a Worker, which makes the next iteration in its next call to
+    // Redis: until then it is the schedule's next slot (unless the schedule ends with it).
+    if (last !== undefined && (last.state === 'pending' || (last.state === 'active' && !ended))) {
+      return { schedule, next: schedule.endAt !== null && last.due > schedule.endAt ? null : last.due, count: made - 1 }
+    }
+    const dropped = last !== undefined && schedule.endAt !== null && last.due > schedule.endAt
+    return { schedule, next: null, count: dropped ? made - 1 : made }
   }
 
   /**
-   * The due time of scheduler `id`'s pending iteration (app clock, as its id has it), or
-   * undefined if its iteration `next` (BullMQ's frame) was taken already. Over `bullmqBackend()`
-   * on a virtual clock, `next` is on the `Date.now()` frame and iterations are named on the
-   * virtual clock, read apart by a few real ms: the queue's waiting jobs are looked through
+   * Scheduler `id`'s last iteration (its `next`, on BullMQ's frame), its due time (app clock, as
+   * its id has it) and whether it waits, runs or is done; undefined once it is gone (retention). Over
+   * `bullmqBackend()` on a virtual clock `next` is on the `Date.now()` frame and iterations are
+   * named on the virtual clock, read apart by a few real ms: the queue's jobs are looked through
    * instead (a test backend's small queues).
    */
-  async #pending(q: Admin, id: string, next: number): Promise<number | undefined> {
+  async #last(q: Admin, id: string, next: number): Promise<{ job: Job<JobData>; due: number; state: 'pending' | 'active' | 'done' } | undefined> {
+    let job: Job<JobData> | undefined
     if (this.#host.shifted) {
-      const jobs = await q.getJobs(['waiting', 'prioritized', 'delayed'])
-      const job = jobs.find((j) => j.repeatJobKey === id)
-      return job?.id === undefined ? undefined : dueOf(job.id)
-    }
-    const job = await q.getJob(`repeat:${id}:${String(next)}`)
-    return job !== undefined && PENDING.has(await job.getState()) ? next : undefined
-  }
-
-  /** A time BullMQ's classes give, on the app clock (to the ms). */
-  #appTime(t: number): number {
-    return this.#host.shifted ? t - Date.now() + this.#host.clock().now() : t
+      const mine = (await q.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'])).filter(
+        (j) => j.repeatJobKey === id && j.id !== undefined,
+      )
+      job = mine.sort((a, b) => dueOf(b.id!) - dueOf(a.id!))[0]
+    } else job = await q.getJob(`repeat:${id}:${String(next)}`)
+    if (job?.id === undefined) return undefined
+    const state = await job.getState()
+    return { job, due: dueOf(job.id), state: PENDING.has(state) ? 'pending' : state === 'active' ? 'active' : 'done' }
   }
 
   /** An app-clock time as BullMQ's classes take it. */

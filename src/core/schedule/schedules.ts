@@ -29,8 +29,9 @@ export interface ScheduleOptions {
   limit?: number
   /**
    * Slots that fell due while no app was firing (the app was down, or a machine slept):
-   * `'once'` sends one of them, the latest (as Celery beat does); `'skip'` sends none and waits
-   * for the next slot; `'all'` sends each (each its own task).
+   * `'once'` sends one of them, the latest (as Celery beat does; on bullmqTransport the first,
+   * BullMQ's pending job); `'skip'` sends none and waits for the next slot; `'all'` sends each
+   * (each its own task). bullmqTransport has `'once'` only.
    * @default 'once'
    */
   missed?: MissedPolicy
@@ -116,7 +117,9 @@ function sameTiming(a: Draft, b: ScheduleRecord): boolean {
 
 /**
  * The app's periodic tasks (`app.schedules`). Each slot of a schedule is sent once, as task
- * `<schedule id>@<due ms>`, by the app that consumes, under every storage, across restarts.
+ * `<schedule id>@<due ms>`, by the app that consumes, under every storage, across restarts; on
+ * a transport that keeps schedules (bullmqTransport: BullMQ's job schedulers in Redis) by the
+ * broker, whatever processes run, and `list()` reads them there.
  *
  * @example
  * const report = app.task('reports.nightly', () => build())
@@ -143,7 +146,9 @@ export class Schedules {
    * new signature, `endAt`, `limit` or `missed` applies from the next slot on (a schedule that
    * ended by its `endAt` or `limit` goes on if they are moved).
    * Rejects with ConfigError on bad input (a bad cron expression or time zone, `endAt` before
-   * `startAt`, ...) and NotRegistered for a task the consuming app does not know.
+   * `startAt`, ...) or what the transport cannot keep (bullmqTransport: a canvas, `missed`
+   * other than 'once'; celeryTransport: any, use Celery beat), and NotRegistered for a task the
+   * consuming app does not know.
    *
    * @example
    * await app.schedules.upsert('cleanup', { every: 3_600_000 }, cleanup.s(), { startAt: Date.now() })
