@@ -133,6 +133,18 @@ it('an upsert of the same timing keeps its place (a raised limit goes on); a new
   expect(slots(c.ran, 's').slice(5)).toEqual([75, 80].map((m) => m * MINUTE))
 })
 
+it('control.purge leaves the schedules going (their pending slot is kept)', async () => {
+  const clock = virtualClock({ now: T0 })
+  const c = cluster(clock)
+  const { app, tick } = c.app()
+  await app.start()
+  await app.schedules.upsert('p', { every: 10 * MINUTE }, tick.s())
+  await tick.applyAsync([], { countdown: 60 * MINUTE })
+  expect(await app.control.purge()).toBe(1)
+  await clock.advance(30 * MINUTE)
+  expect(slots(c.ran, 'p')).toEqual([10, 20, 30].map((m) => m * MINUTE))
+})
+
 it("a signature's expires (ms) counts from each slot", async () => {
   const clock = virtualClock({ now: T0 })
   const c = cluster(clock)

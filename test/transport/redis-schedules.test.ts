@@ -202,6 +202,16 @@ describe.skipIf(!up)(`schedules on bullmqTransport, Redis db 7${up ? '' : ': ski
     expect(await app.schedules.list()).toMatchObject([{ id: 'bounded', count: 3, next: null }])
   })
 
+  it('control.purge drops waiting tasks but not a schedule: its next slot still runs', async () => {
+    const d = deployment()
+    const { app, tick } = d.app()
+    await app.start()
+    await app.schedules.upsert('kept', { every: 300 }, tick.s())
+    await tick.applyAsync([], { countdown: 60_000 })
+    expect(await app.control.purge()).toBe(1)
+    await nextSlots(app, 'kept', 2)
+  })
+
   it('list() is the schedules in Redis: a producer-only app sees what another app upserted', async () => {
     const d = deployment()
     const worker = d.app()

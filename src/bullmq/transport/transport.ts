@@ -54,6 +54,20 @@ async function backToWait(job: Job<JobData>, token: string): Promise<never> {
 }
 
 /**
+ * Drops the waiting jobs of a queue with job schedulers one by one, all but the schedulers'
+ * pending iterations: BullMQ's drain would take those too, and a scheduler makes its next
+ * iteration only when one is taken, so its schedule would stop for good.
+ */
+async function purgeAround(q: Admin): Promise<number> {
+  let dropped = 0
+  for (const job of await q.getJobs(['waiting', 'prioritized', 'delayed'])) {
+    if (job.id === undefined || (job.repeatJobKey !== undefined && job.data.schedule !== undefined)) continue
+    dropped += await q.remove(job.id)
+  }
+  return dropped
+}
+
+/**
  * A Transport on BullMQ's public classes: one Queue per queue adds the messages of a call for
  * it (one addBulk), one Worker per listened queue delivers. See NOTES.md ("BullMQ
  * transport") for the mapping.
@@ -329,6 +343,10 @@ export class BullmqTransport implements Transport {
     let dropped = 0
     for (const name of names) {
       const q = this.#queue(name)
+      if ((await q.getJobSchedulersCount()) > 0) {
+        dropped += await purgeAround(q)
+        continue
+      }
       const counts = await q.getJobCounts('wait', 'prioritized', 'delayed')
       // Counted first: a message added between the count and the drain is dropped uncounted.
       await q.drain(true)
