@@ -214,3 +214,17 @@ export function slotOf(job: Job<JobData>): { message: TaskMessage; drop: boolean
     drop: schedule.endAt !== null && due > schedule.endAt,
   }
 }
+
+/**
+ * Drops the waiting jobs of a queue with job schedulers one by one, all but the schedulers'
+ * pending iterations: BullMQ's drain would take those too, and a scheduler makes its next
+ * iteration only when one is taken, so its schedule would stop for good.
+ */
+export async function purgeAround(q: Admin): Promise<number> {
+  let dropped = 0
+  for (const job of await q.getJobs(['waiting', 'prioritized', 'delayed'])) {
+    if (job.id === undefined || (job.repeatJobKey !== undefined && job.data.schedule !== undefined)) continue
+    dropped += await q.remove(job.id)
+  }
+  return dropped
+}

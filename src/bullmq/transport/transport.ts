@@ -9,7 +9,7 @@ import type { Store } from '../store.js'
 import { deliveryOf, type JobData } from './delivery.js'
 import { toJobId } from './job-id.js'
 import { jobOptions } from './job-options.js'
-import { BullmqSchedules, slotOf } from './schedules.js'
+import { BullmqSchedules, purgeAround, slotOf } from './schedules.js'
 import type { ResolvedTransportOptions } from './options.js'
 import { fromFailedReason, remoteEvent } from './run-reports.js'
 
@@ -51,20 +51,6 @@ interface Listener {
 async function backToWait(job: Job<JobData>, token: string): Promise<never> {
   await job.moveToWait(token)
   throw new DelayedError()
-}
-
-/**
- * Drops the waiting jobs of a queue with job schedulers one by one, all but the schedulers'
- * pending iterations: BullMQ's drain would take those too, and a scheduler makes its next
- * iteration only when one is taken, so its schedule would stop for good.
- */
-async function purgeAround(q: Admin): Promise<number> {
-  let dropped = 0
-  for (const job of await q.getJobs(['waiting', 'prioritized', 'delayed'])) {
-    if (job.id === undefined || (job.repeatJobKey !== undefined && job.data.schedule !== undefined)) continue
-    dropped += await q.remove(job.id)
-  }
-  return dropped
 }
 
 /**
