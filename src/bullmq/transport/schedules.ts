@@ -3,8 +3,9 @@
  * in the queue its task goes to, whose job template carries the task's message. BullMQ keeps one
  * pending job per scheduler and adds the next when a Worker takes the current one, atomically in
  * Redis, so a slot is one job whatever processes run, crash or restart. A celeriac Worker takes
- * that job as the slot's own task, `<schedule id>@<due ms>` (`slotOf`). See NOTES.md ("Periodic
- * tasks", "On bullmqTransport") for the mapping and what it leaves out.
+ * that job as the slot's own task, `<schedule id>@<due ms>` (`slotOf`); a purge keeps the
+ * pending jobs (`purgeAround`). See NOTES.md ("Periodic tasks", "On bullmqTransport") for the
+ * mapping and what it leaves out.
  */
 import type { IQueueBackend, Job, JobSchedulerJson, Queue, RepeatOptions } from 'bullmq'
 import { ConfigError } from '../../core/model/errors.js'
