@@ -4,8 +4,9 @@ import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
 import type { TestProjectConfiguration } from 'vitest/config'
 import { reachable } from './test/reachable.js'
+import { CHROMIUM, describeMissing, missingParts, underCi } from './test/requirements.js'
+import { SkipSummary } from './test/skip-summary.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -66,10 +67,16 @@ const exampleOnRedis = process.env.BULLMQ_ON_REDIS === '1'
 const onRedis = !exampleOnRedis && (await reachable('127.0.0.1', 6379))
 if (!exampleOnRedis && !onRedis) console.warn('[celeriac] Redis is not answering on 127.0.0.1:6379: the BullMQ example runs on celeriac only')
 
-if (!existsSync(CHROMIUM)) console.warn(`[celeriac] ${CHROMIUM} is missing: the conformance suite runs in Node only (apt-get install -y chromium)`)
+// Said before anything runs; under CI a missing part fails the run (test/requirements.ts).
+const missing = await missingParts()
+if (missing.length > 0) {
+  console.warn(describeMissing(missing, underCi()))
+  if (underCi()) throw new Error('celeriac: parts the test run needs are missing (see above)')
+}
 
 export default defineConfig({
   test: {
+    reporters: ['default', new SkipSummary()],
     projects: [node, ...(existsSync(CHROMIUM) ? [chromium] : []), bullmqExample, ...(onRedis ? [bullmqExampleOnRedis] : [])],
   },
 })

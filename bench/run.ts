@@ -5,14 +5,13 @@
  *
  *   npm run bench                      all cases, 5 rounds
  *   npm run bench -- --quick           small sizes, 3 rounds (a smoke run)
- *   npm run bench -- --only threads    cases whose name contains "threads"
+ *   npm run bench -- --only threads    cases whose name contains "threads" (results/<date>-only-threads.json)
  *   npm run bench -- --rounds 7
  *   npm run bench -- --only file-compaction --size 256   another n (here MiB) for the cases run
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { cases, machine } from './cases.js'
 import type { BenchCase, Measurement } from './cases.js'
 import { advantage, median } from './stats.js'
 
@@ -30,6 +29,9 @@ if (built.status !== 0) {
   console.error('the build failed: fix it before benchmarking')
   process.exit(1)
 }
+
+// Loaded after the build: cases.ts imports dist/ as it loads, which a fresh clone lacks.
+const { cases, machine } = await import('./cases.js')
 
 function flagValue(flag: string): string | undefined {
   const at = args.indexOf(flag)
@@ -159,7 +161,8 @@ for (const bench of cases) {
 const date = new Date().toISOString().slice(0, 10)
 const record = { date, quick, rounds, machine: machine(), cases: report }
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
-const suffix = quick ? '-quick' : ''
+// A partial run (--quick, --only) never overwrites the day's full results.
+const suffix = `${quick ? '-quick' : ''}${only === undefined ? '' : `-only-${only.replace(/[^\w.-]/g, '_')}`}`
 writeFileSync(new URL(`./results/${date}${suffix}.json`, import.meta.url), `${JSON.stringify(record, null, 2)}\n`)
 if (!quick && only === undefined) writeFileSync(new URL('./RESULTS.md', import.meta.url), markdown(record))
 console.log(`\nwrote bench/results/${date}${suffix}.json${!quick && only === undefined ? ' and bench/RESULTS.md' : ''}`)

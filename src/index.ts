@@ -70,7 +70,17 @@ export type { Control, Inspect, TaskInfo, EngineStats, NodeInfo, QueueInfo } fro
 export type { Schedules, ScheduleTiming, ScheduleOptions, ScheduleEntry, ScheduleInfo, MissedPolicy } from './core/schedule/schedules.js'
 export { memoryStorage } from './storage/memory.js'
 export type { Storage, StoredValue, StorageKey, Mutation, Namespace, StorageCapabilities, StorageChange, TransactStep, WriteOptions } from './storage/types.js'
-export type { Transport, Delivery, TransportHost, RunReport, RemoteRunEvent, RemoteTask } from './core/engine/transport.js'
+export type {
+  Transport,
+  Delivery,
+  TransportHost,
+  RunReport,
+  RemoteRunEvent,
+  RemoteTask,
+  TransportSchedules,
+  BrokerSchedule,
+  BrokerScheduleState,
+} from './core/engine/transport.js'
 export type { TaskMessage } from './core/model/message.js'
 export { inline } from './core/executor/inline.js'
 export type { Executor, ExecutorHost, PoolHealth } from './core/executor/executor.js'

@@ -41,6 +41,9 @@ export class CeleryTransport implements Transport {
   /** Celery's default queue, where Python workers wait. */
   readonly defaultQueue = 'celery'
   readonly foreignWorkers = true
+  /** Celery's scheduler is beat: each process here would fire a celeriac schedule. */
+  readonly noSchedules =
+    "Periodic tasks do not run on celeryTransport (each process would fire them): use Celery beat, Celery's scheduler (Python: `celery -A proj beat` with app.conf.beat_schedule), which sends to these queues for Python or celeriac workers to run"
   readonly store: CeleryResultStore
   readonly #options: ResolvedCeleryOptions
   readonly #origin = `${String(process.pid)}@${hostname()}`

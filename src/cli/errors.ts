@@ -4,8 +4,11 @@
  * CeleriacError codes.
  */
 
-/** Exit codes: 0 ok, 1 the app refused or failed, 2 a usage error (as commander's), 3 no endpoint answered. */
-export const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const
+/**
+ * Exit codes: 0 ok, 1 the app refused or failed (or `--dir` is damaged or no store), 2 a usage error
+ * (as commander's), 3 no endpoint answered, 4 `--dir` names a directory a live process owns.
+ */
+export const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3, owned: 4 } as const
 
 type ExitCode = (typeof EXIT)[keyof typeof EXIT]
 

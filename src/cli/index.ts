@@ -9,7 +9,7 @@ import { buildProgram } from './program.js'
 
 async function main(argv: readonly string[]): Promise<number> {
   const json = argv.includes('--json')
-  const program = buildProgram({ out: (text) => process.stdout.write(`${text}\n`) })
+  const program = buildProgram({ out: (text) => process.stdout.write(`${text}\n`), warn: (text) => process.stderr.write(`${text}\n`) })
   try {
     await program.parseAsync(argv, { from: 'user' })
     return EXIT.ok

@@ -5,8 +5,9 @@
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { ControlClient } from './client.js'
-import { resolveEndpoint } from './connection.js'
+import { resolveSource } from './connection.js'
 import type { ConnectionOptions } from './connection.js'
+import type { DirectoryClient } from './directory.js'
 import { UsageError } from './errors.js'
 import * as render from './render.js'
 
@@ -14,9 +15,10 @@ interface GlobalOptions extends ConnectionOptions {
   json?: boolean
 }
 
-/** Where the CLI writes: stdout for answers, stderr for messages. */
+/** Where the CLI writes: stdout for answers, stderr for warnings. */
 export interface Output {
   out(text: string): void
+  warn(text: string): void
 }
 
 const INSPECT = {
@@ -31,10 +33,14 @@ const INSPECT = {
 /** The program, ready for `parseAsync`. Its actions throw CliErrors; index.ts turns them into exit codes. */
 export function buildProgram(output: Output): Command {
   const program = new Command('celeriac')
-    .description("Look at and control a running celeriac app through its control endpoint (serve() from 'celeriac/node').")
+    .description(
+      "Look at and control a running celeriac app through its control endpoint (serve() from 'celeriac/node'), " +
+        'or read the file-storage directory of an app that is not running (--dir).',
+    )
     .option('--url <url>', 'the endpoint, e.g. http://127.0.0.1:7777, or unix:PATH (env: CELERIAC_URL)')
     .option('--socket <path>', "the endpoint's Unix socket, instead of --url (env: CELERIAC_SOCKET)")
     .option('--token <token>', 'the token the app passed to serve() (env: CELERIAC_TOKEN)')
+    .option('--dir <path>', 'read the fileStorage({ dir }) of an app that is not running, changing nothing; read commands only (env: CELERIAC_DIR)')
     .option('--json', 'print the JSON answer as it came (events: one JSON object a line)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .allowExcessArguments(false)
@@ -43,17 +49,23 @@ export function buildProgram(output: Output): Command {
   program.addHelpText(
     'after',
     `
-Exit codes: 0 ok, 1 the app refused or failed (message on stderr), 2 usage error, 3 cannot connect.
+Exit codes: 0 ok, 1 the app refused or failed, or --dir is damaged (message on stderr), 2 usage error,
+3 cannot connect, 4 --dir is owned by a running app (ask it with --url).
 
-Example:
+Examples:
   export CELERIAC_URL=http://127.0.0.1:7777 CELERIAC_TOKEN=...
   celeriac inspect queues
-  celeriac events --follow`,
+  celeriac events --follow
+  celeriac --dir ./data/celeriac result 5f1c...`,
   )
 
-  const connect = (command: Command): { client: ControlClient; json: boolean } => {
+  const connect = async (command: Command): Promise<{ client: ControlClient | DirectoryClient; json: boolean }> => {
     const options = command.optsWithGlobals<GlobalOptions>()
-    return { client: new ControlClient(resolveEndpoint(options)), json: options.json === true }
+    const source = resolveSource(options)
+    if (source.kind !== 'dir') return { client: new ControlClient(source), json: options.json === true }
+    // Loaded only for --dir: the file storage's decoding is not the endpoint client's start-up cost.
+    const { DirectoryClient } = await import('./directory.js')
+    return { client: new DirectoryClient(source.dir, (text) => output.warn(`celeriac: warning: ${text}`)), json: options.json === true }
   }
   /** Prints the answer: as JSON with --json, else as `human` renders it. */
   const print = (json: boolean, value: unknown, human: (value: unknown) => string): void => {
@@ -66,7 +78,7 @@ Example:
       .command(what)
       .description(description)
       .action(async (_options: unknown, command: Command) => {
-        const { client, json } = connect(command)
+        const { client, json } = await connect(command)
         print(json, await client.get(`/v1/inspect/${what}`), human)
       })
   }
@@ -76,7 +88,7 @@ Example:
     .description("A task's stored result: state, value or error, traceback (PENDING for an id the app does not know, as Celery)")
     .argument('<id>', 'the task id')
     .action(async (id: string, _options: unknown, command: Command) => {
-      const { client, json } = connect(command)
+      const { client, json } = await connect(command)
       print(json, await client.get(`/v1/results/${encodeURIComponent(id)}`), render.result)
     })
 
@@ -86,7 +98,7 @@ Example:
     .argument('<id...>', 'task ids')
     .option('--terminate', 'also stop the task if it is running')
     .action(async (ids: string[], options: { terminate?: boolean }, command: Command) => {
-      const { client, json } = connect(command)
+      const { client, json } = await connect(command)
       const answer = await client.post('/v1/control/revoke', { ids, terminate: options.terminate === true })
       print(json, answer, () => `revoked ${ids.join(', ')}${options.terminate === true ? ' (terminated if running)' : ''}`)
     })
@@ -99,7 +111,7 @@ Example:
     .action(async (queue: string | undefined, options: { all?: boolean }, command: Command) => {
       if (queue === undefined && options.all !== true) throw new UsageError('name the queue to purge, or pass --all to purge every queue')
       if (queue !== undefined && options.all === true) throw new UsageError('name a queue or pass --all, not both')
-      const { client, json } = connect(command)
+      const { client, json } = await connect(command)
       const answer = await client.post('/v1/control/purge', queue === undefined ? {} : { queue })
       const purged = (answer as { purged?: unknown }).purged
       print(json, answer, () => `purged ${String(purged)} message${purged === 1 ? '' : 's'} from ${queue === undefined ? 'every queue' : `queue ${queue}`}`)
@@ -114,7 +126,7 @@ Example:
       .description(description)
       .argument('<queue>', 'the queue')
       .action(async (queue: string, _options: unknown, command: Command) => {
-        const { client, json } = connect(command)
+        const { client, json } = await connect(command)
         print(json, await client.post(`/v1/control/${verb}`, { queue }), () => `${verb === 'pause' ? 'paused' : 'resumed'} queue ${queue}`)
       })
   }
@@ -123,7 +135,7 @@ Example:
     .command('schedules')
     .description("The app's periodic tasks: timing, task, next slot, slots sent")
     .action(async (_options: unknown, command: Command) => {
-      const { client, json } = connect(command)
+      const { client, json } = await connect(command)
       print(json, await client.get('/v1/schedules'), render.schedules)
     })
 
@@ -133,7 +145,7 @@ Example:
     .option('-f, --follow', 'keep following the live stream (the default: the stream has no history)')
     .option('--max <count>', 'stop after this many events', positiveInteger)
     .action(async (options: { max?: number }, command: Command) => {
-      const { client, json } = connect(command)
+      const { client, json } = await connect(command)
       const stop = new AbortController()
       const interrupt = (): void => stop.abort()
       process.once('SIGINT', interrupt)

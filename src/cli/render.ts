@@ -32,7 +32,7 @@ export function revoked(value: unknown): string {
   return ids.length === 0 ? 'no revoked ids' : ids.join('\n')
 }
 
-/** `inspect stats`: counters, then the pool's health when there is a pool. */
+/** `inspect stats`: counters (a directory's: by how messages wait, results by state), then the pool's health when there is a pool. */
 export function stats(value: unknown): string {
   const s = (typeof value === 'object' && value !== null ? value : {}) as Row
   const pairs: Array<[string, string]> = Object.entries(s)
@@ -40,7 +40,8 @@ export function stats(value: unknown): string {
     .map(([k, v]) => [k, text(v)])
   const pool = s.pool
   if (typeof pool === 'object' && pool !== null) for (const [k, v] of Object.entries(pool)) pairs.push([`pool.${k}`, text(v)])
-  else pairs.push(['pool', 'none (inline executor)'])
+  // A directory's stats (--dir) have no pool: no process runs there.
+  else if ('pool' in s) pairs.push(['pool', 'none (inline executor)'])
   return keyValues(pairs)
 }
 

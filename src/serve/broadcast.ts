@@ -1,10 +1,12 @@
 /**
  * The app's events to every SSE client: each event turned into its frame once, whatever the
  * number of clients. The app is listened to only while some client is connected: on a transport,
- * listening makes the app hear other processes' runs, which costs broker traffic.
+ * listening makes the app hear other processes' runs, which costs broker traffic. The tasks sent
+ * meanwhile are remembered for a retry from the dashboard (`SentTasks`).
  */
 import type { EventEmitter } from 'eventemitter3'
-import type { CeleriacEvents } from '../core/model/events.js'
+import type { CeleriacEvents, TaskSentEvent } from '../core/model/events.js'
+import type { SentTasks } from '../dashboard/sent-tasks.js'
 import { frame } from './sse.js'
 import type { EventClient } from './sse.js'
 import { toWire } from './wire.js'
@@ -32,10 +34,12 @@ export class Broadcast {
   readonly #events: EventEmitter<CeleriacEvents>
   readonly #clients = new Set<EventClient>()
   readonly #listeners = new Map<EventName, (payload: unknown) => void>()
+  readonly #sent: SentTasks
   #dropped = 0
 
-  constructor(events: EventEmitter<CeleriacEvents>) {
+  constructor(events: EventEmitter<CeleriacEvents>, sent: SentTasks) {
     this.#events = events
+    this.#sent = sent
   }
 
   /** Events dropped for slow clients since the server started, all clients together. */
@@ -76,6 +80,7 @@ export class Broadcast {
   #listen(): void {
     for (const name of NAMES) {
       const listener = (payload: unknown): void => {
+        if (name === 'task-sent') this.#sent.record(payload as TaskSentEvent)
         const text = frame(name, JSON.stringify(toWire(payload)))
         for (const client of this.#clients) client.send(text)
       }

@@ -2,7 +2,7 @@
 import { CeleriacError } from '../core/model/errors.js'
 
 /** The codes the endpoint itself answers with (a CeleriacError from the app keeps its own code). */
-export type HttpErrorCode = 'BAD_REQUEST' | 'UNAUTHORIZED' | 'NOT_FOUND' | 'METHOD_NOT_ALLOWED' | 'PAYLOAD_TOO_LARGE' | 'INTERNAL'
+export type HttpErrorCode = 'BAD_REQUEST' | 'UNAUTHORIZED' | 'NOT_FOUND' | 'METHOD_NOT_ALLOWED' | 'PAYLOAD_TOO_LARGE' | 'NOT_BUILT' | 'INTERNAL'
 
 /** A request the endpoint refuses, before it reaches the app. */
 export class HttpError extends Error {

@@ -19,21 +19,37 @@ export interface ServeOptions {
    * dropped and counted (`stats().dropped`). @default 1000
    */
   maxBufferedEvents?: number
+  /**
+   * Serve the live dashboard at `/dashboard/` (open `/dashboard/#token=<token>`). Its page and
+   * script hold no data and are served without the token; every `/v1` call it makes sends it.
+   * @default true
+   */
+  dashboard?: boolean
 }
 
-const KEYS = ['token', 'port', 'socket', 'host', 'maxBufferedEvents']
+const KEYS = ['token', 'port', 'socket', 'host', 'maxBufferedEvents', 'dashboard']
 const LOOPBACK = ['127.0.0.1', '::1', 'localhost']
 const MIN_TOKEN = 16
 
 /** Where to listen, checked. */
 export type Listen = { kind: 'tcp'; host: string; port: number } | { kind: 'socket'; path: string }
 
-export function checkServeOptions(options: ServeOptions): { token: string; listen: Listen; maxBufferedEvents: number } {
+/** The options, checked and defaulted. */
+export interface CheckedServeOptions {
+  token: string
+  listen: Listen
+  maxBufferedEvents: number
+  dashboard: boolean
+}
+
+export function checkServeOptions(options: ServeOptions): CheckedServeOptions {
   const where = 'serve(app, options)'
   if (typeof options !== 'object' || options === null) throw new ConfigError(`${where}: options must be an object with at least a token`)
   const unknown = Object.keys(options).filter((k) => !KEYS.includes(k))
   if (unknown.length > 0) throw new ConfigError(`${where}: unknown option ${unknown.map((k) => `'${k}'`).join(', ')} (options: ${KEYS.join(', ')})`)
   const { token, port, socket, host, maxBufferedEvents } = options
+  if (options.dashboard !== undefined && typeof options.dashboard !== 'boolean') throw new ConfigError(`${where}: dashboard must be true or false`)
+  const dashboard = options.dashboard ?? true
   if (typeof token !== 'string' || token.length < MIN_TOKEN) {
     throw new ConfigError(`${where}: token must be a string of at least ${String(MIN_TOKEN)} characters (e.g. randomBytes(24).toString('base64url'))`)
   }
@@ -43,7 +59,7 @@ export function checkServeOptions(options: ServeOptions): { token: string; liste
   if (socket !== undefined) {
     if (port !== undefined || host !== undefined) throw new ConfigError(`${where}: give either socket, or port and host, not both`)
     if (typeof socket !== 'string' || socket === '') throw new ConfigError(`${where}: socket must be a file path`)
-    return { token, listen: { kind: 'socket', path: socket }, maxBufferedEvents: buffered }
+    return { token, listen: { kind: 'socket', path: socket }, maxBufferedEvents: buffered, dashboard }
   }
   const p = port ?? 0
   if (!Number.isInteger(p) || p < 0 || p > 65_535) throw new ConfigError(`${where}: port must be a whole number from 0 to 65535, got ${String(port)}`)
@@ -51,5 +67,5 @@ export function checkServeOptions(options: ServeOptions): { token: string; liste
   // The endpoint controls the app: it is for this machine only. Reach it from elsewhere through
   // an SSH tunnel or a proxy you configure, not by listening on a public address.
   if (!LOOPBACK.includes(h)) throw new ConfigError(`${where}: host must be a loopback address (${LOOPBACK.join(', ')}), got '${String(h)}'`)
-  return { token, listen: { kind: 'tcp', host: h, port: p }, maxBufferedEvents: buffered }
+  return { token, listen: { kind: 'tcp', host: h, port: p }, maxBufferedEvents: buffered, dashboard }
 }

@@ -4,12 +4,19 @@
  */
 import type { IncomingMessage } from 'node:http'
 import type { Celeriac } from '../core/app/app.js'
+import { retryTask } from '../dashboard/retry.js'
+import type { SentTasks } from '../dashboard/sent-tasks.js'
 import { onlyFields, readJsonObject, stringField } from './body.js'
 import { HttpError } from './errors.js'
 import { toWire } from './wire.js'
 
+/** What a handler may need beyond the app: the tasks sent while an event stream was open (for retry). */
+interface RouteContext {
+  sent: SentTasks
+}
+
 /** Answers one request with a value sent as JSON. */
-type Handler = (app: Celeriac, req: IncomingMessage, param: string) => unknown
+type Handler = (app: Celeriac, req: IncomingMessage, param: string, context: RouteContext) => unknown
 
 /** The methods of one path: a handler, or `'events'` for the SSE stream. */
 type Methods = Readonly<Partial<Record<string, Handler | 'events'>>>
@@ -41,6 +48,14 @@ const EXACT: Readonly<Record<string, Methods>> = {
       onlyFields(body, ['queue'], 'purge')
       const purged = await app.control.purge(stringField(body, 'queue', 'purge', false))
       return { ok: true, purged }
+    },
+  },
+  '/v1/control/retry': {
+    POST: async (app, req, _param, context) => {
+      const body = await readJsonObject(req)
+      onlyFields(body, ['id'], 'retry')
+      const id = stringField(body, 'id', 'retry', true)
+      return { ok: true, id: await retryTask(app, context.sent, id) }
     },
   },
   '/v1/control/pause': {

@@ -5,8 +5,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Celeriac } from '../core/app/app.js'
 import { ConfigError } from '../core/model/errors.js'
+import { SentTasks } from '../dashboard/sent-tasks.js'
 import { bearerCheck } from './auth.js'
 import { Broadcast } from './broadcast.js'
+import { isDashboardPath, serveDashboard } from './dashboard.js'
 import { HttpError, errorReply } from './errors.js'
 import { checkServeOptions } from './options.js'
 import type { Listen, ServeOptions } from './options.js'
@@ -39,8 +41,9 @@ const PING_MS = 15_000
 /**
  * Serves the app's control endpoint on 127.0.0.1 (or a Unix socket), behind a bearer token:
  * `GET /v1/inspect/{active,scheduled,reserved,revoked,stats,queues}`, `GET /v1/results/<id>`,
- * `POST /v1/control/{revoke,purge,pause,resume}`, `GET /v1/schedules` as JSON, and
- * `GET /v1/events`, the app's events as server-sent events. A request without the token is 401;
+ * `POST /v1/control/{revoke,retry,purge,pause,resume}`, `GET /v1/schedules` as JSON, and
+ * `GET /v1/events`, the app's events as server-sent events; and the live dashboard at
+ * `/dashboard/` (open `/dashboard/#token=<token>`; `dashboard: false` leaves it out). A request without the token is 401;
  * a bad one gets a 4xx with `{ error: { code, message } }`. An event-stream client that stops
  * reading loses events (counted in `stats().dropped`); it never slows the app. The `celeriac` CLI
  * talks to it.
@@ -55,9 +58,10 @@ const PING_MS = 15_000
  * await endpoint.close()
  */
 export async function serve(app: Celeriac, options: ServeOptions): Promise<ServeHandle> {
-  const { token, listen, maxBufferedEvents } = checkServeOptions(options)
+  const { token, listen, maxBufferedEvents, dashboard } = checkServeOptions(options)
   const authorized = bearerCheck(token)
-  const broadcast = new Broadcast(app.events)
+  const context = { sent: new SentTasks() }
+  const broadcast = new Broadcast(app.events, context.sent)
 
   const openStream = (res: ServerResponse): void => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' })
@@ -70,11 +74,13 @@ export async function serve(app: Celeriac, options: ServeOptions): Promise<Serve
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
+      const { pathname } = new URL(req.url ?? '/', 'http://endpoint')
+      // The page and its script hold no data: served without the token, which the page sends on.
+      if (dashboard && isDashboardPath(pathname)) return await serveDashboard(req.method ?? 'GET', pathname, res)
       if (!authorized(req)) {
         res.setHeader('www-authenticate', 'Bearer')
         throw new HttpError(401, 'UNAUTHORIZED', 'send the endpoint token as "Authorization: Bearer <token>"')
       }
-      const { pathname } = new URL(req.url ?? '/', 'http://endpoint')
       const found = route(pathname)
       if (found === undefined)
         throw new HttpError(404, 'NOT_FOUND', `no route ${pathname} (see /v1/inspect/*, /v1/results/<id>, /v1/control/*, /v1/schedules, /v1/events)`)
@@ -86,7 +92,7 @@ export async function serve(app: Celeriac, options: ServeOptions): Promise<Serve
         throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${pathname} takes ${allow.join(', ')}, not ${method}`)
       }
       if (handler === 'events') return openStream(res)
-      sendJson(res, 200, await handler(app, req, found.param))
+      sendJson(res, 200, await handler(app, req, found.param, context))
     } catch (error) {
       if (res.headersSent) return void res.destroy()
       const { status, body } = errorReply(error)

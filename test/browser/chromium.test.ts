@@ -8,9 +8,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { JobOutcome } from './fixtures/page.js'
-import { CHROMIUM, CHROMIUM_ARGS, bundle, chromiumMissing, serve } from './harness.js'
+import { CHROMIUM, CHROMIUM_ARGS, bundle, chromiumMissing, pageErrors, serve } from './harness.js'
 
 const missing = chromiumMissing()
 
@@ -64,6 +64,8 @@ describe.skipIf(missing !== undefined)(`in Chromium${missing === undefined ? '' 
   let browser: Browser
   let server: { url: string; close(): Promise<void> }
   let out: string
+  const errors = pageErrors()
+  afterEach(() => errors.check())
 
   beforeAll(async () => {
     out = mkdtempSync(join(tmpdir(), 'celeriac-browser-'))
@@ -80,7 +82,7 @@ describe.skipIf(missing !== undefined)(`in Chromium${missing === undefined ? '' 
 
   async function page(): Promise<Page> {
     const p = await browser.newPage()
-    p.on('pageerror', (error) => console.error('page error:', error))
+    errors.watch(p)
     await p.goto(`${server.url}index.html`)
     await p.waitForSelector('body[data-ready="yes"]', { state: 'attached' })
     return p
@@ -146,7 +148,7 @@ describe.skipIf(missing !== undefined)(`in Chromium${missing === undefined ? '' 
     try {
       const open = async (): Promise<Page> => {
         const p = await context.newPage()
-        p.on('pageerror', (error) => console.error('page error:', error))
+        errors.watch(p)
         await p.goto(`${server.url}index.html`)
         await p.waitForSelector('body[data-ready="yes"]', { state: 'attached' })
         return p

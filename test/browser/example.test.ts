@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { countPrimes } from '../../examples/node/dataset-tasks.js'
 import { buildExample, serveExample } from '../../examples/browser/serve.js'
-import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing } from './harness.js'
+import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing, pageErrors } from './harness.js'
 
 const missing = chromiumMissing()
 const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url))
@@ -18,6 +18,8 @@ const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url))
 describe.skipIf(missing !== undefined)(`example page${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
   const out = mkdtempSync(join(tmpdir(), 'celeriac-example-'))
   afterAll(() => rmSync(out, { recursive: true, force: true }))
+  const errors = pageErrors()
+  afterEach(() => errors.check())
 
   it('processes the dataset in workers, survives a reload mid-way, and shows the report', async () => {
     await buildExample(out)
@@ -25,7 +27,7 @@ describe.skipIf(missing !== undefined)(`example page${missing === undefined ? ''
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
     try {
       const page = await browser.newPage({ viewport: { width: 900, height: 900 } })
-      page.on('pageerror', (error) => console.error('page error:', error))
+      errors.watch(page)
       await page.goto(server.url)
       await page.waitForSelector('body[data-ready="yes"]', { state: 'attached' })
       await page.click('#start')

@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net'
 import { extname, join, normalize } from 'node:path'
 import { build } from 'esbuild'
 
-export const CHROMIUM = '/usr/bin/chromium'
+import { CHROMIUM } from '../requirements.js'
+
+export { CHROMIUM }
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -20,6 +22,24 @@ export const CHROMIUM_ARGS = [
 ]
 
 /** Why the browser tests cannot run here, or undefined. */
+/**
+ * Uncaught errors of the pages a test opens: `watch(page)` collects them, `check()` throws naming
+ * each (and forgets them), so a test whose page threw fails instead of only logging it. Call
+ * `check()` in an `afterEach`.
+ */
+export function pageErrors(): { watch(page: { on(event: 'pageerror', listener: (error: Error) => void): unknown }): void; check(): void } {
+  const seen: string[] = []
+  return {
+    watch(page) {
+      page.on('pageerror', (error) => seen.push(`${error.name}: ${error.message}`))
+    },
+    check() {
+      const errors = seen.splice(0)
+      if (errors.length > 0) throw new Error(`uncaught error${errors.length > 1 ? 's' : ''} in the page:\n  ${errors.join('\n  ')}`)
+    },
+  }
+}
+
 export function chromiumMissing(): string | undefined {
   return existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (apt-get install -y chromium; .ci/run does it)`
 }

@@ -10,8 +10,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import type { Browser } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM, CHROMIUM_ARGS, bundle, chromiumMissing, serve } from './harness.js'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { CHROMIUM, CHROMIUM_ARGS, bundle, chromiumMissing, pageErrors, serve } from './harness.js'
 
 const missing = chromiumMissing()
 const fixtures = fileURLToPath(new URL('./fixtures/remote/', import.meta.url))
@@ -20,6 +20,7 @@ describe.skipIf(missing !== undefined)(`celeriac/remote in Chromium${missing ===
   let browser: Browser
   let server: { url: string; close(): Promise<void> }
   let out: string
+  const errors = pageErrors()
 
   beforeAll(async () => {
     out = mkdtempSync(join(tmpdir(), 'celeriac-remote-'))
@@ -34,9 +35,11 @@ describe.skipIf(missing !== undefined)(`celeriac/remote in Chromium${missing ===
     if (out !== undefined) rmSync(out, { recursive: true, force: true })
   })
 
+  afterEach(() => errors.check())
+
   async function scenario(name: string, ...args: unknown[]): Promise<unknown> {
     const p = await browser.newPage()
-    p.on('pageerror', (error) => console.error('page error:', error))
+    errors.watch(p)
     try {
       await p.goto(`${server.url}index.html`)
       await p.waitForSelector('body[data-ready="yes"]', { state: 'attached' })

@@ -6,7 +6,7 @@ const root = new URL('../../', import.meta.url).pathname
 
 // What src/core may import is checked in layers.test.ts (dependency-cruiser); here, the bundles.
 describe('environment-neutral core', () => {
-  for (const entry of ['src/index.ts', 'src/browser.ts', 'src/testing.ts', 'src/remote/index.ts']) {
+  for (const entry of ['src/index.ts', 'src/browser.ts', 'src/testing.ts', 'src/dashboard/index.ts', 'src/remote/index.ts']) {
     it(`${entry} bundles for the browser with no Node built-ins or polyfills`, async () => {
       const result = await build({
         entryPoints: [join(root, entry)],

@@ -4,7 +4,9 @@
  * in it (CI builds before testing).
  */
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -26,5 +28,22 @@ describe('the celeriac bin', () => {
     const { stdout } = await promisify(execFile)('npx', ['--no-install', 'celeriac', '--help'], { cwd: root, timeout: 30_000 })
     expect(stdout).toContain('Usage: celeriac [options] [command]')
     expect(stdout).toContain('events [options]')
+  })
+
+  it('--dir loads its reader (a chunk of its own, imported on demand) from the build', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'celeriac-bin-'))
+    try {
+      const run = promisify(execFile)('npx', ['--no-install', 'celeriac', '--dir', empty, 'inspect', 'stats', '--json'], { cwd: root, timeout: 30_000 })
+      const failed = (await run.then(
+        () => undefined,
+        (error: unknown) => error,
+      )) as { code?: number; stderr?: string } | undefined
+      expect(failed?.code).toBe(1)
+      expect(JSON.parse(failed?.stderr ?? '')).toMatchObject({
+        error: { code: 'DIRECTORY_UNREADABLE', message: expect.stringContaining('holds no celeriac file storage') },
+      })
+    } finally {
+      rmSync(empty, { recursive: true, force: true })
+    }
   })
 })

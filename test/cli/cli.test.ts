@@ -2,43 +2,22 @@
  * `celeriac`, the command line, as a user types it: a spawned process (the TS entry through tsx)
  * against a control endpoint over a real app, its `--json` output parsed, its exit codes (0 ok,
  * 1 refused by the app, 2 usage, 3 cannot connect) and its help, against the real control
- * endpoint (`serve()`, ./endpoint.ts) over a real app.
+ * endpoint (`serve()`, ./endpoint.ts) over a real app. What reads and changes the app's state
+ * (inspect, result, schedules, the control commands) runs on memory and on file storage; the
+ * rest (events, connection, exit codes, help) does not depend on the storage and runs on memory.
+ * `--dir` is in ./dir.test.ts.
  */
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Celeriac } from '../../src/index.js'
+import { fileStorage } from '../../src/node.js'
 import { childLines } from '../child-lines.js'
 import { type Endpoint, endpoint as serveEndpoint } from './endpoint.js'
+import { celeriac, start } from './run.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
 const TOKEN = 'cli-test-token-0123456789'
-
-/** The environment without the user's CELERIAC_* variables, plus `extra`. */
-function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CELERIAC_')))
-  return { ...clean, ...extra }
-}
-
-function start(args: string[], extraEnv: Record<string, string> = {}) {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { cwd: root, env: env(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] })
-}
-
-/** Runs `celeriac ...args` to its end. */
-function celeriac(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = start(args, extraEnv)
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-  return new Promise((resolve, reject) => {
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 function defineTasks(on: Celeriac) {
   const add = on.task('cli.add', (a: number, b: number) => a + b)
@@ -50,26 +29,39 @@ function defineTasks(on: Celeriac) {
   return { add, halves }
 }
 
-let app: Celeriac
-let endpoint: Endpoint
-let gate: () => void
-let conn: string[]
-let add: ReturnType<typeof defineTasks>['add']
-let halves: ReturnType<typeof defineTasks>['halves']
-const ids: Record<string, string> = {}
+interface Fixture {
+  app: Celeriac
+  endpoint: Endpoint
+  conn: string[]
+  add: ReturnType<typeof defineTasks>['add']
+  halves: ReturnType<typeof defineTasks>['halves']
+  ids: Record<string, string>
+  stop(): Promise<void>
+}
 
-beforeAll(async () => {
-  app = new Celeriac({ name: 'cli', queues: { 'cli-a': {}, 'cli-b': {} }, routes: { 'cli.*': { queue: 'cli-a' } } })
+/**
+ * An app with a task running, a success, a failure, a countdown, a paused queue holding a
+ * message and a schedule, served: on the default memory storage, or on file storage in a
+ * temporary directory.
+ */
+async function setup(storage: 'memory' | 'file'): Promise<Fixture> {
+  const dir = storage === 'file' ? await mkdtemp(join(tmpdir(), 'celeriac-cli-file-')) : undefined
+  const app = new Celeriac({
+    name: 'cli',
+    queues: { 'cli-a': {}, 'cli-b': {} },
+    routes: { 'cli.*': { queue: 'cli-a' } },
+    ...(dir === undefined ? {} : { storage: fileStorage({ dir }) }),
+  })
+  let gate = (): void => undefined
   const opened = new Promise<void>((resolve) => (gate = resolve))
   const slow = app.task('cli.slow', () => opened)
-  ;({ add, halves } = defineTasks(app))
+  const { add, halves } = defineTasks(app)
   const boom = app.task('cli.boom', () => {
     throw new RangeError('out of range: 42')
   })
   await app.start()
-  endpoint = await serveEndpoint(app, TOKEN)
-  conn = ['--url', endpoint.url, '--token', TOKEN]
-
+  const endpoint = await serveEndpoint(app, TOKEN)
+  const ids: Record<string, string> = {}
   ids.active = (await slow.delay()).id
   const sum = await add.delay(2, 3)
   await sum.get({ timeout: 5_000 })
@@ -82,97 +74,125 @@ beforeAll(async () => {
   ids.reserved = (await add.applyAsync([4, 4], { queue: 'cli-b' })).id
   await app.schedules.upsert('cli-nightly', { cron: '0 3 * * *', tz: 'UTC' }, add.s(10, 20))
   await vi.waitFor(() => expect(app.inspect.active()).toHaveLength(1))
+  return {
+    app,
+    endpoint,
+    conn: ['--url', endpoint.url, '--token', TOKEN],
+    add,
+    halves,
+    ids,
+    async stop() {
+      gate()
+      await endpoint.close()
+      await app.stop({ timeout: 2_000 })
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+const memoryFixture = (): Fixture => f
+
+/** The memory app: the commands that do not depend on the storage run over it alone. */
+let f: Fixture
+beforeAll(async () => {
+  f = await setup('memory')
 }, 20_000)
+afterAll(async () => f?.stop())
 
-afterAll(async () => {
-  gate?.()
-  await endpoint?.close()
-  await app?.stop({ timeout: 2_000 })
-})
-
-describe('celeriac inspect, result, schedules (--json is the endpoint JSON)', () => {
-  it('inspect active | scheduled | reserved | queues | stats | revoked', async () => {
-    const [active, scheduled, reserved, queues, stats, revoked] = await Promise.all(
-      ['active', 'scheduled', 'reserved', 'queues', 'stats', 'revoked'].map((what) => celeriac(['inspect', what, '--json', ...conn])),
-    )
-    for (const r of [active, scheduled, reserved, queues, stats, revoked]) expect(r).toMatchObject({ code: 0, stderr: '' })
-    expect(JSON.parse(active!.stdout)).toEqual([expect.objectContaining({ id: ids.active, name: 'cli.slow', queue: 'cli-a' })])
-    expect(JSON.parse(scheduled!.stdout)).toEqual([expect.objectContaining({ id: ids.scheduled, args: [1, 1] })])
-    expect(JSON.parse(reserved!.stdout)).toEqual([expect.objectContaining({ id: ids.reserved, queue: 'cli-b' })])
-    const byName = Object.fromEntries((JSON.parse(queues!.stdout) as Array<{ name: string }>).map((q) => [q.name, q]))
-    expect(byName['cli-b']).toMatchObject({ paused: true, reserved: 1 })
-    expect(byName['cli-a']).toMatchObject({ paused: false, active: 1, scheduled: 1 })
-    expect(JSON.parse(stats!.stdout)).toMatchObject({ running: 1, scheduled: 1 })
-    expect(JSON.parse(revoked!.stdout)).toEqual([])
+// What the app holds, read and changed through the CLI: on memory and on file storage.
+describe.each(['memory', 'file'] as const)('on %s storage', (storage) => {
+  let f: Fixture
+  beforeAll(async () => {
+    f = storage === 'memory' ? memoryFixture() : await setup('file')
+  }, 20_000)
+  afterAll(async () => {
+    if (storage === 'file') await f?.stop()
   })
 
-  it('human output: tables with headers, the paused queue marked', async () => {
-    const queues = await celeriac(['inspect', 'queues', ...conn])
-    expect(queues.code).toBe(0)
-    const lines = queues.stdout.trim().split('\n')
-    expect(lines[0]).toMatch(/^QUEUE\s+STATE\s+CONCURRENCY\s+ACTIVE\s+RESERVED\s+SCHEDULED$/)
-    expect(lines.find((l) => l.startsWith('cli-b'))).toMatch(/^cli-b\s+paused since \d{4}-\d\d-\d\dT/)
-    const active = await celeriac(['inspect', 'active', ...conn])
-    expect(active.stdout).toContain(ids.active)
-    expect(active.stdout).toContain('cli.slow')
+  describe('celeriac inspect, result, schedules (--json is the endpoint JSON)', () => {
+    it('inspect active | scheduled | reserved | queues | stats | revoked', async () => {
+      const [active, scheduled, reserved, queues, stats, revoked] = await Promise.all(
+        ['active', 'scheduled', 'reserved', 'queues', 'stats', 'revoked'].map((what) => celeriac(['inspect', what, '--json', ...f.conn])),
+      )
+      for (const r of [active, scheduled, reserved, queues, stats, revoked]) expect(r).toMatchObject({ code: 0, stderr: '' })
+      expect(JSON.parse(active!.stdout)).toEqual([expect.objectContaining({ id: f.ids.active, name: 'cli.slow', queue: 'cli-a' })])
+      expect(JSON.parse(scheduled!.stdout)).toEqual([expect.objectContaining({ id: f.ids.scheduled, args: [1, 1] })])
+      expect(JSON.parse(reserved!.stdout)).toEqual([expect.objectContaining({ id: f.ids.reserved, queue: 'cli-b' })])
+      const byName = Object.fromEntries((JSON.parse(queues!.stdout) as Array<{ name: string }>).map((q) => [q.name, q]))
+      expect(byName['cli-b']).toMatchObject({ paused: true, reserved: 1 })
+      expect(byName['cli-a']).toMatchObject({ paused: false, active: 1, scheduled: 1 })
+      expect(JSON.parse(stats!.stdout)).toMatchObject({ running: 1, scheduled: 1 })
+      expect(JSON.parse(revoked!.stdout)).toEqual([])
+    })
+
+    it('human output: tables with headers, the paused queue marked', async () => {
+      const queues = await celeriac(['inspect', 'queues', ...f.conn])
+      expect(queues.code).toBe(0)
+      const lines = queues.stdout.trim().split('\n')
+      expect(lines[0]).toMatch(/^QUEUE\s+STATE\s+CONCURRENCY\s+ACTIVE\s+RESERVED\s+SCHEDULED$/)
+      expect(lines.find((l) => l.startsWith('cli-b'))).toMatch(/^cli-b\s+paused since \d{4}-\d\d-\d\dT/)
+      const active = await celeriac(['inspect', 'active', ...f.conn])
+      expect(active.stdout).toContain(f.ids.active)
+      expect(active.stdout).toContain('cli.slow')
+    })
+
+    it('result <id>: a success, a failure with its error, an unknown id PENDING', async () => {
+      const [sum, failed, unknown] = await Promise.all([
+        celeriac(['result', f.ids.sum!, '--json', ...f.conn]),
+        celeriac(['result', f.ids.failed!, ...f.conn]),
+        celeriac(['result', 'no-such-task', '--json', ...f.conn]),
+      ])
+      expect(sum.code).toBe(0)
+      expect(JSON.parse(sum.stdout)).toMatchObject({ id: f.ids.sum, state: 'SUCCESS', result: 5, task: 'cli.add' })
+      expect(failed.code).toBe(0)
+      expect(failed.stdout).toMatch(/^state:\s+FAILURE$/m)
+      expect(failed.stdout).toContain('out of range: 42')
+      expect(JSON.parse(unknown.stdout)).toMatchObject({ id: 'no-such-task', state: 'PENDING' })
+    })
+
+    it('schedules: the periodic task with its timing and next slot', async () => {
+      const [json, human] = await Promise.all([celeriac(['schedules', '--json', ...f.conn]), celeriac(['schedules', ...f.conn])])
+      expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ id: 'cli-nightly', cron: '0 3 * * *', tz: 'UTC', count: 0 })])
+      expect(human.stdout).toMatch(/cli-nightly\s+cron 0 3 \* \* \* UTC\s+cli\.add\s+\d{4}-\d\d-\d\dT03:00:00\.000Z\s+0/)
+    })
   })
 
-  it('result <id>: a success, a failure with its error, an unknown id PENDING', async () => {
-    const [sum, failed, unknown] = await Promise.all([
-      celeriac(['result', ids.sum!, '--json', ...conn]),
-      celeriac(['result', ids.failed!, ...conn]),
-      celeriac(['result', 'no-such-task', '--json', ...conn]),
-    ])
-    expect(sum.code).toBe(0)
-    expect(JSON.parse(sum.stdout)).toMatchObject({ id: ids.sum, state: 'SUCCESS', result: 5, task: 'cli.add' })
-    expect(failed.code).toBe(0)
-    expect(failed.stdout).toMatch(/^state:\s+FAILURE$/m)
-    expect(failed.stdout).toContain('out of range: 42')
-    expect(JSON.parse(unknown.stdout)).toMatchObject({ id: 'no-such-task', state: 'PENDING' })
-  })
+  describe('celeriac control commands change the app', () => {
+    it('pause, resume, revoke and purge', async () => {
+      const paused = await celeriac(['pause', 'cli-a', '--json', ...f.conn])
+      expect(paused.code).toBe(0)
+      expect(JSON.parse(paused.stdout)).toEqual({ ok: true })
+      expect(f.app.inspect.queues().find((q) => q.name === 'cli-a')?.paused).toBe(true)
+      const resumed = await celeriac(['resume', 'cli-a', ...f.conn])
+      expect(resumed).toMatchObject({ code: 0, stdout: 'resumed queue cli-a\n' })
+      expect(f.app.inspect.queues().find((q) => q.name === 'cli-a')?.paused).toBe(false)
 
-  it('schedules: the periodic task with its timing and next slot', async () => {
-    const [json, human] = await Promise.all([celeriac(['schedules', '--json', ...conn]), celeriac(['schedules', ...conn])])
-    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ id: 'cli-nightly', cron: '0 3 * * *', tz: 'UTC', count: 0 })])
-    expect(human.stdout).toMatch(/cli-nightly\s+cron 0 3 \* \* \* UTC\s+cli\.add\s+\d{4}-\d\d-\d\dT03:00:00\.000Z\s+0/)
-  })
-})
+      const revoked = await celeriac(['revoke', f.ids.scheduled!, 'never-sent', ...f.conn])
+      expect(revoked.code).toBe(0)
+      expect(await f.app.AsyncResult(f.ids.scheduled!).state()).toBe('REVOKED')
+      expect(f.app.inspect.revoked()).toEqual(expect.arrayContaining([f.ids.scheduled, 'never-sent']))
 
-describe('celeriac control commands change the app', () => {
-  it('pause, resume, revoke and purge', async () => {
-    const paused = await celeriac(['pause', 'cli-a', '--json', ...conn])
-    expect(paused.code).toBe(0)
-    expect(JSON.parse(paused.stdout)).toEqual({ ok: true })
-    expect(app.inspect.queues().find((q) => q.name === 'cli-a')?.paused).toBe(true)
-    const resumed = await celeriac(['resume', 'cli-a', ...conn])
-    expect(resumed).toMatchObject({ code: 0, stdout: 'resumed queue cli-a\n' })
-    expect(app.inspect.queues().find((q) => q.name === 'cli-a')?.paused).toBe(false)
+      const purged = await celeriac(['purge', 'cli-b', '--json', ...f.conn])
+      expect(purged.code).toBe(0)
+      expect(JSON.parse(purged.stdout)).toEqual({ ok: true, purged: 1 })
+      expect(f.app.inspect.reserved()).toEqual([])
+    })
 
-    const revoked = await celeriac(['revoke', ids.scheduled!, 'never-sent', ...conn])
-    expect(revoked.code).toBe(0)
-    expect(await app.AsyncResult(ids.scheduled!).state()).toBe('REVOKED')
-    expect(app.inspect.revoked()).toEqual(expect.arrayContaining([ids.scheduled, 'never-sent']))
-
-    const purged = await celeriac(['purge', 'cli-b', '--json', ...conn])
-    expect(purged.code).toBe(0)
-    expect(JSON.parse(purged.stdout)).toEqual({ ok: true, purged: 1 })
-    expect(app.inspect.reserved()).toEqual([])
-  })
-
-  it('revoke --terminate stops a running task', async () => {
-    const r = await celeriac(['revoke', '--terminate', ids.active!, ...conn])
-    expect(r.code).toBe(0)
-    await expect.poll(() => app.AsyncResult(ids.active!).state()).toBe('REVOKED')
+    it('revoke --terminate stops a running task', async () => {
+      const r = await celeriac(['revoke', '--terminate', f.ids.active!, ...f.conn])
+      expect(r.code).toBe(0)
+      await expect.poll(() => f.app.AsyncResult(f.ids.active!).state()).toBe('REVOKED')
+    })
   })
 })
 
 describe('celeriac events --follow', () => {
   it('--json: one JSON object a line, as the app emits them', async () => {
-    const out = childLines(start(['events', '--follow', '--json', '--max', '4', ...conn]))
+    const out = childLines(start(['events', '--follow', '--json', '--max', '4', ...f.conn]))
     // Events that come in one chunk: --max still stops at its count.
-    const one = childLines(start(['events', '--json', '--max', '1', ...conn]))
-    await expect.poll(() => endpoint.streams()).toBe(2)
-    const sent = await (await add.delay(20, 22)).get({ timeout: 5_000 })
+    const one = childLines(start(['events', '--json', '--max', '1', ...f.conn]))
+    await expect.poll(() => f.endpoint.streams(), { timeout: 15_000 }).toBe(2)
+    const sent = await (await f.add.delay(20, 22)).get({ timeout: 5_000 })
     expect(sent).toBe(42)
     expect(await out.exit).toBe(0)
     expect(await one.exit).toBe(0)
@@ -184,10 +204,10 @@ describe('celeriac events --follow', () => {
   })
 
   it('a line per event, a progress bar for task-progress', async () => {
-    const child = start(['events', '-f', '--max', '6', ...conn])
+    const child = start(['events', '-f', '--max', '6', ...f.conn])
     const out = childLines(child)
-    await expect.poll(() => endpoint.streams()).toBe(1)
-    await halves.delay()
+    await expect.poll(() => f.endpoint.streams(), { timeout: 15_000 }).toBe(1)
+    await f.halves.delay()
     expect(await out.exit).toBe(0)
     expect(out.lines.map((l) => l.split(/ +/)[1])).toEqual(['task-sent', 'task-received', 'task-started', 'task-progress', 'task-progress', 'task-succeeded'])
     expect(out.lines[3]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} {2}task-progress +\S+ {2}cli\.halves {2}\[#{10}-{10}\] {2}50% {2}1\/2$/)
@@ -198,11 +218,11 @@ describe('celeriac events --follow', () => {
 
 describe('connection, exit codes and help', () => {
   it('the environment gives the endpoint and token; --socket reaches a Unix socket', async () => {
-    const byEnv = await celeriac(['inspect', 'revoked', '--json'], { CELERIAC_URL: endpoint.url, CELERIAC_TOKEN: TOKEN })
+    const byEnv = await celeriac(['inspect', 'revoked', '--json'], { CELERIAC_URL: f.endpoint.url, CELERIAC_TOKEN: TOKEN })
     expect(byEnv.code).toBe(0)
     expect(Array.isArray(JSON.parse(byEnv.stdout))).toBe(true)
     const dir = await mkdtemp(join(tmpdir(), 'celeriac-cli-'))
-    const onSocket = await serveEndpoint(app, TOKEN, join(dir, 'control.sock'))
+    const onSocket = await serveEndpoint(f.app, TOKEN, join(dir, 'control.sock'))
     try {
       // --socket PATH, or --url unix:PATH as serve() prints it.
       const [bySocket, byUnixUrl] = await Promise.all([
@@ -221,9 +241,9 @@ describe('connection, exit codes and help', () => {
 
   it('1 when the app refuses: a wrong token (401), a queue it does not declare (its ConfigError)', async () => {
     const [badToken, badQueue, badQueueJson] = await Promise.all([
-      celeriac(['inspect', 'stats', '--url', endpoint.url, '--token', 'wrong-token-0123456789']),
-      celeriac(['pause', 'no-such-queue', ...conn]),
-      celeriac(['pause', 'no-such-queue', '--json', ...conn]),
+      celeriac(['inspect', 'stats', '--url', f.endpoint.url, '--token', 'wrong-token-0123456789']),
+      celeriac(['pause', 'no-such-queue', ...f.conn]),
+      celeriac(['pause', 'no-such-queue', '--json', ...f.conn]),
     ])
     expect(badToken).toMatchObject({ code: 1, stdout: '' })
     expect(badToken.stderr).toMatch(/^celeriac: .*--token/)
@@ -234,10 +254,10 @@ describe('connection, exit codes and help', () => {
 
   it('2 on a usage error: an unknown command, a missing argument, no endpoint, purge without a queue', async () => {
     const results = await Promise.all([
-      celeriac(['inspect', 'everything', ...conn]),
-      celeriac(['revoke', ...conn]),
+      celeriac(['inspect', 'everything', ...f.conn]),
+      celeriac(['revoke', ...f.conn]),
       celeriac(['inspect', 'active']),
-      celeriac(['purge', ...conn]),
+      celeriac(['purge', ...f.conn]),
       celeriac(['inspect']),
     ])
     for (const r of results) expect(r).toMatchObject({ code: 2, stdout: '' })
@@ -248,7 +268,7 @@ describe('connection, exit codes and help', () => {
   })
 
   it('3 when nothing answers, saying how to start the endpoint', async () => {
-    const closed = await serveEndpoint(app, TOKEN)
+    const closed = await serveEndpoint(f.app, TOKEN)
     const url = closed.url
     await closed.close()
     const [refused, noSocket] = await Promise.all([
@@ -282,12 +302,12 @@ describe('connection, exit codes and help', () => {
 
 describe('celeriac events when the stream ends', () => {
   it('3 when the endpoint closes the stream (the app stopped), with a message', async () => {
-    const other = await serveEndpoint(app, TOKEN)
+    const other = await serveEndpoint(f.app, TOKEN)
     const child = start(['events', '--follow', '--url', other.url, '--token', TOKEN])
     let stderr = ''
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
     const exit = childLines(child).exit
-    await expect.poll(() => other.streams()).toBe(1)
+    await expect.poll(() => other.streams(), { timeout: 15_000 }).toBe(1)
     await other.close()
     expect(await exit).toBe(3)
     expect(stderr).toContain(`${other.url} closed the event stream`)

@@ -26,7 +26,7 @@ forEachCombo('inspect', (combo) => {
     expect(inspect.reserved()).toEqual([])
     expect(inspect.scheduled()).toEqual([])
     expect(inspect.revoked()).toEqual([])
-    expect(inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 0, parked: 0, pool })
+    expect(inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 0, parked: 0, paused: 0, pool })
 
     const blocker = await h.tasks.opsNapper.delay(5 * SECOND)
     const q1 = await h.tasks.opsFree.delay('q1')
@@ -66,7 +66,7 @@ forEachCombo('inspect', (combo) => {
         rootId: later.id,
       },
     ])
-    expect(inspect.stats()).toEqual({ running: 1, ready: 2, scheduled: 1, parked: 1, pool })
+    expect(inspect.stats()).toEqual({ running: 1, ready: 2, scheduled: 1, parked: 1, paused: 0, pool })
 
     await q2.revoke()
     expect(inspect.reserved().map((t) => t.id)).toEqual([q1.id])
@@ -79,7 +79,7 @@ forEachCombo('inspect', (combo) => {
     expect(inspect.active()).toEqual([])
     expect(inspect.reserved()).toEqual([])
     expect(inspect.scheduled().map((t) => t.id)).toEqual([later.id])
-    expect(inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 1, parked: 0, pool })
+    expect(inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 1, parked: 0, paused: 0, pool })
 
     // A task waiting for its retry is scheduled, with its retry count and due time.
     const retrying = await h.tasks.opsRetryLater.delay(100)
@@ -95,7 +95,7 @@ forEachCombo('inspect', (combo) => {
     expect(await later.get()).toBe('later')
     expect(await retrying.get()).toBe('second attempt')
     expect(inspect.scheduled()).toEqual([])
-    expect(inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 0, parked: 0, pool })
+    expect(inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 0, parked: 0, paused: 0, pool })
     expect(inspect.revoked()).toEqual([q2.id])
   })
 

@@ -49,6 +49,16 @@ forEachCombo('pause', (combo) => {
     const byName = Object.fromEntries(h.app.inspect.queues().map((q) => [q.name, q]))
     expect(byName.default).toMatchObject({ name: 'default', paused: true, pausedAt: h.clock.now() - 60 * SECOND, concurrency: 1, active: 0 })
     expect(byName.other).toMatchObject({ name: 'other', paused: false, pausedAt: null, active: 0, reserved: 0 })
+    if (combo.transport === undefined) {
+      // `ready` counts what waits in the paused queue (as reserved() lists it); `paused` says how
+      // much of it waits for the resume. A transport gave its prefetch back to the broker.
+      expect(h.app.inspect.stats()).toMatchObject({ ready: 4, paused: 4 })
+      // This process's reply to inspect.cluster() carries its queues, the paused one marked.
+      const replies = Object.values(await h.app.inspect.cluster())
+      expect(replies).toHaveLength(1)
+      expect(replies[0]!.queues).toEqual(h.app.inspect.queues())
+      expect(replies[0]!.stats).toMatchObject({ ready: 4, paused: 4 })
+    }
 
     await h.app.control.resume('default')
     await h.clock.runAll()

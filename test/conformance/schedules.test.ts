@@ -36,7 +36,8 @@ forEachCombo('schedules', (combo) => {
     harnesses.push(second)
     await clock.advance(0)
     expect(second.lines()).toEqual(['tick'])
-    expect(await second.app.AsyncResult(`every10@${String(t0 + 90 * MINUTE)}`).get()).toBe('tick')
+    const missedRun = combo.transport === undefined ? 90 : 70
+    expect(await second.app.AsyncResult(`every10@${String(t0 + missedRun * MINUTE)}`).get()).toBe('tick')
     await clock.advance(10 * MINUTE)
     expect(second.lines()).toEqual(['tick', 'tick'])
     expect(await second.app.schedules.list()).toMatchObject([{ id: 'every10', count: 8, next: t0 + 110 * MINUTE }])

@@ -48,7 +48,7 @@ async function start() {
   const broken = signature(BROKEN)
   const idle = () => {
     expect(app!.inspect.active()).toEqual([])
-    expect(app!.inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 0, parked: 0, pool: null })
+    expect(app!.inspect.stats()).toEqual({ running: 0, ready: 0, scheduled: 0, parked: 0, paused: 0, pool: null })
   }
   return { app, clock, tag, errback, broken, lines, idle }
 }

@@ -208,7 +208,7 @@ it("a local time that the spring-forward skips fires once, just after the gap (c
   ])
 })
 
-it('is refused on a transport, at upsert and at the start of an app with schedules in its config', async () => {
+it('is refused on a transport that keeps no schedules, at upsert and at the start of an app with schedules in its config', async () => {
   const clock = virtualClock({ now: T0 })
   const onTransport = (config: Partial<ConstructorParameters<typeof Celeriac>[0]> = {}) => {
     const app = new Celeriac({ name: 'beat', transport: loopbackBroker(memoryStorage()).transport(), clock, ...config })
@@ -217,7 +217,9 @@ it('is refused on a transport, at upsert and at the start of an app with schedul
   }
   const { app, tick } = onTransport()
   await app.start()
-  await expect(app.schedules.upsert('s', { every: MINUTE }, tick.s())).rejects.toThrow(/do not run on a transport yet/)
+  await expect(app.schedules.upsert('s', { every: MINUTE }, tick.s())).rejects.toThrow(
+    /do not run on the 'loopback' transport .*schedule them from an app with a storage/,
+  )
   const other = onTransport()
   other.app.configure({ schedules: { s: { every: MINUTE, signature: other.tick.s() } } })
   await expect(other.app.start()).rejects.toThrow(ConfigError)

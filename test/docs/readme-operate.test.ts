@@ -1,7 +1,8 @@
 /**
  * README's "operate it" sections run as pasted (issue 18): the Periodic tasks and Pausing a queue
- * programs, and the Control endpoint program with the curl and `npx celeriac` commands that
- * README runs against it. Each program is the README block, type-checked against the built
+ * programs, the Control endpoint program with the curl and `npx celeriac` commands that
+ * README runs against it, and the Command line's `--dir` commands over the directory its
+ * shop.ts program leaves. Each program is the README block, type-checked against the built
  * package (`import ... from 'celeriac'` resolves as in a user's project) and run with tsx.
  * Two changes to what a reader pastes, both said here: the endpoint's port 8555 becomes a free
  * one (another test or app may hold 8555), and a command that runs until Ctrl+C (`curl -N` on
@@ -129,5 +130,18 @@ describe("README's operate-it sections run as pasted", () => {
     app.kill('SIGINT')
     expect(await exited).toBe(1)
     expect(stderr).toContain('celeriac: warm shutdown (SIGINT)')
+  }, 240_000)
+
+  it('Command line, --dir: the commands read the directory the stopped shop.ts left', async () => {
+    const shop = blockIn(blocks, 'Command line', 'ts')
+    expect(shop.code).toContain('npx tsx shop.ts')
+    const at = await program('shop', shop.code)
+    // The reader's commands, in the directory the reader saved shop.ts in.
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', blockIn(blocks, 'Command line', 'sh', 1).code], { cwd: at, timeout: 120_000 })
+    expect(stdout).toMatch(/^state:\s+SUCCESS$/m)
+    expect(stdout).toMatch(/^result:\s+5$/m)
+    expect(stdout).toMatch(/^default\s+paused since \S+\s+-\s+0\s+0\s+1$/m)
+    expect(stdout).toMatch(/math\.add\s+default\s+\[1,1\]/)
+    expect(existsSync(join(at, 'shop-data', 'LOCK'))).toBe(false)
   }, 240_000)
 })

@@ -1,11 +1,12 @@
 /**
  * The control endpoint's JSON routes (`serve(app, { token })`): a request without the token is
  * 401; the inspect routes answer what `app.inspect` does; control revokes, pauses, resumes and
- * purges; results read the stored record; bad requests are 4xx with `{ error: { code, message } }`.
+ * purges; results read the stored record (those three on memory and on file storage); bad
+ * requests are 4xx with `{ error: { code, message } }`.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConfigError, states } from '../../src/node.js'
-import { SECOND, TOKEN, served } from './harness.js'
+import { SECOND, STORAGES, TOKEN, served } from './harness.js'
 
 let s: Awaited<ReturnType<typeof served>>
 afterEach(async () => s.stop())
@@ -42,100 +43,103 @@ describe('auth', () => {
   })
 })
 
-describe('inspect', () => {
-  it('each inspect route answers what app.inspect returns', async () => {
-    s = await served()
-    const running = await s.tasks.nap.delay(10 * SECOND)
-    await s.tasks.nap.delay(SECOND) // waits for the slot of `default` (concurrency 1)
-    await s.tasks.add.applyAsync([1, 2], { countdown: 60 * SECOND })
-    await s.app.control.revoke('gone-1')
-    await s.app.control.pause('other')
-    await s.clock.advance(0)
-    expect(s.app.inspect.active().map((t) => t.id)).toEqual([running.id])
-    for (const [path, read] of [
-      ['active', () => s.app.inspect.active()],
-      ['scheduled', () => s.app.inspect.scheduled()],
-      ['reserved', () => s.app.inspect.reserved()],
-      ['revoked', () => s.app.inspect.revoked()],
-      ['stats', () => s.app.inspect.stats()],
-      ['queues', () => s.app.inspect.queues()],
-    ] as const) {
-      const { status, body } = await s.call('GET', `/v1/inspect/${path}`)
-      expect(status).toBe(200)
-      expect(body).toEqual(asJson(read()))
-      expect(body).not.toEqual([]) // each has something to show here, so the comparison means something
-    }
-    await s.app.control.resume('other')
-    await s.clock.runAll()
-    expect(await running.get()).toBe(10 * SECOND)
-  })
-
-  it('lists the schedules as app.schedules.list() does', async () => {
-    s = await served()
-    await s.app.schedules.upsert('tick', { every: 60 * SECOND }, s.tasks.add.s(1, 1))
-    const { status, body } = await s.call('GET', '/v1/schedules')
-    expect(status).toBe(200)
-    expect(body).toEqual(asJson(await s.app.schedules.list()))
-    expect(body).toMatchObject([{ id: 'tick', every: 60 * SECOND, count: 0 }])
-  })
-})
-
-describe('control', () => {
-  it('revoke: a task waiting on its countdown ends REVOKED', async () => {
-    s = await served()
-    const r = await s.tasks.add.applyAsync([2, 2], { countdown: 60 * SECOND })
-    const { status, body } = await s.call('POST', '/v1/control/revoke', { ids: r.id })
-    expect([status, body]).toEqual([200, { ok: true, ids: [r.id] }])
-    await s.clock.runAll()
-    expect(await r.state()).toBe(states.REVOKED)
-    expect((await s.call('GET', `/v1/results/${r.id}`)).body).toMatchObject({ id: r.id, state: 'REVOKED' })
-    expect((await s.call('POST', '/v1/control/revoke', { ids: ['a', 'b'], terminate: true })).body).toEqual({ ok: true, ids: ['a', 'b'] })
-    expect(s.app.inspect.revoked()).toEqual(expect.arrayContaining([r.id, 'a', 'b']))
-  })
-
-  it('pause holds a queue, resume runs what waited', async () => {
-    s = await served()
-    expect(await s.call('POST', '/v1/control/pause', { queue: 'default' })).toMatchObject({ status: 200, body: { ok: true } })
-    const r = await s.tasks.add.delay(1, 2)
-    await s.clock.runAll()
-    expect(await r.state()).toBe(states.PENDING)
-    expect((await s.call('GET', '/v1/inspect/queues')).body).toContainEqual(expect.objectContaining({ name: 'default', paused: true, reserved: 1 }))
-    expect(await s.call('POST', '/v1/control/resume', { queue: 'default' })).toMatchObject({ status: 200, body: { ok: true } })
-    await s.clock.runAll()
-    expect(await r.get()).toBe(3)
-  })
-
-  it('purge drops waiting messages and says how many', async () => {
-    s = await served()
-    await s.app.control.pause('default')
-    const waiting = [await s.tasks.add.delay(1, 1), await s.tasks.add.delay(2, 2)]
-    const elsewhere = await s.tasks.add.applyAsync([3, 3], { queue: 'other', countdown: SECOND })
-    expect((await s.call('POST', '/v1/control/purge', { queue: 'default' })).body).toEqual({ ok: true, purged: 2 })
-    expect((await s.call('POST', '/v1/control/purge')).body).toEqual({ ok: true, purged: 1 })
-    await s.app.control.resume('default')
-    await s.clock.runAll()
-    for (const r of [...waiting, elsewhere]) expect(await r.state()).toBe(states.PENDING)
-    expect(s.app.inspect.reserved()).toEqual([])
-  })
-})
-
-describe('results', () => {
-  it('gives the record of a finished task, its error as { name, message }, and PENDING for an unknown id', async () => {
-    s = await served()
-    const ok = await s.tasks.add.delay(20, 22)
-    const bad = await s.tasks.fail.delay()
-    await s.clock.runAll()
-    const done = await s.call('GET', `/v1/results/${ok.id}`)
-    expect(done.status).toBe(200)
-    expect(done.body).toEqual({ ...(asJson(await ok.status()) as object), result: 42 })
-    expect(done.body).toMatchObject({ id: ok.id, task: 'serve.add', state: 'SUCCESS', dateDone: new Date(s.clock.now()).toISOString() })
-    expect((await s.call('GET', `/v1/results/${bad.id}`)).body).toMatchObject({
-      state: 'FAILURE',
-      result: { name: 'TypeError', message: 'no such thing' },
-      traceback: expect.stringContaining('no such thing'),
+// What reads or changes the app's state: on memory and on file storage.
+describe.each(STORAGES)('on %s storage', (storage) => {
+  describe('inspect', () => {
+    it('each inspect route answers what app.inspect returns', async () => {
+      s = await served({}, storage)
+      const running = await s.tasks.nap.delay(10 * SECOND)
+      await s.tasks.nap.delay(SECOND) // waits for the slot of `default` (concurrency 1)
+      await s.tasks.add.applyAsync([1, 2], { countdown: 60 * SECOND })
+      await s.app.control.revoke('gone-1')
+      await s.app.control.pause('other')
+      await s.clock.advance(0)
+      expect(s.app.inspect.active().map((t) => t.id)).toEqual([running.id])
+      for (const [path, read] of [
+        ['active', () => s.app.inspect.active()],
+        ['scheduled', () => s.app.inspect.scheduled()],
+        ['reserved', () => s.app.inspect.reserved()],
+        ['revoked', () => s.app.inspect.revoked()],
+        ['stats', () => s.app.inspect.stats()],
+        ['queues', () => s.app.inspect.queues()],
+      ] as const) {
+        const { status, body } = await s.call('GET', `/v1/inspect/${path}`)
+        expect(status).toBe(200)
+        expect(body).toEqual(asJson(read()))
+        expect(body).not.toEqual([]) // each has something to show here, so the comparison means something
+      }
+      await s.app.control.resume('other')
+      await s.clock.runAll()
+      expect(await running.get()).toBe(10 * SECOND)
     })
-    const unknown = await s.call('GET', `/v1/results/${encodeURIComponent('no such/id')}`)
-    expect(unknown).toMatchObject({ status: 200, body: { id: 'no such/id', state: 'PENDING', result: null, dateDone: null } })
+
+    it('lists the schedules as app.schedules.list() does', async () => {
+      s = await served({}, storage)
+      await s.app.schedules.upsert('tick', { every: 60 * SECOND }, s.tasks.add.s(1, 1))
+      const { status, body } = await s.call('GET', '/v1/schedules')
+      expect(status).toBe(200)
+      expect(body).toEqual(asJson(await s.app.schedules.list()))
+      expect(body).toMatchObject([{ id: 'tick', every: 60 * SECOND, count: 0 }])
+    })
+  })
+
+  describe('control', () => {
+    it('revoke: a task waiting on its countdown ends REVOKED', async () => {
+      s = await served({}, storage)
+      const r = await s.tasks.add.applyAsync([2, 2], { countdown: 60 * SECOND })
+      const { status, body } = await s.call('POST', '/v1/control/revoke', { ids: r.id })
+      expect([status, body]).toEqual([200, { ok: true, ids: [r.id] }])
+      await s.clock.runAll()
+      expect(await r.state()).toBe(states.REVOKED)
+      expect((await s.call('GET', `/v1/results/${r.id}`)).body).toMatchObject({ id: r.id, state: 'REVOKED' })
+      expect((await s.call('POST', '/v1/control/revoke', { ids: ['a', 'b'], terminate: true })).body).toEqual({ ok: true, ids: ['a', 'b'] })
+      expect(s.app.inspect.revoked()).toEqual(expect.arrayContaining([r.id, 'a', 'b']))
+    })
+
+    it('pause holds a queue, resume runs what waited', async () => {
+      s = await served({}, storage)
+      expect(await s.call('POST', '/v1/control/pause', { queue: 'default' })).toMatchObject({ status: 200, body: { ok: true } })
+      const r = await s.tasks.add.delay(1, 2)
+      await s.clock.runAll()
+      expect(await r.state()).toBe(states.PENDING)
+      expect((await s.call('GET', '/v1/inspect/queues')).body).toContainEqual(expect.objectContaining({ name: 'default', paused: true, reserved: 1 }))
+      expect(await s.call('POST', '/v1/control/resume', { queue: 'default' })).toMatchObject({ status: 200, body: { ok: true } })
+      await s.clock.runAll()
+      expect(await r.get()).toBe(3)
+    })
+
+    it('purge drops waiting messages and says how many', async () => {
+      s = await served({}, storage)
+      await s.app.control.pause('default')
+      const waiting = [await s.tasks.add.delay(1, 1), await s.tasks.add.delay(2, 2)]
+      const elsewhere = await s.tasks.add.applyAsync([3, 3], { queue: 'other', countdown: SECOND })
+      expect((await s.call('POST', '/v1/control/purge', { queue: 'default' })).body).toEqual({ ok: true, purged: 2 })
+      expect((await s.call('POST', '/v1/control/purge')).body).toEqual({ ok: true, purged: 1 })
+      await s.app.control.resume('default')
+      await s.clock.runAll()
+      for (const r of [...waiting, elsewhere]) expect(await r.state()).toBe(states.PENDING)
+      expect(s.app.inspect.reserved()).toEqual([])
+    })
+  })
+
+  describe('results', () => {
+    it('gives the record of a finished task, its error as { name, message }, and PENDING for an unknown id', async () => {
+      s = await served({}, storage)
+      const ok = await s.tasks.add.delay(20, 22)
+      const bad = await s.tasks.fail.delay()
+      await s.clock.runAll()
+      const done = await s.call('GET', `/v1/results/${ok.id}`)
+      expect(done.status).toBe(200)
+      expect(done.body).toEqual({ ...(asJson(await ok.status()) as object), result: 42 })
+      expect(done.body).toMatchObject({ id: ok.id, task: 'serve.add', state: 'SUCCESS', dateDone: new Date(s.clock.now()).toISOString() })
+      expect((await s.call('GET', `/v1/results/${bad.id}`)).body).toMatchObject({
+        state: 'FAILURE',
+        result: { name: 'TypeError', message: 'no such thing' },
+        traceback: expect.stringContaining('no such thing'),
+      })
+      const unknown = await s.call('GET', `/v1/results/${encodeURIComponent('no such/id')}`)
+      expect(unknown).toMatchObject({ status: 200, body: { id: 'no such/id', state: 'PENDING', result: null, dateDone: null } })
+    })
   })
 })
 

@@ -6,7 +6,7 @@
 import { get } from 'node:http'
 import type { IncomingMessage } from 'node:http'
 import { afterEach, expect, it, vi } from 'vitest'
-import { TOKEN, parseFrames, served } from './harness.js'
+import { STORAGES, TOKEN, parseFrames, served } from './harness.js'
 import type { Frame } from './harness.js'
 
 let s: Awaited<ReturnType<typeof served>>
@@ -35,25 +35,28 @@ async function subscribe(url: string) {
   }
 }
 
-it('a client hears task-sent, task-started and task-succeeded of a task run after it connects; errors as { name, message }', async () => {
-  s = await served()
-  const before = await s.tasks.add.delay(0, 0)
-  await s.clock.runAll()
-  const stream = await subscribe(s.endpoint.url)
-  expect(s.endpoint.stats().clients).toBe(1)
-  const r = await s.tasks.add.delay(2, 3)
-  const bad = await s.tasks.fail.delay()
-  await s.clock.runAll()
-  const frames = await stream.until((f) => f.some((x) => x.event === 'task-failed'))
-  const ids = new Set(frames.map((f) => (f.data as { id: string }).id))
-  expect(ids.has(before.id)).toBe(false)
-  const mine = frames.filter((f) => (f.data as { id: string }).id === r.id)
-  expect(mine.map((f) => f.event)).toEqual(['task-sent', 'task-received', 'task-started', 'task-succeeded'])
-  expect(mine[3]!.data).toMatchObject({ id: r.id, name: 'serve.add', queue: 'default', result: 5, runtime: expect.any(Number) })
-  expect(mine[0]!.data).toMatchObject({ args: [2, 3] })
-  expect(frames.find((f) => f.event === 'task-failed')!.data).toMatchObject({ id: bad.id, error: { name: 'TypeError', message: 'no such thing' } })
-  expect(s.endpoint.stats().dropped).toBe(0)
-})
+it.each(STORAGES)(
+  'a client hears task-sent, task-started and task-succeeded of a task run after it connects; errors as { name, message } (%s storage)',
+  async (storage) => {
+    s = await served({}, storage)
+    const before = await s.tasks.add.delay(0, 0)
+    await s.clock.runAll()
+    const stream = await subscribe(s.endpoint.url)
+    expect(s.endpoint.stats().clients).toBe(1)
+    const r = await s.tasks.add.delay(2, 3)
+    const bad = await s.tasks.fail.delay()
+    await s.clock.runAll()
+    const frames = await stream.until((f) => f.some((x) => x.event === 'task-failed'))
+    const ids = new Set(frames.map((f) => (f.data as { id: string }).id))
+    expect(ids.has(before.id)).toBe(false)
+    const mine = frames.filter((f) => (f.data as { id: string }).id === r.id)
+    expect(mine.map((f) => f.event)).toEqual(['task-sent', 'task-received', 'task-started', 'task-succeeded'])
+    expect(mine[3]!.data).toMatchObject({ id: r.id, name: 'serve.add', queue: 'default', result: 5, runtime: expect.any(Number) })
+    expect(mine[0]!.data).toMatchObject({ args: [2, 3] })
+    expect(frames.find((f) => f.event === 'task-failed')!.data).toMatchObject({ id: bad.id, error: { name: 'TypeError', message: 'no such thing' } })
+    expect(s.endpoint.stats().dropped).toBe(0)
+  },
+)
 
 it('a client that does not read costs at most its buffer: the app runs on, drops are counted, and the client is told the count', async () => {
   s = await served({ maxBufferedEvents: 4 })

@@ -1,15 +1,28 @@
 /** A small app on the virtual clock, served; and clients for the endpoint (fetch, and HTTP on a Unix socket). */
+import { mkdtempSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
-import { Celeriac, serve } from '../../src/node.js'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Celeriac, fileStorage, serve } from '../../src/node.js'
 import type { ServeHandle, ServeOptions, Task } from '../../src/node.js'
 import { virtualClock } from '../../src/testing.js'
 
 export const TOKEN = 'test-token-0123456789abcdef'
 export const SECOND = 1_000
 
-export async function served(options: Partial<ServeOptions> = {}) {
+/** The storages the endpoint's tests that read or change the app's state run on. */
+export const STORAGES = ['memory', 'file'] as const
+
+/** The app on `storage`: the default memory storage, or file storage in a temporary directory (removed by `stop`). */
+export async function served(options: Partial<ServeOptions> = {}, storage: (typeof STORAGES)[number] = 'memory') {
   const clock = virtualClock({ now: Date.UTC(2026, 0, 1) })
-  const app = new Celeriac({ name: 'served', clock, queues: { default: { concurrency: 1 }, other: {} } })
+  const dir = storage === 'file' ? mkdtempSync(join(tmpdir(), 'celeriac-serve-')) : undefined
+  const app = new Celeriac({
+    name: 'served',
+    clock,
+    queues: { default: { concurrency: 1 }, other: {} },
+    ...(dir === undefined ? {} : { storage: fileStorage({ dir }) }),
+  })
   const tasks = {
     add: app.task('serve.add', (a: number, b: number) => a + b),
     nap: app.task('serve.nap', { bind: true }, async (self: Task, ms: number) => {
@@ -42,6 +55,7 @@ export async function served(options: Partial<ServeOptions> = {}) {
     async stop() {
       await endpoint.close()
       await app.stop()
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
     },
   }
 }

@@ -1,6 +1,6 @@
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq'
 import type { TaskMessage } from '../../core/model/message.js'
-import type { Delivery } from '../../core/engine/transport.js'
+import type { BrokerSchedule, Delivery } from '../../core/engine/transport.js'
 import { failedReasonOf, toWire, type WireReport } from './run-reports.js'
 
 /** What a job carries: the message, and the job's `stalledCounter` at our last deliberate move. */
@@ -16,6 +16,11 @@ export interface JobData {
    * frees up), which its delay in BullMQ gives only in wall time. Absent until it is deferred.
    */
   readonly due?: number
+  /**
+   * On a job a celeriac schedule's BullMQ scheduler made (./schedules.ts): the schedule, whose
+   * slot the job is. Dropped at the first defer or requeue, which store the slot's own message.
+   */
+  readonly schedule?: Omit<BrokerSchedule, 'message'>
 }
 
 /** What a delivery needs of its transport. */
@@ -37,8 +42,14 @@ export interface DeliveryHost {
  * finished the job. A defer or requeue moves the job itself (delayed, back to wait), then the
  * processor throws a DelayedError, which tells the Worker that the job was moved and it has only
  * to fetch the next one: their promise is BullMQ's own answer (a lost lock rejects it).
+ * `message`: what the job delivers, when not its data's (a schedule's slot: ./schedules.ts).
  */
-export function deliveryOf(job: Job<JobData>, token: string, host: DeliveryHost): { delivery: Delivery; done: Promise<WireReport | null> } {
+export function deliveryOf(
+  job: Job<JobData>,
+  token: string,
+  host: DeliveryHost,
+  message: TaskMessage = job.data.message,
+): { delivery: Delivery; done: Promise<WireReport | null> } {
   const data = job.data
   let release!: () => void
   let complete!: (value: WireReport | null) => void
@@ -50,7 +61,7 @@ export function deliveryOf(job: Job<JobData>, token: string, host: DeliveryHost)
   })
   let settled = false
   const settle = (what: string, move: () => Promise<unknown>): Promise<void> => {
-    if (settled) return Promise.reject(new Error(`Delivery of ${data.message.id}: ${what} after it was settled`))
+    if (settled) return Promise.reject(new Error(`Delivery of ${message.id}: ${what} after it was settled`))
     settled = true
     const p = move().then(
       () => release(),
@@ -63,14 +74,14 @@ export function deliveryOf(job: Job<JobData>, token: string, host: DeliveryHost)
     return p
   }
   const delivery: Delivery = {
-    message: data.message,
+    message,
     redelivered: job.stalledCounter > data.stalls,
     ack(failed, end) {
-      if (settled) return Promise.reject(new Error(`Delivery of ${data.message.id}: ack after it was settled`))
+      if (settled) return Promise.reject(new Error(`Delivery of ${message.id}: ack after it was settled`))
       settled = true
       const finished = host.finished(job.id ?? '')
       // The end report rides on what the Worker writes anyway: the return value, the failed reason.
-      const wire = end === undefined ? undefined : toWire(data.message, host.self, end)
+      const wire = end === undefined ? undefined : toWire(message, host.self, end)
       // Unrecoverable: BullMQ never retries it (retries are celeriac's, through defer).
       if (failed) fail(new UnrecoverableError(failedReasonOf(wire)))
       else complete(wire ?? null)
@@ -79,7 +90,7 @@ export function deliveryOf(job: Job<JobData>, token: string, host: DeliveryHost)
     },
     report(report) {
       // One call (BullMQ's updateProgress script: the field and the `progress` event).
-      return job.updateProgress(toWire(data.message, host.self, report))
+      return job.updateProgress(toWire(message, host.self, report))
     },
     defer(next, at) {
       return settle('defer', async () => {

@@ -2,12 +2,14 @@ import { DelayedError, type IQueueBackend, type Job, Queue, QueueEvents, Worker 
 import { StorageError } from '../../core/model/errors.js'
 import { uuid4 } from '../../core/model/ids.js'
 import type { TaskMessage } from '../../core/model/message.js'
-import type { Delivery, RemoteRunEvent, Transport, TransportHost } from '../../core/engine/transport.js'
+import type { Delivery, RemoteRunEvent, Transport, TransportHost, TransportSchedules } from '../../core/engine/transport.js'
 import type { Storage } from '../../storage/types.js'
 import { storeOf } from '../factory-store.js'
 import type { Store } from '../store.js'
 import { deliveryOf, type JobData } from './delivery.js'
 import { toJobId } from './job-id.js'
+import { jobOptions } from './job-options.js'
+import { BullmqSchedules, purgeAround, slotOf } from './schedules.js'
 import type { ResolvedTransportOptions } from './options.js'
 import { fromFailedReason, remoteEvent } from './run-reports.js'
 
@@ -51,11 +53,6 @@ async function backToWait(job: Job<JobData>, token: string): Promise<never> {
   throw new DelayedError()
 }
 
-/** Celery's priorities run 0–9, higher first; BullMQ's lower first, and 0 means "none" (FIFO list). */
-function jobPriority(priority: number): number {
-  return 10 - Math.min(9, Math.max(0, Math.trunc(priority)))
-}
-
 /**
  * A Transport on BullMQ's public classes: one Queue per queue adds the messages of a call for
  * it (one addBulk), one Worker per listened queue delivers. See NOTES.md ("BullMQ
@@ -78,12 +75,24 @@ export class BullmqTransport implements Transport {
   /** This handle among the app's: its run reports carry it, and its own are not heard back. */
   readonly #self = uuid4()
   readonly #subscribers = new Set<Subscriber>()
+  /** `app.schedules` on BullMQ's job schedulers (./schedules.ts). */
+  readonly schedules: TransportSchedules
 
   constructor(options: ResolvedTransportOptions) {
     this.#options = options
     this.store = options.store
     const store = storeOf(options.backend)
     this.#memory = store?.virtual === true ? store : undefined
+    this.schedules = new BullmqSchedules({
+      clock: () => this.#opened().host.clock,
+      queue: (name) => {
+        if (!this.#queues.has(name)) this.#knowQueue(name)
+        return this.#queue(name)
+      },
+      store: options.store,
+      jobOptions: (message) => jobOptions(message, this.#options.retention),
+      shifted: this.#memory !== undefined,
+    })
   }
 
   open(host: TransportHost): Promise<void> {
@@ -109,7 +118,6 @@ export class BullmqTransport implements Transport {
     if (messages.length === 0) return
     const { host } = this.#opened()
     const now = host.clock.now()
-    const age = Math.ceil(this.#options.retention / 1000)
     // One Queue.addBulk per queue: a FlowProducer's addBulk (one MULTI across queues) cost the
     // producer about twice the CPU per job (it builds each job's keys and awaits each one).
     // Not atomic across jobs: a call that fails part way may leave some added, and the engine
@@ -126,12 +134,8 @@ export class BullmqTransport implements Transport {
         data,
         opts: {
           jobId: toJobId(message.id),
-          priority: jobPriority(message.priority),
           delay: message.eta === null ? 0 : Math.max(0, message.eta - now),
-          attempts: 1,
-          // Finished jobs are kept that long so that adding their id again is still skipped.
-          removeOnComplete: { age },
-          removeOnFail: { age },
+          ...jobOptions(message, this.#options.retention),
         },
       })
     }
@@ -179,7 +183,10 @@ export class BullmqTransport implements Transport {
       (job: Job<JobData>, token?: string) => {
         // A Worker blocked waiting for a job when it was paused takes one more on waking.
         if (listener.paused) return backToWait(job, token ?? '')
-        const { delivery, done } = deliveryOf(job, token ?? '', deliveryHost)
+        const slot = slotOf(job)
+        // A slot after the schedule's end: completed here, never run (BullMQ made it before the end).
+        if (slot?.drop === true) return Promise.resolve(null)
+        const { delivery, done } = deliveryOf(job, token ?? '', deliveryHost, slot?.message)
         listener.held++
         deliver(delivery)
         host.wake()
@@ -322,6 +329,10 @@ export class BullmqTransport implements Transport {
     let dropped = 0
     for (const name of names) {
       const q = this.#queue(name)
+      if ((await q.getJobSchedulersCount()) > 0) {
+        dropped += await purgeAround(q)
+        continue
+      }
       const counts = await q.getJobCounts('wait', 'prioritized', 'delayed')
       // Counted first: a message added between the count and the drain is dropped uncounted.
       await q.drain(true)

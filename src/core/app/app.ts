@@ -30,6 +30,7 @@ import { Control, Inspect } from './control.js'
 import { createTask } from './define-task.js'
 import type { TaskOptionsWithBase } from './define-task.js'
 import { applyEager } from './eager.js'
+import { TransportStorage } from '../engine/transport-storage.js'
 import { Firing } from '../schedule/firing.js'
 import { Schedules } from '../schedule/schedules.js'
 import { resign, seekLeadership } from './leader.js'
@@ -104,6 +105,7 @@ export class Celeriac implements Sender, TaskOwner {
       scheduleStore(
         this.#requireEngine(what),
         this.#config,
+        this.#env!,
         () => this.#newId(),
         (name) => this.#profile(name) !== undefined,
       ),
@@ -273,6 +275,8 @@ export class Celeriac implements Sender, TaskOwner {
 
   /** This app consumes: it fires the schedules from now on. */
   async #fireSchedules(engine: Engine): Promise<void> {
+    // A transport that keeps schedules fires them itself (BullMQ's job schedulers).
+    if (this.#config.storage instanceof TransportStorage && this.#config.storage.transport.schedules !== undefined) return
     const firing = new Firing(firingHost(engine, this.#config, this.#env!, (level, text) => this.events.emit('log', { id: '', level, text })))
     this.#firing = firing
     this.schedules.fireWith(firing)

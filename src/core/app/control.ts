@@ -27,10 +27,16 @@ export interface TaskInfo {
 /** Counters of the engine. */
 export interface EngineStats {
   running: number
+  /** Messages ready to run here (no eta ahead), paused queues' included, as `reserved()` lists them. */
   ready: number
   scheduled: number
   /** Running tasks parked on an engine timer (`self.sleep`). */
   parked: number
+  /**
+   * Of `ready`, the messages in paused queues (`control.pause`): they wait for a resume, not for
+   * a slot, so `ready - paused` is what would run as slots free up.
+   */
+  paused: number
   /**
    * The worker pool's health (`threads()`, `webWorkers()`): workers live and loading, failed
    * loads and the last one's error, replacements; null for an executor without workers (inline).
@@ -225,7 +231,13 @@ export class Inspect {
     const replies = await this.#engine('inspect').inspectCluster(timeout)
     const out: Record<string, NodeInfo> = {}
     for (const [node, r] of Object.entries(replies)) {
-      out[node] = { active: r.active.map(info), reserved: r.reserved.map(info), scheduled: r.scheduled.map(info), stats: r.stats }
+      out[node] = {
+        active: r.active.map(info),
+        reserved: r.reserved.map(info),
+        scheduled: r.scheduled.map(info),
+        stats: { paused: 0, ...r.stats },
+        queues: r.queues ?? [],
+      }
     }
     return out
   }
@@ -237,4 +249,6 @@ export interface NodeInfo {
   reserved: TaskInfo[]
   scheduled: TaskInfo[]
   stats: Omit<EngineStats, 'pool'>
+  /** Its queues as {@link Inspect.queues} gives them, paused ones marked (empty in a reply from an older celeriac, which sent none). */
+  queues: QueueInfo[]
 }

@@ -2,10 +2,11 @@
  * How `app.schedules` reaches the running engine: its storage calls, in order with the engine's
  * writes and counted as engine work (the virtual clock waits for them), and the sends of slots.
  */
-import { freeze } from '../canvas/expand.js'
+import { freeze, rootMessage } from '../canvas/expand.js'
 import type { ExpandEnv } from '../canvas/expand.js'
 import { unknownTaskIn } from '../canvas/task-names.js'
 import type { Engine } from '../engine/engine.js'
+import type { TransportSchedules } from '../engine/transport.js'
 import { TransportStorage } from '../engine/transport-storage.js'
 import { ROOT_CONTEXT } from '../model/context.js'
 import { ConfigError, NotRegistered } from '../model/errors.js'
@@ -14,17 +15,22 @@ import type { ScheduleStore } from '../schedule/schedules.js'
 import type { ResolvedConfig } from './config.js'
 
 /** What the schedules read and write through `engine`. */
-export function scheduleStore(engine: Engine, config: ResolvedConfig, newId: () => string, known: (name: string) => boolean): ScheduleStore {
-  const transport = config.storage instanceof TransportStorage
+export function scheduleStore(engine: Engine, config: ResolvedConfig, env: ExpandEnv, newId: () => string, known: (name: string) => boolean): ScheduleStore {
+  const transport = config.storage instanceof TransportStorage ? config.storage.transport : undefined
+  const broker = transport?.schedules
   return {
     clock: config.clock,
     newId,
     entries: () => engine.hold(config.storage.entries('meta')),
     transact: (keys, step) => engine.transact(keys, step),
+    broker: broker === undefined ? undefined : heldBy(engine, broker),
+    // With no clock reading, a relative `expires` stays a duration: the broker counts it from each slot.
+    templateOf: (json, taskId) => rootMessage(json.task, json.args, { ...json.options, taskId }, { ...env, now: () => 0 }),
     check(json) {
-      if (transport) {
+      if (transport !== undefined && broker === undefined) {
         throw new ConfigError(
-          'Periodic tasks do not run on a transport yet (each process would fire them); schedule them from an app with a storage, or with BullMQ job schedulers',
+          transport.noSchedules ??
+            `Periodic tasks do not run on the '${transport.name}' transport (it has no schedules of its own, and each process would fire them); schedule them from an app with a storage`,
         )
       }
       if (config.consume !== true || config.foreignWorkers) return
@@ -35,6 +41,15 @@ export function scheduleStore(engine: Engine, config: ResolvedConfig, newId: () 
         )
       }
     },
+  }
+}
+
+/** The broker's schedule calls, counted as engine work (the virtual clock waits for them). */
+function heldBy(engine: Engine, broker: TransportSchedules): TransportSchedules {
+  return {
+    upsert: (schedule) => engine.hold(broker.upsert(schedule)),
+    remove: (id) => engine.hold(broker.remove(id)),
+    list: () => engine.hold(broker.list()),
   }
 }
 

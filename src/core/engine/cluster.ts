@@ -6,19 +6,11 @@
  * its own, collected until a timeout, as Celery's `inspect` collects the replies that arrive in
  * time. (Revoke with terminate goes with the revoked record itself: see Revocation.)
  */
-import type { TaskMessage } from '../model/message.js'
 import { uuid4 } from '../model/ids.js'
 import type { Mutation } from '../../storage/types.js'
 import type { CommitQueue } from './commit-queue.js'
+import type { NodeReport } from './inspection.js'
 import type { EngineState } from './state.js'
-
-/** What one process says of itself to an inspection. */
-export interface NodeReport {
-  readonly active: TaskMessage[]
-  readonly reserved: TaskMessage[]
-  readonly scheduled: TaskMessage[]
-  readonly stats: { running: number; ready: number; scheduled: number; parked: number }
-}
 
 /** A change another process asks of every process. */
 export type Command =

@@ -6,7 +6,6 @@
  */
 import type { TaskMessage } from '../model/message.js'
 import type { PoolHealth } from '../executor/executor.js'
-import type { NodeReport } from './cluster.js'
 import type { Gates } from './gates.js'
 import type { EngineState } from './state.js'
 
@@ -16,6 +15,8 @@ export interface EngineCounters {
   ready: number
   scheduled: number
   parked: number
+  /** Of `ready`, those in paused queues: they wait for a resume, not for a slot. */
+  paused: number
   pool: PoolHealth | null
 }
 
@@ -34,6 +35,16 @@ export interface QueueInfo {
   reserved: number
   /** Its tasks waiting for their eta here. */
   scheduled: number
+}
+
+/** What one process says of itself to an inspection (`inspect.cluster()`; cluster.ts carries it between processes). */
+export interface NodeReport {
+  readonly active: TaskMessage[]
+  readonly reserved: TaskMessage[]
+  readonly scheduled: TaskMessage[]
+  readonly stats: { running: number; ready: number; scheduled: number; parked: number; paused?: number }
+  /** Its queues, paused ones marked. Absent in a reply from a celeriac before it. */
+  readonly queues?: QueueInfo[]
 }
 
 export class Inspection {
@@ -71,6 +82,7 @@ export class Inspection {
       ready: state.scheduler.readyCount,
       scheduled: state.scheduler.delayedCount,
       parked: state.parked,
+      paused: [...state.paused.keys()].reduce((sum, queue) => sum + state.scheduler.readyIn(queue), 0),
       pool: state.executor.health?.() ?? null,
     }
   }
@@ -103,7 +115,13 @@ export class Inspection {
 
   /** This process's answer to a cluster-wide inspect. */
   report(): NodeReport {
-    const { running, ready, scheduled, parked } = this.stats()
-    return { active: this.active(), reserved: this.reserved(), scheduled: this.scheduled(), stats: { running, ready, scheduled, parked } }
+    const { running, ready, scheduled, parked, paused } = this.stats()
+    return {
+      active: this.active(),
+      reserved: this.reserved(),
+      scheduled: this.scheduled(),
+      stats: { running, ready, scheduled, parked, paused },
+      queues: this.queues(),
+    }
   }
 }

@@ -10,7 +10,7 @@
 import type { Clock } from '../time/clock.js'
 import type { MessageError } from '../model/errors.js'
 import type { Encoded } from '../model/json.js'
-import type { TaskMessage } from '../model/message.js'
+import type { SignatureJSON, TaskMessage } from '../model/message.js'
 import type { State } from '../model/states.js'
 import type { Storage } from '../../storage/types.js'
 
@@ -103,6 +103,53 @@ export interface Delivery {
 }
 
 /**
+ * A periodic task as a broker keeps it ({@link Transport.schedules}): its timing and bounds (times
+ * on the app clock, epoch ms) and the one message each slot sends.
+ */
+export interface BrokerSchedule {
+  readonly id: string
+  readonly every: number | null
+  readonly cron: string | null
+  readonly tz: string | null
+  /** As given (null: from the upsert on). */
+  readonly startAt: number | null
+  readonly endAt: number | null
+  readonly limit: number | null
+  readonly missed: 'once' | 'skip' | 'all'
+  /** What the schedule sends, as `list()` shows it. */
+  readonly signature: SignatureJSON
+  /**
+   * The message of every slot, but for two fields the broker fills in per slot: `id` (and
+   * `rootId`) become `<schedule id>@<due ms>`, the same in every process, and `expires`, if not
+   * null, is a duration (ms) counted from the slot's due time.
+   */
+  readonly message: TaskMessage
+}
+
+/** A schedule the broker holds, with how far it has fired. */
+export interface BrokerScheduleState {
+  readonly schedule: BrokerSchedule
+  /** The next slot (app clock, epoch ms), or null once the schedule has ended. */
+  readonly next: number | null
+  /** Slots sent so far. */
+  readonly count: number
+}
+
+/**
+ * Periodic tasks kept and fired by the broker itself (BullMQ's job schedulers), so that each
+ * slot is one message whichever processes run. The app's `schedules` call these instead of
+ * firing slots itself. Each rejects with ConfigError for what the broker cannot do.
+ */
+export interface TransportSchedules {
+  /** Creates or replaces the schedule; the same timing as before keeps its place (next slot, count). */
+  upsert(schedule: BrokerSchedule): Promise<BrokerScheduleState>
+  /** Deletes the schedule and its pending slot; resolves with whether it existed. */
+  remove(id: string): Promise<boolean>
+  /** Every schedule the broker holds for this app, by id. */
+  list(): Promise<BrokerScheduleState[]>
+}
+
+/**
  * A broker for an app's messages. Implementations: `bullmqTransport()` (`celeriac/bullmq`), and
  * an in-memory one in the tests. A contract suite (test/transport/contract.ts) runs on each.
  */
@@ -167,6 +214,13 @@ export interface Transport {
   forget(ids: readonly string[]): Promise<void>
   /** Drops the messages waiting (ready or delayed) in `queue`, or in every queue; resolves with how many. */
   purge(queue: string | undefined): Promise<number>
+  /**
+   * Periodic tasks through the broker (`app.schedules` on this transport). Absent: an upsert is a
+   * ConfigError, saying {@link noSchedules}.
+   */
+  readonly schedules?: TransportSchedules
+  /** Without `schedules`: why this broker keeps no periodic tasks, and what to use instead. */
+  readonly noSchedules?: string
   /**
    * For a broker that delivers in turns of its own (not in a call of the engine): false while a
    * message it will deliver without the clock moving is on its way. Absent: always quiet.

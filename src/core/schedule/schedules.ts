@@ -6,7 +6,8 @@
 import { Signature } from '../canvas/signature.js'
 import type { Clock } from '../time/clock.js'
 import { ConfigError } from '../model/errors.js'
-import type { SignatureJSON } from '../model/message.js'
+import type { SignatureJSON, TaskMessage } from '../model/message.js'
+import type { BrokerSchedule, BrokerScheduleState, TransportSchedules } from '../engine/transport.js'
 import { checkName, checkTime, checkWholeNumber } from '../model/validate.js'
 import type { StorageKey, StoredValue, TransactStep } from '../../storage/types.js'
 import type { Firing } from './firing.js'
@@ -28,8 +29,9 @@ export interface ScheduleOptions {
   limit?: number
   /**
    * Slots that fell due while no app was firing (the app was down, or a machine slept):
-   * `'once'` sends one of them, the latest (as Celery beat does); `'skip'` sends none and waits
-   * for the next slot; `'all'` sends each (each its own task).
+   * `'once'` sends one of them, the latest (as Celery beat does; on bullmqTransport the first,
+   * BullMQ's pending job); `'skip'` sends none and waits for the next slot; `'all'` sends each
+   * (each its own task). bullmqTransport has `'once'` only.
    * @default 'once'
    */
   missed?: MissedPolicy
@@ -65,8 +67,12 @@ export interface ScheduleStore {
   newId(): string
   entries(): Promise<Array<[string, StoredValue]>>
   transact<R>(keys: readonly StorageKey[], step: (values: Array<StoredValue | undefined>) => TransactStep<R>): Promise<R>
-  /** Throws if the app cannot keep schedules (a transport, for now) or does not know a task the signature names. */
+  /** Throws if the app cannot keep schedules (a transport without them) or does not know a task the signature names. */
   check(json: SignatureJSON): void
+  /** A transport that keeps and fires the schedules itself (BullMQ's job schedulers); else this app does. */
+  readonly broker: TransportSchedules | undefined
+  /** The message `json` (a task signature) sends as `taskId`, with a relative `expires` kept as a duration. */
+  templateOf(json: SignatureJSON, taskId: string): TaskMessage
 }
 
 const POLICIES: readonly MissedPolicy[] = ['once', 'skip', 'all']
@@ -111,7 +117,9 @@ function sameTiming(a: Draft, b: ScheduleRecord): boolean {
 
 /**
  * The app's periodic tasks (`app.schedules`). Each slot of a schedule is sent once, as task
- * `<schedule id>@<due ms>`, by the app that consumes, under every storage, across restarts.
+ * `<schedule id>@<due ms>`, by the app that consumes, under every storage, across restarts; on
+ * a transport that keeps schedules (bullmqTransport: BullMQ's job schedulers in Redis) by the
+ * broker, whatever processes run, and `list()` reads them there.
  *
  * @example
  * const report = app.task('reports.nightly', () => build())
@@ -138,7 +146,9 @@ export class Schedules {
    * new signature, `endAt`, `limit` or `missed` applies from the next slot on (a schedule that
    * ended by its `endAt` or `limit` goes on if they are moved).
    * Rejects with ConfigError on bad input (a bad cron expression or time zone, `endAt` before
-   * `startAt`, ...) and NotRegistered for a task the consuming app does not know.
+   * `startAt`, ...) or what the transport cannot keep (bullmqTransport: a canvas, `missed`
+   * other than 'once'; celeryTransport: any, use Celery beat), and NotRegistered for a task the
+   * consuming app does not know.
    *
    * @example
    * await app.schedules.upsert('cleanup', { every: 3_600_000 }, cleanup.s(), { startAt: Date.now() })
@@ -151,6 +161,7 @@ export class Schedules {
     const draft = checkSchedule(id, timing, signature, options, 'schedules.upsert')
     const store = this.#store(`upsert schedule '${id}'`)
     store.check(draft.signature)
+    if (store.broker !== undefined) return brokerInfo(await store.broker.upsert(brokerSchedule(draft, store)))
     const now = store.clock.now()
     const newId = store.newId()
     const [def, progress] = await store.transact([definitionKey(id), progressKey(id)].map(metaKey), ([old, oldProgress]) => {
@@ -185,6 +196,7 @@ export class Schedules {
   async remove(id: string): Promise<boolean> {
     checkName(id, 'schedules.remove: the schedule id')
     const store = this.#store(`remove schedule '${id}'`)
+    if (store.broker !== undefined) return store.broker.remove(id)
     const existed = await store.transact([definitionKey(id), progressKey(id)].map(metaKey), ([def, progress]) => ({
       mutations: [
         { op: 'delete', ns: 'meta', key: definitionKey(id) },
@@ -204,6 +216,7 @@ export class Schedules {
    */
   async list(): Promise<ScheduleInfo[]> {
     const store = this.#store('list schedules')
+    if (store.broker !== undefined) return (await store.broker.list()).map(brokerInfo)
     const defs: ScheduleRecord[] = []
     const progress = new Map<string, ProgressRecord>()
     for (const [key, value] of await store.entries()) {
@@ -242,6 +255,58 @@ function info(def: ScheduleRecord, stored: ProgressRecord | undefined): Schedule
     endAt: def.endAt,
     limit: def.limit,
     missed: def.missed,
+    next,
+    count,
+  }
+}
+
+/**
+ * A checked upsert as a broker keeps it (BullMQ's job scheduler repeats one job): one task, sent
+ * as it is at each slot. A canvas is refused: its nodes' ids are frozen once, and each slot needs
+ * its own.
+ */
+function brokerSchedule(draft: Draft, store: ScheduleStore): BrokerSchedule {
+  const at = `schedules.upsert '${draft.id}'`
+  const json = draft.signature
+  if (json.kind !== 'task') {
+    throw new ConfigError(
+      `${at}: on this transport a schedule sends one task at each slot (the broker repeats one message), not a ${json.kind}; schedule a task that sends the ${json.kind} (${json.kind}(...).delay() in its body)`,
+    )
+  }
+  const { eta, countdown, expiresAt } = json.options
+  if (eta !== undefined || countdown !== undefined) {
+    throw new ConfigError(
+      `${at}: the signature has ${eta !== undefined ? 'an eta' : 'a countdown'}; a slot runs at its own time, so remove it (or move the timing: startAt, cron)`,
+    )
+  }
+  if (expiresAt !== undefined) {
+    throw new ConfigError(`${at}: the signature expires at a fixed date; give expires as a duration (ms), which counts from each slot`)
+  }
+  return {
+    id: draft.id,
+    every: draft.every,
+    cron: draft.cron,
+    tz: draft.tz,
+    startAt: draft.startAt,
+    endAt: draft.endAt,
+    limit: draft.limit,
+    missed: draft.missed,
+    signature: json,
+    message: store.templateOf(json, `${draft.id}@`),
+  }
+}
+
+function brokerInfo({ schedule, next, count }: BrokerScheduleState): ScheduleInfo {
+  return {
+    id: schedule.id,
+    every: schedule.every,
+    cron: schedule.cron,
+    tz: schedule.tz,
+    signature: Signature.fromJSON(schedule.signature),
+    startAt: schedule.startAt,
+    endAt: schedule.endAt,
+    limit: schedule.limit,
+    missed: schedule.missed,
     next,
     count,
   }

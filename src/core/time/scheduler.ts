@@ -136,6 +136,11 @@ export class Scheduler {
     return this.#queues.keys()
   }
 
+  /** Messages ready to run now in the queue `name` (0 for a queue it never held). */
+  readyIn(name: string): number {
+    return this.#queues.get(name)?.size ?? 0
+  }
+
   /** Adds a message: ready now, or delayed until its eta. */
   add(message: TaskMessage): void {
     if (message.eta !== null && message.eta > this.#clock.now()) {

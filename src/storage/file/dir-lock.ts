@@ -86,6 +86,31 @@ export function lockDirectory(dir: string, options: LockOptions): () => void {
   }
 }
 
+/** Who holds a directory's `LOCK`, as {@link readLockHolder} judges it without touching it. */
+export type LockHolder =
+  | { readonly state: 'none' }
+  /** A process that is gone (this host) left it: the next open takes it over. */
+  | { readonly state: 'stale'; readonly pid: number | undefined; readonly host: string | undefined }
+  /** A live process (or one that cannot be judged: another host, a lock being written) owns it; `message` says which. */
+  | { readonly state: 'held'; readonly pid: number | undefined; readonly host: string | undefined; readonly message: string }
+
+/**
+ * Reads `LOCK` and judges it as {@link lockDirectory} would, changing nothing: no lock is taken,
+ * none set aside. For a reader that must not read the directory while its owner writes to it.
+ */
+export function readLockHolder(dir: string, fs: FileSystem): LockHolder {
+  const path = join(dir, 'LOCK')
+  const found = look(fs, path)
+  if (found === undefined) return { state: 'none' }
+  const { owner } = found
+  if (ownedHere.has(dir)) {
+    const message = `The storage directory ${dir} is open in this process (${String(process.pid)}); read it through that fileStorage`
+    return { state: 'held', pid: process.pid, host: hostname(), message }
+  }
+  if (!isHeld(found, undefined)) return { state: 'stale', pid: owner?.pid, host: owner?.host }
+  return { state: 'held', pid: owner?.pid, host: owner?.host, message: ownedError(dir, path, owner).message }
+}
+
 /**
  * Removes `LOCK` if it still holds this open's token. Another process may have taken the
  * directory over meanwhile (someone removed `LOCK` by hand, or named this host in
