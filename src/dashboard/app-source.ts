@@ -3,31 +3,13 @@
  * storage, say), with no endpoint: the same calls the endpoint makes, made directly.
  */
 import type { Celeriac } from '../core/app/app.js'
-import type { CeleriacEvents, TaskSentEvent } from '../core/model/events.js'
+import { EVENT_NAMES } from '../core/model/events.js'
+import type { TaskSentEvent } from '../core/model/events.js'
 import { toWire } from '../serve/wire.js'
 import { retryTask } from './retry.js'
 import { SentTasks } from './sent-tasks.js'
 import type { DashboardSource } from './source.js'
 import type { DashboardEvent, InspectSnapshot, ResultView } from './types.js'
-
-type EventName = keyof CeleriacEvents
-
-// Every event of the app: `satisfies` fails to compile when CeleriacEvents gains one not listed here.
-const NAMES = Object.keys({
-  'task-sent': true,
-  'task-received': true,
-  'task-started': true,
-  'task-progress': true,
-  'task-succeeded': true,
-  'task-failed': true,
-  'task-retried': true,
-  'task-revoked': true,
-  'task-rejected': true,
-  'message-rejected': true,
-  'queue-paused': true,
-  'queue-resumed': true,
-  log: true,
-} satisfies Record<EventName, true>) as EventName[]
 
 /**
  * The dashboard's source over `app`, a started app in this page. The app's events are heard
@@ -56,7 +38,7 @@ export function appSource(app: Celeriac): DashboardSource {
     pause: (queue) => app.control.pause(queue),
     resume: (queue) => app.control.resume(queue),
     subscribe(listener, state) {
-      const listeners = NAMES.map((name) => {
+      const listeners = EVENT_NAMES.map((name) => {
         const fn = (payload: unknown): void => {
           if (name === 'task-sent') sent.record(payload as TaskSentEvent)
           listener({ type: name, data: json<DashboardEvent['data']>(payload) })

@@ -12,9 +12,10 @@ import { decodeError } from '../core/serializer/decode.js'
 import { attach } from './port.js'
 import type { Attached, MessagePortLike } from './port.js'
 import { WIRE, isWire } from './wire.js'
-import type { Call, EVENT_NAMES, ReplyValue, ToApp, ToRemote } from './wire.js'
+import type { Call, ReplyValue, ToApp, ToRemote } from './wire.js'
+import type { CeleriacEventName } from '../core/model/events.js'
 
-type EventName = (typeof EVENT_NAMES)[number]
+type EventName = CeleriacEventName
 type Outgoing = ToApp extends infer M ? (M extends { type: infer _ } ? Omit<M, 'celeriac'> : never) : never
 
 interface Pending {

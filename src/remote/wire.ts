@@ -5,6 +5,8 @@
  * with other traffic (a worker's `self`) is not confused.
  */
 import type { HandleJSON } from '../core/model/context.js'
+import { EVENT_NAMES } from '../core/model/events.js'
+import type { CeleriacEventName } from '../core/model/events.js'
 import type { Encoded } from '../core/model/json.js'
 import type { ResultRecord, SignatureJSON } from '../core/model/message.js'
 
@@ -19,21 +21,7 @@ export type InspectMethod = (typeof INSPECT_METHODS)[number]
 export type ControlMethod = (typeof CONTROL_METHODS)[number]
 
 /** The events a remote may listen to: every app event. */
-export const EVENT_NAMES = [
-  'task-sent',
-  'task-received',
-  'task-started',
-  'task-progress',
-  'task-succeeded',
-  'task-failed',
-  'task-retried',
-  'task-revoked',
-  'task-rejected',
-  'message-rejected',
-  'queue-paused',
-  'queue-resumed',
-  'log',
-] as const
+export { EVENT_NAMES }
 
 /** What a remote asks of the app; each gets one reply. */
 export type Call =
@@ -60,7 +48,7 @@ export type ToApp = Marked<
   | { readonly type: 'watch'; readonly watch: number; readonly id: string }
   | { readonly type: 'unwatch'; readonly watch: number }
   /** Forward this app event from now on. */
-  | { readonly type: 'subscribe'; readonly event: (typeof EVENT_NAMES)[number] }
+  | { readonly type: 'subscribe'; readonly event: CeleriacEventName }
   /** The remote closed. */
   | { readonly type: 'bye' }
 >
@@ -72,7 +60,7 @@ export type ToRemote = Marked<
   | { readonly type: 'reply'; readonly id: number; readonly ok: true; readonly value: ReplyValue }
   | { readonly type: 'reply'; readonly id: number; readonly ok: false; readonly error: Encoded }
   | { readonly type: 'record'; readonly watch: number; readonly record: ResultRecord }
-  | { readonly type: 'event'; readonly event: (typeof EVENT_NAMES)[number]; readonly payload: Encoded }
+  | { readonly type: 'event'; readonly event: CeleriacEventName; readonly payload: Encoded }
   /** The app stopped serving this port. */
   | { readonly type: 'bye' }
 >

@@ -5,35 +5,17 @@
  * meanwhile are remembered for a retry from the dashboard (`SentTasks`).
  */
 import type { EventEmitter } from 'eventemitter3'
-import type { CeleriacEvents, TaskSentEvent } from '../core/model/events.js'
+import { EVENT_NAMES } from '../core/model/events.js'
+import type { CeleriacEventName, CeleriacEvents, TaskSentEvent } from '../core/model/events.js'
 import type { SentTasks } from '../dashboard/sent-tasks.js'
 import { frame } from './sse.js'
 import type { EventClient } from './sse.js'
 import { toWire } from './wire.js'
 
-type EventName = keyof CeleriacEvents
-
-// Every event of the app: `satisfies` fails to compile when CeleriacEvents gains one not listed here.
-const NAMES = Object.keys({
-  'task-sent': true,
-  'task-received': true,
-  'task-started': true,
-  'task-progress': true,
-  'task-succeeded': true,
-  'task-failed': true,
-  'task-retried': true,
-  'task-revoked': true,
-  'task-rejected': true,
-  'message-rejected': true,
-  'queue-paused': true,
-  'queue-resumed': true,
-  log: true,
-} satisfies Record<EventName, true>) as EventName[]
-
 export class Broadcast {
   readonly #events: EventEmitter<CeleriacEvents>
   readonly #clients = new Set<EventClient>()
-  readonly #listeners = new Map<EventName, (payload: unknown) => void>()
+  readonly #listeners = new Map<CeleriacEventName, (payload: unknown) => void>()
   readonly #sent: SentTasks
   #dropped = 0
 
@@ -78,7 +60,7 @@ export class Broadcast {
   }
 
   #listen(): void {
-    for (const name of NAMES) {
+    for (const name of EVENT_NAMES) {
       const listener = (payload: unknown): void => {
         if (name === 'task-sent') this.#sent.record(payload as TaskSentEvent)
         const text = frame(name, JSON.stringify(toWire(payload)))

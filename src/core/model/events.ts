@@ -92,3 +92,26 @@ export interface CeleriacEvents {
   'queue-resumed': (event: QueuePauseEvent) => void
   log: (event: LogEvent) => void
 }
+
+/** The name of an app event. */
+export type CeleriacEventName = keyof CeleriacEvents
+
+/**
+ * Every event name, for code that forwards all of them (the endpoint's stream, the dashboard,
+ * the remote channel). `satisfies` fails to compile when CeleriacEvents gains one not listed.
+ */
+export const EVENT_NAMES = Object.keys({
+  'task-sent': true,
+  'task-received': true,
+  'task-started': true,
+  'task-progress': true,
+  'task-succeeded': true,
+  'task-failed': true,
+  'task-retried': true,
+  'task-revoked': true,
+  'task-rejected': true,
+  'message-rejected': true,
+  'queue-paused': true,
+  'queue-resumed': true,
+  log: true,
+} satisfies Record<CeleriacEventName, true>) as readonly CeleriacEventName[]
