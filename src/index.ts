@@ -38,11 +38,11 @@ export {
   ConfigError,
   MessageError,
   ChannelClosedError,
-  registerErrorClass,
 } from './core/model/errors.js'
+export { registerErrorClass } from './core/model/error-registry.js'
+export type { ErrorClass } from './core/model/error-registry.js'
 export type {
   ErrorCode,
-  ErrorClass,
   CeleriacErrorOptions,
   StorageErrorOptions,
   MessageErrorOptions,

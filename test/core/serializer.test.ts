@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { CeleriacError, ChordError, NotRegistered, SerializationError, TaskError, registerErrorClass } from '../../src/core/model/errors.js'
+import { registerErrorClass } from '../../src/core/model/error-registry.js'
+import { CeleriacError, ChordError, NotRegistered, SerializationError, TaskError } from '../../src/core/model/errors.js'
 import { encode, encodeError } from '../../src/core/serializer/encode.js'
 import { decode, decodeError } from '../../src/core/serializer/decode.js'
 import type { Encoded } from '../../src/core/model/json.js'

@@ -1,6 +1,7 @@
 /** Making a task: its options resolved (given, base class, app defaults, defaults) and checked. */
-import { ConfigError, registerErrorClass } from '../model/errors.js'
-import type { ErrorClass } from '../model/errors.js'
+import { registerErrorClass } from '../model/error-registry.js'
+import type { ErrorClass } from '../model/error-registry.js'
+import { ConfigError } from '../model/errors.js'
 import { TASK_DEFAULTS, TASK_OPTION_KEYS } from '../model/options.js'
 import type { ErrorMatcher, ResolvedTaskOptions, TaskOptions } from '../model/options.js'
 import { checkBoolean, checkDuration, checkName, checkOptionKeys, checkPriority, parseRate } from '../model/validate.js'

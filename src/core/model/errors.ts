@@ -1,7 +1,7 @@
 /**
  * Typed errors. Every error celeriac raises is a {@link CeleriacError} with a stable `code`:
  * compare codes or classes, never messages. Errors cross every boundary (storage, workers) as
- * data; {@link registerErrorClass} lets a custom class arrive as itself.
+ * data; `registerErrorClass` (error-registry.ts) lets a custom class arrive as itself.
  */
 
 export interface CeleriacErrorOptions {
@@ -351,75 +351,4 @@ export class ChannelClosedError extends CeleriacError {
   constructor(message: string) {
     super('CHANNEL_CLOSED', message)
   }
-}
-
-/** Any constructor of an Error. */
-export type ErrorClass = abstract new (...args: never[]) => Error
-
-const errorClasses = new Map<string, ErrorClass>()
-
-/**
- * Makes errors of `cls` arrive as instances of `cls` wherever they are decoded (results, worker
- * boundaries), matched by the class's name: the `name` its prototype sets, as celeriac's own
- * errors and the built-ins do (which survives a minifier), else the constructor's name.
- * celeriac's own errors and JavaScript's built-in errors are registered already; classes named in
- * a task's `autoretryFor` are registered by `app.task`.
- *
- * @example
- * class PaymentDeclined extends Error {
- *   static {
- *     PaymentDeclined.prototype.name = 'PaymentDeclined'
- *   }
- * }
- * registerErrorClass(PaymentDeclined)
- */
-export function registerErrorClass(cls: ErrorClass): void {
-  errorClasses.set(prototypeName(cls.prototype as object) ?? cls.name, cls)
-}
-
-/**
- * The `name` a prototype sets on its own, as a plain string value (not one it inherits, nor an
- * accessor such as DOMException's, which throws on the prototype itself): a class's name that a
- * minifier leaves alone.
- */
-export function prototypeName(proto: object): string | undefined {
-  const name: unknown = Object.getOwnPropertyDescriptor(proto, 'name')?.value
-  return typeof name === 'string' ? name : undefined
-}
-
-/** The class registered under `name`, if any. */
-export function errorClassByName(name: string): ErrorClass | undefined {
-  return errorClasses.get(name)
-}
-
-for (const cls of [
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-  AggregateError,
-  CeleriacError,
-  NotRegistered,
-  SerializationError,
-  TaskError,
-  Retry,
-  MaxRetriesExceededError,
-  TaskRevokedError,
-  TimeLimitExceeded,
-  SoftTimeLimitExceeded,
-  ChordError,
-  TimeoutError,
-  Reject,
-  Ignore,
-  WorkerLostError,
-  WorkerLoadError,
-  StorageError,
-  ConfigError,
-  MessageError,
-  ChannelClosedError,
-]) {
-  registerErrorClass(cls)
 }

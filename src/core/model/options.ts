@@ -3,7 +3,7 @@
  * are in `app/config.ts`).
  * Durations are milliseconds everywhere (Celery uses seconds).
  */
-import type { ErrorClass } from './errors.js'
+import type { ErrorClass } from './error-registry.js'
 
 /** A rate: `'10/s'`, `'100/m'`, `'1/h'`, or a number of executions per second. */
 export type Rate = `${number}/${'s' | 'm' | 'h'}` | number

@@ -2,7 +2,8 @@
  * The serializer, decoding side: `decode` rebuilds a value from the tree `encode` made, and
  * `decodeError` an error (an instance of its registered class when there is one).
  */
-import { TaskError, errorClassByName } from '../model/errors.js'
+import { errorClassByName } from '../model/error-registry.js'
+import { TaskError } from '../model/errors.js'
 import type { Encoded, Json } from '../model/json.js'
 import { fromBase64 } from './base64.js'
 import { describe } from './inspect.js'

@@ -15,7 +15,8 @@
  * `name`; `code` is a string or a number; `cause` is encoded; `data` holds the error's other own
  * enumerable properties (and an `AggregateError`'s `errors`), encoded.
  */
-import { SerializationError, prototypeName } from '../model/errors.js'
+import { prototypeName } from '../model/error-registry.js'
+import { SerializationError } from '../model/errors.js'
 import type { Encoded, Json } from '../model/json.js'
 import { toBase64 } from './base64.js'
 import { article, constructorName, describe, hasBehaviour, isForeignError, isSharedArrayBuffer, propertySegment } from './inspect.js'
