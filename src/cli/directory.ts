@@ -8,7 +8,8 @@
  */
 import type { TaskInfo } from '../core/app/control.js'
 import type { ResultRecord, TaskMessage } from '../core/model/message.js'
-import { decode, decodeError } from '../core/serializer/decode.js'
+import { statusOf } from '../core/result/status.js'
+import { decode } from '../core/serializer/decode.js'
 import { idOfDefinitionKey, idOfProgressKey } from '../core/schedule/record.js'
 import type { ProgressRecord, ScheduleRecord } from '../core/schedule/record.js'
 import { slotsOf } from '../core/schedule/timing.js'
@@ -207,26 +208,9 @@ function queues(records: Records, now: number): unknown[] {
 
 /** A result as `AsyncResult.status()` gives it (PENDING for an unknown or expired id, as the app reads it). */
 function result(records: Records, id: string, now: number): unknown {
-  let record = records.get('results', id) as ResultRecord | undefined
-  if (record !== undefined && record.expiresAt !== null && record.expiresAt <= now) record = undefined
-  let value: unknown = null
-  if (record !== undefined && record.result !== null) {
-    const failed = record.state === 'FAILURE' || record.state === 'REVOKED' || record.state === 'RETRY'
-    value = failed ? decodeError(record.result) : decode(record.result)
-  }
-  return toWire({
-    id,
-    task: record?.task ?? null,
-    state: record?.state ?? 'PENDING',
-    result: value,
-    traceback: record?.traceback ?? null,
-    dateDone: record?.dateDone == null ? null : new Date(record.dateDone),
-    retries: record?.retries ?? 0,
-    parentId: record?.parentId ?? null,
-    rootId: record?.rootId ?? null,
-    groupId: record?.groupId ?? null,
-    children: record?.children ?? [],
-  })
+  const record = records.get('results', id) as ResultRecord | undefined
+  const live = record !== undefined && (record.expiresAt === null || record.expiresAt > now)
+  return toWire(statusOf(id, live ? record : undefined))
 }
 
 /** The schedules as `app.schedules.list()` gives them: by id, with their next slot and count. */

@@ -7,6 +7,8 @@ import { checkBoolean, checkDuration, checkName, checkOptionKeys } from '../mode
 import type { HandleJSON } from '../model/context.js'
 import type { ResultRecord } from '../model/message.js'
 import { decode, decodeError } from '../serializer/decode.js'
+import { infoOf, statusOf } from './status.js'
+import type { ResultStatus } from './status.js'
 import { FAILURE, PENDING, PROPAGATE_STATES, READY_STATES, REVOKED, SUCCESS } from '../model/states.js'
 import type { State } from '../model/states.js'
 
@@ -47,20 +49,7 @@ export interface StateUpdate {
   info: unknown
 }
 
-/** The whole stored record of a task, decoded. */
-export interface ResultStatus {
-  id: string
-  task: string | null
-  state: State
-  result: unknown
-  traceback: string | null
-  dateDone: Date | null
-  retries: number
-  parentId: string | null
-  rootId: string | null
-  groupId: string | null
-  children: string[]
-}
+export type { ResultStatus } from './status.js'
 
 /**
  * The handle of a sent task.
@@ -103,20 +92,7 @@ export class AsyncResult<T = unknown> {
 
   /** The whole record. */
   async status(): Promise<ResultStatus> {
-    const record = await this.#source.read(this.id)
-    return {
-      id: this.id,
-      task: record?.task ?? null,
-      state: record?.state ?? PENDING,
-      result: record === undefined ? null : infoOf(record),
-      traceback: record?.traceback ?? null,
-      dateDone: record?.dateDone == null ? null : new Date(record.dateDone),
-      retries: record?.retries ?? 0,
-      parentId: record?.parentId ?? null,
-      rootId: record?.rootId ?? null,
-      groupId: record?.groupId ?? null,
-      children: record?.children ?? [],
-    }
+    return statusOf(this.id, await this.#source.read(this.id))
   }
 
   async ready(): Promise<boolean> {
@@ -357,12 +333,6 @@ export function handleFromJSON(json: HandleJSON, source: ResultSource): AsyncRes
 }
 
 /** @internal */
-function infoOf(record: ResultRecord): unknown {
-  if (record.result === null) return null
-  if (record.state === FAILURE || record.state === REVOKED || record.state === 'RETRY') return decodeError(record.result)
-  return decode(record.result)
-}
-
 function errorOf(record: ResultRecord): Error {
   if (record.result !== null) return decodeError(record.result)
   if (record.state === REVOKED) return new TaskRevokedError(`Task ${record.id} was revoked`)
