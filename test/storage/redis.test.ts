@@ -214,7 +214,9 @@ describe('redisStore on the local Redis', () => {
     const prefix = newPrefix()
     const s = await open(prefix)
     const index = `${prefix}::index:results`
-    await s.write([put('results', 'old', { expiresAt: Date.now() + 20 })])
+    // Far enough ahead that the write lands before it on a loaded machine (20 ms did not, in CI:
+    // a record already expired at its write never enters the index, and the next check failed).
+    await s.write([put('results', 'old', { expiresAt: Date.now() + 300 })])
     await vi.waitFor(async () => expect(await raw().exists(`${prefix}::results:old`)).toBe(0), { timeout: 5000, interval: 10 })
     expect(await raw().zscore(index, 'old')).not.toBeNull()
     await s.write([put('results', 'new', { expiresAt: Date.now() + 60_000 })])
