@@ -1,4 +1,4 @@
-import { DelayedError, type IQueueBackend, type Job, Queue, QueueEvents, Worker } from 'bullmq'
+import { DelayedError, type IQueueBackend, type Job, Queue, Worker } from 'bullmq'
 import { StorageError } from '../../core/model/errors.js'
 import { uuid4 } from '../../core/model/ids.js'
 import type { TaskMessage } from '../../core/model/message.js'
@@ -11,12 +11,11 @@ import { toJobId } from './job-id.js'
 import { jobOptions } from './job-options.js'
 import { BullmqSchedules, purgeAround, slotOf } from './schedules.js'
 import type { ResolvedTransportOptions } from './options.js'
-import { fromFailedReason, remoteEvent } from './run-reports.js'
+import { RunEventReaders } from './run-events.js'
 
 // Typed on the backend seam, not on BullMQ's default (Redis) backend class.
 type Consumer = Worker<JobData, unknown, string, IQueueBackend>
 type Admin = Queue<JobData, unknown, string, JobData, unknown, string, IQueueBackend>
-type Reader = QueueEvents<unknown, IQueueBackend>
 /** What one Queue.addBulk takes. */
 type JobsOf = Parameters<Admin['addBulk']>[0]
 
@@ -24,19 +23,6 @@ type JobsOf = Parameters<Admin['addBulk']>[0]
 const WAITING: ReadonlySet<string> = new Set(['waiting', 'prioritized', 'delayed', 'paused'])
 /** The states of a job that ran and is kept (for its id's dedupe). */
 const FINISHED: ReadonlySet<string> = new Set(['completed', 'failed'])
-
-/** One `events()` call: its listener and a QueueEvents per queue. */
-interface Subscriber {
-  readonly listener: (event: RemoteRunEvent) => void
-  readonly readers: Map<string, Reader>
-}
-
-/**
- * How far back (ms) a QueueEvents opened now starts reading its queue's stream: BullMQ's '$'
- * (from its first read on) would miss what happens between the open and that read; a stream id
- * is Redis's time, so a little before our now covers a clock a little apart.
- */
-const EVENTS_LOOKBACK = 1_000
 
 /** One listened queue: its Worker, and how many of its deliveries are not settled yet. */
 interface Listener {
@@ -74,13 +60,14 @@ export class BullmqTransport implements Transport {
   #recheck: ReturnType<typeof setTimeout> | undefined
   /** This handle among the app's: its run reports carry it, and its own are not heard back. */
   readonly #self = uuid4()
-  readonly #subscribers = new Set<Subscriber>()
+  readonly #runEvents: RunEventReaders
   /** `app.schedules` on BullMQ's job schedulers (./schedules.ts). */
   readonly schedules: TransportSchedules
 
   constructor(options: ResolvedTransportOptions) {
     this.#options = options
     this.store = options.store
+    this.#runEvents = new RunEventReaders(options, this.#self)
     const store = storeOf(options.backend)
     this.#memory = store?.virtual === true ? store : undefined
     this.schedules = new BullmqSchedules({
@@ -109,7 +96,7 @@ export class BullmqTransport implements Transport {
     // another Worker takes them back as stalled (redelivered). Settles under way finish first.
     await Promise.allSettled([...this.#settling])
     if (this.#recheck !== undefined) clearTimeout(this.#recheck)
-    await Promise.allSettled([...this.#subscribers].map((sub) => this.#unsubscribe(sub)))
+    await this.#runEvents.close()
     await Promise.allSettled([...this.#consumers.values()].map((c) => c.worker.close(true)))
     await Promise.allSettled([...this.#queues.values()].map((q) => q?.close()))
   }
@@ -276,51 +263,18 @@ export class BullmqTransport implements Transport {
 
   /**
    * Other handles' run reports, through one QueueEvents per queue (the ones given, and each this
-   * handle adds to or listens on, now or later). QueueEvents reads the queue's event stream from
-   * where it was (XREAD from the last id), so each event comes once, in the stream's order; one
-   * trimmed from the stream before it was read (BullMQ keeps about 10,000 per queue) is lost.
+   * handle adds to or listens on, now or later): ./run-events.ts.
    */
-  async events(queues: readonly string[], listener: (event: RemoteRunEvent) => void): Promise<() => Promise<void>> {
+  events(queues: readonly string[], listener: (event: RemoteRunEvent) => void): Promise<() => Promise<void>> {
     this.#opened()
-    const sub: Subscriber = { listener, readers: new Map() }
-    this.#subscribers.add(sub)
     // The queues given are only heard: purge, remove and forget keep to the ones this handle used.
-    await Promise.all([...new Set([...queues, ...this.#queues.keys()])].map((queue) => this.#read(sub, queue)))
-    return () => this.#unsubscribe(sub)
+    return this.#runEvents.subscribe([...queues, ...this.#queues.keys()], listener)
   }
 
   /** A queue this handle adds to or listens on for the first time: its events are heard too. */
   #knowQueue(queue: string): void {
     this.#queues.set(queue, undefined)
-    for (const sub of this.#subscribers) {
-      // Not awaited: it reads from a little before now, so it misses nothing of this add.
-      this.#read(sub, queue).catch(() => undefined)
-    }
-  }
-
-  async #read(sub: Subscriber, queue: string): Promise<void> {
-    if (sub.readers.has(queue)) return
-    const reader: Reader = new QueueEvents<unknown, IQueueBackend>(
-      queue,
-      { connection: this.#options.connection, prefix: this.#options.prefix, lastEventId: `${String(Date.now() - EVENTS_LOOKBACK)}-0` },
-      this.#options.backend,
-    )
-    sub.readers.set(queue, reader)
-    const hear = (jobId: string, value: unknown): void => {
-      const event = remoteEvent(queue, jobId, value, this.#self)
-      if (event !== undefined && this.#subscribers.has(sub)) sub.listener(event)
-    }
-    // A connection error it recovers from itself (it reads on from its last id).
-    reader.on('error', () => undefined)
-    reader.on('progress', ({ jobId, data }) => hear(jobId, data))
-    reader.on('completed', ({ jobId, returnvalue }) => hear(jobId, returnvalue))
-    reader.on('failed', ({ jobId, failedReason }) => hear(jobId, fromFailedReason(failedReason)))
-    await reader.waitUntilReady()
-  }
-
-  async #unsubscribe(sub: Subscriber): Promise<void> {
-    if (!this.#subscribers.delete(sub)) return
-    await Promise.allSettled([...sub.readers.values()].map((reader) => reader.close()))
+    this.#runEvents.addQueue(queue)
   }
 
   async purge(queue: string | undefined): Promise<number> {
