@@ -6,31 +6,33 @@
  * This class is the coordinator: it builds the rooms (one per job, sharing an EngineState),
  * starts and stops them, routes what the runtime reports, and is the API the app, result
  * handles and control use. The rooms, lowest first: state, commit-queue, results, runs, starts,
- * queue, workflow, failure, chords, outcomes, gates, dispatcher, revocation, pauses, rpc, recovery.
+ * queue, workflow, failure, chords, outcomes, gates, dispatcher, revocation, pauses, rpc, recovery,
+ * runtime-reports, external-changes.
  */
 import type { HandleJSON, MessageContext } from '../model/context.js'
 import type { ResultRecord, SignatureJSON, TaskMessage } from '../model/message.js'
-import type { FromRuntime } from '../model/protocol.js'
 import type { AsyncResult, ResultSource } from '../result/result.js'
 import type { Clock } from '../time/clock.js'
-import type { Mutation, StorageChange, StorageKey, StoredValue, TransactStep } from '../../storage/types.js'
+import type { Mutation, StorageKey, StoredValue, TransactStep } from '../../storage/types.js'
 import { Chords } from './chords.js'
 import { CommitQueue } from './commit-queue.js'
 import { Cluster } from './cluster.js'
 import type { Command } from './cluster.js'
 import { Deliveries } from './deliveries.js'
 import { Dispatcher } from './dispatcher.js'
+import { ExternalChanges } from './external-changes.js'
 import { Failure, failedBy } from './failure.js'
 import { Gates } from './gates.js'
 import { Inspection } from './inspection.js'
 import type { NodeReport } from './inspection.js'
 import { Outcomes } from './outcomes.js'
-import { PAUSED_KEY, Pauses } from './pauses.js'
+import { Pauses } from './pauses.js'
 import { Queue } from './queue.js'
 import { Recovery } from './recovery.js'
 import { RemoteEvents } from './remote-events.js'
 import { Results } from './results.js'
 import { Revocation } from './revocation.js'
+import { RuntimeReports } from './runtime-reports.js'
 import { TaskRpc } from './rpc.js'
 import { Runs } from './runs.js'
 import { Starts } from './starts.js'
@@ -48,6 +50,8 @@ export class Engine implements ResultSource {
   readonly #runs: Runs
   readonly #starts: Starts
   readonly #queue: Queue
+  /** What the executor's runtimes report (started, progress, outcome, RPC, logs). */
+  readonly #reports: RuntimeReports
   readonly #failure: Failure
   readonly #outcomes: Outcomes
   readonly #gates: Gates
@@ -65,6 +69,8 @@ export class Engine implements ResultSource {
   readonly #cluster: Cluster | undefined
   /** On a transport: other processes' runs in `app.events`, and this one's reported to them. */
   readonly #remote: RemoteEvents | undefined
+  /** What other handles sharing the storage changed (tabs). */
+  readonly #external: ExternalChanges
   #unsubscribeNetwork: (() => void) | undefined
   #unwatch: (() => void) | undefined
   #detachClock: (() => void) | undefined
@@ -117,6 +123,8 @@ export class Engine implements ResultSource {
             (command) => this.#applyCommand(command),
           )
     this.#remote = this.#cluster === undefined ? undefined : new RemoteEvents(state, commits, state.transport!, this.#cluster.node)
+    this.#reports = new RuntimeReports(state, runs, starts, this.#outcomes, this.#rpc)
+    this.#external = new ExternalChanges(state, commits, results, this.#revocation, this.#pauses, this.#remote, this.#cluster)
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -148,7 +156,7 @@ export class Engine implements ResultSource {
     }
     // Shared storage (tabs): results another handle stores wake this one's waiters; a consumer
     // takes in messages other handles send.
-    this.#unwatch = state.storage.watch?.((changes) => this.#onExternal(changes))
+    this.#unwatch = state.storage.watch?.((changes) => this.#external.apply(changes))
     this.#unsubscribeNetwork = state.config.network.subscribe(() => this.#gates.onNetwork())
     this.#detachClock = this.clock.attach?.({ whenQuiet: () => this.whenQuiet(), isQuiet: () => state.isQuiet() })
     state.schedulePump()
@@ -186,7 +194,7 @@ export class Engine implements ResultSource {
       // The executor starts first: recovery sends errbacks and chord bodies of tasks lost in a
       // crash, which run once the hold is lifted.
       await executor.start({
-        receive: (message) => this.#receive(message),
+        receive: (message) => this.#reports.receive(message),
         lookup: (name) => config.lookup(name),
         clock: this.clock,
         hold: (work) => void state.hold(work),
@@ -276,72 +284,6 @@ export class Engine implements ResultSource {
   /** Resolves when nothing can happen without moving the clock (virtual clock's `advance`). */
   whenQuiet(): Promise<void> {
     return this.#state.whenQuiet()
-  }
-
-  // ---- what others report ----------------------------------------------------------------
-
-  #receive(message: FromRuntime): void {
-    if (this.#state.closed) return
-    switch (message.type) {
-      case 'started': {
-        const run = this.#state.running.get(message.id)
-        if (run === undefined || run.settled) return
-        if (message.onArrival === true) this.#starts.startUnrecorded(run)
-        else if (!run.started || run.unrecorded) this.#starts.startSoon(run)
-        return
-      }
-      case 'state':
-        return this.#outcomes.onState(message.id, message.state, message.meta)
-      case 'outcome':
-        return this.#outcomes.onOutcome(message.id, message.outcome, message.hooks)
-      case 'finished': {
-        const run = this.#state.running.get(message.id)
-        if (run?.hooks) {
-          run.hooks = false
-          this.#runs.release(run)
-        }
-        return
-      }
-      case 'rpc':
-        return this.#rpc.onRpc(message.id, message.requestId, message.call)
-      case 'log':
-        this.#state.events.emit('log', { id: message.id, level: message.level, text: message.text })
-        return
-    }
-  }
-
-  #onExternal(changes: readonly StorageChange[]): void {
-    const state = this.#state
-    for (const change of changes) {
-      if (change.ns === 'results') this.#results.notifyRecord(change.key)
-      else if (change.ns === 'revoked') this.#revocation.syncRevoked(change.key)
-      else if (change.ns === 'meta') {
-        if (change.key === PAUSED_KEY) this.#pauses.sync()
-        else if (this.#remote?.onChange(change.key) !== true) this.#cluster?.onChange(change.key)
-      } else if (change.ns === 'messages' && state.consuming && !state.known.has(change.key) && !state.running.has(change.key)) this.#adopt(change.key)
-    }
-  }
-
-  /** A message another handle sent: queue it here, unless it is already leased or gone. */
-  #adopt(id: string): void {
-    const state = this.#state
-    state.pendingOps++
-    this.#commits
-      .store()
-      .get('messages', id)
-      .then(
-        (value) => {
-          const message = value as TaskMessage | undefined
-          if (message !== undefined && !message.leased && !state.known.has(id) && !state.closed) {
-            if (message.seq > state.seq) state.seq = message.seq
-            state.known.add(id)
-            state.scheduler.add(message)
-            state.schedulePump()
-          }
-          state.opDone()
-        },
-        () => state.opDone(),
-      )
   }
 
   // ---- sending ---------------------------------------------------------------------------
