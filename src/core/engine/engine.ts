@@ -3,11 +3,9 @@
  * messages, keeps them in the scheduler, hands ready ones to the executor within each queue's
  * concurrency, and commits each outcome (result + ack + next messages) in one storage call.
  *
- * This class is the coordinator: it builds the rooms (one per job, sharing an EngineState),
- * starts and stops them, routes what the runtime reports, and is the API the app, result
- * handles and control use. The rooms, lowest first: state, commit-queue, results, runs, starts,
- * queue, workflow, failure, chords, outcomes, gates, dispatcher, revocation, pauses, rpc, recovery,
- * runtime-reports, external-changes.
+ * This class is the coordinator: it builds the rooms (one per job, sharing an EngineState; the
+ * table in ARCHITECTURE.md), starts and stops them, and is the API the app, result handles and
+ * control use.
  */
 import type { HandleJSON, MessageContext } from '../model/context.js'
 import type { ResultRecord, SignatureJSON, TaskMessage } from '../model/message.js'
