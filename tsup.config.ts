@@ -20,7 +20,9 @@ export default defineConfig([
     },
     format: ['esm', 'cjs'],
     dts: true,
-    sourcemap: true,
+    // No source maps in the package (NOTES.md, 2026-12-06): the output is readable, unminified
+    // JavaScript, and tsup's CommonJS maps named the build machine's absolute paths.
+    sourcemap: false,
     // dist/dashboard/ is the other build's (below), done at the same time: not cleaned here.
     clean: ['!dashboard/**'],
     target: 'es2022',

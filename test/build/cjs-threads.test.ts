@@ -2,16 +2,14 @@
  * celeriac loaded through require(): threads() starts the CommonJS worker entry, so a task module
  * that requires celeriac shares the worker's one copy (the ESM worker would load a second copy,
  * whose registry is empty: "registered no tasks"). The consumer is plain .cjs files in a temp
- * project with this checkout as node_modules/celeriac. Builds dist/ first if it is missing.
+ * project with this checkout as node_modules/celeriac. Builds dist/ first if it is missing or older than src/ (test/package/built.ts).
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-
-const root = fileURLToPath(new URL('../../', import.meta.url))
+import { ensureBuilt, root } from '../package/built.js'
 
 const tasksSource = `
 const { Celeriac, ConfigError } = require('celeriac')
@@ -63,15 +61,15 @@ function run(file: string): unknown {
 let dir = ''
 
 describe('a CommonJS consumer of threads()', () => {
-  beforeAll(() => {
-    if (!existsSync(`${root}dist/node-worker.cjs`)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' })
+  beforeAll(async () => {
+    await ensureBuilt()
     dir = mkdtempSync(join(tmpdir(), 'celeriac-cjs-'))
     mkdirSync(join(dir, 'node_modules'))
     symlinkSync(root, join(dir, 'node_modules', 'celeriac'), 'dir')
     writeFileSync(join(dir, 'tasks.cjs'), tasksSource)
     writeFileSync(join(dir, 'main.cjs'), mainSource)
     writeFileSync(join(dir, 'main.mjs'), esmMainSource)
-  }, 120_000)
+  }, 600_000)
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   it("require('celeriac/node') with a .cjs task module that requires celeriac: the task runs in the worker, its error arrives as itself", () => {

@@ -6,19 +6,17 @@
  * by default) and once as two builds minified apart (the app; the task module with the worker
  * entry). A bundle that left the worker entry out, or a `workerUrl` at nothing, fails start() at
  * once, naming the file.
- * Builds dist/ first if it is missing (CI builds before testing); the bundles go to a temp dir.
+ * Builds dist/ first if it is missing or older than src/ (test/package/built.ts); the bundles go to a temp dir.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { build } from 'tsup'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureBuilt, root } from '../package/built.js'
 import { Celeriac, ConfigError } from '../../src/index.js'
 import { threads } from '../../src/node.js'
-
-const root = fileURLToPath(new URL('../../', import.meta.url))
 
 const errorsSource = `
 import { registerErrorClass } from 'celeriac/node'
@@ -137,9 +135,9 @@ function expectErrorsArrived(report: Report): void {
 
 describe('a minified tsup bundle of an app using threads()', () => {
   const dirs: string[] = []
-  beforeAll(() => {
-    if (!existsSync(`${root}dist/node-worker.js`)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' })
-  }, 120_000)
+  beforeAll(async () => {
+    await ensureBuilt()
+  }, 600_000)
   afterAll(() => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   })

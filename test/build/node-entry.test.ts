@@ -2,17 +2,15 @@
  * The built package as Node loads it: `celeriac` resolves, under the `node` export condition, to
  * the entry that injects AsyncLocalStorage, so a plain `other.delay()` after an await inside a
  * task is that task's child; for `import` and for `require`. Builds dist/ first if it is missing
- * (CI builds before testing).
+ * (test/package/built.ts: also when older than src/).
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { build } from 'vite'
 import { beforeAll, describe, expect, it } from 'vitest'
-
-const root = fileURLToPath(new URL('../../', import.meta.url))
+import { ensureBuilt, root } from '../package/built.js'
 
 const body = `
 const app = new Celeriac({ name: 'entry' })
@@ -35,9 +33,9 @@ function run(args: string[]): { parent: string; childParent: string | null } {
 }
 
 describe('the Node entry of the built package', () => {
-  beforeAll(() => {
-    if (!existsSync(`${root}dist/index-node.js`)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' })
-  }, 120_000)
+  beforeAll(async () => {
+    await ensureBuilt()
+  }, 600_000)
 
   it("import { Celeriac } from 'celeriac': a plain send after an await in a task is its child", () => {
     const result = run(['--input-type=module', '-e', `import { Celeriac } from 'celeriac'\n${body}`])

@@ -44,8 +44,18 @@ export interface Request {
   headers: Record<string, unknown>
 }
 
-/** A lock held in storage (see `app.locks`). */
-export interface Lock extends AsyncDisposable {
+/**
+ * `{ [Symbol.asyncDispose](): PromiseLike<void> }` when the compiler's `lib` knows
+ * `Symbol.asyncDispose` (esnext.disposable, or `@types/node`), otherwise nothing: the public
+ * types then still compile under an older `lib` (ES2022), only without `await using`.
+ */
+type AsyncDisposal = SymbolConstructor extends { readonly asyncDispose: infer K extends symbol } ? { [P in K]: () => PromiseLike<void> } : Record<never, never>
+
+/**
+ * A lock held in storage (see `app.locks`). `await using lock = ...` releases it at the end of the
+ * block where the `lib` has `Symbol.asyncDispose` (esnext.disposable, or `@types/node`).
+ */
+export interface Lock extends AsyncDisposal {
   readonly key: string
   /** Fencing number: grows with every acquisition of any lock in this storage. */
   readonly token: number

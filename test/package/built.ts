@@ -1,0 +1,69 @@
+/**
+ * dist/ as `npm run build` makes it, for the tests that exercise the built package: built first
+ * when it is missing or older than a file under src/ (or tsup.config.ts, package.json), so they
+ * never test yesterday's build. One build at a time: test files that run in parallel wait on a
+ * lock directory instead of cleaning dist/ under each other. (CI builds once, in `npm ci`'s
+ * `prepare`, so there this only looks.)
+ */
+import { execFile } from 'node:child_process'
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+
+/** The checkout's root, with a trailing slash. */
+export const root = fileURLToPath(new URL('../../', import.meta.url))
+
+const LOCK = join(root, 'node_modules', '.celeriac-build-lock')
+/** A lock older than this was left by a run that died mid-build. */
+const STALE_LOCK_MS = 10 * 60_000
+
+function newestUnder(path: string): number {
+  const stat = statSync(path)
+  if (!stat.isDirectory()) return stat.mtimeMs
+  let newest = 0
+  for (const name of readdirSync(path)) newest = Math.max(newest, newestUnder(join(path, name)))
+  return newest
+}
+
+function builtAt(): number {
+  try {
+    // dist/node-worker.cjs is among the last files tsup writes (the CJS pass of the entries).
+    return Math.min(statSync(join(root, 'dist', 'index.js')).mtimeMs, statSync(join(root, 'dist', 'node-worker.cjs')).mtimeMs)
+  } catch {
+    return 0
+  }
+}
+
+function isFresh(): boolean {
+  const sources = Math.max(newestUnder(join(root, 'src')), newestUnder(join(root, 'tsup.config.ts')), newestUnder(join(root, 'package.json')))
+  return builtAt() >= sources
+}
+
+function tryLock(): boolean {
+  try {
+    mkdirSync(LOCK)
+    return true
+  } catch {
+    try {
+      if (Date.now() - statSync(LOCK).mtimeMs > STALE_LOCK_MS) rmSync(LOCK, { recursive: true, force: true })
+    } catch {}
+    return false
+  }
+}
+
+/** Resolves once dist/ is at least as new as the sources, building it if needed. */
+export async function ensureBuilt(): Promise<void> {
+  while (!isFresh()) {
+    if (!tryLock()) {
+      // Another test file is building: wait for it (a real wait for a real build, not engine time).
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      continue
+    }
+    try {
+      if (!isFresh()) await promisify(execFile)('npm', ['run', 'build'], { cwd: root, maxBuffer: 64 * 1024 * 1024 })
+    } finally {
+      rmSync(LOCK, { recursive: true, force: true })
+    }
+  }
+}
