@@ -2,7 +2,7 @@
  * The example page: a chord over chunks of a dataset, run in Web Workers, stored in IndexedDB,
  * with a progress bar per chunk. The work survives a reload; with several tabs one leads.
  *
- * `?pace=<ms>` is the pause after each record (default 6, so a run lasts long enough to reload
+ * `?pace=<ms>` is the pause after each record (default 4, so a run lasts long enough to reload
  * half-way; 0 runs flat out); `?records=<n>` sizes the dataset (default 4000).
  */
 import { Celeriac, chord, indexedDBStorage, webWorkers } from '../../src/browser.js'
@@ -14,7 +14,7 @@ const whole = (name: string, fallback: number): number => {
   const value = Number(params.get(name) ?? fallback)
   return Number.isInteger(value) && value >= 0 ? value : fallback
 }
-const PACE_MS = whole('pace', 6)
+const PACE_MS = whole('pace', 4)
 const RECORDS = Math.max(1, whole('records', 4_000))
 const CHUNK = 250
 const saved = 'celeriac-demo-workflow'

@@ -6,8 +6,8 @@
  *
  *   npx tsx examples/node/desktop.ts [dir]      (default dir: .celeriac-demo)
  *
- * RECORDS (4000) and CHUNK (250) size the work; PACE_MS (6) is a pause after each record, so that
- * a run lasts long enough to stop half-way (about 6-12 s); PACE_MS=0 runs flat out. Delete the
+ * RECORDS (4000) and CHUNK (250) size the work; PACE_MS (4) is a pause after each record, so that
+ * a run lasts long enough to stop half-way (5-10 s of work); PACE_MS=0 runs flat out. Delete the
  * directory to start over.
  */
 import { availableParallelism } from 'node:os'
@@ -21,7 +21,7 @@ import { setting } from './settings.js'
 const dir = process.argv[2] ?? '.celeriac-demo'
 const RECORDS = setting('RECORDS', 4_000, 1)
 const CHUNK = setting('CHUNK', 250, 1)
-const PACE_MS = setting('PACE_MS', 6)
+const PACE_MS = setting('PACE_MS', 4)
 const REPORT_ID = 'dataset-report'
 /** Chunk ids say their place, so that a resumed run shows each chunk under its first number. */
 const chunkId = (number: number, total: number): string => `dataset-chunk-${String(number)}-of-${String(total)}`
