@@ -124,9 +124,12 @@ const showRole = async (): Promise<void> => {
 $('role').textContent = 'Finding out which tab leads…'
 start.disabled = true
 await app.start()
+// The stored work is read first, before this tab, once elected, runs again what a reload cut
+// short: so its rows see the progress go back and say "restarted".
+const previous = localStorage.getItem(saved)
+const following = previous === null ? undefined : follow(JSON.parse(previous) as Workflow)
+if (following === undefined) start.disabled = false
 await showRole()
 setInterval(() => void showRole(), 250)
 document.body.dataset.ready = 'yes'
-const previous = localStorage.getItem(saved)
-if (previous !== null) await follow(JSON.parse(previous) as Workflow)
-else start.disabled = false
+await following
