@@ -34,6 +34,7 @@ export interface ViewOptions {
 const HIDE_CURSOR = '\x1b[?25l'
 const SHOW_CURSOR = '\x1b[?25h'
 const CLEAR_LINE = '\x1b[K'
+const CLEAR_BELOW = '\x1b[J'
 
 export function progressView(app: Celeriac, taskName: string, options: ViewOptions = {}) {
   const out = process.stdout
@@ -55,12 +56,29 @@ export function progressView(app: Celeriac, taskName: string, options: ViewOptio
   const table = (): string[] => [...rows.values()].sort((a, b) => a.number - b.number).map(label)
   const doneCount = (): number => [...rows.values()].filter((row) => row.state === 'done').length
 
+  /**
+   * The table, or, when it is taller than the terminal (where moving the cursor up cannot reach
+   * its top, and each frame would scroll), the done chunks in one line and what fits of the rest.
+   */
+  function fitted(): string[] {
+    const lines = table()
+    const height = out.rows ?? 0
+    if (height === 0 || lines.length < height) return lines
+    const sorted = [...rows.values()].sort((a, b) => a.number - b.number)
+    const rest = sorted.filter((row) => row.state !== 'done')
+    const room = Math.max(1, height - 2) // the summary line, and the line the cursor rests on
+    const shown = rest.length > room ? rest.slice(0, room - 1) : rest
+    const more = rest.length - shown.length
+    return [`${String(doneCount())}/${String(total)} chunks done`, ...shown.map(label), ...(more > 0 ? [`… and ${String(more)} more`] : [])]
+  }
+
   function frame(): void {
     if (!dirty || !interactive) return
     dirty = false
     const up = drawn > 0 ? `\x1b[${String(drawn)}A\r` : ''
-    const lines = table()
-    out.write(`${up}${lines.map((line) => `${line}${CLEAR_LINE}\n`).join('')}`)
+    const lines = fitted()
+    // Clear below too: this frame may be shorter than the last.
+    out.write(`${up}${lines.map((line) => `${line}${CLEAR_LINE}\n`).join('')}${CLEAR_BELOW}`)
     drawn = lines.length
   }
 

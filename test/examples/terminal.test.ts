@@ -15,9 +15,10 @@ const SCRIPT = '/usr/bin/script'
 const run = promisify(execFile)
 const ESC = '\x1b'
 
-/** `args` of node (with tsx) in a pseudo-terminal; what it printed, as the terminal got it. */
-function inTerminal(args: string[], env: Record<string, string>) {
-  const command = [process.execPath, '--import', 'tsx', ...args].map((a) => `'${a}'`).join(' ')
+/** `args` of node (with tsx) in a pseudo-terminal (`rows` high); what it printed, as the terminal got it. */
+function inTerminal(args: string[], env: Record<string, string>, rows?: number) {
+  const node = [process.execPath, '--import', 'tsx', ...args].map((a) => `'${a}'`).join(' ')
+  const command = rows === undefined ? node : `stty rows ${String(rows)} cols 100; exec ${node}`
   const child = spawn(SCRIPT, ['-qfec', command, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
   let output = ''
   const waiting: Array<() => void> = []
@@ -57,6 +58,18 @@ describe.skipIf(!existsSync(SCRIPT))(`in a terminal${existsSync(SCRIPT) ? '' : `
     expect(frames).toBeLessThanOrEqual((ms / 1000) * 20 + 2)
     expect(output.split('chunk 1/8 ').length - 1).toBe(frames)
     expect(output).toContain(`${ESC}[?25h`) // the cursor, hidden while drawing, is back
+  }, 90_000)
+
+  it('in a terminal shorter than the table, the done chunks fold into one line, so every frame is redrawn in place', async () => {
+    const demo = inTerminal(['examples/node/demo.ts'], { RECORDS: '3000', PACE_MS: '1' }, 8)
+    expect(await demo.exit).toBe(0)
+    const output = demo.output()
+    const ups = [...output.matchAll(new RegExp(`${ESC}\\[(\\d+)A`, 'g'))].map((match) => Number(match[1]))
+    expect(ups.length).toBeGreaterThan(0)
+    // Never further up than the screen is high (8 rows): nothing scrolls away frame after frame.
+    expect(Math.max(...ups)).toBeLessThanOrEqual(7)
+    expect(output).toContain('12/12 chunks done')
+    expect(output).toMatch(/… and \d+ more/)
   }, 90_000)
 
   it('Ctrl-C in the desktop demo leaves a clean line saying to run again; the next run resumes under the first numbers', async () => {
