@@ -70,7 +70,11 @@ if (await report.ready()) {
   console.log(`Resuming in ${dir}: ${String(done)}/${String(stored.total)} chunks done, ${String(stored.total - done)} to go\n`)
   view.track(stored.chunks, stored.total)
 } else if (queued > 0) {
-  console.log(`Resuming in ${dir}: every chunk is done, the report is being made`)
+  // Chunks without numbered ids were queued by an older version of this example.
+  const left = [...app.inspect.reserved(), ...app.inspect.active()].filter((t) => t.name === processChunk.name).length
+  console.log(
+    left > 0 ? `Resuming in ${dir}: ${String(left)} chunk(s) left from an earlier run` : `Resuming in ${dir}: every chunk is done, the report is being made`,
+  )
 } else {
   const chunks = chunked(RECORDS, CHUNK)
   console.log(`Processing ${String(RECORDS)} records in ${String(chunks.length)} chunks on worker threads; state in ${dir}\n`)
