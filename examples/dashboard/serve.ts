@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
-import { Celeriac, chord, fileStorage, serve, shutdownOnSignals } from '../../src/node.js'
+import { Celeriac, ConfigError, chord, fileStorage, serve, shutdownOnSignals } from '../../src/node.js'
 import type { Task } from '../../src/node.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -47,9 +47,21 @@ const email = app.task('mail.send', (to: string) => {
   return `sent to ${to}`
 })
 
+const port = Number(process.env.PORT ?? 8556)
+if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+  console.error(`PORT must be a port number (0 for any free one), got ${JSON.stringify(process.env.PORT)}`)
+  process.exit(2)
+}
+
 await app.start()
 const token = process.env.CELERIAC_TOKEN ?? randomBytes(24).toString('base64url')
-const endpoint = await serve(app, { port: Number(process.env.PORT ?? 8556), token })
+const endpoint = await serve(app, { port, token }).catch(async (error: unknown) => {
+  // A busy port (or a bad option) is said in a line with the way out, not a stack trace.
+  if (!(error instanceof ConfigError)) throw error
+  console.error(`${error.message}; pick another port: PORT=${port + 1} npx tsx examples/dashboard/serve.ts`)
+  await app.stop()
+  process.exit(1)
+})
 console.log(`dashboard: ${endpoint.url}/dashboard/#token=${encodeURIComponent(token)}`)
 
 let round = 0

@@ -11,7 +11,16 @@ window.addEventListener('message', (event: MessageEvent) => {
   remote = remoteApp(event.ports[0]!)
   const button = document.querySelector<HTMLButtonElement>('#start')!
   button.disabled = false
-  button.onclick = () => void start(remote!)
+  button.onclick = async () => {
+    // One batch at a time: a double click (or a click while it renders) sends nothing more.
+    if (button.disabled) return
+    button.disabled = true
+    try {
+      await start(remote!)
+    } finally {
+      button.disabled = false
+    }
+  }
 })
 
 async function start(app: RemoteApp): Promise<void> {

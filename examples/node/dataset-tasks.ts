@@ -29,13 +29,16 @@ export interface ChunkSummary {
 }
 
 export function defineDatasetTasks(app: Celeriac) {
-  const processChunk = app.task('dataset.process_chunk', { bind: true, maxRetries: 2 }, async (self: Task, recordIds: number[]) => {
+  // paceMs: a pause after each record, so that a person can watch the bars (and reload or
+  // Ctrl-C half-way); 0 runs flat out, as the tests do.
+  const processChunk = app.task('dataset.process_chunk', { bind: true, maxRetries: 2 }, async (self: Task, recordIds: number[], paceMs?: number) => {
     let primes = 0
     for (const [i, id] of recordIds.entries()) {
       primes += countPrimes(2_000 + (id % 500) * 20)
       self.progress(i + 1, recordIds.length)
       // On the inline executor, yield now and then so that chunks interleave.
-      if (i % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 0))
+      if (paceMs !== undefined && paceMs > 0) await new Promise((resolve) => setTimeout(resolve, paceMs))
+      else if (i % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 0))
     }
     return { records: recordIds.length, primes } satisfies ChunkSummary
   })

@@ -73,7 +73,7 @@ describe.skipIf(missing !== undefined)(`bundled pages in Chromium${missing === u
       const errors: string[] = []
       page.on('pageerror', (error) => errors.push(`${error.name}: ${error.message}`))
       try {
-        await page.goto(server.url)
+        await page.goto(`${server.url}?pace=0`)
         await page.waitForSelector('body[data-ready="yes"]', { state: 'attached', timeout: 20_000 })
         await page.click('#start')
         await page.waitForSelector('body[data-done="yes"]', { state: 'attached', timeout: 60_000 })

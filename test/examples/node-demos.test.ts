@@ -18,14 +18,28 @@ function expectedPrimes(records: number): number {
   return primes
 }
 
-it('npm run demo processes the dataset through a chord and prints the aggregate', async () => {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/node/demo.ts'], { timeout: 120_000 })
+it('npm run demo processes the dataset through a chord and prints the aggregate; piped, a line per chunk done and one table', async () => {
+  const env = { ...process.env, PACE_MS: '0' }
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/node/demo.ts'], { env, timeout: 120_000 })
   expect(stdout).toContain('Processing 2000 records in 8 chunks')
   expect(stdout).toContain(`primes: ${String(expectedPrimes(2_000))}`)
+  // Not a frame per progress step (there are 2,000 steps): no escapes, 8 "done" lines, 8 rows.
+  expect(stdout).not.toContain('\x1b')
+  const lines = stdout.split('\n')
+  expect(lines.filter((line) => /^chunk \d\/8 done \(\d of 8 done\)$/.test(line))).toHaveLength(8)
+  expect(lines.filter((line) => /^chunk \d\/8 {2}\[#{20}\] done$/.test(line))).toHaveLength(8)
+  expect(lines.length).toBeLessThan(25)
 }, 130_000)
 
+it('a bad setting is one line saying what to set, not a stack trace', async () => {
+  const failed = await run(process.execPath, ['--import', 'tsx', 'examples/node/demo.ts'], { env: { ...process.env, PACE_MS: 'slow' } }).catch(
+    (error: { code: number; stderr: string }) => error,
+  )
+  expect(failed).toMatchObject({ code: 2, stderr: 'PACE_MS must be a whole number of 0 or more, got "slow"\n' })
+})
+
 it('the desktop demo runs on file storage and worker threads, and a second run finds the stored report', async () => {
-  const env = { ...process.env, RECORDS: '600', CHUNK: '100' }
+  const env = { ...process.env, RECORDS: '600', CHUNK: '100', PACE_MS: '0' }
   const first = await run(process.execPath, ['--import', 'tsx', 'examples/node/desktop.ts', dir], { env, timeout: 120_000 })
   expect(first.stdout).toContain('Processing 600 records in 6 chunks on worker threads')
   expect(first.stdout).toContain(`primes: ${String(expectedPrimes(600))}`)
