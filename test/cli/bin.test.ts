@@ -3,20 +3,20 @@
  * with its `#!` line, and `npx celeriac --help` runs it. Builds dist/ first if the CLI is not
  * in it (CI builds before testing).
  */
-import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { ensureBuilt } from '../package/built.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
 describe('the celeriac bin', () => {
-  beforeAll(() => {
-    if (!existsSync(`${root}dist/cli.js`)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' })
-  }, 120_000)
+  // The built package, fresh and whole (another test file may be rebuilding it).
+  beforeAll(() => ensureBuilt(), 180_000)
 
   it('package.json "bin" points at the built entry, a node script', () => {
     const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { bin: Record<string, string> }

@@ -4,14 +4,14 @@
  * another app may hold 8556), and the `mountDashboard` block type-checks against the built
  * package (`celeriac/browser`, `celeriac/dashboard`), with the DOM's types as a page has them.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFile, spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { childLines } from '../child-lines.js'
-import { buildPageScript } from '../dashboard/page-build.js'
+import { ensureBuilt } from '../package/built.js'
 import { blockIn, codeBlocks } from './markdown.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -21,8 +21,8 @@ const base = join(root, '.snippets')
 let dir = ''
 
 beforeAll(async () => {
-  if (!existsSync(`${root}dist/dashboard.d.ts`)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' })
-  else await buildPageScript()
+  // The built package, fresh and whole (another test file may be rebuilding it).
+  await ensureBuilt()
   mkdirSync(base, { recursive: true })
   dir = mkdtempSync(join(base, 'dashboard-'))
 }, 180_000)

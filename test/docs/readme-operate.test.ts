@@ -8,7 +8,7 @@
  * one (another test or app may hold 8555), and a command that runs until Ctrl+C (`curl -N` on
  * the event stream) gets 3 s and then the signal (the stream is open: its first line came).
  */
-import { execFile, execFileSync, spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureBuilt } from '../package/built.js'
 import { blockIn, codeBlocks } from './markdown.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -28,8 +29,9 @@ const base = join(root, '.snippets')
 let dir = ''
 const children: ChildProcess[] = []
 
-beforeAll(() => {
-  if (!existsSync(`${root}dist/cli.js`)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' })
+beforeAll(async () => {
+  // The built package, fresh and whole (another test file may be rebuilding it).
+  await ensureBuilt()
   mkdirSync(base, { recursive: true })
   dir = mkdtempSync(join(base, 'readme-'))
 }, 180_000)
