@@ -23,7 +23,9 @@ export interface DashboardSource {
    * arguments its `task-sent` event carried; resolves with the new id.
    */
   retry(id: string): Promise<string>
+  /** Pauses a queue (`app.control.pause`). */
   pause(queue: string): Promise<void>
+  /** Resumes a paused queue (`app.control.resume`). */
   resume(queue: string): Promise<void>
   /**
    * Calls `listener` with each event of the app from now on, and `state` when the stream

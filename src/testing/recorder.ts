@@ -24,6 +24,7 @@ export interface Recorder {
   sent(name: string): RecordedTask[]
   /** Resolves with the first matching task that reaches `state` (at once if one has). */
   waitFor(selector: TaskSelector, state: State): Promise<RecordedTask>
+  /** Forgets what was recorded so far; recording goes on. */
   clear(): void
   /** Stops recording. */
   stop(): void

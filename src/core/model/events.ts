@@ -67,7 +67,9 @@ export interface QueuePauseEvent {
   /** Engine clock, epoch ms. */
   timestamp: number
 }
+/** A line a task wrote through `self.log` (its {@link TaskLogger}). */
 export interface LogEvent {
+  /** The id of the task that wrote it. */
   id: string
   level: 'debug' | 'info' | 'warn' | 'error'
   text: string
@@ -75,14 +77,23 @@ export interface LogEvent {
 
 /** Every event of the app and its listener. */
 export interface CeleriacEvents {
+  /** A task was stored to run (sent, retried as a new message, or fired by a schedule). */
   'task-sent': (event: TaskSentEvent) => void
+  /** A worker took the task (it is reserved here). */
   'task-received': (event: TaskEventBase) => void
+  /** The task's function began. */
   'task-started': (event: TaskEventBase) => void
+  /** The task reported progress (`self.progress`, `self.updateState`). */
   'task-progress': (event: TaskProgressEvent) => void
+  /** The task returned; its result is stored. */
   'task-succeeded': (event: TaskSucceededEvent) => void
+  /** The task failed for good (no retry left); its error is stored. */
   'task-failed': (event: TaskFailedEvent) => void
+  /** The task failed and will run again (`self.retry`, `autoretryFor`). */
   'task-retried': (event: TaskRetriedEvent) => void
+  /** The task was revoked (before it ran, or terminated while it ran) or expired. */
   'task-revoked': (event: TaskRevokedEvent) => void
+  /** The task threw `Reject` (requeued or dropped). */
   'task-rejected': (event: TaskRejectedEvent) => void
   /** On a transport: a message that could not be read was dropped (see {@link MessageRejectedEvent}). */
   'message-rejected': (event: MessageRejectedEvent) => void
@@ -90,6 +101,7 @@ export interface CeleriacEvents {
   'queue-paused': (event: QueuePauseEvent) => void
   /** A paused queue dispatches again, what waited first (see {@link QueuePauseEvent}). */
   'queue-resumed': (event: QueuePauseEvent) => void
+  /** A task wrote a log line. */
   log: (event: LogEvent) => void
 }
 

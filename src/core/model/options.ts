@@ -134,6 +134,7 @@ export interface LinkTarget {
 
 /** The network state the engine watches for `requires: 'online'` tasks. */
 export interface Network {
+  /** Whether the network is up now. */
   isOnline(): boolean
   /** Calls `onChange` when the state changes; returns the unsubscribe function. */
   subscribe(onChange: () => void): () => void

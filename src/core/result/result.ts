@@ -95,14 +95,17 @@ export class AsyncResult<T = unknown> {
     return statusOf(this.id, await this.#source.read(this.id))
   }
 
+  /** Whether the state is final (SUCCESS, FAILURE or REVOKED). */
   async ready(): Promise<boolean> {
     return READY_STATES.has(await this.state())
   }
 
+  /** Whether the task succeeded. */
   async successful(): Promise<boolean> {
     return (await this.state()) === SUCCESS
   }
 
+  /** Whether the task failed for good (FAILURE; a revoked task has not failed). */
   async failed(): Promise<boolean> {
     return (await this.state()) === FAILURE
   }
@@ -213,6 +216,7 @@ export class GroupResult<T extends unknown[] = unknown[]> {
     return out as T
   }
 
+  /** Whether every member is final. */
   async ready(): Promise<boolean> {
     for (const result of this.results) if (!(await result.ready())) return false
     return true
@@ -225,15 +229,18 @@ export class GroupResult<T extends unknown[] = unknown[]> {
     return count
   }
 
+  /** Whether every member succeeded. */
   async successful(): Promise<boolean> {
     return (await this.completedCount()) === this.results.length
   }
 
+  /** Whether some member failed. */
   async failed(): Promise<boolean> {
     for (const result of this.results) if (await result.failed()) return true
     return false
   }
 
+  /** Revokes every member (`terminate: true` also stops those running). */
   async revoke(options: { terminate?: boolean } = {}): Promise<void> {
     checkRevokeOptions(options, 'revoke(options)')
     for (const result of this.results) await result.revoke(options)
@@ -258,26 +265,32 @@ export class EagerResult<T = unknown> {
     this.#value = value
   }
 
+  /** The final state: SUCCESS or FAILURE. */
   async state(): Promise<State> {
     return this.#state
   }
 
+  /** The result, or the error. */
   async info(): Promise<unknown> {
     return this.#value
   }
 
+  /** Always true: an eager result is final. */
   async ready(): Promise<boolean> {
     return true
   }
 
+  /** Whether the task succeeded. */
   async successful(): Promise<boolean> {
     return this.#state === SUCCESS
   }
 
+  /** Whether the task failed. */
   async failed(): Promise<boolean> {
     return this.#state === FAILURE
   }
 
+  /** The result; rejects with the task's error unless `propagate: false`. */
   async get(options: GetOptions = {}): Promise<T> {
     const { propagate } = checkGetOptions(options)
     if (this.#state === SUCCESS) return this.#value as T

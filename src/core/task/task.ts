@@ -57,9 +57,13 @@ export interface Lock extends AsyncDisposable {
 
 /** Logging from a task; lines go to the app's `log` event and carry the task id. */
 export interface TaskLogger {
+  /** A `debug` line. */
   debug(text: string): void
+  /** An `info` line. */
   info(text: string): void
+  /** A `warn` line. */
   warn(text: string): void
+  /** An `error` line. */
   error(text: string): void
 }
 
@@ -131,6 +135,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
   get request(): Request {
     return this[REQUEST] ?? directRequest(this, [])
   }
+  /** Set by the engine for each run. */
   set request(request: Request) {
     this[REQUEST] = request
   }

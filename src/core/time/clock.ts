@@ -12,6 +12,7 @@ export interface Clock {
    * and the system clock does not keep a Node process alive for it.
    */
   setTimer(at: number, fn: () => void, options?: TimerOptions): TimerHandle
+  /** Cancels a timer `setTimer` returned; a fired or cleared one is ignored. */
   clearTimer(handle: TimerHandle): void
   /**
    * Called by an engine that uses this clock, so the clock can wait for it to go quiet (a
