@@ -53,10 +53,11 @@ export interface Snippet {
   readonly output: string | undefined
 }
 
-/** README.md and every Markdown file under docs/, relative to `root`. */
+/** README.md and every Markdown file under docs/ (but TypeDoc's docs/api/), relative to `root`. */
 export function documents(root: string): string[] {
   const docs = readdirSync(join(root, 'docs'), { recursive: true, encoding: 'utf8' })
-    .filter((path) => path.endsWith('.md'))
+    // docs/api/ is TypeDoc's output (gitignored), with copies of the Markdown files it links to.
+    .filter((path) => path.endsWith('.md') && !path.startsWith('api/'))
     .map((path) => join('docs', path))
     .sort()
   return ['README.md', ...docs]
