@@ -15,7 +15,12 @@ import { TaskList } from './task-list.js'
 import { ThroughputChart } from './throughput-chart.js'
 import { Throughput } from './throughput.js'
 
-/** Options of {@link mountDashboard}. */
+/**
+ * Options of {@link mountDashboard}.
+ *
+ * @example
+ * mountDashboard(element, { source: appSource(app), title: 'Photos', maxTasks: 500 })
+ */
 export interface DashboardOptions {
   /** Where the data comes from: `httpSource(url, token)` or `appSource(app)`. */
   source: DashboardSource

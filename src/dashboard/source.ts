@@ -10,6 +10,9 @@ export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'refused'
 /**
  * Everything the dashboard asks of an app. Two implementations ship: {@link httpSource} and
  * {@link appSource}; a test or another transport may bring its own.
+ *
+ * @example
+ * const source = httpSource('http://127.0.0.1:8555', token) // or appSource(app)
  */
 export interface DashboardSource {
   /** Tasks running, ready and scheduled, and the queues. */

@@ -31,9 +31,19 @@ type Remoted<T, K extends keyof T> = {
   [P in K]: T[P] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never
 }
 
-/** `app.inspect` across the port: the same methods, each async. */
+/**
+ * `app.inspect` across the port: the same methods, each async.
+ *
+ * @example
+ * const active = await remote.inspect.active()
+ */
 export type RemoteInspect = Remoted<Inspect, InspectMethod>
-/** `app.control` across the port: the same methods, each async. */
+/**
+ * `app.control` across the port: the same methods, each async.
+ *
+ * @example
+ * await remote.control.pause('emails')
+ */
 export type RemoteControl = Remoted<Control, ControlMethod>
 
 /**

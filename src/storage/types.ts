@@ -67,6 +67,9 @@ export interface WriteOptions {
 /**
  * A storage adapter. Build one with a factory (`memoryStorage()`, `fileStorage({ dir })`), pass
  * it as `storage` in the app's config; the app opens and closes it.
+ *
+ * @example
+ * const app = new Celeriac({ storage: memoryStorage() }) // or fileStorage({ dir }), indexedDBStorage({ name })
  */
 export interface Storage {
   readonly name: string

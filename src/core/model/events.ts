@@ -67,7 +67,12 @@ export interface QueuePauseEvent {
   /** Engine clock, epoch ms. */
   timestamp: number
 }
-/** A line a task wrote through `self.log` (its {@link TaskLogger}). */
+/**
+ * A line a task wrote through `self.log` (its {@link TaskLogger}).
+ *
+ * @example
+ * app.events.on('log', (e) => console.log(`[${e.level}] ${e.id}: ${e.text}`))
+ */
 export interface LogEvent {
   /** The id of the task that wrote it. */
   id: string
@@ -75,7 +80,13 @@ export interface LogEvent {
   text: string
 }
 
-/** Every event of the app and its listener. */
+/**
+ * Every event of the app and its listener.
+ *
+ * @example
+ * app.events.on('task-failed', (e) => console.warn(e.name, e.error))
+ * app.events.on('task-progress', (e) => console.log(e.id, e.info))
+ */
 export interface CeleriacEvents {
   /** A task was stored to run (sent, retried as a new message, or fired by a schedule). */
   'task-sent': (event: TaskSentEvent) => void

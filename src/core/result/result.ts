@@ -34,7 +34,13 @@ export interface ResultSource {
   handle<T>(id: string, ignored?: boolean): AsyncResult<T>
 }
 
-/** Options of `get()`. */
+/**
+ * Options of `get()`.
+ *
+ * @example
+ * const value = await r.get({ timeout: 5_000 })          // TimeoutError after 5 s
+ * const errorOrValue = await r.get({ propagate: false }) // the error instead of a rejection
+ */
 export interface GetOptions {
   /** Give up after this many ms (engine clock) with `TimeoutError`. @default no timeout */
   timeout?: number
@@ -42,7 +48,12 @@ export interface GetOptions {
   propagate?: boolean
 }
 
-/** A state update, as `progress()` yields it. */
+/**
+ * A state update, as `progress()` yields it.
+ *
+ * @example
+ * for await (const update of r.progress()) console.log(update.state, update.info)
+ */
 export interface StateUpdate {
   state: State
   /** The custom state's meta (e.g. `{ current, total, percent }`), the result, or the error. */
@@ -195,7 +206,14 @@ export class AsyncResult<T = unknown> {
   }
 }
 
-/** Handles of a group's tasks, in signature order. */
+/**
+ * Handles of a group's tasks, in signature order.
+ *
+ * @example
+ * const g = await group([1, 2, 3].map((i) => add.s(i, i))).delay()
+ * await g.get()            // [2, 4, 6]
+ * await g.completedCount() // 3
+ */
 export class GroupResult<T extends unknown[] = unknown[]> {
   readonly id: string
   readonly results: ReadonlyArray<AsyncResult<T[number]>>
@@ -252,7 +270,13 @@ export class GroupResult<T extends unknown[] = unknown[]> {
   }
 }
 
-/** The result of `task.apply()`: already final, held in memory (nothing stored). */
+/**
+ * The result of `task.apply()`: already final, held in memory (nothing stored).
+ *
+ * @example
+ * const r = await add.apply([2, 2]) // runs here and now; nothing is stored
+ * await r.get() // 4
+ */
 export class EagerResult<T = unknown> {
   readonly id: string
   readonly #state: State
