@@ -30,7 +30,13 @@ export interface DashboardOptions {
   maxTasks?: number
 }
 
-/** A mounted dashboard. */
+/**
+ * A mounted dashboard.
+ *
+ * @example
+ * const dashboard = mountDashboard(document.getElementById('tasks')!, { source: appSource(app) })
+ * dashboard.unmount()
+ */
 export interface Dashboard {
   /** Stops listening and reading, and removes the dashboard from its element. */
   unmount(): void

@@ -48,6 +48,11 @@ export type RemoteControl = Remoted<Control, ControlMethod>
 
 /**
  * An app's producer on the other end of a port. See {@link remoteApp}.
+ *
+ * @example
+ * const remote = remoteApp(port)
+ * const r = await remote.task<typeof resize>('images.resize').delay('photo.jpg')
+ * remote.events.on('task-failed', (e) => console.warn(e.name, e.error))
  */
 export class RemoteApp implements Sender {
   /** The app's task events, forwarded from the first listener of each on (until closed). */

@@ -191,7 +191,12 @@ function fromJSON(json: SignatureJSON): Signature<unknown[], unknown, unknown> {
 export type AnySignature = Signature<unknown[], unknown, unknown>
 
 type TypesOf<S> = S extends { readonly __types?: infer T } ? NonNullable<T> : never
-/** The result type of a signature. */
+/**
+ * The result type of a signature.
+ *
+ * @example
+ * type Sum = ResultOf<typeof sum> // number
+ */
 export type ResultOf<S> = TypesOf<S> extends { result: infer R } ? R : unknown
 /** The handle type `delay()` gives for a signature. */
 export type HandleOf<S> = TypesOf<S> extends { handle: infer H } ? H : unknown

@@ -5,10 +5,21 @@
  */
 import type { ErrorClass } from './error-registry.js'
 
-/** A rate: `'10/s'`, `'100/m'`, `'1/h'`, or a number of executions per second. */
+/**
+ * A rate: `'10/s'`, `'100/m'`, `'1/h'`, or a number of executions per second.
+ *
+ * @example
+ * app.task('web.fetch', { rateLimit: '10/s' }, fetchPage) // or '100/m', '1000/h', or a number a second
+ */
 export type Rate = `${number}/${'s' | 'm' | 'h'}` | number
 
-/** Which errors a task retries by itself: error classes, or a predicate. */
+/**
+ * Which errors a task retries by itself: error classes, or a predicate.
+ *
+ * @example
+ * app.task('web.fetch', { autoretryFor: [TypeError] }, fetchPage)
+ * app.task('web.post', { autoretryFor: (e) => e instanceof Error && e.message.includes('503') }, postPage)
+ */
 export type ErrorMatcher = readonly ErrorClass[] | ((error: unknown) => boolean)
 
 /**
@@ -163,7 +174,13 @@ export interface LinkTarget {
   toJSON(): unknown
 }
 
-/** The network state the engine watches for `requires: 'online'` tasks. */
+/**
+ * The network state the engine watches for `requires: 'online'` tasks.
+ *
+ * @example
+ * // Node has no network state of its own: say when the app should consider itself offline.
+ * const network = { isOnline: () => connected, subscribe: (onChange: () => void) => monitor.on('change', onChange) }
+ */
 export interface Network {
   /** Whether the network is up now. */
   isOnline(): boolean

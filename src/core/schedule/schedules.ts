@@ -42,7 +42,12 @@ export interface ScheduleOptions {
   missed?: MissedPolicy
 }
 
-/** A schedule in the app's config (`schedules`): its timing, the signature and its options. */
+/**
+ * A schedule in the app's config (`schedules`): its timing, the signature and its options.
+ *
+ * @example
+ * app.configure({ schedules: { nightly: { cron: '0 3 * * *', tz: 'Europe/Paris', signature: report.s() } } })
+ */
 export type ScheduleEntry = ScheduleTiming &
   ScheduleOptions & {
     /** What each slot sends (a task's signature, or a chain, group or chord). */
