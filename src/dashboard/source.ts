@@ -4,6 +4,9 @@ import type { DashboardEvent, InspectSnapshot, ResultView } from './types.js'
 /**
  * Whether the live event stream is connected, for the dashboard's status line; `'refused'`: the
  * endpoint refused the token, and the source stopped trying.
+ *
+ * @example
+ * source.subscribe(() => {}, (state) => (status.textContent = state)) // 'live', 'reconnecting', ...
  */
 export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'refused'
 

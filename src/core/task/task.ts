@@ -44,7 +44,13 @@ export interface Request {
   headers: Record<string, unknown>
 }
 
-/** A lock held in storage (see `app.locks`). */
+/**
+ * A lock held in storage (see `app.locks`).
+ *
+ * @example
+ * const lock = await self.lock(`user:${id}`, { ttl: 30_000, wait: 5_000 })
+ * if (lock !== null) try { await work() } finally { await lock.release() }
+ */
 export interface Lock extends AsyncDisposable {
   readonly key: string
   /** Fencing number: grows with every acquisition of any lock in this storage. */
@@ -55,7 +61,12 @@ export interface Lock extends AsyncDisposable {
   extend(ttl: number): Promise<boolean>
 }
 
-/** Logging from a task; lines go to the app's `log` event and carry the task id. */
+/**
+ * Logging from a task; lines go to the app's `log` event and carry the task id.
+ *
+ * @example
+ * app.task('feeds.poll', { bind: true }, async (self, url: string) => { self.log.info(`polling ${url}`) })
+ */
 export interface TaskLogger {
   /** A `debug` line. */
   debug(text: string): void

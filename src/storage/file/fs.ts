@@ -28,7 +28,12 @@ import {
   writeSync,
 } from 'node:fs'
 
-/** What file storage needs to know of a file: {@link FileSystem.statSync}, {@link FileSystem.fstatSync}. */
+/**
+ * What file storage needs to know of a file: {@link FileSystem.statSync}, {@link FileSystem.fstatSync}.
+ *
+ * @example
+ * const dying = { ...fs, statSync: (path: string) => fs.statSync(path) } // a FileStats, as node:fs returns it
+ */
 export interface FileStats {
   readonly dev: number
   readonly ino: number
