@@ -2,7 +2,12 @@ import type { Clock } from '../core/time/clock.js'
 import { memoryStorage } from '../storage/memory.js'
 import type { Storage } from '../storage/types.js'
 
-/** Options of {@link bullmqBackend}. */
+/**
+ * Options of {@link bullmqBackend}.
+ *
+ * @example
+ * setDefaultBackendFactory(bullmqBackend({ storage: fileStorage({ dir: './.queues' }), clock: virtualClock() }))
+ */
 export interface BullmqBackendOptions {
   /**
    * Where jobs live: `memoryStorage()` (the default, one per process) or `fileStorage({ dir })`

@@ -45,7 +45,12 @@ export function celeryTransport(options: CeleryTransportOptions): Transport {
   return new CeleryTransport(resolveCeleryOptions(options))
 }
 
-/** Keyword arguments for a Python task, as returned by {@link kwargs}. */
+/**
+ * Keyword arguments for a Python task, as returned by {@link kwargs}.
+ *
+ * @example
+ * await app.sendTask('tasks.add', [2, kwargs({ y: 3 })], { queue: 'celery' }) // Python: add(2, y=3)
+ */
 export interface Kwargs<T extends Record<string, unknown> = Record<string, unknown>> {
   readonly __celery_kwargs__: T
 }

@@ -1,7 +1,12 @@
 import type { RedisOptions } from 'ioredis'
 import { ConfigError } from '../core/model/errors.js'
 
-/** Options of {@link celeryTransport}. Durations are in milliseconds. */
+/**
+ * Options of {@link celeryTransport}. Durations are in milliseconds.
+ *
+ * @example
+ * const transport = celeryTransport({ url: 'redis://127.0.0.1:6379/0', queues: ['node'] })
+ */
 export interface CeleryTransportOptions {
   /**
    * Where Celery's broker and result backend are: one Redis URL, as Celery's `broker_url` and

@@ -15,7 +15,12 @@ import { TaskList } from './task-list.js'
 import { ThroughputChart } from './throughput-chart.js'
 import { Throughput } from './throughput.js'
 
-/** Options of {@link mountDashboard}. */
+/**
+ * Options of {@link mountDashboard}.
+ *
+ * @example
+ * mountDashboard(element, { source: appSource(app), title: 'Photos', maxTasks: 500 })
+ */
 export interface DashboardOptions {
   /** Where the data comes from: `httpSource(url, token)` or `appSource(app)`. */
   source: DashboardSource
@@ -25,7 +30,13 @@ export interface DashboardOptions {
   maxTasks?: number
 }
 
-/** A mounted dashboard. */
+/**
+ * A mounted dashboard.
+ *
+ * @example
+ * const dashboard = mountDashboard(document.getElementById('tasks')!, { source: appSource(app) })
+ * dashboard.unmount()
+ */
 export interface Dashboard {
   /** Stops listening and reading, and removes the dashboard from its element. */
   unmount(): void

@@ -4,12 +4,18 @@ import type { DashboardEvent, InspectSnapshot, ResultView } from './types.js'
 /**
  * Whether the live event stream is connected, for the dashboard's status line; `'refused'`: the
  * endpoint refused the token, and the source stopped trying.
+ *
+ * @example
+ * source.subscribe(() => {}, (state) => (status.textContent = state)) // 'live', 'reconnecting', ...
  */
 export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'refused'
 
 /**
  * Everything the dashboard asks of an app. Two implementations ship: {@link httpSource} and
  * {@link appSource}; a test or another transport may bring its own.
+ *
+ * @example
+ * const source = httpSource('http://127.0.0.1:8555', token) // or appSource(app)
  */
 export interface DashboardSource {
   /** Tasks running, ready and scheduled, and the queues. */
@@ -23,7 +29,9 @@ export interface DashboardSource {
    * arguments its `task-sent` event carried; resolves with the new id.
    */
   retry(id: string): Promise<string>
+  /** Pauses a queue (`app.control.pause`). */
   pause(queue: string): Promise<void>
+  /** Resumes a paused queue (`app.control.resume`). */
   resume(queue: string): Promise<void>
   /**
    * Calls `listener` with each event of the app from now on, and `state` when the stream

@@ -4,7 +4,12 @@
  * older endpoint lacks shows as `-`.
  */
 
-/** A queued, scheduled or running task, as `inspect` lists it. */
+/**
+ * A queued, scheduled or running task, as `inspect` lists it.
+ *
+ * @example
+ * const { active } = await source.inspect() // TaskInfoView[]
+ */
 export interface TaskInfoView {
   id: string
   name: string
@@ -18,7 +23,12 @@ export interface TaskInfoView {
   rootId: string | null
 }
 
-/** A queue, as `inspect.queues()` lists it. */
+/**
+ * A queue, as `inspect.queues()` lists it.
+ *
+ * @example
+ * for (const q of (await source.inspect()).queues) console.log(q.name, q.paused, q.reserved)
+ */
 export interface QueueView {
   name: string
   paused: boolean
@@ -29,7 +39,12 @@ export interface QueueView {
   scheduled: number
 }
 
-/** What the dashboard reads when it opens, and again on a slow timer. */
+/**
+ * What the dashboard reads when it opens, and again on a slow timer.
+ *
+ * @example
+ * const { active, reserved, scheduled, queues } = await httpSource(url, token).inspect()
+ */
 export interface InspectSnapshot {
   active: TaskInfoView[]
   reserved: TaskInfoView[]
@@ -37,7 +52,12 @@ export interface InspectSnapshot {
   queues: QueueView[]
 }
 
-/** A task's stored result, `AsyncResult.status()` as JSON (an error is `{ name, message }`). */
+/**
+ * A task's stored result, `AsyncResult.status()` as JSON (an error is `{ name, message }`).
+ *
+ * @example
+ * const { state, result, traceback } = await source.result(id)
+ */
 export interface ResultView {
   id: string
   task: string | null
@@ -52,7 +72,12 @@ export interface ResultView {
   children: string[]
 }
 
-/** One of the app's events (`app.events`), its payload as JSON. */
+/**
+ * One of the app's events (`app.events`), its payload as JSON.
+ *
+ * @example
+ * const stop = source.subscribe((event) => console.log(event.type, event.data.id))
+ */
 export interface DashboardEvent {
   /** `task-sent`, `task-progress`, `queue-paused`, ... */
   type: string

@@ -15,7 +15,12 @@ import type { Mutation, Namespace, Storage, StorageChange, StorageKey, StoredVal
 import { checkConnection, commandError, connectOwn, isClient, type RedisConnection, whereIs } from './connection.js'
 import { ABSENT, COMMIT_SCRIPT, ENTRIES_SCRIPT, tagged } from './scripts.js'
 
-/** Options of {@link redisStore}. */
+/**
+ * Options of {@link redisStore}.
+ *
+ * @example
+ * const store = redisStore({ connection: { host: '127.0.0.1', port: 6379 }, prefix: 'shop' })
+ */
 export interface RedisStoreOptions {
   /**
    * Where Redis is, as BullMQ's `connection`: ioredis options (the store makes its connections

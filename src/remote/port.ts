@@ -17,10 +17,15 @@ import { ConfigError } from '../core/model/errors.js'
  * const remote = remoteApp(port2)
  */
 export interface MessagePortLike {
+  /** Sends one message (structured clone). */
   postMessage(message: unknown): void
+  /** An event target's listener (a browser `MessagePort`, `Worker`, worker `self`; Node's `MessagePort`). */
   addEventListener?(type: 'message' | 'close', listener: (event: unknown) => void): void
+  /** An event emitter's message listener (Electron's `MessagePortMain`, Node's `Worker`). */
   on?(type: 'message', listener: (event: unknown) => void): unknown
+  /** An event emitter's close listener. */
   on?(type: 'close', listener: () => void): unknown
+  /** Starts delivery on a port that queues messages until started. */
   start?(): void
 }
 

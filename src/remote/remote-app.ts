@@ -31,13 +31,28 @@ type Remoted<T, K extends keyof T> = {
   [P in K]: T[P] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never
 }
 
-/** `app.inspect` across the port: the same methods, each async. */
+/**
+ * `app.inspect` across the port: the same methods, each async.
+ *
+ * @example
+ * const active = await remote.inspect.active()
+ */
 export type RemoteInspect = Remoted<Inspect, InspectMethod>
-/** `app.control` across the port: the same methods, each async. */
+/**
+ * `app.control` across the port: the same methods, each async.
+ *
+ * @example
+ * await remote.control.pause('emails')
+ */
 export type RemoteControl = Remoted<Control, ControlMethod>
 
 /**
  * An app's producer on the other end of a port. See {@link remoteApp}.
+ *
+ * @example
+ * const remote = remoteApp(port)
+ * const r = await remote.task<typeof resize>('images.resize').delay('photo.jpg')
+ * remote.events.on('task-failed', (e) => console.warn(e.name, e.error))
  */
 export class RemoteApp implements Sender {
   /** The app's task events, forwarded from the first listener of each on (until closed). */

@@ -9,9 +9,19 @@ import type { SendOptions } from '../core/model/options.js'
 import type { AsyncResult, ResultSource } from '../core/result/result.js'
 import type { Task } from '../core/task/task.js'
 
-/** The arguments of a task type. */
+/**
+ * The arguments of a task type.
+ *
+ * @example
+ * type ResizeArgs = TaskArgs<typeof resize> // [path: string]
+ */
 export type TaskArgs<T> = T extends Task<infer A, unknown> ? A : unknown[]
-/** The result type of a task type. */
+/**
+ * The result type of a task type.
+ *
+ * @example
+ * type Resized = TaskResult<typeof resize> // string
+ */
 export type TaskResult<T> = T extends Task<unknown[], infer R> ? R : unknown
 
 /**

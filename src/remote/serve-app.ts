@@ -15,7 +15,14 @@ import type { MessagePortLike } from './port.js'
 import { CONTROL_METHODS, EVENT_NAMES, INSPECT_METHODS, WIRE, isWire } from './wire.js'
 import type { Call, ReplyValue, ToApp, ToRemote } from './wire.js'
 
-/** A port being served; see {@link serveApp}. */
+/**
+ * A port being served; see {@link serveApp}.
+ *
+ * @example
+ * const served = serveApp(app, port1)
+ * // later, when the window closes:
+ * served.close()
+ */
 export interface ServedApp {
   /**
    * Stops serving the port: the remote is told, and its calls still waiting reject with

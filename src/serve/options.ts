@@ -1,7 +1,12 @@
 /** The options of {@link serve}, checked once. */
 import { ConfigError } from '../core/model/errors.js'
 
-/** Options of `serve(app, options)`. */
+/**
+ * Options of `serve(app, options)`.
+ *
+ * @example
+ * const endpoint = await serve(app, { port: 8555, token: process.env.CELERIAC_TOKEN ?? '' })
+ */
 export interface ServeOptions {
   /**
    * The secret every request must send as `Authorization: Bearer <token>`; at least 16

@@ -17,7 +17,14 @@ import { EventClient } from './sse.js'
 
 export type { ServeOptions } from './options.js'
 
-/** A running endpoint. */
+/**
+ * A running endpoint.
+ *
+ * @example
+ * const endpoint = await serve(app, { socket: './shop.sock', token })
+ * console.log(endpoint.url, endpoint.stats().clients)
+ * await endpoint.close()
+ */
 export interface ServeHandle {
   /** `http://127.0.0.1:<port>`, or `unix:<path>` on a Unix socket. */
   readonly url: string
@@ -27,7 +34,12 @@ export interface ServeHandle {
   close(): Promise<void>
 }
 
-/** Counters of {@link ServeHandle.stats}. */
+/**
+ * Counters of {@link ServeHandle.stats}.
+ *
+ * @example
+ * const { clients, dropped } = endpoint.stats()
+ */
 export interface ServeStats {
   /** Event-stream clients connected now. */
   clients: number

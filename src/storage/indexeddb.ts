@@ -15,7 +15,12 @@ import type { Mutation, Namespace, Storage, StorageChange, StorageKey, StoredVal
 // 2 drops version 1's unused 'ready' index on messages (see NOTES.md, Browser).
 const VERSION = 2
 
-/** Options of {@link indexedDBStorage}. */
+/**
+ * Options of {@link indexedDBStorage}.
+ *
+ * @example
+ * const app = new Celeriac({ storage: indexedDBStorage({ name: 'photos' }), consume: 'leader' })
+ */
 export interface IndexedDBStorageOptions {
   /** The database name; tabs that use the same name share the jobs. */
   name: string

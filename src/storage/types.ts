@@ -54,10 +54,6 @@ export interface StorageCapabilities {
   readonly transactsResults?: boolean
 }
 
-/**
- * A storage adapter. Build one with a factory (`memoryStorage()`, `fileStorage({ dir })`), pass
- * it as `storage` in the app's config; the app opens and closes it.
- */
 /** What a {@link Storage.write} call may ask to be told. */
 export interface WriteOptions {
   /**
@@ -68,6 +64,13 @@ export interface WriteOptions {
   readonly onWritten?: () => void
 }
 
+/**
+ * A storage adapter. Build one with a factory (`memoryStorage()`, `fileStorage({ dir })`), pass
+ * it as `storage` in the app's config; the app opens and closes it.
+ *
+ * @example
+ * const app = new Celeriac({ storage: memoryStorage() }) // or fileStorage({ dir }), indexedDBStorage({ name })
+ */
 export interface Storage {
   readonly name: string
   readonly capabilities: StorageCapabilities

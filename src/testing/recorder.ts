@@ -3,7 +3,14 @@ import type { TaskEventBase, TaskSentEvent } from '../core/model/events.js'
 import { FAILURE, PENDING, RECEIVED, RETRY, REVOKED, STARTED, SUCCESS } from '../core/model/states.js'
 import type { State } from '../core/model/states.js'
 
-/** A task the recorder saw sent, with the states it went through. */
+/**
+ * A task the recorder saw sent, with the states it went through.
+ *
+ * @example
+ * const task = await recorder(app).waitFor('mail.welcome', 'SUCCESS')
+ * task.args   // ['ada@example.com']
+ * task.states // ['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS']
+ */
 export interface RecordedTask {
   id: string
   name: string
@@ -13,10 +20,25 @@ export interface RecordedTask {
   sent: TaskSentEvent
 }
 
-/** Which tasks `waitFor` watches: a task name, a task id, or a predicate. */
+/**
+ * Which tasks `waitFor` watches: a task name, a task id, or a predicate.
+ *
+ * @example
+ * await sent.waitFor('mail.welcome', 'SUCCESS')                           // a name
+ * await sent.waitFor(r.id, 'FAILURE')                                       // an id
+ * await sent.waitFor((t) => t.args[0] === 'ada@example.com', 'SUCCESS')     // a predicate
+ */
 export type TaskSelector = string | ((task: RecordedTask) => boolean)
 
-/** Records every task an app sends and the states it goes through. */
+/**
+ * Records every task an app sends and the states it goes through.
+ *
+ * @example
+ * const sent = recorder(app)
+ * await signup.delay('ada@example.com')
+ * await sent.waitFor('mail.welcome', 'SUCCESS')
+ * sent.sent('mail.welcome').length // 1
+ */
 export interface Recorder {
   /** Every task sent, in order. */
   readonly tasks: readonly RecordedTask[]
@@ -24,6 +46,7 @@ export interface Recorder {
   sent(name: string): RecordedTask[]
   /** Resolves with the first matching task that reaches `state` (at once if one has). */
   waitFor(selector: TaskSelector, state: State): Promise<RecordedTask>
+  /** Forgets what was recorded so far; recording goes on. */
   clear(): void
   /** Stops recording. */
   stop(): void

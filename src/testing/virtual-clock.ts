@@ -2,7 +2,15 @@ import type { Clock, ClockParticipant, TimerHandle } from '../core/time/clock.js
 import { TimeoutError } from '../core/model/errors.js'
 import { Heap } from '../core/time/heap.js'
 
-/** A clock that moves only when the test says so. */
+/**
+ * A clock that moves only when the test says so.
+ *
+ * @example
+ * const clock = virtualClock()
+ * const app = new Celeriac({ clock })
+ * await clock.advance(3_600_000) // an hour: every timer due on the way fires, in order
+ * await clock.runAll()           // every timer left, until the engine is idle
+ */
 export interface VirtualClock extends Clock {
   now(): number
   /**

@@ -9,6 +9,8 @@ export interface CodeBlock {
   readonly section: string
   /** The info string's first word: `ts`, `sh`, ... */
   readonly lang: string
+  /** The rest of the info string after the language (`run`, `file=main.ts`, `fragment: why`), trimmed. */
+  readonly info: string
   readonly code: string
   /** 1-based line of the opening fence. */
   readonly line: number
@@ -22,12 +24,12 @@ export function codeBlocks(path: string | URL): CodeBlock[] {
   for (let i = 0; i < lines.length; i++) {
     const heading = /^## (.+)$/.exec(lines[i]!)
     if (heading) section = heading[1]!.trim()
-    const fence = /^```(\w*)/.exec(lines[i]!)
+    const fence = /^```(\w*)(.*)$/.exec(lines[i]!)
     if (!fence) continue
     const start = i
     const body: string[] = []
     for (i++; i < lines.length && !lines[i]!.startsWith('```'); i++) body.push(lines[i]!)
-    blocks.push({ section, lang: fence[1] ?? '', code: `${body.join('\n')}\n`, line: start + 1 })
+    blocks.push({ section, lang: fence[1] ?? '', info: (fence[2] ?? '').trim(), code: `${body.join('\n')}\n`, line: start + 1 })
   }
   return blocks
 }

@@ -11,7 +11,12 @@ import { poolExecutor } from '../../core/executor/pool.js'
 import type { WorkerLoadOptions } from '../../core/executor/load-options.js'
 import type { FromWorker } from '../../core/model/protocol.js'
 
-/** Options of {@link webWorkers}; `loadTimeout` and `loadBackoff` say how failed loads are retried. */
+/**
+ * Options of {@link webWorkers}; `loadTimeout` and `loadBackoff` say how failed loads are retried.
+ *
+ * @example
+ * const executor = webWorkers({ create: () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }), size: 2 })
+ */
 export interface WebWorkersOptions extends WorkerLoadOptions {
   /**
    * The worker script: a module that calls `serveWorker(() => import('./tasks.js'))`. Give the

@@ -6,7 +6,12 @@
 import type { Celeriac } from '../../core/app/app.js'
 import { ConfigError } from '../../core/model/errors.js'
 
-/** Options of {@link shutdownOnSignals}. */
+/**
+ * Options of {@link shutdownOnSignals}.
+ *
+ * @example
+ * shutdownOnSignals(app, { timeout: 30_000, signals: ['SIGTERM'] })
+ */
 export interface ShutdownOptions {
   /** The signals that shut down. @default ['SIGINT', 'SIGTERM'] */
   signals?: readonly NodeJS.Signals[]

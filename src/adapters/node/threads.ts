@@ -15,7 +15,12 @@ import { poolExecutor } from '../../core/executor/pool.js'
 import type { WorkerLoadOptions } from '../../core/executor/load-options.js'
 import type { FromWorker } from '../../core/model/protocol.js'
 
-/** Options of {@link threads}; `loadTimeout` and `loadBackoff` say how failed loads are retried. */
+/**
+ * Options of {@link threads}; `loadTimeout` and `loadBackoff` say how failed loads are retried.
+ *
+ * @example
+ * const executor = threads({ module: new URL('./worker.ts', import.meta.url), size: 4, tasksPerWorker: 1 })
+ */
 export interface ThreadsOptions extends WorkerLoadOptions {
   /**
    * The task module each worker imports: a `file:` URL (`new URL('./tasks.js', import.meta.url)`)

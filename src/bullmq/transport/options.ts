@@ -3,7 +3,12 @@ import { ConfigError } from '../../core/model/errors.js'
 import type { Storage } from '../../storage/types.js'
 import { redisStore, type RedisStoreOptions } from '../../redis/store.js'
 
-/** Options of {@link bullmqTransport}. Durations are in milliseconds. */
+/**
+ * Options of {@link bullmqTransport}. Durations are in milliseconds.
+ *
+ * @example
+ * const transport = bullmqTransport({ connection: { host: '127.0.0.1', port: 6379 }, prefix: 'orders', lockDuration: 30_000 })
+ */
 export interface BullmqTransportOptions {
   /**
    * How BullMQ's classes reach Redis (an ioredis client or its options), passed to every Queue
@@ -50,7 +55,12 @@ export interface BullmqTransportOptions {
   limiter?: BullmqTransportLimiter
 }
 
-/** {@link BullmqTransportOptions.limiter}: at most `max` starts per `duration` ms. */
+/**
+ * {@link BullmqTransportOptions.limiter}: at most `max` starts per `duration` ms.
+ *
+ * @example
+ * const transport = bullmqTransport({ connection, limiter: { max: 100, duration: 60_000 } }) // 100 a minute per queue, cluster-wide
+ */
 export interface BullmqTransportLimiter {
   readonly max: number
   readonly duration: number

@@ -17,7 +17,18 @@ import { checkTaskOptionKeys } from './define-task.js'
 import { checkSchedule } from '../schedule/schedules.js'
 import type { ScheduleEntry, ScheduleOptions, ScheduleTiming } from '../schedule/schedules.js'
 
-/** The app's configuration. */
+/**
+ * The app's configuration.
+ *
+ * @example
+ * const app = new Celeriac({
+ *   name: 'shop',
+ *   storage: fileStorage({ dir: './.jobs' }),
+ *   queues: { default: {}, emails: { concurrency: 2 } },
+ *   routes: { 'mail.*': { queue: 'emails' } },
+ *   taskDefaults: { acksLate: true },
+ * })
+ */
 export interface Config {
   /** A name for logs and `request.hostname`. @default 'celeriac' */
   name?: string

@@ -9,7 +9,12 @@ import { checkDuration, checkName, checkOptionKeys, parseRate } from '../model/v
 import { ConfigError } from '../model/errors.js'
 import { checkRevokeOptions } from '../result/result.js'
 
-/** A queued, scheduled or running task as `inspect` reports it. */
+/**
+ * A queued, scheduled or running task as `inspect` reports it.
+ *
+ * @example
+ * for (const task of app.inspect.active()) console.log(task.id, task.name, task.args)
+ */
 export interface TaskInfo {
   id: string
   name: string
@@ -24,7 +29,12 @@ export interface TaskInfo {
   rootId: string
 }
 
-/** Counters of the engine. */
+/**
+ * Counters of the engine.
+ *
+ * @example
+ * const { pool } = app.inspect.stats()
+ */
 export interface EngineStats {
   running: number
   /** Messages ready to run here (no eta ahead), paused queues' included, as `reserved()` lists them. */
@@ -62,7 +72,15 @@ function info(message: TaskMessage): TaskInfo {
   }
 }
 
-/** Changes the running engine. */
+/**
+ * Changes the running engine.
+ *
+ * @example
+ * await app.control.pause('emails')
+ * app.control.rateLimit('web.fetch', '10/s')
+ * await app.control.revoke(id, { terminate: true })
+ * await app.control.purge('emails') // how many were dropped
+ */
 export class Control {
   readonly #engine: (what: string) => Engine
   readonly #checkKnown: (taskName: string) => void
@@ -156,7 +174,14 @@ export class Control {
   }
 }
 
-/** Looks at the running engine. */
+/**
+ * Looks at the running engine.
+ *
+ * @example
+ * app.inspect.active()    // what runs now
+ * app.inspect.queues()    // each queue's state and counts
+ * app.inspect.stats().pool
+ */
 export class Inspect {
   readonly #engine: (what: string) => Engine
   readonly #registered: () => string[]
@@ -243,7 +268,13 @@ export class Inspect {
   }
 }
 
-/** One process's answer to {@link Inspect.cluster}. */
+/**
+ * One process's answer to {@link Inspect.cluster}.
+ *
+ * @example
+ * const nodes = await app.inspect.cluster({ timeout: 1_000 })
+ * for (const [node, info] of Object.entries(nodes)) console.log(node, info.active.length)
+ */
 export interface NodeInfo {
   active: TaskInfo[]
   reserved: TaskInfo[]

@@ -16,7 +16,12 @@ interface LockRecord {
 
 const FENCE = 'lock-fence'
 
-/** Options of `app.locks.acquire`. */
+/**
+ * Options of `app.locks.acquire`.
+ *
+ * @example
+ * const lock = await app.locks.acquire('report:2026-11', { ttl: 60_000, wait: 5_000 })
+ */
 export interface AcquireOptions {
   /** How long the lock is held unless released or extended, ms (> 0). */
   ttl: number
@@ -24,7 +29,15 @@ export interface AcquireOptions {
   wait?: number
 }
 
-/** The app's locks (`app.locks`). */
+/**
+ * The app's locks (`app.locks`).
+ *
+ * @example
+ * const lock = await app.locks.acquire('nightly-import', { ttl: 60_000 })
+ * if (lock !== null) {
+ *   try { await importFeeds() } finally { await lock.release() }
+ * }
+ */
 export class Locks {
   readonly #storage: () => Storage
   readonly #clock: () => Clock

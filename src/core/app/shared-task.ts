@@ -15,6 +15,13 @@ type AnyTask = Task<never, unknown>
 /**
  * Registers a task in a registry every app uses (Celery's `shared_task`); it is sent through the
  * app that started last.
+ *
+ * @example
+ * export const add = sharedTask('math.add', (a: number, b: number) => a + b)
+ * // any app that starts can send it
+ * const app = new Celeriac()
+ * await app.start()
+ * await (await add.delay(2, 2)).get() // 4
  */
 export function sharedTask<A extends unknown[], R>(name: string, fn: (...args: A) => R): Task<A, Awaited<R>>
 export function sharedTask<A extends unknown[], R, B extends object = Task<A, Awaited<R>>>(

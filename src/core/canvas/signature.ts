@@ -191,7 +191,12 @@ function fromJSON(json: SignatureJSON): Signature<unknown[], unknown, unknown> {
 export type AnySignature = Signature<unknown[], unknown, unknown>
 
 type TypesOf<S> = S extends { readonly __types?: infer T } ? NonNullable<T> : never
-/** The result type of a signature. */
+/**
+ * The result type of a signature.
+ *
+ * @example
+ * type Sum = ResultOf<typeof sum> // number
+ */
 export type ResultOf<S> = TypesOf<S> extends { result: infer R } ? R : unknown
 /** The handle type `delay()` gives for a signature. */
 export type HandleOf<S> = TypesOf<S> extends { handle: infer H } ? H : unknown
@@ -220,7 +225,12 @@ export type CheckChain<S extends readonly unknown[], Prev = never, IsFirst = tru
   ? [IsFirst extends true ? H : Fits<H, Prev>, ...CheckChain<T, ResultOf<H>, false>]
   : []
 
-/** A chain: each step's result is prepended to the next step's args (unless immutable). */
+/**
+ * A chain: each step's result is prepended to the next step's args (unless immutable).
+ *
+ * @example
+ * await (await chain(add.s(2, 2), add.s(4), add.s(8)).delay()).get() // 16
+ */
 export class Chain<M extends unknown[] = unknown[], R = unknown, H = AsyncResult<R>> extends Signature<M, R, H> {
   override readonly kind = 'chain' as const
   readonly tasks: readonly AnySignature[]
@@ -246,7 +256,12 @@ export class Chain<M extends unknown[] = unknown[], R = unknown, H = AsyncResult
   }
 }
 
-/** A group: its signatures run in parallel; results come back in signature order. */
+/**
+ * A group: its signatures run in parallel; results come back in signature order.
+ *
+ * @example
+ * await (await group([1, 2, 3].map((i) => add.s(i, i))).delay()).get() // [2, 4, 6]
+ */
 export class Group<M extends unknown[] = unknown[], R = unknown> extends Signature<M, R[], GroupResult<R[]>> {
   override readonly kind = 'group' as const
   readonly tasks: readonly AnySignature[]
@@ -272,7 +287,12 @@ export class Group<M extends unknown[] = unknown[], R = unknown> extends Signatu
   }
 }
 
-/** A chord: the body runs once after every header task succeeds, with their results in order. */
+/**
+ * A chord: the body runs once after every header task succeeds, with their results in order.
+ *
+ * @example
+ * await (await chord([add.s(1, 1), add.s(2, 2)], sum.s()).delay()).get() // 6
+ */
 export class Chord<M extends unknown[] = unknown[], R = unknown> extends Signature<M, R, AsyncResult<R>> {
   override readonly kind = 'chord' as const
   readonly tasks: readonly AnySignature[]

@@ -20,7 +20,12 @@ export interface EngineCounters {
   pool: PoolHealth | null
 }
 
-/** A queue as `inspect.queues()` reports it (this process's view). */
+/**
+ * A queue as `inspect.queues()` reports it (this process's view).
+ *
+ * @example
+ * for (const q of app.inspect.queues()) console.log(q.name, q.paused, q.reserved)
+ */
 export interface QueueInfo {
   name: string
   /** Paused with `control.pause`: sends wait in it, nothing of it is dispatched. */

@@ -77,6 +77,7 @@ export interface Executor {
    * it from advancing.
    */
   startable?(): boolean
+  /** Starts the runtimes (a worker pool loads the task module); messages from them go to `host`. */
   start(host: ExecutorHost): Promise<void>
   /** Sends a message to the runtime(s). */
   post(message: ToRuntime): void
@@ -84,6 +85,7 @@ export interface Executor {
   registered?(): ReadonlyMap<string, TaskProfile>
   /** A worker pool's health; absent when there are no workers (inline). */
   health?(): PoolHealth
+  /** Stops the runtimes (workers are ended); nothing is posted after it. */
   stop(): Promise<void>
 }
 

@@ -4,7 +4,12 @@
  */
 import * as celeriacErrors from './errors.js'
 
-/** Any constructor of an Error. */
+/**
+ * Any constructor of an Error.
+ *
+ * @example
+ * app.task('web.fetch', { autoretryFor: [TypeError, RangeError] }, fetchPage) // each an ErrorClass
+ */
 export type ErrorClass = abstract new (...args: never[]) => Error
 
 const errorClasses = new Map<string, ErrorClass>()

@@ -75,6 +75,9 @@ export class SerializationError extends CeleriacError {
 /**
  * A task failed with an error whose class is not known here. Carries the original
  * `originalName`, message, stack and own data.
+ *
+ * @example
+ * try { await r.get() } catch (e) { if (e instanceof TaskError) console.log(e.originalName, e.message) }
  */
 export class TaskError extends CeleriacError {
   static {
@@ -99,7 +102,12 @@ export interface RetryRequest {
   maxRetries?: number | null
 }
 
-/** Thrown (by `throw self.retry(...)`) to re-run the task later. */
+/**
+ * Thrown (by `throw self.retry(...)`) to re-run the task later.
+ *
+ * @example
+ * app.task('web.fetch', { bind: true }, async (self, url: string) => { throw self.retry({ countdown: 60_000 }) })
+ */
 export class Retry extends CeleriacError {
   static {
     Retry.prototype.name = 'Retry'
@@ -168,7 +176,12 @@ export class ChordError extends CeleriacError {
   }
 }
 
-/** A wait (`get({ timeout })`, `stop({ timeout })`, `acquire({ wait })`) ran out of time. */
+/**
+ * A wait (`get({ timeout })`, `stop({ timeout })`, `acquire({ wait })`) ran out of time.
+ *
+ * @example
+ * await r.get({ timeout: 5_000 }).catch((e) => { if (e instanceof TimeoutError) console.log('still running') })
+ */
 export class TimeoutError extends CeleriacError {
   static {
     TimeoutError.prototype.name = 'TimeoutError'
@@ -178,7 +191,12 @@ export class TimeoutError extends CeleriacError {
   }
 }
 
-/** Thrown by a task to reject its message; with `requeue` it is queued again. */
+/**
+ * Thrown by a task to reject its message; with `requeue` it is queued again.
+ *
+ * @example
+ * app.task('mail.send', (to: string) => { if (!to.includes('@')) throw new Reject(`not an address: ${to}`) })
+ */
 export class Reject extends CeleriacError {
   static {
     Reject.prototype.name = 'Reject'
@@ -190,7 +208,12 @@ export class Reject extends CeleriacError {
   }
 }
 
-/** Thrown by a task to end it with no state stored and no hooks after. */
+/**
+ * Thrown by a task to end it with no state stored and no hooks after.
+ *
+ * @example
+ * app.task('feeds.poll', () => { if (alreadyPolled()) throw new Ignore() })
+ */
 export class Ignore extends CeleriacError {
   static {
     Ignore.prototype.name = 'Ignore'
@@ -263,7 +286,12 @@ export class StorageError extends CeleriacError {
   }
 }
 
-/** Bad configuration, bad options, or a call at the wrong time (e.g. sending before `start()`). */
+/**
+ * Bad configuration, bad options, or a call at the wrong time (e.g. sending before `start()`).
+ *
+ * @example
+ * try { new Celeriac({ queues: { default: { concurrency: 0 } } }) } catch (e) { if (e instanceof ConfigError) console.log(e.code, e.message) }
+ */
 export class ConfigError extends CeleriacError {
   static {
     ConfigError.prototype.name = 'ConfigError'

@@ -49,7 +49,12 @@ export interface ChordRef {
   index: number
 }
 
-/** A queued (or running) task. */
+/**
+ * A queued (or running) task.
+ *
+ * @example
+ * app.events.on('task-sent', (e) => console.log(e.id, e.name)) // what a TaskMessage carries, as events give it
+ */
 export interface TaskMessage {
   id: string
   task: string

@@ -5,13 +5,29 @@
  */
 import type { ErrorClass } from './error-registry.js'
 
-/** A rate: `'10/s'`, `'100/m'`, `'1/h'`, or a number of executions per second. */
+/**
+ * A rate: `'10/s'`, `'100/m'`, `'1/h'`, or a number of executions per second.
+ *
+ * @example
+ * app.task('web.fetch', { rateLimit: '10/s' }, fetchPage) // or '100/m', '1000/h', or a number a second
+ */
 export type Rate = `${number}/${'s' | 'm' | 'h'}` | number
 
-/** Which errors a task retries by itself: error classes, or a predicate. */
+/**
+ * Which errors a task retries by itself: error classes, or a predicate.
+ *
+ * @example
+ * app.task('web.fetch', { autoretryFor: [TypeError] }, fetchPage)
+ * app.task('web.post', { autoretryFor: (e) => e instanceof Error && e.message.includes('503') }, postPage)
+ */
 export type ErrorMatcher = readonly ErrorClass[] | ((error: unknown) => boolean)
 
-/** Per-queue settings. */
+/**
+ * Per-queue settings.
+ *
+ * @example
+ * const app = new Celeriac({ queues: { default: {}, images: { concurrency: 2 } } })
+ */
 export interface QueueOptions {
   /**
    * How many tasks of this queue run at once.
@@ -20,7 +36,15 @@ export interface QueueOptions {
   concurrency?: number
 }
 
-/** Where a task goes unless the send says otherwise. */
+/**
+ * Where a task goes unless the send says otherwise.
+ *
+ * @example
+ * const app = new Celeriac({
+ *   queues: { default: {}, images: {} },
+ *   routes: { 'images.*': { queue: 'images', priority: 5 } },
+ * })
+ */
 export interface Route {
   queue?: string
   priority?: number
@@ -30,6 +54,13 @@ export interface Route {
  * Options every task can set, at `app.task(name, options, fn)`, in `taskDefaults`, or as base-class
  * fields. The one list of their names and types: `ResolvedTaskOptions`, `TaskProfile`, the
  * option fields of `Task` and the keys of `TASK_DEFAULTS` follow from it.
+ *
+ * @example
+ * const fetchPage = app.task(
+ *   'web.fetch',
+ *   { bind: true, maxRetries: 5, retryBackoff: true, autoretryFor: [TypeError], rateLimit: '10/s', timeLimit: 30_000 },
+ *   async (self, url: string) => (await fetch(url, { signal: self.signal })).text(),
+ * )
  */
 export interface TaskOptions {
   /** Pass the bound context `self` as the first argument. @default false */
@@ -82,7 +113,12 @@ export interface TaskOptions {
   requires?: 'online' | null
 }
 
-/** The `lock` task option. */
+/**
+ * The `lock` task option.
+ *
+ * @example
+ * app.task('reports.build', { lock: { key: (month: string) => `report:${month}`, ttl: 600_000 } }, buildReport)
+ */
 export interface TaskLockOption {
   /** The lock key for a call's arguments. */
   key: (...args: never[]) => string
@@ -92,7 +128,13 @@ export interface TaskLockOption {
   onLocked?: 'skip' | 'retry'
 }
 
-/** Options of a send (`applyAsync`, `signature.set`). */
+/**
+ * Options of a send (`applyAsync`, `signature.set`).
+ *
+ * @example
+ * await add.applyAsync([2, 2], { countdown: 60_000, priority: 9, queue: 'math', taskId: 'add-2-2' })
+ * const sig = add.s(2, 2).set({ expires: 3_600_000 })
+ */
 export interface SendOptions {
   /** Run no earlier than this many ms from now. */
   countdown?: number
@@ -132,8 +174,15 @@ export interface LinkTarget {
   toJSON(): unknown
 }
 
-/** The network state the engine watches for `requires: 'online'` tasks. */
+/**
+ * The network state the engine watches for `requires: 'online'` tasks.
+ *
+ * @example
+ * // Node has no network state of its own: say when the app should consider itself offline.
+ * const network = { isOnline: () => connected, subscribe: (onChange: () => void) => monitor.on('change', onChange) }
+ */
 export interface Network {
+  /** Whether the network is up now. */
   isOnline(): boolean
   /** Calls `onChange` when the state changes; returns the unsubscribe function. */
   subscribe(onChange: () => void): () => void

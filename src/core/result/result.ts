@@ -34,7 +34,13 @@ export interface ResultSource {
   handle<T>(id: string, ignored?: boolean): AsyncResult<T>
 }
 
-/** Options of `get()`. */
+/**
+ * Options of `get()`.
+ *
+ * @example
+ * const value = await r.get({ timeout: 5_000 })          // TimeoutError after 5 s
+ * const errorOrValue = await r.get({ propagate: false }) // the error instead of a rejection
+ */
 export interface GetOptions {
   /** Give up after this many ms (engine clock) with `TimeoutError`. @default no timeout */
   timeout?: number
@@ -42,7 +48,12 @@ export interface GetOptions {
   propagate?: boolean
 }
 
-/** A state update, as `progress()` yields it. */
+/**
+ * A state update, as `progress()` yields it.
+ *
+ * @example
+ * for await (const update of r.progress()) console.log(update.state, update.info)
+ */
 export interface StateUpdate {
   state: State
   /** The custom state's meta (e.g. `{ current, total, percent }`), the result, or the error. */
@@ -95,14 +106,17 @@ export class AsyncResult<T = unknown> {
     return statusOf(this.id, await this.#source.read(this.id))
   }
 
+  /** Whether the state is final (SUCCESS, FAILURE or REVOKED). */
   async ready(): Promise<boolean> {
     return READY_STATES.has(await this.state())
   }
 
+  /** Whether the task succeeded. */
   async successful(): Promise<boolean> {
     return (await this.state()) === SUCCESS
   }
 
+  /** Whether the task failed for good (FAILURE; a revoked task has not failed). */
   async failed(): Promise<boolean> {
     return (await this.state()) === FAILURE
   }
@@ -192,7 +206,14 @@ export class AsyncResult<T = unknown> {
   }
 }
 
-/** Handles of a group's tasks, in signature order. */
+/**
+ * Handles of a group's tasks, in signature order.
+ *
+ * @example
+ * const g = await group([1, 2, 3].map((i) => add.s(i, i))).delay()
+ * await g.get()            // [2, 4, 6]
+ * await g.completedCount() // 3
+ */
 export class GroupResult<T extends unknown[] = unknown[]> {
   readonly id: string
   readonly results: ReadonlyArray<AsyncResult<T[number]>>
@@ -213,6 +234,7 @@ export class GroupResult<T extends unknown[] = unknown[]> {
     return out as T
   }
 
+  /** Whether every member is final. */
   async ready(): Promise<boolean> {
     for (const result of this.results) if (!(await result.ready())) return false
     return true
@@ -225,15 +247,18 @@ export class GroupResult<T extends unknown[] = unknown[]> {
     return count
   }
 
+  /** Whether every member succeeded. */
   async successful(): Promise<boolean> {
     return (await this.completedCount()) === this.results.length
   }
 
+  /** Whether some member failed. */
   async failed(): Promise<boolean> {
     for (const result of this.results) if (await result.failed()) return true
     return false
   }
 
+  /** Revokes every member (`terminate: true` also stops those running). */
   async revoke(options: { terminate?: boolean } = {}): Promise<void> {
     checkRevokeOptions(options, 'revoke(options)')
     for (const result of this.results) await result.revoke(options)
@@ -245,7 +270,13 @@ export class GroupResult<T extends unknown[] = unknown[]> {
   }
 }
 
-/** The result of `task.apply()`: already final, held in memory (nothing stored). */
+/**
+ * The result of `task.apply()`: already final, held in memory (nothing stored).
+ *
+ * @example
+ * const r = await add.apply([2, 2]) // runs here and now; nothing is stored
+ * await r.get() // 4
+ */
 export class EagerResult<T = unknown> {
   readonly id: string
   readonly #state: State
@@ -258,26 +289,32 @@ export class EagerResult<T = unknown> {
     this.#value = value
   }
 
+  /** The final state: SUCCESS or FAILURE. */
   async state(): Promise<State> {
     return this.#state
   }
 
+  /** The result, or the error. */
   async info(): Promise<unknown> {
     return this.#value
   }
 
+  /** Always true: an eager result is final. */
   async ready(): Promise<boolean> {
     return true
   }
 
+  /** Whether the task succeeded. */
   async successful(): Promise<boolean> {
     return this.#state === SUCCESS
   }
 
+  /** Whether the task failed. */
   async failed(): Promise<boolean> {
     return this.#state === FAILURE
   }
 
+  /** The result; rejects with the task's error unless `propagate: false`. */
   async get(options: GetOptions = {}): Promise<T> {
     const { propagate } = checkGetOptions(options)
     if (this.#state === SUCCESS) return this.#value as T

@@ -7,7 +7,13 @@ import { FAILURE, PENDING, REVOKED } from '../model/states.js'
 import type { State } from '../model/states.js'
 import { decode, decodeError } from '../serializer/decode.js'
 
-/** The whole stored record of a task, decoded. */
+/**
+ * The whole stored record of a task, decoded.
+ *
+ * @example
+ * const status = await app.AsyncResult(id).status()
+ * console.log(status.state, status.result, status.traceback, status.dateDone)
+ */
 export interface ResultStatus {
   id: string
   task: string | null

@@ -6,7 +6,12 @@
  */
 import type { SignatureJSON } from '../model/message.js'
 
-/** What to do with slots that fell due while no app was firing (see {@link ScheduleOptions.missed}). */
+/**
+ * What to do with slots that fell due while no app was firing (see {@link ScheduleOptions.missed}).
+ *
+ * @example
+ * await app.schedules.upsert('digest', { cron: '0 8 * * *' }, digest.s(), { missed: 'skip' })
+ */
 export type MissedPolicy = 'once' | 'skip' | 'all'
 
 /** A schedule's definition (`meta` key `schedule:<id>`). */

@@ -19,7 +19,12 @@ import type { CheckedTiming, ScheduleTiming } from './timing.js'
 export type { MissedPolicy } from './record.js'
 export type { ScheduleTiming } from './timing.js'
 
-/** Options of {@link Schedules.upsert}. */
+/**
+ * Options of {@link Schedules.upsert}.
+ *
+ * @example
+ * await app.schedules.upsert('ping', { every: 60_000 }, ping.s(), { limit: 10, missed: 'skip' })
+ */
 export interface ScheduleOptions {
   /** No slot before this time (Date or epoch ms). With `every`, the first slot is `startAt` itself. */
   startAt?: Date | number
@@ -37,14 +42,24 @@ export interface ScheduleOptions {
   missed?: MissedPolicy
 }
 
-/** A schedule in the app's config (`schedules`): its timing, the signature and its options. */
+/**
+ * A schedule in the app's config (`schedules`): its timing, the signature and its options.
+ *
+ * @example
+ * app.configure({ schedules: { nightly: { cron: '0 3 * * *', tz: 'Europe/Paris', signature: report.s() } } })
+ */
 export type ScheduleEntry = ScheduleTiming &
   ScheduleOptions & {
     /** What each slot sends (a task's signature, or a chain, group or chord). */
     signature: Signature<unknown[], unknown, unknown>
   }
 
-/** A schedule as {@link Schedules.list} shows it. */
+/**
+ * A schedule as {@link Schedules.list} shows it.
+ *
+ * @example
+ * for (const s of await app.schedules.list()) console.log(s.id, new Date(s.next), s.count)
+ */
 export interface ScheduleInfo {
   readonly id: string
   readonly every: number | null

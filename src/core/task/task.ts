@@ -54,6 +54,10 @@ type AsyncDisposal = SymbolConstructor extends { readonly asyncDispose: infer K 
 /**
  * A lock held in storage (see `app.locks`). `await using lock = ...` releases it at the end of the
  * block where the `lib` has `Symbol.asyncDispose` (esnext.disposable, or `@types/node`).
+ *
+ * @example
+ * const lock = await self.lock(`user:${id}`, { ttl: 30_000, wait: 5_000 })
+ * if (lock !== null) try { await work() } finally { await lock.release() }
  */
 export interface Lock extends AsyncDisposal {
   readonly key: string
@@ -65,11 +69,20 @@ export interface Lock extends AsyncDisposal {
   extend(ttl: number): Promise<boolean>
 }
 
-/** Logging from a task; lines go to the app's `log` event and carry the task id. */
+/**
+ * Logging from a task; lines go to the app's `log` event and carry the task id.
+ *
+ * @example
+ * app.task('feeds.poll', { bind: true }, async (self, url: string) => { self.log.info(`polling ${url}`) })
+ */
 export interface TaskLogger {
+  /** A `debug` line. */
   debug(text: string): void
+  /** An `info` line. */
   info(text: string): void
+  /** A `warn` line. */
   warn(text: string): void
+  /** An `error` line. */
   error(text: string): void
 }
 
@@ -141,6 +154,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
   get request(): Request {
     return this[REQUEST] ?? directRequest(this, [])
   }
+  /** Set by the engine for each run. */
   set request(request: Request) {
     this[REQUEST] = request
   }

@@ -1,6 +1,9 @@
 /**
  * Every timer of the engine goes through a Clock, so tests can swap in a virtual one
  * (`celeriac/testing`'s `virtualClock()`) and run an hour of countdowns in milliseconds.
+ *
+ * @example
+ * const app = new Celeriac({ clock: virtualClock() }) // the default is systemClock()
  */
 export interface Clock {
   /** Epoch milliseconds. */
@@ -12,6 +15,7 @@ export interface Clock {
    * and the system clock does not keep a Node process alive for it.
    */
   setTimer(at: number, fn: () => void, options?: TimerOptions): TimerHandle
+  /** Cancels a timer `setTimer` returned; a fired or cleared one is ignored. */
   clearTimer(handle: TimerHandle): void
   /**
    * Called by an engine that uses this clock, so the clock can wait for it to go quiet (a
@@ -49,7 +53,12 @@ class SystemTimer {
   id: ReturnType<typeof setTimeout> | undefined
 }
 
-/** The real clock: `Date.now()` and `setTimeout`. The default. */
+/**
+ * The real clock: `Date.now()` and `setTimeout`. The default.
+ *
+ * @example
+ * const app = new Celeriac({ clock: systemClock() }) // the same as leaving `clock` out
+ */
 export function systemClock(): Clock {
   const arm = (timer: SystemTimer, at: number, fn: () => void, background: boolean): void => {
     const delay = at - Date.now()

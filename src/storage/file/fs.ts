@@ -28,13 +28,19 @@ import {
   writeSync,
 } from 'node:fs'
 
-/** What file storage needs to know of a file: {@link FileSystem.statSync}, {@link FileSystem.fstatSync}. */
+/**
+ * What file storage needs to know of a file: {@link FileSystem.statSync}, {@link FileSystem.fstatSync}.
+ *
+ * @example
+ * const dying = { ...fs, statSync: (path: string) => fs.statSync(path) } // a FileStats, as node:fs returns it
+ */
 export interface FileStats {
   readonly dev: number
   readonly ino: number
   readonly uid: number
   readonly mode: number
   readonly mtimeMs: number
+  /** Whether it is a directory. */
   isDirectory(): boolean
 }
 
@@ -51,31 +57,50 @@ export interface FileStats {
  * const storage = fileStorage({ dir: './.jobs', fs: dying })
  */
 export interface FileSystem {
+  /** `node:fs`'s `openSync`. */
   openSync(path: string, flags: 'r' | 'w' | 'wx' | 'a', mode?: number): number
+  /** `node:fs`'s `closeSync`. */
   closeSync(fd: number): void
   /** Writes from `buffer[offset, offset + length)` at the descriptor's position; returns the bytes written. */
   writeSync(fd: number, buffer: Buffer, offset: number, length: number): number
   /** As `writeSync`, without blocking; `position` is always `null` (the descriptor's position). */
   write(fd: number, buffer: Buffer, offset: number, length: number, position: null, callback: (error: Error | null, written: number) => void): void
+  /** `node:fs`'s `fdatasync`. */
   fdatasync(fd: number, callback: (error: Error | null) => void): void
+  /** `node:fs`'s `fsyncSync`. */
   fsyncSync(fd: number): void
+  /** `node:fs`'s `ftruncateSync`. */
   ftruncateSync(fd: number, length: number): void
+  /** `node:fs`'s `readFileSync`. */
   readFileSync(pathOrFd: string | number): Buffer
   /** Reads into `buffer[offset, offset + length)` from the file at `position`; returns the bytes read (0 at the end). */
   readSync(fd: number, buffer: Buffer, offset: number, length: number, position: number): number
+  /** `node:fs`'s `renameSync`. */
   renameSync(from: string, to: string): void
+  /** `node:fs`'s `unlinkSync`. */
   unlinkSync(path: string): void
   // Asynchronous ones, for the steps of a compaction that runs while calls go on.
+  /** `node:fs`'s `open`. */
   open(path: string, flags: 'r' | 'w', mode: number, callback: (error: Error | null, fd: number) => void): void
+  /** `node:fs`'s `fsync`. */
   fsync(fd: number, callback: (error: Error | null) => void): void
+  /** `node:fs`'s `close`. */
   close(fd: number, callback: (error: Error | null) => void): void
+  /** `node:fs`'s `rename`. */
   rename(from: string, to: string, callback: (error: Error | null) => void): void
+  /** `node:fs`'s `unlink`. */
   unlink(path: string, callback: (error: Error | null) => void): void
+  /** `node:fs`'s `linkSync`. */
   linkSync(existing: string, created: string): void
+  /** `node:fs`'s `readdirSync`. */
   readdirSync(path: string): string[]
+  /** `node:fs`'s `mkdirSync`. */
   mkdirSync(path: string, options: { recursive: true; mode: number }): void
+  /** `node:fs`'s `chmodSync`. */
   chmodSync(path: string, mode: number): void
+  /** `node:fs`'s `statSync`. */
   statSync(path: string): FileStats
+  /** `node:fs`'s `fstatSync`. */
   fstatSync(fd: number): FileStats
 }
 

@@ -4,7 +4,12 @@ import { ConfigError } from '../../core/model/errors.js'
 import { nodeFileSystem } from './fs.js'
 import type { FileSystem } from './fs.js'
 
-/** Options of {@link fileStorage}. */
+/**
+ * Options of {@link fileStorage}.
+ *
+ * @example
+ * const storage = fileStorage({ dir: './.jobs', durability: 'write' })
+ */
 export interface FileStorageOptions {
   /** The directory (created 0700 if missing). One process owns it at a time. */
   dir: string
