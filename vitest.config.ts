@@ -21,6 +21,8 @@ const node: TestProjectConfiguration = {
   test: {
     name: 'node',
     include: ['test/**/*.test.ts'],
+    // Compiles the task modules the tests run in worker threads, once (test/workers/).
+    globalSetup: ['./test/workers/bundle.setup.ts'],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     testTimeout: 20_000,
   },
