@@ -40,6 +40,8 @@ const chromium: TestProjectConfiguration = {
   test: {
     name: 'chromium',
     include: ['test/conformance/*.test.ts', 'test/storage/*.browser.ts'],
+    // Bundles the Web Worker scripts of the conformance matrix, once (test/workers/).
+    globalSetup: ['./test/workers/browser-bundle.setup.ts'],
     testTimeout: 20_000,
     browser: {
       enabled: true,
