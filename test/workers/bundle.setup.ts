@@ -1,11 +1,10 @@
 /**
- * globalSetup of the node project: compiles the worker_threads entry and the task modules the
- * tests hand to `threads()` into one ESM bundle (esbuild, shared chunks), once per run, into a
- * temporary directory. Workers then start on plain JavaScript: through tsx each worker started
- * its own loader-hooks thread and transformed every module again, about 1 s a worker on this
- * 2-core machine against ~0.1 s (NOTES.md, "Worker bundles for the tests"). The code is the same
- * sources, compiled as tsx compiles them (esbuild); one bundle for all the entries keeps a single
- * copy of celeriac in a worker, as the worker needs (it finds the tasks its module registered).
+ * globalSetup of the node project: compiles the worker_threads entry, the task modules the tests
+ * hand to `threads()` and the scripts they spawn (`bundled.ts` lists them) into one ESM bundle
+ * (esbuild, shared chunks), once per run, into a temporary directory (NOTES.md, "Compiled once
+ * per run: workers and children of the tests"). The code is the same sources, compiled as tsx
+ * compiles them (esbuild); one bundle for all the entries keeps a single copy of celeriac in a
+ * worker, as the worker needs (it finds the tasks its module registered).
  */
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,13 +12,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import type { TestProject } from 'vitest/node'
-import { BUNDLED_MODULES, WORKER_ENTRY } from './bundled.js'
+import { BUNDLED, WORKER_ENTRY } from './bundled.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** The directory of the worker bundle: `<dir>/<path of the .ts source, as .mjs>`. */
+    /** The directory of the test bundle: `<dir>/node-worker.mjs`, `<dir>/<path of a .ts source, as .mjs>`. */
     workerBundle: string
   }
 }
@@ -27,9 +26,8 @@ declare module 'vitest' {
 async function compile(outdir: string): Promise<void> {
   await build({
     absWorkingDir: root,
-    entryPoints: [WORKER_ENTRY, ...BUNDLED_MODULES],
+    entryPoints: [{ in: WORKER_ENTRY, out: 'node-worker' }, ...BUNDLED.map((path) => ({ in: path, out: path.replace(/\.ts$/, '') }))],
     outdir,
-    outbase: '.',
     outExtension: { '.js': '.mjs' },
     bundle: true,
     splitting: true,

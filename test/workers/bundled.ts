@@ -1,41 +1,57 @@
 /**
- * The task modules tests run in `threads()` workers, compiled once per run by
- * `bundle.setup.ts`. `bundledThreads(module)` gives the options that start workers on the
- * compiled copy of `module` instead of the TypeScript source (which workers load through tsx,
- * ~1 s each). A test that is about loading TypeScript through tsx passes the source itself.
+ * TypeScript the tests run outside the test runner's own module graph, compiled once per run by
+ * `bundle.setup.ts`: the task modules given to `threads()` and the scripts spawned as child
+ * processes. Through tsx each worker or child registered tsx's loader hooks in itself (a thread
+ * of their own) and transformed every module again: ~1 s a worker and 1.5-3 s a child on this
+ * 2-core machine, where the compiled copy starts in a fraction of that. A test that is about
+ * loading TypeScript through tsx passes the source itself.
+ *
+ * The bundle is laid out as an app that bundles celeriac is (tsup, esbuild): the worker entry is
+ * `node-worker.mjs` next to the shared chunks, so `threads()` inside a spawned bundled script
+ * finds it by itself; every other entry keeps its path from the repository root, as `.mjs`.
  */
-import { isAbsolute, join, relative } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { inject } from 'vitest'
 
-/** The worker_threads entry, relative to the repository root. */
+/** The worker_threads entry, relative to the repository root; compiled to `<bundle>/node-worker.mjs`. */
 export const WORKER_ENTRY = 'src/adapters/node/worker.ts'
 
-/** Task modules compiled into the bundle, relative to the repository root. */
-export const BUNDLED_MODULES: readonly string[] = [
+/** Task modules (for `threads()`) and spawned scripts in the bundle, relative to the repository root. */
+export const BUNDLED: readonly string[] = [
   'test/conformance/worker-tasks.ts',
   'test/adapters/fixtures/fault-tasks.ts',
   'test/adapters/fixtures/flaky-load.ts',
+  'test/adapters/fixtures/lifetime-app.ts',
+  'test/adapters/fixtures/lifetime-tasks.ts',
   'test/storage/fixtures/lease-worker.ts',
+  'test/storage/fixtures/crash-app.ts',
+  'test/storage/fixtures/crash-worker.ts',
+  'test/storage/fixtures/open-dir.ts',
+  'test/core/fixtures/schedules-crash-app.ts',
+  'test/cli/fixtures/file-app.ts',
+  'src/cli/index.ts',
 ]
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
-function compiled(dir: string, source: string): URL {
-  return pathToFileURL(join(dir, source.replace(/\.ts$/, '.mjs')))
+/** The compiled copy of `source` (a `.ts` file in BUNDLED: a file: URL, or a path from the repository root). */
+function bundled(source: URL | string): URL {
+  const path = relative(root, source instanceof URL ? fileURLToPath(source) : resolve(root, source))
+    .split('\\')
+    .join('/')
+  if (!BUNDLED.includes(path)) throw new Error(`${path} is not in the test bundle: add it to BUNDLED in test/workers/bundled.ts`)
+  const url = pathToFileURL(join(inject('workerBundle'), path.replace(/\.ts$/, '.mjs')))
+  if (source instanceof URL) url.search = source.search
+  return url
 }
 
-/**
- * `{ module, workerUrl }` for `threads()`: the compiled copies of `module` (a `.ts` file listed
- * in BUNDLED_MODULES) and of the worker entry. Throws for a module the bundle does not hold.
- */
+/** `{ module, workerUrl }` for `threads()`: the compiled copies of `module` and of the worker entry. */
 export function bundledThreads(module: URL): { module: URL; workerUrl: URL } {
-  const source = relative(root, fileURLToPath(module)).split('\\').join('/')
-  if (isAbsolute(source) || !BUNDLED_MODULES.includes(source)) {
-    throw new Error(`${source} is not in the worker bundle: add it to BUNDLED_MODULES in test/workers/bundled.ts`)
-  }
-  const dir = inject('workerBundle')
-  const url = compiled(dir, source)
-  url.search = module.search
-  return { module: url, workerUrl: compiled(dir, WORKER_ENTRY) }
+  return { module: bundled(module), workerUrl: pathToFileURL(join(inject('workerBundle'), 'node-worker.mjs')) }
+}
+
+/** The path of the compiled copy of the script `source`, to spawn with plain `node`. */
+export function bundledScript(source: URL | string): string {
+  return fileURLToPath(bundled(source))
 }
