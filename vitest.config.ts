@@ -21,6 +21,8 @@ const node: TestProjectConfiguration = {
   test: {
     name: 'node',
     include: ['test/**/*.test.ts'],
+    // Compiles the task modules the tests run in worker threads, once (test/workers/).
+    globalSetup: ['./test/workers/bundle.setup.ts'],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     testTimeout: 20_000,
   },
@@ -38,6 +40,8 @@ const chromium: TestProjectConfiguration = {
   test: {
     name: 'chromium',
     include: ['test/conformance/*.test.ts', 'test/storage/*.browser.ts'],
+    // Bundles the Web Worker scripts of the conformance matrix, once (test/workers/).
+    globalSetup: ['./test/workers/browser-bundle.setup.ts'],
     testTimeout: 20_000,
     browser: {
       enabled: true,

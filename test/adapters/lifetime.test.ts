@@ -14,16 +14,17 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { Celeriac, ConfigError, WorkerLostError, states } from '../../src/index.js'
 import type { ResultRecord, TaskMessage } from '../../src/core/model/message.js'
 import { fileStorage, shutdownOnSignals, threads } from '../../src/node.js'
 import { childLines } from '../child-lines.js'
+import { bundledScript, bundledThreads } from '../workers/bundled.js'
 import { RELEASE_CHANNEL, defineLifetimeTasks } from './fixtures/lifetime-tasks.js'
 
-const fixture = fileURLToPath(new URL('./fixtures/lifetime-app.ts', import.meta.url))
-/** Bounds one test: a few child processes starting through tsx on a loaded machine. */
+/** The child, compiled once per run (test/workers/bundled.ts), not started through tsx. */
+const fixture = bundledScript(new URL('./fixtures/lifetime-app.ts', import.meta.url))
+/** Bounds one test: a few child processes starting on a loaded machine. */
 const BOUND = 60_000
 
 interface Child {
@@ -45,7 +46,7 @@ afterAll(() => {
 })
 
 function launch(scenario: string, options: { dir?: string; keepAlive?: false } = {}): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, scenario, ...(options.dir === undefined ? [] : [options.dir])], {
+  const child = spawn(process.execPath, [fixture, scenario, ...(options.dir === undefined ? [] : [options.dir])], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...(options.keepAlive === false ? { LIFETIME_KEEP_ALIVE: 'false' } : {}) },
   })
@@ -148,7 +149,12 @@ it(
   async () => {
     const dir = storageDir()
     const module = new URL('./fixtures/lifetime-tasks.ts', import.meta.url)
-    const app = new Celeriac({ name: 'lifetime', storage: fileStorage({ dir }), executor: threads({ module, size: 1, prefetch: 4 }), keepAlive: false })
+    const app = new Celeriac({
+      name: 'lifetime',
+      storage: fileStorage({ dir }),
+      executor: threads({ ...bundledThreads(module), size: 1, prefetch: 4 }),
+      keepAlive: false,
+    })
     const { add, untilReleased } = defineLifetimeTasks(app)
     const release = new BroadcastChannel(RELEASE_CHANNEL)
     const listening = new Promise<void>((resolve) => (release.onmessage = (event) => event.data === 'listening' && resolve()))

@@ -15,8 +15,15 @@ import type { ThreadsOptions } from '../../src/node.js'
 import { virtualClock } from '../../src/testing.js'
 import type { VirtualClock } from '../../src/testing.js'
 import { PaymentDeclined } from './fixtures/fault-tasks.js'
+import { bundledThreads } from '../workers/bundled.js'
 
 const faults = new URL('./fixtures/fault-tasks.ts', import.meta.url)
+/**
+ * The fault tasks compiled once per run (test/workers/bundled.ts): a worker starts in ~0.1 s, not
+ * ~1 s through tsx, and the fault scenarios replace workers by the hundred. The loading tests
+ * below keep the TypeScript sources, which workers load through tsx as a user's would.
+ */
+const compiledFaults = bundledThreads(faults)
 let app: Celeriac | undefined
 
 afterEach(async () => {
@@ -25,7 +32,7 @@ afterEach(async () => {
 })
 
 async function start(options: Partial<ThreadsOptions> = {}, clock?: VirtualClock) {
-  const executor = threads({ module: faults, size: 2, ...options })
+  const executor = threads({ ...compiledFaults, size: 2, ...options })
   app = new Celeriac({ executor, ...(clock === undefined ? {} : { clock }) })
   await app.start()
   return { app, executor }
@@ -203,7 +210,7 @@ describe('threads executor: faults', () => {
 
   it('a soft time limit aborts self.signal inside the worker; the task catches it and ends on its own', async () => {
     const clock = virtualClock()
-    app = new Celeriac({ clock, executor: threads({ module: faults, size: 2 }) })
+    app = new Celeriac({ clock, executor: threads({ ...compiledFaults, size: 2 }) })
     await app.start()
     const lines: string[] = []
     app.events.on('log', (e) => lines.push(e.text))
@@ -292,10 +299,11 @@ describe('threads executor: a pool that cannot load its module', () => {
   async function startFlaky(loadBackoff: { initial: number; max: number }) {
     const flaky = flakyModule()
     const clock = virtualClock()
-    const executor = threads({ module: flaky.module, size: 1, loadTimeout: 60_000, loadBackoff })
+    const compiled = bundledThreads(flaky.module)
+    const executor = threads({ ...compiled, size: 1, loadTimeout: 60_000, loadBackoff })
     app = new Celeriac({ clock, executor })
     await app.start()
-    return { app, clock, flaky }
+    return { app, clock, flaky, module: compiled.module }
   }
 
   it('replaces a dead worker whose replacement fails to load twice: the loads are retried with backoff and the waiting task runs', async () => {
@@ -312,7 +320,7 @@ describe('threads executor: a pool that cannot load its module', () => {
   })
 
   it('fails the waiting tasks with WorkerLoadError naming the module after loadTimeout, new ones at once, and runs tasks again once the module loads', async () => {
-    const { app, clock, flaky } = await startFlaky({ initial: 10_000, max: 20_000 })
+    const { app, clock, flaky, module } = await startFlaky({ initial: 10_000, max: 20_000 })
     flaky.failNext(1_000_000)
     await (await app.sendTask('flaky.exit')).get().catch(() => undefined)
     const t0 = clock.now()
@@ -323,7 +331,7 @@ describe('threads executor: a pool that cannot load its module', () => {
     expect(clock.now() - t0).toBe(60_000)
     for (const r of waiting) {
       const error = await failsWith(r, states.FAILURE, WorkerLoadError, 'waited')
-      expect((error as WorkerLoadError).module).toBe(flaky.module.href)
+      expect((error as WorkerLoadError).module).toBe(module.href)
       expect(error.message).toContain('within loadTimeout (60000 ms')
       expect(error.message).toContain('more to fail')
     }

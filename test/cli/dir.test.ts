@@ -9,16 +9,17 @@ import { spawn } from 'node:child_process'
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PAUSED_KEY } from '../../src/core/engine/pauses.js'
 import { REVOKE_EXPIRES } from '../../src/core/engine/revoked.js'
 import { fileStorage } from '../../src/node.js'
 import { frame } from '../../src/storage/file/frame.js'
 import { childLines } from '../child-lines.js'
+import { bundledScript } from '../workers/bundled.js'
 import { celeriac, root } from './run.js'
 
-const fixture = fileURLToPath(new URL('./fixtures/file-app.ts', import.meta.url))
+/** The app, compiled once per run (test/workers/bundled.ts), not started through tsx. */
+const fixture = bundledScript(new URL('./fixtures/file-app.ts', import.meta.url))
 const base = mkdtempSync(join(tmpdir(), 'celeriac-cli-dir-'))
 
 interface Ids {
@@ -31,7 +32,7 @@ interface Ids {
 
 /** Runs the fixture app on `dir`; `stop` resolves once it stopped, `kill` returns it sending. */
 function runApp(dir: string, mode: 'stop' | 'kill', compactBytes?: number) {
-  const args = ['--import', 'tsx', fixture, dir, mode, ...(compactBytes === undefined ? [] : [String(compactBytes)])]
+  const args = [fixture, dir, mode, ...(compactBytes === undefined ? [] : [String(compactBytes)])]
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   const out = childLines(child)
   const ids = async (): Promise<Ids> => {

@@ -3,13 +3,15 @@
  * Node, on the browser's real IndexedDB, inline and in real Web Workers.
  */
 import { indexedDBStorage, inline, webWorkers } from '../../src/browser.js'
+import { bundledWorker } from '../workers/browser-bundled.js'
 import { forEachComboOf } from './harness.js'
 import type { Combo } from './harness.js'
 
 export { seeded, setup } from './harness.js'
 export type { Combo, Harness } from './harness.js'
 
-const workerUrl = new URL('./worker-tasks.browser.ts', import.meta.url)
+/** The worker script bundled once per run (test/workers/browser-bundled.ts), as a blob: URL. */
+const workerUrl = bundledWorker(new URL('./worker-tasks.browser.ts', import.meta.url))
 
 const combos: readonly Combo[] = [
   {

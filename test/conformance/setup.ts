@@ -20,6 +20,7 @@ import { loopbackBroker } from '../transport/loopback.js'
 import { redisDown } from '../bullmq/backends.js'
 import { virtualClock } from '../../src/testing.js'
 import { closeRedisWatches, redisClusterStore, redisTransport } from './redis-broker.js'
+import { bundledThreads } from '../workers/bundled.js'
 import { forEachComboOf, selectCombos } from './harness.js'
 import type { Combo } from './harness.js'
 
@@ -27,6 +28,8 @@ export { seeded, setup } from './harness.js'
 export type { Combo, Harness } from './harness.js'
 
 const workerTasks = new URL('./worker-tasks.ts', import.meta.url)
+/** The conformance tasks in two worker threads, compiled once per run (test/workers/bundled.ts). */
+const inThreads = () => threads({ ...bundledThreads(workerTasks), size: 2 })
 const fileDirs: string[] = []
 
 /** A fresh directory for each file storage; removed after the combination's scenarios. */
@@ -96,9 +99,9 @@ function bullmqOn(store: Storage, clock: VirtualClock): Transport {
 
 const allCombos: readonly Combo[] = [
   { asyncContext: true, name: 'memory × inline', storage: () => memoryStorage(), executor: () => inline() },
-  { asyncContext: true, name: 'memory × threads', storage: () => memoryStorage(), executor: () => threads({ module: workerTasks, size: 2 }) },
+  { asyncContext: true, name: 'memory × threads', storage: () => memoryStorage(), executor: () => inThreads() },
   { asyncContext: true, name: 'file × inline', storage: () => fileStorage({ dir: fileDir() }), executor: () => inline() },
-  { asyncContext: true, name: 'file × threads', storage: () => fileStorage({ dir: fileDir() }), executor: () => threads({ module: workerTasks, size: 2 }) },
+  { asyncContext: true, name: 'file × threads', storage: () => fileStorage({ dir: fileDir() }), executor: () => inThreads() },
   // In Node on fake-indexeddb; setup.browser.ts runs the suite on Chromium's real IndexedDB.
   {
     asyncContext: true,
@@ -138,7 +141,7 @@ const allCombos: readonly Combo[] = [
     transport(this: Combo, store = this.storage(), clock) {
       return bullmqOn(store, clock)
     },
-    executor: () => threads({ module: workerTasks, size: 2 }),
+    executor: () => inThreads(),
     gaps: transportGaps,
   },
   // The same on the local Redis: BullMQ's real queues, a redisStore, real-time locks. The virtual

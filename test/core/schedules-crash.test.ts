@@ -9,23 +9,24 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, expect, it } from 'vitest'
 import type { ResultRecord } from '../../src/core/model/message.js'
 import { decodeError } from '../../src/core/serializer/decode.js'
 import { fileStorage } from '../../src/node.js'
 import { childLines } from '../child-lines.js'
 import { seeded } from '../conformance/setup.js'
+import { bundledScript } from '../workers/bundled.js'
 
 const ROUNDS = Number(process.env.CELERIAC_SCHEDULE_CRASH_ROUNDS ?? 30)
-const app = fileURLToPath(new URL('./fixtures/schedules-crash-app.ts', import.meta.url))
+/** The child, compiled once per run (test/workers/bundled.ts), not started through tsx. */
+const app = bundledScript(new URL('./fixtures/schedules-crash-app.ts', import.meta.url))
 const dirs: string[] = []
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
 function launch(dir: string, log: string, mode?: 'drain') {
-  const child = spawn(process.execPath, ['--import', 'tsx', app, dir, log, ...(mode === undefined ? [] : [mode])], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [app, dir, log, ...(mode === undefined ? [] : [mode])], { stdio: ['ignore', 'pipe', 'pipe'] })
   const { exit, waitFor } = childLines(child)
   return { exit, kill: () => child.kill('SIGKILL'), waitFor: (text: string) => waitFor((line) => line === text, text) }
 }

@@ -20,7 +20,6 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, expect, it } from 'vitest'
 import { states } from '../../src/index.js'
 import type { ChordError } from '../../src/index.js'
@@ -29,11 +28,13 @@ import { decode, decodeError } from '../../src/core/serializer/decode.js'
 import { fileStorage } from '../../src/node.js'
 import { childLines } from '../child-lines.js'
 import { seeded } from '../conformance/setup.js'
+import { bundledScript } from '../workers/bundled.js'
 
 const ROUNDS = Number(process.env.CELERIAC_CRASH_ROUNDS ?? 50)
 /** The child's compaction threshold: small, so the journal is compacted every few rounds. */
 const COMPACT_BYTES = 64 * 1024
-const app = fileURLToPath(new URL('./fixtures/crash-app.ts', import.meta.url))
+/** The child, compiled once per run (test/workers/bundled.ts): started through tsx, each round took seconds. */
+const app = bundledScript(new URL('./fixtures/crash-app.ts', import.meta.url))
 const dirs: string[] = []
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
@@ -49,7 +50,7 @@ interface Incarnation {
 }
 
 function launch(dir: string, executor: ExecutorKind, incarnation: number, mode?: 'drain'): Incarnation {
-  const child = spawn(process.execPath, ['--import', 'tsx', app, dir, String(incarnation), ...(mode === undefined ? [] : [mode])], {
+  const child = spawn(process.execPath, [app, dir, String(incarnation), ...(mode === undefined ? [] : [mode])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CRASH_EXECUTOR: executor, CRASH_COMPACT_BYTES: String(COMPACT_BYTES) },
   })

@@ -8,10 +8,10 @@ import { spawn, spawnSync } from 'node:child_process'
 import { appendFileSync, cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { basename, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { StorageError } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
+import { bundledScript } from '../workers/bundled.js'
 import { fileHarness, journalKeys, put } from './file-harness.js'
 
 const spy = vi.hoisted(() => ({
@@ -345,9 +345,9 @@ describe('compaction, stopped at every step', () => {
 })
 
 describe('the directory lock', () => {
-  const openDir = fileURLToPath(new URL('./fixtures/open-dir.ts', import.meta.url))
-  const openFromAnotherProcess = (dir: string): string =>
-    spawnSync(process.execPath, ['--import', 'tsx', openDir, dir], { encoding: 'utf8', timeout: 15_000 }).stdout.trim()
+  // Compiled once per run (test/workers/bundled.ts): a child started through tsx takes seconds.
+  const openDir = bundledScript(new URL('./fixtures/open-dir.ts', import.meta.url))
+  const openFromAnotherProcess = (dir: string): string => spawnSync(process.execPath, [openDir, dir], { encoding: 'utf8', timeout: 15_000 }).stdout.trim()
 
   it('a process opening the directory while this one is taking the lock finds it owned, never empty', async () => {
     const dir = tempDir()

@@ -19,6 +19,7 @@ import type { Storage } from '../../src/storage/types.js'
 import { fileStorage, threads } from '../../src/node.js'
 import { virtualClock } from '../../src/testing.js'
 import type { VirtualClock } from '../../src/testing.js'
+import { bundledThreads } from '../workers/bundled.js'
 import { dying } from './dying.js'
 import { holdEarlyLease } from './fixtures/held-lease.js'
 import { defineLeaseTasks } from './fixtures/lease-tasks.js'
@@ -159,7 +160,7 @@ describe('threads: runs a worker holds (prefetched) but never started', () => {
     const app = new Celeriac({
       name: 'redelivery',
       storage: fileStorage({ dir, onWarning: () => {} }),
-      executor: threads({ module: faults, size: 1, prefetch: 4 }),
+      executor: threads({ ...bundledThreads(faults), size: 1, prefetch: 4 }),
       clock,
     })
     await app.start()
@@ -209,7 +210,7 @@ describe('threads: runs a worker holds (prefetched) but never started', () => {
     const heldLease = holdEarlyLease(fileStorage({ dir, onWarning: () => {} }), logged, order)
     const clock = virtualClock()
     // Two runs at once in the one worker: the acksLate run is not held behind the early one.
-    const executor = threads({ module: new URL('./fixtures/lease-worker.ts', import.meta.url), size: 1, tasksPerWorker: 2 })
+    const executor = threads({ ...bundledThreads(new URL('./fixtures/lease-worker.ts', import.meta.url)), size: 1, tasksPerWorker: 2 })
     const app = new Celeriac({ name: 'redelivery', storage: heldLease, executor, clock })
     const tasks = defineLeaseTasks(app)
     app.events.on('log', (e) => {

@@ -1,0 +1,48 @@
+/**
+ * `npm run test:quick`: the edit loop, in about a minute on a 2-core machine. The node project
+ * without what is slow by nature; `npm test` (vitest.config.ts) runs everything, as CI does.
+ * Left out here: the browser (Chromium), real worker threads and child processes (crash and
+ * kill runs, the CLI, examples, docs and build checks, Python Celery), real-time cases of
+ * seconds, the type tests (`npm run typecheck` checks those files), and the conformance matrix
+ * but for memory × inline (the bad-input catalogue with it). The BullMQ capability tests run on
+ * the in-memory backend only.
+ */
+import { defineConfig } from 'vitest/config'
+
+/** Files that start Chromium, threads, child processes or Python, or wait seconds of real time. */
+const SLOW = [
+  'test/browser/**',
+  'test/examples/**',
+  'test/docs/**',
+  'test/build/**',
+  'test/celery/**',
+  'test/cli/bin.test.ts',
+  'test/cli/cli.test.ts',
+  'test/cli/dir.test.ts',
+  'test/adapters/threads.test.ts',
+  'test/conformance/leader.test.ts',
+  'test/adapters/lifetime.test.ts',
+  'test/storage/crash.test.ts',
+  'test/storage/redelivery.test.ts',
+  'test/storage/revoked.test.ts',
+  'test/core/schedules-crash.test.ts',
+  'test/bullmq/kill9.test.ts',
+  'test/transport/multiprocess.test.ts',
+  'test/transport/redis-schedules-kill.test.ts',
+  'test/transport/redis-schedules.test.ts',
+  'test/transport/bullmq.test.ts',
+  'test/dashboard/served.test.ts',
+  'test/dashboard/mounted.test.ts',
+]
+
+export default defineConfig({
+  test: {
+    name: 'quick',
+    include: ['test/**/*.test.ts'],
+    exclude: SLOW,
+    // The test bundle (test/workers/): file-io.test.ts spawns one of its scripts.
+    globalSetup: ['./test/workers/bundle.setup.ts'],
+    testTimeout: 20_000,
+    env: { CELERIAC_COMBOS: 'memory × inline', CELERIAC_BULLMQ_BACKENDS: 'celeriac-memory' },
+  },
+})
