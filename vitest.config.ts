@@ -80,6 +80,10 @@ if (missing.length > 0) {
 
 export default defineConfig({
   test: {
+    // Two test files at a time, whatever the core count: most files wait on I/O (Redis, child
+    // processes, Chromium), and vitest's default on 2 cores (cores - 1) ran them one by one.
+    // Measured on this 2-core machine: npm test 930 s -> 622 s, test:quick 102 s -> 71 s.
+    maxWorkers: 2,
     reporters: ['default', new SkipSummary()],
     projects: [node, ...(existsSync(CHROMIUM) ? [chromium] : []), bullmqExample, ...(onRedis ? [bullmqExampleOnRedis] : [])],
   },
