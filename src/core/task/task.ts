@@ -13,6 +13,7 @@ import { chunks } from '../canvas/compose.js'
 import type { ArgSuffix, MissingArgs } from '../canvas/signature.js'
 import type { State } from '../model/states.js'
 import type { ChordRef } from '../model/message.js'
+import type { Lock } from './lock.js'
 import { checkArgs, checkCount, checkDuration, checkName, checkOptionKeys, checkPlainObject, checkTime } from '../model/validate.js'
 
 /** Where the task's message came from. */
@@ -44,30 +45,7 @@ export interface Request {
   headers: Record<string, unknown>
 }
 
-/**
- * `{ [Symbol.asyncDispose](): PromiseLike<void> }` when the compiler's `lib` knows
- * `Symbol.asyncDispose` (esnext.disposable, or `@types/node`), otherwise nothing: the public
- * types then still compile under an older `lib` (ES2022), only without `await using`.
- */
-type AsyncDisposal = SymbolConstructor extends { readonly asyncDispose: infer K extends symbol } ? { [P in K]: () => PromiseLike<void> } : Record<never, never>
-
-/**
- * A lock held in storage (see `app.locks`). `await using lock = ...` releases it at the end of the
- * block where the `lib` has `Symbol.asyncDispose` (esnext.disposable, or `@types/node`).
- *
- * @example
- * const lock = await self.lock(`user:${id}`, { ttl: 30_000, wait: 5_000 })
- * if (lock !== null) try { await work() } finally { await lock.release() }
- */
-export interface Lock extends AsyncDisposal {
-  readonly key: string
-  /** Fencing number: grows with every acquisition of any lock in this storage. */
-  readonly token: number
-  /** Releases it; false if it was no longer ours (expired and taken). */
-  release(): Promise<boolean>
-  /** Extends its TTL from now; false if it was no longer ours. */
-  extend(ttl: number): Promise<boolean>
-}
+export type { Lock }
 
 /**
  * Logging from a task; lines go to the app's `log` event and carry the task id.
