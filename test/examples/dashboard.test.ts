@@ -37,8 +37,21 @@ describe.skipIf(missing !== undefined)(`the dashboard example${missing === undef
       await page.goto(url)
       await expect.poll(() => page.locator('.tasks tbody tr[data-state="FAILURE"] td.name').allTextContents(), { timeout: 15_000 }).toContain('mail.send')
       await expect.poll(() => page.locator('.tasks tbody tr[data-state="PROGRESS"]').count(), { timeout: 15_000 }).toBeGreaterThan(1)
-      await page.locator('.tasks tbody tr[data-state="PROGRESS"]').last().click()
-      await page.getByRole('progressbar', { name: 'workflow progress' }).waitFor()
+      // The table redraws as events come: a row found and then clicked may have moved or ended
+      // meanwhile (under load), so the click is tried again until a chunk's detail is open.
+      await expect
+        .poll(
+          async () => {
+            await page
+              .locator('.tasks tbody tr[data-state="PROGRESS"]')
+              .last()
+              .click({ timeout: 2_000 })
+              .catch(() => undefined)
+            return page.getByRole('progressbar', { name: 'workflow progress' }).isVisible()
+          },
+          { timeout: 30_000 },
+        )
+        .toBe(true)
       // The queue's counts follow within a second of the events.
       await expect.poll(() => page.locator('tr[data-queue="default"] td').nth(1).textContent(), { timeout: 5_000 }).toBe('3')
       mkdirSync(artifacts, { recursive: true })
