@@ -8,6 +8,7 @@
  * the in-memory backend only.
  */
 import { defineConfig } from 'vitest/config'
+import { ISOLATED } from './test/isolation.js'
 
 /** Files that start Chromium, threads, child processes or Python, or wait seconds of real time. */
 const SLOW = [
@@ -35,19 +36,23 @@ const SLOW = [
   'test/dashboard/mounted.test.ts',
 ]
 
+const common = {
+  // The test bundle (test/workers/): file-io.test.ts spawns one of its scripts.
+  globalSetup: ['./test/workers/bundle.setup.ts'],
+  testTimeout: 20_000,
+  env: { CELERIAC_COMBOS: 'memory × inline', CELERIAC_BULLMQ_BACKENDS: 'celeriac-memory' },
+}
+
 export default defineConfig({
   test: {
-    name: 'quick',
     // Two test files at a time, whatever the core count: most files wait on I/O (Redis, child
     // processes, Chromium), and vitest's default on 2 cores (cores - 1) ran them one by one.
     // Measured on this 2-core machine: npm test 930 s -> 622 s, test:quick 102 s -> 71 s.
     maxWorkers: 2,
-
-    include: ['test/**/*.test.ts'],
-    exclude: SLOW,
-    // The test bundle (test/workers/): file-io.test.ts spawns one of its scripts.
-    globalSetup: ['./test/workers/bundle.setup.ts'],
-    testTimeout: 20_000,
-    env: { CELERIAC_COMBOS: 'memory × inline', CELERIAC_BULLMQ_BACKENDS: 'celeriac-memory' },
+    projects: [
+      // One module graph per vitest worker, but for the files that need their own (test/isolation.ts).
+      { test: { ...common, name: 'quick', include: ['test/**/*.test.ts'], exclude: [...SLOW, ...ISOLATED], isolate: false } },
+      { test: { ...common, name: 'quick-isolated', include: ISOLATED.filter((file) => !SLOW.includes(file)) } },
+    ],
   },
 })

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inline, memoryStorage } from '../../src/index.js'
-import { fileStorage, threads } from '../../src/node.js'
+import { fileStorage } from '../../src/node.js'
 import { indexedDBStorage } from '../../src/browser.js'
 import type { BackendFactory } from 'bullmq'
 import { bullmqBackend, bullmqTransport } from '../../src/bullmq/index.js'
@@ -21,6 +21,8 @@ import { redisDown } from '../bullmq/backends.js'
 import { virtualClock } from '../../src/testing.js'
 import { closeRedisWatches, redisClusterStore, redisTransport } from './redis-broker.js'
 import { bundledThreads } from '../workers/bundled.js'
+import { keptWorkers } from '../workers/kept-workers.js'
+import { threadsExecutor } from '../../src/adapters/node/threads.js'
 import { forEachComboOf, selectCombos } from './harness.js'
 import type { Combo } from './harness.js'
 
@@ -28,8 +30,8 @@ export { seeded, setup } from './harness.js'
 export type { Combo, Harness } from './harness.js'
 
 const workerTasks = new URL('./worker-tasks.ts', import.meta.url)
-/** The conformance tasks in two worker threads, compiled once per run (test/workers/bundled.ts). */
-const inThreads = () => threads({ ...bundledThreads(workerTasks), size: 2 })
+/** The conformance tasks in two worker threads, compiled once per run (test/workers/bundled.ts), idle ones kept for the next app (kept-workers.ts). */
+const inThreads = () => threadsExecutor({ ...bundledThreads(workerTasks), size: 2 }, keptWorkers)
 const fileDirs: string[] = []
 
 /** A fresh directory for each file storage; removed after the combination's scenarios. */

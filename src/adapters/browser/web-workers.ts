@@ -10,6 +10,7 @@ import type { Executor } from '../../core/executor/executor.js'
 import { poolExecutor } from '../../core/executor/pool.js'
 import type { WorkerLoadOptions } from '../../core/executor/load-options.js'
 import type { FromWorker } from '../../core/model/protocol.js'
+import type { SpawnThrough } from '../../core/executor/pool-worker.js'
 
 /**
  * Options of {@link webWorkers}; `loadTimeout` and `loadBackoff` say how failed loads are retried.
@@ -51,6 +52,17 @@ export interface WebWorkersOptions extends WorkerLoadOptions {
  * })
  */
 export function webWorkers(options: WebWorkersOptions): Executor & { readonly workers: number; readonly replaced: number } {
+  return webWorkersExecutor(options)
+}
+
+/**
+ * {@link webWorkers}, its workers started through `through` (given the spawn and a key that is
+ * the same for workers started alike): internal, for the test suite's kept workers.
+ */
+export function webWorkersExecutor(
+  options: WebWorkersOptions,
+  through: SpawnThrough = (spawn) => spawn,
+): Executor & { readonly workers: number; readonly replaced: number } {
   if (options === null || typeof options !== 'object' || (options.url === undefined && options.create === undefined)) {
     throw new ConfigError("webWorkers({ url }) needs the worker script's URL, or create: () => new Worker(...)")
   }
@@ -73,40 +85,44 @@ export function webWorkers(options: WebWorkersOptions): Executor & { readonly wo
     loadTimeout: options.loadTimeout,
     loadBackoff: options.loadBackoff,
     moduleName: url?.href ?? 'the worker made by create()',
-    spawn(events) {
-      const worker = create()
-      let gone = false
-      let spoke = false
-      const exit = (error: Error | undefined): void => {
-        if (gone) return
-        gone = true
-        worker.terminate()
-        events.exit(error)
-      }
-      worker.onmessage = (event: MessageEvent) => {
-        spoke = true
-        if (!gone) events.message(event.data as FromWorker)
-      }
-      // A Web Worker has no exit event: an uncaught error is the crash we can see; end it and replace it.
-      worker.onerror = (event: Event) => {
-        event.preventDefault()
-        // A script that threw says what (an ErrorEvent with a message); one that did not load says nothing.
-        const message = (event as Partial<ErrorEvent>).message
-        if (message !== undefined && message !== '') exit(new Error(message))
-        else if (spoke) exit(new Error('the worker failed'))
-        else void whyNotLoaded(url).then((why) => exit(new ConfigError(why)))
-      }
-      worker.onmessageerror = () => exit(new Error('a message from the worker could not be read'))
-      return {
-        post: (batch) => worker.postMessage(batch),
-        terminate: () => {
+    // Workers from create() are alike only as far as we know: one key per options object.
+    spawn: through(
+      (events) => {
+        const worker = create()
+        let gone = false
+        let spoke = false
+        const exit = (error: Error | undefined): void => {
+          if (gone) return
           gone = true
           worker.terminate()
-          // terminate() is synchronous in a browser and fires nothing: report the exit ourselves.
-          events.exit(undefined)
-        },
-      }
-    },
+          events.exit(error)
+        }
+        worker.onmessage = (event: MessageEvent) => {
+          spoke = true
+          if (!gone) events.message(event.data as FromWorker)
+        }
+        // A Web Worker has no exit event: an uncaught error is the crash we can see; end it and replace it.
+        worker.onerror = (event: Event) => {
+          event.preventDefault()
+          // A script that threw says what (an ErrorEvent with a message); one that did not load says nothing.
+          const message = (event as Partial<ErrorEvent>).message
+          if (message !== undefined && message !== '') exit(new Error(message))
+          else if (spoke) exit(new Error('the worker failed'))
+          else void whyNotLoaded(url).then((why) => exit(new ConfigError(why)))
+        }
+        worker.onmessageerror = () => exit(new Error('a message from the worker could not be read'))
+        return {
+          post: (batch) => worker.postMessage(batch),
+          terminate: () => {
+            gone = true
+            worker.terminate()
+            // terminate() is synchronous in a browser and fires nothing: report the exit ourselves.
+            events.exit(undefined)
+          },
+        }
+      },
+      JSON.stringify({ url: url?.href, tasksPerWorker }),
+    ),
   })
 }
 

@@ -14,6 +14,7 @@ import type { Executor } from '../../core/executor/executor.js'
 import { poolExecutor } from '../../core/executor/pool.js'
 import type { WorkerLoadOptions } from '../../core/executor/load-options.js'
 import type { FromWorker } from '../../core/model/protocol.js'
+import type { PoolWorker, PoolWorkerEvents, SpawnThrough } from '../../core/executor/pool-worker.js'
 
 /**
  * Options of {@link threads}; `loadTimeout` and `loadBackoff` say how failed loads are retried.
@@ -57,6 +58,28 @@ export interface ThreadsOptions extends WorkerLoadOptions {
  * const app = new Celeriac({ executor: threads({ module: new URL('./tasks.js', import.meta.url), size: 4 }) })
  */
 export function threads(options: ThreadsOptions): Executor & { readonly workers: number; readonly replaced: number } {
+  return threadsExecutor(options)
+}
+
+/** What a worker thread of the pool is started with. */
+interface ThreadSpec {
+  /** The worker script, or a bootstrap's source (`eval`). */
+  readonly script: URL | string
+  readonly eval: boolean
+  readonly module: string
+  readonly concurrency: number
+  readonly execArgv: string[]
+  readonly resourceLimits?: ResourceLimits
+}
+
+/**
+ * {@link threads}, its workers started through `through` (given the spawn and a key that is the
+ * same for workers started alike): internal, for the test suite's kept workers.
+ */
+export function threadsExecutor(
+  options: ThreadsOptions,
+  through: SpawnThrough = (spawn) => spawn,
+): Executor & { readonly workers: number; readonly replaced: number } {
   if (options === null || typeof options !== 'object' || options.module === undefined) {
     throw new ConfigError("threads({ module }): give the task module's URL, e.g. new URL('./tasks.js', import.meta.url)")
   }
@@ -66,8 +89,15 @@ export function threads(options: ThreadsOptions): Executor & { readonly workers:
   // TypeScript: a bootstrap registers tsx inside the worker, then imports the entry (Node 20
   // does not apply --import loader hooks to a worker's own .ts entry).
   const bootstrap = typescript ? tsxBootstrap(moduleUrl, workerUrl) : undefined
-  const execArgv = options.execArgv ?? []
   const tasksPerWorker = options.tasksPerWorker ?? 1
+  const spec: ThreadSpec = {
+    script: bootstrap ?? workerUrl,
+    eval: bootstrap !== undefined,
+    module: moduleUrl.href,
+    concurrency: tasksPerWorker,
+    execArgv: options.execArgv ?? [],
+    ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+  }
   return poolExecutor({
     name: 'threads',
     size: options.size ?? availableParallelism(),
@@ -77,28 +107,36 @@ export function threads(options: ThreadsOptions): Executor & { readonly workers:
     loadBackoff: options.loadBackoff,
     moduleName: moduleUrl.href,
     afterArrivals: setImmediate,
-    spawn(events) {
-      requireWorkerEntry(workerUrl, options.workerUrl !== undefined)
-      const worker = new Worker(bootstrap ?? workerUrl, {
-        eval: bootstrap !== undefined,
-        workerData: { module: moduleUrl.href, concurrency: tasksPerWorker },
-        execArgv,
-        ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
-      })
-      let failure: Error | undefined
-      worker.on('message', (message: FromWorker) => events.message(message))
-      worker.on('error', (error) => (failure = error))
-      // Without an error event, the exit code is all there is to say why (process.exit in a task or at import).
-      worker.on('exit', (code) => events.exit(failure ?? (code === 0 ? undefined : new Error(`exit code ${String(code)}`))))
-      return {
-        post: (batch) => worker.postMessage(batch),
-        terminate: async () => {
-          await worker.terminate()
-        },
-        hold: (held) => (held ? worker.ref() : worker.unref()),
-      }
-    },
+    spawn: through(
+      (events) => {
+        requireWorkerEntry(workerUrl, options.workerUrl !== undefined)
+        return startThread(spec, events)
+      },
+      JSON.stringify({ ...spec, script: String(spec.script) }),
+    ),
   })
+}
+
+/** A new worker thread for `spec`, its messages and its end reported to `events`. */
+function startThread(spec: ThreadSpec, events: PoolWorkerEvents): PoolWorker {
+  const worker = new Worker(spec.script, {
+    eval: spec.eval,
+    workerData: { module: spec.module, concurrency: spec.concurrency },
+    execArgv: spec.execArgv,
+    ...(spec.resourceLimits === undefined ? {} : { resourceLimits: spec.resourceLimits }),
+  })
+  let failure: Error | undefined
+  worker.on('message', (message: FromWorker) => events.message(message))
+  worker.on('error', (error) => (failure = error))
+  // Without an error event, the exit code is all there is to say why (process.exit in a task or at import).
+  worker.on('exit', (code) => events.exit(failure ?? (code === 0 ? undefined : new Error(`exit code ${String(code)}`))))
+  return {
+    post: (batch) => worker.postMessage(batch),
+    terminate: async () => {
+      await worker.terminate()
+    },
+    hold: (held) => (held ? worker.ref() : worker.unref()),
+  }
 }
 
 function toUrl(module: URL | string): URL {

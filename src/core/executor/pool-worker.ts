@@ -11,11 +11,26 @@ export interface PoolWorker {
   /** Ends the worker now (a busy loop included). */
   terminate(): Promise<void> | void
   /**
+   * At the pool's stop, instead of `terminate`, for a worker that loaded, holds no run and was not
+   * being ended: a kind of worker that keeps idle workers for a later pool (the test suite's
+   * warm threads, `test/workers/warm-threads.ts`) takes it back here. Absent: terminated.
+   */
+  retire?(): Promise<void> | void
+  /**
    * Whether the worker keeps the host running (Node: `ref`/`unref`). A worker holds it while it
    * starts and while it has runs; an idle one does not, so only the app's `keepAlive` decides.
    */
   hold?(held: boolean): void
 }
+
+/** Starts a worker for the pool, reporting to `events`. */
+export type Spawn = (events: PoolWorkerEvents) => PoolWorker
+
+/**
+ * Wraps an executor's way of starting workers; `key` is the same for workers started alike.
+ * Internal: the test suite keeps idle workers for the next app with it.
+ */
+export type SpawnThrough = (spawn: Spawn, key: string) => Spawn
 
 /** Callbacks a spawned worker reports to. */
 export interface PoolWorkerEvents {
@@ -43,5 +58,5 @@ export interface PoolOptions extends WorkerLoadOptions {
    * the handled outcomes made room for goes in one postMessage. Without it they go each tick.
    */
   afterArrivals?: (fn: () => void) => void
-  spawn(events: PoolWorkerEvents): PoolWorker
+  spawn: Spawn
 }

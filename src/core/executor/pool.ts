@@ -362,8 +362,9 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       slots.clear()
       await Promise.all(
         all.map(async (slot) => {
+          const idle = slot.ready && !slot.gone && !slot.terminating && slot.jobs.size === 0
           slot.gone = true
-          await slot.worker.terminate()
+          await (idle && slot.worker.retire !== undefined ? slot.worker.retire() : slot.worker.terminate())
         }),
       )
     },
