@@ -1,7 +1,12 @@
-/** The storage contract on Chromium's real IndexedDB (the `chromium` vitest project runs this file). */
+/**
+ * IndexedDB storage on Chromium's real IndexedDB (the `chromium` vitest project runs this file):
+ * the storage contract and the storage's own cases (`indexeddb-cases.ts`), which
+ * `indexeddb.test.ts` runs on fake-indexeddb in Node.
+ */
 import { indexedDBStorage } from '../../src/browser.js'
 import type { Storage } from '../../src/browser.js'
 import { storageContract } from './contract.js'
+import { indexedDBCases } from './indexeddb-cases.js'
 
 const names = new WeakMap<Storage, string>()
 
@@ -15,3 +20,5 @@ storageContract(
   },
   { reopen: (storage) => indexedDBStorage({ name: names.get(storage)! }) },
 )
+
+indexedDBCases({ factory: () => indexedDB, database: IDBDatabase })
