@@ -16,6 +16,14 @@ export { chain, group, chord } from './core/canvas/compose.js'
 export type { Chain, Group, Chord, AnySignature, ResultOf } from './core/canvas/signature.js'
 export { AsyncResult, GroupResult, EagerResult } from './core/result/result.js'
 export type { GetOptions, StateUpdate, ResultStatus } from './core/result/result.js'
+/**
+ * The task states, as in Celery (`celery/states.py`), and the sets that group them.
+ *
+ * @example
+ * const { state } = await r.status()
+ * if (state === states.SUCCESS) console.log('done')
+ * else if (states.READY_STATES.has(state)) console.log('over, but not a success:', state)
+ */
 export * as states from './core/model/states.js'
 export type { State } from './core/model/states.js'
 export {

@@ -87,10 +87,12 @@ export interface Config {
    * caught up by its `missed` policy). Schedules stored earlier and not named here stay; remove
    * them with `app.schedules.remove(id)`.
    * @example
-   * schedules: {
-   *   nightly: { cron: '0 3 * * *', tz: 'Europe/Paris', signature: report.s() },
-   *   heartbeat: { every: 60_000, signature: ping.s(), missed: 'skip' },
-   * }
+   * const app = new Celeriac({
+   *   schedules: {
+   *     nightly: { cron: '0 3 * * *', tz: 'Europe/Paris', signature: signature('reports.nightly') },
+   *     heartbeat: { every: 60_000, signature: signature('health.ping'), missed: 'skip' },
+   *   },
+   * })
    */
   schedules?: Record<string, ScheduleEntry>
 }

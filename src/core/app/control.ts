@@ -144,7 +144,7 @@ export class Control {
    *
    * @example
    * await app.control.pause('emails')   // e.g. while the mail provider is down
-   * await sendEmail.delay(to)           // stored; waits
+   * await sendEmail.delay('ada@example.com') // stored; waits
    * await app.control.resume('emails')  // it runs now
    */
   async pause(queue: string): Promise<void> {

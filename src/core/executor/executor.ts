@@ -23,7 +23,31 @@ import { RunResults } from './run-results.js'
 import type { TraceInput, TraceReporter } from '../task/tracer.js'
 import type { Clock } from '../time/clock.js'
 
-/** What an executor needs from the engine. */
+/**
+ * What an executor needs from the engine.
+ *
+ * @example
+ * // An executor over inline() that logs every message its runtime reports to the engine.
+ * const inner = inline()
+ * const traced: Executor = {
+ *   name: 'traced',
+ *   capacity: inner.capacity,
+ *   canTerminate: inner.canTerminate,
+ *   reportsStart: inner.reportsStart,
+ *   start: (host: ExecutorHost) =>
+ *     inner.start({
+ *       clock: host.clock,
+ *       lookup: (name) => host.lookup(name),
+ *       hold: (work) => host.hold(work),
+ *       receive: (message) => {
+ *         console.debug('runtime:', message.type)
+ *         host.receive(message)
+ *       },
+ *     }),
+ *   post: (message) => inner.post(message),
+ *   stop: () => inner.stop(),
+ * }
+ */
 export interface ExecutorHost {
   /** Delivers a runtime's message to the engine. */
   receive(message: FromRuntime): void
@@ -38,7 +62,13 @@ export interface ExecutorHost {
   hold(work: Promise<unknown>): void
 }
 
-/** How a worker pool is doing: `app.inspect.stats().pool`. */
+/**
+ * How a worker pool is doing: `app.inspect.stats().pool`.
+ *
+ * @example
+ * const { pool } = app.inspect.stats()
+ * if (pool?.failing) console.error(`no worker loads the task module (${String(pool.failedLoads)} tries): ${String(pool.lastLoadError)}`)
+ */
 export interface PoolHealth {
   /** Workers the pool keeps (its `size`). */
   size: number
@@ -58,7 +88,27 @@ export interface PoolHealth {
   failing: boolean
 }
 
-/** Where tasks run. Factories: `inline()`, `threads()` (Node), `webWorkers()` (browser). */
+/**
+ * Where tasks run. Factories: `inline()`, `threads()` (Node), `webWorkers()` (browser).
+ *
+ * @example
+ * // An executor of your own, in outline: here, inline() that counts the runs posted to it.
+ * let posted = 0
+ * const inner = inline()
+ * const counting: Executor = {
+ *   name: 'counting',
+ *   capacity: inner.capacity,
+ *   canTerminate: inner.canTerminate,
+ *   reportsStart: inner.reportsStart,
+ *   start: (host) => inner.start(host),
+ *   post: (message) => {
+ *     if (message.type === 'run') posted++
+ *     inner.post(message)
+ *   },
+ *   stop: () => inner.stop(),
+ * }
+ * const app = new Celeriac({ executor: counting })
+ */
 export interface Executor {
   readonly name: string
   /** How many tasks it can run at once (Infinity when unbounded). */

@@ -4,7 +4,17 @@
  */
 import { CeleriacError, type CeleriacErrorOptions } from './error-base.js'
 
-/** A task name that no app (or worker) has registered. */
+/**
+ * A task name that no app (or worker) has registered.
+ *
+ * @example
+ * try {
+ *   await app.sendTask('math.ad', [2, 2]) // a typo
+ * } catch (error) {
+ *   if (error instanceof NotRegistered) console.error(error.message)
+ *   else throw error
+ * }
+ */
 export class NotRegistered extends CeleriacError {
   static {
     NotRegistered.prototype.name = 'NotRegistered'
@@ -49,6 +59,11 @@ export class TimeoutError extends CeleriacError {
  * loaded within the pool's `loadTimeout` (`app.start()` reports a module that never loads with a
  * `ConfigError`). `module` names the module; `cause` is the last load's error (the module threw,
  * registered no tasks, or its worker exited).
+ *
+ * @example
+ * await r.get().catch((error) => {
+ *   if (error instanceof WorkerLoadError) console.error(`workers cannot load ${error.module}:`, error.cause)
+ * })
  */
 export class WorkerLoadError extends CeleriacError {
   static {

@@ -4,7 +4,18 @@
  */
 import { CeleriacError, type CeleriacErrorOptions } from './error-base.js'
 
-/** A value that cannot cross a boundary as data; `path` names where it is (`args[0].user`). */
+/**
+ * A value that cannot cross a boundary as data; `path` names where it is (`args[0].user`).
+ *
+ * @example
+ * const greet = app.task('mail.greet', (user: { name: string; save?: () => void }) => user.name)
+ * try {
+ *   await greet.delay({ name: 'Ada', save: () => {} }) // a function is not data
+ * } catch (error) {
+ *   if (error instanceof SerializationError) console.error(error.path) // args[0].save
+ *   else throw error
+ * }
+ */
 export class SerializationError extends CeleriacError {
   static {
     SerializationError.prototype.name = 'SerializationError'
@@ -16,7 +27,13 @@ export class SerializationError extends CeleriacError {
   }
 }
 
-/** Where a {@link StorageError} happened, when it concerns a file. */
+/**
+ * Where a {@link StorageError} happened, when it concerns a file.
+ *
+ * @example
+ * // In a storage adapter of your own:
+ * throw new StorageError('the journal is damaged: open with repair: true', { path: '/var/jobs/journal-3', offset: 4096 })
+ */
 export interface StorageErrorOptions extends CeleriacErrorOptions {
   /** The file or directory concerned. */
   path?: string
@@ -51,7 +68,15 @@ export class StorageError extends CeleriacError {
   }
 }
 
-/** What was wrong with a {@link MessageError}'s message (see its `reason`). */
+/**
+ * What was wrong with a {@link MessageError}'s message (see its `reason`).
+ *
+ * @example
+ * app.events.on('message-rejected', ({ error }) => {
+ *   const reason: MessageErrorReason = error.reason
+ *   if (reason === 'content-type') console.warn(`a producer on ${error.queue} sends pickle: switch it to JSON`)
+ * })
+ */
 export type MessageErrorReason =
   /** Not the broker's envelope: not JSON, or no headers / properties where they belong. */
   | 'envelope'
@@ -68,7 +93,13 @@ export type MessageErrorReason =
   /** An eta or expires that is not a time. */
   | 'time'
 
-/** Where a {@link MessageError}'s message was, and what could be read of it. */
+/**
+ * Where a {@link MessageError}'s message was, and what could be read of it.
+ *
+ * @example
+ * // In a transport of your own, for a message whose body does not decode:
+ * const error = new MessageError('the body is not [args, kwargs, embed]', 'body', { queue: 'celery', taskId: 'a1', taskName: 'tasks.add' })
+ */
 export interface MessageErrorOptions extends CeleriacErrorOptions {
   /** The queue it was taken from. */
   queue: string
@@ -116,9 +147,9 @@ export class MessageError extends CeleriacError {
  *
  * @example
  * try {
- *   await handle.get()
+ *   await (await remote.sendTask('math.add', [2, 2])).get()
  * } catch (error) {
- *   if (error instanceof ChannelClosedError) showOffline() // the main process went away
+ *   if (error instanceof ChannelClosedError) document.body.classList.add('offline') // the main process went away
  *   else throw error
  * }
  */

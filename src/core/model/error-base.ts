@@ -4,11 +4,38 @@
  * gathers them.
  */
 
+/**
+ * What every error class takes beside its message: the error that caused it, kept as `cause`.
+ *
+ * @example
+ * class QuotaExceeded extends CeleriacError {
+ *   static {
+ *     QuotaExceeded.prototype.name = 'QuotaExceeded'
+ *   }
+ *   constructor(message: string, options?: CeleriacErrorOptions) {
+ *     super('CONFIG', message, options)
+ *   }
+ * }
+ * throw new QuotaExceeded('no quota left for today', { cause: new RangeError('42 > 40') })
+ */
 export interface CeleriacErrorOptions {
   cause?: unknown
 }
 
-/** The `code` of each error class below, one each; stable across versions. */
+/**
+ * The `code` of each error class, one each; stable across versions.
+ *
+ * @example
+ * function retryable(code: ErrorCode): boolean {
+ *   return code === 'TIMEOUT' || code === 'WORKER_LOST' || code === 'STORAGE'
+ * }
+ * try {
+ *   await r.get({ timeout: 10_000 })
+ * } catch (error) {
+ *   if (error instanceof CeleriacError && retryable(error.code)) await add.delay(2, 2)
+ *   else throw error
+ * }
+ */
 export type ErrorCode =
   | 'NOT_REGISTERED'
   | 'SERIALIZATION'
@@ -36,6 +63,15 @@ export type ErrorCode =
  * (`ChordError.prototype.name = 'ChordError'`), not from `new.target.name` or `constructor.name`,
  * which a minifier renames: the name is how an error finds its class again across a boundary (see
  * {@link registerErrorClass}). A subclass of your own does the same, or it is named as its parent.
+ *
+ * @example
+ * try {
+ *   await r.get()
+ * } catch (error) {
+ *   // One check for every error celeriac raises; `code` tells them apart, whatever the message says.
+ *   if (error instanceof CeleriacError) console.error(error.code, error.message)
+ *   else throw error // the task's own error (a registered class), or a bug
+ * }
  */
 export class CeleriacError extends Error {
   static {

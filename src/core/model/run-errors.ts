@@ -23,7 +23,16 @@ export class TaskError extends CeleriacError {
   }
 }
 
-/** Options of a retry, as given to `self.retry()`. */
+/**
+ * Options of a retry, as given to `self.retry()`.
+ *
+ * @example
+ * app.task('web.fetch', { bind: true, maxRetries: 3 }, async (self, url: string) => {
+ *   const response = await fetch(url)
+ *   if (response.status === 503) throw self.retry({ countdown: 30_000, exc: new Error(`503 from ${url}`) })
+ *   return response.text()
+ * })
+ */
 export interface RetryRequest {
   /** Error that caused the retry; raised as is once retries run out. */
   exc?: unknown
@@ -55,7 +64,18 @@ export class Retry extends CeleriacError {
   }
 }
 
-/** The task asked to retry past its `maxRetries` and gave no `exc` to raise instead. */
+/**
+ * The task asked to retry past its `maxRetries` and gave no `exc` to raise instead.
+ *
+ * @example
+ * const poll = app.task('jobs.poll', { bind: true, maxRetries: 2 }, (self) => {
+ *   throw self.retry({ countdown: 1_000 }) // never done: the third ask fails the task
+ * })
+ * const r = await poll.delay()
+ * await r.get().catch((error) => {
+ *   if (error instanceof MaxRetriesExceededError) console.warn(`gave up after ${String(2 + 1)} runs`)
+ * })
+ */
 export class MaxRetriesExceededError extends CeleriacError {
   static {
     MaxRetriesExceededError.prototype.name = 'MaxRetriesExceededError'
@@ -65,7 +85,19 @@ export class MaxRetriesExceededError extends CeleriacError {
   }
 }
 
-/** `get()` on a revoked (or expired) task. `reason` is `'revoked'`, `'expired'` or `'terminated'`. */
+/**
+ * `get()` on a revoked (or expired) task. `reason` is `'revoked'`, `'expired'` or `'terminated'`.
+ *
+ * @example
+ * const r = await add.applyAsync([2, 2], { countdown: 60_000 })
+ * await r.revoke()
+ * try {
+ *   await r.get()
+ * } catch (error) {
+ *   if (error instanceof TaskRevokedError) console.log(error.code, error.reason) // TASK_REVOKED revoked
+ *   else throw error
+ * }
+ */
 export class TaskRevokedError extends CeleriacError {
   static {
     TaskRevokedError.prototype.name = 'TaskRevokedError'
@@ -77,7 +109,16 @@ export class TaskRevokedError extends CeleriacError {
   }
 }
 
-/** The task ran past its hard `timeLimit`. */
+/**
+ * The task ran past its hard `timeLimit`.
+ *
+ * @example
+ * const render = app.task('video.render', { timeLimit: 60_000 }, async (path: string) => path)
+ * const r = await render.delay('intro.mp4')
+ * await r.get().catch((error) => {
+ *   if (error instanceof TimeLimitExceeded) console.warn('render took over a minute; it was stopped')
+ * })
+ */
 export class TimeLimitExceeded extends CeleriacError {
   static {
     TimeLimitExceeded.prototype.name = 'TimeLimitExceeded'
@@ -87,7 +128,19 @@ export class TimeLimitExceeded extends CeleriacError {
   }
 }
 
-/** The reason `self.signal` aborts with when the soft time limit passes; a task may catch it. */
+/**
+ * The reason `self.signal` aborts with when the soft time limit passes; a task may catch it.
+ *
+ * @example
+ * app.task('search.crawl', { bind: true, softTimeLimit: 30_000, timeLimit: 40_000 }, async (self, url: string) => {
+ *   try {
+ *     return await (await fetch(url, { signal: self.signal })).text()
+ *   } catch (error) {
+ *     if (self.signal.reason instanceof SoftTimeLimitExceeded) return '' // out of time: end cleanly
+ *     throw error
+ *   }
+ * })
+ */
 export class SoftTimeLimitExceeded extends CeleriacError {
   static {
     SoftTimeLimitExceeded.prototype.name = 'SoftTimeLimitExceeded'
@@ -97,7 +150,18 @@ export class SoftTimeLimitExceeded extends CeleriacError {
   }
 }
 
-/** A chord's header task failed or was revoked; the body did not run. `cause` is the original. */
+/**
+ * A chord's header task failed or was revoked; the body did not run. `cause` is the original.
+ *
+ * @example
+ * const r = await chord([add.s(1, 1), add.s(2, 2)], sum.s()).delay()
+ * try {
+ *   await r.get()
+ * } catch (error) {
+ *   if (error instanceof ChordError) console.error(`header task ${error.taskId} failed:`, error.cause)
+ *   else throw error
+ * }
+ */
 export class ChordError extends CeleriacError {
   static {
     ChordError.prototype.name = 'ChordError'
@@ -130,7 +194,11 @@ export class Reject extends CeleriacError {
  * Thrown by a task to end it with no state stored and no hooks after.
  *
  * @example
- * app.task('feeds.poll', () => { if (alreadyPolled()) throw new Ignore() })
+ * const polled = new Set<string>()
+ * app.task('feeds.poll', (url: string) => {
+ *   if (polled.has(url)) throw new Ignore() // no result, no event of success or failure
+ *   polled.add(url)
+ * })
  */
 export class Ignore extends CeleriacError {
   static {
@@ -141,7 +209,15 @@ export class Ignore extends CeleriacError {
   }
 }
 
-/** The process or worker running the task died before it finished. */
+/**
+ * The process or worker running the task died before it finished.
+ *
+ * @example
+ * // With the default early ack, a run whose worker died is not run again: it fails with this.
+ * await r.get().catch(async (error) => {
+ *   if (error instanceof WorkerLostError) await add.delay(2, 2) // send it again, or set acksLate
+ * })
+ */
 export class WorkerLostError extends CeleriacError {
   static {
     WorkerLostError.prototype.name = 'WorkerLostError'
