@@ -91,7 +91,7 @@ export type {
 } from './core/engine/transport.js'
 export type { TaskMessage } from './core/model/message.js'
 export { inline } from './core/executor/inline.js'
-export type { Executor, ExecutorHost, PoolHealth } from './core/executor/executor.js'
+export type { Executor, ExecutorHost, PoolHealth } from './core/executor/types.js'
 export type { WorkerLoadOptions } from './core/executor/load-options.js'
 export { systemClock } from './core/time/clock.js'
 export type { Clock, ClockParticipant, TimerHandle, TimerOptions } from './core/time/clock.js'
