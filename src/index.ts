@@ -16,6 +16,14 @@ export { chain, group, chord } from './core/canvas/compose.js'
 export type { Chain, Group, Chord, AnySignature, ResultOf } from './core/canvas/signature.js'
 export { AsyncResult, GroupResult, EagerResult } from './core/result/result.js'
 export type { GetOptions, StateUpdate, ResultStatus } from './core/result/result.js'
+/**
+ * The task states, as in Celery (`celery/states.py`), and the sets that group them.
+ *
+ * @example
+ * const { state } = await r.status()
+ * if (state === states.SUCCESS) console.log('done')
+ * else if (states.READY_STATES.has(state)) console.log('over, but not a success:', state)
+ */
 export * as states from './core/model/states.js'
 export type { State } from './core/model/states.js'
 export {
@@ -83,7 +91,7 @@ export type {
 } from './core/engine/transport.js'
 export type { TaskMessage } from './core/model/message.js'
 export { inline } from './core/executor/inline.js'
-export type { Executor, ExecutorHost, PoolHealth } from './core/executor/executor.js'
+export type { Executor, ExecutorHost, PoolHealth } from './core/executor/types.js'
 export type { WorkerLoadOptions } from './core/executor/load-options.js'
 export { systemClock } from './core/time/clock.js'
 export type { Clock, ClockParticipant, TimerHandle, TimerOptions } from './core/time/clock.js'

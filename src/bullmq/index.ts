@@ -29,7 +29,7 @@ export type { BullmqTransportLimiter, BullmqTransportOptions } from './transport
  * setDefaultBackendFactory(bullmqBackend({ clock }))
  * const connection = {} // BullMQ still asks for one; it is not used
  * const queue = new Queue('mail', { connection })
- * new Worker('mail', async (job) => send(job.data), { connection })
+ * new Worker('mail', async (job) => console.log('sending', job.data), { connection })
  * await queue.add('welcome', { to: 'a@b.c' }, { delay: 3_600_000 })
  * await clock.advance(3_600_000) // the job runs now, in milliseconds of real time
  */

@@ -6,6 +6,7 @@ import type { Storage } from '../storage/types.js'
  * Options of {@link bullmqBackend}.
  *
  * @example
+ * import { setDefaultBackendFactory } from 'bullmq'
  * setDefaultBackendFactory(bullmqBackend({ storage: fileStorage({ dir: './.queues' }), clock: virtualClock() }))
  */
 export interface BullmqBackendOptions {

@@ -19,7 +19,7 @@ import { Throughput } from './throughput.js'
  * Options of {@link mountDashboard}.
  *
  * @example
- * mountDashboard(element, { source: appSource(app), title: 'Photos', maxTasks: 500 })
+ * mountDashboard(document.getElementById('tasks')!, { source: appSource(app), title: 'Photos', maxTasks: 500 })
  */
 export interface DashboardOptions {
   /** Where the data comes from: `httpSource(url, token)` or `appSource(app)`. */

@@ -6,6 +6,7 @@ import type { DashboardEvent, InspectSnapshot, ResultView } from './types.js'
  * endpoint refused the token, and the source stopped trying.
  *
  * @example
+ * const status = document.getElementById('status')!
  * source.subscribe(() => {}, (state) => (status.textContent = state)) // 'live', 'reconnecting', ...
  */
 export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'refused'

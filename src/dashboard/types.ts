@@ -43,7 +43,7 @@ export interface QueueView {
  * What the dashboard reads when it opens, and again on a slow timer.
  *
  * @example
- * const { active, reserved, scheduled, queues } = await httpSource(url, token).inspect()
+ * const { active, reserved, scheduled, queues } = await httpSource('http://127.0.0.1:8555', token).inspect()
  */
 export interface InspectSnapshot {
   active: TaskInfoView[]

@@ -58,7 +58,7 @@ const noop = (): void => {}
  * const store = redisStore({ connection: { host: '127.0.0.1', port: 6379 }, prefix: 'jobs' })
  * await store.open()
  * await store.write([{ op: 'put', ns: 'meta', key: 'greeting', value: { text: 'hello' } }])
- * const stop = store.watch((changes) => console.log('changed elsewhere', changes))
+ * const stop = store.watch?.((changes) => console.log('changed elsewhere', changes))
  */
 export function redisStore(options: RedisStoreOptions): Storage {
   return expiringRedisStore(options, {})

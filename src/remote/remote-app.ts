@@ -101,6 +101,7 @@ export class RemoteApp implements Sender {
    * type-only import) or from the task itself where its module can be loaded here.
    *
    * @example
+   * import type { add as addTask } from '../main/tasks.js'
    * const add = remote.task<typeof addTask>('math.add')
    * await chain(add.s(2, 2), add.s(4)).delay()
    */
@@ -181,7 +182,8 @@ function methods<K extends string>(
  * import { remoteApp } from 'celeriac/remote'
  * import type { resize } from '../main/tasks.js'
  * const remote = remoteApp(port)
- * const r = await remote.task<typeof resize>('images.resize').delay(path, 640)
+ * const bar = document.querySelector('progress')!
+ * const r = await remote.task<typeof resize>('images.resize').delay('photo.jpg', 640)
  * for await (const update of r.progress()) bar.value = (update.info as { percent?: number })?.percent ?? 0
  */
 export function remoteApp(port: MessagePortLike): RemoteApp {

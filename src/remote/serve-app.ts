@@ -19,6 +19,7 @@ import type { Call, ReplyValue, ToApp, ToRemote } from './wire.js'
  * A port being served; see {@link serveApp}.
  *
  * @example
+ * const { port1, port2 } = new MessageChannel() // port2 goes to the window, the worker, ...
  * const served = serveApp(app, port1)
  * // later, when the window closes:
  * served.close()
@@ -41,12 +42,14 @@ type Message = ToRemote extends infer M ? (M extends { type: infer _ } ? Omit<M,
  * the app's own ConfigError.
  *
  * @example
+ * ```ts fragment: Electron's main process (MessageChannelMain, a window): Electron is not installed here
  * // Electron main
  * const app = new Celeriac({ storage: fileStorage({ dir }), executor: threads({ module: tasksUrl }) })
  * await app.start()
  * const { port1, port2 } = new MessageChannelMain()
  * serveApp(app, port1)
  * win.webContents.postMessage('celeriac', null, [port2])
+ * ```
  */
 export function serveApp(app: Celeriac, port: MessagePortLike): ServedApp {
   const watches = new Map<number, () => void>()

@@ -9,39 +9,89 @@
  * never mutates a value it wrote or read, so an adapter may keep and return the same object.
  */
 
-/** A stored value: a JSON-compatible tree (typed loosely so the core's record types fit). */
+/**
+ * A stored value: a JSON-compatible tree (typed loosely so the core's record types fit).
+ *
+ * @example
+ * const storage = memoryStorage()
+ * await storage.open()
+ * const value: StoredValue | undefined = await storage.get('results', id) // the task's result record
+ */
 export type StoredValue = unknown
 
 /** Every namespace, the one list: adapters make their maps, stores and files from it. */
 export const NAMESPACES = ['messages', 'results', 'chords', 'locks', 'revoked', 'meta'] as const
 
-/** Where a record lives. `meta` holds counters (e.g. the lock fencing counter). */
+/**
+ * Where a record lives. `meta` holds counters (e.g. the lock fencing counter).
+ *
+ * @example
+ * // An adapter of your own keeps one map per namespace.
+ * const maps = new Map<Namespace, Map<string, StoredValue>>()
+ * for (const ns of ['messages', 'results', 'chords', 'locks', 'revoked', 'meta'] as const) maps.set(ns, new Map())
+ */
 export type Namespace = (typeof NAMESPACES)[number]
 
-/** One record's address. */
+/**
+ * One record's address.
+ *
+ * @example
+ * const key: StorageKey = { ns: 'meta', key: 'counter' }
+ * await storage.transact([key], ([count]) => ({ mutations: [{ op: 'put', ...key, value: Number(count ?? 0) + 1 }], result: undefined }))
+ */
 export interface StorageKey {
   readonly ns: Namespace
   readonly key: string
 }
 
-/** A write: put a value at a key, or delete the key. */
+/**
+ * A write: put a value at a key, or delete the key.
+ *
+ * @example
+ * const mutations: Mutation[] = [
+ *   { op: 'put', ns: 'meta', key: 'migrated', value: true },
+ *   { op: 'delete', ns: 'meta', key: 'migrating' },
+ * ]
+ * await storage.write(mutations) // both or neither
+ */
 export type Mutation =
   | { readonly op: 'put'; readonly ns: Namespace; readonly key: string; readonly value: StoredValue }
   | { readonly op: 'delete'; readonly ns: Namespace; readonly key: string }
 
-/** What a {@link Storage.transact} step returns: the writes to apply and the caller's answer. */
+/**
+ * What a {@link Storage.transact} step returns: the writes to apply and the caller's answer.
+ *
+ * @example
+ * // Take the next number of a counter, atomically: the step reads, writes and answers.
+ * const next = await storage.transact([{ ns: 'meta', key: 'invoice' }], ([last]): TransactStep<number> => {
+ *   const value = Number(last ?? 0) + 1
+ *   return { mutations: [{ op: 'put', ns: 'meta', key: 'invoice', value }], result: value }
+ * })
+ */
 export interface TransactStep<R> {
   readonly mutations: readonly Mutation[]
   readonly result: R
 }
 
-/** A change made through another handle on the same location (another tab or process). */
+/**
+ * A change made through another handle on the same location (another tab or process).
+ *
+ * @example
+ * const stop = storage.watch?.((changes: readonly StorageChange[]) => {
+ *   for (const { ns, key } of changes) if (ns === 'results') console.log(`result ${key} stored elsewhere`)
+ * })
+ */
 export interface StorageChange {
   readonly ns: Namespace
   readonly key: string
 }
 
-/** What an adapter can and cannot do; the contract suite reads these. */
+/**
+ * What an adapter can and cannot do; the contract suite reads these.
+ *
+ * @example
+ * if (!storage.capabilities.durable) console.warn(`${storage.name} loses queued tasks when the process ends`)
+ */
 export interface StorageCapabilities {
   /** A resolved write survives a crash of the process. */
   readonly durable: boolean
@@ -54,7 +104,14 @@ export interface StorageCapabilities {
   readonly transactsResults?: boolean
 }
 
-/** What a {@link Storage.write} call may ask to be told. */
+/**
+ * What a {@link Storage.write} call may ask to be told.
+ *
+ * @example
+ * let written = false
+ * const options: WriteOptions = { onWritten: () => (written = true) } // out of the process, not yet synced
+ * await storage.write([{ op: 'put', ns: 'meta', key: 'seen', value: 1 }], options)
+ */
 export interface WriteOptions {
   /**
    * Called at most once, after `write()` returns and before its promise resolves, once the write

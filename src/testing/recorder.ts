@@ -56,6 +56,7 @@ export interface Recorder {
  * Records the messages an app sends, for assertions in tests.
  *
  * @example
+ * import { expect } from 'vitest'
  * const sent = recorder(app)
  * await signup.delay('ada@example.com')
  * const welcome = await sent.waitFor('mail.welcome', 'SUCCESS')

@@ -160,6 +160,9 @@ export function parseDiagnostics(out: string): Diagnostic[] {
   for (const line of out.split('\n')) {
     const match = /^(.+?)\((\d+),\d+\): (error .*)$/.exec(line)
     if (match) diagnostics.push({ file: match[1]!, line: Number(match[2]), text: match[3]! })
+    // An error of the program itself (two files differing only in case, a bad option) names no
+    // file; tsc then checks nothing else, so it must fail the run, not be read as a continuation.
+    else if (/^error TS\d+:/.test(line)) diagnostics.push({ file: '', line: 0, text: line })
     else if (line.trim() !== '' && diagnostics.length > 0) {
       const last = diagnostics.pop()!
       diagnostics.push({ ...last, text: `${last.text}\n${line}` })

@@ -6,7 +6,7 @@
  * worker_threads executor (core/pool.ts); this is the browser shell around it.
  */
 import { ConfigError } from '../../core/model/errors.js'
-import type { Executor } from '../../core/executor/executor.js'
+import type { Executor } from '../../core/executor/types.js'
 import { poolExecutor } from '../../core/executor/pool.js'
 import type { WorkerLoadOptions } from '../../core/executor/load-options.js'
 import type { FromWorker } from '../../core/model/protocol.js'

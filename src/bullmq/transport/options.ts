@@ -13,7 +13,8 @@ export interface BullmqTransportOptions {
   /**
    * How BullMQ's classes reach Redis (an ioredis client or its options), passed to every Queue
    * and Worker as is. Over `bullmqBackend()` BullMQ still asks for one: `{}` does.
-   * @example { host: '127.0.0.1', port: 6379 }
+   * @example
+   * bullmqTransport({ connection: { host: '127.0.0.1', port: 6379 } })
    */
   connection: ConnectionOptions
   /**
@@ -50,7 +51,8 @@ export interface BullmqTransportOptions {
    * worker the same limiter). What is handed out includes a process's prefetch and retries coming
    * back, so starts can bunch. Celery's per-task `rateLimit` still applies, per process.
    * Off when absent.
-   * @example { max: 100, duration: 1_000 } // 100 tasks a second per queue, cluster-wide
+   * @example
+   * bullmqTransport({ connection: {}, limiter: { max: 100, duration: 1_000 } }) // 100 tasks a second per queue, cluster-wide
    */
   limiter?: BullmqTransportLimiter
 }
@@ -59,7 +61,7 @@ export interface BullmqTransportOptions {
  * {@link BullmqTransportOptions.limiter}: at most `max` starts per `duration` ms.
  *
  * @example
- * const transport = bullmqTransport({ connection, limiter: { max: 100, duration: 60_000 } }) // 100 a minute per queue, cluster-wide
+ * const transport = bullmqTransport({ connection: { host: '127.0.0.1', port: 6379 }, limiter: { max: 100, duration: 60_000 } }) // 100 a minute per queue, cluster-wide
  */
 export interface BullmqTransportLimiter {
   readonly max: number

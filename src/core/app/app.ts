@@ -134,7 +134,10 @@ export class Celeriac implements Sender, TaskOwner {
    *
    * @example
    * const add = app.task('math.add', (a: number, b: number) => a + b)
-   * const fetch = app.task('web.fetch', { bind: true, maxRetries: 5 }, async (self, url: string) => { ... })
+   * const page = app.task('web.fetch', { bind: true, maxRetries: 5 }, async (self, url: string) => {
+   *   const response = await fetch(url, { signal: self.signal })
+   *   return response.text()
+   * })
    */
   task<A extends unknown[], R>(name: string, fn: (...args: A) => R): Task<A, Awaited<R>>
   task<A extends unknown[], R, B extends object = Task<A, Awaited<R>>>(

@@ -5,7 +5,7 @@ import type { Storage } from '../../storage/types.js'
 import type { Transport } from '../engine/transport.js'
 import { TransportStorage } from '../engine/transport-storage.js'
 import { inline } from '../executor/inline.js'
-import type { Executor } from '../executor/executor.js'
+import type { Executor } from '../executor/types.js'
 import { registerErrorClass } from '../model/error-registry.js'
 import type { ErrorClass } from '../model/error-registry.js'
 import { ConfigError } from '../model/errors.js'
@@ -87,10 +87,12 @@ export interface Config {
    * caught up by its `missed` policy). Schedules stored earlier and not named here stay; remove
    * them with `app.schedules.remove(id)`.
    * @example
-   * schedules: {
-   *   nightly: { cron: '0 3 * * *', tz: 'Europe/Paris', signature: report.s() },
-   *   heartbeat: { every: 60_000, signature: ping.s(), missed: 'skip' },
-   * }
+   * const app = new Celeriac({
+   *   schedules: {
+   *     nightly: { cron: '0 3 * * *', tz: 'Europe/Paris', signature: signature('reports.nightly') },
+   *     heartbeat: { every: 60_000, signature: signature('health.ping'), missed: 'skip' },
+   *   },
+   * })
    */
   schedules?: Record<string, ScheduleEntry>
 }

@@ -3,7 +3,7 @@ import type { Engine } from '../engine/engine.js'
 import type { QueueInfo } from '../engine/inspection.js'
 import type { TaskMessage } from '../model/message.js'
 import type { Rate } from '../model/options.js'
-import type { PoolHealth } from '../executor/executor.js'
+import type { PoolHealth } from '../executor/types.js'
 import { decode } from '../serializer/decode.js'
 import { checkDuration, checkName, checkOptionKeys, parseRate } from '../model/validate.js'
 import { ConfigError } from '../model/errors.js'
@@ -144,7 +144,7 @@ export class Control {
    *
    * @example
    * await app.control.pause('emails')   // e.g. while the mail provider is down
-   * await sendEmail.delay(to)           // stored; waits
+   * await sendEmail.delay('ada@example.com') // stored; waits
    * await app.control.resume('emails')  // it runs now
    */
   async pause(queue: string): Promise<void> {

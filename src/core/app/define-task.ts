@@ -8,7 +8,16 @@ import { checkBoolean, checkDuration, checkName, checkOptionKeys, checkPriority,
 import { Task } from '../task/task.js'
 import type { TaskOwner } from '../task/task.js'
 
-/** Options of `app.task` with a base class. */
+/**
+ * Options of `app.task` with a base class.
+ *
+ * @example
+ * class Audited extends Task {
+ *   override onSuccess(retval: unknown, taskId: string) { console.log(`${this.name}[${taskId}] ok`) }
+ * }
+ * const defaults: TaskOptionsWithBase<Audited> = { base: Audited, maxRetries: 2 }
+ * const archive = app.task('files.archive', { ...defaults, bind: true }, (self, path: string) => `${self.name}: ${path}`)
+ */
 export type TaskOptionsWithBase<B> = TaskOptions & { base?: new () => B }
 
 type AnyTask = Task<never, unknown>

@@ -35,7 +35,7 @@ export interface AcquireOptions {
  * @example
  * const lock = await app.locks.acquire('nightly-import', { ttl: 60_000 })
  * if (lock !== null) {
- *   try { await importFeeds() } finally { await lock.release() }
+ *   try { await (await app.sendTask('feeds.import')).get() } finally { await lock.release() }
  * }
  */
 export class Locks {
@@ -58,8 +58,11 @@ export class Locks {
    * Takes the lock at `key`, or resolves null if someone holds it (after waiting up to `wait` ms).
    *
    * @example
-   * await using lock = await app.locks.acquire(`report:${id}`, { ttl: 60_000 })
-   * if (lock === null) return 'someone else is on it'
+   * async function buildReport(id: string): Promise<string> {
+   *   await using lock = await app.locks.acquire(`report:${id}`, { ttl: 60_000 })
+   *   if (lock === null) return 'someone else is on it'
+   *   return `report ${id}, built under lock ${lock.key}`
+   * }
    */
   async acquire(key: string, options: AcquireOptions): Promise<Lock | null> {
     return this.#acquire(key, options, undefined)
@@ -91,7 +94,7 @@ export class Locks {
    * Runs `fn` holding the lock; rejects with TimeoutError if it cannot be had within `wait`.
    *
    * @example
-   * await app.locks.withLock('nightly-report', { ttl: 600_000 }, async (lock) => build(lock.token))
+   * await app.locks.withLock('nightly-report', { ttl: 600_000 }, async (lock) => console.log(`building, fencing token ${String(lock.token)}`))
    */
   async withLock<T>(key: string, options: AcquireOptions, fn: (lock: Lock) => T | Promise<T>): Promise<T> {
     const lock = await this.acquire(key, options)

@@ -187,7 +187,14 @@ function fromJSON(json: SignatureJSON): Signature<unknown[], unknown, unknown> {
   })
 }
 
-/** Any signature, whatever its types. */
+/**
+ * Any signature, whatever its types.
+ *
+ * @example
+ * // A list of steps of different tasks, sent one after the other whatever they return.
+ * const steps: AnySignature[] = [add.s(2, 2), signature('reports.rebuild'), group([add.s(1, 1), add.s(2, 2)])]
+ * for (const step of steps) await step.delay()
+ */
 export type AnySignature = Signature<unknown[], unknown, unknown>
 
 type TypesOf<S> = S extends { readonly __types?: infer T } ? NonNullable<T> : never

@@ -5,7 +5,7 @@
  * answers `inspect.cluster()` with its `report()` (cluster.ts).
  */
 import type { TaskMessage } from '../model/message.js'
-import type { PoolHealth } from '../executor/executor.js'
+import type { PoolHealth } from '../executor/types.js'
 import type { Gates } from './gates.js'
 import type { EngineState } from './state.js'
 

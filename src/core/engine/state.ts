@@ -6,7 +6,7 @@
 import type { EventEmitter } from 'eventemitter3'
 import type { Clock, TimerHandle } from '../time/clock.js'
 import type { CeleriacEvents, TaskEventBase } from '../model/events.js'
-import type { Executor } from '../executor/executor.js'
+import type { Executor } from '../executor/types.js'
 import type { Expansion, MessageContext } from '../model/context.js'
 import { NONE } from '../model/context.js'
 import type { Encoded } from '../model/json.js'

@@ -14,7 +14,19 @@ import type { SignatureJSON, TaskMessage } from '../model/message.js'
 import type { State } from '../model/states.js'
 import type { Storage } from '../../storage/types.js'
 
-/** What the engine gives a transport when it opens it. */
+/**
+ * What the engine gives a transport when it opens it.
+ *
+ * @example
+ * // A transport's open(), in outline: it keeps the host, to call it from the broker's own turns.
+ * let host: TransportHost | undefined
+ * async function open(given: TransportHost): Promise<void> {
+ *   host = given
+ *   host.log?.(`connected at ${new Date(host.clock.now()).toISOString()}`)
+ * }
+ * // later, when a message arrived in the broker's own turn (not in a call of the engine):
+ * host?.wake()
+ */
 export interface TransportHost {
   /** The app's clock: a message's `eta` is a time on it. */
   readonly clock: Clock
@@ -50,6 +62,10 @@ export interface TransportHost {
  * What a run held by this process tells the app's other processes through the broker, for their
  * `app.events` (BullMQ: the job's progress, return value or failed reason). `at` is this
  * process's app clock; encoded values are the store's (the serializer's) encoding.
+ *
+ * @example
+ * // What a transport's Delivery.report carries to the other processes for a run at 40 %:
+ * const report: RunReport = { type: 'progress', at: Date.now(), state: 'PROGRESS', meta: { current: 40, total: 100 } }
  */
 export type RunReport =
   | { readonly type: 'started'; readonly at: number }
@@ -59,7 +75,12 @@ export type RunReport =
   | { readonly type: 'failed'; readonly at: number; readonly error: Encoded; readonly runtime: number }
   | { readonly type: 'revoked'; readonly at: number; readonly error: Encoded }
 
-/** The task a {@link RemoteRunEvent} is about (its message's fields that events carry). */
+/**
+ * The task a {@link RemoteRunEvent} is about (its message's fields that events carry).
+ *
+ * @example
+ * const describe = ({ name, id, queue, retries }: RemoteTask) => `${name}[${id}] on ${queue}, retry ${String(retries)}`
+ */
 export interface RemoteTask {
   readonly id: string
   readonly name: string
@@ -69,12 +90,33 @@ export interface RemoteTask {
   readonly rootId: string | null
 }
 
-/** A report of a run in another process, as the broker brought it. */
+/**
+ * A report of a run in another process, as the broker brought it.
+ *
+ * @example
+ * const stop = await transport.events?.(['default'], (event: RemoteRunEvent) => {
+ *   if (event.type === 'failed') console.warn(`${event.task.name}[${event.task.id}] failed in another process`)
+ * })
+ * await stop?.()
+ */
 export type RemoteRunEvent = RunReport & { readonly task: RemoteTask }
 
 /**
  * A message handed to this process to run. Exactly one of `ack`, `defer` or `requeue` is called
  * once the engine has stored what the run left (its result, and its follow-up messages sent).
+ *
+ * @example
+ * // How a transport hands a message over, in outline; `broker` stands for its client.
+ * declare const broker: { ack(id: string): Promise<void>; delay(m: TaskMessage, at: number): Promise<void>; push(m: TaskMessage): Promise<void> }
+ * function handOver(message: TaskMessage, deliver: (delivery: Delivery) => void): void {
+ *   deliver({
+ *     message,
+ *     redelivered: false,
+ *     ack: () => broker.ack(message.id),
+ *     defer: (next, at) => broker.delay(next, at),
+ *     requeue: (next) => broker.push(next),
+ *   })
+ * }
  */
 export interface Delivery {
   readonly message: TaskMessage
@@ -105,6 +147,14 @@ export interface Delivery {
 /**
  * A periodic task as a broker keeps it ({@link Transport.schedules}): its timing and bounds (times
  * on the app clock, epoch ms) and the one message each slot sends.
+ *
+ * @example
+ * // The message a broker sends for the slot due at `due`: the schedule's, with its id and expiry filled in.
+ * function slotMessage(schedule: BrokerSchedule, due: number): TaskMessage {
+ *   const id = `${schedule.id}@${String(due)}`
+ *   const { expires } = schedule.message
+ *   return { ...schedule.message, id, rootId: id, expires: expires === null ? null : due + expires }
+ * }
  */
 export interface BrokerSchedule {
   readonly id: string
@@ -126,7 +176,14 @@ export interface BrokerSchedule {
   readonly message: TaskMessage
 }
 
-/** A schedule the broker holds, with how far it has fired. */
+/**
+ * A schedule the broker holds, with how far it has fired.
+ *
+ * @example
+ * for (const { schedule, next, count } of (await transport.schedules?.list()) ?? []) {
+ *   console.log(schedule.id, `${String(count)} sent`, next === null ? 'ended' : new Date(next).toISOString())
+ * }
+ */
 export interface BrokerScheduleState {
   readonly schedule: BrokerSchedule
   /** The next slot (app clock, epoch ms), or null once the schedule has ended. */
@@ -139,6 +196,19 @@ export interface BrokerScheduleState {
  * Periodic tasks kept and fired by the broker itself (BullMQ's job schedulers), so that each
  * slot is one message whichever processes run. The app's `schedules` call these instead of
  * firing slots itself. Each rejects with ConfigError for what the broker cannot do.
+ *
+ * @example
+ * // In outline, schedules a broker keeps in memory (a real one keeps them where every process sees them).
+ * const held = new Map<string, BrokerScheduleState>()
+ * const schedules: TransportSchedules = {
+ *   upsert: async (schedule) => {
+ *     const state = { schedule, next: schedule.startAt ?? Date.now() + (schedule.every ?? 60_000), count: 0 }
+ *     held.set(schedule.id, state)
+ *     return state
+ *   },
+ *   remove: async (id) => held.delete(id),
+ *   list: async () => [...held.values()],
+ * }
  */
 export interface TransportSchedules {
   /** Creates or replaces the schedule; the same timing as before keeps its place (next slot, count). */
@@ -152,6 +222,21 @@ export interface TransportSchedules {
 /**
  * A broker for an app's messages. Implementations: `bullmqTransport()` (`celeriac/bullmq`), and
  * an in-memory one in the tests. A contract suite (test/transport/contract.ts) runs on each.
+ *
+ * @example
+ * // A transport of your own, in outline (the contract suite says what each call must do).
+ * class MyBroker implements Transport {
+ *   readonly name = 'my-broker'
+ *   readonly store = memoryStorage() // a Storage every process of the app shares, in a real one
+ *   async open(host: TransportHost) { host.log?.('connected') }
+ *   async close() {}
+ *   async add(messages: readonly TaskMessage[]) { console.log(`to send: ${String(messages.length)}`) }
+ *   async listen(queue: string, concurrency: number, deliver: (delivery: Delivery) => void) {}
+ *   async remove(ids: readonly string[]): Promise<TaskMessage[]> { return [] }
+ *   async forget(ids: readonly string[]) {}
+ *   async purge(queue: string | undefined) { return 0 }
+ * }
+ * const app = new Celeriac({ transport: new MyBroker() })
  */
 export interface Transport {
   readonly name: string

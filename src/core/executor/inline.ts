@@ -5,7 +5,7 @@
 import { outsideRuns } from '../task/current-run.js'
 import type { FromRuntime } from '../model/protocol.js'
 import { TaskRuntime } from './executor.js'
-import type { Executor } from './executor.js'
+import type { Executor } from './types.js'
 
 /**
  * Runs tasks on the calling thread, still through the serializer (arguments, results and errors

@@ -1,7 +1,13 @@
 /** How a worker pool retries loading its task module, typed and defaulted here for every pool. */
 import { ConfigError } from '../model/errors.js'
 
-/** Options of a worker pool (`threads()`, `webWorkers()`) about loading the task module. */
+/**
+ * Options of a worker pool (`threads()`, `webWorkers()`) about loading the task module.
+ *
+ * @example
+ * const loading: WorkerLoadOptions = { loadTimeout: 60_000, loadBackoff: { initial: 250, max: 10_000 } }
+ * const app = new Celeriac({ executor: threads({ module: new URL('./tasks.js', import.meta.url), ...loading }) })
+ */
 export interface WorkerLoadOptions {
   /**
    * How long (ms, engine clock) the pool may have no loaded worker, once a load has failed,

@@ -7,7 +7,7 @@
  */
 import { WorkerLoadError } from '../model/errors.js'
 import type { Clock, TimerHandle } from '../time/clock.js'
-import type { PoolHealth } from './executor.js'
+import type { PoolHealth } from './types.js'
 import type { LoadSchedule } from './load-options.js'
 
 /** What the loader needs from its pool. */

@@ -7,7 +7,7 @@
  * is the WorkerLoader's (`pool-loader.ts`). Environment-neutral.
  */
 import { ConfigError, WorkerLoadError, WorkerLostError } from '../model/errors.js'
-import type { Executor, ExecutorHost } from './executor.js'
+import type { Executor, ExecutorHost } from './types.js'
 import { loadSchedule } from './load-options.js'
 import type { PoolOptions, PoolWorker } from './pool-worker.js'
 import { WorkerLoader } from './pool-loader.js'

@@ -48,7 +48,7 @@ export function errorClassByName(name: string): ErrorClass | undefined {
   return errorClasses.get(name)
 }
 
-// JavaScript's own, and every class errors.ts exports (it exports nothing else), so a new one is
-// registered by being written there.
+// JavaScript's own, and every class errors.ts exports (it exports nothing else, and re-exports all
+// of the error files it gathers), so a new one is registered by being written in one of them.
 for (const cls of [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError]) registerErrorClass(cls)
 for (const cls of Object.values(celeriacErrors)) registerErrorClass(cls)

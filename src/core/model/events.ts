@@ -138,7 +138,7 @@ export interface LogEvent {
  *
  * @example
  * app.events.on('task-failed', (e) => console.warn(e.name, e.error))
- * app.events.on('task-progress', (e) => console.log(e.id, e.info))
+ * app.events.on('task-progress', (e) => console.log(e.id, e.state, e.meta))
  */
 export interface CeleriacEvents {
   /** A task was stored to run (sent, retried as a new message, or fired by a schedule). */

@@ -18,7 +18,7 @@ export type Rate = `${number}/${'s' | 'm' | 'h'}` | number
  *
  * @example
  * app.task('web.fetch', { autoretryFor: [TypeError] }, fetchPage)
- * app.task('web.post', { autoretryFor: (e) => e instanceof Error && e.message.includes('503') }, postPage)
+ * app.task('web.post', { autoretryFor: (e) => e instanceof Error && e.message.includes('503') }, async (url: string) => (await fetch(url, { method: 'POST' })).status)
  */
 export type ErrorMatcher = readonly ErrorClass[] | ((error: unknown) => boolean)
 
@@ -102,7 +102,8 @@ export interface TaskOptions {
   /**
    * Hold a lock while the task runs (the seed's deduplicated task, declared): the key comes from
    * the arguments; when someone holds it the run is skipped (result null) or retried.
-   * @example { key: (resourceId: string) => `resource:${resourceId}`, ttl: 600_000 }
+   * @example
+   * app.task('sync.pull', { lock: { key: (resourceId: string) => `resource:${resourceId}`, ttl: 600_000 } }, async (resourceId: string) => resourceId)
    */
   lock?: TaskLockOption | null
   /**
@@ -117,7 +118,7 @@ export interface TaskOptions {
  * The `lock` task option.
  *
  * @example
- * app.task('reports.build', { lock: { key: (month: string) => `report:${month}`, ttl: 600_000 } }, buildReport)
+ * app.task('reports.build', { lock: { key: (month: string) => `report:${month}`, ttl: 600_000 } }, async (month: string) => `report of ${month}`)
  */
 export interface TaskLockOption {
   /** The lock key for a call's arguments. */
@@ -179,7 +180,16 @@ export interface LinkTarget {
  *
  * @example
  * // Node has no network state of its own: say when the app should consider itself offline.
- * const network = { isOnline: () => connected, subscribe: (onChange: () => void) => monitor.on('change', onChange) }
+ * const monitor = new EventTarget() // dispatches 'change' when your own check sees the link go or come back
+ * let connected = true
+ * const network: Network = {
+ *   isOnline: () => connected,
+ *   subscribe: (onChange) => {
+ *     monitor.addEventListener('change', onChange)
+ *     return () => monitor.removeEventListener('change', onChange)
+ *   },
+ * }
+ * const app = new Celeriac({ network })
  */
 export interface Network {
   /** Whether the network is up now. */

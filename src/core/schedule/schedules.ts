@@ -58,7 +58,7 @@ export type ScheduleEntry = ScheduleTiming &
  * A schedule as {@link Schedules.list} shows it.
  *
  * @example
- * for (const s of await app.schedules.list()) console.log(s.id, new Date(s.next), s.count)
+ * for (const s of await app.schedules.list()) console.log(s.id, s.next === null ? 'ended' : new Date(s.next), s.count)
  */
 export interface ScheduleInfo {
   readonly id: string
@@ -137,7 +137,7 @@ function sameTiming(a: Draft, b: ScheduleRecord): boolean {
  * broker, whatever processes run, and `list()` reads them there.
  *
  * @example
- * const report = app.task('reports.nightly', () => build())
+ * const report = app.task('reports.nightly', () => 'built')
  * await app.start()
  * await app.schedules.upsert('nightly', { cron: '0 3 * * *', tz: 'Europe/Paris' }, report.s())
  * await app.schedules.upsert('heartbeat', { every: 60_000 }, ping.s(), { missed: 'skip' })

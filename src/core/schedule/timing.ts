@@ -11,9 +11,11 @@ import { checkWholeNumber } from '../model/validate.js'
  * How often a schedule fires: every `every` ms, or at the times a cron expression names.
  *
  * @example
- * { every: 60_000 }                                 // each minute, from the upsert (or startAt) on
- * { cron: '0 3 * * *', tz: 'Europe/Paris' }         // 03:00 Paris time, DST included
- * { cron: '*\/10 * * * * *' }                        // six fields: seconds first
+ * const timings: ScheduleTiming[] = [
+ *   { every: 60_000 },                           // each minute, from the upsert (or startAt) on
+ *   { cron: '0 3 * * *', tz: 'Europe/Paris' },   // 03:00 Paris time, DST included
+ *   { cron: '*\/10 * * * * *' },                 // six fields: seconds first
+ * ]
  */
 export type ScheduleTiming =
   | {

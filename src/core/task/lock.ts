@@ -12,8 +12,15 @@ type AsyncDisposal = SymbolConstructor extends { readonly asyncDispose: infer K 
  * block where the `lib` has `Symbol.asyncDispose` (esnext.disposable, or `@types/node`).
  *
  * @example
- * const lock = await self.lock(`user:${id}`, { ttl: 30_000, wait: 5_000 })
- * if (lock !== null) try { await work() } finally { await lock.release() }
+ * app.task('users.sync', { bind: true }, async (self, id: string) => {
+ *   const lock = await self.lock(`user:${id}`, { ttl: 30_000, wait: 5_000 })
+ *   if (lock === null) return 'busy'
+ *   try {
+ *     return `synced ${id} under fencing token ${String(lock.token)}`
+ *   } finally {
+ *     await lock.release()
+ *   }
+ * })
  */
 export interface Lock extends AsyncDisposal {
   readonly key: string

@@ -16,14 +16,30 @@ import type { ChordRef } from '../model/message.js'
 import type { Lock } from './lock.js'
 import { checkArgs, checkCount, checkDuration, checkName, checkOptionKeys, checkPlainObject, checkTime } from '../model/validate.js'
 
-/** Where the task's message came from. */
+/**
+ * Where the task's message came from.
+ *
+ * @example
+ * app.task('mail.send', { bind: true, acksLate: true }, (self, to: string) => {
+ *   const { queue, priority, redelivered } = self.request.deliveryInfo
+ *   if (redelivered) console.warn(`${to}: delivered again (from ${queue}, priority ${String(priority)}); sent before?`)
+ * })
+ */
 export interface DeliveryInfo {
   queue: string
   priority: number
   redelivered: boolean
 }
 
-/** The context of one run, `self.request` (Celery's `Task.request`). */
+/**
+ * The context of one run, `self.request` (Celery's `Task.request`).
+ *
+ * @example
+ * app.task('images.resize', { bind: true, maxRetries: 3 }, (self, path: string) => {
+ *   const { id, retries, parentId, groupIndex } = self.request
+ *   console.log(`${id}: resizing ${path}, attempt ${String(retries + 1)}, child of ${parentId ?? 'nobody'}, member ${String(groupIndex)}`)
+ * })
+ */
 export interface Request {
   id: string
   task: string
@@ -118,7 +134,9 @@ const OptionFields = class {} as new () => TaskOptionFields
  *   maxRetries = 5
  *   override onFailure(exc: unknown, taskId: string) { console.error(`${this.name}[${taskId}]`, exc) }
  * }
- * const charge = app.task('billing.charge', { base: LoggedTask, bind: true }, async (self, id: string) => { ... })
+ * const charge = app.task('billing.charge', { base: LoggedTask, bind: true }, async (self, id: string) => {
+ *   console.log(`${self.name}: charging ${id}, attempt ${String(self.request.retries + 1)}`)
+ * })
  */
 export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFields {
   /** The registered name. */
@@ -240,7 +258,8 @@ export class Task<A extends unknown[] = unknown[], R = unknown> extends OptionFi
    *
    * @example
    * const processChunk = app.task('items.process', (ids: number[]) => ids.length)
-   * await (await processChunk.chunks(allIds, 100).delay()).get() // [100, 100, ..., rest]
+   * const allIds = Array.from({ length: 1_050 }, (_, i) => i)
+   * await (await processChunk.chunks(allIds, 100).delay()).get() // [100, 100, ..., 50]
    */
   chunks(items: Iterable<A[0] extends ReadonlyArray<infer E> ? E : never>, size: number): GroupResultSignature<R> {
     return chunks(this as unknown as Task<unknown[], unknown>, items, size) as unknown as GroupResultSignature<R>

@@ -30,15 +30,44 @@ export interface Clock {
   hold?(): () => void
 }
 
-/** Options of {@link Clock.setTimer}. */
+/**
+ * Options of {@link Clock.setTimer}.
+ *
+ * @example
+ * const clock = systemClock()
+ * // Housekeeping: fires when its time comes, but keeps no process alive and no runAll() waiting.
+ * clock.setTimer(clock.now() + 3_600_000, () => console.log('hourly sweep'), { background: true })
+ */
 export interface TimerOptions {
   readonly background?: boolean
 }
 
-/** An opaque timer handle. */
+/**
+ * An opaque timer handle.
+ *
+ * @example
+ * const clock = systemClock()
+ * const handle: TimerHandle = clock.setTimer(clock.now() + 5_000, () => console.log('five seconds'))
+ * clock.clearTimer(handle) // changed our mind
+ */
 export type TimerHandle = { readonly __timer: true } | object
 
-/** What a virtual clock needs from an engine: a way to wait until it has nothing left to do now. */
+/**
+ * What a virtual clock needs from an engine: a way to wait until it has nothing left to do now.
+ *
+ * @example
+ * // A clock of your own that attaches engines as the virtual clock does (here only counting them).
+ * const participants = new Set<ClockParticipant>()
+ * const clock: Clock = {
+ *   now: () => Date.now(),
+ *   setTimer: (at, fn) => setTimeout(fn, Math.max(0, at - Date.now())),
+ *   clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+ *   attach: (participant) => {
+ *     participants.add(participant)
+ *     return () => participants.delete(participant)
+ *   },
+ * }
+ */
 export interface ClockParticipant {
   /** Resolves once nothing can happen without moving time: no task ready, none running but parked on a timer. */
   whenQuiet(): Promise<void>

@@ -32,7 +32,9 @@ import {
  * What file storage needs to know of a file: {@link FileSystem.statSync}, {@link FileSystem.fstatSync}.
  *
  * @example
- * const dying = { ...fs, statSync: (path: string) => fs.statSync(path) } // a FileStats, as node:fs returns it
+ * import * as fs from 'node:fs'
+ * const stats: FileStats = fs.statSync('./.jobs') // node:fs's Stats is one
+ * console.log(stats.isDirectory(), stats.mode.toString(8))
  */
 export interface FileStats {
   readonly dev: number

@@ -71,6 +71,7 @@ export interface FileStorageOptions {
    * The file-system calls to make, for tests and fault injection (fail a chosen `writeSync` or
    * `fdatasync` with ENOSPC to see what the app does). @default node:fs
    * @example
+   * import * as fs from 'node:fs'
    * fileStorage({ dir, fs: { ...fs, fdatasync: (_fd, done) => done(Object.assign(new Error('EIO'), { code: 'EIO' })) } })
    */
   fs?: FileSystem
