@@ -24,19 +24,17 @@ import { encodeFresh } from '../serializer/encode.js'
 import { inWorker, joinRealm, sharedRegistry } from '../task/registry.js'
 import type { RunContext, Task, TaskOwner } from '../task/task.js'
 import { AppEvents } from './app-events.js'
+import { AppSchedules } from './app-schedules.js'
 import { keepsAlive, resolveConfig, scheduleArgs } from './config.js'
 import type { Config, ResolvedConfig } from './config.js'
 import { Control, Inspect } from './control.js'
 import { createTask } from './define-task.js'
 import type { TaskOptionsWithBase } from './define-task.js'
 import { applyEager } from './eager.js'
-import { TransportStorage } from '../engine/transport-storage.js'
-import { Firing } from '../schedule/firing.js'
-import { Schedules } from '../schedule/schedules.js'
+import type { Schedules } from '../schedule/schedules.js'
 import { resign, seekLeadership } from './leader.js'
 import type { Leadership } from './leader.js'
 import { Locks } from './locks.js'
-import { firingHost, scheduleStore } from './schedule-host.js'
 import { sendCallFrom, sendingRun } from './run-sends.js'
 import { sharedOwner, startedLast } from './shared-task.js'
 
@@ -69,7 +67,7 @@ export class Celeriac implements Sender, TaskOwner {
   readonly inspect: Inspect
   /** Periodic tasks (Celery beat): `upsert`, `remove`, `list`; fired by the app that consumes. */
   readonly schedules: Schedules
-  #firing: Firing | undefined
+  readonly #schedules: AppSchedules
   readonly #tasks = new Map<string, AnyTask>()
   #config: ResolvedConfig
   #engine: Engine | undefined
@@ -101,15 +99,15 @@ export class Celeriac implements Sender, TaskOwner {
       (what) => this.#requireEngine(what),
       () => this.registered(),
     )
-    this.schedules = new Schedules((what) =>
-      scheduleStore(
-        this.#requireEngine(what),
-        this.#config,
-        this.#env!,
-        () => this.#newId(),
-        (name) => this.#profile(name) !== undefined,
-      ),
-    )
+    this.#schedules = new AppSchedules({
+      requireEngine: (what) => this.#requireEngine(what),
+      config: () => this.#config,
+      env: () => this.#env!,
+      newId: () => this.#newId(),
+      known: (name) => this.#profile(name) !== undefined,
+      log: (level, text) => this.events.emit('log', { id: '', level, text }),
+    })
+    this.schedules = this.#schedules.schedules
   }
 
   /** The app's name. */
@@ -204,12 +202,12 @@ export class Celeriac implements Sender, TaskOwner {
       onListener: (watcher) => this.#events.onListener(watcher),
       expand: (json, context) => expand(json, context, env),
       rpc: (call, _taskId, park) => this.#answer(call, park),
-      onConsume: (): Promise<void> => this.#fireSchedules(engine),
+      onConsume: (): Promise<void> => this.#schedules.fire(engine),
     })
     try {
       await engine.start()
     } catch (error) {
-      this.#stopFiring()
+      this.#schedules.stopFiring()
       this.#lifecycle = 'new'
       throw error
     }
@@ -260,7 +258,7 @@ export class Celeriac implements Sender, TaskOwner {
   async stop(options: { timeout?: number } = {}): Promise<void> {
     if (this.#lifecycle !== 'started') return
     this.#lifecycle = 'stopping'
-    this.#stopFiring()
+    this.#schedules.stopFiring()
     try {
       await this.#engine!.stop(options.timeout)
     } finally {
@@ -271,22 +269,6 @@ export class Celeriac implements Sender, TaskOwner {
       resign(this.#leadership)
       this.#leadership = undefined
     }
-  }
-
-  /** This app consumes: it fires the schedules from now on. */
-  async #fireSchedules(engine: Engine): Promise<void> {
-    // A transport that keeps schedules fires them itself (BullMQ's job schedulers).
-    if (this.#config.storage instanceof TransportStorage && this.#config.storage.transport.schedules !== undefined) return
-    const firing = new Firing(firingHost(engine, this.#config, this.#env!, (level, text) => this.events.emit('log', { id: '', level, text })))
-    this.#firing = firing
-    this.schedules.fireWith(firing)
-    await firing.start()
-  }
-
-  #stopFiring(): void {
-    this.#firing?.stop()
-    this.#firing = undefined
-    this.schedules.fireWith(undefined)
   }
 
   /** Resolves when nothing is running and nothing is ready to run. */
