@@ -31,6 +31,7 @@ import { Control, Inspect } from './control.js'
 import { createTask } from './define-task.js'
 import type { TaskOptionsWithBase } from './define-task.js'
 import { applyEager } from './eager.js'
+import { expandEnvOf } from './expand-env.js'
 import type { Schedules } from '../schedule/schedules.js'
 import { resign, seekLeadership } from './leader.js'
 import type { Leadership } from './leader.js'
@@ -411,24 +412,11 @@ export class Celeriac implements Sender, TaskOwner {
   }
 
   #expandEnv(): ExpandEnv {
-    const c = this.#config
-    return {
-      now: () => c.clock.now(),
-      newId: () => this.#newId(),
-      profile: (name) => this.#profile(name),
-      route: (name) => {
-        if (c.routes.length === 0) return undefined
-        for (let i = 0; i < c.routes.length; i++) if (c.routes[i]![0].test(name)) return c.routes[i]![1]
-        return undefined
-      },
-      defaultQueue: c.defaultQueue,
-      checkQueue: (queue, task) => {
-        // Python workers' queues (`celery`) are theirs to declare.
-        if (c.declaredQueues && !c.foreignWorkers && !c.queues.has(queue)) {
-          throw new ConfigError(`sending '${task}': unknown queue '${queue}'; declare it in the app's queues (${[...c.queues.keys()].join(', ')})`)
-        }
-      },
-    }
+    return expandEnvOf(
+      this.#config,
+      () => this.#newId(),
+      (name) => this.#profile(name),
+    )
   }
 
   /** @internal the running engine, for control/inspect/testing. */
