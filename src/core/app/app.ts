@@ -18,7 +18,6 @@ import { checkName } from '../model/validate.js'
 import type { SignatureJSON } from '../model/message.js'
 import { DEFAULT_CONCURRENCY } from '../model/options.js'
 import type { SendOptions, TaskProfile } from '../model/options.js'
-import type { RpcCall } from '../model/protocol.js'
 import type { AsyncResult, EagerResult, ResultSource } from '../result/result.js'
 import { encodeFresh } from '../serializer/encode.js'
 import { inWorker, joinRealm, sharedRegistry } from '../task/registry.js'
@@ -35,7 +34,7 @@ import { expandEnvOf } from './expand-env.js'
 import type { Schedules } from '../schedule/schedules.js'
 import { resign, seekLeadership } from './leader.js'
 import type { Leadership } from './leader.js'
-import { Locks } from './locks.js'
+import { Locks, answerTaskCall } from './locks.js'
 import { sendCallFrom, sendingRun } from './run-sends.js'
 import { sharedOwner, startedLast } from './shared-task.js'
 
@@ -202,7 +201,7 @@ export class Celeriac implements Sender, TaskOwner {
       events: this.events,
       onListener: (watcher) => this.#events.onListener(watcher),
       expand: (json, context) => expand(json, context, env),
-      rpc: (call, _taskId, park) => this.#answer(call, park),
+      rpc: (call, _taskId, park) => answerTaskCall(this.locks, call, park),
       onConsume: (): Promise<void> => this.#schedules.fire(engine),
     })
     try {
@@ -352,20 +351,6 @@ export class Celeriac implements Sender, TaskOwner {
       random: c.random,
       context: () => this.#eagerContext(),
     })
-  }
-
-  /** Calls a running task makes besides sends and sleeps. */
-  async #answer(call: RpcCall, park: (waiting: boolean) => void): Promise<unknown> {
-    switch (call.type) {
-      case 'lock.acquire':
-        return this.locks.grant(call.key, call.ttl, call.wait, park)
-      case 'lock.release':
-        return this.locks.release(call.key, call.token, call.owner)
-      case 'lock.extend':
-        return this.locks.extend(call.key, call.token, call.owner, call.ttl)
-      default:
-        throw new ConfigError(`Unsupported call '${call.type}' from a task`)
-    }
   }
 
   #eagerContext(): RunContext {
