@@ -12,18 +12,18 @@ import type { Sender, Signature } from '../canvas/signature.js'
 import { Engine } from '../engine/engine.js'
 import { ROOT_CONTEXT } from '../model/context.js'
 import type { CeleriacEvents } from '../model/events.js'
-import { ConfigError, NotRegistered } from '../model/errors.js'
+import { ConfigError } from '../model/errors.js'
 import { uuid4 } from '../model/ids.js'
-import { checkName } from '../model/validate.js'
 import type { SignatureJSON } from '../model/message.js'
 import { DEFAULT_CONCURRENCY } from '../model/options.js'
 import type { SendOptions, TaskProfile } from '../model/options.js'
 import type { AsyncResult, EagerResult, ResultSource } from '../result/result.js'
 import { encodeFresh } from '../serializer/encode.js'
-import { inWorker, joinRealm, sharedRegistry } from '../task/registry.js'
+import { joinRealm, sharedRegistry } from '../task/registry.js'
 import type { RunContext, Task, TaskOwner } from '../task/task.js'
 import { AppEvents } from './app-events.js'
 import { AppSchedules } from './app-schedules.js'
+import { checkDeclared, checkKnown, noEngine } from './call-checks.js'
 import { keepsAlive, resolveConfig, scheduleArgs } from './config.js'
 import type { Config, ResolvedConfig } from './config.js'
 import { Control, Inspect } from './control.js'
@@ -92,8 +92,8 @@ export class Celeriac implements Sender, TaskOwner {
     )
     this.control = new Control(
       (what) => this.#requireEngine(what),
-      (name) => this.#checkKnown(name),
-      (queue, what) => this.#checkDeclared(queue, what),
+      (name) => checkKnown(this.#config, name, (known) => this.getTask(known)),
+      (queue, what) => checkDeclared(this.#config, queue, what),
     )
     this.inspect = new Inspect(
       (what) => this.#requireEngine(what),
@@ -314,7 +314,7 @@ export class Celeriac implements Sender, TaskOwner {
     let optionsJSON: SignatureJSON['options']
     try {
       engine = this.#requireEngine(`send '${name}'`)
-      this.#checkKnown(name)
+      checkKnown(this.#config, name, (known) => this.getTask(known))
       encodedArgs = fresh ? encodeFresh(args as unknown[], 'args') : encodeArgs(args)
       optionsJSON = optionsToJSON(options, name)
       // A task id may name a task that exists already (dedupe): that send takes the general path.
@@ -365,31 +365,9 @@ export class Celeriac implements Sender, TaskOwner {
     }
   }
 
-  #checkKnown(name: string): void {
-    checkName(name, 'the task name')
-    // A producer (or a tab waiting to lead) may send tasks only the consumer's workers define.
-    if (this.#config.consume !== true || this.#config.foreignWorkers) return
-    if (this.getTask(name) !== undefined) return
-    if (this.#config.executor.registered?.().has(name)) return
-    throw new NotRegistered(`Task '${name}' is not registered on this app or its workers; define it with app.task('${name}', fn) (or sharedTask)`)
-  }
-
-  #checkDeclared(queue: string, what: string): void {
-    const c = this.#config
-    if (c.declaredQueues && !c.queues.has(queue))
-      throw new ConfigError(`${what}('${queue}'): unknown queue; name one the app declares in its queues (${[...c.queues.keys()].join(', ')})`)
-  }
-
   #requireEngine(what: string): Engine {
     if (this.#engine !== undefined) return this.#engine
-    const state = this.#lifecycle
-    if (state === 'stopped' || state === 'stopping') throw new ConfigError(`Cannot ${what}: the app has stopped`)
-    if (inWorker()) {
-      throw new ConfigError(
-        `Cannot ${what} in a worker outside a task it knows: its app is not started (the main thread's is). In a task, use bind: true and self.delay() or self.send(); in a browser worker a plain send knows its task only with tasksPerWorker: 1, and not while another task of that worker waits for a result`,
-      )
-    }
-    throw new ConfigError(`Cannot ${what}: the app has not started; await app.start() first`)
+    throw noEngine(what, this.#lifecycle === 'stopped' || this.#lifecycle === 'stopping')
   }
 
   #newId(): string {
