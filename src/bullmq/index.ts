@@ -5,7 +5,8 @@
  * celeriac Storage on Redis (results, chords, revoked ids and locks of the BullMQ transport).
  */
 import type { BackendFactory, QueueBaseOptions } from 'bullmq'
-import { CeleriacQueueBackend, type FactoryExtras } from './backend.js'
+import { CeleriacQueueBackend } from './backend.js'
+import type { FactoryExtras } from './backend-connection.js'
 import { type BullmqBackendOptions, resolveOptions } from './options.js'
 import { rememberStore } from './factory-store.js'
 import { storeFor } from './registry.js'

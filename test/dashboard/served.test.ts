@@ -11,9 +11,9 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chord } from '../../src/node.js'
 import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing } from '../browser/harness.js'
+import { ensureBuilt } from '../package/built.js'
 import { TOKEN, dashboardApp } from './app.js'
 import type { StorageKind } from './app.js'
-import { buildPageScript } from './page-build.js'
 
 const missing = chromiumMissing()
 const artifacts = fileURLToPath(new URL('../browser/artifacts/', import.meta.url))
@@ -26,10 +26,11 @@ async function rowStates(page: Page): Promise<string[]> {
 describe.skipIf(missing !== undefined)(`served dashboard${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
   let browser: Browser
   beforeAll(async () => {
-    await buildPageScript()
+    // The endpoint serves dist/dashboard/page.js: the package's build, fresh.
+    await ensureBuilt()
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
     mkdirSync(artifacts, { recursive: true })
-  }, 60_000)
+  }, 180_000)
   afterAll(async () => {
     await browser?.close()
   })

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing } from '../browser/harness.js'
 import { childLines } from '../child-lines.js'
-import { buildPageScript } from '../dashboard/page-build.js'
+import { ensureBuilt } from '../package/built.js'
 
 const missing = chromiumMissing()
 const artifacts = fileURLToPath(new URL('../browser/artifacts/', import.meta.url))
@@ -20,9 +20,10 @@ const artifacts = fileURLToPath(new URL('../browser/artifacts/', import.meta.url
 describe.skipIf(missing !== undefined)(`the dashboard example${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'celeriac-dash-example-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  // The example's endpoint serves dist/dashboard/page.js: the package's build, fresh.
+  beforeAll(() => ensureBuilt(), 180_000)
 
   it('serves the dashboard of a working app at the address it prints', async () => {
-    await buildPageScript()
     const child = spawn(process.execPath, ['--import', 'tsx', 'examples/dashboard/serve.ts'], {
       env: { ...process.env, PORT: '0', DIR: join(dir, 'jobs'), CELERIAC_TOKEN: 'example-token-0123456789' },
       stdio: ['ignore', 'pipe', 'pipe'],

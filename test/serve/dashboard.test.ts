@@ -4,14 +4,15 @@
  * `POST /v1/control/retry`, which sends a failed or revoked task again with a new id.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { buildPageScript } from '../dashboard/page-build.js'
+import { ensureBuilt } from '../package/built.js'
 import { TOKEN, served } from './harness.js'
 
 let s: Awaited<ReturnType<typeof served>>
 afterEach(async () => s.stop())
 
 describe('the dashboard page', () => {
-  beforeAll(() => buildPageScript(), 60_000)
+  // The page script the endpoint serves is dist/dashboard/page.js: the package's build, fresh.
+  beforeAll(() => ensureBuilt(), 180_000)
 
   it('serves the page and its script without the token, with a CSP to this origin only and no CORS', async () => {
     s = await served()

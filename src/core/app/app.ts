@@ -12,31 +12,29 @@ import type { Sender, Signature } from '../canvas/signature.js'
 import { Engine } from '../engine/engine.js'
 import { ROOT_CONTEXT } from '../model/context.js'
 import type { CeleriacEvents } from '../model/events.js'
-import { ConfigError, NotRegistered } from '../model/errors.js'
+import { ConfigError } from '../model/errors.js'
 import { uuid4 } from '../model/ids.js'
-import { checkName } from '../model/validate.js'
 import type { SignatureJSON } from '../model/message.js'
 import { DEFAULT_CONCURRENCY } from '../model/options.js'
 import type { SendOptions, TaskProfile } from '../model/options.js'
-import type { RpcCall } from '../model/protocol.js'
 import type { AsyncResult, EagerResult, ResultSource } from '../result/result.js'
 import { encodeFresh } from '../serializer/encode.js'
-import { inWorker, joinRealm, sharedRegistry } from '../task/registry.js'
+import { joinRealm, sharedRegistry } from '../task/registry.js'
 import type { RunContext, Task, TaskOwner } from '../task/task.js'
 import { AppEvents } from './app-events.js'
+import { AppSchedules } from './app-schedules.js'
+import { checkDeclared, checkKnown, noEngine } from './call-checks.js'
 import { keepsAlive, resolveConfig, scheduleArgs } from './config.js'
 import type { Config, ResolvedConfig } from './config.js'
 import { Control, Inspect } from './control.js'
 import { createTask } from './define-task.js'
 import type { TaskOptionsWithBase } from './define-task.js'
 import { applyEager } from './eager.js'
-import { TransportStorage } from '../engine/transport-storage.js'
-import { Firing } from '../schedule/firing.js'
-import { Schedules } from '../schedule/schedules.js'
+import { expandEnvOf } from './expand-env.js'
+import type { Schedules } from '../schedule/schedules.js'
 import { resign, seekLeadership } from './leader.js'
 import type { Leadership } from './leader.js'
-import { Locks } from './locks.js'
-import { firingHost, scheduleStore } from './schedule-host.js'
+import { Locks, answerTaskCall } from './locks.js'
 import { sendCallFrom, sendingRun } from './run-sends.js'
 import { sharedOwner, startedLast } from './shared-task.js'
 
@@ -69,7 +67,7 @@ export class Celeriac implements Sender, TaskOwner {
   readonly inspect: Inspect
   /** Periodic tasks (Celery beat): `upsert`, `remove`, `list`; fired by the app that consumes. */
   readonly schedules: Schedules
-  #firing: Firing | undefined
+  readonly #schedules: AppSchedules
   readonly #tasks = new Map<string, AnyTask>()
   #config: ResolvedConfig
   #engine: Engine | undefined
@@ -94,22 +92,22 @@ export class Celeriac implements Sender, TaskOwner {
     )
     this.control = new Control(
       (what) => this.#requireEngine(what),
-      (name) => this.#checkKnown(name),
-      (queue, what) => this.#checkDeclared(queue, what),
+      (name) => checkKnown(this.#config, name, (known) => this.getTask(known)),
+      (queue, what) => checkDeclared(this.#config, queue, what),
     )
     this.inspect = new Inspect(
       (what) => this.#requireEngine(what),
       () => this.registered(),
     )
-    this.schedules = new Schedules((what) =>
-      scheduleStore(
-        this.#requireEngine(what),
-        this.#config,
-        this.#env!,
-        () => this.#newId(),
-        (name) => this.#profile(name) !== undefined,
-      ),
-    )
+    this.#schedules = new AppSchedules({
+      requireEngine: (what) => this.#requireEngine(what),
+      config: () => this.#config,
+      env: () => this.#env!,
+      newId: () => this.#newId(),
+      known: (name) => this.#profile(name) !== undefined,
+      log: (level, text) => this.events.emit('log', { id: '', level, text }),
+    })
+    this.schedules = this.#schedules.schedules
   }
 
   /** The app's name. */
@@ -206,13 +204,13 @@ export class Celeriac implements Sender, TaskOwner {
       events: this.events,
       onListener: (watcher) => this.#events.onListener(watcher),
       expand: (json, context) => expand(json, context, env),
-      rpc: (call, _taskId, park) => this.#answer(call, park),
-      onConsume: (): Promise<void> => this.#fireSchedules(engine),
+      rpc: (call, _taskId, park) => answerTaskCall(this.locks, call, park),
+      onConsume: (): Promise<void> => this.#schedules.fire(engine),
     })
     try {
       await engine.start()
     } catch (error) {
-      this.#stopFiring()
+      this.#schedules.stopFiring()
       this.#lifecycle = 'new'
       throw error
     }
@@ -263,7 +261,7 @@ export class Celeriac implements Sender, TaskOwner {
   async stop(options: { timeout?: number } = {}): Promise<void> {
     if (this.#lifecycle !== 'started') return
     this.#lifecycle = 'stopping'
-    this.#stopFiring()
+    this.#schedules.stopFiring()
     try {
       await this.#engine!.stop(options.timeout)
     } finally {
@@ -274,22 +272,6 @@ export class Celeriac implements Sender, TaskOwner {
       resign(this.#leadership)
       this.#leadership = undefined
     }
-  }
-
-  /** This app consumes: it fires the schedules from now on. */
-  async #fireSchedules(engine: Engine): Promise<void> {
-    // A transport that keeps schedules fires them itself (BullMQ's job schedulers).
-    if (this.#config.storage instanceof TransportStorage && this.#config.storage.transport.schedules !== undefined) return
-    const firing = new Firing(firingHost(engine, this.#config, this.#env!, (level, text) => this.events.emit('log', { id: '', level, text })))
-    this.#firing = firing
-    this.schedules.fireWith(firing)
-    await firing.start()
-  }
-
-  #stopFiring(): void {
-    this.#firing?.stop()
-    this.#firing = undefined
-    this.schedules.fireWith(undefined)
   }
 
   /** Resolves when nothing is running and nothing is ready to run. */
@@ -335,7 +317,7 @@ export class Celeriac implements Sender, TaskOwner {
     let optionsJSON: SignatureJSON['options']
     try {
       engine = this.#requireEngine(`send '${name}'`)
-      this.#checkKnown(name)
+      checkKnown(this.#config, name, (known) => this.getTask(known))
       encodedArgs = fresh ? encodeFresh(args as unknown[], 'args') : encodeArgs(args)
       optionsJSON = optionsToJSON(options, name)
       // A task id may name a task that exists already (dedupe): that send takes the general path.
@@ -374,20 +356,6 @@ export class Celeriac implements Sender, TaskOwner {
     })
   }
 
-  /** Calls a running task makes besides sends and sleeps. */
-  async #answer(call: RpcCall, park: (waiting: boolean) => void): Promise<unknown> {
-    switch (call.type) {
-      case 'lock.acquire':
-        return this.locks.grant(call.key, call.ttl, call.wait, park)
-      case 'lock.release':
-        return this.locks.release(call.key, call.token, call.owner)
-      case 'lock.extend':
-        return this.locks.extend(call.key, call.token, call.owner, call.ttl)
-      default:
-        throw new ConfigError(`Unsupported call '${call.type}' from a task`)
-    }
-  }
-
   #eagerContext(): RunContext {
     const clock = this.#config.clock
     return {
@@ -400,31 +368,9 @@ export class Celeriac implements Sender, TaskOwner {
     }
   }
 
-  #checkKnown(name: string): void {
-    checkName(name, 'the task name')
-    // A producer (or a tab waiting to lead) may send tasks only the consumer's workers define.
-    if (this.#config.consume !== true || this.#config.foreignWorkers) return
-    if (this.getTask(name) !== undefined) return
-    if (this.#config.executor.registered?.().has(name)) return
-    throw new NotRegistered(`Task '${name}' is not registered on this app or its workers; define it with app.task('${name}', fn) (or sharedTask)`)
-  }
-
-  #checkDeclared(queue: string, what: string): void {
-    const c = this.#config
-    if (c.declaredQueues && !c.queues.has(queue))
-      throw new ConfigError(`${what}('${queue}'): unknown queue; name one the app declares in its queues (${[...c.queues.keys()].join(', ')})`)
-  }
-
   #requireEngine(what: string): Engine {
     if (this.#engine !== undefined) return this.#engine
-    const state = this.#lifecycle
-    if (state === 'stopped' || state === 'stopping') throw new ConfigError(`Cannot ${what}: the app has stopped`)
-    if (inWorker()) {
-      throw new ConfigError(
-        `Cannot ${what} in a worker outside a task it knows: its app is not started (the main thread's is). In a task, use bind: true and self.delay() or self.send(); in a browser worker a plain send knows its task only with tasksPerWorker: 1, and not while another task of that worker waits for a result`,
-      )
-    }
-    throw new ConfigError(`Cannot ${what}: the app has not started; await app.start() first`)
+    throw noEngine(what, this.#lifecycle === 'stopped' || this.#lifecycle === 'stopping')
   }
 
   #newId(): string {
@@ -432,24 +378,11 @@ export class Celeriac implements Sender, TaskOwner {
   }
 
   #expandEnv(): ExpandEnv {
-    const c = this.#config
-    return {
-      now: () => c.clock.now(),
-      newId: () => this.#newId(),
-      profile: (name) => this.#profile(name),
-      route: (name) => {
-        if (c.routes.length === 0) return undefined
-        for (let i = 0; i < c.routes.length; i++) if (c.routes[i]![0].test(name)) return c.routes[i]![1]
-        return undefined
-      },
-      defaultQueue: c.defaultQueue,
-      checkQueue: (queue, task) => {
-        // Python workers' queues (`celery`) are theirs to declare.
-        if (c.declaredQueues && !c.foreignWorkers && !c.queues.has(queue)) {
-          throw new ConfigError(`sending '${task}': unknown queue '${queue}'; declare it in the app's queues (${[...c.queues.keys()].join(', ')})`)
-        }
-      },
-    }
+    return expandEnvOf(
+      this.#config,
+      () => this.#newId(),
+      (name) => this.#profile(name),
+    )
   }
 
   /** @internal the running engine, for control/inspect/testing. */

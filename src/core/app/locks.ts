@@ -4,6 +4,7 @@
  */
 import type { Clock, TimerHandle } from '../time/clock.js'
 import { ConfigError, TimeoutError } from '../model/errors.js'
+import type { RpcCall } from '../model/protocol.js'
 import type { Lock } from '../task/task.js'
 import { checkDuration, checkName } from '../model/validate.js'
 import type { Storage } from '../../storage/types.js'
@@ -210,5 +211,22 @@ export class Locks {
     if (set === undefined) return
     this.#waiters.delete(key)
     for (const resolve of set) resolve()
+  }
+}
+
+/**
+ * The calls of a running task that the app answers (the engine answers sends, sleeps and result
+ * reads): its locks, over the executor protocol. `park` as in `Locks.grant`.
+ */
+export async function answerTaskCall(locks: Locks, call: RpcCall, park: (waiting: boolean) => void): Promise<unknown> {
+  switch (call.type) {
+    case 'lock.acquire':
+      return locks.grant(call.key, call.ttl, call.wait, park)
+    case 'lock.release':
+      return locks.release(call.key, call.token, call.owner)
+    case 'lock.extend':
+      return locks.extend(call.key, call.token, call.owner, call.ttl)
+    default:
+      throw new ConfigError(`Unsupported call '${call.type}' from a task`)
   }
 }

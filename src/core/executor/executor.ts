@@ -3,22 +3,17 @@
  * worker-side half of that conversation is {@link TaskRuntime}, written once and shared by the
  * inline executor, Node worker_threads and browser Web Workers.
  */
-import { freeze } from '../canvas/expand.js'
-import { checkSignature } from '../canvas/signature.js'
-import { uuid4 } from '../model/ids.js'
 import { NotRegistered, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from '../model/errors.js'
 import type { FromRuntime, Outcome, RpcCall, RunJob, ToRuntime, CancelReason } from '../model/protocol.js'
-import type { SignatureJSON, TaskMessage } from '../model/message.js'
+import type { TaskMessage } from '../model/message.js'
 import { encode } from '../serializer/encode.js'
 import { decode, decodeError } from '../serializer/decode.js'
 import type { Encoded } from '../model/json.js'
-import type { Lock, RunContext, Task } from '../task/task.js'
+import type { RunContext, Task } from '../task/task.js'
 import { trace } from '../task/tracer.js'
 import type { CurrentRun } from '../task/current-run.js'
-import type { HandleJSON } from '../model/context.js'
-import { handleFromJSON } from '../result/result.js'
 import { LazyAbort } from './lazy-abort.js'
-import { RunResults } from './run-results.js'
+import { runContext } from './run-context.js'
 import type { TraceInput, TraceReporter } from '../task/tracer.js'
 
 /** Turns a cancel reason into the error `self.signal` aborts with. */
@@ -212,47 +207,16 @@ export class TaskRuntime {
 
   /** @internal What a bound `self` asks of the engine, as protocol messages. */
   contextFor(id: string): RunContext {
-    const rpc = (call: RpcCall, signal?: AbortSignal): Promise<unknown> => this.#rpc(id, call, signal)
-    // The engine wakes a task waiting on it (a sleep, a result) when its signal is aborted (soft
-    // limit, terminate): the wait then throws the abort's reason.
-    const checkAbort = (): void => {
-      const run = this.#runs.get(id)
-      if (run?.abort.aborted === true) throw run.abort.signal.reason
-    }
-    let results: RunResults | undefined
-    const resultsOf = (): RunResults => (results ??= new RunResults(rpc, checkAbort))
-    return {
-      updateState: (state, meta) => this.#post({ type: 'state', id, state, meta: encode(meta, 'meta') }),
-      sleep: async (ms) => {
-        await rpc({ type: 'sleep', ms })
-        checkAbort()
+    return runContext(id, {
+      post: (message) => this.#post(message),
+      rpc: (call, signal) => this.#rpc(id, call, signal),
+      // The engine wakes a task waiting on it (a sleep, a result) when its signal is aborted (soft
+      // limit, terminate): the wait then throws the abort's reason.
+      checkAbort: () => {
+        const run = this.#runs.get(id)
+        if (run?.abort.aborted === true) throw run.abort.signal.reason
       },
-      lock: async (key, ttl, wait) => {
-        const granted = (await rpc({ type: 'lock.acquire', key, ttl, wait })) as { token: number; owner: string } | null
-        return granted === null ? null : remoteLock(key, granted.token, granted.owner, rpc)
-      },
-      send: (signature, args, options) => {
-        let json: SignatureJSON
-        try {
-          checkSignature(signature, 'self.send(signature)')
-          // Frozen here, as app.send does: a chain's or chord's handle needs every id before it is sent.
-          json = freeze(
-            signature
-              .clone({ args: [...args, ...signature.args] })
-              .set(options)
-              .toJSON(),
-            FREEZE_ENV,
-          )
-        } catch (error) {
-          // Bad input rejects the send, as a send from outside a task does.
-          return Promise.reject(error)
-        }
-        // Its handles read and wait through the engine too: a wait parks this task.
-        return rpc({ type: 'send', signature: json }).then((handle) => handleFromJSON(handle as HandleJSON, resultsOf()))
-      },
-      results: resultsOf,
-      log: (level, text) => this.#post({ type: 'log', id, level, text }),
-    }
+    })
   }
 
   #rpc(id: string, call: RpcCall, signal?: AbortSignal): Promise<unknown> {
@@ -316,19 +280,3 @@ class ActiveRun implements TraceInput, TraceReporter {
     this.runtime.reportFinished(this)
   }
 }
-
-function remoteLock(key: string, token: number, owner: string, rpc: (call: RpcCall) => Promise<unknown>): Lock {
-  const release = async (): Promise<boolean> => (await rpc({ type: 'lock.release', key, token, owner })) as boolean
-  return {
-    key,
-    token,
-    release,
-    extend: async (ttl) => (await rpc({ type: 'lock.extend', key, token, owner, ttl })) as boolean,
-    [Symbol.asyncDispose]: async () => {
-      await release()
-    },
-  }
-}
-
-/** Ids for canvases a running task sends (see `send` in the run context). */
-const FREEZE_ENV = { newId: uuid4 }
