@@ -8,7 +8,6 @@ import { unknownTaskIn } from '../canvas/task-names.js'
 import type { Engine } from '../engine/engine.js'
 import type { TransportSchedules } from '../engine/transport.js'
 import { TransportStorage } from '../engine/transport-storage.js'
-import { ROOT_CONTEXT } from '../model/context.js'
 import { ConfigError, NotRegistered } from '../model/errors.js'
 import type { FiringHost } from '../schedule/firing.js'
 import type { ScheduleStore } from '../schedule/schedules.js'
@@ -60,12 +59,11 @@ export function firingHost(engine: Engine, config: ResolvedConfig, env: ExpandEn
     clock: config.clock,
     entries: () => engine.hold(storage.entries('meta')),
     get: (key) => engine.hold(storage.get('meta', key)),
-    send(json, taskId, mutations) {
+    send(json, taskId, mutations, failed) {
       try {
-        const frozen = freeze({ ...json, options: { ...json.options, taskId } }, env)
-        return engine.send(frozen, ROOT_CONTEXT, undefined, engine.wrapHandle, mutations)
+        engine.sendRoot(freeze({ ...json, options: { ...json.options, taskId } }, env), mutations, failed)
       } catch (error) {
-        return Promise.reject(error)
+        failed(error)
       }
     },
     write: (mutations) => engine.write(mutations),
