@@ -6,7 +6,7 @@ import type { TestProjectConfiguration } from 'vitest/config'
 import { reachable } from './test/reachable.js'
 import { CHROMIUM, describeMissing, missingParts, underCi } from './test/requirements.js'
 import { SkipSummary } from './test/skip-summary.js'
-import { ISOLATED } from './test/isolation.js'
+import { ISOLATED, conformanceCombos } from './test/isolation.js'
 
 const CHROMIUM_ARGS = [
   '--headless',
@@ -18,13 +18,16 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
 ]
 
-// One module graph per vitest worker, but for the files that need their own (test/isolation.ts).
+// One module graph per vitest worker, but for the files that need their own and the runs on
+// Redis (test/isolation.ts).
+const combos = conformanceCombos(process.env.CELERIAC_COMBOS)
 const node: TestProjectConfiguration = {
   test: {
     name: 'node',
     include: ['test/**/*.test.ts'],
     exclude: [...ISOLATED],
     isolate: false,
+    env: { CELERIAC_COMBOS: combos.shared },
     // Compiles the task modules the tests run in worker threads, once (test/workers/).
     globalSetup: ['./test/workers/bundle.setup.ts'],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
@@ -36,6 +39,14 @@ const nodeIsolated: TestProjectConfiguration = {
     name: 'node-isolated',
     include: [...ISOLATED],
     globalSetup: ['./test/workers/bundle.setup.ts'],
+    testTimeout: 20_000,
+  },
+}
+const conformanceOnRedis: TestProjectConfiguration = {
+  test: {
+    name: 'node-redis',
+    include: ['test/conformance/*.test.ts'],
+    env: { CELERIAC_COMBOS: combos.redis ?? '' },
     testTimeout: 20_000,
   },
 }
@@ -97,6 +108,13 @@ export default defineConfig({
     // Measured on this 2-core machine: npm test 930 s -> 622 s, test:quick 102 s -> 71 s.
     maxWorkers: 2,
     reporters: ['default', new SkipSummary()],
-    projects: [node, nodeIsolated, ...(existsSync(CHROMIUM) ? [chromium] : []), bullmqExample, ...(onRedis ? [bullmqExampleOnRedis] : [])],
+    projects: [
+      node,
+      nodeIsolated,
+      ...(combos.redis === undefined ? [] : [conformanceOnRedis]),
+      ...(existsSync(CHROMIUM) ? [chromium] : []),
+      bullmqExample,
+      ...(onRedis ? [bullmqExampleOnRedis] : []),
+    ],
   },
 })

@@ -90,14 +90,19 @@ export function forEachComboOf(
   }
 }
 
-/** The combinations whose names contain one of the comma-separated words of `filter` (all when empty). */
+/**
+ * The combinations whose names contain one of the comma-separated words of `filter` (all when it
+ * has none), but those whose names contain a word written `!word`.
+ */
 export function selectCombos(all: readonly Combo[], filter: string | undefined): readonly Combo[] {
   if (filter === undefined || filter.trim() === '') return all
   const words = filter
     .split(',')
     .map((w) => w.trim())
     .filter((w) => w.length > 0)
-  return all.filter((c) => words.some((w) => c.name.includes(w)))
+  const left = words.filter((w) => w.startsWith('!')).map((w) => w.slice(1))
+  const taken = words.filter((w) => !w.startsWith('!'))
+  return all.filter((c) => (taken.length === 0 || taken.some((w) => c.name.includes(w))) && !left.some((w) => c.name.includes(w)))
 }
 
 /** A deterministic random source in [0, 1) (mulberry32). */

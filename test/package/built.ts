@@ -28,8 +28,9 @@ function newestUnder(path: string): number {
 
 function builtAt(): number {
   try {
-    // dist/node-worker.cjs is among the last files tsup writes (the CJS pass of the entries).
-    return Math.min(statSync(join(root, 'dist', 'index.js')).mtimeMs, statSync(join(root, 'dist', 'node-worker.cjs')).mtimeMs)
+    // dist/node-worker.cjs is among the last files of the JavaScript passes, and the declarations
+    // come after them (a test that type-checks against the package needs those too).
+    return Math.min(...['index.js', 'node-worker.cjs', 'index.d.ts'].map((file) => statSync(join(root, 'dist', file)).mtimeMs))
   } catch {
     return 0
   }
@@ -38,6 +39,15 @@ function builtAt(): number {
 function isFresh(): boolean {
   const sources = Math.max(newestUnder(join(root, 'src')), newestUnder(join(root, 'tsup.config.ts')), newestUnder(join(root, 'package.json')))
   return builtAt() >= sources
+}
+
+/** Whether a build holds the lock (one left by a run that died mid-build does not count). */
+function building(): boolean {
+  try {
+    return Date.now() - statSync(LOCK).mtimeMs <= STALE_LOCK_MS
+  } catch {
+    return false
+  }
 }
 
 function tryLock(): boolean {
@@ -54,7 +64,12 @@ function tryLock(): boolean {
 
 /** Resolves once dist/ is at least as new as the sources, building it if needed. */
 export async function ensureBuilt(): Promise<void> {
-  while (!isFresh()) {
+  // A build under way has written some files and not others: wait for its end, not for the files.
+  while (!isFresh() || building()) {
+    if (isFresh()) {
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      continue
+    }
     if (!tryLock()) {
       // Another test file is building: wait for it (a real wait for a real build, not engine time).
       await new Promise((resolve) => setTimeout(resolve, 500))
