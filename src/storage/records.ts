@@ -23,14 +23,7 @@ export class Records {
 
   /** Every record of a namespace, as a new array. */
   entries(ns: Namespace): Array<[string, StoredValue]> {
-    // forEach, not a spread: no iterator result per record (the purge of expired results reads them all).
-    const map = this.map(ns)
-    const out = new Array<[string, StoredValue]>(map.size)
-    let i = 0
-    map.forEach((value, key) => {
-      out[i++] = [key, value]
-    })
-    return out
+    return [...this.map(ns)]
   }
 
   /** Throws StorageError, before anything is written, when a mutation names no namespace. */

@@ -62,8 +62,7 @@ export function virtualClock(options: { now?: number | Date } = {}): VirtualCloc
   const heap = new Heap<VirtualTimer>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq))
   /** Timers not done and not background: what runAll runs to and pending() counts. */
   let foreground = 0
-  // An array, not a Set: it is read several times per settle, and a Set's iterator is an object each time.
-  let participants: readonly ClockParticipant[] = []
+  const participants = new Set<ClockParticipant>()
   let flushScheduled = false
 
   const peek = (): VirtualTimer | undefined => {
@@ -86,71 +85,33 @@ export function virtualClock(options: { now?: number | Date } = {}): VirtualCloc
     timer.fn()
   }
 
-  // A timer already due fires soon even if nobody advances (like setTimeout(fn, 0)). Says
-  // whether it fired any.
-  const flushDue = (): boolean => {
+  // A timer already due fires soon even if nobody advances (like setTimeout(fn, 0)).
+  const flushDue = (): void => {
     flushScheduled = false
-    let fired = false
-    for (let t = peek(); t !== undefined && t.at <= now; t = peek()) {
-      fire(t)
-      fired = true
-    }
-    return fired
-  }
-  const flushDueSoon = (): void => {
-    flushDue()
+    for (let t = peek(); t !== undefined && t.at <= now; t = peek()) fire(t)
   }
 
   // One turn of the real event loop; setImmediate where it exists (setTimeout(0) is >= 1 ms in Node).
   // Not a MessageChannel message, though a third cheaper in Node: it is handled before the
   // setImmediate callbacks that code under test queued (BullMQ's Worker), which then miss the turn.
   const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate
-  const realTurn = (fn: () => void): void => {
-    if (immediate !== undefined) immediate(fn)
-    else setTimeout(fn, 0)
-  }
+  const realTick = (): Promise<void> => new Promise((resolve) => (immediate !== undefined ? immediate(resolve) : setTimeout(resolve, 0)))
 
   const allQuiet = (): boolean => {
-    for (let i = 0; i < participants.length; i++) if (!participants[i]!.isQuiet()) return false
+    for (const p of participants) if (!p.isQuiet()) return false
     return true
   }
 
-  /** What the engines not quiet yet wait for; undefined when all are (no promise per engine). */
-  const notQuiet = (): Promise<unknown> | undefined => {
-    let waits: Array<Promise<void>> | undefined
-    for (let i = 0; i < participants.length; i++) {
-      const p = participants[i]!
-      if (!p.isQuiet()) (waits ??= []).push(p.whenQuiet())
+  // Waits until every engine is quiet and stays quiet across a real macrotask turn, so promise
+  // chains in test and task code (which the engine cannot see) have settled too.
+  const settle = async (): Promise<void> => {
+    for (;;) {
+      await Promise.all([...participants].map((p) => p.whenQuiet()))
+      await realTick()
+      flushDue()
+      if (allQuiet()) return
     }
-    return waits === undefined ? undefined : waits.length === 1 ? waits[0] : Promise.all(waits)
   }
-
-  // Settles, then calls `fire` (which fires a timer, or throws) and settles again for as long as
-  // it returns true. To settle is to wait until every engine is quiet and stays quiet across a
-  // real macrotask turn, so promise chains in test and task code (which the engine cannot see)
-  // have settled too. Callbacks, not an async loop: a month of minutes settles 43 200 times, and
-  // this way each costs the turn and the engines' wait, not a chain of promises around them.
-  const settleEach = (fire: () => boolean): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const afterTurn = (): void => {
-        try {
-          // A timer that fell due meanwhile (set for now) gets its own settle before the next fires.
-          if (flushDue() || !allQuiet() || fire()) quiet()
-          else resolve()
-        } catch (error) {
-          reject(error)
-        }
-      }
-      const turn = (): void => realTurn(afterTurn)
-      const quiet = (): void => {
-        const waiting = notQuiet()
-        if (waiting === undefined) turn()
-        else waiting.then(turn, reject)
-      }
-      quiet()
-    })
-  const never = (): boolean => false
-  const settle = (): Promise<void> => settleEach(never)
 
   const fireNext = (until: number): boolean => {
     const next = peek()
@@ -169,7 +130,7 @@ export function virtualClock(options: { now?: number | Date } = {}): VirtualCloc
       heap.push(timer)
       if (at <= now && !flushScheduled) {
         flushScheduled = true
-        queueMicrotask(flushDueSoon)
+        queueMicrotask(flushDue)
       }
       return timer
     },
@@ -179,24 +140,23 @@ export function virtualClock(options: { now?: number | Date } = {}): VirtualCloc
       if (!handle.background) foreground--
     },
     attach(participant) {
-      // Copied on change: a settle reading the list meanwhile keeps the one it read.
-      if (!participants.includes(participant)) participants = [...participants, participant]
-      return () => {
-        participants = participants.filter((p) => p !== participant)
-      }
+      participants.add(participant)
+      return () => participants.delete(participant)
     },
     async advance(ms) {
       if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advance(ms) needs a non-negative number, got ${String(ms)}`)
       const target = now + ms
-      await settleEach(() => fireNext(target))
+      await settle()
+      while (fireNext(target)) await settle()
       now = target
       await settle()
     },
     async runAll(options = {}) {
       const limit = options.limit ?? 10_000
       let fired = 0
-      await settleEach(() => {
-        if (foreground === 0) return false
+      await settle()
+      for (;;) {
+        if (foreground === 0) return fired
         if (fired >= limit) {
           throw new TimeoutError(
             `runAll() fired ${String(limit)} timers and more are pending: something keeps scheduling work (an endless retry loop?). Raise { limit } if this is expected.`,
@@ -205,9 +165,8 @@ export function virtualClock(options: { now?: number | Date } = {}): VirtualCloc
         const before = firedForeground
         fireNext(Number.POSITIVE_INFINITY)
         if (firedForeground > before) fired++
-        return true
-      })
-      return fired
+        await settle()
+      }
     },
     pending: () => foreground,
   }

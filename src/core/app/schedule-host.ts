@@ -8,6 +8,7 @@ import { unknownTaskIn } from '../canvas/task-names.js'
 import type { Engine } from '../engine/engine.js'
 import type { TransportSchedules } from '../engine/transport.js'
 import { TransportStorage } from '../engine/transport-storage.js'
+import { ROOT_CONTEXT } from '../model/context.js'
 import { ConfigError, NotRegistered } from '../model/errors.js'
 import type { FiringHost } from '../schedule/firing.js'
 import type { ScheduleStore } from '../schedule/schedules.js'
@@ -59,11 +60,12 @@ export function firingHost(engine: Engine, config: ResolvedConfig, env: ExpandEn
     clock: config.clock,
     entries: () => engine.hold(storage.entries('meta')),
     get: (key) => engine.hold(storage.get('meta', key)),
-    send(json, taskId, mutations, failed) {
+    send(json, taskId, mutations) {
       try {
-        engine.sendRoot(freeze({ ...json, options: { ...json.options, taskId } }, env), mutations, failed)
+        const frozen = freeze({ ...json, options: { ...json.options, taskId } }, env)
+        return engine.send(frozen, ROOT_CONTEXT, undefined, engine.wrapHandle, mutations)
       } catch (error) {
-        failed(error)
+        return Promise.reject(error)
       }
     },
     write: (mutations) => engine.write(mutations),

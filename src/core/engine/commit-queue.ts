@@ -14,13 +14,10 @@ export class CommitQueue {
   readonly #state: EngineState
   /** Commits waiting for the end of the tick (see {@link commitThen}). */
   #batch: Mutation[] = []
-  /**
-   * Their steps, flat: `then`, `arg`, and what the commit does if the write fails (undefined:
-   * only the log says so), for each. One array a batch, not three: a task makes three batches.
-   */
-  #steps: Step[] = []
-  /** A list of steps run and emptied, for the next batch: each new one would need new storage. */
-  #spareSteps: Step[] | undefined
+  #thens: Array<(arg: unknown) => void> = []
+  #args: unknown[] = []
+  /** What each commit does if the write fails (undefined: only the log says so). */
+  #fails: Array<((arg: unknown, error: unknown) => void) | undefined> = []
   /** Steps that run once the batch is written, before it is committed (see {@link commitWritten}). */
   #early: Array<{ step: (arg: unknown) => void; arg: unknown; failed: ((arg: unknown, error: unknown) => void) | undefined }> | undefined
   /** Settles the sends that joined the batch (made when the first one does). */
@@ -31,8 +28,6 @@ export class CommitQueue {
    * every write before it is stored: a batch with nothing to write waits for it (see {@link #flush}).
    */
   #lastWrite: Promise<unknown> = RESOLVED
-  /** {@link #lastWrite} has settled (known only for the batches' writes: their callback says so). */
-  #lastSettled = true
 
   constructor(state: EngineState) {
     this.#state = state
@@ -44,7 +39,7 @@ export class CommitQueue {
    * engine made it (adapters apply calls in call order).
    */
   store(): Storage {
-    if (this.#steps.length > 0 || this.#early !== undefined) this.#flush(false)
+    if (this.#thens.length > 0 || this.#early !== undefined) this.#flush()
     return this.#state.storage
   }
 
@@ -52,7 +47,6 @@ export class CommitQueue {
     if (mutations.length === 0) return Promise.resolve()
     const write = this.store().write(mutations)
     this.#lastWrite = write
-    this.#lastSettled = false
     return write
   }
 
@@ -60,7 +54,6 @@ export class CommitQueue {
   transact<R>(keys: readonly StorageKey[], step: (values: Array<StoredValue | undefined>) => TransactStep<R>): Promise<R> {
     const done = this.store().transact(keys, step)
     this.#lastWrite = done
-    this.#lastSettled = false
     return done
   }
 
@@ -74,8 +67,10 @@ export class CommitQueue {
    */
   commitThen<T>(mutations: readonly Mutation[], then: (arg: T) => void, arg?: T, failed?: (arg: T, error: unknown) => void): void {
     for (let i = 0; i < mutations.length; i++) this.#batch.push(mutations[i]!)
+    this.#thens.push(then as (arg: unknown) => void)
+    this.#args.push(arg)
     // A commit with nothing to write is not failed by the others' writes: its step runs either way.
-    this.#steps.push(then as Step, arg, (mutations.length === 0 ? then : failed) as Step)
+    this.#fails.push((mutations.length === 0 ? then : failed) as ((arg: unknown, error: unknown) => void) | undefined)
     if (!this.#scheduled) this.#scheduleFlush()
   }
 
@@ -105,7 +100,7 @@ export class CommitQueue {
     } finally {
       if (!scheduled) {
         this.#scheduled = false
-        if (this.#steps.length > 0 || this.#early !== undefined) this.#scheduleFlush()
+        if (this.#thens.length > 0 || this.#early !== undefined) this.#scheduleFlush()
       }
     }
   }
@@ -124,30 +119,23 @@ export class CommitQueue {
 
   readonly #flushSoon = (): void => {
     this.#scheduled = false
-    this.#flush(true)
+    this.#flush()
     this.#state.opDone()
   }
 
-  /** `atEndOfTick`: from the tick's microtask, not from a call that must be issued after the batch. */
-  #flush(atEndOfTick: boolean): void {
-    const steps = this.#steps
+  #flush(): void {
+    const thens = this.#thens
     const early = this.#early
-    if (steps.length === 0 && early === undefined) return
+    if (thens.length === 0 && early === undefined) return
     const state = this.#state
     const mutations = this.#batch
+    const args = this.#args
+    const fails = this.#fails
     const written = this.#written
-    if (mutations.length === 0 && early === undefined && atEndOfTick && this.#lastSettled) {
-      // Nothing to write, and every write issued before is stored (runs to start, on memory
-      // storage): the steps run now, not two promise reactions later. Only at the end of the
-      // tick: from store(), they would run in the middle of the caller's own step.
-      this.#steps = this.#freshSteps()
-      this.#written = undefined
-      this.#runSteps(steps)
-      written?.resolve()
-      return
-    }
     this.#batch = []
-    this.#steps = this.#freshSteps()
+    this.#thens = []
+    this.#args = []
+    this.#fails = []
     this.#written = undefined
     this.#early = undefined
     state.pendingOps++
@@ -167,18 +155,21 @@ export class CommitQueue {
     }
     // A batch with nothing to write (runs to start) still waits for the writes issued before it:
     // a run starts only once the outcomes that made room for it are stored.
-    let write: Promise<unknown>
-    if (mutations.length === 0) write = this.#lastWrite.then(noop, noop)
-    else {
-      write = this.#lastWrite = onWritten === undefined ? state.storage.write(mutations) : state.storage.write(mutations, { onWritten })
-      this.#lastSettled = false
-    }
+    const write =
+      mutations.length === 0
+        ? this.#lastWrite.then(noop, noop)
+        : (this.#lastWrite = onWritten === undefined ? state.storage.write(mutations) : state.storage.write(mutations, { onWritten }))
     write.then(
       () => {
-        if (write === this.#lastWrite) this.#lastSettled = true
         // A storage with no earlier moment: they run now, first.
         onWritten?.()
-        this.#runSteps(steps)
+        for (let i = 0; i < thens.length; i++) {
+          try {
+            thens[i]!(args[i])
+          } catch (error) {
+            state.log(`celeriac: an engine step after a commit threw: ${String(error)}`)
+          }
+        }
         // The sends of the batch resolve after their messages are scheduled.
         written?.resolve()
         state.opDone()
@@ -193,39 +184,13 @@ export class CommitQueue {
           onWritten = undefined
           for (const one of early) if (one.failed !== undefined) this.#run((e) => one.failed!(one.arg, e), error)
         }
-        for (let i = 0; i < steps.length; i += 3) {
-          const failed = steps[i + 2] as ((arg: unknown, error: unknown) => void) | undefined
-          const arg = steps[i + 1]
-          if (failed !== undefined) this.#run((e) => failed(arg, e), error)
+        for (let i = 0; i < fails.length; i++) {
+          const failed = fails[i]
+          if (failed !== undefined) this.#run((e) => failed(args[i], e), error)
         }
-        this.#recycle(steps)
         state.opDone()
       },
     )
-  }
-
-  /** Runs the `then` of each commit of a stored batch; one that throws is logged, the others still run. */
-  #runSteps(steps: Step[]): void {
-    for (let i = 0; i < steps.length; i += 3) {
-      try {
-        ;(steps[i] as (arg: unknown) => void)(steps[i + 1])
-      } catch (error) {
-        this.#state.log(`celeriac: an engine step after a commit threw: ${String(error)}`)
-      }
-    }
-    this.#recycle(steps)
-  }
-
-  #freshSteps(): Step[] {
-    const spare = this.#spareSteps
-    this.#spareSteps = undefined
-    return spare ?? []
-  }
-
-  /** Keeps a batch's list of steps, once run, for a later batch; emptied by pop, which keeps its storage. */
-  #recycle(steps: Step[]): void {
-    while (steps.length > 0) steps.pop()
-    this.#spareSteps = steps
   }
 
   /** Runs a step after a failed write; one that throws is logged, the others still run. */
@@ -269,9 +234,6 @@ export class CommitQueue {
 }
 
 const noop = (): void => undefined
-
-/** An entry of {@link CommitQueue}'s flat list of steps: a `then`, its argument, or a `failed`. */
-type Step = unknown
 
 interface Deferred {
   readonly promise: Promise<void>

@@ -36,28 +36,26 @@ export class Dispatcher {
     const now = state.clock.now()
     let batch: TaskMessage[] | undefined
     let unrun: Array<[TaskMessage, UnrunReason]> | undefined
-    // Most pumps follow an outcome with nothing ready: no walk over the queues (an iterator each).
-    if (scheduler.readyCount > 0)
-      for (const name of scheduler.queueNames()) {
-        const queue: ReadyQueue = scheduler.queue(name)
-        // A paused queue keeps what it holds until its resume (Pauses).
-        if (queue.size === 0 || state.paused.has(name)) continue
-        const limit = state.config.concurrency(name)
-        let running = state.runningPerQueue.get(name) ?? 0
-        while (running < limit) {
-          const message = scheduler.take(queue)
-          if (message === undefined) break
-          if (state.isRevoked(message.id)) (unrun ??= []).push([message, 'revoked'])
-          else if (message.expires !== null && now >= message.expires) (unrun ??= []).push([message, 'expired'])
-          else if (gates.holdOffline(message)) continue
-          else if (!gates.takeToken(message, now)) continue
-          else {
-            running++
-            ;(batch ??= []).push(message)
-          }
+    for (const name of scheduler.queueNames()) {
+      const queue: ReadyQueue = scheduler.queue(name)
+      // A paused queue keeps what it holds until its resume (Pauses).
+      if (queue.size === 0 || state.paused.has(name)) continue
+      const limit = state.config.concurrency(name)
+      let running = state.runningPerQueue.get(name) ?? 0
+      while (running < limit) {
+        const message = scheduler.take(queue)
+        if (message === undefined) break
+        if (state.isRevoked(message.id)) (unrun ??= []).push([message, 'revoked'])
+        else if (message.expires !== null && now >= message.expires) (unrun ??= []).push([message, 'expired'])
+        else if (gates.holdOffline(message)) continue
+        else if (!gates.takeToken(message, now)) continue
+        else {
+          running++
+          ;(batch ??= []).push(message)
         }
-        state.runningPerQueue.set(name, running)
       }
+      state.runningPerQueue.set(name, running)
+    }
     if (unrun !== undefined) gates.finishUnrun(unrun)
     if (batch !== undefined) this.#startBatch(batch)
     state.checkWaiters()

@@ -304,11 +304,6 @@ export class Engine implements ResultSource {
     return this.#queue.send(json, context, dedupeId, wrap, extra)
   }
 
-  /** Sends a signature as a new root with `extra` writes in the same call, no handle made (a schedule's slot); `failed` if not sent. */
-  sendRoot(json: SignatureJSON, extra: readonly Mutation[], failed: (error: unknown) => void): void {
-    this.#queue.sendRoot(json, extra, failed)
-  }
-
   /** Writes for the app itself (a schedule's records), in order with the engine's, counted as engine work. */
   write(mutations: Mutation[]): Promise<void> {
     return this.#state.hold(this.#commits.commit(mutations))

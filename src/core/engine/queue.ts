@@ -72,24 +72,6 @@ export class Queue {
     return stored.then(() => wrap(expansion.handle))
   }
 
-  /**
-   * Sends a signature as a new root with `extra` writes in the same storage call, for a sender
-   * that needs neither a handle nor a promise (a schedule's slot, every slot): `failed` is told
-   * if it cannot be sent (the write failed: nothing of it is stored).
-   */
-  sendRoot(json: SignatureJSON, extra: readonly Mutation[], failed: (error: unknown) => void): void {
-    const unknown = this.#state.consuming && this.#state.config.foreignWorkers !== true ? unknownTaskIn(json, this.#known) : undefined
-    if (unknown !== undefined) return failed(notRegistered(unknown))
-    let expansion: Expansion
-    try {
-      expansion = this.#state.config.expand(json, ROOT_CONTEXT)
-    } catch (error) {
-      return failed(error)
-    }
-    const mutations = extra.length === 0 ? expansion.mutations : [...expansion.mutations, ...extra]
-    this.#store(expansion.messages, mutations, true, (_messages, error) => failed(error))
-  }
-
   /** The handle a send of an id that exists gets: a task's knows whether it stores a result. */
   #existing(json: SignatureJSON, id: string): HandleJSON {
     if (json.kind !== 'task') return { kind: 'result', id, parent: null }
@@ -117,33 +99,20 @@ export class Queue {
    * outside any task (see TransportStorage.direct).
    */
   enqueue(messages: readonly TaskMessage[], extra: readonly Mutation[] = NONE, root = false): Promise<void> {
-    return this.#store(messages, extra, root) ? this.#commits.written() : RESOLVED
-  }
-
-  /**
-   * As {@link enqueue}, without a promise: whether they wait for a write (else they are
-   * scheduled already); `failed` runs if that write fails.
-   */
-  #store(
-    messages: readonly TaskMessage[],
-    extra: readonly Mutation[],
-    root: boolean,
-    failed?: (messages: readonly TaskMessage[], error: unknown) => void,
-  ): boolean {
     const state = this.#state
     if (!state.storesMessages()) {
       for (const message of messages) message.seq = ++state.seq
       if (extra.length === 0) {
         this.schedule(messages)
-        return false
+        return RESOLVED
       }
     }
     const mutations: Mutation[] = extra.length === 0 ? [] : [...extra]
     state.putFollowUps(mutations, messages)
     if (root && state.transport !== undefined) state.transport.direct(mutations, extra.length)
     // With the other sends (and commits) of this tick: one storage call, one promise for all.
-    this.#commits.commitThen(mutations, this.#scheduleSent, messages, failed)
-    return true
+    this.#commits.commitThen(mutations, this.#scheduleSent, messages)
+    return this.#commits.written()
   }
 
   /**

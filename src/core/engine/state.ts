@@ -334,11 +334,9 @@ export class EngineState {
       for (const resolve of waiters) resolve()
     }
     if (this.#quietWaiters.length > 0 && this.isQuiet()) {
-      // Emptied in place, by pop (which keeps the array's storage; a new array would need new
-      // storage for the next waiter, the clock's, at every instant). A resolve runs no code now.
       const waiters = this.#quietWaiters
-      for (let i = 0; i < waiters.length; i++) waiters[i]!()
-      while (waiters.length > 0) waiters.pop()
+      this.#quietWaiters = []
+      for (const resolve of waiters) resolve()
     }
   }
 }

@@ -19,11 +19,8 @@ export interface FiringHost {
   /** Every record of the `meta` namespace. */
   entries(): Promise<Array<[string, StoredValue]>>
   get(key: string): Promise<StoredValue | undefined>
-  /**
-   * Sends `json` as task `taskId`, with `mutations` in the same storage call; `failed` if it
-   * cannot be sent (no promise, no handle: a slot's sender needs neither).
-   */
-  send(json: SignatureJSON, taskId: string, mutations: readonly Mutation[], failed: (error: unknown) => void): void
+  /** Sends `json` as task `taskId`, with `mutations` in the same storage call. */
+  send(json: SignatureJSON, taskId: string, mutations: readonly Mutation[]): Promise<unknown>
   write(mutations: Mutation[]): Promise<void>
   log(level: 'warn' | 'error', text: string): void
   /** Changes other tabs make (shared storage only). */
@@ -35,10 +32,6 @@ interface Entry {
   readonly slots: Slots
   progress: ProgressRecord
   timer: TimerHandle | undefined
-  /** Logs a slot that could not be sent. */
-  readonly failed: (error: unknown) => void
-  /** Its timer's callback (one function a schedule, not a closure a slot). */
-  readonly due: () => void
 }
 
 export class Firing {
@@ -85,17 +78,7 @@ export class Firing {
     const slots = slotsOf(def, def.anchor)
     // This app's own progress is the newest: it is written with the sends, maybe not yet stored.
     const known = old?.progress.version === def.version ? old.progress : stored?.version === def.version ? stored : undefined
-    const entry: Entry = {
-      def,
-      slots,
-      progress: known ?? { version: def.version, next: slots.first, count: 0 },
-      timer: undefined,
-      failed: this.#failed(def.id),
-      due: () => {
-        entry.timer = undefined
-        if (this.#entries.get(def.id) === entry) this.#wake(entry, false)
-      },
-    }
+    const entry: Entry = { def, slots, progress: known ?? { version: def.version, next: slots.first, count: 0 }, timer: undefined }
     this.#entries.set(def.id, entry)
     this.#wake(entry, true)
   }
@@ -127,10 +110,9 @@ export class Firing {
       this.#arm(entry, next)
       return
     }
-    let fires: number[]
+    const fires: number[] = []
     let after: number | null
     if (def.missed === 'all') {
-      fires = []
       let due: number | null = next
       while (due !== null && due <= now && bounded(def, due, count + fires.length) !== null) {
         fires.push(due)
@@ -139,29 +121,35 @@ export class Firing {
       after = due
     } else {
       const last = Math.max(slots.latest(def.endAt === null ? now : Math.min(now, def.endAt)) ?? next, next)
-      fires = def.missed === 'once' || !catchUp ? [last] : []
+      if (def.missed === 'once' || !catchUp) fires.push(last)
       after = slots.after(last)
     }
+    const progressAt = (i: number): ProgressRecord => ({
+      version: def.version,
+      next: i + 1 < fires.length ? fires[i + 1]! : after,
+      count: count + i + 1,
+    })
     entry.progress = { version: def.version, next: after, count: count + fires.length }
-    if (fires.length === 0) this.#host.write([progressPut(def.id, entry.progress)]).catch(entry.failed)
+    if (fires.length === 0) this.#report(def.id, this.#host.write([progressPut(def.id, entry.progress)]))
     for (let i = 0; i < fires.length; i++) {
-      // Each slot's write holds the progress past it: the last one's is the schedule's now.
-      const progress = i + 1 < fires.length ? { version: def.version, next: fires[i + 1]!, count: count + i + 1 } : entry.progress
-      this.#host.send(def.signature, slotId(def.id, fires[i]!), [progressPut(def.id, progress)], entry.failed)
+      const due = fires[i]!
+      this.#report(def.id, this.#host.send(def.signature, slotId(def.id, due), [progressPut(def.id, progressAt(i))]))
     }
     if (bounded(def, after, entry.progress.count) !== null) this.#arm(entry, after!)
   }
 
-  /** What a schedule's failed send or write says (one function a schedule, not a closure a slot). */
-  #failed(id: string): (error: unknown) => void {
-    return (error) => {
+  #report(id: string, work: Promise<unknown>): void {
+    work.catch((error: unknown) => {
       if (this.#stopped) return
       this.#host.log('error', `schedule '${id}': a slot could not be sent (it is sent again at the next start): ${String(error)}`)
-    }
+    })
   }
 
   #arm(entry: Entry, at: number): void {
-    entry.timer = this.#host.clock.setTimer(at, entry.due)
+    entry.timer = this.#host.clock.setTimer(at, () => {
+      entry.timer = undefined
+      if (this.#entries.get(entry.def.id) === entry) this.#wake(entry, false)
+    })
   }
 
   #disarm(entry: Entry): void {
