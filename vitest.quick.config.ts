@@ -2,20 +2,21 @@
  * `npm run test:quick`: the edit loop, in about a minute on a 2-core machine. The node project
  * without what is slow by nature; `npm test` (vitest.config.ts) runs everything, as CI does.
  * Left out here: the browser (Chromium), real worker threads and child processes (crash and
- * kill runs, the CLI, examples, docs and build checks, Python Celery), real-time cases of
- * seconds, the type tests (`npm run typecheck` checks those files), and the conformance matrix
- * but for memory × inline (the bad-input catalogue with it). The BullMQ capability tests run on
- * the in-memory backend only.
+ * kill runs, the CLI, examples, docs and build checks, the bench from a fresh clone, Python
+ * Celery), real-time cases of seconds, the type tests (`npm run typecheck` checks those files),
+ * and the conformance matrix but for memory × inline (the bad-input catalogue with it). The
+ * BullMQ capability tests run on the in-memory backend only.
  */
 import { defineConfig } from 'vitest/config'
 import { ISOLATED } from './test/isolation.js'
 
-/** Files that start Chromium, threads, child processes or Python, or wait seconds of real time. */
+/** Files that start Chromium, threads, child processes or Python, build dist/, or wait seconds of real time. */
 const SLOW = [
   'test/browser/**',
   'test/examples/**',
   'test/docs/**',
   'test/build/**',
+  'test/bench/fresh-clone.test.ts',
   'test/celery/**',
   'test/cli/bin.test.ts',
   'test/cli/cli.test.ts',

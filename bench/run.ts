@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: every case, celeriac and its peers, each measurement in a fresh process,
  * implementations alternating within each round so that drift of the machine hits all of them.
- * Prints medians and ratios; writes bench/results/<date>.json and bench/RESULTS.md.
+ * Prints medians and ratios; writes bench/results/<date>.json and bench/RESULTS.md (a --quick or
+ * --only run writes bench/results/<date>[-quick][-only-<name>].json, gitignored, and leaves both).
+ * Builds dist/ first when it is missing or older than src/, so it runs on a fresh clone.
  *
  *   npm run bench                      all cases, 5 rounds
  *   npm run bench -- --quick           small sizes, 3 rounds (a smoke run)
@@ -9,9 +11,10 @@
  *   npm run bench -- --rounds 7
  *   npm run bench -- --only file-compaction --size 256   another n (here MiB) for the cases run
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { ensureBuilt } from '../test/package/built.js'
 import type { BenchCase, Measurement } from './cases.js'
 import { advantage, median } from './stats.js'
 
@@ -22,15 +25,20 @@ const rounds = Number(flagValue('--rounds') ?? (quick ? 3 : 5))
 const sizeFlag = flagValue('--size')
 const runner = fileURLToPath(new URL('./case-runner.ts', import.meta.url))
 
-// The cases measure the built package: build the current source first.
-console.log('building celeriac (npm run build) ...')
-const built = spawnSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'], cwd: fileURLToPath(new URL('..', import.meta.url)) })
-if (built.status !== 0) {
-  console.error('the build failed: fix it before benchmarking')
+// The cases measure the built package: dist/ as the current source builds it. ensureBuilt builds
+// when dist/ is missing (a fresh clone, `npm ci --ignore-scripts`, `git clean`) or older than
+// src/, and takes the tests' build lock, so a bench started beside a test run never cleans dist/
+// under it (nor the other way round).
+console.log('building celeriac if dist/ is missing or older than src/ (npm run build) ...')
+try {
+  await ensureBuilt()
+} catch (error) {
+  console.error(`the build failed: fix it before benchmarking\n${String((error as { stderr?: unknown }).stderr ?? error)}`)
   process.exit(1)
 }
 
-// Loaded after the build: cases.ts imports dist/ as it loads, which a fresh clone lacks.
+// Loaded after the build: cases.ts imports dist/ as it loads, which a fresh clone lacks
+// (test/bench/fresh-clone.test.ts runs the bench in a copy of the checkout without dist/).
 const { cases, machine } = await import('./cases.js')
 
 function flagValue(flag: string): string | undefined {
