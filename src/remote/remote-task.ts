@@ -4,7 +4,8 @@
  * task's code), with the sending half of a task's API.
  */
 import { Signature } from '../core/canvas/signature.js'
-import type { ArgSuffix, MissingArgs, Sender } from '../core/canvas/signature.js'
+import type { ArgSuffix, MissingArgs } from '../core/canvas/arg-tuples.js'
+import type { Sender } from '../core/canvas/signature.js'
 import type { SendOptions } from '../core/model/options.js'
 import type { AsyncResult, ResultSource } from '../core/result/result.js'
 import type { Task } from '../core/task/task.js'

@@ -47,6 +47,27 @@ async function setup() {
 const runIds = (batch: ToWorker): string[] => batch.flatMap((m) => (m.type === 'run' ? m.jobs.map((j) => j.message.id) : []))
 
 describe('the pool', () => {
+  it('at stop, retires a worker that holds no run (when its kind can) and terminates one that holds a run', async () => {
+    const ended: string[] = []
+    let n = 0
+    const pool = poolExecutor({
+      name: 'test pool',
+      size: 2,
+      tasksPerWorker: 1,
+      prefetch: 4,
+      moduleName: 'test',
+      spawn(e) {
+        const worker = n++
+        queueMicrotask(() => e.message({ type: 'ready', tasks: [{ name: 't.add', profile: {} as never }] }))
+        return { post: () => undefined, terminate: () => void ended.push(`terminated ${worker}`), retire: () => void ended.push(`retired ${worker}`) }
+      },
+    })
+    await pool.start({ receive: () => undefined, lookup: () => undefined, clock: virtualClock(), hold: () => undefined })
+    pool.post({ type: 'run', jobs: [job('a')] })
+    await pool.stop()
+    expect(ended.sort()).toEqual(['retired 1', 'terminated 0'])
+  })
+
   it('counts a run sent to an idle worker as started when it sends it, and says so to the engine', async () => {
     const t = await setup()
     t.pool.post({ type: 'run', jobs: [job('a')] })

@@ -38,7 +38,8 @@ export function keptWorkers(spawn: Spawn, key: string): Spawn {
       queueMicrotask(() => reused.target?.message(reused.hello!))
       return handle(reused, key)
     }
-    const kept: Kept = { worker: undefined as unknown as PoolWorker, hello: undefined, target: events }
+    // Set before the worker can say anything: its messages and its end come in later turns.
+    let kept!: Kept
     const worker = spawn({
       message(message) {
         if (kept.hello === undefined && !Array.isArray(message)) kept.hello = message
@@ -55,7 +56,7 @@ export function keptWorkers(spawn: Spawn, key: string): Spawn {
         kept.target?.exit(error)
       },
     })
-    ;(kept as { worker: PoolWorker }).worker = worker
+    kept = { worker, hello: undefined, target: events }
     return handle(kept, key)
   }
 }

@@ -55,6 +55,9 @@ export function webWorkers(options: WebWorkersOptions): Executor & { readonly wo
   return webWorkersExecutor(options)
 }
 
+/** Executors given a `create`: each its own key for the workers it starts. */
+let createdExecutors = 0
+
 /**
  * {@link webWorkers}, its workers started through `through` (given the spawn and a key that is
  * the same for workers started alike): internal, for the test suite's kept workers.
@@ -85,7 +88,7 @@ export function webWorkersExecutor(
     loadTimeout: options.loadTimeout,
     loadBackoff: options.loadBackoff,
     moduleName: url?.href ?? 'the worker made by create()',
-    // Workers from create() are alike only as far as we know: one key per options object.
+    // Workers from a create() of its own are alike only within this executor.
     spawn: through(
       (events) => {
         const worker = create()
@@ -121,7 +124,7 @@ export function webWorkersExecutor(
           },
         }
       },
-      JSON.stringify({ url: url?.href, tasksPerWorker }),
+      options.create === undefined ? JSON.stringify({ url: url?.href, tasksPerWorker }) : `create ${String(++createdExecutors)}`,
     ),
   })
 }
