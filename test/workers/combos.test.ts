@@ -7,8 +7,7 @@ import { selectCombos } from '../conformance/harness.js'
 import type { Combo } from '../conformance/harness.js'
 import { conformanceCombos } from '../isolation.js'
 
-const named = (...names: string[]): Combo[] =>
-  names.map((name) => ({ name, asyncContext: true, storage: () => ({}) as never, executor: () => ({}) as never }))
+const named = (...names: string[]): Combo[] => names.map((name) => ({ name, asyncContext: true, storage: () => ({}) as never, executor: () => ({}) as never }))
 const all = named('memory × inline', 'memory × threads', 'file × inline', 'redis × inline')
 const names = (filter: string | undefined): string[] => selectCombos(all, filter).map((c) => c.name)
 
