@@ -105,11 +105,20 @@ describe.skipIf(!up)(`app.events across processes on Redis${up ? '' : ': skipped
 
   /** What `heard` has of task `id`: each event's name and the fields compared across processes. */
   const of = (heard: Heard[], id: string) => heard.filter((e) => e.payload.id === id)
+  /**
+   * Waits until both processes have emitted `name` for task `id`. The two emit independently: the
+   * producer can hear the worker's completion through Redis before the worker's own listeners run
+   * (a landing CI run saw it), so neither is a clock for the other.
+   */
+  const heardIn = async (name: Carried, id: string) => {
+    await until(`${name} in the producer`, () => of(there, id).some((e) => e.name === name))
+    await until(`${name} in the worker`, () => of(here, id).some((e) => e.name === name))
+  }
 
   it('the producer hears started, progress and succeeded of a run in the worker, each once, as the worker emits them', async () => {
     const r = await tasks.steps.delay(3)
     expect(await r.get(WAIT)).toBe(3)
-    await until('task-succeeded in the producer', () => of(there, r.id).some((e) => e.name === 'task-succeeded'))
+    await heardIn('task-succeeded', r.id)
     const remote = of(there, r.id)
     const local = of(here, r.id)
     expect(remote.map((e) => e.name)).toEqual(['task-started', 'task-progress', 'task-succeeded'])
@@ -128,7 +137,7 @@ describe.skipIf(!up)(`app.events across processes on Redis${up ? '' : ': skipped
   it('a failure arrives decoded: the task’s own error class, message and runtime', async () => {
     const r = await tasks.boom.delay('bad input')
     await expect(r.get(WAIT)).rejects.toBeInstanceOf(RangeError)
-    await until('task-failed in the producer', () => of(there, r.id).some((e) => e.name === 'task-failed'))
+    await heardIn('task-failed', r.id)
     const remote = of(there, r.id)
     expect(remote.map((e) => e.name)).toEqual(['task-started', 'task-failed'])
     const failed = remote[1]!.payload as { error: Error; runtime: number }
@@ -141,7 +150,7 @@ describe.skipIf(!up)(`app.events across processes on Redis${up ? '' : ': skipped
   it('a retry: started, retried (with its eta), started again with retries 1, succeeded; each once', async () => {
     const r = await tasks.flaky.delay()
     expect(await r.get(WAIT)).toBe(1)
-    await until('task-succeeded in the producer', () => of(there, r.id).some((e) => e.name === 'task-succeeded'))
+    await heardIn('task-succeeded', r.id)
     const remote = of(there, r.id)
     expect(remote.map((e) => [e.name, e.payload.retries])).toEqual([
       ['task-started', 0],
