@@ -39,6 +39,8 @@ export interface BenchCase {
   readonly size: { full: number; quick: number }
   /** celeriac first; the rest are peers. */
   readonly impls: Readonly<Record<string, Impl>>
+  /** What each side does, in a sentence or two: printed under RESULTS.md's table, so a ratio can be read. */
+  readonly sides?: string
   /** What we aim for, as an advantage over the named peer (see stats.advantage). */
   readonly target?: { peer: string; advantage: number; text: string }
   /** An absolute goal for celeriac's median, when there is no peer to compare with. */
@@ -52,6 +54,8 @@ export interface BenchCase {
 }
 
 const here = (path: string): URL => new URL(path, import.meta.url)
+/** Round trips (or tasks) every latency and thread case runs before it measures: the same for each side. */
+const WARM_UP = 1_000
 const elapsed = (start: number): number => (performance.now() - start) / 1000
 
 function tempDir(): string {
@@ -171,7 +175,7 @@ async function celeriacLatency(n: number): Promise<Measurement> {
   const app = new Celeriac()
   const add = app.task('bench.add', (a: number, b: number) => a + b)
   await app.start()
-  for (let i = 0; i < 1_000; i++) await (await add.delay(i, i)).get()
+  for (let i = 0; i < WARM_UP; i++) await (await add.delay(i, i)).get()
   const samples: number[] = []
   for (let i = 0; i < n; i++) {
     const start = performance.now()
@@ -192,7 +196,7 @@ async function bullmqLatency(n: number): Promise<Measurement> {
   const worker = new BullWorker(name, async (job) => (job.data as { a: number; b: number }).a + (job.data as { a: number; b: number }).b, { connection })
   try {
     await worker.waitUntilReady()
-    for (let i = 0; i < 100; i++) await (await queue.add('add', { a: i, b: i })).waitUntilFinished(events)
+    for (let i = 0; i < WARM_UP; i++) await (await queue.add('add', { a: i, b: i })).waitUntilFinished(events)
     const samples: number[] = []
     for (let i = 0; i < n; i++) {
       const start = performance.now()
@@ -280,14 +284,15 @@ async function celeriacPendingMemory(n: number): Promise<Measurement> {
   const add = app.task('bench.add', (a: number, b: number) => a + b)
   await app.start()
   gc()
-  const before = process.memoryUsage().heapUsed
+  const before = process.memoryUsage()
   const handles = []
   for (let i = 0; i < n; i++) handles.push(await add.applyAsync([i, i], { countdown: 3_600_000 }))
   handles.length = 0
   gc()
-  const after = process.memoryUsage().heapUsed
+  const after = process.memoryUsage()
   await app.stop()
-  return { value: (after - before) / n }
+  // Heap is what the engine holds; RSS is what the process costs (heap pages, V8's spare, malloc).
+  return { value: (after.heapUsed - before.heapUsed) / n, extra: { rssBytesPerTask: (after.rss - before.rss) / n } }
 }
 
 // ---- threads ------------------------------------------------------------------------------------
@@ -300,22 +305,32 @@ async function celeriacThreadsThroughput(n: number): Promise<Measurement> {
 
 async function warmCeleriac(app: Celeriac): Promise<void> {
   const warm = []
-  for (let i = 0; i < 1_000; i++) warm.push(app.sendTask('bench.add', [i, i]))
+  for (let i = 0; i < WARM_UP; i++) warm.push(app.sendTask('bench.add', [i, i]))
   await Promise.all(warm)
   await app.whenIdle()
 }
 
-async function piscinaPool() {
+/**
+ * A piscina pool of SIZE threads, warmed up. `tasksPerWorker` is piscina's
+ * `concurrentTasksPerWorker` (default 1); 4 is like for like with celeriac, whose threads executor
+ * keeps up to 4 tasks in flight per worker (its prefetch) and batches their messages.
+ */
+async function piscinaPool(tasksPerWorker = 1) {
   const { Piscina } = await import('piscina')
-  const pool = new Piscina({ filename: here('./fixtures/piscina-worker.mjs').href, minThreads: SIZE, maxThreads: SIZE })
+  const pool = new Piscina({
+    filename: here('./fixtures/piscina-worker.mjs').href,
+    minThreads: SIZE,
+    maxThreads: SIZE,
+    concurrentTasksPerWorker: tasksPerWorker,
+  })
   const warm = []
-  for (let i = 0; i < 1_000; i++) warm.push(pool.run({ a: i, b: i }))
+  for (let i = 0; i < WARM_UP; i++) warm.push(pool.run({ a: i, b: i }))
   await Promise.all(warm)
   return pool
 }
 
-async function piscinaThroughput(n: number): Promise<Measurement> {
-  const pool = await piscinaPool()
+async function piscinaThroughput(n: number, tasksPerWorker = 1): Promise<Measurement> {
+  const pool = await piscinaPool(tasksPerWorker)
   const start = performance.now()
   const runs = new Array<Promise<unknown>>(n)
   for (let i = 0; i < n; i++) runs[i] = pool.run({ a: i, b: i })
@@ -362,7 +377,7 @@ async function rawRoundTrip(n: number): Promise<Measurement> {
       worker.once('message', resolve)
       worker.postMessage({ a: i, b: i })
     })
-  for (let i = 0; i < 1_000; i++) await ask(i)
+  for (let i = 0; i < WARM_UP; i++) await ask(i)
   const samples: number[] = []
   for (let i = 0; i < n; i++) {
     const start = performance.now()
@@ -379,38 +394,43 @@ async function celeriacFileEndToEnd(n: number): Promise<Measurement> {
   return inTempDir((dir) => sendsPerSecond({ storage: fileStorage({ dir }), queues: { default: { concurrency: 16 } } }, n, true))
 }
 
-async function bullmqEndToEnd(n: number): Promise<Measurement> {
-  const { Queue, Worker: BullWorker, QueueEvents } = await import('bullmq')
+/**
+ * BullMQ's side of the durable end-to-end case: n jobs added with `addBulk` (batches of 1,000) to
+ * a Worker at concurrency 16 that is ready before the clock starts (celeriac's app is started
+ * before it too), timed until the Worker's last 'completed'. `keepResults`: completed jobs and
+ * their return values stay in Redis, as celeriac stores every result (like for like); otherwise
+ * `removeOnComplete` drops them (what a fire-and-forget BullMQ user would set).
+ */
+async function bullmqEndToEnd(n: number, keepResults: boolean): Promise<Measurement> {
+  const { Queue, Worker: BullWorker } = await import('bullmq')
   const connection = { host: '127.0.0.1', port: 6379 }
   const name = `celeriac-bench-${process.pid}-${Date.now()}`
   const queue = new Queue(name, { connection })
-  const events = new QueueEvents(name, { connection })
-  await events.waitUntilReady()
+  let completed = 0
+  let resolveDone!: () => void
+  const done = new Promise<void>((resolve) => (resolveDone = resolve))
+  const worker = new BullWorker(name, async (job) => (job.data as { a: number; b: number }).a + (job.data as { a: number; b: number }).b, {
+    connection,
+    concurrency: 16,
+  })
+  worker.on('completed', () => {
+    if (++completed === n) resolveDone()
+  })
   try {
-    let completed = 0
-    let resolveDone!: () => void
-    const done = new Promise<void>((resolve) => (resolveDone = resolve))
+    await queue.waitUntilReady()
+    await worker.waitUntilReady()
     const start = performance.now()
     for (let i = 0; i < n; i += 1_000) {
       const jobs = []
-      for (let j = i; j < Math.min(n, i + 1_000); j++) jobs.push({ name: 'add', data: { a: j, b: j }, opts: { removeOnComplete: true } })
+      for (let j = i; j < Math.min(n, i + 1_000); j++) jobs.push({ name: 'add', data: { a: j, b: j }, opts: { removeOnComplete: !keepResults } })
       await queue.addBulk(jobs)
     }
-    const worker = new BullWorker(name, async (job) => (job.data as { a: number; b: number }).a + (job.data as { a: number; b: number }).b, {
-      connection,
-      concurrency: 16,
-    })
-    worker.on('completed', () => {
-      if (++completed === n) resolveDone()
-    })
     await done
-    const seconds = elapsed(start)
-    await worker.close()
-    return { value: n / seconds }
+    return { value: n / elapsed(start) }
   } finally {
+    await worker.close()
     await queue.obliterate({ force: true }).catch(() => undefined)
     await queue.close()
-    await events.close()
   }
 }
 
@@ -589,7 +609,7 @@ async function bullThroughput(open: () => Promise<BullTarget>, n: number): Promi
 
 /**
  * One job at a time: `queue.add`, then the Worker's 'completed' event for that job (removeOnComplete,
- * concurrency 1), after 100 to warm up; p50, and p99 as an extra.
+ * concurrency 1), after WARM_UP to warm up; p50, and p99 as an extra.
  */
 async function bullLatency(open: () => Promise<BullTarget>, n: number): Promise<Measurement> {
   const { Queue, Worker: BullWorker } = await import('bullmq')
@@ -613,11 +633,11 @@ async function bullLatency(open: () => Promise<BullTarget>, n: number): Promise<
   try {
     await queue.waitUntilReady()
     await worker.waitUntilReady()
-    for (let i = 0; i < 100; i++) await one(i)
+    for (let i = 0; i < WARM_UP; i++) await one(i)
     const samples: number[] = []
     for (let i = 0; i < n; i++) {
       const start = performance.now()
-      await one(100 + i)
+      await one(WARM_UP + i)
       samples.push(performance.now() - start)
     }
     return latencies(samples)
@@ -1081,6 +1101,8 @@ export const cases: readonly BenchCase[] = [
   {
     name: 'inline-throughput',
     title: 'inline + memory: trivial tasks sent all at once, until idle',
+    sides:
+      'celeriac: one app on memory storage, inline executor, queue concurrency 16, n `delay`s made at once, timed until `whenIdle()`. p-queue: concurrency 16, n `add`s of the same function, timed until `onIdle()`. Neither warms up; neither keeps results beyond the promise.',
     unit: 'tasks/s',
     better: 'higher',
     size: { full: 100_000, quick: 10_000 },
@@ -1090,6 +1112,8 @@ export const cases: readonly BenchCase[] = [
   {
     name: 'latency',
     title: 'one task at a time: delay then get, round trip',
+    sides:
+      'celeriac: the embedded default (memory, inline), `await (await add.delay()).get()` per task. BullMQ: a Worker on the local Redis, `queue.add` then `job.waitUntilFinished(queueEvents)` per job, jobs kept until the end. Both warm up with 1,000 round trips first.',
     unit: 'ms',
     better: 'lower',
     size: { full: 2_000, quick: 200 },
@@ -1156,15 +1180,23 @@ export const cases: readonly BenchCase[] = [
   {
     name: 'threads-throughput',
     title: `worker threads (${SIZE}): trivial tasks sent all at once`,
+    sides:
+      "celeriac: `threads({ size: 2 })`, n `sendTask`s made at once, until idle; its executor keeps up to 4 tasks in flight per worker and batches their messages. piscina: 2 threads, n `run`s at once, with `concurrentTasksPerWorker: 4` (like for like; the target's peer) and with its default of 1. Both warm up with 1,000 tasks.",
     unit: 'tasks/s',
     better: 'higher',
     size: { full: 50_000, quick: 5_000 },
-    impls: { celeriac: celeriacThreadsThroughput, piscina: piscinaThroughput },
-    target: { peer: 'piscina', advantage: 2, text: '>= 2x piscina' },
+    impls: {
+      celeriac: celeriacThreadsThroughput,
+      'piscina (4 tasks per worker)': (n) => piscinaThroughput(n, 4),
+      'piscina (default: 1 task per worker)': (n) => piscinaThroughput(n, 1),
+    },
+    target: { peer: 'piscina (4 tasks per worker)', advantage: 2, text: '>= 2x piscina (4 tasks per worker, as celeriac)' },
   },
   {
     name: 'threads-latency',
     title: `worker threads (${SIZE}): one task at a time, round trip p50`,
+    sides:
+      'celeriac: `threads({ size: 2 })`, `sendTask` then `get()` per task. piscina: 2 threads, `await pool.run()` per task. raw: one Worker, `postMessage` and the reply. Each warms up with 1,000 first.',
     unit: 'ms',
     better: 'lower',
     size: { full: 5_000, quick: 500 },
@@ -1174,16 +1206,24 @@ export const cases: readonly BenchCase[] = [
   {
     name: 'file-end-to-end',
     title: 'durable end to end: file storage (fsync) vs BullMQ on local Redis, concurrency 16',
+    sides:
+      "celeriac: file storage with fsync on (every send and every result durable before it is acknowledged), inline executor, concurrency 16, app started before the clock; n `delay`s at once until idle. BullMQ: a Worker at concurrency 16 on the local Redis, ready before the clock; `addBulk` in batches of 1,000 until the last 'completed', with completed jobs and results kept (as celeriac keeps results: the target's peer) and with `removeOnComplete`. The local Redis persists nothing (no AOF, no fsync).",
     unit: 'tasks/s',
     better: 'higher',
     size: { full: 20_000, quick: 2_000 },
-    impls: { celeriac: celeriacFileEndToEnd, 'BullMQ (Redis)': bullmqEndToEnd },
-    target: { peer: 'BullMQ (Redis)', advantage: 3, text: '>= 3x BullMQ' },
+    impls: {
+      celeriac: celeriacFileEndToEnd,
+      'BullMQ (Redis)': (n) => bullmqEndToEnd(n, true),
+      'BullMQ (Redis, removeOnComplete)': (n) => bullmqEndToEnd(n, false),
+    },
+    target: { peer: 'BullMQ (Redis)', advantage: 3, text: '>= 3x BullMQ (results kept, as celeriac)' },
     unavailable: redisUnavailable,
   },
   {
     name: 'file-enqueue',
     title: 'durable enqueue on file storage (fsync), sends made at once',
+    sides:
+      'celeriac: a `consume: false` app on file storage (fsync), n `delay`s at once until all resolved. floor: the same n records serialized, one write and one fdatasync.',
     unit: 'sends/s',
     better: 'higher',
     size: { full: 50_000, quick: 5_000 },

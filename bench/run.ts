@@ -82,6 +82,9 @@ interface CaseResult {
   unit: string
   better: 'higher' | 'lower'
   size: number
+  /** Rounds this case ran (a slow case runs fewer than the run's default). */
+  rounds: number
+  sides?: string
   results: ImplResult[]
   target?: string
   met?: boolean
@@ -97,7 +100,7 @@ for (const bench of cases) {
   const why = await bench.unavailable?.()
   if (why !== undefined) {
     console.log(`\n${bench.title}: skipped (${why})`)
-    report.push({ name: bench.name, title: bench.title, unit: bench.unit, better: bench.better, size, results: [], skipped: why })
+    report.push({ name: bench.name, title: bench.title, unit: bench.unit, better: bench.better, size, rounds: 0, results: [], skipped: why })
     continue
   }
   const impls = Object.keys(bench.impls)
@@ -125,7 +128,16 @@ for (const bench of cases) {
   if (failure !== undefined) {
     // One broken case must not cost the others: report it and go on.
     console.log(`  failed: ${failure}`)
-    report.push({ name: bench.name, title: bench.title, unit: bench.unit, better: bench.better, size, results: [], skipped: `failed: ${failure}` })
+    report.push({
+      name: bench.name,
+      title: bench.title,
+      unit: bench.unit,
+      better: bench.better,
+      size,
+      rounds: caseRounds,
+      results: [],
+      skipped: `failed: ${failure}`,
+    })
     process.exitCode = 1
     continue
   }
@@ -146,7 +158,16 @@ for (const bench of cases) {
       ...(impl === impls[0] ? {} : { advantage: advantage(ours, m, bench.better) }),
     }
   })
-  const result: CaseResult = { name: bench.name, title: bench.title, unit: bench.unit, better: bench.better, size, results }
+  const result: CaseResult = {
+    name: bench.name,
+    title: bench.title,
+    unit: bench.unit,
+    better: bench.better,
+    size,
+    rounds: caseRounds,
+    ...(bench.sides === undefined ? {} : { sides: bench.sides }),
+    results,
+  }
   if (bench.target !== undefined) {
     const peer = results.find((r) => r.impl === bench.target!.peer)
     result.target = bench.target.text
@@ -161,7 +182,7 @@ for (const bench of cases) {
       .map(([k, v]) => `${k} ${fmt(v)}`)
       .join(', ')
     const vs = r.advantage === undefined ? '' : `  celeriac ${r.advantage.toFixed(2)}x ${r.advantage >= 1 ? 'ahead' : 'behind'}`
-    console.log(`  ${r.impl.padEnd(30)} ${fmt(r.median).padStart(12)} ${bench.unit} [${fmt(r.min)}–${fmt(r.max)}]${extra ? ` (${extra})` : ''}${vs}`)
+    console.log(`  ${r.impl.padEnd(38)} ${fmt(r.median).padStart(12)} ${bench.unit} [${fmt(r.min)}–${fmt(r.max)}]${extra ? ` (${extra})` : ''}${vs}`)
   }
   if (result.target !== undefined) console.log(`  target ${result.target}: ${result.met ? 'met' : 'not met'}`)
 }
@@ -179,16 +200,16 @@ function markdown(r: typeof record): string {
   const lines = [
     '# Benchmark results',
     '',
-    `${r.date}, Node ${String(r.machine.node)}, ${String(r.machine.cpus)} CPUs, ${String(r.rounds)} rounds per case; medians, each measurement in a fresh process.`,
+    `${r.date}, Node ${String(r.machine.node)}, ${String(r.machine.cpus)} CPUs; medians of the rounds each case ran (its own column: ${String(r.rounds)}, or fewer for a slow case), each measurement in a fresh process.`,
     'Advantage = how many times better celeriac is than the peer (above 1: ahead), for rates celeriac/peer, for times peer/celeriac.',
     'Written by `npm run bench`; the raw numbers are in `bench/results/`.',
     '',
-    '| case | n | implementation | median | min – max | advantage | target |',
-    '| --- | ---: | --- | ---: | ---: | ---: | --- |',
+    '| case | n | rounds | implementation | median | min – max | advantage | target |',
+    '| --- | ---: | ---: | --- | ---: | ---: | ---: | --- |',
   ]
   for (const c of r.cases) {
     if (c.skipped !== undefined) {
-      lines.push(`| ${c.title} | ${c.size} | skipped: ${c.skipped} | | | | |`)
+      lines.push(`| ${c.title} | ${c.size} | | skipped: ${c.skipped} | | | | |`)
       continue
     }
     for (const [i, x] of c.results.entries()) {
@@ -197,9 +218,14 @@ function markdown(r: typeof record): string {
         .join('')
       const target = i === 0 && c.target !== undefined ? `${c.target}: ${c.met ? 'met' : 'not met'}` : ''
       lines.push(
-        `| ${i === 0 ? c.title : ''} | ${i === 0 ? c.size.toLocaleString('en-US') : ''} | ${x.impl} | ${fmt(x.median)} ${c.unit}${extra} | ${fmt(x.min)} – ${fmt(x.max)} | ${x.advantage === undefined ? '' : `${x.advantage.toFixed(2)}x`} | ${target} |`,
+        `| ${i === 0 ? c.title : ''} | ${i === 0 ? c.size.toLocaleString('en-US') : ''} | ${i === 0 ? String(c.rounds) : ''} | ${x.impl} | ${fmt(x.median)} ${c.unit}${extra} | ${fmt(x.min)} – ${fmt(x.max)} | ${x.advantage === undefined ? '' : `${x.advantage.toFixed(2)}x`} | ${target} |`,
       )
     }
+  }
+  const described = r.cases.filter((c) => c.sides !== undefined)
+  if (described.length > 0) {
+    lines.push('', '## What each side does', '')
+    for (const c of described) lines.push(`- **${c.title}.** ${c.sides!}`)
   }
   return `${lines.join('\n')}\n`
 }
