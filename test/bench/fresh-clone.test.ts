@@ -2,7 +2,7 @@
  * `npm run bench` the way a user runs it from a fresh clone: in a copy of this checkout's files
  * (tracked, and new ones not ignored: what a clone would hold if they were committed) with no
  * dist/, and this checkout's node_modules linked in (as after `npm ci --ignore-scripts`; no
- * install here). The bench must build dist/ before anything imports it (bench/cases.ts does so
+ * install here). The bench must build dist/ before anything imports it (bench/cases/shared.ts does so
  * as it loads), measure, and write its results inside the copy.
  *
  * A bounded subset of `--quick`: the whole of it runs every case (Redis, Chromium, Python Celery,

@@ -1,0 +1,84 @@
+/** Worker threads: celeriac's threads executor, piscina and a raw postMessage round trip. */
+import { Worker } from 'node:worker_threads'
+import type { Measurement } from './shared.js'
+import { Celeriac, WARM_UP, elapsed, here, latencies, sendsPerSecond, threads, warmCeleriac } from './shared.js'
+
+export const SIZE = 2
+
+export async function celeriacThreadsThroughput(n: number): Promise<Measurement> {
+  return sendsPerSecond({ executor: threads({ module: here('../fixtures/celeriac-worker.mjs'), size: SIZE }) }, n, true, true)
+}
+
+/**
+ * A piscina pool of SIZE threads, warmed up. `tasksPerWorker` is piscina's
+ * `concurrentTasksPerWorker` (default 1); 4 is like for like with celeriac, whose threads executor
+ * keeps up to 4 tasks in flight per worker (its prefetch) and batches their messages.
+ */
+async function piscinaPool(tasksPerWorker = 1) {
+  const { Piscina } = await import('piscina')
+  const pool = new Piscina({
+    filename: here('../fixtures/piscina-worker.mjs').href,
+    minThreads: SIZE,
+    maxThreads: SIZE,
+    concurrentTasksPerWorker: tasksPerWorker,
+  })
+  const warm = []
+  for (let i = 0; i < WARM_UP; i++) warm.push(pool.run({ a: i, b: i }))
+  await Promise.all(warm)
+  return pool
+}
+
+export async function piscinaThroughput(n: number, tasksPerWorker = 1): Promise<Measurement> {
+  const pool = await piscinaPool(tasksPerWorker)
+  const start = performance.now()
+  const runs = new Array<Promise<unknown>>(n)
+  for (let i = 0; i < n; i++) runs[i] = pool.run({ a: i, b: i })
+  await Promise.all(runs)
+  const seconds = elapsed(start)
+  await pool.destroy()
+  return { value: n / seconds }
+}
+
+export async function celeriacThreadsLatency(n: number): Promise<Measurement> {
+  const app = new Celeriac({ executor: threads({ module: here('../fixtures/celeriac-worker.mjs'), size: SIZE }) })
+  await app.start()
+  await warmCeleriac(app)
+  const samples: number[] = []
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    await (await app.sendTask('bench.add', [i, i])).get()
+    samples.push(performance.now() - start)
+  }
+  await app.stop()
+  return latencies(samples)
+}
+
+export async function piscinaLatency(n: number): Promise<Measurement> {
+  const pool = await piscinaPool()
+  const samples: number[] = []
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    await pool.run({ a: i, b: i })
+    samples.push(performance.now() - start)
+  }
+  await pool.destroy()
+  return latencies(samples)
+}
+
+export async function rawRoundTrip(n: number): Promise<Measurement> {
+  const worker = new Worker(here('../fixtures/echo-worker.mjs'))
+  const ask = (i: number): Promise<unknown> =>
+    new Promise((resolve) => {
+      worker.once('message', resolve)
+      worker.postMessage({ a: i, b: i })
+    })
+  for (let i = 0; i < WARM_UP; i++) await ask(i)
+  const samples: number[] = []
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    await ask(i)
+    samples.push(performance.now() - start)
+  }
+  await worker.terminate()
+  return latencies(samples)
+}
