@@ -1,7 +1,8 @@
 /**
  * The built command as npm installs it: package.json's "bin" names dist/cli.js, which starts
- * with its `#!` line, and `npx celeriac --help` runs it. Builds dist/ first if the CLI is not
- * in it (CI builds before testing).
+ * with its `#!` line, and `npx celeriac --help` runs it in a project that installed this checkout
+ * (test/package/reader-project.ts: in the checkout itself, npx would run the `prepare` build).
+ * Builds dist/ first if the CLI is not in it (CI builds before testing).
  */
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -9,14 +10,23 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureBuilt } from '../package/built.js'
+import { readerProject } from '../package/reader-project.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
 describe('the celeriac bin', () => {
   // The built package, fresh and whole (another test file may be rebuilding it).
-  beforeAll(() => ensureBuilt(), 180_000)
+  let project = ''
+  beforeAll(async () => {
+    await ensureBuilt()
+    project = mkdtempSync(join(tmpdir(), 'celeriac-bin-project-'))
+    readerProject(project)
+  }, 180_000)
+  afterAll(() => {
+    if (project !== '') rmSync(project, { recursive: true, force: true })
+  })
 
   it('package.json "bin" points at the built entry, a node script', () => {
     const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { bin: Record<string, string> }
@@ -25,7 +35,7 @@ describe('the celeriac bin', () => {
   })
 
   it('npx celeriac --help prints the commands and exits 0', async () => {
-    const { stdout } = await promisify(execFile)('npx', ['--no-install', 'celeriac', '--help'], { cwd: root, timeout: 30_000 })
+    const { stdout } = await promisify(execFile)('npx', ['--no-install', 'celeriac', '--help'], { cwd: project, timeout: 30_000 })
     expect(stdout).toContain('Usage: celeriac [options] [command]')
     expect(stdout).toContain('events [options]')
   })
@@ -33,7 +43,7 @@ describe('the celeriac bin', () => {
   it('--dir loads its reader (a chunk of its own, imported on demand) from the build', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'celeriac-bin-'))
     try {
-      const run = promisify(execFile)('npx', ['--no-install', 'celeriac', '--dir', empty, 'inspect', 'stats', '--json'], { cwd: root, timeout: 30_000 })
+      const run = promisify(execFile)('npx', ['--no-install', 'celeriac', '--dir', empty, 'inspect', 'stats', '--json'], { cwd: project, timeout: 30_000 })
       const failed = (await run.then(
         () => undefined,
         (error: unknown) => error,
