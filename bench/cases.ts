@@ -379,6 +379,36 @@ async function celeriacFileEndToEnd(n: number): Promise<Measurement> {
   return inTempDir((dir) => sendsPerSecond({ storage: fileStorage({ dir }), queues: { default: { concurrency: 16 } } }, n, true))
 }
 
+/**
+ * n tasks on file storage (fsync), concurrency 16, each reporting 100 progress steps with a turn
+ * of the event loop between them (a chunk of work reporting every 1%): tasks/s, and the bytes the
+ * journal holds once all have run (load-independent, unlike the rate).
+ */
+async function celeriacProgressHeavy(n: number): Promise<Measurement> {
+  const { readdirSync } = await import('node:fs')
+  return inTempDir(async (dir) => {
+    const app = new Celeriac({ storage: fileStorage({ dir }), executor: inline(), queues: { default: { concurrency: 16 } } })
+    const steps = app.task('bench.steps', { bind: true }, async (self, total: number) => {
+      for (let i = 1; i <= total; i++) {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        self.progress(i, total)
+      }
+      return total
+    })
+    await app.start()
+    const start = performance.now()
+    const sends = new Array<Promise<unknown>>(n)
+    for (let i = 0; i < n; i++) sends[i] = steps.delay(100)
+    await Promise.all(sends)
+    await app.whenIdle()
+    const seconds = elapsed(start)
+    await app.stop()
+    let journalBytes = 0
+    for (const file of readdirSync(dir)) if (file.startsWith('journal-')) journalBytes += statSync(join(dir, file)).size
+    return { value: n / seconds, extra: { journalBytes, journalBytesPerTask: journalBytes / n } }
+  })
+}
+
 async function bullmqEndToEnd(n: number): Promise<Measurement> {
   const { Queue, Worker: BullWorker, QueueEvents } = await import('bullmq')
   const connection = { host: '127.0.0.1', port: 6379 }
@@ -1180,6 +1210,14 @@ export const cases: readonly BenchCase[] = [
     impls: { celeriac: celeriacFileEndToEnd, 'BullMQ (Redis)': bullmqEndToEnd },
     target: { peer: 'BullMQ (Redis)', advantage: 3, text: '>= 3x BullMQ' },
     unavailable: redisUnavailable,
+  },
+  {
+    name: 'progress-heavy',
+    title: 'file storage (fsync), inline, concurrency 16: tasks reporting 100 progress steps each',
+    unit: 'tasks/s',
+    better: 'higher',
+    size: { full: 2_000, quick: 200 },
+    impls: { celeriac: celeriacProgressHeavy },
   },
   {
     name: 'file-enqueue',
