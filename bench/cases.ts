@@ -14,6 +14,7 @@ import {
   celeriacFileEndToEnd,
   celeriacFileEnqueue,
   celeriacFileRecovery,
+  celeriacProgressHeavy,
   rawFsyncFloor,
   redisServerFound,
 } from './cases/file.js'
@@ -160,6 +161,16 @@ export const cases: readonly BenchCase[] = [
     },
     target: { peer: 'BullMQ (Redis)', advantage: 3, text: '>= 3x BullMQ (results kept, as celeriac)' },
     unavailable: redisUnavailable,
+  },
+  {
+    name: 'progress-heavy',
+    title: 'file storage (fsync), inline, concurrency 16: tasks reporting 100 progress steps each',
+    sides:
+      'celeriac alone: n `delay`s at once of a task that reports `self.progress(i, 100)` after each of 100 turns of the event loop; tasks/s until idle, and the journal bytes left (stored progress is coalesced to one write per run per 50 ms).',
+    unit: 'tasks/s',
+    better: 'higher',
+    size: { full: 2_000, quick: 200 },
+    impls: { celeriac: celeriacProgressHeavy },
   },
   {
     name: 'file-enqueue',

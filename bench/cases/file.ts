@@ -1,15 +1,44 @@
 /** File storage: durable end to end (and BullMQ's side of it), durable enqueue and its floor, recovery, and compaction. */
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, fdatasyncSync, openSync, rmSync, statSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fdatasyncSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { delimiter, join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Measurement } from './shared.js'
-import { elapsed, fileStorage, inTempDir, sendsPerSecond, tempDir } from './shared.js'
+import { Celeriac, elapsed, fileStorage, inTempDir, inline, sendsPerSecond, tempDir } from './shared.js'
 
 export async function celeriacFileEndToEnd(n: number): Promise<Measurement> {
   return inTempDir((dir) => sendsPerSecond({ storage: fileStorage({ dir }), queues: { default: { concurrency: 16 } } }, n, true))
+}
+
+/**
+ * n tasks on file storage (fsync), concurrency 16, each reporting 100 progress steps with a turn
+ * of the event loop between them (a chunk of work reporting every 1%): tasks/s, and the bytes the
+ * journal holds once all have run (load-independent, unlike the rate).
+ */
+export async function celeriacProgressHeavy(n: number): Promise<Measurement> {
+  return inTempDir(async (dir) => {
+    const app = new Celeriac({ storage: fileStorage({ dir }), executor: inline(), queues: { default: { concurrency: 16 } } })
+    const steps = app.task('bench.steps', { bind: true }, async (self, total: number) => {
+      for (let i = 1; i <= total; i++) {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        self.progress(i, total)
+      }
+      return total
+    })
+    await app.start()
+    const start = performance.now()
+    const sends = new Array<Promise<unknown>>(n)
+    for (let i = 0; i < n; i++) sends[i] = steps.delay(100)
+    await Promise.all(sends)
+    await app.whenIdle()
+    const seconds = elapsed(start)
+    await app.stop()
+    let journalBytes = 0
+    for (const file of readdirSync(dir)) if (file.startsWith('journal-')) journalBytes += statSync(join(dir, file)).size
+    return { value: n / seconds, extra: { journalBytes, journalBytesPerTask: journalBytes / n } }
+  })
 }
 
 const LOCAL_REDIS = { host: '127.0.0.1', port: 6379 }

@@ -18,20 +18,25 @@ const missing = chromiumMissing()
  * How the jobs must end when a page halted them after `halted` successes (fixtures/page.ts
  * `halt`) and then went away, and the page `rest` ran what was left: `halted` done, plus at most
  * the `concurrency` then in flight; the ones held at the gate FAILURE WorkerLostError (acksLate
- * off), never run again; the others still queued, run by `rest`; every job run once.
+ * off), never run again, at least one of them; the others still queued, run by `rest`; every job
+ * run once. With `unbegun`, the page went while a write could be on its way to storage, so a lost
+ * job may also be one leased that never began (ranIn null, not run anywhere): see the failover test.
  */
-function expectSplit(outcome: readonly JobOutcome[], tabs: { first: string; rest: string }, halted: number, concurrency: number): void {
+function expectSplit(outcome: readonly JobOutcome[], tabs: { first: string; rest: string }, halted: number, concurrency: number, unbegun = false): void {
   const before = outcome.filter((t) => t.state === 'SUCCESS' && t.ranIn === tabs.first)
   const lost = outcome.filter((t) => t.state === 'FAILURE')
   const after = outcome.filter((t) => t.state === 'SUCCESS' && t.ranIn === tabs.rest)
   expect(before.length).toBeGreaterThanOrEqual(halted)
   expect(before.length).toBeLessThanOrEqual(halted + concurrency)
-  expect(lost.length).toBeGreaterThanOrEqual(1)
+  expect(lost.filter((t) => t.ranIn === tabs.first).length).toBeGreaterThanOrEqual(1)
   expect(lost.length).toBeLessThanOrEqual(concurrency)
-  for (const task of lost) expect(task).toMatchObject({ error: 'WorkerLostError', ranIn: tabs.first })
+  for (const task of lost) {
+    if (unbegun && task.ranIn === null) expect(task).toMatchObject({ error: 'WorkerLostError', runs: 0 })
+    else expect(task).toMatchObject({ error: 'WorkerLostError', ranIn: tabs.first, runs: 1 })
+  }
   expect(after.length).toBe(outcome.length - before.length - lost.length)
   expect(after.length).toBeGreaterThan(0)
-  for (const task of outcome) expect(task.runs).toBe(1)
+  for (const task of outcome) if (task.state === 'SUCCESS') expect(task.runs).toBe(1)
 }
 
 /**
@@ -184,8 +189,15 @@ describe.skipIf(missing !== undefined)(`in Chromium${missing === undefined ? '' 
 
   it('two tabs: one leads and runs part of the work, the follower reads a result it ran; when the leader closes, the follower takes over and finishes the rest', async () => {
     const { outcome } = await failover()
-    // 10 succeeded when the leader halted; 4 run at once.
-    expectSplit(outcome, { first: 'first', rest: 'second' }, 10, 4)
+    // 10 succeeded when the leader halted; 4 run at once. The leader closes once one job is held
+    // at its gate, while the jobs that passed the gate before the halt may still be ending: each
+    // ending's write carries the early ack (lease) of the job that takes its slot, and that job's
+    // body waits for the write (NOTES: Leases when a run starts). A close after IndexedDB
+    // committed such a write and before the page handled its completion loses a job that was
+    // acked but never began, as DESIGN §4 allows an early-ack task (a Celery worker killed
+    // between its ack and the task's execution): the dying-tab test below covers each such
+    // moment. Seen in 1 run of 40 both with and without stored progress coalesced.
+    expectSplit(outcome, { first: 'first', rest: 'second' }, 10, 4, true)
   }, 60_000)
 
   it('two tabs: the leader dies right after its k-th write once halted, for every k in turn; only jobs it started or acked were leased, those fail WorkerLostError, the follower runs the rest, none twice', async () => {

@@ -24,6 +24,7 @@ import { Gates } from './gates.js'
 import { Inspection } from './inspection.js'
 import type { NodeReport } from './inspection.js'
 import { Outcomes } from './outcomes.js'
+import { ProgressWindow } from './progress-window.js'
 import { Pauses } from './pauses.js'
 import { Queue } from './queue.js'
 import { Recovery } from './recovery.js'
@@ -52,6 +53,7 @@ export class Engine implements ResultSource {
   readonly #reports: RuntimeReports
   readonly #failure: Failure
   readonly #outcomes: Outcomes
+  readonly #progressWindow: ProgressWindow
   readonly #gates: Gates
   /** What `app.inspect` reads of this process. */
   readonly inspection: Inspection
@@ -97,7 +99,8 @@ export class Engine implements ResultSource {
     this.#failure = failure
     this.#gates = gates
     this.inspection = new Inspection(state, gates)
-    this.#outcomes = new Outcomes(state, commits, results, runs, starts, queue, workflow, chords, failure)
+    this.#progressWindow = new ProgressWindow(state, commits)
+    this.#outcomes = new Outcomes(state, commits, results, runs, starts, queue, workflow, chords, failure, this.#progressWindow)
     this.#dispatcher = new Dispatcher(state, commits, starts, gates)
     this.#revocation = new Revocation(state, commits, runs, gates, failure)
     this.#rpc = new TaskRpc(state, queue, results, this.#revocation)
@@ -256,6 +259,7 @@ export class Engine implements ResultSource {
     this.#gates.stop()
     this.#recovery.stop()
     for (const run of state.running.values()) for (const t of run.timers) this.clock.clearTimer(t)
+    this.#progressWindow.stop()
     this.#detachClock?.()
     this.#unwatch?.()
     this.#unsubscribeNetwork?.()

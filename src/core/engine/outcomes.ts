@@ -1,7 +1,8 @@
 /**
- * Outcomes: what a run reports (a state update, then its outcome) becomes one write — the
- * result, the ack, the next messages (chain step, callbacks, errbacks, a retry), a chord count —
- * and what follows that write: the slot freed, the next messages scheduled, watchers and events.
+ * Outcomes: what a run reports becomes writes. A state update is stored at most once a window
+ * (ProgressWindow), heard every time; its outcome is one write — the result, the ack, the next
+ * messages (chain step, callbacks, errbacks, a retry), a chord count — and what follows that
+ * write: the slot freed, the next messages scheduled, watchers and events.
  */
 import type { Encoded } from '../model/json.js'
 import type { ResultRecord, TaskMessage } from '../model/message.js'
@@ -16,6 +17,7 @@ import type { Chords } from './chords.js'
 import type { CommitQueue } from './commit-queue.js'
 import { failedBy, failedWith, rejectedWith, storageFailure } from './failure.js'
 import type { Failure } from './failure.js'
+import type { ProgressWindow } from './progress-window.js'
 import type { Queue } from './queue.js'
 import type { Results } from './results.js'
 import type { Runs } from './runs.js'
@@ -33,6 +35,7 @@ export class Outcomes {
   readonly #workflow: Workflow
   readonly #chords: Chords
   readonly #failure: Failure
+  readonly #window: ProgressWindow
 
   constructor(
     state: EngineState,
@@ -44,6 +47,7 @@ export class Outcomes {
     workflow: Workflow,
     chords: Chords,
     failure: Failure,
+    window: ProgressWindow,
   ) {
     this.#state = state
     this.#commits = commits
@@ -54,6 +58,7 @@ export class Outcomes {
     this.#workflow = workflow
     this.#chords = chords
     this.#failure = failure
+    this.#window = window
   }
 
   onState(id: string, recorded: State, meta: Encoded): void {
@@ -62,7 +67,10 @@ export class Outcomes {
     const run = state.running.get(id)
     if (run === undefined || run.settled) return
     const record = state.record(run.message, recorded, meta, run.children)
-    this.#commits.commitThen([state.put(record)], () => {
+    // Stored at most once a window (ProgressWindow); heard every time, in order with the
+    // tick's other steps (after the STARTED record of its tick is stored, as before).
+    const stored = this.#window.storeNow(run, record)
+    this.#commits.commitThen(stored ? [state.put(record)] : NONE, () => {
       this.#results.notify(record)
       if (state.events.listenerCount('task-progress') > 0) {
         state.events.emit('task-progress', { ...state.eventBase(run.message), state: recorded, meta: decode(meta) })
@@ -80,6 +88,7 @@ export class Outcomes {
       return
     }
     run.settled = true
+    this.#window.drop(id)
     const timers = run.timers
     for (let i = 0; i < timers.length; i++) state.clock.clearTimer(timers[i]!)
     run.hooks = hooks

@@ -86,6 +86,8 @@ export interface Running {
   record: ResultRecord | undefined
   followUps: TaskMessage[]
   requeued: boolean
+  /** When (engine clock) its last state update was stored (see ProgressWindow); -Infinity before the first. */
+  progressAt: number
   /** Wakers of its waits on the engine (`self.sleep`, results), made on the first. */
   wakers?: Set<() => void>
 }
@@ -108,6 +110,7 @@ export function newRun(message: TaskMessage, now: number): Running {
     record: undefined,
     followUps: NONE,
     requeued: false,
+    progressAt: Number.NEGATIVE_INFINITY,
   }
 }
 
