@@ -69,6 +69,14 @@ function eventLog(target: Celeriac): { of(id: string): Array<keyof CeleriacEvent
   return { of: (id) => seen.filter(([, of]) => of === id).map(([name]) => name) }
 }
 
+/**
+ * Memory limits for the out-of-memory faults: a worker with the fault tasks loaded holds ~8 MB of
+ * heap, so 16 MB of old generation leaves it room to run, and fault.oom reaches the limit in a
+ * few allocations. (At 48 MB each fault cost ~330 ms of CPU in the garbage collector, at 16 MB
+ * ~120 ms: the 100-fault test has 20 of them.)
+ */
+const OOM_LIMITS = { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 8 }
+
 /** Waits (bounded) until the pool has `size` healthy workers again: replacements boot in real time. */
 async function poolRestored(executor: { workers: number }, size: number): Promise<void> {
   for (let i = 0; i < 500 && executor.workers < size; i++) await new Promise((resolve) => setTimeout(resolve, 10))
@@ -181,7 +189,7 @@ describe('threads executor: faults', () => {
   })
 
   it('a worker that runs out of memory fails its task with WorkerLostError', async () => {
-    const { app, executor } = await start({ resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } })
+    const { app, executor } = await start({ resourceLimits: OOM_LIMITS })
     const lost = await (await app.sendTask('fault.oom')).get().catch((e: unknown) => e)
     expect(lost).toBeInstanceOf(WorkerLostError)
     await poolRestored(executor, 2)
@@ -241,7 +249,7 @@ describe('threads executor: faults', () => {
   })
 
   it('survives 100 consecutive worker faults of mixed kinds with bystanders held behind them: every task ends exactly as it should', async () => {
-    const { app, executor } = await start({ resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } })
+    const { app, executor } = await start({ resourceLimits: OOM_LIMITS })
     const kinds = ['exit', 'throw-top-level', 'spin-limit', 'spin-terminate', 'oom'] as const
     const expected = {
       exit: [states.FAILURE, WorkerLostError],
