@@ -21,7 +21,9 @@
  * side), seed: CELERIAC_CRASH_SEED. The child is bundled once with esbuild (BullMQ and its
  * dependencies included) and spawned with plain node: with `--import tsx` each start took 2-3 s
  * on a loaded 2-core machine (tsx transforms every module BullMQ loads), bundled 0.6-0.9 s, and
- * the starts are most of the test's time.
+ * the starts are most of the test's time. So each incarnation is spawned as soon as the one
+ * before is killed and starts up while the test reads what the kill left; it opens the storage
+ * only when told to (a line on its stdin, test/child-go.ts), after that read.
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -69,14 +71,22 @@ beforeAll(async () => {
 interface Incarnation {
   lines: string[]
   exit: Promise<number | null>
+  /** Lets it open the storage (it starts up and then waits for this). */
+  go(): void
   kill(): void
   waitFor(pattern: RegExp): Promise<void>
 }
 
 function launch(dir: string, sideLog: string, incarnation: number, mode: 'work' | 'drain'): Incarnation {
-  const proc = spawn(process.execPath, [child, dir, sideLog, String(incarnation), mode], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, [child, dir, sideLog, String(incarnation), mode], { stdio: ['pipe', 'pipe', 'pipe'] })
   const { lines, exit, waitFor } = childLines(proc)
-  return { lines, exit, kill: () => proc.kill('SIGKILL'), waitFor: (pattern) => waitFor((line) => pattern.test(line), String(pattern)) }
+  return {
+    lines,
+    exit,
+    go: () => proc.stdin!.end('go\n'),
+    kill: () => proc.kill('SIGKILL'),
+    waitFor: (pattern) => waitFor((line) => pattern.test(line), String(pattern)),
+  }
 }
 
 /** A job as the backend stores it (src/bullmq/persistence.ts), the fields this test reads. */
@@ -240,9 +250,12 @@ async function lane(lane: number, rounds: number, wrong: string[]): Promise<Lane
     }
   }
 
+  // Spawned ahead: each incarnation starts up while the test reads what the last kill left.
+  let next = launch(dir, sideLog, 0, rounds === 0 ? 'drain' : 'work')
   for (let round = 0; round < rounds; round++) {
     const t0 = Date.now()
-    const run = launch(dir, sideLog, round, 'work')
+    const run = next
+    run.go()
     await run.waitFor(/^ready$/)
     const t1 = Date.now()
     // Somewhere in the next 300 ms: during the adds (the first 50-150 ms, by the machine's
@@ -252,6 +265,7 @@ async function lane(lane: number, rounds: number, wrong: string[]): Promise<Lane
     const wait = random() < 1 / 3 ? random() * 60 : 5 + random() * 295
     await new Promise((resolve) => setTimeout(resolve, Math.floor(wait)))
     run.kill()
+    next = launch(dir, sideLog, round + 1, round + 1 === rounds ? 'drain' : 'work')
     await run.exit
     note(run.lines, round)
     // What the kill left, before anything opens it: a compaction cut short leaves its temp
@@ -271,7 +285,8 @@ async function lane(lane: number, rounds: number, wrong: string[]): Promise<Lane
     if ([...jobs.values()].some((j) => j.state === 'delayed')) phases.backoff++
   }
 
-  const drain = launch(dir, sideLog, rounds, 'drain')
+  const drain = next
+  drain.go()
   // A job stuck in wait or active keeps the drain from ending: after a generous bound the drain
   // is stopped and the checks below name what was left (recovery needs a lock's 1 s, not this).
   let timer: ReturnType<typeof setTimeout> | undefined

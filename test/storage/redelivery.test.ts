@@ -5,7 +5,7 @@
  * again only when the process dies while it runs, so these scenarios need durable storage and a
  * restart: they run on file storage. The crash is a copy of the storage directory taken while
  * the engine is quiet (every write that resolved is in it, as after kill -9; the owner's LOCK
- * is left behind), opened by a second app. test/storage/crash.test.ts kills real processes;
+ * is left behind), opened by a second app. test/storage/crash-run.ts kills real processes;
  * here the moment of the crash is chosen, so the outcome can be asserted exactly.
  */
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
