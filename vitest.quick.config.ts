@@ -22,6 +22,7 @@ const SLOW = [
   'test/cli/cli.test.ts',
   'test/cli/dir.test.ts',
   'test/adapters/threads.test.ts',
+  'test/adapters/threads-faults.test.ts',
   'test/conformance/leader.test.ts',
   'test/adapters/lifetime.test.ts',
   'test/storage/crash-inline.test.ts',

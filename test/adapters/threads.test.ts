@@ -1,42 +1,22 @@
 /**
  * The worker_threads executor's own faults: load failures, crashes, out of memory, busy loops,
  * terminate and time limits, with real worker threads. The shared scenarios run on it in
- * test/conformance; this file covers what only a worker executor has.
+ * test/conformance; this file covers what only a worker executor has (the 100-fault run is in
+ * threads-faults.test.ts, so that the two run side by side).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Celeriac, ConfigError, TaskRevokedError, TimeLimitExceeded, WorkerLoadError, WorkerLostError, states } from '../../src/index.js'
-import type { AsyncResult, CeleriacEvents, ErrorClass, State } from '../../src/index.js'
 import { threads } from '../../src/node.js'
-import type { ThreadsOptions } from '../../src/node.js'
 import { virtualClock } from '../../src/testing.js'
-import type { VirtualClock } from '../../src/testing.js'
 import { PaymentDeclined } from './fixtures/fault-tasks.js'
+import { OOM_LIMITS, compiledFaults, eventLog, failsWith, faults, poolRestored, start, stopAfterTest, stopAppsAfterEach } from './threads-harness.js'
 import { bundledThreads } from '../workers/bundled.js'
 
-const faults = new URL('./fixtures/fault-tasks.ts', import.meta.url)
-/**
- * The fault tasks compiled once per run (test/workers/bundled.ts): a worker starts in ~0.1 s, not
- * ~1 s through tsx, and the fault scenarios replace workers by the hundred. The loading tests
- * below keep the TypeScript sources, which workers load through tsx as a user's would.
- */
-const compiledFaults = bundledThreads(faults)
-let app: Celeriac | undefined
-
-afterEach(async () => {
-  await app?.stop({ timeout: 2_000 })
-  app = undefined
-})
-
-async function start(options: Partial<ThreadsOptions> = {}, clock?: VirtualClock) {
-  const executor = threads({ ...compiledFaults, size: 2, ...options })
-  app = new Celeriac({ executor, ...(clock === undefined ? {} : { clock }) })
-  await app.start()
-  return { app, executor }
-}
+stopAppsAfterEach()
 
 /** The start() error of an app whose workers load `module`: at once, not after loadTimeout. */
 async function startError(module: URL): Promise<ConfigError> {
@@ -48,39 +28,6 @@ async function startError(module: URL): Promise<ConfigError> {
   expect((error as ConfigError).code).toBe('CONFIG')
   expect((error as Error).message).toContain(module.href)
   return error as ConfigError
-}
-
-/** The task's final state and error; the error's class must be exactly `cls`. */
-async function failsWith(r: AsyncResult<unknown>, state: State, cls: ErrorClass, label: string): Promise<Error> {
-  const error = await r.get().then(
-    () => expect.unreachable(`${label}: get() should have rejected`),
-    (e: unknown) => e as Error,
-  )
-  expect(error.constructor, label).toBe(cls)
-  expect(await r.state(), label).toBe(state)
-  return error
-}
-
-/** Records the app's task events from now on; `of(id)` gives the names of one task's, in order. */
-function eventLog(target: Celeriac): { of(id: string): Array<keyof CeleriacEvents> } {
-  const seen: Array<[keyof CeleriacEvents, string]> = []
-  const names = ['task-received', 'task-started', 'task-succeeded', 'task-failed', 'task-rejected'] as const
-  for (const name of names) target.events.on(name, (e: { id: string }) => void seen.push([name, e.id]))
-  return { of: (id) => seen.filter(([, of]) => of === id).map(([name]) => name) }
-}
-
-/**
- * Memory limits for the out-of-memory faults: a worker with the fault tasks loaded holds ~8 MB of
- * heap, so 16 MB of old generation leaves it room to run, and fault.oom reaches the limit in a
- * few allocations. (At 48 MB each fault cost ~330 ms of CPU in the garbage collector, at 16 MB
- * ~120 ms: the 100-fault test has 20 of them.)
- */
-const OOM_LIMITS = { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 8 }
-
-/** Waits (bounded) until the pool has `size` healthy workers again: replacements boot in real time. */
-async function poolRestored(executor: { workers: number }, size: number): Promise<void> {
-  for (let i = 0; i < 500 && executor.workers < size; i++) await new Promise((resolve) => setTimeout(resolve, 10))
-  expect(executor.workers).toBe(size)
 }
 
 describe('threads executor: loading', () => {
@@ -106,7 +53,7 @@ describe('threads executor: loading', () => {
     ['a file: URL string', () => faults.href],
   ])('takes the module as %s', async (_label, module) => {
     const executor = threads({ module: module(), size: 1 })
-    app = new Celeriac({ executor })
+    const app = stopAfterTest(new Celeriac({ executor }))
     await app.start()
     expect(await (await app.sendTask('fault.ok', [4])).get()).toBe(8)
   })
@@ -218,7 +165,7 @@ describe('threads executor: faults', () => {
 
   it('a soft time limit aborts self.signal inside the worker; the task catches it and ends on its own', async () => {
     const clock = virtualClock()
-    app = new Celeriac({ clock, executor: threads({ ...compiledFaults, size: 2 }) })
+    const app = stopAfterTest(new Celeriac({ clock, executor: threads({ ...compiledFaults, size: 2 }) }))
     await app.start()
     const lines: string[] = []
     app.events.on('log', (e) => lines.push(e.text))
@@ -247,50 +194,6 @@ describe('threads executor: faults', () => {
     expect(await r.state()).toBe(states.FAILURE)
     expect(events.of(r.id)).toEqual(['task-received', 'task-started', 'task-failed'])
   })
-
-  it('survives 100 consecutive worker faults of mixed kinds with bystanders held behind them: every task ends exactly as it should', async () => {
-    const { app, executor } = await start({ resourceLimits: OOM_LIMITS })
-    const kinds = ['exit', 'throw-top-level', 'spin-limit', 'spin-terminate', 'oom'] as const
-    const expected = {
-      exit: [states.FAILURE, WorkerLostError],
-      'throw-top-level': [states.FAILURE, WorkerLostError],
-      oom: [states.FAILURE, WorkerLostError],
-      'spin-limit': [states.FAILURE, TimeLimitExceeded],
-      'spin-terminate': [states.REVOKED, TaskRevokedError],
-    } as const
-    for (let i = 0; i < 100; i++) {
-      const kind = kinds[i % kinds.length]!
-      const label = `${kind} #${String(i)}`
-      const fault =
-        kind === 'spin-limit'
-          ? await app.sendTask('fault.spin', [], { timeLimit: 50 })
-          : kind === 'spin-terminate'
-            ? await app.sendTask('fault.spin')
-            : await app.sendTask(`fault.${kind}`)
-      // Seven more fill both workers' prefetch (2 x 4): those held behind the fault on its worker
-      // have not started when it dies, so they must be run by another worker.
-      const bystanders = []
-      for (let j = 0; j < 7; j++) bystanders.push(await app.sendTask<{ value: number; redelivered: boolean }>('fault.bystander', [i * 10 + j]))
-      if (kind === 'spin-terminate') {
-        while ((await fault.state()) !== states.STARTED) await new Promise((resolve) => setTimeout(resolve, 2))
-        await fault.revoke({ terminate: true })
-      }
-      const [state, cls] = expected[kind]
-      await failsWith(fault, state, cls, label)
-      let redelivered = 0
-      for (const [j, bystander] of bystanders.entries()) {
-        const out = await bystander.get()
-        expect(out.value, label).toBe(2 * (i * 10 + j))
-        expect(await bystander.state(), label).toBe(states.SUCCESS)
-        if (out.redelivered) redelivered++
-      }
-      expect(redelivered, `${label}: bystanders held by the dying worker`).toBeGreaterThan(0)
-      await poolRestored(executor, 2)
-      // Exactly the fault's worker was lost and replaced.
-      expect(executor.replaced, label).toBe(i + 1)
-    }
-    expect(await (await app.sendTask('fault.ok', [5])).get()).toBe(10)
-  }, 180_000)
 })
 
 describe('threads executor: a pool that cannot load its module', () => {
@@ -309,7 +212,7 @@ describe('threads executor: a pool that cannot load its module', () => {
     const clock = virtualClock()
     const compiled = bundledThreads(flaky.module)
     const executor = threads({ ...compiled, size: 1, loadTimeout: 60_000, loadBackoff })
-    app = new Celeriac({ clock, executor })
+    const app = stopAfterTest(new Celeriac({ clock, executor }))
     await app.start()
     return { app, clock, flaky, module: compiled.module }
   }
