@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest'
 import { Celeriac, ConfigError, TaskRevokedError, TimeLimitExceeded, WorkerLoadError, WorkerLostError, states } from '../../src/index.js'
 import { threads } from '../../src/node.js'
 import { virtualClock } from '../../src/testing.js'
-import { PaymentDeclined } from './fixtures/fault-tasks.js'
+import { CardDeclined } from './fixtures/fault-tasks.js'
 import { OOM_LIMITS, compiledFaults, eventLog, failsWith, faults, poolRestored, start, stopAfterTest, stopAppsAfterEach } from './threads-harness.js'
 import { bundledThreads } from '../workers/bundled.js'
 
@@ -115,8 +115,8 @@ describe('threads executor: faults', () => {
   it('a custom error class registered in both realms arrives as itself', async () => {
     const { app } = await start()
     const error = await (await app.sendTask('fault.declined')).get().catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(PaymentDeclined)
-    expect((error as PaymentDeclined).retryAfter).toBe(30)
+    expect(error).toBeInstanceOf(CardDeclined)
+    expect((error as CardDeclined).retryAfter).toBe(30)
   })
 
   it('a worker that exits fails its task with WorkerLostError and is replaced', async () => {

@@ -417,20 +417,20 @@ describe('errors', () => {
   })
 
   it('brings an unregistered class as TaskError with originalName', () => {
-    class PaymentDeclined extends Error {
+    class InvoiceDisputed extends Error {
       constructor(
         message: string,
         readonly amount: number,
       ) {
         super(message)
-        this.name = 'PaymentDeclined'
+        this.name = 'InvoiceDisputed'
       }
     }
-    const original = new PaymentDeclined('card declined', 42)
+    const original = new InvoiceDisputed('card declined', 42)
     const decoded = decodeError(encodeError(original))
     expect(decoded).toBeInstanceOf(TaskError)
     const task = decoded as TaskError & { amount: number }
-    expect(task.originalName).toBe('PaymentDeclined')
+    expect(task.originalName).toBe('InvoiceDisputed')
     expect(task.message).toBe('card declined')
     expect(task.stack).toBe(original.stack)
     expect(task.amount).toBe(42)
