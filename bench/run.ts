@@ -93,6 +93,19 @@ interface CaseResult {
 
 const fmt = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n >= 1 ? n.toFixed(2) : n.toFixed(3))
 
+/** What a case's record says of the case itself, run or not. */
+function described(bench: BenchCase, size: number, caseRounds: number): Omit<CaseResult, 'results'> {
+  return {
+    name: bench.name,
+    title: bench.title,
+    unit: bench.unit,
+    better: bench.better,
+    size,
+    rounds: caseRounds,
+    ...(bench.sides === undefined ? {} : { sides: bench.sides }),
+  }
+}
+
 const report: CaseResult[] = []
 for (const bench of cases) {
   if (only !== undefined && !bench.name.includes(only)) continue
@@ -100,7 +113,7 @@ for (const bench of cases) {
   const why = await bench.unavailable?.()
   if (why !== undefined) {
     console.log(`\n${bench.title}: skipped (${why})`)
-    report.push({ name: bench.name, title: bench.title, unit: bench.unit, better: bench.better, size, rounds: 0, results: [], skipped: why })
+    report.push({ ...described(bench, size, 0), results: [], skipped: why })
     continue
   }
   const impls = Object.keys(bench.impls)
@@ -128,16 +141,7 @@ for (const bench of cases) {
   if (failure !== undefined) {
     // One broken case must not cost the others: report it and go on.
     console.log(`  failed: ${failure}`)
-    report.push({
-      name: bench.name,
-      title: bench.title,
-      unit: bench.unit,
-      better: bench.better,
-      size,
-      rounds: caseRounds,
-      results: [],
-      skipped: `failed: ${failure}`,
-    })
+    report.push({ ...described(bench, size, caseRounds), results: [], skipped: `failed: ${failure}` })
     process.exitCode = 1
     continue
   }
@@ -158,16 +162,7 @@ for (const bench of cases) {
       ...(impl === impls[0] ? {} : { advantage: advantage(ours, m, bench.better) }),
     }
   })
-  const result: CaseResult = {
-    name: bench.name,
-    title: bench.title,
-    unit: bench.unit,
-    better: bench.better,
-    size,
-    rounds: caseRounds,
-    ...(bench.sides === undefined ? {} : { sides: bench.sides }),
-    results,
-  }
+  const result: CaseResult = { ...described(bench, size, caseRounds), results }
   if (bench.target !== undefined) {
     const peer = results.find((r) => r.impl === bench.target!.peer)
     result.target = bench.target.text

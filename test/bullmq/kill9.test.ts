@@ -25,7 +25,6 @@
  * before is killed and starts up while the test reads what the kill left; it opens the storage
  * only when told to (a line on its stdin, test/child-go.ts), after that read.
  */
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -33,7 +32,8 @@ import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { fileStorage } from '../../src/node.js'
-import { childLines } from '../child-lines.js'
+import { spawnIncarnation } from '../incarnation.js'
+import type { Incarnation } from '../incarnation.js'
 import { seeded } from '../conformance/harness.js'
 import type { Kind } from './fixtures/kill9-worker.js'
 
@@ -68,25 +68,8 @@ beforeAll(async () => {
   })
 })
 
-interface Incarnation {
-  lines: string[]
-  exit: Promise<number | null>
-  /** Lets it open the storage (it starts up and then waits for this). */
-  go(): void
-  kill(): void
-  waitFor(pattern: RegExp): Promise<void>
-}
-
 function launch(dir: string, sideLog: string, incarnation: number, mode: 'work' | 'drain'): Incarnation {
-  const proc = spawn(process.execPath, [child, dir, sideLog, String(incarnation), mode], { stdio: ['pipe', 'pipe', 'pipe'] })
-  const { lines, exit, waitFor } = childLines(proc)
-  return {
-    lines,
-    exit,
-    go: () => proc.stdin!.end('go\n'),
-    kill: () => proc.kill('SIGKILL'),
-    waitFor: (pattern) => waitFor((line) => pattern.test(line), String(pattern)),
-  }
+  return spawnIncarnation(child, [dir, sideLog, String(incarnation), mode])
 }
 
 /** A job as the backend stores it (src/bullmq/persistence.ts), the fields this test reads. */

@@ -8,7 +8,6 @@
  * bundle's imports, most of a round's time); it builds its app only when told to, once the one
  * before is dead (test/child-go.ts).
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,7 +15,8 @@ import { afterAll, expect, it } from 'vitest'
 import type { ResultRecord } from '../../src/core/model/message.js'
 import { decodeError } from '../../src/core/serializer/decode.js'
 import { fileStorage } from '../../src/node.js'
-import { childLines } from '../child-lines.js'
+import { spawnIncarnation } from '../incarnation.js'
+import type { Incarnation } from '../incarnation.js'
 import { seeded } from '../conformance/setup.js'
 import { bundledScript } from '../workers/bundled.js'
 
@@ -28,15 +28,8 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-function launch(dir: string, log: string, mode?: 'drain') {
-  const child = spawn(process.execPath, [app, dir, log, ...(mode === undefined ? [] : [mode])], { stdio: ['pipe', 'pipe', 'pipe'] })
-  const { exit, waitFor } = childLines(child)
-  return {
-    exit,
-    go: () => child.stdin!.end('go\n'),
-    kill: () => child.kill('SIGKILL'),
-    waitFor: (text: string) => waitFor((line) => line === text, text),
-  }
+function launch(dir: string, log: string, mode?: 'drain'): Incarnation {
+  return spawnIncarnation(app, [dir, log, ...(mode === undefined ? [] : [mode])])
 }
 
 it(`sends each slot once across ${String(ROUNDS)} kill -9s, none lost`, async () => {

@@ -23,7 +23,6 @@
  * parent reads and checks what the kill left; it opens the storage only when told to (a line
  * on its stdin), after that read, so it recovers exactly what the parent saw.
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -33,7 +32,8 @@ import type { ChordError } from '../../src/index.js'
 import type { ResultRecord, TaskMessage } from '../../src/core/model/message.js'
 import { decode, decodeError } from '../../src/core/serializer/decode.js'
 import { fileStorage } from '../../src/node.js'
-import { childLines } from '../child-lines.js'
+import { spawnIncarnation } from '../incarnation.js'
+import type { Incarnation } from '../incarnation.js'
 import { seeded } from '../conformance/setup.js'
 import { bundledScript } from '../workers/bundled.js'
 
@@ -51,29 +51,12 @@ afterAll(() => {
 })
 type ExecutorKind = 'inline' | 'threads'
 
-interface Incarnation {
-  lines: string[]
-  exit: Promise<number | null>
-  /** Lets it open the storage (it starts up and then waits for this). */
-  go(): void
-  kill(): void
-  /** Resolves when a line matching `pattern` has been printed (or rejects when the process exits). */
-  waitFor(pattern: RegExp): Promise<void>
-}
-
 function launch(dir: string, executor: ExecutorKind, incarnation: number, mode?: 'drain'): Incarnation {
-  const child = spawn(process.execPath, [app, dir, String(incarnation), ...(mode === undefined ? [] : [mode])], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, CRASH_EXECUTOR: executor, CRASH_COMPACT_BYTES: String(COMPACT_BYTES) },
+  return spawnIncarnation(app, [dir, String(incarnation), ...(mode === undefined ? [] : [mode])], {
+    ...process.env,
+    CRASH_EXECUTOR: executor,
+    CRASH_COMPACT_BYTES: String(COMPACT_BYTES),
   })
-  const { lines, exit, waitFor } = childLines(child)
-  return {
-    lines,
-    exit,
-    go: () => child.stdin!.end('go\n'),
-    kill: () => child.kill('SIGKILL'),
-    waitFor: (pattern) => waitFor((line) => pattern.test(line), String(pattern)),
-  }
 }
 
 /** Opens the directory as the next incarnation would (cutting a torn tail), and reads it. */

@@ -25,6 +25,7 @@ import { Inspection } from './inspection.js'
 import type { NodeReport } from './inspection.js'
 import { Outcomes } from './outcomes.js'
 import { ProgressWindow } from './progress-window.js'
+import { waitAtMost } from '../time/bounded-wait.js'
 import { Pauses } from './pauses.js'
 import { Queue } from './queue.js'
 import { Recovery } from './recovery.js'
@@ -240,15 +241,7 @@ export class Engine implements ResultSource {
       await state.transport.giveBack(unstarted)
     }
     if (state.running.size > 0) {
-      const idle = state.whenIdle()
-      if (timeout === undefined) await idle
-      else {
-        let timer: ReturnType<typeof setTimeout> | undefined
-        // Real time on purpose: shutdown is about the process, not the engine's clock.
-        const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))
-        await Promise.race([idle, late])
-        clearTimeout(timer)
-      }
+      await waitAtMost(state.whenIdle(), timeout)
       for (const run of state.running.values()) {
         state.executor.post({ type: 'cancel', id: run.message.id, reason: 'shutdown' })
       }
