@@ -235,56 +235,61 @@ async function lane(lane: number, rounds: number, wrong: string[]): Promise<Lane
 
   // Spawned ahead: each incarnation starts up while the test reads what the last kill left.
   let next = launch(dir, sideLog, 0, rounds === 0 ? 'drain' : 'work')
-  for (let round = 0; round < rounds; round++) {
-    const t0 = Date.now()
-    const run = next
-    run.go()
-    await run.waitFor(/^ready$/)
-    const t1 = Date.now()
-    // Somewhere in the next 300 ms: during the adds (the first 50-150 ms, by the machine's
-    // speed; a third of the kills come in the first 60 ms, so they land there on a fast machine
-    // too), the processing, the finish writes, the retries' backoff, or the recovery of what the
-    // last kill left.
-    const wait = random() < 1 / 3 ? random() * 60 : 5 + random() * 295
-    await new Promise((resolve) => setTimeout(resolve, Math.floor(wait)))
-    run.kill()
-    next = launch(dir, sideLog, round + 1, round + 1 === rounds ? 'drain' : 'work')
-    await run.exit
-    note(run.lines, round)
-    // What the kill left, before anything opens it: a compaction cut short leaves its temp
-    // snapshot or two journals.
-    const names = readdirSync(dir)
-    if (names.includes('snapshot.tmp') || names.filter((n) => n.startsWith('journal-')).length > 1) midCompaction++
-    const runs = readRuns(sideLog)
-    const jobs = await readJobs(dir)
-    check(jobs, runs, `after kill ${round}`)
-    if (process.env.KILL9_DEBUG) console.error(`lane ${lane} round ${round}: ready ${t1 - t0} ms, total ${Date.now() - t0} ms`)
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const t0 = Date.now()
+      const run = next
+      run.go()
+      await run.waitFor(/^ready$/)
+      const t1 = Date.now()
+      // Somewhere in the next 300 ms: during the adds (the first 50-150 ms, by the machine's
+      // speed; a third of the kills come in the first 60 ms, so they land there on a fast machine
+      // too), the processing, the finish writes, the retries' backoff, or the recovery of what the
+      // last kill left.
+      const wait = random() < 1 / 3 ? random() * 60 : 5 + random() * 295
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(wait)))
+      run.kill()
+      next = launch(dir, sideLog, round + 1, round + 1 === rounds ? 'drain' : 'work')
+      await run.exit
+      note(run.lines, round)
+      // What the kill left, before anything opens it: a compaction cut short leaves its temp
+      // snapshot or two journals.
+      const names = readdirSync(dir)
+      if (names.includes('snapshot.tmp') || names.filter((n) => n.startsWith('journal-')).length > 1) midCompaction++
+      const runs = readRuns(sideLog)
+      const jobs = await readJobs(dir)
+      check(jobs, runs, `after kill ${round}`)
+      if (process.env.KILL9_DEBUG) console.error(`lane ${lane} round ${round}: ready ${t1 - t0} ms, total ${Date.now() - t0} ms`)
 
-    const count = (what: string): number => run.lines.filter((l) => l.startsWith(`${what} `)).length
-    const adding = run.lines.filter((l) => l.startsWith('adding ')).reduce((n, l) => n + Number(l.split(' ')[2]), 0)
-    if (adding > count('added')) phases.addBulk++
-    if (runs.filter((r) => r.incarnation === round).length > count('returned') + count('threw')) phases.processing++
-    if (count('returned') + count('threw') > count('done') + count('failed')) phases.finishing++
-    if ([...jobs.values()].some((j) => j.state === 'delayed')) phases.backoff++
-  }
+      const count = (what: string): number => run.lines.filter((l) => l.startsWith(`${what} `)).length
+      const adding = run.lines.filter((l) => l.startsWith('adding ')).reduce((n, l) => n + Number(l.split(' ')[2]), 0)
+      if (adding > count('added')) phases.addBulk++
+      if (runs.filter((r) => r.incarnation === round).length > count('returned') + count('threw')) phases.processing++
+      if (count('returned') + count('threw') > count('done') + count('failed')) phases.finishing++
+      if ([...jobs.values()].some((j) => j.state === 'delayed')) phases.backoff++
+    }
 
-  const drain = next
-  drain.go()
-  // A job stuck in wait or active keeps the drain from ending: after a generous bound the drain
-  // is stopped and the checks below name what was left (recovery needs a lock's 1 s, not this).
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const drained = await Promise.race([
-    drain.waitFor(/^drained$/).then(() => true),
-    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), DRAIN_BOUND_MS))),
-  ])
-  clearTimeout(timer)
-  if (!drained) {
-    say(`the drain did not end within ${DRAIN_BOUND_MS} ms`)
-    drain.kill()
+    const drain = next
+    drain.go()
+    // A job stuck in wait or active keeps the drain from ending: after a generous bound the drain
+    // is stopped and the checks below name what was left (recovery needs a lock's 1 s, not this).
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const drained = await Promise.race([
+      drain.waitFor(/^drained$/).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), DRAIN_BOUND_MS))),
+    ])
+    clearTimeout(timer)
+    if (!drained) {
+      say(`the drain did not end within ${DRAIN_BOUND_MS} ms`)
+      drain.kill()
+    }
+    const exit = await drain.exit
+    if (drained && exit !== 0) say(`the drain exited with ${String(exit)}`)
+    note(drain.lines, rounds)
+  } finally {
+    // One spawned ahead and left waiting when a round failed (the drain has exited by now).
+    next.kill()
   }
-  const exit = await drain.exit
-  if (drained && exit !== 0) say(`the drain exited with ${String(exit)}`)
-  note(drain.lines, rounds)
   const runs = readRuns(sideLog)
   const jobs = await readJobs(dir)
   check(jobs, runs, 'after the drain')

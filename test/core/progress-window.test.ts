@@ -164,3 +164,35 @@ it('a run that fails with an update held leaves its FAILURE last', async () => {
   await clock.advance(1_000)
   expect(storage.results.map((w) => w.state).filter((s) => s !== states.STARTED)).toEqual([states.PROGRESS, states.FAILURE])
 })
+
+it('a run that reuses the id of one killed with an update held has its first update stored at once', async () => {
+  const { app, storage, clock, t0 } = await setup()
+  // The first run is ended by its hard time limit (not through an outcome) with an update held.
+  const stuck = app.task('t.stuck', { bind: true }, async (self: Task) => {
+    self.progress(1, 10)
+    await self.sleep(5)
+    self.progress(2, 10)
+    await self.sleep(1_000)
+    return 'never'
+  })
+  const rerun = app.task('t.rerun', { bind: true }, async (self: Task) => {
+    self.progress(7, 10)
+    await self.sleep(100)
+    return 'done'
+  })
+  const first = await stuck.applyAsync([], { taskId: 'same-id', timeLimit: 10 })
+  await clock.advance(20)
+  expect(await first.state()).toBe(states.FAILURE)
+  // Forgotten, the id can run again: within the first run's window (it ends at 50), a new run
+  // of it reports progress, and storage shows it.
+  await first.forget()
+  await rerun.applyAsync([], { taskId: 'same-id' })
+  await clock.advance(1)
+  expect(await first.state()).toBe(states.PROGRESS)
+  await clock.runAll()
+  expect(progressWrites(storage).map((w) => [w.current, w.at - t0])).toEqual([
+    [1, 0],
+    [7, 20],
+  ])
+  expect(storage.results.at(-1)!.state).toBe(states.SUCCESS)
+})

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import type { ResultRecord } from '../../src/core/model/message.js'
+import { DEFAULT_CONCURRENCY } from '../../src/core/model/options.js'
 import { decodeError } from '../../src/core/serializer/decode.js'
 import { fileStorage } from '../../src/node.js'
 import { spawnIncarnation } from '../incarnation.js'
@@ -72,7 +73,10 @@ it(`sends each slot once across ${String(ROUNDS)} kill -9s, none lost`, async ()
   // Each ran to SUCCESS, or was running at a kill (early ack: FAILURE WorkerLostError, never again).
   const ran = readFileSync(log, 'utf8').trim().split('\n')
   expect(new Set(ran).size).toBe(ran.length)
-  expect(ran.length).toBeGreaterThanOrEqual(results.size - ROUNDS)
+  // Not run: the early-ack starts a kill caught between their stored start and their body (one
+  // tick's batch, up to the queue's concurrency, when a catch-up makes many due at once; on a
+  // loaded machine more than one a kill).
+  expect(results.size - ran.length).toBeLessThanOrEqual(ROUNDS * DEFAULT_CONCURRENCY)
   for (const [id, record] of results) {
     if (record.state === 'SUCCESS') expect(ran).toContain(id)
     else expect([record.state, decodeError(record.result).name]).toEqual(['FAILURE', 'WorkerLostError'])

@@ -47,7 +47,13 @@ export class ProgressWindow {
    */
   storeNow(run: Running, record: ResultRecord): boolean {
     const now = this.#state.clock.now()
-    const held = this.#held.get(record.id)
+    let held = this.#held.get(record.id)
+    // Held for an earlier run of the same id that ended without an outcome (a hard time limit,
+    // a terminate): that update is dead, and this run's window is its own.
+    if (held !== undefined && held.run !== run) {
+      this.#held.delete(record.id)
+      held = undefined
+    }
     if (held === undefined && now - run.progressAt >= PROGRESS_WINDOW_MS) {
       run.progressAt = now
       return true
