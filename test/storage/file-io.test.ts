@@ -159,7 +159,7 @@ describe('durability: a call resolves only once its frame is on disk', () => {
 })
 
 describe('group commit', () => {
-  it('calls made while an fdatasync is in flight, over several ticks, share the next frame and the next fdatasync', async () => {
+  it('calls made while an fdatasync is in flight are written meanwhile (a kill cannot lose them) and share the next fdatasync', async () => {
     const dir = tempDir()
     const s = await opened({ dir })
     const counts = countCalls()
@@ -167,21 +167,35 @@ describe('group commit', () => {
     const first = s.write([put('first', 0)])
     const releaseFirst = await nextSync()
     const settled: number[] = []
+    const written: number[] = []
+    let allWritten!: () => void
+    const inTheFile = new Promise<void>((resolve) => (allWritten = resolve))
     const later: Array<Promise<unknown>> = []
     for (let i = 0; i < 12; i++) {
-      later.push(s.write([put(`later${i}`, i)]).then(() => settled.push(i)))
+      const onWritten = (): void => {
+        if (written.push(i) === 12) allWritten()
+      }
+      later.push(s.write([put(`later${i}`, i)], { onWritten }).then(() => settled.push(i)))
       if (i % 4 === 3) await turns(2)
     }
-    await turns()
-    expect(counts).toEqual({ write: 1, fdatasync: 1 })
+    // In the file while the first fdatasync is on disk: frames of their own, none synced yet.
+    await Promise.race([inTheFile, ...later.map(notBefore)])
+    expect(written).toEqual(Array.from({ length: 12 }, (_, i) => i))
+    expect(counts.write).toBeGreaterThan(1)
+    expect(counts.fdatasync).toBe(1)
+    expect(settled).toEqual([])
     releaseFirst()
     await first
+    // That fdatasync began before they were written: the next one covers them all.
     const releaseSecond = await Promise.race([nextSync(), ...later.map(notBefore)])
-    expect(counts).toEqual({ write: 2, fdatasync: 2 })
+    expect(counts.fdatasync).toBe(2)
     expect(settled).toEqual([])
     releaseSecond()
     await Promise.all(later)
-    expect(journalKeys(join(dir, 'journal-0.log'))).toEqual([[['first']], Array.from({ length: 12 }, (_, i) => [`later${i}`])])
+    expect(counts.fdatasync).toBe(2)
+    const frames = journalKeys(join(dir, 'journal-0.log'))
+    expect(frames[0]).toEqual([['first']])
+    expect(frames.slice(1).flat()).toEqual(Array.from({ length: 12 }, (_, i) => [`later${i}`]))
   })
 
   it('commitWindow: a flush starts that many ms after the first call of its batch (not later calls), and again after an in-flight one', async () => {

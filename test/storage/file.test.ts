@@ -7,6 +7,7 @@ import type { Storage } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
 import { HEADER_BYTES, frame, frameAt, scanFrames } from '../../src/storage/file/frame.js'
 import { storageContract } from './contract.js'
+import { journalHeader } from '../../src/storage/file/journal.js'
 import { compactionOf, fileHarness, frameOffsets, journalKeys, put } from './file-harness.js'
 
 const { tempDir, opened, closeAll } = fileHarness()
@@ -137,6 +138,44 @@ describe('file storage', () => {
     }
     // The damage was reported, not repaired: the file is as it was left.
     expect(readFileSync(path).length).toBe(original.length)
+  })
+
+  it("a power cut's hole among the frames written during one fdatasync is a torn tail; damage the frames after it say was synced is refused", async () => {
+    const header = journalHeader(0)
+    // Frames as the storage writes them: [synced, ...calls], synced being the journal's length
+    // the last completed fdatasync covered when the frame was made.
+    const journalFrame = (synced: number, key: string): Buffer => frame(Buffer.from(JSON.stringify([synced, [put(key, key)]]), 'utf8'))
+    const kept = journalFrame(header.length, 'kept')
+    const at = header.length + kept.length
+    const hole = journalFrame(at, 'lost')
+    const build = (afterSynced: number): Buffer => {
+      // The hole: its bytes never reached the disk (zeros), the frame after it did.
+      const bytes = Buffer.concat([header, kept, Buffer.alloc(hole.length), journalFrame(afterSynced, 'after')])
+      return bytes
+    }
+    // Written while 'kept' was the last synced frame: nothing vouches for the hole.
+    const dir = tempDir()
+    writeFileSync(join(dir, 'journal-0.log'), build(at))
+    const warnings: string[] = []
+    const s = await opened({ dir, onWarning: (w) => warnings.push(w) })
+    expect(await s.get('results', 'kept')).toBe('kept')
+    expect(await s.get('results', 'after')).toBeUndefined()
+    expect(warnings.join('\n')).toContain(`torn tail of ${hole.length + journalFrame(at, 'after').length} bytes at offset ${at}`)
+    expect(statSync(join(dir, 'journal-0.log')).size).toBe(at)
+    await s.write([put('next', 1)])
+    await closeAll()
+    expect(await (await opened({ dir })).get('results', 'next')).toBe(1)
+    // Written after an fdatasync had covered the damaged bytes: they were on disk, so this is damage.
+    const damaged = tempDir()
+    writeFileSync(join(damaged, 'journal-0.log'), build(at + hole.length))
+    const error = await fileStorage({ dir: damaged, onWarning: () => {} })
+      .open()
+      .then(
+        () => expect.unreachable('open should fail'),
+        (e: unknown) => e as StorageError,
+      )
+    expect(error).toBeInstanceOf(StorageError)
+    expect(error.message).toContain(`offset ${at}`)
   })
 
   it('compacts into a snapshot and a new journal when the journal grows, and reopens from them', async () => {

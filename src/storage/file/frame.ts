@@ -40,8 +40,8 @@ export function frameAt(buffer: Buffer, offset: number): FoundFrame | undefined 
   return { offset, end, payload }
 }
 
-/** Whether an intact frame starts anywhere after `offset`: damage followed by good data is corruption, not a torn tail. */
-function intactFrameAfter(buffer: Buffer, offset: number): number | undefined {
+/** Where the first intact frame after `offset` starts: damage followed by good data is corruption, not a torn tail. */
+export function nextIntactFrame(buffer: Buffer, offset: number): number | undefined {
   for (let at = offset + 1; at + HEADER_BYTES <= buffer.length; at++) {
     if (frameAt(buffer, at) !== undefined) return at
   }
@@ -66,7 +66,7 @@ export function scanFrames(buffer: Buffer, corrupt: (offset: number) => never): 
   while (offset < buffer.length) {
     const found = frameAt(buffer, offset)
     if (found === undefined) {
-      if (intactFrameAfter(buffer, offset) !== undefined) corrupt(offset)
+      if (nextIntactFrame(buffer, offset) !== undefined) corrupt(offset)
       break
     }
     frames.push(found)
