@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError, StorageError } from '../../src/index.js'
 import type { Storage } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
-import { HEADER_BYTES, frame, frameAt, scanFrames } from '../../src/storage/file/frame.js'
+import { HEADER_BYTES, frame, frameAt, frameText, scanFrames } from '../../src/storage/file/frame.js'
 import { storageContract } from './contract.js'
 import { journalHeader } from '../../src/storage/file/journal.js'
 import { compactionOf, fileHarness, frameOffsets, journalKeys, put } from './file-harness.js'
@@ -292,6 +292,12 @@ describe('frames', () => {
         damaged[at] = damaged[at]! ^ (1 << bit)
         expect(frameAt(damaged, 0)).toBeUndefined()
       }
+    }
+  })
+
+  it("a frame made from text (the journal's) is the frame of its UTF-8 bytes, multi-byte characters included", () => {
+    for (const text of ['[0]', JSON.stringify([57, [put('k', { v: 'é→😀 and ascii' })]]), '']) {
+      expect(frameText(text).equals(frame(Buffer.from(text, 'utf8')))).toBe(true)
     }
   })
 

@@ -21,6 +21,17 @@ export function frame(payload: Buffer): Buffer {
   return out
 }
 
+/** Builds one frame around the UTF-8 bytes of `text`, encoded straight into it (no copy of a payload buffer). */
+export function frameText(text: string): Buffer {
+  const length = Buffer.byteLength(text, 'utf8')
+  const out = Buffer.allocUnsafe(HEADER_BYTES + length)
+  out.write(text, HEADER_BYTES, 'utf8')
+  out.writeUInt32LE(length, 0)
+  out.writeUInt32LE(crc32(out.subarray(HEADER_BYTES)), 4)
+  out.writeUInt32LE(crc32(out.subarray(0, 8)), 8)
+  return out
+}
+
 /** A frame found in a buffer. */
 export interface FoundFrame {
   readonly offset: number

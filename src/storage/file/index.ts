@@ -15,7 +15,7 @@ import { Records } from '../records.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep, WriteOptions } from '../types.js'
 import { lockDirectory } from './dir-lock.js'
 import { closeQuietly, fileError, writeAll } from './durable-io.js'
-import { frame } from './frame.js'
+import { frameText } from './frame.js'
 import { FrozenRecords } from './frozen-records.js'
 import { createJournal, journalPath } from './journal.js'
 import { resolveOptions } from './options.js'
@@ -217,7 +217,7 @@ class FileStorage implements Storage {
     let payload = `[${String(fsyncs ? this.#syncedBytes : this.#journalBytes)}`
     for (let i = 0; i < batch.length; i++) payload += `,${batch[i]!.bytes}`
     payload += ']'
-    const buffer = frame(Buffer.from(payload, 'utf8'))
+    const buffer = frameText(payload)
     const { fs } = this.#options
     writeAll(fs, this.#fd, buffer, (writeError) => {
       this.#writing = false

@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
 import type { Mutation } from '../types.js'
 import { closeQuietly, fsyncDirectory, writeAllSync } from './durable-io.js'
-import { frame, frameAt, nextIntactFrame, scanFrames } from './frame.js'
+import { frameAt, frameText, nextIntactFrame, scanFrames } from './frame.js'
 import type { ScannedFrames } from './frame.js'
 import type { FileSystem } from './fs.js'
 
@@ -35,7 +35,7 @@ export function journalPath(dir: string, generation: number): string {
 /** The header frame of generation's journal. */
 export function journalHeader(generation: number): Buffer {
   const header: JournalHeader = { kind: 'journal', version: JOURNAL_VERSION, generation }
-  return frame(Buffer.from(JSON.stringify(header), 'utf8'))
+  return frameText(JSON.stringify(header))
 }
 
 /** Creates (or truncates) `journal-<generation>.log` holding only its header frame, durably. */
