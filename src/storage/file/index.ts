@@ -14,7 +14,7 @@ import { StorageError } from '../../core/model/errors.js'
 import { Records } from '../records.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep, WriteOptions } from '../types.js'
 import { lockDirectory } from './dir-lock.js'
-import { closeQuietly, fileError, writeAll } from './durable-io.js'
+import { closeQuietly, fileError, writeAll, writeAllSync } from './durable-io.js'
 import { frameText } from './frame.js'
 import { FrozenRecords } from './frozen-records.js'
 import { createJournal, journalPath } from './journal.js'
@@ -38,6 +38,9 @@ export type { FileStats, FileSystem } from './fs.js'
 export function fileStorage(options: FileStorageOptions): Storage {
   return new FileStorage(resolveOptions(options))
 }
+
+/** Frames up to this size are written with writeSync (see #flush). */
+const SYNC_WRITE_BYTES = 256 * 1024
 
 interface Pending {
   readonly bytes: string
@@ -219,7 +222,7 @@ class FileStorage implements Storage {
     payload += ']'
     const buffer = frameText(payload)
     const { fs } = this.#options
-    writeAll(fs, this.#fd, buffer, (writeError) => {
+    const written = (writeError: Error | null): void => {
       this.#writing = false
       if (writeError !== null || this.#failure !== undefined) return this.#fail(batch, writeError ?? this.#failure!)
       this.#journalBytes += buffer.length
@@ -233,7 +236,17 @@ class FileStorage implements Storage {
       }
       if (this.#queue.length > 0) this.#scheduleFlush()
       else this.#afterDurable()
-    })
+    }
+    // A small frame is copied into the page cache at once: a round trip through the thread pool
+    // costs more than the copy, and the runs waiting for their lease (onWritten) start sooner.
+    if (buffer.length > SYNC_WRITE_BYTES) return writeAll(fs, this.#fd, buffer, written)
+    let error: Error | null = null
+    try {
+      writeAllSync(fs, this.#fd, buffer)
+    } catch (thrown) {
+      error = thrown as Error
+    }
+    written(error)
   }
 
   /** One fdatasync for every frame written since the last one began; calls resolve when it is done. */
