@@ -178,6 +178,25 @@ describe('file storage', () => {
     expect(error.message).toContain(`offset ${at}`)
   })
 
+  it('a version 1 journal (frames without a synced mark) is still read, damage before an intact frame refused; a newer version is refused', async () => {
+    const header = (version: number): Buffer => frameText(JSON.stringify({ kind: 'journal', version, generation: 0 }))
+    const v1Frame = (key: string): Buffer => frameText(JSON.stringify([[put(key, key)]]))
+    const dir = tempDir()
+    writeFileSync(join(dir, 'journal-0.log'), Buffer.concat([header(1), v1Frame('a'), v1Frame('b')]))
+    const s = await opened({ dir })
+    expect(await s.get('results', 'a')).toBe('a')
+    expect(await s.get('results', 'b')).toBe('b')
+    await closeAll()
+    // One unsynced frame at a time then: damage followed by an intact frame is corruption.
+    const damaged = tempDir()
+    const holed = Buffer.concat([header(1), Buffer.alloc(v1Frame('a').length), v1Frame('b')])
+    writeFileSync(join(damaged, 'journal-0.log'), holed)
+    await expect(fileStorage({ dir: damaged, onWarning: () => {} }).open()).rejects.toThrow(`offset ${header(1).length}`)
+    const newer = tempDir()
+    writeFileSync(join(newer, 'journal-0.log'), Buffer.concat([header(3), v1Frame('a')]))
+    await expect(fileStorage({ dir: newer, onWarning: () => {} }).open()).rejects.toThrow(/format version 3.*newer celeriac/)
+  })
+
   it('compacts into a snapshot and a new journal when the journal grows, and reopens from them', async () => {
     const dir = tempDir()
     const s = await opened({ dir, compactBytes: 4_096 })
