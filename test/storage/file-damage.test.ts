@@ -231,7 +231,7 @@ describe('damage with the streamed snapshot and the journals of a compaction cut
   it('journals of a compaction cut short replay in turn, an older one is removed, one after a gap is refused (repair sets it aside)', async () => {
     const { dir, journal } = await streamed()
     const generation = Number(/journal-(\d+)\.log$/.exec(journal)![1])
-    const calls = (mutations: unknown): Buffer => frame(Buffer.from(JSON.stringify([mutations]), 'utf8'))
+    const calls = (mutations: unknown): Buffer => frame(Buffer.from(JSON.stringify([0, mutations]), 'utf8'))
     // Before its rename, a compaction leaves the next generation's journal taking the calls.
     writeFileSync(join(dir, `journal-${generation + 1}.log`), Buffer.concat([journalHeader(generation + 1), calls([put('late', 1)])]))
     // After it, the journal it replaced may not be removed yet.

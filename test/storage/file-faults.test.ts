@@ -20,14 +20,17 @@ import { compactionOf, fileHarness, put } from './file-harness.js'
 const { tempDir, opened } = fileHarness()
 
 const journal = /^journal-\d+\.log$/
+/** A journal frame's write: writeSync for a small frame, the asynchronous write for a large one. */
+const journalWrite = ({ name, file }: FsCall): boolean => (name === 'write' || name === 'writeSync') && journal.test(file)
 
 /** Where a journal write can fail, as the call that fails there; `compacts`: at the start of a compaction. */
 const journalSites: Array<{ site: string; matches: (call: FsCall) => boolean; compacts?: boolean }> = [
-  { site: 'the journal write', matches: ({ name, file }) => name === 'write' && journal.test(file) },
+  { site: 'the journal write', matches: journalWrite },
   { site: 'the journal fdatasync', matches: ({ name, file }) => name === 'fdatasync' && journal.test(file) },
   // A compaction starts by making the next journal, synchronously, before any call goes to it.
   { site: 'the new journal creation', matches: ({ name, file }) => name === 'openSync' && journal.test(file), compacts: true },
-  { site: "the new journal's header write", matches: ({ name, file }) => name === 'writeSync' && journal.test(file), compacts: true },
+  // Made before any frame goes to it: its first write is the header's.
+  { site: "the new journal's header write", matches: ({ name, file }) => name === 'writeSync' && file === 'journal-1.log', compacts: true },
   { site: "the new journal's fsync", matches: ({ name, file }) => name === 'fsyncSync' && journal.test(file), compacts: true },
   { site: 'the directory fsync (new journal)', matches: ({ name, file }) => name === 'fsyncSync' && file.startsWith('/'), compacts: true },
 ]
@@ -108,6 +111,26 @@ describe('a dying disk stops the writer', () => {
     }
   }
 
+  it('a large frame is written without blocking (write, not writeSync); a fault there refuses its calls and every call after', async () => {
+    const dir = tempDir()
+    const faulty = faultyFs(dir)
+    const storage = fileStorage({ dir, fs: faulty.fs, onWarning: () => {} })
+    await storage.open()
+    await storage.write([put('small', 1)])
+    const from = faulty.calls.length
+    await storage.write([put('large', 'x'.repeat(300 * 1024))])
+    expect(faulty.calls.slice(from)).toEqual(['write journal-0.log', 'fdatasync journal-0.log'])
+    faulty.arm(({ name, file }) => name === 'write' && journal.test(file), 'EIO')
+    const error = await storage.write([put('refused', 'y'.repeat(300 * 1024))]).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as StorageError).cause).toBe(faulty.thrown)
+    await expect(storage.write([put('later', 1)])).rejects.toBe(error)
+    await storage.close()
+    const again = await opened({ dir })
+    expect(await again.get('results', 'large')).toHaveLength(300 * 1024)
+    expect(await again.get('results', 'refused')).toBeUndefined()
+  })
+
   it('EIO when close() closes the journal: close still releases the directory, and it opens again', async () => {
     const dir = tempDir()
     const faulty = faultyFs(dir)
@@ -184,7 +207,7 @@ describe('a compaction the disk fails only warns: the journals hold every call',
       i++
     }
     const running = compactionOf(storage)!
-    faulty.arm(({ name, file }) => name === 'write' && journal.test(file), 'EIO')
+    faulty.arm(journalWrite, 'EIO')
     await expect(storage.write([put('refused', 1)])).rejects.toBeInstanceOf(StorageError)
     const callsAfter = faulty.calls.length
     await running
@@ -220,7 +243,7 @@ describe('an app on a dying disk', () => {
     expect(await before.get({ timeout: 5_000 })).toBe('quick')
     const running = await Promise.all([app.sendTask('disk.wait'), app.sendTask('disk.wait')])
     await started
-    faulty.arm(({ name, file }) => name === 'write' && journal.test(file), 'ENOSPC')
+    faulty.arm(journalWrite, 'ENOSPC')
     release()
     for (const r of running) {
       const error = await r.get({ timeout: 5_000 }).then(
@@ -255,10 +278,10 @@ describe('WriteOptions.onWritten', () => {
     const from = faulty.calls.length
     await storage.write([put('a', value('a'))], { onWritten: () => order.push(`written after ${faulty.calls.slice(from).join(', ')}`) })
     order.push('resolved')
-    expect(order).toEqual([`written after write journal-0.log`, 'resolved'])
-    expect(faulty.calls.slice(from)).toEqual(['write journal-0.log', 'fdatasync journal-0.log'])
+    expect(order).toEqual([`written after writeSync journal-0.log`, 'resolved'])
+    expect(faulty.calls.slice(from)).toEqual(['writeSync journal-0.log', 'fdatasync journal-0.log'])
 
-    faulty.arm(({ name, file }) => name === 'write' && journal.test(file), 'EIO')
+    faulty.arm(journalWrite, 'EIO')
     let told = 0
     await expect(storage.write([put('b', value('b'))], { onWritten: () => told++ })).rejects.toBeInstanceOf(StorageError)
     expect(told).toBe(0)

@@ -64,7 +64,13 @@ export function journalKeys(path: string): string[][][] {
   const bytes = readFileSync(path)
   return frameOffsets(path)
     .slice(1)
-    .map((at) => (JSON.parse(frameAt(bytes, at)!.payload.toString('utf8')) as Mutation[][]).map((call) => call.map((m) => m.key)))
+    .map((at) => journalCalls(frameAt(bytes, at)!.payload).map((call) => call.map((m) => m.key)))
+}
+
+/** The calls of a journal frame (version 2: after the frame's `synced` mark). */
+function journalCalls(payload: Buffer): Mutation[][] {
+  const parsed = JSON.parse(payload.toString('utf8')) as unknown[]
+  return (typeof parsed[0] === 'number' ? parsed.slice(1) : parsed) as Mutation[][]
 }
 
 /** The compaction a file storage has under way (settled when it is over), or undefined. */

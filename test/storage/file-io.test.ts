@@ -144,7 +144,7 @@ describe('durability: a call resolves only once its frame is on disk', () => {
     const s = await opened({ dir: tempDir(), durability: 'write' })
     const counts = countCalls()
     await Promise.all([s.write([put('a', 1)]), s.write([put('b', 2)])])
-    expect(counts).toEqual({ write: 1 })
+    expect(counts).toEqual({ writeSync: 1 })
   })
 
   it('a failed fdatasync rejects the calls of its flush with a StorageError, and every call after it', async () => {
@@ -159,7 +159,7 @@ describe('durability: a call resolves only once its frame is on disk', () => {
 })
 
 describe('group commit', () => {
-  it('calls made while an fdatasync is in flight, over several ticks, share the next frame and the next fdatasync', async () => {
+  it('calls made while an fdatasync is in flight are written meanwhile (a kill cannot lose them) and share the next fdatasync', async () => {
     const dir = tempDir()
     const s = await opened({ dir })
     const counts = countCalls()
@@ -167,21 +167,35 @@ describe('group commit', () => {
     const first = s.write([put('first', 0)])
     const releaseFirst = await nextSync()
     const settled: number[] = []
+    const written: number[] = []
+    let allWritten!: () => void
+    const inTheFile = new Promise<void>((resolve) => (allWritten = resolve))
     const later: Array<Promise<unknown>> = []
     for (let i = 0; i < 12; i++) {
-      later.push(s.write([put(`later${i}`, i)]).then(() => settled.push(i)))
+      const onWritten = (): void => {
+        if (written.push(i) === 12) allWritten()
+      }
+      later.push(s.write([put(`later${i}`, i)], { onWritten }).then(() => settled.push(i)))
       if (i % 4 === 3) await turns(2)
     }
-    await turns()
-    expect(counts).toEqual({ write: 1, fdatasync: 1 })
+    // In the file while the first fdatasync is on disk: frames of their own, none synced yet.
+    await Promise.race([inTheFile, ...later.map(notBefore)])
+    expect(written).toEqual(Array.from({ length: 12 }, (_, i) => i))
+    expect(counts.writeSync).toBeGreaterThan(1)
+    expect(counts.fdatasync).toBe(1)
+    expect(settled).toEqual([])
     releaseFirst()
     await first
+    // That fdatasync began before they were written: the next one covers them all.
     const releaseSecond = await Promise.race([nextSync(), ...later.map(notBefore)])
-    expect(counts).toEqual({ write: 2, fdatasync: 2 })
+    expect(counts.fdatasync).toBe(2)
     expect(settled).toEqual([])
     releaseSecond()
     await Promise.all(later)
-    expect(journalKeys(join(dir, 'journal-0.log'))).toEqual([[['first']], Array.from({ length: 12 }, (_, i) => [`later${i}`])])
+    expect(counts.fdatasync).toBe(2)
+    const frames = journalKeys(join(dir, 'journal-0.log'))
+    expect(frames[0]).toEqual([['first']])
+    expect(frames.slice(1).flat()).toEqual(Array.from({ length: 12 }, (_, i) => [`later${i}`]))
   })
 
   it('commitWindow: a flush starts that many ms after the first call of its batch (not later calls), and again after an in-flight one', async () => {
@@ -206,14 +220,14 @@ describe('group commit', () => {
     release()
     await Promise.all(batch)
     await turns(3)
-    expect(counts).toEqual({ write: 1, fdatasync: 1 })
+    expect(counts).toEqual({ writeSync: 1, fdatasync: 1 })
     vi.advanceTimersByTime(49)
     await turns(3)
-    expect(counts).toEqual({ write: 1, fdatasync: 1 })
+    expect(counts).toEqual({ writeSync: 1, fdatasync: 1 })
     spy.synced = undefined
     vi.advanceTimersByTime(1)
     await after
-    expect(counts).toEqual({ write: 2, fdatasync: 2 })
+    expect(counts).toEqual({ writeSync: 2, fdatasync: 2 })
     expect(journalKeys(join(dir, 'journal-0.log'))).toEqual([[['a'], ['b'], ['c']], [['d']]])
   })
 })
@@ -249,23 +263,29 @@ describe('compaction, stopped at every step', () => {
       if (torn !== undefined) appendFileSync(join(copy, basename(pathOfFd.get(torn.fd)!)), torn.bytes.subarray(0, torn.bytes.length >> 1))
       captures.push({ label, dir: copy, committed, issued })
     }
+    /** Journals just created: their first writeSync is the header's; every other journal write is a flush's frame. */
+    const headerNext = new Set<number>()
     spy.before = (name, args) => {
       // A compaction starts by creating the next generation's journal.
       if (name === 'openSync' && compactions < 2 && String(args[0]).startsWith(`${dir}/journal-`)) compacting = true
+      const header = name === 'writeSync' && headerNext.delete(args[0] as number)
       if (!compacting) return
       const target = typeof args[0] === 'number' ? pathOfFd.get(args[0]) : String(args[0])
+      const journalFile = /journal-\d+\.log$/.test(target ?? '')
+      // A flush's frame: written with writeSync when small, with write when large.
+      const frameWrite = name === 'write' || (name === 'writeSync' && journalFile && !header)
       // The flushes that go on meanwhile are all alike: a few of them are enough.
-      const flush = (name === 'write' || name === 'fdatasync') && /journal-\d+\.log$/.test(target ?? '')
+      const flush = (frameWrite || name === 'fdatasync') && journalFile
       if (flush && ++flushesSeen[compactions]! > 2) return
-      capture(`before ${name} ${target === dir ? 'the directory' : basename(target ?? 'the old journal')}`)
-      if (name === 'writeSync')
-        capture(`half of writeSync ${basename(target!)}`, { fd: args[0] as number, bytes: (args[1] as Buffer).subarray(args[2] as number) })
-      if (name === 'write') {
+      capture(`before ${frameWrite ? 'write' : name} ${target === dir ? 'the directory' : basename(target ?? 'the old journal')}`)
+      if (frameWrite) {
         const [fd, buffer, offset, length] = args as [number, Buffer, number, number]
         capture(`half of write ${basename(target!)}`, { fd, bytes: buffer.subarray(offset, offset + length) })
-      }
+      } else if (name === 'writeSync')
+        capture(`half of writeSync ${basename(target!)}`, { fd: args[0] as number, bytes: (args[1] as Buffer).subarray(args[2] as number) })
     }
     spy.after = (name, args, out) => {
+      if (name === 'openSync' && args[1] === 'w' && /journal-\d+\.log$/.test(String(args[0]))) headerNext.add(out as number)
       if (name === 'openSync' || name === 'open') pathOfFd.set(out as number, String(args[0]))
       if (compacting && name === 'unlink' && /journal-\d+\.log$/.test(String(args[0]))) {
         capture(`after unlink ${basename(String(args[0]))}`)

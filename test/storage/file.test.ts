@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError, StorageError } from '../../src/index.js'
 import type { Storage } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
-import { HEADER_BYTES, frame, frameAt, scanFrames } from '../../src/storage/file/frame.js'
+import { HEADER_BYTES, frame, frameAt, frameText, scanFrames } from '../../src/storage/file/frame.js'
 import { storageContract } from './contract.js'
+import { journalHeader } from '../../src/storage/file/journal.js'
 import { compactionOf, fileHarness, frameOffsets, journalKeys, put } from './file-harness.js'
 
 const { tempDir, opened, closeAll } = fileHarness()
@@ -139,6 +140,63 @@ describe('file storage', () => {
     expect(readFileSync(path).length).toBe(original.length)
   })
 
+  it("a power cut's hole among the frames written during one fdatasync is a torn tail; damage the frames after it say was synced is refused", async () => {
+    const header = journalHeader(0)
+    // Frames as the storage writes them: [synced, ...calls], synced being the journal's length
+    // the last completed fdatasync covered when the frame was made.
+    const journalFrame = (synced: number, key: string): Buffer => frame(Buffer.from(JSON.stringify([synced, [put(key, key)]]), 'utf8'))
+    const kept = journalFrame(header.length, 'kept')
+    const at = header.length + kept.length
+    const hole = journalFrame(at, 'lost')
+    const build = (afterSynced: number): Buffer => {
+      // The hole: its bytes never reached the disk (zeros), the frame after it did.
+      const bytes = Buffer.concat([header, kept, Buffer.alloc(hole.length), journalFrame(afterSynced, 'after')])
+      return bytes
+    }
+    // Written while 'kept' was the last synced frame: nothing vouches for the hole.
+    const dir = tempDir()
+    writeFileSync(join(dir, 'journal-0.log'), build(at))
+    const warnings: string[] = []
+    const s = await opened({ dir, onWarning: (w) => warnings.push(w) })
+    expect(await s.get('results', 'kept')).toBe('kept')
+    expect(await s.get('results', 'after')).toBeUndefined()
+    expect(warnings.join('\n')).toContain(`torn tail of ${hole.length + journalFrame(at, 'after').length} bytes at offset ${at}`)
+    expect(statSync(join(dir, 'journal-0.log')).size).toBe(at)
+    await s.write([put('next', 1)])
+    await closeAll()
+    expect(await (await opened({ dir })).get('results', 'next')).toBe(1)
+    // Written after an fdatasync had covered the damaged bytes: they were on disk, so this is damage.
+    const damaged = tempDir()
+    writeFileSync(join(damaged, 'journal-0.log'), build(at + hole.length))
+    const error = await fileStorage({ dir: damaged, onWarning: () => {} })
+      .open()
+      .then(
+        () => expect.unreachable('open should fail'),
+        (e: unknown) => e as StorageError,
+      )
+    expect(error).toBeInstanceOf(StorageError)
+    expect(error.message).toContain(`offset ${at}`)
+  })
+
+  it('a version 1 journal (frames without a synced mark) is still read, damage before an intact frame refused; a newer version is refused', async () => {
+    const header = (version: number): Buffer => frameText(JSON.stringify({ kind: 'journal', version, generation: 0 }))
+    const v1Frame = (key: string): Buffer => frameText(JSON.stringify([[put(key, key)]]))
+    const dir = tempDir()
+    writeFileSync(join(dir, 'journal-0.log'), Buffer.concat([header(1), v1Frame('a'), v1Frame('b')]))
+    const s = await opened({ dir })
+    expect(await s.get('results', 'a')).toBe('a')
+    expect(await s.get('results', 'b')).toBe('b')
+    await closeAll()
+    // One unsynced frame at a time then: damage followed by an intact frame is corruption.
+    const damaged = tempDir()
+    const holed = Buffer.concat([header(1), Buffer.alloc(v1Frame('a').length), v1Frame('b')])
+    writeFileSync(join(damaged, 'journal-0.log'), holed)
+    await expect(fileStorage({ dir: damaged, onWarning: () => {} }).open()).rejects.toThrow(`offset ${header(1).length}`)
+    const newer = tempDir()
+    writeFileSync(join(newer, 'journal-0.log'), Buffer.concat([header(3), v1Frame('a')]))
+    await expect(fileStorage({ dir: newer, onWarning: () => {} }).open()).rejects.toThrow(/format version 3.*newer celeriac/)
+  })
+
   it('compacts into a snapshot and a new journal when the journal grows, and reopens from them', async () => {
     const dir = tempDir()
     const s = await opened({ dir, compactBytes: 4_096 })
@@ -253,6 +311,12 @@ describe('frames', () => {
         damaged[at] = damaged[at]! ^ (1 << bit)
         expect(frameAt(damaged, 0)).toBeUndefined()
       }
+    }
+  })
+
+  it("a frame made from text (the journal's) is the frame of its UTF-8 bytes, multi-byte characters included", () => {
+    for (const text of ['[0]', JSON.stringify([57, [put('k', { v: 'é→😀 and ascii' })]]), '']) {
+      expect(frameText(text).equals(frame(Buffer.from(text, 'utf8')))).toBe(true)
     }
   })
 

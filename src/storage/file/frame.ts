@@ -21,6 +21,17 @@ export function frame(payload: Buffer): Buffer {
   return out
 }
 
+/** Builds one frame around the UTF-8 bytes of `text`, encoded straight into it (no copy of a payload buffer). */
+export function frameText(text: string): Buffer {
+  const length = Buffer.byteLength(text, 'utf8')
+  const out = Buffer.allocUnsafe(HEADER_BYTES + length)
+  out.write(text, HEADER_BYTES, 'utf8')
+  out.writeUInt32LE(length, 0)
+  out.writeUInt32LE(crc32(out.subarray(HEADER_BYTES)), 4)
+  out.writeUInt32LE(crc32(out.subarray(0, 8)), 8)
+  return out
+}
+
 /** A frame found in a buffer. */
 export interface FoundFrame {
   readonly offset: number
@@ -40,8 +51,8 @@ export function frameAt(buffer: Buffer, offset: number): FoundFrame | undefined 
   return { offset, end, payload }
 }
 
-/** Whether an intact frame starts anywhere after `offset`: damage followed by good data is corruption, not a torn tail. */
-function intactFrameAfter(buffer: Buffer, offset: number): number | undefined {
+/** Where the first intact frame after `offset` starts: damage followed by good data is corruption, not a torn tail. */
+export function nextIntactFrame(buffer: Buffer, offset: number): number | undefined {
   for (let at = offset + 1; at + HEADER_BYTES <= buffer.length; at++) {
     if (frameAt(buffer, at) !== undefined) return at
   }
@@ -66,7 +77,7 @@ export function scanFrames(buffer: Buffer, corrupt: (offset: number) => never): 
   while (offset < buffer.length) {
     const found = frameAt(buffer, offset)
     if (found === undefined) {
-      if (intactFrameAfter(buffer, offset) !== undefined) corrupt(offset)
+      if (nextIntactFrame(buffer, offset) !== undefined) corrupt(offset)
       break
     }
     frames.push(found)

@@ -14,8 +14,8 @@ import { StorageError } from '../../core/model/errors.js'
 import { Records } from '../records.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep, WriteOptions } from '../types.js'
 import { lockDirectory } from './dir-lock.js'
-import { closeQuietly, fileError, writeAll } from './durable-io.js'
-import { frame } from './frame.js'
+import { closeQuietly, fileError, writeAll, writeAllSync } from './durable-io.js'
+import { frameText } from './frame.js'
 import { FrozenRecords } from './frozen-records.js'
 import { createJournal, journalPath } from './journal.js'
 import { resolveOptions } from './options.js'
@@ -38,6 +38,9 @@ export type { FileStats, FileSystem } from './fs.js'
 export function fileStorage(options: FileStorageOptions): Storage {
   return new FileStorage(resolveOptions(options))
 }
+
+/** Frames up to this size are written with writeSync (see #flush). */
+const SYNC_WRITE_BYTES = 256 * 1024
 
 interface Pending {
   readonly bytes: string
@@ -65,9 +68,17 @@ class FileStorage implements Storage {
   #generation = 0
   #journalBytes = 0
   #snapshotBytes = 0
+  /** Calls not written yet. */
   #queue: Pending[] = []
-  #flushing = false
+  /** A journal write(2) in flight: one at a time, so frames land in call order. */
+  #writing = false
   #flushScheduled = false
+  /** Calls whose frame is in the file, waiting for an fdatasync. */
+  #unsynced: Pending[] = []
+  /** An fdatasync in flight (writes go on meanwhile: the next one covers them). */
+  #syncing = false
+  /** The journal's length the last completed fdatasync covered: each frame carries it (journal.ts). */
+  #syncedBytes = 0
   #failure: StorageError | undefined
   #idle: Array<() => void> = []
   #compaction: Compaction | undefined
@@ -97,6 +108,7 @@ class FileStorage implements Storage {
       this.#generation = recovered.generation
       this.#fd = recovered.fd
       this.#journalBytes = recovered.journalBytes
+      this.#syncedBytes = recovered.journalBytes
       this.#snapshotBytes = recovered.snapshotBytes
     } catch (error) {
       unlock()
@@ -112,7 +124,7 @@ class FileStorage implements Storage {
     this.#open = false
     // The journals hold everything a snapshot would: stop it rather than wait for a big one.
     this.#compaction?.abort.abort()
-    if (this.#queue.length > 0 || this.#flushing) await new Promise<void>((done) => this.#idle.push(done))
+    if (this.#busy()) await new Promise<void>((done) => this.#idle.push(done))
     await this.#compaction?.done
     if (this.#fd >= 0) closeQuietly(this.#options.fs, this.#fd)
     this.#fd = -1
@@ -179,7 +191,7 @@ class FileStorage implements Storage {
   }
 
   #scheduleFlush(): void {
-    if (this.#flushScheduled || this.#flushing) return
+    if (this.#flushScheduled || this.#writing) return
     this.#flushScheduled = true
     const run = (): void => {
       this.#flushScheduled = false
@@ -189,39 +201,95 @@ class FileStorage implements Storage {
     else setImmediate(run)
   }
 
+  /**
+   * Writes the queued calls as one frame. It does not wait for an fdatasync in flight: the
+   * frame's write(2) is what a kill cannot lose (WriteOptions.onWritten), and the next fdatasync
+   * covers every frame written meanwhile, so the disk's flush and the work it lets go overlap.
+   */
   #flush(): void {
-    if (this.#queue.length === 0) return this.#settleIdle()
+    if (this.#queue.length === 0) return this.#afterDurable()
+    // A compaction switches journals only once nothing is in flight on the old one.
+    if (this.#unsyncedWork() && this.#shouldCompact()) return
     const batch = this.#queue
     this.#queue = []
-    this.#flushing = true
-    let payload = '['
-    for (let i = 0; i < batch.length; i++) payload += (i === 0 ? '' : ',') + batch[i]!.bytes
+    this.#writing = true
+    const fsyncs = this.#options.durability === 'fsync'
+    // What the disk is known to hold as this frame is made: recovery tells a crash's hole in
+    // the frames after it from damage (journal.ts). Without fsync, nothing is ever known synced:
+    // a frame vouches for everything before it, as a frame always did.
+    let payload = `[${String(fsyncs ? this.#syncedBytes : this.#journalBytes)}`
+    for (let i = 0; i < batch.length; i++) payload += `,${batch[i]!.bytes}`
     payload += ']'
-    const buffer = frame(Buffer.from(payload, 'utf8'))
-    const done = (error: Error | null): void => {
-      this.#flushing = false
-      if (error !== null) return this.#fail(batch, error)
-      this.#journalBytes += buffer.length
-      for (const pending of batch) pending.resolve()
-      if (this.#shouldCompact()) {
-        try {
-          this.#compact()
-        } catch (compactError) {
-          // The journal that was to take the calls could not be made: a journal write failed.
-          return this.#fail([], compactError as Error, 'a new journal')
-        }
-      }
-      if (this.#queue.length > 0) this.#scheduleFlush()
-      else this.#settleIdle()
-    }
+    const buffer = frameText(payload)
     const { fs } = this.#options
-    writeAll(fs, this.#fd, buffer, (writeError) => {
-      if (writeError !== null) return done(writeError)
+    const written = (writeError: Error | null): void => {
+      this.#writing = false
+      if (writeError !== null || this.#failure !== undefined) return this.#fail(batch, writeError ?? this.#failure!)
+      this.#journalBytes += buffer.length
       // In the file: a kill of this process no longer loses it (a power loss may, until fdatasync).
       for (const pending of batch) pending.onWritten?.()
-      if (this.#options.durability === 'write') return done(null)
-      fs.fdatasync(this.#fd, done)
+      if (fsyncs) {
+        for (const pending of batch) this.#unsynced.push(pending)
+        if (!this.#syncing) this.#sync()
+      } else {
+        for (const pending of batch) pending.resolve()
+      }
+      if (this.#queue.length > 0) this.#scheduleFlush()
+      else this.#afterDurable()
+    }
+    // A small frame is copied into the page cache at once: a round trip through the thread pool
+    // costs more than the copy, and the runs waiting for their lease (onWritten) start sooner.
+    if (buffer.length > SYNC_WRITE_BYTES) return writeAll(fs, this.#fd, buffer, written)
+    let error: Error | null = null
+    try {
+      writeAllSync(fs, this.#fd, buffer)
+    } catch (thrown) {
+      error = thrown as Error
+    }
+    written(error)
+  }
+
+  /** One fdatasync for every frame written since the last one began; calls resolve when it is done. */
+  #sync(): void {
+    const batch = this.#unsynced
+    this.#unsynced = []
+    this.#syncing = true
+    const upTo = this.#journalBytes
+    this.#options.fs.fdatasync(this.#fd, (error) => {
+      this.#syncing = false
+      if (error !== null) return this.#fail(batch, error)
+      // On disk, even when a later write failed meanwhile (that one refused what followed it).
+      for (const pending of batch) pending.resolve()
+      if (this.#failure !== undefined) return this.#settleIfQuiet()
+      this.#syncedBytes = upTo
+      if (this.#unsynced.length > 0) this.#sync()
+      else this.#afterDurable()
     })
+  }
+
+  /** Nothing in flight on the journal: a compaction may switch to the next one; then what waits goes on. */
+  #afterDurable(): void {
+    if (this.#writing || this.#unsyncedWork()) return
+    if (this.#shouldCompact()) {
+      try {
+        this.#compact()
+      } catch (compactError) {
+        // The journal that was to take the calls could not be made: a journal write failed.
+        return this.#fail([], compactError as Error, 'a new journal')
+      }
+    }
+    if (this.#queue.length > 0) this.#scheduleFlush()
+    else this.#settleIdle()
+  }
+
+  /** Whether frames are written but not synced, or being synced. */
+  #unsyncedWork(): boolean {
+    return this.#syncing || this.#unsynced.length > 0
+  }
+
+  /** Whether any call is unwritten, or written and not synced. */
+  #busy(): boolean {
+    return this.#queue.length > 0 || this.#writing || this.#unsyncedWork()
   }
 
   /**
@@ -230,6 +298,11 @@ class FileStorage implements Storage {
    * again). A compaction under way stops: its snapshot would hold those writes too.
    */
   #fail(batch: readonly Pending[], cause: Error, what = 'its journal'): void {
+    if (this.#failure !== undefined) {
+      // Already failed (a write and an fdatasync were in flight together): the same error.
+      for (const pending of batch) pending.reject(this.#failure)
+      return this.#settleIfQuiet()
+    }
     const { dir } = this.#options
     const failure = fileError(`File storage ${dir} failed to write ${what}`, dir, cause)
     this.#failure = new StorageError(`${failure.message}; every call is refused until the storage is opened again (restart the app)`, {
@@ -237,9 +310,15 @@ class FileStorage implements Storage {
       path: dir,
     })
     this.#compaction?.abort.abort()
-    for (const pending of [...batch, ...this.#queue]) pending.reject(this.#failure)
+    for (const pending of [...batch, ...this.#unsynced, ...this.#queue]) pending.reject(this.#failure)
     this.#queue = []
-    this.#settleIdle()
+    this.#unsynced = []
+    this.#settleIfQuiet()
+  }
+
+  /** After a failure: close() waits only for the calls already on their way to the disk. */
+  #settleIfQuiet(): void {
+    if (!this.#writing && !this.#syncing) this.#settleIdle()
   }
 
   #settleIdle(): void {
@@ -269,6 +348,7 @@ class FileStorage implements Storage {
     closeQuietly(fs, this.#fd)
     this.#fd = journal.fd
     this.#journalBytes = journal.bytes
+    this.#syncedBytes = journal.bytes
     this.#generation = next
     const compaction: Compaction = { frozen: new FrozenRecords(this.#records), abort: new AbortController(), done: Promise.resolve() }
     this.#compaction = compaction

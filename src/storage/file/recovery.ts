@@ -184,8 +184,10 @@ class Recovery {
             '(a write the process did not finish before it stopped; no call that had resolved is lost)',
         )
         fs.ftruncateSync(fd, goodLength)
-        fs.fsyncSync(fd)
       }
+      // What was read is on disk from here on (a killed process's last frames may have been in the
+      // page cache only): the frames written next say so (their `synced` mark, journal.ts).
+      fs.fsyncSync(fd)
     } catch (error) {
       closeQuietly(fs, fd)
       throw error
