@@ -62,7 +62,7 @@ const USUAL = {
 /** `job` as it crosses to a worker, starting as `start`. */
 export function wireRun(job: RunJob, start: RunStart = job.start): WireRun {
   const m = job.message
-  let rest: Record<string, unknown> | undefined
+  let rest: RunRest | undefined
   // Written out, not looped over: this runs once per task on the main thread.
   if (m.headers !== USUAL.headers) (rest ??= {}).headers = m.headers
   if (m.priority !== USUAL.priority) (rest ??= {}).priority = m.priority
@@ -75,7 +75,7 @@ export function wireRun(job: RunJob, start: RunStart = job.start): WireRun {
   if (m.groupIndex !== USUAL.groupIndex) (rest ??= {}).groupIndex = m.groupIndex
   if (m.chord !== USUAL.chord) (rest ??= {}).chord = m.chord
   if (m.redelivered !== USUAL.redelivered) (rest ??= {}).redelivered = m.redelivered
-  return [m.id, m.task, m.args, start, job.hostname, m.queue, (rest as RunRest | undefined) ?? 0]
+  return [m.id, m.task, m.args, start, job.hostname, m.queue, rest ?? 0]
 }
 
 /**
