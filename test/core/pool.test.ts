@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest'
 import { poolExecutor } from '../../src/core/executor/pool.js'
 import type { PoolWorkerEvents } from '../../src/core/executor/pool-worker.js'
-import type { FromRuntime, RunJob, RunStart, ToWorker } from '../../src/core/model/protocol.js'
+import type { FromRuntime, RunJob, RunStart, ToRuntime } from '../../src/core/model/protocol.js'
+import { toRuntimeFromWire } from '../../src/core/executor/wire.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
 import { ConfigError, WorkerLoadError, WorkerLostError } from '../../src/core/model/errors.js'
 import { decodeError } from '../../src/core/serializer/decode.js'
@@ -17,7 +18,8 @@ function job(id: string, start: RunStart = 'report'): RunJob {
 }
 
 async function setup() {
-  const posts: ToWorker[] = []
+  /** What the pool posted, read back as the worker's runtime reads it. */
+  const posts: ToRuntime[][] = []
   const received: FromRuntime[] = []
   const later: Array<() => void> = []
   /** What the pool said about the worker holding the host (Node's ref/unref). */
@@ -33,7 +35,7 @@ async function setup() {
     spawn(e) {
       events = e
       queueMicrotask(() => e.message({ type: 'ready', tasks: [{ name: 't.add', profile: {} as never }] }))
-      return { post: (batch) => posts.push(batch), terminate: () => undefined, hold: (held) => holds.push(held) }
+      return { post: (batch) => posts.push(batch.map(toRuntimeFromWire)), terminate: () => undefined, hold: (held) => holds.push(held) }
     },
   })
   await pool.start({ receive: (m) => received.push(m), lookup: () => undefined, clock: virtualClock(), hold: () => undefined })
@@ -44,7 +46,7 @@ async function setup() {
   return { pool, posts, received, holds, events: events!, tick, runAfterArrivals }
 }
 
-const runIds = (batch: ToWorker): string[] => batch.flatMap((m) => (m.type === 'run' ? m.jobs.map((j) => j.message.id) : []))
+const runIds = (batch: readonly ToRuntime[]): string[] => batch.flatMap((m) => (m.type === 'run' ? m.jobs.map((j) => j.message.id) : []))
 
 describe('the pool', () => {
   it('at stop, retires a worker that holds no run (when its kind can) and terminates one that holds a run', async () => {
@@ -158,7 +160,8 @@ type LoadPlan = 'loads' | 'throws' | 'hangs' | 'refused'
 async function loadingPool(plan: LoadPlan[], options: { size?: number; loadTimeout?: number } = {}) {
   const clock = virtualClock()
   const received: FromRuntime[] = []
-  const posts: ToWorker[] = []
+  /** What the pool posted, read back as the worker's runtime reads it. */
+  const posts: ToRuntime[][] = []
   const workers: PoolWorkerEvents[] = []
   const terminated: number[] = []
   let holds = 0
@@ -178,7 +181,7 @@ async function loadingPool(plan: LoadPlan[], options: { size?: number; loadTimeo
       if (step === 'loads') queueMicrotask(() => e.message({ type: 'ready', tasks: [{ name: 't.add', profile: {} as never }] }))
       else if (step === 'throws') queueMicrotask(() => e.message({ type: 'init-failed', error: encodeError(new Error(`load ${String(n)} failed`)) }))
       return {
-        post: (batch) => posts.push(batch),
+        post: (batch) => posts.push(batch.map(toRuntimeFromWire)),
         terminate: () => {
           terminated.push(n)
           e.exit(undefined)

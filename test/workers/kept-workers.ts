@@ -15,7 +15,7 @@
  * with `threads()` and `webWorkers()` themselves. Environment-neutral.
  */
 import type { PoolWorker, PoolWorkerEvents, Spawn } from '../../src/core/executor/pool-worker.js'
-import type { FromWorker } from '../../src/core/model/protocol.js'
+import type { FromWorker } from '../../src/core/executor/wire.js'
 
 interface Kept {
   readonly worker: PoolWorker

@@ -4,7 +4,7 @@
  * imports your task module.
  */
 import { runWorkerLoop } from '../../core/executor/worker-loop.js'
-import type { ToWorker } from '../../core/model/protocol.js'
+import type { ToWorker } from '../../core/executor/wire.js'
 
 /**
  * Serves celeriac's executor protocol in this Web Worker. `load` imports the task module (a

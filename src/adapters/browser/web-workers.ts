@@ -9,7 +9,7 @@ import { ConfigError } from '../../core/model/errors.js'
 import type { Executor } from '../../core/executor/types.js'
 import { poolExecutor } from '../../core/executor/pool.js'
 import type { WorkerLoadOptions } from '../../core/executor/load-options.js'
-import type { FromWorker } from '../../core/model/protocol.js'
+import type { FromWorker } from '../../core/executor/wire.js'
 import type { SpawnThrough } from '../../core/executor/pool-worker.js'
 
 /**

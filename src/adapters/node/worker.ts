@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { parentPort, workerData } from 'node:worker_threads'
 import { runWorkerLoop } from '../../core/executor/worker-loop.js'
 import { trackRunsAcrossAwaits } from './async-context.js'
-import type { ToWorker } from '../../core/model/protocol.js'
+import type { ToWorker } from '../../core/executor/wire.js'
 
 trackRunsAcrossAwaits()
 

@@ -2,7 +2,7 @@
  * The seam between the pool and a kind of worker (Node worker_threads, browser Web Workers): what
  * the pool needs of a worker, what a worker reports back, and the pool's options.
  */
-import type { FromWorker, ToWorker } from '../model/protocol.js'
+import type { FromWorker, ToWorker } from './wire.js'
 import type { WorkerLoadOptions } from './load-options.js'
 
 /** The few things the pool needs from a worker. */

@@ -11,7 +11,9 @@ import type { Executor, ExecutorHost } from './types.js'
 import { loadSchedule } from './load-options.js'
 import type { PoolOptions, PoolWorker } from './pool-worker.js'
 import { WorkerLoader } from './pool-loader.js'
-import type { FromWorker, RunJob, ToRuntime } from '../model/protocol.js'
+import type { RunJob } from '../model/protocol.js'
+import { fromRuntimeWire, wireRun } from './wire.js'
+import type { FromWorker, WireToRuntime } from './wire.js'
 import { encodeError } from '../serializer/encode.js'
 import { decodeError } from '../serializer/decode.js'
 import type { TaskProfile } from '../model/options.js'
@@ -30,7 +32,7 @@ interface Slot {
    * does not hold a task slot (the worker's runtime starts a held run meanwhile).
    */
   readonly awaiting: Map<string, string>
-  outbox: ToRuntime[]
+  outbox: WireToRuntime[]
   /** A flush is due this tick (something in the outbox cannot wait). */
   soon: boolean
   /** Whether the pool is ending this worker on purpose. */
@@ -98,7 +100,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     slot.worker.post(batch)
   }
   /** Queues `message` for the worker: posted within the tick when `soon`, else after arrivals. */
-  const send = (slot: Slot, message: ToRuntime, soon = true): void => {
+  const send = (slot: Slot, message: WireToRuntime, soon = true): void => {
     const waiting = slot.outbox.length > 0
     slot.outbox.push(message)
     if (soon && !slot.soon) {
@@ -184,7 +186,8 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
               }
               return
             }
-            for (const m of message as Extract<FromWorker, readonly unknown[]>) {
+            for (const item of message as Extract<FromWorker, readonly unknown[]>) {
+              const m = fromRuntimeWire(item)
               if (m.type === 'started') slot.started.add(m.id)
               else if (m.type === 'rpc' && (m.call.type === 'result.wait' || m.call.type === 'result.next'))
                 slot.awaiting.set(`${m.id} ${String(m.requestId)}`, m.id)
@@ -259,16 +262,16 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     owner.set(job.message.id, slot)
     // A worker that holds runs has its next one to go on with: this one can wait for the others
     // the arriving outcomes make room for, and go with them.
-    if (!idle) return send(slot, { type: 'run', jobs: [job] }, false)
+    if (!idle) return send(slot, wireRun(job), false)
     // An idle worker starts it on arrival: it counts as started now (its limits are armed, a
     // loss of the worker is its loss), and the worker need not say so, unless the engine leases
     // a run when it starts: the lease waits for the worker's word (RunStart 'record', 'lease-first').
     slot.started.add(job.message.id)
     if (job.start === 'report') {
-      send(slot, { type: 'run', jobs: [{ ...job, start: 'on-arrival' }] })
+      send(slot, wireRun(job, 'on-arrival'))
       host?.receive({ type: 'started', id: job.message.id })
     } else {
-      send(slot, { type: 'run', jobs: [job] })
+      send(slot, wireRun(job))
       host?.receive({ type: 'started', id: job.message.id, onArrival: true })
     }
   }

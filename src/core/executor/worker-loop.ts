@@ -8,7 +8,8 @@ import { collectRealmApps, otherCopyMadeApps, realmTask, realmTaskNames } from '
 import { soleRunContext, useAsyncContext } from '../task/current-run.js'
 import { ConfigError } from '../model/errors.js'
 import { TaskRuntime } from './executor.js'
-import type { FromRuntime, FromWorker, ToWorker } from '../model/protocol.js'
+import type { FromWorker, ToWorker, WireFromRuntime } from './wire.js'
+import { toRuntimeFromWire, wireFromRuntime } from './wire.js'
 import { encodeError } from '../serializer/encode.js'
 import { profileOf } from '../model/options.js'
 import { microtask } from '../time/microtask.js'
@@ -50,7 +51,7 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
     shell.post({ type: 'init-failed', error: encodeError(new ConfigError(message)) })
     return
   }
-  let outbox: FromRuntime[] = []
+  let outbox: WireFromRuntime[] = []
   const flush = (): void => {
     if (outbox.length === 0) return
     const batch = outbox
@@ -64,11 +65,11 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
     flush,
     post: (message) => {
       if (outbox.length === 0) microtask(flush)
-      outbox.push(message)
+      outbox.push(wireFromRuntime(message))
     },
   })
   shell.listen((batch) => {
-    for (const message of batch) runtime.handle(message)
+    for (const message of batch) runtime.handle(toRuntimeFromWire(message))
   })
   shell.post({ type: 'ready', tasks: tasks.map((name) => ({ name, profile: profileOf(realmTask(name)!) })) })
 }

@@ -5,7 +5,6 @@
 import type { Encoded } from './json.js'
 import type { State } from './states.js'
 import type { ResultRecord, SignatureJSON, TaskMessage } from './message.js'
-import type { TaskProfile } from './options.js'
 
 /** Why a running task is being stopped. */
 export type CancelReason = 'revoked' | 'terminated' | 'soft-time-limit' | 'time-limit' | 'shutdown'
@@ -106,12 +105,3 @@ export type FromRuntime =
   | { readonly type: 'finished'; readonly id: string }
   | { readonly type: 'rpc'; readonly id: string; readonly requestId: number; readonly call: RpcCall }
   | { readonly type: 'log'; readonly id: string; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly text: string }
-
-/** Worker -> pool, once at start: the task module loaded (with the task names it registered), or not. */
-type WorkerHello =
-  | { readonly type: 'ready'; readonly tasks: ReadonlyArray<{ readonly name: string; readonly profile: TaskProfile }> }
-  | { readonly type: 'init-failed'; readonly error: Encoded }
-
-/** What crosses a worker boundary: batches, so dispatch cost approaches one postMessage per tick. */
-export type ToWorker = readonly ToRuntime[]
-export type FromWorker = WorkerHello | readonly FromRuntime[]

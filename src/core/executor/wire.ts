@@ -1,0 +1,134 @@
+/**
+ * What crosses a worker boundary (worker_threads, Web Workers), in a compact form. A structured
+ * clone costs by the property, and it was the main thread's largest cost per task: a run's task
+ * message has 25 fields, most at their usual value, and the worker reads a dozen of them. So a run
+ * crosses as a tuple of what its runtime reads (`self.request`), the fields at their usual value
+ * left out, and the two replies every run makes (`started`, a plain success) as tuples too. The
+ * rest of the protocol, rare per task, crosses as its own objects. Encoded values (arguments,
+ * results, errors) cross as they are: the serializer's forms are untouched.
+ */
+import type { Encoded } from '../model/json.js'
+import type { TaskMessage } from '../model/message.js'
+import type { FromRuntime, RunJob, RunStart, ToRuntime } from '../model/protocol.js'
+import type { TaskProfile } from '../model/options.js'
+
+/** The request fields a run carries only when they differ from their usual value (see `USUAL`). */
+type RunRest = Partial<
+  Pick<TaskMessage, 'headers' | 'priority' | 'eta' | 'expires' | 'retries' | 'parentId' | 'rootId' | 'groupId' | 'groupIndex' | 'chord' | 'redelivered'>
+>
+
+/** A run on its way to a worker: id, task, args, how it starts, hostname, queue, then the other fields not at their usual value (0: none). */
+export type WireRun = readonly [id: string, task: string, args: Encoded[], start: RunStart, hostname: string, queue: string, rest: RunRest | 0]
+
+/** A run's `started` (not `onArrival`, which a worker never says). */
+type WireStarted = readonly [kind: typeof STARTED, id: string]
+/** A run's success with no hooks to follow: the outcome of nearly every run. */
+type WireSuccess = readonly [kind: typeof SUCCESS, id: string, value: Encoded]
+
+const STARTED = 0
+const SUCCESS = 1
+
+/** What the engine sends a runtime, as it crosses to a worker: a run as a tuple, one each. */
+export type WireToRuntime = WireRun | Exclude<ToRuntime, { type: 'run' }>
+
+/** Pool -> worker: a batch. */
+export type ToWorker = readonly WireToRuntime[]
+
+/** Worker -> pool, once at start: the task module loaded (with the task names it registered), or not. */
+type WorkerHello =
+  | { readonly type: 'ready'; readonly tasks: ReadonlyArray<{ readonly name: string; readonly profile: TaskProfile }> }
+  | { readonly type: 'init-failed'; readonly error: Encoded }
+
+/** What a runtime reports, as it crosses to the pool. */
+export type WireFromRuntime = WireStarted | WireSuccess | FromRuntime
+
+/** Worker -> pool: the hello, then batches of what its runtime reports. */
+export type FromWorker = WorkerHello | readonly WireFromRuntime[]
+
+/** The usual value of each field of `RunRest`; `rootId`'s is the run's own id. */
+const USUAL = {
+  headers: null,
+  priority: 0,
+  eta: null,
+  expires: null,
+  retries: 0,
+  parentId: null,
+  groupId: null,
+  groupIndex: null,
+  chord: null,
+  redelivered: false,
+} as const
+
+/** `job` as it crosses to a worker, starting as `start`. */
+export function wireRun(job: RunJob, start: RunStart = job.start): WireRun {
+  const m = job.message
+  let rest: RunRest | undefined
+  // Written out, not looped over: this runs once per task on the main thread.
+  if (m.headers !== USUAL.headers) (rest ??= {}).headers = m.headers
+  if (m.priority !== USUAL.priority) (rest ??= {}).priority = m.priority
+  if (m.eta !== USUAL.eta) (rest ??= {}).eta = m.eta
+  if (m.expires !== USUAL.expires) (rest ??= {}).expires = m.expires
+  if (m.retries !== USUAL.retries) (rest ??= {}).retries = m.retries
+  if (m.parentId !== USUAL.parentId) (rest ??= {}).parentId = m.parentId
+  if (m.rootId !== m.id) (rest ??= {}).rootId = m.rootId
+  if (m.groupId !== USUAL.groupId) (rest ??= {}).groupId = m.groupId
+  if (m.groupIndex !== USUAL.groupIndex) (rest ??= {}).groupIndex = m.groupIndex
+  if (m.chord !== USUAL.chord) (rest ??= {}).chord = m.chord
+  if (m.redelivered !== USUAL.redelivered) (rest ??= {}).redelivered = m.redelivered
+  return [m.id, m.task, m.args, start, job.hostname, m.queue, rest ?? 0]
+}
+
+/**
+ * The job a worker's runtime runs, from its wire form: the fields it reads as sent, the ones the
+ * engine alone uses (chain, links, time limits, acks) at neutral values.
+ */
+export function runFromWire(wire: WireRun): RunJob {
+  const [id, task, args, start, hostname, queue, rest] = wire
+  const more = rest === 0 ? undefined : rest
+  const message: TaskMessage = {
+    id,
+    task,
+    args,
+    headers: more?.headers ?? USUAL.headers,
+    queue,
+    priority: more?.priority ?? USUAL.priority,
+    eta: more?.eta ?? USUAL.eta,
+    expires: more?.expires ?? USUAL.expires,
+    retries: more?.retries ?? USUAL.retries,
+    seq: 0,
+    parentId: more?.parentId ?? USUAL.parentId,
+    rootId: more?.rootId ?? id,
+    groupId: more?.groupId ?? USUAL.groupId,
+    groupIndex: more?.groupIndex ?? USUAL.groupIndex,
+    chord: more?.chord ?? USUAL.chord,
+    chain: [],
+    links: [],
+    linkErrors: [],
+    timeLimit: null,
+    softTimeLimit: null,
+    ignoreResult: false,
+    acksLate: false,
+    leased: false,
+    redelivered: more?.redelivered ?? USUAL.redelivered,
+  }
+  return { message, hostname, start }
+}
+
+/** What the engine sends a runtime, from its wire form. */
+export function toRuntimeFromWire(item: WireToRuntime): ToRuntime {
+  return Array.isArray(item) ? { type: 'run', jobs: [runFromWire(item as WireRun)] } : (item as ToRuntime)
+}
+
+/** What a runtime reports, as it crosses to the pool. */
+export function wireFromRuntime(message: FromRuntime): WireFromRuntime {
+  if (message.type === 'outcome') return !message.hooks && message.outcome.type === 'success' ? [SUCCESS, message.id, message.outcome.value] : message
+  if (message.type === 'started' && message.onArrival === undefined) return [STARTED, message.id]
+  return message
+}
+
+/** A runtime's report, from its wire form. */
+export function fromRuntimeWire(item: WireFromRuntime): FromRuntime {
+  if (!Array.isArray(item)) return item as FromRuntime
+  const wire = item as WireStarted | WireSuccess
+  return wire[0] === STARTED ? { type: 'started', id: wire[1] } : { type: 'outcome', id: wire[1], outcome: { type: 'success', value: wire[2] }, hooks: false }
+}

@@ -1,0 +1,131 @@
+/**
+ * The compact form of what crosses a worker boundary: a run reaches the worker's runtime with
+ * every field it reads as sent, and the hot replies come back as the protocol's messages.
+ */
+import { describe, expect, it } from 'vitest'
+import { fromRuntimeWire, runFromWire, toRuntimeFromWire, wireFromRuntime, wireRun } from '../../src/core/executor/wire.js'
+import type { TaskMessage } from '../../src/core/model/message.js'
+import type { FromRuntime, RunJob } from '../../src/core/model/protocol.js'
+import { encode, encodeError } from '../../src/core/serializer/encode.js'
+
+function message(fields: Partial<TaskMessage> = {}): TaskMessage {
+  return {
+    id: 'a',
+    task: 't.add',
+    args: [encode(1, 'args'), encode(new Date(5), 'args')],
+    headers: null,
+    queue: 'celery',
+    priority: 0,
+    eta: null,
+    expires: null,
+    retries: 0,
+    seq: 7,
+    parentId: null,
+    rootId: 'a',
+    groupId: null,
+    groupIndex: null,
+    chord: null,
+    chain: [],
+    links: [],
+    linkErrors: [],
+    timeLimit: null,
+    softTimeLimit: null,
+    ignoreResult: false,
+    acksLate: false,
+    leased: false,
+    redelivered: false,
+    ...fields,
+  }
+}
+
+/** The fields a worker's runtime reads (`self.request` and the tracer). */
+const READ = [
+  'id',
+  'task',
+  'args',
+  'headers',
+  'queue',
+  'priority',
+  'eta',
+  'expires',
+  'retries',
+  'parentId',
+  'rootId',
+  'groupId',
+  'groupIndex',
+  'chord',
+  'redelivered',
+] as const
+
+const pick = (m: TaskMessage) => Object.fromEntries(READ.map((key) => [key, m[key]]))
+
+/** Through a structured clone, as a postMessage does. */
+const crossed = <T>(value: T): T => structuredClone(value)
+
+describe('the wire form of a run', () => {
+  it('carries a plain run with its usual fields left out, and the worker reads every field as sent', () => {
+    const job: RunJob = { message: message(), hostname: 'host', start: 'report' }
+    const wire = wireRun(job)
+    expect(wire[6]).toBe(0)
+    const back = runFromWire(crossed(wire))
+    expect(pick(back.message)).toEqual(pick(job.message))
+    expect(back.hostname).toBe('host')
+    expect(back.start).toBe('report')
+  })
+
+  it('carries each field that differs from its usual value', () => {
+    const sent = message({
+      headers: encode({ trace: 'x' }, 'headers'),
+      queue: 'mail',
+      priority: 3,
+      eta: 1000,
+      expires: 2000,
+      retries: 2,
+      parentId: 'p',
+      rootId: 'r',
+      groupId: 'g',
+      groupIndex: 0,
+      chord: { id: 'c', size: 2, index: 1 },
+      redelivered: true,
+    })
+    const back = runFromWire(crossed(wireRun({ message: sent, hostname: 'h', start: 'lease-first' })))
+    expect(pick(back.message)).toEqual(pick(sent))
+    expect(back.start).toBe('lease-first')
+  })
+
+  it('sends a run with the start it is given', () => {
+    const job: RunJob = { message: message(), hostname: 'host', start: 'report' }
+    expect(runFromWire(wireRun(job, 'on-arrival')).start).toBe('on-arrival')
+  })
+
+  it('reads other messages to a runtime as they are', () => {
+    const cancel = { type: 'cancel', id: 'a', reason: 'revoked' } as const
+    expect(toRuntimeFromWire(cancel)).toBe(cancel)
+    expect(toRuntimeFromWire(wireRun({ message: message(), hostname: 'h', start: 'record' }))).toMatchObject({
+      type: 'run',
+      jobs: [{ message: { id: 'a' }, start: 'record' }],
+    })
+  })
+})
+
+describe('the wire form of what a runtime reports', () => {
+  const reports: FromRuntime[] = [
+    { type: 'started', id: 'a' },
+    { type: 'started', id: 'a', onArrival: true },
+    { type: 'outcome', id: 'a', outcome: { type: 'success', value: encode(new Map([[1, 2]]), 'result') }, hooks: false },
+    { type: 'outcome', id: 'a', outcome: { type: 'success', value: null }, hooks: true },
+    { type: 'outcome', id: 'a', outcome: { type: 'failure', error: encodeError(new TypeError('no')) }, hooks: false },
+    { type: 'finished', id: 'a' },
+    { type: 'log', id: 'a', level: 'info', text: 'hi' },
+  ]
+
+  it.each(reports)('reads back %j as it was reported', (report) => {
+    expect(fromRuntimeWire(crossed(wireFromRuntime(report)))).toEqual(report)
+  })
+
+  it('sends a start and a plain success as tuples', () => {
+    expect(Array.isArray(wireFromRuntime(reports[0]!))).toBe(true)
+    expect(Array.isArray(wireFromRuntime(reports[2]!))).toBe(true)
+    expect(Array.isArray(wireFromRuntime(reports[3]!))).toBe(false)
+  })
+})
