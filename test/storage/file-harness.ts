@@ -7,6 +7,7 @@ import type { Mutation, Storage } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
 import type { FileStorageOptions } from '../../src/node.js'
 import { frameAt } from '../../src/storage/file/frame.js'
+import { decodeCall } from '../../src/storage/file/journal-calls.js'
 
 export interface FileHarness {
   /** A fresh directory, removed after the test. */
@@ -64,7 +65,7 @@ export function journalKeys(path: string): string[][][] {
   const bytes = readFileSync(path)
   return frameOffsets(path)
     .slice(1)
-    .map((at) => (JSON.parse(frameAt(bytes, at)!.payload.toString('utf8')) as Mutation[][]).map((call) => call.map((m) => m.key)))
+    .map((at) => (JSON.parse(frameAt(bytes, at)!.payload.toString('utf8')) as unknown[][]).map((call) => decodeCall(call).map((m) => m.key)))
 }
 
 /** The compaction a file storage has under way (settled when it is over), or undefined. */

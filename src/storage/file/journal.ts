@@ -3,13 +3,15 @@
  * the list of committed calls, each a list of mutations. Created, and read back on open, here;
  * appended to by the storage (index.ts).
  */
+import { isAscii } from 'node:buffer'
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
-import type { Mutation } from '../types.js'
+import type { Records } from '../records.js'
 import { closeQuietly, fsyncDirectory, writeAllSync } from './durable-io.js'
 import { frame, scanFrames } from './frame.js'
 import type { ScannedFrames } from './frame.js'
 import type { FileSystem } from './fs.js'
+import { replayCall } from './journal-calls.js'
 
 const JOURNAL_VERSION = 1
 
@@ -46,16 +48,18 @@ export function createJournal(fs: FileSystem, dir: string, generation: number): 
 
 /** What {@link readJournal} found. */
 export interface ReadJournal {
-  /** The calls of the intact frames before any damage, flush by flush. */
-  readonly commits: Mutation[][][]
   /** Where the intact data ends: bytes after it are a torn tail unless `damagedAt` is set. */
   readonly goodLength: number
   /** Where damage with intact data after it starts (0: the header is not generation's). */
   readonly damagedAt: number | undefined
 }
 
-/** Reads the calls of generation's journal from its bytes. */
-export function readJournal(path: string, bytes: Buffer, generation: number): ReadJournal {
+/**
+ * Replays the calls of generation's journal, from its bytes, into `records`: those of the intact
+ * frames before any damage, each frame applied as it is parsed (so a journal's parsed calls are
+ * never all held at once).
+ */
+export function readJournal(path: string, bytes: Buffer, generation: number, records: Records): ReadJournal {
   let damagedAt: number | undefined
   let scanned: ScannedFrames
   try {
@@ -66,17 +70,16 @@ export function readJournal(path: string, bytes: Buffer, generation: number): Re
     // Up to the damage every frame is intact.
     scanned = scanFrames(bytes.subarray(0, damagedAt), (offset) => damagedFile(path, offset))
   }
-  const commits: Mutation[][][] = []
   const frames = scanned.frames
   const header = frames[0] === undefined ? undefined : parse<JournalHeader>(frames[0].payload)
-  if (header?.kind !== 'journal' || header.generation !== generation) return { commits, goodLength: 0, damagedAt: 0 }
+  if (header?.kind !== 'journal' || header.generation !== generation) return { goodLength: 0, damagedAt: 0 }
   for (let i = 1; i < frames.length; i++) {
     const found = frames[i]!
-    const parsed = parse<Mutation[][]>(found.payload)
-    if (!Array.isArray(parsed)) return { commits, goodLength: found.offset, damagedAt: found.offset }
-    commits.push(parsed)
+    const calls = parse<unknown[][]>(found.payload)
+    if (!Array.isArray(calls)) return { goodLength: found.offset, damagedAt: found.offset }
+    for (let c = 0; c < calls.length; c++) replayCall(records, calls[c]!)
   }
-  return { commits, goodLength: damagedAt ?? scanned.goodLength, damagedAt }
+  return { goodLength: damagedAt ?? scanned.goodLength, damagedAt }
 }
 
 /** The error for damage at `offset` of a journal: intact data follows it. */
@@ -91,7 +94,9 @@ function damagedFile(path: string, offset: number): never {
 
 function parse<T>(payload: Buffer): T | undefined {
   try {
-    return JSON.parse(payload.toString('utf8')) as T
+    // Journals are mostly ASCII: checking that is cheaper than UTF-8 decoding, and latin1 of
+    // ASCII is a plain copy.
+    return JSON.parse(isAscii(payload) ? payload.toString('latin1') : payload.toString('utf8')) as T
   } catch {
     return undefined
   }

@@ -136,7 +136,7 @@ function replay(dir: string, fs: FileSystem, warnings: string[]): Records {
   }
   chain.forEach(({ generation, path }, i) => {
     const bytes = contents[i]!
-    const { commits, goodLength, damagedAt } = readJournal(path, bytes, generation)
+    const { goodLength, damagedAt } = readJournal(path, bytes, generation, records)
     if (damagedAt !== undefined) {
       throw new StorageError(
         `${path} is damaged at byte offset ${damagedAt}; an app opening the directory refuses it too. ` +
@@ -144,7 +144,6 @@ function replay(dir: string, fs: FileSystem, warnings: string[]): Records {
         { path, offset: damagedAt },
       )
     }
-    for (const flush of commits) for (const mutations of flush) records.apply(mutations)
     if (i === chain.length - 1 && goodLength < bytes.length) {
       warnings.push(
         `${path}: a torn tail of ${bytes.length - goodLength} bytes at offset ${goodLength} was ignored ` +

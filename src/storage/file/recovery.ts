@@ -138,7 +138,7 @@ class Recovery {
     for (let i = 0; i < chain.length; i++) {
       const { generation, path } = chain[i]!
       const bytes = i === chain.length - 1 ? lastBytes : (readIfExists(fs, path) ?? Buffer.alloc(0))
-      const { commits, goodLength, damagedAt } = readJournal(path, bytes, generation)
+      const { goodLength, damagedAt } = readJournal(path, bytes, generation, this.#records)
       if (damagedAt !== undefined) {
         // The journals after this one continue the calls lost with the damage: they go with it.
         const later = chain.slice(i + 1).map((journal) => journal.path)
@@ -150,20 +150,14 @@ class Recovery {
           damagedAt,
           later,
         )
-        // Repairing: the file was moved aside whole; its intact frames before the damage are kept.
-        this.#apply(commits)
+        // Repairing: the file was moved aside whole; its intact frames before the damage (replayed) are kept.
         return this.#rewritten(generation, path, bytes.subarray(0, damagedAt === 0 ? 0 : goodLength))
       }
-      this.#apply(commits)
       // An earlier journal's torn tail (a 'write' durability flush lost with the machine) is
       // never appended to, so it is left as it is.
       if (i === chain.length - 1) return this.#appendTo(generation, path, bytes.length, goodLength)
     }
     throw new Error('unreachable: the chain is not empty')
-  }
-
-  #apply(commits: ReturnType<typeof readJournal>['commits']): void {
-    for (const flush of commits) for (const mutations of flush) this.#records.apply(mutations)
   }
 
   /** A new journal for `generation`, holding only its header. */
