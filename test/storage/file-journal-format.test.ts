@@ -1,5 +1,5 @@
-/** The journal's call encoding: tuple calls, and journals written before them still opening. */
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
+/** The journal as read back: its call encoding, journals written before tuple calls, frames bigger than the read buffer. */
+import { appendFileSync, copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { StorageError } from '../../src/index.js'
@@ -67,5 +67,25 @@ describe('journal call format', () => {
     writeFileSync(join(dir, 'journal-0.log'), Buffer.concat([journalHeader(0), frame(call)]))
     await expect(opened({ dir })).rejects.toThrow(StorageError)
     await expect(opened({ dir })).rejects.toThrow(/unknown operation 9/)
+  })
+
+  it('frames bigger than the 1 MiB read buffer replay, and a torn tail after them is cut off', async () => {
+    const dir = tempDir()
+    const big = 'é'.repeat(1_500_000)
+    const a = await opened({ dir })
+    await a.write([{ op: 'put', ns: 'results', key: 'big', value: big }])
+    await Promise.all(Array.from({ length: 3_000 }, (_, i) => a.write([{ op: 'put', ns: 'results', key: `k${i}`, value: 'x'.repeat(500) }])))
+    await a.write([{ op: 'put', ns: 'results', key: 'last', value: 1 }])
+    await closeAll()
+    const path = join(dir, 'journal-0.log')
+    const intact = statSync(path).size
+    appendFileSync(path, frame(Buffer.from('[[1,"results","torn",2]]')).subarray(0, 20))
+    const warnings: string[] = []
+    const b = await opened({ dir, onWarning: (w) => warnings.push(w) })
+    expect(await b.get('results', 'big')).toBe(big)
+    expect((await b.entries('results')).length).toBe(3_002)
+    expect(await b.get('results', 'last')).toBe(1)
+    expect(warnings.join()).toContain(`torn tail of 20 bytes at offset ${intact}`)
+    expect(statSync(path).size).toBe(intact)
   })
 })

@@ -41,7 +41,7 @@ export function frameAt(buffer: Buffer, offset: number): FoundFrame | undefined 
 }
 
 /** Whether an intact frame starts anywhere after `offset`: damage followed by good data is corruption, not a torn tail. */
-function intactFrameAfter(buffer: Buffer, offset: number): number | undefined {
+export function intactFrameAfter(buffer: Buffer, offset: number): number | undefined {
   for (let at = offset + 1; at + HEADER_BYTES <= buffer.length; at++) {
     if (frameAt(buffer, at) !== undefined) return at
   }

@@ -5,11 +5,10 @@
  */
 import { isAscii } from 'node:buffer'
 import { join } from 'node:path'
-import { StorageError } from '../../core/model/errors.js'
 import type { Records } from '../records.js'
-import { closeQuietly, fsyncDirectory, writeAllSync } from './durable-io.js'
-import { frame, scanFrames } from './frame.js'
-import type { ScannedFrames } from './frame.js'
+import { closeQuietly, fsyncDirectory, readFrom, readingIfExists, writeAllSync } from './durable-io.js'
+import { frame, frameAt, intactFrameAfter } from './frame.js'
+import { FrameReader } from './frame-reader.js'
 import type { FileSystem } from './fs.js'
 import { replayCall } from './journal-calls.js'
 
@@ -48,6 +47,8 @@ export function createJournal(fs: FileSystem, dir: string, generation: number): 
 
 /** What {@link readJournal} found. */
 export interface ReadJournal {
+  /** The file's length in bytes. */
+  readonly length: number
   /** Where the intact data ends: bytes after it are a torn tail unless `damagedAt` is set. */
   readonly goodLength: number
   /** Where damage with intact data after it starts (0: the header is not generation's). */
@@ -55,41 +56,55 @@ export interface ReadJournal {
 }
 
 /**
- * Replays the calls of generation's journal, from its bytes, into `records`: those of the intact
- * frames before any damage, each frame applied as it is parsed (so a journal's parsed calls are
- * never all held at once).
+ * Replays the calls of generation's journal into `records`: those of the intact frames before
+ * any damage. The file is read frame by frame through a bounded buffer, each frame applied as it
+ * is parsed: neither the file nor its parsed calls are ever held whole (a journal of a million
+ * calls is hundreds of MiB, and holding it made the collector work harder). A missing file reads
+ * as an empty one.
  */
-export function readJournal(path: string, bytes: Buffer, generation: number, records: Records): ReadJournal {
-  let damagedAt: number | undefined
-  let scanned: ScannedFrames
-  try {
-    scanned = scanFrames(bytes, (offset) => damagedFile(path, offset))
-  } catch (error) {
-    if (!(error instanceof StorageError) || error.offset === undefined) throw error
-    damagedAt = error.offset
-    // Up to the damage every frame is intact.
-    scanned = scanFrames(bytes.subarray(0, damagedAt), (offset) => damagedFile(path, offset))
-  }
-  const frames = scanned.frames
-  const header = frames[0] === undefined ? undefined : parse<JournalHeader>(frames[0].payload)
-  if (header?.kind !== 'journal' || header.generation !== generation) return { goodLength: 0, damagedAt: 0 }
-  for (let i = 1; i < frames.length; i++) {
-    const found = frames[i]!
-    const calls = parse<unknown[][]>(found.payload)
-    if (!Array.isArray(calls)) return { goodLength: found.offset, damagedAt: found.offset }
-    for (let c = 0; c < calls.length; c++) replayCall(records, calls[c]!)
-  }
-  return { goodLength: damagedAt ?? scanned.goodLength, damagedAt }
+export function readJournal(fs: FileSystem, path: string, generation: number, records: Records): ReadJournal {
+  const empty: ReadJournal = { length: 0, goodLength: 0, damagedAt: 0 }
+  return readingIfExists(fs, path, (fd) => replayFrames(fs, fd, generation, records)) ?? empty
 }
 
-/** The error for damage at `offset` of a journal: intact data follows it. */
-function damagedFile(path: string, offset: number): never {
-  throw new StorageError(
-    `${path} is damaged at byte offset ${offset}: intact data follows, so this is not a torn tail and nothing was skipped. ` +
-      'Restore the directory from a backup, or open it once with fileStorage({ dir, repair: true }) to move the damaged files ' +
-      'into a repair-<time>/ folder inside the directory and keep what is intact',
-    { path, offset },
-  )
+function replayFrames(fs: FileSystem, fd: number, generation: number, records: Records): ReadJournal {
+  const reader = new FrameReader((buffer, offset, length, position) => fs.readSync(fd, buffer, offset, length, position))
+  const first = reader.next()
+  const header = first === undefined ? undefined : parse<JournalHeader>(first.payload)
+  if (header?.kind !== 'journal' || header.generation !== generation) return { length: fileLength(fs, fd, 0), goodLength: 0, damagedAt: 0 }
+  for (;;) {
+    const at = reader.offset
+    if (reader.atEnd()) return { length: at, goodLength: at, damagedAt: undefined }
+    const found = reader.next()
+    if (found === undefined) {
+      // A frame cut short is a torn tail only if no intact frame follows it (else corruption).
+      const rest = readFrom(fs, fd, at)
+      return { length: at + rest.length, goodLength: at, damagedAt: intactFrameAfter(rest, 0) === undefined ? undefined : at }
+    }
+    const calls = parse<unknown[][]>(found.payload)
+    if (!Array.isArray(calls)) return { length: fileLength(fs, fd, at), goodLength: at, damagedAt: at }
+    for (let c = 0; c < calls.length; c++) replayCall(records, calls[c]!)
+  }
+}
+
+/** The length of the file, read on from `known` (only where damage makes the reading stop). */
+function fileLength(fs: FileSystem, fd: number, known: number): number {
+  return known + readFrom(fs, fd, known).length
+}
+
+/**
+ * Whether generation's journal is one whose creation was cut short: no longer than its header
+ * (no call can follow it) and without an intact header frame. Its length then (0 when missing).
+ */
+export function cutShortJournal(fs: FileSystem, path: string, generation: number): number | undefined {
+  const limit = journalHeader(generation).length
+  const head = readingIfExists(fs, path, (fd) => readFrom(fs, fd, 0, limit + 1)) ?? Buffer.alloc(0)
+  return head.length <= limit && frameAt(head, 0) === undefined ? head.length : undefined
+}
+
+/** The first `length` bytes of a journal (its intact part, kept by a repair). */
+export function journalPrefix(fs: FileSystem, path: string, length: number): Buffer {
+  return readingIfExists(fs, path, (fd) => readFrom(fs, fd, 0, length)) ?? Buffer.alloc(0)
 }
 
 function parse<T>(payload: Buffer): T | undefined {
