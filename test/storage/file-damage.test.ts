@@ -278,7 +278,9 @@ describe('errors at open', () => {
       expect(error).toBeInstanceOf(StorageError)
       expect(error.cause).toBe(faulty.thrown)
       expect(error.path).toBeDefined()
-      expect(error.message).toMatch({ EROFS: /read-only/, EIO: /I\/O error/, EACCES: /Give the user running the app/, EPERM: /Give the user running the app/ }[code])
+      expect(error.message).toMatch(
+        { EROFS: /read-only/, EIO: /I\/O error/, EACCES: /Give the user running the app/, EPERM: /Give the user running the app/ }[code],
+      )
       // The lock was released.
       expect(existsSync(join(dir, 'LOCK'))).toBe(false)
     })

@@ -45,15 +45,14 @@ export function createJournal(fs: FileSystem, dir: string, generation: number): 
   return { fd, bytes: bytes.length }
 }
 
-/** What {@link readJournal} found. */
-export interface ReadJournal {
-  /** The file's length in bytes. */
-  readonly length: number
-  /** Where the intact data ends: bytes after it are a torn tail unless `damagedAt` is set. */
-  readonly goodLength: number
-  /** Where damage with intact data after it starts (0: the header is not generation's). */
-  readonly damagedAt: number | undefined
-}
+/**
+ * What {@link readJournal} found: where the intact data ends (`goodLength`; bytes after it up to
+ * the file's `length` are a torn tail), or where damage with intact data after it starts
+ * (`damagedAt`, 0 when the header is not generation's; the frames before it were replayed).
+ */
+export type ReadJournal =
+  | { readonly damagedAt: undefined; readonly goodLength: number; readonly length: number }
+  | { readonly damagedAt: number; readonly goodLength: number }
 
 /**
  * Replays the calls of generation's journal into `records`: those of the intact frames before
@@ -63,7 +62,7 @@ export interface ReadJournal {
  * as an empty one.
  */
 export function readJournal(fs: FileSystem, path: string, generation: number, records: Records): ReadJournal {
-  const empty: ReadJournal = { length: 0, goodLength: 0, damagedAt: 0 }
+  const empty: ReadJournal = { goodLength: 0, damagedAt: 0 }
   return readingIfExists(fs, path, (fd) => replayFrames(fs, fd, generation, records)) ?? empty
 }
 
@@ -71,7 +70,7 @@ function replayFrames(fs: FileSystem, fd: number, generation: number, records: R
   const reader = new FrameReader((buffer, offset, length, position) => fs.readSync(fd, buffer, offset, length, position))
   const first = reader.next()
   const header = first === undefined ? undefined : parse<JournalHeader>(first.payload)
-  if (header?.kind !== 'journal' || header.generation !== generation) return { length: fileLength(fs, fd, 0), goodLength: 0, damagedAt: 0 }
+  if (header?.kind !== 'journal' || header.generation !== generation) return { goodLength: 0, damagedAt: 0 }
   for (;;) {
     const at = reader.offset
     if (reader.atEnd()) return { length: at, goodLength: at, damagedAt: undefined }
@@ -79,17 +78,13 @@ function replayFrames(fs: FileSystem, fd: number, generation: number, records: R
     if (found === undefined) {
       // A frame cut short is a torn tail only if no intact frame follows it (else corruption).
       const rest = readFrom(fs, fd, at)
-      return { length: at + rest.length, goodLength: at, damagedAt: intactFrameAfter(rest, 0) === undefined ? undefined : at }
+      if (intactFrameAfter(rest, 0) !== undefined) return { goodLength: at, damagedAt: at }
+      return { goodLength: at, length: at + rest.length, damagedAt: undefined }
     }
     const calls = parse<unknown[][]>(found.payload)
-    if (!Array.isArray(calls)) return { length: fileLength(fs, fd, at), goodLength: at, damagedAt: at }
+    if (!Array.isArray(calls)) return { goodLength: at, damagedAt: at }
     for (let c = 0; c < calls.length; c++) replayCall(records, calls[c]!)
   }
-}
-
-/** The length of the file, read on from `known` (only where damage makes the reading stop). */
-function fileLength(fs: FileSystem, fd: number, known: number): number {
-  return known + readFrom(fs, fd, known).length
 }
 
 /**

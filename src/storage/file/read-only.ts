@@ -127,14 +127,15 @@ function replay(dir: string, fs: FileSystem, warnings: string[]): Records {
   // A journal whose creation was cut short (its header incomplete, nothing after it): no call is in it.
   if (cutShortJournal(fs, last.path, last.generation) !== undefined && (chain.length > 1 || snapshot === undefined)) chain.pop()
   chain.forEach(({ generation, path }, i) => {
-    const { length, goodLength, damagedAt } = readJournal(fs, path, generation, records)
-    if (damagedAt !== undefined) {
+    const read = readJournal(fs, path, generation, records)
+    if (read.damagedAt !== undefined) {
       throw new StorageError(
-        `${path} is damaged at byte offset ${damagedAt}; an app opening the directory refuses it too. ` +
+        `${path} is damaged at byte offset ${read.damagedAt}; an app opening the directory refuses it too. ` +
           'Restore the directory from a backup, or open it once with fileStorage({ dir, repair: true })',
-        { path, offset: damagedAt },
+        { path, offset: read.damagedAt },
       )
     }
+    const { goodLength, length } = read
     if (i === chain.length - 1 && goodLength < length) {
       warnings.push(
         `${path}: a torn tail of ${length - goodLength} bytes at offset ${goodLength} was ignored ` +

@@ -134,8 +134,9 @@ class Recovery {
     }
     for (let i = 0; i < chain.length; i++) {
       const { generation, path } = chain[i]!
-      const { length, goodLength, damagedAt } = readJournal(fs, path, generation, this.#records)
-      if (damagedAt !== undefined) {
+      const read = readJournal(fs, path, generation, this.#records)
+      if (read.damagedAt !== undefined) {
+        const { damagedAt, goodLength } = read
         // Repairing keeps the intact frames before the damage (replayed): read before the file is moved aside.
         const intact = this.#damaged.repairing && damagedAt > 0 ? journalPrefix(fs, path, goodLength) : Buffer.alloc(0)
         // The journals after this one continue the calls lost with the damage: they go with it.
@@ -152,7 +153,7 @@ class Recovery {
       }
       // An earlier journal's torn tail (a 'write' durability flush lost with the machine) is
       // never appended to, so it is left as it is.
-      if (i === chain.length - 1) return this.#appendTo(generation, path, length, goodLength)
+      if (i === chain.length - 1) return this.#appendTo(generation, path, read.length, read.goodLength)
     }
     throw new Error('unreachable: the chain is not empty')
   }
