@@ -253,12 +253,14 @@ describe('damage with the streamed snapshot and the journals of a compaction cut
 })
 
 describe('errors at open', () => {
-  // `skip`: the matching calls let through first (the lock lists the directory, only to tidy).
+  // `skip`: the matching calls let through first (the lock lists the directory, only to tidy; the
+  // journal is opened twice to be read, its header then its frames, before it is opened to append).
   for (const [call, code, file, skip] of [
-    ['readFileSync', 'EACCES', 'journal-0.log', 0],
+    ['openSync', 'EACCES', 'journal-0.log', 0],
+    ['readSync', 'EIO', 'journal-0.log', 1],
     ['readdirSync', 'EPERM', undefined, 1],
     ['openSync', 'EACCES', 'LOCK.tmp', 0],
-    ['openSync', 'EROFS', 'journal-0.log', 0],
+    ['openSync', 'EROFS', 'journal-0.log', 2],
   ] as const) {
     it(`${code} at ${call} ${file ?? 'the directory'} is a StorageError with the path and what to do`, async () => {
       const dir = tempDir()
@@ -276,7 +278,9 @@ describe('errors at open', () => {
       expect(error).toBeInstanceOf(StorageError)
       expect(error.cause).toBe(faulty.thrown)
       expect(error.path).toBeDefined()
-      expect(error.message).toMatch(code === 'EROFS' ? /read-only/ : /Give the user running the app/)
+      expect(error.message).toMatch(
+        { EROFS: /read-only/, EIO: /I\/O error/, EACCES: /Give the user running the app/, EPERM: /Give the user running the app/ }[code],
+      )
       // The lock was released.
       expect(existsSync(join(dir, 'LOCK'))).toBe(false)
     })

@@ -7,6 +7,7 @@ import type { Mutation, Storage } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
 import type { FileStorageOptions } from '../../src/node.js'
 import { frameAt } from '../../src/storage/file/frame.js'
+import { decodeCall } from '../../src/storage/file/journal-calls.js'
 
 export interface FileHarness {
   /** A fresh directory, removed after the test. */
@@ -64,13 +65,13 @@ export function journalKeys(path: string): string[][][] {
   const bytes = readFileSync(path)
   return frameOffsets(path)
     .slice(1)
-    .map((at) => journalCalls(frameAt(bytes, at)!.payload).map((call) => call.map((m) => m.key)))
+    .map((at) => journalCalls(frameAt(bytes, at)!.payload).map((call) => decodeCall(call).map((m) => m.key)))
 }
 
 /** The calls of a journal frame (version 2: after the frame's `synced` mark). */
-function journalCalls(payload: Buffer): Mutation[][] {
+function journalCalls(payload: Buffer): unknown[][] {
   const parsed = JSON.parse(payload.toString('utf8')) as unknown[]
-  return (typeof parsed[0] === 'number' ? parsed.slice(1) : parsed) as Mutation[][]
+  return (typeof parsed[0] === 'number' ? parsed.slice(1) : parsed) as unknown[][]
 }
 
 /** The compaction a file storage has under way (settled when it is over), or undefined. */

@@ -45,14 +45,39 @@ export function closeQuietly(fs: FileSystem, fd: number): void {
   }
 }
 
-/** The bytes of a file, or undefined when it does not exist. */
-export function readIfExists(fs: FileSystem, path: string): Buffer | undefined {
+/**
+ * Runs `read` on a descriptor of the file, closed after, or returns undefined when the file does
+ * not exist. A failed file-system call is a StorageError naming the file; StorageErrors pass.
+ */
+export function readingIfExists<T>(fs: FileSystem, path: string, read: (fd: number) => T): T | undefined {
+  let fd: number
   try {
-    return fs.readFileSync(path)
+    fd = fs.openSync(path, 'r')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw fileError(`Cannot read ${path}`, path, error)
   }
+  try {
+    return read(fd)
+  } catch (error) {
+    throw error instanceof StorageError ? error : fileError(`Cannot read ${path}`, path, error)
+  } finally {
+    closeQuietly(fs, fd)
+  }
+}
+
+/** The bytes of the file from `position`, at most `limit` of them (fewer where it ends). */
+export function readFrom(fs: FileSystem, fd: number, position: number, limit = Number.POSITIVE_INFINITY): Buffer {
+  const chunks: Buffer[] = []
+  let total = 0
+  while (total < limit) {
+    const chunk = Buffer.allocUnsafe(Math.min(limit - total, 1024 * 1024))
+    const read = fs.readSync(fd, chunk, 0, chunk.length, position + total)
+    if (read === 0) break
+    chunks.push(chunk.subarray(0, read))
+    total += read
+  }
+  return Buffer.concat(chunks, total)
 }
 
 /** Writes all of `buffer` at the descriptor's position, without blocking (a write may be short). */

@@ -18,6 +18,7 @@ import { closeQuietly, fileError, writeAll, writeAllSync } from './durable-io.js
 import { frameText } from './frame.js'
 import { FrozenRecords } from './frozen-records.js'
 import { createJournal, journalPath } from './journal.js'
+import { encodeCall } from './journal-calls.js'
 import { resolveOptions } from './options.js'
 import type { FileStorageOptions, ResolvedOptions } from './options.js'
 import { makePrivateDir } from './private-dir.js'
@@ -181,7 +182,7 @@ class FileStorage implements Storage {
    * durable. Serializing here, synchronously, also freezes the value as it was at the call.
    */
   #commit(mutations: readonly Mutation[], onWritten?: () => void): Promise<void> {
-    const bytes = JSON.stringify(mutations)
+    const bytes = encodeCall(mutations)
     this.#compaction?.frozen.keep(mutations)
     this.#records.apply(mutations)
     return new Promise<void>((resolve, reject) => {

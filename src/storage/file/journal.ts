@@ -1,7 +1,7 @@
 /**
  * The journal file `journal-<generation>.log`: a header frame, then one frame per flush holding
- * the list of committed calls, each a list of mutations. Created, and read back on open, here;
- * appended to by the storage (index.ts).
+ * the list of committed calls (journal-calls.ts says how a call is written). Created, and read
+ * back on open, here; appended to by the storage (index.ts).
  *
  * Version 2 (written now): a frame is `[synced, ...calls]`, `synced` being the journal's length
  * the last completed fdatasync covered when the frame was made. Frames are written while an
@@ -9,16 +9,19 @@
  * any order (a hole, then an intact frame). Damage at `offset` followed only by frames whose
  * `synced` is at most `offset` lies where no fdatasync had reached when they were written: a torn
  * tail, like a half-written last frame. An intact frame after it that says the damaged bytes had
- * been synced makes it corruption. Version 1 (`[...calls]`, one frame unsynced at a time) is
- * still read: there any damage followed by an intact frame is corruption.
+ * been synced, or that carries no mark, makes it corruption. Version 1 frames (`[...calls]`, one
+ * frame unsynced at a time) are still read, and a version 1 journal is appended to with marked
+ * frames: a frame's first element tells the two apart (a number, never a call, which is a list).
  */
+import { isAscii } from 'node:buffer'
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
-import type { Mutation } from '../types.js'
-import { closeQuietly, fsyncDirectory, writeAllSync } from './durable-io.js'
-import { frameAt, frameText, nextIntactFrame, scanFrames } from './frame.js'
-import type { ScannedFrames } from './frame.js'
+import type { Records } from '../records.js'
+import { closeQuietly, fsyncDirectory, readFrom, readingIfExists, writeAllSync } from './durable-io.js'
+import { frameAt, frameText, nextIntactFrame } from './frame.js'
+import { FrameReader } from './frame-reader.js'
 import type { FileSystem } from './fs.js'
+import { replayCall } from './journal-calls.js'
 
 const JOURNAL_VERSION = 2
 
@@ -53,82 +56,95 @@ export function createJournal(fs: FileSystem, dir: string, generation: number): 
   return { fd, bytes: bytes.length }
 }
 
-/** What {@link readJournal} found. */
-export interface ReadJournal {
-  /** The calls of the intact frames before any damage, flush by flush. */
-  readonly commits: Mutation[][][]
-  /** Where the intact data ends: bytes after it are a torn tail unless `damagedAt` is set. */
-  readonly goodLength: number
-  /** Where damage with intact data after it starts (0: the header is not generation's). */
-  readonly damagedAt: number | undefined
+/**
+ * What {@link readJournal} found: where the intact data ends (`goodLength`; bytes after it up to
+ * the file's `length` are a torn tail), or where damage with intact data after it starts
+ * (`damagedAt`, 0 when the header is not generation's; the frames before it were replayed).
+ */
+export type ReadJournal =
+  | { readonly damagedAt: undefined; readonly goodLength: number; readonly length: number }
+  | { readonly damagedAt: number; readonly goodLength: number }
+
+/**
+ * Replays the calls of generation's journal into `records`: those of the intact frames before
+ * any damage. The file is read frame by frame through a bounded buffer, each frame applied as it
+ * is parsed: neither the file nor its parsed calls are ever held whole (a journal of a million
+ * calls is hundreds of MiB, and holding it made the collector work harder). A missing file reads
+ * as an empty one.
+ */
+export function readJournal(fs: FileSystem, path: string, generation: number, records: Records): ReadJournal {
+  const empty: ReadJournal = { goodLength: 0, damagedAt: 0 }
+  return readingIfExists(fs, path, (fd) => replayFrames(fs, fd, path, generation, records)) ?? empty
 }
 
-/** Reads the calls of generation's journal from its bytes. */
-export function readJournal(path: string, bytes: Buffer, generation: number): ReadJournal {
-  let damagedAt: number | undefined
-  let scanned: ScannedFrames
-  try {
-    scanned = scanFrames(bytes, (offset) => damagedFile(path, offset))
-  } catch (error) {
-    if (!(error instanceof StorageError) || error.offset === undefined) throw error
-    damagedAt = error.offset
-    // Up to the damage every frame is intact.
-    scanned = scanFrames(bytes.subarray(0, damagedAt), (offset) => damagedFile(path, offset))
-  }
-  const commits: Mutation[][][] = []
-  const frames = scanned.frames
-  const header = frames[0] === undefined ? undefined : parse<JournalHeader>(frames[0].payload)
-  if (header?.kind !== 'journal' || header.generation !== generation) return { commits, goodLength: 0, damagedAt: 0 }
+function replayFrames(fs: FileSystem, fd: number, path: string, generation: number, records: Records): ReadJournal {
+  const reader = new FrameReader((buffer, offset, length, position) => fs.readSync(fd, buffer, offset, length, position))
+  const first = reader.next()
+  const header = first === undefined ? undefined : parse<JournalHeader>(first.payload)
+  if (header?.kind !== 'journal' || header.generation !== generation) return { goodLength: 0, damagedAt: 0 }
   if (header.version !== 1 && header.version !== JOURNAL_VERSION) {
     throw new StorageError(
       `${path} has format version ${String(header.version)}; this celeriac reads versions 1 and ${JOURNAL_VERSION}: open it with a newer celeriac`,
       { path },
     )
   }
-  const marked = header.version === JOURNAL_VERSION
-  for (let i = 1; i < frames.length; i++) {
-    const found = frames[i]!
-    const calls = callsOf(found.payload, marked)
-    if (calls === undefined) return { commits, goodLength: found.offset, damagedAt: found.offset }
-    commits.push(calls)
+  for (;;) {
+    const at = reader.offset
+    if (reader.atEnd()) return { length: at, goodLength: at, damagedAt: undefined }
+    const found = reader.next()
+    if (found === undefined) {
+      // A frame cut short is a torn tail unless an intact frame after it says the bytes were
+      // synced (or, unmarked, vouches for everything before it): then it is corruption.
+      const rest = readFrom(fs, fd, at)
+      if (nextIntactFrame(rest, 0) !== undefined && !unsyncedAfter(rest, at)) return { goodLength: at, damagedAt: at }
+      return { goodLength: at, length: at + rest.length, damagedAt: undefined }
+    }
+    const calls = parse<unknown[]>(found.payload)
+    if (!Array.isArray(calls)) return { goodLength: at, damagedAt: at }
+    // A version 2 frame's first element is its synced mark (a number); every other is a call.
+    for (let c = typeof calls[0] === 'number' ? 1 : 0; c < calls.length; c++) {
+      const call = calls[c]
+      if (!Array.isArray(call)) return { goodLength: at, damagedAt: at }
+      replayCall(records, call)
+    }
   }
-  // Damage that no fdatasync had reached when the frames after it were written: a torn tail.
-  if (damagedAt !== undefined && marked && unsyncedAfter(bytes, damagedAt)) return { commits, goodLength: damagedAt, damagedAt: undefined }
-  return { commits, goodLength: damagedAt ?? scanned.goodLength, damagedAt }
 }
 
-/** A frame's calls (after its `synced` mark in version 2), or undefined if it is not a journal frame. */
-function callsOf(payload: Buffer, marked: boolean): Mutation[][] | undefined {
-  const parsed = parse<unknown[]>(payload)
-  if (!Array.isArray(parsed)) return undefined
-  if (!marked) return parsed as Mutation[][]
-  return typeof parsed[0] === 'number' ? (parsed.slice(1) as Mutation[][]) : undefined
-}
-
-/** Whether every intact frame after the damage at `offset` was written before any fdatasync reached it. */
-function unsyncedAfter(bytes: Buffer, offset: number): boolean {
-  for (let at = nextIntactFrame(bytes, offset); at !== undefined; ) {
-    const found = frameAt(bytes, at)!
+/**
+ * Whether every intact frame in `rest` (the journal from the damage at `damagedAt` on) was
+ * written before any fdatasync reached the damage: each carries a synced mark at most
+ * `damagedAt`.
+ */
+function unsyncedAfter(rest: Buffer, damagedAt: number): boolean {
+  for (let at = nextIntactFrame(rest, 0); at !== undefined; ) {
+    const found = frameAt(rest, at)!
     const synced = parse<unknown[]>(found.payload)?.[0]
-    if (typeof synced !== 'number' || synced > offset) return false
-    at = frameAt(bytes, found.end) !== undefined ? found.end : nextIntactFrame(bytes, found.end)
+    if (typeof synced !== 'number' || synced > damagedAt) return false
+    at = frameAt(rest, found.end) !== undefined ? found.end : nextIntactFrame(rest, found.end)
   }
   return true
 }
 
-/** The error for damage at `offset` of a journal: intact data follows it. */
-function damagedFile(path: string, offset: number): never {
-  throw new StorageError(
-    `${path} is damaged at byte offset ${offset}: intact data follows, so this is not a torn tail and nothing was skipped. ` +
-      'Restore the directory from a backup, or open it once with fileStorage({ dir, repair: true }) to move the damaged files ' +
-      'into a repair-<time>/ folder inside the directory and keep what is intact',
-    { path, offset },
-  )
+/**
+ * Whether generation's journal is one whose creation was cut short: no longer than its header
+ * (no call can follow it) and without an intact header frame. Its length then (0 when missing).
+ */
+export function cutShortJournal(fs: FileSystem, path: string, generation: number): number | undefined {
+  const limit = journalHeader(generation).length
+  const head = readingIfExists(fs, path, (fd) => readFrom(fs, fd, 0, limit + 1)) ?? Buffer.alloc(0)
+  return head.length <= limit && frameAt(head, 0) === undefined ? head.length : undefined
+}
+
+/** The first `length` bytes of a journal (its intact part, kept by a repair). */
+export function journalPrefix(fs: FileSystem, path: string, length: number): Buffer {
+  return readingIfExists(fs, path, (fd) => readFrom(fs, fd, 0, length)) ?? Buffer.alloc(0)
 }
 
 function parse<T>(payload: Buffer): T | undefined {
   try {
-    return JSON.parse(payload.toString('utf8')) as T
+    // Journals are mostly ASCII: checking that is cheaper than UTF-8 decoding, and latin1 of
+    // ASCII is a plain copy.
+    return JSON.parse(isAscii(payload) ? payload.toString('latin1') : payload.toString('utf8')) as T
   } catch {
     return undefined
   }

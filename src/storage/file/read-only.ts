@@ -12,11 +12,9 @@ import { Records } from '../records.js'
 import type { Namespace, StoredValue } from '../types.js'
 import { readLockHolder } from './dir-lock.js'
 import type { LockHolder } from './dir-lock.js'
-import { readIfExists } from './durable-io.js'
-import { frameAt } from './frame.js'
 import { nodeFileSystem } from './fs.js'
 import type { FileStats, FileSystem } from './fs.js'
-import { journalHeader, readJournal } from './journal.js'
+import { cutShortJournal, readJournal } from './journal.js'
 import { readSnapshot, snapshotFiles } from './snapshot.js'
 
 /** What {@link readStorageDirectory} found. */
@@ -125,29 +123,22 @@ function replay(dir: string, fs: FileSystem, warnings: string[]): Records {
   if (chain.length === 0) {
     throw new StorageError(`${join(dir, `journal-${base}.log`)} is missing: the snapshot (generation ${base}) is continued by it`, { path: dir })
   }
-  const contents = chain.map((journal) => readIfExists(fs, journal.path) ?? Buffer.alloc(0))
-  const last = chain.length - 1
+  const last = chain.at(-1)!
   // A journal whose creation was cut short (its header incomplete, nothing after it): no call is in it.
-  if (frameAt(contents[last]!, 0) === undefined && contents[last]!.length <= journalHeader(chain[last]!.generation).length) {
-    if (chain.length > 1 || snapshot === undefined) {
-      chain.pop()
-      contents.pop()
-    }
-  }
+  if (cutShortJournal(fs, last.path, last.generation) !== undefined && (chain.length > 1 || snapshot === undefined)) chain.pop()
   chain.forEach(({ generation, path }, i) => {
-    const bytes = contents[i]!
-    const { commits, goodLength, damagedAt } = readJournal(path, bytes, generation)
-    if (damagedAt !== undefined) {
+    const read = readJournal(fs, path, generation, records)
+    if (read.damagedAt !== undefined) {
       throw new StorageError(
-        `${path} is damaged at byte offset ${damagedAt}; an app opening the directory refuses it too. ` +
+        `${path} is damaged at byte offset ${read.damagedAt}; an app opening the directory refuses it too. ` +
           'Restore the directory from a backup, or open it once with fileStorage({ dir, repair: true })',
-        { path, offset: damagedAt },
+        { path, offset: read.damagedAt },
       )
     }
-    for (const flush of commits) for (const mutations of flush) records.apply(mutations)
-    if (i === chain.length - 1 && goodLength < bytes.length) {
+    const { goodLength, length } = read
+    if (i === chain.length - 1 && goodLength < length) {
       warnings.push(
-        `${path}: a torn tail of ${bytes.length - goodLength} bytes at offset ${goodLength} was ignored ` +
+        `${path}: a torn tail of ${length - goodLength} bytes at offset ${goodLength} was ignored ` +
           '(a write its process did not finish; the next app to open the directory cuts it off)',
       )
     }

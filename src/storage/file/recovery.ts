@@ -8,9 +8,8 @@ import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
 import { Records } from '../records.js'
 import type { Namespace, StoredValue } from '../types.js'
-import { closeQuietly, fsyncDirectory, readIfExists, unlinkQuietly, writeFileDurably } from './durable-io.js'
-import { frameAt } from './frame.js'
-import { createJournal, journalHeader, journalPath, readJournal } from './journal.js'
+import { closeQuietly, fsyncDirectory, unlinkQuietly, writeFileDurably } from './durable-io.js'
+import { createJournal, cutShortJournal, journalPath, journalPrefix, readJournal } from './journal.js'
 import type { ResolvedOptions } from './options.js'
 import { DamagedFiles } from './repair.js'
 import { readSnapshot, snapshotFiles } from './snapshot.js'
@@ -122,24 +121,24 @@ class Recovery {
         this.#damaged.found(journalPath(this.#options.dir, base), `is missing: the snapshot (generation ${base}) is continued by it`)
       return this.#fresh(base)
     }
-    let last = chain.at(-1)!
-    let lastBytes = readIfExists(fs, last.path) ?? Buffer.alloc(0)
-    if (frameAt(lastBytes, 0) === undefined && lastBytes.length <= journalHeader(last.generation).length) {
+    const last = chain.at(-1)!
+    const cutShort = cutShortJournal(fs, last.path, last.generation)
+    if (cutShort !== undefined) {
       if (chain.length > 1) {
         unlinkQuietly(fs, last.path)
         chain.pop()
-        last = chain.at(-1)!
-        lastBytes = readIfExists(fs, last.path) ?? Buffer.alloc(0)
       } else if (snapshotGeneration === undefined) {
-        if (lastBytes.length > 0) onWarning(`${last.path}: the journal's header was incomplete (a crash while creating it); starting it again`)
+        if (cutShort > 0) onWarning(`${last.path}: the journal's header was incomplete (a crash while creating it); starting it again`)
         return this.#fresh(base)
       }
     }
     for (let i = 0; i < chain.length; i++) {
       const { generation, path } = chain[i]!
-      const bytes = i === chain.length - 1 ? lastBytes : (readIfExists(fs, path) ?? Buffer.alloc(0))
-      const { commits, goodLength, damagedAt } = readJournal(path, bytes, generation)
-      if (damagedAt !== undefined) {
+      const read = readJournal(fs, path, generation, this.#records)
+      if (read.damagedAt !== undefined) {
+        const { damagedAt, goodLength } = read
+        // Repairing keeps the intact frames before the damage (replayed): read before the file is moved aside.
+        const intact = this.#damaged.repairing && damagedAt > 0 ? journalPrefix(fs, path, goodLength) : Buffer.alloc(0)
         // The journals after this one continue the calls lost with the damage: they go with it.
         const later = chain.slice(i + 1).map((journal) => journal.path)
         this.#damaged.found(
@@ -150,20 +149,13 @@ class Recovery {
           damagedAt,
           later,
         )
-        // Repairing: the file was moved aside whole; its intact frames before the damage are kept.
-        this.#apply(commits)
-        return this.#rewritten(generation, path, bytes.subarray(0, damagedAt === 0 ? 0 : goodLength))
+        return this.#rewritten(generation, path, intact)
       }
-      this.#apply(commits)
       // An earlier journal's torn tail (a 'write' durability flush lost with the machine) is
       // never appended to, so it is left as it is.
-      if (i === chain.length - 1) return this.#appendTo(generation, path, bytes.length, goodLength)
+      if (i === chain.length - 1) return this.#appendTo(generation, path, read.length, read.goodLength)
     }
     throw new Error('unreachable: the chain is not empty')
-  }
-
-  #apply(commits: ReturnType<typeof readJournal>['commits']): void {
-    for (const flush of commits) for (const mutations of flush) this.#records.apply(mutations)
   }
 
   /** A new journal for `generation`, holding only its header. */

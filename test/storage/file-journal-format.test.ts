@@ -1,0 +1,91 @@
+/** The journal as read back: its call encoding, journals written before tuple calls, frames bigger than the read buffer. */
+import { appendFileSync, copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { StorageError } from '../../src/index.js'
+import type { Storage } from '../../src/index.js'
+import { frame } from '../../src/storage/file/frame.js'
+import { journalHeader } from '../../src/storage/file/journal.js'
+import { fileHarness, journalKeys } from './file-harness.js'
+
+const { tempDir, opened, closeAll } = fileHarness()
+
+/** A journal-0.log written by celeriac before tuple calls (each call an array of mutation objects), non-ASCII text included. */
+const BEFORE_TUPLES = new URL('./fixtures/journal-before-tuples.log', import.meta.url)
+
+async function everything(s: Storage): Promise<Record<string, Array<[string, unknown]>>> {
+  const out: Record<string, Array<[string, unknown]>> = {}
+  for (const ns of ['messages', 'results', 'meta', 'locks'] as const) out[ns] = await s.entries(ns)
+  return out
+}
+
+/** The state the fixture's calls leave. */
+const FIXTURE_STATE = {
+  messages: [['m1', { id: 'm1', task: 'mail.send', args: ['Zoë', 'naïve ✓'], priority: 3 }]],
+  results: [['r1', { status: 'SUCCESS', result: [1, 2, 3] }]],
+  meta: [['counter', 7]],
+  locks: [['nothing', undefined]],
+}
+
+describe('journal call format', () => {
+  it('a journal written before tuple calls opens with its state, takes new calls, and reopens with both', async () => {
+    const dir = tempDir()
+    copyFileSync(BEFORE_TUPLES, join(dir, 'journal-0.log'))
+    const a = await opened({ dir })
+    expect(await everything(a)).toEqual(FIXTURE_STATE)
+    await a.write([
+      { op: 'put', ns: 'messages', key: 'm3', value: { id: 'm3', note: 'après' } },
+      { op: 'delete', ns: 'messages', key: 'm1' },
+    ])
+    await closeAll()
+    // One journal, calls of both encodings in it.
+    expect(journalKeys(join(dir, 'journal-0.log'))).toEqual([[['m1']], [['m2', 'counter']], [['m2']], [['r1', 'nothing']], [['m3', 'm1']]])
+    const b = await opened({ dir })
+    expect(await everything(b)).toEqual({ ...FIXTURE_STATE, messages: [['m3', { id: 'm3', note: 'après' }]] })
+  })
+
+  it('puts, deletes and a put of undefined replay as they were applied', async () => {
+    const dir = tempDir()
+    const a = await opened({ dir })
+    await a.write([
+      { op: 'put', ns: 'results', key: 'kept', value: { s: 'ünïcode', n: null, list: [1, 'two'] } },
+      { op: 'put', ns: 'results', key: 'gone', value: 0 },
+      { op: 'put', ns: 'locks', key: 'unset', value: undefined },
+    ])
+    await a.write([{ op: 'delete', ns: 'results', key: 'gone' }])
+    const before = await everything(a)
+    await closeAll()
+    expect(readFileSync(join(dir, 'journal-0.log'), 'latin1')).toContain('[1,"results","kept",')
+    const b = await opened({ dir })
+    expect(await everything(b)).toEqual(before)
+    expect(await b.entries('locks')).toEqual([['unset', undefined]])
+  })
+
+  it('a call with an operation this version does not know refuses the open', async () => {
+    const dir = tempDir()
+    const call = Buffer.from(JSON.stringify([[9, 'results', 'k']]))
+    writeFileSync(join(dir, 'journal-0.log'), Buffer.concat([journalHeader(0), frame(call)]))
+    await expect(opened({ dir })).rejects.toThrow(StorageError)
+    await expect(opened({ dir })).rejects.toThrow(/unknown operation 9/)
+  })
+
+  it('frames bigger than the 1 MiB read buffer replay, and a torn tail after them is cut off', async () => {
+    const dir = tempDir()
+    const big = 'é'.repeat(1_500_000)
+    const a = await opened({ dir })
+    await a.write([{ op: 'put', ns: 'results', key: 'big', value: big }])
+    await Promise.all(Array.from({ length: 3_000 }, (_, i) => a.write([{ op: 'put', ns: 'results', key: `k${i}`, value: 'x'.repeat(500) }])))
+    await a.write([{ op: 'put', ns: 'results', key: 'last', value: 1 }])
+    await closeAll()
+    const path = join(dir, 'journal-0.log')
+    const intact = statSync(path).size
+    appendFileSync(path, frame(Buffer.from('[[1,"results","torn",2]]')).subarray(0, 20))
+    const warnings: string[] = []
+    const b = await opened({ dir, onWarning: (w) => warnings.push(w) })
+    expect(await b.get('results', 'big')).toBe(big)
+    expect((await b.entries('results')).length).toBe(3_002)
+    expect(await b.get('results', 'last')).toBe(1)
+    expect(warnings.join()).toContain(`torn tail of 20 bytes at offset ${intact}`)
+    expect(statSync(path).size).toBe(intact)
+  })
+})
