@@ -70,6 +70,26 @@ describe('taskId dedupe on memory storage (KnownIds)', () => {
     await app.stop()
   })
 
+  it('a queued id being revoked or purged is known until it ends, as before', async () => {
+    const clock = virtualClock()
+    const app = new Celeriac({ storage: memoryStorage(), clock })
+    const sent: string[] = []
+    app.events.on('task-sent', (event) => sent.push(event.id))
+    const note = app.task('known.note', (_name: string) => undefined)
+    await app.start()
+    const revoked = await note.applyAsync(['revoked'], { countdown: 60_000 })
+    const purged = await note.applyAsync(['purged'], { countdown: 60_000 })
+    // Asked while the revoke (then the purge) is being stored: not sent again.
+    const revoking = app.control.revoke(revoked.id)
+    await note.applyAsync(['again'], { taskId: revoked.id })
+    await revoking
+    const purging = app.control.purge()
+    await note.applyAsync(['again'], { taskId: purged.id })
+    await purging
+    expect(sent).toEqual([revoked.id, purged.id])
+    await app.stop()
+  })
+
   it('keeps no set while derivable; builds it from the structures when first asked, or when no longer derivable', () => {
     let derivable = true
     let here = ['a', 'b']

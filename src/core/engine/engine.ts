@@ -80,8 +80,8 @@ export class Engine implements ResultSource {
     this.clock = config.clock
     // Four calls go up the rooms, to rooms built later: the pump (the dispatcher's), the end of
     // a run given up on (a hard time limit; the failure room's), the end of a message that will
-    // not run (the gates'), and the ids of messages those two hold (for KnownIds).
-    const held = (): string[] => [...this.#gates.idsHeld(), ...this.#failure.idsEnding()]
+    // not run, and the ids of the messages it holds (the gates'; for KnownIds).
+    const held = (): string[] => this.#gates.idsHeld()
     const state = new EngineState(config, () => this.#dispatcher.pump(), held)
     const commits = new CommitQueue(state)
     const results = new Results(state, commits, this)

@@ -132,8 +132,6 @@ export class Failure {
   readonly #queue: Queue
   readonly #workflow: Workflow
   readonly #chords: ChordParts
-  /** Messages that never ran on their way to their end's commit, by id: still known (KnownIds) until they leave. */
-  readonly #ending = new Set<string>()
 
   constructor(state: EngineState, commits: CommitQueue, results: Results, runs: Runs, starts: Starts, queue: Queue, workflow: Workflow, chords: ChordParts) {
     this.#state = state
@@ -164,14 +162,10 @@ export class Failure {
     const mutations: Mutation[] = []
     state.deleteMessage(mutations, message.id)
     const writes = endWrites(state, this.#workflow, message, ending, run?.children ?? NONE, mutations)
-    // One lost in a crash was never known here (recovery knows only what it queues again).
-    if (run === undefined && ending.event !== undefined) this.#ending.add(message.id)
+    // Known until it leaves, though out of the scheduler now; one lost in a crash never was
+    // (recovery knows only what it queues again).
+    if (run === undefined && ending.event !== undefined) state.known.hold(message.id)
     return new Promise<void>((done) => this.#commit({ run, message, ending, writes, mutations, tries: 0, done }))
-  }
-
-  /** Ids of the messages that never ran, ending now (KnownIds). */
-  idsEnding(): Iterable<string> {
-    return this.#ending
   }
 
   /** Ends a run the engine gives up on (terminated, revoked while held, a hard time limit), unless it already ended. */
@@ -232,7 +226,7 @@ export class Failure {
   #leave(end: End): void {
     const { run, message } = end
     this.#state.known.delete(message.id)
-    if (run === undefined) return void this.#ending.delete(message.id)
+    if (run === undefined) return
     run.left = true
     if (run.hooks) this.#state.executor.post({ type: 'committed', id: message.id })
     else this.#runs.release(run)

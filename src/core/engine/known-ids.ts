@@ -11,6 +11,8 @@
 export class KnownIds {
   /** Undefined while not kept (see above). */
   #ids: Set<string> | undefined
+  /** While not kept: ids out of those structures for a while but known until deleted (see {@link hold}). */
+  readonly #held = new Set<string>()
   /** Whether the engine's structures alone can say which ids are here (see above). */
   readonly #derivable: () => boolean
   /** The ids here, read from the engine's structures (see {@link KnownIds.build}). */
@@ -24,7 +26,12 @@ export class KnownIds {
 
   /** The set, built now from the engine's structures if it was not kept until now. */
   #set(): Set<string> {
-    return (this.#ids ??= new Set(this.#here()))
+    if (this.#ids !== undefined) return this.#ids
+    const ids = new Set(this.#here())
+    for (const id of this.#held) ids.add(id)
+    this.#held.clear()
+    this.#ids = ids
+    return ids
   }
 
   add(id: string): void {
@@ -36,6 +43,15 @@ export class KnownIds {
   delete(id: string): void {
     if (this.#ids !== undefined) this.#ids.delete(id)
     else if (!this.#derivable()) this.#set().delete(id)
+    else if (this.#held.size > 0) this.#held.delete(id)
+  }
+
+  /**
+   * A known id leaves the engine's structures before it is deleted (a message revoked, purged
+   * or ended without running, while its end is written): it stays known until {@link delete}.
+   */
+  hold(id: string): void {
+    if (this.#ids === undefined && this.#derivable()) this.#held.add(id)
   }
 
   has(id: string): boolean {

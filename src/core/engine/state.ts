@@ -171,8 +171,8 @@ export class EngineState {
 
   /**
    * `pump` hands ready messages to the executor (the dispatcher's; see {@link schedulePump});
-   * `elsewhere` gives the ids of messages the rooms hold out of the scheduler and the runs (held
-   * by the gates, ending without a run), for {@link known}.
+   * `elsewhere` gives the ids of messages the rooms hold out of the scheduler and the runs (the
+   * gates' held ones), for {@link known}.
    */
   constructor(config: EngineConfig, pump: () => void, elsewhere: () => Iterable<string>) {
     this.config = config
