@@ -78,10 +78,11 @@ export class Engine implements ResultSource {
 
   constructor(config: EngineConfig) {
     this.clock = config.clock
-    // Three calls go up the rooms, to rooms built later: the pump (the dispatcher's), the end of
-    // a run given up on (a hard time limit; the failure room's), and the end of a message that
-    // will not run (the gates').
-    const state = new EngineState(config, () => this.#dispatcher.pump())
+    // Four calls go up the rooms, to rooms built later: the pump (the dispatcher's), the end of
+    // a run given up on (a hard time limit; the failure room's), the end of a message that will
+    // not run, and the ids of the messages it holds (the gates'; for KnownIds).
+    const held = (): string[] => this.#gates.idsHeld()
+    const state = new EngineState(config, () => this.#dispatcher.pump(), held)
     const commits = new CommitQueue(state)
     const results = new Results(state, commits, this)
     const runs = new Runs(state)
@@ -220,6 +221,7 @@ export class Engine implements ResultSource {
   /** Stops consuming, waits for running tasks (up to `timeout`), closes executor and storage. */
   async stop(timeout: number | undefined): Promise<void> {
     const state = this.#state
+    state.known.keep()
     state.consuming = false
     state.scheduler.close()
     // Held by a worker (prefetch), not started: nothing of it is stored, so it stays queued for

@@ -162,6 +162,9 @@ export class Failure {
     const mutations: Mutation[] = []
     state.deleteMessage(mutations, message.id)
     const writes = endWrites(state, this.#workflow, message, ending, run?.children ?? NONE, mutations)
+    // Known until it leaves, though out of the scheduler now; one lost in a crash never was
+    // (recovery knows only what it queues again).
+    if (run === undefined && ending.event !== undefined) state.known.hold(message.id)
     return new Promise<void>((done) => this.#commit({ run, message, ending, writes, mutations, tries: 0, done }))
   }
 
@@ -224,6 +227,7 @@ export class Failure {
     const { run, message } = end
     this.#state.known.delete(message.id)
     if (run === undefined) return
+    run.left = true
     if (run.hooks) this.#state.executor.post({ type: 'committed', id: message.id })
     else this.#runs.release(run)
   }

@@ -100,6 +100,11 @@ export class Gates {
     state.schedulePump()
   }
 
+  /** Ids of the messages held here: offline, or parked for a rate-limit token (KnownIds). */
+  idsHeld(): string[] {
+    return [...this.#offline, ...this.parked()].map((message) => message.id)
+  }
+
   /** Messages parked for a rate-limit token. */
   parked(): TaskMessage[] {
     return [...this.#rateParked.values()].flat()

@@ -187,7 +187,10 @@ export class Outcomes {
     const { message, record, followUps, requeued } = run
     const outcome = run.outcome!
     const id = message.id
-    if (!requeued) state.known.delete(id)
+    if (!requeued) {
+      run.left = true
+      state.known.delete(id)
+    }
     if (run.hooks) state.executor.post({ type: 'committed', id })
     else this.#runs.release(run)
     if (followUps.length > 0) this.#queue.schedule(followUps, !requeued)

@@ -145,7 +145,7 @@ export class Results {
     await this.#commits.store().write(ids.map((id) => ({ op: 'delete', ns: 'results', key: id })))
     // A broker remembers finished ids (sends are idempotent by id): the same id may be sent again.
     await this.#state.transport?.transport.forget(ids)
-    for (const id of ids) if (!this.#state.running.has(id)) this.#state.known.delete(id)
+    for (const id of ids) if (!this.#state.running.has(id)) this.#state.known.forget(id)
   }
 
   handle<T>(id: string, ignored = false): AsyncResult<T> {

@@ -33,6 +33,8 @@ export class Revocation {
     const idSet = new Set(ids)
     const removed = state.scheduler.removeWhere((m) => idSet.has(m.id))
     removed.push(...this.#gates.unpark((m) => idSet.has(m.id)))
+    // Known until they end (their end deletes them), while the revoke is stored.
+    for (const m of removed) state.known.hold(m.id)
     const terminated: Running[] = []
     const unstarted: Running[] = []
     for (const id of ids) {
@@ -91,6 +93,7 @@ export class Revocation {
     const state = this.#state
     const match = (m: TaskMessage): boolean => queue === undefined || m.queue === queue
     const removed = [...state.scheduler.removeWhere(() => true, queue), ...this.#gates.unpark(match)]
+    for (const m of removed) state.known.hold(m.id)
     const deletes: Mutation[] = []
     for (const m of removed) state.deleteMessage(deletes, m.id)
     await this.#commits.commit(deletes)

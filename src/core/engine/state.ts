@@ -20,6 +20,7 @@ import { Scheduler } from '../time/scheduler.js'
 import { microtask } from '../time/microtask.js'
 import type { Task } from '../task/task.js'
 import type { Mutation, Storage } from '../../storage/types.js'
+import { KnownIds } from './known-ids.js'
 import { RevokedSet } from './revoked.js'
 import { TransportStorage } from './transport-storage.js'
 
@@ -81,6 +82,8 @@ export interface Running {
   revokedWhileRunning: boolean
   /** Its queue slot was given back (its body ended; its outcome may still be being stored). */
   slotFreed: boolean
+  /** Its end is stored (not requeued): only its hooks keep it here, its id is no longer known (KnownIds). */
+  left: boolean
   /** Set with its outcome, for what follows its commit (see Outcomes.afterOutcome). */
   outcome: Outcome | undefined
   record: ResultRecord | undefined
@@ -106,6 +109,7 @@ export function newRun(message: TaskMessage, now: number): Running {
     timers: NONE,
     revokedWhileRunning: false,
     slotFreed: false,
+    left: false,
     outcome: undefined,
     record: undefined,
     followUps: NONE,
@@ -137,7 +141,7 @@ export class EngineState {
   readonly running = new Map<string, Running>()
   readonly runningPerQueue = new Map<string, number>()
   /** Ids queued, scheduled or running here: taskId dedupe without a storage read. */
-  readonly known = new Set<string>()
+  readonly known: KnownIds
   /** Revoked ids, bounded and expiring like Celery's worker set; also kept in storage. */
   readonly revoked: RevokedSet
   /**
@@ -165,8 +169,12 @@ export class EngineState {
   #quietWaiters: Array<() => void> = []
   readonly #pump: () => void
 
-  /** `pump` hands ready messages to the executor (the dispatcher's; see {@link schedulePump}). */
-  constructor(config: EngineConfig, pump: () => void) {
+  /**
+   * `pump` hands ready messages to the executor (the dispatcher's; see {@link schedulePump});
+   * `elsewhere` gives the ids of messages the rooms hold out of the scheduler and the runs (the
+   * gates' held ones), for {@link known}.
+   */
+  constructor(config: EngineConfig, pump: () => void, elsewhere: () => Iterable<string>) {
     this.config = config
     this.clock = config.clock
     this.storage = config.storage
@@ -178,6 +186,18 @@ export class EngineState {
     this.scheduler = new Scheduler(config.clock, () => this.schedulePump())
     this.revoked = new RevokedSet(config.clock)
     this.#pump = pump
+    // Memory storage, consuming: every id here is in the scheduler, the runs or `elsewhere`.
+    this.known = new KnownIds(
+      () => this.consuming && this.volatile && this.transport === undefined,
+      () => this.#idsHere(elsewhere),
+    )
+  }
+
+  *#idsHere(elsewhere: () => Iterable<string>): Iterable<string> {
+    for (const message of this.scheduler.ready()) yield message.id
+    for (const message of this.scheduler.delayed()) yield message.id
+    for (const run of this.running.values()) if (!run.left) yield run.message.id
+    yield* elsewhere()
   }
 
   /** Runs the pump in a microtask, once however many ask in this tick. */
