@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config'
 import type { TestProjectConfiguration } from 'vitest/config'
 import { reachable } from './test/reachable.js'
 import { CHROMIUM, describeMissing, missingParts, underCi } from './test/requirements.js'
+import { WaitingFirstSequencer } from './test/sequencer.js'
 import { SkipSummary } from './test/skip-summary.js'
 import { ISOLATED, conformanceCombos } from './test/isolation.js'
 
@@ -110,6 +111,8 @@ export default defineConfig({
     // processes, Chromium), and vitest's default on 2 cores (cores - 1) ran them one by one.
     // Measured on this 2-core machine: npm test 930 s -> 622 s, test:quick 102 s -> 71 s.
     maxWorkers: 2,
+    // The projects that mostly wait (Redis, Python) first, beside the Chromium project (test/sequencer.ts).
+    sequence: { sequencer: WaitingFirstSequencer },
     reporters: ['default', new SkipSummary()],
     projects: [
       node,
