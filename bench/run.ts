@@ -29,9 +29,11 @@ const runner = fileURLToPath(new URL('./case-runner.ts', import.meta.url))
 // when dist/ is missing (a fresh clone, `npm ci --ignore-scripts`, `git clean`) or older than
 // src/, and takes the tests' build lock, so a bench started beside a test run never cleans dist/
 // under it (nor the other way round).
-console.log('building celeriac if dist/ is missing or older than src/ (npm run build) ...')
+// CELERIAC_BUILD=javascript builds (and asks for) the JavaScript only, which is all the cases run.
+const parts = process.env.CELERIAC_BUILD === 'javascript' ? 'javascript' : 'package'
+console.log(`building celeriac if dist/ is missing or older than src/ (npm run build${parts === 'javascript' ? ', JavaScript only' : ''}) ...`)
 try {
-  await ensureBuilt()
+  await ensureBuilt(parts)
 } catch (error) {
   console.error(`the build failed: fix it before benchmarking\n${String((error as { stderr?: unknown }).stderr ?? error)}`)
   process.exit(1)
