@@ -69,6 +69,8 @@ export class Celeriac implements Sender, TaskOwner {
   readonly schedules: Schedules
   readonly #schedules: AppSchedules
   readonly #tasks = new Map<string, AnyTask>()
+  /** `getTask` as a function made once: every send checks its task name with it. */
+  readonly #getTask = (name: string): AnyTask | undefined => this.getTask(name)
   #config: ResolvedConfig
   #engine: Engine | undefined
   /** How sends become messages (made at start, with the config as it is then). */
@@ -92,7 +94,7 @@ export class Celeriac implements Sender, TaskOwner {
     )
     this.control = new Control(
       (what) => this.#requireEngine(what),
-      (name) => checkKnown(this.#config, name, (known) => this.getTask(known)),
+      (name) => checkKnown(this.#config, name, this.#getTask),
       (queue, what) => checkDeclared(this.#config, queue, what),
     )
     this.inspect = new Inspect(
@@ -317,7 +319,7 @@ export class Celeriac implements Sender, TaskOwner {
     let optionsJSON: SignatureJSON['options']
     try {
       engine = this.#requireEngine(`send '${name}'`)
-      checkKnown(this.#config, name, (known) => this.getTask(known))
+      checkKnown(this.#config, name, this.#getTask)
       encodedArgs = fresh ? encodeFresh(args as unknown[], 'args') : encodeArgs(args)
       optionsJSON = optionsToJSON(options, name)
       // A task id may name a task that exists already (dedupe): that send takes the general path.
