@@ -7,35 +7,11 @@ import { fromRuntimeWire, runFromWire, toRuntimeFromWire, wireFromRuntime, wireR
 import type { TaskMessage } from '../../src/core/model/message.js'
 import type { FromRuntime, RunJob } from '../../src/core/model/protocol.js'
 import { encode, encodeError } from '../../src/core/serializer/encode.js'
+import { message as baseMessage } from '../transport/message.js'
 
+/** A run's message, with fields a worker reads set off their usual values where the test says. */
 function message(fields: Partial<TaskMessage> = {}): TaskMessage {
-  return {
-    id: 'a',
-    task: 't.add',
-    args: [encode(1, 'args'), encode(new Date(5), 'args')],
-    headers: null,
-    queue: 'celery',
-    priority: 0,
-    eta: null,
-    expires: null,
-    retries: 0,
-    seq: 7,
-    parentId: null,
-    rootId: 'a',
-    groupId: null,
-    groupIndex: null,
-    chord: null,
-    chain: [],
-    links: [],
-    linkErrors: [],
-    timeLimit: null,
-    softTimeLimit: null,
-    ignoreResult: false,
-    acksLate: false,
-    leased: false,
-    redelivered: false,
-    ...fields,
-  }
+  return baseMessage('a', { task: 't.add', args: [encode(1, 'args'), encode(new Date(5), 'args')], queue: 'celery', seq: 7, ...fields })
 }
 
 /** The fields a worker's runtime reads (`self.request` and the tracer). */

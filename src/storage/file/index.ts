@@ -9,10 +9,11 @@
  * compaction writes the next snapshot, the journals of its generation and of the one before are
  * both live. Opening (snapshot and journals replayed, damage handled) is recovery.ts.
  */
-import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
 import { Records } from '../records.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep, WriteOptions } from '../types.js'
+import { installSnapshot } from './compaction.js'
+import type { Compaction } from './compaction.js'
 import { lockDirectory } from './dir-lock.js'
 import { closeQuietly, fileError, writeAll, writeAllSync } from './durable-io.js'
 import { frameText } from './frame.js'
@@ -23,7 +24,6 @@ import { resolveOptions } from './options.js'
 import type { FileStorageOptions, ResolvedOptions } from './options.js'
 import { makePrivateDir } from './private-dir.js'
 import { recover } from './recovery.js'
-import { snapshotFiles, writeSnapshot } from './snapshot.js'
 
 export type { FileStorageOptions } from './options.js'
 export type { FileStats, FileSystem } from './fs.js'
@@ -52,12 +52,6 @@ interface Pending {
 }
 
 /** A compaction writing its snapshot in the background. */
-interface Compaction {
-  readonly frozen: FrozenRecords
-  readonly abort: AbortController
-  done: Promise<void>
-}
-
 class FileStorage implements Storage {
   readonly name = 'file'
   readonly capabilities = { durable: true, shared: false } as const
@@ -353,48 +347,10 @@ class FileStorage implements Storage {
     this.#generation = next
     const compaction: Compaction = { frozen: new FrozenRecords(this.#records), abort: new AbortController(), done: Promise.resolve() }
     this.#compaction = compaction
-    compaction.done = this.#writeSnapshot(next, compaction).finally(() => {
+    const owner = { failed: () => this.#failure !== undefined, installed: (bytes: number) => (this.#snapshotBytes = bytes) }
+    compaction.done = installSnapshot(this.#options, next, compaction, owner).finally(() => {
       this.#compaction = undefined
     })
-  }
-
-  /**
-   * Writes, renames into place and makes durable the snapshot of `generation`; then removes the
-   * journals it replaces. A failure only warns: every call that resolved is in the journals,
-   * which recovery replays in turn, and the next compaction folds them all.
-   */
-  async #writeSnapshot(generation: number, { frozen, abort }: Compaction): Promise<void> {
-    const { dir, fs, snapshotChunkBytes, onWarning } = this.#options
-    const files = snapshotFiles(fs)
-    const tmp = join(dir, 'snapshot.tmp')
-    const fail = (error: unknown): void => {
-      if (abort.signal.aborted) return
-      onWarning(
-        `compacting ${dir} failed: ${(error as Error).message}. Nothing is lost (the journals keep every call); it is tried again when the journal grows`,
-      )
-    }
-    let bytes: number
-    try {
-      bytes = (await writeSnapshot(tmp, generation, frozen.walk(), { files, chunkBytes: snapshotChunkBytes, signal: abort.signal })).bytes
-      abort.signal.throwIfAborted()
-      await files.rename(tmp, join(dir, 'snapshot'))
-    } catch (error) {
-      // After a journal failure the disk is left alone: the next open removes the temp file.
-      if (this.#failure === undefined) await files.remove(tmp).catch(() => undefined)
-      return fail(error)
-    }
-    try {
-      // Until the rename is durable the older journals stay: recovery reads either outcome.
-      await files.syncDirectory(dir)
-      this.#snapshotBytes = bytes
-      for (const name of fs.readdirSync(dir)) {
-        const match = /^journal-(\d+)\.log$/.exec(name)
-        if (match !== null && Number(match[1]) < generation) await files.remove(join(dir, name))
-      }
-    } catch (error) {
-      // Journals left over are removed on the next open.
-      fail(error)
-    }
   }
 
   // ---- helpers -------------------------------------------------------------------------------
