@@ -3,14 +3,18 @@
  * replayed from it. A flush frame's payload is a JSON array of calls.
  *
  * A call is written as one flat array of tuples: `[1, ns, key, value]` for a put, `[0, ns, key]`
- * for a delete, `[2, ns, key]` for a put of `undefined` (which JSON cannot spell). Journals
+ * for a delete, `[2, ns, key]` for a put of `undefined` (which JSON cannot spell), and
+ * `[3, ns, value]` for a put whose value is a plain object whose own `id` is the key (the core's
+ * messages and results): the key is read back as `value.id`, so it is neither written twice nor,
+ * on replay, parsed into a second string that the map would keep. Journals
  * before it wrote each call as an array of mutation objects (`[{"op":"put","ns":...}]`); such
  * calls still replay, in the same journal as tuple calls (a journal is appended to across
  * versions). A call is never empty, so its first element tells the two apart.
  *
  * Why tuples: replaying a journal of a million calls spent most of its time building the
  * mutation objects and collecting them; the tuples are a third less JSON to parse and leave
- * nothing but the stored values behind.
+ * nothing but the stored values behind. Why `[3, ns, value]`: a million 36-character keys were a
+ * million live strings more for the collector to copy and mark (NOTES.md, "Recovery time").
  */
 import { StorageError } from '../../core/model/errors.js'
 import type { Records } from '../records.js'
@@ -19,6 +23,23 @@ import type { Mutation, Namespace } from '../types.js'
 const DELETE = 0
 const PUT = 1
 const PUT_UNDEFINED = 2
+const PUT_BY_ID = 3
+
+/**
+ * Whether `value` serializes with `"id": key` among its own properties: a plain object (no
+ * prototype but Object's, no toJSON) whose own enumerable `id` is the key. Anything else keeps
+ * its key in the tuple: replay must find the key in the JSON.
+ */
+function keyedById(key: string, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  const record = value as { id?: unknown; toJSON?: unknown }
+  return (
+    record.id === key &&
+    record.toJSON === undefined &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    Object.prototype.propertyIsEnumerable.call(value, 'id')
+  )
+}
 
 /** One call's JSON, as it goes into a flush frame's array. */
 export function encodeCall(mutations: readonly Mutation[]): string {
@@ -27,6 +48,7 @@ export function encodeCall(mutations: readonly Mutation[]): string {
     const m = mutations[i]!
     if (m.op === 'delete') flat.push(DELETE, m.ns, m.key)
     else if (m.value === undefined) flat.push(PUT_UNDEFINED, m.ns, m.key)
+    else if (keyedById(m.key, m.value)) flat.push(PUT_BY_ID, m.ns, m.value)
     else flat.push(PUT, m.ns, m.key, m.value)
   }
   return JSON.stringify(flat)
@@ -43,6 +65,12 @@ export function replayCall(records: Records, call: readonly unknown[]): void {
   for (let i = 0; i < call.length; ) {
     const op = call[i]
     const map = records.map(call[i + 1] as Namespace)
+    if (op === PUT_BY_ID) {
+      const value = call[i + 2]
+      map.set(idOf(value), value)
+      i += 3
+      continue
+    }
     const key = call[i + 2] as string
     if (op === PUT) map.set(key, call[i + 3])
     else if (op === DELETE) map.delete(key)
@@ -59,6 +87,11 @@ export function decodeCall(call: readonly unknown[]): Mutation[] {
   for (let i = 0; i < call.length; ) {
     const op = call[i]
     const ns = call[i + 1] as Namespace
+    if (op === PUT_BY_ID) {
+      mutations.push({ op: 'put', ns, key: idOf(call[i + 2]), value: call[i + 2] })
+      i += 3
+      continue
+    }
     const key = call[i + 2] as string
     if (op === PUT) mutations.push({ op: 'put', ns, key, value: call[i + 3] })
     else if (op === DELETE) mutations.push({ op: 'delete', ns, key })
@@ -67,6 +100,13 @@ export function decodeCall(call: readonly unknown[]): Mutation[] {
     i += op === PUT ? 4 : 3
   }
   return mutations
+}
+
+/** The key of a `[3, ns, value]` put: its value's `id` (a string, as it was written). */
+function idOf(value: unknown): string {
+  const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined
+  if (typeof id !== 'string') throw new StorageError("A journal put keyed by its value's id holds no string id: the journal is damaged")
+  return id
 }
 
 function unknownOp(op: unknown): StorageError {
