@@ -5,41 +5,24 @@
  * A call is written as one flat array of tuples: `[1, ns, key, value]` for a put, `[0, ns, key]`
  * for a delete, `[2, ns, key]` for a put of `undefined` (which JSON cannot spell), and
  * `[3, ns, value]` for a put whose value is a plain object whose own `id` is the key (the core's
- * messages and results): the key is read back as `value.id`, so it is neither written twice nor,
- * on replay, parsed into a second string that the map would keep. Journals
+ * messages and results; keyed-by-id.ts): the key is read back as `value.id`. Journals
  * before it wrote each call as an array of mutation objects (`[{"op":"put","ns":...}]`); such
  * calls still replay, in the same journal as tuple calls (a journal is appended to across
  * versions). A call is never empty, so its first element tells the two apart.
  *
  * Why tuples: replaying a journal of a million calls spent most of its time building the
  * mutation objects and collecting them; the tuples are a third less JSON to parse and leave
- * nothing but the stored values behind. Why `[3, ns, value]`: a million 36-character keys were a
- * million live strings more for the collector to copy and mark (NOTES.md, "Recovery time").
+ * nothing but the stored values behind.
  */
 import { StorageError } from '../../core/model/errors.js'
 import type { Records } from '../records.js'
 import type { Mutation, Namespace } from '../types.js'
+import { idOf, keyedById } from './keyed-by-id.js'
 
 const DELETE = 0
 const PUT = 1
 const PUT_UNDEFINED = 2
 const PUT_BY_ID = 3
-
-/**
- * Whether `value` serializes with `"id": key` among its own properties: a plain object (no
- * prototype but Object's, no toJSON) whose own enumerable `id` is the key. Anything else keeps
- * its key in the tuple: replay must find the key in the JSON.
- */
-function keyedById(key: string, value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false
-  const record = value as { id?: unknown; toJSON?: unknown }
-  return (
-    record.id === key &&
-    record.toJSON === undefined &&
-    Object.getPrototypeOf(value) === Object.prototype &&
-    Object.prototype.propertyIsEnumerable.call(value, 'id')
-  )
-}
 
 /** One call's JSON, as it goes into a flush frame's array. */
 export function encodeCall(mutations: readonly Mutation[]): string {
@@ -67,7 +50,7 @@ export function replayCall(records: Records, call: readonly unknown[]): void {
     const map = records.map(call[i + 1] as Namespace)
     if (op === PUT_BY_ID) {
       const value = call[i + 2]
-      map.set(idOf(value), value)
+      map.set(keyOf(value), value)
       i += 3
       continue
     }
@@ -88,7 +71,7 @@ export function decodeCall(call: readonly unknown[]): Mutation[] {
     const op = call[i]
     const ns = call[i + 1] as Namespace
     if (op === PUT_BY_ID) {
-      mutations.push({ op: 'put', ns, key: idOf(call[i + 2]), value: call[i + 2] })
+      mutations.push({ op: 'put', ns, key: keyOf(call[i + 2]), value: call[i + 2] })
       i += 3
       continue
     }
@@ -102,10 +85,10 @@ export function decodeCall(call: readonly unknown[]): Mutation[] {
   return mutations
 }
 
-/** The key of a `[3, ns, value]` put: its value's `id` (a string, as it was written). */
-function idOf(value: unknown): string {
-  const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined
-  if (typeof id !== 'string') throw new StorageError("A journal put keyed by its value's id holds no string id: the journal is damaged")
+/** The key of a `[3, ns, value]` put: its value's `id`. */
+function keyOf(value: unknown): string {
+  const id = idOf(value)
+  if (id === undefined) throw new StorageError("A journal put keyed by its value's id holds no string id: the journal is damaged")
   return id
 }
 
