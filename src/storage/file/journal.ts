@@ -101,11 +101,11 @@ function replayFrames(fs: FileSystem, fd: number, path: string, generation: numb
     const calls = parsePayload<unknown[]>(found.payload)
     if (!Array.isArray(calls)) return { goodLength: at, damagedAt: at }
     // A version 2 frame's first element is its synced mark (a number); every other is a call.
-    for (let c = typeof calls[0] === 'number' ? 1 : 0; c < calls.length; c++) {
-      const call = calls[c]
-      if (!Array.isArray(call)) return { goodLength: at, damagedAt: at }
-      replayCall(records, call)
-    }
+    // All are checked before any applies: a damaged frame adds nothing to what the intact
+    // frames before it left (a repair keeps exactly those).
+    const first = typeof calls[0] === 'number' ? 1 : 0
+    for (let c = first; c < calls.length; c++) if (!Array.isArray(calls[c])) return { goodLength: at, damagedAt: at }
+    for (let c = first; c < calls.length; c++) replayCall(records, calls[c] as unknown[])
   }
 }
 
