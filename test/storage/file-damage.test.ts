@@ -125,6 +125,18 @@ describe('a damaged directory is refused, never reset', () => {
     expect(await (await opened({ dir })).get('results', 'fresh')).toBe(1)
   })
 
+  it('a frame holding something that is no call is damage, and none of its calls is applied (repair keeps the frames before it, in memory too)', async () => {
+    const dir = tempDir()
+    const calls = (...list: unknown[]): Buffer => frame(Buffer.from(JSON.stringify([0, ...list])))
+    const path = join(dir, 'journal-0.log')
+    writeFileSync(path, Buffer.concat([journalHeader(0), calls([1, 'results', 'before', 1]), calls([1, 'results', 'partial', 2], 'no call')]))
+    expect((await refused({ dir })).offset).toBe(frameOffsets(path)[2])
+    const { storage } = await repaired(dir)
+    expect(await storage.entries('results')).toEqual([['before', 1]])
+    await closeAll()
+    expect(await (await opened({ dir })).entries('results')).toEqual([['before', 1]])
+  })
+
   it('a journal cut short inside its header (a crash while a fresh store created it) still opens, with a warning', async () => {
     const dir = tempDir()
     await opened({ dir })

@@ -61,6 +61,49 @@ describe('journal call format', () => {
     expect(await b.entries('locks')).toEqual([['unset', undefined]])
   })
 
+  it('a put whose plain value carries its key as id is written without the key, and replays under it', async () => {
+    const dir = tempDir()
+    const a = await opened({ dir })
+    class Message {
+      constructor(readonly id: string) {}
+    }
+    const hidden = Object.defineProperty({ n: 1 }, 'id', { value: 'hidden', enumerable: false })
+    await a.write([
+      { op: 'put', ns: 'messages', key: 'm1', value: { id: 'm1', task: 'mail.send', args: ['é'] } },
+      { op: 'put', ns: 'messages', key: 'other', value: { id: 'not-the-key' } },
+      { op: 'put', ns: 'results', key: 'instance', value: new Message('instance') },
+      { op: 'put', ns: 'results', key: 'hidden', value: hidden },
+      { op: 'put', ns: 'results', key: 'dated', value: { id: 'dated', toJSON: () => 'when' } },
+      { op: 'put', ns: 'results', key: 'numbered', value: { id: 7 } },
+    ])
+    await a.write([{ op: 'put', ns: 'messages', key: 'm1', value: { id: 'm1', task: 'mail.send', args: ['again'] } }])
+    await closeAll()
+    const text = readFileSync(join(dir, 'journal-0.log'), 'latin1')
+    expect(text).toContain('[3,"messages",{"id":"m1",')
+    expect(text).not.toContain('"m1",{')
+    // Any value JSON could write without that id keeps its key in the tuple.
+    for (const key of ['other', 'instance', 'hidden', 'dated', 'numbered']) expect(text).toContain(`"${key}",`)
+    expect(journalKeys(join(dir, 'journal-0.log'))).toEqual([[['m1', 'other', 'instance', 'hidden', 'dated', 'numbered']], [['m1']]])
+    const b = await opened({ dir })
+    expect(await b.entries('messages')).toEqual([
+      ['m1', { id: 'm1', task: 'mail.send', args: ['again'] }],
+      ['other', { id: 'not-the-key' }],
+    ])
+    expect(await b.entries('results')).toEqual([
+      ['instance', { id: 'instance' }],
+      ['hidden', { n: 1 }],
+      ['dated', 'when'],
+      ['numbered', { id: 7 }],
+    ])
+  })
+
+  it('a put keyed by an id its value does not hold refuses the open', async () => {
+    const dir = tempDir()
+    const call = Buffer.from(JSON.stringify([[3, 'messages', { id: 7 }]]))
+    writeFileSync(join(dir, 'journal-0.log'), Buffer.concat([journalHeader(0), frame(call)]))
+    await expect(opened({ dir })).rejects.toThrow(/keyed by its value's id holds no string id/)
+  })
+
   it('a call with an operation this version does not know refuses the open', async () => {
     const dir = tempDir()
     const call = Buffer.from(JSON.stringify([[9, 'results', 'k']]))

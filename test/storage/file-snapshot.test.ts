@@ -43,7 +43,7 @@ describe('file storage snapshots', () => {
     await s.write([...bigState(200), put('big', big), { op: 'put', ns: 'locks', key: 'l', value: { owner: 'me' } }])
     await compactionOf(s)
     const frames = snapshotFrames(dir)
-    expect(frames[0]!.payload).toEqual({ kind: 'snapshot', version: 2, generation: 1 })
+    expect(frames[0]!.payload).toEqual({ kind: 'snapshot', version: 3, generation: 1 })
     expect(frames.at(-1)!.payload).toEqual({ kind: 'end', records: 202 })
     const records = frames.slice(1, -1)
     expect(records.length).toBeGreaterThan(30)
@@ -177,12 +177,67 @@ describe('file storage snapshots', () => {
     expect(existsSync(join(dir, 'journal-2.log'))).toBe(false)
     await s.write(bigState(100))
     await compactionOf(s)
-    expect(snapshotFrames(dir)[0]!.payload).toEqual({ kind: 'snapshot', version: 2, generation: 4 })
+    expect(snapshotFrames(dir)[0]!.payload).toEqual({ kind: 'snapshot', version: 3, generation: 4 })
     const expected = await sorted(s)
     await closeAll()
     const again = await opened({ dir })
     expect(await sorted(again)).toEqual(expected)
     expect(await again.get('locks', 'l')).toBe('held')
+  })
+
+  it('a record whose plain value carries its key as id is written as the value alone, and reads back under it', async () => {
+    const dir = tempDir()
+    const s = await opened({ dir, compactBytes: 16_384, snapshotChunkBytes: 4_096 })
+    const messages: Mutation[] = Array.from({ length: 100 }, (_, i) => ({
+      op: 'put',
+      ns: 'messages',
+      key: `m${i}`,
+      value: { id: `m${i}`, task: 'mail.send', pad: 'p'.repeat(150) },
+    }))
+    await s.write([...messages, put('other', { id: 'not-the-key' }), put('plain', 1)])
+    await compactionOf(s)
+    const records = snapshotFrames(dir)
+      .slice(1, -1)
+      .flatMap((f) => f.payload.records as unknown[])
+    expect(records).toContainEqual({ id: 'm7', task: 'mail.send', pad: 'p'.repeat(150) })
+    expect(records).toContainEqual(['other', { id: 'not-the-key' }])
+    expect(records).toContainEqual(['plain', 1])
+    expect(records).toHaveLength(102)
+    const before = await s.entries('messages')
+    await closeAll()
+    const again = await opened({ dir })
+    expect(await again.entries('messages')).toEqual(before)
+    expect(await again.get('results', 'other')).toEqual({ id: 'not-the-key' })
+  })
+
+  it('a snapshot of the previous format (version 2: pairs only) still opens; a record that is no pair there, or has no string id in version 3, is damage', async () => {
+    const json = (value: unknown): Buffer => frame(Buffer.from(JSON.stringify(value), 'utf8'))
+    const write = (version: number, records: unknown[]): string => {
+      const dir = tempDir()
+      const frames = [
+        json({ kind: 'snapshot', version, generation: 1 }),
+        json({ kind: 'records', ns: 'messages', records }),
+        json({ kind: 'end', records: records.length }),
+      ]
+      writeFileSync(join(dir, 'snapshot'), Buffer.concat(frames))
+      writeFileSync(join(dir, 'journal-1.log'), json({ kind: 'journal', version: 2, generation: 1 }))
+      return dir
+    }
+    const v2 = await opened({
+      dir: write(2, [
+        ['m1', { id: 'm1', n: 1 }],
+        ['m2', 2],
+      ]),
+    })
+    expect(await v2.entries('messages')).toEqual([
+      ['m1', { id: 'm1', n: 1 }],
+      ['m2', 2],
+    ])
+    await closeAll()
+    const header = json({ kind: 'snapshot', version: 2, generation: 1 }).length
+    await expect(fileStorage({ dir: write(2, [{ id: 'm1' }]) }).open()).rejects.toMatchObject({ offset: header })
+    await expect(fileStorage({ dir: write(3, [{ id: 7 }]) }).open()).rejects.toMatchObject({ offset: header })
+    await expect(fileStorage({ dir: write(4, []) }).open()).rejects.toThrow(/format version 4; this celeriac reads versions 1 to 3/)
   })
 
   it('a snapshot cut at a frame boundary, or damaged in a middle frame, is a StorageError naming the offset', async () => {

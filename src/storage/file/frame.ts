@@ -7,6 +7,7 @@
  * being read as "the rest of the file is one unfinished frame", which would hide corruption as
  * a torn tail.
  */
+import { isAscii } from 'node:buffer'
 import { crc32 } from 'node:zlib'
 
 export const HEADER_BYTES = 12
@@ -30,6 +31,17 @@ export function frameText(text: string): Buffer {
   out.writeUInt32LE(crc32(out.subarray(HEADER_BYTES)), 4)
   out.writeUInt32LE(crc32(out.subarray(0, 8)), 8)
   return out
+}
+
+/** A frame's payload parsed as JSON; undefined when it is not JSON. */
+export function parsePayload<T>(payload: Buffer): T | undefined {
+  try {
+    // Journals and snapshots are mostly ASCII: checking that is cheaper than UTF-8 decoding,
+    // and latin1 of ASCII is a plain copy.
+    return JSON.parse(isAscii(payload) ? payload.toString('latin1') : payload.toString('utf8')) as T
+  } catch {
+    return undefined
+  }
 }
 
 /** A frame found in a buffer. */

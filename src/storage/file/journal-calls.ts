@@ -3,7 +3,9 @@
  * replayed from it. A flush frame's payload is a JSON array of calls.
  *
  * A call is written as one flat array of tuples: `[1, ns, key, value]` for a put, `[0, ns, key]`
- * for a delete, `[2, ns, key]` for a put of `undefined` (which JSON cannot spell). Journals
+ * for a delete, `[2, ns, key]` for a put of `undefined` (which JSON cannot spell), and
+ * `[3, ns, value]` for a put whose value is a plain object whose own `id` is the key (the core's
+ * messages and results; keyed-by-id.ts): the key is read back as `value.id`. Journals
  * before it wrote each call as an array of mutation objects (`[{"op":"put","ns":...}]`); such
  * calls still replay, in the same journal as tuple calls (a journal is appended to across
  * versions). A call is never empty, so its first element tells the two apart.
@@ -15,10 +17,12 @@
 import { StorageError } from '../../core/model/errors.js'
 import type { Records } from '../records.js'
 import type { Mutation, Namespace } from '../types.js'
+import { idOf, keyedById } from './keyed-by-id.js'
 
 const DELETE = 0
 const PUT = 1
 const PUT_UNDEFINED = 2
+const PUT_BY_ID = 3
 
 /** One call's JSON, as it goes into a flush frame's array. */
 export function encodeCall(mutations: readonly Mutation[]): string {
@@ -27,6 +31,7 @@ export function encodeCall(mutations: readonly Mutation[]): string {
     const m = mutations[i]!
     if (m.op === 'delete') flat.push(DELETE, m.ns, m.key)
     else if (m.value === undefined) flat.push(PUT_UNDEFINED, m.ns, m.key)
+    else if (keyedById(m.key, m.value)) flat.push(PUT_BY_ID, m.ns, m.value)
     else flat.push(PUT, m.ns, m.key, m.value)
   }
   return JSON.stringify(flat)
@@ -43,6 +48,12 @@ export function replayCall(records: Records, call: readonly unknown[]): void {
   for (let i = 0; i < call.length; ) {
     const op = call[i]
     const map = records.map(call[i + 1] as Namespace)
+    if (op === PUT_BY_ID) {
+      const value = call[i + 2]
+      map.set(keyOf(value), value)
+      i += 3
+      continue
+    }
     const key = call[i + 2] as string
     if (op === PUT) map.set(key, call[i + 3])
     else if (op === DELETE) map.delete(key)
@@ -59,6 +70,11 @@ export function decodeCall(call: readonly unknown[]): Mutation[] {
   for (let i = 0; i < call.length; ) {
     const op = call[i]
     const ns = call[i + 1] as Namespace
+    if (op === PUT_BY_ID) {
+      mutations.push({ op: 'put', ns, key: keyOf(call[i + 2]), value: call[i + 2] })
+      i += 3
+      continue
+    }
     const key = call[i + 2] as string
     if (op === PUT) mutations.push({ op: 'put', ns, key, value: call[i + 3] })
     else if (op === DELETE) mutations.push({ op: 'delete', ns, key })
@@ -67,6 +83,13 @@ export function decodeCall(call: readonly unknown[]): Mutation[] {
     i += op === PUT ? 4 : 3
   }
   return mutations
+}
+
+/** The key of a `[3, ns, value]` put: its value's `id`. */
+function keyOf(value: unknown): string {
+  const id = idOf(value)
+  if (id === undefined) throw new StorageError("A journal put keyed by its value's id holds no string id: the journal is damaged")
+  return id
 }
 
 function unknownOp(op: unknown): StorageError {

@@ -13,12 +13,11 @@
  * frame unsynced at a time) are still read, and a version 1 journal is appended to with marked
  * frames: a frame's first element tells the two apart (a number, never a call, which is a list).
  */
-import { isAscii } from 'node:buffer'
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
 import type { Records } from '../records.js'
 import { closeQuietly, fsyncDirectory, readFrom, readingIfExists, writeAllSync } from './durable-io.js'
-import { frameAt, frameText, nextIntactFrame } from './frame.js'
+import { frameAt, frameText, nextIntactFrame, parsePayload } from './frame.js'
 import { FrameReader } from './frame-reader.js'
 import type { FileSystem } from './fs.js'
 import { replayCall } from './journal-calls.js'
@@ -80,7 +79,7 @@ export function readJournal(fs: FileSystem, path: string, generation: number, re
 function replayFrames(fs: FileSystem, fd: number, path: string, generation: number, records: Records): ReadJournal {
   const reader = new FrameReader((buffer, offset, length, position) => fs.readSync(fd, buffer, offset, length, position))
   const first = reader.next()
-  const header = first === undefined ? undefined : parse<JournalHeader>(first.payload)
+  const header = first === undefined ? undefined : parsePayload<JournalHeader>(first.payload)
   if (header?.kind !== 'journal' || header.generation !== generation) return { goodLength: 0, damagedAt: 0 }
   if (header.version !== 1 && header.version !== JOURNAL_VERSION) {
     throw new StorageError(
@@ -99,14 +98,14 @@ function replayFrames(fs: FileSystem, fd: number, path: string, generation: numb
       if (nextIntactFrame(rest, 0) !== undefined && !unsyncedAfter(rest, at)) return { goodLength: at, damagedAt: at }
       return { goodLength: at, length: at + rest.length, damagedAt: undefined }
     }
-    const calls = parse<unknown[]>(found.payload)
+    const calls = parsePayload<unknown[]>(found.payload)
     if (!Array.isArray(calls)) return { goodLength: at, damagedAt: at }
     // A version 2 frame's first element is its synced mark (a number); every other is a call.
-    for (let c = typeof calls[0] === 'number' ? 1 : 0; c < calls.length; c++) {
-      const call = calls[c]
-      if (!Array.isArray(call)) return { goodLength: at, damagedAt: at }
-      replayCall(records, call)
-    }
+    // All are checked before any applies: a damaged frame adds nothing to what the intact
+    // frames before it left (a repair keeps exactly those).
+    const first = typeof calls[0] === 'number' ? 1 : 0
+    for (let c = first; c < calls.length; c++) if (!Array.isArray(calls[c])) return { goodLength: at, damagedAt: at }
+    for (let c = first; c < calls.length; c++) replayCall(records, calls[c] as unknown[])
   }
 }
 
@@ -118,7 +117,7 @@ function replayFrames(fs: FileSystem, fd: number, path: string, generation: numb
 function unsyncedAfter(rest: Buffer, damagedAt: number): boolean {
   for (let at = nextIntactFrame(rest, 0); at !== undefined; ) {
     const found = frameAt(rest, at)!
-    const synced = parse<unknown[]>(found.payload)?.[0]
+    const synced = parsePayload<unknown[]>(found.payload)?.[0]
     if (typeof synced !== 'number' || synced > damagedAt) return false
     at = frameAt(rest, found.end) !== undefined ? found.end : nextIntactFrame(rest, found.end)
   }
@@ -138,14 +137,4 @@ export function cutShortJournal(fs: FileSystem, path: string, generation: number
 /** The first `length` bytes of a journal (its intact part, kept by a repair). */
 export function journalPrefix(fs: FileSystem, path: string, length: number): Buffer {
   return readingIfExists(fs, path, (fd) => readFrom(fs, fd, 0, length)) ?? Buffer.alloc(0)
-}
-
-function parse<T>(payload: Buffer): T | undefined {
-  try {
-    // Journals are mostly ASCII: checking that is cheaper than UTF-8 decoding, and latin1 of
-    // ASCII is a plain copy.
-    return JSON.parse(isAscii(payload) ? payload.toString('latin1') : payload.toString('utf8')) as T
-  } catch {
-    return undefined
-  }
 }

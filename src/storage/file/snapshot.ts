@@ -2,28 +2,32 @@
  * The snapshot file, written and read record by record: no string or buffer holds the whole
  * state, and writing gives the event loop a turn between chunks.
  *
- * Format (version 2), a sequence of frames (frame.ts), each a JSON payload:
+ * Format (version 3), a sequence of frames (frame.ts), each a JSON payload:
  *
- *   {"kind":"snapshot","version":2,"generation":7}
- *   {"kind":"records","ns":"messages","records":[[key,value],...]}    many, one namespace each
- *   {"kind":"end","records":1234}                                     the count of pairs above
+ *   {"kind":"snapshot","version":3,"generation":7}
+ *   {"kind":"records","ns":"messages","records":[[key,value],value,...]}    many, one namespace each
+ *   {"kind":"end","records":1234}                                     the count of records above
  *
+ * A record is a `[key, value]` pair, or, when the value is a plain object whose own `id` is the
+ * key (keyed-by-id.ts), the value alone (an object, never an array): its key is `value.id`.
  * A records frame holds at most `chunkBytes` of JSON, unless one record alone is bigger (it then
- * has a frame of its own). A later pair for a key replaces an earlier one (see FrozenRecords).
- * Version 1, one frame `{"kind":"snapshot","version":1,"generation","data":{ns:[[key,value]]}}`,
- * is still read, so a directory written before keeps opening.
+ * has a frame of its own). A later record for a key replaces an earlier one (see FrozenRecords).
+ * Version 2 (pairs only) and version 1, one frame
+ * `{"kind":"snapshot","version":1,"generation","data":{ns:[[key,value]]}}`, are still read, so a
+ * directory written before keeps opening.
  */
 import { StorageError } from '../../core/model/errors.js'
 import { NAMESPACES } from '../types.js'
 import type { Namespace, StoredValue } from '../types.js'
 import { closeQuietly, fileError, writeAll } from './durable-io.js'
-import { frame } from './frame.js'
+import { frame, parsePayload } from './frame.js'
 import { FrameReader } from './frame-reader.js'
 import type { FrozenRecord } from './frozen-records.js'
 import type { FileSystem } from './fs.js'
+import { idOf, keyedById } from './keyed-by-id.js'
 
-/** The version this code writes; it reads this one and 1. */
-const SNAPSHOT_VERSION = 2
+/** The version this code writes; it reads this one, 2 (no record keyed by its id) and 1. */
+const SNAPSHOT_VERSION = 3
 
 /**
  * The file steps of writing, placing and reading a snapshot, so that another file layer (or a
@@ -135,7 +139,7 @@ export async function writeSnapshot(
     const chunk = new Chunk(chunkBytes)
     let count = 0
     for (const [ns, key, value] of records) {
-      const pair = JSON.stringify([key, value])
+      const pair = keyedById(key, value) ? JSON.stringify(value) : JSON.stringify([key, value])
       if (!chunk.add(ns, pair)) {
         const full = chunk.take()
         if (full !== undefined) await put(full)
@@ -176,12 +180,12 @@ class Chunk {
     return `{"kind":"records","ns":${JSON.stringify(ns)},"records":[`
   }
 
-  /** A frame's payload holding just `pair`, bigger than the bound. */
+  /** A frame's payload holding just one record, bigger than the bound. */
   static alone(ns: Namespace, pair: string): Buffer {
     return Buffer.from(`${Chunk.#head(ns)}${pair}]}`, 'utf8')
   }
 
-  /** Adds the `[key,value]` JSON of a record of `ns`; false when it does not fit or `ns` is another namespace. */
+  /** Adds the JSON of a record of `ns` (a `[key,value]` pair or a value keyed by its id); false when it does not fit or `ns` is another namespace. */
   add(ns: Namespace, pair: string): boolean {
     const empty = this.#ns === undefined
     if (!empty && ns !== this.#ns) return false
@@ -215,7 +219,7 @@ export interface ReadSnapshot {
 
 type Payload =
   | { kind: 'snapshot'; version: number; generation: number; data?: Partial<Record<Namespace, Array<[string, StoredValue]>>> }
-  | { kind: 'records'; ns: Namespace; records: Array<[string, StoredValue]> }
+  | { kind: 'records'; ns: Namespace; records: unknown[] }
   | { kind: 'end'; records: number }
 
 /**
@@ -236,7 +240,7 @@ export function readSnapshot(
     const next = (): Payload => {
       const at = reader.offset
       const found = reader.next()
-      const payload = found === undefined ? undefined : parse<Payload>(found.payload)
+      const payload = found === undefined ? undefined : parsePayload<Payload>(found.payload)
       if (payload === undefined || payload === null || typeof payload !== 'object') return corrupt(at)
       return payload
     }
@@ -247,19 +251,25 @@ export function readSnapshot(
       for (const ns of NAMESPACES) for (const [key, value] of header.data[ns] ?? []) load(ns, key, value)
       return { generation: header.generation, bytes: reader.offset }
     }
-    if (header.version !== SNAPSHOT_VERSION) {
+    if (header.version !== 2 && header.version !== SNAPSHOT_VERSION) {
       throw new StorageError(
-        `${path} has format version ${String(header.version)}; this celeriac reads versions 1 and ${SNAPSHOT_VERSION}: open it with a newer celeriac`,
+        `${path} has format version ${String(header.version)}; this celeriac reads versions 1 to ${SNAPSHOT_VERSION}: open it with a newer celeriac`,
         { path },
       )
     }
+    const byId = header.version === SNAPSHOT_VERSION
     let count = 0
     for (;;) {
       const at = reader.offset
       const payload = next()
       if (payload.kind === 'records' && NAMESPACES.includes(payload.ns) && Array.isArray(payload.records)) {
-        for (const [key, value] of payload.records) load(payload.ns, key, value)
-        count += payload.records.length
+        const { ns, records } = payload
+        for (let i = 0; i < records.length; i++) {
+          const record = records[i]
+          if (Array.isArray(record)) load(ns, record[0] as string, record[1])
+          else load(ns, (byId ? idOf(record) : undefined) ?? corrupt(at), record)
+        }
+        count += records.length
       } else if (payload.kind === 'end' && payload.records === count && reader.atEnd()) {
         return { generation: header.generation, bytes: reader.offset }
       } else {
@@ -268,13 +278,5 @@ export function readSnapshot(
     }
   } finally {
     files.closeAfterReading(fd)
-  }
-}
-
-function parse<T>(payload: Buffer): T | undefined {
-  try {
-    return JSON.parse(payload.toString('utf8')) as T
-  } catch {
-    return undefined
   }
 }
