@@ -153,10 +153,11 @@ describe("README's operate-it sections run as pasted", () => {
       const script = blockIn(blocks, section, 'sh')
         .code.replaceAll('8555', port)
         // Runs until Ctrl+C: once its first line has come, the signal a reader's Ctrl+C sends
-        // (job control on, so the background command does not ignore SIGINT; a poll on its output).
+        // (job control on, so the background command does not ignore SIGINT; a poll on its
+        // output). A command that ends by itself first fails the script with its own status.
         .replace(
           /^(.*)#\s*Ctrl\+C to stop$/m,
-          'set -m; $1 > ctrl-c.out & until [ -s ctrl-c.out ]; do sleep 0.05; done; kill -INT $!; wait $! || [ $? -eq 130 ]; set +m; cat ctrl-c.out',
+          ': > ctrl-c.out; set -m; $1 > ctrl-c.out & until [ -s ctrl-c.out ] || ! kill -0 $! 2>/dev/null; do sleep 0.05; done; kill -INT $! 2>/dev/null || true; wait $! || [ $? -eq 130 ]; set +m; cat ctrl-c.out',
         )
       // A cap for ten npx commands on a loaded 2-core machine (at a load average of 20 each took
       // 5-15 s and 90 s was not enough), not a speed requirement.
