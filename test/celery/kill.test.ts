@@ -6,7 +6,8 @@
  * (python-worker.ts) and callers (fixtures/caller.py). The task is `tasks.record` (or
  * `tasks.record_late`), defined with the same name in both languages, each pushing to a Redis
  * list who ran it, so the test counts runs across processes. Real time: visibility timeouts of
- * 2 s. Redis db 10 (a restore puts back every stale `unacked` entry of its db); a queue and key
+ * 1 s (only the worker started after a kill restores, and a celeriac app re-scores what it holds
+ * every third of it, so no live holder's message is taken back). Redis db 10 (a restore puts back every stale `unacked` entry of its db); a queue and key
  * prefix per test, keys deleted after.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -26,7 +27,7 @@ import { celeryInterop, type PythonWorker, pythonResult, startPythonCaller, star
 const DB = 10
 const REDIS_URL = `redis://127.0.0.1:6379/${String(DB)}`
 /** The visibility timeout of every worker started after a kill (ms). */
-const VISIBILITY = 2_000
+const VISIBILITY = 1_000
 const { python, skipWhy } = await celeryInterop()
 
 // Real processes on a shared 2-core machine: a Python worker alone may take seconds to start.

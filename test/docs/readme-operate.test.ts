@@ -5,10 +5,11 @@
  * shop.ts program leaves. Each program is the README block, type-checked against the built
  * package and run with tsx, in a reader's project as README's Install leaves it
  * (test/package/reader-project.ts), so `import ... from 'celeriac'` and `npx celeriac` resolve as
- * in a user's project. Two changes to what a reader pastes, both said here: the endpoint's
- * port 8555 becomes a free one (another test or app may hold 8555), and a command that runs until
- * Ctrl+C (`curl -N` on the event stream) gets 3 s and then the signal (the stream is open: its
- * first line came).
+ * in a user's project. Three changes to what a reader pastes, all said here: the endpoint's
+ * port 8555 becomes a free one (another test or app may hold 8555); its `tick` schedule runs
+ * every 500 ms instead of every 5 s (two commands wait for the app's next events: a reader waits
+ * up to 5 s, the test ten times less); and a command that runs until Ctrl+C (`curl -N` on the
+ * event stream) gets the signal once its first line has come (the stream is open).
  *
  * The four programs are type-checked by one `tsc` (each its own file and module, its errors
  * mapped back to it): one process instead of one per program, with the same files and options.
@@ -50,7 +51,7 @@ beforeAll(async () => {
   port = String(await freePort())
   programs.set('schedules', blockIn(blocks, 'Periodic tasks', 'ts').code)
   programs.set('pausing', blockIn(blocks, 'Pausing a queue', 'ts').code)
-  programs.set('control', blockIn(blocks, 'Control endpoint', 'ts').code.replaceAll('8555', port))
+  programs.set('control', swap(blockIn(blocks, 'Control endpoint', 'ts').code.replaceAll('8555', port), '{ every: 5_000 }', '{ every: 500 }'))
   programs.set('shop', blockIn(blocks, 'Command line', 'ts').code)
   for (const [name, code] of programs) {
     mkdirSync(join(dir, name))
@@ -88,6 +89,12 @@ function program(name: string): string {
   if (errors.length > 0)
     throw new Error(`README's ${name} block does not type-check:\n${errors.map((d) => `${d.file}(${String(d.line)}): ${d.text}`).join('\n')}`)
   return join(dir, name)
+}
+
+/** `code` with `from` replaced by `to`; throws when README no longer has `from`. */
+function swap(code: string, from: string, to: string): string {
+  if (!code.includes(from)) throw new Error(`README's program no longer has ${from}: update readme-operate.test.ts`)
+  return code.replace(from, to)
 }
 
 async function runProgram(at: string, name: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
@@ -145,8 +152,13 @@ describe("README's operate-it sections run as pasted", () => {
     ] as const) {
       const script = blockIn(blocks, section, 'sh')
         .code.replaceAll('8555', port)
-        // Runs until Ctrl+C: 3 s, then the signal a reader's Ctrl+C sends.
-        .replace(/^(.*)#\s*Ctrl\+C to stop$/m, 'timeout -s INT 3 $1 || [ $? -eq 124 ]')
+        // Runs until Ctrl+C: once its first line has come, the signal a reader's Ctrl+C sends
+        // (job control on, so the background command does not ignore SIGINT; a poll on its
+        // output). A command that ends by itself first fails the script with its own status.
+        .replace(
+          /^(.*)#\s*Ctrl\+C to stop$/m,
+          ': > ctrl-c.out; set -m; $1 > ctrl-c.out & until [ -s ctrl-c.out ] || ! kill -0 $! 2>/dev/null; do sleep 0.05; done; kill -INT $! 2>/dev/null || true; wait $! || [ $? -eq 130 ]; set +m; cat ctrl-c.out',
+        )
       // A cap for ten npx commands on a loaded 2-core machine (at a load average of 20 each took
       // 5-15 s and 90 s was not enough), not a speed requirement.
       const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, timeout: 180_000 })

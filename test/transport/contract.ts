@@ -8,7 +8,7 @@
  * transportContract('bullmq over bullmqBackend', () => virtualHarness())
  * transportContract('bullmq on Redis', () => redisHarness(), { unavailable: redisDown })
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it, type TestContext } from 'vitest'
 import type { TaskMessage } from '../../src/core/model/message.js'
 import type { Delivery, RemoteRunEvent, Transport } from '../../src/core/engine/transport.js'
 import type { Clock } from '../../src/core/time/clock.js'
@@ -46,6 +46,12 @@ export interface TransportContractOptions {
    * @default 0
    */
   early?: number
+  /**
+   * Run the cases side by side (each has a broker of its own: a test's harness must not share
+   * queues or keys with another's). For a broker in real time, whose cases mostly wait on it.
+   * @default false
+   */
+  concurrent?: boolean
 }
 
 /** A delay long next to the broker's own latency, on the app clock. */
@@ -89,28 +95,24 @@ function inbox(clock: Clock, onDeliver?: (d: Delivery, box: Inbox) => void): Inb
 export function transportContract(name: string, factory: () => Promise<TransportHarness>, options: TransportContractOptions = {}): void {
   const suite = options.unavailable === undefined ? describe : describe.skip
   const early = options.early ?? 0
-  suite(`transport contract: ${name}${options.unavailable === undefined ? '' : ` (skipped: ${options.unavailable})`}`, () => {
-    let harness: TransportHarness | undefined
-
-    async function setup(): Promise<TransportHarness> {
-      harness = await factory()
+  const title = `transport contract: ${name}${options.unavailable === undefined ? '' : ` (skipped: ${options.unavailable})`}`
+  suite(title, { concurrent: options.concurrent ?? false }, () => {
+    /** The test's own broker, closed when the test is over (cases may run side by side). */
+    async function setup(context: TestContext): Promise<TransportHarness> {
+      const harness = await factory()
+      context.onTestFinished(() => harness.close())
       return harness
     }
 
-    afterEach(async () => {
-      await harness?.close()
-      harness = undefined
-    })
-
-    it('names itself and has a store', async () => {
-      const h = await setup()
+    it('names itself and has a store', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       expect(t.name).toMatch(/\S/)
       expect(typeof t.store.transact).toBe('function')
     })
 
-    it('a message added is delivered once, equal to what was sent, to the handle that listens on its queue only', async () => {
-      const h = await setup()
+    it('a message added is delivered once, equal to what was sent, to the handle that listens on its queue only', async (context) => {
+      const h = await setup(context)
       const [producer, mine, other] = [await h.open(), await h.open(), await h.open()]
       const here = inbox(h.clock)
       const elsewhere = inbox(h.clock)
@@ -127,8 +129,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(elsewhere.got).toHaveLength(0)
     })
 
-    it('ids with colons, all digits or percent signs arrive as sent', async () => {
-      const h = await setup()
+    it('ids with colons, all digits or percent signs arrive as sent', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       const box = inbox(h.clock, (d) => void d.ack(false))
       await t.listen('q', 4, box.deliver)
@@ -138,8 +140,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.ids().sort()).toEqual([...ids].sort())
     })
 
-    it('adds messages for several queues in one call, each to its own queue', async () => {
-      const h = await setup()
+    it('adds messages for several queues in one call, each to its own queue', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       const a = inbox(h.clock)
       const b = inbox(h.clock)
@@ -152,8 +154,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(b.ids()).toEqual(['b1'])
     })
 
-    it('an id added again while it waits is not sent twice: the first message stays', async () => {
-      const h = await setup()
+    it('an id added again while it waits is not sent twice: the first message stays', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       const first = message('dup', { queue: 'q', retries: 0 })
       await t.add([first])
@@ -167,8 +169,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.got[0]!.message).toEqual(first)
     })
 
-    it('an id added again while it runs, or after its ack, is not delivered again', async () => {
-      const h = await setup()
+    it('an id added again while it runs, or after its ack, is not delivered again', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       const box = inbox(h.clock)
       await t.listen('q', 4, box.deliver)
@@ -184,8 +186,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.got).toHaveLength(1)
     })
 
-    it('a failed ack forgets the message too', async () => {
-      const h = await setup()
+    it('a failed ack forgets the message too', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       const box = inbox(h.clock, (d) => void d.ack(true))
       await t.listen('q', 4, box.deliver)
@@ -199,7 +201,7 @@ export function transportContract(name: string, factory: () => Promise<Transport
     })
 
     it('pause (where a transport has it): nothing more of the queue is delivered, what was delivered stays to settle; resume delivers what waited', async (context) => {
-      const h = await setup()
+      const h = await setup(context)
       const t = await h.open()
       if (t.pause === undefined || t.resume === undefined) return context.skip('this transport has no pause: the engine holds what it delivers')
       const box = inbox(h.clock)
@@ -219,8 +221,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.ids().slice(1).sort()).toEqual(['before', 'during'])
     })
 
-    it('a message with an eta is not delivered before it, and is once it is due', async () => {
-      const h = await setup()
+    it('a message with an eta is not delivered before it, and is once it is due', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       const box = inbox(h.clock)
       await t.listen('q', 4, box.deliver)
@@ -237,8 +239,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.at[1]).toBeGreaterThanOrEqual(eta - early)
     })
 
-    it('priority 0–9: higher first, FIFO among equals', async () => {
-      const h = await setup()
+    it('priority 0–9: higher first, FIFO among equals', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       const sent: Array<[string, number]> = [
         ['a', 0],
@@ -255,8 +257,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.ids()).toEqual(['b', 'd', 'c', 'f', 'a', 'e'])
     })
 
-    it('at most `concurrency` deliveries are unsettled at once; the next comes after an ack', async () => {
-      const h = await setup()
+    it('at most `concurrency` deliveries are unsettled at once; the next comes after an ack', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       const box = inbox(h.clock)
       await t.listen('q', 2, box.deliver)
@@ -274,8 +276,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.got).toHaveLength(4)
     })
 
-    it('an acked message is never delivered again, not even to a handle opened after a close', async () => {
-      const h = await setup()
+    it('an acked message is never delivered again, not even to a handle opened after a close', async (context) => {
+      const h = await setup(context)
       const first = await h.open()
       const box = inbox(h.clock)
       await first.listen('q', 1, box.deliver)
@@ -292,8 +294,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(later.got).toHaveLength(0)
     })
 
-    it('forget(ids) lets a finished id be sent and delivered again; a waiting one stays as it is', async () => {
-      const h = await setup()
+    it('forget(ids) lets a finished id be sent and delivered again; a waiting one stays as it is', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       const box = inbox(h.clock)
       await t.listen('q', 1, box.deliver)
@@ -312,8 +314,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.ids()).toEqual(['again', 'again', 'waits'])
     })
 
-    it('defer: delivered again at `at` with the new content, not as a redelivery', async () => {
-      const h = await setup()
+    it('defer: delivered again at `at` with the new content, not as a redelivery', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       const box = inbox(h.clock)
       await t.listen('q', 1, box.deliver)
@@ -336,8 +338,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.got).toHaveLength(2)
     })
 
-    it('requeue: delivered again soon with the new content, not as a redelivery', async () => {
-      const h = await setup()
+    it('requeue: delivered again soon with the new content, not as a redelivery', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       const box = inbox(h.clock)
       await t.listen('q', 1, box.deliver)
@@ -351,8 +353,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.got[1]!.redelivered).toBe(false)
     })
 
-    it('a delivery left unsettled by a closed handle goes to another handle, as redelivered', async () => {
-      const h = await setup()
+    it('a delivery left unsettled by a closed handle goes to another handle, as redelivered', async (context) => {
+      const h = await setup(context)
       const dying = await h.open()
       const lost = inbox(h.clock)
       await dying.listen('q', 1, lost.deliver)
@@ -373,8 +375,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.got).toHaveLength(1)
     })
 
-    it('a redelivered message deferred is then delivered as not redelivered', async () => {
-      const h = await setup()
+    it('a redelivered message deferred is then delivered as not redelivered', async (context) => {
+      const h = await setup(context)
       const dying = await h.open()
       const lost = inbox(h.clock)
       await dying.listen('q', 1, lost.deliver)
@@ -394,8 +396,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.got[1]!.message.retries).toBe(1)
     })
 
-    it('purge(queue) drops the waiting and delayed messages of that queue only, and says how many', async () => {
-      const h = await setup()
+    it('purge(queue) drops the waiting and delayed messages of that queue only, and says how many', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       await t.add([
         message('p1', { queue: 'q1' }),
@@ -416,8 +418,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(await t.purge('q1')).toBe(0)
     })
 
-    it('purge(undefined) drops the waiting messages of every queue', async () => {
-      const h = await setup()
+    it('purge(undefined) drops the waiting messages of every queue', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       await t.add([message('x1', { queue: 'q1' }), message('x2', { queue: 'q2', eta: h.clock.now() + DELAY })])
       expect(await t.purge(undefined)).toBe(2)
@@ -429,8 +431,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(box.got).toHaveLength(0)
     })
 
-    it('remove(ids) takes waiting and delayed messages out and resolves with them; a delivered or unknown id is left', async () => {
-      const h = await setup()
+    it('remove(ids) takes waiting and delayed messages out and resolves with them; a delivered or unknown id is left', async (context) => {
+      const h = await setup(context)
       // The seam's `remove` is on its way to main (the engine's revoke); until then it is optional here.
       const t = (await h.open()) as Transport & { remove?(ids: readonly string[]): Promise<TaskMessage[]> }
       if (t.remove === undefined) throw new Error(`${t.name} has no remove(ids)`)
@@ -455,8 +457,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(other.got).toHaveLength(0)
     })
 
-    it('listen twice on a queue is a no-op: the first listener and its concurrency stay', async () => {
-      const h = await setup()
+    it('listen twice on a queue is a no-op: the first listener and its concurrency stay', async (context) => {
+      const h = await setup(context)
       const t = await h.open()
       const first = inbox(h.clock)
       const second = inbox(h.clock)
@@ -481,8 +483,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       }
     }
 
-    it('run reports reach each other handle that listens, once and in order, with the task’s fields; never the handle that holds the run', async () => {
-      const h = await setup()
+    it('run reports reach each other handle that listens, once and in order, with the task’s fields; never the handle that holds the run', async (context) => {
+      const h = await setup(context)
       const [producer, worker] = [await h.open(), await h.open()]
       const there: RemoteRunEvent[] = []
       const own: RemoteRunEvent[] = []
@@ -530,8 +532,8 @@ export function transportContract(name: string, factory: () => Promise<Transport
       expect(own).toEqual([])
     })
 
-    it('a handle hears reports from the time its events() resolves, on a queue it only sends to later', async () => {
-      const h = await setup()
+    it('a handle hears reports from the time its events() resolves, on a queue it only sends to later', async (context) => {
+      const h = await setup(context)
       const [producer, worker] = [await h.open(), await h.open()]
       const there: RemoteRunEvent[] = []
       await producer.events!([], (e) => there.push(e))
