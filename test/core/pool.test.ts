@@ -148,6 +148,36 @@ describe('the pool', () => {
       { type: 'started', id: 'b' },
     ])
   })
+
+  it('starts the first of the runs it held back on arrival when the worker finished all it held meanwhile', async () => {
+    const t = await setup()
+    t.pool.post({ type: 'run', jobs: [job('a')] })
+    await t.tick()
+    t.pool.post({ type: 'run', jobs: [job('b'), job('c')] })
+    // The outcome that made room for them arrives before they go: the worker holds nothing.
+    t.events.message([{ type: 'outcome', id: 'a', hooks: false, outcome: { type: 'success', value: 1 } }])
+    t.runAfterArrivals()
+    const sent = t.posts[1]!.flatMap((m) => (m.type === 'run' ? m.jobs : []))
+    expect(sent.map((j) => `${j.message.id} ${j.start}`)).toEqual(['b on-arrival', 'c report'])
+    expect(t.received.filter((m) => m.type === 'started')).toEqual([
+      { type: 'started', id: 'a' },
+      { type: 'started', id: 'b' },
+    ])
+  })
+
+  it('keeps held runs reporting their own start while the worker still holds one sent before', async () => {
+    const t = await setup()
+    t.pool.post({ type: 'run', jobs: [job('a'), job('b')] })
+    await t.tick()
+    t.pool.post({ type: 'run', jobs: [job('c')] })
+    t.runAfterArrivals()
+    // 'a' is done, 'b' (sent before) is not: 'c' waits behind it.
+    t.events.message([{ type: 'outcome', id: 'a', hooks: false, outcome: { type: 'success', value: 1 } }])
+    t.pool.post({ type: 'run', jobs: [job('d')] })
+    t.runAfterArrivals()
+    const starts = t.posts.flatMap((batch) => batch.flatMap((m) => (m.type === 'run' ? m.jobs : []))).map((j) => `${j.message.id} ${j.start}`)
+    expect(starts).toEqual(['a on-arrival', 'b report', 'c report', 'd report'])
+  })
 })
 
 /** How a fake worker answers its load: it loads, its module throws, it never answers, or it cannot be made. */

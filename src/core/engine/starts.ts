@@ -48,12 +48,24 @@ export class Starts {
    * its STARTED record always comes before what follows it.
    */
   startSoon(run: Running): void {
+    // Memory storage leases and records nothing at a start: no write to join or wait for, so
+    // the run is marked now (a commit round per start was most of a worker task's engine work).
+    if (this.#state.volatile && !run.unrecorded) return this.#startUnstored(run)
     if (!run.unrecorded) {
       run.started = true
       run.startedAt = this.#state.clock.now()
     }
     this.#starting.push(run)
     if (this.#starting.length === 1) microtask(this.startNow)
+  }
+
+  /** {@link markStarted} for one run on memory storage, at once: limits armed, 'task-started' said. */
+  #startUnstored(run: Running): void {
+    const state = this.#state
+    run.started = true
+    run.startedAt = state.clock.now()
+    this.#armLimits(run)
+    if (state.events.listenerCount('task-started') > 0) state.events.emit('task-started', state.eventBase(run.message))
   }
 
   /**

@@ -13,20 +13,27 @@ import type { PoolOptions, PoolWorker } from './pool-worker.js'
 import { WorkerLoader } from './pool-loader.js'
 import type { RunJob } from '../model/protocol.js'
 import { fromRuntimeWire, wireRun } from './wire.js'
-import type { FromWorker, WireToRuntime } from './wire.js'
+import type { FromWorker, WireRun, WireToRuntime } from './wire.js'
 import { encodeError } from '../serializer/encode.js'
 import { decodeError } from '../serializer/decode.js'
 import type { TaskProfile } from '../model/options.js'
 import { microtask } from '../time/microtask.js'
 
+/** A run a worker holds or runs. One map of these for the pool: a Map or Set per worker that empties and fills at every task reallocates its table each time. */
+interface Held {
+  readonly job: RunJob
+  readonly slot: Slot
+  started: boolean
+}
+
 interface Slot {
   readonly worker: PoolWorker
   ready: boolean
   gone: boolean
-  /** Task ids held or running on it. */
-  readonly jobs: Map<string, RunJob>
-  /** Of those, the ones that started. */
-  readonly started: Set<string>
+  /** How many runs it holds or runs (each in `held`). */
+  jobs: number
+  /** Of those, how many started. */
+  started: number
   /**
    * Calls its runs made that wait for a result (`${taskId} ${requestId}` -> task id): such a run
    * does not hold a task slot (the worker's runtime starts a held run meanwhile).
@@ -55,7 +62,8 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
   const slots = new Set<Slot>()
   /** Workers loading the task module (not in `slots` until their hello). */
   const loadingSlots = new Set<Slot>()
-  const owner = new Map<string, Slot>()
+  /** Every run held or running in a worker, by task id. */
+  const held = new Map<string, Held>()
   /** Runs waiting for a worker that is starting (after a crash). */
   const backlog: RunJob[] = []
   const schedule = loadSchedule(options.name, options)
@@ -97,7 +105,36 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     if (slot.outbox.length === 0 || slot.gone) return
     const batch = slot.outbox
     slot.outbox = []
+    // A worker being ended (its task's time limit, terminate) may still be running it.
+    if (slot.started === 0 && !slot.terminating) startOnArrival(slot, batch)
     slot.worker.post(batch)
+  }
+  /**
+   * Runs that waited for a flush (see `dispatch`) go to a worker that may have finished all it
+   * held meanwhile (under load, the outcomes that made room for them usually arrive together):
+   * then the first of them starts on arrival, as a run sent to an idle worker does, and the
+   * worker need not say so (one message fewer back per batch).
+   */
+  const startOnArrival = (slot: Slot, batch: WireToRuntime[]): void => {
+    let first = -1
+    let runs = 0
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i]!
+      if (!Array.isArray(item) || held.get((item as WireRun)[0])?.slot !== slot) continue
+      if (first < 0) first = i
+      runs++
+    }
+    // Some run it holds is not in this batch: it is not idle.
+    if (first < 0 || runs !== slot.jobs) return
+    const id = (batch[first] as WireRun)[0]
+    const run = held.get(id)!
+    const job = run.job
+    run.started = true
+    slot.started++
+    if (job.start === 'report') {
+      batch[first] = wireRun(job, 'on-arrival')
+      host?.receive({ type: 'started', id })
+    } else host?.receive({ type: 'started', id, onArrival: true })
   }
   /** Queues `message` for the worker: posted within the tick when `soon`, else after arrivals. */
   const send = (slot: Slot, message: WireToRuntime, soon = true): void => {
@@ -119,9 +156,11 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     if (slot.gone) return
     slot.gone = true
     slots.delete(slot)
-    for (const [id, job] of slot.jobs) {
-      owner.delete(id)
-      if (!slot.started.has(id)) {
+    for (const [id, run] of held) {
+      if (run.slot !== slot) continue
+      held.delete(id)
+      const job = run.job
+      if (!run.started) {
         // Held, never started: it goes back to its queue.
         host?.receive({ type: 'outcome', id, hooks: false, outcome: { type: 'reject', requeue: true, error: encodeError(new WorkerLostError('requeued')) } })
         continue
@@ -138,8 +177,8 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
         outcome: requeue ? { type: 'reject', requeue: true, error: encodeError(lostError) } : { type: 'failure', error: encodeError(lostError) },
       })
     }
-    slot.jobs.clear()
-    slot.started.clear()
+    slot.jobs = 0
+    slot.started = 0
     slot.awaiting.clear()
     if (!stopping) {
       replaced++
@@ -176,7 +215,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
                 clearTimeout(hung)
                 loadingSlots.delete(slot)
                 slots.add(slot)
-                if (slot.jobs.size === 0) slot.worker.hold?.(false)
+                if (slot.jobs === 0) slot.worker.hold?.(false)
                 resolve(slot)
                 drainBacklog()
               } else {
@@ -188,7 +227,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
             }
             for (const item of message as Extract<FromWorker, readonly unknown[]>) {
               const m = fromRuntimeWire(item)
-              if (m.type === 'started') slot.started.add(m.id)
+              if (m.type === 'started') heardStarted(slot, m.id)
               else if (m.type === 'rpc' && (m.call.type === 'result.wait' || m.call.type === 'result.next'))
                 slot.awaiting.set(`${m.id} ${String(m.requestId)}`, m.id)
               else if (m.type === 'outcome' && !m.hooks) release(slot, m.id)
@@ -209,7 +248,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
         failed(`${options.name}: could not start a worker for ${options.moduleName}: ${error instanceof Error ? error.message : String(error)}`, error)
         return
       }
-      slot = { worker, ready: false, gone: false, jobs: new Map(), started: new Set(), awaiting: new Map(), outbox: [], soon: false, terminating: false }
+      slot = { worker, ready: false, gone: false, jobs: 0, started: 0, awaiting: new Map(), outbox: [], soon: false, terminating: false }
       loadingSlots.add(slot)
       // Real time on purpose: a load is the process's own I/O, which no engine clock measures.
       if (Number.isFinite(schedule.loadTimeout)) {
@@ -221,19 +260,30 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       }
     })
 
+  /** The worker says it started a run it holds. */
+  const heardStarted = (slot: Slot, id: string): void => {
+    const run = held.get(id)
+    if (run === undefined || run.slot !== slot || run.started) return
+    run.started = true
+    slot.started++
+  }
+
   /** How many started runs of `slot` wait for a result. */
   const awaitingRuns = (slot: Slot): number => {
     if (slot.awaiting.size === 0) return 0
     let n = 0
-    for (const id of new Set(slot.awaiting.values())) if (slot.started.has(id)) n++
+    for (const id of new Set(slot.awaiting.values())) if (held.get(id)?.started === true) n++
     return n
   }
 
   const release = (slot: Slot, id: string): void => {
-    if (slot.jobs.delete(id) && slot.jobs.size === 0 && !slot.gone) slot.worker.hold?.(false)
-    slot.started.delete(id)
+    const run = held.get(id)
+    if (run !== undefined && run.slot === slot) {
+      held.delete(id)
+      if (run.started) slot.started--
+      if (--slot.jobs === 0 && !slot.gone) slot.worker.hold?.(false)
+    }
     if (slot.awaiting.size > 0) for (const [key, task] of slot.awaiting) if (task === id) slot.awaiting.delete(key)
-    owner.delete(id)
   }
 
   const perWorker = options.tasksPerWorker * options.prefetch
@@ -241,8 +291,8 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
   const pick = (): Slot | undefined => {
     let best: Slot | undefined
     for (const slot of slots) {
-      if (!slot.ready || slot.gone || slot.terminating || slot.jobs.size >= perWorker) continue
-      if (best === undefined || slot.jobs.size < best.jobs.size) best = slot
+      if (!slot.ready || slot.gone || slot.terminating || slot.jobs >= perWorker) continue
+      if (best === undefined || slot.jobs < best.jobs) best = slot
     }
     return best
   }
@@ -256,17 +306,17 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       if (backlog.length === 1) loader.waitingChanged()
       return
     }
-    const idle = slot.jobs.size === 0
+    const idle = slot.jobs === 0
     if (idle) slot.worker.hold?.(true)
-    slot.jobs.set(job.message.id, job)
-    owner.set(job.message.id, slot)
+    slot.jobs++
+    held.set(job.message.id, { job, slot, started: idle })
     // A worker that holds runs has its next one to go on with: this one can wait for the others
     // the arriving outcomes make room for, and go with them.
     if (!idle) return send(slot, wireRun(job), false)
     // An idle worker starts it on arrival: it counts as started now (its limits are armed, a
     // loss of the worker is its loss), and the worker need not say so, unless the engine leases
     // a run when it starts: the lease waits for the worker's word (RunStart 'record', 'lease-first').
-    slot.started.add(job.message.id)
+    slot.started++
     if (job.start === 'report') {
       send(slot, wireRun(job, 'on-arrival'))
       host?.receive({ type: 'started', id: job.message.id })
@@ -291,7 +341,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       if (backlog.length > 0 && pick() !== undefined) return true
       for (const slot of slots) {
         if (slot.gone || slot.terminating) continue
-        if (slot.jobs.size > slot.started.size && slot.started.size - awaitingRuns(slot) < options.tasksPerWorker) return true
+        if (slot.jobs > slot.started && slot.started - awaitingRuns(slot) < options.tasksPerWorker) return true
       }
       return false
     },
@@ -326,13 +376,14 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
           for (const job of message.jobs) dispatch(job)
           return
         case 'cancel': {
-          const slot = owner.get(message.id)
-          if (slot !== undefined && (message.reason === 'revoked' || message.reason === 'shutdown') && !slot.started.has(message.id)) {
+          const run = held.get(message.id)
+          if (run !== undefined && (message.reason === 'revoked' || message.reason === 'shutdown') && !run.started) {
             // Held, not started: the worker drops it.
-            release(slot, message.id)
-            send(slot, message)
+            release(run.slot, message.id)
+            send(run.slot, message)
             return
           }
+          const slot = run?.slot
           if (slot === undefined) {
             const index = backlog.findIndex((j) => j.message.id === message.id)
             if (index >= 0) backlog.splice(index, 1)
@@ -350,7 +401,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
           return
         }
         default: {
-          const slot = owner.get(message.id)
+          const slot = held.get(message.id)?.slot
           if (slot === undefined) return
           if (message.type === 'rpc-reply' && slot.awaiting.size > 0) slot.awaiting.delete(`${message.id} ${String(message.requestId)}`)
           send(slot, message)
@@ -365,7 +416,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       slots.clear()
       await Promise.all(
         all.map(async (slot) => {
-          const idle = slot.ready && !slot.gone && !slot.terminating && slot.jobs.size === 0
+          const idle = slot.ready && !slot.gone && !slot.terminating && slot.jobs === 0
           slot.gone = true
           await (idle && slot.worker.retire !== undefined ? slot.worker.retire() : slot.worker.terminate())
         }),
