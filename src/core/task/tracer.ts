@@ -50,7 +50,7 @@ function traceHere(input: TraceInput, reporter: TraceReporter): Promise<void> | 
   if (!isPlain(input.task)) return traceBound(input, reporter)
   let args: unknown[]
   try {
-    args = decode<unknown[]>(input.message.args)
+    args = bodyArgs(input.message.args)
   } catch (error) {
     void reporter.outcome({ type: 'failure', error: encodeError(error) }, false)
     return undefined
@@ -90,6 +90,21 @@ function isPlain(task: Task<never, unknown>): boolean {
   )
 }
 
+/**
+ * A plain body's arguments: the message's own array when no element needs decoding (strings,
+ * numbers, booleans, null encode as themselves), else a decoded copy. The body gets them spread,
+ * so it cannot change the message's array; a `self` made for a failure copies it (see
+ * {@link reportCaught}). Every plain run's path: most arguments are such values.
+ */
+function bodyArgs(encoded: Encoded): unknown[] {
+  if (Array.isArray(encoded)) {
+    let i = 0
+    while (i < encoded.length && (typeof encoded[i] !== 'object' || encoded[i] === null)) i++
+    if (i === encoded.length) return encoded
+  }
+  return decode<unknown[]>(encoded)
+}
+
 const BASE: Task<never, unknown> = Task.prototype
 const PLAIN_CALL = BASE.call
 
@@ -112,7 +127,8 @@ function reportValue(input: TraceInput, reporter: TraceReporter, args: unknown[]
 function reportCaught(input: TraceInput, reporter: TraceReporter, args: unknown[], caught: unknown): Promise<void> {
   let self: Task<unknown[], unknown>
   try {
-    self = makeSelf(input, args)
+    // `request.args` is the task's to change: never the message's own array (see bodyArgs).
+    self = makeSelf(input, args === input.message.args ? args.slice() : args)
   } catch (error) {
     void reporter.outcome({ type: 'failure', error: encodeError(error) }, false)
     return Promise.resolve()
