@@ -43,10 +43,16 @@ type AnyArgs = never
  * the run's child; not in `apply()`, as Celery's `current_worker_task` skips eager calls.
  */
 export function trace(input: TraceInput, reporter: TraceReporter): Promise<void> | undefined {
-  return input.isEager === true ? traceHere(input, reporter) : inRun(input, traceHere, input, reporter)
+  const done = input.isEager === true ? traceHere(input, reporter) : inRun(input, traceHere, input, reporter)
+  if (done === undefined || done instanceof Promise) return done
+  // A plain body's value, reported once out of the run's context: what the report sets off is
+  // the engine's work, no run's, and the inline executor need not leave the context for it.
+  void reporter.outcome(done, false)
+  return undefined
 }
 
-function traceHere(input: TraceInput, reporter: TraceReporter): Promise<void> | undefined {
+/** Returns a plain body's outcome when it is known at once (for `trace` to report), else reports it itself. */
+function traceHere(input: TraceInput, reporter: TraceReporter): Promise<void> | Outcome | undefined {
   if (!isPlain(input.task)) return traceBound(input, reporter)
   let args: unknown[]
   try {
@@ -69,7 +75,13 @@ function traceHere(input: TraceInput, reporter: TraceReporter): Promise<void> | 
       (caught: unknown) => reportCaught(input, reporter, args, caught),
     )
   }
-  return reportValue(input, reporter, args, value)
+  let encoded: Encoded
+  try {
+    encoded = encode(value, 'result')
+  } catch (caught) {
+    return reportCaught(input, reporter, args, caught)
+  }
+  return { type: 'success', value: encoded }
 }
 
 /**
