@@ -66,7 +66,8 @@ export class ProgressWindow {
 
   /** Forgets the held update of run `id` (its outcome supersedes it). */
   drop(id: string): void {
-    this.#held.delete(id)
+    // Every outcome's path: most runs never held an update.
+    if (this.#held.size > 0) this.#held.delete(id)
   }
 
   /** Forgets every held update and its timer (the engine stops). */

@@ -88,7 +88,7 @@ export class Queue {
       const unknown = unknownTaskInLinks(message.links, this.#known, 'link') ?? unknownTaskInLinks(message.linkErrors, this.#known, 'errback')
       if (unknown !== undefined) return Promise.reject(notRegistered(unknown))
     }
-    const stored = this.enqueue([message], NONE, true)
+    const stored = this.#enqueueOne(message)
     const handle = this.#results.handle<unknown>(message.id, message.ignoreResult)
     return stored === RESOLVED ? Promise.resolve(handle) : stored.then(() => handle)
   }
@@ -113,6 +113,16 @@ export class Queue {
     // With the other sends (and commits) of this tick: one storage call, one promise for all.
     this.#commits.commitThen(mutations, this.#scheduleSent, messages)
     return this.#commits.written()
+  }
+
+  /** {@link enqueue} of one root message, with no array for it where nothing is written (every plain `delay()`). */
+  #enqueueOne(message: TaskMessage): Promise<void> {
+    const state = this.#state
+    if (state.storesMessages()) return this.enqueue([message], NONE, true)
+    message.seq = ++state.seq
+    this.#scheduleOne(message, state.events.listenerCount('task-sent') > 0)
+    state.schedulePump()
+    return RESOLVED
   }
 
   /**

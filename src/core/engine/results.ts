@@ -62,6 +62,8 @@ export class Results {
 
   /** Tells the watchers of `record.id` (the record just stored, not read back). */
   notify(record: ResultRecord): void {
+    // Every outcome's path, and most apps watch nothing: no lookup then.
+    if (this.#watchers.size === 0) return
     const set = this.#watchers.get(record.id)
     if (set === undefined) return
     for (const listener of [...set]) listener(record)
@@ -78,7 +80,7 @@ export class Results {
 
   /** Reads the stored record of `id` and tells its watchers, if it has any. */
   notifyRecord(id: string): void {
-    if (!this.#watchers.has(id)) return
+    if (this.#watchers.size === 0 || !this.#watchers.has(id)) return
     const state = this.#state
     state.pendingOps++
     this.#commits

@@ -43,14 +43,20 @@ type AnyArgs = never
  * the run's child; not in `apply()`, as Celery's `current_worker_task` skips eager calls.
  */
 export function trace(input: TraceInput, reporter: TraceReporter): Promise<void> | undefined {
-  return input.isEager === true ? traceHere(input, reporter) : inRun(input, traceHere, input, reporter)
+  const done = input.isEager === true ? traceHere(input, reporter) : inRun(input, traceHere, input, reporter)
+  if (done === undefined || done instanceof Promise) return done
+  // A plain body's value, reported once out of the run's context: what the report sets off is
+  // the engine's work, no run's, and the inline executor need not leave the context for it.
+  void reporter.outcome(done, false)
+  return undefined
 }
 
-function traceHere(input: TraceInput, reporter: TraceReporter): Promise<void> | undefined {
+/** Returns a plain body's outcome when it is known at once (for `trace` to report), else reports it itself. */
+function traceHere(input: TraceInput, reporter: TraceReporter): Promise<void> | Outcome | undefined {
   if (!isPlain(input.task)) return traceBound(input, reporter)
   let args: unknown[]
   try {
-    args = decode<unknown[]>(input.message.args)
+    args = bodyArgs(input.message.args)
   } catch (error) {
     void reporter.outcome({ type: 'failure', error: encodeError(error) }, false)
     return undefined
@@ -69,7 +75,13 @@ function traceHere(input: TraceInput, reporter: TraceReporter): Promise<void> | 
       (caught: unknown) => reportCaught(input, reporter, args, caught),
     )
   }
-  return reportValue(input, reporter, args, value)
+  let encoded: Encoded
+  try {
+    encoded = encode(value, 'result')
+  } catch (caught) {
+    return reportCaught(input, reporter, args, caught)
+  }
+  return { type: 'success', value: encoded }
 }
 
 /**
@@ -88,6 +100,21 @@ function isPlain(task: Task<never, unknown>): boolean {
     task.onFailure === BASE.onFailure &&
     task.afterReturn === BASE.afterReturn
   )
+}
+
+/**
+ * A plain body's arguments: the message's own array when no element needs decoding (strings,
+ * numbers, booleans, null encode as themselves), else a decoded copy. The body gets them spread,
+ * so it cannot change the message's array; a `self` made for a failure copies it (see
+ * {@link reportCaught}). Every plain run's path: most arguments are such values.
+ */
+function bodyArgs(encoded: Encoded): unknown[] {
+  if (Array.isArray(encoded)) {
+    let i = 0
+    while (i < encoded.length && (typeof encoded[i] !== 'object' || encoded[i] === null)) i++
+    if (i === encoded.length) return encoded
+  }
+  return decode<unknown[]>(encoded)
 }
 
 const BASE: Task<never, unknown> = Task.prototype
@@ -112,7 +139,8 @@ function reportValue(input: TraceInput, reporter: TraceReporter, args: unknown[]
 function reportCaught(input: TraceInput, reporter: TraceReporter, args: unknown[], caught: unknown): Promise<void> {
   let self: Task<unknown[], unknown>
   try {
-    self = makeSelf(input, args)
+    // `request.args` is the task's to change: never the message's own array (see bodyArgs).
+    self = makeSelf(input, args === input.message.args ? args.slice() : args)
   } catch (error) {
     void reporter.outcome({ type: 'failure', error: encodeError(error) }, false)
     return Promise.resolve()
