@@ -41,6 +41,9 @@ export interface ScheduleHost {
 /** The store record of a schedule's queue: which queue list() and remove() look in. */
 const INDEX = 'bullmq-schedule:'
 
+/** How many times `#state` reads a scheduler again that moved on while it was read (see there). */
+const MAX_REREADS = 10
+
 /** The states of a scheduler's pending iteration. */
 const PENDING: ReadonlySet<string> = new Set(['waiting', 'prioritized', 'delayed', 'paused'])
 
@@ -143,11 +146,23 @@ export class BullmqSchedules implements TransportSchedules {
    * the iterations made before it (BullMQ numbers each in `opts.repeat.count`; its `ic` counter
    * misses a re-add), less one made before the end and dropped (slotOf).
    */
-  async #state(q: Admin, json: JobSchedulerJson<JobData>): Promise<BrokerScheduleState> {
+  async #state(q: Admin, read: JobSchedulerJson<JobData>): Promise<BrokerScheduleState> {
+    const id = read.template!.data!.schedule!.id
+    let json = read
+    let last = json.next === undefined ? undefined : await this.#last(q, id, json.next)
+    // The scheduler and its iteration are separate reads: a Worker may take the iteration, make
+    // the next and finish it in between (a loaded process, a short interval), and the finished
+    // (or removed) one would read as the end. Read again while the scheduler moved on meanwhile;
+    // bounded, as each pass needs another slot to have come due and run during the one before.
+    for (let pass = 0; pass < MAX_REREADS && (last === undefined || last.state === 'done'); pass++) {
+      const again = ours(await q.getJobScheduler(id))
+      if (again === undefined || again.next === json.next) break
+      json = again
+      last = json.next === undefined ? undefined : await this.#last(q, id, json.next)
+    }
     const data = json.template!.data!
     const schedule: BrokerSchedule = { ...data.schedule!, message: data.message }
     const ic = json.iterationCount ?? 0
-    const last = json.next === undefined ? undefined : await this.#last(q, schedule.id, json.next)
     // BullMQ v6 types a job's options without `repeat`, which scheduler jobs carry.
     const made = (last?.job.opts as { repeat?: { count?: number } } | undefined)?.repeat?.count ?? ic
     const ended = (schedule.limit !== null && made >= schedule.limit) || (schedule.endAt !== null && this.#host.clock().now() > schedule.endAt)
