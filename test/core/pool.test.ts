@@ -165,6 +165,25 @@ describe('the pool', () => {
     ])
   })
 
+  it('never sends a worker a held run revoked before it went (an idle worker would start it ahead of the cancel behind it)', async () => {
+    const t = await setup()
+    t.pool.post({ type: 'run', jobs: [job('a')] })
+    await t.tick()
+    t.pool.post({ type: 'run', jobs: [job('b'), job('c')] })
+    // 'a' is done and 'b' revoked before the held runs go: the worker holds nothing, and 'c'
+    // is the run it starts on arrival.
+    t.events.message([{ type: 'outcome', id: 'a', hooks: false, outcome: { type: 'success', value: 1 } }])
+    t.pool.post({ type: 'cancel', id: 'b', reason: 'revoked' })
+    await t.tick()
+    t.runAfterArrivals()
+    const sent = t.posts.slice(1).flatMap((batch) => batch.flatMap((m) => (m.type === 'run' ? m.jobs : [])))
+    expect(sent.map((j) => `${j.message.id} ${j.start}`)).toEqual(['c on-arrival'])
+    expect(t.received.filter((m) => m.type === 'started')).toEqual([
+      { type: 'started', id: 'a' },
+      { type: 'started', id: 'c' },
+    ])
+  })
+
   it('keeps held runs reporting their own start while the worker still holds one sent before', async () => {
     const t = await setup()
     t.pool.post({ type: 'run', jobs: [job('a'), job('b')] })

@@ -59,13 +59,22 @@ export class Starts {
     if (this.#starting.length === 1) microtask(this.startNow)
   }
 
-  /** {@link markStarted} for one run on memory storage, at once: limits armed, 'task-started' said. */
+  /**
+   * {@link markStarted} for one run on memory storage, at once: limits armed. 'task-started'
+   * follows what the commits before it report, as a stored start's does (the outcome that made
+   * room for the run, in the same batch from its worker, says 'task-succeeded' first).
+   */
   #startUnstored(run: Running): void {
     const state = this.#state
     run.started = true
     run.startedAt = state.clock.now()
     this.#armLimits(run)
-    if (state.events.listenerCount('task-started') > 0) state.events.emit('task-started', state.eventBase(run.message))
+    if (state.events.listenerCount('task-started') > 0) this.#commits.commitThen(NONE, this.#sayStarted, run)
+  }
+
+  readonly #sayStarted = (run: Running): void => {
+    const state = this.#state
+    state.events.emit('task-started', state.eventBase(run.message))
   }
 
   /**

@@ -136,6 +136,13 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       host?.receive({ type: 'started', id })
     } else host?.receive({ type: 'started', id, onArrival: true })
   }
+  /** Takes run `id` out of what waits to be posted to `slot`; false when it is not there (posted already). */
+  const unsend = (slot: Slot, id: string): boolean => {
+    const index = slot.outbox.findIndex((item) => Array.isArray(item) && (item as WireRun)[0] === id)
+    if (index < 0) return false
+    slot.outbox.splice(index, 1)
+    return true
+  }
   /** Queues `message` for the worker: posted within the tick when `soon`, else after arrivals. */
   const send = (slot: Slot, message: WireToRuntime, soon = true): void => {
     const waiting = slot.outbox.length > 0
@@ -378,9 +385,11 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
         case 'cancel': {
           const run = held.get(message.id)
           if (run !== undefined && (message.reason === 'revoked' || message.reason === 'shutdown') && !run.started) {
-            // Held, not started: the worker drops it.
+            // Held, not started: the worker drops it, or never gets it if it has not gone yet (an
+            // idle worker would start it ahead of the cancel behind it, and startOnArrival would
+            // count the run after it as the one started).
             release(run.slot, message.id)
-            send(run.slot, message)
+            if (!unsend(run.slot, message.id)) send(run.slot, message)
             return
           }
           const slot = run?.slot
