@@ -142,7 +142,10 @@ export const cases: readonly BenchCase[] = [
     better: 'lower',
     size: { full: 5_000, quick: 500 },
     impls: { celeriac: celeriacThreadsLatency, piscina: piscinaLatency, 'raw postMessage': rawRoundTrip },
-    target: { peer: 'raw postMessage', advantage: 1 / 1.1, text: 'p50 <= 1.1x the raw round trip' },
+    // Issue 20's target is against piscina (and <= 1.5x the raw round trip, read off the table):
+    // on this kind of VM the raw round trip is ~0.018 or ~0.05 ms by the minute, so a verdict
+    // against it alone said "met" whenever its rounds ran in the slow mode.
+    target: { peer: 'piscina', advantage: 1, text: "p50 <= piscina's" },
   },
   {
     name: 'file-end-to-end',
@@ -199,7 +202,7 @@ export const cases: readonly BenchCase[] = [
     better: 'lower',
     size: { full: 1_000_000, quick: 100_000 },
     impls: { celeriac: celeriacFileRecovery },
-    goal: { at: 'most', value: 5_000, text: '<= 5 s for 1M records' },
+    goal: { at: 'most', value: 2_000, text: '<= 2 s for 1M records (issue 20)' },
     rounds: 3,
   },
   {
