@@ -1,37 +1,12 @@
 import { describe, expect, it } from 'vitest'
+import { plainMessage } from '../../src/core/model/message.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
 import { Scheduler } from '../../src/core/time/scheduler.js'
 import { virtualClock } from '../../src/testing.js'
 
 let seq = 0
 function message(id: string, fields: Partial<TaskMessage> = {}): TaskMessage {
-  return {
-    id,
-    task: 't',
-    args: [],
-    headers: null,
-    queue: 'default',
-    priority: 0,
-    eta: null,
-    expires: null,
-    retries: 0,
-    seq: ++seq,
-    parentId: null,
-    rootId: id,
-    groupId: null,
-    groupIndex: null,
-    chord: null,
-    chain: [],
-    links: [],
-    linkErrors: [],
-    timeLimit: null,
-    softTimeLimit: null,
-    ignoreResult: false,
-    acksLate: false,
-    leased: false,
-    redelivered: false,
-    ...fields,
-  }
+  return { ...plainMessage(id, 't', [], 'default'), seq: ++seq, ...fields }
 }
 
 function drain(scheduler: Scheduler, queue = 'default'): string[] {

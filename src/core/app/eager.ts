@@ -1,5 +1,6 @@
 /** `task.apply()`: a run here and now through the tracer, retries on the clock; nothing is stored. */
 import { LazyAbort } from '../executor/lazy-abort.js'
+import { plainMessage } from '../model/message.js'
 import type { TaskMessage } from '../model/message.js'
 import { DEFAULT_QUEUE } from '../model/options.js'
 import type { SendOptions } from '../model/options.js'
@@ -65,30 +66,9 @@ export async function applyEager(task: AnyTask, given: readonly unknown[] | unde
 }
 
 function eagerMessage(id: string, task: AnyTask, args: TaskMessage['args'], options: SendOptions, retries: number): TaskMessage {
-  return {
-    id,
-    task: task.name,
-    args,
-    headers: options.headers === undefined ? null : encode(options.headers, 'headers'),
-    queue: options.queue ?? task.queue ?? DEFAULT_QUEUE,
-    priority: options.priority ?? task.priority ?? 0,
-    eta: null,
-    expires: null,
-    retries,
-    seq: 0,
-    parentId: null,
-    rootId: id,
-    groupId: null,
-    groupIndex: null,
-    chord: null,
-    chain: [],
-    links: [],
-    linkErrors: [],
-    timeLimit: null,
-    softTimeLimit: null,
-    ignoreResult: false,
-    acksLate: false,
-    leased: false,
-    redelivered: false,
-  }
+  const message = plainMessage(id, task.name, args, options.queue ?? task.queue ?? DEFAULT_QUEUE)
+  message.headers = options.headers === undefined ? null : encode(options.headers, 'headers')
+  message.priority = options.priority ?? task.priority ?? 0
+  message.retries = retries
+  return message
 }

@@ -8,6 +8,7 @@
  * results, errors) cross as they are: the serializer's forms are untouched.
  */
 import type { Encoded } from '../model/json.js'
+import { plainMessage } from '../model/message.js'
 import type { TaskMessage } from '../model/message.js'
 import type { FromRuntime, RunJob, RunStart, ToRuntime } from '../model/protocol.js'
 import type { TaskProfile } from '../model/options.js'
@@ -45,19 +46,8 @@ export type WireFromRuntime = WireStarted | WireSuccess | FromRuntime
 /** Worker -> pool: the hello, then batches of what its runtime reports. */
 export type FromWorker = WorkerHello | readonly WireFromRuntime[]
 
-/** The usual value of each field of `RunRest`; `rootId`'s is the run's own id. */
-const USUAL = {
-  headers: null,
-  priority: 0,
-  eta: null,
-  expires: null,
-  retries: 0,
-  parentId: null,
-  groupId: null,
-  groupIndex: null,
-  chord: null,
-  redelivered: false,
-} as const
+/** Every field at its usual value (`rootId`'s is the run's own id, compared apart). */
+const USUAL = plainMessage('', '', [], '')
 
 /** `job` as it crosses to a worker, starting as `start`. */
 export function wireRun(job: RunJob, start: RunStart = job.start): WireRun {
@@ -84,32 +74,14 @@ export function wireRun(job: RunJob, start: RunStart = job.start): WireRun {
  */
 export function runFromWire(wire: WireRun): RunJob {
   const [id, task, args, start, hostname, queue, rest] = wire
-  const more = rest === 0 ? undefined : rest
-  const message: TaskMessage = {
-    id,
-    task,
-    args,
-    headers: more?.headers ?? USUAL.headers,
-    queue,
-    priority: more?.priority ?? USUAL.priority,
-    eta: more?.eta ?? USUAL.eta,
-    expires: more?.expires ?? USUAL.expires,
-    retries: more?.retries ?? USUAL.retries,
-    seq: 0,
-    parentId: more?.parentId ?? USUAL.parentId,
-    rootId: more?.rootId ?? id,
-    groupId: more?.groupId ?? USUAL.groupId,
-    groupIndex: more?.groupIndex ?? USUAL.groupIndex,
-    chord: more?.chord ?? USUAL.chord,
-    chain: [],
-    links: [],
-    linkErrors: [],
-    timeLimit: null,
-    softTimeLimit: null,
-    ignoreResult: false,
-    acksLate: false,
-    leased: false,
-    redelivered: more?.redelivered ?? USUAL.redelivered,
+  const message = plainMessage(id, task, args, queue)
+  if (rest !== 0) {
+    // As `rest.field ?? usual`: a field sent as null or undefined keeps its usual value.
+    const fields = message as Record<keyof RunRest, unknown>
+    for (const key of Object.keys(rest) as (keyof RunRest)[]) {
+      const value = rest[key]
+      if (value != null) fields[key] = value
+    }
   }
   return { message, hostname, start }
 }

@@ -90,6 +90,44 @@ export interface TaskMessage {
   redelivered: boolean
 }
 
+/**
+ * A task message with every other field at its usual value: no headers, priority 0, due now,
+ * never expires, a first try, its own root, in no group, chord or chain, no callbacks or time
+ * limits, acknowledged early. The one place these values are written; callers set what differs.
+ *
+ * @example
+ * const m = plainMessage(id, 'tasks.add', [1, 2], 'default')
+ * m.priority = 9
+ */
+export function plainMessage(id: string, task: string, args: Encoded[], queue: string): TaskMessage {
+  return {
+    id,
+    task,
+    args,
+    headers: null,
+    queue,
+    priority: 0,
+    eta: null,
+    expires: null,
+    retries: 0,
+    seq: 0,
+    parentId: null,
+    rootId: id,
+    groupId: null,
+    groupIndex: null,
+    chord: null,
+    chain: [],
+    links: [],
+    linkErrors: [],
+    timeLimit: null,
+    softTimeLimit: null,
+    ignoreResult: false,
+    acksLate: false,
+    leased: false,
+    redelivered: false,
+  }
+}
+
 /** A stored result. */
 export interface ResultRecord {
   id: string
