@@ -4,12 +4,15 @@
  * routes cancels and replies to the worker that runs the task, terminates a worker to stop a
  * task for real, and replaces a worker that dies, failing its tasks with WorkerLostError (or
  * re-queueing them under acksLate + rejectOnWorkerLost). Loading workers, retried with backoff,
- * is the WorkerLoader's (`pool-loader.ts`). Environment-neutral.
+ * is the WorkerLoader's (`pool-loader.ts`); which worker holds which run, the books
+ * (`pool-runs.ts`). Environment-neutral.
  */
 import { ConfigError, WorkerLoadError, WorkerLostError } from '../model/errors.js'
 import type { Executor, ExecutorHost } from './types.js'
 import { loadSchedule } from './load-options.js'
 import type { PoolOptions, PoolWorker } from './pool-worker.js'
+import { HeldRuns, newSlot } from './pool-runs.js'
+import type { Slot } from './pool-runs.js'
 import { WorkerLoader } from './pool-loader.js'
 import type { RunJob } from '../model/protocol.js'
 import { fromRuntimeWire, wireRun } from './wire.js'
@@ -18,33 +21,6 @@ import { encodeError } from '../serializer/encode.js'
 import { decodeError } from '../serializer/decode.js'
 import type { TaskProfile } from '../model/options.js'
 import { microtask } from '../time/microtask.js'
-
-/** A run a worker holds or runs. One map of these for the pool: a Map or Set per worker that empties and fills at every task reallocates its table each time. */
-interface Held {
-  readonly job: RunJob
-  readonly slot: Slot
-  started: boolean
-}
-
-interface Slot {
-  readonly worker: PoolWorker
-  ready: boolean
-  gone: boolean
-  /** How many runs it holds or runs (each in `held`). */
-  jobs: number
-  /** Of those, how many started. */
-  started: number
-  /**
-   * Calls its runs made that wait for a result (`${taskId} ${requestId}` -> task id): such a run
-   * does not hold a task slot (the worker's runtime starts a held run meanwhile).
-   */
-  readonly awaiting: Map<string, string>
-  outbox: WireToRuntime[]
-  /** A flush is due this tick (something in the outbox cannot wait). */
-  soon: boolean
-  /** Whether the pool is ending this worker on purpose. */
-  terminating: boolean
-}
 
 /** Builds an Executor over a pool of workers. */
 export function poolExecutor(options: PoolOptions): Executor & { readonly workers: number; readonly replaced: number } {
@@ -62,8 +38,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
   const slots = new Set<Slot>()
   /** Workers loading the task module (not in `slots` until their hello). */
   const loadingSlots = new Set<Slot>()
-  /** Every run held or running in a worker, by task id. */
-  const held = new Map<string, Held>()
+  const held = new HeldRuns()
   /** Runs waiting for a worker that is starting (after a crash). */
   const backlog: RunJob[] = []
   const schedule = loadSchedule(options.name, options)
@@ -129,8 +104,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     const id = (batch[first] as WireRun)[0]
     const run = held.get(id)!
     const job = run.job
-    run.started = true
-    slot.started++
+    held.start(run)
     if (job.start === 'report') {
       batch[first] = wireRun(job, 'on-arrival')
       host?.receive({ type: 'started', id })
@@ -163,10 +137,9 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     if (slot.gone) return
     slot.gone = true
     slots.delete(slot)
-    for (const [id, run] of held) {
-      if (run.slot !== slot) continue
-      held.delete(id)
+    for (const run of held.takeAll(slot)) {
       const job = run.job
+      const id = job.message.id
       if (!run.started) {
         // Held, never started: it goes back to its queue.
         host?.receive({ type: 'outcome', id, hooks: false, outcome: { type: 'reject', requeue: true, error: encodeError(new WorkerLostError('requeued')) } })
@@ -184,9 +157,6 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
         outcome: requeue ? { type: 'reject', requeue: true, error: encodeError(lostError) } : { type: 'failure', error: encodeError(lostError) },
       })
     }
-    slot.jobs = 0
-    slot.started = 0
-    slot.awaiting.clear()
     if (!stopping) {
       replaced++
       loader.lost()
@@ -234,11 +204,11 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
             }
             for (const item of message as Extract<FromWorker, readonly unknown[]>) {
               const m = fromRuntimeWire(item)
-              if (m.type === 'started') heardStarted(slot, m.id)
+              if (m.type === 'started') held.heardStarted(slot, m.id)
               else if (m.type === 'rpc' && (m.call.type === 'result.wait' || m.call.type === 'result.next'))
                 slot.awaiting.set(`${m.id} ${String(m.requestId)}`, m.id)
-              else if (m.type === 'outcome' && !m.hooks) release(slot, m.id)
-              else if (m.type === 'finished') release(slot, m.id)
+              else if (m.type === 'outcome' && !m.hooks) held.release(slot, m.id)
+              else if (m.type === 'finished') held.release(slot, m.id)
               host?.receive(m)
             }
           },
@@ -255,7 +225,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
         failed(`${options.name}: could not start a worker for ${options.moduleName}: ${error instanceof Error ? error.message : String(error)}`, error)
         return
       }
-      slot = { worker, ready: false, gone: false, jobs: 0, started: 0, awaiting: new Map(), outbox: [], soon: false, terminating: false }
+      slot = newSlot(worker)
       loadingSlots.add(slot)
       // Real time on purpose: a load is the process's own I/O, which no engine clock measures.
       if (Number.isFinite(schedule.loadTimeout)) {
@@ -266,32 +236,6 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
         }, schedule.loadTimeout)
       }
     })
-
-  /** The worker says it started a run it holds. */
-  const heardStarted = (slot: Slot, id: string): void => {
-    const run = held.get(id)
-    if (run === undefined || run.slot !== slot || run.started) return
-    run.started = true
-    slot.started++
-  }
-
-  /** How many started runs of `slot` wait for a result. */
-  const awaitingRuns = (slot: Slot): number => {
-    if (slot.awaiting.size === 0) return 0
-    let n = 0
-    for (const id of new Set(slot.awaiting.values())) if (held.get(id)?.started === true) n++
-    return n
-  }
-
-  const release = (slot: Slot, id: string): void => {
-    const run = held.get(id)
-    if (run !== undefined && run.slot === slot) {
-      held.delete(id)
-      if (run.started) slot.started--
-      if (--slot.jobs === 0 && !slot.gone) slot.worker.hold?.(false)
-    }
-    if (slot.awaiting.size > 0) for (const [key, task] of slot.awaiting) if (task === id) slot.awaiting.delete(key)
-  }
 
   const perWorker = options.tasksPerWorker * options.prefetch
 
@@ -315,15 +259,13 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     }
     const idle = slot.jobs === 0
     if (idle) slot.worker.hold?.(true)
-    slot.jobs++
-    held.set(job.message.id, { job, slot, started: idle })
+    held.add(job, slot, idle)
     // A worker that holds runs has its next one to go on with: this one can wait for the others
     // the arriving outcomes make room for, and go with them.
     if (!idle) return send(slot, wireRun(job), false)
     // An idle worker starts it on arrival: it counts as started now (its limits are armed, a
     // loss of the worker is its loss), and the worker need not say so, unless the engine leases
     // a run when it starts: the lease waits for the worker's word (RunStart 'record', 'lease-first').
-    slot.started++
     if (job.start === 'report') {
       send(slot, wireRun(job, 'on-arrival'))
       host?.receive({ type: 'started', id: job.message.id })
@@ -348,7 +290,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       if (backlog.length > 0 && pick() !== undefined) return true
       for (const slot of slots) {
         if (slot.gone || slot.terminating) continue
-        if (slot.jobs > slot.started && slot.started - awaitingRuns(slot) < options.tasksPerWorker) return true
+        if (slot.jobs > slot.started && slot.started - held.awaitingRuns(slot) < options.tasksPerWorker) return true
       }
       return false
     },
@@ -388,7 +330,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
             // Held, not started: the worker drops it, or never gets it if it has not gone yet (an
             // idle worker would start it ahead of the cancel behind it, and startOnArrival would
             // count the run after it as the one started).
-            release(run.slot, message.id)
+            held.release(run.slot, message.id)
             if (!unsend(run.slot, message.id)) send(run.slot, message)
             return
           }
@@ -402,7 +344,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
           if (message.reason === 'terminated' || message.reason === 'time-limit') {
             // Only killing the worker stops a synchronous loop; its other tasks are lost with it.
             slot.terminating = true
-            release(slot, message.id)
+            held.release(slot, message.id)
             void Promise.resolve(slot.worker.terminate()).then(() => lost(slot, undefined))
             return
           }

@@ -1,0 +1,102 @@
+/**
+ * The pool's books: which worker holds which run, and how many each holds and has started. One
+ * map for the pool: a Map or Set per worker that empties and fills at every task reallocates its
+ * table each time. Environment-neutral.
+ */
+import type { RunJob } from '../model/protocol.js'
+import type { PoolWorker } from './pool-worker.js'
+import type { WireToRuntime } from './wire.js'
+
+/** One worker of the pool, as the pool sees it. */
+export interface Slot {
+  readonly worker: PoolWorker
+  ready: boolean
+  gone: boolean
+  /** How many runs it holds or runs (each in the pool's `HeldRuns`). */
+  jobs: number
+  /** Of those, how many started. */
+  started: number
+  /**
+   * Calls its runs made that wait for a result (`${taskId} ${requestId}` -> task id): such a run
+   * does not hold a task slot (the worker's runtime starts a held run meanwhile).
+   */
+  readonly awaiting: Map<string, string>
+  outbox: WireToRuntime[]
+  /** A flush is due this tick (something in the outbox cannot wait). */
+  soon: boolean
+  /** Whether the pool is ending this worker on purpose. */
+  terminating: boolean
+}
+
+/** A slot for `worker`, loading, holding nothing. */
+export function newSlot(worker: PoolWorker): Slot {
+  return { worker, ready: false, gone: false, jobs: 0, started: 0, awaiting: new Map(), outbox: [], soon: false, terminating: false }
+}
+
+/** A run a worker holds or runs. */
+export interface HeldRun {
+  readonly job: RunJob
+  readonly slot: Slot
+  started: boolean
+}
+
+/** Every run held or running in a worker, by task id, kept in step with each slot's counts. */
+export class HeldRuns {
+  readonly #runs = new Map<string, HeldRun>()
+
+  get(id: string): HeldRun | undefined {
+    return this.#runs.get(id)
+  }
+
+  /** `job` goes to `slot`, started already when `started` (an idle worker starts it on arrival). */
+  add(job: RunJob, slot: Slot, started: boolean): void {
+    slot.jobs++
+    if (started) slot.started++
+    this.#runs.set(job.message.id, { job, slot, started })
+  }
+
+  /** `run` counts as started (told by its worker, or starting on arrival). */
+  start(run: HeldRun): void {
+    run.started = true
+    run.slot.started++
+  }
+
+  /** The worker says it started a run it holds; a word for a run it no longer holds is ignored. */
+  heardStarted(slot: Slot, id: string): void {
+    const run = this.#runs.get(id)
+    if (run !== undefined && run.slot === slot && !run.started) this.start(run)
+  }
+
+  /** Run `id` left `slot` (its outcome came, or it was dropped): the worker may idle again. */
+  release(slot: Slot, id: string): void {
+    const run = this.#runs.get(id)
+    if (run !== undefined && run.slot === slot) {
+      this.#runs.delete(id)
+      if (run.started) slot.started--
+      if (--slot.jobs === 0 && !slot.gone) slot.worker.hold?.(false)
+    }
+    if (slot.awaiting.size > 0) for (const [key, task] of slot.awaiting) if (task === id) slot.awaiting.delete(key)
+  }
+
+  /** How many started runs of `slot` wait for a result. */
+  awaitingRuns(slot: Slot): number {
+    if (slot.awaiting.size === 0) return 0
+    let n = 0
+    for (const id of new Set(slot.awaiting.values())) if (this.#runs.get(id)?.started === true) n++
+    return n
+  }
+
+  /** Takes every run of a lost `slot` off the books, and gives them back. */
+  takeAll(slot: Slot): HeldRun[] {
+    const taken: HeldRun[] = []
+    for (const [id, run] of this.#runs) {
+      if (run.slot !== slot) continue
+      this.#runs.delete(id)
+      taken.push(run)
+    }
+    slot.jobs = 0
+    slot.started = 0
+    slot.awaiting.clear()
+    return taken
+  }
+}
