@@ -33,7 +33,15 @@ import {
 } from './cases/memory.js'
 import type { BenchCase } from './cases/shared.js'
 import { redisUnavailable } from './cases/shared.js'
-import { SIZE, celeriacThreadsLatency, celeriacThreadsThroughput, piscinaLatency, piscinaThroughput, rawRoundTrip } from './cases/threads.js'
+import {
+  SHORT_TASKS_PREFETCH,
+  SIZE,
+  celeriacThreadsLatency,
+  celeriacThreadsThroughput,
+  piscinaLatency,
+  piscinaThroughput,
+  rawRoundTrip,
+} from './cases/threads.js'
 import { TRANSPORT_CONCURRENCY, transportThroughput } from './cases/transport.js'
 
 export type { BenchCase, Measurement } from './cases/shared.js'
@@ -132,6 +140,24 @@ export const cases: readonly BenchCase[] = [
       'piscina (default: 1 task per worker)': (n) => piscinaThroughput(n, 1),
     },
     target: { peer: 'piscina (4 tasks per worker)', advantage: 2, text: '>= 2x piscina (4 tasks per worker, as celeriac)' },
+  },
+  {
+    name: 'threads-throughput-short',
+    title: `worker threads (${SIZE}): trivial tasks sent all at once, each side set for many short tasks`,
+    sides: `celeriac: \`threads({ size: 2, prefetch: ${SHORT_TASKS_PREFETCH} })\`, as Celery's optimizing guide advises for many short tasks ("say 64, or 128"; its default of 4 suits long tasks), otherwise as the case above. piscina: 2 threads with \`concurrentTasksPerWorker: ${SHORT_TASKS_PREFETCH}\` (the same window: like for like; the target's peer) and with its default of 1, which its docs advise for tasks with no asynchronous part. Both warm up with 1,000 tasks.`,
+    unit: 'tasks/s',
+    better: 'higher',
+    size: { full: 50_000, quick: 5_000 },
+    impls: {
+      celeriac: (n) => celeriacThreadsThroughput(n, SHORT_TASKS_PREFETCH),
+      [`piscina (${SHORT_TASKS_PREFETCH} tasks per worker)`]: (n) => piscinaThroughput(n, SHORT_TASKS_PREFETCH),
+      'piscina (default: 1 task per worker)': (n) => piscinaThroughput(n, 1),
+    },
+    target: {
+      peer: `piscina (${SHORT_TASKS_PREFETCH} tasks per worker)`,
+      advantage: 2,
+      text: `>= 2x piscina (${SHORT_TASKS_PREFETCH} tasks per worker, as celeriac)`,
+    },
   },
   {
     name: 'threads-latency',
