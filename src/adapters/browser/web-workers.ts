@@ -31,7 +31,10 @@ export interface WebWorkersOptions extends WorkerLoadOptions {
   size?: number
   /** Tasks one worker runs at once (async tasks can share a worker). @default 1 */
   tasksPerWorker?: number
-  /** Runs a worker holds per task slot (Celery's prefetch multiplier). @default 4 */
+  /**
+   * Runs a worker holds per task slot (Celery's prefetch multiplier): large (64) for many short
+   * tasks, 1 for long ones, as with `threads`. @default 4
+   */
   prefetch?: number
 }
 
