@@ -109,6 +109,25 @@ describe('threads executor: tasks per worker', () => {
     expect(new Set(await Promise.all(runs.map((r) => r.get()))).size).toBe(2)
     expect(done).toEqual(finished)
   })
+
+  it('runs every task with prefetch: 64, as advised for many short tasks, still one at a time per worker', async () => {
+    const clock = virtualClock()
+    const { app } = await start({ prefetch: 64 }, clock)
+    const t0 = clock.now()
+    let last = 0
+    app.events.on('task-succeeded', (e) => {
+      last = e.timestamp - t0
+    })
+    const { runs } = await holds(app, 200, 1_000)
+    await clock.advance(0)
+    expect(app.inspect.active()).toHaveLength(2)
+    await clock.runAll()
+    const threadIds = await Promise.all(runs.map((r) => r.get()))
+    expect(threadIds).toHaveLength(200)
+    expect(new Set(threadIds).size).toBe(2)
+    // 100 one-second tasks on each worker, back to back: the held runs never wait a round trip.
+    expect(last).toBe(100_000)
+  })
 })
 
 describe('threads executor: faults', () => {
