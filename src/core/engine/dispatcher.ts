@@ -33,7 +33,11 @@ export class Dispatcher {
     if (!state.consuming || state.recovering) return state.checkWaiters()
     const gates = this.#gates
     const scheduler = state.scheduler
-    const now = state.clock.now()
+    // Read once, when first needed: most messages neither expire nor wait for a token.
+    let now: number | undefined
+    // The last task name found ungated (see Gates.ungated): its next messages skip the offline
+    // and rate gates' lookups (nothing that could change that runs during this loop).
+    let ungated: string | undefined
     let batch: TaskMessage[] | undefined
     let unrun: Array<[TaskMessage, UnrunReason]> | undefined
     for (const name of scheduler.queueNames()) {
@@ -46,10 +50,10 @@ export class Dispatcher {
         const message = scheduler.take(queue)
         if (message === undefined) break
         if (state.isRevoked(message.id)) (unrun ??= []).push([message, 'revoked'])
-        else if (message.expires !== null && now >= message.expires) (unrun ??= []).push([message, 'expired'])
-        else if (gates.holdOffline(message)) continue
-        else if (!gates.takeToken(message, now)) continue
+        else if (message.expires !== null && (now ??= state.clock.now()) >= message.expires) (unrun ??= []).push([message, 'expired'])
+        else if (message.task !== ungated && !this.#passesGates(message, (now ??= state.clock.now()))) continue
         else {
+          if (message.task !== ungated && gates.ungated(message.task)) ungated = message.task
           running++
           ;(batch ??= []).push(message)
         }
@@ -59,6 +63,11 @@ export class Dispatcher {
     if (unrun !== undefined) gates.finishUnrun(unrun)
     if (batch !== undefined) this.#startBatch(batch)
     state.checkWaiters()
+  }
+
+  /** The offline and rate gates (false: the message is held or parked there). */
+  #passesGates(message: TaskMessage, now: number): boolean {
+    return !this.#gates.holdOffline(message) && this.#gates.takeToken(message, now)
   }
 
   #startBatch(batch: TaskMessage[]): void {

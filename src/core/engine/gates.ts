@@ -87,6 +87,15 @@ export class Gates {
     return false
   }
 
+  /**
+   * Whether every message of task `name` passes the offline and rate gates now, so that the
+   * dispatcher may skip them for its next ones in the same pump: not `requires: 'online'` and
+   * no rate limit (asked after {@link takeToken}, which reads the task's rate first).
+   */
+  ungated(name: string): boolean {
+    return this.#state.config.profile(name)?.requires !== 'online' && !this.#rates.limits(name)
+  }
+
   /** Changes a task's rate limit live (`app.control.rateLimit`). */
   setRateLimit(name: string, interval: number | null): void {
     const state = this.#state

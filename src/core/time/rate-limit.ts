@@ -22,6 +22,11 @@ export class RateLimiter {
     return this.#intervals.has(name)
   }
 
+  /** Whether the name has an interval (a limit; an unset or cleared one is none). */
+  limits(name: string): boolean {
+    return this.#intervals.get(name) != null
+  }
+
   /**
    * Takes the token of `name` if it is available at `now` and returns 0; otherwise returns the
    * time (epoch ms) at which it will be.
