@@ -28,17 +28,29 @@ export class Records {
 
   /** Throws StorageError, before anything is written, when a mutation names no namespace. */
   check(mutations: readonly Mutation[]): void {
-    for (let i = 0; i < mutations.length; i++) this.map(mutations[i]!.ns)
+    let checked: Namespace | undefined
+    for (let i = 0; i < mutations.length; i++) {
+      const ns = mutations[i]!.ns
+      if (ns === checked) continue
+      this.map(ns)
+      checked = ns
+    }
   }
 
   /** Applies a batch all or nothing: checked first, so a bad one writes nothing. */
   apply(mutations: readonly Mutation[]): void {
     this.check(mutations)
+    // A batch is mostly runs of one namespace (a tick's results): its map is looked up once per run.
+    let ns: Namespace | undefined
+    let map: Map<string, StoredValue> | undefined
     for (let i = 0; i < mutations.length; i++) {
       const m = mutations[i]!
-      const map = this.#maps.get(m.ns)!
-      if (m.op === 'put') map.set(m.key, m.value)
-      else map.delete(m.key)
+      if (m.ns !== ns) {
+        ns = m.ns
+        map = this.#maps.get(ns)!
+      }
+      if (m.op === 'put') map!.set(m.key, m.value)
+      else map!.delete(m.key)
     }
   }
 }

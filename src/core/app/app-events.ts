@@ -10,6 +10,8 @@ type Name = EventEmitter.EventNames<CeleriacEvents>
 
 export class AppEvents extends EventEmitter<CeleriacEvents> {
   readonly #watchers = new Set<(event: Name) => void>()
+  /** Whether a listener was ever added: until then every count is 0 without a lookup (the engine asks on every task's path). */
+  #heard = false
 
   /** Calls `watcher` with the event's name each time a listener is added; returns how to stop. */
   onListener(watcher: (event: Name) => void): () => void {
@@ -33,7 +35,12 @@ export class AppEvents extends EventEmitter<CeleriacEvents> {
     return this
   }
 
+  override listenerCount(event: Name): number {
+    return this.#heard ? super.listenerCount(event) : 0
+  }
+
   #added(event: Name): void {
+    this.#heard = true
     for (const watcher of this.#watchers) watcher(event)
   }
 }

@@ -33,7 +33,11 @@ export class Dispatcher {
     if (!state.consuming || state.recovering) return state.checkWaiters()
     const gates = this.#gates
     const scheduler = state.scheduler
-    const now = state.clock.now()
+    // Read once, when first needed: most messages do not expire.
+    let now: number | undefined
+    // The last task name the gates found open (Gates.admit): its next messages pass without
+    // asking (nothing that could close them runs during this loop).
+    let open: string | undefined
     let batch: TaskMessage[] | undefined
     let unrun: Array<[TaskMessage, UnrunReason]> | undefined
     for (const name of scheduler.queueNames()) {
@@ -41,20 +45,25 @@ export class Dispatcher {
       // A paused queue keeps what it holds until its resume (Pauses).
       if (queue.size === 0 || state.paused.has(name)) continue
       const limit = state.config.concurrency(name)
-      let running = state.runningPerQueue.get(name) ?? 0
+      let slots = state.runningPerQueue.get(name)
+      if (slots === undefined) state.runningPerQueue.set(name, (slots = { count: 0 }))
+      let running = slots.count
       while (running < limit) {
         const message = scheduler.take(queue)
         if (message === undefined) break
         if (state.isRevoked(message.id)) (unrun ??= []).push([message, 'revoked'])
-        else if (message.expires !== null && now >= message.expires) (unrun ??= []).push([message, 'expired'])
-        else if (gates.holdOffline(message)) continue
-        else if (!gates.takeToken(message, now)) continue
+        else if (message.expires !== null && (now ??= state.clock.now()) >= message.expires) (unrun ??= []).push([message, 'expired'])
         else {
+          if (message.task !== open) {
+            const admission = gates.admit(message)
+            if (admission === 'held') continue
+            if (admission === 'open') open = message.task
+          }
           running++
           ;(batch ??= []).push(message)
         }
       }
-      state.runningPerQueue.set(name, running)
+      slots.count = running
     }
     if (unrun !== undefined) gates.finishUnrun(unrun)
     if (batch !== undefined) this.#startBatch(batch)

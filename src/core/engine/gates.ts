@@ -13,6 +13,9 @@ import type { Failure } from './failure.js'
 import type { UnrunReason } from './queue.js'
 import type { EngineState } from './state.js'
 
+/** What {@link Gates.admit} says of a message. */
+export type Admission = 'held' | 'passed' | 'open'
+
 export class Gates {
   readonly #state: EngineState
   readonly #failure: Failure
@@ -32,12 +35,28 @@ export class Gates {
     for (const [message, reason] of items) void this.#failure.end(message, revokedFor(message, reason))
   }
 
-  /** Holds the message of a `requires: 'online'` task while the network is down. */
-  holdOffline(message: TaskMessage): boolean {
+  /**
+   * The offline and rate gates, in that order: a message of a `requires: 'online'` task is held
+   * while the network is down; one of a rate-limited task takes its token or is parked until
+   * the next. `'open'`: it passed, and its task has neither gate, so the dispatcher may let the
+   * next messages of that task through without asking again in the same pump.
+   */
+  admit(message: TaskMessage): Admission {
     const state = this.#state
-    if (state.config.profile(message.task)?.requires !== 'online' || state.config.network.isOnline()) return false
-    this.#offline.push(message)
-    return true
+    const name = message.task
+    const task = state.config.profile(name)
+    const online = task?.requires === 'online'
+    if (online && !state.config.network.isOnline()) {
+      this.#offline.push(message)
+      return 'held'
+    }
+    let interval = this.#rates.interval(name)
+    if (interval === undefined) {
+      interval = parseRate(task?.rateLimit ?? null, `rate limit of '${name}'`)
+      this.#rates.set(name, interval)
+    }
+    if (interval === null) return online ? 'passed' : 'open'
+    return this.#takeToken(message, state.clock.now()) ? 'passed' : 'held'
   }
 
   /** Back online: the held messages go back to their queues, in their order. */
@@ -51,13 +70,9 @@ export class Gates {
   }
 
   /** Takes the task's rate-limit token, or parks the message until the next token (others pass it). */
-  takeToken(message: TaskMessage, now: number): boolean {
+  #takeToken(message: TaskMessage, now: number): boolean {
     const state = this.#state
     const name = message.task
-    if (!this.#rates.has(name)) {
-      const task = state.config.profile(name)
-      this.#rates.set(name, parseRate(task?.rateLimit ?? null, `rate limit of '${name}'`))
-    }
     const due = this.#rates.take(name, now)
     if (due === 0) return true
     if (state.transport !== undefined) {

@@ -32,9 +32,9 @@ export class Runs {
   freeSlot(run: Running): void {
     if (run.slotFreed) return
     run.slotFreed = true
-    const perQueue = this.#state.runningPerQueue
-    const queue = run.message.queue
-    perQueue.set(queue, (perQueue.get(queue) ?? 1) - 1)
+    const slots = this.#state.runningPerQueue.get(run.message.queue)
+    if (slots !== undefined) slots.count--
+    else this.#state.runningPerQueue.set(run.message.queue, { count: 0 })
     this.#state.schedulePump()
   }
 

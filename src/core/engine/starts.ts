@@ -23,6 +23,14 @@ export interface Lease {
 /** Fails a run the engine gives up on (the failure room's `abandon`). */
 export type Abandon = (run: Running, error: Error) => Promise<void>
 
+/** A task's time limits, ms (null: none). */
+interface TimeLimits {
+  readonly soft: number | null
+  readonly hard: number | null
+}
+
+const NO_LIMITS: TimeLimits = { soft: null, hard: null }
+
 export class Starts {
   readonly #state: EngineState
   readonly #commits: CommitQueue
@@ -32,7 +40,7 @@ export class Starts {
   /** Runs reported started in this tick, not yet marked (see {@link startSoon}). */
   #starting: Running[] = []
   /** Time limits set live (`app.control.timeLimit`), by task name. */
-  readonly #timeLimits = new Map<string, { soft: number | null; hard: number | null }>()
+  readonly #timeLimits = new Map<string, TimeLimits>()
 
   constructor(state: EngineState, commits: CommitQueue, results: Results, runs: Runs, abandon: Abandon) {
     this.#state = state
@@ -184,6 +192,9 @@ export class Starts {
   /** The lease of the runs is stored (or its write failed: they go on): they start; limits armed. */
   leased({ runs }: Lease): void {
     const now = this.#state.clock.now()
+    // The limits of the last task name seen: a batch is mostly runs of one task.
+    let name: string | undefined
+    let limits = NO_LIMITS
     for (let i = 0; i < runs.length; i++) {
       const run = runs[i]!
       // Leased before it ran (an early-ack run posted once its lease is stored): it starts now,
@@ -196,7 +207,13 @@ export class Starts {
       if (run.settled) continue
       // Counted started at its arrival: its limits run from then.
       if (run.unrecorded) run.unrecorded = false
-      else this.#armLimits(run)
+      else {
+        if (run.message.task !== name) {
+          name = run.message.task
+          limits = this.#limitsOf(name)
+        }
+        this.#armLimits(run, limits)
+      }
     }
   }
 
@@ -223,13 +240,20 @@ export class Starts {
     this.#timeLimits.set(name, { soft, hard })
   }
 
-  #armLimits(run: Running): void {
+  /** A task's time limits for runs that start now: an override (`setTimeLimit`), else its options. */
+  #limitsOf(name: string): TimeLimits {
+    const override = this.#timeLimits.get(name)
+    if (override !== undefined) return override
+    const task = this.#state.config.profile(name)
+    if (task === undefined || (task.softTimeLimit == null && task.timeLimit == null)) return NO_LIMITS
+    return { soft: task.softTimeLimit ?? null, hard: task.timeLimit ?? null }
+  }
+
+  #armLimits(run: Running, limits = this.#limitsOf(run.message.task)): void {
     const state = this.#state
     const { message } = run
-    const task = state.config.profile(message.task)
-    const override = this.#timeLimits.get(message.task)
-    const soft = message.softTimeLimit ?? (override !== undefined ? override.soft : (task?.softTimeLimit ?? null))
-    const hard = message.timeLimit ?? (override !== undefined ? override.hard : (task?.timeLimit ?? null))
+    const soft = message.softTimeLimit ?? limits.soft
+    const hard = message.timeLimit ?? limits.hard
     if (soft !== null) {
       if (run.timers === NONE) run.timers = []
       run.timers.push(

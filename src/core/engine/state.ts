@@ -139,7 +139,8 @@ export class EngineState {
   readonly executor: Executor
   readonly scheduler: Scheduler
   readonly running = new Map<string, Running>()
-  readonly runningPerQueue = new Map<string, number>()
+  /** Runs taking a slot of each queue's concurrency: a counter per queue, changed in place (every run's path). */
+  readonly runningPerQueue = new Map<string, { count: number }>()
   /** Ids queued, scheduled or running here: taskId dedupe without a storage read. */
   readonly known: KnownIds
   /** Revoked ids, bounded and expiring like Celery's worker set; also kept in storage. */

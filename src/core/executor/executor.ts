@@ -179,7 +179,10 @@ export class TaskRuntime {
     const run = new ActiveRun(this, task, job)
     // A plain task that returns at once has reported before trace returns: nothing can reach it
     // any more (no cancel, no RPC), so only runs still going are kept.
-    if (trace(run, run) !== undefined && !run.reported) this.#runs.set(message.id, run)
+    if (trace(run, run) !== undefined && !run.reported) {
+      run.kept = true
+      this.#runs.set(message.id, run)
+    }
   }
 
   /** @internal The run reports its outcome (see ActiveRun). */
@@ -187,7 +190,7 @@ export class TaskRuntime {
     const id = run.message.id
     if (!hooks) {
       run.reported = true
-      if (this.#runs.get(id) === run) this.#runs.delete(id)
+      if (run.kept && this.#runs.get(id) === run) this.#runs.delete(id)
       this.#post({ type: 'outcome', id, outcome, hooks })
       this.#next()
       return undefined
@@ -251,6 +254,8 @@ class ActiveRun implements TraceInput, TraceReporter {
   committed: (() => void) | undefined = undefined
   /** Its outcome was reported with no hooks to follow: the run is over. */
   reported = false
+  /** Kept in the runtime's runs (it went on after `trace` returned): a plain run that returned at once never is. */
+  kept = false
   #context: RunContext | undefined = undefined
   #abort: LazyAbort | undefined = undefined
 

@@ -17,9 +17,9 @@ export class RateLimiter {
     this.#next.delete(name)
   }
 
-  /** Whether an interval was set for the name (an override or the task's option). */
-  has(name: string): boolean {
-    return this.#intervals.has(name)
+  /** The interval set for the name (an override or the task's option; null: no limit), undefined if none was set. */
+  interval(name: string): number | null | undefined {
+    return this.#intervals.get(name)
   }
 
   /**

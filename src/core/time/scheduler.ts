@@ -104,6 +104,9 @@ export class Scheduler {
   readonly #clock: Clock
   readonly #onReady: () => void
   readonly #queues = new Map<string, ReadyQueue>()
+  /** The queue {@link queue} gave last, and its name (queues are never removed). */
+  #lastName: string | undefined
+  #last: ReadyQueue | undefined
   readonly #delayed = new Heap(before)
   #timer: TimerHandle | undefined
   #timerAt = Number.POSITIVE_INFINITY
@@ -124,11 +127,15 @@ export class Scheduler {
   }
 
   queue(name: string): ReadyQueue {
+    // Most messages go to the queue the one before went to (every send asks).
+    if (name === this.#lastName) return this.#last!
     let queue = this.#queues.get(name)
     if (queue === undefined) {
       queue = new ReadyQueue()
       this.#queues.set(name, queue)
     }
+    this.#lastName = name
+    this.#last = queue
     return queue
   }
 
