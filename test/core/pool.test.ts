@@ -80,6 +80,15 @@ describe('the pool', () => {
     expect(run).toMatchObject({ type: 'run', jobs: [{ message: { id: 'a' }, start: 'on-arrival' }] })
   })
 
+  it('posts what an idle worker starts before the run post returns, the runs dispatched with it in the same message', async () => {
+    const t = await setup()
+    t.pool.post({ type: 'run', jobs: [job('a'), job('b')] })
+    expect(t.posts.map(runIds)).toEqual([['a', 'b']])
+    await t.tick()
+    t.runAfterArrivals()
+    expect(t.posts).toHaveLength(1)
+  })
+
   it('sends a run whose start is recorded as it is to an idle worker, which says started; the engine hears it counted on arrival', async () => {
     const t = await setup()
     t.pool.post({ type: 'run', jobs: [job('a', 'record'), job('b', 'lease-first')] })

@@ -6,6 +6,7 @@
  */
 import { StorageError } from '../model/errors.js'
 import { microtask } from '../time/microtask.js'
+import { NONE } from '../model/context.js'
 import type { Mutation, Storage, StorageKey, StoredValue, TransactStep } from '../../storage/types.js'
 import { RESOLVED } from './state.js'
 import type { EngineState } from './state.js'
@@ -28,6 +29,8 @@ export class CommitQueue {
    * every write before it is stored: a batch with nothing to write waits for it (see {@link #flush}).
    */
   #lastWrite: Promise<unknown> = RESOLVED
+  /** The last write of a batch whose steps have run: `#lastWrite` once every write issued is stored (see {@link afterStored}). */
+  #settledWrite: Promise<unknown> = RESOLVED
 
   constructor(state: EngineState) {
     this.#state = state
@@ -72,6 +75,22 @@ export class CommitQueue {
     // A commit with nothing to write is not failed by the others' writes: its step runs either way.
     this.#fails.push((mutations.length === 0 ? then : failed) as ((arg: unknown, error: unknown) => void) | undefined)
     if (!this.#scheduled) this.#scheduleFlush()
+  }
+
+  /**
+   * As {@link commitThen} with nothing to write, but `then(arg)` runs now when nothing waits:
+   * no commit in this tick's batch and every write issued stored, its steps run (a run to start
+   * on memory storage, sent one at a time, goes to its worker without waiting for a turn).
+   */
+  afterStored<T>(then: (arg: T) => void, arg: T): void {
+    if (this.#scheduled || this.#thens.length > 0 || this.#early !== undefined || this.#lastWrite !== this.#settledWrite) {
+      return this.commitThen(NONE, then, arg)
+    }
+    try {
+      then(arg)
+    } catch (error) {
+      this.#state.log(`celeriac: an engine step after a commit threw: ${String(error)}`)
+    }
   }
 
   /**
@@ -172,6 +191,7 @@ export class CommitQueue {
         }
         // The sends of the batch resolve after their messages are scheduled.
         written?.resolve()
+        if (mutations.length > 0) this.#settledWrite = write
         state.opDone()
       },
       (error: unknown) => {

@@ -88,7 +88,12 @@ export class Dispatcher {
     // and runs again; the worker's word that it starts it leases it (Starts.startSoon).
     // The runs leave once this tick's commits are stored (the outcome that made room for them),
     // so they see the results stored before them.
-    if (state.executor.reportsStart) return this.#commits.commitThen(NONE, this.#dispatchHeld, runs)
+    if (state.executor.reportsStart) {
+      // On memory storage, with no write in flight (one task at a time), they go now: nothing
+      // to wait for, and the worker starts while this thread does the rest of its turn.
+      if (state.volatile) return this.#commits.afterStored(this.#dispatchHeld, runs)
+      return this.#commits.commitThen(NONE, this.#dispatchHeld, runs)
+    }
     // Inline, an early-ack run on durable storage is leased in that same write, and posted once
     // it is stored: its ack comes before its body, so a crash never runs it twice (at most once,
     // Starts.leasesFirst), and it costs no write of its own.

@@ -117,16 +117,21 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     slot.outbox.splice(index, 1)
     return true
   }
+  /** Workers whose runs go at the end of the `run` post being handled (see `post`); undefined outside one. */
+  let due: Slot[] | undefined
   /** Queues `message` for the worker: posted within the tick when `soon`, else after arrivals. */
   const send = (slot: Slot, message: WireToRuntime, soon = true): void => {
     const waiting = slot.outbox.length > 0
     slot.outbox.push(message)
     if (soon && !slot.soon) {
       slot.soon = true
-      microtask(() => {
-        slot.soon = false
-        flush(slot)
-      })
+      if (due !== undefined) due.push(slot)
+      else {
+        microtask(() => {
+          slot.soon = false
+          flush(slot)
+        })
+      }
     } else if (!soon && !waiting) {
       // Something already waiting has a flush on its way (this tick or after arrivals).
       ;(options.afterArrivals ?? microtask)(() => flush(slot))
@@ -321,9 +326,21 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     },
     post(message) {
       switch (message.type) {
-        case 'run':
-          for (const job of message.jobs) dispatch(job)
+        case 'run': {
+          // The runs an idle worker starts go at the end of this post, not a turn later: the
+          // engine's bookkeeping after the post (the waiting get(), ...) overlaps the worker's run.
+          const posting: Slot[] = (due = [])
+          try {
+            for (const job of message.jobs) dispatch(job)
+          } finally {
+            due = undefined
+          }
+          for (const slot of posting) {
+            slot.soon = false
+            flush(slot)
+          }
           return
+        }
         case 'cancel': {
           const run = held.get(message.id)
           if (run !== undefined && (message.reason === 'revoked' || message.reason === 'shutdown') && !run.started) {

@@ -64,12 +64,20 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
     reportStart: true,
     flush,
     post: (message) => {
-      if (outbox.length === 0) microtask(flush)
+      if (outbox.length === 0 && !handling) microtask(flush)
       outbox.push(wireFromRuntime(message))
     },
   })
+  /** A batch from the pool is being handled: what its runs report at once goes when it is done. */
+  let handling = false
   shell.listen((batch) => {
-    for (const message of batch) runtime.handle(toRuntimeFromWire(message))
+    handling = true
+    try {
+      for (const message of batch) runtime.handle(toRuntimeFromWire(message))
+    } finally {
+      handling = false
+      flush()
+    }
   })
   shell.post({ type: 'ready', tasks: tasks.map((name) => ({ name, profile: profileOf(realmTask(name)!) })) })
 }

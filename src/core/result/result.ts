@@ -127,7 +127,7 @@ export class AsyncResult<T = unknown> {
    * ancestor in a chain rejects before waiting, as in Celery. A handle that is `ignored`
    * resolves to `undefined` at once.
    */
-  async get(options: GetOptions = {}): Promise<T> {
+  async get(options?: GetOptions): Promise<T> {
     const { timeout, propagate } = checkGetOptions(options)
     if (this.ignored) return undefined as T
     if (propagate) {
@@ -332,12 +332,17 @@ interface RevokeOptions {
  * `get()`'s options, checked: a timeout that is NaN or negative would never fire (or fire at
  * once); Infinity is no timeout. A number alone (Celery's `get(timeout)`) is refused with the form to use.
  */
-function checkGetOptions(options: GetOptions): { timeout: number | undefined; propagate: boolean } {
+function checkGetOptions(options: GetOptions | undefined): { readonly timeout: number | undefined; readonly propagate: boolean } {
+  // The usual `get()`: nothing to check, nothing to allocate (it is on every task's path).
+  if (options === undefined) return GET_DEFAULTS
   if (typeof options === 'number') throw new ConfigError(`get() takes options: write get({ timeout: ${String(options)} })`)
-  const o = checkOptionKeys<GetOptions>(options, ['timeout', 'propagate'], 'get(options)')
+  const o = checkOptionKeys<GetOptions>(options, GET_KEYS, 'get(options)')
   const timeout = o.timeout === undefined || o.timeout === Number.POSITIVE_INFINITY ? undefined : checkDuration(o.timeout, 'get(options): timeout')
   return { timeout, propagate: o.propagate === undefined ? true : checkBoolean(o.propagate, 'get(options): propagate') }
 }
+
+const GET_DEFAULTS = { timeout: undefined, propagate: true } as const
+const GET_KEYS: ReadonlyArray<keyof GetOptions> = ['timeout', 'propagate']
 
 /** @internal `revoke()`'s options, checked (AsyncResult, GroupResult, `app.control.revoke`). */
 export function checkRevokeOptions(options: RevokeOptions, where: string): RevokeOptions {
