@@ -88,9 +88,9 @@ function replayCall(records: Records, call: readonly unknown[]): void {
 
 /**
  * Whether the elements of a flush frame from `from` on are all items a replay can apply: calls
- * (arrays), and in a version 3 journal (`bare`) namespace names (a string naming none is
- * damage too) and, after one, bare records (an object whose `id` is a string). Checked before any item applies, so a damaged frame
- * adds nothing to what the intact frames before it left.
+ * (arrays), and in a version 3 journal (`bare`) namespace names (a string naming none is damage
+ * too) and, after one, bare records (an object whose `id` is a string). Checked before any item
+ * applies, so a damaged frame adds nothing to what the intact frames before it left.
  */
 export function intactItems(items: readonly unknown[], from: number, bare: boolean): boolean {
   let named = false
@@ -108,7 +108,7 @@ export function intactItems(items: readonly unknown[], from: number, bare: boole
 
 /**
  * Applies a flush frame's items from `from` on (checked by {@link intactItems}): calls, and bare
- * records into the namespace last named. An unknown namespace throws StorageError, as in a call.
+ * records into the namespace last named. A call's unknown namespace or op throws StorageError.
  */
 export function replayItems(records: Records, items: readonly unknown[], from: number): void {
   let map: Map<string, unknown> | undefined
@@ -120,7 +120,7 @@ export function replayItems(records: Records, items: readonly unknown[], from: n
   }
 }
 
-/** A frame's items from `from` on as calls: a bare record as the `[3, ns, value]` call it stands for (for tools and tests). */
+/** A frame's items from `from` on as calls, a bare record as the `[3, ns, value]` call it stands for (for tests). */
 export function itemCalls(items: readonly unknown[], from: number): unknown[][] {
   const calls: unknown[][] = []
   let ns: unknown
