@@ -7,7 +7,7 @@ import type { Mutation, Storage } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
 import type { FileStorageOptions } from '../../src/node.js'
 import { frameAt } from '../../src/storage/file/frame.js'
-import { decodeCall } from '../../src/storage/file/journal-calls.js'
+import { decodeCall, itemCalls } from '../../src/storage/file/journal-calls.js'
 
 export interface FileHarness {
   /** A fresh directory, removed after the test. */
@@ -68,10 +68,10 @@ export function journalKeys(path: string): string[][][] {
     .map((at) => journalCalls(frameAt(bytes, at)!.payload).map((call) => decodeCall(call).map((m) => m.key)))
 }
 
-/** The calls of a journal frame (version 2: after the frame's `synced` mark). */
+/** The calls of a journal frame (version 2 and 3: after the frame's `synced` mark; a bare record as its call). */
 function journalCalls(payload: Buffer): unknown[][] {
   const parsed = JSON.parse(payload.toString('utf8')) as unknown[]
-  return (typeof parsed[0] === 'number' ? parsed.slice(1) : parsed) as unknown[][]
+  return itemCalls(parsed, typeof parsed[0] === 'number' ? 1 : 0)
 }
 
 /** The compaction a file storage has under way (settled when it is over), or undefined. */

@@ -12,6 +12,8 @@ const { tempDir, opened, closeAll } = fileHarness()
 
 /** A journal-0.log written by celeriac before tuple calls (each call an array of mutation objects), non-ASCII text included. */
 const BEFORE_TUPLES = new URL('./fixtures/journal-before-tuples.log', import.meta.url)
+/** A version 2 journal-0.log (before bare records, d06c01d): one frame of three one-put calls, then a delete and a put. */
+const VERSION_2 = new URL('./fixtures/journal-version-2.log', import.meta.url)
 
 async function everything(s: Storage): Promise<Record<string, Array<[string, unknown]>>> {
   const out: Record<string, Array<[string, unknown]>> = {}
@@ -95,6 +97,81 @@ describe('journal call format', () => {
       ['dated', 'when'],
       ['numbered', { id: 7 }],
     ])
+  })
+
+  it('a call of one put keyed by id is written bare, its namespace named once per run of them, and replays', async () => {
+    const dir = tempDir()
+    const a = await opened({ dir })
+    const message = (id: string): { id: string; task: string } => ({ id, task: 'mail.send' })
+    await Promise.all([
+      a.write([{ op: 'put', ns: 'messages', key: 'm1', value: message('m1') }]),
+      a.write([{ op: 'put', ns: 'messages', key: 'm2', value: message('m2') }]),
+      a.write([{ op: 'put', ns: 'results', key: 'r1', value: { id: 'r1', state: 'PENDING' } }]),
+      a.write([{ op: 'put', ns: 'results', key: 'plain', value: 1 }]),
+      a.write([{ op: 'put', ns: 'messages', key: 'm3', value: message('m3') }]),
+      a.write([
+        { op: 'put', ns: 'messages', key: 'm4', value: message('m4') },
+        { op: 'delete', ns: 'messages', key: 'm2' },
+      ]),
+    ])
+    const before = await everything(a)
+    await closeAll()
+    const path = join(dir, 'journal-0.log')
+    const text = readFileSync(path, 'latin1')
+    expect(text).toContain('{"kind":"journal","version":3,')
+    expect(text).toContain(
+      ',"messages",{"id":"m1","task":"mail.send"},{"id":"m2","task":"mail.send"},"results",{"id":"r1","state":"PENDING"},[1,"results","plain",1],"messages",{"id":"m3",',
+    )
+    expect(text).toContain('[3,"messages",{"id":"m4","task":"mail.send"},0,"messages","m2"]')
+    // Every call keeps its place in its frame.
+    expect(journalKeys(path)).toEqual([[['m1'], ['m2'], ['r1'], ['plain'], ['m3'], ['m4', 'm2']]])
+    const b = await opened({ dir })
+    expect(await everything(b)).toEqual(before)
+  })
+
+  it('a version 2 journal opens, and is appended to without bare records, so the celeriac before them still reads it', async () => {
+    const dir = tempDir()
+    const path = join(dir, 'journal-0.log')
+    copyFileSync(VERSION_2, path)
+    const a = await opened({ dir })
+    const state = {
+      messages: [['m2', { id: 'm2', task: 'mail.send', args: [], seq: 2 }]],
+      results: [['r1', { id: 'r1', state: 'PENDING' }]],
+      meta: [['counter', 7]],
+      locks: [],
+    }
+    expect(await everything(a)).toEqual(state)
+    await a.write([{ op: 'put', ns: 'messages', key: 'm5', value: { id: 'm5' } }])
+    await closeAll()
+    const text = readFileSync(path, 'latin1')
+    expect(text).toContain('{"kind":"journal","version":2,')
+    expect(text).toContain('[3,"messages",{"id":"m5"}]')
+    expect(journalKeys(path)).toEqual([[['m1'], ['m2'], ['r1']], [['m1', 'counter']], [['m5']]])
+    const b = await opened({ dir })
+    expect(await everything(b)).toEqual({ ...state, messages: [...state.messages, ['m5', { id: 'm5' }]] })
+  })
+
+  it('a bare record before any namespace, a namespace no store has, or a bare record in a version 2 journal is damage', async () => {
+    const header = (version: number): Buffer => frame(Buffer.from(JSON.stringify({ kind: 'journal', version, generation: 0 })))
+    const items = (...list: unknown[]): Buffer => frame(Buffer.from(JSON.stringify([0, ...list])))
+    for (const [version, damaged] of [
+      [3, items({ id: 'unnamed' })],
+      [3, items('nowhere', { id: 'x' })],
+      [3, items('results', { id: 7 })],
+      [3, items('results', null)],
+      [2, items('results', { id: 'x' })],
+    ] as const) {
+      const dir = tempDir()
+      const path = join(dir, 'journal-0.log')
+      const intact = version === 3 ? items('results', { id: 'before' }) : items([3, 'results', { id: 'before' }])
+      writeFileSync(path, Buffer.concat([header(version), intact, damaged]))
+      const error = await opened({ dir }).then(
+        () => undefined,
+        (e: unknown) => e as StorageError,
+      )
+      expect(error).toBeInstanceOf(StorageError)
+      expect(error?.offset).toBe(header(version).length + intact.length)
+    }
   })
 
   it('a put keyed by an id its value does not hold refuses the open', async () => {

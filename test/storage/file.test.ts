@@ -193,8 +193,8 @@ describe('file storage', () => {
     writeFileSync(join(damaged, 'journal-0.log'), holed)
     await expect(fileStorage({ dir: damaged, onWarning: () => {} }).open()).rejects.toThrow(`offset ${header(1).length}`)
     const newer = tempDir()
-    writeFileSync(join(newer, 'journal-0.log'), Buffer.concat([header(3), v1Frame('a')]))
-    await expect(fileStorage({ dir: newer, onWarning: () => {} }).open()).rejects.toThrow(/format version 3.*newer celeriac/)
+    writeFileSync(join(newer, 'journal-0.log'), Buffer.concat([header(4), v1Frame('a')]))
+    await expect(fileStorage({ dir: newer, onWarning: () => {} }).open()).rejects.toThrow(/format version 4.*newer celeriac/)
   })
 
   it('compacts into a snapshot and a new journal when the journal grows, and reopens from them', async () => {

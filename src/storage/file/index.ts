@@ -19,7 +19,7 @@ import { closeQuietly, fileError, writeAll, writeAllSync } from './durable-io.js
 import { frameText } from './frame.js'
 import { FrozenRecords } from './frozen-records.js'
 import { createJournal, journalPath } from './journal.js'
-import { encodeCall } from './journal-calls.js'
+import { bareNamespace, encodeBare, encodeCall } from './journal-calls.js'
 import { resolveOptions } from './options.js'
 import type { FileStorageOptions, ResolvedOptions } from './options.js'
 import { makePrivateDir } from './private-dir.js'
@@ -45,6 +45,8 @@ const SYNC_WRITE_BYTES = 256 * 1024
 
 interface Pending {
   readonly bytes: string
+  /** The namespace of a bare record (journal-calls.ts); undefined for a call. */
+  readonly ns: Namespace | undefined
   readonly resolve: () => void
   readonly reject: (error: Error) => void
   /** WriteOptions.onWritten: told once its frame is in the file, before fdatasync. */
@@ -62,6 +64,8 @@ class FileStorage implements Storage {
   #fd = -1
   #generation = 0
   #journalBytes = 0
+  /** Whether the journal takes bare records: version 3 (journal.ts). */
+  #bare = true
   #snapshotBytes = 0
   /** Calls not written yet. */
   #queue: Pending[] = []
@@ -103,6 +107,7 @@ class FileStorage implements Storage {
       this.#generation = recovered.generation
       this.#fd = recovered.fd
       this.#journalBytes = recovered.journalBytes
+      this.#bare = recovered.bare
       this.#syncedBytes = recovered.journalBytes
       this.#snapshotBytes = recovered.snapshotBytes
     } catch (error) {
@@ -176,11 +181,12 @@ class FileStorage implements Storage {
    * durable. Serializing here, synchronously, also freezes the value as it was at the call.
    */
   #commit(mutations: readonly Mutation[], onWritten?: () => void): Promise<void> {
-    const bytes = encodeCall(mutations)
+    const ns = this.#bare ? bareNamespace(mutations) : undefined
+    const bytes = ns === undefined ? encodeCall(mutations) : encodeBare(mutations)
     this.#compaction?.frozen.keep(mutations)
     this.#records.apply(mutations)
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ bytes, resolve, reject, onWritten })
+      this.#queue.push({ bytes, ns, resolve, reject, onWritten })
       this.#scheduleFlush()
     })
   }
@@ -213,7 +219,16 @@ class FileStorage implements Storage {
     // the frames after it from damage (journal.ts). Without fsync, nothing is ever known synced:
     // a frame vouches for everything before it, as a frame always did.
     let payload = `[${String(fsyncs ? this.#syncedBytes : this.#journalBytes)}`
-    for (let i = 0; i < batch.length; i++) payload += `,${batch[i]!.bytes}`
+    // A bare record goes into the namespace the frame last named: named again where it changes.
+    let ns: Namespace | undefined
+    for (let i = 0; i < batch.length; i++) {
+      const pending = batch[i]!
+      if (pending.ns !== undefined && pending.ns !== ns) {
+        ns = pending.ns
+        payload += `,${JSON.stringify(ns)}`
+      }
+      payload += `,${pending.bytes}`
+    }
     payload += ']'
     const buffer = frameText(payload)
     const { fs } = this.#options
@@ -343,6 +358,7 @@ class FileStorage implements Storage {
     closeQuietly(fs, this.#fd)
     this.#fd = journal.fd
     this.#journalBytes = journal.bytes
+    this.#bare = true
     this.#syncedBytes = journal.bytes
     this.#generation = next
     const compaction: Compaction = { frozen: new FrozenRecords(this.#records), abort: new AbortController(), done: Promise.resolve() }

@@ -13,9 +13,17 @@
  * Why tuples: replaying a journal of a million calls spent most of its time building the
  * mutation objects and collecting them; the tuples are a third less JSON to parse and leave
  * nothing but the stored values behind.
+ *
+ * Journal version 3 adds bare records: a call that is one put keyed by id (the commonest call,
+ * one message sent) is written as its value alone, `{...}` instead of `[[3, ns, {...}]]`, and a
+ * string element of the frame names the namespace of the bare records after it (written once per
+ * run of them). Replaying a million one-put calls built a million 3-element arrays and
+ * internalized the namespace's name a million times, and a value that is an element of the
+ * frame itself parses faster than one inside its own small array (NOTES.md, "Recovery time").
  */
 import { StorageError } from '../../core/model/errors.js'
 import type { Records } from '../records.js'
+import { NAMESPACES } from '../types.js'
 import type { Mutation, Namespace } from '../types.js'
 import { idOf, keyedById } from './keyed-by-id.js'
 
@@ -23,6 +31,21 @@ const DELETE = 0
 const PUT = 1
 const PUT_UNDEFINED = 2
 const PUT_BY_ID = 3
+
+/**
+ * The namespace of a call a version 3 journal writes bare (one put keyed by its value's id), or
+ * undefined: such a call's JSON is then {@link encodeBare}'s.
+ */
+export function bareNamespace(mutations: readonly Mutation[]): Namespace | undefined {
+  if (mutations.length !== 1) return undefined
+  const m = mutations[0]!
+  return m.op === 'put' && keyedById(m.key, m.value) ? m.ns : undefined
+}
+
+/** A bare call's JSON: the value of its one put (see {@link bareNamespace}). */
+export function encodeBare(mutations: readonly Mutation[]): string {
+  return JSON.stringify((mutations[0] as { value: unknown }).value)
+}
 
 /** One call's JSON, as it goes into a flush frame's array. */
 export function encodeCall(mutations: readonly Mutation[]): string {
@@ -42,7 +65,7 @@ export function encodeCall(mutations: readonly Mutation[]): string {
  * possibly after earlier mutations of the call applied: recovery then fails as a whole and its
  * records are dropped, so no partial state is ever seen.
  */
-export function replayCall(records: Records, call: readonly unknown[]): void {
+function replayCall(records: Records, call: readonly unknown[]): void {
   if (typeof call[0] !== 'number') return records.apply(call as Mutation[])
   // Straight into the maps: building a Mutation per tuple is the cost this format avoids.
   for (let i = 0; i < call.length; ) {
@@ -61,6 +84,53 @@ export function replayCall(records: Records, call: readonly unknown[]): void {
     else throw unknownOp(op)
     i += op === PUT ? 4 : 3
   }
+}
+
+/**
+ * Whether the elements of a flush frame from `from` on are all items a replay can apply: calls
+ * (arrays), and in a version 3 journal (`bare`) namespace names (a string naming none is damage
+ * too) and, after one, bare records (an object whose `id` is a string). Checked before any item
+ * applies, so a damaged frame adds nothing to what the intact frames before it left.
+ */
+export function intactItems(items: readonly unknown[], from: number, bare: boolean): boolean {
+  let named = false
+  for (let i = from; i < items.length; i++) {
+    const item = items[i]
+    if (Array.isArray(item)) continue
+    if (!bare) return false
+    if (typeof item === 'string') {
+      if (!NAMESPACES.includes(item as Namespace)) return false
+      named = true
+    } else if (!named || idOf(item) === undefined) return false
+  }
+  return true
+}
+
+/**
+ * Applies a flush frame's items from `from` on (checked by {@link intactItems}): calls, and bare
+ * records into the namespace last named. A call's unknown namespace or op throws StorageError.
+ */
+export function replayItems(records: Records, items: readonly unknown[], from: number): void {
+  let map: Map<string, unknown> | undefined
+  for (let i = from; i < items.length; i++) {
+    const item = items[i]
+    if (Array.isArray(item)) replayCall(records, item)
+    else if (typeof item === 'string') map = records.map(item as Namespace)
+    else map!.set((item as { id: string }).id, item)
+  }
+}
+
+/** A frame's items from `from` on as calls, a bare record as the `[3, ns, value]` call it stands for (for tests). */
+export function itemCalls(items: readonly unknown[], from: number): unknown[][] {
+  const calls: unknown[][] = []
+  let ns: unknown
+  for (let i = from; i < items.length; i++) {
+    const item = items[i]
+    if (Array.isArray(item)) calls.push(item)
+    else if (typeof item === 'string') ns = item
+    else calls.push([PUT_BY_ID, ns, item])
+  }
+  return calls
 }
 
 /** A call read back as mutations (for tools and tests; replay does without them). */

@@ -3,7 +3,7 @@
  * the list of committed calls (journal-calls.ts says how a call is written). Created, and read
  * back on open, here; appended to by the storage (index.ts).
  *
- * Version 2 (written now): a frame is `[synced, ...calls]`, `synced` being the journal's length
+ * Version 2: a frame is `[synced, ...calls]`, `synced` being the journal's length
  * the last completed fdatasync covered when the frame was made. Frames are written while an
  * fdatasync is in flight, so a power cut can leave several frames of the tail half on disk, in
  * any order (a hole, then an intact frame). Damage at `offset` followed only by frames whose
@@ -12,6 +12,11 @@
  * been synced, or that carries no mark, makes it corruption. Version 1 frames (`[...calls]`, one
  * frame unsynced at a time) are still read, and a version 1 journal is appended to with marked
  * frames: a frame's first element tells the two apart (a number, never a call, which is a list).
+ *
+ * Version 3 (written now) is version 2 plus bare records among the calls (journal-calls.ts): a
+ * celeriac that reads only versions 1 and 2 refuses it by its header instead of taking a bare
+ * record for damage. A version 1 or 2 journal is appended to without bare records (a version 2
+ * one stays readable by the celeriac that wrote it); the next compaction's journal is version 3.
  */
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
@@ -20,9 +25,9 @@ import { closeQuietly, fsyncDirectory, readFrom, readingIfExists, writeAllSync }
 import { frameAt, frameText, nextIntactFrame, parsePayload } from './frame.js'
 import { FrameReader } from './frame-reader.js'
 import type { FileSystem } from './fs.js'
-import { replayCall } from './journal-calls.js'
+import { intactItems, replayItems } from './journal-calls.js'
 
-const JOURNAL_VERSION = 2
+const JOURNAL_VERSION = 3
 
 interface JournalHeader {
   kind: 'journal'
@@ -61,8 +66,8 @@ export function createJournal(fs: FileSystem, dir: string, generation: number): 
  * (`damagedAt`, 0 when the header is not generation's; the frames before it were replayed).
  */
 export type ReadJournal =
-  | { readonly damagedAt: undefined; readonly goodLength: number; readonly length: number }
-  | { readonly damagedAt: number; readonly goodLength: number }
+  | { readonly damagedAt: undefined; readonly goodLength: number; readonly length: number; readonly bare: boolean }
+  | { readonly damagedAt: number; readonly goodLength: number; readonly bare: boolean }
 
 /**
  * Replays the calls of generation's journal into `records`: those of the intact frames before
@@ -72,7 +77,7 @@ export type ReadJournal =
  * as an empty one.
  */
 export function readJournal(fs: FileSystem, path: string, generation: number, records: Records): ReadJournal {
-  const empty: ReadJournal = { goodLength: 0, damagedAt: 0 }
+  const empty: ReadJournal = { goodLength: 0, damagedAt: 0, bare: true }
   return readingIfExists(fs, path, (fd) => replayFrames(fs, fd, path, generation, records)) ?? empty
 }
 
@@ -80,32 +85,35 @@ function replayFrames(fs: FileSystem, fd: number, path: string, generation: numb
   const reader = new FrameReader((buffer, offset, length, position) => fs.readSync(fd, buffer, offset, length, position))
   const first = reader.next()
   const header = first === undefined ? undefined : parsePayload<JournalHeader>(first.payload)
-  if (header?.kind !== 'journal' || header.generation !== generation) return { goodLength: 0, damagedAt: 0 }
-  if (header.version !== 1 && header.version !== JOURNAL_VERSION) {
+  // Damage at offset 0 starts the journal again, as a version 3 one.
+  if (header?.kind !== 'journal' || header.generation !== generation) return { goodLength: 0, damagedAt: 0, bare: true }
+  if (header.version !== 1 && header.version !== 2 && header.version !== JOURNAL_VERSION) {
     throw new StorageError(
-      `${path} has format version ${String(header.version)}; this celeriac reads versions 1 and ${JOURNAL_VERSION}: open it with a newer celeriac`,
+      `${path} has format version ${String(header.version)}; this celeriac reads versions 1 to ${JOURNAL_VERSION}: open it with a newer celeriac`,
       { path },
     )
   }
+  const bare = header.version === JOURNAL_VERSION
   for (;;) {
     const at = reader.offset
-    if (reader.atEnd()) return { length: at, goodLength: at, damagedAt: undefined }
+    if (reader.atEnd()) return { length: at, goodLength: at, damagedAt: undefined, bare }
     const found = reader.next()
     if (found === undefined) {
       // A frame cut short is a torn tail unless an intact frame after it says the bytes were
       // synced (or, unmarked, vouches for everything before it): then it is corruption.
       const rest = readFrom(fs, fd, at)
-      if (nextIntactFrame(rest, 0) !== undefined && !unsyncedAfter(rest, at)) return { goodLength: at, damagedAt: at }
-      return { goodLength: at, length: at + rest.length, damagedAt: undefined }
+      if (nextIntactFrame(rest, 0) !== undefined && !unsyncedAfter(rest, at)) return { goodLength: at, damagedAt: at, bare }
+      return { goodLength: at, length: at + rest.length, damagedAt: undefined, bare }
     }
-    const calls = parsePayload<unknown[]>(found.payload)
-    if (!Array.isArray(calls)) return { goodLength: at, damagedAt: at }
-    // A version 2 frame's first element is its synced mark (a number); every other is a call.
-    // All are checked before any applies: a damaged frame adds nothing to what the intact
-    // frames before it left (a repair keeps exactly those).
-    const first = typeof calls[0] === 'number' ? 1 : 0
-    for (let c = first; c < calls.length; c++) if (!Array.isArray(calls[c])) return { goodLength: at, damagedAt: at }
-    for (let c = first; c < calls.length; c++) replayCall(records, calls[c] as unknown[])
+    const items = parsePayload<unknown[]>(found.payload)
+    if (!Array.isArray(items)) return { goodLength: at, damagedAt: at, bare }
+    // A version 2 or 3 frame's first element is its synced mark (a number); every other is a
+    // call (or, in version 3, a namespace or a bare record). All are checked before any applies:
+    // a damaged frame adds nothing to what the intact frames before it left (a repair keeps
+    // exactly those).
+    const first = typeof items[0] === 'number' ? 1 : 0
+    if (!intactItems(items, first, bare)) return { goodLength: at, damagedAt: at, bare }
+    replayItems(records, items, first)
   }
 }
 

@@ -21,6 +21,8 @@ export interface Recovered {
   /** The open descriptor of `journal-<generation>.log`, positioned at its end. */
   readonly fd: number
   readonly journalBytes: number
+  /** Whether that journal takes bare records (version 3, journal.ts): not a version 1 or 2 one appended to. */
+  readonly bare: boolean
   readonly snapshotBytes: number
 }
 
@@ -149,11 +151,11 @@ class Recovery {
           damagedAt,
           later,
         )
-        return this.#rewritten(generation, path, intact)
+        return this.#rewritten(generation, path, intact, read.bare)
       }
       // An earlier journal's torn tail (a 'write' durability flush lost with the machine) is
       // never appended to, so it is left as it is.
-      if (i === chain.length - 1) return this.#appendTo(generation, path, read.length, read.goodLength)
+      if (i === chain.length - 1) return this.#appendTo(generation, path, read)
     }
     throw new Error('unreachable: the chain is not empty')
   }
@@ -161,12 +163,13 @@ class Recovery {
   /** A new journal for `generation`, holding only its header. */
   #fresh(generation: number): Omit<Recovered, 'records' | 'snapshotBytes'> {
     const { fd, bytes } = createJournal(this.#options.fs, this.#options.dir, generation)
-    return { generation, fd, journalBytes: bytes }
+    return { generation, fd, journalBytes: bytes, bare: true }
   }
 
   /** Opens the journal for appending, cutting off a torn tail. */
-  #appendTo(generation: number, path: string, length: number, goodLength: number): Omit<Recovered, 'records' | 'snapshotBytes'> {
+  #appendTo(generation: number, path: string, read: { length: number; goodLength: number; bare: boolean }): Omit<Recovered, 'records' | 'snapshotBytes'> {
     const { fs } = this.#options
+    const { length, goodLength } = read
     const fd = fs.openSync(path, 'a', 0o600)
     try {
       fs.chmodSync(path, 0o600)
@@ -184,16 +187,16 @@ class Recovery {
       closeQuietly(fs, fd)
       throw error
     }
-    return { generation, fd, journalBytes: goodLength }
+    return { generation, fd, journalBytes: goodLength, bare: read.bare }
   }
 
-  /** The journal of `generation` rewritten to its intact part (a repair). */
-  #rewritten(generation: number, path: string, intact: Buffer): Omit<Recovered, 'records' | 'snapshotBytes'> {
+  /** The journal of `generation` rewritten to its intact part (a repair), keeping its version. */
+  #rewritten(generation: number, path: string, intact: Buffer, bare: boolean): Omit<Recovered, 'records' | 'snapshotBytes'> {
     if (intact.length === 0) return this.#fresh(generation)
     const { fs, dir } = this.#options
     writeFileDurably(fs, path, intact)
     fsyncDirectory(fs, dir)
-    return { generation, fd: fs.openSync(path, 'a', 0o600), journalBytes: intact.length }
+    return { generation, fd: fs.openSync(path, 'a', 0o600), journalBytes: intact.length, bare }
   }
 }
 
