@@ -31,6 +31,12 @@ export class CommitQueue {
   #lastWrite: Promise<unknown> = RESOLVED
   /** The last write of a batch whose steps have run: `#lastWrite` once every write issued is stored (see {@link afterStored}). */
   #settledWrite: Promise<unknown> = RESOLVED
+  /**
+   * Batches issued whose steps have not run yet. Memory storage answers every write with the
+   * same settled promise, so `#lastWrite === #settledWrite` says nothing there of a batch whose
+   * steps (an earlier pump's runs among them) are still to run (see {@link afterStored}).
+   */
+  #unsettled = 0
 
   constructor(state: EngineState) {
     this.#state = state
@@ -83,7 +89,7 @@ export class CommitQueue {
    * on memory storage, sent one at a time, goes to its worker without waiting for a turn).
    */
   afterStored<T>(then: (arg: T) => void, arg: T): void {
-    if (this.#scheduled || this.#thens.length > 0 || this.#early !== undefined || this.#lastWrite !== this.#settledWrite) {
+    if (this.#scheduled || this.#thens.length > 0 || this.#early !== undefined || this.#unsettled > 0 || this.#lastWrite !== this.#settledWrite) {
       return this.commitThen(NONE, then, arg)
     }
     try {
@@ -158,6 +164,7 @@ export class CommitQueue {
     this.#written = undefined
     this.#early = undefined
     state.pendingOps++
+    this.#unsettled++
     let onWritten: (() => void) | undefined
     if (early !== undefined) {
       onWritten = () => {
@@ -192,6 +199,7 @@ export class CommitQueue {
         // The sends of the batch resolve after their messages are scheduled.
         written?.resolve()
         if (mutations.length > 0) this.#settledWrite = write
+        this.#unsettled--
         state.opDone()
       },
       (error: unknown) => {
@@ -208,6 +216,7 @@ export class CommitQueue {
           const failed = fails[i]
           if (failed !== undefined) this.#run((e) => failed(args[i], e), error)
         }
+        this.#unsettled--
         state.opDone()
       },
     )
