@@ -17,7 +17,7 @@ function job(id: string, start: RunStart = 'report'): RunJob {
   return { message: { id, task: 't.add', acksLate: false } as TaskMessage, hostname: 'test', start }
 }
 
-async function setup() {
+async function setup(hear: (m: FromRuntime) => void = () => undefined) {
   /** What the pool posted, read back as the worker's runtime reads it. */
   const posts: ToRuntime[][] = []
   const received: FromRuntime[] = []
@@ -38,7 +38,11 @@ async function setup() {
       return { post: (batch) => posts.push(batch.map(toRuntimeFromWire)), terminate: () => undefined, hold: (held) => holds.push(held) }
     },
   })
-  await pool.start({ receive: (m) => received.push(m), lookup: () => undefined, clock: virtualClock(), hold: () => undefined })
+  const receive = (m: FromRuntime): void => {
+    received.push(m)
+    hear(m)
+  }
+  await pool.start({ receive, lookup: () => undefined, clock: virtualClock(), hold: () => undefined })
   const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0))
   const runAfterArrivals = (): void => {
     for (const fn of later.splice(0)) fn()
@@ -87,6 +91,22 @@ describe('the pool', () => {
     await t.tick()
     t.runAfterArrivals()
     expect(t.posts).toHaveLength(1)
+  })
+
+  it('still posts a run to its worker when the engine throws while hearing that it started', async () => {
+    let fail = true
+    const t = await setup((m) => {
+      if (m.type === 'started' && fail) {
+        fail = false
+        throw new Error('a listener failed')
+      }
+    })
+    expect(() => t.pool.post({ type: 'run', jobs: [job('a')] })).toThrow('a listener failed')
+    // Not stuck in the worker's outbox, nor the runs sent to it after.
+    expect(t.posts.map(runIds)).toEqual([['a']])
+    t.pool.post({ type: 'run', jobs: [job('b')] })
+    t.runAfterArrivals()
+    expect(t.posts.map(runIds)).toEqual([['a'], ['b']])
   })
 
   it('sends a run whose start is recorded as it is to an idle worker, which says started; the engine hears it counted on arrival', async () => {
