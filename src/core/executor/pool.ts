@@ -333,11 +333,12 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
           try {
             for (const job of message.jobs) dispatch(job)
           } finally {
+            // Even when the engine threw hearing a start: a slot left `soon` would hold its runs.
             due = undefined
-          }
-          for (const slot of posting) {
-            slot.soon = false
-            flush(slot)
+            for (const slot of posting) {
+              slot.soon = false
+              flush(slot)
+            }
           }
           return
         }
