@@ -43,7 +43,8 @@ function random(seed: number): () => number {
   }
 }
 
-it("on memory storage, a run a pump takes while an earlier pump's runs wait in a batch whose steps have not run goes after them", async () => {
+/** An app on memory storage over a recording executor, with the order its pumps took runs in. */
+async function orderedApp() {
   const executor = recordingExecutor(2)
   const app = new Celeriac({ storage: memoryStorage(), executor })
   app.task('order.step', (n: number) => n)
@@ -52,7 +53,11 @@ it("on memory storage, a run a pump takes while an earlier pump's runs wait in a
   // 'task-started' is said after a commit round: each start puts a batch in the commit queue.
   app.events.on('task-started', () => undefined)
   await app.start()
-  const host = executor.host()
+  return { executor, app, taken, host: executor.host() }
+}
+
+it("on memory storage, a run a pump takes while an earlier pump's runs wait in a batch whose steps have not run goes after them", async () => {
+  const { executor, app, taken, host } = await orderedApp()
   void app.sendTask('order.step', [0], { taskId: 'a' })
   await null
   await null
@@ -83,14 +88,7 @@ it('on memory storage, runs reach a prefetching executor in the order the pump t
   const wrong: string[] = []
   for (let seed = 1; seed <= 150 && wrong.length === 0; seed++) {
     const next = random(seed)
-    const executor = recordingExecutor(2)
-    const app = new Celeriac({ storage: memoryStorage(), executor })
-    app.task('order.step', (n: number) => n)
-    const taken: string[] = []
-    app.events.on('task-received', (e) => taken.push(e.id))
-    app.events.on('task-started', () => undefined)
-    await app.start()
-    const host = executor.host()
+    const { executor, app, taken, host } = await orderedApp()
     let sent = 0
     let finished = 0
     const steps: string[] = []
