@@ -195,7 +195,8 @@ export function startPythonCaller(python: string, url: string, calls: readonly P
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
   const outcomes = new Promise<PythonOutcome[]>((resolve, reject) => {
-    child.once('exit', (code) => {
+    // 'close', not 'exit': a child's last output may still be on its way when it has exited.
+    child.once('close', (code) => {
       clearTimeout(timer)
       const lines = stdout.trim().split('\n')
       noIds(new Error(`The Python caller exited with ${String(code)} before it sent:\n${stdout}\n${stderr}`))
@@ -240,7 +241,8 @@ export function runPythonCanvas(python: string, url: string, canvas: PythonCanva
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
   const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => {
+    // 'close', not 'exit': a child's last output may still be on its way when it has exited.
+    child.once('close', (code) => {
       clearTimeout(timer)
       const lines = stdout.trim().split('\n')
       if (code !== 0 || lines.length < 2) reject(new Error(`The Python canvas caller exited with ${String(code)}:\n${stdout}\n${stderr}`))

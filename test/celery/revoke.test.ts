@@ -60,7 +60,8 @@ function startRevoker(spec: RevokerSpec): Revoker {
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
   const done = new Promise<Revoker extends { done: Promise<infer T> } ? T : never>((resolve, reject) => {
-    child.once('exit', (code) => {
+    // 'close', not 'exit': a child's last output may still be on its way when it has exited.
+    child.once('close', (code) => {
       clearTimeout(timer)
       const lines = stdout.trim().split('\n')
       if (code !== 0 || lines.length < 2) reject(new Error(`The Python revoker exited with ${String(code)}:\n${stdout}\n${stderr}`))
