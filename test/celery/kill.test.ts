@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext, vi } from 
 import { celeryTransport } from '../../src/celery/index.js'
 import { Celeriac, type Task } from '../../src/index.js'
 import { type ChildLines, childLines } from '../child-lines.js'
-import { celeryInterop, type PythonWorker, pythonResult, startPythonCaller, startPythonWorker } from './python-worker.js'
+import { celeryInterop, type PythonCaller, type PythonWorker, pythonResult, startPythonCaller, startPythonWorker } from './python-worker.js'
 
 /**
  * The dbs a case leases for its run, one case a db at a time (more cases than dbs wait for one;
@@ -163,6 +163,20 @@ describe.skipIf(skipWhy !== '')(`kill -9 of a worker holding a message, on Celer
       forget(ids: readonly string[]): void {
         for (const id of ids) keys.add(`celery-task-meta-${id}`)
       },
+
+      /**
+       * A Python caller's `tasks.record(list, label)` taken by a celeriac worker process (acking
+       * as `ack`), killed with SIGKILL while the task runs: the caller, waiting, and the task id.
+       */
+      async killedMidRun(ack: 'late' | 'early' | 'early-untracked', label: string): Promise<{ caller: PythonCaller; id: string }> {
+        const dying = await this.nodeWorker(ack)
+        const caller = startPythonCaller(python!, url, [{ name: 'tasks.record', args: [list, label], queue }])
+        const [id] = await caller.ids
+        this.forget([id!])
+        await dying.lines.waitFor((line) => line === `running ${label}`, `running ${label}`)
+        await kill9(dying.child, dying.lines)
+        return { caller, id: id! }
+      },
     }
   }
 
@@ -174,12 +188,7 @@ describe.skipIf(skipWhy !== '')(`kill -9 of a worker holding a message, on Celer
   it('acksLate: a celeriac worker killed mid-run; the next celeriac worker restores the message past the visibility timeout and runs it to the end', async (context) => {
     const c = await setup(context)
     const { queue, list } = c
-    const dying = await c.nodeWorker('late')
-    const caller = startPythonCaller(python!, c.url, [{ name: 'tasks.record', args: [list, 'a'], queue }])
-    const [id] = await caller.ids
-    c.forget([id!])
-    await dying.lines.waitFor((line) => line === 'running a', 'running a')
-    await kill9(dying.child, dying.lines)
+    const { caller, id } = await c.killedMidRun('late', 'a')
     // The dead worker held it: taken, not acked.
     expect(await c.unacked()).toEqual(['tasks.record'])
 
@@ -201,13 +210,8 @@ describe.skipIf(skipWhy !== '')(`kill -9 of a worker holding a message, on Celer
     'early ack, %s: a celeriac worker killed mid-run; the next celeriac worker restores the message and fails it with WorkerLostError instead of running it again (at most once)',
     async ([, ack], context) => {
       const c = await setup(context)
-      const { queue, list } = c
-      const dying = await c.nodeWorker(ack)
-      const caller = startPythonCaller(python!, c.url, [{ name: 'tasks.record', args: [list, 'b'], queue }])
-      const [id] = await caller.ids
-      c.forget([id!])
-      await dying.lines.waitFor((line) => line === 'running b', 'running b')
-      await kill9(dying.child, dying.lines)
+      const { list } = c
+      const { caller, id } = await c.killedMidRun(ack, 'b')
       expect(await c.unacked()).toEqual(['tasks.record'])
 
       const { app } = c.nodeApp(false)
@@ -224,12 +228,7 @@ describe.skipIf(skipWhy !== '')(`kill -9 of a worker holding a message, on Celer
   it('a celeriac worker killed mid-run (acksLate); a Python worker started past the visibility timeout restores the message and runs it', async (context) => {
     const c = await setup(context)
     const { queue, list } = c
-    const dying = await c.nodeWorker('late')
-    const caller = startPythonCaller(python!, c.url, [{ name: 'tasks.record', args: [list, 'c'], queue }])
-    const [id] = await caller.ids
-    c.forget([id!])
-    await dying.lines.waitFor((line) => line === 'running c', 'running c')
-    await kill9(dying.child, dying.lines)
+    const { caller, id } = await c.killedMidRun('late', 'c')
     expect(await c.unacked()).toEqual(['tasks.record'])
 
     await c.pastVisibility()
@@ -290,12 +289,7 @@ describe.skipIf(skipWhy !== '')(`kill -9 of a worker holding a message, on Celer
   it('early ack: a celeriac worker killed mid-run; a Python worker that restores the message runs it again (it does not read celeriac’s lease: at least once across languages)', async (context) => {
     const c = await setup(context)
     const { queue, list } = c
-    const dying = await c.nodeWorker('early')
-    const caller = startPythonCaller(python!, c.url, [{ name: 'tasks.record', args: [list, 'g'], queue }])
-    const [id] = await caller.ids
-    c.forget([id!])
-    await dying.lines.waitFor((line) => line === 'running g', 'running g')
-    await kill9(dying.child, dying.lines)
+    const { caller, id } = await c.killedMidRun('early', 'g')
     await c.pastVisibility()
     c.pythons.push(await startPythonWorker(python!, c.url, queue, { CELERY_VISIBILITY_TIMEOUT: String(VISIBILITY / 1000) }))
     expect(await caller.outcomes).toEqual([{ id, ok: true, value: 'g' }])
