@@ -51,6 +51,11 @@ async function setup(hear: (m: FromRuntime) => void = () => undefined) {
 }
 
 const runIds = (batch: readonly ToRuntime[]): string[] => batch.flatMap((m) => (m.type === 'run' ? m.jobs.map((j) => j.message.id) : []))
+/** Each run posted in `batches`, as `id start`. */
+const runStarts = (batches: readonly ToRuntime[][]): string[] =>
+  batches.flatMap((batch) => batch.flatMap((m) => (m.type === 'run' ? m.jobs.map((j) => `${j.message.id} ${j.start}`) : [])))
+/** A worker's word that run `id` succeeded, with no hooks to follow. */
+const succeeded = (id: string): FromRuntime[] => [{ type: 'outcome', id, hooks: false, outcome: { type: 'success', value: 1 } }]
 
 describe('the pool', () => {
   it('at stop, retires a worker that holds no run (when its kind can) and terminates one that holds a run', async () => {
@@ -115,8 +120,7 @@ describe('the pool', () => {
     await t.tick()
     expect(t.received).toEqual([{ type: 'started', id: 'a', onArrival: true }])
     t.runAfterArrivals()
-    const sent = t.posts.flatMap((batch) => batch.flatMap((m) => (m.type === 'run' ? m.jobs : [])))
-    expect(sent.map((j) => `${j.message.id} ${j.start}`)).toEqual(['a record', 'b lease-first'])
+    expect(runStarts(t.posts)).toEqual(['a record', 'b lease-first'])
   })
 
   it('holds the runs for a busy worker until the arrivals are handled, then posts them together', async () => {
@@ -154,7 +158,7 @@ describe('the pool', () => {
     t.pool.post({ type: 'run', jobs: [job('a')] })
     t.pool.post({ type: 'run', jobs: [job('b')] })
     expect(t.holds).toEqual([false, true])
-    t.events.message([{ type: 'outcome', id: 'a', hooks: false, outcome: { type: 'success', value: 1 } }])
+    t.events.message(succeeded('a'))
     expect(t.holds).toEqual([false, true])
     t.events.message([{ type: 'started', id: 'b' }])
     t.events.message([{ type: 'outcome', id: 'b', hooks: true, outcome: { type: 'success', value: 1 } }])
@@ -168,7 +172,7 @@ describe('the pool', () => {
     const t = await setup()
     t.pool.post({ type: 'run', jobs: [job('a')] })
     await t.tick()
-    t.events.message([{ type: 'outcome', id: 'a', hooks: false, outcome: { type: 'success', value: 1 } }])
+    t.events.message(succeeded('a'))
     t.pool.post({ type: 'run', jobs: [job('b')] })
     await t.tick()
     expect(t.posts.map(runIds)).toEqual([['a'], ['b']])
@@ -184,10 +188,9 @@ describe('the pool', () => {
     await t.tick()
     t.pool.post({ type: 'run', jobs: [job('b'), job('c')] })
     // The outcome that made room for them arrives before they go: the worker holds nothing.
-    t.events.message([{ type: 'outcome', id: 'a', hooks: false, outcome: { type: 'success', value: 1 } }])
+    t.events.message(succeeded('a'))
     t.runAfterArrivals()
-    const sent = t.posts[1]!.flatMap((m) => (m.type === 'run' ? m.jobs : []))
-    expect(sent.map((j) => `${j.message.id} ${j.start}`)).toEqual(['b on-arrival', 'c report'])
+    expect(runStarts([t.posts[1]!])).toEqual(['b on-arrival', 'c report'])
     expect(t.received.filter((m) => m.type === 'started')).toEqual([
       { type: 'started', id: 'a' },
       { type: 'started', id: 'b' },
@@ -201,12 +204,11 @@ describe('the pool', () => {
     t.pool.post({ type: 'run', jobs: [job('b'), job('c')] })
     // 'a' is done and 'b' revoked before the held runs go: the worker holds nothing, and 'c'
     // is the run it starts on arrival.
-    t.events.message([{ type: 'outcome', id: 'a', hooks: false, outcome: { type: 'success', value: 1 } }])
+    t.events.message(succeeded('a'))
     t.pool.post({ type: 'cancel', id: 'b', reason: 'revoked' })
     await t.tick()
     t.runAfterArrivals()
-    const sent = t.posts.slice(1).flatMap((batch) => batch.flatMap((m) => (m.type === 'run' ? m.jobs : [])))
-    expect(sent.map((j) => `${j.message.id} ${j.start}`)).toEqual(['c on-arrival'])
+    expect(runStarts(t.posts.slice(1))).toEqual(['c on-arrival'])
     expect(t.received.filter((m) => m.type === 'started')).toEqual([
       { type: 'started', id: 'a' },
       { type: 'started', id: 'c' },
@@ -220,11 +222,10 @@ describe('the pool', () => {
     t.pool.post({ type: 'run', jobs: [job('c')] })
     t.runAfterArrivals()
     // 'a' is done, 'b' (sent before) is not: 'c' waits behind it.
-    t.events.message([{ type: 'outcome', id: 'a', hooks: false, outcome: { type: 'success', value: 1 } }])
+    t.events.message(succeeded('a'))
     t.pool.post({ type: 'run', jobs: [job('d')] })
     t.runAfterArrivals()
-    const starts = t.posts.flatMap((batch) => batch.flatMap((m) => (m.type === 'run' ? m.jobs : []))).map((j) => `${j.message.id} ${j.start}`)
-    expect(starts).toEqual(['a on-arrival', 'b report', 'c report', 'd report'])
+    expect(runStarts(t.posts)).toEqual(['a on-arrival', 'b report', 'c report', 'd report'])
   })
 })
 
