@@ -29,13 +29,7 @@ export class CommitQueue {
    * every write before it is stored: a batch with nothing to write waits for it (see {@link #flush}).
    */
   #lastWrite: Promise<unknown> = RESOLVED
-  /** The last write of a batch whose steps have run: `#lastWrite` once every write issued is stored (see {@link afterStored}). */
-  #settledWrite: Promise<unknown> = RESOLVED
-  /**
-   * Batches issued whose steps have not run yet. Memory storage answers every write with the
-   * same settled promise, so `#lastWrite === #settledWrite` says nothing there of a batch whose
-   * steps (an earlier pump's runs among them) are still to run (see {@link afterStored}).
-   */
+  /** Batches issued whose steps have not run yet (an earlier pump's runs among them; see {@link afterStored}). */
   #unsettled = 0
 
   constructor(state: EngineState) {
@@ -84,12 +78,13 @@ export class CommitQueue {
   }
 
   /**
-   * As {@link commitThen} with nothing to write, but `then(arg)` runs now when nothing waits:
-   * no commit in this tick's batch and every write issued stored, its steps run (a run to start
-   * on memory storage, sent one at a time, goes to its worker without waiting for a turn).
+   * As {@link commitThen} with nothing to write, but `then(arg)` runs now when nothing waits: no
+   * commit in this tick's batch and every batch issued has run its steps (a run to start, sent
+   * one at a time, goes to its worker without waiting for a turn). Memory storage only: it
+   * applies every write and transact when it is made, so nothing issued is still to be stored.
    */
   afterStored<T>(then: (arg: T) => void, arg: T): void {
-    if (this.#scheduled || this.#thens.length > 0 || this.#early !== undefined || this.#unsettled > 0 || this.#lastWrite !== this.#settledWrite) {
+    if (this.#scheduled || this.#thens.length > 0 || this.#early !== undefined || this.#unsettled > 0) {
       return this.commitThen(NONE, then, arg)
     }
     try {
@@ -198,7 +193,6 @@ export class CommitQueue {
         }
         // The sends of the batch resolve after their messages are scheduled.
         written?.resolve()
-        if (mutations.length > 0) this.#settledWrite = write
         this.#unsettled--
         state.opDone()
       },
