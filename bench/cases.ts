@@ -229,7 +229,6 @@ export const cases: readonly BenchCase[] = [
     size: { full: 1_000_000, quick: 100_000 },
     impls: { celeriac: celeriacFileRecovery },
     goal: { at: 'most', value: 2_000, text: '<= 2 s for 1M records (issue 20)' },
-    rounds: 3,
   },
   {
     name: 'file-compaction',
