@@ -13,12 +13,23 @@ import type { EngineState } from './state.js'
 
 export class CommitQueue {
   readonly #state: EngineState
-  /** Commits waiting for the end of the tick (see {@link commitThen}). */
-  #batch: Mutation[] = []
-  #thens: Array<(arg: unknown) => void> = []
-  #args: unknown[] = []
-  /** What each commit does if the write fails (undefined: only the log says so). */
-  #fails: Array<((arg: unknown, error: unknown) => void) | undefined> = []
+  /**
+   * The writes of the commits waiting for the end of the tick (see {@link commitThen}): the
+   * first commit's own array while it is the only one that wrote (`#ownBatch` false; never
+   * changed, so its caller's array stays as it gave it), a copy once another adds to it.
+   */
+  #batch: readonly Mutation[] = NONE
+  #ownBatch = false
+  /**
+   * The steps of the commits waiting, three slots each: `then`, its `arg`, and what it does if
+   * the write fails (undefined: only the log says so). One array, not one per field, and reused
+   * once a batch's steps have run (`#spare`): a flush per task (one at a time) allocated four.
+   */
+  #steps: unknown[] = []
+  /** Slots of `#steps` in use. */
+  #used = 0
+  /** Step arrays whose batch is over, cleared, for the next batches (a few: batches overlap on slow storage). */
+  readonly #spare: unknown[][] = []
   /** Steps that run once the batch is written, before it is committed (see {@link commitWritten}). */
   #early: Array<{ step: (arg: unknown) => void; arg: unknown; failed: ((arg: unknown, error: unknown) => void) | undefined }> | undefined
   /** Settles the sends that joined the batch (made when the first one does). */
@@ -42,7 +53,7 @@ export class CommitQueue {
    * engine made it (adapters apply calls in call order).
    */
   store(): Storage {
-    if (this.#thens.length > 0 || this.#early !== undefined) this.#flush()
+    if (this.#used > 0 || this.#early !== undefined) this.#flush()
     return this.#state.storage
   }
 
@@ -69,12 +80,32 @@ export class CommitQueue {
    * something to write: none of it is stored).
    */
   commitThen<T>(mutations: readonly Mutation[], then: (arg: T) => void, arg?: T, failed?: (arg: T, error: unknown) => void): void {
-    for (let i = 0; i < mutations.length; i++) this.#batch.push(mutations[i]!)
-    this.#thens.push(then as (arg: unknown) => void)
-    this.#args.push(arg)
+    if (mutations.length > 0) this.#add(mutations)
+    const steps = this.#steps
+    const at = this.#used
+    steps[at] = then
+    steps[at + 1] = arg
     // A commit with nothing to write is not failed by the others' writes: its step runs either way.
-    this.#fails.push((mutations.length === 0 ? then : failed) as ((arg: unknown, error: unknown) => void) | undefined)
+    steps[at + 2] = mutations.length === 0 ? then : failed
+    this.#used = at + 3
     if (!this.#scheduled) this.#scheduleFlush()
+  }
+
+  /** Adds `mutations` to the waiting batch (see `#batch`). */
+  #add(mutations: readonly Mutation[]): void {
+    const batch = this.#batch
+    if (batch.length === 0) {
+      this.#batch = mutations
+      return
+    }
+    let own: Mutation[]
+    if (this.#ownBatch) own = batch as Mutation[]
+    else {
+      own = batch.slice()
+      this.#batch = own
+      this.#ownBatch = true
+    }
+    for (let i = 0; i < mutations.length; i++) own.push(mutations[i]!)
   }
 
   /**
@@ -84,7 +115,7 @@ export class CommitQueue {
    * applies every write and transact when it is made, so nothing issued is still to be stored.
    */
   afterStored<T>(then: (arg: T) => void, arg: T): void {
-    if (this.#scheduled || this.#thens.length > 0 || this.#early !== undefined || this.#unsettled > 0) {
+    if (this.#scheduled || this.#used > 0 || this.#early !== undefined || this.#unsettled > 0) {
       return this.commitThen(NONE, then, arg)
     }
     try {
@@ -102,7 +133,7 @@ export class CommitQueue {
    * for at most once, and the body need not wait for the disk's flush too.
    */
   commitWritten<T>(mutations: readonly Mutation[], then: (arg: T) => void, arg: T, failed?: (arg: T, error: unknown) => void): void {
-    for (let i = 0; i < mutations.length; i++) this.#batch.push(mutations[i]!)
+    if (mutations.length > 0) this.#add(mutations)
     ;(this.#early ??= []).push({ step: then as (arg: unknown) => void, arg, failed: failed as ((arg: unknown, error: unknown) => void) | undefined })
     if (!this.#scheduled) this.#scheduleFlush()
   }
@@ -120,7 +151,7 @@ export class CommitQueue {
     } finally {
       if (!scheduled) {
         this.#scheduled = false
-        if (this.#thens.length > 0 || this.#early !== undefined) this.#scheduleFlush()
+        if (this.#used > 0 || this.#early !== undefined) this.#scheduleFlush()
       }
     }
   }
@@ -144,18 +175,17 @@ export class CommitQueue {
   }
 
   #flush(): void {
-    const thens = this.#thens
+    const used = this.#used
     const early = this.#early
-    if (thens.length === 0 && early === undefined) return
+    if (used === 0 && early === undefined) return
     const state = this.#state
     const mutations = this.#batch
-    const args = this.#args
-    const fails = this.#fails
+    const steps = this.#steps
     const written = this.#written
-    this.#batch = []
-    this.#thens = []
-    this.#args = []
-    this.#fails = []
+    this.#batch = NONE
+    this.#ownBatch = false
+    this.#steps = this.#spare.pop() ?? []
+    this.#used = 0
     this.#written = undefined
     this.#early = undefined
     state.pendingOps++
@@ -184,13 +214,14 @@ export class CommitQueue {
       () => {
         // A storage with no earlier moment: they run now, first.
         onWritten?.()
-        for (let i = 0; i < thens.length; i++) {
+        for (let i = 0; i < used; i += 3) {
           try {
-            thens[i]!(args[i])
+            ;(steps[i] as (arg: unknown) => void)(steps[i + 1])
           } catch (error) {
             state.log(`celeriac: an engine step after a commit threw: ${String(error)}`)
           }
         }
+        this.#recycle(steps, used)
         // The sends of the batch resolve after their messages are scheduled.
         written?.resolve()
         this.#unsettled--
@@ -206,14 +237,23 @@ export class CommitQueue {
           onWritten = undefined
           for (const one of early) if (one.failed !== undefined) this.#run((e) => one.failed!(one.arg, e), error)
         }
-        for (let i = 0; i < fails.length; i++) {
-          const failed = fails[i]
-          if (failed !== undefined) this.#run((e) => failed(args[i], e), error)
+        for (let i = 0; i < used; i += 3) {
+          const failed = steps[i + 2] as ((arg: unknown, error: unknown) => void) | undefined
+          const arg = steps[i + 1]
+          if (failed !== undefined) this.#run((e) => failed(arg, e), error)
         }
+        this.#recycle(steps, used)
         this.#unsettled--
         state.opDone()
       },
     )
+  }
+
+  /** `steps`, whose first `used` slots have run, cleared (nothing kept alive) for a later batch. */
+  #recycle(steps: unknown[], used: number): void {
+    if (this.#spare.length >= SPARE_STEP_ARRAYS) return
+    for (let i = 0; i < used; i++) steps[i] = undefined
+    this.#spare.push(steps)
   }
 
   /** Runs a step after a failed write; one that throws is logged, the others still run. */
@@ -257,6 +297,9 @@ export class CommitQueue {
 }
 
 const noop = (): void => undefined
+
+/** Step arrays kept for reuse: enough for the batches in flight at once on a slow storage. */
+const SPARE_STEP_ARRAYS = 4
 
 interface Deferred {
   readonly promise: Promise<void>

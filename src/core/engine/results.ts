@@ -12,14 +12,21 @@ import { tracebackOf } from '../serializer/decode.js'
 import { AsyncResult, handleFromJSON } from '../result/result.js'
 import type { ResultSource } from '../result/result.js'
 import type { TimerHandle } from '../time/clock.js'
-import type { Mutation } from '../../storage/types.js'
+import type { Mutation, StoredValue } from '../../storage/types.js'
 import type { CommitQueue } from './commit-queue.js'
 import type { EngineState } from './state.js'
+
+type Listener = (record: ResultRecord) => void
 
 export class Results {
   readonly #state: EngineState
   readonly #commits: CommitQueue
-  readonly #watchers = new Map<string, Set<(record: ResultRecord) => void>>()
+  /**
+   * The listeners of each watched id: the function itself while it is the only one (one wait
+   * per `get()`, on every task's path when results are awaited one at a time), an array of
+   * them beside it.
+   */
+  readonly #watchers = new Map<string, Listener | Listener[]>()
   /** What handles read through: the engine. */
   readonly #source: ResultSource
 
@@ -32,6 +39,28 @@ export class Results {
   async read(id: string): Promise<ResultRecord | undefined> {
     const record = (await this.#commits.store().get('results', id)) as ResultRecord | undefined
     if (record === undefined && this.#state.volatile) return this.#startedRecord(id)
+    return this.#unexpired(record)
+  }
+
+  /**
+   * The stored record of `id`, for a wait: as {@link read}, less the STARTED record a running
+   * task's would be on volatile storage (a wait looks for a ready one only; building it cost a
+   * record per `get()` of a task that was running).
+   */
+  #readStored(id: string): Promise<ResultRecord | undefined> {
+    let stored: Promise<StoredValue | undefined>
+    try {
+      stored = this.#commits.store().get('results', id)
+    } catch (error) {
+      // As from the async read it replaces: a rejection, never a throw at the waiter.
+      return Promise.reject(error)
+    }
+    return stored.then(this.#unexpired)
+  }
+
+  /** `record`, unless it expired (a result past `resultExpires` reads as none). */
+  readonly #unexpired = (value: unknown): ResultRecord | undefined => {
+    const record = value as ResultRecord | undefined
     if (record !== undefined && record.expiresAt !== null && record.expiresAt <= this.#state.clock.now()) return undefined
     return record
   }
@@ -45,28 +74,43 @@ export class Results {
     return this.#state.record(run.message, STARTED, null, run.children)
   }
 
-  watch(id: string, listener: (record: ResultRecord) => void): () => void {
-    let set = this.#watchers.get(id)
-    if (set === undefined) {
-      set = new Set()
-      this.#watchers.set(id, set)
+  watch(id: string, listener: Listener): () => void {
+    const watchers = this.#watchers
+    const current = watchers.get(id)
+    // A listener added twice for an id is told once (and unwatched once), as in a Set.
+    if (current === undefined) watchers.set(id, listener)
+    else if (typeof current === 'function') {
+      if (current !== listener) watchers.set(id, [current, listener])
+      // A fresh array each time, never changed: a notify going through the old one tells only
+      // those that watched when the record came (a Set's copy did the same).
+    } else if (!current.includes(listener)) watchers.set(id, [...current, listener])
+    return () => this.#unwatch(id, listener)
+  }
+
+  #unwatch(id: string, listener: Listener): void {
+    const watchers = this.#watchers
+    const current = watchers.get(id)
+    if (current === undefined) return
+    if (typeof current === 'function') {
+      if (current === listener) watchers.delete(id)
+      return
     }
-    set.add(listener)
-    return () => {
-      const current = this.#watchers.get(id)
-      if (current === undefined) return
-      current.delete(listener)
-      if (current.size === 0) this.#watchers.delete(id)
-    }
+    const index = current.indexOf(listener)
+    if (index < 0) return
+    const rest = current.filter((_, i) => i !== index)
+    if (rest.length === 0) watchers.delete(id)
+    else watchers.set(id, rest.length === 1 ? rest[0]! : rest)
   }
 
   /** Tells the watchers of `record.id` (the record just stored, not read back). */
   notify(record: ResultRecord): void {
     // Every outcome's path, and most apps watch nothing: no lookup then.
     if (this.#watchers.size === 0) return
-    const set = this.#watchers.get(record.id)
-    if (set === undefined) return
-    for (const listener of [...set]) listener(record)
+    const current = this.#watchers.get(record.id)
+    if (current === undefined) return
+    if (typeof current === 'function') return current(record)
+    // Those watching when it came, each once, even if one of them adds or removes another.
+    for (const listener of current) listener(record)
   }
 
   /** Tells the watchers of each record `mutations` put; with `error`, as FAILURE with that error instead. */
@@ -126,7 +170,7 @@ export class Results {
     }
     // The read counts as engine work: a clock that moved while it is in flight could fire the
     // timeout of a result that is already stored.
-    state.hold(this.read(id)).then(
+    state.hold(this.#readStored(id)).then(
       (record) => {
         if (record !== undefined && READY_STATES.has(record.state)) finish(record)
       },

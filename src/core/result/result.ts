@@ -127,20 +127,26 @@ export class AsyncResult<T = unknown> {
    * ancestor in a chain rejects before waiting, as in Celery. A handle that is `ignored`
    * resolves to `undefined` at once.
    */
-  async get(options?: GetOptions): Promise<T> {
-    const { timeout, propagate } = checkGetOptions(options)
-    if (this.ignored) return undefined as T
-    if (propagate) {
-      for (let p = this.parent; p !== undefined; p = p.parent) {
-        const record = await this.#source.read(p.id)
-        if (record !== undefined && PROPAGATE_STATES.has(record.state)) throw errorOf(record)
-      }
+  get(options?: GetOptions): Promise<T> {
+    // Not an async function: the usual `get()` (no parent to check) is one `then` on the wait,
+    // settling in as many turns, without the async function's own promise and resumption.
+    try {
+      const { timeout, propagate } = checkGetOptions(options)
+      if (this.ignored) return Promise.resolve(undefined as T)
+      if (propagate && this.parent !== undefined) return this.#getAfterParents(timeout)
+      return this.#source.wait(this.id, timeout).then(propagate ? valueOrThrow : valueOrError) as Promise<T>
+    } catch (error) {
+      return Promise.reject(error)
     }
-    const record = await this.#source.wait(this.id, timeout)
-    if (record.state === SUCCESS) return decode<T>(record.result ?? null)
-    const error = errorOf(record)
-    if (propagate) throw error
-    return error as T
+  }
+
+  /** `get()` of a chain's step: a failed ancestor rejects before waiting, as in Celery. */
+  async #getAfterParents(timeout: number | undefined): Promise<T> {
+    for (let p = this.parent; p !== undefined; p = p.parent) {
+      const record = await this.#source.read(p.id)
+      if (record !== undefined && PROPAGATE_STATES.has(record.state)) throw errorOf(record)
+    }
+    return valueOrThrow(await this.#source.wait(this.id, timeout)) as T
   }
 
   /** Revokes the task: a pending one never runs; `terminate` also stops a running one. */
@@ -375,6 +381,18 @@ export function handleFromJSON(json: HandleJSON, source: ResultSource): AsyncRes
 }
 
 /** @internal */
+/** A ready record's value for `get()`: the result, or its error thrown (`propagate`). */
+function valueOrThrow(record: ResultRecord): unknown {
+  if (record.state === SUCCESS) return decode(record.result ?? null)
+  throw errorOf(record)
+}
+
+/** A ready record's value for `get({ propagate: false })`: the result, or its error returned. */
+function valueOrError(record: ResultRecord): unknown {
+  if (record.state === SUCCESS) return decode(record.result ?? null)
+  return errorOf(record)
+}
+
 function errorOf(record: ResultRecord): Error {
   if (record.result !== null) return decodeError(record.result)
   if (record.state === REVOKED) return new TaskRevokedError(`Task ${record.id} was revoked`)
