@@ -7,7 +7,7 @@
  * third argument) where a test needs resting to be what would fail it, so a rest that should not happen
  * hangs the test until its timeout instead of passing late.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Celeriac, ConfigError } from '../../src/index.js'
 import { threads } from '../../src/node.js'
 import { threadsExecutor } from '../../src/adapters/node/threads.js'
@@ -67,6 +67,18 @@ describe("threads({ idleWait: 'atomics' })", () => {
     await resting.stop()
     const plain = await started({})
     for (let i = 0; i < 4; i++) expect(await run<string>(plain, 'idle.stack')).not.toMatch(/\bat rest\b/)
+  })
+
+  it('without SharedArrayBuffer the workers wait in their event loop (messages only)', async () => {
+    vi.stubGlobal('SharedArrayBuffer', undefined)
+    let target: Celeriac
+    try {
+      // The workers are spawned (and given their counter, or none) in start().
+      target = await started({ idleWait: 'atomics' })
+    } finally {
+      vi.unstubAllGlobals()
+    }
+    for (let i = 0; i < 4; i++) expect(await run<string>(target, 'idle.stack')).not.toMatch(/\bat rest\b/)
   })
 
   it("a task module's own listened port keeps its worker from resting: its messages are delivered while the worker is idle", async () => {
