@@ -174,6 +174,17 @@ export const cases: readonly BenchCase[] = [
     target: { peer: 'piscina', advantage: 1, text: "p50 <= piscina's" },
   },
   {
+    name: 'threads-latency-atomics',
+    title: `worker threads (${SIZE}): one task at a time, idle workers waiting in Atomics.wait, round trip p50`,
+    sides:
+      "celeriac: `threads({ size: 2, idleWait: 'atomics' })`, `sendTask` then `get()` per task: an idle worker waits in `Atomics.wait` and takes the next task off its port itself. piscina: 2 threads at its default, which waits so (`atomics: 'sync'`), `await pool.run()` per task. raw: one Worker, `postMessage` and the reply (its event loop wakes it). Each warms up with 1,000 first.",
+    unit: 'ms',
+    better: 'lower',
+    size: { full: 5_000, quick: 500 },
+    impls: { celeriac: (n) => celeriacThreadsLatency(n, 'atomics'), piscina: piscinaLatency, 'raw postMessage': rawRoundTrip },
+    target: { peer: 'piscina', advantage: 1, text: "p50 <= piscina's" },
+  },
+  {
     name: 'file-end-to-end',
     title: 'durable end to end: file storage (fsync) vs BullMQ on local Redis, concurrency 16',
     sides:

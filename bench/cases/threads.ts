@@ -46,8 +46,11 @@ export async function piscinaThroughput(n: number, tasksPerWorker = 1): Promise<
   return { value: n / seconds }
 }
 
-export async function celeriacThreadsLatency(n: number): Promise<Measurement> {
-  const app = new Celeriac({ executor: threads({ module: here('../fixtures/celeriac-worker.mjs'), size: SIZE }) })
+/** One task at a time through `threads({ size: SIZE })`; `idleWait: 'atomics'` rests idle workers in `Atomics.wait`. */
+export async function celeriacThreadsLatency(n: number, idleWait?: 'atomics'): Promise<Measurement> {
+  const app = new Celeriac({
+    executor: threads({ module: here('../fixtures/celeriac-worker.mjs'), size: SIZE, ...(idleWait === undefined ? {} : { idleWait }) }),
+  })
   await app.start()
   await warmCeleriac(app)
   const samples: number[] = []

@@ -45,10 +45,14 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-function launch(scenario: string, options: { dir?: string; keepAlive?: false } = {}): Child {
+function launch(scenario: string, options: { dir?: string; keepAlive?: false; idleWait?: 'atomics' } = {}): Child {
   const child = spawn(process.execPath, [fixture, scenario, ...(options.dir === undefined ? [] : [options.dir])], {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, ...(options.keepAlive === false ? { LIFETIME_KEEP_ALIVE: 'false' } : {}) },
+    env: {
+      ...process.env,
+      ...(options.keepAlive === false ? { LIFETIME_KEEP_ALIVE: 'false' } : {}),
+      ...(options.idleWait === undefined ? {} : { LIFETIME_IDLE_WAIT: options.idleWait }),
+    },
   })
   children.push({ kill: () => child.kill('SIGKILL') })
   // Writing to a child that already exited (the bug some tests look for) is not the failure.
@@ -117,11 +121,12 @@ describe('keepAlive', () => {
     BOUND,
   )
 
-  it(
-    'threads: the app holds the process until stop(), idle workers do not',
-    async () => {
-      const held = launch('threads-idle')
-      const free = launch('threads-idle', { keepAlive: false })
+  // With idleWait 'atomics' the idle workers rest in Atomics.wait: they still hold nothing.
+  it.each([{ idleWait: undefined }, { idleWait: 'atomics' as const }])(
+    'threads: the app holds the process until stop(), idle workers do not (idleWait: $idleWait)',
+    async ({ idleWait }) => {
+      const held = launch('threads-idle', { idleWait })
+      const free = launch('threads-idle', { keepAlive: false, idleWait })
       // Idle workers no longer hold the process: with keepAlive false it ends after its task.
       expect(await free.exit).toBe(0)
       expect(free.lines).toEqual(['sum 4', 'main done', 'turns done', 'beforeExit', 'exit 0'])
@@ -133,10 +138,10 @@ describe('keepAlive', () => {
     BOUND,
   )
 
-  it(
-    'a threads app exits on its own after stop()',
-    async () => {
-      const child = launch('threads-stop')
+  it.each([{ idleWait: undefined }, { idleWait: 'atomics' as const }])(
+    'a threads app exits on its own after stop() (idleWait: $idleWait)',
+    async ({ idleWait }) => {
+      const child = launch('threads-stop', { idleWait })
       expect(await child.exit).toBe(0)
       expect(child.lines).toEqual(['sum 4', 'stopped', 'main done', 'turns done', 'beforeExit', 'exit 0'])
     },

@@ -5,8 +5,8 @@
 import { afterEach, expect } from 'vitest'
 import { Celeriac } from '../../src/index.js'
 import type { AsyncResult, CeleriacEvents, ErrorClass, State } from '../../src/index.js'
-import { threads } from '../../src/node.js'
 import type { ThreadsOptions } from '../../src/node.js'
+import { threadsExecutor } from '../../src/adapters/node/threads.js'
 import type { VirtualClock } from '../../src/testing.js'
 import { bundledThreads } from '../workers/bundled.js'
 
@@ -33,8 +33,19 @@ export function stopAppsAfterEach(): void {
   })
 }
 
+/**
+ * How the workers {@link start} makes wait when idle, unless a test says: `CELERIAC_IDLE_WAIT=atomics`
+ * runs these tests on resting workers (`idleWait: 'atomics'`).
+ */
+const idleWait: ThreadsOptions['idleWait'] = process.env.CELERIAC_IDLE_WAIT === 'atomics' ? 'atomics' : undefined
+/**
+ * How long those rest at most: an hour, so that nothing here can depend on a rest's end (a
+ * terminate or a message must end it).
+ */
+export const REST_FOR_TESTS = 3_600_000
+
 export async function start(options: Partial<ThreadsOptions> = {}, clock?: VirtualClock) {
-  const executor = threads({ ...compiledFaults, size: 2, ...options })
+  const executor = threadsExecutor({ ...compiledFaults, size: 2, ...(idleWait === undefined ? {} : { idleWait }), ...options }, undefined, REST_FOR_TESTS)
   app = new Celeriac({ executor, ...(clock === undefined ? {} : { clock }) })
   await app.start()
   return { app, executor }

@@ -13,7 +13,7 @@ import { Celeriac, ConfigError, TaskRevokedError, TimeLimitExceeded, WorkerLoadE
 import { threads } from '../../src/node.js'
 import { virtualClock } from '../../src/testing.js'
 import { CardDeclined } from './fixtures/fault-tasks.js'
-import { OOM_LIMITS, compiledFaults, eventLog, failsWith, faults, poolRestored, start, stopAfterTest, stopAppsAfterEach } from './threads-harness.js'
+import { OOM_LIMITS, eventLog, failsWith, faults, poolRestored, start, stopAfterTest, stopAppsAfterEach } from './threads-harness.js'
 import { bundledThreads } from '../workers/bundled.js'
 
 stopAppsAfterEach()
@@ -130,16 +130,18 @@ describe('threads executor: tasks per worker', () => {
   })
 })
 
-describe('threads executor: faults', () => {
+// Each with workers that wait in their event loop and with resting ones (their rests never end
+// by themselves here: the harness's REST_FOR_TESTS), so that terminate ends a resting worker.
+describe.each(['event-loop', 'atomics'] as const)('threads executor: faults (idleWait: %s)', (idleWait) => {
   it('a custom error class registered in both realms arrives as itself', async () => {
-    const { app } = await start()
+    const { app } = await start({ idleWait })
     const error = await (await app.sendTask('fault.declined')).get().catch((e: unknown) => e)
     expect(error).toBeInstanceOf(CardDeclined)
     expect((error as CardDeclined).retryAfter).toBe(30)
   })
 
   it('a worker that exits fails its task with WorkerLostError and is replaced', async () => {
-    const { app, executor } = await start()
+    const { app, executor } = await start({ idleWait })
     const lost = await (await app.sendTask('fault.exit')).get().catch((e: unknown) => e)
     expect(lost).toBeInstanceOf(WorkerLostError)
     await poolRestored(executor, 2)
@@ -147,7 +149,7 @@ describe('threads executor: faults', () => {
   })
 
   it('an error thrown at the top level of a worker fails its task with WorkerLostError', async () => {
-    const { app, executor } = await start()
+    const { app, executor } = await start({ idleWait })
     const lost = await (await app.sendTask('fault.throw-top-level')).get().catch((e: unknown) => e)
     expect(lost).toBeInstanceOf(WorkerLostError)
     expect((lost as Error).message).toContain('thrown outside the task')
@@ -155,7 +157,7 @@ describe('threads executor: faults', () => {
   })
 
   it('a worker that runs out of memory fails its task with WorkerLostError', async () => {
-    const { app, executor } = await start({ resourceLimits: OOM_LIMITS })
+    const { app, executor } = await start({ resourceLimits: OOM_LIMITS, idleWait })
     const lost = await (await app.sendTask('fault.oom')).get().catch((e: unknown) => e)
     expect(lost).toBeInstanceOf(WorkerLostError)
     await poolRestored(executor, 2)
@@ -164,14 +166,14 @@ describe('threads executor: faults', () => {
   // A busy task never lets a virtual clock settle, so the limits below run on the real clock
   // (50 ms; nothing here asserts how long anything took).
   it('the hard time limit stops a synchronous busy loop by terminating the worker', async () => {
-    const { app, executor } = await start()
+    const { app, executor } = await start({ idleWait })
     const r = await app.sendTask('fault.spin', [], { timeLimit: 50 })
     await expect(r.get()).rejects.toBeInstanceOf(TimeLimitExceeded)
     await poolRestored(executor, 2)
   })
 
   it('revoke with terminate ends the worker running a busy loop (it is replaced); the task is REVOKED', async () => {
-    const { app, executor } = await start()
+    const { app, executor } = await start({ idleWait })
     const r = await app.sendTask('fault.spin')
     while ((await r.state()) !== 'STARTED') await new Promise((resolve) => setTimeout(resolve, 5))
     await r.revoke({ terminate: true })
@@ -184,8 +186,7 @@ describe('threads executor: faults', () => {
 
   it('a soft time limit aborts self.signal inside the worker; the task catches it and ends on its own', async () => {
     const clock = virtualClock()
-    const app = stopAfterTest(new Celeriac({ clock, executor: threads({ ...compiledFaults, size: 2 }) }))
-    await app.start()
+    const { app } = await start({ idleWait }, clock)
     const lines: string[] = []
     app.events.on('log', (e) => lines.push(e.text))
     const r = await app.sendTask('fault.cooperative', [], { softTimeLimit: 120 })
@@ -195,7 +196,7 @@ describe('threads executor: faults', () => {
   })
 
   it('acksLate with rejectOnWorkerLost re-queues the task of a dead worker (task-rejected, no task-failed); it runs again', async () => {
-    const { app } = await start()
+    const { app } = await start({ idleWait })
     const events = eventLog(app)
     const r = await app.sendTask('fault.late')
     expect(await r.get()).toBe('second time lucky')
@@ -203,7 +204,7 @@ describe('threads executor: faults', () => {
   })
 
   it('acksLate without rejectOnWorkerLost: a worker lost mid-task fails it with WorkerLostError, it is not run again (Celery acks it as failed)', async () => {
-    const { app, executor } = await start()
+    const { app, executor } = await start({ idleWait })
     const events = eventLog(app)
     const r = await app.sendTask('fault.late-no-requeue')
     const error = await failsWith(r, states.FAILURE, WorkerLostError, 'acksLate')

@@ -32,6 +32,11 @@ export type { Combo, Harness } from './harness.js'
 const workerTasks = new URL('./worker-tasks.ts', import.meta.url)
 /** The conformance tasks in two worker threads, compiled once per run (test/workers/bundled.ts), idle ones kept for the next app (kept-workers.ts). */
 const inThreads = () => threadsExecutor({ ...bundledThreads(workerTasks), size: 2 }, keptWorkers)
+/**
+ * The same with idle workers resting in `Atomics.wait` (`idleWait: 'atomics'`), each rest up to an
+ * hour rather than 100 ms: a wake-up lost would hang a scenario, not slow it down.
+ */
+const inRestingThreads = () => threadsExecutor({ ...bundledThreads(workerTasks), size: 2, idleWait: 'atomics' }, keptWorkers, 3_600_000)
 const fileDirs: string[] = []
 
 /** A fresh directory for each file storage; removed after the combination's scenarios. */
@@ -102,6 +107,8 @@ function bullmqOn(store: Storage, clock: VirtualClock): Transport {
 const allCombos: readonly Combo[] = [
   { asyncContext: true, name: 'memory × inline', storage: () => memoryStorage(), executor: () => inline() },
   { asyncContext: true, name: 'memory × threads', storage: () => memoryStorage(), executor: () => inThreads() },
+  // Idle workers resting in Atomics.wait: the same suite (~20 s more on this machine).
+  { asyncContext: true, name: 'memory × threads (idleWait atomics)', storage: () => memoryStorage(), executor: () => inRestingThreads() },
   { asyncContext: true, name: 'file × inline', storage: () => fileStorage({ dir: fileDir() }), executor: () => inline() },
   { asyncContext: true, name: 'file × threads', storage: () => fileStorage({ dir: fileDir() }), executor: () => inThreads() },
   // In Node on fake-indexeddb; setup.browser.ts runs the suite on Chromium's real IndexedDB.

@@ -22,6 +22,7 @@ export const BUNDLED: readonly string[] = [
   'test/conformance/worker-tasks.ts',
   'test/adapters/fixtures/fault-tasks.ts',
   'test/adapters/fixtures/flaky-load.ts',
+  'test/adapters/fixtures/idle-wait-tasks.ts',
   'test/adapters/fixtures/lifetime-app.ts',
   'test/adapters/fixtures/lifetime-tasks.ts',
   'test/storage/fixtures/lease-worker.ts',

@@ -15,6 +15,7 @@ import { poolExecutor } from '../../core/executor/pool.js'
 import type { WorkerLoadOptions } from '../../core/executor/load-options.js'
 import type { FromWorker } from '../../core/executor/wire.js'
 import type { PoolWorker, PoolWorkerEvents, SpawnThrough } from '../../core/executor/pool-worker.js'
+import { wakeData, wakeUp } from './wake.js'
 
 /**
  * Options of {@link threads}; `loadTimeout` and `loadBackoff` say how failed loads are retried.
@@ -51,7 +52,31 @@ export interface ThreadsOptions extends WorkerLoadOptions {
    * @default celeriac's own `node-worker` entry, in the module format celeriac was loaded in
    */
   workerUrl?: URL
+  /**
+   * How an idle worker waits for its next task. `'event-loop'`: in its event loop, as any Node
+   * thread waits for a message. `'atomics'`: as piscina's workers do (its `atomics: 'sync'`), in
+   * `Atomics.wait` on a counter the pool bumps after each post, taking the task off its port
+   * itself, so a task sent to an idle worker starts without its event loop's wake-up: tasks sent
+   * one at a time make their round trip a few µs sooner, about as fast as piscina's (measured in
+   * NOTES.md). Tasks sent many at a time run as before: a worker sent several at once does not rest.
+   *
+   * What it costs: while a worker rests, its event loop does not run, so the task module's
+   * unref'd timers and its listeners on ports it unref'd wait, for up to 100 ms, after which the
+   * event loop gets a turn (and then the worker rests again). A worker does not rest while the
+   * task module keeps anything ref'd (a timer, an interval, a socket, a listened port, a pending
+   * request), nor while it runs, holds or awaits anything. Without `SharedArrayBuffer` workers wait
+   * in their event loop. @default 'event-loop'
+   *
+   * @example
+   * // Many one-off tasks sent one at a time (a desktop app's clicks), a task module with no
+   * // background timers of its own:
+   * const executor = threads({ module: new URL('./tasks.js', import.meta.url), size: 2, idleWait: 'atomics' })
+   */
+  idleWait?: 'event-loop' | 'atomics'
 }
+
+/** How long a resting worker keeps its event loop waiting at most (`idleWait: 'atomics'`), in ms. */
+const REST_TIMEOUT = 100
 
 /**
  * Runs tasks in `worker_threads`. A worker that dies is replaced; a replacement that fails to
@@ -75,18 +100,26 @@ interface ThreadSpec {
   readonly concurrency: number
   readonly execArgv: string[]
   readonly resourceLimits?: ResourceLimits
+  /** `idleWait: 'atomics'`: how long a rest lasts at most (ms); absent, workers wait in their event loop. */
+  readonly restTimeout?: number
 }
 
 /**
  * {@link threads}, its workers started through `through` (given the spawn and a key that is the
- * same for workers started alike): internal, for the test suite's kept workers.
+ * same for workers started alike), resting up to `restTimeout` ms with `idleWait: 'atomics'`:
+ * internal, for the test suite's kept workers and its tests of resting workers.
  */
 export function threadsExecutor(
   options: ThreadsOptions,
   through: SpawnThrough = (spawn) => spawn,
+  restTimeout = REST_TIMEOUT,
 ): Executor & { readonly workers: number; readonly replaced: number } {
   if (options === null || typeof options !== 'object' || options.module === undefined) {
     throw new ConfigError("threads({ module }): give the task module's URL, e.g. new URL('./tasks.js', import.meta.url)")
+  }
+  const idleWait = options.idleWait ?? 'event-loop'
+  if (idleWait !== 'event-loop' && idleWait !== 'atomics') {
+    throw new ConfigError(`threads({ idleWait }): 'event-loop' or 'atomics', got ${JSON.stringify(idleWait) ?? String(idleWait)}`)
   }
   const moduleUrl = toUrl(options.module)
   const workerUrl = options.workerUrl ?? defaultWorkerUrl()
@@ -102,6 +135,7 @@ export function threadsExecutor(
     concurrency: tasksPerWorker,
     execArgv: options.execArgv ?? [],
     ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+    ...(idleWait === 'atomics' ? { restTimeout } : {}),
   }
   return poolExecutor({
     name: 'threads',
@@ -124,9 +158,10 @@ export function threadsExecutor(
 
 /** A new worker thread for `spec`, its messages and its end reported to `events`. */
 function startThread(spec: ThreadSpec, events: PoolWorkerEvents): PoolWorker {
+  const wake = spec.restTimeout === undefined ? undefined : wakeData(spec.restTimeout)
   const worker = new Worker(spec.script, {
     eval: spec.eval,
-    workerData: { module: spec.module, concurrency: spec.concurrency },
+    workerData: { module: spec.module, concurrency: spec.concurrency, ...(wake === undefined ? {} : { wake }) },
     execArgv: spec.execArgv,
     ...(spec.resourceLimits === undefined ? {} : { resourceLimits: spec.resourceLimits }),
   })
@@ -135,8 +170,15 @@ function startThread(spec: ThreadSpec, events: PoolWorkerEvents): PoolWorker {
   worker.on('error', (error) => (failure = error))
   // Without an error event, the exit code is all there is to say why (process.exit in a task or at import).
   worker.on('exit', (code) => events.exit(failure ?? (code === 0 ? undefined : new Error(`exit code ${String(code)}`))))
+  const counter = wake?.counter
   return {
-    post: (batch) => worker.postMessage(batch),
+    post:
+      counter === undefined
+        ? (batch) => worker.postMessage(batch)
+        : (batch) => {
+            worker.postMessage(batch)
+            wakeUp(counter)
+          },
     terminate: async () => {
       await worker.terminate()
     },

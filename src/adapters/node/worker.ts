@@ -1,23 +1,43 @@
 /** The worker_threads entry: a thin shell around the shared worker loop. */
 import { fileURLToPath } from 'node:url'
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads'
+import type { MessagePort } from 'node:worker_threads'
 import { runWorkerLoop } from '../../core/executor/worker-loop.js'
+import type { WorkerShell } from '../../core/executor/worker-loop.js'
 import { trackRunsAcrossAwaits } from './async-context.js'
 import type { ToWorker } from '../../core/executor/wire.js'
+import type { WakeData } from './wake.js'
 
 trackRunsAcrossAwaits()
 
 const port = parentPort
 if (port === null) throw new Error('celeriac node-worker must run inside a worker thread')
-const { module, concurrency } = workerData as { module: string; concurrency: number }
+const { module, concurrency, wake } = workerData as { module: string; concurrency: number; wake?: WakeData }
 
-void runWorkerLoop({
+let handler: ((batch: ToWorker) => void) | undefined
+// Made here, before the task module is imported: it counts what the worker itself keeps open.
+const resting = wake === undefined ? undefined : restingOn(port, wake, (batch) => handler?.(batch))
+const shell: WorkerShell = {
   moduleName: module,
   concurrency,
   post: (message) => port.postMessage(message),
-  listen: (handler) => port.on('message', (batch: ToWorker) => handler(batch)),
+  listen: (handle) => {
+    handler = handle
+    port.on(
+      'message',
+      resting === undefined
+        ? (batch: ToWorker) => handle(batch)
+        : (batch: ToWorker) => {
+            resting.turned()
+            handle(batch)
+          },
+    )
+  },
   load: () => loadTaskModule(module),
-})
+  ...(resting === undefined ? {} : { rest: resting.rest }),
+}
+
+void runWorkerLoop(shell)
 
 /**
  * Imports the task module. The CommonJS build of this file turns import() into require(), which
@@ -31,4 +51,58 @@ async function loadTaskModule(specifier: string): Promise<unknown> {
     if (!specifier.startsWith('file:') || (error as { code?: unknown } | null)?.code !== 'MODULE_NOT_FOUND') throw error
     return import(fileURLToPath(specifier))
   }
+}
+
+/**
+ * `threads({ idleWait: 'atomics' })`: the shell's `rest`. An idle worker waits in `Atomics.wait`
+ * on the counter the pool bumps after each post, and takes the batch off its port itself
+ * (`receiveMessageOnPort`), so the wake-up does not go through its event loop. It rests only
+ * while nothing but its own ports keeps that loop (counted now, before the task module is
+ * imported, plus `port`, which its listener refs): a task module's ref'd timer, socket, request or
+ * port keeps it in the loop. Its unref'd ones, and listeners on ports it unref'd, are what
+ * waits: the event loop gets a turn `timeout` ms after its last one at the latest.
+ */
+function restingOn(port: MessagePort, wake: WakeData, handle: (batch: ToWorker) => void): { rest: NonNullable<WorkerShell['rest']>; turned(): void } {
+  const { counter, timeout } = wake
+  // The pool's port is unref'd until listened to: it counts then, as one of ours.
+  const own = ports(process.getActiveResourcesInfo()) + ((port as { hasRef?: () => boolean }).hasRef?.() === true ? 0 : 1)
+  /** When the event loop last had a turn (ms, performance.now()). */
+  let turned = performance.now()
+  let turnDue = false
+  const rest = (again: () => void): void => {
+    if (turnDue || !onlyOwn(own)) return
+    for (;;) {
+      const seen = Atomics.load(counter, 0)
+      const received = receiveMessageOnPort(port)
+      if (received !== undefined) {
+        handle(received.message as ToWorker)
+        return
+      }
+      const left = turned + timeout - performance.now()
+      if (left <= 0 || Atomics.wait(counter, 0, seen, left) === 'timed-out') {
+        turnDue = true
+        setImmediate(() => {
+          turnDue = false
+          turned = performance.now()
+          again()
+        })
+        return
+      }
+    }
+  }
+  return { rest, turned: () => (turned = performance.now()) }
+}
+
+/** Whether only the worker's own `own` ports keep its event loop, and its output is written out. */
+function onlyOwn(own: number): boolean {
+  const resources = process.getActiveResourcesInfo()
+  if (resources.length !== own || ports(resources) !== own) return false
+  // Written output waits for the main thread's word that it was taken, which comes through the loop.
+  return process.stdout.writableLength === 0 && process.stderr.writableLength === 0
+}
+
+function ports(resources: readonly string[]): number {
+  let n = 0
+  for (const resource of resources) if (resource === 'MessagePort') n++
+  return n
 }

@@ -72,6 +72,11 @@ export class TaskRuntime {
     return this.#runs.size
   }
 
+  /** Nothing is in progress, held, being leased or waiting for a reply here. */
+  get quiet(): boolean {
+    return this.#runs.size === 0 && this.#waiting.length === 0 && this.#leasing.size === 0 && this.#rpcs.size === 0
+  }
+
   /** The run in progress here when it is the only one. */
   soleRun(): CurrentRun | undefined {
     if (this.#runs.size !== 1) return undefined

@@ -5,7 +5,7 @@
  * `post`, `listen` and `load`.
  */
 import { collectRealmApps, otherCopyMadeApps, realmTask, realmTaskNames } from '../task/registry.js'
-import { soleRunContext, useAsyncContext } from '../task/current-run.js'
+import { outsideRuns, soleRunContext, useAsyncContext } from '../task/current-run.js'
 import { ConfigError } from '../model/errors.js'
 import { TaskRuntime } from './executor.js'
 import type { FromWorker, ToWorker, WireFromRuntime } from './wire.js'
@@ -25,6 +25,16 @@ export interface WorkerShell {
   readonly moduleName: string
   /** How many tasks run at once here; more are held in order. */
   readonly concurrency: number
+  /**
+   * Optional: waits for the pool's next batch without going back to the event loop (Node's
+   * `threads({ idleWait: 'atomics' })`), handing what comes to the `listen` handler, and returns;
+   * or returns at once when it cannot (something else keeps its event loop), or after a while
+   * without a batch, having arranged to call `again` once its event loop has had a turn. Called
+   * in a microtask, as code of no run, when the worker holds nothing (no run in progress, held,
+   * leasing, or waiting for a reply) and the last batch it got held one item: a worker sent
+   * several at a time is kept busy by the pool without it.
+   */
+  rest?(again: () => void): void
 }
 
 /** Runs the worker side; resolves once the hello is sent. */
@@ -53,10 +63,29 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
   }
   let outbox: WireFromRuntime[] = []
   const flush = (): void => {
-    if (outbox.length === 0) return
-    const batch = outbox
-    outbox = []
-    shell.post(batch)
+    if (outbox.length > 0) {
+      const batch = outbox
+      outbox = []
+      shell.post(batch)
+    }
+    if (rest !== undefined) restSoon()
+  }
+  const rest = shell.rest
+  /** The last batch held one item (or none came yet): an idle worker may rest. */
+  let single = true
+  let restQueued = false
+  const idle = (): boolean => single && runtime?.quiet === true
+  const again = (): void => {
+    if (idle()) rest?.(again)
+  }
+  /** Rests in a microtask (after what this tick still has to do) if the worker is idle then. */
+  const restSoon = (): void => {
+    if (restQueued || !idle()) return
+    restQueued = true
+    microtask(() => {
+      restQueued = false
+      outsideRuns(again)
+    })
   }
   runtime = new TaskRuntime({
     lookup: realmTask,
@@ -71,6 +100,7 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
   /** A batch from the pool is being handled: what its runs report at once goes when it is done. */
   let handling = false
   shell.listen((batch) => {
+    single = batch.length === 1
     handling = true
     try {
       for (const message of batch) runtime.handle(toRuntimeFromWire(message))
@@ -80,4 +110,5 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
     }
   })
   shell.post({ type: 'ready', tasks: tasks.map((name) => ({ name, profile: profileOf(realmTask(name)!) })) })
+  if (rest !== undefined) restSoon()
 }
