@@ -380,7 +380,6 @@ export function handleFromJSON(json: HandleJSON, source: ResultSource): AsyncRes
   )
 }
 
-/** @internal */
 /** A ready record's value for `get()`: the result, or its error thrown (`propagate`). */
 function valueOrThrow(record: ResultRecord): unknown {
   if (record.state === SUCCESS) return decode(record.result ?? null)
@@ -393,6 +392,7 @@ function valueOrError(record: ResultRecord): unknown {
   return errorOf(record)
 }
 
+/** @internal */
 function errorOf(record: ResultRecord): Error {
   if (record.result !== null) return decodeError(record.result)
   if (record.state === REVOKED) return new TaskRevokedError(`Task ${record.id} was revoked`)
