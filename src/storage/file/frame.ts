@@ -68,10 +68,11 @@ const CLOSE = 0x5d // ]
  * joined by those commas are the whole array), so the elements are the whole's. A piece that
  * fails to parse was cut inside an element (a nested object that starts the same way, or a
  * string): the rest of the payload is then parsed as one piece, which fails only if the whole does.
+ * Without a `boundary` the payload is parsed whole.
  */
-export function parseArrayPayload(payload: Buffer, boundary: Buffer): unknown[] | undefined {
+export function parseArrayPayload(payload: Buffer, boundary: Buffer | undefined): unknown[] | undefined {
   const last = payload.length - 1
-  if (payload.length < 2 * PIECE_BYTES || payload[0] !== OPEN || payload[last] !== CLOSE) {
+  if (boundary === undefined || payload.length < 2 * PIECE_BYTES || payload[0] !== OPEN || payload[last] !== CLOSE) {
     const whole = parsePayload<unknown>(payload)
     return Array.isArray(whole) ? whole : undefined
   }

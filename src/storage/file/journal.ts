@@ -108,7 +108,8 @@ function replayFrames(fs: FileSystem, fd: number, path: string, generation: numb
       if (nextIntactFrame(rest, 0) !== undefined && !unsyncedAfter(rest, at)) return { goodLength: at, damagedAt: at, bare }
       return { goodLength: at, length: at + rest.length, damagedAt: undefined, bare }
     }
-    const items = parseArrayPayload(found.payload, BARE_RECORD)
+    // A version 1 or 2 frame holds no bare records: every cut would fall inside a call.
+    const items = parseArrayPayload(found.payload, bare ? BARE_RECORD : undefined)
     if (items === undefined) return { goodLength: at, damagedAt: at, bare }
     // A version 2 or 3 frame's first element is its synced mark (a number); every other is a
     // call (or, in version 3, a namespace or a bare record). All are checked before any applies:
