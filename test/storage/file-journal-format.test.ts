@@ -189,6 +189,61 @@ describe('journal call format', () => {
     await expect(opened({ dir })).rejects.toThrow(/unknown operation 9/)
   })
 
+  it('a frame of thousands of bare records (parsed in pieces) replays; one that breaks past its first piece is damage and applies nothing', async () => {
+    const header = frame(Buffer.from(JSON.stringify({ kind: 'journal', version: 3, generation: 0 })))
+    const records = (from: number, n: number): Array<{ id: string; args: unknown[] }> =>
+      Array.from({ length: n }, (_, i) => ({ id: `m${from + i}`, args: [{ id: `nested${from + i}` }, 'x'.repeat((from + i) % 40)] }))
+    const first = frame(Buffer.from(JSON.stringify([0, 'messages', ...records(0, 3_000), 'results', { id: 'r1' }])))
+    const second = Buffer.from(JSON.stringify([first.length, 'messages', ...records(3_000, 3_000)]))
+    expect(second.length).toBeGreaterThan(128 * 1024)
+    const dir = tempDir()
+    const path = join(dir, 'journal-0.log')
+    writeFileSync(path, Buffer.concat([header, first, frame(second)]))
+    const a = await opened({ dir })
+    expect((await a.entries('messages')).length).toBe(6_000)
+    expect(await a.get('messages', 'm5999')).toEqual(records(5_999, 1)[0])
+    expect(await a.get('results', 'r1')).toEqual({ id: 'r1' })
+    await closeAll()
+    // A checksum-valid frame whose JSON breaks in its last quarter: damage at the frame, none of its records applied.
+    const broken = Buffer.from(second)
+    broken[Math.floor(broken.length * 0.8)] = 0x5d
+    writeFileSync(path, Buffer.concat([header, first, frame(broken), frame(Buffer.from('[0,"results",{"id":"after"}]'))]))
+    const error = await opened({ dir }).then(
+      () => undefined,
+      (e: unknown) => e as StorageError,
+    )
+    expect(error).toBeInstanceOf(StorageError)
+    expect(error?.offset).toBe(header.length + first.length)
+    const repaired = await opened({ dir, repair: true })
+    expect((await repaired.entries('messages')).length).toBe(3_000)
+  })
+
+  it("a version 2 journal's big frame of tuple calls replays (read whole: it holds no bare records)", async () => {
+    const header = frame(Buffer.from(JSON.stringify({ kind: 'journal', version: 2, generation: 0 })))
+    const calls = Array.from({ length: 3_000 }, (_, i) => [3, 'messages', { id: `m${i}`, text: 'y'.repeat(i % 30) }])
+    const payload = Buffer.from(JSON.stringify([0, ...calls, [1, 'results', 'k', { id: 'not k' }]]))
+    expect(payload.length).toBeGreaterThan(128 * 1024)
+    const dir = tempDir()
+    writeFileSync(join(dir, 'journal-0.log'), Buffer.concat([header, frame(payload)]))
+    const a = await opened({ dir })
+    expect((await a.entries('messages')).length).toBe(3_000)
+    expect(await a.get('messages', 'm2999')).toEqual({ id: 'm2999', text: 'y'.repeat(29) })
+    expect(await a.get('results', 'k')).toEqual({ id: 'not k' })
+  })
+
+  it('a version 3 frame of one big call of puts keyed by id (the engine sends a tick so; every cut falls inside the call) replays', async () => {
+    const header = frame(Buffer.from(JSON.stringify({ kind: 'journal', version: 3, generation: 0 })))
+    const call = Array.from({ length: 3_000 }, (_, i) => [3, 'messages', { id: `m${i}`, text: 'z'.repeat(i % 30) }]).flat()
+    const payload = Buffer.from(JSON.stringify([0, call, 'results', { id: 'r1' }]))
+    expect(payload.length).toBeGreaterThan(128 * 1024)
+    const dir = tempDir()
+    writeFileSync(join(dir, 'journal-0.log'), Buffer.concat([header, frame(payload)]))
+    const a = await opened({ dir })
+    expect((await a.entries('messages')).length).toBe(3_000)
+    expect(await a.get('messages', 'm2999')).toEqual({ id: 'm2999', text: 'z'.repeat(29) })
+    expect(await a.get('results', 'r1')).toEqual({ id: 'r1' })
+  })
+
   it('frames bigger than the 1 MiB read buffer replay, and a torn tail after them is cut off', async () => {
     const dir = tempDir()
     const big = 'é'.repeat(1_500_000)

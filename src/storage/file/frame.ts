@@ -44,6 +44,74 @@ export function parsePayload<T>(payload: Buffer): T | undefined {
   }
 }
 
+/**
+ * How many bytes of a big array payload {@link parseArrayPayload} parses at a time: a string up
+ * to this size is an ordinary young V8 string, in pages the heap reuses. A whole frame's string
+ * (a journal flush is ~1.5 MiB) is not: Node makes a latin1 string over ~1 MB external (malloc'd)
+ * and V8 puts one over 128 KiB in a large-object page of its own, so every frame's text landed in
+ * fresh memory the kernel faulted in page by page (NOTES.md, "Recovery time, open6").
+ */
+const PIECE_BYTES = 64 * 1024
+const OPEN = 0x5b // [
+const CLOSE = 0x5d // ]
+
+/**
+ * A frame's payload that is a JSON array, parsed: the same elements as `JSON.parse` of the whole,
+ * or undefined when the payload is not JSON (or not an array).
+ *
+ * A big payload is parsed in pieces of about {@link PIECE_BYTES}, cut at the comma before an
+ * occurrence of `boundary` (bytes an element starts with, beginning with that comma: a journal's
+ * bare record, `,{"id":"`). A piece is parsed with its first byte (the array's `[`, or the comma
+ * it is cut at) read as `[` and its last (the next cut's comma, or the array's `]`) as `]`: the
+ * payload's bytes are swapped for the parse and put back. If every piece parses, the cuts were
+ * commas between the array's own elements (JSON has one parse, and the pieces' element lists
+ * joined by those commas are the whole array), so the elements are the whole's. A piece that
+ * fails to parse was cut inside an element (a nested object that starts the same way, or a
+ * string): the rest of the payload is then parsed as one piece, which fails only if the whole does.
+ * Without a `boundary` the payload is parsed whole.
+ */
+export function parseArrayPayload(payload: Buffer, boundary: Buffer | undefined): unknown[] | undefined {
+  const last = payload.length - 1
+  if (boundary === undefined || payload.length < 2 * PIECE_BYTES || payload[0] !== OPEN || payload[last] !== CLOSE) {
+    const whole = parsePayload<unknown>(payload)
+    return Array.isArray(whole) ? whole : undefined
+  }
+  const encoding = isAscii(payload) ? 'latin1' : 'utf8'
+  const pieces: unknown[][] = []
+  for (let start = 0; ; ) {
+    const cut = start + PIECE_BYTES < last ? payload.indexOf(boundary, start + PIECE_BYTES) : -1
+    let end = cut === -1 ? last : cut
+    let piece = parsePiece(payload, start, end, encoding)
+    if (piece === undefined && end !== last) piece = parsePiece(payload, start, (end = last), encoding)
+    if (piece === undefined) return undefined
+    pieces.push(piece)
+    if (end === last) break
+    start = end
+  }
+  return pieces.length === 1 ? pieces[0] : ([] as unknown[]).concat(...pieces)
+}
+
+/**
+ * The elements of `payload[start, end]` read as `[...]` (see {@link parseArrayPayload}); undefined
+ * when that is no JSON array, or an empty one short of the whole payload (`[,` or `,,` or `,]`
+ * there, which the whole does not parse with).
+ */
+function parsePiece(payload: Buffer, start: number, end: number, encoding: 'latin1' | 'utf8'): unknown[] | undefined {
+  const opening = payload[start]!
+  const closing = payload[end]!
+  payload[start] = OPEN
+  payload[end] = CLOSE
+  try {
+    const piece: unknown = JSON.parse(payload.toString(encoding, start, end + 1))
+    return Array.isArray(piece) && (piece.length > 0 || (start === 0 && end === payload.length - 1)) ? piece : undefined
+  } catch {
+    return undefined
+  } finally {
+    payload[start] = opening
+    payload[end] = closing
+  }
+}
+
 /** A frame found in a buffer. */
 export interface FoundFrame {
   readonly offset: number

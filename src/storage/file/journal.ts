@@ -22,12 +22,15 @@ import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
 import type { Records } from '../records.js'
 import { closeQuietly, fsyncDirectory, readFrom, readingIfExists, writeAllSync } from './durable-io.js'
-import { frameAt, frameText, nextIntactFrame, parsePayload } from './frame.js'
+import { frameAt, frameText, nextIntactFrame, parseArrayPayload, parsePayload } from './frame.js'
 import { FrameReader } from './frame-reader.js'
 import type { FileSystem } from './fs.js'
 import { intactItems, replayItems } from './journal-calls.js'
 
 const JOURNAL_VERSION = 3
+
+/** How a bare record of a version 3 frame starts, after its comma: where a big frame is cut to be parsed in pieces (frame.ts, parseArrayPayload). */
+const BARE_RECORD = Buffer.from(',{"id":"')
 
 interface JournalHeader {
   kind: 'journal'
@@ -105,8 +108,9 @@ function replayFrames(fs: FileSystem, fd: number, path: string, generation: numb
       if (nextIntactFrame(rest, 0) !== undefined && !unsyncedAfter(rest, at)) return { goodLength: at, damagedAt: at, bare }
       return { goodLength: at, length: at + rest.length, damagedAt: undefined, bare }
     }
-    const items = parsePayload<unknown[]>(found.payload)
-    if (!Array.isArray(items)) return { goodLength: at, damagedAt: at, bare }
+    // A version 1 or 2 frame holds no bare records: every cut would fall inside a call.
+    const items = parseArrayPayload(found.payload, bare ? BARE_RECORD : undefined)
+    if (items === undefined) return { goodLength: at, damagedAt: at, bare }
     // A version 2 or 3 frame's first element is its synced mark (a number); every other is a
     // call (or, in version 3, a namespace or a bare record). All are checked before any applies:
     // a damaged frame adds nothing to what the intact frames before it left (a repair keeps
