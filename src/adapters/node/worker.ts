@@ -23,18 +23,10 @@ const shell: WorkerShell = {
   post: (message) => port.postMessage(message),
   listen: (handle) => {
     handler = handle
-    port.on(
-      'message',
-      resting === undefined
-        ? (batch: ToWorker) => handle(batch)
-        : (batch: ToWorker) => {
-            resting.turned()
-            handle(batch)
-          },
-    )
+    port.on('message', (batch: ToWorker) => handle(batch))
   },
   load: () => loadTaskModule(module),
-  ...(resting === undefined ? {} : { rest: resting.rest }),
+  ...(resting === undefined ? {} : { rest: resting }),
 }
 
 void runWorkerLoop(shell)
@@ -56,41 +48,52 @@ async function loadTaskModule(specifier: string): Promise<unknown> {
 /**
  * `threads({ idleWait: 'atomics' })`: the shell's `rest`. An idle worker waits in `Atomics.wait`
  * on the counter the pool bumps after each post, and takes the batch off its port itself
- * (`receiveMessageOnPort`), so the wake-up does not go through its event loop. It rests only
- * while nothing but its own ports keeps that loop (counted now, before the task module is
+ * (`receiveMessageOnPort`), so the wake-up does not go through its event loop's poll. It rests
+ * only while nothing but its own ports keeps that loop (counted now, before the task module is
  * imported, plus `port`, which its listener refs): a task module's ref'd timer, socket, request or
- * port keeps it in the loop. Its unref'd ones, and listeners on ports it unref'd, are what
- * waits: the event loop gets a turn `timeout` ms after its last one at the latest.
+ * port keeps it in the loop.
+ *
+ * A rest starts in the event loop's check phase (`setImmediate`), never in the microtask the
+ * worker loop asks in: what the last task left to run (its `process.nextTick`s, the rest of a
+ * promise chain it did not await, its due timers, I/O callbacks) runs first, so between two tasks
+ * the event loop always has its turn. What waits is what a worker's idle time would have run:
+ * its unref'd timers and listeners on ports it unref'd, for up to `timeout` ms, after which the
+ * loop has a turn and the worker rests again.
  */
-function restingOn(port: MessagePort, wake: WakeData, handle: (batch: ToWorker) => void): { rest: NonNullable<WorkerShell['rest']>; turned(): void } {
+function restingOn(port: MessagePort, wake: WakeData, handle: (batch: ToWorker) => void): NonNullable<WorkerShell['rest']> {
   const { counter, timeout } = wake
   // The pool's port is unref'd until listened to: it counts then, as one of ours.
   const own = ports(process.getActiveResourcesInfo()) + ((port as { hasRef?: () => boolean }).hasRef?.() === true ? 0 : 1)
-  /** When the event loop last had a turn (ms, performance.now()). */
-  let turned = performance.now()
-  let turnDue = false
+  let queued = false
+  /** In the check phase, in `inTurn`: the rest may block now. */
+  let inCheckPhase = false
+  const inTurn = (again: () => void): void => {
+    queued = false
+    inCheckPhase = true
+    try {
+      again()
+    } finally {
+      inCheckPhase = false
+    }
+  }
+  const later = (again: () => void): void => {
+    if (queued) return
+    queued = true
+    // Unref'd: it is not something of the worker's that keeps its loop (onlyOwn counts the ref'd).
+    setImmediate(inTurn, again).unref()
+  }
   const rest = (again: () => void): void => {
-    if (turnDue || !onlyOwn(own)) return
+    if (!inCheckPhase) return later(again)
+    if (!onlyOwn(own)) return
     for (;;) {
       const seen = Atomics.load(counter, 0)
       const received = receiveMessageOnPort(port)
-      if (received !== undefined) {
-        handle(received.message as ToWorker)
-        return
-      }
-      const left = turned + timeout - performance.now()
-      if (left <= 0 || Atomics.wait(counter, 0, seen, left) === 'timed-out') {
-        turnDue = true
-        setImmediate(() => {
-          turnDue = false
-          turned = performance.now()
-          again()
-        })
-        return
-      }
+      if (received !== undefined) return handle(received.message as ToWorker)
+      // Timed out: the loop's turn (its timers first), then rest again.
+      if (Atomics.wait(counter, 0, seen, timeout) === 'timed-out') return later(again)
     }
   }
-  return { rest, turned: () => (turned = performance.now()) }
+  return rest
 }
 
 /** Whether only the worker's own `own` ports keep its event loop, and its output is written out. */

@@ -77,7 +77,8 @@ export class CommitQueue {
    * writes that follow every run (STARTED, outcomes, progress, leases). `then` is a shared
    * function given the run or messages as `arg`, so the hot paths make no closure per task.
    * If the write fails, `failed(arg, error)` runs instead (for every commit of the batch that had
-   * something to write: none of it is stored).
+   * something to write: none of it is stored). `mutations` is kept as it is until the write (it
+   * may go to storage as the batch itself): the caller must not change it after.
    */
   commitThen<T>(mutations: readonly Mutation[], then: (arg: T) => void, arg?: T, failed?: (arg: T, error: unknown) => void): void {
     if (mutations.length > 0) this.#add(mutations)

@@ -23,10 +23,10 @@ export class Results {
   readonly #commits: CommitQueue
   /**
    * The listeners of each watched id: the function itself while it is the only one (one wait
-   * per `get()`, on every task's path when results are awaited one at a time), an array of
-   * them beside it.
+   * per `get()`, on every task's path when results are awaited one at a time), a Set of them
+   * once there are more (many waiters on one id, say a fan-in: each add and delete stays O(1)).
    */
-  readonly #watchers = new Map<string, Listener | Listener[]>()
+  readonly #watchers = new Map<string, Listener | Set<Listener>>()
   /** What handles read through: the engine. */
   readonly #source: ResultSource
 
@@ -80,10 +80,8 @@ export class Results {
     // A listener added twice for an id is told once (and unwatched once), as in a Set.
     if (current === undefined) watchers.set(id, listener)
     else if (typeof current === 'function') {
-      if (current !== listener) watchers.set(id, [current, listener])
-      // A fresh array each time, never changed: a notify going through the old one tells only
-      // those that watched when the record came (a Set's copy did the same).
-    } else if (!current.includes(listener)) watchers.set(id, [...current, listener])
+      if (current !== listener) watchers.set(id, new Set([current, listener]))
+    } else current.add(listener)
     return () => this.#unwatch(id, listener)
   }
 
@@ -95,11 +93,8 @@ export class Results {
       if (current === listener) watchers.delete(id)
       return
     }
-    const index = current.indexOf(listener)
-    if (index < 0) return
-    const rest = current.filter((_, i) => i !== index)
-    if (rest.length === 0) watchers.delete(id)
-    else watchers.set(id, rest.length === 1 ? rest[0]! : rest)
+    current.delete(listener)
+    if (current.size === 0) watchers.delete(id)
   }
 
   /** Tells the watchers of `record.id` (the record just stored, not read back). */
@@ -110,7 +105,7 @@ export class Results {
     if (current === undefined) return
     if (typeof current === 'function') return current(record)
     // Those watching when it came, each once, even if one of them adds or removes another.
-    for (const listener of current) listener(record)
+    for (const listener of [...current]) listener(record)
   }
 
   /** Tells the watchers of each record `mutations` put; with `error`, as FAILURE with that error instead. */

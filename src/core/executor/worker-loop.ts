@@ -26,13 +26,14 @@ export interface WorkerShell {
   /** How many tasks run at once here; more are held in order. */
   readonly concurrency: number
   /**
-   * Optional: waits for the pool's next batch without going back to the event loop (Node's
+   * Optional: waits for the pool's next batch without its event loop's wake-up (Node's
    * `threads({ idleWait: 'atomics' })`), handing what comes to the `listen` handler, and returns;
-   * or returns at once when it cannot (something else keeps its event loop), or after a while
-   * without a batch, having arranged to call `again` once its event loop has had a turn. Called
-   * in a microtask, as code of no run, when the worker holds nothing (no run in progress, held,
-   * leasing, or waiting for a reply) and the last batch it got held one item: a worker sent
-   * several at a time is kept busy by the pool without it.
+   * or returns at once when it cannot (something else keeps its event loop); or arranges to call
+   * `again` later (the Node shell rests only in its event loop's check phase, so what the last
+   * task left to run goes first, and again after a while without a batch). Called in a microtask,
+   * as code of no run, when the worker holds nothing (no run in progress, held, leasing, or
+   * waiting for a reply) and the last batch it got held one item: a worker sent several at a
+   * time is kept busy by the pool without it. `again` rests only if that still holds.
    */
   rest?(again: () => void): void
 }
