@@ -218,27 +218,27 @@ describe('journal call format', () => {
     expect((await repaired.entries('messages')).length).toBe(3_000)
   })
 
-  it("a version 2 journal's big frame of tuple calls replays (read whole: it holds no bare records)", async () => {
-    const header = frame(Buffer.from(JSON.stringify({ kind: 'journal', version: 2, generation: 0 })))
-    const calls = Array.from({ length: 3_000 }, (_, i) => [3, 'messages', { id: `m${i}`, text: 'y'.repeat(i % 30) }])
-    const payload = Buffer.from(JSON.stringify([0, ...calls, [1, 'results', 'k', { id: 'not k' }]]))
+  /** A new store's directory holding a journal of `version` with one frame of `items` (big enough to be parsed in pieces). */
+  function journalOfOneBigFrame(version: number, items: unknown[]): string {
+    const header = frame(Buffer.from(JSON.stringify({ kind: 'journal', version, generation: 0 })))
+    const payload = Buffer.from(JSON.stringify(items))
     expect(payload.length).toBeGreaterThan(128 * 1024)
     const dir = tempDir()
     writeFileSync(join(dir, 'journal-0.log'), Buffer.concat([header, frame(payload)]))
-    const a = await opened({ dir })
+    return dir
+  }
+
+  it("a version 2 journal's big frame of tuple calls replays (read whole: it holds no bare records)", async () => {
+    const calls = Array.from({ length: 3_000 }, (_, i) => [3, 'messages', { id: `m${i}`, text: 'y'.repeat(i % 30) }])
+    const a = await opened({ dir: journalOfOneBigFrame(2, [0, ...calls, [1, 'results', 'k', { id: 'not k' }]]) })
     expect((await a.entries('messages')).length).toBe(3_000)
     expect(await a.get('messages', 'm2999')).toEqual({ id: 'm2999', text: 'y'.repeat(29) })
     expect(await a.get('results', 'k')).toEqual({ id: 'not k' })
   })
 
   it('a version 3 frame of one big call of puts keyed by id (the engine sends a tick so; every cut falls inside the call) replays', async () => {
-    const header = frame(Buffer.from(JSON.stringify({ kind: 'journal', version: 3, generation: 0 })))
     const call = Array.from({ length: 3_000 }, (_, i) => [3, 'messages', { id: `m${i}`, text: 'z'.repeat(i % 30) }]).flat()
-    const payload = Buffer.from(JSON.stringify([0, call, 'results', { id: 'r1' }]))
-    expect(payload.length).toBeGreaterThan(128 * 1024)
-    const dir = tempDir()
-    writeFileSync(join(dir, 'journal-0.log'), Buffer.concat([header, frame(payload)]))
-    const a = await opened({ dir })
+    const a = await opened({ dir: journalOfOneBigFrame(3, [0, call, 'results', { id: 'r1' }]) })
     expect((await a.entries('messages')).length).toBe(3_000)
     expect(await a.get('messages', 'm2999')).toEqual({ id: 'm2999', text: 'z'.repeat(29) })
     expect(await a.get('results', 'r1')).toEqual({ id: 'r1' })
