@@ -56,7 +56,11 @@ async function run<T>(target: Celeriac, name: string, args: unknown[] = []): Pro
  */
 async function takenInRest(target: Celeriac, n: number): Promise<number> {
   let rested = 0
-  for (let i = 0; i < n; i++) if (/\bat rest\b/.test(await run<string>(target, 'idle.stack'))) rested++
+  for (let i = 0; i < n; i++) {
+    if (/\bat rest\b/.test(await run<string>(target, 'idle.stack'))) rested++
+    // A moment for the worker to get there on a loaded machine (not a timing the test needs).
+    await new Promise((resolve) => setTimeout(resolve, 1))
+  }
   return rested
 }
 
@@ -146,7 +150,10 @@ describe("threads({ idleWait: 'atomics' })", () => {
     /** Two at once: one to each worker. */
     const two = async () => Promise.all([0, 1].map(async () => (await target.sendTask('idle.stack')).get() as Promise<string>))
     let both = false
-    for (let i = 0; i < 20 && !both; i++) both = (await two()).every((stack) => /\bat rest\b/.test(stack))
+    for (let i = 0; i < 20 && !both; i++) {
+      both = (await two()).every((stack) => /\bat rest\b/.test(stack))
+      await new Promise((resolve) => setTimeout(resolve, 1))
+    }
     expect(both).toBe(true)
     // Both workers rest, for up to an hour: stop terminates them (it would hang otherwise).
     await target.stop()

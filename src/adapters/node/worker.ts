@@ -79,8 +79,10 @@ function restingOn(port: MessagePort, wake: WakeData, handle: (batch: ToWorker) 
   const later = (again: () => void): void => {
     if (queued) return
     queued = true
-    // Unref'd: it is not something of the worker's that keeps its loop (onlyOwn counts the ref'd).
-    setImmediate(inTurn, again).unref()
+    // Ref'd, so the loop's poll does not block for I/O before the check phase (an unref'd
+    // immediate lets it wait there for the next batch, and the rest never comes); while its
+    // callback runs it is no longer among the active resources onlyOwn counts.
+    setImmediate(inTurn, again)
   }
   const rest = (again: () => void): void => {
     if (!inCheckPhase) return later(again)
