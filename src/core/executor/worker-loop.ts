@@ -79,7 +79,7 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
   const again = (): void => {
     if (idle()) rest?.(again)
   }
-  /** Rests in a microtask (after what this tick still has to do) if the worker is idle then. */
+  /** Asks the shell to rest, in a microtask, as code of no run, if the worker is idle then (the Node shell defers the rest itself to its event loop's check phase). */
   const restSoon = (): void => {
     if (restQueued || !idle()) return
     restQueued = true
