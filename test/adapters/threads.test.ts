@@ -148,6 +148,15 @@ describe.each(['event-loop', 'atomics'] as const)('threads executor: faults (idl
     expect(await (await app.sendTask('fault.ok', [1])).get()).toBe(2)
   })
 
+  it('a run its worker finished just before it exited keeps its outcome; the run that exited fails with WorkerLostError', async () => {
+    // One worker, both runs in one batch: the first one's outcome is posted before the second's
+    // body exits the thread, and must be taken even when the worker's end is heard first.
+    const { app } = await start({ idleWait, size: 1 })
+    const [ok, exits] = await Promise.all([app.sendTask('fault.ok', [21]), app.sendTask('fault.exit')])
+    expect(await ok.get()).toBe(42)
+    expect(await exits.get().catch((e: unknown) => e)).toBeInstanceOf(WorkerLostError)
+  })
+
   it('an error thrown at the top level of a worker fails its task with WorkerLostError', async () => {
     const { app, executor } = await start({ idleWait })
     const lost = await (await app.sendTask('fault.throw-top-level')).get().catch((e: unknown) => e)

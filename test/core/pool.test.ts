@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { poolExecutor } from '../../src/core/executor/pool.js'
 import type { PoolWorkerEvents } from '../../src/core/executor/pool-worker.js'
 import type { FromRuntime, RunJob, RunStart, ToRuntime } from '../../src/core/model/protocol.js'
-import { toRuntimeFromWire } from '../../src/core/executor/wire.js'
+import { toRuntimeFromWire, wireFromRuntime } from '../../src/core/executor/wire.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
 import { ConfigError, WorkerLoadError, WorkerLostError } from '../../src/core/model/errors.js'
 import { decodeError } from '../../src/core/serializer/decode.js'
@@ -213,6 +213,22 @@ describe('the pool', () => {
       { type: 'started', id: 'a' },
       { type: 'started', id: 'c' },
     ])
+  })
+
+  it('passes on reports in tuple form for runs in any order, and for a run it no longer holds, under their ids', async () => {
+    const t = await setup()
+    t.pool.post({ type: 'run', jobs: [job('a'), job('b'), job('c')] })
+    await t.tick()
+    // As they cross from a worker: `started` and a plain success as tuples, with copies of the ids.
+    const cross = (...reports: FromRuntime[]): void => t.events.message(reports.map((r) => wireFromRuntime(structuredClone(r))))
+    // 'b' is revoked while held; the worker started it before the cancel came, then reports it.
+    t.pool.post({ type: 'cancel', id: 'b', reason: 'revoked' })
+    cross({ type: 'started', id: 'c' }, ...succeeded('c'), { type: 'started', id: 'b' }, ...succeeded('b'), ...succeeded('a'))
+    expect(t.received.map((m) => `${m.type} ${m.id}`)).toEqual(['started a', 'started c', 'outcome c', 'started b', 'outcome b', 'outcome a'])
+    // It holds nothing now: the next run starts on arrival.
+    t.pool.post({ type: 'run', jobs: [job('d')] })
+    await t.tick()
+    expect(runStarts(t.posts)).toEqual(['a on-arrival', 'b report', 'c report', 'd on-arrival'])
   })
 
   it('keeps held runs reporting their own start while the worker still holds one sent before', async () => {

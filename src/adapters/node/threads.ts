@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads'
 import type { ResourceLimits } from 'node:worker_threads'
 import { ConfigError } from '../../core/model/errors.js'
 import type { Executor } from '../../core/executor/types.js'
@@ -159,17 +159,36 @@ export function threadsExecutor(
 /** A new worker thread for `spec`, its messages and its end reported to `events`. */
 function startThread(spec: ThreadSpec, events: PoolWorkerEvents): PoolWorker {
   const wake = spec.restTimeout === undefined ? undefined : wakeData(spec.restTimeout)
+  // The worker reports on a port of its own, not its parentPort: a worker posts about once a task
+  // (what it has to say goes before each body, which may block its thread), and each message the
+  // main thread's event loop delivers is a callback of its own, with a microtask checkpoint (the
+  // engine's commit round) after it. Here one callback takes every message waiting on the port.
+  const { port1: reports, port2: replyPort } = new MessageChannel()
   const worker = new Worker(spec.script, {
     eval: spec.eval,
-    workerData: { module: spec.module, concurrency: spec.concurrency, ...(wake === undefined ? {} : { wake }) },
+    workerData: { module: spec.module, concurrency: spec.concurrency, reports: replyPort, ...(wake === undefined ? {} : { wake }) },
+    transferList: [replyPort],
     execArgv: spec.execArgv,
     ...(spec.resourceLimits === undefined ? {} : { resourceLimits: spec.resourceLimits }),
   })
   let failure: Error | undefined
-  worker.on('message', (message: FromWorker) => events.message(message))
+  const drain = (): void => {
+    for (let next = receiveMessageOnPort(reports); next !== undefined; next = receiveMessageOnPort(reports)) events.message(next.message as FromWorker)
+  }
+  reports.on('message', (message: FromWorker) => {
+    events.message(message)
+    drain()
+  })
+  // Only the worker itself (`hold`) keeps the process.
+  reports.unref()
   worker.on('error', (error) => (failure = error))
   // Without an error event, the exit code is all there is to say why (process.exit in a task or at import).
-  worker.on('exit', (code) => events.exit(failure ?? (code === 0 ? undefined : new Error(`exit code ${String(code)}`))))
+  // What it posted before it ended is taken first: a run it finished is not lost with it.
+  worker.on('exit', (code) => {
+    drain()
+    reports.close()
+    events.exit(failure ?? (code === 0 ? undefined : new Error(`exit code ${String(code)}`)))
+  })
   const counter = wake?.counter
   return {
     post:

@@ -12,7 +12,7 @@ trackRunsAcrossAwaits()
 
 const port = parentPort
 if (port === null) throw new Error('celeriac node-worker must run inside a worker thread')
-const { module, concurrency, wake } = workerData as { module: string; concurrency: number; wake?: WakeData }
+const { module, concurrency, reports, wake } = workerData as { module: string; concurrency: number; reports: MessagePort; wake?: WakeData }
 
 let handler: ((batch: ToWorker) => void) | undefined
 // Made here, before the task module is imported: it counts what the worker itself keeps open.
@@ -20,7 +20,8 @@ const resting = wake === undefined ? undefined : restingOn(port, wake, (batch) =
 const shell: WorkerShell = {
   moduleName: module,
   concurrency,
-  post: (message) => port.postMessage(message),
+  // On the pool's own port for reports (see startThread); batches come on parentPort.
+  post: (message) => reports.postMessage(message),
   listen: (handle) => {
     handler = handle
     port.on('message', (batch: ToWorker) => handle(batch))

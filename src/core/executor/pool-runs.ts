@@ -21,6 +21,11 @@ export interface Slot {
    * does not hold a task slot (the worker's runtime starts a held run meanwhile).
    */
   readonly awaiting: Map<string, string>
+  /**
+   * The runs it holds, in the order they were sent: the order it starts them in, and, for tasks
+   * that return at once, the order their reports come back in (see `HeldRuns.sent`).
+   */
+  readonly order: HeldRun[]
   outbox: WireToRuntime[]
   /** A flush is due this tick (something in the outbox cannot wait). */
   soon: boolean
@@ -30,7 +35,7 @@ export interface Slot {
 
 /** A slot for `worker`, loading, holding nothing. */
 export function newSlot(worker: PoolWorker): Slot {
-  return { worker, ready: false, gone: false, jobs: 0, started: 0, awaiting: new Map(), outbox: [], soon: false, terminating: false }
+  return { worker, ready: false, gone: false, jobs: 0, started: 0, awaiting: new Map(), order: [], outbox: [], soon: false, terminating: false }
 }
 
 /** A run a worker holds or runs. */
@@ -52,7 +57,21 @@ export class HeldRuns {
   add(job: RunJob, slot: Slot, started: boolean): void {
     slot.jobs++
     if (started) slot.started++
-    this.#runs.set(job.message.id, { job, slot, started })
+    const run = { job, slot, started }
+    this.#runs.set(job.message.id, run)
+    slot.order.push(run)
+  }
+
+  /**
+   * The run `slot` holds under `id`, a copy of its id that crossed from the worker, found without
+   * hashing the copy (a Map lookup would): its own id, from the pool, is the one to pass on. The
+   * runs are compared in the order sent, so the first one usually matches, and ids of the same
+   * length differ in their first characters. Undefined when the worker no longer holds it.
+   */
+  sent(slot: Slot, id: string): HeldRun | undefined {
+    const order = slot.order
+    for (let i = 0; i < order.length; i++) if (order[i]!.job.message.id === id) return order[i]
+    return undefined
   }
 
   /** `run` counts as started (told by its worker, or starting on arrival). */
@@ -72,6 +91,9 @@ export class HeldRuns {
     const run = this.#runs.get(id)
     if (run !== undefined && run.slot === slot) {
       this.#runs.delete(id)
+      const order = slot.order
+      if (order[0] === run) order.shift()
+      else order.splice(order.indexOf(run), 1)
       if (run.started) slot.started--
       if (--slot.jobs === 0 && !slot.gone) slot.worker.hold?.(false)
     }
@@ -94,6 +116,7 @@ export class HeldRuns {
       this.#runs.delete(id)
       taken.push(run)
     }
+    slot.order.length = 0
     slot.jobs = 0
     slot.started = 0
     slot.awaiting.clear()

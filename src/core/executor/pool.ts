@@ -15,7 +15,7 @@ import { HeldRuns, newSlot } from './pool-runs.js'
 import type { Slot } from './pool-runs.js'
 import { WorkerLoader } from './pool-loader.js'
 import type { RunJob } from '../model/protocol.js'
-import { fromRuntimeWire, wireRun } from './wire.js'
+import { fromRuntimeWire, wireReportId, wireRun } from './wire.js'
 import type { FromWorker, WireRun, WireToRuntime } from './wire.js'
 import { encodeError } from '../serializer/encode.js'
 import { decodeError } from '../serializer/decode.js'
@@ -208,7 +208,9 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
               return
             }
             for (const item of message as Extract<FromWorker, readonly unknown[]>) {
-              const m = fromRuntimeWire(item)
+              // A `started` or plain success: passed on under the pool's own id string.
+              const wireId = wireReportId(item)
+              const m = fromRuntimeWire(item, wireId === undefined ? undefined : held.sent(slot, wireId)?.job.message.id)
               if (m.type === 'started') held.heardStarted(slot, m.id)
               else if (m.type === 'rpc' && (m.call.type === 'result.wait' || m.call.type === 'result.next'))
                 slot.awaiting.set(`${m.id} ${String(m.requestId)}`, m.id)

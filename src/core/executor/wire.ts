@@ -98,9 +98,19 @@ export function wireFromRuntime(message: FromRuntime): WireFromRuntime {
   return message
 }
 
-/** A runtime's report, from its wire form. */
-export function fromRuntimeWire(item: WireFromRuntime): FromRuntime {
+/** The task id a report in tuple form (`started`, a plain success) carries; undefined for the other reports. */
+export function wireReportId(item: WireFromRuntime): string | undefined {
+  return Array.isArray(item) ? (item as WireStarted | WireSuccess)[1] : undefined
+}
+
+/**
+ * A runtime's report, from its wire form. `id`, for a report in tuple form: the id to give it in
+ * place of the copy that crossed (the pool's own string, whose hash is already computed: a copy
+ * is hashed again at each Map it is looked up in).
+ */
+export function fromRuntimeWire(item: WireFromRuntime, id?: string): FromRuntime {
   if (!Array.isArray(item)) return item as FromRuntime
   const wire = item as WireStarted | WireSuccess
-  return wire[0] === STARTED ? { type: 'started', id: wire[1] } : { type: 'outcome', id: wire[1], outcome: { type: 'success', value: wire[2] }, hooks: false }
+  const runId = id ?? wire[1]
+  return wire[0] === STARTED ? { type: 'started', id: runId } : { type: 'outcome', id: runId, outcome: { type: 'success', value: wire[2] }, hooks: false }
 }
