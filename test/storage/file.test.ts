@@ -321,6 +321,10 @@ describe('frames', () => {
     for (const text of texts) {
       expect(frameText(text).equals(frame(Buffer.from(text, 'utf8')))).toBe(true)
     }
+    // Each frame is its own bytes: a later frame leaves an earlier one as it was.
+    const first = frameText('["first"]')
+    frameText('["second, and longer"]')
+    expect(first.equals(frame(Buffer.from('["first"]')))).toBe(true)
   })
 
   it('damage followed by an intact frame is corruption; damage at the end is a torn tail', () => {
