@@ -315,9 +315,16 @@ describe('frames', () => {
   })
 
   it("a frame made from text (the journal's) is the frame of its UTF-8 bytes, multi-byte characters included", () => {
-    for (const text of ['[0]', JSON.stringify([57, [put('k', { v: 'é→😀 and ascii' })]]), '']) {
+    // Short texts are encoded into room for their largest form without measuring; long ones are measured first.
+    const long = (unit: string, units: number): string => JSON.stringify('x'.repeat(units - 2 - unit.length) + unit)
+    const texts = ['[0]', JSON.stringify([57, [put('k', { v: 'é→😀 and ascii' })]]), '', long('😀', 64 * 1024), long('→', 64 * 1024 + 1), long('é', 200_000)]
+    for (const text of texts) {
       expect(frameText(text).equals(frame(Buffer.from(text, 'utf8')))).toBe(true)
     }
+    // Each frame is its own bytes: a later frame leaves an earlier one as it was.
+    const first = frameText('["first"]')
+    frameText('["second, and longer"]')
+    expect(first.equals(frame(Buffer.from('["first"]')))).toBe(true)
   })
 
   it('damage followed by an intact frame is corruption; damage at the end is a torn tail', () => {
