@@ -20,7 +20,7 @@ import { StorageError } from '../../core/model/errors.js'
 import { NAMESPACES } from '../types.js'
 import type { Namespace, StoredValue } from '../types.js'
 import { closeQuietly, fileError, writeAll } from './durable-io.js'
-import { frame, parseArrayPayload, parsePayload } from './frame.js'
+import { frame, parsePayload } from './frame.js'
 import { FrameReader } from './frame-reader.js'
 import type { FrozenRecord } from './frozen-records.js'
 import type { FileSystem } from './fs.js'
@@ -211,33 +211,6 @@ class Chunk {
   }
 }
 
-/** How a records frame's payload starts, per namespace, up to its records array: as {@link Chunk} writes it. */
-const RECORDS_HEADS = NAMESPACES.map((ns) => ({ ns, head: Buffer.from(`{"kind":"records","ns":${JSON.stringify(ns)},"records":`) }))
-/** How a record keyed by its id starts, after its comma: where a big records array is cut (frame.ts, parseArrayPayload). */
-const RECORD_BY_ID = Buffer.from(',{"id":"')
-const OBJECT_END = 0x7d // }
-
-/**
- * A snapshot frame's payload parsed as JSON; undefined when it is not JSON. A records frame as
- * {@link Chunk} writes it (its head, then the records array, then `}`) has its array parsed in
- * pieces by {@link parseArrayPayload}: a whole frame's text (1 MiB by default, `snapshotChunkBytes`)
- * is a string V8 and Node put in fresh memory the kernel faults in page by page, which a journal's
- * frames stopped paying (NOTES.md, "Recovery time, open6" and "open7"). When the array between
- * head and `}` is JSON, the whole is exactly `{kind, ns, records: that array}`; when it is not
- * (another writer's frame, or damage), the whole is parsed as before, so damage reads the same.
- */
-function parseFramePayload(payload: Buffer): Payload | undefined {
-  if (payload[payload.length - 1] === OBJECT_END) {
-    for (const { ns, head } of RECORDS_HEADS) {
-      if (payload.length <= head.length || payload.compare(head, 0, head.length, 0, head.length) !== 0) continue
-      const records = parseArrayPayload(payload.subarray(head.length, payload.length - 1), RECORD_BY_ID)
-      if (records !== undefined) return { kind: 'records', ns, records }
-      break
-    }
-  }
-  return parsePayload<Payload>(payload)
-}
-
 /** What {@link readSnapshot} found. */
 export interface ReadSnapshot {
   readonly generation: number
@@ -267,7 +240,7 @@ export function readSnapshot(
     const next = (): Payload => {
       const at = reader.offset
       const found = reader.next()
-      const payload = found === undefined ? undefined : parseFramePayload(found.payload)
+      const payload = found === undefined ? undefined : parsePayload<Payload>(found.payload)
       if (payload === undefined || payload === null || typeof payload !== 'object') return corrupt(at)
       return payload
     }
