@@ -10,7 +10,6 @@
  * both live. Opening (snapshot and journals replayed, damage handled) is recovery.ts.
  */
 import { StorageError } from '../../core/model/errors.js'
-import { Records } from '../records.js'
 import type { Mutation, Namespace, Storage, StorageKey, StoredValue, TransactStep, WriteOptions } from '../types.js'
 import { installSnapshot } from './compaction.js'
 import type { Compaction } from './compaction.js'
@@ -22,6 +21,7 @@ import { createJournal, journalPath } from './journal.js'
 import { bareNamespace, encodeBare, encodeCall } from './journal-calls.js'
 import { resolveOptions } from './options.js'
 import type { FileStorageOptions, ResolvedOptions } from './options.js'
+import { fileRecords } from './record-map.js'
 import { makePrivateDir } from './private-dir.js'
 import { recover } from './recovery.js'
 
@@ -58,7 +58,7 @@ class FileStorage implements Storage {
   readonly name = 'file'
   readonly capabilities = { durable: true, shared: false } as const
   readonly #options: ResolvedOptions
-  #records = new Records()
+  #records = fileRecords()
   #open = false
   #unlock: (() => void) | undefined
   #fd = -1
@@ -130,7 +130,7 @@ class FileStorage implements Storage {
     this.#fd = -1
     this.#unlock?.()
     this.#unlock = undefined
-    this.#records = new Records()
+    this.#records = fileRecords()
   }
 
   // After a failure the in-memory state holds writes the disk may not: reads are refused too.

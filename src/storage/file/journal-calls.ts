@@ -22,7 +22,7 @@
  * frame itself parses faster than one inside its own small array (NOTES.md, "Recovery time").
  */
 import { StorageError } from '../../core/model/errors.js'
-import type { Records } from '../records.js'
+import type { NamespaceRecords, Records } from '../records.js'
 import { NAMESPACES } from '../types.js'
 import type { Mutation, Namespace } from '../types.js'
 import { idOf, keyedById } from './keyed-by-id.js'
@@ -111,7 +111,7 @@ export function intactItems(items: readonly unknown[], from: number, bare: boole
  * records into the namespace last named. A call's unknown namespace or op throws StorageError.
  */
 export function replayItems(records: Records, items: readonly unknown[], from: number): void {
-  let map: Map<string, unknown> | undefined
+  let map: NamespaceRecords | undefined
   for (let i = from; i < items.length; i++) {
     const item = items[i]
     if (Array.isArray(item)) replayCall(records, item)

@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
-import { Records } from '../records.js'
+import type { Records } from '../records.js'
 import type { Namespace, StoredValue } from '../types.js'
 import { readLockHolder } from './dir-lock.js'
 import type { LockHolder } from './dir-lock.js'
@@ -16,6 +16,7 @@ import { nodeFileSystem } from './fs.js'
 import type { FileStats, FileSystem } from './fs.js'
 import { cutShortJournal, readJournal } from './journal.js'
 import { readSnapshot, snapshotFiles } from './snapshot.js'
+import { fileRecords } from './record-map.js'
 
 /** What {@link readStorageDirectory} found. */
 export interface DirectoryContents {
@@ -96,7 +97,7 @@ function replay(dir: string, fs: FileSystem, warnings: string[]): Records {
     const match = /^journal-(\d+)\.log$/.exec(name)
     if (match !== null) journals.set(Number(match[1]), join(dir, name))
   }
-  const records = new Records()
+  const records = fileRecords()
   const snapshotPath = join(dir, 'snapshot')
   const load = (ns: Namespace, key: string, value: StoredValue): void => void records.map(ns).set(key, value)
   const snapshot = readSnapshot(snapshotPath, snapshotFiles(fs), load, (offset) => {

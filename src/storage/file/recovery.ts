@@ -6,13 +6,14 @@
  */
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
-import { Records } from '../records.js'
+import type { Records } from '../records.js'
 import type { Namespace, StoredValue } from '../types.js'
 import { closeQuietly, fsyncDirectory, unlinkQuietly, writeFileDurably } from './durable-io.js'
 import { createJournal, cutShortJournal, journalPath, journalPrefix, readJournal } from './journal.js'
 import type { ResolvedOptions } from './options.js'
 import { DamagedFiles } from './repair.js'
 import { readSnapshot, snapshotFiles } from './snapshot.js'
+import { fileRecords } from './record-map.js'
 
 /** The state recovery found, and the journal that takes the calls from here on. */
 export interface Recovered {
@@ -39,7 +40,7 @@ export function recover(options: ResolvedOptions): Recovered {
 class Recovery {
   readonly #options: ResolvedOptions
   readonly #damaged: DamagedFiles
-  #records = new Records()
+  #records = fileRecords()
 
   constructor(options: ResolvedOptions) {
     this.#options = options
@@ -59,7 +60,7 @@ class Recovery {
       // Every journal continues some snapshot: with this one damaged, none of them can be
       // applied. Repair sets them all aside and starts empty.
       this.#damaged.found(path, `is damaged at byte offset ${error.offset}`, error.offset, [...journals.values()])
-      this.#records = new Records()
+      this.#records = fileRecords()
       journals.clear()
     }
     const chain = this.#chain(journals, snapshot?.generation)
