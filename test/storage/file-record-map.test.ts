@@ -4,7 +4,7 @@
  * calls go on), through growth, deletes that shift probe runs back, and hole compaction.
  */
 import { describe, expect, it } from 'vitest'
-import { fileRecords } from '../../src/storage/file/record-map.js'
+import { RecordMap, fileRecords } from '../../src/storage/file/record-map.js'
 import type { NamespaceRecords } from '../../src/storage/records.js'
 
 /** A small deterministic generator (xorshift32): the same run every time. */
@@ -124,5 +124,54 @@ describe('RecordMap', () => {
     }
     expectSame(map, model)
     for (let i = 0; i < 10_000; i++) expect(map.get(`k${i}`)).toBe(model.get(`k${i}`))
+  })
+
+  it('gives its room back when a backlog drains, while an iterator is open too, and stays a Map', () => {
+    // A drained backlog of a million once kept a table of ~16 MB for as long as the store was open.
+    const map = new RecordMap<number>()
+    const model = new Map<string, number>()
+    for (let i = 0; i < 100_000; i++) {
+      map.set(`id-${i}`, i)
+      model.set(`id-${i}`, i)
+    }
+    const full = map.capacity
+    expect(full).toBeGreaterThanOrEqual(200_000)
+    const walking = map[Symbol.iterator]()
+    walking.next()
+    for (let i = 0; i < 99_990; i++) {
+      map.delete(`id-${i}`)
+      model.delete(`id-${i}`)
+    }
+    expect(map.capacity).toBeLessThanOrEqual(64)
+    expect([...walking].map(([key]) => key)).toEqual([...model.keys()])
+    expectSame(map, model)
+    for (let i = 0; i < 1_000; i++) {
+      map.set(`new-${i}`, i)
+      model.set(`new-${i}`, i)
+    }
+    expectSame(map, model)
+    for (const key of model.keys()) expect(map.get(key)).toBe(model.get(key))
+    for (const key of [...model.keys()]) map.delete(key)
+    expect(map.size).toBe(0)
+    expect(map.capacity).toBe(16)
+  })
+
+  it('keeps keys whose units differ only in their high bits apart (FNV-1a alone gives them one low-bit hash)', () => {
+    // 4,096 two-unit keys, each unit 0x41 + 0x400 * j: their unseeded FNV-1a hashes share the low
+    // 10 bits, the bits a slot is taken from. They must all be found, and found again after deletes.
+    const map = new RecordMap<number>()
+    const model = new Map<string, number>()
+    for (let a = 0; a < 64; a++)
+      for (let b = 0; b < 64; b++) {
+        const key = String.fromCharCode(0x41 + 0x400 * a, 0x41 + 0x400 * b)
+        map.set(key, a * 64 + b)
+        model.set(key, a * 64 + b)
+      }
+    for (const key of [...model.keys()].filter((_, i) => i % 3 === 0)) {
+      map.delete(key)
+      model.delete(key)
+    }
+    expectSame(map, model)
+    for (const key of model.keys()) expect(map.get(key)).toBe(model.get(key))
   })
 })

@@ -318,6 +318,9 @@ describe('frames', () => {
     // Short texts are encoded into room for their largest form without measuring; long ones are measured first.
     const long = (unit: string, units: number): string => JSON.stringify('x'.repeat(units - 2 - unit.length) + unit)
     const texts = ['[0]', JSON.stringify([57, [put('k', { v: 'é→😀 and ascii' })]]), '', long('😀', 64 * 1024), long('→', 64 * 1024 + 1), long('é', 200_000)]
+    // At the bound, texts that fill the room to the byte: 3 bytes a unit ('→', and a lone surrogate,
+    // which UTF-8 writes as U+FFFD), and 4 bytes a surrogate pair.
+    texts.push('→'.repeat(64 * 1024), '\ud800'.repeat(64 * 1024), '😀'.repeat(32 * 1024), `${'→'.repeat(64 * 1024 - 1)}\udc00`)
     for (const text of texts) {
       expect(frameText(text).equals(frame(Buffer.from(text, 'utf8')))).toBe(true)
     }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads'
+import { MessageChannel, Worker } from 'node:worker_threads'
 import type { ResourceLimits } from 'node:worker_threads'
 import { ConfigError } from '../../core/model/errors.js'
 import type { Executor } from '../../core/executor/types.js'
@@ -15,6 +15,7 @@ import { poolExecutor } from '../../core/executor/pool.js'
 import type { WorkerLoadOptions } from '../../core/executor/load-options.js'
 import type { FromWorker } from '../../core/executor/wire.js'
 import type { PoolWorker, PoolWorkerEvents, SpawnThrough } from '../../core/executor/pool-worker.js'
+import { takeAllReports, takeReports } from './reports.js'
 import { wakeData, wakeUp } from './wake.js'
 
 /**
@@ -162,7 +163,8 @@ function startThread(spec: ThreadSpec, events: PoolWorkerEvents): PoolWorker {
   // The worker reports on a port of its own, not its parentPort: a worker posts about once a task
   // (what it has to say goes before each body, which may block its thread), and each message the
   // main thread's event loop delivers is a callback of its own, with a microtask checkpoint (the
-  // engine's commit round) after it. Here one callback takes every message waiting on the port.
+  // engine's commit round) after it. Here one callback takes those waiting behind it too, up to
+  // a bound (reports.ts).
   const { port1: reports, port2: replyPort } = new MessageChannel()
   const worker = new Worker(spec.script, {
     eval: spec.eval,
@@ -172,22 +174,21 @@ function startThread(spec: ThreadSpec, events: PoolWorkerEvents): PoolWorker {
     ...(spec.resourceLimits === undefined ? {} : { resourceLimits: spec.resourceLimits }),
   })
   let failure: Error | undefined
-  const drain = (): void => {
-    for (let next = receiveMessageOnPort(reports); next !== undefined; next = receiveMessageOnPort(reports)) events.message(next.message as FromWorker)
-  }
-  reports.on('message', (message: FromWorker) => {
-    events.message(message)
-    drain()
-  })
+  const deliver = (message: FromWorker): void => events.message(message)
+  reports.on('message', (message: FromWorker) => takeReports(reports, message, deliver))
   // Only the worker itself (`hold`) keeps the process.
   reports.unref()
   worker.on('error', (error) => (failure = error))
   // Without an error event, the exit code is all there is to say why (process.exit in a task or at import).
   // What it posted before it ended is taken first: a run it finished is not lost with it.
   worker.on('exit', (code) => {
-    drain()
-    reports.close()
-    events.exit(failure ?? (code === 0 ? undefined : new Error(`exit code ${String(code)}`)))
+    try {
+      takeAllReports(reports, deliver)
+    } finally {
+      // Even when a report could not be handled, the worker is gone: its runs are lost and it is replaced.
+      reports.close()
+      events.exit(failure ?? (code === 0 ? undefined : new Error(`exit code ${String(code)}`)))
+    }
   })
   const counter = wake?.counter
   return {

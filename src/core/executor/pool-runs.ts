@@ -7,6 +7,9 @@ import type { RunJob } from '../model/protocol.js'
 import type { PoolWorker } from './pool-worker.js'
 import type { WireToRuntime } from './wire.js'
 
+/** How many of a worker's runs, in the order sent, {@link HeldRuns.sent} compares before giving up. */
+const SENT_SCAN = 8
+
 /** One worker of the pool, as the pool sees it. */
 export interface Slot {
   readonly worker: PoolWorker
@@ -66,11 +69,14 @@ export class HeldRuns {
    * The run `slot` holds under `id`, a copy of its id that crossed from the worker, found without
    * hashing the copy (a Map lookup would): its own id, from the pool, is the one to pass on. The
    * runs are compared in the order sent, so the first one usually matches, and ids of the same
-   * length differ in their first characters. Undefined when the worker no longer holds it.
+   * length differ in their first characters. Only the first {@link SENT_SCAN} are compared (a
+   * worker holding hundreds, with outcomes out of order, would pay more than the hash saves):
+   * undefined past them, and when the worker no longer holds it; the copy then serves.
    */
   sent(slot: Slot, id: string): HeldRun | undefined {
     const order = slot.order
-    for (let i = 0; i < order.length; i++) if (order[i]!.job.message.id === id) return order[i]
+    const end = Math.min(order.length, SENT_SCAN)
+    for (let i = 0; i < end; i++) if (order[i]!.job.message.id === id) return order[i]
     return undefined
   }
 
@@ -93,7 +99,10 @@ export class HeldRuns {
       this.#runs.delete(id)
       const order = slot.order
       if (order[0] === run) order.shift()
-      else order.splice(order.indexOf(run), 1)
+      else {
+        const at = order.indexOf(run)
+        if (at >= 0) order.splice(at, 1)
+      }
       if (run.started) slot.started--
       if (--slot.jobs === 0 && !slot.gone) slot.worker.hold?.(false)
     }

@@ -24,10 +24,13 @@ import type { StoredValue } from '../types.js'
 /** Compaction runs once holes are at least this many and outnumber the live entries. */
 const MIN_HOLES = 1024
 
-class RecordMap<V> implements Iterable<[string, V]> {
+/** log2 of the smallest table. */
+const MIN_BITS = 4
+
+export class RecordMap<V> implements Iterable<[string, V]> {
   /** log2 of the slot count. */
-  #bits = 4
-  #slots = new Int32Array(2 << 4)
+  #bits = MIN_BITS
+  #slots = new Int32Array(2 << MIN_BITS)
   #keys: Array<string | undefined> = []
   #values: Array<V | undefined> = []
   #size = 0
@@ -75,7 +78,16 @@ class RecordMap<V> implements Iterable<[string, V]> {
     this.#holes++
     this.#unslot(slot)
     if (this.#holes >= MIN_HOLES && this.#holes > this.#size && this.#iterating === 0) this.#compact()
+    // A table an eighth full gives back its room (a drained backlog of 1M held ~16 MB), sized to
+    // a quarter full so that puts after it do not grow it again at once. Iteration never reads
+    // the slots, so this is safe while an iterator is open.
+    if (this.#bits > MIN_BITS && this.#size * 8 < 1 << this.#bits) this.#resize(Math.max(MIN_BITS, 32 - Math.clz32(this.#size * 4)))
     return true
+  }
+
+  /** How many slots the table has now (a power of two): for tests of its growth and shrinking. */
+  get capacity(): number {
+    return 1 << this.#bits
   }
 
   *[Symbol.iterator](): Generator<[string, V], void, undefined> {
@@ -157,10 +169,25 @@ class RecordMap<V> implements Iterable<[string, V]> {
   }
 }
 
-/** FNV-1a over the key's UTF-16 units, never 0 (an empty slot). */
+/**
+ * A per-process seed: ids may come from callers (`taskId`, another producer on a broker), and
+ * with a fixed hash a caller could pick ids that all share a probe run, making every call on the
+ * namespace linear in their number (and a replay quadratic).
+ */
+const SEED = (Math.random() * 0x100000000) | 0
+
+/**
+ * FNV-1a over the key's UTF-16 units from the seed, then murmur3's finalizer: FNV's low bits
+ * depend only on the units' low bits, and a slot is the hash's low bits. Never 0 (an empty slot).
+ */
 function hashOf(key: string): number {
-  let hash = 0x811c9dc5 | 0
+  let hash = SEED ^ 0x811c9dc5
   for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193)
+  hash ^= hash >>> 16
+  hash = Math.imul(hash, 0x85ebca6b)
+  hash ^= hash >>> 13
+  hash = Math.imul(hash, 0xc2b2ae35)
+  hash ^= hash >>> 16
   return hash === 0 ? 1 : hash
 }
 
