@@ -111,6 +111,9 @@ const allCombos: readonly Combo[] = [
   { asyncContext: true, name: 'memory × threads (idleWait atomics)', storage: () => memoryStorage(), executor: () => inRestingThreads() },
   { asyncContext: true, name: 'file × inline', storage: () => fileStorage({ dir: fileDir() }), executor: () => inline() },
   { asyncContext: true, name: 'file × threads', storage: () => fileStorage({ dir: fileDir() }), executor: () => inThreads() },
+  // Resting workers on durable storage: a run whose body waits for its lease ('go') keeps its
+  // worker out of the rest, which memory storage never asks of it.
+  { asyncContext: true, name: 'file × threads (idleWait atomics)', storage: () => fileStorage({ dir: fileDir() }), executor: () => inRestingThreads() },
   // In Node on fake-indexeddb; setup.browser.ts runs the suite on Chromium's real IndexedDB.
   {
     asyncContext: true,
