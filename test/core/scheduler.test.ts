@@ -31,6 +31,44 @@ describe('Scheduler', () => {
     expect(scheduler.readyCount).toBe(0)
   })
 
+  it('keeps FIFO order across a backlog of thousands, taken and added in turns, listed and removed from in the middle', () => {
+    // Past the ready lists' chunk size (256) many times over, with the reads and the writes in
+    // different chunks, and drained to empty and filled again.
+    const scheduler = new Scheduler(virtualClock(), () => undefined)
+    const expected: string[] = []
+    let next = 0
+    const add = (k: number): void => {
+      for (let i = 0; i < k; i++) {
+        const id = `m${next++}`
+        scheduler.add(message(id))
+        expected.push(id)
+      }
+    }
+    const take = (k: number): void => {
+      const queue = scheduler.queue('default')
+      for (let i = 0; i < k; i++) expect(scheduler.take(queue)?.id).toBe(expected.shift())
+    }
+    add(3_000)
+    take(700)
+    add(513)
+    take(1_025)
+    expect(scheduler.ready().map((m) => m.id)).toEqual(expected)
+    expect(scheduler.readyCount).toBe(expected.length)
+    // Every third one removed: the rest keep their order.
+    const removed = new Set(expected.filter((_, i) => i % 3 === 0))
+    expect(scheduler.removeWhere((m) => removed.has(m.id)).map((m) => m.id)).toEqual([...removed])
+    expected.splice(0, expected.length, ...expected.filter((id) => !removed.has(id)))
+    add(300)
+    take(400)
+    expect(scheduler.ready().map((m) => m.id)).toEqual(expected)
+    expect(drain(scheduler)).toEqual(expected)
+    expect(scheduler.take(scheduler.queue('default'))).toBeUndefined()
+    expected.length = 0
+    add(257)
+    expect(drain(scheduler)).toEqual(expected)
+    expect(scheduler.readyCount).toBe(0)
+  })
+
   it('keeps queues apart', () => {
     const scheduler = new Scheduler(virtualClock(), () => undefined)
     scheduler.add(message('x', { queue: 'a' }))

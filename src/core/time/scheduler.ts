@@ -7,47 +7,81 @@ import type { Clock, TimerHandle } from './clock.js'
 import type { TaskMessage } from '../model/message.js'
 import { Heap } from './heap.js'
 
-/** A FIFO with a moving head; compacts once the dead prefix is large, so shift is amortized O(1). */
+/**
+ * How many items a {@link Fifo} chunk holds. Small enough that a burst of a few hundred messages
+ * (a warm-up) already steps from chunk to chunk, so optimized code has seen that path.
+ */
+const CHUNK = 256
+
+interface Chunk<T> {
+  readonly items: Array<T | undefined>
+  next: Chunk<T> | undefined
+}
+
+/**
+ * A FIFO of fixed-size chunks in a list: push and shift are O(1) with no copy. It replaced an
+ * array with a moving head compacted by `slice` once half of it was dead (past 1,024): that
+ * compaction ran only in a backlog larger than any before it, so in the middle of a burst it
+ * threw the optimized pump away (its branch had no type feedback) and, by reassigning the array
+ * field, the optimized code of every function that read it (`--trace-deopt`, NOTES.md "Worker
+ * threads at once, thr8"), then V8 compiled them again.
+ */
 class Fifo<T> {
-  #items: T[] = []
-  #head = 0
+  /** The chunk shifted from. */
+  #first: Chunk<T> = { items: [], next: undefined }
+  /** The chunk pushed to (the same as `#first` until it fills). */
+  #last: Chunk<T> = this.#first
+  /** The next item to shift in `#first`. */
+  #read = 0
+  #size = 0
 
   get size(): number {
-    return this.#items.length - this.#head
+    return this.#size
   }
 
   push(item: T): void {
-    this.#items.push(item)
+    let last = this.#last
+    if (last.items.length === CHUNK) {
+      last = last.next = { items: [], next: undefined }
+      this.#last = last
+    }
+    last.items.push(item)
+    this.#size++
   }
 
   shift(): T | undefined {
-    if (this.#head >= this.#items.length) return undefined
-    const item = this.#items[this.#head]
-    this.#items[this.#head] = undefined as T
-    this.#head++
-    // Compact when half the array is dead: keeps memory bounded without O(n) per shift.
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head)
-      this.#head = 0
+    if (this.#size === 0) return undefined
+    let first = this.#first
+    if (this.#read === CHUNK) {
+      first = this.#first = first.next!
+      this.#read = 0
     }
+    // Cleared, so the message can be collected; the chunk is dropped once read to its end.
+    const item = first.items[this.#read] as T
+    first.items[this.#read++] = undefined
+    this.#size--
     return item
   }
 
   *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i]!
+    let read = this.#read
+    for (let chunk: Chunk<T> | undefined = this.#first; chunk !== undefined; chunk = chunk.next, read = 0) {
+      for (let i = read; i < chunk.items.length; i++) yield chunk.items[i] as T
+    }
   }
 
   /** Removes matching items; O(n), for purge and revoke, not the hot path. */
   removeWhere(predicate: (item: T) => boolean): T[] {
     const removed: T[] = []
     const kept: T[] = []
-    for (let i = this.#head; i < this.#items.length; i++) {
-      const item = this.#items[i]!
+    for (const item of this) {
       if (predicate(item)) removed.push(item)
       else kept.push(item)
     }
-    this.#items = kept
-    this.#head = 0
+    this.#first = this.#last = { items: [], next: undefined }
+    this.#read = 0
+    this.#size = 0
+    for (const item of kept) this.push(item)
     return removed
   }
 }
