@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest'
 import { poolExecutor } from '../../src/core/executor/pool.js'
 import type { PoolWorkerEvents } from '../../src/core/executor/pool-worker.js'
 import type { FromRuntime, RunJob, RunStart, ToRuntime } from '../../src/core/model/protocol.js'
-import { toRuntimeFromWire, wireFromRuntime } from '../../src/core/executor/wire.js'
+import { pushReport, toRuntimeFromWire } from '../../src/core/executor/wire.js'
+import type { Encoded } from '../../src/core/model/json.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
 import { ConfigError, WorkerLoadError, WorkerLostError } from '../../src/core/model/errors.js'
 import { decodeError } from '../../src/core/serializer/decode.js'
@@ -220,7 +221,11 @@ describe('the pool', () => {
     t.pool.post({ type: 'run', jobs: [job('a'), job('b'), job('c')] })
     await t.tick()
     // As they cross from a worker: `started` and a plain success as tuples, with copies of the ids.
-    const cross = (...reports: FromRuntime[]): void => t.events.message(reports.map((r) => wireFromRuntime(structuredClone(r))))
+    const cross = (...reports: FromRuntime[]): void => {
+      const post: Array<Encoded | FromRuntime> = []
+      for (const report of reports) pushReport(post, report)
+      t.events.message(structuredClone(post))
+    }
     // 'b' is revoked while held; the worker started it before the cancel came, then reports it.
     t.pool.post({ type: 'cancel', id: 'b', reason: 'revoked' })
     cross({ type: 'started', id: 'c' }, ...succeeded('c'), { type: 'started', id: 'b' }, ...succeeded('b'), ...succeeded('a'))

@@ -3,7 +3,8 @@
  * every field it reads as sent, and the hot replies come back as the protocol's messages.
  */
 import { describe, expect, it } from 'vitest'
-import { fromRuntimeWire, runFromWire, toRuntimeFromWire, wireFromRuntime, wireRun } from '../../src/core/executor/wire.js'
+import { pushReport, readReports, runFromWire, toRuntimeFromWire, wireRun } from '../../src/core/executor/wire.js'
+import type { Encoded } from '../../src/core/model/json.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
 import type { FromRuntime, RunJob } from '../../src/core/model/protocol.js'
 import { encode, encodeError } from '../../src/core/serializer/encode.js'
@@ -95,13 +96,50 @@ describe('the wire form of what a runtime reports', () => {
     { type: 'log', id: 'a', level: 'info', text: 'hi' },
   ]
 
+  /** `reports` as one post of a worker, cloned as it crosses, read back. */
+  const roundTrip = (sent: FromRuntime[], own: (copy: string) => string | undefined = () => undefined): FromRuntime[] => {
+    const post: Array<Encoded | FromRuntime> = []
+    for (const report of sent) pushReport(post, report)
+    const read: FromRuntime[] = []
+    readReports(crossed(post), own, (m) => read.push(m))
+    return read
+  }
+
   it.each(reports)('reads back %j as it was reported', (report) => {
-    expect(fromRuntimeWire(crossed(wireFromRuntime(report)))).toEqual(report)
+    expect(roundTrip([report])).toEqual([report])
   })
 
-  it('sends a start and a plain success as tuples', () => {
-    expect(Array.isArray(wireFromRuntime(reports[0]!))).toBe(true)
-    expect(Array.isArray(wireFromRuntime(reports[2]!))).toBe(true)
-    expect(Array.isArray(wireFromRuntime(reports[3]!))).toBe(false)
+  it('reads back every report of a post in order, whatever the values next to the markers', () => {
+    const success = (id: string, value: Encoded): FromRuntime => ({ type: 'outcome', id, outcome: { type: 'success', value }, hooks: false })
+    // Values equal to the markers (0, 1), a string, an array and an object in the value's place.
+    const sent = [
+      reports[0]!,
+      success('a', 1),
+      success('b', 0),
+      reports[6]!,
+      { type: 'started', id: 'c' } as const,
+      success('c', 'x'),
+      success('d', [0, 1]),
+      reports[4]!,
+      success('e', { 1: 0 }),
+    ]
+    expect(roundTrip(sent)).toEqual(sent)
+  })
+
+  it('sends a start and a plain success flat, the rest as their objects', () => {
+    const post: Array<Encoded | FromRuntime> = []
+    for (const report of [reports[0]!, reports[2]!, reports[3]!]) pushReport(post, report)
+    expect(post).toEqual([0, 'a', 1, 'a', (reports[2] as { outcome: { value: Encoded } }).outcome.value, reports[3]])
+  })
+
+  it('gives a start and a plain success the id the pool has for them, asked in order', () => {
+    const asked: string[] = []
+    const own = (copy: string): string | undefined => {
+      asked.push(copy)
+      return copy === 'a' ? 'A' : undefined
+    }
+    const read = roundTrip([{ type: 'started', id: 'a' }, reports[5]!, { type: 'outcome', id: 'b', outcome: { type: 'success', value: 2 }, hooks: false }], own)
+    expect(read.map((m) => m.id)).toEqual(['A', 'a', 'b'])
+    expect(asked).toEqual(['a', 'b'])
   })
 })

@@ -14,9 +14,9 @@ import type { PoolOptions, PoolWorker } from './pool-worker.js'
 import { HeldRuns, newSlot } from './pool-runs.js'
 import type { Slot } from './pool-runs.js'
 import { WorkerLoader } from './pool-loader.js'
-import type { RunJob } from '../model/protocol.js'
-import { fromRuntimeWire, wireReportId, wireRun } from './wire.js'
-import type { FromWorker, WireRun, WireToRuntime } from './wire.js'
+import type { FromRuntime, RunJob } from '../model/protocol.js'
+import { readReports, wireRun } from './wire.js'
+import type { FromWorker, WireReports, WireRun, WireToRuntime } from './wire.js'
 import { encodeError } from '../serializer/encode.js'
 import { decodeError } from '../serializer/decode.js'
 import type { TaskProfile } from '../model/options.js'
@@ -182,6 +182,16 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
         clearTimeout(hung)
         reject(new WorkerLoadError(message, options.moduleName, cause === undefined ? undefined : { cause }))
       }
+      /** A `started` or plain success is passed on under the pool's own id string. */
+      const ownId = (copy: string): string | undefined => held.sent(slot!, copy)?.job.message.id
+      const report = (m: FromRuntime): void => {
+        const from = slot!
+        if (m.type === 'started') held.heardStarted(from, m.id)
+        else if (m.type === 'rpc' && (m.call.type === 'result.wait' || m.call.type === 'result.next')) from.awaiting.set(`${m.id} ${String(m.requestId)}`, m.id)
+        else if (m.type === 'outcome' && !m.hooks) held.release(from, m.id)
+        else if (m.type === 'finished') held.release(from, m.id)
+        host?.receive(m)
+      }
       let worker: PoolWorker
       try {
         worker = options.spawn({
@@ -207,17 +217,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
               }
               return
             }
-            for (const item of message as Extract<FromWorker, readonly unknown[]>) {
-              // A `started` or plain success: passed on under the pool's own id string.
-              const wireId = wireReportId(item)
-              const m = fromRuntimeWire(item, wireId === undefined ? undefined : held.sent(slot, wireId)?.job.message.id)
-              if (m.type === 'started') held.heardStarted(slot, m.id)
-              else if (m.type === 'rpc' && (m.call.type === 'result.wait' || m.call.type === 'result.next'))
-                slot.awaiting.set(`${m.id} ${String(m.requestId)}`, m.id)
-              else if (m.type === 'outcome' && !m.hooks) held.release(slot, m.id)
-              else if (m.type === 'finished') held.release(slot, m.id)
-              host?.receive(m)
-            }
+            readReports(message as WireReports, ownId, report)
           },
           exit(error) {
             if (slot === undefined) return

@@ -21,12 +21,9 @@ type RunRest = Partial<
 /** A run on its way to a worker: id, task, args, how it starts, hostname, queue, then the other fields not at their usual value (0: none). */
 export type WireRun = readonly [id: string, task: string, args: Encoded[], start: RunStart, hostname: string, queue: string, rest: RunRest | 0]
 
-/** A run's `started` (not `onArrival`, which a worker never says). */
-type WireStarted = readonly [kind: typeof STARTED, id: string]
-/** A run's success with no hooks to follow: the outcome of nearly every run. */
-type WireSuccess = readonly [kind: typeof SUCCESS, id: string, value: Encoded]
-
+/** Opens a run's `started` in {@link WireReports} (not `onArrival`, which a worker never says). */
 const STARTED = 0
+/** Opens a run's success with no hooks to follow, the outcome of nearly every run, in {@link WireReports}. */
 const SUCCESS = 1
 
 /** What the engine sends a runtime, as it crosses to a worker: a run as a tuple, one each. */
@@ -40,11 +37,17 @@ type WorkerHello =
   | { readonly type: 'ready'; readonly tasks: ReadonlyArray<{ readonly name: string; readonly profile: TaskProfile }> }
   | { readonly type: 'init-failed'; readonly error: Encoded }
 
-/** What a runtime reports, as it crosses to the pool. */
-export type WireFromRuntime = WireStarted | WireSuccess | FromRuntime
+/**
+ * What a runtime reports in one post to the pool, flat: a `started` as `STARTED, id`, a plain
+ * success as `SUCCESS, id, value`, any other report as its own object. A report begins with a
+ * number or is an object, so the reader knows where each one starts. Flat, not a tuple each: a
+ * structured clone pays for every array it copies, on both threads, and a worker posts about
+ * once a task (NOTES.md, "Worker threads at once, thr8").
+ */
+export type WireReports = ReadonlyArray<Encoded | FromRuntime>
 
 /** Worker -> pool: the hello, then batches of what its runtime reports. */
-export type FromWorker = WorkerHello | readonly WireFromRuntime[]
+export type FromWorker = WorkerHello | WireReports
 
 /** Every field at its usual value (`rootId`'s is the run's own id, compared apart). */
 const USUAL = plainMessage('', '', [], '')
@@ -91,26 +94,35 @@ export function toRuntimeFromWire(item: WireToRuntime): ToRuntime {
   return Array.isArray(item) ? { type: 'run', jobs: [runFromWire(item as WireRun)] } : (item as ToRuntime)
 }
 
-/** What a runtime reports, as it crosses to the pool. */
-export function wireFromRuntime(message: FromRuntime): WireFromRuntime {
-  if (message.type === 'outcome') return !message.hooks && message.outcome.type === 'success' ? [SUCCESS, message.id, message.outcome.value] : message
-  if (message.type === 'started' && message.onArrival === undefined) return [STARTED, message.id]
-  return message
-}
-
-/** The task id a report in tuple form (`started`, a plain success) carries; undefined for the other reports. */
-export function wireReportId(item: WireFromRuntime): string | undefined {
-  return Array.isArray(item) ? (item as WireStarted | WireSuccess)[1] : undefined
+/** Appends `message` to what a worker posts next (see {@link WireReports}). */
+export function pushReport(reports: Array<Encoded | FromRuntime>, message: FromRuntime): void {
+  if (message.type === 'outcome') {
+    if (!message.hooks && message.outcome.type === 'success') reports.push(SUCCESS, message.id, message.outcome.value)
+    else reports.push(message)
+  } else if (message.type === 'started' && message.onArrival === undefined) reports.push(STARTED, message.id)
+  else reports.push(message)
 }
 
 /**
- * A runtime's report, from its wire form. `id`, for a report in tuple form: the id to give it in
- * place of the copy that crossed (the pool's own string, whose hash is already computed: a copy
- * is hashed again at each Map it is looked up in).
+ * Gives each report of a worker's post to `report`, in order. `own(copy)`, for a run's id that
+ * crossed in a `started` or a plain success: the pool's own string for it (whose hash is already
+ * computed: a copy is hashed again at each Map it is looked up in), or undefined, and the copy
+ * serves. It is asked for each report just before that report is given.
  */
-export function fromRuntimeWire(item: WireFromRuntime, id?: string): FromRuntime {
-  if (!Array.isArray(item)) return item as FromRuntime
-  const wire = item as WireStarted | WireSuccess
-  const runId = id ?? wire[1]
-  return wire[0] === STARTED ? { type: 'started', id: runId } : { type: 'outcome', id: runId, outcome: { type: 'success', value: wire[2] }, hooks: false }
+export function readReports(reports: WireReports, own: (copy: string) => string | undefined, report: (message: FromRuntime) => void): void {
+  for (let i = 0; i < reports.length; ) {
+    const item = reports[i]
+    if (item === STARTED) {
+      const copy = reports[i + 1] as string
+      report({ type: 'started', id: own(copy) ?? copy })
+      i += 2
+    } else if (item === SUCCESS) {
+      const copy = reports[i + 1] as string
+      report({ type: 'outcome', id: own(copy) ?? copy, outcome: { type: 'success', value: reports[i + 2] as Encoded }, hooks: false })
+      i += 3
+    } else {
+      report(item as FromRuntime)
+      i++
+    }
+  }
 }

@@ -8,8 +8,10 @@ import { collectRealmApps, otherCopyMadeApps, realmTask, realmTaskNames } from '
 import { outsideRuns, soleRunContext, useAsyncContext } from '../task/current-run.js'
 import { ConfigError } from '../model/errors.js'
 import { TaskRuntime } from './executor.js'
-import type { FromWorker, ToWorker, WireFromRuntime } from './wire.js'
-import { toRuntimeFromWire, wireFromRuntime } from './wire.js'
+import type { Encoded } from '../model/json.js'
+import type { FromRuntime } from '../model/protocol.js'
+import type { FromWorker, ToWorker } from './wire.js'
+import { pushReport, toRuntimeFromWire } from './wire.js'
 import { encodeError } from '../serializer/encode.js'
 import { profileOf } from '../model/options.js'
 import { microtask } from '../time/microtask.js'
@@ -62,7 +64,7 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
     shell.post({ type: 'init-failed', error: encodeError(new ConfigError(message)) })
     return
   }
-  let outbox: WireFromRuntime[] = []
+  let outbox: Array<Encoded | FromRuntime> = []
   const flush = (): void => {
     if (outbox.length > 0) {
       const batch = outbox
@@ -95,7 +97,7 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
     flush,
     post: (message) => {
       if (outbox.length === 0 && !handling) microtask(flush)
-      outbox.push(wireFromRuntime(message))
+      pushReport(outbox, message)
     },
   })
   /** A batch from the pool is being handled: what its runs report at once goes when it is done. */
