@@ -145,6 +145,39 @@ describe("threads({ idleWait: 'atomics' })", () => {
     }
   })
 
+  it('after a task taken in a rest the worker rests again without a turn of its event loop, once what that task left has run', async () => {
+    const target = await started({ idleWait: 'atomics' })
+    expect(await takenInRest(target, 20)).toBeGreaterThan(0)
+    let followUps = 0
+    for (let n = 1; n <= 40; n++) {
+      expect(await run<number>(target, 'idle.leave', [n])).toBe(n)
+      // Sent at once: the worker takes it in the rest that follows the last one in the same
+      // check phase (not in the first rest of a turn), and never before the ticks and the
+      // promise chain the last task left have run.
+      const { left, stack } = await run<{ left: number; stack: string }>(target, 'idle.left')
+      expect(left).toBe(0)
+      if (/\bat rest\b/.test(stack) && /\bfollowUp\b/.test(stack)) followUps++
+    }
+    expect(followUps).toBeGreaterThan(0)
+  })
+
+  it("tasks back to back do not keep the event loop from its turns: an unref'd timer ticks while they come, the rests an hour long", async () => {
+    const said = heard()
+    const target = await started({ idleWait: 'atomics' })
+    await run(target, 'idle.tick', [true])
+    // Each tick needs a turn of the loop; the worker rests (for up to an hour) between the tasks.
+    const more = said('tick 6')
+    let done = false
+    void more.then(() => (done = true))
+    let sent = 0
+    while (!done) {
+      await run(target, 'idle.stack')
+      sent++
+    }
+    expect(sent).toBeGreaterThan(0)
+    await run(target, 'idle.stop')
+  })
+
   it('stop() ends resting workers at once (the rest does not hold terminate)', async () => {
     const target = await started({ idleWait: 'atomics', size: 2 })
     /** Two at once: one to each worker. */

@@ -63,7 +63,8 @@ export interface ThreadsOptions extends WorkerLoadOptions {
    *
    * What it costs: while a worker rests, its event loop does not run, so the task module's
    * unref'd timers and its listeners on ports it unref'd wait, for up to 100 ms, after which the
-   * event loop gets a turn (and then the worker rests again). A worker does not rest while the
+   * event loop gets a turn (and then the worker rests again); while tasks come one at a time the
+   * loop turns at least every 4 tasks. A worker does not rest while the
    * task module keeps anything ref'd (a timer, an interval, a socket, a listened port, a pending
    * request), nor while it runs, holds or awaits anything. Without `SharedArrayBuffer` workers wait
    * in their event loop. @default 'event-loop'

@@ -47,6 +47,12 @@ async function loadTaskModule(specifier: string): Promise<unknown> {
 }
 
 /**
+ * Rests one check phase may hold after the first (see `restingOn`): so up to this many + 1 tasks
+ * sent one at a time are taken between two turns of the event loop.
+ */
+const FOLLOW_UPS = 3
+
+/**
  * `threads({ idleWait: 'atomics' })`: the shell's `rest`. An idle worker waits in `Atomics.wait`
  * on the counter the pool bumps after each post, and takes the batch off its port itself
  * (`receiveMessageOnPort`), so the wake-up does not go through its event loop's poll. It rests
@@ -56,34 +62,63 @@ async function loadTaskModule(specifier: string): Promise<unknown> {
  *
  * A rest starts in the event loop's check phase (`setImmediate`), never in the microtask the
  * worker loop asks in: what the last task left to run (its `process.nextTick`s, the rest of a
- * promise chain it did not await, its due timers, I/O callbacks) runs first, so between two tasks
- * the event loop always has its turn. What waits is what a worker's idle time would have run:
- * its unref'd timers and listeners on ports it unref'd, for up to `timeout` ms, after which the
- * loop has a turn and the worker rests again.
+ * promise chain it did not await) runs first. The check phase runs a queue of immediates with the
+ * ticks and microtasks after each: so a rest is queued as a group, the first immediate ref'd (the
+ * loop's poll must not block before the check phase) and {@link FOLLOW_UPS} unref'd ones behind
+ * it, and after a task taken in one rest the next immediate of the group rests again, after that
+ * task's ticks and microtasks, without a turn of the loop between (a turn is a poll, and the
+ * post's own signal to the loop to take there: measured in NOTES.md, "Worker latency, lat8"). So
+ * the loop turns at least every FOLLOW_UPS + 1 tasks, and the rests of one group wait `timeout` ms
+ * in all at most: what waits meanwhile (the module's unref'd timers and listeners on ports it
+ * unref'd, its due timers and I/O callbacks) waits no longer than with one rest a turn. After
+ * `timeout` ms without a batch the loop has its turn and the worker rests again.
  */
 function restingOn(port: MessagePort, wake: WakeData, handle: (batch: ToWorker) => void): NonNullable<WorkerShell['rest']> {
   const { counter, timeout } = wake
   // The pool's port is unref'd until listened to: it counts then, as one of ours.
   const own = ports(process.getActiveResourcesInfo()) + ((port as { hasRef?: () => boolean }).hasRef?.() === true ? 0 : 1)
-  let queued = false
-  /** In the check phase, in `inTurn`: the rest may block now. */
+  /** Immediates of the queued group still to run. */
+  let left = 0
+  /** A rest was asked for and not yet made. */
+  let wanted: (() => void) | undefined
+  /** In the group's immediates, in `inTurn`: the rest may block now. */
   let inCheckPhase = false
-  const inTurn = (again: () => void): void => {
-    queued = false
-    inCheckPhase = true
-    try {
-      again()
-    } finally {
-      inCheckPhase = false
-    }
-  }
-  const later = (again: () => void): void => {
-    if (queued) return
-    queued = true
+  /** The group's rests may wait until then (performance.now()); a rest that timed out ends them. */
+  let until = 0
+  const group = (): void => {
+    left = 1 + FOLLOW_UPS
     // Ref'd, so the loop's poll does not block for I/O before the check phase (an unref'd
     // immediate lets it wait there for the next batch, and the rest never comes); while its
-    // callback runs it is no longer among the active resources onlyOwn counts.
-    setImmediate(inTurn, again)
+    // callback runs it is no longer among the active resources onlyOwn counts, and the unref'd
+    // ones never are.
+    setImmediate(firstOfGroup)
+    for (let i = 0; i < FOLLOW_UPS; i++) setImmediate(followUp).unref()
+  }
+  const firstOfGroup = (): void => {
+    until = performance.now() + timeout
+    inTurn()
+  }
+  // Named apart (not inTurn itself) so that a task's stack tells which rest took it.
+  const followUp = (): void => inTurn()
+  const inTurn = (): void => {
+    left--
+    const again = wanted
+    if (again !== undefined && until > 0) {
+      wanted = undefined
+      inCheckPhase = true
+      try {
+        again()
+      } finally {
+        inCheckPhase = false
+      }
+    }
+    // The last of the group: a rest asked for since (after a timeout, or a task taken in the
+    // last rest) waits for the next turn of the loop.
+    if (left === 0 && wanted !== undefined) group()
+  }
+  const later = (again: () => void): void => {
+    wanted = again
+    if (left === 0) group()
   }
   const rest = (again: () => void): void => {
     if (!inCheckPhase) return later(again)
@@ -92,8 +127,12 @@ function restingOn(port: MessagePort, wake: WakeData, handle: (batch: ToWorker) 
       const seen = Atomics.load(counter, 0)
       const received = receiveMessageOnPort(port)
       if (received !== undefined) return handle(received.message as ToWorker)
+      const wait = until - performance.now()
       // Timed out: the loop's turn (its timers first), then rest again.
-      if (Atomics.wait(counter, 0, seen, timeout) === 'timed-out') return later(again)
+      if (wait <= 0 || Atomics.wait(counter, 0, seen, wait) === 'timed-out') {
+        until = 0
+        return later(again)
+      }
     }
   }
   return rest
