@@ -130,6 +130,30 @@ describe('threads executor: tasks per worker', () => {
   })
 })
 
+describe('threads executor: one id, two runs', () => {
+  it('a send of a taskId whose earlier run still runs its hooks starts once they are done, and leaves the books right', async () => {
+    // One worker running up to four tasks at once: the queue's concurrency is the pool's four.
+    const clock = virtualClock()
+    const { app } = await start({ size: 1, tasksPerWorker: 4, prefetch: 1 }, clock)
+    const lines: string[] = []
+    app.events.on('log', (e) => lines.push(e.text))
+    // Its afterReturn sends the same id again (no result is stored, so that is a new message).
+    await app.sendTask('fault.resend-in-hooks', ['first'], { taskId: 'dup' })
+    await clock.runAll()
+    expect(lines).toEqual(['body first', 'hooks after first', 'body second', 'hooks after second'])
+    // Nothing of the two runs is left on the books (the engine's queue slots, the pool's held
+    // runs): four tasks of a second each run at once.
+    const t0 = clock.now()
+    const ends: number[] = []
+    app.events.on('task-succeeded', (e) => ends.push(e.timestamp - t0))
+    const holds = []
+    for (let i = 0; i < 4; i++) holds.push(await app.sendTask('fault.hold', [`h${String(i)}`, 1_000]))
+    await clock.runAll()
+    await Promise.all(holds.map((h) => h.get()))
+    expect(ends).toEqual([1_000, 1_000, 1_000, 1_000])
+  })
+})
+
 // Each with workers that wait in their event loop and with resting ones (their rests never end
 // by themselves here: the harness's REST_FOR_TESTS), so that terminate ends a resting worker.
 describe.each(['event-loop', 'atomics'] as const)('threads executor: faults (idleWait: %s)', (idleWait) => {
