@@ -8,12 +8,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { MessageChannel, Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { Celeriac, ConfigError, TaskRevokedError, TimeLimitExceeded, WorkerLoadError, WorkerLostError, states } from '../../src/index.js'
 import { threads } from '../../src/node.js'
 import { virtualClock } from '../../src/testing.js'
 import { CardDeclined } from './fixtures/fault-tasks.js'
-import { OOM_LIMITS, eventLog, failsWith, faults, poolRestored, start, stopAfterTest, stopAppsAfterEach } from './threads-harness.js'
+import { OOM_LIMITS, compiledFaults, eventLog, failsWith, faults, poolRestored, start, stopAfterTest, stopAppsAfterEach } from './threads-harness.js'
+import { WIRE_VERSION } from '../../src/core/executor/wire.js'
+import { decodeError } from '../../src/core/serializer/decode.js'
+import type { Encoded } from '../../src/core/model/json.js'
 import { bundledThreads } from '../workers/bundled.js'
 
 stopAppsAfterEach()
@@ -62,6 +66,50 @@ describe('threads executor: loading', () => {
     const { app } = await start()
     expect(app.registered()).toContain('fault.ok')
     expect(await (await app.sendTask('fault.ok', [21])).get()).toBe(42)
+  })
+
+  it.each([
+    [
+      'from before the reports port (its hello on the parentPort, no version)',
+      new URL('./fixtures/entry-before-reports-port.ts', import.meta.url),
+      'a version from before versions were said',
+    ],
+    ['of another protocol version', new URL('./fixtures/entry-other-wire.ts', import.meta.url), 'version 999'],
+  ])('fails start() at once with a ConfigError saying what to do when workerUrl is a worker entry %s', async (_label, workerUrl, said) => {
+    const began = Date.now()
+    const error = await new Celeriac({ executor: threads({ module: compiledFaults.module, workerUrl, size: 1, loadTimeout: 600_000 }) }).start().then(
+      () => expect.unreachable('start() should have failed'),
+      (e: unknown) => e,
+    )
+    expect(Date.now() - began).toBeLessThan(15_000)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).code).toBe('CONFIG')
+    expect((error as Error).message).toBe(
+      `threads: a worker loading ${compiledFaults.module.href} speaks ${said} of celeriac's worker protocol, and this celeriac speaks version ${String(WIRE_VERSION)}: its worker entry comes from another celeriac (another version or build); point threads({ workerUrl }) (now ${fileURLToPath(workerUrl)}) at the 'celeriac/node-worker' entry of the celeriac this app runs (the same version and build), or leave workerUrl out to use celeriac's own`,
+    )
+  })
+
+  it.each([
+    ['on its reports port', true],
+    ['on the parentPort, where pools before the reports port listened', false],
+  ])("celeriac's worker entry started by a pool that says no protocol version refuses at once %s", async (_label, withReports) => {
+    // As a pool of a celeriac from before protocol versions starts a worker.
+    const { port1, port2 } = new MessageChannel()
+    const worker = new Worker(compiledFaults.workerUrl, {
+      workerData: { module: compiledFaults.module.href, concurrency: 1, ...(withReports ? { reports: port2 } : {}) },
+      transferList: withReports ? [port2] : [],
+    })
+    try {
+      const hello = await new Promise<unknown>((resolve) => (withReports ? port1 : worker).once('message', resolve))
+      expect(hello).toMatchObject({ type: 'init-failed', wire: WIRE_VERSION })
+      const error = decodeError((hello as { error: Encoded }).error)
+      expect(error).toBeInstanceOf(ConfigError)
+      expect(error.message).toContain('the pool that started it speaks a version from before versions were said')
+      expect(error.message).toContain("point threads({ workerUrl }) at the 'celeriac/node-worker' entry of the celeriac the app runs")
+    } finally {
+      port1.close()
+      await worker.terminate()
+    }
   })
 
   it('rejects a size that is not a whole number >= 1', () => {
@@ -127,6 +175,30 @@ describe('threads executor: tasks per worker', () => {
     expect(new Set(threadIds).size).toBe(2)
     // 100 one-second tasks on each worker, back to back: the held runs never wait a round trip.
     expect(last).toBe(100_000)
+  })
+})
+
+describe('threads executor: one id, two runs', () => {
+  it('a send of a taskId whose earlier run still runs its hooks starts once they are done, and leaves the books right', async () => {
+    // One worker running up to four tasks at once: the queue's concurrency is the pool's four.
+    const clock = virtualClock()
+    const { app } = await start({ size: 1, tasksPerWorker: 4, prefetch: 1 }, clock)
+    const lines: string[] = []
+    app.events.on('log', (e) => lines.push(e.text))
+    // Its afterReturn sends the same id again (no result is stored, so that is a new message).
+    await app.sendTask('fault.resend-in-hooks', ['first'], { taskId: 'dup' })
+    await clock.runAll()
+    expect(lines).toEqual(['body first', 'hooks after first', 'body second', 'hooks after second'])
+    // Nothing of the two runs is left on the books (the engine's queue slots, the pool's held
+    // runs): four tasks of a second each run at once.
+    const t0 = clock.now()
+    const ends: number[] = []
+    app.events.on('task-succeeded', (e) => ends.push(e.timestamp - t0))
+    const holds = []
+    for (let i = 0; i < 4; i++) holds.push(await app.sendTask('fault.hold', [`h${String(i)}`, 1_000]))
+    await clock.runAll()
+    await Promise.all(holds.map((h) => h.get()))
+    expect(ends).toEqual([1_000, 1_000, 1_000, 1_000])
   })
 })
 

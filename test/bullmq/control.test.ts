@@ -52,11 +52,15 @@ describe.each(backends)('BullMQ pause, rate limits and concurrency on $name', (b
     })
     await sleep(200)
     expect(ran).toEqual([])
+    // Counted from before the resume: the worker may finish all three before the 'resumed' event
+    // and the isPaused round trip are back, and a listener added after them would wait out the
+    // test's timeout for completions already past (the one 20 s timeout of a loaded full run).
+    const done = finished(worker, 3)
     const resumed = once(events, 'resumed')
     await queue.resume()
     await resumed
     expect(await queue.isPaused()).toBe(false)
-    await finished(worker, 3)
+    await done
     expect(ran).toEqual([1, 2, 3])
   })
 

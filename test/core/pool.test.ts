@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest'
 import { poolExecutor } from '../../src/core/executor/pool.js'
 import type { PoolWorkerEvents } from '../../src/core/executor/pool-worker.js'
 import type { FromRuntime, RunJob, RunStart, ToRuntime } from '../../src/core/model/protocol.js'
-import { pushReport, toRuntimeFromWire } from '../../src/core/executor/wire.js'
+import { WIRE_VERSION, pushReport, toRuntimeFromWire } from '../../src/core/executor/wire.js'
+import type { FromWorker } from '../../src/core/executor/wire.js'
 import type { Encoded } from '../../src/core/model/json.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
 import { ConfigError, WorkerLoadError, WorkerLostError } from '../../src/core/model/errors.js'
@@ -35,7 +36,7 @@ async function setup(hear: (m: FromRuntime) => void = () => undefined) {
     afterArrivals: (fn) => later.push(fn),
     spawn(e) {
       events = e
-      queueMicrotask(() => e.message({ type: 'ready', tasks: [{ name: 't.add', profile: {} as never }] }))
+      queueMicrotask(() => e.message({ type: 'ready', wire: WIRE_VERSION, tasks: [{ name: 't.add', profile: {} as never }] }))
       return { post: (batch) => posts.push(batch.map(toRuntimeFromWire)), terminate: () => undefined, hold: (held) => holds.push(held) }
     },
   })
@@ -70,7 +71,7 @@ describe('the pool', () => {
       moduleName: 'test',
       spawn(e) {
         const worker = n++
-        queueMicrotask(() => e.message({ type: 'ready', tasks: [{ name: 't.add', profile: {} as never }] }))
+        queueMicrotask(() => e.message({ type: 'ready', wire: WIRE_VERSION, tasks: [{ name: 't.add', profile: {} as never }] }))
         return { post: () => undefined, terminate: () => void ended.push(`terminated ${worker}`), retire: () => void ended.push(`retired ${worker}`) }
       },
     })
@@ -250,8 +251,12 @@ describe('the pool', () => {
   })
 })
 
-/** How a fake worker answers its load: it loads, its module throws, it never answers, or it cannot be made. */
-type LoadPlan = 'loads' | 'throws' | 'hangs' | 'refused'
+/**
+ * How a fake worker answers its load: it loads, its module throws, it never answers, it cannot be
+ * made, or it is another celeriac's: its hello says another protocol version, or none (a build
+ * from before versions were said).
+ */
+type LoadPlan = 'loads' | 'throws' | 'hangs' | 'refused' | 'other-wire' | 'unversioned'
 
 /**
  * A pool of fake workers whose loads follow `plan` (one entry per spawn, the last repeated), on a
@@ -278,8 +283,13 @@ async function loadingPool(plan: LoadPlan[], options: { size?: number; loadTimeo
       const n = workers.push(e) - 1
       const step = plan[Math.min(n, plan.length - 1)]!
       if (step === 'refused') throw new ConfigError('the worker entry /x/node-worker.js does not exist')
-      if (step === 'loads') queueMicrotask(() => e.message({ type: 'ready', tasks: [{ name: 't.add', profile: {} as never }] }))
-      else if (step === 'throws') queueMicrotask(() => e.message({ type: 'init-failed', error: encodeError(new Error(`load ${String(n)} failed`)) }))
+      if (step === 'loads') queueMicrotask(() => e.message({ type: 'ready', wire: WIRE_VERSION, tasks: [{ name: 't.add', profile: {} as never }] }))
+      else if (step === 'throws')
+        queueMicrotask(() => e.message({ type: 'init-failed', wire: WIRE_VERSION, error: encodeError(new Error(`load ${String(n)} failed`)) }))
+      else if (step === 'other-wire')
+        queueMicrotask(() => e.message({ type: 'ready', wire: WIRE_VERSION + 1, tasks: [{ name: 't.add', profile: {} as never }] }))
+      else if (step === 'unversioned')
+        queueMicrotask(() => e.message({ type: 'ready', tasks: [{ name: 't.add', profile: {} as never }] } as unknown as FromWorker))
       return {
         post: (batch) => posts.push(batch.map(toRuntimeFromWire)),
         terminate: () => {
@@ -365,7 +375,7 @@ describe('the pool heals', () => {
     t.workers[0]!.exit(new Error('crashed'))
     t.pool.post({ type: 'run', jobs: [job('a')] })
     expect(t.holds()).toEqual({ holds: 1, held: 1 })
-    t.workers[1]!.message({ type: 'ready', tasks: [{ name: 't.add', profile: {} as never }] })
+    t.workers[1]!.message({ type: 'ready', wire: WIRE_VERSION, tasks: [{ name: 't.add', profile: {} as never }] })
     await t.tick()
     expect(t.holds()).toEqual({ holds: 1, held: 0 })
     expect(t.posts.flatMap(runIds)).toEqual(['a'])
@@ -475,6 +485,23 @@ describe('the pool heals', () => {
     )
     expect(error).toBeInstanceOf(ConfigError)
     expect((error as Error).message).toContain('did not load file:///tasks.js within loadTimeout (20 ms)')
+    expect(t.terminated).toEqual([0])
+  })
+
+  it.each([
+    ['another version', 'other-wire', `version ${String(WIRE_VERSION + 1)}`],
+    ['no version (a build from before versions were said)', 'unversioned', 'a version from before versions were said'],
+  ] as const)('rejects start() at once with a ConfigError saying what to do when a worker says %s of the protocol, and ends it', async (_label, plan, said) => {
+    const t = await loadingPool([plan], { loadTimeout: 600_000 })
+    const error = await t.start.then(
+      () => expect.unreachable('start() should reject'),
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).code).toBe('CONFIG')
+    expect((error as Error).message).toBe(
+      `test pool: a worker loading file:///tasks.js speaks ${said} of celeriac's worker protocol, and this celeriac speaks version ${String(WIRE_VERSION)}: its worker entry comes from another celeriac (another version or build); use the worker entry of the celeriac this app runs`,
+    )
     expect(t.terminated).toEqual([0])
   })
 

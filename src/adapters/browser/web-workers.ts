@@ -91,6 +91,8 @@ export function webWorkersExecutor(
     loadTimeout: options.loadTimeout,
     loadBackoff: options.loadBackoff,
     moduleName: url?.href ?? 'the worker made by create()',
+    otherWire:
+      'build the worker script (its serveWorker) with the same celeriac as the page: one built apart with another celeriac version, or cached from an earlier deploy, speaks another protocol',
     // Workers from a create() of its own are alike only within this executor.
     spawn: through(
       (events) => {

@@ -13,6 +13,7 @@ import { ConfigError } from '../../core/model/errors.js'
 import type { Executor } from '../../core/executor/types.js'
 import { poolExecutor } from '../../core/executor/pool.js'
 import type { WorkerLoadOptions } from '../../core/executor/load-options.js'
+import { WIRE_VERSION } from '../../core/executor/wire.js'
 import type { FromWorker } from '../../core/executor/wire.js'
 import type { PoolWorker, PoolWorkerEvents, SpawnThrough } from '../../core/executor/pool-worker.js'
 import { takeAllReports, takeReports } from './reports.js'
@@ -147,6 +148,7 @@ export function threadsExecutor(
     loadTimeout: options.loadTimeout,
     loadBackoff: options.loadBackoff,
     moduleName: moduleUrl.href,
+    otherWire: otherWire(workerUrl, options.workerUrl !== undefined),
     afterArrivals: setImmediate,
     spawn: through(
       (events) => {
@@ -169,7 +171,7 @@ function startThread(spec: ThreadSpec, events: PoolWorkerEvents): PoolWorker {
   const { port1: reports, port2: replyPort } = new MessageChannel()
   const worker = new Worker(spec.script, {
     eval: spec.eval,
-    workerData: { module: spec.module, concurrency: spec.concurrency, reports: replyPort, ...(wake === undefined ? {} : { wake }) },
+    workerData: { module: spec.module, concurrency: spec.concurrency, reports: replyPort, wire: WIRE_VERSION, ...(wake === undefined ? {} : { wake }) },
     transferList: [replyPort],
     execArgv: spec.execArgv,
     ...(spec.resourceLimits === undefined ? {} : { resourceLimits: spec.resourceLimits }),
@@ -177,6 +179,12 @@ function startThread(spec: ThreadSpec, events: PoolWorkerEvents): PoolWorker {
   let failure: Error | undefined
   const deliver = (message: FromWorker): void => events.message(message)
   reports.on('message', (message: FromWorker) => takeReports(reports, message, deliver))
+  // This celeriac's workers say nothing on the parentPort. A celeriac hello there comes from a
+  // worker entry of a celeriac from before the reports port: passed on, the pool finds that it
+  // says no protocol version and fails the load at once, rather than after loadTimeout.
+  worker.on('message', (message: unknown) => {
+    if (isHello(message)) deliver(message)
+  })
   // Only the worker itself (`hold`) keeps the process.
   reports.unref()
   worker.on('error', (error) => (failure = error))
@@ -205,6 +213,21 @@ function startThread(spec: ThreadSpec, events: PoolWorkerEvents): PoolWorker {
     },
     hold: (held) => (held ? worker.ref() : worker.unref()),
   }
+}
+
+/** A worker's hello, as every celeriac's worker says it (`{ type: 'ready', tasks }` or `{ type: 'init-failed', error }`). */
+function isHello(message: unknown): message is FromWorker {
+  if (message === null || typeof message !== 'object') return false
+  const { type } = message as { type?: unknown }
+  return (type === 'ready' && Array.isArray((message as { tasks?: unknown }).tasks)) || (type === 'init-failed' && 'error' in message)
+}
+
+/** What to do when a worker speaks another celeriac's protocol: the pool's ConfigError ends with it. */
+function otherWire(workerUrl: URL, given: boolean): string {
+  const entry = workerUrl.protocol === 'file:' ? fileURLToPath(workerUrl) : workerUrl.href
+  return given
+    ? `point threads({ workerUrl }) (now ${entry}) at the 'celeriac/node-worker' entry of the celeriac this app runs (the same version and build), or leave workerUrl out to use celeriac's own`
+    : `celeriac's own worker entry ${entry} is not of the same build as the celeriac that loaded it: reinstall celeriac (its files are mixed), or, if the app bundles celeriac, rebuild so that the node-worker entry next to it comes from the same build, or pass threads({ workerUrl }) where that entry is`
 }
 
 function toUrl(module: URL | string): URL {

@@ -5,32 +5,60 @@ import type { MessagePort } from 'node:worker_threads'
 import { runWorkerLoop } from '../../core/executor/worker-loop.js'
 import type { WorkerShell } from '../../core/executor/worker-loop.js'
 import { trackRunsAcrossAwaits } from './async-context.js'
-import type { ToWorker } from '../../core/executor/wire.js'
+import { WIRE_VERSION } from '../../core/executor/wire.js'
+import type { FromWorker, ToWorker } from '../../core/executor/wire.js'
+import { ConfigError } from '../../core/model/errors.js'
+import { encodeError } from '../../core/serializer/encode.js'
 import type { WakeData } from './wake.js'
 
-trackRunsAcrossAwaits()
+/** What the pool starts a worker with (threads.ts, startThread). */
+interface ThreadData {
+  readonly module: string
+  readonly concurrency: number
+  readonly reports: MessagePort
+  readonly wake?: WakeData
+  readonly wire: number
+}
 
 const port = parentPort
 if (port === null) throw new Error('celeriac node-worker must run inside a worker thread')
-const { module, concurrency, reports, wake } = workerData as { module: string; concurrency: number; reports: MessagePort; wake?: WakeData }
+const data = workerData as Partial<ThreadData> | null
+if (data?.wire === WIRE_VERSION) serve(port, data as ThreadData)
+else refuse(data?.reports ?? port, data?.wire)
 
-let handler: ((batch: ToWorker) => void) | undefined
-// Made here, before the task module is imported: it counts what the worker itself keeps open.
-const resting = wake === undefined ? undefined : restingOn(port, wake, (batch) => handler?.(batch))
-const shell: WorkerShell = {
-  moduleName: module,
-  concurrency,
-  // On the pool's own port for reports (see startThread); batches come on parentPort.
-  post: (message) => reports.postMessage(message),
-  listen: (handle) => {
-    handler = handle
-    port.on('message', (batch: ToWorker) => handle(batch))
-  },
-  load: () => loadTaskModule(module),
-  ...(resting === undefined ? {} : { rest: resting }),
+function serve(port: MessagePort, { module, concurrency, reports, wake }: ThreadData): void {
+  trackRunsAcrossAwaits()
+  let handler: ((batch: ToWorker) => void) | undefined
+  // Made here, before the task module is imported: it counts what the worker itself keeps open.
+  const resting = wake === undefined ? undefined : restingOn(port, wake, (batch) => handler?.(batch))
+  const shell: WorkerShell = {
+    moduleName: module,
+    concurrency,
+    // On the pool's own port for reports (see startThread); batches come on parentPort.
+    post: (message) => reports.postMessage(message),
+    listen: (handle) => {
+      handler = handle
+      port.on('message', (batch: ToWorker) => handle(batch))
+    },
+    load: () => loadTaskModule(module),
+    ...(resting === undefined ? {} : { rest: resting }),
+  }
+  void runWorkerLoop(shell)
 }
 
-void runWorkerLoop(shell)
+/**
+ * Started by the pool of another celeriac (another version or build: it says another protocol
+ * version, or none): the load fails at once, with a hello any celeriac pool reads as a failed load
+ * (on its reports port, or on the parentPort, where pools before that port listened).
+ */
+function refuse(to: MessagePort, theirs: unknown): void {
+  const said = typeof theirs === 'number' ? `version ${String(theirs)}` : 'a version from before versions were said'
+  const error = new ConfigError(
+    `celeriac's worker entry speaks version ${String(WIRE_VERSION)} of celeriac's worker protocol, and the pool that started it speaks ${said}: the app runs another celeriac (another version or build) than this worker entry; point threads({ workerUrl }) at the 'celeriac/node-worker' entry of the celeriac the app runs, or leave workerUrl out`,
+  )
+  const hello: FromWorker = { type: 'init-failed', wire: WIRE_VERSION, error: encodeError(error) }
+  to.postMessage(hello)
+}
 
 /**
  * Imports the task module. The CommonJS build of this file turns import() into require(), which

@@ -51,6 +51,13 @@ export class Dispatcher {
       while (running < limit) {
         const message = scheduler.take(queue)
         if (message === undefined) break
+        // One run of an id at a time: this one waits until the one here leaves (Runs.release).
+        if (state.running.has(message.id)) {
+          const waiting = state.afterRun.get(message.id)
+          if (waiting === undefined) state.afterRun.set(message.id, [message])
+          else waiting.push(message)
+          continue
+        }
         if (state.isRevoked(message.id)) (unrun ??= []).push([message, 'revoked'])
         else if (message.expires !== null && (now ??= state.clock.now()) >= message.expires) (unrun ??= []).push([message, 'expired'])
         else {

@@ -19,8 +19,18 @@ export class Runs {
     state.parked -= run.parked
     const timers = run.timers
     for (let i = 0; i < timers.length; i++) state.clock.clearTimer(timers[i]!)
+    if (state.afterRun.size > 0) this.#queueAfter(message.id)
     this.freeSlot(run)
     state.schedulePump()
+  }
+
+  /** The messages of `id` that waited for its run to leave (see EngineState.afterRun) are queued again. */
+  #queueAfter(id: string): void {
+    const state = this.#state
+    const waiting = state.afterRun.get(id)
+    if (waiting === undefined) return
+    state.afterRun.delete(id)
+    for (const message of waiting) state.scheduler.add(message)
   }
 
   /**

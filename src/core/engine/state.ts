@@ -139,6 +139,12 @@ export class EngineState {
   readonly executor: Executor
   readonly scheduler: Scheduler
   readonly running = new Map<string, Running>()
+  /**
+   * Messages taken to run while a run of their id is still here (its hooks run after its outcome,
+   * a second message of one id from a broker): each waits until that run leaves (Runs.release),
+   * as the runs' books here and in the executors go by id.
+   */
+  readonly afterRun = new Map<string, TaskMessage[]>()
   /** Runs taking a slot of each queue's concurrency: a counter per queue, changed in place (every run's path). */
   readonly runningPerQueue = new Map<string, { count: number }>()
   /** Ids queued, scheduled or running here: taskId dedupe without a storage read. */
@@ -198,6 +204,7 @@ export class EngineState {
     for (const message of this.scheduler.ready()) yield message.id
     for (const message of this.scheduler.delayed()) yield message.id
     for (const run of this.running.values()) if (!run.left) yield run.message.id
+    for (const id of this.afterRun.keys()) yield id
     yield* elsewhere()
   }
 

@@ -53,6 +53,11 @@ export interface PoolOptions extends WorkerLoadOptions {
   /** Where errors name the module. */
   moduleName: string
   /**
+   * What to do when a worker says another protocol version than this celeriac's (its entry is
+   * another celeriac's): which worker entry to use instead. Ends the ConfigError its load fails with.
+   */
+  otherWire?: string
+  /**
    * Runs `fn` once the messages that have arrived from the workers are handled (Node:
    * `setImmediate`). Runs for a worker that still holds others wait for it, so that every run
    * the handled outcomes made room for goes in one postMessage. Without it they go each tick.

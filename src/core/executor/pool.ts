@@ -15,7 +15,7 @@ import { HeldRuns, newSlot } from './pool-runs.js'
 import type { Slot } from './pool-runs.js'
 import { WorkerLoader } from './pool-loader.js'
 import type { FromRuntime, RunJob } from '../model/protocol.js'
-import { readReports, wireRun } from './wire.js'
+import { WIRE_VERSION, readReports, wireRun } from './wire.js'
 import type { FromWorker, WireReports, WireRun, WireToRuntime } from './wire.js'
 import { encodeError } from '../serializer/encode.js'
 import { decodeError } from '../serializer/decode.js'
@@ -197,6 +197,14 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
         worker = options.spawn({
           message(message) {
             if (slot === undefined) return
+            if (!started && (Array.isArray(message) || (message as { wire?: unknown }).wire !== WIRE_VERSION)) {
+              // Not this celeriac's hello: the worker entry is another celeriac's (see WIRE_VERSION).
+              if (slot.gone) return
+              const error = otherWire(Array.isArray(message) ? undefined : (message as { wire?: unknown }).wire)
+              failed(error.message, error)
+              void slot.worker.terminate()
+              return
+            }
             if (!Array.isArray(message)) {
               const hello = message as Exclude<FromWorker, readonly unknown[]>
               if (started || slot.gone) return
@@ -243,6 +251,15 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
         }, schedule.loadTimeout)
       }
     })
+
+  /** The load error of a worker that speaks another protocol version (`theirs`, if it said one). */
+  const otherWire = (theirs: unknown): ConfigError => {
+    const said = typeof theirs === 'number' ? `version ${String(theirs)}` : 'a version from before versions were said'
+    const fix = options.otherWire ?? 'use the worker entry of the celeriac this app runs'
+    return new ConfigError(
+      `${options.name}: a worker loading ${options.moduleName} speaks ${said} of celeriac's worker protocol, and this celeriac speaks version ${String(WIRE_VERSION)}: its worker entry comes from another celeriac (another version or build); ${fix}`,
+    )
+  }
 
   const perWorker = options.tasksPerWorker * options.prefetch
 

@@ -32,10 +32,21 @@ export type WireToRuntime = WireRun | Exclude<ToRuntime, { type: 'run' }>
 /** Pool -> worker: a batch. */
 export type ToWorker = readonly WireToRuntime[]
 
-/** Worker -> pool, once at start: the task module loaded (with the task names it registered), or not. */
+/**
+ * The version of this protocol, said in each worker's hello (and, by the Node pool, to its worker
+ * in `workerData`). A pool and a worker entry of different celeriac builds need not speak the same
+ * one: whichever side finds another fails the load at once, saying what to do, rather than runs
+ * garbled or a hello never heard until `loadTimeout`. Raise it with any change of what crosses.
+ */
+export const WIRE_VERSION = 1
+
+/**
+ * Worker -> pool, once at start: the task module loaded (with the task names it registered), or
+ * not; `wire` is the worker's {@link WIRE_VERSION} (absent in celeriac builds before it).
+ */
 type WorkerHello =
-  | { readonly type: 'ready'; readonly tasks: ReadonlyArray<{ readonly name: string; readonly profile: TaskProfile }> }
-  | { readonly type: 'init-failed'; readonly error: Encoded }
+  | { readonly type: 'ready'; readonly wire: number; readonly tasks: ReadonlyArray<{ readonly name: string; readonly profile: TaskProfile }> }
+  | { readonly type: 'init-failed'; readonly wire: number; readonly error: Encoded }
 
 /**
  * What a runtime reports in one post to the pool, flat: a `started` as `STARTED, id`, a plain

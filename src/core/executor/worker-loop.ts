@@ -11,7 +11,7 @@ import { TaskRuntime } from './executor.js'
 import type { Encoded } from '../model/json.js'
 import type { FromRuntime } from '../model/protocol.js'
 import type { FromWorker, ToWorker } from './wire.js'
-import { pushReport, toRuntimeFromWire } from './wire.js'
+import { WIRE_VERSION, pushReport, toRuntimeFromWire } from './wire.js'
 import { encodeError } from '../serializer/encode.js'
 import { profileOf } from '../model/options.js'
 import { microtask } from '../time/microtask.js'
@@ -52,6 +52,7 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
   } catch (error) {
     shell.post({
       type: 'init-failed',
+      wire: WIRE_VERSION,
       error: encodeError(new ConfigError(`The task module ${shell.moduleName} failed to load: ${error instanceof Error ? error.message : String(error)}`)),
     })
     return
@@ -61,7 +62,7 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
     const message = otherCopyMadeApps()
       ? `The task module ${shell.moduleName} made its app with another copy of celeriac than the worker's: load celeriac in the task module as the app does (both import or both require(); one bundle or neither), so that the worker finds its tasks`
       : `The task module ${shell.moduleName} registered no tasks: it must create an app and call app.task(...) when imported`
-    shell.post({ type: 'init-failed', error: encodeError(new ConfigError(message)) })
+    shell.post({ type: 'init-failed', wire: WIRE_VERSION, error: encodeError(new ConfigError(message)) })
     return
   }
   let outbox: Array<Encoded | FromRuntime> = []
@@ -112,6 +113,6 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
       flush()
     }
   })
-  shell.post({ type: 'ready', tasks: tasks.map((name) => ({ name, profile: profileOf(realmTask(name)!) })) })
+  shell.post({ type: 'ready', wire: WIRE_VERSION, tasks: tasks.map((name) => ({ name, profile: profileOf(realmTask(name)!) })) })
   if (rest !== undefined) restSoon()
 }

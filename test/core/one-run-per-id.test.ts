@@ -1,0 +1,48 @@
+/**
+ * One run of an id at a time in an engine: its books (the runs, their queue slots, the waits
+ * they park) and an executor's go by task id. A message taken to run while a run of its id is
+ * still here waits until that run leaves. Reachable: a task that stores no result has its id
+ * free again once its outcome is in, while its hooks still run (the threads executor's case is
+ * in test/adapters/threads.test.ts).
+ */
+import { expect, it } from 'vitest'
+import { Celeriac, Task } from '../../src/index.js'
+import { virtualClock } from '../../src/testing.js'
+
+it('a send of a taskId whose earlier run still runs its hooks starts once they are done, and leaves the books right (inline)', async () => {
+  const clock = virtualClock()
+  const app = new Celeriac({ clock, queues: { default: { concurrency: 4 } } })
+  const lines: string[] = []
+  class ResendingHooks extends Task<[string], string> {
+    override async afterReturn(_state: unknown, retval: unknown, taskId: string): Promise<void> {
+      // The first run's hooks send its id again: no result is stored, so that is a new message.
+      if (retval === 'first') await resend.applyAsync(['second'], { taskId })
+      lines.push(`hooks after ${String(retval)}`)
+    }
+  }
+  const resend = app.task('same.resend', { base: ResendingHooks, bind: true, ignoreResult: true }, (_self, label: string) => {
+    lines.push(`body ${label}`)
+    return label
+  })
+  const hold = app.task('same.hold', { bind: true }, async (self, ms: number) => {
+    await self.sleep(ms)
+    return ms
+  })
+  await app.start()
+  try {
+    await resend.applyAsync(['first'], { taskId: 'dup' })
+    await clock.runAll()
+    expect(lines).toEqual(['body first', 'hooks after first', 'body second', 'hooks after second'])
+    // Nothing of the two runs holds a slot of the queue: four tasks of a second each run at once.
+    const t0 = clock.now()
+    const ends: number[] = []
+    app.events.on('task-succeeded', (e) => ends.push(e.timestamp - t0))
+    const holds = []
+    for (let i = 0; i < 4; i++) holds.push(await hold.delay(1_000))
+    await clock.runAll()
+    expect(await Promise.all(holds.map((h) => h.get()))).toEqual([1_000, 1_000, 1_000, 1_000])
+    expect(ends).toEqual([1_000, 1_000, 1_000, 1_000])
+  } finally {
+    await app.stop()
+  }
+})
