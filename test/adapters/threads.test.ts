@@ -200,6 +200,23 @@ describe('threads executor: one id, two runs', () => {
     await Promise.all(holds.map((h) => h.get()))
     expect(ends).toEqual([1_000, 1_000, 1_000, 1_000])
   })
+
+  it('a worker lost while a run runs its hooks: the run leaves, its slot is free and its id runs again', async () => {
+    const clock = virtualClock()
+    const { app } = await start({ size: 1, tasksPerWorker: 1, prefetch: 1 }, clock)
+    const succeeded: string[] = []
+    app.events.on('task-succeeded', (e) => succeeded.push(e.id))
+    // Its afterReturn ends the worker: the pool says the run is lost; no 'finished' comes.
+    await app.sendTask('fault.exit-in-hooks', [], { taskId: 'gone' })
+    await clock.runAll()
+    expect(succeeded).toEqual(['gone'])
+    // The one slot is free (a second task runs) and the id is free (its send runs again).
+    const next = await app.sendTask('fault.hold', ['after', 1_000])
+    await app.sendTask('fault.exit-in-hooks', [], { taskId: 'gone' })
+    await clock.runAll()
+    await next.get()
+    expect(succeeded).toEqual(['gone', next.id, 'gone'])
+  })
 })
 
 // Each with workers that wait in their event loop and with resting ones (their rests never end

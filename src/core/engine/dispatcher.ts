@@ -38,7 +38,7 @@ export class Dispatcher {
     // The last task name the gates found open (Gates.admit): its next messages pass without
     // asking (nothing that could close them runs during this loop).
     let open: string | undefined
-    let batch: TaskMessage[] | undefined
+    let batch: Running[] | undefined
     let unrun: Array<[TaskMessage, UnrunReason]> | undefined
     for (const name of scheduler.queueNames()) {
       const queue: ReadyQueue = scheduler.queue(name)
@@ -51,7 +51,8 @@ export class Dispatcher {
       while (running < limit) {
         const message = scheduler.take(queue)
         if (message === undefined) break
-        // One run of an id at a time: this one waits until the one here leaves (Runs.release).
+        // One run of an id at a time: this one waits until the one here leaves (Runs.release),
+        // also one taken earlier in this pump (each is in `running` from the moment it is taken).
         if (state.running.has(message.id)) {
           const waiting = state.afterRun.get(message.id)
           if (waiting === undefined) state.afterRun.set(message.id, [message])
@@ -67,7 +68,9 @@ export class Dispatcher {
             if (admission === 'open') open = message.task
           }
           running++
-          ;(batch ??= []).push(message)
+          const run = newRun(message, (now ??= state.clock.now()))
+          state.running.set(message.id, run)
+          ;(batch ??= []).push(run)
         }
       }
       slots.count = running
@@ -77,18 +80,14 @@ export class Dispatcher {
     state.checkWaiters()
   }
 
-  #startBatch(batch: TaskMessage[]): void {
+  #startBatch(runs: Running[]): void {
     const state = this.#state
-    const now = state.clock.now()
-    const received = state.events.listenerCount('task-received') > 0
-    const runs = new Array<Running>(batch.length)
-    for (let i = 0; i < batch.length; i++) {
-      const message = batch[i]!
-      const run = newRun(message, now)
-      runs[i] = run
-      state.running.set(message.id, run)
-      // A retry continues the same task: it was received once.
-      if (received && message.retries === 0) state.events.emit('task-received', state.eventBase(message))
+    // A retry continues the same task: it was received once.
+    if (state.events.listenerCount('task-received') > 0) {
+      for (let i = 0; i < runs.length; i++) {
+        const message = runs[i]!.message
+        if (message.retries === 0) state.events.emit('task-received', state.eventBase(message))
+      }
     }
     // Nothing is stored before a run is about to start: a lease covers only runs that begin. A
     // run a worker holds (prefetch) when the process dies or stops is still queued in storage

@@ -85,6 +85,13 @@ export class Outcomes {
     if (run === undefined || run.settled) {
       // Settled earlier (terminated, timed out): the late outcome is ignored, hooks may finish.
       if (hooks) state.executor.post({ type: 'committed', id })
+      else if (run?.hooks === true) {
+        // Its worker was lost while its hooks ran or waited for the outcome's commit (the pool
+        // says so with an outcome of no hooks): no 'finished' will come. It leaves now, or once
+        // that commit is stored; else its queue slot, and any later message of its id, wait forever.
+        run.hooks = false
+        if (run.left) this.#runs.release(run)
+      }
       return
     }
     run.settled = true
