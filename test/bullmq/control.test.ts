@@ -115,8 +115,10 @@ describe.each(backends)('BullMQ pause, rate limits and concurrency on $name', (b
     bull.worker(bull.name, processor, { concurrency: 5, limiter: { max: 2, duration: 300 } })
     await until(async () => (await queue.getCompletedCount()) === 5)
     const starts = claimTimes(await queue.getCompleted())
-    // No three claims within one 300 ms window: jobs 3 and 5 each wait for a new one.
-    for (let i = 2; i < starts.length; i++) expect(starts[i]! - starts[i - 2]!).toBeGreaterThanOrEqual(300 - CLOCK_SLACK)
+    // BullMQ's window is fixed, opened by its first claim (the limiter key's PX), not sliding:
+    // jobs 3 and 5 each wait for a new one. Jobs 2 and 4 may be nearer than 300 ms (job 2 claimed
+    // late in the first window, job 4 early in the second: seen at 273 ms under a loaded CI run).
+    for (let i = 2; i < starts.length; i += 2) expect(starts[i]! - starts[i - 2]!).toBeGreaterThanOrEqual(300 - CLOCK_SLACK)
     expect(starts[4]! - starts[0]!).toBeGreaterThanOrEqual(600 - CLOCK_SLACK)
   })
 
