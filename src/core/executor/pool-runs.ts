@@ -3,7 +3,10 @@
  * map for the pool: a Map or Set per worker that empties and fills at every task reallocates its
  * table each time. Environment-neutral.
  */
-import type { RunJob } from '../model/protocol.js'
+import type { FromRuntime, RunJob } from '../model/protocol.js'
+import type { TaskProfile } from '../model/options.js'
+import { WorkerLostError } from '../model/errors.js'
+import { encodeError } from '../serializer/encode.js'
 import type { PoolWorker } from './pool-worker.js'
 import type { WireToRuntime } from './wire.js'
 
@@ -86,6 +89,14 @@ export class HeldRuns {
     run.slot.started++
   }
 
+  /** What a report of `slot`'s worker changes in the books, before the engine hears it. */
+  heard(slot: Slot, m: FromRuntime): void {
+    if (m.type === 'started') this.heardStarted(slot, m.id)
+    else if (m.type === 'rpc' && (m.call.type === 'result.wait' || m.call.type === 'result.next')) slot.awaiting.set(`${m.id} ${String(m.requestId)}`, m.id)
+    else if (m.type === 'outcome' && !m.hooks) this.release(slot, m.id)
+    else if (m.type === 'finished') this.release(slot, m.id)
+  }
+
   /** The worker says it started a run it holds; a word for a run it no longer holds is ignored. */
   heardStarted(slot: Slot, id: string): void {
     const run = this.#runs.get(id)
@@ -131,4 +142,22 @@ export class HeldRuns {
     slot.awaiting.clear()
     return taken
   }
+}
+
+/**
+ * What the engine hears of `run` when its worker is gone: held and never started, it goes back to
+ * its queue; started, it fails with WorkerLostError (or is requeued: acksLate with
+ * `rejectOnWorkerLost`, as Celery's).
+ */
+export function lostOutcome(run: HeldRun, slot: Slot, profile: TaskProfile | undefined, error: Error | undefined): FromRuntime {
+  const { message } = run.job
+  const id = message.id
+  if (!run.started)
+    return { type: 'outcome', id, hooks: false, outcome: { type: 'reject', requeue: true, error: encodeError(new WorkerLostError('requeued')) } }
+  const lost = new WorkerLostError(
+    `The worker running ${message.task}[${id}] ${slot.terminating ? 'was terminated' : 'died'}${error === undefined ? '' : `: ${error.message}`}`,
+  )
+  const requeue = message.acksLate && (profile?.rejectOnWorkerLost ?? false)
+  const encoded = encodeError(lost)
+  return { type: 'outcome', id, hooks: false, outcome: requeue ? { type: 'reject', requeue: true, error: encoded } : { type: 'failure', error: encoded } }
 }

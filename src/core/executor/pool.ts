@@ -7,15 +7,15 @@
  * is the WorkerLoader's (`pool-loader.ts`); which worker holds which run, the books
  * (`pool-runs.ts`). Environment-neutral.
  */
-import { ConfigError, WorkerLoadError, WorkerLostError } from '../model/errors.js'
+import { ConfigError, WorkerLoadError } from '../model/errors.js'
 import type { Executor, ExecutorHost } from './types.js'
 import { loadSchedule } from './load-options.js'
 import type { PoolOptions, PoolWorker } from './pool-worker.js'
-import { HeldRuns, newSlot } from './pool-runs.js'
+import { HeldRuns, lostOutcome, newSlot } from './pool-runs.js'
 import type { Slot } from './pool-runs.js'
 import { WorkerLoader } from './pool-loader.js'
 import type { FromRuntime, RunJob } from '../model/protocol.js'
-import { WIRE_VERSION, readReports, wireRun } from './wire.js'
+import { WIRE_VERSION, otherWireError, readReports, wireRun } from './wire.js'
 import type { FromWorker, WireReports, WireRun, WireToRuntime } from './wire.js'
 import { encodeError } from '../serializer/encode.js'
 import { decodeError } from '../serializer/decode.js'
@@ -23,6 +23,9 @@ import type { TaskProfile } from '../model/options.js'
 import { microtask } from '../time/microtask.js'
 
 /** Builds an Executor over a pool of workers. */
+/** What to do about a worker entry of another celeriac, when the executor says nothing of its own. */
+const DEFAULT_WIRE_FIX = 'use the worker entry of the celeriac this app runs'
+
 export function poolExecutor(options: PoolOptions): Executor & { readonly workers: number; readonly replaced: number } {
   if (!Number.isInteger(options.size) || options.size < 1)
     throw new ConfigError(`${options.name}: size must be a whole number >= 1, got ${String(options.size)}`)
@@ -142,26 +145,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     if (slot.gone) return
     slot.gone = true
     slots.delete(slot)
-    for (const run of held.takeAll(slot)) {
-      const job = run.job
-      const id = job.message.id
-      if (!run.started) {
-        // Held, never started: it goes back to its queue.
-        host?.receive({ type: 'outcome', id, hooks: false, outcome: { type: 'reject', requeue: true, error: encodeError(new WorkerLostError('requeued')) } })
-        continue
-      }
-      const profile = registered.get(job.message.task)
-      const lostError = new WorkerLostError(
-        `The worker running ${job.message.task}[${id}] ${slot.terminating ? 'was terminated' : 'died'}${error === undefined ? '' : `: ${error.message}`}`,
-      )
-      const requeue = job.message.acksLate && (profile?.rejectOnWorkerLost ?? false)
-      host?.receive({
-        type: 'outcome',
-        id,
-        hooks: false,
-        outcome: requeue ? { type: 'reject', requeue: true, error: encodeError(lostError) } : { type: 'failure', error: encodeError(lostError) },
-      })
-    }
+    for (const run of held.takeAll(slot)) host?.receive(lostOutcome(run, slot, registered.get(run.job.message.task), error))
     if (!stopping) {
       replaced++
       loader.lost()
@@ -185,11 +169,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       /** A `started` or plain success is passed on under the pool's own id string. */
       const ownId = (copy: string): string | undefined => held.sent(slot!, copy)?.job.message.id
       const report = (m: FromRuntime): void => {
-        const from = slot!
-        if (m.type === 'started') held.heardStarted(from, m.id)
-        else if (m.type === 'rpc' && (m.call.type === 'result.wait' || m.call.type === 'result.next')) from.awaiting.set(`${m.id} ${String(m.requestId)}`, m.id)
-        else if (m.type === 'outcome' && !m.hooks) held.release(from, m.id)
-        else if (m.type === 'finished') held.release(from, m.id)
+        held.heard(slot!, m)
         host?.receive(m)
       }
       let worker: PoolWorker
@@ -197,10 +177,11 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
         worker = options.spawn({
           message(message) {
             if (slot === undefined) return
-            if (!started && (Array.isArray(message) || (message as { wire?: unknown }).wire !== WIRE_VERSION)) {
+            const theirs = started || Array.isArray(message) ? undefined : (message as { wire?: unknown }).wire
+            if (!started && theirs !== WIRE_VERSION) {
               // Not this celeriac's hello: the worker entry is another celeriac's (see WIRE_VERSION).
               if (slot.gone) return
-              const error = otherWire(Array.isArray(message) ? undefined : (message as { wire?: unknown }).wire)
+              const error = otherWireError(options.name, options.moduleName, theirs, options.otherWire ?? DEFAULT_WIRE_FIX)
               failed(error.message, error)
               void slot.worker.terminate()
               return
@@ -253,14 +234,6 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     })
 
   /** The load error of a worker that speaks another protocol version (`theirs`, if it said one). */
-  const otherWire = (theirs: unknown): ConfigError => {
-    const said = typeof theirs === 'number' ? `version ${String(theirs)}` : 'a version from before versions were said'
-    const fix = options.otherWire ?? 'use the worker entry of the celeriac this app runs'
-    return new ConfigError(
-      `${options.name}: a worker loading ${options.moduleName} speaks ${said} of celeriac's worker protocol, and this celeriac speaks version ${String(WIRE_VERSION)}: its worker entry comes from another celeriac (another version or build); ${fix}`,
-    )
-  }
-
   const perWorker = options.tasksPerWorker * options.prefetch
 
   const pick = (): Slot | undefined => {

@@ -8,6 +8,7 @@
  * results, errors) cross as they are: the serializer's forms are untouched.
  */
 import type { Encoded } from '../model/json.js'
+import { ConfigError } from '../model/errors.js'
 import { plainMessage } from '../model/message.js'
 import type { TaskMessage } from '../model/message.js'
 import type { FromRuntime, RunJob, RunStart, ToRuntime } from '../model/protocol.js'
@@ -39,6 +40,17 @@ export type ToWorker = readonly WireToRuntime[]
  * garbled or a hello never heard until `loadTimeout`. Raise it with any change of what crosses.
  */
 export const WIRE_VERSION = 1
+
+/**
+ * The error for a worker whose first message is not a hello of {@link WIRE_VERSION}: `theirs`,
+ * the version it said (none before versions were said); `fix`, what to do (the executor's own words).
+ */
+export function otherWireError(executor: string, moduleName: string, theirs: unknown, fix: string): ConfigError {
+  const said = typeof theirs === 'number' ? `version ${String(theirs)}` : 'a version from before versions were said'
+  return new ConfigError(
+    `${executor}: a worker loading ${moduleName} speaks ${said} of celeriac's worker protocol, and this celeriac speaks version ${String(WIRE_VERSION)}: its worker entry comes from another celeriac (another version or build); ${fix}`,
+  )
+}
 
 /**
  * Worker -> pool, once at start: the task module loaded (with the task names it registered), or
