@@ -59,12 +59,15 @@ export function moveToActive(q: QueueState, opts: ClaimOptions): ClaimResult {
 }
 
 function prepare(q: QueueState, job: JobRecord, opts: ClaimOptions, maxJobs: number | undefined, duration: number | undefined): ClaimResult {
+  // Stamped before the window opens, as Redis has it (the worker's time when it sent the claim):
+  // time passing inside the claim (a GC pause) must not put the stamp after the window's start,
+  // or the next claim would look less than a window later.
+  job.processedOn = q.store.toCallerTime(q.now())
   if (maxJobs !== undefined && !Number.isNaN(maxJobs)) countClaim(q, duration ?? 0)
   job.state = 'active'
   q.active.pushLeft(job.id)
   if (opts.token !== '0') job.lock = { token: opts.token, until: q.ttlNow() + opts.lockDuration }
   q.emit({ event: 'active', jobId: job.id, prev: 'waiting' })
-  job.processedOn = q.store.toCallerTime(q.now())
   if (opts.name) job.processedBy = opts.name
   job.attemptsStarted++
   q.touch(job)
