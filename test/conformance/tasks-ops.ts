@@ -34,6 +34,14 @@ class HookLoggingTask extends Task {
   }
 }
 
+/** Its afterReturn hook sleeps on the engine's clock before it logs (a hook may wait as a body does). */
+class SleepingHooksTask extends Task {
+  override async afterReturn(state: State): Promise<void> {
+    await this.sleep(500)
+    this.log.info(`afterReturn ${state}, 500 ms later`)
+  }
+}
+
 const errorName = (error: unknown): string => (error instanceof Error ? error.name : typeof error)
 
 export function defineOpsTasks(app: Celeriac) {
@@ -251,6 +259,8 @@ export function defineOpsTasks(app: Celeriac) {
       if (!redelivered) throw new Reject(`${label} does not want this message`, requeue)
       return `${label} done`
     }),
+    /** Returns its label at once; its afterReturn hook sleeps 500 ms, then logs. */
+    opsSleepyHooks: app.task('ops.sleepy-hooks', { base: SleepingHooksTask }, (label: string) => label),
     /** Works 250 ms, then fails. */
     opsFails: app.task('ops.fails', { bind: true }, async (self: Task) => {
       await self.sleep(250)

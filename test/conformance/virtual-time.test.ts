@@ -28,6 +28,19 @@ forEachCombo('virtual time', (combo) => {
     expect(h.clock.pending()).toBe(0)
   })
 
+  // A hook runs after the outcome is in (Celery's after_return); one that sleeps waits on the
+  // clock as a body does, so runAll() moves the clock for it rather than waiting forever.
+  it('a hook that calls self.sleep is parked: runAll() moves the clock through it', async () => {
+    h = await setup(combo)
+    const start = h.clock.now()
+    const r = await h.tasks.opsSleepyHooks.delay('done')
+    await h.clock.runAll()
+    expect(await r.get()).toBe('done')
+    expect(h.lines()).toEqual(['afterReturn SUCCESS, 500 ms later'])
+    expect(h.clock.now() - start).toBe(500)
+    expect(h.app.inspect.active()).toEqual([])
+  })
+
   it('a get({ timeout }) inside a task times out on the virtual clock, and the child still finishes', async () => {
     h = await setup(combo)
     const start = h.clock.now()

@@ -150,7 +150,9 @@ export class TaskRpc {
   ): (ok: boolean, value: unknown) => void {
     const state = this.#state
     const key = waitKey(id, requestId)
-    const counted = run !== undefined && !run.settled
+    // A run whose outcome is in but whose hooks still run (settled, not yet released) parks too:
+    // a hook that sleeps waits on the clock as a body does.
+    const counted = run !== undefined && state.running.get(id) === run
     if (counted) {
       run.parked++
       state.parked++
