@@ -256,7 +256,7 @@ describe('the pool', () => {
  * made, or it is another celeriac's: its hello says another protocol version, or none (a build
  * from before versions were said).
  */
-type LoadPlan = 'loads' | 'throws' | 'hangs' | 'refused' | 'other-wire' | 'unversioned'
+type LoadPlan = 'loads' | 'throws' | 'hangs' | 'refused' | 'other-wire' | 'unversioned' | 'posts-null'
 
 /**
  * A pool of fake workers whose loads follow `plan` (one entry per spawn, the last repeated), on a
@@ -290,6 +290,8 @@ async function loadingPool(plan: LoadPlan[], options: { size?: number; loadTimeo
         queueMicrotask(() => e.message({ type: 'ready', wire: WIRE_VERSION + 1, tasks: [{ name: 't.add', profile: {} as never }] }))
       else if (step === 'unversioned')
         queueMicrotask(() => e.message({ type: 'ready', tasks: [{ name: 't.add', profile: {} as never }] } as unknown as FromWorker))
+      // A worker script of the app's that posts something of its own before celeriac's hello.
+      else if (step === 'posts-null') queueMicrotask(() => e.message(null as unknown as FromWorker))
       return {
         post: (batch) => posts.push(batch.map(toRuntimeFromWire)),
         terminate: () => {
@@ -501,6 +503,19 @@ describe('the pool heals', () => {
     expect((error as ConfigError).code).toBe('CONFIG')
     expect((error as Error).message).toBe(
       `test pool: a worker loading file:///tasks.js speaks ${said} of celeriac's worker protocol, and this celeriac speaks version ${String(WIRE_VERSION)}: its worker entry comes from another celeriac (another version or build); use the worker entry of the celeriac this app runs`,
+    )
+    expect(t.terminated).toEqual([0])
+  })
+
+  it('rejects start() at once with a ConfigError when a worker posts something else (null) before its hello, and ends it', async () => {
+    const t = await loadingPool(['posts-null'], { loadTimeout: 600_000 })
+    const error = await t.start.then(
+      () => expect.unreachable('start() should reject'),
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toBe(
+      "test pool: a worker loading file:///tasks.js posted null before celeriac's hello: its script must post nothing before celeriac's worker entry (or serveWorker) says the hello, and that entry must be this celeriac's; use the worker entry of the celeriac this app runs",
     )
     expect(t.terminated).toEqual([0])
   })

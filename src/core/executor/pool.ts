@@ -15,7 +15,7 @@ import { HeldRuns, lostOutcome, newSlot } from './pool-runs.js'
 import type { Slot } from './pool-runs.js'
 import { WorkerLoader } from './pool-loader.js'
 import type { FromRuntime, RunJob } from '../model/protocol.js'
-import { WIRE_VERSION, otherWireError, readReports, wireRun } from './wire.js'
+import { WIRE_VERSION, isHelloOf, otherWireError, readReports, wireRun } from './wire.js'
 import type { FromWorker, WireReports, WireRun, WireToRuntime } from './wire.js'
 import { encodeError } from '../serializer/encode.js'
 import { decodeError } from '../serializer/decode.js'
@@ -177,11 +177,11 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
         worker = options.spawn({
           message(message) {
             if (slot === undefined) return
-            const theirs = started || Array.isArray(message) ? undefined : (message as { wire?: unknown }).wire
-            if (!started && theirs !== WIRE_VERSION) {
-              // Not this celeriac's hello: the worker entry is another celeriac's (see WIRE_VERSION).
+            if (!started && !isHelloOf(message, WIRE_VERSION)) {
+              // Not this celeriac's hello: the worker entry is another celeriac's (see WIRE_VERSION),
+              // or the worker's script posted something of its own first.
               if (slot.gone) return
-              const error = otherWireError(options.name, options.moduleName, theirs, options.otherWire ?? DEFAULT_WIRE_FIX)
+              const error = otherWireError(options.name, options.moduleName, message, options.otherWire ?? DEFAULT_WIRE_FIX)
               failed(error.message, error)
               void slot.worker.terminate()
               return

@@ -41,11 +41,30 @@ export type ToWorker = readonly WireToRuntime[]
  */
 export const WIRE_VERSION = 1
 
+/** Whether a worker's `first` message is a hello (`ready` or `init-failed`) of protocol `version`. */
+export function isHelloOf(first: unknown, version: number): boolean {
+  return typeof first === 'object' && first !== null && !Array.isArray(first) && (first as { wire?: unknown }).wire === version
+}
+
 /**
- * The error for a worker whose first message is not a hello of {@link WIRE_VERSION}: `theirs`,
- * the version it said (none before versions were said); `fix`, what to do (the executor's own words).
+ * The error for a worker whose first message is not a hello of {@link WIRE_VERSION}: a hello of
+ * another version (or none: before versions were said), or something else its script posted
+ * first; `fix`, what to do (the executor's own words).
  */
-export function otherWireError(executor: string, moduleName: string, theirs: unknown, fix: string): ConfigError {
+export function otherWireError(executor: string, moduleName: string, first: unknown, fix: string): ConfigError {
+  const hello = typeof first === 'object' && first !== null && !Array.isArray(first) && typeof (first as { type?: unknown }).type === 'string'
+  if (!hello) {
+    const posted =
+      typeof first === 'string'
+        ? JSON.stringify(first.slice(0, 40))
+        : typeof first === 'object' && first !== null
+          ? 'a message that is not a hello'
+          : String(first)
+    return new ConfigError(
+      `${executor}: a worker loading ${moduleName} posted ${posted} before celeriac's hello: its script must post nothing before celeriac's worker entry (or serveWorker) says the hello, and that entry must be this celeriac's; ${fix}`,
+    )
+  }
+  const theirs = (first as { wire?: unknown }).wire
   const said = typeof theirs === 'number' ? `version ${String(theirs)}` : 'a version from before versions were said'
   return new ConfigError(
     `${executor}: a worker loading ${moduleName} speaks ${said} of celeriac's worker protocol, and this celeriac speaks version ${String(WIRE_VERSION)}: its worker entry comes from another celeriac (another version or build); ${fix}`,
