@@ -42,6 +42,17 @@ class SleepingHooksTask extends Task {
   }
 }
 
+/**
+ * Stores no result (ignoreResult): once its outcome is in, a send of its id is a new message. The
+ * first run's afterReturn sends its own id again, so that send comes while these hooks still run.
+ */
+class ResendingHooksTask extends Task<[string], string> {
+  override async afterReturn(_state: State, retval: unknown, taskId: string): Promise<void> {
+    if (retval === 'first') await this.applyAsync(['second'], { taskId })
+    this.log.info(`hooks after ${String(retval)}`)
+  }
+}
+
 const errorName = (error: unknown): string => (error instanceof Error ? error.name : typeof error)
 
 export function defineOpsTasks(app: Celeriac) {
@@ -258,6 +269,11 @@ export function defineOpsTasks(app: Celeriac) {
       await self.sleep(100)
       if (!redelivered) throw new Reject(`${label} does not want this message`, requeue)
       return `${label} done`
+    }),
+    /** Logs its label and returns it; the run labelled 'first' sends its own id again from its afterReturn. */
+    opsResendInHooks: app.task('ops.resend-in-hooks', { base: ResendingHooksTask, bind: true, ignoreResult: true }, (self: Task, label: string) => {
+      self.log.info(`body ${label}`)
+      return label
     }),
     /** Returns its label at once; its afterReturn hook sleeps 500 ms, then logs. */
     opsSleepyHooks: app.task('ops.sleepy-hooks', { base: SleepingHooksTask }, (label: string) => label),
