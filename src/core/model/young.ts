@@ -5,7 +5,7 @@
  * from then on each is made in old space, and while incremental marking runs every pointer stored
  * into one (its fields, the Map entry of its id) is a slow write barrier. Objects made by `new`
  * are always made young; the scavenger copies the survivors, on its helper threads too.
- * Inline, 100k at once: main-thread CPU a task -16% (NOTES.md, "inl9").
+ * Inline, 100k at once: main-thread CPU a task -7% over 30 paired rounds (NOTES.md, "inl9").
  *
  * The constructors' prototype is Object.prototype, so what they make is as plain as a literal
  * (its prototype, `constructor`, own enumerable fields in the same order, structured clone).
