@@ -12,6 +12,7 @@ import type { ChordRecord, Expansion, HandleJSON, MessageContext } from '../mode
 import type { Encoded } from '../model/json.js'
 import type { ChordRef, SignatureJSON, SignatureOptionsJSON, TaskMessage } from '../model/message.js'
 import { checkDuration, checkName, checkPriority, checkTime } from '../model/validate.js'
+import { YoungMessage } from '../model/young.js'
 import type { Route, TaskProfile } from '../model/options.js'
 import { DEFAULT_QUEUE } from '../model/options.js'
 import type { Mutation } from '../../storage/types.js'
@@ -269,32 +270,33 @@ function messageOf(name: string, givenArgs: Encoded[], o: SignatureOptionsJSON, 
     }
   }
   const args = context.prepend === null || immutable ? givenArgs : [...context.prepend, ...givenArgs]
-  return {
+  // By `new`, not a literal: see model/young.ts.
+  return new YoungMessage(
     id,
-    task: name,
+    name,
     args,
-    headers: withInherited(o.headers, context.headers),
+    withInherited(o.headers, context.headers),
     queue,
     priority,
     eta,
     expires,
-    retries: 0,
-    seq: 0,
-    parentId: context.parentId,
-    rootId: context.rootId ?? id,
-    groupId: typeof o.groupRef === 'string' ? o.groupRef : context.groupId,
-    groupIndex: typeof o.groupIndexRef === 'number' ? o.groupIndexRef : context.groupIndex,
-    chord: (o.chordRef as ChordRef | null | undefined) ?? context.chord,
-    chain: context.chain,
-    links: o.link ?? NONE,
-    linkErrors: o.linkError ?? NONE,
+    0, // retries
+    0, // seq
+    context.parentId,
+    context.rootId ?? id,
+    typeof o.groupRef === 'string' ? o.groupRef : context.groupId,
+    typeof o.groupIndexRef === 'number' ? o.groupIndexRef : context.groupIndex,
+    (o.chordRef as ChordRef | null | undefined) ?? context.chord,
+    context.chain,
+    o.link ?? NONE, // links
+    o.linkError ?? NONE, // linkErrors
     timeLimit,
     softTimeLimit,
-    ignoreResult: o.ignoreResult ?? task?.ignoreResult ?? false,
-    acksLate: task?.acksLate ?? false,
-    leased: false,
-    redelivered: false,
-  }
+    o.ignoreResult ?? task?.ignoreResult ?? false,
+    task?.acksLate ?? false,
+    false, // leased
+    false, // redelivered
+  )
 }
 
 /** Where a send's bad input is reported: `sending 'math.add'`. */

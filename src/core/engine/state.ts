@@ -16,6 +16,7 @@ import type { Network, TaskProfile } from '../model/options.js'
 import { FAILURE, READY_STATES, RETRY } from '../model/states.js'
 import type { State } from '../model/states.js'
 import { tracebackOf } from '../serializer/decode.js'
+import { YoungRecord } from '../model/young.js'
 import { Scheduler } from '../time/scheduler.js'
 import { microtask } from '../time/microtask.js'
 import type { Task } from '../task/task.js'
@@ -221,21 +222,22 @@ export class EngineState {
   record(message: RecordOf, state: State, result: Encoded | null, children: string[] = NONE): ResultRecord {
     const now = this.clock.now()
     const ready = READY_STATES.has(state)
-    return {
-      id: message.id,
-      task: message.task,
+    // By `new`, not a literal: see model/young.ts.
+    return new YoungRecord(
+      message.id,
+      message.task,
       state,
       result,
-      traceback: state === FAILURE || state === RETRY ? tracebackOf(result) : null,
-      dateDone: ready ? now : null,
-      retries: message.retries,
-      parentId: message.parentId,
-      rootId: message.rootId,
-      groupId: message.groupId,
+      state === FAILURE || state === RETRY ? tracebackOf(result) : null, // traceback
+      ready ? now : null, // dateDone
+      message.retries,
+      message.parentId,
+      message.rootId,
+      message.groupId,
       children,
-      expiresAt: ready ? now + this.config.resultExpires : null,
-      acksLate: message.acksLate,
-    }
+      ready ? now + this.config.resultExpires : null, // expiresAt
+      message.acksLate,
+    )
   }
 
   put(record: ResultRecord): Mutation {
