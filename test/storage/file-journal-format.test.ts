@@ -129,6 +129,28 @@ describe('journal call format', () => {
     expect(await everything(b)).toEqual(before)
   })
 
+  it('bare records after a call between them stay in the namespace last named (it is not named again)', async () => {
+    const dir = tempDir()
+    const a = await opened({ dir })
+    await Promise.all([
+      a.write([{ op: 'put', ns: 'messages', key: 'm1', value: { id: 'm1' } }]),
+      a.write([{ op: 'put', ns: 'results', key: 'plain', value: 1 }]),
+      a.write([{ op: 'put', ns: 'messages', key: 'm2', value: { id: 'm2' } }]),
+      a.write([{ op: 'delete', ns: 'messages', key: 'm1' }]),
+      a.write([{ op: 'put', ns: 'messages', key: 'm1', value: { id: 'm1', again: true } }]),
+    ])
+    const before = await everything(a)
+    await closeAll()
+    const text = readFileSync(join(dir, 'journal-0.log'), 'latin1')
+    expect(text).toContain(',"messages",{"id":"m1"},[1,"results","plain",1],{"id":"m2"},[0,"messages","m1"],{"id":"m1","again":true}]')
+    const b = await opened({ dir })
+    expect(await everything(b)).toEqual(before)
+    expect(before.messages).toEqual([
+      ['m2', { id: 'm2' }],
+      ['m1', { id: 'm1', again: true }],
+    ])
+  })
+
   it('a version 2 journal opens, and is appended to without bare records, so the celeriac before them still reads it', async () => {
     const dir = tempDir()
     const path = join(dir, 'journal-0.log')

@@ -174,4 +174,34 @@ describe('RecordMap', () => {
     expectSame(map, model)
     for (const key of model.keys()) expect(map.get(key)).toBe(model.get(key))
   })
+
+  it('puts a run of records by id as set of each in turn would: repeated ids in the run, ids already there, growth inside the run', () => {
+    const next = random(11)
+    for (const keys of [40, 3_000]) {
+      const map = new RecordMap<unknown>()
+      const model = new Map<string, unknown>()
+      for (let round = 0; round < 30; round++) {
+        // Some deletes between runs, so runs put into a table with emptied slots and holes.
+        for (let d = next(keys / 4); d > 0; d--) {
+          const key = `00000000-0000-4000-8000-${String(next(keys)).padStart(12, '0')}`
+          expect(map.delete(key)).toBe(model.delete(key))
+        }
+        const run: unknown[] = ['not in the run']
+        for (let i = next(keys); i >= 0; i--) run.push({ id: `00000000-0000-4000-8000-${String(next(keys)).padStart(12, '0')}`, n: i })
+        run.push('not in the run either')
+        map.setEachById(run, 1, run.length - 1)
+        for (let i = 1; i < run.length - 1; i++) model.set((run[i] as { id: string }).id, run[i])
+        const wrong = [...model].filter(([key, value]) => map.get(key) !== value)
+        expect(wrong).toEqual([])
+        if (round % 6 === 5) expectSame(map, model)
+      }
+    }
+    // A run longer than the map's batch of hashes (4,096), its ids repeated across batches.
+    const map = new RecordMap<unknown>()
+    const model = new Map<string, unknown>()
+    const run = Array.from({ length: 9_000 }, (_, i) => ({ id: `k${i % 5_000}`, i }))
+    map.setEachById(run, 0, run.length)
+    for (const value of run) model.set(value.id, value)
+    expectSame(map, model)
+  })
 })

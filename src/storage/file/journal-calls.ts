@@ -26,6 +26,7 @@ import type { NamespaceRecords, Records } from '../records.js'
 import { NAMESPACES } from '../types.js'
 import type { Mutation, Namespace } from '../types.js'
 import { idOf, keyedById } from './keyed-by-id.js'
+import { RecordMap } from './record-map.js'
 
 const DELETE = 0
 const PUT = 1
@@ -111,12 +112,22 @@ export function intactItems(items: readonly unknown[], from: number, bare: boole
  * records into the namespace last named. A call's unknown namespace or op throws StorageError.
  */
 export function replayItems(records: Records, items: readonly unknown[], from: number): void {
+  // The namespace last named: it holds the bare records after it, across calls between them.
   let map: NamespaceRecords | undefined
-  for (let i = from; i < items.length; i++) {
+  for (let i = from; i < items.length; ) {
     const item = items[i]
     if (Array.isArray(item)) replayCall(records, item)
     else if (typeof item === 'string') map = records.map(item as Namespace)
-    else map!.set((item as { id: string }).id, item)
+    else {
+      // A run of bare records, put as one (RecordMap hashes them all first).
+      let end = i + 1
+      while (end < items.length && typeof items[end] === 'object' && !Array.isArray(items[end])) end++
+      if (map instanceof RecordMap) map.setEachById(items, i, end)
+      else for (let j = i; j < end; j++) map!.set((items[j] as { id: string }).id, items[j])
+      i = end
+      continue
+    }
+    i++
   }
 }
 
