@@ -2,8 +2,9 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { StorageError } from '../../src/index.js'
+import { Celeriac, StorageError, inline } from '../../src/index.js'
 import type { Mutation } from '../../src/index.js'
+import { fileStorage } from '../../src/node.js'
 import { frame } from '../../src/storage/file/frame.js'
 import { journalHeader } from '../../src/storage/file/journal.js'
 import { fileHarness, journalKeys } from './file-harness.js'
@@ -91,5 +92,53 @@ describe('journal patches', () => {
     writeFileSync(join(damaged, 'journal-0.log'), Buffer.concat([journalHeader(0), frame(Buffer.from(JSON.stringify(bad)))]))
     await expect(opened({ dir: damaged })).rejects.toThrow(StorageError)
     await expect(opened({ dir: damaged })).rejects.toThrow(/patch/)
+  })
+
+  it("a durable task's lease and outcome are journaled as patches of its message and STARTED record; a record replaced meanwhile (progress) is not patched", async () => {
+    const dir = tempDir()
+    const app = new Celeriac({ storage: fileStorage({ dir }), executor: inline() })
+    const add = app.task('t.add', (a: number, b: number) => a + b)
+    const step = app.task('t.step', { bind: true }, async (self) => {
+      self.progress(1, 2)
+      await new Promise((resolve) => setTimeout(resolve, 80))
+      return 'stepped'
+    })
+    await app.start()
+    const sum = await add.delay(2, 3)
+    expect(await sum.get()).toBe(5)
+    const stepped = await step.delay()
+    expect(await stepped.get()).toBe('stepped')
+    await app.stop()
+    const text = journalText(dir)
+    expect(text).toContain(`[4,"messages","${sum.id}",{"leased":true},3,"results",{"id":"${sum.id}","task":"t.add","state":"STARTED"`)
+    expect(text).toMatch(
+      new RegExp(`\\[4,"results","${sum.id}",\\{"state":"SUCCESS","result":5,"dateDone":\\d+,"expiresAt":\\d+\\},0,"messages","${sum.id}"\\]`),
+    )
+    // Its progress record replaced the STARTED one: the outcome is a whole record.
+    expect(text).not.toContain(`[4,"results","${stepped.id}"`)
+    expect(text).toContain(`[3,"results",{"id":"${stepped.id}","task":"t.step","state":"SUCCESS","result":"stepped"`)
+    const reopened = fileStorage({ dir })
+    await reopened.open()
+    try {
+      expect(await reopened.get('messages', sum.id)).toBeUndefined()
+      expect(await reopened.get('results', sum.id)).toEqual({
+        id: sum.id,
+        task: 't.add',
+        state: 'SUCCESS',
+        result: 5,
+        traceback: null,
+        dateDone: expect.any(Number),
+        retries: 0,
+        parentId: null,
+        rootId: sum.id,
+        groupId: null,
+        children: [],
+        expiresAt: expect.any(Number),
+        acksLate: false,
+      })
+      expect(await reopened.get('results', stepped.id)).toMatchObject({ state: 'SUCCESS', result: 'stepped' })
+    } finally {
+      await reopened.close()
+    }
   })
 })

@@ -189,6 +189,7 @@ export class Starts {
       const recorded = task === undefined || task.trackStarted ? STARTED : PENDING
       const record = state.record(message, recorded, null)
       records[i] = record
+      runs[i]!.leaseRecord = record
       mutations.push(state.put(record))
     }
     return { runs, mutations, records }

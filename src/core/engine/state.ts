@@ -87,6 +87,8 @@ export interface Running {
   /** Set with its outcome, for what follows its commit (see Outcomes.afterOutcome). */
   outcome: Outcome | undefined
   record: ResultRecord | undefined
+  /** The result record its lease stored (STARTED): what its outcome's record is written over (EngineState.putOver). */
+  leaseRecord: ResultRecord | undefined
   followUps: TaskMessage[]
   requeued: boolean
   /** When (engine clock) its last state update was stored (see ProgressWindow); -Infinity before the first. */
@@ -112,6 +114,7 @@ export function newRun(message: TaskMessage, now: number): Running {
     left: false,
     outcome: undefined,
     record: undefined,
+    leaseRecord: undefined,
     followUps: NONE,
     requeued: false,
     progressAt: Number.NEGATIVE_INFINITY,
@@ -240,6 +243,29 @@ export class EngineState {
 
   put(record: ResultRecord): Mutation {
     return { op: 'put', ns: 'results', key: record.id, value: record }
+  }
+
+  /**
+   * The put of a run's `record` over `held`, the record its lease stored, given as the fields
+   * that change too (Mutation's `base`): file storage journals those alone, not the whole record
+   * a second time. The fields a run's records take from its message are checked, not assumed.
+   */
+  putOver(record: ResultRecord, held: ResultRecord): Mutation {
+    if (
+      record.id !== held.id ||
+      record.task !== held.task ||
+      record.retries !== held.retries ||
+      record.parentId !== held.parentId ||
+      record.rootId !== held.rootId ||
+      record.groupId !== held.groupId ||
+      record.acksLate !== held.acksLate
+    ) {
+      return this.put(record)
+    }
+    const changes: Partial<ResultRecord> = { state: record.state, result: record.result, dateDone: record.dateDone, expiresAt: record.expiresAt }
+    if (record.traceback !== held.traceback) changes.traceback = record.traceback
+    if (record.children !== held.children) changes.children = record.children
+    return { op: 'put', ns: 'results', key: record.id, value: record, base: held, changes }
   }
 
   /** Checked for every message: most apps revoke nothing, and the cache's `has` costs an object per call. */
