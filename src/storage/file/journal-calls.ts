@@ -62,33 +62,38 @@ export function encodeBare(mutations: readonly Mutation[]): string {
 /**
  * One call's JSON, as it goes into a flush frame's array. Given `held` (a version 4 journal), a
  * put with a `base` that the key holds is written as a patch of its `changes`, unless an earlier
- * mutation of the call changes that key first (the patch would replay over that one's value).
+ * mutation of the call is on that key (the patch would replay over that one's value; a lease's
+ * call has none: each run's id is its own).
  */
 export function encodeCall(mutations: readonly Mutation[], held?: Held): string {
   const flat: unknown[] = []
+  // The keys of the mutations before, once a patch is possible (in any namespace: a key met in
+  // another one only costs a patch). A Set: comparing each patch's key with every key before it
+  // was ~2.5% of a durable task's instructions (a lease's call holds 2 mutations a run).
+  let before: Set<string> | undefined
   for (let i = 0; i < mutations.length; i++) {
     const m = mutations[i]!
     if (m.op === 'delete') flat.push(DELETE, m.ns, m.key)
     else if (m.value === undefined) flat.push(PUT_UNDEFINED, m.ns, m.key)
-    else if (held !== undefined && m.changes !== undefined && patchable(mutations, i, held)) flat.push(PATCH, m.ns, m.key, m.changes)
-    else if (keyedById(m.key, m.value)) flat.push(PUT_BY_ID, m.ns, m.value)
+    else if (
+      held !== undefined &&
+      m.changes !== undefined &&
+      m.base !== undefined &&
+      held(m.ns, m.key) === m.base &&
+      !(before ??= keysBefore(mutations, i)).has(m.key)
+    ) {
+      flat.push(PATCH, m.ns, m.key, m.changes)
+    } else if (keyedById(m.key, m.value)) flat.push(PUT_BY_ID, m.ns, m.value)
     else flat.push(PUT, m.ns, m.key, m.value)
+    before?.add(m.key)
   }
   return JSON.stringify(flat)
 }
 
-/**
- * Whether the put at `at` can be journaled as its changes: the key holds its `base`, and no
- * mutation of the call before it is on that key (a lease's call has none: each run's id is its own).
- */
-function patchable(mutations: readonly Mutation[], at: number, held: Held): boolean {
-  const { ns, key, base } = mutations[at] as Extract<Mutation, { op: 'put' }>
-  if (base === undefined || held(ns, key) !== base) return false
-  for (let i = 0; i < at; i++) {
-    const m = mutations[i]!
-    if (m.key === key && m.ns === ns) return false
-  }
-  return true
+function keysBefore(mutations: readonly Mutation[], at: number): Set<string> {
+  const keys = new Set<string>()
+  for (let i = 0; i < at; i++) keys.add(mutations[i]!.key)
+  return keys
 }
 
 /**
