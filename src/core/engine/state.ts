@@ -222,8 +222,10 @@ export class EngineState {
 
   /** A record of `message` (or of a task that was never sent: what a record needs of a message). */
   record(message: RecordOf, state: State, result: Encoded | null, children: string[] = NONE): ResultRecord {
-    const now = this.clock.now()
     const ready = READY_STATES.has(state)
+    // Read only for a ready record: a clock read costs ~0.2 µs in some VMs, and every durable
+    // run's STARTED record is not ready.
+    const now = ready ? this.clock.now() : 0
     return {
       id: message.id,
       task: message.task,
