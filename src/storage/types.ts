@@ -55,7 +55,19 @@ export interface StorageKey {
  * await storage.write(mutations) // both or neither
  */
 export type Mutation =
-  | { readonly op: 'put'; readonly ns: Namespace; readonly key: string; readonly value: StoredValue }
+  | {
+      readonly op: 'put'
+      readonly ns: Namespace
+      readonly key: string
+      readonly value: StoredValue
+      /**
+       * A hint an adapter may ignore: `value` is `{ ...base, ...changes }`, `base` being the value
+       * the caller read at the key (the same object). An adapter that still holds `base` there when
+       * the mutation applies may store only `changes` (file storage journals them alone).
+       */
+      readonly base?: StoredValue
+      readonly changes?: Readonly<Record<string, StoredValue>>
+    }
   | { readonly op: 'delete'; readonly ns: Namespace; readonly key: string }
 
 /**

@@ -118,7 +118,7 @@ describe('journal call format', () => {
     await closeAll()
     const path = join(dir, 'journal-0.log')
     const text = readFileSync(path, 'latin1')
-    expect(text).toContain('{"kind":"journal","version":3,')
+    expect(text).toContain('{"kind":"journal","version":4,')
     expect(text).toContain(
       ',"messages",{"id":"m1","task":"mail.send"},{"id":"m2","task":"mail.send"},"results",{"id":"r1","state":"PENDING"},[1,"results","plain",1],"messages",{"id":"m3",',
     )

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError, StorageError } from '../../src/index.js'
 import type { Storage } from '../../src/index.js'
 import { fileStorage } from '../../src/node.js'
-import { HEADER_BYTES, frame, frameAt, frameText, scanFrames } from '../../src/storage/file/frame.js'
+import { FRAME_ROOM_BYTES, HEADER_BYTES, frame, frameAt, frameItems, frameText, scanFrames } from '../../src/storage/file/frame.js'
 import { storageContract } from './contract.js'
 import { journalHeader } from '../../src/storage/file/journal.js'
 import { compactionOf, fileHarness, frameOffsets, journalKeys, put } from './file-harness.js'
@@ -193,8 +193,8 @@ describe('file storage', () => {
     writeFileSync(join(damaged, 'journal-0.log'), holed)
     await expect(fileStorage({ dir: damaged, onWarning: () => {} }).open()).rejects.toThrow(`offset ${header(1).length}`)
     const newer = tempDir()
-    writeFileSync(join(newer, 'journal-0.log'), Buffer.concat([header(4), v1Frame('a')]))
-    await expect(fileStorage({ dir: newer, onWarning: () => {} }).open()).rejects.toThrow(/format version 4.*newer celeriac/)
+    writeFileSync(join(newer, 'journal-0.log'), Buffer.concat([header(5), v1Frame('a')]))
+    await expect(fileStorage({ dir: newer, onWarning: () => {} }).open()).rejects.toThrow(/format version 5.*newer celeriac/)
   })
 
   it('compacts into a snapshot and a new journal when the journal grows, and reopens from them', async () => {
@@ -328,6 +328,33 @@ describe('frames', () => {
     const first = frameText('["first"]')
     frameText('["second, and longer"]')
     expect(first.equals(frame(Buffer.from('["first"]')))).toBe(true)
+  })
+
+  it("a journal flush frame made from its elements' texts is the frame of the array they spell, in a reused room or not", () => {
+    // Around the bound (64K units: made in the room unmeasured, or measured), 3-byte units and 4-byte pairs.
+    const bound = 64 * 1024
+    const cases: Array<[string, string[]]> = [
+      ['0', []],
+      ['57', ['"messages"', JSON.stringify({ id: 'é→😀', v: [1, 'x'] }), '[0,"results","k"]']],
+      ['0', [JSON.stringify('→'.repeat(bound - 6))]],
+      ['0', [JSON.stringify('😀'.repeat(bound / 2 - 3))]],
+      ['0', [JSON.stringify('→'.repeat(bound - 5))]],
+      ['12345', ['"a"', JSON.stringify('é'.repeat(200_000)), JSON.stringify('→'.repeat(bound))]],
+    ]
+    const room = Buffer.alloc(FRAME_ROOM_BYTES)
+    const made: Buffer[] = []
+    for (const [first, items] of cases) {
+      const expected = frameText(`[${[first, ...items].join(',')}]`)
+      expect(frameItems(first, items).equals(expected)).toBe(true)
+      const inRoom = frameItems(first, items, room)
+      expect(inRoom.equals(expected)).toBe(true)
+      made.push(Buffer.from(inRoom))
+    }
+    // A frame made in the room is a view of it: the next one made there replaces it.
+    const first = frameItems('1', ['"first, and longer"'], room)
+    frameItems('2', ['"second"'], room)
+    expect(first.equals(frameText('[1,"first, and longer"]'))).toBe(false)
+    expect(scanFrames(Buffer.concat(made), () => expect.unreachable('intact frames')).frames).toHaveLength(cases.length)
   })
 
   it('damage followed by an intact frame is corruption; damage at the end is a torn tail', () => {

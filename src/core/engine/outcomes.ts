@@ -140,8 +140,9 @@ export class Outcomes {
     // A literal when the put is the first write (a plain success): a push onto `[]` would
     // allocate room for 16 on every task's path.
     if (record !== undefined) {
-      if (mutations.length === 0) mutations = [state.put(record)]
-      else mutations.push(state.put(record))
+      const put = run.leaseRecord === undefined ? state.put(record) : state.putOver(record, run.leaseRecord)
+      if (mutations.length === 0) mutations = [put]
+      else mutations.push(put)
     }
     if (!requeued) state.deleteMessage(mutations, id)
     state.putFollowUps(mutations, followUps)

@@ -15,10 +15,11 @@ import { installSnapshot } from './compaction.js'
 import type { Compaction } from './compaction.js'
 import { lockDirectory } from './dir-lock.js'
 import { closeQuietly, fileError, writeAll, writeAllSync } from './durable-io.js'
-import { frameText } from './frame.js'
+import { FRAME_ROOM_BYTES, frameItems } from './frame.js'
 import { FrozenRecords } from './frozen-records.js'
-import { createJournal, journalPath } from './journal.js'
+import { JOURNAL_VERSION, createJournal, journalPath } from './journal.js'
 import { bareNamespace, encodeBare, encodeCall } from './journal-calls.js'
+import type { Held } from './journal-calls.js'
 import { resolveOptions } from './options.js'
 import type { FileStorageOptions, ResolvedOptions } from './options.js'
 import { fileRecords } from './record-map.js'
@@ -40,7 +41,7 @@ export function fileStorage(options: FileStorageOptions): Storage {
   return new FileStorage(resolveOptions(options))
 }
 
-/** Frames up to this size are written with writeSync (see #flush). */
+/** Frames up to this size are written with writeSync (see #flush); more than FRAME_ROOM_BYTES, so a frame made in the storage's room always is. */
 const SYNC_WRITE_BYTES = 256 * 1024
 
 interface Pending {
@@ -64,11 +65,15 @@ class FileStorage implements Storage {
   #fd = -1
   #generation = 0
   #journalBytes = 0
-  /** Whether the journal takes bare records: version 3 (journal.ts). */
+  /** Whether the journal takes bare records: version 3 on (journal.ts). */
   #bare = true
+  /** The records as the journal's patches are written over them (version 4, journal-calls.ts); undefined in an older journal. */
+  #held: Held | undefined
   #snapshotBytes = 0
   /** Calls not written yet. */
   #queue: Pending[] = []
+  /** Where frames written at once are made (frame.ts, frameText); made at the first. */
+  #room: Buffer | undefined
   /** A journal write(2) in flight: one at a time, so frames land in call order. */
   #writing = false
   #flushScheduled = false
@@ -107,7 +112,7 @@ class FileStorage implements Storage {
       this.#generation = recovered.generation
       this.#fd = recovered.fd
       this.#journalBytes = recovered.journalBytes
-      this.#bare = recovered.bare
+      this.#takeVersion(recovered.version)
       this.#syncedBytes = recovered.journalBytes
       this.#snapshotBytes = recovered.snapshotBytes
     } catch (error) {
@@ -131,6 +136,7 @@ class FileStorage implements Storage {
     this.#unlock?.()
     this.#unlock = undefined
     this.#records = fileRecords()
+    this.#room = undefined
   }
 
   // After a failure the in-memory state holds writes the disk may not: reads are refused too.
@@ -182,7 +188,7 @@ class FileStorage implements Storage {
    */
   #commit(mutations: readonly Mutation[], onWritten?: () => void): Promise<void> {
     const ns = this.#bare ? bareNamespace(mutations) : undefined
-    const bytes = ns === undefined ? encodeCall(mutations) : encodeBare(mutations)
+    const bytes = ns === undefined ? encodeCall(mutations, this.#held) : encodeBare(mutations)
     this.#compaction?.frozen.keep(mutations)
     this.#records.apply(mutations)
     return new Promise<void>((resolve, reject) => {
@@ -218,19 +224,20 @@ class FileStorage implements Storage {
     // What the disk is known to hold as this frame is made: recovery tells a crash's hole in
     // the frames after it from damage (journal.ts). Without fsync, nothing is ever known synced:
     // a frame vouches for everything before it, as a frame always did.
-    let payload = `[${String(fsyncs ? this.#syncedBytes : this.#journalBytes)}`
+    const mark = String(fsyncs ? this.#syncedBytes : this.#journalBytes)
     // A bare record goes into the namespace the frame last named: named again where it changes.
+    const items: string[] = []
     let ns: Namespace | undefined
     for (let i = 0; i < batch.length; i++) {
       const pending = batch[i]!
       if (pending.ns !== undefined && pending.ns !== ns) {
         ns = pending.ns
-        payload += `,${JSON.stringify(ns)}`
+        items.push(JSON.stringify(ns))
       }
-      payload += `,${pending.bytes}`
+      items.push(pending.bytes)
     }
-    payload += ']'
-    const buffer = frameText(payload)
+    // A frame made in the room is written at once (it is never over SYNC_WRITE_BYTES) and dropped.
+    const buffer = frameItems(mark, items, (this.#room ??= Buffer.allocUnsafe(FRAME_ROOM_BYTES)))
     const { fs } = this.#options
     const written = (writeError: Error | null): void => {
       this.#writing = false
@@ -358,7 +365,7 @@ class FileStorage implements Storage {
     closeQuietly(fs, this.#fd)
     this.#fd = journal.fd
     this.#journalBytes = journal.bytes
-    this.#bare = true
+    this.#takeVersion(JOURNAL_VERSION)
     this.#syncedBytes = journal.bytes
     this.#generation = next
     const compaction: Compaction = { frozen: new FrozenRecords(this.#records), abort: new AbortController(), done: Promise.resolve() }
@@ -370,6 +377,14 @@ class FileStorage implements Storage {
   }
 
   // ---- helpers -------------------------------------------------------------------------------
+
+  /** What the journal being appended to takes, by its format version (journal.ts). */
+  #takeVersion(version: number): void {
+    this.#bare = version >= 3
+    this.#held = version >= 4 ? this.#heldNow : undefined
+  }
+
+  readonly #heldNow: Held = (ns, key) => this.#records.get(ns, key)
 
   #closed<T>(): Promise<T> {
     return Promise.reject(new StorageError(`File storage ${this.#options.dir} is not open: start the app first (await app.start())`))

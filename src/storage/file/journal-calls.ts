@@ -20,6 +20,14 @@
  * run of them). Replaying a million one-put calls built a million 3-element arrays and
  * internalized the namespace's name a million times, and a value that is an element of the
  * frame itself parses faster than one inside its own small array (NOTES.md, "Recovery time").
+ *
+ * Journal version 4 adds patches: `[4, ns, key, changes]` for a put whose value is the record the
+ * key holds with `changes` over it (Mutation's `base` and `changes`: the engine's lease, a stored
+ * message with `leased: true`), replayed as `{ ...held, ...changes }`. The lease wrote the whole
+ * message again, ~35% of a durable task's journal bytes and JSON. A patch of a key that holds
+ * nothing replays as nothing: only a call queued before a compaction and written after it into
+ * the next journal meets a snapshot that already holds its effect and every later call's (the
+ * record's delete among them), and those calls follow it in that journal.
  */
 import { StorageError } from '../../core/model/errors.js'
 import type { NamespaceRecords, Records } from '../records.js'
@@ -32,6 +40,10 @@ const DELETE = 0
 const PUT = 1
 const PUT_UNDEFINED = 2
 const PUT_BY_ID = 3
+const PATCH = 4
+
+/** The record a key holds as a call is made (file storage's records): a patch is written only over it. */
+export type Held = (ns: Namespace, key: string) => unknown
 
 /**
  * The namespace of a call a version 3 journal writes bare (one put keyed by its value's id), or
@@ -48,17 +60,41 @@ export function encodeBare(mutations: readonly Mutation[]): string {
   return JSON.stringify((mutations[0] as { value: unknown }).value)
 }
 
-/** One call's JSON, as it goes into a flush frame's array. */
-export function encodeCall(mutations: readonly Mutation[]): string {
+/**
+ * One call's JSON, as it goes into a flush frame's array. Given `held` (a version 4 journal), a
+ * put with a `base` that the key holds is written as a patch of its `changes`, unless an earlier
+ * mutation of the call is on that key (the patch would replay over that one's value; a lease's
+ * call has none: each run's id is its own).
+ */
+export function encodeCall(mutations: readonly Mutation[], held?: Held): string {
   const flat: unknown[] = []
+  // The keys of the mutations before, once a patch is possible (in any namespace: a key met in
+  // another one only costs a patch). A Set: comparing each patch's key with every key before it
+  // was ~2.5% of a durable task's instructions (a lease's call holds 2 mutations a run).
+  let before: Set<string> | undefined
   for (let i = 0; i < mutations.length; i++) {
     const m = mutations[i]!
     if (m.op === 'delete') flat.push(DELETE, m.ns, m.key)
     else if (m.value === undefined) flat.push(PUT_UNDEFINED, m.ns, m.key)
-    else if (keyedById(m.key, m.value)) flat.push(PUT_BY_ID, m.ns, m.value)
+    else if (
+      held !== undefined &&
+      m.changes !== undefined &&
+      m.base !== undefined &&
+      held(m.ns, m.key) === m.base &&
+      !(before ??= keysBefore(mutations, i)).has(m.key)
+    ) {
+      flat.push(PATCH, m.ns, m.key, m.changes)
+    } else if (keyedById(m.key, m.value)) flat.push(PUT_BY_ID, m.ns, m.value)
     else flat.push(PUT, m.ns, m.key, m.value)
+    before?.add(m.key)
   }
   return JSON.stringify(flat)
+}
+
+function keysBefore(mutations: readonly Mutation[], at: number): Set<string> {
+  const keys = new Set<string>()
+  for (let i = 0; i < at; i++) keys.add(mutations[i]!.key)
+  return keys
 }
 
 /**
@@ -82,9 +118,20 @@ function replayCall(records: Records, call: readonly unknown[]): void {
     if (op === PUT) map.set(key, call[i + 3])
     else if (op === DELETE) map.delete(key)
     else if (op === PUT_UNDEFINED) map.set(key, undefined)
-    else throw unknownOp(op)
-    i += op === PUT ? 4 : 3
+    else if (op === PATCH) {
+      const held = map.get(key)
+      if (held !== undefined) map.set(key, patched(held, call[i + 3]))
+    } else throw unknownOp(op)
+    i += op === PUT || op === PATCH ? 4 : 3
   }
+}
+
+/** A patch's record: what the key held with the changes over it; changes that are no object are damage. */
+function patched(held: unknown, changes: unknown): unknown {
+  if (typeof changes !== 'object' || changes === null || Array.isArray(changes) || typeof held !== 'object' || held === null) {
+    throw new StorageError('A journal patch holds no object of changes, or patches no record: the journal is damaged')
+  }
+  return { ...held, ...changes }
 }
 
 /**
@@ -144,10 +191,13 @@ export function itemCalls(items: readonly unknown[], from: number): unknown[][] 
   return calls
 }
 
+/** A call's mutation read back: a patch's value is its changes alone (the record it patches is not in the call). */
+type DecodedMutation = Mutation | { readonly op: 'patch'; readonly ns: Namespace; readonly key: string; readonly changes: unknown }
+
 /** A call read back as mutations (for tools and tests; replay does without them). */
-export function decodeCall(call: readonly unknown[]): Mutation[] {
+export function decodeCall(call: readonly unknown[]): DecodedMutation[] {
   if (typeof call[0] !== 'number') return call as Mutation[]
-  const mutations: Mutation[] = []
+  const mutations: DecodedMutation[] = []
   for (let i = 0; i < call.length; ) {
     const op = call[i]
     const ns = call[i + 1] as Namespace
@@ -160,8 +210,9 @@ export function decodeCall(call: readonly unknown[]): Mutation[] {
     if (op === PUT) mutations.push({ op: 'put', ns, key, value: call[i + 3] })
     else if (op === DELETE) mutations.push({ op: 'delete', ns, key })
     else if (op === PUT_UNDEFINED) mutations.push({ op: 'put', ns, key, value: undefined })
+    else if (op === PATCH) mutations.push({ op: 'patch', ns, key, changes: call[i + 3] })
     else throw unknownOp(op)
-    i += op === PUT ? 4 : 3
+    i += op === PUT || op === PATCH ? 4 : 3
   }
   return mutations
 }

@@ -17,6 +17,10 @@
  * celeriac that reads only versions 1 and 2 refuses it by its header instead of taking a bare
  * record for damage. A version 1 or 2 journal is appended to without bare records (a version 2
  * one stays readable by the celeriac that wrote it); the next compaction's journal is version 3.
+ *
+ * Version 4 (written now) is version 3 plus patches among a call's mutations (journal-calls.ts).
+ * A journal of an earlier version is appended to as that version (no patches in a version 3 one,
+ * no bare records either in a version 1 or 2 one); the next compaction's journal is version 4.
  */
 import { join } from 'node:path'
 import { StorageError } from '../../core/model/errors.js'
@@ -27,7 +31,7 @@ import { FrameReader } from './frame-reader.js'
 import type { FileSystem } from './fs.js'
 import { intactItems, replayItems } from './journal-calls.js'
 
-const JOURNAL_VERSION = 3
+export const JOURNAL_VERSION = 4
 
 /** How a bare record of a version 3 frame starts, after its comma: where a big frame is cut to be parsed in pieces (frame.ts, parseArrayPayload). */
 const BARE_RECORD = Buffer.from(',{"id":"')
@@ -69,8 +73,8 @@ export function createJournal(fs: FileSystem, dir: string, generation: number): 
  * (`damagedAt`, 0 when the header is not generation's; the frames before it were replayed).
  */
 export type ReadJournal =
-  | { readonly damagedAt: undefined; readonly goodLength: number; readonly length: number; readonly bare: boolean }
-  | { readonly damagedAt: number; readonly goodLength: number; readonly bare: boolean }
+  | { readonly damagedAt: undefined; readonly goodLength: number; readonly length: number; readonly version: number }
+  | { readonly damagedAt: number; readonly goodLength: number; readonly version: number }
 
 /**
  * Replays the calls of generation's journal into `records`: those of the intact frames before
@@ -80,7 +84,7 @@ export type ReadJournal =
  * as an empty one.
  */
 export function readJournal(fs: FileSystem, path: string, generation: number, records: Records): ReadJournal {
-  const empty: ReadJournal = { goodLength: 0, damagedAt: 0, bare: true }
+  const empty: ReadJournal = { goodLength: 0, damagedAt: 0, version: JOURNAL_VERSION }
   return readingIfExists(fs, path, (fd) => replayFrames(fs, fd, path, generation, records)) ?? empty
 }
 
@@ -88,35 +92,36 @@ function replayFrames(fs: FileSystem, fd: number, path: string, generation: numb
   const reader = new FrameReader((buffer, offset, length, position) => fs.readSync(fd, buffer, offset, length, position))
   const first = reader.next()
   const header = first === undefined ? undefined : parsePayload<JournalHeader>(first.payload)
-  // Damage at offset 0 starts the journal again, as a version 3 one.
-  if (header?.kind !== 'journal' || header.generation !== generation) return { goodLength: 0, damagedAt: 0, bare: true }
-  if (header.version !== 1 && header.version !== 2 && header.version !== JOURNAL_VERSION) {
+  // Damage at offset 0 starts the journal again, as one of this version.
+  if (header?.kind !== 'journal' || header.generation !== generation) return { goodLength: 0, damagedAt: 0, version: JOURNAL_VERSION }
+  const { version } = header
+  if (version !== 1 && version !== 2 && version !== 3 && version !== JOURNAL_VERSION) {
     throw new StorageError(
       `${path} has format version ${String(header.version)}; this celeriac reads versions 1 to ${JOURNAL_VERSION}: open it with a newer celeriac`,
       { path },
     )
   }
-  const bare = header.version === JOURNAL_VERSION
+  const bare = version >= 3
   for (;;) {
     const at = reader.offset
-    if (reader.atEnd()) return { length: at, goodLength: at, damagedAt: undefined, bare }
+    if (reader.atEnd()) return { length: at, goodLength: at, damagedAt: undefined, version }
     const found = reader.next()
     if (found === undefined) {
       // A frame cut short is a torn tail unless an intact frame after it says the bytes were
       // synced (or, unmarked, vouches for everything before it): then it is corruption.
       const rest = readFrom(fs, fd, at)
-      if (nextIntactFrame(rest, 0) !== undefined && !unsyncedAfter(rest, at)) return { goodLength: at, damagedAt: at, bare }
-      return { goodLength: at, length: at + rest.length, damagedAt: undefined, bare }
+      if (nextIntactFrame(rest, 0) !== undefined && !unsyncedAfter(rest, at)) return { goodLength: at, damagedAt: at, version }
+      return { goodLength: at, length: at + rest.length, damagedAt: undefined, version }
     }
     // A version 1 or 2 frame holds no bare records: every cut would fall inside a call.
     const items = parseArrayPayload(found.payload, bare ? BARE_RECORD : undefined)
-    if (items === undefined) return { goodLength: at, damagedAt: at, bare }
+    if (items === undefined) return { goodLength: at, damagedAt: at, version }
     // A version 2 or 3 frame's first element is its synced mark (a number); every other is a
     // call (or, in version 3, a namespace or a bare record). All are checked before any applies:
     // a damaged frame adds nothing to what the intact frames before it left (a repair keeps
     // exactly those).
     const first = typeof items[0] === 'number' ? 1 : 0
-    if (!intactItems(items, first, bare)) return { goodLength: at, damagedAt: at, bare }
+    if (!intactItems(items, first, bare)) return { goodLength: at, damagedAt: at, version }
     replayItems(records, items, first)
   }
 }

@@ -9,7 +9,7 @@ import { StorageError } from '../../core/model/errors.js'
 import type { Records } from '../records.js'
 import type { Namespace, StoredValue } from '../types.js'
 import { closeQuietly, fsyncDirectory, unlinkQuietly, writeFileDurably } from './durable-io.js'
-import { createJournal, cutShortJournal, journalPath, journalPrefix, readJournal } from './journal.js'
+import { JOURNAL_VERSION, createJournal, cutShortJournal, journalPath, journalPrefix, readJournal } from './journal.js'
 import type { ResolvedOptions } from './options.js'
 import { DamagedFiles } from './repair.js'
 import { readSnapshot, snapshotFiles } from './snapshot.js'
@@ -22,8 +22,8 @@ export interface Recovered {
   /** The open descriptor of `journal-<generation>.log`, positioned at its end. */
   readonly fd: number
   readonly journalBytes: number
-  /** Whether that journal takes bare records (version 3, journal.ts): not a version 1 or 2 one appended to. */
-  readonly bare: boolean
+  /** That journal's format version (journal.ts): one of an earlier version is appended to as such. */
+  readonly version: number
   readonly snapshotBytes: number
 }
 
@@ -152,7 +152,7 @@ class Recovery {
           damagedAt,
           later,
         )
-        return this.#rewritten(generation, path, intact, read.bare)
+        return this.#rewritten(generation, path, intact, read.version)
       }
       // An earlier journal's torn tail (a 'write' durability flush lost with the machine) is
       // never appended to, so it is left as it is.
@@ -164,11 +164,11 @@ class Recovery {
   /** A new journal for `generation`, holding only its header. */
   #fresh(generation: number): Omit<Recovered, 'records' | 'snapshotBytes'> {
     const { fd, bytes } = createJournal(this.#options.fs, this.#options.dir, generation)
-    return { generation, fd, journalBytes: bytes, bare: true }
+    return { generation, fd, journalBytes: bytes, version: JOURNAL_VERSION }
   }
 
   /** Opens the journal for appending, cutting off a torn tail. */
-  #appendTo(generation: number, path: string, read: { length: number; goodLength: number; bare: boolean }): Omit<Recovered, 'records' | 'snapshotBytes'> {
+  #appendTo(generation: number, path: string, read: { length: number; goodLength: number; version: number }): Omit<Recovered, 'records' | 'snapshotBytes'> {
     const { fs } = this.#options
     const { length, goodLength } = read
     const fd = fs.openSync(path, 'a', 0o600)
@@ -188,16 +188,16 @@ class Recovery {
       closeQuietly(fs, fd)
       throw error
     }
-    return { generation, fd, journalBytes: goodLength, bare: read.bare }
+    return { generation, fd, journalBytes: goodLength, version: read.version }
   }
 
   /** The journal of `generation` rewritten to its intact part (a repair), keeping its version. */
-  #rewritten(generation: number, path: string, intact: Buffer, bare: boolean): Omit<Recovered, 'records' | 'snapshotBytes'> {
+  #rewritten(generation: number, path: string, intact: Buffer, version: number): Omit<Recovered, 'records' | 'snapshotBytes'> {
     if (intact.length === 0) return this.#fresh(generation)
     const { fs, dir } = this.#options
     writeFileDurably(fs, path, intact)
     fsyncDirectory(fs, dir)
-    return { generation, fd: fs.openSync(path, 'a', 0o600), journalBytes: intact.length, bare }
+    return { generation, fd: fs.openSync(path, 'a', 0o600), journalBytes: intact.length, version }
   }
 }
 
