@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest'
 import { poolExecutor } from '../../src/core/executor/pool.js'
 import type { PoolWorkerEvents } from '../../src/core/executor/pool-worker.js'
 import type { FromRuntime, RunJob, RunStart, ToRuntime } from '../../src/core/model/protocol.js'
-import { WIRE_VERSION, pushReport, toRuntimeFromWire } from '../../src/core/executor/wire.js'
-import type { FromWorker } from '../../src/core/executor/wire.js'
+import { WIRE_VERSION, pushReport, readBatch } from '../../src/core/executor/wire.js'
+import type { FromWorker, ToWorker } from '../../src/core/executor/wire.js'
 import type { Encoded } from '../../src/core/model/json.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
 import { ConfigError, WorkerLoadError, WorkerLostError } from '../../src/core/model/errors.js'
@@ -37,7 +37,7 @@ async function setup(hear: (m: FromRuntime) => void = () => undefined) {
     spawn(e) {
       events = e
       queueMicrotask(() => e.message({ type: 'ready', wire: WIRE_VERSION, tasks: [{ name: 't.add', profile: {} as never }] }))
-      return { post: (batch) => posts.push(batch.map(toRuntimeFromWire)), terminate: () => undefined, hold: (held) => holds.push(held) }
+      return { post: (batch) => posts.push(readBack(batch)), terminate: () => undefined, hold: (held) => holds.push(held) }
     },
   })
   const receive = (m: FromRuntime): void => {
@@ -50,6 +50,13 @@ async function setup(hear: (m: FromRuntime) => void = () => undefined) {
     for (const fn of later.splice(0)) fn()
   }
   return { pool, posts, received, holds, events: events!, tick, runAfterArrivals }
+}
+
+/** A post to a worker, read back as its runtime reads it (through a structured clone, as it crosses). */
+function readBack(batch: ToWorker): ToRuntime[] {
+  const read: ToRuntime[] = []
+  readBatch(structuredClone(batch), (m) => read.push(m))
+  return read
 }
 
 const runIds = (batch: readonly ToRuntime[]): string[] => batch.flatMap((m) => (m.type === 'run' ? m.jobs.map((j) => j.message.id) : []))
@@ -293,7 +300,7 @@ async function loadingPool(plan: LoadPlan[], options: { size?: number; loadTimeo
       // A worker script of the app's that posts something of its own before celeriac's hello.
       else if (step === 'posts-null') queueMicrotask(() => e.message(null as unknown as FromWorker))
       return {
-        post: (batch) => posts.push(batch.map(toRuntimeFromWire)),
+        post: (batch) => posts.push(readBack(batch)),
         terminate: () => {
           terminated.push(n)
           e.exit(undefined)

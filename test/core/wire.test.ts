@@ -3,10 +3,11 @@
  * every field it reads as sent, and the hot replies come back as the protocol's messages.
  */
 import { describe, expect, it } from 'vitest'
-import { pushReport, readReports, runFromWire, toRuntimeFromWire, wireRun } from '../../src/core/executor/wire.js'
+import { flatBatch, pushReport, readBatch, readReports, runFromWire, singleMessage, wireRun } from '../../src/core/executor/wire.js'
+import type { WireToRuntime } from '../../src/core/executor/wire.js'
 import type { Encoded } from '../../src/core/model/json.js'
 import type { TaskMessage } from '../../src/core/model/message.js'
-import type { FromRuntime, RunJob } from '../../src/core/model/protocol.js'
+import type { FromRuntime, RunJob, ToRuntime } from '../../src/core/model/protocol.js'
 import { encode, encodeError } from '../../src/core/serializer/encode.js'
 import { message as baseMessage } from '../transport/message.js'
 
@@ -74,14 +75,76 @@ describe('the wire form of a run', () => {
     const job: RunJob = { message: message(), hostname: 'host', start: 'report' }
     expect(runFromWire(wireRun(job, 'on-arrival')).start).toBe('on-arrival')
   })
+})
 
-  it('reads other messages to a runtime as they are', () => {
+describe('a batch to a worker', () => {
+  /** `items` as the pool posts them, cloned as they cross, read back as the worker's runtime gets them. */
+  const roundTrip = (items: WireToRuntime[]): ToRuntime[] => {
+    const read: ToRuntime[] = []
+    readBatch(crossed(flatBatch(items)), (m) => read.push(m))
+    return read
+  }
+  const run = (id: string, start: RunJob['start'], hostname: string, fields: Partial<TaskMessage> = {}): RunJob => ({
+    message: message({ id, rootId: id, ...fields }),
+    hostname,
+    start,
+  })
+
+  it('reads back each message in order, each run with its own task, start, hostname and queue, equal to the run before it or not', () => {
+    const cancel = { type: 'cancel', id: 'x', reason: 'revoked' } as const
+    const jobs = [
+      run('a', 'on-arrival', 'h1', { queue: 'q1' }),
+      run('b', 'report', 'h1', { queue: 'q2' }),
+      run('c', 'report', 'h2', { task: 't.mul', queue: 'q1' }),
+      run('d', 'report', 'h2', { task: 't.mul', queue: 'q1', retries: 2, args: [] }),
+      run('e', 'lease-first', 'h1', { queue: 'q1' }),
+    ]
+    const items: WireToRuntime[] = [
+      wireRun(jobs[0]!),
+      wireRun(jobs[1]!),
+      cancel,
+      wireRun(jobs[2]!),
+      wireRun(jobs[3]!),
+      { type: 'committed', id: 'b' },
+      wireRun(jobs[4]!),
+    ]
+    const read = roundTrip(items)
+    expect(read.map((m) => (m.type === 'run' ? `run ${m.jobs[0]!.message.id}` : `${m.type} ${m.id}`))).toEqual([
+      'run a',
+      'run b',
+      'cancel x',
+      'run c',
+      'run d',
+      'committed b',
+      'run e',
+    ])
+    const runs = read.flatMap((m) => (m.type === 'run' ? m.jobs : []))
+    expect(runs.map((j) => ({ ...pick(j.message), hostname: j.hostname, start: j.start }))).toEqual(
+      jobs.map((j) => ({ ...pick(j.message), hostname: j.hostname, start: j.start })),
+    )
+    expect(read[2]).toEqual(cancel)
+  })
+
+  it('carries a task, start, hostname and queue once for the runs of a batch that share them', () => {
+    const jobs = ['a', 'b', 'c', 'd'].map((id) => run(id, 'report', 'celeriac@host'))
+    const flat = flatBatch(jobs.map((j) => wireRun(j)))
+    for (const value of ['t.add', 'report', 'celeriac@host', 'celery']) expect(flat.filter((v) => v === value)).toHaveLength(1)
+    expect(roundTrip(jobs.map((j) => wireRun(j))).map((m) => (m.type === 'run' ? m.jobs[0]!.message.task : m.type))).toEqual([
+      't.add',
+      't.add',
+      't.add',
+      't.add',
+    ])
+  })
+
+  it('tells a batch of one message from a larger one', () => {
+    const one = wireRun(run('a', 'report', 'h'))
     const cancel = { type: 'cancel', id: 'a', reason: 'revoked' } as const
-    expect(toRuntimeFromWire(cancel)).toBe(cancel)
-    expect(toRuntimeFromWire(wireRun({ message: message(), hostname: 'h', start: 'record' }))).toMatchObject({
-      type: 'run',
-      jobs: [{ message: { id: 'a' }, start: 'record' }],
-    })
+    expect(singleMessage(flatBatch([one]))).toBe(true)
+    expect(singleMessage(flatBatch([cancel]))).toBe(true)
+    expect(singleMessage(flatBatch([one, wireRun(run('b', 'report', 'h'))]))).toBe(false)
+    expect(singleMessage(flatBatch([one, cancel]))).toBe(false)
+    expect(singleMessage(flatBatch([cancel, cancel]))).toBe(false)
   })
 })
 

@@ -15,7 +15,7 @@ import { HeldRuns, lostOutcome, newSlot } from './pool-runs.js'
 import type { Slot } from './pool-runs.js'
 import { WorkerLoader } from './pool-loader.js'
 import type { FromRuntime, RunJob } from '../model/protocol.js'
-import { WIRE_VERSION, isHelloOf, otherWireError, readReports, wireRun } from './wire.js'
+import { WIRE_VERSION, flatBatch, isHelloOf, otherWireError, readReports, wireRun } from './wire.js'
 import type { FromWorker, WireReports, WireRun, WireToRuntime } from './wire.js'
 import { encodeError } from '../serializer/encode.js'
 import { decodeError } from '../serializer/decode.js'
@@ -85,7 +85,7 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
     slot.outbox = []
     // A worker being ended (its task's time limit, terminate) may still be running it.
     if (slot.started === 0 && !slot.terminating) startOnArrival(slot, batch)
-    slot.worker.post(batch)
+    slot.worker.post(flatBatch(batch))
   }
   /**
    * Runs that waited for a flush (see `dispatch`) go to a worker that may have finished all it

@@ -2,8 +2,9 @@
  * What crosses a worker boundary (worker_threads, Web Workers), in a compact form. A structured
  * clone costs by the property, and it was the main thread's largest cost per task: a run's task
  * message has 25 fields, most at their usual value, and the worker reads a dozen of them. So a run
- * crosses as a tuple of what its runtime reads (`self.request`), the fields at their usual value
- * left out, and the two replies every run makes (`started`, a plain success) as tuples too. The
+ * crosses as what its runtime reads (`self.request`), the fields at their usual value left out,
+ * inline in one flat array a post, and the two replies every run makes (`started`, a plain
+ * success) inline in the worker's flat array too. The
  * rest of the protocol, rare per task, crosses as its own objects. Encoded values (arguments,
  * results, errors) cross as they are: the serializer's forms are untouched.
  */
@@ -27,11 +28,20 @@ const STARTED = 0
 /** Opens a run's success with no hooks to follow, the outcome of nearly every run, in {@link WireReports}. */
 const SUCCESS = 1
 
-/** What the engine sends a runtime, as it crosses to a worker: a run as a tuple, one each. */
+/** What the engine sends a runtime, as the pool holds it for a worker: a run as a tuple, one each. */
 export type WireToRuntime = WireRun | Exclude<ToRuntime, { type: 'run' }>
 
-/** Pool -> worker: a batch. */
-export type ToWorker = readonly WireToRuntime[]
+/**
+ * Pool -> worker: a batch, flat ({@link flatBatch}): each run as its seven {@link WireRun} fields
+ * in a row, its task, start, hostname and queue as {@link SAME} when they equal the run's before it
+ * in the batch; any other message as its own object. Flat, not a tuple a run: a structured clone
+ * pays for every array and string it copies, on both threads, and a batch's runs are mostly of
+ * one task, from one host, to one queue (NOTES.md, "Worker threads at once, thr9").
+ */
+export type ToWorker = ReadonlyArray<unknown>
+
+/** In a flat batch, a run's task, start, hostname or queue that is the run's before it (the fields are strings). */
+const SAME = 0
 
 /**
  * The version of this protocol, said in each worker's hello (and, by the Node pool, to its worker
@@ -39,7 +49,7 @@ export type ToWorker = readonly WireToRuntime[]
  * one: whichever side finds another fails the load at once, saying what to do, rather than runs
  * garbled or a hello never heard until `loadTimeout`. Raise it with any change of what crosses.
  */
-export const WIRE_VERSION = 1
+export const WIRE_VERSION = 2
 
 /** Whether a worker's `first` message is a hello (`ready` or `init-failed`) of protocol `version`. */
 export function isHelloOf(first: unknown, version: number): boolean {
@@ -118,7 +128,10 @@ export function wireRun(job: RunJob, start: RunStart = job.start): WireRun {
  * engine alone uses (chain, links, time limits, acks) at neutral values.
  */
 export function runFromWire(wire: WireRun): RunJob {
-  const [id, task, args, start, hostname, queue, rest] = wire
+  return runJob(wire[0], wire[1], wire[2], wire[3], wire[4], wire[5], wire[6])
+}
+
+function runJob(id: string, task: string, args: Encoded[], start: RunStart, hostname: string, queue: string, rest: RunRest | 0): RunJob {
   const message = plainMessage(id, task, args, queue)
   if (rest !== 0) {
     // As `rest.field ?? usual`: a field sent as null or undefined keeps its usual value.
@@ -131,9 +144,61 @@ export function runFromWire(wire: WireRun): RunJob {
   return { message, hostname, start }
 }
 
-/** What the engine sends a runtime, from its wire form. */
-export function toRuntimeFromWire(item: WireToRuntime): ToRuntime {
-  return Array.isArray(item) ? { type: 'run', jobs: [runFromWire(item as WireRun)] } : (item as ToRuntime)
+/** The pool's `items` for a worker, as one post (see {@link ToWorker}). */
+export function flatBatch(items: readonly WireToRuntime[]): unknown[] {
+  const out: unknown[] = []
+  let task: string | undefined
+  let start: RunStart | undefined
+  let hostname: string | undefined
+  let queue: string | undefined
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!
+    if (!Array.isArray(item)) {
+      out.push(item)
+      continue
+    }
+    const run = item as WireRun
+    out.push(
+      run[0],
+      run[1] === task ? SAME : (task = run[1]),
+      run[2],
+      run[3] === start ? SAME : (start = run[3]),
+      run[4] === hostname ? SAME : (hostname = run[4]),
+      run[5] === queue ? SAME : (queue = run[5]),
+      run[6],
+    )
+  }
+  return out
+}
+
+/** Whether a worker's batch holds one message (a run is seven entries of it, see {@link ToWorker}). */
+export function singleMessage(batch: ToWorker): boolean {
+  return batch.length === 1 || (batch.length === 7 && typeof batch[0] === 'string')
+}
+
+/**
+ * Gives each message of a worker's batch ({@link ToWorker}) to `handle`, in order, a run as a
+ * `run` of one job. A run begins with its id, a string; any other message is an object.
+ */
+export function readBatch(batch: ToWorker, handle: (message: ToRuntime) => void): void {
+  let task = ''
+  let start: RunStart = 'report'
+  let hostname = ''
+  let queue = ''
+  for (let i = 0; i < batch.length; ) {
+    const item = batch[i]
+    if (typeof item !== 'string') {
+      handle(item as ToRuntime)
+      i++
+      continue
+    }
+    if (batch[i + 1] !== SAME) task = batch[i + 1] as string
+    if (batch[i + 3] !== SAME) start = batch[i + 3] as RunStart
+    if (batch[i + 4] !== SAME) hostname = batch[i + 4] as string
+    if (batch[i + 5] !== SAME) queue = batch[i + 5] as string
+    handle({ type: 'run', jobs: [runJob(item, task, batch[i + 2] as Encoded[], start, hostname, queue, batch[i + 6] as RunRest | 0)] })
+    i += 7
+  }
 }
 
 /** Appends `message` to what a worker posts next (see {@link WireReports}). */

@@ -9,9 +9,9 @@ import { outsideRuns, soleRunContext, useAsyncContext } from '../task/current-ru
 import { ConfigError } from '../model/errors.js'
 import { TaskRuntime } from './executor.js'
 import type { Encoded } from '../model/json.js'
-import type { FromRuntime } from '../model/protocol.js'
+import type { FromRuntime, ToRuntime } from '../model/protocol.js'
 import type { FromWorker, ToWorker } from './wire.js'
-import { WIRE_VERSION, pushReport, toRuntimeFromWire } from './wire.js'
+import { WIRE_VERSION, pushReport, readBatch, singleMessage } from './wire.js'
 import { encodeError } from '../serializer/encode.js'
 import { profileOf } from '../model/options.js'
 import { microtask } from '../time/microtask.js'
@@ -103,11 +103,12 @@ export async function runWorkerLoop(shell: WorkerShell): Promise<void> {
   })
   /** A batch from the pool is being handled: what its runs report at once goes when it is done. */
   let handling = false
+  const handle = (message: ToRuntime): void => runtime.handle(message)
   shell.listen((batch) => {
-    single = batch.length === 1
+    single = singleMessage(batch)
     handling = true
     try {
-      for (const message of batch) runtime.handle(toRuntimeFromWire(message))
+      readBatch(batch, handle)
     } finally {
       handling = false
       flush()
