@@ -116,3 +116,31 @@ it('two deliveries of one id taken in the same turn run one after the other, not
     await app.stop()
   }
 })
+
+it("a message waiting for its id's run to leave is listed as reserved meanwhile (Celery's prefetched, not yet running)", async () => {
+  const clock = virtualClock()
+  const app = new Celeriac({ clock })
+  class ResendThenWait extends Task<[string], string> {
+    override async afterReturn(_state: unknown, retval: unknown, taskId: string): Promise<void> {
+      if (retval !== 'first') return
+      await resend.applyAsync(['second'], { taskId })
+      // The hooks go on a second: the second message waits for them.
+      await this.sleep(1_000)
+    }
+  }
+  const resend = app.task('same.resend-then-wait', { base: ResendThenWait, ignoreResult: true }, (label: string) => label)
+  await app.start()
+  try {
+    await resend.applyAsync(['first'], { taskId: 'waits' })
+    await clock.advance(500)
+    const reserved = app.inspect.reserved().map((m) => [m.id, m.args])
+    const active = app.inspect.active()
+    // Settled before asserting: a stop waits for the hooks, which sleep on the virtual clock.
+    await clock.runAll()
+    expect(reserved).toEqual([['waits', ['second']]])
+    expect(active).toEqual([])
+    expect(app.inspect.reserved()).toEqual([])
+  } finally {
+    await app.stop()
+  }
+})
