@@ -15,14 +15,15 @@ forEachCombo('one run of an id at a time', (combo) => {
   afterEach(async () => h.stop())
 
   it('a send of a taskId whose earlier run still runs its hooks runs once they are done; the queue keeps its slots', async () => {
-    h = await setup(combo)
+    // Two slots: a slot either run kept would make the two naps below run one after the other.
+    h = await setup(combo, { queues: { default: { concurrency: 2 } } })
     await h.tasks.opsResendInHooks.applyAsync(['first'], { taskId: 'one-id' })
     await h.clock.runAll()
     const second = combo.transport === undefined ? ['body second', 'hooks after second'] : []
     expect(h.lines()).toEqual(['body first', 'hooks after first', ...second])
     expect(h.app.inspect.active()).toEqual([])
     expect(h.app.inspect.reserved()).toEqual([])
-    // Nothing of the two runs holds a slot: as many sleepers as before run side by side.
+    // Nothing of the two runs holds a slot: two naps run side by side.
     const start = h.clock.now()
     const naps = await Promise.all([h.tasks.opsNapper.delay(1_000), h.tasks.opsNapper.delay(1_000)])
     await h.clock.runAll()

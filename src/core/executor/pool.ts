@@ -22,10 +22,10 @@ import { decodeError } from '../serializer/decode.js'
 import type { TaskProfile } from '../model/options.js'
 import { microtask } from '../time/microtask.js'
 
-/** Builds an Executor over a pool of workers. */
 /** What to do about a worker entry of another celeriac, when the executor says nothing of its own. */
 const DEFAULT_WIRE_FIX = 'use the worker entry of the celeriac this app runs'
 
+/** Builds an Executor over a pool of workers. */
 export function poolExecutor(options: PoolOptions): Executor & { readonly workers: number; readonly replaced: number } {
   if (!Number.isInteger(options.size) || options.size < 1)
     throw new ConfigError(`${options.name}: size must be a whole number >= 1, got ${String(options.size)}`)
@@ -233,7 +233,6 @@ export function poolExecutor(options: PoolOptions): Executor & { readonly worker
       }
     })
 
-  /** The load error of a worker that speaks another protocol version (`theirs`, if it said one). */
   const perWorker = options.tasksPerWorker * options.prefetch
 
   const pick = (): Slot | undefined => {

@@ -72,7 +72,7 @@ class FileStorage implements Storage {
   #snapshotBytes = 0
   /** Calls not written yet. */
   #queue: Pending[] = []
-  /** Where frames written at once are made (frame.ts, frameText); made at the first. */
+  /** Where frames written at once are made (frame.ts, frameItems); made at the first. */
   #room: Buffer | undefined
   /** A journal write(2) in flight: one at a time, so frames land in call order. */
   #writing = false
