@@ -38,6 +38,7 @@ import {
   SIZE,
   celeriacThreadsLatency,
   celeriacThreadsThroughput,
+  celeriacThreadsThroughputWarm,
   piscinaLatency,
   piscinaThroughput,
   rawRoundTrip,
@@ -140,6 +141,19 @@ export const cases: readonly BenchCase[] = [
       'piscina (default: 1 task per worker)': (n) => piscinaThroughput(n, 1),
     },
     target: { peer: 'piscina (4 tasks per worker)', advantage: 2, text: '>= 2x piscina (4 tasks per worker, as celeriac)' },
+  },
+  {
+    name: 'threads-throughput-warm',
+    title: `worker threads (${SIZE}): trivial tasks sent all at once, the second burst (warm)`,
+    sides:
+      "As the case above (celeriac's prefetch 4, piscina's `concurrentTasksPerWorker` 4), each side warmed up with 1,000 tasks and then one unmeasured burst of the same n, and timed on the next: the speed of a process that has run the work before. The case above times the first burst after start, which pays for the JIT and the heap's growth: on celeriac's side V8 finishes optimizing some 230 functions during it (30 during the 1,000-task warm-up), and its young-generation collections take 1.3x the main thread's time they take in the second burst. No target: the target is on the case above.",
+    unit: 'tasks/s',
+    better: 'higher',
+    size: { full: 50_000, quick: 5_000 },
+    impls: {
+      celeriac: celeriacThreadsThroughputWarm,
+      'piscina (4 tasks per worker)': (n) => piscinaThroughput(n, 4, 1),
+    },
   },
   {
     name: 'threads-throughput-short',
