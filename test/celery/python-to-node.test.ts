@@ -127,6 +127,40 @@ describe.skipIf(skipWhy !== '')(`Python → Node over Celery's wire${skipWhy}`, 
     }
   })
 
+  it('serves two messages of one task_id (a publisher that sends twice): both run, one after the other, and each is acked', async () => {
+    const { queue, prefix } = queueOf()
+    const app = serving(queue, prefix)
+    // Long enough that the second message is taken while the first runs.
+    app.task('node.nap', async (ms: number) => {
+      await new Promise((resolve) => setTimeout(resolve, ms))
+      return ms
+    })
+    const ran: unknown[] = []
+    app.events.on('task-succeeded', (e) => ran.push(e.result))
+    await app.start()
+    const taskId = `celeriac-p2n-twice-${randomUUID()}`
+    const caller = startPythonCaller(python!, URL, [
+      { name: 'node.nap', args: [300], queue, options: { task_id: taskId } },
+      { name: 'node.nap', args: [100], queue, options: { task_id: taskId } },
+    ])
+    const ids = await caller.ids
+    try {
+      expect(ids).toEqual([taskId, taskId])
+      await caller.outcomes
+      // Each delivery settled by its own run: none left in kombu's unacked hash for its
+      // visibility timeout (an hour) to hand out again.
+      await vi.waitFor(
+        async () => {
+          expect(ran).toEqual([300, 100])
+          expect((await redis.hvals('unacked')).filter((entry) => entry.includes(queue))).toEqual([])
+        },
+        { timeout: 10_000, interval: 50 },
+      )
+    } finally {
+      await forget(prefix, ids)
+    }
+  })
+
   it('runs a task with its Celery request: id, parent and root, headers, countdown, expires; an expired one is revoked', async () => {
     const { queue, prefix } = queueOf()
     const app = serving(queue, prefix)

@@ -58,6 +58,8 @@ class HandDelivering implements Transport {
   readonly store = memoryStorage()
   readonly sent: TaskMessage[] = []
   deliver: ((delivery: Delivery) => void) | undefined
+  /** What became of each delivery handed over, in the order handed: 'acked', 'requeued', ... */
+  readonly settled: string[][] = []
   async open(): Promise<void> {}
   async close(): Promise<void> {}
   async add(messages: readonly TaskMessage[]): Promise<void> {
@@ -74,19 +76,25 @@ class HandDelivering implements Transport {
     return 0
   }
   hand(message: TaskMessage): void {
+    const ends: string[] = []
+    this.settled.push(ends)
     this.deliver!({
       message,
       redelivered: false,
-      ack: async () => {},
-      defer: async () => {},
-      requeue: async () => {},
+      ack: async () => void ends.push('acked'),
+      defer: async () => void ends.push('deferred'),
+      requeue: async () => void ends.push('requeued'),
     })
   }
 }
 
-// Its acks are not asserted: held deliveries are kept by id (deliveries.ts), so the second takes
-// the first's place and one is left unsettled (NOTES.md, "Review of the eighteenth session's merges").
-it('two deliveries of one id taken in the same turn run one after the other, not together', async () => {
+/** {@link HandDelivering} that can stop taking from a queue, so a pause gives back what it holds. */
+class PausingHandDelivering extends HandDelivering {
+  async pause(): Promise<void> {}
+  async resume(): Promise<void> {}
+}
+
+it('two deliveries of one id taken in the same turn run one after the other, not together, and each is acked once', async () => {
   const clock = virtualClock()
   const broker = new HandDelivering()
   const app = new Celeriac({ clock, transport: broker, queues: { default: { concurrency: 4 } } })
@@ -112,6 +120,59 @@ it('two deliveries of one id taken in the same turn run one after the other, not
     await clock.runAll()
     expect(most).toBe(1)
     expect(starts.map((t) => t - t0)).toEqual([0, 1_000])
+    // Each run settles its own delivery: none is left for the broker to hand out again later.
+    expect(broker.settled).toEqual([['acked'], ['acked']])
+  } finally {
+    await app.stop()
+  }
+})
+
+it("a stop gives back a delivery that waits for its id's earlier run to leave, not that run's", async () => {
+  const clock = virtualClock()
+  const broker = new HandDelivering()
+  const app = new Celeriac({ clock, transport: broker, queues: { default: { concurrency: 4 } } })
+  const count = app.task('same.count-stop', { bind: true }, async (self) => {
+    await self.sleep(1_000)
+    return 'done'
+  })
+  await app.start()
+  let stopped = false
+  try {
+    await count.applyAsync([], { taskId: 'dup' })
+    const message = broker.sent[0]!
+    broker.hand(message)
+    broker.hand(message)
+    await clock.advance(500)
+    // The first runs (half way), the second waits for it: the stop gives the second back at
+    // once, and the first, once it ends, is acked.
+    const stopping = app.stop({ timeout: 5_000 })
+    await clock.runAll()
+    await stopping
+    stopped = true
+    expect(broker.settled).toEqual([['acked'], ['requeued']])
+  } finally {
+    if (!stopped) await app.stop()
+  }
+})
+
+it("a pause gives back a delivery that waits for its id's earlier run to leave", async () => {
+  const clock = virtualClock()
+  const broker = new PausingHandDelivering()
+  const app = new Celeriac({ clock, transport: broker, queues: { default: { concurrency: 4 } } })
+  const count = app.task('same.count-pause', { bind: true }, async (self) => {
+    await self.sleep(1_000)
+    return 'done'
+  })
+  await app.start()
+  try {
+    await count.applyAsync([], { taskId: 'dup' })
+    const message = broker.sent[0]!
+    broker.hand(message)
+    broker.hand(message)
+    await clock.advance(500)
+    await app.control.pause('default')
+    await clock.runAll()
+    expect(broker.settled).toEqual([['acked'], ['requeued']])
   } finally {
     await app.stop()
   }

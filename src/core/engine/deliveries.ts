@@ -76,6 +76,8 @@ export class Deliveries {
     // The ready ones: one held to its eta stays (given back, it would be due at once).
     const back = state.scheduler.removeWhere((m) => m.eta === null || m.eta <= now, queue).map((m) => m.id)
     for (const id of back) state.known.delete(id)
+    // And those waiting for a run of their id to leave (its id stays known: that run is here).
+    for (const m of state.takeAfterRun((m) => m.queue === queue)) back.push(m.id)
     const work = transport.pause(queue).then(() => this.#transport.giveBack(back))
     state.hold(work).catch((error: unknown) => state.log(`celeriac: could not stop taking from queue '${queue}' on ${transport.name}: ${String(error)}`))
   }
@@ -114,7 +116,7 @@ export class Deliveries {
     // whatever settles that. (One whose outcome write is under way is no longer held: it goes on
     // below, and its stored result, read after that write, acks this delivery.)
     const mine = delivery.redelivered && this.#transport.holds(message.id)
-    this.#transport.hold(delivery)
+    this.#transport.hold(delivery, mine)
     if (mine) return
     message.seq = ++state.seq
     // acksLate is the worker's option, as in Celery: a producer that does not know this task

@@ -212,6 +212,19 @@ export class EngineState {
     yield* elsewhere()
   }
 
+  /** Takes the messages waiting in {@link afterRun} that `which` picks out of it (a pause, a stop gives them back). */
+  takeAfterRun(which: (message: TaskMessage) => boolean): TaskMessage[] {
+    const taken: TaskMessage[] = []
+    if (this.afterRun.size === 0) return taken
+    for (const [id, waiting] of [...this.afterRun]) {
+      const staying = waiting.filter((m) => !which(m))
+      for (const m of waiting) if (which(m)) taken.push(m)
+      if (staying.length === 0) this.afterRun.delete(id)
+      else this.afterRun.set(id, staying)
+    }
+    return taken
+  }
+
   /** Runs the pump in a microtask, once however many ask in this tick. */
   schedulePump(): void {
     if (this.pumpScheduled || !this.consuming) return

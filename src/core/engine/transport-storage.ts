@@ -54,8 +54,15 @@ export class TransportStorage implements Storage {
   readonly capabilities: Storage['capabilities']
   readonly transport: Transport
   readonly #store: Storage
-  /** Deliveries of this process not yet settled, by message id. */
+  /** Deliveries of this process not yet settled, by message id: the oldest of each id (see {@link #later}). */
   readonly #held = new Map<string, Delivery>()
+  /**
+   * Further deliveries of an id held here, oldest first: a broker hands an id out again as a new
+   * message (Celery's `apply_async(task_id=...)` twice, a publisher's retry), and each runs after
+   * the run before it leaves (one run of an id at a time). A run's writes settle the oldest; a
+   * give-back, the newest (one that has not started, behind a run of its id).
+   */
+  readonly #later = new Map<string, Delivery[]>()
   #clock: TransportHost['clock'] | undefined
   #log: (text: string) => void = () => undefined
   /** Ids the broker acknowledged holding, whose outbox entries the next write deletes. */
@@ -183,9 +190,44 @@ export class TransportStorage implements Storage {
     this.#reports.until(wallTime)
   }
 
-  /** Takes a delivery in: held until a write ends it. */
-  hold(delivery: Delivery): void {
-    this.#held.set(delivery.message.id, delivery)
+  /**
+   * Takes a delivery in: held until a write ends it, after the deliveries of its id held before
+   * it; or, `replacing`, in the place of the one of its id held (the broker took that one back
+   * and handed it here again).
+   */
+  hold(delivery: Delivery, replacing = false): void {
+    const id = delivery.message.id
+    if (replacing || !this.#held.has(id)) {
+      this.#held.set(id, delivery)
+      return
+    }
+    const later = this.#later.get(id)
+    if (later === undefined) this.#later.set(id, [delivery])
+    else later.push(delivery)
+  }
+
+  /** Takes the oldest delivery of `id` off the books (a write settles it): the next of its id, if any, is the oldest now. */
+  #settling(id: string): void {
+    const later = this.#later.size === 0 ? undefined : this.#later.get(id)
+    if (later === undefined) {
+      this.#held.delete(id)
+      return
+    }
+    this.#held.set(id, later.shift()!)
+    if (later.length === 0) this.#later.delete(id)
+  }
+
+  /** Takes the newest delivery of `id` off the books (given back), if one is held. */
+  #newest(id: string): Delivery | undefined {
+    const later = this.#later.size === 0 ? undefined : this.#later.get(id)
+    if (later === undefined) {
+      const delivery = this.#held.get(id)
+      this.#held.delete(id)
+      return delivery
+    }
+    const delivery = later.pop()!
+    if (later.length === 0) this.#later.delete(id)
+    return delivery
   }
 
   /** Whether a delivery of `id` is held here (not yet settled). */
@@ -200,9 +242,8 @@ export class TransportStorage implements Storage {
   async giveBack(ids: readonly string[], at?: number): Promise<void> {
     const back: Array<Promise<void>> = []
     for (const id of ids) {
-      const delivery = this.#held.get(id)
+      const delivery = this.#newest(id)
       if (delivery === undefined) continue
-      this.#held.delete(id)
       const settle = at === undefined ? delivery.requeue(delivery.message) : delivery.defer(delivery.message, at)
       back.push(
         settle.catch((error: unknown) => this.#log(`celeriac: could not give a delivery back to the broker (${String(error)}); it will be delivered again`)),
@@ -302,7 +343,7 @@ export class TransportStorage implements Storage {
             ;(reports ??= []).push(() => delivery.report!(report))
           }
         } else {
-          this.#held.delete(m.key)
+          this.#settling(m.key)
           const retry = message.retries !== delivery.message.retries
           const at = message.eta ?? this.#clock?.now() ?? 0
           const back = (putBack ??= { ids: new Set(), dropped: new Set() })
@@ -321,7 +362,7 @@ export class TransportStorage implements Storage {
           }
         }
       } else if (delivery !== undefined) {
-        this.#held.delete(m.key)
+        this.#settling(m.key)
         const record = recordIn(mutations, m.key)
         const failed = record !== undefined && (record.state === FAILURE || record.state === REVOKED)
         const end = record !== undefined && this.#reports.on() ? this.#reports.end(m.key, record, this.#now()) : undefined
