@@ -30,6 +30,9 @@ function cancelError(id: string, reason: CancelReason): Error {
   }
 }
 
+/** The calls that park a run (the engine counts it waiting on the clock or a result, by its id). */
+const PARKING_CALLS: ReadonlySet<RpcCall['type']> = new Set(['sleep', 'result.wait', 'result.next'])
+
 /**
  * The worker-side runtime: runs jobs with the tracer, answers cancels, and turns `self` calls
  * into protocol messages. One instance per worker (or one for the inline executor).
@@ -108,7 +111,17 @@ export class TaskRuntime {
           return
         }
         const run = this.#runs.get(message.id)
-        if (run !== undefined && !run.abort.aborted) run.abort.abort(cancelError(message.id, message.reason))
+        if (run === undefined) return
+        if (!run.abort.aborted) run.abort.abort(cancelError(message.id, message.reason))
+        // A hard time limit or a terminate that reaches a runtime (inline: no thread to kill)
+        // ends the run for the engine, which forgets it, and a later run of its id may start.
+        // Its body goes on until it returns: what it says from now on is no run's (a Celery
+        // worker kills the process, so nothing of it comes after).
+        if (message.reason === 'time-limit' || message.reason === 'terminated') {
+          run.givenUp = true
+          this.#runs.delete(message.id)
+          this.#next()
+        }
         return
       }
       case 'committed': {
@@ -193,6 +206,8 @@ export class TaskRuntime {
   /** @internal The run reports its outcome (see ActiveRun). */
   reportOutcome(run: ActiveRun, outcome: Outcome, hooks: boolean): Promise<void> | undefined {
     const id = run.message.id
+    // Given up on: the engine ended it already; its hooks never run, as after a kill.
+    if (run.givenUp) return hooks ? new Promise<void>(() => undefined) : undefined
     if (!hooks) {
       run.reported = true
       if (run.kept && this.#runs.get(id) === run) this.#runs.delete(id)
@@ -207,22 +222,29 @@ export class TaskRuntime {
 
   /** @internal The hooks after a run's outcome are done. */
   reportFinished(run: ActiveRun): void {
+    if (run.givenUp) return
     const id = run.message.id
     this.#runs.delete(id)
     this.#post({ type: 'finished', id })
     this.#next()
   }
 
-  /** @internal What a bound `self` asks of the engine, as protocol messages. */
-  contextFor(id: string): RunContext {
+  /**
+   * @internal What a bound `self` asks of the engine, as protocol messages. Once the run is given
+   * up on, what would land on the books of its id (a state, a wait that parks it) is not asked:
+   * a later run of the id may be there. Its logs, sends and locks still go.
+   */
+  contextFor(run: ActiveRun): RunContext {
+    const id = run.message.id
     return runContext(id, {
-      post: (message) => this.#post(message),
-      rpc: (call, signal) => this.#rpc(id, call, signal),
+      post: (message) => {
+        if (!run.givenUp || message.type === 'log') this.#post(message)
+      },
+      rpc: (call, signal) => (run.givenUp && PARKING_CALLS.has(call.type) ? Promise.reject(run.abort.signal.reason) : this.#rpc(id, call, signal)),
       // The engine wakes a task waiting on it (a sleep, a result) when its signal is aborted (soft
       // limit, terminate): the wait then throws the abort's reason.
       checkAbort: () => {
-        const run = this.#runs.get(id)
-        if (run?.abort.aborted === true) throw run.abort.signal.reason
+        if (run.aborted) throw run.abort.signal.reason
       },
     })
   }
@@ -261,6 +283,8 @@ class ActiveRun implements TraceInput, TraceReporter {
   reported = false
   /** Kept in the runtime's runs (it went on after `trace` returned): a plain run that returned at once never is. */
   kept = false
+  /** Ended by the engine while its body went on (a hard time limit or terminate inline): its outcome and states are not posted. */
+  givenUp = false
   #context: RunContext | undefined = undefined
   #abort: LazyAbort | undefined = undefined
 
@@ -278,8 +302,13 @@ class ActiveRun implements TraceInput, TraceReporter {
     return (this.#abort ??= new LazyAbort())
   }
 
+  /** Whether it was aborted, without making its abort. */
+  get aborted(): boolean {
+    return this.#abort?.aborted === true
+  }
+
   context(): RunContext {
-    return (this.#context ??= this.runtime.contextFor(this.message.id))
+    return (this.#context ??= this.runtime.contextFor(this))
   }
 
   outcome(outcome: Outcome, hooks: boolean): Promise<void> | undefined {

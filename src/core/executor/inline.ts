@@ -10,8 +10,9 @@ import type { Executor } from './types.js'
 /**
  * Runs tasks on the calling thread, still through the serializer (arguments, results and errors
  * cross as data, as they would to a worker). The default executor. `terminate` and hard time
- * limits settle the result at once and ignore the task's later outcome; the task itself only
- * stops if it honours `self.signal`.
+ * limits settle the result at once and ignore the task's later outcome and states (also when a
+ * new run of its id has started meanwhile); the task itself only stops if it honours `self.signal`,
+ * and its logs, sends and locks still go through.
  *
  * @example
  * const app = new Celeriac({ executor: inline() })
