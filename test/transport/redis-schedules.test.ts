@@ -189,7 +189,10 @@ describe.skipIf(!up)(`schedules on bullmqTransport, Redis db 7${up ? '' : ': ski
 
   it('a restart keeps the schedule and fires no slot twice; a slot missed while no app ran runs once, then the next after now', async () => {
     const d = deployment()
-    const config = (tick: ReturnType<typeof d.app>['tick']) => ({ schedules: { beat: { every: 200, signature: tick.s(), limit: 8 } } })
+    // A limit far beyond what the test runs (8 s of slots). With 8 (1.6 s), one loaded CI run
+    // found no iteration waiting after the first app's stop: its start, two slots and stop can
+    // outlast 8 slots there, and a schedule that ended leaves none.
+    const config = (tick: ReturnType<typeof d.app>['tick']) => ({ schedules: { beat: { every: 200, signature: tick.s(), limit: 40 } } })
     const first = d.app()
     first.app.configure(config(first.tick))
     await first.app.start()
