@@ -127,24 +127,32 @@ it('two deliveries of one id taken in the same turn run one after the other, not
   }
 })
 
-it("a stop gives back a delivery that waits for its id's earlier run to leave, not that run's", async () => {
+/**
+ * An app on `broker` whose task of id 'dup' (a second asleep) was delivered twice: half way
+ * through the first run, with the second delivery waiting for it to leave.
+ */
+async function secondWaitingBehindFirst(broker: HandDelivering): Promise<{ app: Celeriac; clock: ReturnType<typeof virtualClock> }> {
   const clock = virtualClock()
-  const broker = new HandDelivering()
   const app = new Celeriac({ clock, transport: broker, queues: { default: { concurrency: 4 } } })
-  const count = app.task('same.count-stop', { bind: true }, async (self) => {
+  const count = app.task('same.count-twice', { bind: true }, async (self) => {
     await self.sleep(1_000)
     return 'done'
   })
   await app.start()
+  await count.applyAsync([], { taskId: 'dup' })
+  const message = broker.sent[0]!
+  broker.hand(message)
+  broker.hand(message)
+  await clock.advance(500)
+  return { app, clock }
+}
+
+it("a stop gives back a delivery that waits for its id's earlier run to leave, not that run's", async () => {
+  const broker = new HandDelivering()
+  const { app, clock } = await secondWaitingBehindFirst(broker)
   let stopped = false
   try {
-    await count.applyAsync([], { taskId: 'dup' })
-    const message = broker.sent[0]!
-    broker.hand(message)
-    broker.hand(message)
-    await clock.advance(500)
-    // The first runs (half way), the second waits for it: the stop gives the second back at
-    // once, and the first, once it ends, is acked.
+    // The stop gives the second back at once, and the first, once it ends, is acked.
     const stopping = app.stop({ timeout: 5_000 })
     await clock.runAll()
     await stopping
@@ -156,20 +164,9 @@ it("a stop gives back a delivery that waits for its id's earlier run to leave, n
 })
 
 it("a pause gives back a delivery that waits for its id's earlier run to leave", async () => {
-  const clock = virtualClock()
   const broker = new PausingHandDelivering()
-  const app = new Celeriac({ clock, transport: broker, queues: { default: { concurrency: 4 } } })
-  const count = app.task('same.count-pause', { bind: true }, async (self) => {
-    await self.sleep(1_000)
-    return 'done'
-  })
-  await app.start()
+  const { app, clock } = await secondWaitingBehindFirst(broker)
   try {
-    await count.applyAsync([], { taskId: 'dup' })
-    const message = broker.sent[0]!
-    broker.hand(message)
-    broker.hand(message)
-    await clock.advance(500)
     await app.control.pause('default')
     await clock.runAll()
     expect(broker.settled).toEqual([['acked'], ['requeued']])
