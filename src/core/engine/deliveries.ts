@@ -77,7 +77,7 @@ export class Deliveries {
     const back = state.scheduler.removeWhere((m) => m.eta === null || m.eta <= now, queue).map((m) => m.id)
     for (const id of back) state.known.delete(id)
     // And those waiting for a run of their id to leave (its id stays known: that run is here).
-    for (const m of state.takeAfterRun((m) => m.queue === queue)) back.push(m.id)
+    for (const m of state.afterRun.take((m) => m.queue === queue)) back.push(m.id)
     const work = transport.pause(queue).then(() => this.#transport.giveBack(back))
     state.hold(work).catch((error: unknown) => state.log(`celeriac: could not stop taking from queue '${queue}' on ${transport.name}: ${String(error)}`))
   }

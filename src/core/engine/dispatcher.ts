@@ -54,9 +54,7 @@ export class Dispatcher {
         // One run of an id at a time: this one waits until the one here leaves (Runs.release),
         // also one taken earlier in this pump (each is in `running` from the moment it is taken).
         if (state.running.has(message.id)) {
-          const waiting = state.afterRun.get(message.id)
-          if (waiting === undefined) state.afterRun.set(message.id, [message])
-          else waiting.push(message)
+          state.afterRun.wait(message)
           continue
         }
         if (state.isRevoked(message.id)) (unrun ??= []).push([message, 'revoked'])

@@ -239,7 +239,7 @@ export class Engine implements ResultSource {
     // On a transport, what this process prefetched and never started goes back to the broker
     // for any consumer, as Celery's warm shutdown leaves its prefetched messages unacked.
     if (state.transport !== undefined) {
-      for (const m of [...state.scheduler.removeWhere(() => true), ...this.#gates.unpark(() => true), ...state.takeAfterRun(() => true)]) unstarted.push(m.id)
+      for (const m of [...state.scheduler.removeWhere(() => true), ...this.#gates.unpark(() => true), ...state.afterRun.take(() => true)]) unstarted.push(m.id)
       await state.transport.giveBack(unstarted)
     }
     if (state.running.size > 0) {

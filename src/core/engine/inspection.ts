@@ -74,8 +74,7 @@ export class Inspection {
     const state = this.#state
     const held = [...state.running.values()].filter((r) => !r.started && !r.settled).map((r) => r.message)
     // Taken to run while a run of its id was still here (its hooks): it waits for that one to leave.
-    const afterRun = state.afterRun.size === 0 ? [] : [...state.afterRun.values()].flat()
-    return [...held, ...afterRun, ...state.scheduler.ready(), ...this.#gates.parked()]
+    return [...held, ...state.afterRun.messages(), ...state.scheduler.ready(), ...this.#gates.parked()]
   }
 
   revokedIds(): string[] {

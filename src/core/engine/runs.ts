@@ -19,18 +19,10 @@ export class Runs {
     state.parked -= run.parked
     const timers = run.timers
     for (let i = 0; i < timers.length; i++) state.clock.clearTimer(timers[i]!)
-    if (state.afterRun.size > 0) this.#queueAfter(message.id)
+    // Messages of its id taken while it was here are queued again (state.afterRun).
+    if (state.afterRun.size > 0) for (const waiting of state.afterRun.release(message.id)) state.scheduler.add(waiting)
     this.freeSlot(run)
     state.schedulePump()
-  }
-
-  /** The messages of `id` that waited for its run to leave (see EngineState.afterRun) are queued again. */
-  #queueAfter(id: string): void {
-    const state = this.#state
-    const waiting = state.afterRun.get(id)
-    if (waiting === undefined) return
-    state.afterRun.delete(id)
-    for (const message of waiting) state.scheduler.add(message)
   }
 
   /**

@@ -17,6 +17,7 @@ import { FAILURE, READY_STATES, RETRY } from '../model/states.js'
 import type { State } from '../model/states.js'
 import { tracebackOf } from '../serializer/decode.js'
 import { YoungRecord } from '../model/young.js'
+import { AfterRun } from './after-run.js'
 import { Scheduler } from '../time/scheduler.js'
 import { microtask } from '../time/microtask.js'
 import type { Task } from '../task/task.js'
@@ -143,12 +144,8 @@ export class EngineState {
   readonly executor: Executor
   readonly scheduler: Scheduler
   readonly running = new Map<string, Running>()
-  /**
-   * Messages taken to run while a run of their id is still here (its hooks run after its outcome,
-   * a second message of one id from a broker): each waits until that run leaves (Runs.release),
-   * as the runs' books here and in the executors go by id.
-   */
-  readonly afterRun = new Map<string, TaskMessage[]>()
+  /** Messages taken to run while a run of their id is still here: they wait for it to leave. */
+  readonly afterRun = new AfterRun()
   /** Runs taking a slot of each queue's concurrency: a counter per queue, changed in place (every run's path). */
   readonly runningPerQueue = new Map<string, { count: number }>()
   /** Ids queued, scheduled or running here: taskId dedupe without a storage read. */
@@ -208,21 +205,8 @@ export class EngineState {
     for (const message of this.scheduler.ready()) yield message.id
     for (const message of this.scheduler.delayed()) yield message.id
     for (const run of this.running.values()) if (!run.left) yield run.message.id
-    for (const id of this.afterRun.keys()) yield id
+    yield* this.afterRun.ids()
     yield* elsewhere()
-  }
-
-  /** Takes the messages waiting in {@link afterRun} that `which` picks out of it (a pause, a stop gives them back). */
-  takeAfterRun(which: (message: TaskMessage) => boolean): TaskMessage[] {
-    const taken: TaskMessage[] = []
-    if (this.afterRun.size === 0) return taken
-    for (const [id, waiting] of [...this.afterRun]) {
-      const staying = waiting.filter((m) => !which(m))
-      for (const m of waiting) if (which(m)) taken.push(m)
-      if (staying.length === 0) this.afterRun.delete(id)
-      else this.afterRun.set(id, staying)
-    }
-    return taken
   }
 
   /** Runs the pump in a microtask, once however many ask in this tick. */

@@ -28,6 +28,7 @@
 import type { ResultRecord, TaskMessage } from '../model/message.js'
 import type { Delivery, RunReport, Transport, TransportHost } from './transport.js'
 import { RunReports } from './run-reports.js'
+import { HeldDeliveries } from './held-deliveries.js'
 import { FAILURE, PENDING, READY_STATES, RETRY, REVOKED, STARTED } from '../model/states.js'
 import type { Mutation, Namespace, Storage, StorageChange, StorageKey, StoredValue, TransactStep, WriteOptions } from '../../storage/types.js'
 
@@ -54,15 +55,8 @@ export class TransportStorage implements Storage {
   readonly capabilities: Storage['capabilities']
   readonly transport: Transport
   readonly #store: Storage
-  /** Deliveries of this process not yet settled, by message id: the oldest of each id (see {@link #later}). */
-  readonly #held = new Map<string, Delivery>()
-  /**
-   * Further deliveries of an id held here, oldest first: a broker hands an id out again as a new
-   * message (Celery's `apply_async(task_id=...)` twice, a publisher's retry), and each runs after
-   * the run before it leaves (one run of an id at a time). A run's writes settle the oldest; a
-   * give-back, the newest (one that has not started, behind a run of its id).
-   */
-  readonly #later = new Map<string, Delivery[]>()
+  /** Deliveries of this process not yet settled. */
+  readonly #held = new HeldDeliveries()
   #clock: TransportHost['clock'] | undefined
   #log: (text: string) => void = () => undefined
   /** Ids the broker acknowledged holding, whose outbox entries the next write deletes. */
@@ -190,44 +184,9 @@ export class TransportStorage implements Storage {
     this.#reports.until(wallTime)
   }
 
-  /**
-   * Takes a delivery in: held until a write ends it, after the deliveries of its id held before
-   * it; or, `replacing`, in the place of the one of its id held (the broker took that one back
-   * and handed it here again).
-   */
+  /** Takes a delivery in, held until a write ends it; `replacing` the one of its id the broker took back (HeldDeliveries.add). */
   hold(delivery: Delivery, replacing = false): void {
-    const id = delivery.message.id
-    if (replacing || !this.#held.has(id)) {
-      this.#held.set(id, delivery)
-      return
-    }
-    const later = this.#later.get(id)
-    if (later === undefined) this.#later.set(id, [delivery])
-    else later.push(delivery)
-  }
-
-  /** Takes the oldest delivery of `id` off the books (a write settles it): the next of its id, if any, is the oldest now. */
-  #settling(id: string): void {
-    const later = this.#later.size === 0 ? undefined : this.#later.get(id)
-    if (later === undefined) {
-      this.#held.delete(id)
-      return
-    }
-    this.#held.set(id, later.shift()!)
-    if (later.length === 0) this.#later.delete(id)
-  }
-
-  /** Takes the newest delivery of `id` off the books (given back), if one is held. */
-  #newest(id: string): Delivery | undefined {
-    const later = this.#later.size === 0 ? undefined : this.#later.get(id)
-    if (later === undefined) {
-      const delivery = this.#held.get(id)
-      this.#held.delete(id)
-      return delivery
-    }
-    const delivery = later.pop()!
-    if (later.length === 0) this.#later.delete(id)
-    return delivery
+    this.#held.add(delivery, replacing)
   }
 
   /** Whether a delivery of `id` is held here (not yet settled). */
@@ -242,7 +201,7 @@ export class TransportStorage implements Storage {
   async giveBack(ids: readonly string[], at?: number): Promise<void> {
     const back: Array<Promise<void>> = []
     for (const id of ids) {
-      const delivery = this.#newest(id)
+      const delivery = this.#held.takeNewest(id)
       if (delivery === undefined) continue
       const settle = at === undefined ? delivery.requeue(delivery.message) : delivery.defer(delivery.message, at)
       back.push(
@@ -319,7 +278,7 @@ export class TransportStorage implements Storage {
           // processes' events hear it. Only a run that reports progress pays for the call.
           const record = m.value as ResultRecord
           if (isProgress(record.state)) {
-            const delivery = this.#held.get(m.key)
+            const delivery = this.#held.oldest(m.key)
             if (delivery?.report !== undefined) {
               const report: RunReport = { type: 'progress', at: this.#now(), state: record.state, meta: record.result }
               ;(reports ??= []).push(() => delivery.report!(report))
@@ -328,7 +287,7 @@ export class TransportStorage implements Storage {
         }
         continue
       }
-      const delivery = this.#held.get(m.key)
+      const delivery = this.#held.oldest(m.key)
       if (m.op === 'put') {
         const message = m.value as TaskMessage
         if (delivery === undefined) {
@@ -343,7 +302,7 @@ export class TransportStorage implements Storage {
             ;(reports ??= []).push(() => delivery.report!(report))
           }
         } else {
-          this.#settling(m.key)
+          this.#held.settle(m.key)
           const retry = message.retries !== delivery.message.retries
           const at = message.eta ?? this.#clock?.now() ?? 0
           const back = (putBack ??= { ids: new Set(), dropped: new Set() })
@@ -362,7 +321,7 @@ export class TransportStorage implements Storage {
           }
         }
       } else if (delivery !== undefined) {
-        this.#settling(m.key)
+        this.#held.settle(m.key)
         const record = recordIn(mutations, m.key)
         const failed = record !== undefined && (record.state === FAILURE || record.state === REVOKED)
         const end = record !== undefined && this.#reports.on() ? this.#reports.end(m.key, record, this.#now()) : undefined
