@@ -5,7 +5,8 @@
  * process, so nothing of it comes after).
  */
 import { expect, it } from 'vitest'
-import { Celeriac } from '../../src/index.js'
+// The Node entry: a plain `other.delay()` in a body is its child (AsyncLocalStorage).
+import { Celeriac } from '../../src/index-node.js'
 import { virtualClock } from '../../src/testing.js'
 
 /** A promise the test opens itself. */
@@ -51,6 +52,53 @@ it('a body that outlives its hard time limit does not settle, nor report progres
     await clock.runAll()
     expect(await second.get()).toBe('run 1')
     expect(progress).toEqual([{ n: 1 }])
+  } finally {
+    await app.stop()
+  }
+})
+
+it("a body's sends after its hard time limit name it as their parent, and no later run of its id gains them as children", async () => {
+  const clock = virtualClock()
+  const app = new Celeriac({ clock })
+  const gates = [gate()]
+  const sent: Array<{ name: string; parentId: string | null; rootId: string | null }> = []
+  app.events.on('task-sent', (e) => sent.push({ name: e.name, parentId: e.parentId, rootId: e.rootId }))
+  const child = app.task('given-up.child', (label: string) => label)
+  let calls = 0
+  const slow = app.task('given-up.sender', { bind: true }, async (self) => {
+    const n = calls++
+    try {
+      await self.sleep(5_000)
+    } catch {
+      // Its hard time limit ended it at 1 s; its sleep ends at 5 s, and it goes on regardless.
+      await child.delay('alone')
+      await gates[0]!.wait
+      await child.delay('beside the next run')
+    }
+    return `run ${String(n)}`
+  })
+  await app.start()
+  try {
+    const first = await slow.applyAsync([], { taskId: 'same', timeLimit: 1_000 })
+    await clock.advance(1_000)
+    await expect(first.get()).rejects.toMatchObject({ name: 'TimeLimitExceeded' })
+    // Its body wakes at 5 s and sends while no run of its id is here: the send still names it.
+    await clock.advance(4_000)
+    // The id again, forgotten and sent anew: it runs while the first body goes on.
+    await first.forget()
+    const second = await slow.applyAsync([], { taskId: 'same' })
+    await clock.advance(10)
+    expect(calls).toBe(2)
+    gates[0]!.open()
+    await clock.advance(10)
+    await clock.runAll()
+    expect(await second.get()).toBe('run 1')
+    expect(sent.filter((e) => e.name === 'given-up.child')).toEqual([
+      { name: 'given-up.child', parentId: 'same', rootId: 'same' },
+      { name: 'given-up.child', parentId: 'same', rootId: 'same' },
+    ])
+    // The second run sent nothing: the first body's child is not its.
+    expect((await second.status()).children).toEqual([])
   } finally {
     await app.stop()
   }

@@ -72,7 +72,9 @@ export class TaskRpc {
       case 'revoke':
         return this.#answer(this.#revocation.revoke(call.ids, { terminate: call.terminate }), reply)
       case 'send': {
-        const parent = run?.message
+        // From a body given up on: its own message is the parent, and no run here is its.
+        const sender = call.from === undefined ? run : undefined
+        const parent = call.from ?? run?.message
         const json = call.signature
         const context = childContext(null, parent?.id ?? null, parent?.rootId ?? null, parent?.headers ?? null, [])
         // The id a send dedupes on is its result's: a chord's is its body's.
@@ -81,8 +83,8 @@ export class TaskRpc {
         // The children are the run's from the moment it sends (Celery's add_trail), so a send it
         // does not await is in the outcome it reports right after.
         // A send deduped on an id already among them (the same taskId twice) adds none.
-        const children = run === undefined ? NONE : handleIds(handleOf(json, null) as HandleJSON | null).filter((c) => !run.children.includes(c))
-        if (run !== undefined && children.length > 0) run.children = [...run.children, ...children]
+        const children = sender === undefined ? NONE : handleIds(handleOf(json, null) as HandleJSON | null).filter((c) => !sender.children.includes(c))
+        if (sender !== undefined && children.length > 0) sender.children = [...sender.children, ...children]
         state.pendingOps++
         this.#queue.send(json, context, dedupe, identity).then(
           (handle) => {
@@ -90,7 +92,7 @@ export class TaskRpc {
             state.opDone()
           },
           (error: unknown) => {
-            if (run !== undefined) run.children = run.children.filter((id) => !children.includes(id))
+            if (sender !== undefined) sender.children = sender.children.filter((id) => !children.includes(id))
             reply(false, error)
             state.opDone()
           },

@@ -232,7 +232,8 @@ export class TaskRuntime {
   /**
    * @internal What a bound `self` asks of the engine, as protocol messages. Once the run is given
    * up on, what would land on the books of its id (a state, a wait that parks it) is not asked:
-   * a later run of the id may be there. Its logs, sends and locks still go.
+   * a later run of the id may be there. Its logs, sends and locks still go, its sends as its own
+   * message's children (RpcCall `send.from`).
    */
   contextFor(run: ActiveRun): RunContext {
     const id = run.message.id
@@ -240,7 +241,12 @@ export class TaskRuntime {
       post: (message) => {
         if (!run.givenUp || message.type === 'log') this.#post(message)
       },
-      rpc: (call, signal) => (run.givenUp && PARKING_CALLS.has(call.type) ? Promise.reject(run.abort.signal.reason) : this.#rpc(id, call, signal)),
+      rpc: (call, signal) => {
+        if (!run.givenUp) return this.#rpc(id, call, signal)
+        if (PARKING_CALLS.has(call.type)) return Promise.reject(run.abort.signal.reason)
+        const { message } = run
+        return this.#rpc(id, call.type === 'send' ? { ...call, from: { id, rootId: message.rootId, headers: message.headers } } : call, signal)
+      },
       // The engine wakes a task waiting on it (a sleep, a result) when its signal is aborted (soft
       // limit, terminate): the wait then throws the abort's reason.
       checkAbort: () => {

@@ -68,7 +68,16 @@ export type Outcome =
 
 /** Calls from a running task to the engine; each gets a reply. */
 export type RpcCall =
-  | { readonly type: 'send'; readonly signature: SignatureJSON }
+  | {
+      readonly type: 'send'
+      readonly signature: SignatureJSON
+      /**
+       * Sent by a body the engine ended already (inline: a hard time limit or a terminate): its
+       * own message names the parent, not the run of its id the engine holds now (a later run of
+       * that id may be there), and no run gains the child.
+       */
+      readonly from?: Pick<TaskMessage, 'id' | 'rootId' | 'headers'>
+    }
   | { readonly type: 'sleep'; readonly ms: number }
   | { readonly type: 'lock.acquire'; readonly key: string; readonly ttl: number; readonly wait: number | null }
   | { readonly type: 'lock.release'; readonly key: string; readonly token: number; readonly owner: string }
