@@ -7,7 +7,25 @@
 import { expect, it } from 'vitest'
 // The Node entry: a plain `other.delay()` in a body is its child (AsyncLocalStorage).
 import { Celeriac } from '../../src/index-node.js'
+import type { AsyncResult, Task } from '../../src/index-node.js'
 import { virtualClock } from '../../src/testing.js'
+import type { VirtualClock } from '../../src/testing.js'
+
+/** Sends `task` as id 'same' with a hard time limit of 1 s, and lets the limit end it. */
+async function givenUpRun(task: Task<[], string>, clock: VirtualClock): Promise<AsyncResult<string>> {
+  const first = await task.applyAsync([], { taskId: 'same', timeLimit: 1_000 })
+  await clock.advance(1_000)
+  await expect(first.get()).rejects.toMatchObject({ name: 'TimeLimitExceeded' })
+  return first
+}
+
+/** The id of a given-up run again, forgotten and sent anew: a second run starts while the first body goes on. */
+async function sentAgain(task: Task<[], string>, first: AsyncResult<string>, clock: VirtualClock): Promise<AsyncResult<string>> {
+  await first.forget()
+  const second = await task.applyAsync([], { taskId: 'same' })
+  await clock.advance(10)
+  return second
+}
 
 /** A promise the test opens itself. */
 function gate(): { wait: Promise<void>; open: () => void } {
@@ -36,13 +54,9 @@ it('a body that outlives its hard time limit does not settle, nor report progres
   })
   await app.start()
   try {
-    const first = await slow.applyAsync([], { taskId: 'same', timeLimit: 1_000 })
-    await clock.advance(1_000)
-    await expect(first.get()).rejects.toMatchObject({ name: 'TimeLimitExceeded' })
-    // The id again, forgotten and sent anew: it runs (asleep) while the first body still waits.
-    await first.forget()
-    const second = await slow.applyAsync([], { taskId: 'same' })
-    await clock.advance(10)
+    const first = await givenUpRun(slow, clock)
+    // The second run sleeps while the first body still waits.
+    const second = await sentAgain(slow, first, clock)
     expect(calls).toBe(2)
     // The first body ends now: its progress and its return belong to no run.
     gates[0]!.open()
@@ -79,15 +93,10 @@ it("a body's sends after its hard time limit name it as their parent, and no lat
   })
   await app.start()
   try {
-    const first = await slow.applyAsync([], { taskId: 'same', timeLimit: 1_000 })
-    await clock.advance(1_000)
-    await expect(first.get()).rejects.toMatchObject({ name: 'TimeLimitExceeded' })
+    const first = await givenUpRun(slow, clock)
     // Its body wakes at 5 s and sends while no run of its id is here: the send still names it.
     await clock.advance(4_000)
-    // The id again, forgotten and sent anew: it runs while the first body goes on.
-    await first.forget()
-    const second = await slow.applyAsync([], { taskId: 'same' })
-    await clock.advance(10)
+    const second = await sentAgain(slow, first, clock)
     expect(calls).toBe(2)
     gates[0]!.open()
     await clock.advance(10)
