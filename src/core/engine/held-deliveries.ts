@@ -39,26 +39,25 @@ export class HeldDeliveries {
 
   /** Takes the oldest delivery of `id` off the books (a write settles it): the next of its id, if any, is the oldest now. */
   settle(id: string): void {
-    const later = this.#laterOf(id)
-    if (later === undefined) this.#oldest.delete(id)
-    else this.#oldest.set(id, this.#shrink(id, later, later.shift()!))
+    const next = this.#takeLater(id, 'first')
+    if (next === undefined) this.#oldest.delete(id)
+    else this.#oldest.set(id, next)
   }
 
   /** Takes the newest delivery of `id` off the books (given back), if one is held. */
   takeNewest(id: string): Delivery | undefined {
-    const later = this.#laterOf(id)
-    if (later !== undefined) return this.#shrink(id, later, later.pop()!)
+    const newest = this.#takeLater(id, 'last')
+    if (newest !== undefined) return newest
     const delivery = this.#oldest.get(id)
     this.#oldest.delete(id)
     return delivery
   }
 
-  #laterOf(id: string): Delivery[] | undefined {
-    return this.#later.size === 0 ? undefined : this.#later.get(id)
-  }
-
-  /** `taken`, just taken out of `later`; `later` goes when it is empty. */
-  #shrink(id: string, later: Delivery[], taken: Delivery): Delivery {
+  /** The first or last of the further deliveries of `id`, taken out (none held: undefined). */
+  #takeLater(id: string, end: 'first' | 'last'): Delivery | undefined {
+    const later = this.#later.size === 0 ? undefined : this.#later.get(id)
+    if (later === undefined) return undefined
+    const taken = end === 'first' ? later.shift() : later.pop()
     if (later.length === 0) this.#later.delete(id)
     return taken
   }
