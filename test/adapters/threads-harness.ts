@@ -45,7 +45,9 @@ const idleWait: ThreadsOptions['idleWait'] = process.env.CELERIAC_IDLE_WAIT === 
 export const REST_FOR_TESTS = 3_600_000
 
 export async function start(options: Partial<ThreadsOptions> = {}, clock?: VirtualClock) {
-  const executor = threadsExecutor({ ...compiledFaults, size: 2, ...(idleWait === undefined ? {} : { idleWait }), ...options }, undefined, REST_FOR_TESTS)
+  const executor = threadsExecutor({ ...compiledFaults, size: 2, ...(idleWait === undefined ? {} : { idleWait }), ...options }, undefined, {
+    restTimeout: REST_FOR_TESTS,
+  })
   app = new Celeriac({ executor, ...(clock === undefined ? {} : { clock }) })
   await app.start()
   return { app, executor }

@@ -36,7 +36,7 @@ const inThreads = () => threadsExecutor({ ...bundledThreads(workerTasks), size: 
  * The same with idle workers resting in `Atomics.wait` (`idleWait: 'atomics'`), each rest up to an
  * hour rather than 100 ms: a wake-up lost would hang a scenario, not slow it down.
  */
-const inRestingThreads = () => threadsExecutor({ ...bundledThreads(workerTasks), size: 2, idleWait: 'atomics' }, keptWorkers, 3_600_000)
+const inRestingThreads = () => threadsExecutor({ ...bundledThreads(workerTasks), size: 2, idleWait: 'atomics' }, keptWorkers, { restTimeout: 3_600_000 })
 const fileDirs: string[] = []
 
 /** A fresh directory for each file storage; removed after the combination's scenarios. */

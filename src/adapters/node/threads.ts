@@ -76,10 +76,40 @@ export interface ThreadsOptions extends WorkerLoadOptions {
    * const executor = threads({ module: new URL('./tasks.js', import.meta.url), size: 2, idleWait: 'atomics' })
    */
   idleWait?: 'event-loop' | 'atomics'
+  /**
+   * How long, in µs, a worker that has just finished the one task it was sent keeps looking for
+   * the next itself before it waits (as {@link idleWait} says). A task sent one at a time, as soon
+   * as the last one's result is in, then reaches a worker that is still running: no wake-up of a
+   * sleeping thread, which on a virtual machine can cost more than the rest of the round trip
+   * (measured in NOTES.md). A spin that finds nothing costs the worker that much CPU; tasks sent
+   * many at a time never spin (a worker sent several at once goes on with them), nor does a
+   * worker whose task module keeps anything ref'd of its own. `0` turns it off. At most 1000.
+   * @default 50
+   *
+   * @example
+   * // A laptop on battery, tasks rare: no spinning at all.
+   * const executor = threads({ module: new URL('./tasks.js', import.meta.url), idleSpin: 0 })
+   */
+  idleSpin?: number
 }
 
 /** How long a resting worker keeps its event loop waiting at most (`idleWait: 'atomics'`), in ms. */
 const REST_TIMEOUT = 100
+/** `idleSpin`'s default, in µs: longer than the engine's own round between a result and the next send (~20-30 µs on a slow VM). */
+const IDLE_SPIN = 50
+/** The longest `idleSpin`, in µs: a spin blocks the worker's event loop, so it stays short. */
+const MAX_IDLE_SPIN = 1_000
+
+/**
+ * How long workers rest and spin, past the public limits: for the test suite, whose workers
+ * rest or spin up to an hour where a rest or spin that should not happen must hang a test.
+ */
+export interface IdleLimits {
+  /** `idleWait: 'atomics'`: the longest rest, in ms. @default 100 */
+  readonly restTimeout?: number
+  /** In place of `idleSpin` (µs) when given, unchecked. */
+  readonly idleSpin?: number
+}
 
 /**
  * Runs tasks in `worker_threads`. A worker that dies is replaced; a replacement that fails to
@@ -105,17 +135,19 @@ interface ThreadSpec {
   readonly resourceLimits?: ResourceLimits
   /** `idleWait: 'atomics'`: how long a rest lasts at most (ms); absent, workers wait in their event loop. */
   readonly restTimeout?: number
+  /** `idleSpin`, in ms. */
+  readonly spin: number
 }
 
 /**
  * {@link threads}, its workers started through `through` (given the spawn and a key that is the
- * same for workers started alike), resting up to `restTimeout` ms with `idleWait: 'atomics'`:
- * internal, for the test suite's kept workers and its tests of resting workers.
+ * same for workers started alike), resting and spinning as `limits` say: internal, for the test
+ * suite's kept workers and its tests of idle workers.
  */
 export function threadsExecutor(
   options: ThreadsOptions,
   through: SpawnThrough = (spawn) => spawn,
-  restTimeout = REST_TIMEOUT,
+  limits: IdleLimits = {},
 ): Executor & { readonly workers: number; readonly replaced: number } {
   if (options === null || typeof options !== 'object' || options.module === undefined) {
     throw new ConfigError("threads({ module }): give the task module's URL, e.g. new URL('./tasks.js', import.meta.url)")
@@ -123,6 +155,12 @@ export function threadsExecutor(
   const idleWait = options.idleWait ?? 'event-loop'
   if (idleWait !== 'event-loop' && idleWait !== 'atomics') {
     throw new ConfigError(`threads({ idleWait }): 'event-loop' or 'atomics', got ${JSON.stringify(idleWait) ?? String(idleWait)}`)
+  }
+  const idleSpin = options.idleSpin ?? IDLE_SPIN
+  if (typeof idleSpin !== 'number' || !(idleSpin >= 0 && idleSpin <= MAX_IDLE_SPIN)) {
+    throw new ConfigError(
+      `threads({ idleSpin }): microseconds from 0 (never spin) to ${String(MAX_IDLE_SPIN)}, got ${JSON.stringify(idleSpin) ?? String(idleSpin)}`,
+    )
   }
   const moduleUrl = toUrl(options.module)
   const workerUrl = options.workerUrl ?? defaultWorkerUrl()
@@ -138,7 +176,8 @@ export function threadsExecutor(
     concurrency: tasksPerWorker,
     execArgv: options.execArgv ?? [],
     ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
-    ...(idleWait === 'atomics' ? { restTimeout } : {}),
+    ...(idleWait === 'atomics' ? { restTimeout: limits.restTimeout ?? REST_TIMEOUT } : {}),
+    spin: (limits.idleSpin ?? idleSpin) / 1_000,
   }
   return poolExecutor({
     name: 'threads',
@@ -171,7 +210,14 @@ function startThread(spec: ThreadSpec, events: PoolWorkerEvents): PoolWorker {
   const { port1: reports, port2: replyPort } = new MessageChannel()
   const worker = new Worker(spec.script, {
     eval: spec.eval,
-    workerData: { module: spec.module, concurrency: spec.concurrency, reports: replyPort, wire: WIRE_VERSION, ...(wake === undefined ? {} : { wake }) },
+    workerData: {
+      module: spec.module,
+      concurrency: spec.concurrency,
+      reports: replyPort,
+      wire: WIRE_VERSION,
+      spin: spec.spin,
+      ...(wake === undefined ? {} : { wake }),
+    },
     transferList: [replyPort],
     execArgv: spec.execArgv,
     ...(spec.resourceLimits === undefined ? {} : { resourceLimits: spec.resourceLimits }),

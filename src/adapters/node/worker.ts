@@ -17,6 +17,8 @@ interface ThreadData {
   readonly concurrency: number
   readonly reports: MessagePort
   readonly wake?: WakeData
+  /** How long a worker idle after one task keeps taking the next off its port itself, in ms (0: never). Absent before this option: 0. */
+  readonly spin?: number
   readonly wire: number
 }
 
@@ -26,11 +28,11 @@ const data = workerData as Partial<ThreadData> | null
 if (data?.wire === WIRE_VERSION) serve(port, data as ThreadData)
 else refuse(data?.reports ?? port, data?.wire)
 
-function serve(port: MessagePort, { module, concurrency, reports, wake }: ThreadData): void {
+function serve(port: MessagePort, { module, concurrency, reports, wake, spin = 0 }: ThreadData): void {
   trackRunsAcrossAwaits()
   let handler: ((batch: ToWorker) => void) | undefined
   // Made here, before the task module is imported: it counts what the worker itself keeps open.
-  const resting = wake === undefined ? undefined : restingOn(port, wake, (batch) => handler?.(batch))
+  const resting = wake === undefined && spin === 0 ? undefined : restingOn(port, wake, spin, (batch) => handler?.(batch))
   const shell: WorkerShell = {
     moduleName: module,
     concurrency,
@@ -81,12 +83,23 @@ async function loadTaskModule(specifier: string): Promise<unknown> {
 const FOLLOW_UPS = 3
 
 /**
- * `threads({ idleWait: 'atomics' })`: the shell's `rest`. An idle worker waits in `Atomics.wait`
- * on the counter the pool bumps after each post, and takes the batch off its port itself
- * (`receiveMessageOnPort`), so the wake-up does not go through its event loop's poll. It rests
- * only while nothing but its own ports keeps that loop (counted now, before the task module is
- * imported, plus `port`, which its listener refs): a task module's ref'd timer, socket, request or
- * port keeps it in the loop.
+ * The shell's `rest`: what an idle worker does before its event loop waits for the next batch.
+ *
+ * First it spins (`threads({ idleSpin })`, 50 µs by default): for that long it takes the next
+ * batch off its port itself (`receiveMessageOnPort`), so a task sent soon after the last one's
+ * result, as a caller sending one task at a time does, finds its worker running. Waking a thread
+ * that sleeps, in its event loop or in `Atomics.wait`, is a kernel wake-up, which on a virtual
+ * machine can cost ~20 µs on each side of a round trip, more than the engine's own work (NOTES.md,
+ * "Worker threads: a short spin before an idle worker sleeps"). A spin that finds nothing costs
+ * that much CPU, once a batch; then the worker waits as before.
+ *
+ * Then, with `idleWait: 'atomics'`, it rests: it waits in `Atomics.wait` on the counter the pool
+ * bumps after each post, and takes the batch off its port itself, so the wake-up does not go
+ * through its event loop's poll. Without it, the event loop waits, as any Node thread does.
+ *
+ * It spins or rests only while nothing but its own ports keeps that loop (counted now, before the
+ * task module is imported, plus `port`, which its listener refs): a task module's ref'd timer,
+ * socket, request or port keeps it in the loop.
  *
  * A rest starts in the event loop's check phase (`setImmediate`), never in the microtask the
  * worker loop asks in: what the last task left to run (its `process.nextTick`s, the rest of a
@@ -96,13 +109,16 @@ const FOLLOW_UPS = 3
  * it, and after a task taken in one rest the next immediate of the group rests again, after that
  * task's ticks and microtasks, without a turn of the loop between (a turn is a poll, and the
  * post's own signal to the loop to take there: measured in NOTES.md, "Worker latency, lat8"). So
- * the loop turns at least every FOLLOW_UPS + 1 tasks, and the rests of one group wait `timeout` ms
- * in all at most: what waits meanwhile (the module's unref'd timers and listeners on ports it
- * unref'd, its due timers and I/O callbacks) waits no longer than with one rest a turn. After
- * `timeout` ms without a batch the loop has its turn and the worker rests again.
+ * the loop turns at least every FOLLOW_UPS + 1 tasks; the rests of one group wait `timeout` ms
+ * in all at most, and each spins `spin` ms at most: what waits meanwhile (the module's unref'd
+ * timers and listeners on ports it unref'd, its due timers and I/O callbacks) waits no longer
+ * than with one rest a turn. After `timeout` ms without a batch the loop has its turn and the
+ * worker rests again; after a spin without one (no counter to wait on), the loop waits.
  */
-function restingOn(port: MessagePort, wake: WakeData, handle: (batch: ToWorker) => void): NonNullable<WorkerShell['rest']> {
-  const { counter, timeout } = wake
+function restingOn(port: MessagePort, wake: WakeData | undefined, spin: number, handle: (batch: ToWorker) => void): NonNullable<WorkerShell['rest']> {
+  const counter = wake?.counter
+  // Without a counter a group's rests are spins, `spin` ms each.
+  const timeout = wake?.timeout ?? spin
   // The pool's port is unref'd until listened to: it counts then, as one of ours.
   const own = ports(process.getActiveResourcesInfo()) + ((port as { hasRef?: () => boolean }).hasRef?.() === true ? 0 : 1)
   /** Immediates of the queued group still to run. */
@@ -151,11 +167,23 @@ function restingOn(port: MessagePort, wake: WakeData, handle: (batch: ToWorker) 
   const rest = (again: () => void): void => {
     if (!inCheckPhase) return later(again)
     if (!onlyOwn(own)) return
+    const spinUntil = performance.now() + spin
     for (;;) {
-      const seen = Atomics.load(counter, 0)
+      const seen = counter === undefined ? 0 : Atomics.load(counter, 0)
       const received = receiveMessageOnPort(port)
       if (received !== undefined) return handle(received.message as ToWorker)
-      const wait = until - performance.now()
+      const now = performance.now()
+      if (now < spinUntil) {
+        // The counter moves with each post and is cheaper to watch than the port.
+        if (counter !== undefined) while (Atomics.load(counter, 0) === seen && performance.now() < spinUntil);
+        continue
+      }
+      // Nothing came while it spun, and no counter to wait on: the event loop waits from here.
+      if (counter === undefined) {
+        until = 0
+        return
+      }
+      const wait = until - now
       // Timed out: the loop's turn (its timers first), then rest again.
       if (wait <= 0 || Atomics.wait(counter, 0, seen, wait) === 'timed-out') {
         until = 0
