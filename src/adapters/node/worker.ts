@@ -85,13 +85,14 @@ const FOLLOW_UPS = 3
 /**
  * The shell's `rest`: what an idle worker does before its event loop waits for the next batch.
  *
- * First it spins (`threads({ idleSpin })`, 50 µs by default): for that long it takes the next
- * batch off its port itself (`receiveMessageOnPort`), so a task sent soon after the last one's
- * result, as a caller sending one task at a time does, finds its worker running. Waking a thread
- * that sleeps, in its event loop or in `Atomics.wait`, is a kernel wake-up, which on a virtual
- * machine can cost ~20 µs on each side of a round trip, more than the engine's own work (NOTES.md,
- * "Worker threads: a short spin before an idle worker sleeps"). A spin that finds nothing costs
- * that much CPU, once a batch; then the worker waits as before.
+ * First it may spin (`threads({ idleSpin })`, 50 µs by default): until that long after it went
+ * idle it takes the next batch off its port itself (`receiveMessageOnPort`), so a task sent soon
+ * after the last one's result, as a caller sending one task at a time does, finds its worker
+ * running. Waking a thread that sleeps, in its event loop or in `Atomics.wait`, is a kernel
+ * wake-up, which on a virtual machine can cost ~20 µs on each side of a round trip, more than the
+ * engine's own work (NOTES.md, "Worker threads: a short spin before an idle worker sleeps"). A
+ * spin that finds nothing costs that much CPU, once an idle time (a worker sent several tasks at
+ * once never spins: the worker loop asks for a rest only after a batch of one).
  *
  * Then, with `idleWait: 'atomics'`, it rests: it waits in `Atomics.wait` on the counter the pool
  * bumps after each post, and takes the batch off its port itself, so the wake-up does not go
@@ -117,6 +118,8 @@ const FOLLOW_UPS = 3
  */
 function restingOn(port: MessagePort, wake: WakeData | undefined, spin: number, handle: (batch: ToWorker) => void): NonNullable<WorkerShell['rest']> {
   const counter = wake?.counter
+  /** Until when this idle time's rest spins (performance.now()): `spin` after the worker loop asked, or 0 once it spun. */
+  let spinUntil = 0
   // Without a counter a group's rests are spins, `spin` ms each.
   const timeout = wake?.timeout ?? spin
   // The pool's port is unref'd until listened to: it counts then, as one of ours.
@@ -165,9 +168,12 @@ function restingOn(port: MessagePort, wake: WakeData | undefined, spin: number, 
     if (left === 0) group()
   }
   const rest = (again: () => void): void => {
-    if (!inCheckPhase) return later(again)
+    if (!inCheckPhase) {
+      // The worker loop asks: the worker went idle now.
+      spinUntil = performance.now() + spin
+      return later(again)
+    }
     if (!onlyOwn(own)) return
-    const spinUntil = performance.now() + spin
     for (;;) {
       const seen = counter === undefined ? 0 : Atomics.load(counter, 0)
       const received = receiveMessageOnPort(port)
@@ -178,6 +184,8 @@ function restingOn(port: MessagePort, wake: WakeData | undefined, spin: number, 
         if (counter !== undefined) while (Atomics.load(counter, 0) === seen && performance.now() < spinUntil);
         continue
       }
+      // A rest again after a timeout does not spin.
+      spinUntil = 0
       // Nothing came while it spun, and no counter to wait on: the event loop waits from here.
       if (counter === undefined) {
         until = 0
