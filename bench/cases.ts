@@ -177,7 +177,7 @@ export const cases: readonly BenchCase[] = [
     name: 'threads-latency',
     title: `worker threads (${SIZE}): one task at a time, round trip p50`,
     sides:
-      'celeriac: `threads({ size: 2 })`, `sendTask` then `get()` per task. piscina: 2 threads, `await pool.run()` per task. raw: one Worker, `postMessage` and the reply. Each warms up with 1,000 first.',
+      'celeriac: `threads({ size: 2 })`, `sendTask` then `get()` per task; an idle worker looks for the next task itself for 50 µs before it sleeps (`idleSpin`, default). piscina: 2 threads, `await pool.run()` per task. raw: one Worker, `postMessage` and the reply. Each warms up with 1,000 first.',
     unit: 'ms',
     better: 'lower',
     size: { full: 5_000, quick: 500 },
@@ -191,7 +191,7 @@ export const cases: readonly BenchCase[] = [
     name: 'threads-latency-atomics',
     title: `worker threads (${SIZE}): one task at a time, idle workers waiting in Atomics.wait, round trip p50`,
     sides:
-      "celeriac: `threads({ size: 2, idleWait: 'atomics' })`, `sendTask` then `get()` per task: an idle worker waits in `Atomics.wait` and takes the next task off its port itself. piscina: 2 threads at its default, which waits so (`atomics: 'sync'`), `await pool.run()` per task. raw: one Worker, `postMessage` and the reply (its event loop wakes it). Each warms up with 1,000 first.",
+      "celeriac: `threads({ size: 2, idleWait: 'atomics' })`, `sendTask` then `get()` per task: an idle worker spins 50 µs (`idleSpin`, default), then waits in `Atomics.wait`, and takes the next task off its port itself. piscina: 2 threads at its default, which waits so (`atomics: 'sync'`), `await pool.run()` per task. raw: one Worker, `postMessage` and the reply (its event loop wakes it). Each warms up with 1,000 first.",
     unit: 'ms',
     better: 'lower',
     size: { full: 5_000, quick: 500 },
