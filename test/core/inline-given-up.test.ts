@@ -12,7 +12,7 @@ import { virtualClock } from '../../src/testing.js'
 import type { VirtualClock } from '../../src/testing.js'
 
 /** Sends `task` as id 'same' with a hard time limit of 1 s, and lets the limit end it. */
-async function givenUpRun(task: Task<[], string>, clock: VirtualClock): Promise<AsyncResult<string>> {
+async function givenUpRun<R>(task: Task<[], R>, clock: VirtualClock): Promise<AsyncResult<R>> {
   const first = await task.applyAsync([], { taskId: 'same', timeLimit: 1_000 })
   await clock.advance(1_000)
   await expect(first.get()).rejects.toMatchObject({ name: 'TimeLimitExceeded' })
@@ -20,7 +20,7 @@ async function givenUpRun(task: Task<[], string>, clock: VirtualClock): Promise<
 }
 
 /** The id of a given-up run again, forgotten and sent anew: a second run starts while the first body goes on. */
-async function sentAgain(task: Task<[], string>, first: AsyncResult<string>, clock: VirtualClock): Promise<AsyncResult<string>> {
+async function sentAgain<R>(task: Task<[], R>, first: AsyncResult<R>, clock: VirtualClock): Promise<AsyncResult<R>> {
   await first.forget()
   const second = await task.applyAsync([], { taskId: 'same' })
   await clock.advance(10)
@@ -108,6 +108,54 @@ it("a body's sends after its hard time limit name it as their parent, and no lat
     ])
     // The second run sent nothing: the first body's child is not its.
     expect((await second.status()).children).toEqual([])
+  } finally {
+    await app.stop()
+  }
+})
+
+it("a body's wait for a lock after its hard time limit parks no later run of its id: the virtual clock still waits for that run's work", async () => {
+  const clock = virtualClock()
+  const app = new Celeriac({ clock })
+  const gates = [gate()]
+  // Holds 'k' for ten minutes (it never releases it).
+  const holder = app.task('given-up.holder', { bind: true }, async (self) => (await self.lock('k', { ttl: 600_000 }))?.token ?? null)
+  let calls = 0
+  const slow = app.task('given-up.locker', { bind: true }, async (self) => {
+    const n = calls++
+    if (n === 0) {
+      // Its hard time limit ends it at 1 s; its sleep ends at 5 s, and it goes on regardless.
+      await self.sleep(5_000).catch(() => undefined)
+      await gates[0]!.wait
+      console.log('asking k', clock.now())
+      const got = await self.lock('k', { ttl: 1_000, wait: 60_000 })
+      console.log('got k', got, clock.now())
+      return 'run 0'
+    }
+    // The next run of the id sleeps on the clock, then works outside the engine (turns of the
+    // event loop): the virtual clock must not move while it works.
+    const before = clock.now()
+    await self.sleep(100)
+    for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve))
+    console.log('second done', clock.now() - before)
+    return clock.now() - before
+  })
+  await app.start()
+  try {
+    expect(await (await holder.delay()).get()).not.toBeNull()
+    const first = await givenUpRun(slow, clock)
+    await clock.advance(4_000)
+    const second = await sentAgain(slow, first, clock)
+    expect(calls).toBe(2)
+    // The first body asks for 'k' while the second run sleeps; it waits (up to a minute). Before,
+    // the engine counted that wait as the second run's: the run parked twice, the engine never
+    // quiet again (the clock hung), or moving the clock while the run worked.
+    gates[0]!.open()
+    await clock.advance(0)
+    // The second run wakes at 100 ms and works: the clock moves on only once it is done.
+    await clock.advance(100)
+    await clock.advance(10_000)
+    expect(await second.get()).toBe(100)
+    await clock.runAll()
   } finally {
     await app.stop()
   }

@@ -8,7 +8,7 @@ import { ConfigError } from '../model/errors.js'
 import { childContext, NONE } from '../model/context.js'
 import type { HandleJSON } from '../model/context.js'
 import type { ResultRecord } from '../model/message.js'
-import type { RpcCall } from '../model/protocol.js'
+import type { GivenUpSender, RpcCall } from '../model/protocol.js'
 import { encode, encodeError } from '../serializer/encode.js'
 import { finalId, handleOf } from '../canvas/expand.js'
 import type { Queue } from './queue.js'
@@ -31,12 +31,13 @@ export class TaskRpc {
     this.#revocation = revocation
   }
 
-  onRpc(id: string, requestId: number, call: RpcCall): void {
+  /** Answers call `requestId` of the run of `id`, or, given `from`, of a body of that id given up on (no run's: see FromRuntime `rpc`). */
+  onRpc(id: string, requestId: number, call: RpcCall, from?: GivenUpSender): void {
     const state = this.#state
     const reply = (ok: boolean, value: unknown): void => {
       state.executor.post({ type: 'rpc-reply', id, requestId, ok, value: ok ? encode(value, 'reply') : encodeError(value) })
     }
-    const run = state.running.get(id)
+    const run = from === undefined ? state.running.get(id) : undefined
     switch (call.type) {
       case 'sleep': {
         const timer = state.clock.setTimer(state.clock.now() + Math.max(0, call.ms), () => end(true, null))
@@ -73,8 +74,8 @@ export class TaskRpc {
         return this.#answer(this.#revocation.revoke(call.ids, { terminate: call.terminate }), reply)
       case 'send': {
         // From a body given up on: its own message is the parent, and no run here is its.
-        const sender = call.from === undefined ? run : undefined
-        const parent = call.from ?? run?.message
+        const sender = run
+        const parent = from ?? run?.message
         const json = call.signature
         const context = childContext(null, parent?.id ?? null, parent?.rootId ?? null, parent?.headers ?? null, [])
         // The id a send dedupes on is its result's: a chord's is its body's.

@@ -47,7 +47,7 @@ export class RuntimeReports {
         return
       }
       case 'rpc':
-        return this.#rpc.onRpc(message.id, message.requestId, message.call)
+        return this.#rpc.onRpc(message.id, message.requestId, message.call, message.from)
       case 'log':
         this.#state.events.emit('log', { id: message.id, level: message.level, text: message.text })
         return

@@ -4,7 +4,7 @@
  * inline executor, Node worker_threads and browser Web Workers.
  */
 import { NotRegistered, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from '../model/errors.js'
-import type { FromRuntime, Outcome, RpcCall, RunJob, ToRuntime, CancelReason } from '../model/protocol.js'
+import type { FromRuntime, GivenUpSender, Outcome, RpcCall, RunJob, ToRuntime, CancelReason } from '../model/protocol.js'
 import type { TaskMessage } from '../model/message.js'
 import { encode } from '../serializer/encode.js'
 import { decode, decodeError } from '../serializer/decode.js'
@@ -245,7 +245,7 @@ export class TaskRuntime {
         if (!run.givenUp) return this.#rpc(id, call, signal)
         if (PARKING_CALLS.has(call.type)) return Promise.reject(run.abort.signal.reason)
         const { message } = run
-        return this.#rpc(id, call.type === 'send' ? { ...call, from: { id, rootId: message.rootId, headers: message.headers } } : call, signal)
+        return this.#rpc(id, call, signal, { id, rootId: message.rootId, headers: message.headers })
       },
       // The engine wakes a task waiting on it (a sleep, a result) when its signal is aborted (soft
       // limit, terminate): the wait then throws the abort's reason.
@@ -255,17 +255,19 @@ export class TaskRuntime {
     })
   }
 
-  #rpc(id: string, call: RpcCall, signal?: AbortSignal): Promise<unknown> {
+  /** Makes `call` for the run of `id`, or, given `from`, for a body of that id given up on. */
+  #rpc(id: string, call: RpcCall, signal?: AbortSignal, from?: GivenUpSender): Promise<unknown> {
     const requestId = this.#nextRpc++
     const reply = new Promise((resolve, reject) => {
       this.#rpcs.set(requestId, { resolve: (value) => resolve(decode(value as Encoded)), reject })
-      this.#post({ type: 'rpc', id, requestId, call })
+      this.#post(from === undefined ? { type: 'rpc', id, requestId, call } : { type: 'rpc', id, requestId, call, from })
       // The task stopped waiting: the engine ends the wait (it no longer parks the task).
       signal?.addEventListener(
         'abort',
         () => {
           if (!this.#rpcs.delete(requestId)) return
-          this.#post({ type: 'rpc', id, requestId: this.#nextRpc++, call: { type: 'wait.cancel', requestId } })
+          const cancel: RpcCall = { type: 'wait.cancel', requestId }
+          this.#post({ type: 'rpc', id, requestId: this.#nextRpc++, call: cancel, ...(from === undefined ? {} : { from }) })
           resolve(null)
         },
         { once: true },

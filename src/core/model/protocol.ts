@@ -66,18 +66,12 @@ export type Outcome =
   | { readonly type: 'ignore' }
   | { readonly type: 'reject'; readonly requeue: boolean; readonly error: Encoded }
 
+/** What names a body given up on in its calls (FromRuntime `rpc`'s `from`): its message's context. */
+export type GivenUpSender = Pick<TaskMessage, 'id' | 'rootId' | 'headers'>
+
 /** Calls from a running task to the engine; each gets a reply. */
 export type RpcCall =
-  | {
-      readonly type: 'send'
-      readonly signature: SignatureJSON
-      /**
-       * Sent by a body the engine ended already (inline: a hard time limit or a terminate): its
-       * own message names the parent, not the run of its id the engine holds now (a later run of
-       * that id may be there), and no run gains the child.
-       */
-      readonly from?: Pick<TaskMessage, 'id' | 'rootId' | 'headers'>
-    }
+  | { readonly type: 'send'; readonly signature: SignatureJSON }
   | { readonly type: 'sleep'; readonly ms: number }
   | { readonly type: 'lock.acquire'; readonly key: string; readonly ttl: number; readonly wait: number | null }
   | { readonly type: 'lock.release'; readonly key: string; readonly token: number; readonly owner: string }
@@ -112,5 +106,17 @@ export type FromRuntime =
   | { readonly type: 'state'; readonly id: string; readonly state: State; readonly meta: Encoded }
   | { readonly type: 'outcome'; readonly id: string; readonly outcome: Outcome; readonly hooks: boolean }
   | { readonly type: 'finished'; readonly id: string }
-  | { readonly type: 'rpc'; readonly id: string; readonly requestId: number; readonly call: RpcCall }
+  | {
+      readonly type: 'rpc'
+      readonly id: string
+      readonly requestId: number
+      readonly call: RpcCall
+      /**
+       * Made by a body the engine ended already (inline: a hard time limit or a terminate), with
+       * its own message's context: the call is no run's. The run of its id the engine holds now
+       * (a later run of that id may be there) neither parks on it (a lock it waits for) nor gains
+       * what it sends, which names this message as its parent.
+       */
+      readonly from?: GivenUpSender
+    }
   | { readonly type: 'log'; readonly id: string; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly text: string }
