@@ -55,8 +55,8 @@ export interface ThreadsOptions extends WorkerLoadOptions {
    */
   workerUrl?: URL
   /**
-   * How an idle worker waits for its next task. `'event-loop'`: in its event loop, as any Node
-   * thread waits for a message. `'atomics'`: as piscina's workers do (its `atomics: 'sync'`), in
+   * How an idle worker waits for its next task (after its {@link idleSpin}). `'event-loop'`: in its
+   * event loop, as any Node thread waits for a message. `'atomics'`: as piscina's workers do (its `atomics: 'sync'`), in
    * `Atomics.wait` on a counter the pool bumps after each post, taking the task off its port
    * itself, so a task sent to an idle worker starts without its event loop's wake-up: tasks sent
    * one at a time make their round trip a few µs sooner, about as fast as piscina's (measured in
