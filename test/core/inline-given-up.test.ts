@@ -27,6 +27,13 @@ async function sentAgain<R>(task: Task<[], R>, first: AsyncResult<R>, clock: Vir
   return second
 }
 
+/** A run of `task` given up on, whose body then wakes at 5 s (its sleep's end) while no run of its id is here; then its id sent again. */
+async function againAfterItsWake<R>(task: Task<[], R>, clock: VirtualClock): Promise<AsyncResult<R>> {
+  const first = await givenUpRun(task, clock)
+  await clock.advance(4_000)
+  return sentAgain(task, first, clock)
+}
+
 /** A promise the test opens itself. */
 function gate(): { wait: Promise<void>; open: () => void } {
   let open!: () => void
@@ -93,10 +100,8 @@ it("a body's sends after its hard time limit name it as their parent, and no lat
   })
   await app.start()
   try {
-    const first = await givenUpRun(slow, clock)
     // Its body wakes at 5 s and sends while no run of its id is here: the send still names it.
-    await clock.advance(4_000)
-    const second = await sentAgain(slow, first, clock)
+    const second = await againAfterItsWake(slow, clock)
     expect(calls).toBe(2)
     gates[0]!.open()
     await clock.advance(10)
@@ -139,9 +144,7 @@ it("a body's wait for a lock after its hard time limit parks no later run of its
   await app.start()
   try {
     expect(await (await holder.delay()).get()).not.toBeNull()
-    const first = await givenUpRun(slow, clock)
-    await clock.advance(4_000)
-    const second = await sentAgain(slow, first, clock)
+    const second = await againAfterItsWake(slow, clock)
     expect(calls).toBe(2)
     // The first body asks for 'k' while the second run sleeps; it waits (up to a minute). Before,
     // the engine counted that wait as the second run's: the run parked twice, the engine never
