@@ -55,10 +55,11 @@ export interface ThreadsOptions extends WorkerLoadOptions {
    */
   workerUrl?: URL
   /**
-   * How an idle worker waits for its next task (after its {@link idleSpin}). `'event-loop'`: in its
-   * event loop, as any Node thread waits for a message. `'atomics'`: as piscina's workers do (its `atomics: 'sync'`), in
-   * `Atomics.wait` on a counter the pool bumps after each post, taking the task off its port
-   * itself, so a task sent to an idle worker starts without its event loop's wake-up: tasks sent
+   * How an idle worker waits for its next task (after its {@link idleSpin}). `'event-loop'`: in
+   * its event loop, as any Node thread waits for a message. `'atomics'`: as piscina's workers do
+   * (its `atomics: 'sync'`), in `Atomics.wait` on a counter the pool bumps after each post,
+   * taking the task off its port itself, so a task sent to an idle worker starts without its
+   * event loop's wake-up: tasks sent
    * one at a time make their round trip a few µs sooner, about as fast as piscina's (measured in
    * NOTES.md). Tasks sent many at a time run as before: a worker sent several at once does not rest.
    *
@@ -159,7 +160,7 @@ export function threadsExecutor(
   const idleSpin = options.idleSpin ?? IDLE_SPIN
   if (typeof idleSpin !== 'number' || !(idleSpin >= 0 && idleSpin <= MAX_IDLE_SPIN)) {
     throw new ConfigError(
-      `threads({ idleSpin }): microseconds from 0 (never spin) to ${String(MAX_IDLE_SPIN)}, got ${JSON.stringify(idleSpin) ?? String(idleSpin)}`,
+      `threads({ idleSpin }): microseconds from 0 (never spin) to ${String(MAX_IDLE_SPIN)}, got ${typeof idleSpin === 'number' ? String(idleSpin) : (JSON.stringify(idleSpin) ?? String(idleSpin))}`,
     )
   }
   const moduleUrl = toUrl(options.module)

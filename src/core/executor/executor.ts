@@ -232,8 +232,9 @@ export class TaskRuntime {
   /**
    * @internal What a bound `self` asks of the engine, as protocol messages. Once the run is given
    * up on, what would land on the books of its id (a state, a wait that parks it) is not asked:
-   * a later run of the id may be there. Its logs, sends and locks still go, its sends as its own
-   * message's children (RpcCall `send.from`).
+   * a later run of the id may be there. Its logs and other calls (sends, locks, result reads,
+   * revokes) still go, with its own message's context (FromRuntime `rpc.from`): no run of its id
+   * parks on them, and its sends are its own message's children.
    */
   contextFor(run: ActiveRun): RunContext {
     const id = run.message.id

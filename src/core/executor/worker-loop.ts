@@ -28,8 +28,9 @@ export interface WorkerShell {
   /** How many tasks run at once here; more are held in order. */
   readonly concurrency: number
   /**
-   * Optional: waits for the pool's next batch without its event loop's wake-up (Node's
-   * `threads({ idleWait: 'atomics' })`), handing what comes to the `listen` handler, and returns;
+   * Optional: waits for the pool's next batch without its event loop's wake-up (Node's shell:
+   * spinning up to `threads({ idleSpin })`, then with `idleWait: 'atomics'` in `Atomics.wait`),
+   * handing what comes to the `listen` handler, and returns;
    * or returns at once when it cannot (something else keeps its event loop); or arranges to call
    * `again` later (the Node shell rests only in its event loop's check phase, so what the last
    * task left to run goes first, and again after a while without a batch). Called in a microtask,
