@@ -59,9 +59,9 @@ export interface ThreadsOptions extends WorkerLoadOptions {
    * its event loop, as any Node thread waits for a message. `'atomics'`: as piscina's workers do
    * (its `atomics: 'sync'`), in `Atomics.wait` on a counter the pool bumps after each post,
    * taking the task off its port itself, so a task sent to an idle worker starts without its
-   * event loop's wake-up: tasks sent
-   * one at a time make their round trip a few µs sooner, about as fast as piscina's (measured in
-   * NOTES.md). Tasks sent many at a time run as before: a worker sent several at once does not rest.
+   * event loop's wake-up: tasks sent one at a time make their round trip a few µs sooner, about
+   * as fast as piscina's (measured in NOTES.md). Tasks sent many at a time run as before: a
+   * worker sent several at once does not rest.
    *
    * What it costs: while a worker rests, its event loop does not run, so the task module's
    * unref'd timers and its listeners on ports it unref'd wait, for up to 100 ms, after which the

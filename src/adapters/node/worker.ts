@@ -120,8 +120,8 @@ function restingOn(port: MessagePort, wake: WakeData | undefined, spin: number, 
   const counter = wake?.counter
   /** Until when this idle time's rest spins (performance.now()): `spin` after the worker loop asked, or 0 once it spun. */
   let spinUntil = 0
-  // Without a counter a group's rests are spins, `spin` ms each.
-  const timeout = wake?.timeout ?? spin
+  // Without a counter nothing waits: a group's rests are spins alone (each bounded by `spinUntil`).
+  const timeout = wake?.timeout ?? 0
   // The pool's port is unref'd until listened to: it counts then, as one of ours.
   const own = ports(process.getActiveResourcesInfo()) + ((port as { hasRef?: () => boolean }).hasRef?.() === true ? 0 : 1)
   /** Immediates of the queued group still to run. */

@@ -74,7 +74,6 @@ export class TaskRpc {
         return this.#answer(this.#revocation.revoke(call.ids, { terminate: call.terminate }), reply)
       case 'send': {
         // From a body given up on: its own message is the parent, and no run here is its.
-        const sender = run
         const parent = from ?? run?.message
         const json = call.signature
         const context = childContext(null, parent?.id ?? null, parent?.rootId ?? null, parent?.headers ?? null, [])
@@ -84,8 +83,8 @@ export class TaskRpc {
         // The children are the run's from the moment it sends (Celery's add_trail), so a send it
         // does not await is in the outcome it reports right after.
         // A send deduped on an id already among them (the same taskId twice) adds none.
-        const children = sender === undefined ? NONE : handleIds(handleOf(json, null) as HandleJSON | null).filter((c) => !sender.children.includes(c))
-        if (sender !== undefined && children.length > 0) sender.children = [...sender.children, ...children]
+        const children = run === undefined ? NONE : handleIds(handleOf(json, null) as HandleJSON | null).filter((c) => !run.children.includes(c))
+        if (run !== undefined && children.length > 0) run.children = [...run.children, ...children]
         state.pendingOps++
         this.#queue.send(json, context, dedupe, identity).then(
           (handle) => {
@@ -93,7 +92,7 @@ export class TaskRpc {
             state.opDone()
           },
           (error: unknown) => {
-            if (sender !== undefined) sender.children = sender.children.filter((id) => !children.includes(id))
+            if (run !== undefined) run.children = run.children.filter((id) => !children.includes(id))
             reply(false, error)
             state.opDone()
           },
